@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Provide a Rust toolchain that can build wasm32-unknown-unknown and
+# wasm32-wasip1 crates, on a developer machine or a fresh CI machine.
+#
+#   toolchain.sh          set up (install packages / build std) if needed, print a summary
+#   toolchain.sh env      set up if needed, then print `export ...` lines for eval
+#                         (progress goes to stderr, only exports go to stdout)
+#   toolchain.sh check    no side effects: exit 0 if a route is ready, 1 if not
+#
+# Exit code 3 (with a one-line reason on stderr) means no route can work here.
+#
+# Routes:
+#   rustup  - the rustc on PATH already has std for both wasm targets
+#             (e.g. after `rustup target add wasm32-unknown-unknown wasm32-wasip1`).
+#   debian  - Debian's rustc-web + its std sources: std is compiled once for both
+#             targets with -Zbuild-std into a cache outside the repo, then used
+#             via --sysroot. Needed where rustup cannot download targets.
+set -euo pipefail
+
+CACHE="${WASM_BUS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wasm-bus}"
+TARGETS=(wasm32-unknown-unknown wasm32-wasip1)
+# Bump when the way the sysroot is built changes, so old caches are not reused.
+RECIPE="v1 build-std=std,panic_abort opt-level=3 embed-bitcode=yes wasi-libc-self-contained"
+# Debian's compiler; the rustup one first on PATH cannot use a sysroot built by this one.
+DEB_RUSTC=/usr/bin/rustc
+DEB_CARGO=/usr/bin/cargo
+
+log() { echo "toolchain.sh: $*" >&2; }
+fail3() { echo "toolchain.sh: $*" >&2; exit 3; }
+
+# ---------- rustup route ----------
+rustup_ready() {
+  command -v rustc >/dev/null && command -v cargo >/dev/null || return 1
+  local sr t
+  sr="$(rustc --print sysroot 2>/dev/null)" || return 1
+  for t in "${TARGETS[@]}"; do
+    compgen -G "$sr/lib/rustlib/$t/lib/libstd-*.rlib" >/dev/null || return 1
+  done
+}
+
+rustup_env() {
+  echo "export WASM_BUS_RUST_ROUTE=rustup"
+  echo "export CARGO=$(command -v cargo)"
+  echo "export RUSTC=$(command -v rustc)"
+  # rustup ships rust-lld, the targets' default linker: nothing else to set.
+}
+
+# ---------- debian route ----------
+llvm_major() { "$DEB_RUSTC" -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p'; }
+rust_release() { "$DEB_RUSTC" -vV | sed -n 's/^release: //p'; }
+std_library() { echo "$("$DEB_RUSTC" --print sysroot)/lib/rustlib/src/rust/library"; }
+
+# wasm-ld from the same LLVM major as rustc (objects from a newer LLVM can carry
+# features an older wasm-ld rejects); lld-16 is the fallback known to work too.
+find_wasm_ld() {
+  local m; m="$(llvm_major 2>/dev/null || true)"
+  for c in ${m:+/usr/bin/wasm-ld-$m} /usr/bin/wasm-ld-16 /usr/bin/wasm-ld; do
+    [[ -x $c ]] && { echo "$c"; return 0; }
+  done
+  return 1
+}
+
+sysroot_dir() {
+  local wasi h
+  wasi="$(dpkg-query -W -f='${Version}' wasi-libc 2>/dev/null || echo none)"
+  h="$( { "$DEB_RUSTC" -vV; echo "$RECIPE"; echo "wasi-libc $wasi"; } | sha256sum | cut -c1-12)"
+  echo "$CACHE/sysroot-$(rust_release)-$h"
+}
+
+debian_ready() {
+  [[ -x $DEB_RUSTC && -x $DEB_CARGO && -d "$(std_library)/vendor" ]] || return 1
+  find_wasm_ld >/dev/null || return 1
+  [[ -f "$(sysroot_dir)/.complete" ]]
+}
+
+as_root() {
+  if [[ $(id -u) == 0 ]]; then "$@"
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo "$@"
+  else fail3 "Rust wasm toolchain missing and not root to apt-get install it (or: rustup target add ${TARGETS[*]})"
+  fi
+}
+
+has_candidate() { local c; c="$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p')"; [[ -n $c && $c != "(none)" ]]; }
+
+install_packages() {
+  command -v apt-get >/dev/null || fail3 "no wasm32 std for the rustc on PATH and no apt-get for the Debian route"
+  local pkgs=() p m
+  # apt-get update only when the lists don't know rustc-web (fresh machine).
+  if ! has_candidate rustc-web; then
+    log "apt-get update"
+    as_root apt-get update -qq >&2 || fail3 "apt-get update failed"
+    has_candidate rustc-web || fail3 "Debian package rustc-web not available (needs bookworm-security or newer)"
+  fi
+  for p in rustc-web cargo-web rust-web-src wasi-libc; do
+    dpkg -s "$p" >/dev/null 2>&1 || pkgs+=("$p")
+  done
+  if ! find_wasm_ld >/dev/null; then
+    # wasm-ld of the LLVM that rustc-web links against (read from its deps before
+    # it is installed); lld-16 (bookworm main) as the fallback that also works.
+    m="$(apt-cache depends --recurse --important rustc-web | sed -n 's/.*Depends: libllvm\([0-9][0-9]*\)$/\1/p' | head -1)"
+    if [[ -n $m ]] && has_candidate "lld-$m"; then pkgs+=("lld-$m"); else pkgs+=(lld-16); fi
+  fi
+  [[ ${#pkgs[@]} == 0 ]] && return 0
+  log "apt-get install ${pkgs[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2 \
+    || fail3 "apt-get install ${pkgs[*]} failed"
+  find_wasm_ld >/dev/null || fail3 "no wasm-ld after installing lld"
+}
+
+build_sysroot() {
+  local final lib tmp t
+  final="$(sysroot_dir)"; lib="$(std_library)"
+  [[ -f $final/.complete ]] && return 0
+  [[ -d $lib/vendor ]] || fail3 "std sources with vendor/ not found at $lib (package rust-web-src)"
+  mkdir -p "$CACHE"
+  # Serialize concurrent builds (parallel CI jobs, npm scripts) on the same cache.
+  exec 9>"$CACHE/.sysroot.lock"
+  flock 9
+  [[ -f $final/.complete ]] && return 0
+  log "building std for ${TARGETS[*]} into $final (once, ~2-4 min)"
+  # Build in a temp dir beside the final one and rename at the end, so an
+  # interrupted build is never taken for a finished sysroot.
+  tmp="$(mktemp -d "$CACHE/.tmp-sysroot.XXXXXX")"
+  trap 'rm -rf "$tmp"' EXIT
+  mkdir -p "$tmp/dummy/src"
+  # A no_std dummy crate: -Zbuild-std compiles std (and all it depends on) for it.
+  cat >"$tmp/dummy/Cargo.toml" <<'EOF'
+[package]
+name = "wasm-bus-sysroot-dummy"
+version = "0.0.0"
+edition = "2021"
+[workspace]
+[profile.release]
+panic = "abort"
+EOF
+  echo '#![no_std]' >"$tmp/dummy/src/lib.rs"
+  # RUSTC_BOOTSTRAP: -Zbuild-std on a stable compiler. Source replacement: std's
+  # own crates.io deps come from the vendor/ dir shipped with the sources (offline).
+  # -Cembed-bitcode=yes (overrides cargo's "no"): guests build with LTO, which
+  # needs bitcode in the std rlibs, as in rustup's std.
+  (cd "$tmp/dummy" && RUSTC_BOOTSTRAP=1 RUSTC="$DEB_RUSTC" RUSTFLAGS="-Cembed-bitcode=yes" \
+    CARGO_ENCODED_RUSTFLAGS= CARGO_BUILD_RUSTFLAGS= \
+    "$DEB_CARGO" build --release --offline -Zbuild-std=std,panic_abort \
+      $(printf -- '--target %s ' "${TARGETS[@]}") \
+      --config "source.crates-io.replace-with='std-vendor'" \
+      --config "source.std-vendor.directory='$lib/vendor'" \
+      --target-dir "$tmp/target" >&2) || fail3 "building std with -Zbuild-std failed"
+  for t in "${TARGETS[@]}"; do
+    mkdir -p "$tmp/sysroot/lib/rustlib/$t/lib"
+    find "$tmp/target/$t/release/deps" -name 'lib*.rlib' ! -name 'libwasm_bus_sysroot_dummy-*' \
+      -exec cp {} "$tmp/sysroot/lib/rustlib/$t/lib/" \;
+  done
+  # wasip1 links self-contained by default: rustc looks for crt1-command.o and
+  # libc.a in <sysroot>/lib/rustlib/wasm32-wasip1/lib/self-contained/, as in
+  # rustup's std. Putting Debian's wasi-libc there means no extra link flags.
+  mkdir -p "$tmp/sysroot/lib/rustlib/wasm32-wasip1/lib/self-contained"
+  cp /usr/lib/wasm32-wasi/*.a /usr/lib/wasm32-wasi/*.o "$tmp/sysroot/lib/rustlib/wasm32-wasip1/lib/self-contained/"
+  touch "$tmp/sysroot/.complete"
+  mv -T "$tmp/sysroot" "$final"
+  rm -rf "$tmp"; trap - EXIT
+  log "sysroot ready: $final ($(du -sh "$final" | cut -f1))"
+}
+
+debian_env() {
+  local sr ld t T
+  sr="$(sysroot_dir)"; ld="$(find_wasm_ld)"
+  echo "export WASM_BUS_RUST_ROUTE=debian"
+  echo "export CARGO=$DEB_CARGO"
+  echo "export RUSTC=$DEB_RUSTC"
+  echo "export WASM_BUS_RUST_SYSROOT=$sr"
+  for t in "${TARGETS[@]}"; do
+    T="$(echo "$t" | tr 'a-z-' 'A-Z_')"
+    # Per-target, so host units (proc macros, build scripts) keep the compiler's own std.
+    echo "export CARGO_TARGET_${T}_RUSTFLAGS=--sysroot=$sr"
+    # Debian's rustc has no rust-lld (the targets' default linker).
+    echo "export CARGO_TARGET_${T}_LINKER=$ld"
+  done
+}
+
+route_ready() {
+  if rustup_ready; then echo rustup; elif debian_ready; then echo debian; else return 1; fi
+}
+
+setup() {
+  local r
+  if r="$(route_ready)"; then echo "$r"; return 0; fi
+  install_packages
+  build_sysroot
+  debian_ready || fail3 "Debian route incomplete after setup"
+  echo debian
+}
+
+case "${1:-}" in
+  check)
+    if r="$(route_ready)"; then echo "$r"; exit 0; fi
+    echo "toolchain.sh: no Rust wasm route ready (run scripts/rust/toolchain.sh)" >&2; exit 1 ;;
+  env)
+    r="$(setup)"; "${r}_env" ;;
+  "")
+    r="$(setup)"
+    echo "route: $r"; "${r}_env" | sed 's/^export /  /' ;;
+  *) echo "usage: $0 [env|check]" >&2; exit 2 ;;
+esac

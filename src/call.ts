@@ -1,0 +1,128 @@
+import { Code } from "./abi.js";
+import { type Payload, transcode } from "./codec/index.js";
+import type { Schema } from "./codec/schema.js";
+import { BusError } from "./errors.js";
+
+/** Where a call's outcome goes: the HTTP edge, a guest's handle, a WebSocket peer. */
+export interface CallSink {
+  finish(reply: Payload): void;
+  fail(err: BusError): void;
+  /** The service invoked one of the caller's callbacks; answers an ABI code. */
+  callback(topic: string, payload: Payload): number;
+}
+
+export interface CallOptions {
+  /** The call whose sub-API this call addresses (relative objects). */
+  parent?: BusCall;
+  /** Stay alive after the reply, so later calls can name this one as parent. */
+  keepalive?: boolean;
+  /** Who is calling, for logs and for the module-to-module depth limit. */
+  caller?: string;
+  depth?: number;
+}
+
+type State = "pending" | "answered" | "ended";
+
+let nextId = 1;
+
+/**
+ * One call in flight between a caller and a service. The caller owns its
+ * lifetime (it may drop it); the service answers it once with `reply` or
+ * `fault`, and may push callbacks while it lives.
+ */
+export class BusCall {
+  readonly id = nextId++;
+  readonly children = new Set<BusCall>();
+  readonly parent?: BusCall;
+  readonly keepalive: boolean;
+  readonly caller: string;
+  readonly depth: number;
+  /** What the serving side keeps for this call (its guest instance, a socket, ...). */
+  server?: unknown;
+  /** Set where the request was transcoded: the reply goes back in the caller's format. */
+  replyAs?: { format: Payload["format"]; schema?: Schema };
+  #state: State = "pending";
+  #onAnswer: (() => void)[] = [];
+  #abort = new AbortController();
+  #sink: CallSink;
+
+  constructor(
+    readonly wapm: string,
+    readonly topic: string,
+    public request: Payload,
+    sink: CallSink,
+    options: CallOptions = {},
+  ) {
+    this.#sink = sink;
+    this.parent = options.parent;
+    this.keepalive = options.keepalive ?? false;
+    this.caller = options.caller ?? "http";
+    this.depth = options.depth ?? 0;
+    this.parent?.children.add(this);
+  }
+
+  /** Aborted when the caller drops the call or it ends any other way. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+  get answered(): boolean {
+    return this.#state !== "pending";
+  }
+  get ended(): boolean {
+    return this.#state === "ended";
+  }
+
+  /** Runs once when the call is answered or ends, whichever comes first. */
+  onAnswer(fn: () => void) {
+    if (this.#state === "pending") this.#onAnswer.push(fn);
+    else fn();
+  }
+
+  reply(payload: Payload): number {
+    if (this.#state !== "pending") return Code.InvalidHandle;
+    if (this.replyAs && payload.format !== this.replyAs.format) {
+      try {
+        payload = transcode(payload, this.replyAs.format, this.replyAs.schema);
+      } catch (err) {
+        return this.fault(BusError.from(err)), Code.SerializationFailed;
+      }
+    }
+    this.#answer("answered");
+    this.#sink.finish(payload);
+    if (!this.keepalive) this.#end("answered");
+    return Code.Success;
+  }
+
+  fault(err: BusError): number {
+    if (this.#state === "ended") return Code.InvalidHandle;
+    const wasPending = this.#state === "pending";
+    this.#end(err.message);
+    if (wasPending) this.#sink.fail(err);
+    return Code.Success;
+  }
+
+  callback(topic: string, payload: Payload): number {
+    if (this.#state === "ended") return Code.InvalidHandle;
+    return this.#sink.callback(topic, payload);
+  }
+
+  /** The caller cancels: the service sees `signal` abort, and every call under this one ends too. */
+  drop(reason = "dropped by the caller"): void {
+    if (this.#state === "ended") return;
+    const wasPending = this.#state === "pending";
+    this.#end(reason);
+    if (wasPending) this.#sink.fail(BusError.of("Aborted", reason));
+  }
+
+  #answer(state: State) {
+    this.#state = state;
+    for (const fn of this.#onAnswer.splice(0)) fn();
+  }
+
+  #end(reason: string) {
+    this.#answer("ended");
+    this.parent?.children.delete(this);
+    for (const child of [...this.children]) child.drop(`parent call ended: ${reason}`);
+    this.#abort.abort(reason);
+  }
+}

@@ -1,0 +1,253 @@
+import type { Schema } from "./schema.js";
+
+/**
+ * bincode 1.x with its default options (what `bincode::serialize` writes):
+ * little-endian, fixed-width integers, u64 lengths, u32 enum tags, u8 option
+ * and bool tags. Not self-describing, so every call needs the schema.
+ */
+export function encodeBincode(value: unknown, schema: Schema): Uint8Array {
+  const w = new Writer();
+  write(w, value, schema, "$");
+  return w.finish();
+}
+
+export function decodeBincode(bytes: Uint8Array, schema: Schema): unknown {
+  const r = new Reader(bytes);
+  const value = read(r, schema, "$");
+  if (r.pos !== bytes.length) throw new Error(`bincode: ${bytes.length - r.pos} trailing bytes`);
+  return value;
+}
+
+const INT_WIDTH = { u8: 1, u16: 2, u32: 4, u64: 8, u128: 16, i8: 1, i16: 2, i32: 4, i64: 8, i128: 16 } as const;
+type IntName = keyof typeof INT_WIDTH;
+
+class Writer {
+  buf = new Uint8Array(64);
+  view = new DataView(this.buf.buffer);
+  pos = 0;
+  reserve(n: number): number {
+    if (this.pos + n > this.buf.length) {
+      const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+      next.set(this.buf.subarray(0, this.pos));
+      this.buf = next;
+      this.view = new DataView(next.buffer);
+    }
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+  bytes(b: Uint8Array) {
+    this.view.setBigUint64(this.reserve(8), BigInt(b.length), true);
+    this.buf.set(b, this.reserve(b.length));
+  }
+  finish() {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+class Reader {
+  view: DataView;
+  pos = 0;
+  constructor(readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  take(n: number): number {
+    if (this.pos + n > this.buf.length) throw new Error("bincode: unexpected end of input");
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+  length(): number {
+    const n = this.view.getBigUint64(this.take(8), true);
+    // Every element takes at least a byte or is unit; cap by what is left to stop a
+    // hostile length from allocating before the read fails.
+    if (n > BigInt(this.buf.length - this.pos) && n > 0x10000n) throw new Error("bincode: length past the end of input");
+    return Number(n);
+  }
+}
+
+function fail(path: string, expected: string, value: unknown): never {
+  throw new Error(`bincode: ${path}: expected ${expected}, got ${typeof value === "object" ? JSON.stringify(value) ?? String(value) : String(value)}`);
+}
+
+function toBigInt(value: unknown, path: string, name: string): bigint {
+  if (typeof value === "bigint") return value;
+  if (typeof value === "number" && Number.isInteger(value)) return BigInt(value);
+  if (typeof value === "string" && /^-?\d+$/.test(value)) return BigInt(value);
+  return fail(path, name, value);
+}
+
+function writeInt(w: Writer, value: unknown, name: IntName, path: string) {
+  const width = INT_WIDTH[name];
+  const signed = name[0] === "i";
+  const big = toBigInt(value, path, name);
+  const bits = BigInt(width * 8);
+  const min = signed ? -(1n << (bits - 1n)) : 0n;
+  const max = signed ? (1n << (bits - 1n)) - 1n : (1n << bits) - 1n;
+  if (big < min || big > max) fail(path, name, value);
+  let v = BigInt.asUintN(width * 8, big);
+  const at = w.reserve(width);
+  for (let i = 0; i < width; i++) {
+    w.buf[at + i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+}
+
+function readInt(r: Reader, name: IntName): number | bigint {
+  const width = INT_WIDTH[name];
+  const at = r.take(width);
+  let v = 0n;
+  for (let i = width - 1; i >= 0; i--) v = (v << 8n) | BigInt(r.buf[at + i]!);
+  if (name[0] === "i") v = BigInt.asIntN(width * 8, v);
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+function write(w: Writer, value: unknown, s: Schema, path: string): void {
+  if (typeof s === "string") {
+    switch (s) {
+      case "unit":
+        return;
+      case "bool":
+        if (typeof value !== "boolean") fail(path, "bool", value);
+        w.buf[w.reserve(1)] = value ? 1 : 0;
+        return;
+      case "f32":
+      case "f64":
+        if (typeof value !== "number") fail(path, s, value);
+        if (s === "f32") w.view.setFloat32(w.reserve(4), value, true);
+        else w.view.setFloat64(w.reserve(8), value, true);
+        return;
+      case "string":
+        if (typeof value !== "string") fail(path, "string", value);
+        return w.bytes(encoder.encode(value));
+      case "bytes":
+        return w.bytes(asBytes(value, path));
+      default:
+        return writeInt(w, value, s, path);
+    }
+  }
+  if ("option" in s) {
+    if (value === null || value === undefined) {
+      w.buf[w.reserve(1)] = 0;
+      return;
+    }
+    w.buf[w.reserve(1)] = 1;
+    return write(w, value, s.option, path);
+  }
+  if ("seq" in s) {
+    if (!Array.isArray(value)) fail(path, "array", value);
+    w.view.setBigUint64(w.reserve(8), BigInt(value.length), true);
+    value.forEach((v, i) => write(w, v, s.seq, `${path}[${i}]`));
+    return;
+  }
+  if ("tuple" in s) {
+    if (!Array.isArray(value) || value.length !== s.tuple.length) fail(path, `tuple of ${s.tuple.length}`, value);
+    s.tuple.forEach((t, i) => write(w, value[i], t, `${path}[${i}]`));
+    return;
+  }
+  if ("map" in s) {
+    const entries = value instanceof Map ? [...value.entries()] : isObject(value) ? Object.entries(value) : fail(path, "map", value);
+    w.view.setBigUint64(w.reserve(8), BigInt(entries.length), true);
+    for (const [k, v] of entries) {
+      write(w, k, s.map[0], `${path}.<key>`);
+      write(w, v, s.map[1], `${path}.${String(k)}`);
+    }
+    return;
+  }
+  if ("struct" in s) {
+    if (!isObject(value)) fail(path, "object", value);
+    for (const [name, t] of Object.entries(s.struct)) write(w, value[name], t, `${path}.${name}`);
+    return;
+  }
+  const variants = Object.keys(s.enum);
+  let name: string;
+  let inner: unknown;
+  if (typeof value === "string") name = value;
+  else if (isObject(value) && Object.keys(value).length === 1) [name, inner] = Object.entries(value)[0]!;
+  else return fail(path, `one of ${variants.join(", ")}`, value);
+  const tag = variants.indexOf(name);
+  if (tag < 0) fail(path, `one of ${variants.join(", ")}`, value);
+  w.view.setUint32(w.reserve(4), tag, true);
+  const t = s.enum[name];
+  if (t) write(w, inner, t, `${path}.${name}`);
+}
+
+function read(r: Reader, s: Schema, path: string): unknown {
+  if (typeof s === "string") {
+    switch (s) {
+      case "unit":
+        return null;
+      case "bool": {
+        const b = r.buf[r.take(1)];
+        if (b !== 0 && b !== 1) throw new Error(`bincode: ${path}: invalid bool ${b}`);
+        return b === 1;
+      }
+      case "f32":
+        return r.view.getFloat32(r.take(4), true);
+      case "f64":
+        return r.view.getFloat64(r.take(8), true);
+      case "string": {
+        const n = r.length();
+        const at = r.take(n);
+        return decoder.decode(r.buf.subarray(at, at + n));
+      }
+      case "bytes": {
+        const n = r.length();
+        const at = r.take(n);
+        return r.buf.slice(at, at + n);
+      }
+      default:
+        return readInt(r, s);
+    }
+  }
+  if ("option" in s) {
+    const tag = r.buf[r.take(1)];
+    if (tag === 0) return null;
+    if (tag !== 1) throw new Error(`bincode: ${path}: invalid option tag ${tag}`);
+    return read(r, s.option, path);
+  }
+  if ("seq" in s) {
+    const n = r.length();
+    const out: unknown[] = [];
+    for (let i = 0; i < n; i++) out.push(read(r, s.seq, `${path}[${i}]`));
+    return out;
+  }
+  if ("tuple" in s) return s.tuple.map((t, i) => read(r, t, `${path}[${i}]`));
+  if ("map" in s) {
+    const n = r.length();
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) {
+      const k = read(r, s.map[0], `${path}.<key>`);
+      out[String(k)] = read(r, s.map[1], `${path}.${String(k)}`);
+    }
+    return out;
+  }
+  if ("struct" in s) {
+    const out: Record<string, unknown> = {};
+    for (const [name, t] of Object.entries(s.struct)) out[name] = read(r, t, `${path}.${name}`);
+    return out;
+  }
+  const variants = Object.entries(s.enum);
+  const tag = r.view.getUint32(r.take(4), true);
+  const variant = variants[tag];
+  if (!variant) throw new Error(`bincode: ${path}: invalid enum tag ${tag}`);
+  const [name, t] = variant;
+  return t ? { [name]: read(r, t, `${path}.${name}`) } : name;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+/** serde writes `Vec<u8>` as a JSON array of numbers; a string is taken as UTF-8 text. */
+export function asBytes(value: unknown, path: string): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === "string") return encoder.encode(value);
+  if (Array.isArray(value) && value.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) {
+    return Uint8Array.from(value as number[]);
+  }
+  return fail(path, "bytes", value);
+}

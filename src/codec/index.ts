@@ -1,0 +1,102 @@
+import { Packr } from "msgpackr";
+import { Format, type FormatValue, formatName } from "../abi.js";
+import { BusError } from "../errors.js";
+import { asBytes, decodeBincode, encodeBincode } from "./bincode.js";
+import type { Schema } from "./schema.js";
+
+export type { Schema, TopicSpec } from "./schema.js";
+
+// Records off: msgpackr would otherwise generate decoders with `new Function`, which workerd forbids.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: "bigint", variableMapSize: true });
+const utf8 = new TextEncoder();
+
+/** Bytes of one payload in one format. */
+export interface Payload {
+  format: FormatValue;
+  data: Uint8Array;
+}
+
+export function decode(format: number, data: Uint8Array, schema?: Schema): unknown {
+  try {
+    switch (format) {
+      case Format.Raw:
+        return data;
+      case Format.Json:
+        return conform(parseJson(data), schema);
+      case Format.Msgpack:
+        return conform(data.length ? packr.unpack(data) : undefined, schema);
+      case Format.Bincode:
+        if (!schema) throw new BusError(11, "bincode needs the payload's types, and this topic declares none", 415);
+        return decodeBincode(data, schema);
+    }
+  } catch (err) {
+    if (err instanceof BusError) throw err;
+    throw BusError.of("DeserializationFailed", `malformed ${formatName(format)} payload: ${(err as Error).message}`);
+  }
+  throw BusError.of("DeserializationFailed", `unknown format ${format}`);
+}
+
+export function encode(format: number, value: unknown, schema?: Schema): Uint8Array {
+  try {
+    switch (format) {
+      case Format.Raw:
+        return value instanceof Uint8Array ? value : typeof value === "string" ? utf8.encode(value) : utf8.encode(stringifyJson(value));
+      case Format.Json:
+        return utf8.encode(stringifyJson(value));
+      case Format.Msgpack:
+        // pack() hands back a view of msgpackr's reusable buffer: copy it out.
+        return packr.pack(value).slice();
+      case Format.Bincode:
+        if (!schema) throw new BusError(11, "bincode needs the payload's types, and this topic declares none", 415);
+        return encodeBincode(value, schema);
+    }
+  } catch (err) {
+    if (err instanceof BusError) throw err;
+    throw BusError.of("SerializationFailed", `cannot encode as ${formatName(format)}: ${(err as Error).message}`);
+  }
+  throw BusError.of("SerializationFailed", `unknown format ${format}`);
+}
+
+/** Re-encodes a payload; the identity when the formats agree. */
+export function transcode(payload: Payload, to: FormatValue, schema?: Schema): Payload {
+  if (payload.format === to) return payload;
+  return { format: to, data: encode(to, decode(payload.format, payload.data, schema), schema) };
+}
+
+const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+function parseJson(data: Uint8Array): unknown {
+  // Integers past 2^53 keep their digits as bigint (u64/u128 fields).
+  return JSON.parse(text.decode(data), (_key, value, context?: { source?: string }) =>
+    typeof value === "number" && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source)
+      ? BigInt(context.source)
+      : value,
+  );
+}
+
+declare global {
+  interface JSON {
+    rawJSON(text: string): unknown;
+  }
+}
+
+export function stringifyJson(value: unknown): string {
+  return JSON.stringify(value ?? null, (_key, v) =>
+    typeof v === "bigint" ? JSON.rawJSON(v.toString()) : v instanceof Uint8Array ? Array.from(v) : v,
+  );
+}
+
+/** Brings a self-describing value to the shape the schema names: byte arrays become Uint8Array. */
+function conform(value: unknown, schema?: Schema): unknown {
+  if (!schema || typeof schema === "string") return schema === "bytes" && value != null ? asBytes(value, "$") : value;
+  if (value === null || value === undefined || typeof value !== "object") return value;
+  if ("option" in schema) return conform(value, schema.option);
+  if ("seq" in schema && Array.isArray(value)) return value.map((v) => conform(v, schema.seq));
+  if ("tuple" in schema && Array.isArray(value)) return value.map((v, i) => conform(v, schema.tuple[i]));
+  if ("struct" in schema) {
+    const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+    for (const [k, s] of Object.entries(schema.struct)) if (k in out) out[k] = conform(out[k], s);
+    return out;
+  }
+  return value;
+}

@@ -1,0 +1,78 @@
+/**
+ * Type descriptions for payloads, in the serde data model.
+ *
+ * Self-describing formats (json, msgpack) need no schema; bincode does, and
+ * so does transcoding into it. A schema is plain JSON so a module's manifest
+ * can carry one and `GET /modules` can show it.
+ */
+export type Scalar =
+  | "unit" | "bool"
+  | "u8" | "u16" | "u32" | "u64" | "u128"
+  | "i8" | "i16" | "i32" | "i64" | "i128"
+  | "f32" | "f64"
+  | "string" | "bytes";
+
+export type Schema =
+  | Scalar
+  | { option: Schema }
+  | { seq: Schema }
+  | { tuple: Schema[] }
+  | { map: [Schema, Schema] }
+  /** Fields in declaration order: bincode writes them in that order. */
+  | { struct: Record<string, Schema> }
+  /** Externally tagged, as serde does: a unit variant is a string, others `{ Name: value }`. */
+  | { enum: Record<string, Schema | null> };
+
+/** A topic's contract: its format and, where known, the types it carries. */
+export interface TopicSpec {
+  /** The format the topic's owner reads and writes. */
+  format: import("../abi.js").FormatName;
+  /** Formats taken without transcoding; just `format` where absent. */
+  accepts?: import("../abi.js").FormatName[];
+  request?: Schema;
+  response?: Schema;
+  description?: string;
+}
+
+const SCALARS = new Set<string>([
+  "unit", "bool", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128",
+  "f32", "f64", "string", "bytes",
+]);
+
+/** Checks a schema that came from a manifest; throws with the path of the first fault. */
+export function checkSchema(schema: unknown, path = "schema"): asserts schema is Schema {
+  if (typeof schema === "string") {
+    if (!SCALARS.has(schema)) throw new Error(`${path}: unknown type "${schema}"`);
+    return;
+  }
+  if (!schema || typeof schema !== "object" || Array.isArray(schema)) {
+    throw new Error(`${path}: expected a type name or an object`);
+  }
+  const [kind, ...rest] = Object.keys(schema);
+  if (!kind || rest.length) throw new Error(`${path}: expected exactly one of option, seq, tuple, map, struct, enum`);
+  const inner = (schema as Record<string, unknown>)[kind];
+  switch (kind) {
+    case "option":
+    case "seq":
+      return checkSchema(inner, `${path}.${kind}`);
+    case "tuple":
+    case "map":
+      if (!Array.isArray(inner) || (kind === "map" && inner.length !== 2)) {
+        throw new Error(`${path}.${kind}: expected an array of types`);
+      }
+      inner.forEach((s, i) => checkSchema(s, `${path}.${kind}[${i}]`));
+      return;
+    case "struct":
+    case "enum":
+      if (!inner || typeof inner !== "object" || Array.isArray(inner)) {
+        throw new Error(`${path}.${kind}: expected an object of fields`);
+      }
+      for (const [name, s] of Object.entries(inner)) {
+        if (kind === "enum" && s === null) continue;
+        checkSchema(s, `${path}.${kind}.${name}`);
+      }
+      return;
+    default:
+      throw new Error(`${path}: unknown kind "${kind}"`);
+  }
+}

@@ -1,0 +1,84 @@
+import type { BusCall } from "./call.js";
+
+/** What a guest handle names. Handles are issued by the host and never reused while live. */
+export type Entry =
+  /** Issued by `handle()`, not yet used; may already carry callbacks. */
+  | { kind: "reserved"; callbacks?: Map<string, number> }
+  /** A call the guest made. */
+  | { kind: "out"; call: BusCall; callbacks?: Map<string, number> }
+  /** A callback of the call `parent`, fed through `wasm_bus_finish`. */
+  | { kind: "callback"; parent: number; topic: string }
+  /** A call the guest serves. */
+  | { kind: "in"; call: BusCall };
+
+export class HandleTable {
+  #entries = new Map<number, Entry>();
+  #byCall = new Map<BusCall, number>();
+  #next = 1;
+  #outbound = 0;
+
+  get live(): number {
+    return this.#entries.size;
+  }
+  get outbound(): number {
+    return this.#outbound;
+  }
+
+  add(entry: Entry): number {
+    // u32 space, skipping 0 ("no handle") and anything still live.
+    let handle = this.#next;
+    while (handle === 0 || this.#entries.has(handle)) handle = (handle + 1) >>> 0;
+    this.#next = (handle + 1) >>> 0;
+    this.set(handle, entry);
+    return handle;
+  }
+
+  get(handle: number): Entry | undefined {
+    return this.#entries.get(handle >>> 0);
+  }
+
+  set(handle: number, entry: Entry) {
+    this.remove(handle);
+    this.#entries.set(handle, entry);
+    if (entry.kind === "out" || entry.kind === "in") this.#byCall.set(entry.call, handle);
+    if (entry.kind === "out") this.#outbound++;
+  }
+
+  handleOf(call: BusCall): number {
+    return this.#byCall.get(call) ?? 0;
+  }
+
+  /** Forgets a handle. */
+  remove(handle: number): Entry | undefined {
+    const entry = this.#entries.get(handle >>> 0);
+    if (!entry) return undefined;
+    this.#entries.delete(handle >>> 0);
+    if (entry.kind === "out" || entry.kind === "in") this.#byCall.delete(entry.call);
+    if (entry.kind === "out") this.#outbound--;
+    return entry;
+  }
+
+  /** Forgets a handle and the callbacks registered under it. */
+  release(handle: number) {
+    const entry = this.remove(handle);
+    if (entry && (entry.kind === "out" || entry.kind === "reserved")) {
+      for (const cb of entry.callbacks?.values() ?? []) this.remove(cb);
+    }
+    if (entry?.kind === "callback") {
+      const owner = this.#entries.get(entry.parent);
+      if (owner?.kind === "out" || owner?.kind === "reserved") owner.callbacks?.delete(entry.topic);
+    }
+  }
+
+  *inbound(): Generator<[number, Extract<Entry, { kind: "in" }>]> {
+    for (const [handle, entry] of [...this.#entries]) if (entry.kind === "in") yield [handle, entry];
+  }
+
+  clear(): Entry[] {
+    const all = [...this.#entries.values()];
+    this.#entries.clear();
+    this.#byCall.clear();
+    this.#outbound = 0;
+    return all;
+  }
+}

@@ -1,0 +1,27 @@
+import { Format, type FormatValue } from "../abi.js";
+
+/** Content types of the HTTP edge, one per bus format. */
+const CONTENT_TYPES: Record<FormatValue, string> = {
+  [Format.Raw]: "application/octet-stream",
+  [Format.Json]: "application/json",
+  [Format.Msgpack]: "application/msgpack",
+  [Format.Bincode]: "application/x-bincode",
+};
+
+const BY_TYPE: Record<string, FormatValue> = {
+  "application/json": Format.Json,
+  "application/msgpack": Format.Msgpack,
+  "application/x-msgpack": Format.Msgpack,
+  "application/vnd.msgpack": Format.Msgpack,
+  "application/octet-stream": Format.Raw,
+  "application/x-bincode": Format.Bincode,
+};
+
+export function formatOfContentType(header: string | undefined): FormatValue | undefined {
+  const type = (header ?? "application/json").split(";")[0]!.trim().toLowerCase();
+  return BY_TYPE[type];
+}
+
+export function contentTypeOf(format: FormatValue): string {
+  return CONTENT_TYPES[format];
+}

@@ -1,0 +1,28 @@
+import { LOG_LEVEL_NAMES } from "./abi.js";
+
+export type LevelName = (typeof LOG_LEVEL_NAMES)[number];
+
+/** One log line as it reaches Workers logs: a JSON object per line, tagged. */
+export interface LogLine {
+  module: string;
+  level: Exclude<LevelName, "">;
+  msg: string;
+  /** The bus call the line belongs to, when one does. */
+  call?: number;
+  process?: string;
+  stream?: "stdout" | "stderr";
+}
+
+export type LogSink = (line: LogLine) => void;
+
+/** Workers logs capture console output; errors and warnings go to their own streams. */
+export const consoleSink: LogSink = (line) => {
+  const text = JSON.stringify(line);
+  if (line.level === "error") console.error(text);
+  else if (line.level === "warn") console.warn(text);
+  else console.log(text);
+};
+
+export function levelName(level: number): Exclude<LevelName, ""> {
+  return (LOG_LEVEL_NAMES[level] || "info") as Exclude<LevelName, "">;
+}

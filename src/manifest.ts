@@ -1,0 +1,76 @@
+import { FORMAT_NAMES, type FormatName } from "./abi.js";
+import { checkSchema, type TopicSpec } from "./codec/schema.js";
+
+/** What `modules/<name>/module.json` declares, with every default filled in. */
+export interface Manifest {
+  name: string;
+  description: string;
+  topics: Record<string, TopicSpec>;
+  /** Hosts the module may reach through `http.fetch`: "*" , "example.com", "*.example.com", "127.0.0.1:8080". */
+  fetch: { allow: string[] };
+  limits: Limits;
+}
+
+export interface Limits {
+  /** Largest linear memory, in 64 KiB pages. */
+  memoryPages: number;
+  requestBytes: number;
+  responseBytes: number;
+  /** Wall-clock budget of one call into the module, sub-calls included. */
+  callTimeoutMs: number;
+  /** Loop iterations per entry into the guest, where the module was built with fuel metering. */
+  fuel: number;
+  /** Calls the module may have in flight at once. */
+  maxCalls: number;
+  /** Log bytes one instance may write before its lines are dropped. */
+  logBytes: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  memoryPages: 256,
+  requestBytes: 1 << 20,
+  responseBytes: 4 << 20,
+  callTimeoutMs: 10_000,
+  fuel: 50_000_000,
+  maxCalls: 1024,
+  logBytes: 256 << 10,
+};
+
+/** Validates a manifest as read from JSON; throws naming the field at fault. */
+export function parseManifest(name: string, raw: unknown): Manifest {
+  if (!raw || typeof raw !== "object") throw new Error(`module ${name}: manifest is not an object`);
+  const m = raw as Record<string, unknown>;
+  const topics: Record<string, TopicSpec> = {};
+  for (const [topic, spec] of Object.entries((m.topics ?? {}) as Record<string, unknown>)) {
+    const s = (typeof spec === "string" ? { format: spec } : spec) as Record<string, unknown>;
+    const format = (s.format ?? "json") as FormatName;
+    if (!FORMAT_NAMES.includes(format)) throw new Error(`module ${name}: topic ${topic}: unknown format "${format}"`);
+    if (s.request !== undefined) checkSchema(s.request, `module ${name}: topic ${topic}: request`);
+    if (s.response !== undefined) checkSchema(s.response, `module ${name}: topic ${topic}: response`);
+    topics[topic] = { ...(s as object), format } as TopicSpec;
+  }
+  const fetch = (m.fetch ?? {}) as { allow?: unknown };
+  const allow = fetch.allow ?? [];
+  if (!Array.isArray(allow) || !allow.every((h) => typeof h === "string")) {
+    throw new Error(`module ${name}: fetch.allow must be a list of host patterns`);
+  }
+  const limits = { ...DEFAULT_LIMITS };
+  for (const [key, value] of Object.entries((m.limits ?? {}) as Record<string, unknown>)) {
+    if (!(key in limits)) throw new Error(`module ${name}: unknown limit "${key}"`);
+    if (typeof value !== "number" || !(value > 0)) throw new Error(`module ${name}: limit ${key} must be a positive number`);
+    limits[key as keyof Limits] = value;
+  }
+  return { name, description: String(m.description ?? ""), topics, fetch: { allow }, limits };
+}
+
+/** Whether a URL's host is on the allow list. */
+export function hostAllowed(allow: readonly string[], url: URL): boolean {
+  const host = url.hostname.toLowerCase();
+  const withPort = url.port ? `${host}:${url.port}` : host;
+  return allow.some((pattern) => {
+    const p = pattern.toLowerCase();
+    if (p === "*") return true;
+    if (p.startsWith("*.")) return host.endsWith(p.slice(1));
+    return p === host || p === withPort;
+  });
+}

@@ -1,0 +1,157 @@
+import { IMPORTS, IMPORT_MODULE, OS_WAPM, formatName, formatValue } from "./abi.js";
+import type { BusCall } from "./call.js";
+import { transcode } from "./codec/index.js";
+import type { TopicSpec } from "./codec/schema.js";
+import { BusError } from "./errors.js";
+import { Guest } from "./guest.js";
+import { consoleSink, type LogLine, type LogSink } from "./log.js";
+import { type Manifest, parseManifest } from "./manifest.js";
+import { builtinServices } from "./services/index.js";
+import type { Service } from "./services/service.js";
+
+/** One entry of the generated registry: a manifest and its statically imported Wasm. */
+export interface ModuleEntry {
+  manifest: unknown;
+  wasm: WebAssembly.Module;
+}
+
+export interface LoadedModule {
+  name: string;
+  manifest: Manifest;
+  wasm: WebAssembly.Module;
+  /** Imports WASI preview1. */
+  wasi: boolean;
+  /** May block in an import (`poll`, WASI sleeps): entries run through JSPI. */
+  blocking: boolean;
+  /** Built with fuel metering: imports wasm_bus_meter.log_execution. */
+  metered: boolean;
+  /** Why the module cannot run, found when it was loaded. */
+  error?: BusError;
+}
+
+export interface RuntimeOptions {
+  /** build/fuel.wasm: the meter that metered modules tick. */
+  fuel: WebAssembly.Module;
+  log?: LogSink;
+  /** Longest chain of module-to-module calls. */
+  maxDepth?: number;
+}
+
+const HOST_IMPORTS = new Set(["env.abort", "env.seed", "wasm_bus_meter.log_execution"]);
+
+/** Routes calls to built-in services (wapm `os`) and to modules by name. */
+export class Runtime {
+  readonly modules = new Map<string, LoadedModule>();
+  readonly maxDepth: number;
+  readonly fuel: WebAssembly.Module;
+  #builtins: Map<string, Service>;
+  #moduleServices = new Map<string, Service>();
+  #log: LogSink;
+
+  constructor(registry: Record<string, ModuleEntry>, options: RuntimeOptions) {
+    this.fuel = options.fuel;
+    this.#log = options.log ?? consoleSink;
+    this.maxDepth = options.maxDepth ?? 16;
+    this.#builtins = builtinServices(() => this.#log);
+    for (const [name, entry] of Object.entries(registry)) this.modules.set(name, load(name, entry));
+  }
+
+  log(line: LogLine) {
+    this.#log(line);
+  }
+
+  /** The service behind a wapm name, or InvalidWapm. */
+  service(wapm: string, topic: string): Service {
+    if (wapm === OS_WAPM) {
+      const service = this.#builtins.get(topic);
+      if (!service) throw BusError.of("InvalidTopic", `the host has no service for topic ${topic}`);
+      return service;
+    }
+    let service = this.#moduleServices.get(wapm);
+    if (!service) {
+      const module = this.modules.get(wapm);
+      if (!module) throw BusError.of("InvalidWapm", `no module named ${wapm}`);
+      service = moduleService(module, this);
+      this.#moduleServices.set(wapm, service);
+    }
+    return service;
+  }
+
+  topic(wapm: string, topic: string): TopicSpec {
+    const spec = this.service(wapm, topic).topics[topic];
+    if (!spec) throw BusError.of("InvalidTopic", `module ${wapm} has no topic ${topic}`);
+    return spec;
+  }
+
+  /**
+   * Starts a call. Faults found before the service runs (unknown module or
+   * topic, a format that cannot be transcoded, the depth limit) are thrown, so
+   * a guest gets them as the status of its `call`.
+   */
+  dispatch(call: BusCall): void {
+    if (call.depth > this.maxDepth) {
+      throw BusError.of("LimitExceeded", `call chain deeper than ${this.maxDepth} (a cycle of calls between modules?)`);
+    }
+    const service = this.service(call.wapm, call.topic);
+    const spec = this.topic(call.wapm, call.topic);
+    const given = formatName(call.request.format)!;
+    if (!(spec.accepts ?? [spec.format]).includes(given)) {
+      if (given === "raw" || spec.format === "raw") {
+        throw new BusError(11, `topic ${call.topic} takes ${spec.format}, and raw bytes cannot be transcoded`, 415);
+      }
+      call.replyAs = { format: call.request.format, schema: spec.response };
+      call.request = transcode(call.request, formatValue(spec.format), spec.request);
+    }
+    service.serve(call, { caller: this.modules.get(call.caller)?.manifest });
+  }
+}
+
+function moduleService(module: LoadedModule, runtime: Runtime): Service {
+  return {
+    topics: module.manifest.topics,
+    serve(call) {
+      // Later calls on a relative object go to the instance that made it.
+      const owner = call.parent?.server;
+      if (owner instanceof Guest) return owner.accept(call);
+      const timeout = module.manifest.limits.callTimeoutMs;
+      const timer = setTimeout(
+        () => call.fault(BusError.of("Timeout", `module ${module.name} did not answer ${call.topic} within ${timeout} ms`)),
+        timeout,
+      );
+      call.onAnswer(() => clearTimeout(timer));
+      try {
+        if (module.error) throw module.error;
+        Guest.create(module, runtime).accept(call);
+      } catch (err) {
+        call.fault(BusError.from(err));
+      }
+    },
+  };
+}
+
+function load(name: string, entry: ModuleEntry): LoadedModule {
+  const manifest = parseManifest(name, entry.manifest);
+  const imports = WebAssembly.Module.imports(entry.wasm);
+  const module: LoadedModule = {
+    name,
+    manifest,
+    wasm: entry.wasm,
+    wasi: imports.some((i) => i.module === "wasi_snapshot_preview1"),
+    blocking: imports.some((i) => (i.module === IMPORT_MODULE && i.name === "poll") || i.name === "poll_oneoff"),
+    metered: imports.some((i) => i.module === "wasm_bus_meter" && i.name === "log_execution"),
+  };
+  for (const i of imports) {
+    const known =
+      i.module === "wasi_snapshot_preview1" ||
+      HOST_IMPORTS.has(`${i.module}.${i.name}`) ||
+      (i.module === IMPORT_MODULE && i.kind === "function" && i.name in IMPORTS);
+    if (!known) {
+      module.error = BusError.of("IncorrectAbi", `module ${name} imports ${i.module}.${i.name}, which wasm-bus ABI v1 does not provide`);
+      break;
+    }
+  }
+  if (!WebAssembly.Module.exports(entry.wasm).some((e) => e.name === "memory" && e.kind === "memory")) {
+    module.error ??= BusError.of("IncorrectAbi", `module ${name} does not export its memory`);
+  }
+  return module;
+}

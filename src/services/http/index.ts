@@ -1,0 +1,53 @@
+import { readCapped } from "../../bytes.js";
+import { BusError } from "../../errors.js";
+import { hostAllowed } from "../../manifest.js";
+import type { Schema } from "../../codec/schema.js";
+import { builtin } from "../service.js";
+
+interface FetchRequest {
+  method?: string;
+  url: string;
+  headers?: [string, string][];
+  body?: Uint8Array | null;
+}
+
+const header: Schema = { tuple: ["string", "string"] };
+
+/** Outbound HTTP(S) through the Worker's fetch, limited to the hosts the module's manifest allows. */
+export const http = builtin({
+  "http.fetch": {
+    description: "Fetches a URL. Only hosts in the caller's fetch.allow list; the response body is capped at its limits.responseBytes.",
+    request: { struct: { method: "string", url: "string", headers: { seq: header }, body: { option: "bytes" } } },
+    response: { struct: { status: "u16", headers: { seq: header }, body: "bytes" } },
+    async run(req: FetchRequest, call, ctx) {
+      let url: URL;
+      try {
+        url = new URL(String(req.url));
+      } catch {
+        throw BusError.of("BadRequest", `http.fetch: not a URL: ${String(req.url)}`);
+      }
+      if (url.protocol !== "http:" && url.protocol !== "https:") {
+        throw BusError.of("BadRequest", `http.fetch: only http and https URLs, not ${url.protocol}`);
+      }
+      const allow = ctx.caller?.fetch.allow ?? [];
+      if (!hostAllowed(allow, url)) {
+        throw BusError.of("AccessDenied", `http.fetch: module ${ctx.caller?.name ?? call.caller} may not reach ${url.host} (fetch.allow: ${JSON.stringify(allow)})`);
+      }
+      const limit = ctx.caller?.limits.responseBytes ?? Infinity;
+      let res: Response;
+      try {
+        res = await fetch(url, {
+          method: (req.method || "GET").toUpperCase(),
+          headers: req.headers ?? [],
+          body: req.body?.length ? req.body : undefined,
+          signal: call.signal,
+          redirect: "manual",
+        });
+      } catch (err) {
+        if (call.signal.aborted) throw BusError.of("Aborted", "http.fetch dropped");
+        throw BusError.of("FetchFailed", `http.fetch ${url}: ${(err as Error).message}`);
+      }
+      return { status: res.status, headers: [...res.headers], body: await readCapped(res.body, res.headers.get("content-length"), limit, "http.fetch response") };
+    },
+  },
+});

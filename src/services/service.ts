@@ -1,0 +1,65 @@
+import { FORMAT_NAMES } from "../abi.js";
+import type { BusCall } from "../call.js";
+import { decode, encode } from "../codec/index.js";
+import type { Schema, TopicSpec } from "../codec/schema.js";
+import { BusError } from "../errors.js";
+import type { Manifest } from "../manifest.js";
+
+/** What a service learns about the call besides its payload. */
+export interface ServeContext {
+  /** The calling module's manifest; undefined for calls from the HTTP edge. */
+  caller?: Manifest;
+}
+
+/** Something that answers topics: a built-in service or a module. */
+export interface Service {
+  readonly topics: Readonly<Record<string, TopicSpec>>;
+  /** Starts serving; must end with `call.reply` or `call.fault`, and stop when `call.signal` aborts. */
+  serve(call: BusCall, ctx: ServeContext): void;
+}
+
+export interface Topic<Req = any, Res = unknown> {
+  request: Schema;
+  response: Schema;
+  description: string;
+  run(request: Req, call: BusCall, ctx: ServeContext): Res | Promise<Res>;
+}
+
+/**
+ * A host service written in TypeScript. It speaks every format: the request is
+ * decoded from the format the caller named and the reply encoded back into it.
+ */
+export function builtin(topics: Record<string, Topic>): Service {
+  const specs: Record<string, TopicSpec> = {};
+  for (const [name, t] of Object.entries(topics)) {
+    specs[name] = { format: "json", accepts: [...FORMAT_NAMES], request: t.request, response: t.response, description: t.description };
+  }
+  return {
+    topics: specs,
+    serve(call, ctx) {
+      const topic = topics[call.topic]!;
+      const { format } = call.request;
+      void (async () => {
+        const request = decode(format, call.request.data, topic.request);
+        const response = await topic.run(request, call, ctx);
+        if (!call.signal.aborted) call.reply({ format, data: encode(format, response, topic.response) });
+      })().catch((err) => call.fault(BusError.from(err)));
+    },
+  };
+}
+
+/** Resolves after `ms`, or rejects with Aborted when the call is dropped first. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(BusError.of("Aborted", String(signal.reason)));
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(BusError.of("Aborted", String(signal.reason)));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,22 @@
+import { builtin, sleep } from "../service.js";
+
+/** Sleeps and clocks. In a plain call a sleep is a timer; processes map it to alarms. */
+export const time = builtin({
+  "time.sleep": {
+    description: "Sleeps for duration_ms milliseconds; dropping the call wakes it early with Aborted.",
+    request: { struct: { duration_ms: "u128" } },
+    response: "unit",
+    async run(req: { duration_ms: number | bigint }, call) {
+      const ms = Number(req.duration_ms);
+      if (!Number.isFinite(ms) || ms < 0) throw new TypeError("duration_ms must be a non-negative integer");
+      await sleep(ms, call.signal);
+      return null;
+    },
+  },
+  "time.now": {
+    description: "Milliseconds since the Unix epoch.",
+    request: { struct: {} },
+    response: "u128",
+    run: () => Date.now(),
+  },
+});

@@ -1,0 +1,76 @@
+import { ConsoleStdout, File, OpenFile, WASI, wasi as defs } from "@bjorn3/browser_wasi_shim";
+import type { Jspi } from "./jspi.js";
+import type { GuestMemory } from "./memory.js";
+
+/** What a command-style guest sees of the world through WASI preview1. */
+export interface WasiOptions {
+  args?: string[];
+  env?: Record<string, string>;
+  stdin?: Uint8Array;
+}
+
+export interface WasiHost {
+  memory(): GuestMemory;
+  log(stream: "stdout" | "stderr", line: string): void;
+  /** Where present, sleeps suspend the guest instead of failing with ENOTSUP. */
+  jspi?: Jspi;
+}
+
+export class ProcessExit extends Error {
+  constructor(readonly code: number) {
+    super(`exited with code ${code}`);
+  }
+}
+
+/**
+ * WASI preview1 for guests built against a std library. browser_wasi_shim does
+ * the file-descriptor work; this replaces the parts that must behave
+ * differently in a Worker: exit is an exception the host catches, sleeps
+ * suspend with JSPI instead of spinning, and random bytes are checked.
+ */
+export function wasiImports(options: WasiOptions, host: WasiHost): Record<string, unknown> {
+  const fds = [
+    new OpenFile(new File(options.stdin ?? new Uint8Array(), { readonly: true })),
+    ConsoleStdout.lineBuffered((line) => host.log("stdout", line)),
+    ConsoleStdout.lineBuffered((line) => host.log("stderr", line)),
+  ];
+  const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
+  const shim = new WASI(options.args ?? [], env, fds);
+  const memory = () => host.memory();
+  // The shim reads `inst.exports.memory` on every call; give it the guest's memory lazily.
+  shim.inst = { exports: { get memory() { return memory().raw; } } } as never;
+  const imports = shim.wasiImport as Record<string, (...args: never[]) => unknown>;
+  const pollOneoff = (inPtr: number, outPtr: number, n: number): number | Promise<number> => {
+    // One clock subscription: a sleep. Anything else is beyond a Worker.
+    if (n !== 1) return defs.ERRNO_NOTSUP;
+    const sub = memory().read(inPtr, 48, "poll_oneoff subscription");
+    const view = new DataView(sub.buffer);
+    if (view.getUint8(8) !== defs.EVENTTYPE_CLOCK) return defs.ERRNO_NOTSUP;
+    const timeoutNs = view.getBigUint64(24, true);
+    const absolute = (view.getUint16(40, true) & defs.SUBCLOCKFLAGS_SUBSCRIPTION_CLOCK_ABSTIME) !== 0;
+    const ms = Number((absolute ? timeoutNs - BigInt(Date.now()) * 1_000_000n : timeoutNs) / 1_000_000n);
+    const event = new Uint8Array(32);
+    event.set(sub.subarray(0, 8)); // userdata
+    new DataView(event.buffer).setUint8(10, defs.EVENTTYPE_CLOCK);
+    const done = () => {
+      memory().write(outPtr, event, "poll_oneoff event");
+      return defs.ERRNO_SUCCESS;
+    };
+    if (ms <= 0) return done();
+    if (!host.jspi) return defs.ERRNO_NOTSUP;
+    return new Promise<void>((resolve) => setTimeout(resolve, ms)).then(done);
+  };
+  return {
+    ...imports,
+    proc_exit: (code: number) => {
+      throw new ProcessExit(code);
+    },
+    random_get: (ptr: number, len: number) => {
+      const bytes = new Uint8Array(len);
+      for (let i = 0; i < len; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
+      memory().write(ptr, bytes, "random_get buffer");
+      return defs.ERRNO_SUCCESS;
+    },
+    poll_oneoff: host.jspi ? host.jspi.suspending(async (i: number, o: number, n: number) => pollOneoff(i, o, n)) : pollOneoff,
+  };
+}
