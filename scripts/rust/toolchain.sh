@@ -138,8 +138,9 @@ EOF
   # own crates.io deps come from the vendor/ dir shipped with the sources (offline).
   # -Cembed-bitcode=yes (overrides cargo's "no"): guests build with LTO, which
   # needs bitcode in the std rlibs, as in rustup's std.
-  (cd "$tmp/dummy" && RUSTC_BOOTSTRAP=1 RUSTC="$DEB_RUSTC" RUSTFLAGS="-Cembed-bitcode=yes" \
-    CARGO_ENCODED_RUSTFLAGS= CARGO_BUILD_RUSTFLAGS= \
+  # (CARGO_ENCODED_RUSTFLAGS, even set to "", would override RUSTFLAGS: unset it.)
+  (cd "$tmp/dummy" && env -u CARGO_ENCODED_RUSTFLAGS -u CARGO_BUILD_RUSTFLAGS \
+    RUSTC_BOOTSTRAP=1 RUSTC="$DEB_RUSTC" RUSTFLAGS="-Cembed-bitcode=yes" \
     "$DEB_CARGO" build --release --offline -Zbuild-std=std,panic_abort \
       $(printf -- '--target %s ' "${TARGETS[@]}") \
       --config "source.crates-io.replace-with='std-vendor'" \
