@@ -7,7 +7,7 @@ import { HandleTable } from "./handles.js";
 import { levelName } from "./log.js";
 import { GuestMemory } from "./memory.js";
 import type { LoadedModule, Runtime } from "./runtime.js";
-import { type Jspi, jspi } from "./jspi.js";
+import type { Jspi } from "./jspi.js";
 import { ProcessExit, wasiImports, type WasiOptions } from "./wasi.js";
 
 export interface GuestOptions extends WasiOptions {
@@ -71,7 +71,7 @@ export class Guest {
     this.module = module;
     this.#runtime = runtime;
     this.#ephemeral = options.ephemeral ?? true;
-    this.#jspi = module.blocking ? jspi() : undefined;
+    this.#jspi = module.blocking ? runtime.jspi : undefined;
     const imports: WebAssembly.Imports = { [IMPORT_MODULE]: this.#busImports() };
     if (module.wasi) {
       imports.wasi_snapshot_preview1 = <WebAssembly.ModuleImports>wasiImports(options, {

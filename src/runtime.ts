@@ -4,6 +4,7 @@ import { transcode } from "./codec/index.js";
 import type { TopicSpec } from "./codec/schema.js";
 import { BusError } from "./errors.js";
 import { Guest } from "./guest.js";
+import { type Jspi, jspi } from "./jspi.js";
 import { consoleSink, type LogLine, type LogSink } from "./log.js";
 import { type Manifest, parseManifest } from "./manifest.js";
 import { builtinServices } from "./services/index.js";
@@ -35,6 +36,8 @@ export interface RuntimeOptions {
   log?: LogSink;
   /** Longest chain of module-to-module calls. */
   maxDepth?: number;
+  /** Turns JSPI off even where the engine has it, to run the portable path. */
+  jspi?: false;
 }
 
 const HOST_IMPORTS = new Set(["env.abort", "env.seed", "wasm_bus_meter.log_execution"]);
@@ -44,12 +47,14 @@ export class Runtime {
   readonly modules = new Map<string, LoadedModule>();
   readonly maxDepth: number;
   readonly fuel: WebAssembly.Module;
+  readonly jspi: Jspi | undefined;
   #builtins: Map<string, Service>;
   #moduleServices = new Map<string, Service>();
   #log: LogSink;
 
   constructor(registry: Record<string, ModuleEntry>, options: RuntimeOptions) {
     this.fuel = options.fuel;
+    this.jspi = options.jspi === false ? undefined : jspi();
     this.#log = options.log ?? consoleSink;
     this.maxDepth = options.maxDepth ?? 16;
     this.#builtins = builtinServices(() => this.#log);

@@ -2,12 +2,12 @@ import { fuel } from "../build/fuel.js";
 import { modules as testGuests } from "../build/test-registry.js";
 import { createApp } from "../src/http/app.js";
 import type { LogLine } from "../src/log.js";
-import { Runtime } from "../src/runtime.js";
+import { Runtime, type RuntimeOptions } from "../src/runtime.js";
 
 /** An app over the hostile test guests, with its log lines kept for assertions. */
-export function guestApp() {
+export function guestApp(options: Omit<RuntimeOptions, "fuel" | "log"> = {}) {
   const logs: LogLine[] = [];
-  const runtime = new Runtime(testGuests, { fuel, log: (line) => logs.push(line) });
+  const runtime = new Runtime(testGuests, { ...options, fuel, log: (line) => logs.push(line) });
   const app = createApp(runtime);
   const call = (module: string, topic: string, body: unknown = {}, init: RequestInit = {}) =>
     app.request(`/call/${module}/${topic}`, {

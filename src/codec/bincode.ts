@@ -36,9 +36,31 @@ class Writer {
     this.pos += n;
     return at;
   }
+  // Each writer reserves first: reserve() may swap `buf` and `view` for bigger ones.
+  u8(v: number) {
+    const at = this.reserve(1);
+    this.buf[at] = v;
+  }
+  u32(v: number) {
+    const at = this.reserve(4);
+    this.view.setUint32(at, v, true);
+  }
+  u64(v: number) {
+    const at = this.reserve(8);
+    this.view.setBigUint64(at, BigInt(v), true);
+  }
+  f32(v: number) {
+    const at = this.reserve(4);
+    this.view.setFloat32(at, v, true);
+  }
+  f64(v: number) {
+    const at = this.reserve(8);
+    this.view.setFloat64(at, v, true);
+  }
   bytes(b: Uint8Array) {
-    this.view.setBigUint64(this.reserve(8), BigInt(b.length), true);
-    this.buf.set(b, this.reserve(b.length));
+    this.u64(b.length);
+    const at = this.reserve(b.length);
+    this.buf.set(b, at);
   }
   finish() {
     return this.buf.slice(0, this.pos);
@@ -86,9 +108,8 @@ function writeInt(w: Writer, value: unknown, name: IntName, path: string) {
   const max = signed ? (1n << (bits - 1n)) - 1n : (1n << bits) - 1n;
   if (big < min || big > max) fail(path, name, value);
   let v = BigInt.asUintN(width * 8, big);
-  const at = w.reserve(width);
   for (let i = 0; i < width; i++) {
-    w.buf[at + i] = Number(v & 0xffn);
+    w.u8(Number(v & 0xffn));
     v >>= 8n;
   }
 }
@@ -112,13 +133,13 @@ function write(w: Writer, value: unknown, s: Schema, path: string): void {
         return;
       case "bool":
         if (typeof value !== "boolean") fail(path, "bool", value);
-        w.buf[w.reserve(1)] = value ? 1 : 0;
+        w.u8(value ? 1 : 0);
         return;
       case "f32":
       case "f64":
         if (typeof value !== "number") fail(path, s, value);
-        if (s === "f32") w.view.setFloat32(w.reserve(4), value, true);
-        else w.view.setFloat64(w.reserve(8), value, true);
+        if (s === "f32") w.f32(value);
+        else w.f64(value);
         return;
       case "string":
         if (typeof value !== "string") fail(path, "string", value);
@@ -130,16 +151,13 @@ function write(w: Writer, value: unknown, s: Schema, path: string): void {
     }
   }
   if ("option" in s) {
-    if (value === null || value === undefined) {
-      w.buf[w.reserve(1)] = 0;
-      return;
-    }
-    w.buf[w.reserve(1)] = 1;
+    if (value === null || value === undefined) return w.u8(0);
+    w.u8(1);
     return write(w, value, s.option, path);
   }
   if ("seq" in s) {
     if (!Array.isArray(value)) fail(path, "array", value);
-    w.view.setBigUint64(w.reserve(8), BigInt(value.length), true);
+    w.u64(value.length);
     value.forEach((v, i) => write(w, v, s.seq, `${path}[${i}]`));
     return;
   }
@@ -150,7 +168,7 @@ function write(w: Writer, value: unknown, s: Schema, path: string): void {
   }
   if ("map" in s) {
     const entries = value instanceof Map ? [...value.entries()] : isObject(value) ? Object.entries(value) : fail(path, "map", value);
-    w.view.setBigUint64(w.reserve(8), BigInt(entries.length), true);
+    w.u64(entries.length);
     for (const [k, v] of entries) {
       write(w, k, s.map[0], `${path}.<key>`);
       write(w, v, s.map[1], `${path}.${String(k)}`);
@@ -170,7 +188,7 @@ function write(w: Writer, value: unknown, s: Schema, path: string): void {
   else return fail(path, `one of ${variants.join(", ")}`, value);
   const tag = variants.indexOf(name);
   if (tag < 0) fail(path, `one of ${variants.join(", ")}`, value);
-  w.view.setUint32(w.reserve(4), tag, true);
+  w.u32(tag);
   const t = s.enum[name];
   if (t) write(w, inner, t, `${path}.${name}`);
 }

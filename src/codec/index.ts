@@ -81,9 +81,11 @@ declare global {
 }
 
 export function stringifyJson(value: unknown): string {
-  return JSON.stringify(value ?? null, (_key, v) =>
-    typeof v === "bigint" ? JSON.rawJSON(v.toString()) : v instanceof Uint8Array ? Array.from(v) : v,
-  );
+  // `this[key]` is the value before toJSON: a Buffer would otherwise become {type, data}.
+  return JSON.stringify(value ?? null, function (this: Record<string, unknown>, key, v) {
+    const raw = this[key];
+    return typeof v === "bigint" ? JSON.rawJSON(v.toString()) : raw instanceof Uint8Array ? Array.from(raw) : v;
+  });
 }
 
 /** Brings a self-describing value to the shape the schema names: byte arrays become Uint8Array. */

@@ -1,0 +1,84 @@
+import { pack, unpack } from "msgpackr";
+import { describe, expect, it } from "vitest";
+import { Format } from "../src/abi.js";
+import { decode, encode, transcode } from "../src/codec/index.js";
+import type { Schema } from "../src/codec/schema.js";
+import { BusError } from "../src/errors.js";
+
+const sleep: Schema = { struct: { duration_ms: "u128" } };
+const fetchReq: Schema = {
+  struct: { method: "string", url: "string", headers: { seq: { tuple: ["string", "string"] } }, body: { option: "bytes" } },
+};
+
+describe("bincode (bincode 1.x default options)", () => {
+  it("writes a struct of u128 as 16 little-endian bytes, as bincode::serialize does", () => {
+    const bytes = encode(Format.Bincode, { duration_ms: 10 }, sleep);
+    expect([...bytes]).toEqual([10, ...new Array(15).fill(0)]);
+    expect(decode(Format.Bincode, bytes, sleep)).toEqual({ duration_ms: 10 });
+  });
+
+  it("round-trips strings, sequences, tuples, options and bytes with u64 lengths", () => {
+    const value = { method: "GET", url: "http://x/", headers: [["a", "b"]], body: new Uint8Array([1, 2]) };
+    const bytes = encode(Format.Bincode, value, fetchReq);
+    // "GET": u64 length 3 then the bytes
+    expect([...bytes.subarray(0, 11)]).toEqual([3, 0, 0, 0, 0, 0, 0, 0, 71, 69, 84]);
+    expect(decode(Format.Bincode, bytes, fetchReq)).toEqual(value);
+  });
+
+  it("keeps integers past 2^53 exact", () => {
+    const big = { duration_ms: 2n ** 100n + 7n };
+    expect(decode(Format.Bincode, encode(Format.Bincode, big, sleep), sleep)).toEqual(big);
+  });
+
+  it("writes enums as u32 variant indexes, externally tagged in JSON", () => {
+    const state: Schema = { enum: { Opening: null, Opened: null, Closed: { struct: { code: "u16" } } } };
+    expect([...encode(Format.Bincode, "Opened", state)]).toEqual([1, 0, 0, 0]);
+    const closed = encode(Format.Bincode, { Closed: { code: 1000 } }, state);
+    expect(decode(Format.Bincode, closed, state)).toEqual({ Closed: { code: 1000 } });
+  });
+
+  it("rejects truncated input, trailing bytes and hostile lengths with DeserializationFailed", () => {
+    const bytes = encode(Format.Bincode, { duration_ms: 1 }, sleep);
+    for (const bad of [bytes.subarray(0, 5), new Uint8Array([...bytes, 0]), new Uint8Array([255, 255, 255, 255, 255, 255, 255, 127])]) {
+      const schema: Schema = bad.length === 8 ? "string" : sleep;
+      expect(() => decode(Format.Bincode, bad, schema)).toThrowError(BusError);
+      try {
+        decode(Format.Bincode, bad, schema);
+      } catch (err) {
+        expect((err as BusError).code).toBe(2);
+      }
+    }
+  });
+
+  it("refuses bincode without a schema with Unsupported (415)", () => {
+    expect(() => decode(Format.Bincode, new Uint8Array(), undefined)).toThrowError(/bincode needs/);
+  });
+});
+
+describe("json and msgpack", () => {
+  it("transcodes json to msgpack and back, bytes fields as msgpack bin", () => {
+    const json = encode(Format.Json, { url: "x", body: [104, 105] });
+    const mp = transcode({ format: Format.Json, data: json }, Format.Msgpack, fetchReq);
+    const unpacked = unpack(mp.data as Buffer) as { body: Uint8Array };
+    expect(unpacked.body).toBeInstanceOf(Uint8Array);
+    expect([...unpacked.body]).toEqual([104, 105]);
+    const back = transcode(mp, Format.Json, fetchReq);
+    expect(JSON.parse(new TextDecoder().decode(back.data))).toEqual({ url: "x", body: [104, 105] });
+  });
+
+  it("keeps big integers' digits through JSON", () => {
+    const text = '{"duration_ms":340282366920938463463374607431768211455}';
+    const value = decode(Format.Json, new TextEncoder().encode(text), sleep);
+    expect(value).toEqual({ duration_ms: 2n ** 128n - 1n });
+    expect(new TextDecoder().decode(encode(Format.Json, value))).toBe(text);
+  });
+
+  it("decodes msgpack made by another encoder", () => {
+    expect(decode(Format.Msgpack, pack({ a: [1, "b", null] }))).toEqual({ a: [1, "b", null] });
+  });
+
+  it("reports malformed payloads as DeserializationFailed", () => {
+    expect(() => decode(Format.Json, new TextEncoder().encode("{"))).toThrowError(/malformed json/);
+    expect(() => decode(Format.Msgpack, new Uint8Array([0x92, 0x01]))).toThrowError(/malformed msgpack/);
+  });
+});

@@ -1,0 +1,47 @@
+;; Waits the blocking way: calls time.sleep, then spins on poll() until
+;; wasm_bus_finish has run (poll delivers it re-entrantly), then replies.
+(module
+  (import "wasm-bus" "handle" (func $handle (result i32)))
+  (import "wasm-bus" "call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasm-bus" "listen" (func $listen (param i32 i32) (result i32)))
+  (import "wasm-bus" "reply" (func $reply (param i32 i32 i32 i32) (result i32)))
+  (import "wasm-bus" "fault" (func $fault (param i32 i32) (result i32)))
+  (import "wasm-bus" "poll" (func $poll (result i32)))
+  (memory (export "memory") 2)
+  (data (i32.const 16) "wait")
+  (data (i32.const 32) "os")
+  (data (i32.const 48) "time.sleep")
+  (data (i32.const 64) "{\"duration_ms\":20}")
+  (global $heap (mut i32) (i32.const 65536))
+  (global $done (mut i32) (i32.const 0))
+  (global $error (mut i32) (i32.const 0))
+
+  (func (export "_initialize") (drop (call $listen (i32.const 16) (i32.const 4))))
+  (func (export "wasm_bus_malloc") (param $len i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr (global.get $heap))
+    (global.set $heap (i32.add (local.get $ptr) (local.get $len)))
+    (local.get $ptr))
+  (func (export "wasm_bus_free") (param i32 i32))
+
+  (func (export "wasm_bus_start") (param $parent i32) (param $h i32) (param $fmt i32) (param $t i32) (param $tlen i32) (param $req i32) (param $len i32)
+    (local $code i32)
+    (global.set $done (i32.const 0))
+    (local.set $code (call $call (i32.const 0) (call $handle) (i32.const 0) (i32.const 1)
+      (i32.const 32) (i32.const 2) (i32.const 48) (i32.const 10) (i32.const 64) (i32.const 18)))
+    (if (local.get $code) (then (drop (call $fault (local.get $h) (local.get $code))) (return)))
+    (block $out
+      (loop $wait
+        (br_if $out (global.get $done))
+        (local.set $code (call $poll))
+        (if (local.get $code) (then (drop (call $fault (local.get $h) (local.get $code))) (return)))
+        (br $wait)))
+    (if (global.get $error)
+      (then (drop (call $fault (local.get $h) (global.get $error))))
+      (else (drop (call $reply (local.get $h) (local.get $fmt) (local.get $req) (local.get $len))))))
+
+  (func (export "wasm_bus_finish") (param i32 i32 i32 i32) (global.set $done (i32.const 1)))
+  (func (export "wasm_bus_error") (param $h i32) (param $code i32)
+    (global.set $error (local.get $code))
+    (global.set $done (i32.const 1)))
+  (func (export "wasm_bus_drop") (param i32)))
