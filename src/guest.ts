@@ -442,7 +442,7 @@ export class Guest {
   #fail(err: unknown) {
     if (err instanceof ProcessExit) {
       this.#exited = err.code;
-      this.#break(BusError.of("Aborted", `module ${this.module.name} exited with code ${err.code}`));
+      this.#break(BusError.of("Aborted", `module ${this.module.name} exited with code ${err.code}`), false);
       return;
     }
     if (this.#fuel && this.#fuel.value < 0n) {
@@ -453,11 +453,11 @@ export class Guest {
   }
 
   /** Throws the instance away: every call it serves fails, every call it made is dropped. */
-  #break(err: BusError) {
+  #break(err: BusError, log = true) {
     if (this.#broken) return;
     this.#broken = err;
     this.#queue.length = 0;
-    this.#log(1, err.message);
+    if (log) this.#log(1, err.message);
     for (const entry of this.#handles.clear()) {
       if (entry.kind === "in") entry.call.fault(err);
       else if (entry.kind === "out") entry.call.drop(`caller module ${this.module.name} failed`);

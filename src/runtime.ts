@@ -8,6 +8,7 @@ import { type Jspi, jspi } from "./jspi.js";
 import { consoleSink, type LogLine, type LogSink } from "./log.js";
 import { type Manifest, parseManifest } from "./manifest.js";
 import { builtinServices } from "./services/index.js";
+import type { WasiOptions } from "./wasi.js";
 import type { Service } from "./services/service.js";
 
 /** One entry of the generated registry: a manifest and its statically imported Wasm. */
@@ -63,6 +64,18 @@ export class Runtime {
 
   log(line: LogLine) {
     this.#log(line);
+  }
+
+  /**
+   * Runs a command-style module (`_start`) to completion; its stdout and
+   * stderr lines reach the log sink. Resolves to the exit code.
+   */
+  async run(name: string, options: WasiOptions = {}): Promise<number> {
+    const module = this.modules.get(name);
+    if (!module) throw BusError.of("InvalidWapm", `no module named ${name}`);
+    if (module.error) throw module.error;
+    const guest = Guest.create(module, this, { ...options, args: [name, ...(options.args ?? [])], ephemeral: false });
+    return guest.run();
   }
 
   /** The service behind a wapm name, or InvalidWapm. */

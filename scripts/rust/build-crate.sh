@@ -40,6 +40,16 @@ export CARGO_PROFILE_RELEASE_DEBUG="${CARGO_PROFILE_RELEASE_DEBUG:-false}"
 # different compilers can't be mixed anyway.
 export CARGO_TARGET_DIR="${WASM_BUS_CARGO_TARGET_DIR:-$repo/target/wasm-$WASM_BUS_RUST_ROUTE}"
 
+# Deleting the cache rebuilds std at the same sysroot path, which cargo's
+# fingerprints can't see: stale deps then fail with E0463 "can't find crate".
+if [[ -n ${WASM_BUS_RUST_SYSROOT:-} ]]; then
+  stamp="$(cat "$WASM_BUS_RUST_SYSROOT/.complete")"
+  if [[ "$(cat "$CARGO_TARGET_DIR/.sysroot-stamp" 2>/dev/null)" != "$stamp" ]]; then
+    rm -rf "$CARGO_TARGET_DIR"/wasm32-*
+    mkdir -p "$CARGO_TARGET_DIR" && echo "$stamp" >"$CARGO_TARGET_DIR/.sysroot-stamp"
+  fi
+fi
+
 # A committed Cargo.lock is honoured exactly (CI reproducibility).
 locked=(); [[ -f $crate/Cargo.lock ]] && locked=(--locked)
 

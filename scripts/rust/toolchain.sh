@@ -27,6 +27,7 @@ DEB_CARGO=/usr/bin/cargo
 
 log() { echo "toolchain.sh: $*" >&2; }
 fail3() { echo "toolchain.sh: $*" >&2; exit 3; }
+ex() { printf 'export %s=%q\n' "$1" "$2"; }
 
 # ---------- rustup route ----------
 rustup_ready() {
@@ -39,9 +40,9 @@ rustup_ready() {
 }
 
 rustup_env() {
-  echo "export WASM_BUS_RUST_ROUTE=rustup"
-  echo "export CARGO=$(command -v cargo)"
-  echo "export RUSTC=$(command -v rustc)"
+  ex WASM_BUS_RUST_ROUTE rustup
+  ex CARGO "$(command -v cargo)"
+  ex RUSTC "$(command -v rustc)"
   # rustup ships rust-lld, the targets' default linker: nothing else to set.
 }
 
@@ -54,7 +55,7 @@ std_library() { echo "$("$DEB_RUSTC" --print sysroot)/lib/rustlib/src/rust/libra
 # features an older wasm-ld rejects); lld-16 is the fallback known to work too.
 find_wasm_ld() {
   local m; m="$(llvm_major 2>/dev/null || true)"
-  for c in ${m:+/usr/bin/wasm-ld-$m} /usr/bin/wasm-ld-16 /usr/bin/wasm-ld; do
+  for c in ${m:+/usr/bin/wasm-ld-$m} /usr/bin/wasm-ld-16; do
     [[ -x $c ]] && { echo "$c"; return 0; }
   done
   return 1
@@ -73,37 +74,40 @@ debian_ready() {
   [[ -f "$(sysroot_dir)/.complete" ]]
 }
 
-as_root() {
-  if [[ $(id -u) == 0 ]]; then "$@"
-  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo "$@"
-  else fail3 "Rust wasm toolchain missing and not root to apt-get install it (or: rustup target add ${TARGETS[*]})"
-  fi
-}
+# Root, or password-less sudo (checked before in install_packages).
+as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 has_candidate() { local c; c="$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p')"; [[ -n $c && $c != "(none)" ]]; }
 
 install_packages() {
+  local pkgs=() p m need_ld=0
+  for p in rustc-web cargo-web rust-web-src wasi-libc; do
+    dpkg -s "$p" >/dev/null 2>&1 || pkgs+=("$p")
+  done
+  find_wasm_ld >/dev/null || need_ld=1
+  [[ ${#pkgs[@]} == 0 && $need_ld == 0 ]] && return 0
   command -v apt-get >/dev/null || fail3 "no wasm32 std for the rustc on PATH and no apt-get for the Debian route"
-  local pkgs=() p m
+  [[ $(id -u) == 0 ]] || sudo -n true 2>/dev/null \
+    || fail3 "Rust wasm toolchain missing and not root to apt-get install it (or: rustup target add ${TARGETS[*]})"
   # apt-get update only when the lists don't know rustc-web (fresh machine).
   if ! has_candidate rustc-web; then
     log "apt-get update"
     as_root apt-get update -qq >&2 || fail3 "apt-get update failed"
     has_candidate rustc-web || fail3 "Debian package rustc-web not available (needs bookworm-security or newer)"
   fi
-  for p in rustc-web cargo-web rust-web-src wasi-libc; do
-    dpkg -s "$p" >/dev/null 2>&1 || pkgs+=("$p")
-  done
-  if ! find_wasm_ld >/dev/null; then
+  if [[ $need_ld == 1 ]]; then
     # wasm-ld of the LLVM that rustc-web links against (read from its deps before
     # it is installed); lld-16 (bookworm main) as the fallback that also works.
     m="$(apt-cache depends --recurse --important rustc-web | sed -n 's/.*Depends: libllvm\([0-9][0-9]*\)$/\1/p' | head -1)"
     if [[ -n $m ]] && has_candidate "lld-$m"; then pkgs+=("lld-$m"); else pkgs+=(lld-16); fi
   fi
-  [[ ${#pkgs[@]} == 0 ]] && return 0
   log "apt-get install ${pkgs[*]}"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2 \
-    || fail3 "apt-get install ${pkgs[*]} failed"
+  local inst=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}")
+  # Stale lists name versions the mirror no longer has: update once and retry.
+  if ! as_root "${inst[@]}" >&2; then
+    log "apt-get install failed; apt-get update and retry"
+    { as_root apt-get update -qq >&2 && as_root "${inst[@]}" >&2; } || fail3 "apt-get install ${pkgs[*]} failed"
+  fi
   find_wasm_ld >/dev/null || fail3 "no wasm-ld after installing lld"
 }
 
@@ -117,6 +121,9 @@ build_sysroot() {
   exec 9>"$CACHE/.sysroot.lock"
   flock 9
   [[ -f $final/.complete ]] && return 0
+  # Holding the lock: leftovers of killed builds, and sysroots of other rustc
+  # versions (useless with the one /usr/bin/rustc, ~150 MB each), can go.
+  find "$CACHE" -mindepth 1 -maxdepth 1 \( -name '.tmp-sysroot.*' -o -name 'sysroot-*' \) -exec rm -rf {} +
   log "building std for ${TARGETS[*]} into $final (once, ~2-4 min)"
   # Build in a temp dir beside the final one and rename at the end, so an
   # interrupted build is never taken for a finished sysroot.
@@ -134,6 +141,7 @@ edition = "2021"
 panic = "abort"
 EOF
   echo '#![no_std]' >"$tmp/dummy/src/lib.rs"
+  local targs=(); for t in "${TARGETS[@]}"; do targs+=(--target "$t"); done
   # RUSTC_BOOTSTRAP: -Zbuild-std on a stable compiler. Source replacement: std's
   # own crates.io deps come from the vendor/ dir shipped with the sources (offline).
   # -Cembed-bitcode=yes (overrides cargo's "no"): guests build with LTO, which
@@ -142,7 +150,7 @@ EOF
   (cd "$tmp/dummy" && env -u CARGO_ENCODED_RUSTFLAGS -u CARGO_BUILD_RUSTFLAGS \
     RUSTC_BOOTSTRAP=1 RUSTC="$DEB_RUSTC" RUSTFLAGS="-Cembed-bitcode=yes" \
     "$DEB_CARGO" build --release --offline -Zbuild-std=std,panic_abort \
-      $(printf -- '--target %s ' "${TARGETS[@]}") \
+      "${targs[@]}" \
       --config "source.crates-io.replace-with='std-vendor'" \
       --config "source.std-vendor.directory='$lib/vendor'" \
       --target-dir "$tmp/target" >&2) || fail3 "building std with -Zbuild-std failed"
@@ -156,7 +164,8 @@ EOF
   # rustup's std. Putting Debian's wasi-libc there means no extra link flags.
   mkdir -p "$tmp/sysroot/lib/rustlib/wasm32-wasip1/lib/self-contained"
   cp /usr/lib/wasm32-wasi/*.a /usr/lib/wasm32-wasi/*.o "$tmp/sysroot/lib/rustlib/wasm32-wasip1/lib/self-contained/"
-  touch "$tmp/sysroot/.complete"
+  # A unique stamp: build-crate.sh drops target dirs built against another std build.
+  echo "$(date +%s%N)-$$" >"$tmp/sysroot/.complete"
   mv -T "$tmp/sysroot" "$final"
   rm -rf "$tmp"; trap - EXIT
   log "sysroot ready: $final ($(du -sh "$final" | cut -f1))"
@@ -165,16 +174,16 @@ EOF
 debian_env() {
   local sr ld t T
   sr="$(sysroot_dir)"; ld="$(find_wasm_ld)"
-  echo "export WASM_BUS_RUST_ROUTE=debian"
-  echo "export CARGO=$DEB_CARGO"
-  echo "export RUSTC=$DEB_RUSTC"
-  echo "export WASM_BUS_RUST_SYSROOT=$sr"
+  ex WASM_BUS_RUST_ROUTE debian
+  ex CARGO "$DEB_CARGO"
+  ex RUSTC "$DEB_RUSTC"
+  ex WASM_BUS_RUST_SYSROOT "$sr"
   for t in "${TARGETS[@]}"; do
     T="$(echo "$t" | tr 'a-z-' 'A-Z_')"
     # Per-target, so host units (proc macros, build scripts) keep the compiler's own std.
-    echo "export CARGO_TARGET_${T}_RUSTFLAGS=--sysroot=$sr"
+    ex "CARGO_TARGET_${T}_RUSTFLAGS" "--sysroot=$sr"
     # Debian's rustc has no rust-lld (the targets' default linker).
-    echo "export CARGO_TARGET_${T}_LINKER=$ld"
+    ex "CARGO_TARGET_${T}_LINKER" "$ld"
   done
 }
 

@@ -1,0 +1,19 @@
+import { describe, expect, it } from "vitest";
+import { guestApp } from "./helpers.js";
+
+describe("command-style modules (test/guests/cmd)", () => {
+  it("runs _start with args, prints through WASI, sleeps in poll and exits with its code", async () => {
+    const { runtime, logs } = guestApp();
+    const started = Date.now();
+    const code = await runtime.run("cmd", { args: ["hi there"] });
+    expect(code).toBe(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+    const out = logs.filter((l) => l.module === "cmd" && l.stream === "stdout").map((l) => l.msg);
+    expect(out).toEqual(["hi there", "slept"]);
+  });
+
+  it("exits with the SDK's code instead of hanging where JSPI is off", async () => {
+    const { runtime } = guestApp({ jspi: false });
+    expect(await runtime.run("cmd", { args: ["x"] })).toBe(11);
+  });
+});
