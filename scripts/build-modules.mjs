@@ -61,10 +61,11 @@ function rustToolchain() {
   const toolchain = join(root, "scripts/rust/toolchain.sh");
   const required = Boolean(process.env.CI || process.env.WASM_BUS_REQUIRE_RUST);
   try {
-    execFileSync("bash", required ? [toolchain] : [toolchain, "check"], { stdio: ["ignore", required ? "inherit" : "ignore", "pipe"] });
+    // Required: install if missing, with its progress on the console (a cold std build takes minutes).
+    execFileSync("bash", required ? [toolchain] : [toolchain, "check"], { stdio: ["ignore", required ? "inherit" : "ignore", required ? "inherit" : "pipe"] });
     rustReady = true;
   } catch (err) {
-    const why = String(err.stderr ?? err.message).trim().split("\n").pop();
+    const why = String(err.stderr || err.message).trim().split("\n").pop();
     if (required) throw new Error(`Rust modules need a wasm32 toolchain: ${why}`);
     rustReady = why;
   }

@@ -16,6 +16,10 @@ export interface GuestOptions extends WasiOptions {
    * waits on nothing is failed instead of hanging until the timeout.
    */
   ephemeral?: boolean;
+  /** Runs as a process: `fork` keeps it serving after `_start` returns. */
+  process?: string;
+  /** Each line the guest writes to stdout or stderr, besides the log. */
+  output?: (stream: "stdout" | "stderr", line: string) => void;
 }
 
 interface GuestExports {
@@ -56,7 +60,10 @@ export class Guest {
   #drainScheduled = false;
   #ephemeral: boolean;
   #broken?: BusError;
-  #exited?: number;
+  #exit?: { resolve(code: number): void; reject(err: BusError): void };
+  #forked = false;
+  #process?: string;
+  #output?: GuestOptions["output"];
   /** The inbound call the guest is working on, for tagging its log lines. */
   #current?: BusCall;
   #logBytes = 0;
@@ -71,12 +78,17 @@ export class Guest {
     this.module = module;
     this.#runtime = runtime;
     this.#ephemeral = options.ephemeral ?? true;
+    this.#process = options.process;
+    this.#output = options.output;
     this.#jspi = module.blocking ? runtime.jspi : undefined;
     const imports: WebAssembly.Imports = { [IMPORT_MODULE]: this.#busImports() };
     if (module.wasi) {
       imports.wasi_snapshot_preview1 = <WebAssembly.ModuleImports>wasiImports(options, {
         memory: () => this.#memory,
-        log: (stream, msg) => this.#log(stream === "stderr" ? 2 : 3, msg, stream),
+        log: (stream, msg) => {
+          this.#output?.(stream, msg);
+          this.#log(stream === "stderr" ? 2 : 3, msg, stream);
+        },
         jspi: this.#jspi,
       });
     }
@@ -131,15 +143,24 @@ export class Guest {
     this.#onIdle = fn;
   }
 
-  /** Runs a command-style module's `_start`; resolves to its exit code. */
-  async run(): Promise<number> {
+  /**
+   * Runs a command-style module's `_start`. Resolves to its exit code: the
+   * one it gives `proc_exit`, or 0 once `_start` has returned and nothing is
+   * left in flight (a guest that returns to the host between events keeps
+   * running until then). Rejects when the guest traps or is killed.
+   */
+  run(): Promise<number> {
     const start = this.#exports._start;
-    if (!start) throw BusError.of("IncorrectAbi", `module ${this.module.name} has no _start: it is not a command`);
+    if (!start) return Promise.reject(BusError.of("IncorrectAbi", `module ${this.module.name} has no _start: it is not a command`));
+    const done = new Promise<number>((resolve, reject) => (this.#exit = { resolve, reject }));
     const entry = this.#jspi ? this.#jspi.promising(start) : start;
-    await this.#enterAsync(() => entry());
-    if (this.#exited !== undefined) return this.#exited;
-    if (this.#broken) throw this.#broken;
-    return 0;
+    void this.#enterAsync(() => entry());
+    return done;
+  }
+
+  /** Ends the instance from outside (a process killed): its calls fail, its exit is `code`. */
+  kill(reason: string) {
+    this.#break(BusError.of("Aborted", reason), false);
   }
 
   /** Delivers an inbound call to the guest through `wasm_bus_start`. */
@@ -224,7 +245,11 @@ export class Guest {
       }),
       drop: guarded((handle) => this.#drop(handle)),
       poll: this.#jspi ? (this.#jspi.suspending(() => this.#poll()) as never) : () => this.#refuse("Unsupported", "poll needs JSPI (WebAssembly.Suspending), which this runtime lacks; return to the host instead"),
-      fork: () => this.#refuse("Unsupported", "fork needs a process (POST /processes); a plain call ends with its reply"),
+      fork: () => {
+        if (!this.#process) return this.#refuse("Unsupported", "fork needs a process (POST /processes); a plain call ends with its reply");
+        this.#forked = true;
+        return Code.Success;
+      },
       thread_id: () => 0,
       log: guarded((level, ptr, len) => {
         this.#log(level, this.#memory.readString(ptr, len, "log message"));
@@ -341,7 +366,7 @@ export class Guest {
     if (this.#logBytes > limit) return;
     this.#logBytes += msg.length;
     if (this.#logBytes > limit) msg = `log limit of ${limit} bytes reached; further lines from this instance are dropped`;
-    this.#runtime.log({ module: this.module.name, level: levelName(level), msg, call: this.#current?.id, stream });
+    this.#runtime.log({ module: this.module.name, level: levelName(level), msg, call: this.#current?.id, process: this.#process, stream });
   }
 
   #asString(ptr: number): string {
@@ -441,7 +466,7 @@ export class Guest {
 
   #fail(err: unknown) {
     if (err instanceof ProcessExit) {
-      this.#exited = err.code;
+      this.#exit?.resolve(err.code);
       this.#break(BusError.of("Aborted", `module ${this.module.name} exited with code ${err.code}`), false);
       return;
     }
@@ -458,6 +483,7 @@ export class Guest {
     this.#broken = err;
     this.#queue.length = 0;
     if (log) this.#log(1, err.message);
+    this.#exit?.reject(err);
     for (const entry of this.#handles.clear()) {
       if (entry.kind === "in") entry.call.fault(err);
       else if (entry.kind === "out") entry.call.drop(`caller module ${this.module.name} failed`);
@@ -475,6 +501,7 @@ export class Guest {
         entry.call.fault(BusError.of("BusInvocationFailed", `module ${this.module.name} returned without answering topic ${entry.call.topic} and has no calls in flight`));
       }
     }
+    if (this.#handles.live === 0 && !this.#broken && !this.#forked) this.#exit?.resolve(0);
     if (this.#handles.live === 0 || this.#broken) this.#onIdle?.();
   }
 }

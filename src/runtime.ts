@@ -1,9 +1,10 @@
 import { IMPORTS, IMPORT_MODULE, OS_WAPM, formatName, formatValue } from "./abi.js";
 import type { BusCall } from "./call.js";
+import { type Clock, timerClock } from "./clock.js";
 import { transcode } from "./codec/index.js";
 import type { TopicSpec } from "./codec/schema.js";
 import { BusError } from "./errors.js";
-import { Guest } from "./guest.js";
+import { Guest, type GuestOptions } from "./guest.js";
 import { type Jspi, jspi } from "./jspi.js";
 import { consoleSink, type LogLine, type LogSink } from "./log.js";
 import { type Manifest, parseManifest } from "./manifest.js";
@@ -39,6 +40,8 @@ export interface RuntimeOptions {
   maxDepth?: number;
   /** Turns JSPI off even where the engine has it, to run the portable path. */
   jspi?: false;
+  /** Where sleeps go: timers by default, a Durable Object's alarm in a process. */
+  clock?: Clock;
 }
 
 const HOST_IMPORTS = new Set(["env.abort", "env.seed", "wasm_bus_meter.log_execution"]);
@@ -49,13 +52,16 @@ export class Runtime {
   readonly maxDepth: number;
   readonly fuel: WebAssembly.Module;
   readonly jspi: Jspi | undefined;
+  readonly clock: Clock;
   #builtins: Map<string, Service>;
   #moduleServices = new Map<string, Service>();
+  #resident = new Map<string, Guest>();
   #log: LogSink;
 
   constructor(registry: Record<string, ModuleEntry>, options: RuntimeOptions) {
     this.fuel = options.fuel;
     this.jspi = options.jspi === false ? undefined : jspi();
+    this.clock = options.clock ?? timerClock;
     this.#log = options.log ?? consoleSink;
     this.maxDepth = options.maxDepth ?? 16;
     this.#builtins = builtinServices(() => this.#log);
@@ -71,11 +77,32 @@ export class Runtime {
    * stderr lines reach the log sink. Resolves to the exit code.
    */
   async run(name: string, options: WasiOptions = {}): Promise<number> {
+    return this.spawn(name, options).run();
+  }
+
+  /** Instantiates a command-style module without starting it, for callers that need the instance (processes). */
+  spawn(name: string, options: Omit<GuestOptions, "ephemeral"> = {}): Guest {
     const module = this.modules.get(name);
     if (!module) throw BusError.of("InvalidWapm", `no module named ${name}`);
     if (module.error) throw module.error;
-    const guest = Guest.create(module, this, { ...options, args: [name, ...(options.args ?? [])], ephemeral: false });
-    return guest.run();
+    return Guest.create(module, this, { ...options, args: [name, ...(options.args ?? [])], ephemeral: false });
+  }
+
+  /**
+   * Makes `guest` the instance that serves every call to its module in this
+   * runtime (a process, a WebSocket session), instead of a fresh one per call.
+   */
+  reside(guest: Guest): () => void {
+    const name = guest.module.name;
+    this.#resident.set(name, guest);
+    return () => {
+      if (this.#resident.get(name) === guest) this.#resident.delete(name);
+    };
+  }
+
+  resident(name: string): Guest | undefined {
+    const guest = this.#resident.get(name);
+    return guest && !guest.broken ? guest : undefined;
   }
 
   /** The service behind a wapm name, or InvalidWapm. */
@@ -120,7 +147,7 @@ export class Runtime {
       call.replyAs = { format: call.request.format, schema: spec.response };
       call.request = transcode(call.request, formatValue(spec.format), spec.request);
     }
-    service.serve(call, { caller: this.modules.get(call.caller)?.manifest });
+    service.serve(call, { caller: this.modules.get(call.caller)?.manifest, clock: this.clock });
   }
 }
 
@@ -129,7 +156,7 @@ function moduleService(module: LoadedModule, runtime: Runtime): Service {
     topics: module.manifest.topics,
     serve(call) {
       // Later calls on a relative object go to the instance that made it.
-      const owner = call.parent?.server;
+      const owner = call.parent?.server ?? runtime.resident(module.name);
       if (owner instanceof Guest) return owner.accept(call);
       const timeout = module.manifest.limits.callTimeoutMs;
       const timer = setTimeout(
@@ -155,7 +182,7 @@ function load(name: string, entry: ModuleEntry): LoadedModule {
     manifest,
     wasm: entry.wasm,
     wasi: imports.some((i) => i.module === "wasi_snapshot_preview1"),
-    blocking: imports.some((i) => (i.module === IMPORT_MODULE && i.name === "poll") || i.name === "poll_oneoff"),
+    blocking: imports.some((i) => (i.module === IMPORT_MODULE && i.name === "poll") || i.name === "poll_oneoff" || i.name === "fd_read"),
     metered: imports.some((i) => i.module === "wasm_bus_meter" && i.name === "log_execution"),
   };
   for (const i of imports) {

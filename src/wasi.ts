@@ -1,12 +1,14 @@
 import { ConsoleStdout, File, OpenFile, WASI, wasi as defs } from "@bjorn3/browser_wasi_shim";
 import type { Jspi } from "./jspi.js";
+import { Pipe } from "./pipe.js";
 import type { GuestMemory } from "./memory.js";
 
 /** What a command-style guest sees of the world through WASI preview1. */
 export interface WasiOptions {
   args?: string[];
   env?: Record<string, string>;
-  stdin?: Uint8Array;
+  /** Bytes (then end of stream), or a pipe the host keeps writing. */
+  stdin?: Uint8Array | Pipe;
 }
 
 export interface WasiHost {
@@ -29,8 +31,9 @@ export class ProcessExit extends Error {
  * suspend with JSPI instead of spinning, and random bytes are checked.
  */
 export function wasiImports(options: WasiOptions, host: WasiHost): Record<string, unknown> {
+  const stdin = options.stdin instanceof Pipe ? options.stdin : new Pipe(options.stdin, true);
   const fds = [
-    new OpenFile(new File(options.stdin ?? new Uint8Array(), { readonly: true })),
+    new OpenFile(new File(new Uint8Array(), { readonly: true })),
     ConsoleStdout.lineBuffered((line) => host.log("stdout", line)),
     ConsoleStdout.lineBuffered((line) => host.log("stderr", line)),
   ];
@@ -60,8 +63,38 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Record<string
     if (!host.jspi) return defs.ERRNO_NOTSUP;
     return new Promise<void>((resolve) => setTimeout(resolve, ms)).then(done);
   };
+  // stdin reads from the pipe; where it is empty and still open, the guest blocks (JSPI) or gets EAGAIN.
+  const readStdin = (iovs: number, count: number, nreadPtr: number): number | null => {
+    const vecs = new DataView(memory().read(iovs, count * 8, "fd_read iovecs").buffer);
+    let total = 0;
+    for (let i = 0; i < count; i++) total += vecs.getUint32(i * 8 + 4, true);
+    const data = stdin.read(total);
+    if (data === null) return null;
+    let at = 0;
+    for (let i = 0; i < count && at < data.length; i++) {
+      const take = Math.min(vecs.getUint32(i * 8 + 4, true), data.length - at);
+      memory().write(vecs.getUint32(i * 8, true), data.subarray(at, at + take), "fd_read buffer");
+      at += take;
+    }
+    const n = new Uint8Array(4);
+    new DataView(n.buffer).setUint32(0, data.length, true);
+    memory().write(nreadPtr, n, "fd_read nread");
+    return defs.ERRNO_SUCCESS;
+  };
+  const fdRead = imports.fd_read as (fd: number, iovs: number, count: number, nread: number) => number;
+  const fdReadBlocking = async (fd: number, iovs: number, count: number, nread: number): Promise<number> => {
+    if (fd !== 0) return fdRead(fd, iovs, count, nread);
+    for (;;) {
+      const r = readStdin(iovs, count, nread);
+      if (r !== null) return r;
+      await stdin.wait();
+    }
+  };
   return {
     ...imports,
+    fd_read: host.jspi
+      ? host.jspi.suspending(fdReadBlocking)
+      : (fd: number, iovs: number, count: number, nread: number) => (fd !== 0 ? fdRead(fd, iovs, count, nread) : (readStdin(iovs, count, nread) ?? defs.ERRNO_AGAIN)),
     proc_exit: (code: number) => {
       throw new ProcessExit(code);
     },

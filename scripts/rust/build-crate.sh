@@ -22,6 +22,7 @@ case "$target" in
 esac
 
 # Sets CARGO, RUSTC, per-target RUSTFLAGS/LINKER; installs/builds on first use.
+unset WASM_BUS_RUST_SYSROOT  # only the debian route sets it
 envs="$("$here/toolchain.sh" env)" || exit $?
 eval "$envs"
 # A global RUSTFLAGS would replace the per-target --sysroot flags entirely.

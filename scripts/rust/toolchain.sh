@@ -92,7 +92,7 @@ install_packages() {
   # apt-get update only when the lists don't know rustc-web (fresh machine).
   if ! has_candidate rustc-web; then
     log "apt-get update"
-    as_root apt-get update -qq >&2 || fail3 "apt-get update failed"
+    as_root apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 || fail3 "apt-get update failed"
     has_candidate rustc-web || fail3 "Debian package rustc-web not available (needs bookworm-security or newer)"
   fi
   if [[ $need_ld == 1 ]]; then
@@ -102,11 +102,12 @@ install_packages() {
     if [[ -n $m ]] && has_candidate "lld-$m"; then pkgs+=("lld-$m"); else pkgs+=(lld-16); fi
   fi
   log "apt-get install ${pkgs[*]}"
-  local inst=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}")
+  # Wait for the dpkg lock instead of failing when another apt runs.
+  local inst=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${pkgs[@]}")
   # Stale lists name versions the mirror no longer has: update once and retry.
   if ! as_root "${inst[@]}" >&2; then
     log "apt-get install failed; apt-get update and retry"
-    { as_root apt-get update -qq >&2 && as_root "${inst[@]}" >&2; } || fail3 "apt-get install ${pkgs[*]} failed"
+    { as_root apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 && as_root "${inst[@]}" >&2; } || fail3 "apt-get install ${pkgs[*]} failed"
   fi
   find_wasm_ld >/dev/null || fail3 "no wasm-ld after installing lld"
 }
@@ -116,12 +117,7 @@ build_sysroot() {
   final="$(sysroot_dir)"; lib="$(std_library)"
   [[ -f $final/.complete ]] && return 0
   [[ -d $lib/vendor ]] || fail3 "std sources with vendor/ not found at $lib (package rust-web-src)"
-  mkdir -p "$CACHE"
-  # Serialize concurrent builds (parallel CI jobs, npm scripts) on the same cache.
-  exec 9>"$CACHE/.sysroot.lock"
-  flock 9
-  [[ -f $final/.complete ]] && return 0
-  # Holding the lock: leftovers of killed builds, and sysroots of other rustc
+  # Holding the setup lock: leftovers of killed builds, and sysroots of other rustc
   # versions (useless with the one /usr/bin/rustc, ~150 MB each), can go.
   find "$CACHE" -mindepth 1 -maxdepth 1 \( -name '.tmp-sysroot.*' -o -name 'sysroot-*' \) -exec rm -rf {} +
   log "building std for ${TARGETS[*]} into $final (once, ~2-4 min)"
@@ -193,6 +189,12 @@ route_ready() {
 
 setup() {
   local r
+  if r="$(route_ready)"; then echo "$r"; return 0; fi
+  # Serialize setups (parallel builds, CI jobs, other shells) on one cache;
+  # whoever waited finds the work done.
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/.setup.lock"
+  flock 9
   if r="$(route_ready)"; then echo "$r"; return 0; fi
   install_packages
   build_sysroot

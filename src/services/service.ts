@@ -3,12 +3,15 @@ import type { BusCall } from "../call.js";
 import { decode, encode } from "../codec/index.js";
 import type { Schema, TopicSpec } from "../codec/schema.js";
 import { BusError } from "../errors.js";
+import type { Clock } from "../clock.js";
 import type { Manifest } from "../manifest.js";
 
 /** What a service learns about the call besides its payload. */
 export interface ServeContext {
   /** The calling module's manifest; undefined for calls from the HTTP edge. */
   caller?: Manifest;
+  /** Where this call's sleeps go. */
+  clock: Clock;
 }
 
 /** Something that answers topics: a built-in service or a module. */
@@ -46,20 +49,4 @@ export function builtin(topics: Record<string, Topic>): Service {
       })().catch((err) => call.fault(BusError.from(err)));
     },
   };
-}
-
-/** Resolves after `ms`, or rejects with Aborted when the call is dropped first. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(BusError.of("Aborted", String(signal.reason)));
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(BusError.of("Aborted", String(signal.reason)));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -1,4 +1,4 @@
-import { builtin, sleep } from "../service.js";
+import { builtin } from "../service.js";
 
 /** Sleeps and clocks. In a plain call a sleep is a timer; processes map it to alarms. */
 export const time = builtin({
@@ -6,10 +6,10 @@ export const time = builtin({
     description: "Sleeps for duration_ms milliseconds; dropping the call wakes it early with Aborted.",
     request: { struct: { duration_ms: "u128" } },
     response: "unit",
-    async run(req: { duration_ms: number | bigint }, call) {
+    async run(req: { duration_ms: number | bigint }, call, ctx) {
       const ms = Number(req.duration_ms);
       if (!Number.isFinite(ms) || ms < 0) throw new TypeError("duration_ms must be a non-negative integer");
-      await sleep(ms, call.signal);
+      await ctx.clock.sleep(ms, call.signal);
       return null;
     },
   },
