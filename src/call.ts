@@ -93,11 +93,11 @@ export class BusCall {
     return Code.Success;
   }
 
+  /** The service fails the call; a kept-alive call that was answered already learns it has ended. */
   fault(err: BusError): number {
     if (this.#state === "ended") return Code.InvalidHandle;
-    const wasPending = this.#state === "pending";
     this.#end(err.message);
-    if (wasPending) this.#sink.fail(err);
+    this.#sink.fail(err);
     return Code.Success;
   }
 

@@ -203,8 +203,12 @@ export class Guest {
       };
     return {
       handle: () => this.#handles.add({ kind: "reserved" }),
-      call: guarded((parent, handle, keepalive, format, wapmPtr, wapmLen, topicPtr, topicLen, reqPtr, reqLen) =>
-        this.#call(parent, handle, keepalive !== 0, format, wapmPtr, wapmLen, topicPtr, topicLen, reqPtr, reqLen)),
+      call: (parent, handle, keepalive, format, wapmPtr, wapmLen, topicPtr, topicLen, reqPtr, reqLen) => {
+        // A refused call consumes its handle (and its callbacks), whatever refused it.
+        const code = guarded(() => this.#call(parent, handle, keepalive !== 0, format, wapmPtr, wapmLen, topicPtr, topicLen, reqPtr, reqLen))();
+        if (code !== Code.Success && this.#handles.get(handle)?.kind === "reserved") this.#handles.release(handle);
+        return code;
+      },
       callback: guarded((parent, handle, topicPtr, topicLen) => {
         const topic = this.#memory.readString(topicPtr, topicLen, "callback topic");
         const owner = this.#handles.get(parent);
@@ -227,9 +231,9 @@ export class Guest {
         const call = this.#inbound(handle);
         if (!call) return Code.InvalidHandle;
         const payload = this.#payload(format, ptr, len, this.module.manifest.limits.responseBytes, "reply");
-        const code = call.reply(payload);
-        if (call.ended) this.#handles.remove(handle);
-        return code;
+        // Forget the handle first, so the call ending is not mistaken for a drop by the caller.
+        if (!call.keepalive) this.#handles.remove(handle);
+        return call.reply(payload);
       }),
       reply_callback: guarded((handle, format, topicPtr, topicLen, ptr, len) => {
         const call = this.#inbound(handle, true);
@@ -284,6 +288,7 @@ export class Guest {
       this.#runtime.dispatch(call);
     } catch (err) {
       this.#handles.release(handle);
+      parentCall?.children.delete(call);
       throw err;
     }
     return Code.Success;

@@ -1,3 +1,4 @@
+import { BusError } from "../../errors.js";
 import { builtin } from "../service.js";
 
 /** Sleeps and clocks. In a plain call a sleep is a timer; processes map it to alarms. */
@@ -8,7 +9,7 @@ export const time = builtin({
     response: "unit",
     async run(req: { duration_ms: number | bigint }, call, ctx) {
       const ms = Number(req.duration_ms);
-      if (!Number.isFinite(ms) || ms < 0) throw new TypeError("duration_ms must be a non-negative integer");
+      if (!Number.isFinite(ms) || ms < 0) throw BusError.of("BadRequest", "time.sleep: duration_ms must be a non-negative integer");
       await ctx.clock.sleep(ms, call.signal);
       return null;
     },

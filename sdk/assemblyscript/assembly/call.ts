@@ -1,0 +1,166 @@
+/** Outbound calls: to the host's services (wapm "os") or to other modules. */
+import * as bus from "./abi";
+import { utf8 } from "./bytes";
+import { Adapter, Callback, Handler } from "./handler";
+import { Entry, forget, track } from "./handles";
+import { log } from "./log";
+import { encodeAs, Payload } from "./payload";
+import { Request } from "./request";
+import { Value } from "./value";
+
+/**
+ * A call, built then sent:
+ *
+ *   new Call("os", "time.sleep").send(Format.Json, body, handler)
+ *   new Call("chat", "room").keepAlive().on("message", cb).sendValue(Format.Msgpack, v, handler)
+ *
+ * Exactly one of handler.onResult / onError runs, unless the call is dropped
+ * first. A call the host refuses runs onError before `send` returns.
+ */
+export class Call extends Entry {
+  keepalive: bool = false;
+  parent: u32 = bus.NO_HANDLE;
+  /** The status `call` answered (Success once sent). */
+  status: u32 = bus.Code.Success;
+  /** Sent and waiting for its result. */
+  pending: bool = false;
+  /** The host holds the handle: reserved, in flight, or kept alive after the result. */
+  live: bool = false;
+  private handler: Handler<Payload> | null = null;
+  private callbacks: Array<CallbackEntry> = [];
+  private ownerReq: Request | null = null;
+
+  constructor(public wapm: string, public topic: string) {
+    super();
+  }
+
+  private reserve(): u32 {
+    if (!this.live) {
+      this.handle = bus.handle();
+      this.live = true;
+    }
+    return this.handle;
+  }
+
+  /** Keeps the call after its result, so calls made `under` it reach its sub-API; end it with drop(). */
+  keepAlive(): Call {
+    this.keepalive = true;
+    return this;
+  }
+
+  /** Addresses the sub-API of a kept-alive call. */
+  under(parent: Call): Call {
+    this.parent = parent.handle;
+    return this;
+  }
+
+  /** Registers the callback `topic`; call before send. */
+  on(topic: string, cb: Callback): Call {
+    const parent = this.reserve();
+    const entry = new CallbackEntry(bus.handle(), cb);
+    const t = utf8(topic);
+    const status = bus.callback(parent, entry.handle, changetype<usize>(t), <usize>t.byteLength);
+    if (status != bus.Code.Success) {
+      bus.drop(entry.handle);
+      log.warn("callback " + topic + " of " + this.topic + " refused: " + bus.codeName(status));
+      return this;
+    }
+    track(entry);
+    this.callbacks.push(entry);
+    return this;
+  }
+
+  /** Sends bytes already in `format`. */
+  send(format: u32, data: Uint8Array, handler: Handler<Payload>): Call {
+    const handle = this.reserve();
+    this.handler = handler;
+    const wapm = utf8(this.wapm);
+    const topic = utf8(this.topic);
+    const status = bus.call(
+      this.parent, handle, this.keepalive ? 1 : 0, format,
+      changetype<usize>(wapm), <usize>wapm.byteLength,
+      changetype<usize>(topic), <usize>topic.byteLength,
+      data.dataStart, <usize>data.length,
+    );
+    this.status = status;
+    if (status != bus.Code.Success) {
+      // The host refused the call (no such module or topic, limits, ...).
+      this.release();
+      handler.onError(status);
+      return this;
+    }
+    this.pending = true;
+    track(this);
+    const owner = handler.owner();
+    if (owner != null && owner.adopt(this)) this.ownerReq = owner;
+    return this;
+  }
+
+  /** Encodes a Value in `format` (json or msgpack) and decodes the result into one. */
+  sendValue(format: u32, value: Value, handler: Handler<Value>): Call {
+    return this.send(format, encodeAs(format, value), new ValueAdapter(handler));
+  }
+
+  /** Cancels the call (its service sees the drop), or ends a kept-alive one. No handler runs after. */
+  drop(): u32 {
+    if (!this.live) return bus.Code.InvalidHandle;
+    const status = bus.drop(this.handle);
+    this.release();
+    return status;
+  }
+
+  hostFinish(payload: Payload): void {
+    this.pending = false;
+    if (!this.keepalive) this.release();
+    if (this.handler != null) this.handler!.onResult(payload);
+  }
+
+  hostError(code: u32): void {
+    this.release();
+    if (this.handler != null) this.handler!.onError(code);
+  }
+
+  /** The host forgot the handle and its callbacks: so do we. */
+  private release(): void {
+    this.pending = false;
+    this.live = false;
+    forget(this.handle);
+    for (let i = 0; i < this.callbacks.length; i++) forget(this.callbacks[i].handle);
+    this.callbacks = [];
+    if (this.ownerReq != null) {
+      this.ownerReq!.disown(this);
+      this.ownerReq = null;
+    }
+  }
+}
+
+/** A registered callback: wasm_bus_finish on its handle is one invocation. */
+class CallbackEntry extends Entry {
+  constructor(handle: u32, public cb: Callback) {
+    super();
+    this.handle = handle;
+  }
+
+  hostFinish(payload: Payload): void {
+    this.cb.onCallback(payload);
+  }
+}
+
+/** Decodes a JSON or MessagePack result into a Value; a malformed one is DeserializationFailed. */
+class ValueAdapter extends Adapter<Value> {
+  onResult(payload: Payload): void {
+    const v = payload.value();
+    if (v == null) this.inner.onError(bus.Code.DeserializationFailed);
+    else this.inner.onResult(v);
+  }
+}
+
+/** Calls `topic` of `wapm` with bytes in `format`; the handler gets the reply's payload. */
+export function call(wapm: string, topic: string, format: u32, data: Uint8Array, handler: Handler<Payload>): Call {
+  return new Call(wapm, topic).send(format, data, handler);
+}
+
+/** Calls `topic` of `wapm` with a Value encoded in `format` (json or msgpack); the handler gets the reply decoded. */
+export function callValue(wapm: string, topic: string, format: u32, value: Value, handler: Handler<Value>): Call {
+  return new Call(wapm, topic).sendValue(format, value, handler);
+}

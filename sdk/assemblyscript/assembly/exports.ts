@@ -1,0 +1,73 @@
+/**
+ * The six exports the host drives a guest through. A module re-exports them
+ * from its entry file, in one line:
+ *
+ *   export * from "../../sdk/assemblyscript/assembly/exports";
+ *
+ * Only these functions live here, so that line exports nothing else.
+ *
+ * After each event the SDK collects garbage: between events no managed value
+ * is on the stack, so this is exact, and it lets modules build with the
+ * `minimal` runtime (no shadow stack, no collection in the middle of a handler).
+ */
+import { copyIn } from "./bytes";
+import { lookup } from "./handles";
+import { Payload } from "./payload";
+import { startRequest } from "./server";
+
+/** Frees what the event left behind. */
+function collect(): void {
+  // @ts-ignore: a runtime global tsc does not know
+  __collect();
+}
+
+/** TLSF's largest block; a bigger request answers null (the host reports MemoryAllocationFailed). */
+const MAX_ALLOC: usize = (1 << 30) - 16;
+
+/** Memory for data the host hands over; the guest owns it from then on. */
+export function wasm_bus_malloc(len: usize): usize {
+  if (len > MAX_ALLOC) return 0;
+  return heap.alloc(len);
+}
+
+export function wasm_bus_free(ptr: usize, len: usize): void {
+  if (ptr) heap.free(ptr);
+}
+
+/** Takes the bytes at `ptr` (host-written) and frees the buffer. */
+function take(ptr: usize, len: usize): Uint8Array {
+  const data = copyIn(ptr, len);
+  if (ptr) heap.free(ptr);
+  return data;
+}
+
+/** An inbound call. Topic and request share one buffer, the request right after the topic. */
+export function wasm_bus_start(parent: u32, handle: u32, format: u32, topic_ptr: usize, topic_len: usize, req_ptr: usize, req_len: usize): void {
+  const topic = String.UTF8.decodeUnsafe(topic_ptr, topic_len);
+  const data = copyIn(req_ptr, req_len);
+  if (topic_ptr) heap.free(topic_ptr);
+  startRequest(parent, handle, format, topic, data);
+  collect();
+}
+
+/** The result of an outbound call, or one invocation of a callback. */
+export function wasm_bus_finish(handle: u32, format: u32, ptr: usize, len: usize): void {
+  const payload = new Payload(format, take(ptr, len));
+  const entry = lookup(handle);
+  if (entry != null) entry.hostFinish(payload);
+  collect();
+}
+
+/** An outbound call failed. */
+export function wasm_bus_error(handle: u32, code: u32): void {
+  const entry = lookup(handle);
+  if (entry != null) entry.hostError(code);
+  collect();
+}
+
+/** The caller dropped an inbound call. Unknown handles (requests already over) are ignored. */
+export function wasm_bus_drop(handle: u32): void {
+  const entry = lookup(handle);
+  if (entry != null) entry.hostDrop();
+  collect();
+}

@@ -1,0 +1,163 @@
+/** An inbound call this module serves: what arrived, and how to answer it. */
+import * as bus from "./abi";
+import { text, utf8 } from "./bytes";
+import { Call } from "./call";
+import { Entry, forget, lookup, track } from "./handles";
+import { log } from "./log";
+import { decodeAs, encodeAs, formatFor, Payload } from "./payload";
+import { Server } from "./server";
+import { Value } from "./value";
+
+export class Request extends Entry {
+  /** Answered with reply or fault. */
+  answered: bool = false;
+  /** Over: faulted, dropped by either side, or replied to and not kept. */
+  ended: bool = false;
+  /** The caller dropped it (wasm_bus_drop). */
+  dropped: bool = false;
+  /** Kept after the reply, for a sub-API (see keepAlive). */
+  kept: bool = false;
+  /** Calls made for this request with a Step handler: dropped with it. */
+  private calls: Array<Call> = [];
+  private decoded: Value | null = null;
+  private didDecode: bool = false;
+
+  constructor(
+    handle: u32,
+    /** The kept-alive request whose sub-API this call addresses, or NO_HANDLE. */
+    public parent: u32,
+    public topic: string,
+    public format: u32,
+    public data: Uint8Array,
+    public server: Server,
+  ) {
+    super();
+    this.handle = handle;
+  }
+
+  // ---- what arrived ---------------------------------------------------------------
+
+  /** The request decoded (JSON, MessagePack; raw as Value.bytes); null when malformed. Decoded once. */
+  value(): Value | null {
+    if (!this.didDecode) {
+      this.decoded = decodeAs(this.format, this.data);
+      this.didDecode = true;
+    }
+    return this.decoded;
+  }
+
+  /** The request bytes as UTF-8 text. */
+  text(): string {
+    return text(this.data);
+  }
+
+  payload(): Payload {
+    return new Payload(this.format, this.data);
+  }
+
+  /** The kept-alive request named by `parent`, if this module still holds it. */
+  parentRequest(): Request | null {
+    return findRequest(this.parent);
+  }
+
+  // ---- answering --------------------------------------------------------------------
+
+  /** Replies with a Value, in the request's format (JSON for bincode requests). */
+  reply(v: Value): u32 {
+    const format = formatFor(this.format);
+    return this.replyWith(format, encodeAs(format, v));
+  }
+
+  /** Replies with bytes in `format`. A reply the host refuses (too large, ...) faults the call with that code. */
+  replyWith(format: u32, data: Uint8Array): u32 {
+    if (this.answered || this.ended) return bus.Code.InvalidHandle;
+    const status = bus.reply(this.handle, format, data.dataStart, <usize>data.length);
+    if (status != bus.Code.Success) {
+      log.warn("reply to " + this.topic + " refused: " + bus.codeName(status));
+      this.fault(status);
+      return status;
+    }
+    this.answered = true;
+    if (!this.kept) this.end();
+    return status;
+  }
+
+  /** Fails the call with an error code (Code.BadRequest, ...); also ends a kept-alive request. */
+  fault(code: u32): u32 {
+    if (this.ended) return bus.Code.InvalidHandle;
+    const status = bus.fault(this.handle, code);
+    this.answered = true;
+    this.end();
+    return status;
+  }
+
+  /** Invokes the caller's callback `topic` with a Value, in the request's format. */
+  callback(topic: string, v: Value): u32 {
+    const format = formatFor(this.format);
+    return this.callbackWith(topic, format, encodeAs(format, v));
+  }
+
+  callbackWith(topic: string, format: u32, data: Uint8Array): u32 {
+    if (this.ended) return bus.Code.InvalidHandle;
+    const t = utf8(topic);
+    return bus.reply_callback(this.handle, format, changetype<usize>(t), <usize>t.byteLength, data.dataStart, <usize>data.length);
+  }
+
+  /**
+   * Keeps this request after its reply, for a caller that made a kept-alive
+   * call: its later calls name this one as parent, and its drop arrives at
+   * Server.onDrop. End it with drop() or fault().
+   */
+  keepAlive(): Request {
+    this.kept = true;
+    return this;
+  }
+
+  /** Ends the request from the serving side (unanswered: the caller sees Aborted). */
+  drop(): u32 {
+    if (this.ended) return bus.Code.InvalidHandle;
+    const status = bus.drop(this.handle);
+    this.end();
+    return status;
+  }
+
+  // ---- bookkeeping --------------------------------------------------------------------
+
+  /** Links an outbound call to this request; false when the request is already over. */
+  adopt(call: Call): bool {
+    if (this.ended) return false;
+    this.calls.push(call);
+    return true;
+  }
+
+  disown(call: Call): void {
+    const i = this.calls.indexOf(call);
+    if (i >= 0) this.calls.splice(i, 1);
+  }
+
+  hostDrop(): void {
+    if (this.ended) return;
+    this.dropped = true;
+    this.end();
+    // Cancel what was started for it; copy first, as each drop disowns.
+    const calls = this.calls.slice(0);
+    for (let i = 0; i < calls.length; i++) calls[i].drop();
+    this.server.onDrop(this);
+  }
+
+  private end(): void {
+    this.ended = true;
+    forget(this.handle);
+  }
+}
+
+/** Registers an inbound request (wasm_bus_start). */
+export function openRequest(req: Request): void {
+  track(req);
+}
+
+function findRequest(handle: u32): Request | null {
+  if (handle == bus.NO_HANDLE) return null;
+  const e = lookup(handle);
+  return e instanceof Request ? changetype<Request>(e) : null;
+}

@@ -1,0 +1,199 @@
+/**
+ * A dynamic value in the serde data model, for self-describing payloads
+ * (JSON, MessagePack): null, bool, int (i64), float (f64), string, bytes,
+ * array and object (keys in insertion order).
+ */
+export enum Kind { Null, Bool, Int, Float, String, Bytes, Array, Object }
+
+export class Value {
+  kind: Kind = Kind.Null;
+  private b: bool = false;
+  private i: i64 = 0;
+  private f: f64 = 0;
+  private s: string = "";
+  private data: Uint8Array | null = null;
+  /** Array elements, or object values. */
+  private items: Array<Value> | null = null;
+  /** Object keys, parallel to `items`. */
+  private names: Array<string> | null = null;
+
+  // ---- construction ----------------------------------------------------------
+
+  static null(): Value {
+    return new Value();
+  }
+  static bool(b: bool): Value {
+    const v = new Value();
+    v.kind = Kind.Bool;
+    v.b = b;
+    return v;
+  }
+  static int(i: i64): Value {
+    const v = new Value();
+    v.kind = Kind.Int;
+    v.i = i;
+    return v;
+  }
+  static float(f: f64): Value {
+    const v = new Value();
+    v.kind = Kind.Float;
+    v.f = f;
+    return v;
+  }
+  static str(s: string): Value {
+    const v = new Value();
+    v.kind = Kind.String;
+    v.s = s;
+    return v;
+  }
+  static bytes(data: Uint8Array): Value {
+    const v = new Value();
+    v.kind = Kind.Bytes;
+    v.data = data;
+    return v;
+  }
+  static array(): Value {
+    const v = new Value();
+    v.kind = Kind.Array;
+    v.items = [];
+    return v;
+  }
+  static object(): Value {
+    const v = new Value();
+    v.kind = Kind.Object;
+    v.items = [];
+    v.names = [];
+    return v;
+  }
+
+  // ---- kind tests --------------------------------------------------------------
+
+  isNull(): bool { return this.kind == Kind.Null; }
+  isBool(): bool { return this.kind == Kind.Bool; }
+  isInt(): bool { return this.kind == Kind.Int; }
+  isFloat(): bool { return this.kind == Kind.Float; }
+  /** Int, or a float with no fractional part within i64 range. */
+  isInteger(): bool {
+    return this.kind == Kind.Int || (this.kind == Kind.Float && this.f == Math.trunc(this.f) && Math.abs(this.f) < 9.2e18);
+  }
+  isNumber(): bool { return this.kind == Kind.Int || this.kind == Kind.Float; }
+  isString(): bool { return this.kind == Kind.String; }
+  isBytes(): bool { return this.kind == Kind.Bytes; }
+  isArray(): bool { return this.kind == Kind.Array; }
+  isObject(): bool { return this.kind == Kind.Object; }
+
+  // ---- scalar access (a neutral value when the kind differs) --------------------
+
+  asBool(): bool { return this.kind == Kind.Bool ? this.b : false; }
+  /** The int, or a float truncated; 0 otherwise. */
+  asInt(): i64 {
+    if (this.kind == Kind.Int) return this.i;
+    if (this.kind == Kind.Float && Math.abs(this.f) < 9.2e18) return <i64>this.f;
+    return 0;
+  }
+  /** The float, or an int converted; 0 otherwise. */
+  asFloat(): f64 {
+    if (this.kind == Kind.Float) return this.f;
+    if (this.kind == Kind.Int) return <f64>this.i;
+    return 0;
+  }
+  /** The string; "" otherwise. */
+  asString(): string { return this.kind == Kind.String ? this.s : ""; }
+
+  /**
+   * Bytes, however the format carried them: MessagePack bin, a JSON array of
+   * numbers 0–255 (serde's way), or a string (as UTF-8). Null otherwise.
+   */
+  asBytes(): Uint8Array | null {
+    if (this.kind == Kind.Bytes) return this.data;
+    if (this.kind == Kind.String) return Uint8Array.wrap(String.UTF8.encode(this.s, false, String.UTF8.ErrorMode.REPLACE));
+    if (this.kind != Kind.Array) return null;
+    const items = this.items!;
+    const out = new Uint8Array(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (!item.isInteger()) return null;
+      const n = item.asInt();
+      if (n < 0 || n > 255) return null;
+      out[i] = <u8>n;
+    }
+    return out;
+  }
+
+  // ---- arrays and objects -------------------------------------------------------
+
+  /** Elements of an array, entries of an object, bytes of bytes, UTF-16 units of a string. */
+  get length(): i32 {
+    if (this.kind == Kind.Array || this.kind == Kind.Object) return this.items!.length;
+    if (this.kind == Kind.Bytes) return this.data!.length;
+    if (this.kind == Kind.String) return this.s.length;
+    return 0;
+  }
+
+  /** Element `i` of an array (or the value of entry `i` of an object); null when out of range. */
+  at(i: i32): Value | null {
+    if (this.kind != Kind.Array && this.kind != Kind.Object) return null;
+    const items = this.items!;
+    return i >= 0 && i < items.length ? items[i] : null;
+  }
+
+  /** Key of entry `i` of an object; "" when out of range. */
+  keyAt(i: i32): string {
+    if (this.kind != Kind.Object) return "";
+    const names = this.names!;
+    return i >= 0 && i < names.length ? names[i] : "";
+  }
+
+  /** The value under `key` of an object (the last, if repeated); null when absent or not an object. */
+  get(key: string): Value | null {
+    if (this.kind != Kind.Object) return null;
+    const names = this.names!;
+    for (let i = names.length - 1; i >= 0; i--) if (names[i] == key) return this.items![i];
+    return null;
+  }
+
+  has(key: string): bool {
+    return this.get(key) != null;
+  }
+
+  /** A string field, or null when absent or of another kind. */
+  getString(key: string): string | null {
+    const v = this.get(key);
+    return v != null && v.isString() ? v.asString() : null;
+  }
+
+  /** Sets `key` of an object, replacing any earlier value; returns this, to chain. */
+  set(key: string, value: Value): Value {
+    if (this.kind != Kind.Object) return this;
+    const names = this.names!;
+    for (let i = 0; i < names.length; i++) {
+      if (names[i] == key) {
+        this.items![i] = value;
+        return this;
+      }
+    }
+    return this.append(key, value);
+  }
+
+  /** Adds an entry without looking for the key first (decoders use it: O(1)). */
+  append(key: string, value: Value): Value {
+    if (this.kind != Kind.Object) return this;
+    this.names!.push(key);
+    this.items!.push(value);
+    return this;
+  }
+
+  /** Appends to an array; returns this, to chain. */
+  push(value: Value): Value {
+    if (this.kind == Kind.Array) this.items!.push(value);
+    return this;
+  }
+
+  // ---- shorthands for building replies ------------------------------------------
+
+  setString(key: string, s: string): Value { return this.set(key, Value.str(s)); }
+  setInt(key: string, i: i64): Value { return this.set(key, Value.int(i)); }
+  setFloat(key: string, f: f64): Value { return this.set(key, Value.float(f)); }
+  setBool(key: string, b: bool): Value { return this.set(key, Value.bool(b)); }
+  setBytes(key: string, data: Uint8Array): Value { return this.set(key, Value.bytes(data)); }
+}

@@ -1,0 +1,12 @@
+import type { BusProcess } from "../durable-objects/bus-process.js";
+import type { BusSession } from "../durable-objects/bus-session.js";
+
+/** The Worker's bindings (wrangler.toml). */
+export interface Env {
+  /** When set (a Worker secret), every bus endpoint wants `Authorization: Bearer <token>`. */
+  BUS_TOKEN?: string;
+  /** How long an ended process's state and output stay readable, in ms (default one hour). */
+  PROCESS_RETENTION_MS?: string;
+  PROCESSES: DurableObjectNamespace<BusProcess>;
+  SESSIONS: DurableObjectNamespace<BusSession>;
+}

@@ -1,0 +1,4 @@
+import { fetcherCases, helloCases } from "./cases.js";
+
+helloCases("hello");
+fetcherCases("fetcher");
