@@ -62,6 +62,7 @@ export class Guest {
   #broken?: BusError;
   #exit?: { resolve(code: number): void; reject(err: BusError): void };
   #forked = false;
+  #flush?: () => void;
   #process?: string;
   #output?: GuestOptions["output"];
   /** The inbound call the guest is working on, for tagging its log lines. */
@@ -83,7 +84,7 @@ export class Guest {
     this.#jspi = module.blocking ? runtime.jspi : undefined;
     const imports: WebAssembly.Imports = { [IMPORT_MODULE]: this.#busImports() };
     if (module.wasi) {
-      imports.wasi_snapshot_preview1 = <WebAssembly.ModuleImports>wasiImports(options, {
+      const wasi = wasiImports(options, {
         memory: () => this.#memory,
         log: (stream, msg) => {
           this.#output?.(stream, msg);
@@ -91,6 +92,8 @@ export class Guest {
         },
         jspi: this.#jspi,
       });
+      imports.wasi_snapshot_preview1 = wasi.imports as WebAssembly.ModuleImports;
+      this.#flush = wasi.flush;
     }
     imports.env = {
       // AssemblyScript's abort(message, file, line, column): strings are UTF-16 with the byte length before them.
@@ -486,6 +489,7 @@ export class Guest {
   #break(err: BusError, log = true) {
     if (this.#broken) return;
     this.#broken = err;
+    this.#flush?.();
     this.#queue.length = 0;
     if (log) this.#log(1, err.message);
     this.#exit?.reject(err);
@@ -506,7 +510,10 @@ export class Guest {
         entry.call.fault(BusError.of("BusInvocationFailed", `module ${this.module.name} returned without answering topic ${entry.call.topic} and has no calls in flight`));
       }
     }
-    if (this.#handles.live === 0 && !this.#broken && !this.#forked) this.#exit?.resolve(0);
+    if (this.#handles.live === 0 && !this.#broken && !this.#forked && this.#exit) {
+      this.#flush?.();
+      this.#exit.resolve(0);
+    }
     if (this.#handles.live === 0 || this.#broken) this.#onIdle?.();
   }
 }

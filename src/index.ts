@@ -8,3 +8,6 @@ const runtime = new Runtime(modules, { fuel });
 const app = createApp(runtime);
 
 export default app;
+
+export { BusProcess } from "../durable-objects/bus-process.js";
+export { BusSession } from "../durable-objects/bus-session.js";

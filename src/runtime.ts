@@ -147,7 +147,7 @@ export class Runtime {
       call.replyAs = { format: call.request.format, schema: spec.response };
       call.request = transcode(call.request, formatValue(spec.format), spec.request);
     }
-    service.serve(call, { caller: this.modules.get(call.caller)?.manifest, clock: this.clock });
+    service.serve(call, { caller: this.modules.get(call.caller)?.manifest, clock: this.clock, runtime: this });
   }
 }
 

@@ -30,12 +30,36 @@ export class ProcessExit extends Error {
  * differently in a Worker: exit is an exception the host catches, sleeps
  * suspend with JSPI instead of spinning, and random bytes are checked.
  */
-export function wasiImports(options: WasiOptions, host: WasiHost): Record<string, unknown> {
+/** Splits a byte stream into lines; the last partial line comes out on flush. */
+class Lines {
+  #pending = "";
+  #decoder = new TextDecoder();
+  constructor(readonly emit: (line: string) => void) {}
+  write(bytes: Uint8Array) {
+    const parts = (this.#pending + this.#decoder.decode(bytes, { stream: true })).split("\n");
+    this.#pending = parts.pop()!;
+    for (const line of parts) this.emit(line);
+  }
+  flush() {
+    if (this.#pending) this.emit(this.#pending);
+    this.#pending = "";
+  }
+}
+
+export interface Wasi {
+  imports: Record<string, unknown>;
+  /** Emits what is left of unterminated stdout/stderr lines: at exit. */
+  flush(): void;
+}
+
+export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
+  const stdout = new Lines((line) => host.log("stdout", line));
+  const stderr = new Lines((line) => host.log("stderr", line));
   const stdin = options.stdin instanceof Pipe ? options.stdin : new Pipe(options.stdin, true);
   const fds = [
     new OpenFile(new File(new Uint8Array(), { readonly: true })),
-    ConsoleStdout.lineBuffered((line) => host.log("stdout", line)),
-    ConsoleStdout.lineBuffered((line) => host.log("stderr", line)),
+    new ConsoleStdout((bytes) => stdout.write(bytes)),
+    new ConsoleStdout((bytes) => stderr.write(bytes)),
   ];
   const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
   const shim = new WASI(options.args ?? [], env, fds);
@@ -90,7 +114,13 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Record<string
       await stdin.wait();
     }
   };
+  const flush = () => {
+    stdout.flush();
+    stderr.flush();
+  };
   return {
+    flush,
+    imports: {
     ...imports,
     fd_read: host.jspi
       ? host.jspi.suspending(fdReadBlocking)
@@ -105,5 +135,6 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Record<string
       return defs.ERRNO_SUCCESS;
     },
     poll_oneoff: host.jspi ? host.jspi.suspending(async (i: number, o: number, n: number) => pollOneoff(i, o, n)) : pollOneoff,
+    },
   };
 }

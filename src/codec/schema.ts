@@ -31,6 +31,8 @@ export interface TopicSpec {
   accepts?: import("../abi.js").FormatName[];
   request?: Schema;
   response?: Schema;
+  /** Callbacks the topic invokes on its caller, by name. */
+  callbacks?: Record<string, Schema>;
   description?: string;
 }
 

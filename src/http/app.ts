@@ -6,25 +6,36 @@ import { BusCall } from "../call.js";
 import type { Payload } from "../codec/index.js";
 import { decode } from "../codec/index.js";
 import { BusError } from "../errors.js";
+import type { Env } from "../env.js";
 import type { Runtime } from "../runtime.js";
+import { processRoutes, sessionRoutes } from "./processes.js";
 import { contentTypeOf, formatOfContentType } from "./formats.js";
 
-export interface Bindings {
-  /** When set (a Worker secret), every bus endpoint wants `Authorization: Bearer <token>`. */
-  BUS_TOKEN?: string;
-}
-
-type Env = { Bindings: Bindings; Variables: { module?: string; topic?: string } };
+type AppEnv = { Bindings: Env; Variables: { module?: string; topic?: string } };
 
 /** The Worker's HTTP face: call a module's topic, list modules. */
 export function createApp(runtime: Runtime) {
-  const app = new Hono<Env>();
+  const app = new Hono<AppEnv>();
 
-  app.use("/call/*", guard);
-  app.use("/modules", guard);
+  for (const path of ["/call/*", "/modules", "/processes", "/processes/*", "/bus/*"]) app.use(path, guard);
+  app.route("/processes", processRoutes(runtime));
+  app.route("/bus", sessionRoutes(runtime));
 
   app.get("/", (c) =>
-    c.json({ name: "wasm-bus", routes: ["POST /call/:module/:topic", "GET /modules"], modules: [...runtime.modules.keys()] }),
+    c.json({
+      name: "wasm-bus",
+      routes: [
+        "POST /call/:module/:topic",
+        "GET /modules",
+        "POST /processes",
+        "GET /processes/:id",
+        "DELETE /processes/:id",
+        "GET /processes/:id/logs",
+        "GET /processes/:id/attach (WebSocket)",
+        "GET /bus/:module (WebSocket)",
+      ],
+      modules: [...runtime.modules.keys()],
+    }),
   );
 
   app.get("/modules", (c) =>
@@ -73,7 +84,7 @@ export function createApp(runtime: Runtime) {
   return app;
 }
 
-const guard: MiddlewareHandler<Env> = async (c, next) => {
+const guard: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = c.env?.BUS_TOKEN;
   if (!token) return next();
   return bearerAuth({ token })(c as never, next);

@@ -5,6 +5,7 @@ import type { Schema, TopicSpec } from "../codec/schema.js";
 import { BusError } from "../errors.js";
 import type { Clock } from "../clock.js";
 import type { Manifest } from "../manifest.js";
+import type { Runtime } from "../runtime.js";
 
 /** What a service learns about the call besides its payload. */
 export interface ServeContext {
@@ -12,6 +13,8 @@ export interface ServeContext {
   caller?: Manifest;
   /** Where this call's sleeps go. */
   clock: Clock;
+  /** The runtime the call arrived at: sub-processes start in it. */
+  runtime: Runtime;
 }
 
 /** Something that answers topics: a built-in service or a module. */
@@ -24,6 +27,8 @@ export interface Service {
 export interface Topic<Req = any, Res = unknown> {
   request: Schema;
   response: Schema;
+  /** Callbacks the topic invokes, with their types. */
+  callbacks?: Record<string, Schema>;
   description: string;
   run(request: Req, call: BusCall, ctx: ServeContext): Res | Promise<Res>;
 }
@@ -35,7 +40,7 @@ export interface Topic<Req = any, Res = unknown> {
 export function builtin(topics: Record<string, Topic>): Service {
   const specs: Record<string, TopicSpec> = {};
   for (const [name, t] of Object.entries(topics)) {
-    specs[name] = { format: "json", accepts: [...FORMAT_NAMES], request: t.request, response: t.response, description: t.description };
+    specs[name] = { format: "json", accepts: [...FORMAT_NAMES], request: t.request, response: t.response, callbacks: t.callbacks, description: t.description };
   }
   return {
     topics: specs,
@@ -49,4 +54,10 @@ export function builtin(topics: Record<string, Topic>): Service {
       })().catch((err) => call.fault(BusError.from(err)));
     },
   };
+}
+
+/** Invokes a caller's callback, encoded in the format the caller called in. */
+export function emit(call: BusCall, topic: string, value: unknown, schema: Schema): number {
+  const { format } = call.request;
+  return call.callback(topic, { format, data: encode(format, value, schema) });
 }

@@ -1,0 +1,179 @@
+import { DurableObject } from "cloudflare:workers";
+import { fuel } from "../build/fuel.js";
+import { modules } from "../build/registry.js";
+import type { Env } from "../src/env.js";
+import { BusError } from "../src/errors.js";
+import { consoleSink, type LogLine } from "../src/log.js";
+import { Process, type ProcessInfo, type SpawnRequest } from "../src/process.js";
+import { Runtime } from "../src/runtime.js";
+import { AlarmTimers } from "./timers.js";
+
+/** What crosses RPC: BusError's class does not, so failures travel as data. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; code: number; error: string; status: number };
+
+/** Lines kept per process for GET /processes/:id/logs and for a client that attaches late. */
+const KEEP_LINES = 1000;
+const DEFAULT_RETENTION_MS = 60 * 60 * 1000;
+
+/**
+ * One process: a module instance that lives as long as it has work, its
+ * stdout/stderr/log lines, its exit. Sleeps go to this object's alarm.
+ * Attached clients are hibernatable WebSockets: output frames go out as JSON
+ * text, stdin comes in as binary frames or `{"stdin": "..."}` / `{"close_stdin": true}`.
+ */
+export class BusProcess extends DurableObject<Env> {
+  #runtime: Runtime;
+  #timers: AlarmTimers;
+  #process?: Process;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const sql = ctx.storage.sql;
+    sql.exec("CREATE TABLE IF NOT EXISTS info (one INTEGER PRIMARY KEY CHECK (one = 1), json TEXT NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS lines (seq INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL)");
+    this.#timers = new AlarmTimers(ctx.storage, (tag, id, waited) => this.#timerFired(tag, id, waited));
+    this.#runtime = new Runtime(modules, { fuel, clock: this.#timers, log: (line) => this.#record(line) });
+    // A fresh object with a running process on record lost its instance to an eviction:
+    // Wasm memory is not durable, so the process cannot resume.
+    const info = this.#info();
+    if (info?.status === "running") {
+      this.#save({ ...info, status: "failed", reason: "its Durable Object was evicted while it ran; Wasm memory does not survive eviction", endedAt: Date.now() });
+      void ctx.blockConcurrencyWhile(() => this.#retain());
+    }
+  }
+
+  async spawn(id: string, request: SpawnRequest): Promise<Outcome<ProcessInfo>> {
+    if (this.#info()) return fail(BusError.of("BadRequest", `process ${id} exists already`));
+    try {
+      const process = new Process(id, request, {
+        output: (stream, line) => this.#broadcast({ stream, line }),
+        end: (info) => void this.#ended(info),
+      });
+      this.#save(process.info);
+      this.#process = process;
+      process.start(this.#runtime, request.env);
+      return { ok: true, value: process.info };
+    } catch (err) {
+      this.ctx.storage.sql.exec("DELETE FROM info");
+      return fail(BusError.from(err));
+    }
+  }
+
+  async status(): Promise<ProcessInfo | null> {
+    return this.#info() ?? null;
+  }
+
+  async kill(): Promise<ProcessInfo | null> {
+    this.#process?.kill();
+    return this.#info() ?? null;
+  }
+
+  async logs(limit = KEEP_LINES): Promise<LogLine[]> {
+    return this.ctx.storage.sql
+      .exec<{ json: string }>("SELECT json FROM (SELECT seq, json FROM lines ORDER BY seq DESC LIMIT ?) ORDER BY seq", limit)
+      .toArray()
+      .map((r) => JSON.parse(r.json) as LogLine);
+  }
+
+  /** Timers still waiting: the alarm's work. */
+  async timers(): Promise<number> {
+    return this.#timers.pending;
+  }
+
+  /** GET /processes/:id/attach: a hibernatable WebSocket that streams output and takes stdin. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return Response.json({ error: "attach wants a WebSocket upgrade", code: 12, codeName: "BadRequest" }, { status: 426 });
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    for (const line of await this.logs(100)) {
+      if (line.stream) server.send(JSON.stringify({ stream: line.stream, line: line.msg }));
+    }
+    const info = this.#info();
+    if (info && info.status !== "running") server.send(JSON.stringify(endFrame(info)));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) {
+    const process = this.#process;
+    if (!process || process.info.status !== "running") {
+      ws.send(JSON.stringify({ error: "the process is not running; stdin is closed" }));
+      return;
+    }
+    if (typeof message !== "string") {
+      process.stdin.write(new Uint8Array(message));
+      return;
+    }
+    let frame: { stdin?: unknown; close_stdin?: unknown };
+    try {
+      frame = JSON.parse(message);
+    } catch {
+      ws.send(JSON.stringify({ error: 'text frames are JSON: {"stdin": "..."} or {"close_stdin": true}' }));
+      return;
+    }
+    if (typeof frame.stdin === "string") process.stdin.write(new TextEncoder().encode(frame.stdin));
+    if (frame.close_stdin === true) process.stdin.close();
+  }
+
+  override async alarm() {
+    await this.#timers.fire();
+  }
+
+  #timerFired(tag: string, id: number, waited: boolean) {
+    if (tag === "retention") {
+      void this.ctx.storage.deleteAll();
+      return;
+    }
+    if (!waited) {
+      this.#record({ module: this.#info()?.module ?? "?", process: this.#info()?.id, level: "warn", msg: `timer ${id} fired after its sleeper was lost with an eviction` });
+    }
+  }
+
+  async #ended(info: ProcessInfo) {
+    this.#save(info);
+    this.#broadcast(endFrame(info));
+    for (const ws of this.ctx.getWebSockets()) ws.close(1000, info.status);
+    await this.#retain();
+  }
+
+  /** An ended process's state and output go away after the retention time. */
+  async #retain() {
+    const retention = Number(this.env.PROCESS_RETENTION_MS ?? DEFAULT_RETENTION_MS);
+    await this.#timers.at(Date.now() + retention, "retention");
+  }
+
+  #record(line: LogLine) {
+    consoleSink(line);
+    this.ctx.storage.sql.exec("INSERT INTO lines (json) VALUES (?)", JSON.stringify(line));
+    this.ctx.storage.sql.exec("DELETE FROM lines WHERE seq <= (SELECT max(seq) FROM lines) - ?", KEEP_LINES);
+  }
+
+  #broadcast(frame: object) {
+    const text = JSON.stringify(frame);
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.send(text);
+      } catch {
+        // a client that went away misses the frame; the rest still get it
+      }
+    }
+  }
+
+  #info(): ProcessInfo | undefined {
+    const row = this.ctx.storage.sql.exec<{ json: string }>("SELECT json FROM info").toArray()[0];
+    return row ? (JSON.parse(row.json) as ProcessInfo) : undefined;
+  }
+
+  #save(info: ProcessInfo) {
+    this.ctx.storage.sql.exec("INSERT INTO info (one, json) VALUES (1, ?) ON CONFLICT (one) DO UPDATE SET json = excluded.json", JSON.stringify(info));
+  }
+}
+
+function endFrame(info: ProcessInfo) {
+  return info.status === "exited" ? { exit: info.code } : { failed: info.reason };
+}
+
+function fail(err: BusError): Outcome<never> {
+  return { ok: false, code: err.code, error: err.message, status: err.status };
+}

@@ -1,0 +1,156 @@
+import { DurableObject } from "cloudflare:workers";
+import { fuel } from "../build/fuel.js";
+import { modules } from "../build/registry.js";
+import { formatName, formatValue } from "../src/abi.js";
+import { BusCall } from "../src/call.js";
+import type { Env } from "../src/env.js";
+import { BusError } from "../src/errors.js";
+import { Guest } from "../src/guest.js";
+import { Runtime } from "../src/runtime.js";
+import { type ClientFrame, decodeFrame, encodeFrame, type ServerFrame } from "./frames.js";
+
+type CallFrame = Extract<ClientFrame, { type: "call" }>;
+
+interface Attachment {
+  /** This socket's key in the live_calls table. */
+  sid: string;
+}
+
+/**
+ * The bus over WebSockets for one module (GET /bus/:module): every client of
+ * the module shares one instance, so the module can push callbacks from one
+ * client's call to another's (a chat room). Sockets are hibernatable. Wasm
+ * memory is not: the calls each socket keeps alive are stored, and a fresh
+ * instance after hibernation gets them again (replies to them are not resent),
+ * which rebuilds the module's state from what its clients still hold.
+ */
+export class BusSession extends DurableObject<Env> {
+  #runtime = new Runtime(modules, { fuel });
+  #guest?: Guest;
+  /** Live calls per socket, by the client's call id. */
+  #calls = new Map<string, Map<number, BusCall>>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS live_calls (sid TEXT NOT NULL, id INTEGER NOT NULL, frame BLOB NOT NULL, PRIMARY KEY (sid, id))");
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    const module = decodeURIComponent(new URL(request.url).pathname.split("/").pop() ?? "");
+    if (!this.#runtime.modules.has(module)) return Response.json({ error: `no module named ${module}`, code: 3 }, { status: 404 });
+    await this.ctx.storage.put("module", module);
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ sid: crypto.randomUUID() } satisfies Attachment);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer) {
+    let frame: ClientFrame;
+    try {
+      frame = decodeFrame(data);
+    } catch (err) {
+      return send(ws, { type: "error", error: `bad frame: ${(err as Error).message}` });
+    }
+    await this.#ensureGuest();
+    const { sid } = ws.deserializeAttachment() as Attachment;
+    if (frame.type === "drop") {
+      const call = this.#calls.get(sid)?.get(frame.id);
+      if (!call) return send(ws, { type: "fault", id: frame.id, code: 8, codeName: "InvalidHandle", error: `no live call ${frame.id} to drop` });
+      this.#forget(sid, frame.id);
+      call.drop("dropped by the WebSocket client");
+      return;
+    }
+    if (this.#calls.get(sid)?.has(frame.id)) {
+      return send(ws, { type: "fault", id: frame.id, code: 8, codeName: "InvalidHandle", error: `call id ${frame.id} is in use` });
+    }
+    this.#start(ws, sid, frame, false);
+  }
+
+  override async webSocketClose(ws: WebSocket) {
+    this.#closed(ws);
+  }
+
+  override async webSocketError(ws: WebSocket) {
+    this.#closed(ws);
+  }
+
+  /** Starts a client's call (again, when replaying after hibernation). */
+  #start(ws: WebSocket, sid: string, frame: CallFrame, replay: boolean): void {
+    const module = this.#guest!.module.name;
+    const calls = this.#calls.get(sid) ?? new Map<number, BusCall>();
+    this.#calls.set(sid, calls);
+    const parent = frame.parent === undefined ? undefined : calls.get(frame.parent);
+    if (frame.parent !== undefined && !parent) {
+      if (!replay) send(ws, { type: "fault", id: frame.id, code: 8, codeName: "InvalidHandle", error: `parent ${frame.parent} is not a live call` });
+      return;
+    }
+    const call = new BusCall(
+      frame.wapm ?? module,
+      frame.topic,
+      { format: formatValue(frame.format), data: frame.payload },
+      {
+        finish: (reply) => {
+          if (!frame.keepalive) this.#forget(sid, frame.id);
+          if (!replay) send(ws, { type: "reply", id: frame.id, format: formatName(reply.format)!, payload: reply.data });
+        },
+        fail: (err) => {
+          this.#forget(sid, frame.id);
+          send(ws, { type: "fault", id: frame.id, code: err.code, codeName: err.codeName, error: err.message });
+        },
+        callback: (topic, payload) => {
+          send(ws, { type: "callback", id: frame.id, topic, format: formatName(payload.format)!, payload: payload.data });
+          return 0;
+        },
+      },
+      { parent, keepalive: frame.keepalive, caller: "ws" },
+    );
+    calls.set(frame.id, call);
+    // Kept until the call ends, so an instance rebuilt after hibernation gets it again.
+    if (!replay) this.ctx.storage.sql.exec("INSERT OR REPLACE INTO live_calls (sid, id, frame) VALUES (?, ?, ?)", sid, frame.id, encodeFrame(frame));
+    try {
+      this.#runtime.dispatch(call);
+    } catch (err) {
+      this.#forget(sid, frame.id);
+      const bus = BusError.from(err);
+      if (!replay) send(ws, { type: "fault", id: frame.id, code: bus.code, codeName: bus.codeName, error: bus.message });
+    }
+  }
+
+  /** The one instance every client of the module shares; after hibernation, rebuilt from the live calls. */
+  async #ensureGuest() {
+    if (this.#guest && !this.#guest.broken) return;
+    const name = (await this.ctx.storage.get<string>("module"))!;
+    const guest = Guest.create(this.#runtime.modules.get(name)!, this.#runtime, { ephemeral: false });
+    this.#guest = guest;
+    this.#runtime.reside(guest);
+    const sockets = new Map(this.ctx.getWebSockets().map((ws) => [(ws.deserializeAttachment() as Attachment).sid, ws]));
+    const rows = this.ctx.storage.sql.exec<{ sid: string; frame: ArrayBuffer }>("SELECT sid, frame FROM live_calls ORDER BY rowid").toArray();
+    this.#calls.clear();
+    for (const { sid, frame } of rows) {
+      const ws = sockets.get(sid);
+      if (ws) this.#start(ws, sid, decodeFrame(frame) as CallFrame, true);
+      else this.ctx.storage.sql.exec("DELETE FROM live_calls WHERE sid = ?", sid);
+    }
+  }
+
+  #forget(sid: string, id: number) {
+    this.#calls.get(sid)?.delete(id);
+    this.ctx.storage.sql.exec("DELETE FROM live_calls WHERE sid = ? AND id = ?", sid, id);
+  }
+
+  #closed(ws: WebSocket) {
+    const { sid } = ws.deserializeAttachment() as Attachment;
+    for (const call of this.#calls.get(sid)?.values() ?? []) call.drop("the WebSocket closed");
+    this.#calls.delete(sid);
+    this.ctx.storage.sql.exec("DELETE FROM live_calls WHERE sid = ?", sid);
+  }
+}
+
+function send(ws: WebSocket, frame: ServerFrame) {
+  try {
+    ws.send(encodeFrame(frame));
+  } catch {
+    // the client went away; its close handler drops its calls
+  }
+}

@@ -1,0 +1,56 @@
+import { Packr } from "msgpackr";
+import { FORMAT_NAMES, type FormatName, formatName } from "../src/abi.js";
+
+/**
+ * Frames of the inbound bus WebSocket (GET /bus/:module), msgpack maps.
+ * docs/abi.md ("The bus over a WebSocket") is their spec.
+ */
+export type ClientFrame =
+  | { type: "call"; id: number; topic: string; format: FormatName; payload: Uint8Array; keepalive?: boolean; parent?: number; wapm?: string }
+  | { type: "drop"; id: number };
+
+export type ServerFrame =
+  | { type: "reply"; id: number; format: FormatName; payload: Uint8Array }
+  | { type: "fault"; id: number; code: number; codeName: string; error: string }
+  | { type: "callback"; id: number; topic: string; format: FormatName; payload: Uint8Array }
+  | { type: "error"; error: string };
+
+// Records off: workerd forbids the code generation msgpackr uses for them.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+
+export function encodeFrame(frame: ServerFrame | ClientFrame): Uint8Array {
+  return packr.pack(frame).slice();
+}
+
+/** Parses and checks a client frame; throws an Error whose message names the fault. */
+export function decodeFrame(data: ArrayBuffer | string): ClientFrame {
+  if (typeof data === "string") throw new Error("frames are binary msgpack, not text");
+  let raw: Record<string, unknown>;
+  try {
+    raw = packr.unpack(new Uint8Array(data)) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`not msgpack: ${(err as Error).message}`);
+  }
+  if (!raw || typeof raw !== "object") throw new Error("a frame is a msgpack map");
+  const id = raw.id;
+  if (typeof id !== "number" || !Number.isInteger(id) || id < 0) throw new Error("id must be a non-negative integer");
+  if (raw.type === "drop") return { type: "drop", id };
+  if (raw.type !== "call") throw new Error(`unknown frame type ${JSON.stringify(raw.type)}`);
+  if (typeof raw.topic !== "string" || !raw.topic) throw new Error("call.topic must be a string");
+  const format = typeof raw.format === "number" ? formatName(raw.format) : (raw.format as FormatName);
+  if (!format || !FORMAT_NAMES.includes(format)) throw new Error(`call.format must be one of ${FORMAT_NAMES.join(", ")}`);
+  const payload = raw.payload ?? new Uint8Array();
+  if (!(payload instanceof Uint8Array)) throw new Error("call.payload must be bytes (msgpack bin)");
+  if (raw.parent !== undefined && typeof raw.parent !== "number") throw new Error("call.parent must be the id of an earlier call");
+  if (raw.wapm !== undefined && typeof raw.wapm !== "string") throw new Error("call.wapm must be a string");
+  return {
+    type: "call",
+    id,
+    topic: raw.topic,
+    format,
+    payload,
+    keepalive: raw.keepalive === true,
+    parent: raw.parent as number | undefined,
+    wapm: raw.wapm as string | undefined,
+  };
+}

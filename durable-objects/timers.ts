@@ -1,0 +1,85 @@
+import { aborted, type Clock } from "../src/clock.js";
+
+/**
+ * Many timers, one alarm. Timers live in the object's SQLite storage and the
+ * alarm is always set to the earliest, so a timer that came due while the
+ * object was evicted fires when the alarm brings it back: at least once,
+ * never lost. Sleeps of a live instance resolve when their timer fires; a
+ * timer whose sleeper was lost with an eviction is reported to `onOrphan`.
+ */
+export class AlarmTimers implements Clock {
+  #storage: DurableObjectStorage;
+  #waiters = new Map<number, () => void>();
+  #onFire: (tag: string, id: number, waited: boolean) => void;
+
+  constructor(storage: DurableObjectStorage, onFire: (tag: string, id: number, waited: boolean) => void) {
+    this.#storage = storage;
+    this.#onFire = onFire;
+    storage.sql.exec("CREATE TABLE IF NOT EXISTS timers (id INTEGER PRIMARY KEY AUTOINCREMENT, due INTEGER NOT NULL, tag TEXT NOT NULL)");
+    storage.sql.exec("CREATE TABLE IF NOT EXISTS alarm (one INTEGER PRIMARY KEY CHECK (one = 1), at INTEGER NOT NULL)");
+  }
+
+  /** Adds a timer; returns its id. */
+  async at(due: number, tag: string): Promise<number> {
+    const { id } = this.#storage.sql.exec<{ id: number }>("INSERT INTO timers (due, tag) VALUES (?, ?) RETURNING id", due, tag).one();
+    await this.#reschedule();
+    return id;
+  }
+
+  sleep(ms: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(aborted(signal));
+    return new Promise((resolve, reject) => {
+      const { id } = this.#storage.sql
+        .exec<{ id: number }>("INSERT INTO timers (due, tag) VALUES (?, 'sleep') RETURNING id", Date.now() + Math.max(0, ms))
+        .one();
+      const onAbort = () => {
+        this.#waiters.delete(id);
+        this.#storage.sql.exec("DELETE FROM timers WHERE id = ?", id);
+        void this.#reschedule();
+        reject(aborted(signal));
+      };
+      this.#waiters.set(id, () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      });
+      signal.addEventListener("abort", onAbort, { once: true });
+      void this.#reschedule();
+    });
+  }
+
+  /** Timers not yet fired. */
+  get pending(): number {
+    return this.#storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM timers").one().n;
+  }
+
+  /**
+   * The alarm ran: fire every timer due by now, or by the time the alarm was
+   * set for (a test may run the alarm early; the timer it was set for is due).
+   */
+  async fire(): Promise<void> {
+    const setFor = this.#storage.sql.exec<{ at: number }>("SELECT at FROM alarm").toArray()[0]?.at ?? 0;
+    const cutoff = Math.max(Date.now(), setFor);
+    const due = this.#storage.sql.exec<{ id: number; tag: string }>("SELECT id, tag FROM timers WHERE due <= ? ORDER BY due, id", cutoff).toArray();
+    for (const { id, tag } of due) {
+      // Delete first: a handler that throws must not make the timer fire forever.
+      this.#storage.sql.exec("DELETE FROM timers WHERE id = ?", id);
+      const waiter = this.#waiters.get(id);
+      this.#waiters.delete(id);
+      waiter?.();
+      this.#onFire(tag, id, waiter !== undefined);
+    }
+    this.#storage.sql.exec("DELETE FROM alarm");
+    await this.#reschedule();
+  }
+
+  async #reschedule(): Promise<void> {
+    const next = this.#storage.sql.exec<{ due: number | null }>("SELECT min(due) AS due FROM timers").one().due;
+    if (next === null) {
+      this.#storage.sql.exec("DELETE FROM alarm");
+      await this.#storage.deleteAlarm();
+      return;
+    }
+    this.#storage.sql.exec("INSERT INTO alarm (one, at) VALUES (1, ?) ON CONFLICT (one) DO UPDATE SET at = excluded.at", next);
+    await this.#storage.setAlarm(next);
+  }
+}

@@ -1,0 +1,79 @@
+import { Hono } from "hono";
+import type { Env } from "../env.js";
+import { BusError } from "../errors.js";
+import type { Runtime } from "../runtime.js";
+
+/**
+ * Processes: a module instance in its own Durable Object (BusProcess) for as
+ * long as it has work. The process id is the object's id.
+ */
+export function processRoutes(runtime: Runtime) {
+  const app = new Hono<{ Bindings: Env }>();
+
+  const stubOf = (env: Env, id: string) => {
+    let objectId: DurableObjectId;
+    try {
+      objectId = env.PROCESSES.idFromString(id);
+    } catch {
+      throw BusError.of("InvalidHandle", `no process ${id}`, 404);
+    }
+    return env.PROCESSES.get(objectId);
+  };
+
+  app.post("/", async (c) => {
+    let body: { module?: unknown; args?: unknown; env?: unknown; stdin?: unknown };
+    try {
+      body = await c.req.json();
+    } catch {
+      throw BusError.of("DeserializationFailed", 'the body must be JSON: {"module": ..., "args": [...], "env": {...}, "stdin": "..."}');
+    }
+    if (typeof body?.module !== "string" || !runtime.modules.has(body.module)) {
+      throw BusError.of("InvalidWapm", `no module named ${String(body?.module)}`);
+    }
+    if (body.stdin !== undefined && typeof body.stdin !== "string") throw BusError.of("BadRequest", "stdin must be a string");
+    const id = c.env.PROCESSES.newUniqueId();
+    const outcome = await c.env.PROCESSES.get(id).spawn(id.toString(), body as never);
+    if (!outcome.ok) throw new BusError(outcome.code, outcome.error, outcome.status);
+    return c.json(outcome.value, 201);
+  });
+
+  app.get("/:id", async (c) => {
+    const info = await stubOf(c.env, c.req.param("id")).status();
+    if (!info) throw BusError.of("InvalidHandle", `no process ${c.req.param("id")}`, 404);
+    return c.json(info);
+  });
+
+  app.delete("/:id", async (c) => {
+    const info = await stubOf(c.env, c.req.param("id")).kill();
+    if (!info) throw BusError.of("InvalidHandle", `no process ${c.req.param("id")}`, 404);
+    return c.json(info);
+  });
+
+  app.get("/:id/logs", async (c) => {
+    const stub = stubOf(c.env, c.req.param("id"));
+    if (!(await stub.status())) throw BusError.of("InvalidHandle", `no process ${c.req.param("id")}`, 404);
+    return c.json({ lines: await stub.logs() });
+  });
+
+  app.get("/:id/attach", async (c) => {
+    const stub = stubOf(c.env, c.req.param("id"));
+    if (!(await stub.status())) throw BusError.of("InvalidHandle", `no process ${c.req.param("id")}`, 404);
+    return stub.fetch(c.req.raw);
+  });
+
+  return app;
+}
+
+/** GET /bus/:module: the bus over a WebSocket, one BusSession object per module. */
+export function sessionRoutes(runtime: Runtime) {
+  const app = new Hono<{ Bindings: Env }>();
+  app.get("/:module", async (c) => {
+    const module = c.req.param("module");
+    if (!runtime.modules.has(module)) throw BusError.of("InvalidWapm", `no module named ${module}`);
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      throw BusError.of("BadRequest", "GET /bus/:module wants a WebSocket upgrade", 426);
+    }
+    return c.env.SESSIONS.get(c.env.SESSIONS.idFromName(module)).fetch(c.req.raw);
+  });
+  return app;
+}

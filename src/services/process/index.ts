@@ -1,0 +1,56 @@
+import type { Schema } from "../../codec/schema.js";
+import { BusError } from "../../errors.js";
+import { Process } from "../../process.js";
+import { builtin, emit } from "../service.js";
+
+const encoder = new TextEncoder();
+
+function processOf(parent: unknown): Process {
+  if (!(parent instanceof Process)) throw BusError.of("InvalidHandle", "the parent call is not a process.spawn");
+  return parent;
+}
+
+let spawned = 0;
+
+/**
+ * Sub-processes: a module spawns another module (command-style) in its own
+ * isolate and hears its stdout, stderr and exit as callbacks. The spawn call
+ * is the process: keep it alive, call the process.* topics on it, drop it to
+ * kill the child.
+ */
+export const processService = builtin({
+  "process.spawn": {
+    description: "Spawns module as a sub-process with args, env and stdin; stdout, stderr (bytes, one line each) and exit (the code) are callbacks.",
+    request: { struct: { module: "string", args: { seq: "string" }, env: { map: ["string", "string"] }, stdin: { option: "bytes" } } },
+    response: "unit",
+    callbacks: { stdout: "bytes", stderr: "bytes", exit: "i32" } satisfies Record<string, Schema>,
+    run(req: { module: string; args?: string[]; env?: Record<string, string>; stdin?: Uint8Array | null }, call, ctx) {
+      const process = new Process(`${call.caller}.${++spawned}`, { module: req.module, args: req.args ?? [], stdin: req.stdin ?? undefined }, {
+        output: (stream, line) => emit(call, stream, encoder.encode(`${line}\n`), "bytes"),
+        end: (info) => emit(call, "exit", info.code ?? -1, "i32"),
+      });
+      process.start(ctx.runtime, req.env ?? {});
+      call.server = process;
+      call.signal.addEventListener("abort", () => process.kill());
+      return null;
+    },
+  },
+  "process.write_stdin": {
+    description: "Writes bytes to the stdin of the process its parent call spawned.",
+    request: { struct: { data: "bytes" } },
+    response: "bool",
+    run: (req: { data: Uint8Array }, call) => processOf(call.parent?.server).stdin.write(req.data),
+  },
+  "process.close_stdin": {
+    description: "Closes the stdin of the process its parent call spawned.",
+    request: { struct: {} },
+    response: "unit",
+    run: (_req, call) => (processOf(call.parent?.server).stdin.close(), null),
+  },
+  "process.kill": {
+    description: "Kills the process its parent call spawned; exit reports 137.",
+    request: { struct: {} },
+    response: "unit",
+    run: (_req, call) => (processOf(call.parent?.server).kill(), null),
+  },
+});

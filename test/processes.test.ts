@@ -1,0 +1,121 @@
+import { env, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { ProcessInfo } from "../src/process.js";
+import type { LogLine } from "../src/log.js";
+import { post, worker } from "./worker.js";
+
+async function spawn(module: string, args: string[], extra: object = {}): Promise<ProcessInfo> {
+  const res = await post("/processes", { module, args, ...extra });
+  expect(res.status, await res.clone().text()).toBe(201);
+  return (await res.json()) as ProcessInfo;
+}
+
+async function status(id: string): Promise<ProcessInfo> {
+  return (await (await worker(`/processes/${id}`)).json()) as ProcessInfo;
+}
+
+async function until(id: string, done: (p: ProcessInfo) => boolean, ms = 5000): Promise<ProcessInfo> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const info = await status(id);
+    if (done(info) || Date.now() > deadline) return info;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function logs(id: string): Promise<LogLine[]> {
+  return ((await (await worker(`/processes/${id}/logs`)).json()) as { lines: LogLine[] }).lines;
+}
+
+const stdout = (lines: LogLine[]) => lines.filter((l) => l.stream === "stdout").map((l) => l.msg);
+const stub = (id: string) => env.PROCESSES.get(env.PROCESSES.idFromString(id));
+
+describe("processes (BusProcess Durable Object)", () => {
+  it("runs countdown to its end: n .. 1, 100 ms apart, exit 0", async () => {
+    const started = Date.now();
+    const { id, status: first } = await spawn("countdown", ["3"]);
+    expect(first).toBe("running");
+    const info = await until(id, (p) => p.status !== "running");
+    expect(info).toMatchObject({ status: "exited", code: 0, module: "countdown", args: ["3"] });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    const lines = await logs(id);
+    expect(stdout(lines)).toEqual(["3", "2", "1"]);
+    expect(lines[0]).toMatchObject({ module: "countdown", process: id, level: "info", stream: "stdout" });
+  });
+
+  it("exits 2 with a message on stderr for a bad argument", async () => {
+    for (const args of [["x"], [], ["0"], ["1", "2", "3"]]) {
+      const { id } = await spawn("countdown", args);
+      const info = await until(id, (p) => p.status !== "running");
+      expect(info, JSON.stringify(args)).toMatchObject({ status: "exited", code: 2 });
+      expect((await logs(id)).filter((l) => l.stream === "stderr").map((l) => l.msg)).toEqual([expect.stringMatching(/^usage: countdown N/)]);
+    }
+  });
+
+  it("streams output to an attached WebSocket and takes stdin from it", async () => {
+    const { id } = await spawn("upcase", [], { stdin: "first line\n" });
+    const res = await worker(`/processes/${id}/attach`, { headers: { upgrade: "websocket" } });
+    expect(res.status).toBe(101);
+    const ws = res.webSocket!;
+    ws.accept();
+    const frames: Record<string, unknown>[] = [];
+    const closed = new Promise<void>((resolve) => ws.addEventListener("close", () => resolve()));
+    ws.addEventListener("message", (e) => frames.push(JSON.parse(e.data as string)));
+    ws.send(JSON.stringify({ stdin: "second line\n" }));
+    ws.send(new TextEncoder().encode("third, as binary\n"));
+    await new Promise((r) => setTimeout(r, 50));
+    ws.send(JSON.stringify({ close_stdin: true }));
+    await closed;
+    expect(frames).toEqual([
+      { stream: "stdout", line: "FIRST LINE" },
+      { stream: "stdout", line: "SECOND LINE" },
+      { stream: "stdout", line: "THIRD, AS BINARY" },
+      { exit: 0 },
+    ]);
+    expect(await status(id)).toMatchObject({ status: "exited", code: 0 });
+  });
+
+  it("kills a process with DELETE: exit 137, its last output still readable", async () => {
+    const { id } = await spawn("upcase", [], { stdin: "before the kill\n" });
+    await new Promise((r) => setTimeout(r, 30));
+    const res = await worker(`/processes/${id}`, { method: "DELETE" });
+    expect(res.status).toBe(200);
+    const info = await until(id, (p) => p.status !== "running");
+    expect(info).toMatchObject({ status: "exited", code: 137 });
+    expect(stdout(await logs(id))).toEqual(["BEFORE THE KILL"]);
+  });
+
+  it("maps a process's sleep to its alarm: runDurableObjectAlarm fires it", async () => {
+    const { id } = await spawn("countdown", ["2", "600000"]); // a ten-minute sleep between the lines
+    await until(id, () => true);
+    expect(await stub(id).timers()).toBe(1);
+    expect(await runDurableObjectAlarm(stub(id))).toBe(true);
+    const info = await until(id, (p) => p.status !== "running");
+    expect(info).toMatchObject({ status: "exited", code: 0 });
+    expect(stdout(await logs(id))).toEqual(["2", "1"]);
+  });
+
+  it("keeps a timer through an eviction and fires it when the object comes back", async () => {
+    const { id } = await spawn("countdown", ["2", "600000"]);
+    expect(await stub(id).timers()).toBe(1);
+    await evictDurableObject(stub(id));
+    // the instance is gone with the eviction, the timer is not
+    const info = await status(id);
+    expect(info).toMatchObject({ status: "failed" });
+    expect(info.reason).toMatch(/evicted/);
+    expect(await stub(id).timers()).toBe(2); // the sleep, and the failed process's retention
+    expect(await runDurableObjectAlarm(stub(id))).toBe(true);
+    expect(await stub(id).timers()).toBe(1); // the retention timer of the ended process remains
+    expect((await logs(id)).map((l) => l.msg)).toContainEqual(expect.stringMatching(/fired after its sleeper was lost/));
+  });
+
+  it("answers unknown modules, ids and bodies with clear errors", async () => {
+    expect((await post("/processes", { module: "nope" })).status).toBe(404);
+    expect((await post("/processes", "{")).status).toBe(400);
+    expect((await post("/processes", { module: "countdown", args: [1] })).status).toBe(400);
+    expect((await worker("/processes/not-an-id")).status).toBe(404);
+    const unknown = env.PROCESSES.newUniqueId().toString();
+    expect((await worker(`/processes/${unknown}`)).status).toBe(404);
+    expect((await worker(`/processes/${unknown}/attach`, { headers: { upgrade: "websocket" } })).status).toBe(404);
+  });
+});
