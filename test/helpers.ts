@@ -1,4 +1,5 @@
 import { fuel } from "../build/fuel.js";
+import { modules } from "../build/registry.js";
 import { modules as testGuests } from "../build/test-registry.js";
 import { createApp } from "../src/http/app.js";
 import type { LogLine } from "../src/log.js";
@@ -7,7 +8,8 @@ import { Runtime, type RuntimeOptions } from "../src/runtime.js";
 /** An app over the hostile test guests, with its log lines kept for assertions. */
 export function guestApp(options: Omit<RuntimeOptions, "fuel" | "log"> = {}) {
   const logs: LogLine[] = [];
-  const runtime = new Runtime(testGuests, { ...options, fuel, log: (line) => logs.push(line) });
+  // The served modules too, so guests can call and spawn them.
+  const runtime = new Runtime({ ...modules, ...testGuests }, { ...options, fuel, log: (line) => logs.push(line) });
   const app = createApp(runtime);
   const call = (module: string, topic: string, body: unknown = {}, init: RequestInit = {}) =>
     app.request(`/call/${module}/${topic}`, {

@@ -1,14 +1,17 @@
 // Runs in Node, outside workerd: real servers on 127.0.0.1 for modules to reach.
 import { createServer, type Server } from "node:http";
 import type { TestProject } from "vitest/node";
+import { WebSocketServer } from "ws";
 
 declare module "vitest" {
   export interface ProvidedContext {
     httpOrigin: string;
+    wsOrigin: string;
   }
 }
 
 let server: Server;
+let wss: WebSocketServer;
 
 export async function setup(project: TestProject) {
   server = createServer((req, res) => {
@@ -35,8 +38,22 @@ export async function setup(project: TestProject) {
   const address = server.address();
   if (!address || typeof address === "string") throw new Error("test HTTP server has no port");
   project.provide("httpOrigin", `http://127.0.0.1:${address.port}`);
+
+  // WebSocket peer: /echo echoes every frame as it came (text or binary),
+  // /text greets with a text frame, /close closes at once with code 4000.
+  wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  wss.on("connection", (socket, req) => {
+    if (req.url === "/close") return socket.close(4000, "bye");
+    if (req.url === "/text") socket.send("hey");
+    socket.on("message", (data, isBinary) => socket.send(data, { binary: isBinary }));
+  });
+  await new Promise<void>((resolve) => wss.on("listening", () => resolve()));
+  const wsAddress = wss.address();
+  if (typeof wsAddress === "string") throw new Error("test WebSocket server has no port");
+  project.provide("wsOrigin", `ws://127.0.0.1:${wsAddress.port}`);
 }
 
 export async function teardown() {
+  await new Promise((resolve) => wss?.close(resolve));
   await new Promise((resolve) => server?.close(resolve));
 }
