@@ -35,6 +35,7 @@ export const Code = {
   GuestTrapped: 21,
   InvalidPointer: 22,
   InvalidUtf8: 23,
+  CallCycle: 24,
   Unknown: 0xffff_ffff,
 } as const;
 export type CodeName = keyof typeof Code;

@@ -18,7 +18,8 @@ export interface CallOptions {
   keepalive?: boolean;
   /** Who is calling, for logs and for the module-to-module depth limit. */
   caller?: string;
-  depth?: number;
+  /** The call the caller was serving when it made this one: the chain that finds cycles. */
+  origin?: BusCall;
 }
 
 type State = "pending" | "answered" | "ended";
@@ -36,6 +37,8 @@ export class BusCall {
   readonly parent?: BusCall;
   readonly keepalive: boolean;
   readonly caller: string;
+  readonly origin?: BusCall;
+  /** How many calls deep in a chain of module-to-module calls. */
   readonly depth: number;
   /** What the serving side keeps for this call (its guest instance, a socket, ...). */
   server?: unknown;
@@ -57,8 +60,16 @@ export class BusCall {
     this.parent = options.parent;
     this.keepalive = options.keepalive ?? false;
     this.caller = options.caller ?? "http";
-    this.depth = options.depth ?? 0;
+    this.origin = options.origin;
+    this.depth = options.origin ? options.origin.depth + 1 : 0;
     this.parent?.children.add(this);
+  }
+
+  /** The modules this call passes through, outermost first, ending with its own target. */
+  chain(): string[] {
+    const chain: string[] = [];
+    for (let c: BusCall | undefined = this; c; c = c.origin) chain.unshift(c.wapm);
+    return chain;
   }
 
   /** Aborted when the caller drops the call or it ends any other way. */

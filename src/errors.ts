@@ -50,6 +50,8 @@ function statusFor(code: number): number {
       return 504;
     case Code.FetchFailed:
       return 502;
+    case Code.CallCycle:
+      return 508;
     default:
       return 500;
   }

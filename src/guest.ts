@@ -62,6 +62,8 @@ export class Guest {
   #broken?: BusError;
   #exit?: { resolve(code: number): void; reject(err: BusError): void };
   #forked = false;
+  /** The last status an import refused with, and why. */
+  #refusal?: BusError;
   #flush?: () => void;
   #process?: string;
   #output?: GuestOptions["output"];
@@ -200,8 +202,9 @@ export class Guest {
         try {
           return fn(...args);
         } catch (err) {
-          if (err instanceof BusError) return err.code;
-          throw err;
+          if (!(err instanceof BusError)) throw err;
+          this.#refusal = err;
+          return err.code;
         }
       };
     return {
@@ -248,7 +251,10 @@ export class Guest {
         const call = this.#inbound(handle, true);
         if (!call) return Code.InvalidHandle;
         this.#handles.remove(handle);
-        return call.fault(new BusError(code >>> 0, `module ${this.module.name} faulted the call with code ${code >>> 0}`));
+        // A guest passing on the code of a refusal it just got passes on the host's reason too.
+        const refusal = this.#refusal?.code === code >>> 0 ? this.#refusal : undefined;
+        const message = `module ${this.module.name} faulted the call with code ${code >>> 0}${refusal ? `: ${refusal.message}` : ""}`;
+        return call.fault(new BusError(code >>> 0, message, refusal?.status));
       }),
       drop: guarded((handle) => this.#drop(handle)),
       poll: this.#jspi ? (this.#jspi.suspending(() => this.#poll()) as never) : () => this.#refuse("Unsupported", "poll needs JSPI (WebAssembly.Suspending), which this runtime lacks; return to the host instead"),
@@ -284,7 +290,7 @@ export class Guest {
       parent: parentCall,
       keepalive,
       caller: this.module.name,
-      depth: (this.#current?.depth ?? 0) + 1,
+      origin: this.#current,
     });
     this.#handles.set(handle, { kind: "out", call, callbacks: entry.callbacks });
     try {
@@ -366,6 +372,7 @@ export class Guest {
   /** A status code for the guest, with a log line saying why: codes alone are hard to debug. */
   #refuse(name: keyof typeof Code, why: string): number {
     this.#log(2, why);
+    this.#refusal = BusError.of(name, why);
     return Code[name];
   }
 

@@ -1,4 +1,4 @@
-import { IMPORTS, IMPORT_MODULE, OS_WAPM, formatName, formatValue } from "./abi.js";
+import { Code, IMPORTS, IMPORT_MODULE, OS_WAPM, formatName, formatValue } from "./abi.js";
 import type { BusCall } from "./call.js";
 import { type Clock, timerClock } from "./clock.js";
 import { transcode } from "./codec/index.js";
@@ -134,8 +134,11 @@ export class Runtime {
    * a guest gets them as the status of its `call`.
    */
   dispatch(call: BusCall): void {
+    if (call.wapm !== OS_WAPM && call.origin?.chain().includes(call.wapm)) {
+      throw new BusError(Code.CallCycle, `cycle of calls: ${call.chain().join(" → ")}`, 508);
+    }
     if (call.depth > this.maxDepth) {
-      throw BusError.of("LimitExceeded", `call chain deeper than ${this.maxDepth} (a cycle of calls between modules?)`);
+      throw new BusError(Code.LimitExceeded, `call chain deeper than ${this.maxDepth}: ${call.chain().join(" → ")}`, 508);
     }
     const service = this.service(call.wapm, call.topic);
     const spec = this.topic(call.wapm, call.topic);

@@ -1,5 +1,6 @@
-import { env, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { env as testEnv, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { Env } from "../src/env.js";
 import type { ProcessInfo } from "../src/process.js";
 import type { LogLine } from "../src/log.js";
 import { post, worker } from "./worker.js";
@@ -28,6 +29,7 @@ async function logs(id: string): Promise<LogLine[]> {
 }
 
 const stdout = (lines: LogLine[]) => lines.filter((l) => l.stream === "stdout").map((l) => l.msg);
+const env = testEnv as unknown as Env;
 const stub = (id: string) => env.PROCESSES.get(env.PROCESSES.idFromString(id));
 
 describe("processes (BusProcess Durable Object)", () => {

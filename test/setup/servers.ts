@@ -49,7 +49,7 @@ export async function setup(project: TestProject) {
   });
   await new Promise<void>((resolve) => wss.on("listening", () => resolve()));
   const wsAddress = wss.address();
-  if (typeof wsAddress === "string") throw new Error("test WebSocket server has no port");
+  if (!wsAddress || typeof wsAddress === "string") throw new Error("test WebSocket server has no port");
   project.provide("wsOrigin", `ws://127.0.0.1:${wsAddress.port}`);
 }
 

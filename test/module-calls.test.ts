@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { Code } from "../src/abi.js";
+import { guestApp } from "./helpers.js";
+
+describe("calls between modules", () => {
+  it("a module calls another by name and answers with its reply", async () => {
+    const { call } = guestApp();
+    const res = await call("loopy", "greet", { name: "Ada" });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await res.json()).toEqual({ message: "Hello, Ada!" });
+  });
+
+  it("refuses a cycle of calls with CallCycle (508) instead of hanging", async () => {
+    const { call } = guestApp();
+    const res = await call("loopy", "self", {});
+    expect(res.status).toBe(508);
+    const body = (await res.json()) as { code: number; error: string };
+    expect(body.code).toBe(Code.CallCycle);
+    expect(body.error).toContain("loopy → loopy");
+  });
+
+  it("refuses a chain deeper than the limit with LimitExceeded (508)", async () => {
+    const { call } = guestApp({ maxDepth: 0 });
+    const res = await call("loopy", "greet", { name: "Ada" });
+    expect(res.status).toBe(508);
+    expect(await res.json()).toMatchObject({ code: Code.LimitExceeded });
+  });
+});
