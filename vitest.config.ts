@@ -1,11 +1,30 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
-  plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
   test: {
-    globalSetup: ["./test/setup/servers.ts"],
-    include: ["test/**/*.test.ts"],
-    testTimeout: 20_000,
+    projects: [
+      {
+        // The suite inside workerd (@cloudflare/vitest-plugin).
+        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        test: {
+          name: "workers",
+          globalSetup: ["./test/setup/servers.ts"],
+          include: ["test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "test/node/**"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        // Tests that need real clients in Node: they start the Worker with wrangler and talk to it over sockets.
+        test: {
+          name: "node",
+          environment: "node",
+          include: ["test/node/**/*.test.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
   },
 });

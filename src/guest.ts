@@ -104,6 +104,14 @@ export class Guest {
       },
       seed: () => Date.now() * Math.random(),
     };
+    // wasi-threads: Workers have no threads and a sibling instance cannot share this one's
+    // memory, so thread-spawn always fails (a negative result), with a log line that says why.
+    imports.wasi = {
+      "thread-spawn": () => {
+        this.#refuse("Unsupported", "thread-spawn: Workers have no threads; use a sub-process (process.spawn) or a call to another module");
+        return -1;
+      },
+    };
     if (module.metered) {
       const meter = new WebAssembly.Instance(runtime.fuel, {}).exports as { tick: Function; fuel: WebAssembly.Global };
       imports.wasm_bus_meter = { log_execution: meter.tick };

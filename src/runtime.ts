@@ -44,7 +44,7 @@ export interface RuntimeOptions {
   clock?: Clock;
 }
 
-const HOST_IMPORTS = new Set(["env.abort", "env.seed", "wasm_bus_meter.log_execution"]);
+const HOST_IMPORTS = new Set(["env.abort", "env.seed", "wasm_bus_meter.log_execution", "wasi.thread-spawn"]);
 
 /** Routes calls to built-in services (wapm `os`) and to modules by name. */
 export class Runtime {

@@ -42,6 +42,12 @@ describe("ABI conformance (test/guests/abi/module.wat)", () => {
     expect(json.error).toMatch(/unreachable/);
   });
 
+  it("a thread spawn fails: Workers have no threads (Unsupported)", async () => {
+    logs.length = 0;
+    await expectError("thread", 501, Code.Unsupported);
+    expect(logs.map((l) => l.msg)).toContainEqual(expect.stringMatching(/Workers have no threads/));
+  });
+
   it("an endless loop runs out of fuel and times out", () => expectError("loop", 504, Code.Timeout));
   it("growing memory past the limit fails the call", () => expectError("grow", 500, Code.LimitExceeded));
   it("returning without a reply fails instead of hanging", () => expectError("no-reply", 500, Code.BusInvocationFailed));

@@ -9,6 +9,7 @@
   (import "wasm-bus" "fault" (func $fault (param i32 i32) (result i32)))
   (import "wasm-bus" "drop" (func $drop (param i32) (result i32)))
   (import "wasm-bus" "log" (func $log (param i32 i32 i32) (result i32)))
+  (import "wasi" "thread-spawn" (func $thread_spawn (param i32) (result i32)))
   (memory (export "memory") 2)
 
   ;; constants: topic names and payloads
@@ -34,6 +35,7 @@
   (data (i32.const 352) "listened")           ;; 8
   (data (i32.const 368) "a line of log text that repeats") ;; 31
   (data (i32.const 400) "not-listened")       ;; 12
+  (data (i32.const 416) "thread")             ;; 6
 
   (global $heap (mut i32) (i32.const 65536))
   ;; the inbound call waiting on an outbound one (topic "sleep")
@@ -58,7 +60,8 @@
     (drop (call $listen (i32.const 176) (i32.const 5)))
     (drop (call $listen (i32.const 192) (i32.const 12)))
     (drop (call $listen (i32.const 208) (i32.const 9)))
-    (drop (call $listen (i32.const 224) (i32.const 8))))
+    (drop (call $listen (i32.const 224) (i32.const 8)))
+    (drop (call $listen (i32.const 416) (i32.const 6))))
 
   ;; A bump allocator that refuses anything over 4 MiB, to stand for a failed allocation.
   (func (export "wasm_bus_malloc") (param $len i32) (result i32)
@@ -139,6 +142,13 @@
           (local.set $i (i32.add (local.get $i) (i32.const 1)))
           (br_if $more (i32.lt_u (local.get $i) (i32.const 10000))))
         (drop (call $reply (local.get $h) (local.get $fmt) (local.get $req) (local.get $len)))
+        (return)))
+    ;; wasi-threads: a negative result means no thread; pass it on as Unsupported
+    (if (call $eq (local.get $t) (local.get $tlen) (i32.const 416) (i32.const 6))
+      (then
+        (if (i32.lt_s (call $thread_spawn (i32.const 0)) (i32.const 0))
+          (then (call $check (local.get $h) (i32.const 11)))
+          (else (drop (call $reply (local.get $h) (local.get $fmt) (local.get $req) (local.get $len)))))
         (return)))
     (if (call $eq (local.get $t) (local.get $tlen) (i32.const 224) (i32.const 8))
       (then (call $check (local.get $h) (call $listen (i32.const 336) (i32.const 2))) (return)))

@@ -1,0 +1,10 @@
+// The runtime core, bundled for Node by bench/lib/build.mjs the way wrangler
+// bundles it for workerd (conditions workerd/worker/browser: msgpackr without
+// its native Node addon), so the bench runs the same code the Worker runs.
+export { Runtime, type ModuleEntry } from "../src/runtime.js";
+export { Guest } from "../src/guest.js";
+export { BusCall } from "../src/call.js";
+export { createApp } from "../src/http/app.js";
+export { decode, encode, stringifyJson } from "../src/codec/index.js";
+export { Format } from "../src/abi.js";
+export { Packr } from "msgpackr";

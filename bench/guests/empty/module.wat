@@ -1,0 +1,2 @@
+;; The floor of instantiation: a module with nothing in it.
+(module)

@@ -1,0 +1,51 @@
+// Builds what the bench runs: its WAT guests (bench/guests/*/module.wat, plus a
+// fuel-metered copy of bus-echo, metered exactly as scripts/build-modules.mjs
+// meters modules), the runtime core bundled for Node, and the bench Worker.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import wabtInit from "wabt";
+import { root, out, bin } from "./paths.mjs";
+
+export async function buildGuests() {
+  const wabt = await wabtInit();
+  const dir = join(out, "guests");
+  mkdirSync(dir, { recursive: true });
+  const guestsDir = join(root, "bench/guests");
+  for (const name of readdirSync(guestsDir).sort()) {
+    const src = join(guestsDir, name, "module.wat");
+    if (!existsSync(src)) continue;
+    const parsed = wabt.parseWat(src, readFileSync(src, "utf8"), { bulk_memory: true, multi_value: true, mutable_globals: true });
+    parsed.resolveNames();
+    parsed.validate();
+    writeFileSync(join(dir, `${name}.wasm`), parsed.toBinary({}).buffer);
+    parsed.destroy();
+  }
+  // The metered copy: every function entry and loop iteration ticks wasm_bus_meter.log_execution.
+  execFileSync(bin("wasm-opt"), [join(dir, "bus-echo.wasm"), "--log-execution=wasm_bus_meter", "--all-features", "-o", join(dir, "bus-echo-metered.wasm")], { stdio: "inherit" });
+  return dir;
+}
+
+/** The runtime core for Node, bundled as wrangler bundles it for workerd. */
+export function bundleCore() {
+  const file = join(out, "core.mjs");
+  execFileSync(bin("esbuild"), [
+    join(root, "bench/core.ts"), "--bundle", "--platform=neutral", "--conditions=workerd,worker,browser",
+    "--main-fields=browser,module,main", "--format=esm", "--target=es2022", "--log-level=warning", `--outfile=${file}`,
+  ], { stdio: "inherit" });
+  return file;
+}
+
+/** The project's modules (build/): built by `npm run build`; built here only when missing. */
+export function ensureModules(force = false) {
+  if (!force && existsSync(join(root, "build/fuel.wasm")) && existsSync(join(root, "build/modules/hello.wasm")) && existsSync(join(root, "build/modules/fetcher.wasm"))) return false;
+  execFileSync(process.execPath, [join(root, "scripts/build-modules.mjs")], { stdio: "inherit", cwd: root });
+  return true;
+}
+
+export function buildAll({ forceModules = false } = {}) {
+  mkdirSync(out, { recursive: true });
+  const built = ensureModules(forceModules);
+  bundleCore();
+  return buildGuests().then(() => ({ modulesBuilt: built }));
+}

@@ -1,0 +1,99 @@
+// The runtime core in Node: the bundled src (bench/.out/core.mjs), its
+// modules and the bench guests, and the payloads every section shares.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { guest, out, root } from "./paths.mjs";
+
+export const core = await import(pathToFileURL(join(out, "core.mjs")).href);
+
+export const wasm = (path) => new WebAssembly.Module(readFileSync(path));
+
+/** Log lines at warn or error mean the bench is measuring a failure: collect them and fail loudly. */
+export const problems = [];
+const sink = (line) => {
+  if (line.level === "error" || line.level === "warn") problems.push(line);
+};
+export function assertNoProblems(what) {
+  if (problems.length) throw new Error(`${what}: the runtime logged ${problems.length} problem(s), first: ${JSON.stringify(problems[0])}`);
+}
+
+const benchManifest = JSON.parse(readFileSync(join(root, "bench/guests/bus-echo/module.json"), "utf8"));
+
+/** A project module (modules/<name>) as built into build/modules, or null when it is not built. */
+export function projectModule(name) {
+  const file = join(root, "build/modules", `${name}.wasm`);
+  const manifestFile = join(root, "modules", name, "module.json");
+  if (!existsSync(file) || !existsSync(manifestFile)) return null;
+  return { manifest: JSON.parse(readFileSync(manifestFile, "utf8")), wasm: wasm(file) };
+}
+
+export function makeRuntime(extra = {}) {
+  const registry = {
+    "bench-echo": { manifest: benchManifest, wasm: wasm(guest("bus-echo")) },
+    "bench-echo-metered": { manifest: benchManifest, wasm: wasm(guest("bus-echo-metered")) },
+    ...extra,
+  };
+  return new core.Runtime(registry, { fuel: wasm(join(root, "build/fuel.wasm")), log: sink });
+}
+
+const noCallbacks = () => 10; // MissingCallbacks
+
+/** Sends one call to a live guest instance and resolves with its reply. */
+export function accept(instance, module, topic, format, data) {
+  return new Promise((resolve, reject) => instance.accept(new core.BusCall(module, topic, { format, data }, { finish: resolve, fail: reject, callback: noCallbacks })));
+}
+
+/** Sends one call through the runtime (the HTTP edge's path: a fresh instance per call). */
+export function dispatch(runtime, module, topic, format, data) {
+  return new Promise((resolve, reject) => runtime.dispatch(new core.BusCall(module, topic, { format, data }, { finish: resolve, fail: reject, callback: noCallbacks })));
+}
+
+/** [n: u32 LE][payload], the request of the guests' "bench" entry points. */
+export function withCount(n, payload) {
+  const data = new Uint8Array(4 + payload.length);
+  new DataView(data.buffer).setUint32(0, n, true);
+  data.set(payload, 4);
+  return data;
+}
+
+export const FORMATS = { raw: 0, json: 1, msgpack: 2 };
+export const SIZES = { "16 B": 16, "1 KiB": 1024, "64 KiB": 65536 };
+
+/** A valid payload of exactly `size` bytes in `format`: random bytes, a JSON string, a msgpack str. */
+export function payload(format, size) {
+  const bytes = new Uint8Array(size);
+  if (format === "raw") {
+    for (let i = 0; i < size; i++) bytes[i] = (i * 2654435761) >>> 24;
+    return bytes;
+  }
+  const fill = (from) => {
+    for (let i = from; i < size; i++) bytes[i] = 97 + (i % 26);
+  };
+  if (format === "json") {
+    fill(0);
+    bytes[0] = bytes[size - 1] = 0x22; // "…"
+    JSON.parse(new TextDecoder().decode(bytes));
+    return bytes;
+  }
+  // msgpack str: fixstr, str16 or str32 header, then the characters
+  if (size <= 32) {
+    bytes[0] = 0xa0 | (size - 1);
+    fill(1);
+  } else if (size - 3 <= 0xffff) {
+    bytes[0] = 0xda;
+    new DataView(bytes.buffer).setUint16(1, size - 3);
+    fill(3);
+  } else {
+    bytes[0] = 0xdb;
+    new DataView(bytes.buffer).setUint32(1, size - 5);
+    fill(5);
+  }
+  return bytes;
+}
+
+export function sameBytes(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

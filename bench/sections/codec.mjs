@@ -1,0 +1,73 @@
+// 5. Codec cost for the bus's payload shapes: encode + decode of one value.
+//  - msgpackr, records off, with the runtime's options (src/codec/index.ts),
+//    bundled the way workerd gets it (no native addon);
+//  - @msgpack/msgpack (pure JS);
+//  - JSON as the bus does it (src/codec encode/decode: bigint-safe replacer and
+//    reviver, bytes as arrays of numbers, UTF-8 both ways);
+//  - plain JSON.stringify / JSON.parse + UTF-8 of the same data with bytes
+//    already turned into arrays of numbers: the floor for JSON, without the
+//    bus's replacer and reviver.
+import { decode as mpDecode, encode as mpEncode } from "@msgpack/msgpack";
+import { core } from "../lib/bus.mjs";
+import { measure, ratio } from "../lib/stats.mjs";
+
+const bytes = (n) => Uint8Array.from({ length: n }, (_, i) => (i * 31) & 0xff);
+const response = (n) => ({
+  status: 200,
+  headers: [["content-type", "application/octet-stream"], ["content-length", String(n)], ["date", "Tue, 24 Nov 2026 03:00:00 GMT"]],
+  body: bytes(n),
+});
+const SHAPES = {
+  "greet {name}": { name: "Ada" },
+  "time.sleep {duration_ms}": { duration_ms: 100 },
+  "http.fetch request": { method: "GET", url: "https://example.com/some/path?q=1", headers: [["accept", "application/json"], ["user-agent", "wasm-bus"]], body: null },
+  "http.fetch response, 1 KiB body": response(1024),
+  "http.fetch response, 64 KiB body": response(65536),
+};
+
+export async function run({ samples, targetMs }) {
+  // The runtime's Packr (src/codec/index.ts): records off, maps as objects, int64 as bigint.
+  const packr = new core.Packr({ useRecords: false, mapsAsObjects: true, int64AsType: "bigint", variableMapSize: true });
+  const utf8 = new TextEncoder();
+  const text = new TextDecoder();
+  const rows = [];
+  const keys = {};
+  for (const [shape, value] of Object.entries(SHAPES)) {
+    const asArrays = value.body instanceof Uint8Array ? { ...value, body: Array.from(value.body) } : value;
+    const times = (fn) => (k) => {
+      let x;
+      for (let i = 0; i < k; i++) x = fn();
+      return x;
+    };
+    // round trips that must give the value back (bytes as Uint8Array or as numbers)
+    const codecs = {
+      msgpackr: () => packr.unpack(packr.pack(value).slice()),
+      msgpack: () => mpDecode(mpEncode(value)),
+      busJson: () => core.decode(1, core.encode(1, value)),
+      plainJson: () => JSON.parse(text.decode(utf8.encode(JSON.stringify(asArrays)))),
+    };
+    for (const [name, fn] of Object.entries(codecs)) {
+      const back = fn();
+      const norm = (v) => JSON.stringify(v, (_k, x) => (x instanceof Uint8Array ? Array.from(x) : x && x.type === "Buffer" ? x.data : x));
+      if (name !== "plainJson" && norm(back) !== norm(value)) throw new Error(`codec ${name} ${shape}: value changed in the round trip`);
+    }
+    const m = await measure(Object.fromEntries(Object.entries(codecs).map(([n, fn]) => [n, times(fn)])), { samples, targetMs });
+    const section = `5. codec encode+decode, ${shape}`;
+    const size = (b) => `${b.length} B`;
+    rows.push({ section, name: `msgpackr, records off (${size(packr.pack(value))})`, ns: m.msgpackr.ns });
+    rows.push({ section, name: `@msgpack/msgpack (${size(mpEncode(value))})`, ns: m.msgpack.ns, vs: "msgpackr", ratio: ratio(m.msgpack, m.msgpackr) });
+    rows.push({ section, name: `JSON as the bus does it (${size(core.encode(1, value))})`, ns: m.busJson.ns, vs: "msgpackr", ratio: ratio(m.busJson, m.msgpackr) });
+    rows.push({ section, name: "plain JSON.stringify/parse (floor, no replacer/reviver)", ns: m.plainJson.ns, vs: "msgpackr", ratio: ratio(m.plainJson, m.msgpackr) });
+    if (shape.startsWith("http.fetch response, 1 KiB")) {
+      keys.codec_fetch_response_1kib_msgpackr_ns = m.msgpackr.ns;
+      keys.codec_fetch_response_1kib_msgpack_ratio = ratio(m.msgpack, m.msgpackr);
+      keys.codec_fetch_response_1kib_json_ratio = ratio(m.busJson, m.msgpackr);
+    }
+    if (shape.startsWith("greet")) {
+      keys.codec_greet_msgpackr_ns = m.msgpackr.ns;
+      keys.codec_greet_msgpack_ratio = ratio(m.msgpack, m.msgpackr);
+      keys.codec_greet_json_ratio = ratio(m.busJson, m.msgpackr);
+    }
+  }
+  return { rows, keys };
+}

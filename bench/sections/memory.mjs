@@ -1,0 +1,140 @@
+// 6. Memory: how many concurrent sleeping `fetcher` calls (modules/fetcher:
+// time.now, time.sleep delayMs through the bus, then http.fetch of a URL) one
+// isolate holds inside 128 MB.
+//
+// Method: the runtime core in this Node process (run with --expose-gc) serves
+// N = 10,000 calls at once, each on its own instance as the runtime does per
+// call, each sleeping until 12-13 s after the first one started (staggered so
+// their fetches spread over a second) before fetching from a server on
+// 127.0.0.1. Starting 10,000 calls takes about 5 s in Node here (350-900 us
+// each, mostly V8 collecting as Wasm memories pile up), so the bench raises
+// fetcher's limits.callTimeoutMs from 10 s to 30 s: the timeout is not what
+// is measured. Once all N are asleep, after a full GC,
+// the memory they hold is the growth of V8's heap (heapUsed) plus its external
+// memory (external: Wasm memories are counted there in full, as workerd counts
+// them against the isolate's limit), divided by N. 128 MB, less what the
+// isolate held before the calls, divided by that, is how many fit: an
+// extrapolation, since Node has no single cap over heap and Wasm memory (its
+// --max-old-space-size caps the JS heap only). Then every call must finish
+// with status 200 and have slept at least its delay: "without error".
+//
+// The same measurement on one shared instance serving every call (what the
+// runtime would hold if it reused an instance per module) shows what instance
+// reuse would buy. It runs 400 calls: limits.maxCalls caps an instance at 1024
+// calls in flight, and the AssemblyScript SDK collects its whole heap after
+// every event, so starting n calls on one instance costs O(n^2) (400: 0.6 s,
+// 800: 2.4 s on the reference machine).
+import { createServer } from "node:http";
+import { accept, assertNoProblems, core, dispatch, makeRuntime, projectModule } from "../lib/bus.mjs";
+
+const MB = 1 << 20;
+const LIMIT = 128 * MB;
+const used = async () => {
+  // Wasm memories and array buffers are freed after their GC, some on a background thread: collect until it settles.
+  for (let i = 0; i < 3; i++) {
+    globalThis.gc();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const m = process.memoryUsage();
+  return { js: m.heapUsed, external: m.external, rss: m.rss };
+};
+const tick = () => new Promise((r) => setTimeout(r, 50));
+
+/**
+ * Starts n calls; call i sleeps until `wakeMs` after the first was started, plus
+ * i % 1000 ms (so the fetches spread over a second), however long starting
+ * them all takes. Measures once all are asleep, then waits for every reply.
+ */
+async function hold({ n, start, wakeMs }) {
+  let finished = 0;
+  let failed = 0;
+  const firstErrors = [];
+  const before = await used();
+  const t0 = Date.now();
+  const calls = [];
+  for (let i = 0; i < n; i++) {
+    const delay = wakeMs - (Date.now() - t0) + (i % 1000);
+    calls.push(
+      start(delay).then(
+        (reply) => {
+          finished++;
+          const body = JSON.parse(new TextDecoder().decode(reply.data));
+          if (body.status !== 200 || body.sleptMs < delay - 5) throw new Error(`unexpected reply ${JSON.stringify(body)} for a ${delay} ms sleep`);
+        },
+        (err) => {
+          finished++;
+          throw err;
+        },
+      ).catch((err) => {
+        failed++;
+        if (firstErrors.length < 3) firstErrors.push(String(err?.message ?? err));
+      }),
+    );
+  }
+  const dispatchMs = Date.now() - t0;
+  for (let i = 0; i < 4; i++) await tick(); // every call reaches its sleep
+  const during = await used();
+  const asleep = n - finished;
+  const heldMs = Date.now() - t0;
+  await Promise.all(calls);
+  if (heldMs >= wakeMs || asleep !== n) throw new Error(`memory: dispatching ${n} calls took ${heldMs} ms, past the first wake-up: the measurement is not of sleeping calls (${asleep} asleep)`);
+  return {
+    n, asleep, failed, firstErrors, dispatchMs, heldMs,
+    perCall: (during.js - before.js + during.external - before.external) / n,
+    perCallJs: (during.js - before.js) / n,
+    perCallExternal: (during.external - before.external) / n,
+    perCallRss: (during.rss - before.rss) / n,
+    baseline: before.js + before.external,
+  };
+}
+
+export async function run({ quick }) {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/octet-stream" });
+    res.end("0123456789abcdef");
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${server.address().port}/`;
+  const fetcher = projectModule("fetcher");
+  if (!fetcher) throw new Error("build/modules/fetcher.wasm is missing: run `npm run build`");
+  fetcher.manifest = { ...fetcher.manifest, limits: { ...fetcher.manifest.limits, callTimeoutMs: 30_000 } };
+  const runtime = makeRuntime({ fetcher });
+  const request = (delayMs) => new TextEncoder().encode(JSON.stringify({ url, delayMs }));
+  try {
+    // warm up: compile and tier up the paths once
+    await Promise.all(Array.from({ length: 50 }, () => dispatch(runtime, "fetcher", "fetch", 1, request(1))));
+
+    const n = 10_000;
+    const shared = core.Guest.create(runtime.modules.get("fetcher"), runtime, { ephemeral: false });
+    const oneInstance = await hold({ n: 400, wakeMs: 3000, start: (delay) => accept(shared, "fetcher", "fetch", 1, request(delay)) });
+    const perInstance = await hold({ n, wakeMs: 12_000, start: (delay) => dispatch(runtime, "fetcher", "fetch", 1, request(delay)) });
+    assertNoProblems("memory");
+
+    const fits = (r) => Math.floor((LIMIT - r.baseline) / r.perCall);
+    const section = "6. memory, concurrent sleeping fetcher calls";
+    const kib = (b) => b / 1024;
+    const rows = [
+      { section, name: `calls held at once in Node (no cap), instance per call: ${perInstance.asleep} asleep, ${perInstance.failed} failed`, value: perInstance.n - perInstance.failed, unit: "calls" },
+      { section, name: "  memory per sleeping call (V8 heap + external incl. Wasm memory)", value: kib(perInstance.perCall), unit: "KiB" },
+      { section, name: "    of which Wasm memory and other external", value: kib(perInstance.perCallExternal), unit: "KiB" },
+      { section, name: "    of which JS heap", value: kib(perInstance.perCallJs), unit: "KiB" },
+      { section, name: "    resident (RSS) per call, for comparison", value: kib(perInstance.perCallRss), unit: "KiB" },
+      { section, name: `  fit in a 128 MB isolate (after ${(perInstance.baseline / MB).toFixed(1)} MB held before)`, value: fits(perInstance), unit: "calls", target: { text: ">= 10,000 without error", met: fits(perInstance) >= 10_000 && perInstance.failed === 0 } },
+      { section, name: `one shared instance (400 calls, ${oneInstance.failed} failed): memory per call`, value: kib(oneInstance.perCall), unit: "KiB" },
+      { section, name: "  would fit in a 128 MB isolate", value: fits(oneInstance), unit: "calls" },
+    ];
+    if (perInstance.failed) rows.push({ section, name: `  first errors: ${perInstance.firstErrors.join(" | ")}` });
+    if (oneInstance.failed) rows.push({ section, name: `  shared instance errors: ${oneInstance.firstErrors.join(" | ")}` });
+    const keys = {
+      concurrent_sleeps_held: fits(perInstance),
+      concurrent_sleeps_run_ok: perInstance.n - perInstance.failed,
+      concurrent_sleep_bytes_per_call: perInstance.perCall,
+      concurrent_sleeps_shared_instance_fit: fits(oneInstance),
+      concurrent_sleep_shared_instance_bytes_per_call: oneInstance.perCall,
+    };
+    void quick;
+    return { rows, keys };
+  } finally {
+    server.close();
+  }
+}

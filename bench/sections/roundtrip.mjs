@@ -1,0 +1,87 @@
+// 1. Bus round trip: a guest calls os echo.echo and gets the reply through
+// wasm_bus_finish, 16 B / 1 KiB / 64 KiB, raw / json / msgpack; baseline: a
+// raw Wasm import that copies the same bytes out and back in.
+//
+// Method: the guest (bench/guests/bus-echo) chains k round trips itself: each
+// wasm_bus_finish starts the next call with the bytes it was just given, as a
+// real guest continues its work from a result. The host sends one inbound call
+// ("bench", k) to a live instance and awaits its reply; time / k is one round
+// trip. The one inbound call and its reply are amortised over k (k is picked so
+// a batch takes targetMs; their cost, under 2 us, adds < 0.1% at 16 B).
+import { accept, assertNoProblems, core, FORMATS, makeRuntime, payload, sameBytes, SIZES, wasm, withCount } from "../lib/bus.mjs";
+import { guest } from "../lib/paths.mjs";
+import { measure, ratio } from "../lib/stats.mjs";
+
+export async function run({ samples, targetMs }) {
+  const runtime = makeRuntime();
+  const plain = core.Guest.create(runtime.modules.get("bench-echo"), runtime, {});
+  const metered = core.Guest.create(runtime.modules.get("bench-echo-metered"), runtime, {});
+
+  // The baseline: one import call per round trip, copying len bytes out (slice) and back in (set).
+  let memory;
+  let view = new Uint8Array(0);
+  const raw = new WebAssembly.Instance(wasm(guest("raw-echo")), {
+    bench: {
+      echo(ptr, len, to) {
+        if (view.buffer !== memory.buffer) view = new Uint8Array(memory.buffer);
+        view.set(view.slice(ptr, ptr + len), to);
+        return len;
+      },
+    },
+  });
+  memory = raw.exports.memory;
+
+  const rows = [];
+  const keys = {};
+  for (const [sizeName, size] of Object.entries(SIZES)) {
+    const payloads = Object.fromEntries(Object.keys(FORMATS).map((f) => [f, payload(f, size)]));
+    const chain = (instance, module, format) => (k) =>
+      accept(instance, module, "bench", FORMATS[format], withCount(k, payloads[format]));
+
+    // Same bytes come back, on every path.
+    for (const format of Object.keys(FORMATS)) {
+      const reply = await chain(plain, "bench-echo", format)(3);
+      if (!sameBytes(reply.data, payloads[format]) || reply.format !== FORMATS[format]) throw new Error(`bus echo ${format} ${sizeName}: wrong reply`);
+    }
+    if (!sameBytes((await chain(metered, "bench-echo-metered", "raw")(3)).data, payloads.raw)) throw new Error("metered echo: wrong reply");
+    new Uint8Array(memory.buffer).set(payloads.raw, 1024);
+    const rawOut = raw.exports.run(1, 1024, size);
+    if (!sameBytes(new Uint8Array(memory.buffer, rawOut, size), payloads.raw)) throw new Error("raw import echo: wrong copy");
+
+    const m = await measure(
+      {
+        raw: (k) => raw.exports.run(k, 1024, size),
+        busRaw: chain(plain, "bench-echo", "raw"),
+        busJson: chain(plain, "bench-echo", "json"),
+        busMsgpack: chain(plain, "bench-echo", "msgpack"),
+        busMetered: chain(metered, "bench-echo-metered", "raw"),
+      },
+      { samples, targetMs },
+    );
+    assertNoProblems(`round trip ${sizeName}`);
+    const section = `1. bus round trip, ${sizeName}`;
+    rows.push({ section, name: "raw Wasm import, copy out + in (baseline)", ns: m.raw.ns });
+    const target =
+      size === 16 ? { text: "<= 250 ns and <= 10x raw import", met: m.busRaw.ns <= 250 && ratio(m.busRaw, m.raw) <= 10 }
+      : size === 65536 ? { text: "<= 15 us", met: m.busRaw.ns <= 15000 }
+      : undefined;
+    for (const [key, label] of [["busRaw", "raw"], ["busJson", "json"], ["busMsgpack", "msgpack"]]) {
+      rows.push({ section, name: `bus echo.echo, ${label}`, ns: m[key].ns, vs: "raw import", ratio: ratio(m[key], m.raw), ...(key === "busRaw" && target ? { target } : {}) });
+    }
+    rows.push({ section, name: "bus echo.echo, raw, fuel-metered guest", ns: m.busMetered.ns, vs: "raw import", ratio: ratio(m.busMetered, m.raw) });
+    rows.push({ section, name: "  metered / unmetered", ratio: ratio(m.busMetered, m.busRaw), vs: "bus raw" });
+
+    if (size === 16) {
+      keys.bus_roundtrip_16b_ns = m.busRaw.ns;
+      keys.raw_import_16b_ns = m.raw.ns;
+      keys.bus_roundtrip_16b_metered_ns = m.busMetered.ns;
+      keys.bus_vs_raw_import_16b_ratio = ratio(m.busRaw, m.raw);
+    }
+    if (size === 65536) {
+      keys.bus_roundtrip_64kib_us = m.busRaw.ns / 1000;
+      keys.raw_import_64kib_us = m.raw.ns / 1000;
+    }
+    if (size === 1024) keys.bus_roundtrip_1kib_ns = m.busRaw.ns;
+  }
+  return { rows, keys };
+}

@@ -1,0 +1,96 @@
+// chat: a room over the bus, served over GET /bus/chat (one shared instance per module).
+//
+//   join {"name": "Ada"}      called with keepalive; replies {"joined": "Ada", "members": n} at once
+//                             and keeps the call: while it lives, every post in the room reaches its
+//                             caller as the callback "message" {"from": ..., "text": ...}.
+//   post {"text": "hi"}       called with parent = the caller's join call (wasm_bus_start's parent is
+//                             the kept join handle, which names the poster); replies {"delivered": n},
+//                             n = members the message reached, the poster included.
+//                             A post whose parent is not a live join faults with BadRequest (12).
+//   dropping the join call    (wasm_bus_drop on its handle) leaves the room.
+//
+// A join whose caller did not keep the call alive cannot be told apart when it arrives (the ABI does
+// not pass keepalive); the host ends it with the reply, so the first message to it fails and the
+// member is removed then.
+import { Code, log, Request, Server, serve, serveWith, Value } from "../../sdk/assemblyscript/assembly";
+export * from "../../sdk/assemblyscript/assembly/exports";
+
+class Member {
+  constructor(public req: Request, public name: string) {}
+}
+
+/** Members in join order. */
+let members: Array<Member> = [];
+
+function memberOf(req: Request | null): Member | null {
+  if (req == null) return null;
+  for (let i = 0; i < members.length; i++) {
+    if (members[i].req === req) return members[i];
+  }
+  return null;
+}
+
+function leave(req: Request): void {
+  const kept: Array<Member> = [];
+  for (let i = 0; i < members.length; i++) {
+    if (members[i].req !== req) kept.push(members[i]);
+  }
+  members = kept;
+}
+
+class Join extends Server {
+  onRequest(req: Request): void {
+    const body = req.value();
+    const name = body != null ? body.getString("name") : null;
+    if (name == null) {
+      req.fault(Code.BadRequest);
+      return;
+    }
+    req.keepAlive();
+    req.reply(Value.object().setString("joined", name).setInt("members", members.length + 1));
+    // A reply the host refused faulted the request (and ended it): no member then.
+    if (req.ended) return;
+    members.push(new Member(req, name));
+  }
+
+  /** The caller dropped its join (or went away): it leaves the room. */
+  onDrop(req: Request): void {
+    leave(req);
+  }
+}
+
+function post(req: Request): void {
+  const member = memberOf(req.parentRequest());
+  if (member == null) {
+    // No parent, or a parent that is not a live join of this room.
+    req.fault(Code.BadRequest);
+    return;
+  }
+  const body = req.value();
+  const text = body != null ? body.getString("text") : null;
+  if (text == null) {
+    req.fault(Code.BadRequest);
+    return;
+  }
+  const message = Value.object().setString("from", member.name).setString("text", text);
+  let delivered: i64 = 0;
+  // A copy: a member whose join has ended is removed while we go.
+  const all = members.slice(0);
+  for (let i = 0; i < all.length; i++) {
+    const m = all[i];
+    const status = m.req.callback("message", message);
+    if (status == Code.Success) {
+      delivered++;
+    } else if (status == Code.InvalidHandle) {
+      // Its join is over without a drop reaching us (a caller that did not keep it alive).
+      leave(m.req);
+      if (!m.req.ended) m.req.fault(Code.Aborted);
+    } else {
+      log.warn("message to " + m.name + " not delivered: code " + status.toString());
+    }
+  }
+  req.reply(Value.object().setInt("delivered", delivered));
+}
+
+serveWith("join", new Join());
+serve("post", post);

@@ -1,0 +1,483 @@
+//! The single-threaded async engine behind the exports.
+//!
+//! The host runs the guest only through its exports. Each export records what
+//! arrived (a result, a callback, an inbound call, a drop), wakes the tasks
+//! waiting for it and polls every ready task before returning to the host. A
+//! guest that blocks (`block_on`, `serve`) instead waits in the `poll` import,
+//! which delivers events through the same exports re-entrantly.
+//!
+//! Borrow discipline: the state's `RefCell` is never borrowed while user code
+//! or an import that may re-enter (`poll`) runs, and values that may run user
+//! code when dropped (futures, closures) are dropped after the borrow ends.
+
+use crate::abi::{self, Code, Format, NO_HANDLE};
+use crate::{BusError, Payload, Request};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+pub(crate) type LocalFuture = Pin<Box<dyn Future<Output = ()>>>;
+pub(crate) type CallbackFn = Rc<dyn Fn(Payload)>;
+pub(crate) type Handler = Rc<dyn Fn(Request)>;
+
+enum Slot {
+    Idle(LocalFuture),
+    /// Taken out to be polled; a wake or a cancel while it runs is noted here.
+    Running { woken: bool, cancelled: bool },
+}
+
+struct Task {
+    slot: Slot,
+    queued: bool,
+}
+
+/// An outbound call the guest made.
+pub(crate) struct Outbound {
+    pub(crate) result: Option<Result<Payload, BusError>>,
+    pub(crate) waker: Option<Waker>,
+    pub(crate) callbacks: Vec<u32>,
+    pub(crate) keepalive: bool,
+    /// The host no longer knows the handle: no `drop` when the owner goes.
+    pub(crate) ended: bool,
+    /// The result was taken by the owner.
+    pub(crate) taken: bool,
+    /// Owned by nobody (`Call::detach`): forgotten when it ends.
+    pub(crate) detached: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    next_task: u64,
+    tasks: BTreeMap<u64, Task>,
+    ready: VecDeque<u64>,
+    pub(crate) calls: BTreeMap<u32, Outbound>,
+    pub(crate) callbacks: BTreeMap<u32, CallbackFn>,
+    /// parent handle (0 for the module's own topics) -> topic -> handler.
+    handlers: BTreeMap<u32, BTreeMap<String, Handler>>,
+    /// inbound call handle -> the task serving it.
+    inbound: BTreeMap<u32, u64>,
+    listening: bool,
+    /// How many `poll` imports are on the stack.
+    polling: u32,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State::default());
+}
+
+pub(crate) fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    STATE.with(|s| f(&mut s.borrow_mut()))
+}
+
+// ---- tasks -------------------------------------------------------------------
+
+struct TaskWaker(u64);
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        wake_task(self.0)
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        wake_task(self.0)
+    }
+}
+
+fn wake_task(id: u64) {
+    with(|s| {
+        if let Some(task) = s.tasks.get_mut(&id) {
+            match &mut task.slot {
+                Slot::Idle(_) if !task.queued => {
+                    task.queued = true;
+                    s.ready.push_back(id);
+                }
+                Slot::Running { woken, .. } => *woken = true,
+                _ => {}
+            }
+        }
+    })
+}
+
+pub(crate) fn spawn_boxed(future: LocalFuture) -> u64 {
+    with(|s| {
+        let id = s.next_task;
+        s.next_task += 1;
+        s.tasks.insert(id, Task { slot: Slot::Idle(future), queued: true });
+        s.ready.push_back(id);
+        id
+    })
+}
+
+/// Cancels a task: its future is dropped (now, or when its current poll returns).
+pub(crate) fn cancel_task(id: u64) {
+    let dropped = with(|s| match s.tasks.get_mut(&id).map(|t| &mut t.slot) {
+        Some(Slot::Running { cancelled, .. }) => {
+            *cancelled = true;
+            None
+        }
+        Some(Slot::Idle(_)) => s.tasks.remove(&id),
+        None => None,
+    });
+    drop(dropped);
+}
+
+/// Polls every ready task until none is left. Re-entrant: a task that is being
+/// polled further up the stack is skipped and re-queued when its poll returns.
+pub(crate) fn run_ready() {
+    loop {
+        let next = with(|s| {
+            while let Some(id) = s.ready.pop_front() {
+                let Some(task) = s.tasks.get_mut(&id) else { continue };
+                task.queued = false;
+                if let Slot::Running { woken, .. } = &mut task.slot {
+                    *woken = true;
+                    continue;
+                }
+                let Slot::Idle(future) = std::mem::replace(&mut task.slot, Slot::Running { woken: false, cancelled: false }) else {
+                    unreachable!()
+                };
+                return Some((id, future));
+            }
+            None
+        });
+        let Some((id, mut future)) = next else { break };
+        let waker = Waker::from(Arc::new(TaskWaker(id)));
+        let done = future.as_mut().poll(&mut Context::from_waker(&waker)).is_ready();
+        let finished = with(|s| {
+            let task = s.tasks.get_mut(&id)?;
+            match task.slot {
+                Slot::Running { cancelled: false, woken } if !done => {
+                    task.slot = Slot::Idle(future);
+                    if woken {
+                        task.queued = true;
+                        s.ready.push_back(id);
+                    }
+                    None
+                }
+                _ => {
+                    s.tasks.remove(&id);
+                    Some(future)
+                }
+            }
+        });
+        drop(finished);
+    }
+}
+
+struct Flag(AtomicBool);
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Relaxed)
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::Relaxed)
+    }
+}
+
+/// Runs a future to completion, waiting for the host's events in the `poll`
+/// import (which suspends the guest with JSPI). Other spawned tasks and inbound
+/// calls run meanwhile.
+///
+/// It panics with a clear message (a wasip1 command prints it to stderr and
+/// exits with code 11) where `poll` returns `Unsupported` (no JSPI), when the
+/// future waits on nothing the bus can deliver, and when called from code that
+/// `poll` itself is delivering (a callback or handler running inside another
+/// `block_on`): spawn a task there instead.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    if with(|s| s.polling > 0) {
+        fail(
+            1,
+            "wasm-bus: block_on was called from an event delivered while another block_on waits in poll; spawn a task (wasm_bus::spawn) instead of blocking there",
+        );
+    }
+    let mut future = std::pin::pin!(future);
+    let flag = Arc::new(Flag(AtomicBool::new(true)));
+    let waker = Waker::from(flag.clone());
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if flag.0.swap(false, Ordering::Relaxed) {
+            if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+                return value;
+            }
+        }
+        run_ready();
+        if flag.0.load(Ordering::Relaxed) {
+            continue;
+        }
+        let idle = with(|s| s.live_calls() == 0 && !s.listening && s.inbound.is_empty());
+        if idle {
+            fail(
+                1,
+                "wasm-bus: block_on would wait forever: the future is pending but no bus call is in flight to wake it",
+            );
+        }
+        wait_in_poll();
+    }
+}
+
+/// Serves inbound calls forever, blocking in `poll` between them (command-style
+/// programs; a cdylib server returns to the host instead). Call the generated
+/// `...Service::listen` (or [`listen`](crate::listen)) first.
+pub fn serve() -> ! {
+    with(|s| s.listening = true);
+    loop {
+        run_ready();
+        wait_in_poll();
+    }
+}
+
+fn wait_in_poll() {
+    with(|s| s.polling += 1);
+    // SAFETY: no arguments; the host delivers events through the exports.
+    let status = unsafe { abi::poll() };
+    with(|s| s.polling -= 1);
+    match status {
+        0 => {}
+        s if s == Code::Unsupported as u32 => fail(
+            Code::Unsupported as u32,
+            "wasm-bus: blocking needs the poll import, which returned Unsupported (11): this runtime has no JSPI. Use async code and return to the host (a cdylib server), or run where JSPI is available",
+        ),
+        other => fail(1, &format!("wasm-bus: poll failed with {}", BusError::from_code(other))),
+    }
+}
+
+/// Ends the program with a message: exit code `code` for a WASI command, a
+/// logged panic (the call fails with GuestTrapped) elsewhere.
+#[cold]
+pub(crate) fn fail(code: u32, message: &str) -> ! {
+    #[cfg(all(target_arch = "wasm32", target_os = "wasi"))]
+    {
+        eprintln!("{message}");
+        std::process::exit(code as i32);
+    }
+    #[cfg(all(target_arch = "wasm32", not(target_os = "wasi")))]
+    {
+        // Log the reason, then trap: the call fails with GuestTrapped.
+        let _ = code;
+        crate::log::error(message);
+        core::arch::wasm32::unreachable()
+    }
+    #[allow(unreachable_code)]
+    {
+        let _ = code;
+        panic!("{}", message)
+    }
+}
+
+impl State {
+    fn live_calls(&self) -> usize {
+        self.calls.values().filter(|c| !c.ended).count()
+    }
+}
+
+// ---- serving -------------------------------------------------------------------
+
+/// Registers a handler for `topic`: the module's own topic when `parent` is 0
+/// (this calls the `listen` import), else a topic of the sub-API made by the
+/// inbound call `parent` (a relative object), forgotten when that call ends.
+pub(crate) fn register(parent: u32, topic: &str, handler: Handler) -> Result<(), BusError> {
+    if parent == NO_HANDLE {
+        // SAFETY: pointer and length of a live &str.
+        BusError::check(unsafe { abi::listen(topic.as_ptr(), topic.len()) })?;
+    }
+    let old = with(|s| {
+        if parent == NO_HANDLE {
+            s.listening = true;
+        }
+        s.handlers.entry(parent).or_default().insert(topic.to_owned(), handler)
+    });
+    drop(old);
+    Ok(())
+}
+
+/// Wraps an async handler: each inbound call runs as a task whose result is
+/// the reply (or the fault); dropping the call cancels the task.
+pub(crate) fn handler<F, Fut>(f: F) -> Handler
+where
+    F: Fn(Request) -> Fut + 'static,
+    Fut: Future<Output = Result<Payload, BusError>> + 'static,
+{
+    Rc::new(move |request: Request| {
+        let handle = request.handle();
+        let future = f(request);
+        let id = spawn_boxed(Box::pin(async move {
+            let result = future.await;
+            with(|s| s.inbound.remove(&handle));
+            answer(handle, result);
+        }));
+        with(|s| s.inbound.insert(handle, id));
+    })
+}
+
+fn answer(handle: u32, result: Result<Payload, BusError>) {
+    // SAFETY: pointers and lengths of live buffers.
+    unsafe {
+        match result {
+            Ok(reply) => {
+                let status = abi::reply(handle, reply.format as u32, reply.data.as_ptr(), reply.data.len());
+                if status != 0 && status != Code::InvalidHandle as u32 {
+                    // Over limits.responseBytes, say: the caller gets that code.
+                    abi::fault(handle, status);
+                }
+            }
+            Err(e) => {
+                abi::fault(handle, e.code());
+            }
+        }
+    }
+}
+
+// ---- exports ---------------------------------------------------------------------
+
+pub(crate) fn on_start(parent: u32, handle: u32, format: u32, mut buffer: Vec<u8>, topic_len: usize) {
+    let topic = match std::str::from_utf8(&buffer[..topic_len.min(buffer.len())]) {
+        Ok(t) => t.to_owned(),
+        Err(_) => String::new(),
+    };
+    buffer.drain(..topic_len.min(buffer.len()));
+    let handler = with(|s| s.handlers.get(&parent).and_then(|m| m.get(topic.as_str())).cloned());
+    let format = Format::from_u32(format).unwrap_or(Format::Raw);
+    match handler {
+        Some(handler) => handler(Request::new(handle, parent, topic, Payload::new(format, buffer))),
+        None => {
+            crate::log::warn(&format!("wasm-bus: no handler for topic {topic} (parent {parent})"));
+            // SAFETY: plain integers.
+            unsafe { abi::fault(handle, Code::InvalidTopic as u32) };
+        }
+    }
+    run_ready();
+}
+
+pub(crate) fn on_finish(handle: u32, format: u32, data: Vec<u8>) {
+    let payload = Payload::new(Format::from_u32(format).unwrap_or(Format::Raw), data);
+    enum Target {
+        Callback(CallbackFn, Payload),
+        Call(Option<Waker>, Vec<CallbackFn>),
+        Nothing,
+    }
+    let target = with(|s| {
+        if let Some(cb) = s.callbacks.get(&handle) {
+            return Target::Callback(cb.clone(), payload);
+        }
+        let Some(call) = s.calls.get_mut(&handle) else { return Target::Nothing };
+        call.result = Some(Ok(payload));
+        let waker = call.waker.take();
+        let mut gone = Vec::new();
+        if !call.keepalive {
+            // The host forgot the call and its callbacks with this result.
+            call.ended = true;
+            for cb in std::mem::take(&mut call.callbacks) {
+                gone.extend(s.callbacks.remove(&cb));
+            }
+            if s.calls[&handle].detached {
+                s.calls.remove(&handle);
+            }
+        }
+        Target::Call(waker, gone)
+    });
+    match target {
+        Target::Callback(cb, payload) => cb(payload),
+        Target::Call(waker, gone) => {
+            drop(gone);
+            if let Some(w) = waker {
+                w.wake()
+            }
+        }
+        Target::Nothing => {}
+    }
+    run_ready();
+}
+
+pub(crate) fn on_error(handle: u32, code: u32) {
+    let (waker, gone) = with(|s| {
+        let Some(call) = s.calls.get_mut(&handle) else { return (None, Vec::new()) };
+        call.result = Some(Err(BusError::from_code(code)));
+        call.ended = true;
+        let waker = call.waker.take();
+        let mut gone = Vec::new();
+        for cb in std::mem::take(&mut call.callbacks) {
+            gone.extend(s.callbacks.remove(&cb));
+        }
+        if s.calls[&handle].detached {
+            s.calls.remove(&handle);
+        }
+        (waker, gone)
+    });
+    drop(gone);
+    if let Some(w) = waker {
+        w.wake()
+    }
+    run_ready();
+}
+
+pub(crate) fn on_drop(handle: u32) {
+    let (task, handlers) = with(|s| (s.inbound.remove(&handle), s.handlers.remove(&handle)));
+    if let Some(id) = task {
+        cancel_task(id);
+    }
+    // The relative object made by this call (and its handlers) goes now.
+    drop(handlers);
+    run_ready();
+}
+
+/// Ends an inbound call the guest serves (a sub-API it no longer offers):
+/// calls the `drop` import and forgets the call's handlers.
+pub(crate) fn end_inbound(handle: u32) -> Result<(), BusError> {
+    // SAFETY: a plain integer.
+    let status = unsafe { abi::drop(handle) };
+    let (task, handlers) = with(|s| (s.inbound.remove(&handle), s.handlers.remove(&handle)));
+    if let Some(id) = task {
+        cancel_task(id);
+    }
+    drop(handlers);
+    BusError::check(status)
+}
+
+/// Runs a module's start-up code (the body of `_initialize`), then the tasks it spawned.
+pub fn initialize<R: InitResult>(init: impl FnOnce() -> R) {
+    install_panic_hook();
+    init().report();
+    run_ready();
+}
+
+/// Spawns an async start-up function (the body of `_initialize`) and runs it
+/// until it first waits.
+pub fn initialize_async<R: InitResult + 'static>(init: impl Future<Output = R> + 'static) {
+    install_panic_hook();
+    spawn_boxed(Box::pin(async move { init.await.report() }));
+    run_ready();
+}
+
+/// What an `init` function may return: `()` or a `Result` whose error is logged.
+pub trait InitResult {
+    fn report(self);
+}
+
+impl InitResult for () {
+    fn report(self) {}
+}
+
+impl<E: std::fmt::Debug> InitResult for Result<(), E> {
+    fn report(self) {
+        if let Err(e) = self {
+            crate::log::error(&format!("wasm-bus: initialisation failed: {e:?}"));
+        }
+    }
+}
+
+/// Sends panic messages to the bus log (wasm32-unknown-unknown has no stderr).
+pub fn install_panic_hook() {
+    #[cfg(all(target_arch = "wasm32", not(target_os = "wasi")))]
+    std::panic::set_hook(Box::new(|info| crate::log::error(&info.to_string())));
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn reset() {
+    let old = with(std::mem::take);
+    drop(old);
+}

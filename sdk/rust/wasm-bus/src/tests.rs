@@ -1,0 +1,394 @@
+//! The engine against the mock host (`cargo test` on the host target).
+
+use crate::macros::wasm_bus;
+use crate::mock::{self, Event};
+use crate::{block_on, call, BusError, Format};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+
+fn calls() -> Vec<Event> {
+    mock::events().into_iter().filter(|e| !matches!(e, Event::Log { .. })).collect()
+}
+
+fn call_handle(topic: &str) -> u32 {
+    mock::events()
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Call { handle, topic: t, .. } if t == topic => Some(*handle),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no call to {topic} in {:?}", mock::events()))
+}
+
+#[test]
+fn a_call_and_its_reply() {
+    mock::reset();
+    let c = call("os", "time.now").json(&serde_json::json!({})).unwrap();
+    assert_eq!(
+        calls(),
+        vec![Event::Call { parent: 0, handle: c.handle(), keepalive: false, format: 1, wapm: "os".into(), topic: "time.now".into(), request: b"{}".to_vec() }]
+    );
+    mock::deliver_finish(c.handle(), Format::Json, b"1234");
+    let reply = block_on(c).unwrap();
+    assert_eq!(reply.decode::<u64>().unwrap(), 1234);
+    // A call that ended with its result is not dropped again.
+    assert!(!calls().iter().any(|e| matches!(e, Event::Drop(_))));
+}
+
+#[test]
+fn errors_keep_their_code() {
+    mock::reset();
+    let c = call("m", "t").json(&1).unwrap();
+    mock::deliver_error(c.handle(), 42);
+    let err = block_on(c).unwrap_err();
+    assert_eq!(err.code(), 42);
+    let c = call("m", "t").json(&1).unwrap();
+    mock::deliver_error(c.handle(), 19);
+    assert_eq!(block_on(c).unwrap_err(), BusError::Timeout);
+}
+
+#[test]
+fn dropping_a_pending_call_cancels_it() {
+    mock::reset();
+    let c = call("m", "t").json(&1).unwrap();
+    let h = c.handle();
+    drop(c);
+    assert_eq!(calls().last(), Some(&Event::Drop(h)));
+}
+
+#[test]
+fn a_kept_alive_call_is_dropped_by_its_owner() {
+    mock::reset();
+    let mut c = call("m", "t").keepalive().json(&1).unwrap();
+    mock::deliver_finish(c.handle(), Format::Json, b"null");
+    block_on(&mut c).unwrap();
+    let h = c.handle();
+    assert!(!calls().contains(&Event::Drop(h)));
+    drop(c);
+    assert_eq!(calls().last(), Some(&Event::Drop(h)));
+}
+
+#[test]
+fn a_refused_call_consumes_its_handle() {
+    mock::reset();
+    mock::fail_next("call", 3);
+    assert_eq!(call("nope", "t").callback("x", |_: u8| {}).json(&1).unwrap_err(), BusError::InvalidWapm);
+    mock::fail_next("call", 20);
+    assert_eq!(call("m", "t").json(&1).unwrap_err(), BusError::LimitExceeded);
+    assert!(!calls().iter().any(|e| matches!(e, Event::Drop(_))), "no drop after a refused call");
+    assert!(crate::rt::with(|s| s.calls.is_empty() && s.callbacks.is_empty()));
+}
+
+#[test]
+fn a_refused_callback_gives_back_the_reserved_handles() {
+    mock::reset();
+    mock::fail_next("callback", 8);
+    assert_eq!(call("m", "t").callback("x", |_: u8| {}).json(&1).unwrap_err(), BusError::InvalidHandle);
+    let drops = calls().iter().filter(|e| matches!(e, Event::Drop(_))).count();
+    assert_eq!(drops, 2);
+    assert!(!calls().iter().any(|e| matches!(e, Event::Call { .. })));
+}
+
+#[test]
+fn callbacks_are_registered_before_the_call_and_live_as_long_as_it() {
+    mock::reset();
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s = seen.clone();
+    let c = call("m", "t").callback("tick", move |n: u32| s.borrow_mut().push(n)).json(&1).unwrap();
+    let events = calls();
+    let Event::Callback { parent, handle: cb, topic } = &events[0] else { panic!("{events:?}") };
+    assert_eq!((parent, topic.as_str()), (&c.handle(), "tick"));
+    assert!(matches!(events[1], Event::Call { .. }));
+    mock::deliver_finish(*cb, Format::Json, b"1");
+    mock::deliver_finish(*cb, Format::Msgpack, &[2]);
+    assert_eq!(*seen.borrow(), vec![1, 2]);
+    mock::deliver_finish(c.handle(), Format::Json, b"null");
+    mock::deliver_finish(*cb, Format::Json, b"3"); // the call is over: ignored
+    assert_eq!(*seen.borrow(), vec![1, 2]);
+}
+
+#[test]
+fn block_on_waits_in_poll() {
+    mock::reset();
+    let c = call("os", "time.sleep").json(&serde_json::json!({"duration_ms": 1})).unwrap();
+    let h = c.handle();
+    let polls = Rc::new(Cell::new(0));
+    let p = polls.clone();
+    mock::on_poll(move || {
+        p.set(p.get() + 1);
+        mock::deliver_finish(h, Format::Json, b"null");
+        0
+    });
+    block_on(c).unwrap();
+    assert_eq!(polls.get(), 1);
+}
+
+#[test]
+fn block_on_fails_clearly_without_jspi() {
+    mock::reset();
+    let c = call("os", "time.sleep").json(&1).unwrap();
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| block_on(c))).unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("Unsupported (11)") && msg.contains("JSPI"), "{msg}");
+}
+
+#[test]
+fn block_on_refuses_to_wait_for_nothing() {
+    mock::reset();
+    let err = std::panic::catch_unwind(|| block_on(std::future::pending::<()>())).unwrap_err();
+    assert!(err.downcast_ref::<String>().unwrap().contains("wait forever"));
+}
+
+#[test]
+fn spawned_tasks_run_and_join() {
+    mock::reset();
+    let c = call("m", "t").json(&1).unwrap();
+    let h = c.handle();
+    let task = crate::spawn(async move { c.await.unwrap().decode::<u32>().unwrap() + 1 });
+    mock::on_poll(move || {
+        mock::deliver_finish(h, Format::Json, b"41");
+        0
+    });
+    assert_eq!(block_on(task), 42);
+}
+
+#[test]
+fn select_cancels_the_loser() {
+    mock::reset();
+    let slow = call("m", "slow").json(&1).unwrap();
+    let fast = call("m", "fast").json(&1).unwrap();
+    let (hs, hf) = (slow.handle(), fast.handle());
+    mock::deliver_finish(hf, Format::Json, b"1");
+    let winner = block_on(crate::task::select(slow, fast));
+    assert!(matches!(winner, crate::task::Either::Right(Ok(_))));
+    assert_eq!(calls().last(), Some(&Event::Drop(hs)));
+}
+
+// ---- generated code: servers, clients, relative objects ------------------------
+
+#[wasm_bus(format = "json")]
+pub trait Counter {
+    async fn open(&self, start: u64, on_change: impl Fn(u64)) -> Arc<dyn Tally>;
+}
+
+#[wasm_bus(format = "json")]
+pub trait Tally {
+    async fn add(&self, n: u64) -> u64;
+}
+
+#[wasm_bus(format = "json", service = "")]
+pub trait Hello {
+    async fn greet(&self, name: Option<String>) -> String;
+    async fn slow(&self) -> u32;
+}
+
+struct MyCounter;
+struct MyTally {
+    total: Cell<u64>,
+    on_change: crate::Callback<u64>,
+    alive: Rc<Cell<bool>>,
+}
+
+thread_local! {
+    static TALLY_ALIVE: Rc<Cell<bool>> = Rc::new(Cell::new(false));
+}
+
+impl Drop for MyTally {
+    fn drop(&mut self) {
+        self.alive.set(false);
+    }
+}
+
+#[wasm_bus]
+impl Counter for MyCounter {
+    async fn open(&self, start: u64, on_change: impl Fn(u64)) -> Result<Arc<dyn Tally>, BusError> {
+        let alive = TALLY_ALIVE.with(|a| a.clone());
+        alive.set(true);
+        Ok(Arc::new(MyTally { total: Cell::new(start), on_change, alive }))
+    }
+}
+
+#[wasm_bus]
+impl Tally for MyTally {
+    async fn add(&self, n: u64) -> Result<u64, BusError> {
+        self.total.set(self.total.get() + n);
+        (self.on_change)(self.total.get());
+        Ok(self.total.get())
+    }
+}
+
+struct MyHello;
+
+#[wasm_bus]
+impl Hello for MyHello {
+    async fn greet(&self, name: Option<String>) -> Result<String, BusError> {
+        let name = name.ok_or(BusError::BadRequest)?;
+        Ok(format!("Hello, {name}!"))
+    }
+    async fn slow(&self) -> Result<u32, BusError> {
+        // Waits on a call of its own: cancelled when the inbound call is dropped.
+        let reply = call("os", "time.sleep").json(&serde_json::json!({"duration_ms": 1000}))?.await?;
+        let _ = reply;
+        Ok(1)
+    }
+}
+
+fn reply_of(handle: u32) -> Option<Event> {
+    calls().into_iter().find(|e| match e {
+        Event::Reply { handle: h, .. } | Event::Fault { handle: h, .. } => *h == handle,
+        _ => false,
+    })
+}
+
+#[test]
+fn a_server_replies_and_faults() {
+    mock::reset();
+    HelloService::listen(Arc::new(MyHello)).unwrap();
+    assert_eq!(HelloService::TOPICS, &["greet", "slow"]);
+    assert_eq!(calls()[..2], [Event::Listen("greet".into()), Event::Listen("slow".into())]);
+    let h = mock::deliver_start(0, "greet", Format::Json, br#"{"name":"Ada"}"#);
+    assert_eq!(reply_of(h), Some(Event::Reply { handle: h, format: 1, data: br#""Hello, Ada!""#.to_vec() }));
+    let h = mock::deliver_start(0, "greet", Format::Json, b"{}");
+    assert_eq!(reply_of(h), Some(Event::Fault { handle: h, code: 12 }));
+    let h = mock::deliver_start(0, "greet", Format::Json, b"not json");
+    assert_eq!(reply_of(h), Some(Event::Fault { handle: h, code: 2 }));
+    // well-formed, wrong shape: BadRequest
+    for body in [&br#"{"name":42}"#[..], b"[1]", b"7"] {
+        let h = mock::deliver_start(0, "greet", Format::Json, body);
+        assert_eq!(reply_of(h), Some(Event::Fault { handle: h, code: 12 }), "{}", String::from_utf8_lossy(body));
+    }
+    let h = mock::deliver_start(0, "nothing", Format::Json, b"{}");
+    assert_eq!(reply_of(h), Some(Event::Fault { handle: h, code: 9 }));
+}
+
+#[test]
+fn dropping_an_inbound_call_cancels_its_task_and_calls() {
+    mock::reset();
+    HelloService::listen(Arc::new(MyHello)).unwrap();
+    let h = mock::deliver_start(0, "slow", Format::Json, b"{}");
+    let sleep = call_handle("time.sleep");
+    mock::deliver_drop(h);
+    assert_eq!(calls().last(), Some(&Event::Drop(sleep)));
+    assert_eq!(reply_of(h), None);
+}
+
+#[test]
+fn a_relative_object_is_served_under_its_call() {
+    mock::reset();
+    CounterService::listen(Arc::new(MyCounter)).unwrap();
+    let open = mock::deliver_start(0, "counter.open", Format::Json, br#"{"start":5}"#);
+    assert_eq!(reply_of(open), Some(Event::Reply { handle: open, format: 1, data: b"null".to_vec() }));
+    assert!(TALLY_ALIVE.with(|a| a.get()));
+    let add = mock::deliver_start(open, "tally.add", Format::Json, br#"{"n":2}"#);
+    assert_eq!(reply_of(add), Some(Event::Reply { handle: add, format: 1, data: b"7".to_vec() }));
+    assert!(calls().contains(&Event::ReplyCallback { handle: open, format: 1, topic: "on_change".into(), data: b"7".to_vec() }));
+    // tally.add is not a top-level topic
+    let stray = mock::deliver_start(0, "tally.add", Format::Json, br#"{"n":2}"#);
+    assert_eq!(reply_of(stray), Some(Event::Fault { handle: stray, code: 9 }));
+    // the caller drops the object: its handlers and the object go
+    mock::deliver_drop(open);
+    assert!(!TALLY_ALIVE.with(|a| a.get()));
+    let late = mock::deliver_start(open, "tally.add", Format::Json, br#"{"n":2}"#);
+    assert_eq!(reply_of(late), Some(Event::Fault { handle: late, code: 9 }));
+}
+
+#[test]
+fn a_relative_object_client() {
+    mock::reset();
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s = seen.clone();
+    let counter = CounterClient::new("counter-rs");
+    let opening = crate::spawn(async move { counter.open(10, move |v| s.borrow_mut().push(v)).await });
+    crate::rt::run_ready();
+    let events = calls();
+    let Event::Callback { handle: cb, topic, .. } = &events[0] else { panic!("{events:?}") };
+    assert_eq!(topic, "on_change");
+    let Event::Call { handle: open, keepalive, topic, request, .. } = &events[1] else { panic!("{events:?}") };
+    assert_eq!((topic.as_str(), *keepalive, request.as_slice()), ("counter.open", true, &br#"{"start":10}"#[..]));
+    let open = *open;
+    mock::deliver_finish(open, Format::Json, b"null");
+    let tally = block_on(opening).unwrap();
+    assert_eq!(tally.as_client().and_then(|c| c.call().map(|c| c.handle())), Some(open), "the object is a TallyClient on the open call");
+
+    let adding = crate::spawn(async move {
+        let r = tally.add(5).await;
+        (tally, r)
+    });
+    crate::rt::run_ready();
+    let add = call_handle("tally.add");
+    let Some(Event::Call { parent, .. }) = calls().into_iter().find(|e| matches!(e, Event::Call { handle, .. } if *handle == add)) else { panic!() };
+    assert_eq!(parent, open, "calls on the object carry its call as parent");
+    mock::deliver_finish(*cb, Format::Json, b"15");
+    mock::deliver_finish(add, Format::Json, b"15");
+    let (tally, r) = block_on(adding);
+    assert_eq!(r.unwrap(), 15);
+    assert_eq!(*seen.borrow(), vec![15]);
+    // dropping the object drops the kept-alive call
+    drop(tally);
+    assert_eq!(calls().last(), Some(&Event::Drop(open)));
+}
+
+#[test]
+fn generated_requests_match_the_topic_rule() {
+    let r = CounterOpenRequest { start: 3 };
+    assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"start":3}"#);
+    let cb = CounterOpenOnChangeCallback(4);
+    assert_eq!(serde_json::to_string(&cb).unwrap(), "4");
+    assert_eq!(CounterService::TOPICS, &["counter.open"]);
+    assert_eq!(TallyService::TOPICS, &["tally.add"]);
+}
+
+#[test]
+fn the_abi_table_matches_the_runtime() {
+    // src/abi.ts, relative to this crate.
+    let ts = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../src/abi.ts"));
+    let Ok(ts) = ts else { return }; // the crate is built outside the repository
+    use crate::abi::{Code, ValType, EXPORTS, IMPORTS};
+    let block = |start: &str| {
+        let from = ts.find(start).unwrap_or_else(|| panic!("{start} not in abi.ts"));
+        let rest = &ts[from..];
+        rest[..rest.find("} as const").unwrap()].to_string()
+    };
+    // codes: `Name: value,`
+    let codes = block("export const Code = {");
+    let mut n = 0;
+    for line in codes.lines().skip(1) {
+        let Some((name, value)) = line.trim().trim_end_matches(',').split_once(": ") else { continue };
+        let value = value.replace('_', "");
+        let value = if let Some(hex) = value.strip_prefix("0x") { u32::from_str_radix(hex, 16).unwrap() } else { value.parse().unwrap() };
+        let code = Code::from_u32(value).unwrap_or_else(|| panic!("abi.rs lacks code {name} = {value}"));
+        assert_eq!(code.name(), name);
+        assert_eq!(Code::ALL[n], code, "codes in the order of abi.ts");
+        n += 1;
+    }
+    assert_eq!(n, Code::ALL.len());
+    let sigs = |text: &str| -> Vec<(String, String)> {
+        text.lines()
+            .skip(1)
+            .filter_map(|l| {
+                let (name, rest) = l.trim().split_once(": sig(")?;
+                Some((name.to_string(), rest.trim_end_matches(',').trim_end_matches(')').replace('"', "").replace(' ', "")))
+            })
+            .collect()
+    };
+    let render = |s: &crate::abi::Sig| {
+        let list = |v: &[ValType]| v.iter().map(|t| if *t == ValType::I32 { "i32" } else { "i64" }).collect::<Vec<_>>().join(",");
+        if s.results.is_empty() {
+            format!("[{}]", list(s.params))
+        } else {
+            format!("[{}],[{}]", list(s.params), list(s.results))
+        }
+    };
+    let imports = sigs(&block("export const IMPORTS = {"));
+    assert_eq!(imports.len(), IMPORTS.len());
+    for ((name, sig), (rs_name, rs_sig)) in imports.iter().zip(IMPORTS.iter()) {
+        assert_eq!((name.as_str(), sig.as_str()), (*rs_name, render(rs_sig).as_str()));
+    }
+    let exports = sigs(&block("export const EXPORTS = {"));
+    assert_eq!(exports.len(), EXPORTS.len());
+    for ((name, sig), (rs_name, rs_sig)) in exports.iter().zip(EXPORTS.iter()) {
+        assert_eq!((name.as_str(), sig.as_str()), (*rs_name, render(rs_sig).as_str()));
+    }
+}
