@@ -46,7 +46,9 @@ export class BusCall {
   replyAs?: { format: Payload["format"]; schema?: Schema };
   #state: State = "pending";
   #onAnswer: (() => void)[] = [];
-  #abort = new AbortController();
+  /** Made on first use: most calls (an echo, a greeting) are answered before anyone listens. */
+  #abort?: AbortController;
+  #endReason?: string;
   #sink: CallSink;
 
   constructor(
@@ -74,6 +76,10 @@ export class BusCall {
 
   /** Aborted when the caller drops the call or it ends any other way. */
   get signal(): AbortSignal {
+    if (!this.#abort) {
+      this.#abort = new AbortController();
+      if (this.#endReason !== undefined) this.#abort.abort(this.#endReason);
+    }
     return this.#abort.signal;
   }
   get answered(): boolean {
@@ -134,6 +140,7 @@ export class BusCall {
     this.#answer("ended");
     this.parent?.children.delete(this);
     for (const child of [...this.children]) child.drop(`parent call ended: ${reason}`);
-    this.#abort.abort(reason);
+    this.#endReason = reason;
+    this.#abort?.abort(reason);
   }
 }

@@ -56,6 +56,18 @@ export class GuestMemory {
 
   readString(ptr: number, len: number, what = "string"): string {
     const bytes = this.peek(ptr, len, what);
+    // Topics and wapm names are short ASCII: building them by hand beats TextDecoder's call cost.
+    if (bytes.length <= 32) {
+      let ascii = "";
+      for (const b of bytes) {
+        if (b >= 0x80) {
+          ascii = "";
+          break;
+        }
+        ascii += String.fromCharCode(b);
+      }
+      if (ascii.length === bytes.length) return ascii;
+    }
     try {
       return utf8.decode(bytes);
     } catch {

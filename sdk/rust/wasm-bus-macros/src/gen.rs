@@ -46,7 +46,8 @@ fn pieces(m: &Method) -> Pieces {
     }
     let ret = match &m.ret {
         Ret::Value(ty) => quote!(#ty),
-        Ret::Object(path) => quote!(::std::sync::Arc<dyn #path>),
+        // As written, so the author's `use std::sync::Arc` is used.
+        Ret::Object(ty, _) => quote!(#ty),
     };
     Pieces { trait_params, client_params, names, ret }
 }
@@ -145,7 +146,7 @@ pub fn expand(t: &BusTrait) -> TokenStream {
                 quote!(call.reply_as::<#codec, #ty>().await),
                 quote!(::wasm_bus::Payload::encode::<#codec, #ty>(&reply)),
             ),
-            Ret::Object(path) => {
+            Ret::Object(_, path) => {
                 let sub_client = sibling(path, "Client");
                 let sub_service = sibling(path, "Service");
                 (

@@ -130,8 +130,9 @@ pub enum ArgKind {
 pub enum Ret {
     /// The reply (unit when the method declares no return type).
     Value(Type),
-    /// `Arc<dyn Trait>`: a relative object; the reply is unit, the call stays alive.
-    Object(Path),
+    /// `Arc<dyn Trait>` (as written, and the trait's path): a relative object;
+    /// the reply is unit, the call stays alive.
+    Object(Type, Path),
 }
 
 /// Names the generated client and service take, and that clash with them.
@@ -296,7 +297,7 @@ fn parse_return(ty: &Type) -> syn::Result<Ret> {
                     _ => None,
                 });
                 match (traits.next(), traits.next()) {
-                    (Some(t), None) if t.path.segments.last().is_some_and(|s| s.arguments.is_empty()) => Ok(Ret::Object(t.path.clone())),
+                    (Some(t), None) if t.path.segments.last().is_some_and(|s| s.arguments.is_empty()) => Ok(Ret::Object(ty.clone(), t.path.clone())),
                     _ => Err(Error::new(
                         obj.span(),
                         "wasm_bus: a relative object is returned as `Arc<dyn OtherTrait>` of exactly one other #[wasm_bus] trait",
