@@ -46,6 +46,7 @@ export class BusCall {
   replyAs?: { format: Payload["format"]; schema?: Schema };
   #state: State = "pending";
   #onAnswer: (() => void)[] = [];
+  #onEnd: (() => void)[] = [];
   /** Made on first use: most calls (an echo, a greeting) are answered before anyone listens. */
   #abort?: AbortController;
   #endReason?: string;
@@ -95,6 +96,12 @@ export class BusCall {
     else fn();
   }
 
+  /** Runs once when the call ends: answered (and not kept alive), faulted or dropped. */
+  onEnd(fn: () => void) {
+    if (this.#state === "ended") fn();
+    else this.#onEnd.push(fn);
+  }
+
   reply(payload: Payload): number {
     if (this.#state !== "pending") return Code.InvalidHandle;
     if (this.replyAs && payload.format !== this.replyAs.format) {
@@ -142,5 +149,6 @@ export class BusCall {
     for (const child of [...this.children]) child.drop(`parent call ended: ${reason}`);
     this.#endReason = reason;
     this.#abort?.abort(reason);
+    for (const fn of this.#onEnd.splice(0)) fn();
   }
 }

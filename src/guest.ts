@@ -73,7 +73,6 @@ export class Guest {
   #jspi?: Jspi;
   #suspended = 0;
   #pollWaiter?: () => void;
-  #onIdle?: () => void;
   /** Loop iterations left in this entry, where the module was built with metering. */
   #fuel?: WebAssembly.Global;
 
@@ -151,11 +150,6 @@ export class Guest {
     return this.#broken !== undefined;
   }
 
-  /** Called once when the guest has no calls left in either direction. */
-  set onIdle(fn: () => void) {
-    this.#onIdle = fn;
-  }
-
   /**
    * Runs a command-style module's `_start`. Resolves to its exit code: the
    * one it gives `proc_exit`, or 0 once `_start` has returned and nothing is
@@ -187,7 +181,7 @@ export class Guest {
     const parent = call.parent ? this.#handles.handleOf(call.parent) : NO_HANDLE;
     const handle = this.#handles.add({ kind: "in", call });
     call.server = this;
-    call.signal.addEventListener("abort", () => {
+    call.onEnd(() => {
       if (this.#handles.get(handle)?.kind !== "in") return;
       this.#handles.remove(handle);
       if (this.#exports.wasm_bus_drop) this.#deliver(() => this.#exports.wasm_bus_drop!(handle));
@@ -529,7 +523,6 @@ export class Guest {
       this.#flush?.();
       this.#exit.resolve(0);
     }
-    if (this.#handles.live === 0 || this.#broken) this.#onIdle?.();
   }
 }
 
