@@ -6,6 +6,7 @@ import { BusError } from "../src/errors.js";
 import { consoleSink, type LogLine } from "../src/log.js";
 import { Process, type ProcessInfo, type SpawnRequest } from "../src/process.js";
 import { Runtime } from "../src/runtime.js";
+import { closeBack } from "./bus-session.js";
 import { AlarmTimers } from "./timers.js";
 
 /** What crosses RPC: BusError's class does not, so failures travel as data. */
@@ -114,6 +115,10 @@ export class BusProcess extends DurableObject<Env> {
     }
     if (typeof frame.stdin === "string") process.stdin.write(new TextEncoder().encode(frame.stdin));
     if (frame.close_stdin === true) process.stdin.close();
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string) {
+    closeBack(ws, code, reason);
   }
 
   override async alarm() {

@@ -67,8 +67,9 @@ export class BusSession extends DurableObject<Env> {
     this.#start(ws, sid, frame, false);
   }
 
-  override async webSocketClose(ws: WebSocket) {
+  override async webSocketClose(ws: WebSocket, code: number, reason: string) {
     this.#closed(ws);
+    closeBack(ws, code, reason);
   }
 
   override async webSocketError(ws: WebSocket) {
@@ -144,6 +145,15 @@ export class BusSession extends DurableObject<Env> {
     for (const call of this.#calls.get(sid)?.values() ?? []) call.drop("the WebSocket closed");
     this.#calls.delete(sid);
     this.ctx.storage.sql.exec("DELETE FROM live_calls WHERE sid = ?", sid);
+  }
+}
+
+/** With hibernation the server sends the closing handshake back itself; 1005/1006/1015 cannot be sent. */
+export function closeBack(ws: WebSocket, code: number, reason: string) {
+  try {
+    ws.close([1005, 1006, 1015].includes(code) ? 1000 : code, reason);
+  } catch {
+    // already closed
   }
 }
 

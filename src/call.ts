@@ -42,8 +42,8 @@ export class BusCall {
   readonly depth: number;
   /** What the serving side keeps for this call (its guest instance, a socket, ...). */
   server?: unknown;
-  /** Set where the request was transcoded: the reply goes back in the caller's format. */
-  replyAs?: { format: Payload["format"]; schema?: Schema };
+  /** Set where the request was transcoded: the reply and callbacks go back in the caller's format. */
+  replyAs?: { format: Payload["format"]; schema?: Schema; callbacks?: Record<string, Schema> };
   #state: State = "pending";
   #onAnswer: (() => void)[] = [];
   #onEnd: (() => void)[] = [];
@@ -127,6 +127,13 @@ export class BusCall {
 
   callback(topic: string, payload: Payload): number {
     if (this.#state === "ended") return Code.InvalidHandle;
+    if (this.replyAs && payload.format !== this.replyAs.format) {
+      try {
+        payload = transcode(payload, this.replyAs.format, this.replyAs.callbacks?.[topic]);
+      } catch {
+        return Code.SerializationFailed;
+      }
+    }
     return this.#sink.callback(topic, payload);
   }
 

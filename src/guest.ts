@@ -254,9 +254,11 @@ export class Guest {
         if (!call) return Code.InvalidHandle;
         this.#handles.remove(handle);
         // A guest passing on the code of a refusal it just got passes on the host's reason too.
+        // Its status too, except that a 4xx refusal of the guest's own call is not its caller's fault.
         const refusal = this.#refusal?.code === code >>> 0 ? this.#refusal : undefined;
         const message = `module ${this.module.name} faulted the call with code ${code >>> 0}${refusal ? `: ${refusal.message}` : ""}`;
-        return call.fault(new BusError(code >>> 0, message, refusal?.status));
+        const status = refusal && (refusal.status < 500 ? 502 : refusal.status);
+        return call.fault(new BusError(code >>> 0, message, status));
       }),
       drop: guarded((handle) => this.#drop(handle)),
       poll: this.#jspi ? (this.#jspi.suspending(() => this.#poll()) as never) : () => this.#refuse("Unsupported", "poll needs JSPI (WebAssembly.Suspending), which this runtime lacks; return to the host instead"),

@@ -147,7 +147,7 @@ export class Runtime {
       if (given === "raw" || spec.format === "raw") {
         throw new BusError(11, `topic ${call.topic} takes ${spec.format}, and raw bytes cannot be transcoded`, 415);
       }
-      call.replyAs = { format: call.request.format, schema: spec.response };
+      call.replyAs = { format: call.request.format, schema: spec.response, callbacks: spec.callbacks };
       call.request = transcode(call.request, formatValue(spec.format), spec.request);
     }
     service.serve(call, { caller: this.modules.get(call.caller)?.manifest, clock: this.clock, runtime: this });

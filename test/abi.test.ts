@@ -34,8 +34,9 @@ describe("ABI conformance (test/guests/abi/module.wat)", () => {
   it("an unknown handle gets InvalidHandle", () => expectError("unknown-handle", 500, Code.InvalidHandle));
   it("a double drop gets InvalidHandle", () => expectError("double-drop", 500, Code.InvalidHandle));
   it("a reply to a call never made gets InvalidHandle", () => expectError("reply-never-made", 500, Code.InvalidHandle));
-  it("a topic name that is not UTF-8 gets InvalidUtf8", () => expectError("bad-utf8", 400, Code.InvalidUtf8));
-  it("a call to an unknown module gets InvalidWapm", () => expectError("call-unknown", 404, Code.InvalidWapm));
+  // The guest passes on the code its own import got: not the HTTP caller's fault, so 502.
+  it("a topic name that is not UTF-8 gets InvalidUtf8", () => expectError("bad-utf8", 502, Code.InvalidUtf8));
+  it("a call to an unknown module gets InvalidWapm", () => expectError("call-unknown", 502, Code.InvalidWapm));
 
   it("a trap inside wasm_bus_start is a 500 for that call alone", async () => {
     const json = await expectError("trap", 500, Code.GuestTrapped);
