@@ -63,20 +63,26 @@ pub mod usage {
     pub async fn client() -> Result<(), BusError> {
         TimeClient::new("os").sleep(10).await?;
         let socket = SocketBuilderClient::new("os")
-            .connect("wss://example.com/".to_string(), |state| wasm_bus::info!("{state:?}"), |data| wasm_bus::info!("{} bytes", data.len()))
+            .connect(
+                "wss://example.com/".to_string(),
+                |state| wasm_bus::info!("{state:?}"),
+                |data| wasm_bus::info!("{} bytes", data.len()),
+            )
             .await?;
         let _ = socket.send(b"hi".to_vec()).await?;
         Ok(())
     }
 
     /// A server of the same APIs: implementations copy the trait's
-    /// declarations, returning `Result<_, BusError>`.
+    /// declarations, returning `Result<_, BusError>`. (Wasm guests are
+    /// single-threaded: `Arc<dyn Trait>` of a non-`Send` object is fine.)
     pub struct Sockets;
     pub struct Socket {
         receive: wasm_bus::Callback<Vec<u8>>,
     }
 
     #[wasm_bus]
+    #[allow(clippy::arc_with_non_send_sync)]
     impl SocketBuilder for Sockets {
         async fn connect(
             &self,

@@ -83,7 +83,13 @@ pub struct RequestBuilder {
 
 /// A request with any method (`"GET"`, `"PUT"`, ...).
 pub fn request(method: &str, url: impl Into<String>) -> RequestBuilder {
-    RequestBuilder { wapm: wasm_bus::abi::OS_WAPM.to_owned(), method: method.to_ascii_uppercase(), url: url.into(), headers: Vec::new(), body: None }
+    RequestBuilder {
+        wapm: wasm_bus::abi::OS_WAPM.to_owned(),
+        method: method.to_ascii_uppercase(),
+        url: url.into(),
+        headers: Vec::new(),
+        body: None,
+    }
 }
 
 pub fn get(url: impl Into<String>) -> RequestBuilder {

@@ -89,12 +89,8 @@ pub fn expand(t: &BusTrait) -> TokenStream {
             }
             ArgKind::Callback(_) => None,
         });
-        let field_names: Vec<_> = m
-            .args
-            .iter()
-            .filter(|a| matches!(a.kind, ArgKind::Value(_)))
-            .map(|a| a.ident.clone())
-            .collect();
+        let field_names: Vec<_> =
+            m.args.iter().filter(|a| matches!(a.kind, ArgKind::Value(_))).map(|a| a.ident.clone()).collect();
         let doc = format!("The request of topic `{topic}`.");
         types.push(quote! {
             #[doc = #doc]
@@ -110,7 +106,8 @@ pub fn expand(t: &BusTrait) -> TokenStream {
             let ArgKind::Callback(ty) = &a.kind else { continue };
             let arg = &a.ident;
             let cb_topic = arg.to_string();
-            let wrapper = format_ident!("{}{}{}Callback", name, pascal_case(&method.to_string()), pascal_case(&cb_topic));
+            let wrapper =
+                format_ident!("{}{}{}Callback", name, pascal_case(&method.to_string()), pascal_case(&cb_topic));
             let at = field_attrs(&a.attrs);
             let doc = format!("The data of callback `{cb_topic}` of topic `{topic}`.");
             types.push(quote! {
@@ -132,13 +129,10 @@ pub fn expand(t: &BusTrait) -> TokenStream {
             #(#mattrs)*
             fn #method(&self, #(#trait_params),*) -> ::wasm_bus::BoxFuture<'_, ::core::result::Result<#ret, ::wasm_bus::BusError>>;
         });
+        // No `blocking_` methods on the trait: they would put `block_on` (and so
+        // the `poll` import, which makes the host run the module through JSPI)
+        // into the vtable of every server. The client has them.
         let blocking_doc = format!("[`{method}`](Self::{method}), waiting in `block_on`.");
-        trait_methods.push(quote! {
-            #[doc = #blocking_doc]
-            fn #blocking(&self, #(#trait_params),*) -> ::core::result::Result<#ret, ::wasm_bus::BusError> {
-                ::wasm_bus::block_on(self.#method(#(#names),*))
-            }
-        });
 
         let (keepalive, finish, serve_reply) = match &m.ret {
             Ret::Value(ty) => (

@@ -31,7 +31,10 @@ pub fn wasm_bus(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand(attr.into(), item.into()).unwrap_or_else(|e| e.to_compile_error()).into()
 }
 
-pub(crate) fn expand(attr: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> syn::Result<proc_macro2::TokenStream> {
+pub(crate) fn expand(
+    attr: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+) -> syn::Result<proc_macro2::TokenStream> {
     let item: syn::Item = syn::parse2(item)?;
     match item {
         syn::Item::Trait(t) => {

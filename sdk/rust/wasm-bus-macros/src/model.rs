@@ -145,7 +145,10 @@ pub fn parse_trait(args: Args, item: ItemTrait) -> syn::Result<BusTrait> {
         None => errors = Some(e),
     };
     if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
-        push(Error::new(item.generics.span(), "wasm_bus: a bus trait cannot be generic: its topics and wire types are fixed"));
+        push(Error::new(
+            item.generics.span(),
+            "wasm_bus: a bus trait cannot be generic: its topics and wire types are fixed",
+        ));
     }
     if let Some(colon) = &item.colon_token {
         push(Error::new(
@@ -183,7 +186,10 @@ fn parse_method(service: &str, f: syn::TraitItemFn) -> syn::Result<Method> {
     let sig = &f.sig;
     let name = sig.ident.to_string();
     if sig.asyncness.is_none() {
-        return Err(Error::new(sig.fn_token.span(), format!("wasm_bus: bus method `{name}` must be `async fn`: every bus call is asynchronous")));
+        return Err(Error::new(
+            sig.fn_token.span(),
+            format!("wasm_bus: bus method `{name}` must be `async fn`: every bus call is asynchronous"),
+        ));
     }
     if let Some(t) = &sig.constness {
         return Err(Error::new(t.span(), "wasm_bus: bus methods are plain `async fn`, not const"));
@@ -198,10 +204,16 @@ fn parse_method(service: &str, f: syn::TraitItemFn) -> syn::Result<Method> {
         return Err(Error::new(v.span(), "wasm_bus: bus methods cannot be variadic"));
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        return Err(Error::new(sig.generics.span(), format!("wasm_bus: bus method `{name}` cannot be generic: its request type is fixed")));
+        return Err(Error::new(
+            sig.generics.span(),
+            format!("wasm_bus: bus method `{name}` cannot be generic: its request type is fixed"),
+        ));
     }
     if let Some(body) = &f.default {
-        return Err(Error::new(body.span(), format!("wasm_bus: bus method `{name}` has no default body: the server implements it")));
+        return Err(Error::new(
+            body.span(),
+            format!("wasm_bus: bus method `{name}` has no default body: the server implements it"),
+        ));
     }
     if !is_topic_word(&name) {
         return Err(Error::new(
@@ -231,12 +243,10 @@ fn parse_method(service: &str, f: syn::TraitItemFn) -> syn::Result<Method> {
         let FnArg::Typed(pt) = input else { unreachable!("a receiver after the first argument does not parse") };
         let ident = match &*pt.pat {
             Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => p.ident.clone(),
-            other => {
-                return Err(Error::new(
-                    other.span(),
-                    "wasm_bus: bus method arguments are plain names (`url: String`): each becomes a field of the request",
-                ))
-            }
+            other => return Err(Error::new(
+                other.span(),
+                "wasm_bus: bus method arguments are plain names (`url: String`): each becomes a field of the request",
+            )),
         };
         let kind = match &*pt.ty {
             Type::ImplTrait(it) => ArgKind::Callback(callback_type(it)?),

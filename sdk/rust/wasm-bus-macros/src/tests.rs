@@ -30,11 +30,14 @@ fn names() {
 
 #[test]
 fn accepts_the_readme_examples() {
-    let time = expand(quote!(format = "json"), quote! {
-        pub trait Time {
-            async fn sleep(&self, duration_ms: u128);
-        }
-    })
+    let time = expand(
+        quote!(format = "json"),
+        quote! {
+            pub trait Time {
+                async fn sleep(&self, duration_ms: u128);
+            }
+        },
+    )
     .unwrap()
     .to_string();
     assert!(time.contains("\"time.sleep\""), "{time}");
@@ -43,16 +46,19 @@ fn accepts_the_readme_examples() {
     assert!(time.contains("TimeService"));
     assert!(time.contains("Json"));
 
-    let ws = expand(quote!(format = "bincode"), quote! {
-        pub trait SocketBuilder {
-            async fn connect(
-                &self,
-                url: String,
-                state_change: impl Fn(SocketState),
-                receive: impl Fn(Vec<u8>),
-            ) -> Arc<dyn WebSocket>;
-        }
-    })
+    let ws = expand(
+        quote!(format = "bincode"),
+        quote! {
+            pub trait SocketBuilder {
+                async fn connect(
+                    &self,
+                    url: String,
+                    state_change: impl Fn(SocketState),
+                    receive: impl Fn(Vec<u8>),
+                ) -> Arc<dyn WebSocket>;
+            }
+        },
+    )
     .unwrap()
     .to_string();
     assert!(ws.contains("\"socket_builder.connect\""), "{ws}");
@@ -65,89 +71,403 @@ fn accepts_the_readme_examples() {
 
 #[test]
 fn service_names() {
-    let bare = expand(quote!(format = "json", service = ""), quote! {
-        pub trait Hello { async fn greet(&self, name: Option<String>) -> Greeting; }
-    })
+    let bare = expand(
+        quote!(format = "json", service = ""),
+        quote! {
+            pub trait Hello { async fn greet(&self, name: Option<String>) -> Greeting; }
+        },
+    )
     .unwrap()
     .to_string();
     assert!(bare.contains("\"greet\"") && !bare.contains("\"hello.greet\""), "{bare}");
-    let named = expand(quote!(service = "ws"), quote! {
-        pub trait SocketBuilder { async fn connect(&self, url: String); }
-    })
+    let named = expand(
+        quote!(service = "ws"),
+        quote! {
+            pub trait SocketBuilder { async fn connect(&self, url: String); }
+        },
+    )
     .unwrap()
     .to_string();
     assert!(named.contains("\"ws.connect\""));
-    expect_error(quote!(service = "Bad Name"), quote!(trait T { async fn m(&self); }), "lower-case letters");
+    expect_error(
+        quote!(service = "Bad Name"),
+        quote!(
+            trait T {
+                async fn m(&self);
+            }
+        ),
+        "lower-case letters",
+    );
 }
 
 #[test]
 fn attribute_arguments() {
-    expect_error(quote!(format = "xml"), quote!(trait T { async fn m(&self); }), "\"json\", \"msgpack\" or \"bincode\"");
-    expect_error(quote!(formats = "json"), quote!(trait T { async fn m(&self); }), "unknown argument `formats`");
-    expect_error(quote!(format = json), quote!(trait T { async fn m(&self); }), "takes a string literal");
-    expect_error(quote!(format = "json", format = "json"), quote!(trait T { async fn m(&self); }), "given twice");
+    expect_error(
+        quote!(format = "xml"),
+        quote!(
+            trait T {
+                async fn m(&self);
+            }
+        ),
+        "\"json\", \"msgpack\" or \"bincode\"",
+    );
+    expect_error(
+        quote!(formats = "json"),
+        quote!(
+            trait T {
+                async fn m(&self);
+            }
+        ),
+        "unknown argument `formats`",
+    );
+    expect_error(
+        quote!(format = json),
+        quote!(
+            trait T {
+                async fn m(&self);
+            }
+        ),
+        "takes a string literal",
+    );
+    expect_error(
+        quote!(format = "json", format = "json"),
+        quote!(
+            trait T {
+                async fn m(&self);
+            }
+        ),
+        "given twice",
+    );
 }
 
 #[test]
 fn trait_rules() {
     let a = quote!(format = "json");
-    expect_error(a.clone(), quote!(trait T<X> { async fn m(&self); }), "cannot be generic");
-    expect_error(a.clone(), quote!(trait T: Clone { async fn m(&self); }), "supertraits");
-    expect_error(a.clone(), quote!(trait T { type X; async fn m(&self); }), "only `async fn` methods");
-    expect_error(a.clone(), quote!(trait T { const X: u8; }), "only `async fn` methods");
-    expect_error(a.clone(), quote!(struct S;), "goes on a trait");
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T<X> {
+                async fn m(&self);
+            }
+        ),
+        "cannot be generic",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T: Clone {
+                async fn m(&self);
+            }
+        ),
+        "supertraits",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                type X;
+                async fn m(&self);
+            }
+        ),
+        "only `async fn` methods",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                const X: u8;
+            }
+        ),
+        "only `async fn` methods",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            struct S;
+        ),
+        "goes on a trait",
+    );
 }
 
 #[test]
 fn method_rules() {
     let a = quote!(format = "json");
-    expect_error(a.clone(), quote!(trait T { fn m(&self); }), "must be `async fn`");
-    expect_error(a.clone(), quote!(trait T { async fn m(self); }), "takes `&self`");
-    expect_error(a.clone(), quote!(trait T { async fn m(&mut self); }), "takes `&self`");
-    expect_error(a.clone(), quote!(trait T { async fn m(); }), "takes `&self`");
-    expect_error(a.clone(), quote!(trait T { async fn m<X>(&self, x: X); }), "cannot be generic");
-    expect_error(a.clone(), quote!(trait T { async fn m(&self) {} }), "no default body");
-    expect_error(a.clone(), quote!(trait T { async fn Greet(&self); }), "snake_case");
-    expect_error(a.clone(), quote!(trait T { async fn new(&self); }), "taken by the generated client");
-    expect_error(a.clone(), quote!(trait T { async fn blocking_x(&self); }), "taken by the generated client");
-    expect_error(a.clone(), quote!(trait T { async fn m(&self, (a, b): (u8, u8)); }), "plain names");
-    expect_error(a.clone(), quote!(trait T { unsafe fn m(&self); }), "must be `async fn`");
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                fn m(&self);
+            }
+        ),
+        "must be `async fn`",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(self);
+            }
+        ),
+        "takes `&self`",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&mut self);
+            }
+        ),
+        "takes `&self`",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m();
+            }
+        ),
+        "takes `&self`",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m<X>(&self, x: X);
+            }
+        ),
+        "cannot be generic",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self) {}
+            }
+        ),
+        "no default body",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn Greet(&self);
+            }
+        ),
+        "snake_case",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn new(&self);
+            }
+        ),
+        "taken by the generated client",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn blocking_x(&self);
+            }
+        ),
+        "taken by the generated client",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self, (a, b): (u8, u8));
+            }
+        ),
+        "plain names",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                unsafe fn m(&self);
+            }
+        ),
+        "must be `async fn`",
+    );
 }
 
 #[test]
 fn argument_rules() {
     let a = quote!(format = "json");
-    expect_error(a.clone(), quote!(trait T { async fn m(&self, s: &str); }), "owned types");
-    expect_error(a.clone(), quote!(trait T { async fn m(&self, s: Cow<'static, str>); }), "owned types");
-    expect_error(a.clone(), quote!(trait T { async fn m(&self, f: Box<dyn Fn(u8)>); }), "`impl Fn(T)`");
-    expect_error(a.clone(), quote!(trait T { async fn m(&self, f: fn(u8)); }), "function pointers");
-    expect_error(a.clone(), quote!(trait T { async fn m(&self, f: impl FnMut(u8)); }), "is not `Fn`");
-    expect_error(a.clone(), quote!(trait T { async fn m(&self, f: impl Fn(u8, u8)); }), "exactly one argument");
-    expect_error(a.clone(), quote!(trait T { async fn m(&self, f: impl Fn()); }), "exactly one argument");
-    expect_error(a.clone(), quote!(trait T { async fn m(&self, f: impl Fn(u8) -> u8); }), "no return value");
-    expect_error(a.clone(), quote!(trait T { async fn m(&self, f: impl Fn(&str)); }), "owned types");
-    expect_error(a.clone(), quote!(trait T { async fn m(&self, f: impl Clone); }), "is not `Fn`");
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self, s: &str);
+            }
+        ),
+        "owned types",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self, s: Cow<'static, str>);
+            }
+        ),
+        "owned types",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self, f: Box<dyn Fn(u8)>);
+            }
+        ),
+        "`impl Fn(T)`",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self, f: fn(u8));
+            }
+        ),
+        "function pointers",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self, f: impl FnMut(u8));
+            }
+        ),
+        "is not `Fn`",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self, f: impl Fn(u8, u8));
+            }
+        ),
+        "exactly one argument",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self, f: impl Fn());
+            }
+        ),
+        "exactly one argument",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self, f: impl Fn(u8) -> u8);
+            }
+        ),
+        "no return value",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self, f: impl Fn(&str));
+            }
+        ),
+        "owned types",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self, f: impl Clone);
+            }
+        ),
+        "is not `Fn`",
+    );
 }
 
 #[test]
 fn return_rules() {
     let a = quote!(format = "json");
-    expect_error(a.clone(), quote!(trait T { async fn m(&self) -> Box<dyn U>; }), "not `Box<dyn Trait>`");
-    expect_error(a.clone(), quote!(trait T { async fn m(&self) -> Rc<dyn U>; }), "not `Rc<dyn Trait>`");
-    expect_error(a.clone(), quote!(trait T { async fn m(&self) -> impl U; }), "not `impl Trait`");
-    expect_error(a.clone(), quote!(trait T { async fn m(&self) -> &'static str; }), "owned types");
-    expect_error(a.clone(), quote!(trait T { async fn m(&self) -> Arc<dyn U + V>; }), "exactly one other");
-    let ok = expand(a.clone(), quote!(trait T { async fn m(&self) -> std::sync::Arc<dyn other::U>; })).unwrap().to_string();
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self) -> Box<dyn U>;
+            }
+        ),
+        "not `Box<dyn Trait>`",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self) -> Rc<dyn U>;
+            }
+        ),
+        "not `Rc<dyn Trait>`",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self) -> impl U;
+            }
+        ),
+        "not `impl Trait`",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self) -> &'static str;
+            }
+        ),
+        "owned types",
+    );
+    expect_error(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self) -> Arc<dyn U + V>;
+            }
+        ),
+        "exactly one other",
+    );
+    let ok = expand(
+        a.clone(),
+        quote!(
+            trait T {
+                async fn m(&self) -> std::sync::Arc<dyn other::U>;
+            }
+        ),
+    )
+    .unwrap()
+    .to_string();
     assert!(ok.contains("other :: UClient") && ok.contains("other :: UService"), "{ok}");
-    let value = expand(a, quote!(trait T { async fn m(&self) -> Arc<String>; })).unwrap().to_string();
+    let value = expand(
+        a,
+        quote!(
+            trait T {
+                async fn m(&self) -> Arc<String>;
+            }
+        ),
+    )
+    .unwrap()
+    .to_string();
     assert!(!value.contains("keepalive"), "Arc<String> is a value, not a relative object");
 }
 
 #[test]
 fn argument_attributes_move_to_the_request() {
-    let out = expand(quote!(format = "msgpack"), quote! {
-        trait Blob { async fn put(&self, #[serde(with = "serde_bytes")] data: Vec<u8>, done: impl Fn(#[serde(with = "serde_bytes")] Vec<u8>)); }
-    });
+    let out = expand(
+        quote!(format = "msgpack"),
+        quote! {
+            trait Blob { async fn put(&self, #[serde(with = "serde_bytes")] data: Vec<u8>, done: impl Fn(#[serde(with = "serde_bytes")] Vec<u8>)); }
+        },
+    );
     // An attribute inside `Fn(...)` is not Rust syntax; on the argument it is.
     assert!(out.is_err());
     let out = expand(quote!(format = "msgpack"), quote! {
@@ -161,12 +481,15 @@ fn argument_attributes_move_to_the_request() {
 
 #[test]
 fn impl_blocks_become_boxed_futures() {
-    let out = expand(quote!(), quote! {
-        impl Time for MyTime {
-            async fn sleep(&self, duration_ms: u128, tick: impl Fn(u8)) -> Result<(), BusError> { Ok(()) }
-            fn other(&self) {}
-        }
-    })
+    let out = expand(
+        quote!(),
+        quote! {
+            impl Time for MyTime {
+                async fn sleep(&self, duration_ms: u128, tick: impl Fn(u8)) -> Result<(), BusError> { Ok(()) }
+                fn other(&self) {}
+            }
+        },
+    )
     .unwrap()
     .to_string();
     assert!(out.contains("BoxFuture < '_ , Result < () , BusError > >"), "{out}");

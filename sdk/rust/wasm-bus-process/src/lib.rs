@@ -78,7 +78,13 @@ pub struct Command {
 impl Command {
     /// Runs the module named `module` (a command-style module: `_start`).
     pub fn new(module: impl Into<String>) -> Command {
-        Command { wapm: wasm_bus::abi::OS_WAPM.to_owned(), module: module.into(), args: Vec::new(), env: BTreeMap::new(), stdin: None }
+        Command {
+            wapm: wasm_bus::abi::OS_WAPM.to_owned(),
+            module: module.into(),
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            stdin: None,
+        }
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
@@ -118,7 +124,8 @@ impl Command {
         ProcessClient::new(&self.wapm).spawn(self.module, self.args, self.env, self.stdin, stdout, stderr, exit).await
     }
 
-    /// Runs the process to its end, collecting its output.
+    /// Runs the process to its end, collecting its output. Its stdin is closed
+    /// after the bytes given to [`stdin`](Self::stdin).
     pub async fn output(self) -> Result<Output, BusError> {
         struct Shared {
             out: Output,
@@ -144,6 +151,8 @@ impl Command {
                 },
             )
             .await?;
+        // As std's `output()`: no more input than `stdin(...)` gave (the child sees EOF).
+        child.close_stdin().await?;
         std::future::poll_fn(|cx| {
             let mut s = shared.borrow_mut();
             if s.exited {
@@ -187,11 +196,19 @@ mod tests {
                 .unwrap()
         };
         let (out, exit) = (cb("stdout"), cb("exit"));
-        let Some(Event::Call { handle: spawn, topic, keepalive: true, format: 2, request, .. }) = events.last().cloned() else { panic!("{events:?}") };
+        let Some(Event::Call { handle: spawn, topic, keepalive: true, format: 2, request, .. }) =
+            events.last().cloned()
+        else {
+            panic!("{events:?}")
+        };
         assert_eq!(topic, "process.spawn");
         let req: serde_json::Value = rmp_decode(&request);
         assert_eq!(req, serde_json::json!({"module": "countdown", "args": ["2"], "env": {}, "stdin": null}));
         mock::deliver_finish(spawn, Format::Msgpack, &[0xc0]);
+        mock::run_ready();
+        let Some(Event::Call { handle: close, parent, topic, .. }) = mock::events().last().cloned() else { panic!() };
+        assert_eq!((parent, topic.as_str()), (spawn, "process.close_stdin"));
+        mock::deliver_finish(close, Format::Msgpack, &[0xc0]);
         mock::deliver_finish(out, Format::Msgpack, &[0xc4, 2, b'2', b'\n']); // bin 8
         mock::deliver_finish(out, Format::Msgpack, &[0xc4, 2, b'1', b'\n']);
         mock::deliver_finish(exit, Format::Msgpack, &[0]);

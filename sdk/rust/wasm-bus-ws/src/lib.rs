@@ -79,7 +79,8 @@ mod tests {
         let states = Rc::new(RefCell::new(Vec::new()));
         let frames = Rc::new(RefCell::new(Vec::new()));
         let (s, f) = (states.clone(), frames.clone());
-        let task = wasm_bus::spawn(connect("wss://x/", move |st| s.borrow_mut().push(st), move |d| f.borrow_mut().push(d)));
+        let task =
+            wasm_bus::spawn(connect("wss://x/", move |st| s.borrow_mut().push(st), move |d| f.borrow_mut().push(d)));
         mock::run_ready();
         let events = mock::events();
         let cbs: Vec<(u32, String)> = events
@@ -90,7 +91,11 @@ mod tests {
             })
             .collect();
         assert_eq!(cbs.iter().map(|c| c.1.as_str()).collect::<Vec<_>>(), ["state_change", "receive"]);
-        let Some(Event::Call { handle: connect, keepalive: true, topic, format: 3, request, .. }) = events.last().cloned() else { panic!("{events:?}") };
+        let Some(Event::Call { handle: connect, keepalive: true, topic, format: 3, request, .. }) =
+            events.last().cloned()
+        else {
+            panic!("{events:?}")
+        };
         assert_eq!(topic, "socket_builder.connect");
         let mut url = 8u64.to_le_bytes().to_vec();
         url.extend(b"wss://x/");

@@ -1,8 +1,8 @@
 //! The wasm-bus ABI, version 1: the raw imports, the codes and the formats.
 //!
 //! This file mirrors `src/abi.ts` of the runtime (names, signatures and codes,
-//! in the same order) and `docs/abi.md` explains it. `tests/abi_table.rs`
-//! holds it against `src/abi.ts`, and the runtime's `test/abi-table.test.ts`
+//! in the same order) and `docs/abi.md` explains it. The host-side test
+//! `the_abi_table_matches_the_runtime` (src/tests.rs) reads `src/abi.ts` and compares, and the runtime's `test/abi-table.test.ts`
 //! checks the imports and exports of every built Rust module.
 //!
 //! Module authors use the safe API of the crate root instead; the functions

@@ -142,7 +142,12 @@ impl Payload {
     /// As [`decode_as`](Self::decode_as), for requests: data of the wrong shape is `BadRequest`.
     pub(crate) fn decode_request_as<C: Codec, T: DeserializeOwned>(&self) -> Result<T, BusError> {
         if self.format != C::FORMAT {
-            return Err(failed("decode", C::FORMAT, &format_args!("the payload is {}", self.format.name()), BusError::DeserializationFailed));
+            return Err(failed(
+                "decode",
+                C::FORMAT,
+                &format_args!("the payload is {}", self.format.name()),
+                BusError::DeserializationFailed,
+            ));
         }
         C::decode(&self.data)
     }
@@ -155,7 +160,9 @@ impl Payload {
             Format::Msgpack => Msgpack::decode(&self.data),
             #[cfg(feature = "bincode")]
             Format::Bincode => Bincode::decode(&self.data),
-            other => Err(failed("decode", other, &"no codec for this format is enabled", BusError::DeserializationFailed)),
+            other => {
+                Err(failed("decode", other, &"no codec for this format is enabled", BusError::DeserializationFailed))
+            }
         }
     }
 }

@@ -92,5 +92,7 @@ pub mod prelude {
     pub use std::sync::Arc;
 }
 
+#[cfg(doctest)]
+mod rules;
 #[cfg(test)]
 mod tests;

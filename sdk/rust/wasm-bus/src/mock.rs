@@ -175,7 +175,14 @@ pub mod imports {
         status("reply")
     }
 
-    pub unsafe fn reply_callback(handle: u32, format: u32, topic_ptr: *const u8, topic_len: usize, ptr: *const u8, len: usize) -> u32 {
+    pub unsafe fn reply_callback(
+        handle: u32,
+        format: u32,
+        topic_ptr: *const u8,
+        topic_len: usize,
+        ptr: *const u8,
+        len: usize,
+    ) -> u32 {
         record(Event::ReplyCallback { handle, format, topic: string(topic_ptr, topic_len), data: bytes(ptr, len) });
         status("reply_callback")
     }

@@ -13,7 +13,7 @@
 use crate::abi::{self, Code, Format, NO_HANDLE};
 use crate::{BusError, Payload, Request};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -28,7 +28,10 @@ pub(crate) type Handler = Rc<dyn Fn(Request)>;
 enum Slot {
     Idle(LocalFuture),
     /// Taken out to be polled; a wake or a cancel while it runs is noted here.
-    Running { woken: bool, cancelled: bool },
+    Running {
+        woken: bool,
+        cancelled: bool,
+    },
 }
 
 struct Task {
@@ -61,6 +64,8 @@ pub(crate) struct State {
     handlers: BTreeMap<u32, BTreeMap<String, Handler>>,
     /// inbound call handle -> the task serving it.
     inbound: BTreeMap<u32, u64>,
+    /// Topics the `listen` import was called for.
+    listened: BTreeSet<String>,
     listening: bool,
     /// How many `poll` imports are on the stack.
     polling: u32,
@@ -137,7 +142,9 @@ pub(crate) fn run_ready() {
                     *woken = true;
                     continue;
                 }
-                let Slot::Idle(future) = std::mem::replace(&mut task.slot, Slot::Running { woken: false, cancelled: false }) else {
+                let Slot::Idle(future) =
+                    std::mem::replace(&mut task.slot, Slot::Running { woken: false, cancelled: false })
+                else {
                     unreachable!()
                 };
                 return Some((id, future));
@@ -277,15 +284,27 @@ impl State {
 
 // ---- serving -------------------------------------------------------------------
 
-/// Registers a handler for `topic`: the module's own topic when `parent` is 0
-/// (this calls the `listen` import), else a topic of the sub-API made by the
-/// inbound call `parent` (a relative object), forgotten when that call ends.
+/// Registers a handler for `topic`: the module's own topic when `parent` is 0,
+/// else a topic of the sub-API made by the inbound call `parent` (a relative
+/// object), forgotten when that call ends. Calls the `listen` import the first
+/// time a topic is registered.
 pub(crate) fn register(parent: u32, topic: &str, handler: Handler) -> Result<(), BusError> {
-    if parent == NO_HANDLE {
+    // The host routes a topic (a sub-API's too) only once the guest listened
+    // on it, and only where module.json declares it. Once per topic: the
+    // handlers of each sub-API instance are told apart by their parent.
+    if !with(|s| s.listened.contains(topic)) {
         // SAFETY: pointer and length of a live &str.
-        BusError::check(unsafe { abi::listen(topic.as_ptr(), topic.len()) })?;
+        let status = unsafe { abi::listen(topic.as_ptr(), topic.len()) };
+        if status != 0 {
+            crate::log::error(&format!(
+                "wasm-bus: cannot listen on topic {topic} ({}): declare it in module.json",
+                BusError::from_code(status)
+            ));
+            return Err(BusError::from_code(status));
+        }
     }
     let old = with(|s| {
+        s.listened.insert(topic.to_owned());
         if parent == NO_HANDLE {
             s.listening = true;
         }

@@ -155,3 +155,95 @@ pub async fn yield_now() {
     })
     .await
 }
+
+struct Channel<T> {
+    queue: std::collections::VecDeque<T>,
+    waker: Option<Waker>,
+    senders: usize,
+}
+
+/// The sending half of [`channel`]: cheap to clone into callbacks.
+pub struct Sender<T> {
+    chan: Rc<RefCell<Channel<T>>>,
+}
+
+/// The receiving half of [`channel`].
+pub struct Receiver<T> {
+    chan: Rc<RefCell<Channel<T>>>,
+}
+
+/// An unbounded single-threaded channel: how callback data (`impl Fn(T)`)
+/// reaches async code.
+///
+/// ```no_run
+/// # async fn f() {
+/// let (tx, mut rx) = wasm_bus::task::channel::<u64>();
+/// let on_change = move |v: u64| tx.send(v);
+/// # on_change(1);
+/// while let Some(v) = rx.recv().await { /* ... */ }
+/// # }
+/// ```
+pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
+    let chan = Rc::new(RefCell::new(Channel { queue: Default::default(), waker: None, senders: 1 }));
+    (Sender { chan: chan.clone() }, Receiver { chan })
+}
+
+impl<T> Sender<T> {
+    pub fn send(&self, value: T) {
+        let waker = {
+            let mut c = self.chan.borrow_mut();
+            c.queue.push_back(value);
+            c.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake()
+        }
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.chan.borrow_mut().senders += 1;
+        Sender { chan: self.chan.clone() }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let waker = {
+            let mut c = self.chan.borrow_mut();
+            c.senders -= 1;
+            if c.senders == 0 {
+                c.waker.take()
+            } else {
+                None
+            }
+        };
+        if let Some(w) = waker {
+            w.wake()
+        }
+    }
+}
+
+impl<T> Receiver<T> {
+    /// The next value; `None` once every sender is gone and the queue is empty.
+    pub async fn recv(&mut self) -> Option<T> {
+        std::future::poll_fn(|cx| {
+            let mut c = self.chan.borrow_mut();
+            if let Some(v) = c.queue.pop_front() {
+                Poll::Ready(Some(v))
+            } else if c.senders == 0 {
+                Poll::Ready(None)
+            } else {
+                c.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// A value if one is queued.
+    pub fn try_recv(&mut self) -> Option<T> {
+        self.chan.borrow_mut().queue.pop_front()
+    }
+}

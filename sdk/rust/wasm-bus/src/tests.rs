@@ -28,7 +28,15 @@ fn a_call_and_its_reply() {
     let c = call("os", "time.now").json(&serde_json::json!({})).unwrap();
     assert_eq!(
         calls(),
-        vec![Event::Call { parent: 0, handle: c.handle(), keepalive: false, format: 1, wapm: "os".into(), topic: "time.now".into(), request: b"{}".to_vec() }]
+        vec![Event::Call {
+            parent: 0,
+            handle: c.handle(),
+            keepalive: false,
+            format: 1,
+            wapm: "os".into(),
+            topic: "time.now".into(),
+            request: b"{}".to_vec()
+        }]
     );
     mock::deliver_finish(c.handle(), Format::Json, b"1234");
     let reply = block_on(c).unwrap();
@@ -280,10 +288,19 @@ fn a_relative_object_is_served_under_its_call() {
     CounterService::listen(Arc::new(MyCounter)).unwrap();
     let open = mock::deliver_start(0, "counter.open", Format::Json, br#"{"start":5}"#);
     assert_eq!(reply_of(open), Some(Event::Reply { handle: open, format: 1, data: b"null".to_vec() }));
+    // the sub-API's topic is listened on (once), before the reply
+    let listens: Vec<Event> = calls().into_iter().filter(|e| matches!(e, Event::Listen(_))).collect();
+    assert_eq!(listens, [Event::Listen("counter.open".into()), Event::Listen("tally.add".into())]);
+
     assert!(TALLY_ALIVE.with(|a| a.get()));
     let add = mock::deliver_start(open, "tally.add", Format::Json, br#"{"n":2}"#);
     assert_eq!(reply_of(add), Some(Event::Reply { handle: add, format: 1, data: b"7".to_vec() }));
-    assert!(calls().contains(&Event::ReplyCallback { handle: open, format: 1, topic: "on_change".into(), data: b"7".to_vec() }));
+    assert!(calls().contains(&Event::ReplyCallback {
+        handle: open,
+        format: 1,
+        topic: "on_change".into(),
+        data: b"7".to_vec()
+    }));
     // tally.add is not a top-level topic
     let stray = mock::deliver_start(0, "tally.add", Format::Json, br#"{"n":2}"#);
     assert_eq!(reply_of(stray), Some(Event::Fault { handle: stray, code: 9 }));
@@ -292,6 +309,11 @@ fn a_relative_object_is_served_under_its_call() {
     assert!(!TALLY_ALIVE.with(|a| a.get()));
     let late = mock::deliver_start(open, "tally.add", Format::Json, br#"{"n":2}"#);
     assert_eq!(reply_of(late), Some(Event::Fault { handle: late, code: 9 }));
+    // a second object: no second listen
+    let open2 = mock::deliver_start(0, "counter.open", Format::Json, br#"{"start":1}"#);
+    assert!(TALLY_ALIVE.with(|a| a.get()));
+    assert_eq!(calls().iter().filter(|e| matches!(e, Event::Listen(_))).count(), 2);
+    mock::deliver_drop(open2);
 }
 
 #[test]
@@ -310,7 +332,11 @@ fn a_relative_object_client() {
     let open = *open;
     mock::deliver_finish(open, Format::Json, b"null");
     let tally = block_on(opening).unwrap();
-    assert_eq!(tally.as_client().and_then(|c| c.call().map(|c| c.handle())), Some(open), "the object is a TallyClient on the open call");
+    assert_eq!(
+        tally.as_client().and_then(|c| c.call().map(|c| c.handle())),
+        Some(open),
+        "the object is a TallyClient on the open call"
+    );
 
     let adding = crate::spawn(async move {
         let r = tally.add(5).await;
@@ -318,7 +344,11 @@ fn a_relative_object_client() {
     });
     crate::rt::run_ready();
     let add = call_handle("tally.add");
-    let Some(Event::Call { parent, .. }) = calls().into_iter().find(|e| matches!(e, Event::Call { handle, .. } if *handle == add)) else { panic!() };
+    let Some(Event::Call { parent, .. }) =
+        calls().into_iter().find(|e| matches!(e, Event::Call { handle, .. } if *handle == add))
+    else {
+        panic!()
+    };
     assert_eq!(parent, open, "calls on the object carry its call as parent");
     mock::deliver_finish(*cb, Format::Json, b"15");
     mock::deliver_finish(add, Format::Json, b"15");
@@ -357,7 +387,11 @@ fn the_abi_table_matches_the_runtime() {
     for line in codes.lines().skip(1) {
         let Some((name, value)) = line.trim().trim_end_matches(',').split_once(": ") else { continue };
         let value = value.replace('_', "");
-        let value = if let Some(hex) = value.strip_prefix("0x") { u32::from_str_radix(hex, 16).unwrap() } else { value.parse().unwrap() };
+        let value = if let Some(hex) = value.strip_prefix("0x") {
+            u32::from_str_radix(hex, 16).unwrap()
+        } else {
+            value.parse().unwrap()
+        };
         let code = Code::from_u32(value).unwrap_or_else(|| panic!("abi.rs lacks code {name} = {value}"));
         assert_eq!(code.name(), name);
         assert_eq!(Code::ALL[n], code, "codes in the order of abi.ts");
@@ -369,12 +403,14 @@ fn the_abi_table_matches_the_runtime() {
             .skip(1)
             .filter_map(|l| {
                 let (name, rest) = l.trim().split_once(": sig(")?;
-                Some((name.to_string(), rest.trim_end_matches(',').trim_end_matches(')').replace('"', "").replace(' ', "")))
+                Some((name.to_string(), rest.trim_end_matches(',').trim_end_matches(')').replace(['"', ' '], "")))
             })
             .collect()
     };
     let render = |s: &crate::abi::Sig| {
-        let list = |v: &[ValType]| v.iter().map(|t| if *t == ValType::I32 { "i32" } else { "i64" }).collect::<Vec<_>>().join(",");
+        let list = |v: &[ValType]| {
+            v.iter().map(|t| if *t == ValType::I32 { "i32" } else { "i64" }).collect::<Vec<_>>().join(",")
+        };
         if s.results.is_empty() {
             format!("[{}]", list(s.params))
         } else {
@@ -391,4 +427,26 @@ fn the_abi_table_matches_the_runtime() {
     for ((name, sig), (rs_name, rs_sig)) in exports.iter().zip(EXPORTS.iter()) {
         assert_eq!((name.as_str(), sig.as_str()), (*rs_name, render(rs_sig).as_str()));
     }
+}
+
+#[test]
+fn channels_carry_callback_data_to_async_code() {
+    mock::reset();
+    let (tx, mut rx) = crate::task::channel::<u32>();
+    let c = call("m", "t").callback("tick", move |n: u32| tx.send(n)).json(&1).unwrap();
+    let Event::Callback { handle: cb, .. } = calls()[0].clone() else { panic!() };
+    let task = crate::spawn(async move {
+        let mut got = Vec::new();
+        while let Some(v) = rx.recv().await {
+            got.push(v);
+        }
+        got
+    });
+    mock::run_ready();
+    mock::deliver_finish(cb, Format::Json, b"1");
+    mock::deliver_finish(cb, Format::Json, b"2");
+    // the call ends: its callback (and the sender it holds) goes, ending the channel
+    mock::deliver_finish(c.handle(), Format::Json, b"null");
+    assert!(task.is_finished());
+    assert_eq!(block_on(task), vec![1, 2]);
 }

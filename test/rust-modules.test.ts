@@ -1,0 +1,138 @@
+import { describe, expect, inject, it } from "vitest";
+import { Code } from "../src/abi.js";
+import { fetcherCases, helloCases } from "./conformance/cases.js";
+import { guestApp } from "./helpers.js";
+import { post, worker } from "./worker.js";
+
+/**
+ * The Rust example modules (modules/*-rs, built with the SDK in sdk/rust):
+ * the language-neutral conformance cases, relative objects with callbacks,
+ * calls between modules of both languages, and a command that blocks in poll.
+ */
+helloCases("hello-rs");
+fetcherCases("fetcher-rs");
+
+describe("greeter-rs: Rust calling other modules by name", () => {
+  it("relays to the AssemblyScript hello by default", async () => {
+    const res = await post("/call/greeter-rs/relay", { name: "Ada" });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await res.json()).toEqual({ message: "Hello, Ada!", relayed: true, from: "hello" });
+  });
+
+  it("relays to hello-rs", async () => {
+    const res = await post("/call/greeter-rs/relay", { name: "Grace", to: "hello-rs" });
+    expect(await res.json()).toEqual({ message: "Hello, Grace!", relayed: true, from: "hello-rs" });
+  });
+
+  it("passes the callee's error code on (a refusal of its own call is a 502 for its caller)", async () => {
+    const res = await post("/call/greeter-rs/relay", { name: "x", to: "no-such-module" });
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ code: Code.InvalidWapm, module: "greeter-rs" });
+  });
+
+  it("faults its own bad request with BadRequest", async () => {
+    const res = await post("/call/greeter-rs/relay", { to: "hello" });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: Code.BadRequest });
+  });
+});
+
+describe("counter-rs: a relative object with a callback", () => {
+  it("a Rust client opens a tally, adds through it and hears on_change", async () => {
+    const res = await post("/call/greeter-rs/count", { start: 10, add: [1, 2, 3] });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await res.json()).toEqual({ totals: [11, 13, 16], changes: [11, 13, 16], total: 16 });
+  });
+
+  it("each open call is its own tally", async () => {
+    const [a, b] = await Promise.all([
+      post("/call/greeter-rs/count", { start: 0, add: [5] }),
+      post("/call/greeter-rs/count", { start: 100, add: [1, 1] }),
+    ]);
+    expect(await a.json()).toEqual({ totals: [5], changes: [5], total: 5 });
+    expect(await b.json()).toEqual({ totals: [101, 102], changes: [101, 102], total: 102 });
+  });
+
+  it("answers counter.open with unit at the HTTP edge, and tally.add only under an open call", async () => {
+    const open = await post("/call/counter-rs/counter.open", { start: 1 });
+    expect(open.status, await open.clone().text()).toBe(200);
+    expect(await open.json()).toBeNull();
+    const stray = await post("/call/counter-rs/tally.add", { n: 1 });
+    expect(stray.status).toBe(404);
+    expect(await stray.json()).toMatchObject({ code: Code.InvalidTopic });
+  });
+
+  it("an overflowing add is BadRequest, from inside the object", async () => {
+    // u64::MAX survives JSON both ways (the host keeps big integers' digits)
+    const res = await post("/call/greeter-rs/count", '{"start":18446744073709551615,"add":[1]}');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: Code.BadRequest, module: "greeter-rs" });
+  });
+});
+
+describe("sleeper-rs: a command in block_on", () => {
+  it("prints, sleeps 50 ms through the bus in poll, prints, exits 0", async () => {
+    const { runtime, logs } = guestApp();
+    const started = Date.now();
+    expect(await runtime.run("sleeper-rs")).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    const out = logs.filter((l) => l.module === "sleeper-rs" && l.stream === "stdout").map((l) => l.msg);
+    expect(out).toEqual(["sleeping 50 ms through the bus", "awake"]);
+  });
+
+  it("exits 11 with the reason on stderr where JSPI is off", async () => {
+    const { runtime, logs } = guestApp({ jspi: false });
+    expect(await runtime.run("sleeper-rs")).toBe(Code.Unsupported);
+    const err = logs.filter((l) => l.module === "sleeper-rs" && l.stream === "stderr").map((l) => l.msg);
+    expect(err.join("\n")).toMatch(/Unsupported \(11\).*JSPI/);
+  });
+});
+
+describe("bridge-rs: Rust clients of the host's ws and process services", () => {
+  const ws = inject("wsOrigin");
+
+  it("opens a WebSocket, sends under the connect call, hears the echo through the receive callback", async () => {
+    const res = await post("/call/bridge-rs/ws_echo", { url: `${ws}/echo`, text: "hi from rust" });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await res.json()).toEqual({ states: ["Opening", "Opened"], sent: "Success", echoed: "hi from rust" });
+  });
+
+  it("turns an unreachable socket into FetchFailed", async () => {
+    const res = await post("/call/bridge-rs/ws_echo", { url: "ws://127.0.0.1:1/", text: "x" });
+    expect(await res.json()).toMatchObject({ code: Code.FetchFailed, module: "bridge-rs" });
+  });
+
+  it("runs sleeper-rs as a sub-process and collects its output and exit code", async () => {
+    const res = await post("/call/bridge-rs/run", { module: "sleeper-rs", args: [] });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await res.json()).toEqual({ code: 0, stdout: "sleeping 50 ms through the bus\nawake\n", stderr: "" });
+  });
+
+  it("feeds stdin and hears a failing exit code", async () => {
+    const up = await post("/call/bridge-rs/run", { module: "upcase", args: [], stdin: "shout\n" });
+    expect(await up.json()).toMatchObject({ code: 0, stdout: "SHOUT\n" });
+    const bad = await post("/call/bridge-rs/run", { module: "countdown", args: ["nope"] });
+    expect(await bad.json()).toMatchObject({ code: 2, stderr: expect.stringMatching(/^usage: countdown N/) });
+  });
+
+  it("refuses an unknown module with InvalidWapm", async () => {
+    const res = await post("/call/bridge-rs/run", { module: "nope", args: [] });
+    expect(await res.json()).toMatchObject({ code: Code.InvalidWapm });
+  });
+});
+
+describe("sleeper-rs as a process (Durable Object)", () => {
+  it("runs to exit 0 with its two lines in the process log", async () => {
+    const res = await post("/processes", { module: "sleeper-rs", args: [] });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    let info: { status: string; code?: number } = { status: "running" };
+    for (let i = 0; i < 200 && info.status === "running"; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      info = (await (await worker(`/processes/${id}`)).json()) as typeof info;
+    }
+    expect(info).toMatchObject({ status: "exited", code: 0 });
+    const { lines } = (await (await worker(`/processes/${id}/logs`)).json()) as { lines: { stream?: string; msg: string }[] };
+    expect(lines.filter((l) => l.stream === "stdout").map((l) => l.msg)).toEqual(["sleeping 50 ms through the bus", "awake"]);
+  });
+});
