@@ -1,6 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { fuel } from "../build/fuel.js";
 import { modules } from "../build/registry.js";
+import { Code } from "../src/abi.js";
+import { BusCall } from "../src/call.js";
+import type { Payload } from "../src/codec/index.js";
 import type { Env } from "../src/env.js";
 import { BusError } from "../src/errors.js";
 import { consoleSink, type LogLine } from "../src/log.js";
@@ -52,7 +55,8 @@ export class BusProcess extends DurableObject<Env> {
       });
       this.#save(process.info);
       this.#process = process;
-      process.start(this.#runtime, request.env);
+      // Calls to its module made in this object (POST /processes/:id/call, its sub-processes) reach it.
+      this.#runtime.reside(process.start(this.#runtime, request.env));
       return { ok: true, value: process.info };
     } catch (err) {
       this.ctx.storage.sql.exec("DELETE FROM info");
@@ -62,6 +66,26 @@ export class BusProcess extends DurableObject<Env> {
 
   async status(): Promise<ProcessInfo | null> {
     return this.#info() ?? null;
+  }
+
+  /** A call to a topic the running process serves (it listened, and forked to keep serving). */
+  async call(topic: string, request: Payload): Promise<Outcome<Payload>> {
+    const info = this.#info();
+    if (!this.#process || info?.status !== "running") {
+      return fail(BusError.of("InvalidHandle", `process ${info?.id ?? "?"} is not running`, 409));
+    }
+    return new Promise((resolve) => {
+      const call = new BusCall(info.module, topic, request, {
+        finish: (reply) => resolve({ ok: true, value: reply }),
+        fail: (err) => resolve(fail(err)),
+        callback: () => Code.MissingCallbacks,
+      });
+      try {
+        this.#runtime.dispatch(call);
+      } catch (err) {
+        resolve(fail(BusError.from(err)));
+      }
+    });
   }
 
   async kill(): Promise<ProcessInfo | null> {

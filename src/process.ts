@@ -62,7 +62,7 @@ export class Process {
   }
 
   /** Instantiates and starts the module; throws (InvalidWapm, IncorrectAbi, ...) if it cannot start. */
-  start(runtime: Runtime, env: Record<string, string> = {}): void {
+  start(runtime: Runtime, env: Record<string, string> = {}): Guest {
     const guest = runtime.spawn(this.info.module, {
       args: this.info.args,
       env,
@@ -75,6 +75,7 @@ export class Process {
       (code) => this.#end({ status: "exited", code }),
       (err: BusError) => this.#end(this.info.reason === "killed" ? { status: "exited", code: KILLED } : { status: "failed", reason: err.message }),
     );
+    return guest;
   }
 
   kill(): void {

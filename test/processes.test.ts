@@ -111,6 +111,20 @@ describe("processes (BusProcess Durable Object)", () => {
     expect((await logs(id)).map((l) => l.msg)).toContainEqual(expect.stringMatching(/fired after its sleeper was lost/));
   });
 
+  it("serves calls from a process that forked: its instance, with its state, answers", async () => {
+    const { id } = await spawn("echo-daemon", []);
+    const first = await post(`/processes/${id}/call/echo`, { a: 1 });
+    expect(first.status, await first.clone().text()).toBe(200);
+    expect(await first.json()).toEqual({ echo: { a: 1 }, served: 1 });
+    expect(await (await post(`/processes/${id}/call/echo`, { b: [true] })).json()).toEqual({ echo: { b: [true] }, served: 2 });
+    expect(await status(id)).toMatchObject({ status: "running" });
+    expect((await post(`/processes/${id}/call/nope`, {})).status).toBe(404);
+    await worker(`/processes/${id}`, { method: "DELETE" });
+    expect(await until(id, (p) => p.status !== "running")).toMatchObject({ status: "exited", code: 137 });
+    const after = await post(`/processes/${id}/call/echo`, {});
+    expect(after.status).toBe(409);
+  });
+
   it("answers unknown modules, ids and bodies with clear errors", async () => {
     expect((await post("/processes", { module: "nope" })).status).toBe(404);
     expect((await post("/processes", "{")).status).toBe(400);

@@ -1,15 +1,14 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { HTTPException } from "hono/http-exception";
-import { readCapped } from "../bytes.js";
+import { Code } from "../abi.js";
 import { BusCall } from "../call.js";
 import type { Payload } from "../codec/index.js";
-import { decode } from "../codec/index.js";
 import { BusError } from "../errors.js";
 import type { Env } from "../env.js";
 import type { Runtime } from "../runtime.js";
 import { processRoutes, sessionRoutes } from "./processes.js";
-import { contentTypeOf, formatOfContentType } from "./formats.js";
+import { callPayload, payloadResponse } from "./request.js";
 
 type AppEnv = { Bindings: Env; Variables: { module?: string; topic?: string } };
 
@@ -31,6 +30,7 @@ export function createApp(runtime: Runtime) {
         "GET /processes/:id",
         "DELETE /processes/:id",
         "GET /processes/:id/logs",
+        "POST /processes/:id/call/:topic",
         "GET /processes/:id/attach (WebSocket)",
         "GET /bus/:module (WebSocket)",
       ],
@@ -53,23 +53,13 @@ export function createApp(runtime: Runtime) {
 
   app.post("/call/:module/:topic", async (c) => {
     const { module, topic } = c.req.param();
-    c.set("module", module);
-    c.set("topic", topic);
-    const spec = runtime.topic(module, topic);
-    const format = formatOfContentType(c.req.header("content-type"));
-    if (format === undefined) {
-      throw new BusError(11, `Content-Type ${c.req.header("content-type")} is not a bus format (application/json, application/msgpack)`, 415);
-    }
-    const limit = runtime.modules.get(module)!.manifest.limits.requestBytes;
-    const data = await readCapped(c.req.raw.body, c.req.header("content-length") ?? null, limit, "request body");
-    // Reject a malformed body here, with 400, rather than inside the guest.
-    decode(format, data, spec.format === "bincode" || format === 3 ? spec.request : undefined);
+    const request = await callPayload(c, runtime, module, topic);
     const reply = await new Promise<Payload>((resolve, reject) => {
-      const call = new BusCall(module, topic, { format, data }, { finish: resolve, fail: reject, callback: () => 10 });
+      const call = new BusCall(module, topic, request, { finish: resolve, fail: reject, callback: () => Code.MissingCallbacks });
       c.req.raw.signal?.addEventListener("abort", () => call.drop("the HTTP client went away"));
       runtime.dispatch(call);
     });
-    return c.body(reply.data as Uint8Array<ArrayBuffer>, 200, { "content-type": contentTypeOf(reply.format) });
+    return payloadResponse(c, reply);
   });
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}`, code: 0, codeName: "NotFound" }, 404));

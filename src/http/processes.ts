@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { Env } from "../env.js";
 import { BusError } from "../errors.js";
 import type { Runtime } from "../runtime.js";
+import { callPayload, payloadResponse } from "./request.js";
 
 /**
  * Processes: a module instance in its own Durable Object (BusProcess) for as
@@ -53,6 +54,18 @@ export function processRoutes(runtime: Runtime) {
     const stub = stubOf(c.env, c.req.param("id"));
     if (!(await stub.status())) throw BusError.of("InvalidHandle", `no process ${c.req.param("id")}`, 404);
     return c.json({ lines: await stub.logs() });
+  });
+
+  // A topic served by a running process (one whose module listened and forked): its instance,
+  // with whatever state it has built, answers.
+  app.post("/:id/call/:topic", async (c) => {
+    const stub = stubOf(c.env, c.req.param("id"));
+    const info = await stub.status();
+    if (!info) throw BusError.of("InvalidHandle", `no process ${c.req.param("id")}`, 404);
+    const request = await callPayload(c, runtime, info.module, c.req.param("topic"));
+    const outcome = await stub.call(c.req.param("topic"), request);
+    if (!outcome.ok) throw new BusError(outcome.code, outcome.error, outcome.status);
+    return payloadResponse(c, outcome.value);
   });
 
   app.get("/:id/attach", async (c) => {
