@@ -26,11 +26,10 @@ export async function buildGuests() {
   return dir;
 }
 
-/** The runtime core for Node, bundled as wrangler bundles it for workerd. */
-export function bundleCore() {
-  const file = join(out, "core.mjs");
+/** The runtime core for Node, bundled as wrangler bundles it for workerd (tree: a copy of the repo's src, for experiments). */
+export function bundleCore(tree = root, file = join(out, "core.mjs")) {
   execFileSync(bin("esbuild"), [
-    join(root, "bench/core.ts"), "--bundle", "--platform=neutral", "--conditions=workerd,worker,browser",
+    join(tree, "bench/core.ts"), "--bundle", "--platform=neutral", "--conditions=workerd,worker,browser",
     "--main-fields=browser,module,main", "--format=esm", "--target=es2022", "--log-level=warning", `--outfile=${file}`,
   ], { stdio: "inherit" });
   return file;

@@ -28,26 +28,34 @@ export function projectModule(name) {
   return { manifest: JSON.parse(readFileSync(manifestFile, "utf8")), wasm: wasm(file) };
 }
 
-export function makeRuntime(extra = {}) {
-  const registry = {
-    "bench-echo": { manifest: benchManifest, wasm: wasm(guest("bus-echo")) },
-    "bench-echo-metered": { manifest: benchManifest, wasm: wasm(guest("bus-echo-metered")) },
-    ...extra,
+/**
+ * The runtime helpers over one bundle of the core: bench/.out/core.mjs by
+ * default, or a patched copy (bench/experiment.mjs) measured beside it.
+ */
+export function kit(c) {
+  const noCallbacks = () => 10; // MissingCallbacks
+  return {
+    core: c,
+    makeRuntime(extra = {}) {
+      const registry = {
+        "bench-echo": { manifest: benchManifest, wasm: wasm(guest("bus-echo")) },
+        "bench-echo-metered": { manifest: benchManifest, wasm: wasm(guest("bus-echo-metered")) },
+        ...extra,
+      };
+      return new c.Runtime(registry, { fuel: wasm(join(root, "build/fuel.wasm")), log: sink });
+    },
+    /** Sends one call to a live guest instance and resolves with its reply. */
+    accept(instance, module, topic, format, data) {
+      return new Promise((resolve, reject) => instance.accept(new c.BusCall(module, topic, { format, data }, { finish: resolve, fail: reject, callback: noCallbacks })));
+    },
+    /** Sends one call through the runtime (the HTTP edge's path: a fresh instance per call). */
+    dispatch(runtime, module, topic, format, data) {
+      return new Promise((resolve, reject) => runtime.dispatch(new c.BusCall(module, topic, { format, data }, { finish: resolve, fail: reject, callback: noCallbacks })));
+    },
   };
-  return new core.Runtime(registry, { fuel: wasm(join(root, "build/fuel.wasm")), log: sink });
 }
 
-const noCallbacks = () => 10; // MissingCallbacks
-
-/** Sends one call to a live guest instance and resolves with its reply. */
-export function accept(instance, module, topic, format, data) {
-  return new Promise((resolve, reject) => instance.accept(new core.BusCall(module, topic, { format, data }, { finish: resolve, fail: reject, callback: noCallbacks })));
-}
-
-/** Sends one call through the runtime (the HTTP edge's path: a fresh instance per call). */
-export function dispatch(runtime, module, topic, format, data) {
-  return new Promise((resolve, reject) => runtime.dispatch(new core.BusCall(module, topic, { format, data }, { finish: resolve, fail: reject, callback: noCallbacks })));
-}
+export const { makeRuntime, accept, dispatch } = kit(core);
 
 /** [n: u32 LE][payload], the request of the guests' "bench" entry points. */
 export function withCount(n, payload) {

@@ -39,7 +39,7 @@ export async function calibrate(batch, targetMs, maxK = 1 << 20) {
     if (ns >= targetMs * 1e6 || k >= maxK) {
       return Math.max(1, Math.min(maxK, Math.round((k * targetMs * 1e6) / Math.max(ns, 1))));
     }
-    k *= ns < targetMs * 1e4 ? 16 : 2;
+    k = Math.min(maxK, k * (ns < targetMs * 1e4 ? 16 : 2));
   }
 }
 
@@ -48,10 +48,13 @@ export async function calibrate(batch, targetMs, maxK = 1 << 20) {
  * every sample, for ratios against any of them.
  */
 export async function measure(batches, { samples, targetMs, warmupMs = Math.max(targetMs * 3, 250), maxK }) {
+  // A batch is a function of k, or { fn, maxK } when k must stay under a limit of its own.
+  const limits = Object.fromEntries(Object.entries(batches).map(([n, b]) => [n, (typeof b === "function" ? undefined : b.maxK) ?? maxK]));
+  batches = Object.fromEntries(Object.entries(batches).map(([n, b]) => [n, typeof b === "function" ? b : b.fn]));
   const names = Object.keys(batches);
   const ks = {};
   for (const name of names) {
-    ks[name] = await calibrate(batches[name], targetMs, maxK);
+    ks[name] = await calibrate(batches[name], targetMs, limits[name]);
     // warm up: let the JIT settle before anything counts
     const until = Date.now() + warmupMs;
     while (Date.now() < until) await timeBatch(batches[name], ks[name]);

@@ -7,8 +7,10 @@
 // real guest continues its work from a result. The host sends one inbound call
 // ("bench", k) to a live instance and awaits its reply; time / k is one round
 // trip. The one inbound call and its reply are amortised over k (k is picked so
-// a batch takes targetMs; their cost, under 2 us, adds < 0.1% at 16 B).
+// a batch takes targetMs, ~15,000 round trips at 16 B; the inbound call costs
+// about 5 us, so it adds under 0.5 ns to each).
 import { accept, assertNoProblems, core, FORMATS, makeRuntime, payload, sameBytes, SIZES, wasm, withCount } from "../lib/bus.mjs";
+import { minimalHost } from "../lib/minimal-host.mjs";
 import { guest } from "../lib/paths.mjs";
 import { measure, ratio } from "../lib/stats.mjs";
 
@@ -39,6 +41,8 @@ export async function run({ samples, targetMs }) {
     },
   });
   memory = raw.exports.memory;
+  // The ABI's own floor: the same guest on a host that does only what the ABI requires (lib/minimal-host.mjs).
+  const floor = minimalHost(wasm(guest("bus-echo")));
 
   const rows = [];
   const keys = {};
@@ -53,6 +57,7 @@ export async function run({ samples, targetMs }) {
       if (!sameBytes(reply.data, payloads[format]) || reply.format !== FORMATS[format]) throw new Error(`bus echo ${format} ${sizeName}: wrong reply`);
     }
     if (!sameBytes((await chain(metered, "bench-echo-metered", "raw")(3)).data, payloads.raw)) throw new Error("metered echo: wrong reply");
+    if (!sameBytes((await floor.call(0, withCount(3, payloads.raw))).data, payloads.raw)) throw new Error("minimal host echo: wrong reply");
     new Uint8Array(memory.buffer).set(payloads.raw, 1024);
     const rawOut = raw.exports.run(1, 1024, size);
     if (!sameBytes(new Uint8Array(memory.buffer, rawOut, size), payloads.raw)) throw new Error("raw import echo: wrong copy");
@@ -60,6 +65,7 @@ export async function run({ samples, targetMs }) {
     const m = await measure(
       {
         raw: (k) => raw.exports.run(k, 1024, size),
+        floor: (k) => floor.call(0, withCount(k, payloads.raw)),
         busRaw: chain(plain, "bench-echo", "raw"),
         busJson: chain(plain, "bench-echo", "json"),
         busMsgpack: chain(plain, "bench-echo", "msgpack"),
@@ -70,6 +76,7 @@ export async function run({ samples, targetMs }) {
     assertNoProblems(`round trip ${sizeName}`);
     const section = `1. bus round trip, ${sizeName}`;
     rows.push({ section, name: "raw Wasm import, copy out + in (baseline)", ns: m.raw.ns });
+    rows.push({ section, name: "ABI floor: same guest, minimal host (lib/minimal-host.mjs)", ns: m.floor.ns, vs: "raw import", ratio: ratio(m.floor, m.raw) });
     const target =
       size === 16 ? { text: "<= 250 ns and <= 10x raw import", met: m.busRaw.ns <= 250 && ratio(m.busRaw, m.raw) <= 10 }
       : size === 65536 ? { text: "<= 15 us", met: m.busRaw.ns <= 15000 }
@@ -79,12 +86,15 @@ export async function run({ samples, targetMs }) {
     }
     rows.push({ section, name: "bus echo.echo, raw, fuel-metered guest", ns: m.busMetered.ns, vs: "raw import", ratio: ratio(m.busMetered, m.raw) });
     rows.push({ section, name: "  metered / unmetered", ratio: ratio(m.busMetered, m.busRaw), vs: "bus raw" });
+    rows.push({ section, name: "  runtime / ABI floor (raw)", ratio: ratio(m.busRaw, m.floor), vs: "floor" });
 
     if (size === 16) {
       keys.bus_roundtrip_16b_ns = m.busRaw.ns;
       keys.raw_import_16b_ns = m.raw.ns;
       keys.bus_roundtrip_16b_metered_ns = m.busMetered.ns;
       keys.bus_vs_raw_import_16b_ratio = ratio(m.busRaw, m.raw);
+      keys.abi_floor_16b_ns = m.floor.ns;
+      keys.bus_vs_abi_floor_16b_ratio = ratio(m.busRaw, m.floor);
     }
     if (size === 65536) {
       keys.bus_roundtrip_64kib_us = m.busRaw.ns / 1000;
