@@ -7,6 +7,9 @@ export async function readCapped(body: ReadableStream<Uint8Array> | null, declar
     throw BusError.of("LimitExceeded", `${what} of ${declared} bytes is over the limit of ${limit}`);
   }
   if (!body) return new Uint8Array();
+  // A declared length within the limit is one native read, not a promise per chunk
+  // (the runtime holds a body to its declared length).
+  if (declared !== null && declared !== "" && Number(declared) <= limit) return new Uint8Array(await new Response(body).arrayBuffer());
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {

@@ -28,7 +28,9 @@ export class GuestMemory {
 
   /** A view that is valid until the guest runs again (memory.grow detaches buffers). */
   #view(): Uint8Array {
-    if (this.#bytes.buffer !== this.#memory.buffer) this.#bytes = new Uint8Array(this.#memory.buffer);
+    // A grown memory detaches the old buffer, so the cached view reads as empty; reading
+    // memory.buffer on every access costs more than the rest of a small copy.
+    if (this.#bytes.length === 0) this.#bytes = new Uint8Array(this.#memory.buffer);
     return this.#bytes;
   }
 
@@ -59,7 +61,8 @@ export class GuestMemory {
     // Topics and wapm names are short ASCII: building them by hand beats TextDecoder's call cost.
     if (bytes.length <= 32) {
       let ascii = "";
-      for (const b of bytes) {
+      for (let i = 0; i < bytes.length; i++) {
+        const b = bytes[i]!;
         if (b >= 0x80) {
           ascii = "";
           break;

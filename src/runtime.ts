@@ -141,9 +141,10 @@ export class Runtime {
       throw new BusError(Code.LimitExceeded, `call chain deeper than ${this.maxDepth}: ${call.chain().join(" → ")}`, 508);
     }
     const service = this.service(call.wapm, call.topic);
-    const spec = this.topic(call.wapm, call.topic);
+    const spec = service.topics[call.topic];
+    if (!spec) throw BusError.of("InvalidTopic", `module ${call.wapm} has no topic ${call.topic}`);
     const given = formatName(call.request.format)!;
-    if (!(spec.accepts ?? [spec.format]).includes(given)) {
+    if (spec.format !== given && !spec.accepts?.includes(given)) {
       if (given === "raw" || spec.format === "raw") {
         throw new BusError(11, `topic ${call.topic} takes ${spec.format}, and raw bytes cannot be transcoded`, 415);
       }
