@@ -39,7 +39,10 @@ function meter(target) {
 function buildOne(dir, name, outDir) {
   const target = join(outDir, `${name}.wasm`);
   const manifest = JSON.parse(readFileSync(join(dir, "module.json"), "utf8"));
-  if (existsSync(join(dir, "index.ts"))) {
+  // "source" names a WAT file elsewhere: one guest, several manifests.
+  if (manifest.source) {
+    watToWasm(resolve(dir, manifest.source), target);
+  } else if (existsSync(join(dir, "index.ts"))) {
     execFileSync(bin("asc"), [join(dir, "index.ts"), "--config", join(root, "sdk/assemblyscript/asconfig.json"), "--target", "release", "--outFile", target], { stdio: "inherit", cwd: root });
   } else if (existsSync(join(dir, "module.wat"))) {
     watToWasm(join(dir, "module.wat"), target);
@@ -73,6 +76,7 @@ function rustToolchain() {
 }
 
 function sdkOf(dir) {
+  if (JSON.parse(readFileSync(join(dir, "module.json"), "utf8")).source) return "wat";
   if (existsSync(join(dir, "index.ts"))) return "assemblyscript";
   if (existsSync(join(dir, "Cargo.toml"))) return "rust";
   return existsSync(join(dir, "module.wat")) ? "wat" : "prebuilt";

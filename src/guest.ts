@@ -20,6 +20,8 @@ export interface GuestOptions extends WasiOptions {
   process?: string;
   /** Each line the guest writes to stdout or stderr, besides the log. */
   output?: (stream: "stdout" | "stderr", line: string) => void;
+  /** Called when the guest has no calls left either way and can serve another (a pool). */
+  onIdle?: (guest: Guest) => void;
 }
 
 interface GuestExports {
@@ -65,6 +67,8 @@ export class Guest {
   /** The last status an import refused with, and why. */
   #refusal?: BusError;
   #flush?: () => void;
+  #onIdle?: (guest: Guest) => void;
+  #draining = false;
   #process?: string;
   #output?: GuestOptions["output"];
   /** The inbound call the guest is working on, for tagging its log lines. */
@@ -75,11 +79,14 @@ export class Guest {
   #pollWaiter?: () => void;
   /** Loop iterations left in this entry, where the module was built with metering. */
   #fuel?: WebAssembly.Global;
+  #fuelBudget: bigint;
 
   private constructor(module: LoadedModule, runtime: Runtime, options: GuestOptions) {
     this.module = module;
     this.#runtime = runtime;
     this.#ephemeral = options.ephemeral ?? true;
+    this.#fuelBudget = BigInt(module.manifest.limits.fuel);
+    this.#onIdle = options.onIdle;
     this.#process = options.process;
     this.#output = options.output;
     this.#jspi = module.blocking ? runtime.jspi : undefined;
@@ -426,7 +433,7 @@ export class Guest {
       const wake = this.#pollWaiter;
       this.#pollWaiter = undefined;
       wake();
-    } else if (!this.#drainScheduled && !this.#suspended) {
+    } else if (!this.#drainScheduled && !this.#suspended && !this.#draining) {
       this.#drainScheduled = true;
       queueMicrotask(() => {
         this.#drainScheduled = false;
@@ -436,11 +443,15 @@ export class Guest {
     }
   }
 
+  /** Delivers what is queued; what the guest's own calls queue meanwhile (a service that answers at once) is delivered in the same loop. */
   #drainNow() {
+    const outer = this.#draining;
+    this.#draining = true;
     while (this.#queue.length && !this.#broken) {
       const fn = this.#queue.shift()!;
       this.#enter(fn);
     }
+    this.#draining = outer;
   }
 
   /** Runs guest code with fresh fuel; a trap breaks this instance and only it. */
@@ -471,12 +482,12 @@ export class Guest {
   }
 
   #refuel() {
-    if (this.#fuel) this.#fuel.value = BigInt(this.module.manifest.limits.fuel);
+    if (this.#fuel) this.#fuel.value = this.#fuelBudget;
   }
 
   /** Memory cannot be capped as it grows, so it is checked whenever data leaves the guest and after every entry. */
   #checkMemory() {
-    const pages = this.#exports.memory.buffer.byteLength / 65536;
+    const pages = this.#mem!.size / 65536;
     const limit = this.module.manifest.limits.memoryPages;
     if (pages > limit) {
       throw new Halt(new BusError(20, `module ${this.module.name} grew its memory to ${pages} pages, over its limit of ${limit}`, 500));
@@ -525,6 +536,7 @@ export class Guest {
       this.#flush?.();
       this.#exit.resolve(0);
     }
+    if (this.#handles.live === 0 && !this.#broken) this.#onIdle?.(this);
   }
 }
 

@@ -9,7 +9,19 @@ export interface Manifest {
   /** Hosts the module may reach through `http.fetch`: "*" , "example.com", "*.example.com", "127.0.0.1:8080". */
   fetch: { allow: string[] };
   limits: Limits;
+  /**
+   * How plain calls (POST /call, calls from other modules) find an instance:
+   * - "pooled" (default): an idle instance from a small pool, or a new one; one call at a time
+   *   per instance, so a trap harms only its own call, but globals outlive a call;
+   * - "fresh": a new instance for every call: nothing outlives a call;
+   * - "shared": one instance takes every call, concurrently (for I/O-bound servers that hold
+   *   many waiting calls); a trap fails the calls in flight on it, and the next call gets a new one.
+   */
+  instances: Instances;
 }
+
+export type Instances = "pooled" | "fresh" | "shared";
+const INSTANCES: readonly Instances[] = ["pooled", "fresh", "shared"];
 
 export interface Limits {
   /** Largest linear memory, in 64 KiB pages. */
@@ -60,7 +72,9 @@ export function parseManifest(name: string, raw: unknown): Manifest {
     if (typeof value !== "number" || !(value > 0)) throw new Error(`module ${name}: limit ${key} must be a positive number`);
     limits[key as keyof Limits] = value;
   }
-  return { name, description: String(m.description ?? ""), topics, fetch: { allow }, limits };
+  const instances = (m.instances ?? "pooled") as Instances;
+  if (!INSTANCES.includes(instances)) throw new Error(`module ${name}: instances must be one of ${INSTANCES.join(", ")}`);
+  return { name, description: String(m.description ?? ""), topics, fetch: { allow }, limits, instances };
 }
 
 /** Whether a URL's host is on the allow list. */

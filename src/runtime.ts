@@ -155,11 +155,36 @@ export class Runtime {
   }
 }
 
+/** Idle instances kept per module for "pooled" modules. */
+const POOL_SIZE = 4;
+
 function moduleService(module: LoadedModule, runtime: Runtime): Service {
+  const pool: Guest[] = [];
+  const instance = (): Guest => {
+    switch (module.manifest.instances) {
+      case "fresh":
+        return Guest.create(module, runtime);
+      case "shared": {
+        const guest = Guest.create(module, runtime);
+        runtime.reside(guest);
+        return guest;
+      }
+      case "pooled":
+        return (
+          pool.pop() ??
+          Guest.create(module, runtime, {
+            onIdle: (guest) => {
+              if (pool.length < POOL_SIZE && !pool.includes(guest)) pool.push(guest);
+            },
+          })
+        );
+    }
+  };
   return {
     topics: module.manifest.topics,
     serve(call) {
-      // Later calls on a relative object go to the instance that made it.
+      // Later calls on a relative object go to the instance that made it; a module with a
+      // resident instance (a process, a session, a shared module) is served by that one.
       const owner = call.parent?.server ?? runtime.resident(module.name);
       if (owner instanceof Guest) return owner.accept(call);
       const timeout = module.manifest.limits.callTimeoutMs;
@@ -170,7 +195,7 @@ function moduleService(module: LoadedModule, runtime: Runtime): Service {
       call.onAnswer(() => clearTimeout(timer));
       try {
         if (module.error) throw module.error;
-        Guest.create(module, runtime).accept(call);
+        instance().accept(call);
       } catch (err) {
         call.fault(BusError.from(err));
       }
