@@ -28,6 +28,13 @@ eval "$envs"
 # A global RUSTFLAGS would replace the per-target --sysroot flags entirely.
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS
 
+# A 128 KiB shadow stack instead of rustc's 1 MiB: every instance allocates its stack
+# pages, so a module's memory at instantiation, its start-up time and how many calls an
+# isolate holds all follow it. Rust's wasm targets put the stack first in memory, so an
+# overflow traps at address 0 instead of corrupting data.
+flags_var="CARGO_TARGET_$(echo "$target" | tr 'a-z-' 'A-Z_')_RUSTFLAGS"
+export "$flags_var=${!flags_var:-} -C link-arg=-zstack-size=131072"
+
 # Size-oriented release profile; env wins over the crate's [profile.release],
 # the caller's env wins over these defaults.
 export CARGO_PROFILE_RELEASE_OPT_LEVEL="${CARGO_PROFILE_RELEASE_OPT_LEVEL:-z}"
