@@ -56,3 +56,6 @@ function statusFor(code: number): number {
       return 500;
   }
 }
+
+/** Thrown out of the fuel meter (src/fuel.wat): the guest that was running ran out. */
+export class FuelExhausted extends Error {}

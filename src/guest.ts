@@ -2,7 +2,7 @@ import { Code, IMPORT_MODULE, NO_HANDLE, formatName } from "./abi.js";
 import { concat } from "./bytes.js";
 import { BusCall, type CallSink } from "./call.js";
 import type { Payload } from "./codec/index.js";
-import { BusError } from "./errors.js";
+import { BusError, FuelExhausted } from "./errors.js";
 import { HandleTable } from "./handles.js";
 import { levelName } from "./log.js";
 import { GuestMemory } from "./memory.js";
@@ -99,6 +99,7 @@ export class Guest {
           this.#log(stream === "stderr" ? 2 : 3, msg, stream);
         },
         jspi: this.#jspi,
+        resumed: () => this.#refuel(),
       });
       imports.wasi_snapshot_preview1 = wasi.imports as WebAssembly.ModuleImports;
       this.#flush = wasi.flush;
@@ -119,9 +120,8 @@ export class Guest {
       },
     };
     if (module.metered) {
-      const meter = new WebAssembly.Instance(runtime.fuel, {}).exports as { tick: Function; fuel: WebAssembly.Global };
-      imports.wasm_bus_meter = { log_execution: meter.tick };
-      this.#fuel = meter.fuel;
+      imports.wasm_bus_meter = { log_execution: runtime.meter.tick };
+      this.#fuel = runtime.meter.fuel;
       this.#refuel(); // the start function runs metered too
     }
     const instance = new WebAssembly.Instance(module.wasm, imports);
@@ -361,6 +361,7 @@ export class Guest {
   async #poll(): Promise<number> {
     if (!this.#queue.length) await new Promise<void>((resolve) => (this.#pollWaiter = resolve));
     this.#drainNow();
+    this.#refuel(); // other guests ran while this one waited
     return Code.Success;
   }
 
@@ -500,7 +501,7 @@ export class Guest {
       this.#break(BusError.of("Aborted", `module ${this.module.name} exited with code ${err.code}`), false);
       return;
     }
-    if (this.#fuel && this.#fuel.value < 0n) {
+    if (err instanceof FuelExhausted) {
       this.#break(BusError.of("Timeout", `module ${this.module.name} ran out of fuel (${this.module.manifest.limits.fuel} loop iterations): an endless loop?`));
       return;
     }

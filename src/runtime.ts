@@ -3,7 +3,7 @@ import type { BusCall } from "./call.js";
 import { type Clock, timerClock } from "./clock.js";
 import { transcode } from "./codec/index.js";
 import type { TopicSpec } from "./codec/schema.js";
-import { BusError } from "./errors.js";
+import { BusError, FuelExhausted } from "./errors.js";
 import { Guest, type GuestOptions } from "./guest.js";
 import { type Jspi, jspi } from "./jspi.js";
 import { consoleSink, type LogLine, type LogSink } from "./log.js";
@@ -50,7 +50,12 @@ const HOST_IMPORTS = new Set(["env.abort", "env.seed", "wasm_bus_meter.log_execu
 export class Runtime {
   readonly modules = new Map<string, LoadedModule>();
   readonly maxDepth: number;
-  readonly fuel: WebAssembly.Module;
+  /**
+   * The one fuel meter every metered guest of this runtime ticks. Sharing it is sound
+   * because guests never run at the same time: each entry into a guest, and each resumption
+   * from a suspending import, sets the budget afresh before guest code runs.
+   */
+  readonly meter: { tick: Function; fuel: WebAssembly.Global };
   readonly jspi: Jspi | undefined;
   readonly clock: Clock;
   #builtins: Map<string, Service>;
@@ -59,7 +64,13 @@ export class Runtime {
   #log: LogSink;
 
   constructor(registry: Record<string, ModuleEntry>, options: RuntimeOptions) {
-    this.fuel = options.fuel;
+    this.meter = new WebAssembly.Instance(options.fuel, {
+      host: {
+        exhausted: () => {
+          throw new FuelExhausted();
+        },
+      },
+    }).exports as Runtime["meter"];
     this.jspi = options.jspi === false ? undefined : jspi();
     this.clock = options.clock ?? timerClock;
     this.#log = options.log ?? consoleSink;

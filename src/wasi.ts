@@ -16,6 +16,8 @@ export interface WasiHost {
   log(stream: "stdout" | "stderr", line: string): void;
   /** Where present, sleeps suspend the guest instead of failing with ENOTSUP. */
   jspi?: Jspi;
+  /** Called as a suspended import returns to the guest: other guests may have run meanwhile. */
+  resumed(): void;
 }
 
 export class ProcessExit extends Error {
@@ -110,7 +112,7 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
     if (fd !== 0) return fdRead(fd, iovs, count, nread);
     for (;;) {
       const r = readStdin(iovs, count, nread);
-      if (r !== null) return r;
+      if (r !== null) return (host.resumed(), r);
       await stdin.wait();
     }
   };
@@ -134,7 +136,13 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
       memory().write(ptr, bytes, "random_get buffer");
       return defs.ERRNO_SUCCESS;
     },
-    poll_oneoff: host.jspi ? host.jspi.suspending(async (i: number, o: number, n: number) => pollOneoff(i, o, n)) : pollOneoff,
+    poll_oneoff: host.jspi
+      ? host.jspi.suspending(async (i: number, o: number, n: number) => {
+          const r = await pollOneoff(i, o, n);
+          host.resumed();
+          return r;
+        })
+      : pollOneoff,
     },
   };
 }

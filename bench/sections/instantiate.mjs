@@ -4,7 +4,8 @@
 // module. Rows in between split the cost: a module with only a 64 KiB memory
 // (V8 reserving and zeroing a memory), hello through bare
 // WebAssembly.Instance with stub imports (V8 alone). And the whole request:
-// a greet call through runtime.dispatch on a fresh instance.
+// a greet call through runtime.dispatch on a fresh instance (instances:
+// "fresh") and on a pooled one (module.json's default, "pooled").
 import { assertNoProblems, core, dispatch, makeRuntime, projectModule, wasm } from "../lib/bus.mjs";
 import { guest } from "../lib/paths.mjs";
 import { measure, ratio } from "../lib/stats.mjs";
@@ -23,6 +24,9 @@ export async function run({ samples, targetMs }) {
   if (!modules.hello) throw new Error("build/modules/hello.wasm is missing: run `npm run build`");
   const present = Object.fromEntries(Object.entries(modules).filter(([, m]) => m));
   const runtime = makeRuntime(present);
+  const freshRuntime = makeRuntime(
+    Object.fromEntries(Object.entries(present).map(([n, m]) => [n, { ...m, manifest: { ...m.manifest, instances: "fresh" } }])),
+  );
   const empty = wasm(guest("empty"));
   const emptyMemory = wasm(guest("empty-memory"));
   const greet = new TextEncoder().encode('{"name":"Ada"}');
@@ -51,6 +55,9 @@ export async function run({ samples, targetMs }) {
     batches[`${name}:v8`] = times(() => new WebAssembly.Instance(entry.wasm, imports));
     batches[`${name}:guest`] = times(() => core.Guest.create(loaded, runtime));
     batches[`${name}:request`] = async (k) => {
+      for (let i = 0; i < k; i++) await dispatch(freshRuntime, name, "greet", 1, greet);
+    };
+    batches[`${name}:pooled`] = async (k) => {
       for (let i = 0; i < k; i++) await dispatch(runtime, name, "greet", 1, greet);
     };
   }
@@ -72,8 +79,10 @@ export async function run({ samples, targetMs }) {
     rows.push({ section, name: `${label}, bare WebAssembly.Instance`, ns: m[`${name}:v8`].ns, vs: "empty", ratio: ratio(m[`${name}:v8`], m.empty) });
     rows.push({ section, name: `${label}, Guest.create (the runtime's instantiation)`, ns: g.ns, vs: "empty", ratio: ratio(g, m.empty), target: { text: `<= ${target} us`, met: g.ns <= target * 1000 } });
     rows.push({ section, name: `${label}, whole greet call on a fresh instance`, ns: m[`${name}:request`].ns, vs: "Guest.create", ratio: ratio(m[`${name}:request`], g) });
+    rows.push({ section, name: `${label}, whole greet call on a pooled instance (the default)`, ns: m[`${name}:pooled`].ns, vs: "fresh", ratio: ratio(m[`${name}:pooled`], m[`${name}:request`]) });
     keys[key] = g.ns / 1000;
     keys[`${key.replace("instantiate_", "request_")}`] = m[`${name}:request`].ns / 1000;
+    keys[`${key.replace("instantiate_", "request_")}_pooled`] = m[`${name}:pooled`].ns / 1000;
   }
   keys.instantiate_empty_us = m.empty.ns / 1000;
   keys.instantiate_empty_memory_us = m.emptyMemory.ns / 1000;
