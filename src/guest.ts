@@ -36,6 +36,9 @@ interface GuestExports {
   _start?: () => unknown;
 }
 
+/** Deliveries one guest may have waiting; past it, callbacks to it are refused with LimitExceeded. */
+const MAX_QUEUED = 4096;
+
 /** Thrown out of an import to halt a guest that broke the rules beyond a status code. */
 class Halt extends Error {
   constructor(readonly error: BusError) {
@@ -331,6 +334,9 @@ export class Guest {
         const entry = this.#handles.get(handle);
         const cb = entry?.kind === "out" ? entry.callbacks?.get(topic) : undefined;
         if (cb === undefined) return Code.MissingCallbacks;
+        // Backpressure: a server that pushes callbacks faster than this guest takes them is
+        // refused, instead of growing this guest's queue without bound.
+        if (this.#queue.length >= MAX_QUEUED) return Code.LimitExceeded;
         this.#deliverData(cb, payload);
         return Code.Success;
       },

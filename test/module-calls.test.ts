@@ -19,6 +19,16 @@ describe("calls between modules", () => {
     expect(body.error).toContain("loopy → loopy");
   });
 
+  it("refuses callbacks past a guest's queue limit instead of growing it without bound", async () => {
+    const { call } = guestApp();
+    const res = await call("flood-client", "watch", {});
+    expect(res.status, await res.clone().text()).toBe(200);
+    // 20,000 ticks in one entry of the server: 4,096 queued for the client, the rest refused
+    expect(await res.json()).toBe(20_000 - 4096);
+    // and the client still serves
+    expect((await call("flood-client", "watch", {})).status).toBe(200);
+  });
+
   it("refuses a chain deeper than the limit with LimitExceeded (508)", async () => {
     const { call } = guestApp({ maxDepth: 0 });
     const res = await call("loopy", "greet", { name: "Ada" });

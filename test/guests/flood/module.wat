@@ -1,0 +1,58 @@
+;; Two roles in one guest. As "flood", topic go invokes its caller's tick
+;; callback 20,000 times without returning, counts the invocations the host
+;; refused (backpressure), and answers with that count as one JSON digit
+;; string. As "flood-client", topic watch calls flood.go with a tick callback
+;; and answers with go's reply once it arrives.
+(module
+  (import "wasm-bus" "handle" (func $handle (result i32)))
+  (import "wasm-bus" "call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasm-bus" "callback" (func $callback (param i32 i32 i32 i32) (result i32)))
+  (import "wasm-bus" "listen" (func $listen (param i32 i32) (result i32)))
+  (import "wasm-bus" "reply" (func $reply (param i32 i32 i32 i32) (result i32)))
+  (import "wasm-bus" "reply_callback" (func $reply_callback (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasm-bus" "fault" (func $fault (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "go")       ;; 2
+  (data (i32.const 32) "watch")    ;; 5
+  (data (i32.const 48) "flood")    ;; 5
+  (data (i32.const 64) "tick")     ;; 4
+  (data (i32.const 80) "1")        ;; 1
+  (data (i32.const 96) "{}")       ;; 2
+  (global $in (mut i32) (i32.const 0))
+  (global $go (mut i32) (i32.const 0))
+  (func (export "_initialize")
+    (drop (call $listen (i32.const 16) (i32.const 2)))
+    (drop (call $listen (i32.const 32) (i32.const 5))))
+  ;; everything the host hands over lands in one scratch area: nothing here keeps it
+  (func (export "wasm_bus_malloc") (param i32) (result i32) (i32.const 4096))
+  (func (export "wasm_bus_free") (param i32 i32))
+  (func (export "wasm_bus_start") (param i32) (param $h i32) (param i32) (param $t i32) (param $tlen i32) (param i32 i32)
+    (local $i i32) (local $refused i32) (local $at i32) (local $code i32)
+    (if (i32.eq (local.get $tlen) (i32.const 2))
+      (then
+        (loop $more
+          (if (call $reply_callback (local.get $h) (i32.const 1) (i32.const 64) (i32.const 4) (i32.const 80) (i32.const 1))
+            (then (local.set $refused (i32.add (local.get $refused) (i32.const 1)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $more (i32.lt_u (local.get $i) (i32.const 20000))))
+        ;; the count as decimal digits at 200
+        (local.set $at (i32.const 210))
+        (loop $digit
+          (local.set $at (i32.sub (local.get $at) (i32.const 1)))
+          (i32.store8 (local.get $at) (i32.add (i32.const 48) (i32.rem_u (local.get $refused) (i32.const 10))))
+          (local.set $refused (i32.div_u (local.get $refused) (i32.const 10)))
+          (br_if $digit (local.get $refused)))
+        (drop (call $reply (local.get $h) (i32.const 1) (local.get $at) (i32.sub (i32.const 210) (local.get $at))))
+        (return)))
+    (global.set $in (local.get $h))
+    (global.set $go (call $handle))
+    (drop (call $callback (global.get $go) (call $handle) (i32.const 64) (i32.const 4)))
+    (local.set $code (call $call (i32.const 0) (global.get $go) (i32.const 0) (i32.const 1)
+      (i32.const 48) (i32.const 5) (i32.const 16) (i32.const 2) (i32.const 96) (i32.const 2)))
+    (if (local.get $code) (then (drop (call $fault (local.get $h) (local.get $code))))))
+  (func (export "wasm_bus_finish") (param $h i32) (param $fmt i32) (param $ptr i32) (param $len i32)
+    (if (i32.eq (local.get $h) (global.get $go))
+      (then (drop (call $reply (global.get $in) (local.get $fmt) (local.get $ptr) (local.get $len))))))
+  (func (export "wasm_bus_error") (param $h i32) (param $code i32)
+    (drop (call $fault (global.get $in) (local.get $code))))
+  (func (export "wasm_bus_drop") (param i32)))
