@@ -1,0 +1,42 @@
+import { describe, expect, inject, it } from "vitest";
+import { Code, Format, OS_WAPM } from "../src/abi.js";
+import { BusCall } from "../src/call.js";
+import type { Payload } from "../src/codec/index.js";
+import type { BusError } from "../src/errors.js";
+import { guestApp } from "./helpers.js";
+
+/** http.fetch as a module calls it: the caller's manifest decides what it may reach and read. */
+function fetchAs(caller: string, request: object): Promise<{ reply?: Payload; error?: BusError }> {
+  const { runtime } = guestApp();
+  return new Promise((resolve) => {
+    const data = new TextEncoder().encode(JSON.stringify(request));
+    const call = new BusCall(OS_WAPM, "http.fetch", { format: Format.Json, data }, {
+      finish: (reply) => resolve({ reply }),
+      fail: (error) => resolve({ error }),
+      callback: () => Code.MissingCallbacks,
+    }, { caller });
+    runtime.dispatch(call);
+  });
+}
+
+describe("http.fetch and the caller's manifest", () => {
+  const origin = inject("httpOrigin");
+
+  it("fetches for a module whose fetch.allow names the host, with method, headers and body", async () => {
+    const { reply } = await fetchAs("wsclient", { method: "POST", url: `${origin}/echo`, headers: [["x-a", "b"]], body: [104, 105] });
+    const res = JSON.parse(new TextDecoder().decode(reply!.data)) as { status: number; body: number[] };
+    expect(res.status).toBe(200);
+    expect(JSON.parse(String.fromCharCode(...res.body))).toEqual({ method: "POST", path: "/echo", body: "hi" });
+  });
+
+  it("refuses a host outside fetch.allow with AccessDenied (default: none)", async () => {
+    const { error } = await fetchAs("abi", { method: "GET", url: `${origin}/bytes?n=1`, headers: [], body: null });
+    expect(error?.code).toBe(Code.AccessDenied);
+    expect(error?.message).toMatch(/may not reach 127\.0\.0\.1/);
+  });
+
+  it("fails a response over limits.responseBytes with LimitExceeded", async () => {
+    const { error } = await fetchAs("wsclient", { method: "GET", url: `${origin}/bytes?n=${5 << 20}`, headers: [], body: null });
+    expect(error?.code).toBe(Code.LimitExceeded);
+  });
+});
