@@ -49,14 +49,18 @@ export class BusProcess extends DurableObject<Env> {
   async spawn(id: string, request: SpawnRequest): Promise<Outcome<ProcessInfo>> {
     if (this.#info()) return fail(BusError.of("BadRequest", `process ${id} exists already`));
     try {
+      let unreside = () => {};
       const process = new Process(id, request, {
         output: (stream, line) => this.#broadcast({ stream, line }),
-        end: (info) => void this.#ended(info),
+        end: (info) => {
+          unreside(); // the ended instance is freed, not kept serving
+          void this.#ended(info);
+        },
       });
       this.#save(process.info);
       this.#process = process;
       // Calls to its module made in this object (POST /processes/:id/call, its sub-processes) reach it.
-      this.#runtime.reside(process.start(this.#runtime, request.env));
+      unreside = this.#runtime.reside(process.start(this.#runtime, request.env));
       return { ok: true, value: process.info };
     } catch (err) {
       this.ctx.storage.sql.exec("DELETE FROM info");

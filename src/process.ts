@@ -88,6 +88,7 @@ export class Process {
   #end(outcome: Pick<ProcessInfo, "status" | "code" | "reason">) {
     if (this.info.status !== "running") return;
     Object.assign(this.info, outcome, { endedAt: Date.now() });
+    this.#guest = undefined; // an ended process frees its instance
     this.stdin.close();
     this.#events.end(this.info);
   }
