@@ -51,7 +51,7 @@ class Halt extends Error {
  * of results waiting to be delivered through its exports.
  *
  * The guest only runs when the host calls an export, and the host only does so
- * from `#drain`, never from inside an import: results of calls are queued and
+ * from `#drainNow`, never from inside an import: results of calls are queued and
  * delivered after the guest returns (or from inside `poll`, with JSPI).
  */
 export class Guest {

@@ -134,9 +134,7 @@ export class Runtime {
   }
 
   topic(wapm: string, topic: string): TopicSpec {
-    const spec = this.service(wapm, topic).topics[topic];
-    if (!spec) throw BusError.of("InvalidTopic", `module ${wapm} has no topic ${topic}`);
-    return spec;
+    return specOf(this.service(wapm, topic), wapm, topic);
   }
 
   /**
@@ -152,8 +150,7 @@ export class Runtime {
       throw new BusError(Code.LimitExceeded, `call chain deeper than ${this.maxDepth}: ${call.chain().join(" → ")}`, 508);
     }
     const service = this.service(call.wapm, call.topic);
-    const spec = service.topics[call.topic];
-    if (!spec) throw BusError.of("InvalidTopic", `module ${call.wapm} has no topic ${call.topic}`);
+    const spec = specOf(service, call.wapm, call.topic);
     const given = formatName(call.request.format)!;
     if (spec.format !== given && !spec.accepts?.includes(given)) {
       if (given === "raw" || spec.format === "raw") {
@@ -164,6 +161,12 @@ export class Runtime {
     }
     service.serve(call, { caller: this.modules.get(call.caller)?.manifest, clock: this.clock, runtime: this });
   }
+}
+
+function specOf(service: Service, wapm: string, topic: string): TopicSpec {
+  const spec = service.topics[topic];
+  if (!spec) throw BusError.of("InvalidTopic", `module ${wapm} has no topic ${topic}`);
+  return spec;
 }
 
 /** Idle instances kept per module for "pooled" modules. */

@@ -123,26 +123,26 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
   return {
     flush,
     imports: {
-    ...imports,
-    fd_read: host.jspi
-      ? host.jspi.suspending(fdReadBlocking)
-      : (fd: number, iovs: number, count: number, nread: number) => (fd !== 0 ? fdRead(fd, iovs, count, nread) : (readStdin(iovs, count, nread) ?? defs.ERRNO_AGAIN)),
-    proc_exit: (code: number) => {
-      throw new ProcessExit(code);
-    },
-    random_get: (ptr: number, len: number) => {
-      const bytes = new Uint8Array(len);
-      for (let i = 0; i < len; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
-      memory().write(ptr, bytes, "random_get buffer");
-      return defs.ERRNO_SUCCESS;
-    },
-    poll_oneoff: host.jspi
-      ? host.jspi.suspending(async (i: number, o: number, n: number) => {
-          const r = await pollOneoff(i, o, n);
-          host.resumed();
-          return r;
-        })
-      : pollOneoff,
+      ...imports,
+      fd_read: host.jspi
+        ? host.jspi.suspending(fdReadBlocking)
+        : (fd: number, iovs: number, count: number, nread: number) => (fd !== 0 ? fdRead(fd, iovs, count, nread) : (readStdin(iovs, count, nread) ?? defs.ERRNO_AGAIN)),
+      proc_exit: (code: number) => {
+        throw new ProcessExit(code);
+      },
+      random_get: (ptr: number, len: number) => {
+        const bytes = new Uint8Array(len);
+        for (let i = 0; i < len; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
+        memory().write(ptr, bytes, "random_get buffer");
+        return defs.ERRNO_SUCCESS;
+      },
+      poll_oneoff: host.jspi
+        ? host.jspi.suspending(async (i: number, o: number, n: number) => {
+            const r = await pollOneoff(i, o, n);
+            host.resumed();
+            return r;
+          })
+        : pollOneoff,
     },
   };
 }
