@@ -20,7 +20,7 @@ set -euo pipefail
 CACHE="${WASM_BUS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wasm-bus}"
 TARGETS=(wasm32-unknown-unknown wasm32-wasip1)
 # Bump when the way the sysroot is built changes, so old caches are not reused.
-RECIPE="v1 build-std=std,panic_abort opt-level=3 embed-bitcode=yes wasi-libc-self-contained"
+RECIPE="v2 build-std=std,panic_abort opt-level=3 embed-bitcode=yes wasi-libc-self-contained"
 # Debian's compiler; the rustup one first on PATH cannot use a sysroot built by this one.
 DEB_RUSTC=/usr/bin/rustc
 DEB_CARGO=/usr/bin/cargo
@@ -69,7 +69,7 @@ sysroot_dir() {
 }
 
 debian_ready() {
-  [[ -x $DEB_RUSTC && -x $DEB_CARGO && -d "$(std_library)/vendor" ]] || return 1
+  [[ -x $DEB_RUSTC && -x $DEB_CARGO && -f "$(std_library)/Cargo.lock" ]] || return 1
   find_wasm_ld >/dev/null || return 1
   [[ -f "$(sysroot_dir)/.complete" ]]
 }
@@ -116,7 +116,7 @@ build_sysroot() {
   local final lib tmp t
   final="$(sysroot_dir)"; lib="$(std_library)"
   [[ -f $final/.complete ]] && return 0
-  [[ -d $lib/vendor ]] || fail3 "std sources with vendor/ not found at $lib (package rust-web-src)"
+  [[ -f $lib/Cargo.lock ]] || fail3 "std sources not found at $lib (package rust-web-src)"
   # Holding the setup lock: leftovers of killed builds, and sysroots of other rustc
   # versions (useless with the one /usr/bin/rustc, ~150 MB each), can go.
   find "$CACHE" -mindepth 1 -maxdepth 1 \( -name '.tmp-sysroot.*' -o -name 'sysroot-*' \) -exec rm -rf {} +
@@ -138,17 +138,23 @@ panic = "abort"
 EOF
   echo '#![no_std]' >"$tmp/dummy/src/lib.rs"
   local targs=(); for t in "${TARGETS[@]}"; do targs+=(--target "$t"); done
-  # RUSTC_BOOTSTRAP: -Zbuild-std on a stable compiler. Source replacement: std's
-  # own crates.io deps come from the vendor/ dir shipped with the sources (offline).
+  # RUSTC_BOOTSTRAP: -Zbuild-std on a stable compiler. std's own crates.io dependencies
+  # (pinned by library/Cargo.lock) come from a vendor/ folder where the sources ship one
+  # (offline machines), else from the registry: Debian 12's rust-web-src has no vendor/.
+  local src=()
+  if [[ -d $lib/vendor ]]; then
+    src=(--offline --config "source.crates-io.replace-with='std-vendor'" --config "source.std-vendor.directory='$lib/vendor'")
+    log "std's dependencies: $lib/vendor"
+  else
+    log "std's dependencies: crates.io (no vendor/ in $lib)"
+  fi
   # -Cembed-bitcode=yes (overrides cargo's "no"): guests build with LTO, which
   # needs bitcode in the std rlibs, as in rustup's std.
   # (CARGO_ENCODED_RUSTFLAGS, even set to "", would override RUSTFLAGS: unset it.)
   (cd "$tmp/dummy" && env -u CARGO_ENCODED_RUSTFLAGS -u CARGO_BUILD_RUSTFLAGS \
     RUSTC_BOOTSTRAP=1 RUSTC="$DEB_RUSTC" RUSTFLAGS="-Cembed-bitcode=yes" \
-    "$DEB_CARGO" build --release --offline -Zbuild-std=std,panic_abort \
-      "${targs[@]}" \
-      --config "source.crates-io.replace-with='std-vendor'" \
-      --config "source.std-vendor.directory='$lib/vendor'" \
+    "$DEB_CARGO" build --release -Zbuild-std=std,panic_abort \
+      "${targs[@]}" "${src[@]}" \
       --target-dir "$tmp/target" >&2) || fail3 "building std with -Zbuild-std failed"
   for t in "${TARGETS[@]}"; do
     mkdir -p "$tmp/sysroot/lib/rustlib/$t/lib"
