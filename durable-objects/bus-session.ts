@@ -7,7 +7,8 @@ import type { Env } from "../src/env.js";
 import { BusError } from "../src/errors.js";
 import { Guest } from "../src/guest.js";
 import { Runtime } from "../src/runtime.js";
-import { type ClientFrame, decodeFrame, encodeFrame, type ServerFrame } from "./frames.js";
+import { errorResponse } from "../src/http/errors.js";
+import { type ClientFrame, decodeFrame, encodeFrame, faultFrame, type ServerFrame } from "./frames.js";
 
 type CallFrame = Extract<ClientFrame, { type: "call" }>;
 
@@ -37,7 +38,7 @@ export class BusSession extends DurableObject<Env> {
 
   override async fetch(request: Request): Promise<Response> {
     const module = decodeURIComponent(new URL(request.url).pathname.split("/").pop() ?? "");
-    if (!this.#runtime.modules.has(module)) return Response.json({ error: `no module named ${module}`, code: 3 }, { status: 404 });
+    if (!this.#runtime.modules.has(module)) return errorResponse(BusError.of("InvalidWapm", `no module named ${module}`), { module });
     await this.ctx.storage.put("module", module);
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
@@ -56,13 +57,13 @@ export class BusSession extends DurableObject<Env> {
     const { sid } = ws.deserializeAttachment() as Attachment;
     if (frame.type === "drop") {
       const call = this.#calls.get(sid)?.get(frame.id);
-      if (!call) return send(ws, { type: "fault", id: frame.id, code: 8, codeName: "InvalidHandle", error: `no live call ${frame.id} to drop` });
+      if (!call) return send(ws, faultFrame(frame.id, BusError.of("InvalidHandle", `no live call ${frame.id} to drop`)));
       this.#forget(sid, frame.id);
       call.drop("dropped by the WebSocket client");
       return;
     }
     if (this.#calls.get(sid)?.has(frame.id)) {
-      return send(ws, { type: "fault", id: frame.id, code: 8, codeName: "InvalidHandle", error: `call id ${frame.id} is in use` });
+      return send(ws, faultFrame(frame.id, BusError.of("InvalidHandle", `call id ${frame.id} is in use`)));
     }
     this.#start(ws, sid, frame, false);
   }
@@ -83,7 +84,7 @@ export class BusSession extends DurableObject<Env> {
     this.#calls.set(sid, calls);
     const parent = frame.parent === undefined ? undefined : calls.get(frame.parent);
     if (frame.parent !== undefined && !parent) {
-      if (!replay) send(ws, { type: "fault", id: frame.id, code: 8, codeName: "InvalidHandle", error: `parent ${frame.parent} is not a live call` });
+      if (!replay) send(ws, faultFrame(frame.id, BusError.of("InvalidHandle", `parent ${frame.parent} is not a live call`)));
       return;
     }
     const call = new BusCall(
@@ -97,7 +98,7 @@ export class BusSession extends DurableObject<Env> {
         },
         fail: (err) => {
           this.#forget(sid, frame.id);
-          send(ws, { type: "fault", id: frame.id, code: err.code, codeName: err.codeName, error: err.message });
+          send(ws, faultFrame(frame.id, err));
         },
         callback: (topic, payload) => {
           send(ws, { type: "callback", id: frame.id, topic, format: formatName(payload.format)!, payload: payload.data });
@@ -113,8 +114,7 @@ export class BusSession extends DurableObject<Env> {
       this.#runtime.dispatch(call);
     } catch (err) {
       this.#forget(sid, frame.id);
-      const bus = BusError.from(err);
-      if (!replay) send(ws, { type: "fault", id: frame.id, code: bus.code, codeName: bus.codeName, error: bus.message });
+      if (!replay) send(ws, faultFrame(frame.id, err));
     }
   }
 

@@ -1,5 +1,6 @@
 import { Packr } from "msgpackr";
 import { FORMAT_NAMES, type FormatName, formatName } from "../src/abi.js";
+import { BusError } from "../src/errors.js";
 
 /**
  * Frames of the inbound bus WebSocket (GET /bus/:module), msgpack maps.
@@ -11,12 +12,18 @@ export type ClientFrame =
 
 export type ServerFrame =
   | { type: "reply"; id: number; format: FormatName; payload: Uint8Array }
-  | { type: "fault"; id: number; code: number; codeName: string; error: string }
+  | { type: "fault"; id: number; code: number; codeName: string; error: string; detail?: string }
   | { type: "callback"; id: number; topic: string; format: FormatName; payload: Uint8Array }
   | { type: "error"; error: string };
 
 // Records off: workerd forbids the code generation msgpackr uses for them.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+
+/** The fault frame of a failed call: the same fields as the HTTP error body. */
+export function faultFrame(id: number, err: unknown): ServerFrame {
+  const bus = BusError.from(err);
+  return { type: "fault", id, code: bus.code, codeName: bus.codeName, error: bus.message, ...(bus.detail !== undefined ? { detail: bus.detail } : {}) };
+}
 
 export function encodeFrame(frame: ServerFrame | ClientFrame): Uint8Array {
   return packr.pack(frame).slice();

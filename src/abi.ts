@@ -36,6 +36,10 @@ export const Code = {
   InvalidPointer: 22,
   InvalidUtf8: 23,
   CallCycle: 24,
+  // Edge only, never seen by a guest - no such route, a route that takes another method, no or a wrong bearer token.
+  NotFound: 25,
+  MethodNotAllowed: 26,
+  Unauthorized: 27,
   Unknown: 0xffff_ffff,
 } as const;
 export type CodeName = keyof typeof Code;
@@ -92,6 +96,7 @@ export const IMPORTS = {
   fork: sig([], ["i32"]),
   thread_id: sig([], ["i32"]),
   log: sig(["i32", "i32", "i32"], ["i32"]),
+  fault_message: sig(["i32", "i32", "i32", "i32"], ["i32"]),
 } as const satisfies Record<string, Sig>;
 export type ImportName = keyof typeof IMPORTS;
 

@@ -10,6 +10,8 @@ export class BusError extends Error {
     readonly code: number,
     message: string,
     readonly status: number = statusFor(code),
+    /** The module's own words for why it failed (`fault_message`, a Rust panic), apart from the host's. */
+    readonly detail?: string,
   ) {
     super(message);
   }
@@ -35,7 +37,12 @@ function statusFor(code: number): number {
   switch (code) {
     case Code.InvalidWapm:
     case Code.InvalidTopic:
+    case Code.NotFound:
       return 404;
+    case Code.MethodNotAllowed:
+      return 405;
+    case Code.Unauthorized:
+      return 401;
     case Code.DeserializationFailed:
     case Code.BadRequest:
     case Code.InvalidUtf8:

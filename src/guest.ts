@@ -1,4 +1,4 @@
-import { Code, IMPORT_MODULE, NO_HANDLE, formatName } from "./abi.js";
+import { Code, IMPORT_MODULE, NO_HANDLE, codeName, formatName } from "./abi.js";
 import { concat } from "./bytes.js";
 import { BusCall, type CallSink } from "./call.js";
 import type { Payload } from "./codec/index.js";
@@ -39,6 +39,11 @@ interface GuestExports {
 /** Deliveries one guest may have waiting; past it, callbacks to it are refused with LimitExceeded. */
 const MAX_QUEUED = 4096;
 
+/** The longest message `fault_message` keeps; the rest is cut. */
+const MAX_MESSAGE_BYTES = 4096;
+/** Guest messages are for people: a broken UTF-8 sequence shows as U+FFFD rather than losing the message. */
+const lossy = new TextDecoder("utf-8");
+
 /** Thrown out of an import to halt a guest that broke the rules beyond a status code. */
 class Halt extends Error {
   constructor(readonly error: BusError) {
@@ -69,6 +74,8 @@ export class Guest {
   #forked = false;
   /** The last status an import refused with, and why. */
   #refusal?: BusError;
+  /** What the guest said (fault_message on handle 0) just before it trapped: a Rust panic's message. */
+  #lastWords?: string;
   #flush?: () => void;
   #onIdle?: (guest: Guest) => void;
   #draining = false;
@@ -259,16 +266,16 @@ export class Guest {
         const topic = this.#memory.readString(topicPtr, topicLen, "callback topic");
         return call.callback(topic, this.#payload(format, ptr, len, this.module.manifest.limits.responseBytes, "callback"));
       }),
-      fault: guarded((handle, code) => {
-        const call = this.#inbound(handle, true);
-        if (!call) return Code.InvalidHandle;
-        this.#handles.remove(handle);
-        // A guest passing on the code of a refusal it just got passes on the host's reason too.
-        // Its status too, except that a 4xx refusal of the guest's own call is not its caller's fault.
-        const refusal = this.#refusal?.code === code >>> 0 ? this.#refusal : undefined;
-        const message = `module ${this.module.name} faulted the call with code ${code >>> 0}${refusal ? `: ${refusal.message}` : ""}`;
-        const status = refusal && (refusal.status < 500 ? 502 : refusal.status);
-        return call.fault(new BusError(code >>> 0, message, status));
+      fault: guarded((handle, code) => this.#fault(handle, code)),
+      fault_message: guarded((handle, code, ptr, len) => {
+        const bytes = this.#memory.peek(ptr, Math.min(len >>> 0, MAX_MESSAGE_BYTES), "fault message");
+        const message = lossy.decode(bytes) + (len >>> 0 > MAX_MESSAGE_BYTES ? "…" : "");
+        // Handle 0 names no call: the guest is about to trap (a Rust panic) and says why first.
+        if (handle === NO_HANDLE) {
+          this.#lastWords = message;
+          return Code.Success;
+        }
+        return this.#fault(handle, code, message);
       }),
       drop: guarded((handle) => this.#drop(handle)),
       poll: this.#jspi ? (this.#jspi.suspending(() => this.#poll()) as never) : () => this.#refuse("Unsupported", "poll needs JSPI (WebAssembly.Suspending), which this runtime lacks; return to the host instead"),
@@ -283,6 +290,21 @@ export class Guest {
         return Code.Success;
       }),
     };
+  }
+
+  /** The guest fails an inbound call: with its own words where it gave them, and the host's reason where it passes on a refusal. */
+  #fault(handle: number, code: number, detail?: string): number {
+    const call = this.#inbound(handle, true);
+    if (!call) return Code.InvalidHandle;
+    this.#handles.remove(handle);
+    code >>>= 0;
+    // A guest passing on the code of a refusal it just got passes on the host's reason too.
+    // Its status too, except that a 4xx refusal of the guest's own call is not its caller's fault.
+    const refusal = this.#refusal?.code === code ? this.#refusal : undefined;
+    const reason = detail ?? refusal?.message;
+    const message = `module ${this.module.name} faulted the call with ${codeName(code)} (${code})${reason ? `: ${reason}` : ""}`;
+    const status = refusal && (refusal.status < 500 ? 502 : refusal.status);
+    return call.fault(new BusError(code, message, status, detail));
   }
 
   #call(parent: number, handle: number, keepalive: boolean, format: number, wapmPtr: number, wapmLen: number, topicPtr: number, topicLen: number, reqPtr: number, reqLen: number): number {
@@ -497,7 +519,7 @@ export class Guest {
     const pages = this.#mem!.size / 65536;
     const limit = this.module.manifest.limits.memoryPages;
     if (pages > limit) {
-      throw new Halt(new BusError(20, `module ${this.module.name} grew its memory to ${pages} pages, over its limit of ${limit}`, 500));
+      throw new Halt(BusError.of("LimitExceeded", `module ${this.module.name} grew its memory to ${pages} pages, over its limit of ${limit}`, 500));
     }
   }
 
@@ -511,7 +533,7 @@ export class Guest {
       this.#break(BusError.of("Timeout", `module ${this.module.name} ran out of fuel (${this.module.manifest.limits.fuel} loop iterations): an endless loop?`));
       return;
     }
-    this.#break(err instanceof Halt ? err.error : err instanceof BusError ? err : trapError(this.module.name, "a call", err));
+    this.#break(err instanceof Halt ? err.error : err instanceof BusError ? err : trapError(this.module.name, "a call", err, this.#lastWords));
   }
 
   /** Throws the instance away: every call it serves fails, every call it made is dropped. */
@@ -549,9 +571,10 @@ export class Guest {
 
 type ImportKey = keyof typeof import("./abi.js").IMPORTS;
 
-function trapError(module: string, during: string, err: unknown): BusError {
+function trapError(module: string, during: string, err: unknown, lastWords?: string): BusError {
   if (err instanceof Halt) return err.error;
   if (err instanceof BusError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return BusError.of("GuestTrapped", `module ${module} trapped during ${during}: ${message}`);
+  const why = lastWords ? `: ${lastWords}` : "";
+  return new BusError(Code.GuestTrapped, `module ${module} trapped during ${during}: ${message}${why}`, undefined, lastWords);
 }

@@ -43,7 +43,7 @@ class Join extends Server {
     const body = req.value();
     const name = body != null ? body.getString("name") : null;
     if (name == null) {
-      req.fault(Code.BadRequest);
+      req.fault(Code.BadRequest, "join wants {\"name\": string}");
       return;
     }
     req.keepAlive();
@@ -63,13 +63,13 @@ function post(req: Request): void {
   const member = memberOf(req.parentRequest());
   if (member == null) {
     // No parent, or a parent that is not a live join of this room.
-    req.fault(Code.BadRequest);
+    req.fault(Code.BadRequest, "post needs a live join of this room as its parent");
     return;
   }
   const body = req.value();
   const text = body != null ? body.getString("text") : null;
   if (text == null) {
-    req.fault(Code.BadRequest);
+    req.fault(Code.BadRequest, "post wants {\"text\": string}");
     return;
   }
   const message = Value.object().setString("from", member.name).setString("text", text);

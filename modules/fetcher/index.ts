@@ -57,7 +57,7 @@ function start(req: Request): void {
   const delay = body != null ? body.get("delayMs") : null;
   // delayMs may be left out (no sleep); otherwise a non-negative integer.
   if (url == null || (delay != null && !delay.isNull() && (!delay.isInteger() || delay.asInt() < 0))) {
-    req.fault(Code.BadRequest);
+    req.fault(Code.BadRequest, "fetch wants {\"url\": string, \"delayMs\"?: non-negative integer}");
     return;
   }
   const ms: u64 = delay != null ? <u64>delay.asInt() : 0;

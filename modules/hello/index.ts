@@ -7,7 +7,7 @@ function greet(req: Request): void {
   const name = body != null ? body.getString("name") : null;
   if (name == null) {
     // Not JSON, not an object, or no string "name": the caller's mistake.
-    req.fault(Code.BadRequest);
+    req.fault(Code.BadRequest, "greet wants {\"name\": string}");
     return;
   }
   req.reply(Value.object().setString("message", "Hello, " + name + "!"));

@@ -9,7 +9,7 @@ class Relayed extends Step<Payload> {
   onResult(reply: Payload): void {
     const v = reply.value();
     if (v == null) {
-      this.req.fault(Code.DeserializationFailed);
+      this.req.fault(Code.DeserializationFailed, "the greeting did not decode");
       return;
     }
     this.req.reply(Value.object().set("relayed", v));
@@ -19,7 +19,7 @@ class Relayed extends Step<Payload> {
 function relay(req: Request): void {
   const body = req.value();
   if (body == null || !body.isObject()) {
-    req.fault(Code.BadRequest);
+    req.fault(Code.BadRequest, "relay wants a JSON object");
     return;
   }
   // The topic is json, so the request is JSON bytes already: pass them on untouched.

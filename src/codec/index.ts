@@ -1,4 +1,4 @@
-import { Packr } from "msgpackr";
+import { C1, Packr } from "msgpackr";
 import { Format, type FormatValue, formatName } from "../abi.js";
 import { BusError } from "../errors.js";
 import { asBytes, decodeBincode, encodeBincode } from "./bincode.js";
@@ -24,9 +24,9 @@ export function decode(format: number, data: Uint8Array, schema?: Schema): unkno
       case Format.Json:
         return conform(parseJson(data), schema);
       case Format.Msgpack:
-        return conform(data.length ? packr.unpack(data) : undefined, schema);
+        return conform(data.length ? unpackOne(data) : undefined, schema);
       case Format.Bincode:
-        if (!schema) throw new BusError(11, "bincode needs the payload's types, and this topic declares none", 415);
+        if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none", 415);
         return decodeBincode(data, schema);
     }
   } catch (err) {
@@ -47,7 +47,7 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
         // pack() hands back a view of msgpackr's reusable buffer: copy it out.
         return packr.pack(value).slice();
       case Format.Bincode:
-        if (!schema) throw new BusError(11, "bincode needs the payload's types, and this topic declares none", 415);
+        if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none", 415);
         return encodeBincode(value, schema);
     }
   } catch (err) {
@@ -61,6 +61,34 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
 export function transcode(payload: Payload, to: FormatValue, schema?: Schema): Payload {
   if (payload.format === to) return payload;
   return { format: to, data: encode(to, decode(payload.format, payload.data, schema), schema) };
+}
+
+/**
+ * Exactly one msgpack value: msgpackr alone takes the first value and ignores what follows,
+ * and reads 0xc1 (never used in msgpack) as a placeholder object instead of failing.
+ */
+function unpackOne(data: Uint8Array): unknown {
+  let value: unknown;
+  let end = 0;
+  packr.unpackMultiple(data, (v: unknown, _start?: number, stop?: number) => {
+    if (end) throw new Error(`${data.length - end} bytes after the value`);
+    value = v;
+    end = stop ?? data.length;
+  });
+  if (end !== data.length) throw new Error(`${data.length - end} bytes after the value`);
+  // A cheap native scan first: the walk only runs where the byte occurs at all.
+  if (data.includes(0xc1) && holdsC1(value)) throw new Error("byte 0xc1 is never used in msgpack");
+  return value;
+}
+
+function holdsC1(v: unknown): boolean {
+  if (v === C1) return true;
+  if (v === null || typeof v !== "object" || v instanceof Uint8Array) return false;
+  if (v instanceof Map) {
+    for (const [k, x] of v) if (holdsC1(k) || holdsC1(x)) return true;
+    return false;
+  }
+  return Object.values(v).some(holdsC1);
 }
 
 const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });

@@ -1,16 +1,31 @@
 import { Hono, type MiddlewareHandler } from "hono";
-import { bearerAuth } from "hono/bearer-auth";
-import { HTTPException } from "hono/http-exception";
+import { timingSafeEqual } from "hono/utils/buffer";
 import { Code } from "../abi.js";
 import { BusCall } from "../call.js";
 import type { Payload } from "../codec/index.js";
 import { BusError } from "../errors.js";
 import type { Env } from "../env.js";
 import type { Runtime } from "../runtime.js";
+import { errorResponse } from "./errors.js";
 import { processRoutes, sessionRoutes } from "./processes.js";
 import { callPayload, payloadResponse } from "./request.js";
 
 type AppEnv = { Bindings: Env; Variables: { module?: string; topic?: string } };
+
+/** Every route, by method: what `GET /` lists and what tells a wrong method (405) from no route (404). */
+const ROUTES = [
+  ["POST", "/call/:module/:topic"],
+  ["GET", "/modules"],
+  ["POST", "/processes"],
+  ["GET", "/processes/:id"],
+  ["DELETE", "/processes/:id"],
+  ["GET", "/processes/:id/logs"],
+  ["POST", "/processes/:id/call/:topic"],
+  ["GET", "/processes/:id/attach", "WebSocket"],
+  ["GET", "/bus/:module", "WebSocket"],
+] as const;
+
+const ROUTE_PATTERNS = ROUTES.map(([method, path]) => ({ method, pattern: new RegExp(`^${path.replace(/:[a-z]+/g, "[^/]+")}$`) }));
 
 /** The Worker's HTTP face: call a module's topic, list modules. */
 export function createApp(runtime: Runtime) {
@@ -23,17 +38,7 @@ export function createApp(runtime: Runtime) {
   app.get("/", (c) =>
     c.json({
       name: "wasm-bus",
-      routes: [
-        "POST /call/:module/:topic",
-        "GET /modules",
-        "POST /processes",
-        "GET /processes/:id",
-        "DELETE /processes/:id",
-        "GET /processes/:id/logs",
-        "POST /processes/:id/call/:topic",
-        "GET /processes/:id/attach (WebSocket)",
-        "GET /bus/:module (WebSocket)",
-      ],
+      routes: ROUTES.map(([method, path, kind]) => `${method} ${path}${kind ? ` (${kind})` : ""}`),
       modules: [...runtime.modules.keys()],
     }),
   );
@@ -62,20 +67,26 @@ export function createApp(runtime: Runtime) {
     return payloadResponse(c, reply);
   });
 
-  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}`, code: 0, codeName: "NotFound" }, 404));
-
-  app.onError((err, c) => {
-    if (err instanceof HTTPException) return err.getResponse();
-    const bus = BusError.from(err);
-    const status = bus.status as 400;
-    return c.json({ error: bus.message, code: bus.code, codeName: bus.codeName, module: c.get("module"), topic: c.get("topic") }, status);
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    const allowed = ROUTE_PATTERNS.filter((r) => r.pattern.test(path)).map((r) => r.method);
+    if (allowed.length) {
+      return errorResponse(BusError.of("MethodNotAllowed", `${c.req.method} is not allowed on ${path}; use ${allowed.join(" or ")}`), {}, { allow: allowed.join(", ") });
+    }
+    return errorResponse(BusError.of("NotFound", `no route ${c.req.method} ${path}; GET / lists the routes`));
   });
+
+  app.onError((err, c) => errorResponse(err, { module: c.get("module"), topic: c.get("topic") }));
 
   return app;
 }
 
+/** With a BUS_TOKEN secret set, every bus endpoint wants `Authorization: Bearer <token>`. */
 const guard: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = c.env?.BUS_TOKEN;
   if (!token) return next();
-  return bearerAuth({ token })(c as never, next);
+  const given = /^Bearer +(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
+  if (given === undefined) throw BusError.of("Unauthorized", "this endpoint wants Authorization: Bearer <token>");
+  if (!(await timingSafeEqual(given, token))) throw BusError.of("Unauthorized", "the bearer token is wrong");
+  return next();
 };

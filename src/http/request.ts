@@ -1,27 +1,37 @@
 import type { Context } from "hono";
-import { Code, Format } from "../abi.js";
+import { Format, OS_WAPM } from "../abi.js";
 import { readCapped } from "../bytes.js";
 import { type Payload, decode } from "../codec/index.js";
+import { validate } from "../codec/validate.js";
 import { BusError } from "../errors.js";
 import type { Runtime } from "../runtime.js";
 import { contentTypeOf, formatOfContentType } from "./formats.js";
 
 /**
- * The request of a bus call made over HTTP: its format from Content-Type, its
- * bytes capped at the module's limit, rejected with 400 here if malformed
- * rather than inside the guest.
+ * The request of a bus call made over HTTP: its format from Content-Type, its bytes capped at
+ * the module's limit, and refused with 400 here, before any guest runs, where it is malformed,
+ * empty, or does not fit the topic's declared request type.
  */
 export async function callPayload(c: Context, runtime: Runtime, module: string, topic: string): Promise<Payload> {
   c.set("module", module);
   c.set("topic", topic);
+  if (module === OS_WAPM) {
+    throw BusError.of("InvalidWapm", `"${OS_WAPM}" names the host's built-in services, which modules call over the bus; they are not served over HTTP`);
+  }
   const spec = runtime.topic(module, topic);
   const format = formatOfContentType(c.req.header("content-type"));
   if (format === undefined) {
-    throw new BusError(Code.Unsupported, `Content-Type ${c.req.header("content-type")} is not a bus format (application/json, application/msgpack)`, 415);
+    throw BusError.of("Unsupported", `Content-Type ${c.req.header("content-type")} is not a bus format (application/json, application/msgpack)`, 415);
   }
   const limit = runtime.modules.get(module)!.manifest.limits.requestBytes;
   const data = await readCapped(c.req.raw.body, c.req.header("content-length") ?? null, limit, "request body");
-  decode(format, data, spec.format === "bincode" || format === Format.Bincode ? spec.request : undefined);
+  if (format === Format.Json || format === Format.Msgpack) {
+    if (!data.length) throw BusError.of("DeserializationFailed", `empty body: topic ${topic} wants one ${contentTypeOf(format)} value`);
+    const value = decode(format, data, spec.request);
+    if (spec.request) validate(value, spec.request, "request");
+  } else if (format === Format.Bincode) {
+    decode(format, data, spec.request);
+  }
   return { format, data };
 }
 

@@ -35,6 +35,11 @@ export namespace Code {
   export const GuestTrapped: u32 = 21;
   export const InvalidPointer: u32 = 22;
   export const InvalidUtf8: u32 = 23;
+  export const CallCycle: u32 = 24;
+  // Edge only, never seen by a guest.
+  export const NotFound: u32 = 25;
+  export const MethodNotAllowed: u32 = 26;
+  export const Unauthorized: u32 = 27;
   export const Unknown: u32 = 0xffff_ffff;
 }
 
@@ -63,6 +68,10 @@ export function codeName(code: u32): string {
     case Code.GuestTrapped: return "GuestTrapped";
     case Code.InvalidPointer: return "InvalidPointer";
     case Code.InvalidUtf8: return "InvalidUtf8";
+    case Code.CallCycle: return "CallCycle";
+    case Code.NotFound: return "NotFound";
+    case Code.MethodNotAllowed: return "MethodNotAllowed";
+    case Code.Unauthorized: return "Unauthorized";
   }
   return "Unknown";
 }
@@ -151,6 +160,11 @@ export declare function thread_id(): u32;
 // @ts-ignore: decorator
 @external("wasm-bus", "log")
 export declare function log(level: u32, ptr: usize, len: usize): u32;
+
+/** As `fault`, with the guest's own words for why (UTF-8); handle 0: about to trap, and why. */
+// @ts-ignore: decorator
+@external("wasm-bus", "fault_message")
+export declare function fault_message(handle: u32, code: u32, ptr: usize, len: usize): u32;
 
 // ---- exports: implemented once in ./exports.ts; a module re-exports them with
 //   export * from "<path to>/sdk/assemblyscript/assembly/exports";

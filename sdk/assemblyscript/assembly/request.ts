@@ -82,10 +82,19 @@ export class Request extends Entry {
     return status;
   }
 
-  /** Fails the call with an error code (Code.BadRequest, ...); also ends a kept-alive request. */
-  fault(code: u32): u32 {
+  /**
+   * Fails the call with an error code (Code.BadRequest, ...) and, where given, a message for
+   * the caller (the HTTP error body's `detail`); also ends a kept-alive request.
+   */
+  fault(code: u32, message: string | null = null): u32 {
     if (this.ended) return bus.Code.InvalidHandle;
-    const status = bus.fault(this.handle, code);
+    let status: u32;
+    if (message === null) {
+      status = bus.fault(this.handle, code);
+    } else {
+      const text = String.UTF8.encode(message);
+      status = bus.fault_message(this.handle, code, changetype<usize>(text), <usize>text.byteLength);
+    }
     this.answered = true;
     this.end();
     return status;

@@ -40,12 +40,16 @@ pub enum Code {
     InvalidPointer = 22,
     InvalidUtf8 = 23,
     CallCycle = 24,
+    /// Edge only: the HTTP edge answers these; a guest never sees them.
+    NotFound = 25,
+    MethodNotAllowed = 26,
+    Unauthorized = 27,
     Unknown = 0xffff_ffff,
 }
 
 impl Code {
     /// Every code, in the order of `src/abi.ts`.
-    pub const ALL: [Code; 24] = [
+    pub const ALL: [Code; 27] = [
         Code::Success,
         Code::SerializationFailed,
         Code::DeserializationFailed,
@@ -69,6 +73,9 @@ impl Code {
         Code::InvalidPointer,
         Code::InvalidUtf8,
         Code::CallCycle,
+        Code::NotFound,
+        Code::MethodNotAllowed,
+        Code::Unauthorized,
         Code::Unknown,
     ];
 
@@ -103,6 +110,9 @@ impl Code {
             Code::InvalidPointer => "InvalidPointer",
             Code::InvalidUtf8 => "InvalidUtf8",
             Code::CallCycle => "CallCycle",
+            Code::NotFound => "NotFound",
+            Code::MethodNotAllowed => "MethodNotAllowed",
+            Code::Unauthorized => "Unauthorized",
             Code::Unknown => "Unknown",
         }
     }
@@ -177,7 +187,7 @@ const fn sig(params: &'static [ValType], results: &'static [ValType]) -> Sig {
 use ValType::I32;
 
 /// Imports the host provides in module `wasm-bus`. Pointers and lengths are u32 (i32).
-pub const IMPORTS: [(&str, Sig); 12] = [
+pub const IMPORTS: [(&str, Sig); 13] = [
     ("handle", sig(&[], &[I32])),
     ("call", sig(&[I32, I32, I32, I32, I32, I32, I32, I32, I32, I32], &[I32])),
     ("callback", sig(&[I32, I32, I32, I32], &[I32])),
@@ -190,6 +200,7 @@ pub const IMPORTS: [(&str, Sig); 12] = [
     ("fork", sig(&[], &[I32])),
     ("thread_id", sig(&[], &[I32])),
     ("log", sig(&[I32, I32, I32], &[I32])),
+    ("fault_message", sig(&[I32, I32, I32, I32], &[I32])),
 ];
 
 /// Exports a guest provides (this crate defines them all, in `exports.rs`).
@@ -250,6 +261,9 @@ extern "C" {
     pub fn thread_id() -> u32;
     /// Writes one line to the Worker's logs.
     pub fn log(level: u32, ptr: *const u8, len: usize) -> u32;
+    /// As `fault`, with the guest's own words for why (UTF-8). Handle 0 names no call:
+    /// the guest is about to trap and says why first (a panic's message).
+    pub fn fault_message(handle: u32, code: u32, ptr: *const u8, len: usize) -> u32;
 }
 
 // Off Wasm (host-side `cargo test`) the imports are a scriptable mock host.

@@ -294,13 +294,21 @@ impl Request {
     /// `DeserializationFailed`, well-formed data that does not fit `T` (a
     /// missing field, a wrong type) is `BadRequest`. Either faults the call
     /// when returned from a handler.
+    /// The codec's message ("missing field `b`") goes with the fault to the caller.
     pub fn decode_as<C: Codec, T: DeserializeOwned>(&self) -> Result<T, BusError> {
-        self.payload.decode_request_as::<C, T>()
+        crate::format::explained(|| self.payload.decode_request_as::<C, T>()).map_err(|(e, why)| self.explained(e, why))
     }
 
     /// As [`decode_as`](Self::decode_as), with whichever codec the request's format names.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, BusError> {
-        self.payload.decode_request::<T>()
+        crate::format::explained(|| self.payload.decode_request::<T>()).map_err(|(e, why)| self.explained(e, why))
+    }
+
+    fn explained(&self, e: BusError, why: Option<String>) -> BusError {
+        if let Some(why) = why {
+            self.responder().explain(why);
+        }
+        e
     }
 
     /// What invokes the caller's callbacks (and can end the call later).
@@ -318,6 +326,12 @@ pub struct Responder {
 impl Responder {
     pub fn handle(&self) -> u32 {
         self.handle
+    }
+
+    /// Says why, in words: when the handler serving this call returns an error, the caller
+    /// gets this message with the code (in the HTTP error body's `detail`, a `fault` frame).
+    pub fn explain(&self, message: impl Into<String>) {
+        crate::rt::explain(self.handle, message.into());
     }
 
     /// Invokes the caller's callback `topic` with `data`.

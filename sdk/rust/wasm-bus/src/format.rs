@@ -18,10 +18,24 @@ pub trait Codec {
     fn decode<T: DeserializeOwned>(data: &[u8]) -> Result<T, BusError>;
 }
 
+thread_local! {
+    /// The codec's own words for the last failure ("missing field `b` at line 1 column 8"):
+    /// set by `failed`, taken at once by the same synchronous caller (`Request::decode_as`).
+    static LAST_FAILURE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
 #[cold]
 fn failed(what: &str, format: Format, err: &dyn std::fmt::Display, code: BusError) -> BusError {
-    crate::log::warn(&format!("wasm-bus: cannot {what} {}: {err}", format.name()));
+    let message = format!("cannot {what} {}: {err}", format.name());
+    crate::log::warn(&format!("wasm-bus: {message}"));
+    LAST_FAILURE.with(|f| *f.borrow_mut() = Some(message));
     code
+}
+
+/// Runs a decode and hands back the codec's message with its error.
+pub(crate) fn explained<T>(decode: impl FnOnce() -> Result<T, BusError>) -> Result<T, (BusError, Option<String>)> {
+    LAST_FAILURE.with(|f| f.borrow_mut().take());
+    decode().map_err(|e| (e, LAST_FAILURE.with(|f| f.borrow_mut().take())))
 }
 
 /// JSON (serde_json): structs are objects, `Vec<u8>` an array of numbers.

@@ -25,6 +25,7 @@ pub enum Event {
     Reply { handle: u32, format: u32, data: Vec<u8> },
     ReplyCallback { handle: u32, format: u32, topic: String, data: Vec<u8> },
     Fault { handle: u32, code: u32 },
+    FaultMessage { handle: u32, code: u32, message: String },
     Drop(u32),
     Log { level: u32, message: String },
 }
@@ -190,6 +191,11 @@ pub mod imports {
     pub unsafe fn fault(handle: u32, code: u32) -> u32 {
         record(Event::Fault { handle, code });
         status("fault")
+    }
+
+    pub unsafe fn fault_message(handle: u32, code: u32, ptr: *const u8, len: usize) -> u32 {
+        record(Event::FaultMessage { handle, code, message: string(ptr, len) });
+        status("fault_message")
     }
 
     pub unsafe fn drop(handle: u32) -> u32 {

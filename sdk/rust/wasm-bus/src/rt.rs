@@ -64,6 +64,8 @@ pub(crate) struct State {
     handlers: BTreeMap<u32, BTreeMap<String, Handler>>,
     /// inbound call handle -> the task serving it.
     inbound: BTreeMap<u32, u64>,
+    /// inbound call handle -> why it is failing, in words (`Responder::explain`).
+    explanations: BTreeMap<u32, String>,
     /// Topics the `listen` import was called for.
     listened: BTreeSet<String>,
     listening: bool,
@@ -333,7 +335,12 @@ where
     })
 }
 
+pub(crate) fn explain(handle: u32, message: String) {
+    with(|s| s.explanations.insert(handle, message));
+}
+
 fn answer(handle: u32, result: Result<Payload, BusError>) {
+    let why = with(|s| s.explanations.remove(&handle));
     // SAFETY: pointers and lengths of live buffers.
     unsafe {
         match result {
@@ -344,9 +351,14 @@ fn answer(handle: u32, result: Result<Payload, BusError>) {
                     abi::fault(handle, status);
                 }
             }
-            Err(e) => {
-                abi::fault(handle, e.code());
-            }
+            Err(e) => match why {
+                Some(why) => {
+                    abi::fault_message(handle, e.code(), why.as_ptr(), why.len());
+                }
+                None => {
+                    abi::fault(handle, e.code());
+                }
+            },
         }
     }
 }
@@ -435,7 +447,10 @@ pub(crate) fn on_error(handle: u32, code: u32) {
 }
 
 pub(crate) fn on_drop(handle: u32) {
-    let (task, handlers) = with(|s| (s.inbound.remove(&handle), s.handlers.remove(&handle)));
+    let (task, handlers) = with(|s| {
+        s.explanations.remove(&handle);
+        (s.inbound.remove(&handle), s.handlers.remove(&handle))
+    });
     if let Some(id) = task {
         cancel_task(id);
     }
@@ -449,7 +464,10 @@ pub(crate) fn on_drop(handle: u32) {
 pub(crate) fn end_inbound(handle: u32) -> Result<(), BusError> {
     // SAFETY: a plain integer.
     let status = unsafe { abi::drop(handle) };
-    let (task, handlers) = with(|s| (s.inbound.remove(&handle), s.handlers.remove(&handle)));
+    let (task, handlers) = with(|s| {
+        s.explanations.remove(&handle);
+        (s.inbound.remove(&handle), s.handlers.remove(&handle))
+    });
     if let Some(id) = task {
         cancel_task(id);
     }
@@ -489,10 +507,24 @@ impl<E: std::fmt::Debug> InitResult for Result<(), E> {
     }
 }
 
-/// Sends panic messages to the bus log (wasm32-unknown-unknown has no stderr).
+/// A panic's message goes to the host before the guest traps (`fault_message` on handle 0), so
+/// the calls the trap fails carry it; and to the bus log (wasm32-unknown-unknown has no stderr)
+/// or, in a command, to stderr as the default hook writes it.
 pub fn install_panic_hook() {
-    #[cfg(all(target_arch = "wasm32", not(target_os = "wasi")))]
-    std::panic::set_hook(Box::new(|info| crate::log::error(&info.to_string())));
+    #[cfg(target_arch = "wasm32")]
+    {
+        #[cfg(target_os = "wasi")]
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = info.to_string();
+            #[cfg(target_os = "wasi")]
+            default(info);
+            #[cfg(not(target_os = "wasi"))]
+            crate::log::error(&message);
+            // SAFETY: a live buffer and its length.
+            unsafe { abi::fault_message(0, Code::GuestTrapped as u32, message.as_ptr(), message.len()) };
+        }));
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]

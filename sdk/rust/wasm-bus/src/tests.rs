@@ -245,7 +245,7 @@ impl Hello for MyHello {
 
 fn reply_of(handle: u32) -> Option<Event> {
     calls().into_iter().find(|e| match e {
-        Event::Reply { handle: h, .. } | Event::Fault { handle: h, .. } => *h == handle,
+        Event::Reply { handle: h, .. } | Event::Fault { handle: h, .. } | Event::FaultMessage { handle: h, .. } => *h == handle,
         _ => false,
     })
 }
@@ -258,14 +258,20 @@ fn a_server_replies_and_faults() {
     assert_eq!(calls()[..2], [Event::Listen("greet".into()), Event::Listen("slow".into())]);
     let h = mock::deliver_start(0, "greet", Format::Json, br#"{"name":"Ada"}"#);
     assert_eq!(reply_of(h), Some(Event::Reply { handle: h, format: 1, data: br#""Hello, Ada!""#.to_vec() }));
+    // The handler's own error, without words: a plain fault.
     let h = mock::deliver_start(0, "greet", Format::Json, b"{}");
     assert_eq!(reply_of(h), Some(Event::Fault { handle: h, code: 12 }));
+    // The codec's own words travel with the code (fault_message).
+    let h = mock::deliver_start(0, "greet", Format::Json, br#"{"nam":1}"#);
+    assert_eq!(reply_of(h), Some(Event::Fault { handle: h, code: 12 }));
     let h = mock::deliver_start(0, "greet", Format::Json, b"not json");
-    assert_eq!(reply_of(h), Some(Event::Fault { handle: h, code: 2 }));
+    let Some(Event::FaultMessage { code: 2, message, .. }) = reply_of(h) else { panic!("{:?}", reply_of(h)) };
+    assert!(message.starts_with("cannot decode json: expected ident"), "{message}");
     // well-formed, wrong shape: BadRequest
     for body in [&br#"{"name":42}"#[..], b"[1]", b"7"] {
         let h = mock::deliver_start(0, "greet", Format::Json, body);
-        assert_eq!(reply_of(h), Some(Event::Fault { handle: h, code: 12 }), "{}", String::from_utf8_lossy(body));
+        let Some(Event::FaultMessage { code: 12, message, .. }) = reply_of(h) else { panic!("{:?}", reply_of(h)) };
+        assert!(message.starts_with("cannot decode json: invalid type"), "{}: {message}", String::from_utf8_lossy(body));
     }
     let h = mock::deliver_start(0, "nothing", Format::Json, b"{}");
     assert_eq!(reply_of(h), Some(Event::Fault { handle: h, code: 9 }));

@@ -1,0 +1,137 @@
+import { pack } from "msgpackr";
+import { describe, expect, it } from "vitest";
+import { Code } from "../src/abi.js";
+import { guestApp } from "./helpers.js";
+import { post, worker } from "./worker.js";
+
+type ErrorBody = { error: string; code: number; codeName: string; module?: string; topic?: string; detail?: string };
+
+const msgpack = (body: Uint8Array) => post("/call/hello/greet", body, "application/msgpack");
+
+describe("a body that is not valid in its format is 400", () => {
+  it("refuses the msgpack byte 0xc1, which msgpack never uses", async () => {
+    const res = await msgpack(new Uint8Array([0xc1]));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ codeName: "DeserializationFailed", module: "hello", topic: "greet" });
+    // nested inside a map as well
+    const nested = pack({ name: "Ada" });
+    const withC1 = new Uint8Array([0x81, 0xa4, ...new TextEncoder().encode("name"), 0xc1]);
+    expect((await msgpack(nested)).status).toBe(200);
+    expect((await msgpack(withC1)).status).toBe(400);
+  });
+
+  it("refuses trailing bytes after one value, in msgpack and json", async () => {
+    const one = pack({ name: "Ada" });
+    const res = await msgpack(new Uint8Array([...one, 0x01]));
+    expect(res.status).toBe(400);
+    expect((await res.json()) as ErrorBody).toMatchObject({ codeName: "DeserializationFailed" });
+    const json = await post("/call/hello/greet", '{"name":"Ada"} {"name":"Bob"}');
+    expect(json.status).toBe(400);
+  });
+
+  it("says an empty body is empty", async () => {
+    const res = await post("/call/hello/greet", "");
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as ErrorBody).error).toMatch(/^empty body/);
+    expect((await msgpack(new Uint8Array())).status).toBe(400);
+  });
+});
+
+describe("a request that does not fit the topic's declared type is 400 naming the field, before any guest runs", () => {
+  it.each([
+    ['"Ada"', /request: expected an object, got a string/],
+    ["{}", /request: missing field name/],
+    ['{"name": 5}', /request\.name: expected a string, got a number/],
+    ['{"name": null}', /request\.name: expected a string, got null/],
+  ])("%s", async (body, message) => {
+    const res = await post("/call/hello/greet", body);
+    expect(res.status).toBe(400);
+    const json = (await res.json()) as ErrorBody;
+    expect(json).toMatchObject({ codeName: "BadRequest", code: Code.BadRequest, module: "hello", topic: "greet" });
+    expect(json.error).toMatch(message);
+  });
+
+  it("checks nested and numeric types, and msgpack the same way", async () => {
+    const count = (body: unknown) => post("/call/greeter-rs/count", body);
+    const wrong = await count({ start: 1, add: [1, -2] });
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as ErrorBody).error).toMatch(/request\.add\[1\]: expected an integer \(u64\)|request\.add\[1\]: -2 is out of range for u64/);
+    const res = await msgpack(pack({ name: 7 }));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as ErrorBody).error).toMatch(/request\.name: expected a string/);
+  });
+});
+
+describe("a module's own reason reaches its caller", () => {
+  it("passes serde's words from a Rust guest in detail", async () => {
+    const { call } = guestApp();
+    const res = await call("divider-rs", "divide", { a: 7 });
+    expect(res.status).toBe(400);
+    const json = (await res.json()) as ErrorBody;
+    expect(json).toMatchObject({ codeName: "BadRequest", module: "divider-rs", topic: "divide" });
+    expect(json.detail).toMatch(/missing field `b`/);
+    expect(json.error).toContain("missing field `b`");
+    const ok = await call("divider-rs", "divide", { a: 7, b: 2 });
+    expect(await ok.json()).toBe(3);
+  });
+
+  it("passes a Rust panic's message, and the next call is served", async () => {
+    const { call } = guestApp();
+    const res = await call("divider-rs", "divide", { a: 1, b: 0 });
+    expect(res.status).toBe(500);
+    const json = (await res.json()) as ErrorBody;
+    expect(json.codeName).toBe("GuestTrapped");
+    expect(json.detail).toMatch(/attempt to divide by zero/);
+    expect(json.error).toMatch(/unreachable.*attempt to divide by zero/s);
+    expect(await (await call("divider-rs", "divide", { a: 9, b: 3 })).json()).toBe(3);
+  });
+
+  it("keeps a reason to its own call: the next call on a pooled instance does not carry it", async () => {
+    const { call } = guestApp();
+    const bad = (await (await call("divider-rs", "divide", { a: 7 })).json()) as ErrorBody;
+    expect(bad.detail).toMatch(/missing field `b`/);
+    const next = (await (await call("divider-rs", "divide", { b: 7 })).json()) as ErrorBody;
+    expect(next.detail).toMatch(/missing field `a`/);
+    expect(next.error).not.toMatch(/`b`/);
+  });
+});
+
+describe("route misses and auth are JSON errors with their own codes", () => {
+  it("an unknown route is 404 NotFound, never code 0", async () => {
+    const res = await worker("/nowhere");
+    expect(res.status).toBe(404);
+    const json = (await res.json()) as ErrorBody;
+    expect(json).toMatchObject({ codeName: "NotFound", code: Code.NotFound });
+    expect(json.code).not.toBe(Code.Success);
+  });
+
+  it("a wrong method on a known route is 405 with Allow", async () => {
+    const get = await worker("/call/hello/greet");
+    expect(get.status).toBe(405);
+    expect(get.headers.get("allow")).toBe("POST");
+    expect(await get.json()).toMatchObject({ codeName: "MethodNotAllowed", code: Code.MethodNotAllowed });
+    const put = await worker("/processes/abc", { method: "PUT" });
+    expect(put.status).toBe(405);
+    expect(put.headers.get("allow")).toBe("GET, DELETE");
+  });
+
+  it("a missing or wrong bearer token is 401 as JSON", async () => {
+    const { app } = guestApp();
+    const env = { BUS_TOKEN: "s3cret" };
+    for (const authorization of [undefined, "Bearer nope", "Basic s3cret"]) {
+      const res = await app.request("/modules", { headers: authorization ? { authorization } : {} }, env);
+      expect(res.status).toBe(401);
+      expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+      expect(await res.json()).toMatchObject({ codeName: "Unauthorized", code: Code.Unauthorized });
+    }
+    expect((await app.request("/modules", { headers: { authorization: "Bearer s3cret" } }, env)).status).toBe(200);
+  });
+
+  it("POST /call/os/time.now is a JSON error, not a TypeError", async () => {
+    const res = await post("/call/os/time.now", {});
+    expect(res.status).toBe(404);
+    const json = (await res.json()) as ErrorBody;
+    expect(json).toMatchObject({ codeName: "InvalidWapm", module: "os", topic: "time.now" });
+    expect(json.error).not.toMatch(/TypeError|undefined/);
+  });
+});
