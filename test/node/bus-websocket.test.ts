@@ -17,6 +17,7 @@ type Frame = {
   payload?: Uint8Array;
   code?: number;
   codeName?: string;
+  detail?: string;
   error?: string;
 };
 
@@ -192,9 +193,9 @@ describe("the bus over a real WebSocket (GET /bus/chat)", () => {
     expect(bob.frames.filter((f) => f.type === "callback")).toEqual([]);
     expect(ada.frames).toEqual([]);
 
-    // A post without a joined parent is BadRequest (12).
+    // A post without a joined parent is BadRequest (12), with the module's own words.
     ada.call(4, "post", { text: "no parent" });
-    expect(await ada.answer(4)).toMatchObject({ type: "fault", id: 4, code: 12, codeName: "BadRequest" });
+    expect(await ada.answer(4)).toMatchObject({ type: "fault", id: 4, code: 12, codeName: "BadRequest", detail: "post needs a live join of this room as its parent" });
 
     // Closing the socket leaves the room too: a new member finds only itself.
     await ada.close();
