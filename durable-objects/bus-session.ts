@@ -18,9 +18,9 @@ interface Attachment {
 }
 
 /**
- * The bus over WebSockets for one module (GET /bus/:module): every client of
- * the module shares one instance, so the module can push callbacks from one
- * client's call to another's (a chat room). Sockets are hibernatable. Wasm
+ * The bus over WebSockets for one session of one module (GET /bus/:module/:session; GET
+ * /bus/:module is the session "default"): every client of the session shares one instance, so
+ * the module can push callbacks from one client's call to another's (a chat room). Sockets are hibernatable. Wasm
  * memory is not: the calls each socket keeps alive are stored, and a fresh
  * instance after hibernation gets them again (replies to them are not resent),
  * which rebuilds the module's state from what its clients still hold.
@@ -37,7 +37,8 @@ export class BusSession extends DurableObject<Env> {
   }
 
   override async fetch(request: Request): Promise<Response> {
-    const module = decodeURIComponent(new URL(request.url).pathname.split("/").pop() ?? "");
+    // /bus/:module or /bus/:module/:session: the Worker checked both and chose this object by them.
+    const module = decodeURIComponent(new URL(request.url).pathname.split("/")[2] ?? "");
     if (!this.#runtime.modules.has(module)) return errorResponse(BusError.of("InvalidWapm", `no module named ${module}`), { module });
     await this.ctx.storage.put("module", module);
     const { 0: client, 1: server } = new WebSocketPair();

@@ -7,8 +7,9 @@ import { BusError } from "../errors.js";
 import type { Env } from "../env.js";
 import type { Runtime } from "../runtime.js";
 import { errorResponse } from "./errors.js";
-import { processRoutes, sessionRoutes } from "./processes.js";
+import { processRoutes } from "./processes.js";
 import { callPayload, payloadResponse } from "./request.js";
+import { sessionRoutes } from "./sessions.js";
 
 type AppEnv = { Bindings: Env; Variables: { module?: string; topic?: string } };
 
@@ -23,6 +24,7 @@ const ROUTES = [
   ["POST", "/processes/:id/call/:topic"],
   ["GET", "/processes/:id/attach", "WebSocket"],
   ["GET", "/bus/:module", "WebSocket"],
+  ["GET", "/bus/:module/:session", "WebSocket"],
 ] as const;
 
 const ROUTE_PATTERNS = ROUTES.map(([method, path]) => ({ method, pattern: new RegExp(`^${path.replace(/:[a-z]+/g, "[^/]+")}$`) }));

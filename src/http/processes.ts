@@ -76,17 +76,3 @@ export function processRoutes(runtime: Runtime) {
 
   return app;
 }
-
-/** GET /bus/:module: the bus over a WebSocket, one BusSession object per module. */
-export function sessionRoutes(runtime: Runtime) {
-  const app = new Hono<{ Bindings: Env }>();
-  app.get("/:module", async (c) => {
-    const module = c.req.param("module");
-    if (!runtime.modules.has(module)) throw BusError.of("InvalidWapm", `no module named ${module}`);
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      throw BusError.of("BadRequest", "GET /bus/:module wants a WebSocket upgrade", 426);
-    }
-    return c.env.SESSIONS.get(c.env.SESSIONS.idFromName(module)).fetch(c.req.raw);
-  });
-  return app;
-}

@@ -1,0 +1,40 @@
+import { Hono } from "hono";
+import type { Env } from "../env.js";
+import { BusError } from "../errors.js";
+import type { Runtime } from "../runtime.js";
+
+/** The session `GET /bus/:module` opens. */
+export const DEFAULT_SESSION = "default";
+
+/** Session names become part of a Durable Object's name: short, and plain enough to read in a log or URL. */
+const SESSION_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * GET /bus/:module/:session: the bus over a WebSocket, one BusSession object (and one instance)
+ * per module and session name, so each room is its own object and rooms spread across machines.
+ */
+export function sessionRoutes(runtime: Runtime) {
+  const app = new Hono<{ Bindings: Env }>();
+  const open = (c: { env: Env; req: { raw: Request; header(name: string): string | undefined } }, module: string, session: string) => {
+    if (!runtime.modules.has(module)) throw BusError.of("InvalidWapm", `no module named ${module}`);
+    if (!SESSION_NAME.test(session)) {
+      throw BusError.of("BadRequest", `session names are 1 to 64 letters, digits, '_', '.' or '-': ${JSON.stringify(session.slice(0, 80))}`);
+    }
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      throw BusError.of("BadRequest", "GET /bus/:module wants a WebSocket upgrade", 426);
+    }
+    const stub = c.env.SESSIONS.get(c.env.SESSIONS.idFromName(sessionKey(module, session)));
+    return stub.fetch(c.req.raw);
+  };
+  app.get("/:module", (c) => open(c, c.req.param("module"), DEFAULT_SESSION));
+  app.get("/:module/:session", (c) => open(c, c.req.param("module"), c.req.param("session")));
+  return app;
+}
+
+/**
+ * The object name of a session. The default session keeps the name objects had before
+ * sessions were named (the module's), so a deploy does not strand open rooms.
+ */
+export function sessionKey(module: string, session: string): string {
+  return session === DEFAULT_SESSION ? module : `${module}/${session}`;
+}
