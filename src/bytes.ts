@@ -1,23 +1,77 @@
 import { BusError } from "./errors.js";
 
+/**
+ * How much of an oversized body `readCapped` reads and throws away, when asked to drain, before
+ * it gives up and cancels: more than any request body Cloudflare delivers on most plans (100 MB).
+ */
+export const DRAIN_BYTES = 128 << 20;
+/** How long such a drain may wait for the rest of the body before cancelling it instead. */
+export const DRAIN_MS = 30_000;
+
+export interface CapOptions {
+  /**
+   * Read and discard the rest of a body over the limit (up to DRAIN_BYTES, within DRAIN_MS)
+   * before failing, instead of cancelling it. For a request body: the error is answered while
+   * the client is still sending, and a body left unread makes the runtime close the connection
+   * under it, so the client (or wrangler dev's proxy in front of the Worker) sees the connection
+   * reset or "Network connection lost" instead of the 413. Never for a response body, where
+   * cancelling is what saves the download.
+   */
+  drain?: boolean;
+}
+
 /** Reads a body whole, failing with LimitExceeded as soon as it passes `limit` bytes. */
-export async function readCapped(body: ReadableStream<Uint8Array> | null, declared: string | null, limit: number, what: string): Promise<Uint8Array> {
-  if (Number(declared ?? NaN) > limit) {
-    await body?.cancel();
+export async function readCapped(
+  body: ReadableStream<Uint8Array> | null,
+  declared: string | null,
+  limit: number,
+  what: string,
+  options: CapOptions = {},
+): Promise<Uint8Array> {
+  const length = declared === null || declared === "" ? NaN : Number(declared);
+  if (length > limit) {
+    if (body) await discard(body.getReader(), options.drain && length <= DRAIN_BYTES ? DRAIN_BYTES : 0);
     throw BusError.of("LimitExceeded", `${what} of ${declared} bytes is over the limit of ${limit}`);
   }
   if (!body) return new Uint8Array();
   // A declared length within the limit is one native read, not a promise per chunk
   // (the runtime holds a body to its declared length).
-  if (declared !== null && declared !== "" && Number(declared) <= limit) return new Uint8Array(await new Response(body).arrayBuffer());
+  if (length <= limit) return new Uint8Array(await new Response(body).arrayBuffer());
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.length;
-    if (size > limit) throw BusError.of("LimitExceeded", `${what} is over the limit of ${limit} bytes`);
-    chunks.push(chunk);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await discard(reader, options.drain ? DRAIN_BYTES - size : 0);
+      throw BusError.of("LimitExceeded", `${what} is over the limit of ${limit} bytes`);
+    }
+    chunks.push(value);
   }
   return concat(...chunks);
+}
+
+/**
+ * Reads and drops what is left of a body, up to `budget` bytes and DRAIN_MS, holding one chunk
+ * at a time; past either it cancels the body. A budget of 0 or less cancels at once.
+ */
+async function discard(reader: ReadableStreamDefaultReader<Uint8Array>, budget: number): Promise<void> {
+  if (budget <= 0) return reader.cancel().catch(() => {});
+  const timer = setTimeout(() => void reader.cancel().catch(() => {}), DRAIN_MS);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      budget -= value.byteLength;
+      if (budget < 0) return await reader.cancel();
+    }
+  } catch {
+    // The client went away or the body broke: nothing left to keep in step.
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
