@@ -24,7 +24,8 @@ export async function callPayload(c: Context, runtime: Runtime, module: string, 
     throw BusError.of("Unsupported", `Content-Type ${c.req.header("content-type")} is not a bus format (application/json, application/msgpack)`, 415);
   }
   const limit = runtime.modules.get(module)!.manifest.limits.requestBytes;
-  const data = await readCapped(c.req.raw.body, c.req.header("content-length") ?? null, limit, "request body");
+  // Drained, not cancelled, past the limit: answering before the upload ends breaks the connection behind a proxy.
+  const data = await readCapped(c.req.raw.body, c.req.header("content-length") ?? null, limit, "request body", { drain: true });
   if (format === Format.Json || format === Format.Msgpack) {
     if (!data.length) throw BusError.of("DeserializationFailed", `empty body: topic ${topic} wants one ${contentTypeOf(format)} value`);
     const value = decode(format, data, spec.request);
