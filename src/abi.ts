@@ -43,7 +43,6 @@ export const Code = {
   Unknown: 0xffff_ffff,
 } as const;
 export type CodeName = keyof typeof Code;
-export type CodeValue = (typeof Code)[CodeName];
 
 const codeNames = new Map<number, CodeName>(
   Object.entries(Code).map(([name, value]) => [value, name as CodeName]),
@@ -79,34 +78,54 @@ export const NO_HANDLE = 0;
 /** The wapm name of the host's built-in services. */
 export const OS_WAPM = "os";
 
-type Sig = { params: readonly ("i32" | "i64")[]; results: readonly ("i32" | "i64")[] };
-const sig = (params: Sig["params"], results: Sig["results"] = []): Sig => ({ params, results });
+export type ValType = "i32" | "i64";
 
-/** Imports the host provides in module `wasm-bus`. Pointers and lengths are u32 (i32). */
+/**
+ * One import or export. Every parameter of this ABI is an i32; its name says what it holds:
+ * names ending in `ptr` are pointers into guest memory, in `len` byte lengths, the rest u32s
+ * (handles, codes, formats, flags). The SDKs' bindings are generated from these names and docs
+ * (scripts/gen-abi.mjs), so they read the same in every language.
+ */
+export interface Sig {
+  readonly names: readonly string[];
+  readonly params: readonly ValType[];
+  readonly results: readonly ValType[];
+  readonly doc: string;
+}
+const fn = (names: readonly string[], results: readonly ValType[], doc: string): Sig => ({ names, params: names.map(() => "i32"), results, doc });
+const STATUS = ["i32"] as const;
+
+/** Imports the host provides in module `wasm-bus`; all but `handle` and `thread_id` answer a status code. */
 export const IMPORTS = {
-  handle: sig([], ["i32"]),
-  call: sig(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"], ["i32"]),
-  callback: sig(["i32", "i32", "i32", "i32"], ["i32"]),
-  listen: sig(["i32", "i32"], ["i32"]),
-  reply: sig(["i32", "i32", "i32", "i32"], ["i32"]),
-  reply_callback: sig(["i32", "i32", "i32", "i32", "i32", "i32"], ["i32"]),
-  fault: sig(["i32", "i32"], ["i32"]),
-  drop: sig(["i32"], ["i32"]),
-  poll: sig([], ["i32"]),
-  fork: sig([], ["i32"]),
-  thread_id: sig([], ["i32"]),
-  log: sig(["i32", "i32", "i32"], ["i32"]),
-  fault_message: sig(["i32", "i32", "i32", "i32"], ["i32"]),
+  handle: fn([], ["i32"], "Reserves a new handle, for `call` or `callback`."),
+  call: fn(
+    ["parent", "handle", "keepalive", "format", "wapm_ptr", "wapm_len", "topic_ptr", "topic_len", "request_ptr", "request_len"],
+    STATUS,
+    "Starts a call on a handle from `handle()`; its outcome arrives at `wasm_bus_finish` or `wasm_bus_error`.",
+  ),
+  callback: fn(["parent", "handle", "topic_ptr", "topic_len"], STATUS, "Registers `handle` (from `handle()`) as the callback `topic` of the call `parent`."),
+  listen: fn(["topic_ptr", "topic_len"], STATUS, "Serves a topic declared in module.json; inbound calls arrive at `wasm_bus_start`."),
+  reply: fn(["handle", "format", "ptr", "len"], STATUS, "Answers the inbound call `handle`."),
+  reply_callback: fn(["handle", "format", "topic_ptr", "topic_len", "ptr", "len"], STATUS, "Invokes the callback `topic` that the caller of inbound call `handle` registered."),
+  fault: fn(["handle", "code"], STATUS, "Answers the inbound call `handle` with an error code."),
+  drop: fn(["handle"], STATUS, "Ends a handle: cancels an outbound call, ends an inbound one, releases a reserved or callback handle."),
+  poll: fn([], STATUS, "Blocks until events are pending and delivers them (needs JSPI on the host; else `Unsupported`)."),
+  fork: fn([], STATUS, "Keeps the instance alive after `_start` returns (processes only; else `Unsupported`)."),
+  thread_id: fn([], ["i32"], "Always 0: guests are single-threaded."),
+  log: fn(["level", "ptr", "len"], STATUS, "Writes one line (UTF-8) at a `LogLevel` to the Worker's logs."),
+  fault_message: fn(
+    ["handle", "code", "ptr", "len"],
+    STATUS,
+    "As `fault`, with the guest's own words for why (UTF-8). Handle 0 names no call: the guest is about to trap and says why first.",
+  ),
 } as const satisfies Record<string, Sig>;
-export type ImportName = keyof typeof IMPORTS;
 
 /** Exports a guest provides. Only `wasm_bus_malloc` is needed to receive any data. */
 export const EXPORTS = {
-  wasm_bus_malloc: sig(["i32"], ["i32"]),
-  wasm_bus_free: sig(["i32", "i32"]),
-  wasm_bus_start: sig(["i32", "i32", "i32", "i32", "i32", "i32", "i32"]),
-  wasm_bus_finish: sig(["i32", "i32", "i32", "i32"]),
-  wasm_bus_error: sig(["i32", "i32"]),
-  wasm_bus_drop: sig(["i32"]),
+  wasm_bus_malloc: fn(["len"], ["i32"], "Allocates `len` bytes the host fills; they are the guest's from then on."),
+  wasm_bus_free: fn(["ptr", "len"], [], "Frees what `wasm_bus_malloc` gave."),
+  wasm_bus_start: fn(["parent", "handle", "format", "topic_ptr", "topic_len", "request_ptr", "request_len"], [], "An inbound call of a topic the guest listens on."),
+  wasm_bus_finish: fn(["handle", "format", "ptr", "len"], [], "The result of an outbound call, or a callback's data."),
+  wasm_bus_error: fn(["handle", "code"], [], "An outbound call failed."),
+  wasm_bus_drop: fn(["handle"], [], "The caller dropped an inbound call."),
 } as const satisfies Record<string, Sig>;
-export type ExportName = keyof typeof EXPORTS;

@@ -1,4 +1,4 @@
-import { Code, IMPORT_MODULE, NO_HANDLE, codeName, formatName } from "./abi.js";
+import { Code, IMPORT_MODULE, LogLevel, NO_HANDLE, codeName, formatName } from "./abi.js";
 import { concat } from "./bytes.js";
 import { BusCall, type CallSink } from "./call.js";
 import type { Payload } from "./codec/index.js";
@@ -106,7 +106,7 @@ export class Guest {
         memory: () => this.#memory,
         log: (stream, msg) => {
           this.#output?.(stream, msg);
-          this.#log(stream === "stderr" ? 2 : 3, msg, stream);
+          this.#log(stream === "stderr" ? LogLevel.Warn : LogLevel.Info, msg, stream);
         },
         jspi: this.#jspi,
         resumed: () => this.#refuel(),
@@ -396,7 +396,7 @@ export class Guest {
   #inbound(handle: number, evenAnswered = false): BusCall | undefined {
     const entry = this.#handles.get(handle);
     if (entry?.kind !== "in") {
-      this.#log(2, `handle ${handle} is not a call this module is serving`);
+      this.#log(LogLevel.Warn, `handle ${handle} is not a call this module is serving`);
       return undefined;
     }
     return entry.call.answered && !evenAnswered ? undefined : entry.call;
@@ -411,7 +411,7 @@ export class Guest {
 
   /** A status code for the guest, with a log line saying why: codes alone are hard to debug. */
   #refuse(name: keyof typeof Code, why: string): number {
-    this.#log(2, why);
+    this.#log(LogLevel.Warn, why);
     this.#refusal = BusError.of(name, why);
     return Code[name];
   }
@@ -542,7 +542,7 @@ export class Guest {
     this.#broken = err;
     this.#flush?.();
     this.#queue.length = 0;
-    if (log) this.#log(1, err.message);
+    if (log) this.#log(LogLevel.Error, err.message);
     this.#exit?.reject(err);
     for (const entry of this.#handles.clear()) {
       if (entry.kind === "in") entry.call.fault(err);

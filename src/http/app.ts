@@ -1,6 +1,6 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
-import { Code } from "../abi.js";
+import { ABI_VERSION, Code } from "../abi.js";
 import { BusCall } from "../call.js";
 import type { Payload } from "../codec/index.js";
 import { BusError } from "../errors.js";
@@ -40,6 +40,7 @@ export function createApp(runtime: Runtime) {
   app.get("/", (c) =>
     c.json({
       name: "wasm-bus",
+      abi: ABI_VERSION,
       routes: ROUTES.map(([method, path, kind]) => `${method} ${path}${kind ? ` (${kind})` : ""}`),
       modules: [...runtime.modules.keys()],
     }),

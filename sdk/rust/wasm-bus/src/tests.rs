@@ -377,65 +377,6 @@ fn generated_requests_match_the_topic_rule() {
 }
 
 #[test]
-fn the_abi_table_matches_the_runtime() {
-    // src/abi.ts, relative to this crate.
-    let ts = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../src/abi.ts"));
-    let Ok(ts) = ts else { return }; // the crate is built outside the repository
-    use crate::abi::{Code, ValType, EXPORTS, IMPORTS};
-    let block = |start: &str| {
-        let from = ts.find(start).unwrap_or_else(|| panic!("{start} not in abi.ts"));
-        let rest = &ts[from..];
-        rest[..rest.find("} as const").unwrap()].to_string()
-    };
-    // codes: `Name: value,`
-    let codes = block("export const Code = {");
-    let mut n = 0;
-    for line in codes.lines().skip(1) {
-        let Some((name, value)) = line.trim().trim_end_matches(',').split_once(": ") else { continue };
-        let value = value.replace('_', "");
-        let value = if let Some(hex) = value.strip_prefix("0x") {
-            u32::from_str_radix(hex, 16).unwrap()
-        } else {
-            value.parse().unwrap()
-        };
-        let code = Code::from_u32(value).unwrap_or_else(|| panic!("abi.rs lacks code {name} = {value}"));
-        assert_eq!(code.name(), name);
-        assert_eq!(Code::ALL[n], code, "codes in the order of abi.ts");
-        n += 1;
-    }
-    assert_eq!(n, Code::ALL.len());
-    let sigs = |text: &str| -> Vec<(String, String)> {
-        text.lines()
-            .skip(1)
-            .filter_map(|l| {
-                let (name, rest) = l.trim().split_once(": sig(")?;
-                Some((name.to_string(), rest.trim_end_matches(',').trim_end_matches(')').replace(['"', ' '], "")))
-            })
-            .collect()
-    };
-    let render = |s: &crate::abi::Sig| {
-        let list = |v: &[ValType]| {
-            v.iter().map(|t| if *t == ValType::I32 { "i32" } else { "i64" }).collect::<Vec<_>>().join(",")
-        };
-        if s.results.is_empty() {
-            format!("[{}]", list(s.params))
-        } else {
-            format!("[{}],[{}]", list(s.params), list(s.results))
-        }
-    };
-    let imports = sigs(&block("export const IMPORTS = {"));
-    assert_eq!(imports.len(), IMPORTS.len());
-    for ((name, sig), (rs_name, rs_sig)) in imports.iter().zip(IMPORTS.iter()) {
-        assert_eq!((name.as_str(), sig.as_str()), (*rs_name, render(rs_sig).as_str()));
-    }
-    let exports = sigs(&block("export const EXPORTS = {"));
-    assert_eq!(exports.len(), EXPORTS.len());
-    for ((name, sig), (rs_name, rs_sig)) in exports.iter().zip(EXPORTS.iter()) {
-        assert_eq!((name.as_str(), sig.as_str()), (*rs_name, render(rs_sig).as_str()));
-    }
-}
-
-#[test]
 fn channels_carry_callback_data_to_async_code() {
     mock::reset();
     let (tx, mut rx) = crate::task::channel::<u32>();
