@@ -1,19 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
-import { fuel } from "../build/fuel.js";
-import { modules } from "../build/registry.js";
-import { Code } from "../src/abi.js";
-import { BusCall } from "../src/call.js";
 import type { Payload } from "../src/codec/index.js";
 import type { Env } from "../src/env.js";
-import { BusError } from "../src/errors.js";
+import { BusError, type Outcome, outcome } from "../src/errors.js";
+import { errorResponse, HttpError } from "../src/http/errors.js";
 import { consoleSink, type LogLine } from "../src/log.js";
 import { Process, type ProcessInfo, type SpawnRequest } from "../src/process.js";
-import { Runtime } from "../src/runtime.js";
-import { closeBack } from "./bus-session.js";
+import type { Runtime } from "../src/runtime.js";
+import { createRuntime } from "../src/worker-runtime.js";
+import { closeBack } from "./sockets.js";
 import { AlarmTimers } from "./timers.js";
-
-/** What crosses RPC: BusError's class does not, so failures travel as data. */
-export type Outcome<T> = { ok: true; value: T } | { ok: false; code: number; error: string; status: number };
 
 /** Lines kept per process for GET /processes/:id/logs and for a client that attaches late. */
 const KEEP_LINES = 1000;
@@ -36,7 +31,7 @@ export class BusProcess extends DurableObject<Env> {
     sql.exec("CREATE TABLE IF NOT EXISTS info (one INTEGER PRIMARY KEY CHECK (one = 1), json TEXT NOT NULL)");
     sql.exec("CREATE TABLE IF NOT EXISTS lines (seq INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL)");
     this.#timers = new AlarmTimers(ctx.storage, (tag, id, waited) => this.#timerFired(tag, id, waited));
-    this.#runtime = new Runtime(modules, { fuel, clock: this.#timers, log: (line) => this.#record(line) });
+    this.#runtime = createRuntime({ clock: this.#timers, log: (line) => this.#record(line) });
     // A fresh object with a running process on record lost its instance to an eviction:
     // Wasm memory is not durable, so the process cannot resume.
     const info = this.#info();
@@ -47,25 +42,27 @@ export class BusProcess extends DurableObject<Env> {
   }
 
   async spawn(id: string, request: SpawnRequest): Promise<Outcome<ProcessInfo>> {
-    if (this.#info()) return fail(BusError.of("BadRequest", `process ${id} exists already`));
-    try {
-      let unreside = () => {};
+    return outcome(() => {
+      if (this.#info()) throw BusError.of("BadRequest", `process ${id} exists already`);
+      let unpin = () => {};
       const process = new Process(id, request, {
         output: (stream, line) => this.#broadcast({ stream, line }),
         end: (info) => {
-          unreside(); // the ended instance is freed, not kept serving
+          unpin(); // the ended instance is freed, not kept serving
           void this.#ended(info);
         },
       });
       this.#save(process.info);
       this.#process = process;
-      // Calls to its module made in this object (POST /processes/:id/call, its sub-processes) reach it.
-      unreside = this.#runtime.reside(process.start(this.#runtime, request.env));
-      return { ok: true, value: process.info };
-    } catch (err) {
-      this.ctx.storage.sql.exec("DELETE FROM info");
-      return fail(BusError.from(err));
-    }
+      try {
+        // Calls to its module made in this object (POST /processes/:id/call, its sub-processes) reach it.
+        unpin = this.#runtime.instances.pin(process.start((name, options) => this.#runtime.spawn(name, options), request.env));
+      } catch (err) {
+        this.ctx.storage.sql.exec("DELETE FROM info");
+        throw err;
+      }
+      return process.info;
+    });
   }
 
   async status(): Promise<ProcessInfo | null> {
@@ -74,21 +71,10 @@ export class BusProcess extends DurableObject<Env> {
 
   /** A call to a topic the running process serves (it listened, and forked to keep serving). */
   async call(topic: string, request: Payload): Promise<Outcome<Payload>> {
-    const info = this.#info();
-    if (!this.#process || info?.status !== "running") {
-      return fail(BusError.of("InvalidHandle", `process ${info?.id ?? "?"} is not running`, 409));
-    }
-    return new Promise((resolve) => {
-      const call = new BusCall(info.module, topic, request, {
-        finish: (reply) => resolve({ ok: true, value: reply }),
-        fail: (err) => resolve(fail(err)),
-        callback: () => Code.MissingCallbacks,
-      });
-      try {
-        this.#runtime.dispatch(call);
-      } catch (err) {
-        resolve(fail(BusError.from(err)));
-      }
+    return outcome(() => {
+      const info = this.#info();
+      if (!this.#process || info?.status !== "running") throw BusError.of("InvalidHandle", `process ${info?.id ?? "?"} is not running`);
+      return this.#runtime.request(info.module, topic, request, { caller: "http" });
     });
   }
 
@@ -112,7 +98,7 @@ export class BusProcess extends DurableObject<Env> {
   /** GET /processes/:id/attach: a hibernatable WebSocket that streams output and takes stdin. */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return Response.json({ error: "attach wants a WebSocket upgrade", code: 12, codeName: "BadRequest" }, { status: 426 });
+      return errorResponse(new HttpError("BadRequest", "attach wants a WebSocket upgrade", 426));
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
@@ -207,6 +193,3 @@ function endFrame(info: ProcessInfo) {
   return info.status === "exited" ? { exit: info.code } : { failed: info.reason };
 }
 
-function fail(err: BusError): Outcome<never> {
-  return { ok: false, code: err.code, error: err.message, status: err.status };
-}

@@ -1,13 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
-import { fuel } from "../build/fuel.js";
-import { modules } from "../build/registry.js";
-import { formatName, formatValue } from "../src/abi.js";
-import { BusCall } from "../src/call.js";
+import { Code, formatName, formatValue } from "../src/abi.js";
+import type { BusCall } from "../src/call.js";
 import type { Env } from "../src/env.js";
 import { BusError } from "../src/errors.js";
-import { Guest } from "../src/guest.js";
-import { Runtime } from "../src/runtime.js";
 import { errorResponse } from "../src/http/errors.js";
+import type { Guest } from "../src/instance/guest.js";
+import { createRuntime } from "../src/worker-runtime.js";
+import { closeBack } from "./sockets.js";
 import { type ClientFrame, decodeFrame, encodeFrame, faultFrame, type ServerFrame } from "./frames.js";
 
 type CallFrame = Extract<ClientFrame, { type: "call" }>;
@@ -26,7 +25,7 @@ interface Attachment {
  * which rebuilds the module's state from what its clients still hold.
  */
 export class BusSession extends DurableObject<Env> {
-  #runtime = new Runtime(modules, { fuel });
+  #runtime = createRuntime();
   #guest?: Guest;
   /** Live calls per socket, by the client's call id. */
   #calls = new Map<string, Map<number, BusCall>>();
@@ -88,7 +87,9 @@ export class BusSession extends DurableObject<Env> {
       if (!replay) send(ws, faultFrame(frame.id, BusError.of("InvalidHandle", `parent ${frame.parent} is not a live call`)));
       return;
     }
-    const call = new BusCall(
+    // A call refused while replaying is forgotten quietly: its client heard about it long ago.
+    let started = false;
+    const call = this.#runtime.start(
       frame.wapm ?? module,
       frame.topic,
       { format: formatValue(frame.format), data: frame.payload },
@@ -99,23 +100,20 @@ export class BusSession extends DurableObject<Env> {
         },
         fail: (err) => {
           this.#forget(sid, frame.id);
-          send(ws, faultFrame(frame.id, err));
+          if (!replay || started) send(ws, faultFrame(frame.id, err));
         },
         callback: (topic, payload) => {
           send(ws, { type: "callback", id: frame.id, topic, format: formatName(payload.format)!, payload: payload.data });
-          return 0;
+          return Code.Success;
         },
       },
       { parent, keepalive: frame.keepalive, caller: "ws" },
     );
-    calls.set(frame.id, call);
+    started = true;
     // Kept until the call ends, so an instance rebuilt after hibernation gets it again.
-    if (!replay) this.ctx.storage.sql.exec("INSERT OR REPLACE INTO live_calls (sid, id, frame) VALUES (?, ?, ?)", sid, frame.id, encodeFrame(frame));
-    try {
-      this.#runtime.dispatch(call);
-    } catch (err) {
-      this.#forget(sid, frame.id);
-      if (!replay) send(ws, faultFrame(frame.id, err));
+    if (!call.ended) {
+      calls.set(frame.id, call);
+      if (!replay) this.ctx.storage.sql.exec("INSERT OR REPLACE INTO live_calls (sid, id, frame) VALUES (?, ?, ?)", sid, frame.id, encodeFrame(frame));
     }
   }
 
@@ -123,9 +121,9 @@ export class BusSession extends DurableObject<Env> {
   async #ensureGuest() {
     if (this.#guest && !this.#guest.broken) return;
     const name = (await this.ctx.storage.get<string>("module"))!;
-    const guest = Guest.create(this.#runtime.modules.get(name)!, this.#runtime, { ephemeral: false });
+    const guest = this.#runtime.instances.create(this.#runtime.modules.get(name)!, { ephemeral: false });
     this.#guest = guest;
-    this.#runtime.reside(guest);
+    this.#runtime.instances.pin(guest);
     const sockets = new Map(this.ctx.getWebSockets().map((ws) => [(ws.deserializeAttachment() as Attachment).sid, ws]));
     const rows = this.ctx.storage.sql.exec<{ sid: string; frame: ArrayBuffer }>("SELECT sid, frame FROM live_calls ORDER BY rowid").toArray();
     this.#calls.clear();
@@ -146,15 +144,6 @@ export class BusSession extends DurableObject<Env> {
     for (const call of this.#calls.get(sid)?.values() ?? []) call.drop("the WebSocket closed");
     this.#calls.delete(sid);
     this.ctx.storage.sql.exec("DELETE FROM live_calls WHERE sid = ?", sid);
-  }
-}
-
-/** With hibernation the server sends the closing handshake back itself; 1005/1006/1015 cannot be sent. */
-export function closeBack(ws: WebSocket, code: number, reason: string) {
-  try {
-    ws.close([1005, 1006, 1015].includes(code) ? 1000 : code, reason);
-  } catch {
-    // already closed
   }
 }
 

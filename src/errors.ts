@@ -1,17 +1,29 @@
 import { Code, type CodeName, codeName } from "./abi.js";
 
+/** What a BusError is as data: how it crosses Workers RPC and storage. */
+export interface BusErrorJson {
+  code: number;
+  message: string;
+  detail?: string;
+  relayed?: BusErrorJson;
+}
+
 /**
- * The one error type the runtime raises. `code` is the ABI code a guest sees;
- * `status` is what the HTTP edge answers. Whose fault it is follows from the code.
+ * The one error type of the runtime: an ABI code and the host's words. The core knows nothing
+ * of HTTP; src/http/errors.ts turns a code into a status, at the edge.
  */
 export class BusError extends Error {
   override readonly name = "BusError";
   constructor(
     readonly code: number,
     message: string,
-    readonly status: number = statusFor(code),
     /** The module's own words for why it failed (`fault_message`, a Rust panic), apart from the host's. */
     readonly detail?: string,
+    /**
+     * The refusal a module passed on: it faulted its caller with the code one of its own calls was
+     * refused with. The caller did nothing wrong then; the module's call did.
+     */
+    readonly relayed?: BusError,
   ) {
     super(message);
   }
@@ -20,8 +32,8 @@ export class BusError extends Error {
     return codeName(this.code);
   }
 
-  static of(name: CodeName, message: string, status?: number): BusError {
-    return new BusError(Code[name], message, status);
+  static of(name: CodeName, message: string, detail?: string): BusError {
+    return new BusError(Code[name], message, detail);
   }
 
   /** Anything thrown becomes a BusError; unknown throwables are the system's fault. */
@@ -30,39 +42,61 @@ export class BusError extends Error {
     const message = err instanceof Error ? err.message : String(err);
     return new BusError(Code.InternalFailure, message);
   }
-}
 
-/** HTTP status for an ABI code: 4xx where the caller or the guest input is at fault. */
-function statusFor(code: number): number {
-  switch (code) {
-    case Code.InvalidWapm:
-    case Code.InvalidTopic:
-    case Code.NotFound:
-      return 404;
-    case Code.MethodNotAllowed:
-      return 405;
-    case Code.Unauthorized:
-      return 401;
-    case Code.DeserializationFailed:
-    case Code.BadRequest:
-    case Code.InvalidUtf8:
-      return 400;
-    case Code.AccessDenied:
-      return 403;
-    case Code.LimitExceeded:
-      return 413;
-    case Code.Unsupported:
-      return 501;
-    case Code.Timeout:
-      return 504;
-    case Code.FetchFailed:
-      return 502;
-    case Code.CallCycle:
-      return 508;
-    default:
-      return 500;
+  toJSON(): BusErrorJson {
+    return { code: this.code, message: this.message, detail: this.detail, relayed: this.relayed?.toJSON() };
+  }
+
+  static fromJSON(json: BusErrorJson): BusError {
+    return new BusError(json.code, json.message, json.detail, json.relayed && BusError.fromJSON(json.relayed));
   }
 }
 
-/** Thrown out of the fuel meter (src/fuel.wat): the guest that was running ran out. */
-export class FuelExhausted extends Error {}
+/** What crosses Workers RPC from a Durable Object: a value, or the error as data (its class does not cross). */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: BusErrorJson };
+
+/** Runs `fn` and wraps its value or its BusError for the trip across RPC. */
+export async function outcome<T>(fn: () => T | Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (err) {
+    return { ok: false, error: BusError.from(err).toJSON() };
+  }
+}
+
+/** The other end of `outcome`: the value, or the error thrown again as a BusError. */
+export function unwrap<T>(result: Outcome<T>): T {
+  if (!result.ok) throw BusError.fromJSON(result.error);
+  return result.value;
+}
+
+/**
+ * The one way a guest stops running before it returns: thrown out of an import (proc_exit, a rule
+ * broken beyond what a status code answers) or out of the fuel meter, and caught where the host
+ * entered the guest.
+ */
+export class GuestExit extends Error {
+  private constructor(
+    readonly kind: "exit" | "halt" | "fuel",
+    readonly error: BusError,
+    /** The exit code, for `exit`. */
+    readonly code = 0,
+  ) {
+    super(error.message);
+  }
+
+  /** The guest called proc_exit. */
+  static exit(code: number): GuestExit {
+    return new GuestExit("exit", BusError.of("Aborted", `exited with code ${code}`), code);
+  }
+
+  /** The guest broke a rule beyond what a status code can answer. */
+  static halt(error: BusError): GuestExit {
+    return new GuestExit("halt", error);
+  }
+
+  /** The fuel meter ran dry: an endless loop, or more work than one entry may do. */
+  static fuel(): GuestExit {
+    return new GuestExit("fuel", BusError.of("Timeout", "out of fuel"));
+  }
+}

@@ -1,7 +1,9 @@
 import { BusError } from "./errors.js";
-import type { Guest } from "./guest.js";
+import type { Guest, GuestOptions } from "./instance/guest.js";
 import { Pipe } from "./pipe.js";
-import type { Runtime } from "./runtime.js";
+
+/** Instantiates a command-style module: the runtime's `spawn`. */
+export type Spawn = (module: string, options: GuestOptions) => Guest;
 
 export interface SpawnRequest {
   module: string;
@@ -62,13 +64,12 @@ export class Process {
   }
 
   /** Instantiates and starts the module; throws (InvalidWapm, IncorrectAbi, ...) if it cannot start. */
-  start(runtime: Runtime, env: Record<string, string> = {}): Guest {
-    const guest = runtime.spawn(this.info.module, {
+  start(spawn: Spawn, env: Record<string, string> = {}): Guest {
+    const guest = spawn(this.info.module, {
       args: this.info.args,
       env,
       stdin: this.stdin,
-      process: this.info.id,
-      output: (stream, line) => this.#events.output(stream, line),
+      command: { id: this.info.id, output: (stream, line) => this.#events.output(stream, line) },
     });
     this.#guest = guest;
     guest.run().then(

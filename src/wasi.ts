@@ -1,4 +1,5 @@
 import { ConsoleStdout, File, OpenFile, WASI, wasi as defs } from "@bjorn3/browser_wasi_shim";
+import { GuestExit } from "./errors.js";
 import type { Jspi } from "./jspi.js";
 import { Pipe } from "./pipe.js";
 import type { GuestMemory } from "./memory.js";
@@ -18,12 +19,6 @@ export interface WasiHost {
   jspi?: Jspi;
   /** Called as a suspended import returns to the guest: other guests may have run meanwhile. */
   resumed(): void;
-}
-
-export class ProcessExit extends Error {
-  constructor(readonly code: number) {
-    super(`exited with code ${code}`);
-  }
 }
 
 /**
@@ -128,7 +123,7 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
         ? host.jspi.suspending(fdReadBlocking)
         : (fd: number, iovs: number, count: number, nread: number) => (fd !== 0 ? fdRead(fd, iovs, count, nread) : (readStdin(iovs, count, nread) ?? defs.ERRNO_AGAIN)),
       proc_exit: (code: number) => {
-        throw new ProcessExit(code);
+        throw GuestExit.exit(code);
       },
       random_get: (ptr: number, len: number) => {
         const bytes = new Uint8Array(len);

@@ -50,7 +50,7 @@ describe("ABI conformance (test/guests/abi/module.wat)", () => {
   });
 
   it("an endless loop runs out of fuel and times out", () => expectError("loop", 504, Code.Timeout));
-  it("growing memory past the limit fails the call", () => expectError("grow", 500, Code.LimitExceeded));
+  it("growing memory past the limit fails the call", () => expectError("grow", 500, Code.MemoryAllocationFailed));
   it("returning without a reply fails instead of hanging", () => expectError("no-reply", 500, Code.BusInvocationFailed));
   it("a declared topic the guest never listened on is InvalidTopic", () => expectError("not-listened", 404, Code.InvalidTopic));
 

@@ -5,7 +5,7 @@ describe("command-style modules (test/guests/cmd)", () => {
   it("runs _start with args, prints through WASI, sleeps in poll and exits with its code", async () => {
     const { runtime, logs } = guestApp();
     const started = Date.now();
-    const code = await runtime.run("cmd", { args: ["hi there"] });
+    const code = await runtime.spawn("cmd", { args: ["hi there"] }).run();
     expect(code).toBe(3);
     expect(Date.now() - started).toBeGreaterThanOrEqual(25);
     const out = logs.filter((l) => l.module === "cmd" && l.stream === "stdout").map((l) => l.msg);
@@ -14,6 +14,6 @@ describe("command-style modules (test/guests/cmd)", () => {
 
   it("exits with the SDK's code instead of hanging where JSPI is off", async () => {
     const { runtime } = guestApp({ jspi: false });
-    expect(await runtime.run("cmd", { args: ["x"] })).toBe(11);
+    expect(await runtime.spawn("cmd", { args: ["x"] }).run()).toBe(11);
   });
 });

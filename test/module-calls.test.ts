@@ -29,10 +29,10 @@ describe("calls between modules", () => {
     expect((await call("flood-client", "watch", {})).status).toBe(200);
   });
 
-  it("refuses a chain deeper than the limit with LimitExceeded (508)", async () => {
+  it("refuses a chain deeper than the limit as a cycle (CallCycle, 508)", async () => {
     const { call } = guestApp({ maxDepth: 0 });
     const res = await call("loopy", "greet", { name: "Ada" });
     expect(res.status).toBe(508);
-    expect(await res.json()).toMatchObject({ code: Code.LimitExceeded });
+    expect(await res.json()).toMatchObject({ code: Code.CallCycle });
   });
 });

@@ -74,7 +74,7 @@ describe("sleeper-rs: a command in block_on", () => {
   it("prints, sleeps 50 ms through the bus in poll, prints, exits 0", async () => {
     const { runtime, logs } = guestApp();
     const started = Date.now();
-    expect(await runtime.run("sleeper-rs")).toBe(0);
+    expect(await runtime.spawn("sleeper-rs").run()).toBe(0);
     expect(Date.now() - started).toBeGreaterThanOrEqual(45);
     const out = logs.filter((l) => l.module === "sleeper-rs" && l.stream === "stdout").map((l) => l.msg);
     expect(out).toEqual(["sleeping 50 ms through the bus", "awake"]);
@@ -82,7 +82,7 @@ describe("sleeper-rs: a command in block_on", () => {
 
   it("exits 11 with the reason on stderr where JSPI is off", async () => {
     const { runtime, logs } = guestApp({ jspi: false });
-    expect(await runtime.run("sleeper-rs")).toBe(Code.Unsupported);
+    expect(await runtime.spawn("sleeper-rs").run()).toBe(Code.Unsupported);
     const err = logs.filter((l) => l.module === "sleeper-rs" && l.stream === "stderr").map((l) => l.msg);
     expect(err.join("\n")).toMatch(/Unsupported \(11\).*JSPI/);
   });

@@ -26,7 +26,7 @@ export function decode(format: number, data: Uint8Array, schema?: Schema): unkno
       case Format.Msgpack:
         return conform(data.length ? unpackOne(data) : undefined, schema);
       case Format.Bincode:
-        if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none", 415);
+        if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none");
         return decodeBincode(data, schema);
     }
   } catch (err) {
@@ -47,7 +47,7 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
         // pack() hands back a view of msgpackr's reusable buffer: copy it out.
         return packr.pack(value).slice();
       case Format.Bincode:
-        if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none", 415);
+        if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none");
         return encodeBincode(value, schema);
     }
   } catch (err) {

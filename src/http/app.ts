@@ -1,8 +1,6 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
-import { ABI_VERSION, Code } from "../abi.js";
-import { BusCall } from "../call.js";
-import type { Payload } from "../codec/index.js";
+import { ABI_VERSION } from "../abi.js";
 import { BusError } from "../errors.js";
 import type { Env } from "../env.js";
 import type { Runtime } from "../runtime.js";
@@ -62,12 +60,7 @@ export function createApp(runtime: Runtime) {
   app.post("/call/:module/:topic", async (c) => {
     const { module, topic } = c.req.param();
     const request = await callPayload(c, runtime, module, topic);
-    const reply = await new Promise<Payload>((resolve, reject) => {
-      const call = new BusCall(module, topic, request, { finish: resolve, fail: reject, callback: () => Code.MissingCallbacks });
-      c.req.raw.signal?.addEventListener("abort", () => call.drop("the HTTP client went away"));
-      runtime.dispatch(call);
-    });
-    return payloadResponse(c, reply);
+    return payloadResponse(c, await runtime.request(module, topic, request, { signal: c.req.raw.signal }));
   });
 
   app.notFound((c) => {

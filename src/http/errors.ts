@@ -1,9 +1,52 @@
+import { Code } from "../abi.js";
 import { BusError } from "../errors.js";
 
 /** Where an error happened, for its body: the module and topic of the call, when there was one. */
 export interface ErrorScope {
   module?: string;
   topic?: string;
+}
+
+/** An error the edge raises itself, where HTTP has a status more precise than its code's (415, 426, 404 for no process). */
+export class HttpError extends BusError {
+  constructor(
+    code: BusError["codeName"],
+    message: string,
+    readonly status: number,
+  ) {
+    super(Code[code], message);
+  }
+}
+
+/** HTTP status of an ABI code: 4xx where the caller is at fault, 5xx where a module or the host is. */
+const STATUS: Partial<Record<number, number>> = {
+  [Code.InvalidWapm]: 404,
+  [Code.InvalidTopic]: 404,
+  [Code.NotFound]: 404,
+  [Code.DeserializationFailed]: 400,
+  [Code.BadRequest]: 400,
+  [Code.InvalidUtf8]: 400,
+  [Code.Unauthorized]: 401,
+  [Code.AccessDenied]: 403,
+  [Code.MethodNotAllowed]: 405,
+  [Code.LimitExceeded]: 413,
+  [Code.Unsupported]: 501,
+  [Code.FetchFailed]: 502,
+  [Code.Timeout]: 504,
+  [Code.CallCycle]: 508,
+};
+
+/**
+ * The status an error is answered with. A refusal a module passed on keeps its 5xx (a cycle, a
+ * missing capability), but a 4xx refusal of the module's own call is the module's failure: 502.
+ */
+export function statusOf(err: BusError): number {
+  if (err instanceof HttpError) return err.status;
+  if (err.relayed) {
+    const status = statusOf(err.relayed);
+    return status < 500 ? 502 : status;
+  }
+  return STATUS[err.code] ?? 500;
 }
 
 /** The one JSON body of every error the Worker answers: `{error, code, codeName, module, topic, detail}`. */
@@ -19,9 +62,9 @@ export function errorBody(err: unknown, scope: ErrorScope = {}) {
   };
 }
 
-/** Any error as the Worker's answer: its status from the code (src/errors.ts), the one body, and headers where HTTP wants them. */
+/** Any error as the Worker's answer: its status, the one body, and headers where HTTP wants them. */
 export function errorResponse(err: unknown, scope: ErrorScope = {}, headers: Record<string, string> = {}): Response {
   const bus = BusError.from(err);
-  if (bus.codeName === "Unauthorized") headers = { "www-authenticate": 'Bearer realm="wasm-bus"', ...headers };
-  return Response.json(errorBody(bus, scope), { status: bus.status, headers });
+  if (bus.code === Code.Unauthorized) headers = { "www-authenticate": 'Bearer realm="wasm-bus"', ...headers };
+  return Response.json(errorBody(bus, scope), { status: statusOf(bus), headers });
 }

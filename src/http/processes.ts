@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import type { Env } from "../env.js";
-import { BusError } from "../errors.js";
+import { BusError, unwrap } from "../errors.js";
 import type { Runtime } from "../runtime.js";
+import { HttpError } from "./errors.js";
 import { callPayload, payloadResponse } from "./request.js";
 
 /**
@@ -16,7 +17,7 @@ export function processRoutes(runtime: Runtime) {
     try {
       objectId = env.PROCESSES.idFromString(id);
     } catch {
-      throw BusError.of("InvalidHandle", `no process ${id}`, 404);
+      throw new HttpError("InvalidHandle", `no process ${id}`, 404);
     }
     return env.PROCESSES.get(objectId);
   };
@@ -33,26 +34,24 @@ export function processRoutes(runtime: Runtime) {
     }
     if (body.stdin !== undefined && typeof body.stdin !== "string") throw BusError.of("BadRequest", "stdin must be a string");
     const id = c.env.PROCESSES.newUniqueId();
-    const outcome = await c.env.PROCESSES.get(id).spawn(id.toString(), body as never);
-    if (!outcome.ok) throw new BusError(outcome.code, outcome.error, outcome.status);
-    return c.json(outcome.value, 201);
+    return c.json(unwrap(await c.env.PROCESSES.get(id).spawn(id.toString(), body as never)), 201);
   });
 
   app.get("/:id", async (c) => {
     const info = await stubOf(c.env, c.req.param("id")).status();
-    if (!info) throw BusError.of("InvalidHandle", `no process ${c.req.param("id")}`, 404);
+    if (!info) throw new HttpError("InvalidHandle", `no process ${c.req.param("id")}`, 404);
     return c.json(info);
   });
 
   app.delete("/:id", async (c) => {
     const info = await stubOf(c.env, c.req.param("id")).kill();
-    if (!info) throw BusError.of("InvalidHandle", `no process ${c.req.param("id")}`, 404);
+    if (!info) throw new HttpError("InvalidHandle", `no process ${c.req.param("id")}`, 404);
     return c.json(info);
   });
 
   app.get("/:id/logs", async (c) => {
     const stub = stubOf(c.env, c.req.param("id"));
-    if (!(await stub.status())) throw BusError.of("InvalidHandle", `no process ${c.req.param("id")}`, 404);
+    if (!(await stub.status())) throw new HttpError("InvalidHandle", `no process ${c.req.param("id")}`, 404);
     return c.json({ lines: await stub.logs() });
   });
 
@@ -61,16 +60,15 @@ export function processRoutes(runtime: Runtime) {
   app.post("/:id/call/:topic", async (c) => {
     const stub = stubOf(c.env, c.req.param("id"));
     const info = await stub.status();
-    if (!info) throw BusError.of("InvalidHandle", `no process ${c.req.param("id")}`, 404);
+    if (!info) throw new HttpError("InvalidHandle", `no process ${c.req.param("id")}`, 404);
+    if (info.status !== "running") throw new HttpError("InvalidHandle", `process ${info.id} is not running`, 409);
     const request = await callPayload(c, runtime, info.module, c.req.param("topic"));
-    const outcome = await stub.call(c.req.param("topic"), request);
-    if (!outcome.ok) throw new BusError(outcome.code, outcome.error, outcome.status);
-    return payloadResponse(c, outcome.value);
+    return payloadResponse(c, unwrap(await stub.call(c.req.param("topic"), request)));
   });
 
   app.get("/:id/attach", async (c) => {
     const stub = stubOf(c.env, c.req.param("id"));
-    if (!(await stub.status())) throw BusError.of("InvalidHandle", `no process ${c.req.param("id")}`, 404);
+    if (!(await stub.status())) throw new HttpError("InvalidHandle", `no process ${c.req.param("id")}`, 404);
     return stub.fetch(c.req.raw);
   });
 

@@ -1,10 +1,11 @@
 import type { Context } from "hono";
-import { Format, OS_WAPM } from "../abi.js";
+import { Format, OS_WAPM, formatName } from "../abi.js";
 import { readCapped } from "../bytes.js";
 import { type Payload, decode } from "../codec/index.js";
 import { validate } from "../codec/validate.js";
 import { BusError } from "../errors.js";
 import type { Runtime } from "../runtime.js";
+import { HttpError } from "./errors.js";
 import { contentTypeOf, formatOfContentType } from "./formats.js";
 
 /**
@@ -21,7 +22,14 @@ export async function callPayload(c: Context, runtime: Runtime, module: string, 
   const spec = runtime.topic(module, topic);
   const format = formatOfContentType(c.req.header("content-type"));
   if (format === undefined) {
-    throw BusError.of("Unsupported", `Content-Type ${c.req.header("content-type")} is not a bus format (application/json, application/msgpack)`, 415);
+    throw new HttpError("Unsupported", `Content-Type ${c.req.header("content-type")} is not a bus format (application/json, application/msgpack)`, 415);
+  }
+  const given = formatName(format)!;
+  if (spec.format !== given && !spec.accepts?.includes(given) && (given === "raw" || spec.format === "raw")) {
+    throw new HttpError("Unsupported", `topic ${topic} takes ${spec.format}, and raw bytes cannot be transcoded`, 415);
+  }
+  if ((given === "bincode" || spec.format === "bincode") && !spec.request) {
+    throw new HttpError("Unsupported", `bincode needs the payload's types, and topic ${topic} declares none`, 415);
   }
   const limit = runtime.modules.get(module)!.manifest.limits.requestBytes;
   // Drained, not cancelled, past the limit: answering before the upload ends breaks the connection behind a proxy.

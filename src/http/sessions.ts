@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { Env } from "../env.js";
 import { BusError } from "../errors.js";
 import type { Runtime } from "../runtime.js";
+import { HttpError } from "./errors.js";
 
 /** The session `GET /bus/:module` opens. */
 export const DEFAULT_SESSION = "default";
@@ -21,7 +22,7 @@ export function sessionRoutes(runtime: Runtime) {
       throw BusError.of("BadRequest", `session names are 1 to 64 letters, digits, '_', '.' or '-': ${JSON.stringify(session.slice(0, 80))}`);
     }
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      throw BusError.of("BadRequest", "GET /bus/:module wants a WebSocket upgrade", 426);
+      throw new HttpError("BadRequest", "GET /bus/:module wants a WebSocket upgrade", 426);
     }
     const stub = c.env.SESSIONS.get(c.env.SESSIONS.idFromName(sessionKey(module, session)));
     return stub.fetch(c.req.raw);

@@ -1,4 +1,3 @@
-import type { LogSink } from "../log.js";
 import { echo } from "./echo/index.js";
 import { http } from "./http/index.js";
 import { logService } from "./log/index.js";
@@ -7,11 +6,14 @@ import type { Service } from "./service.js";
 import { time } from "./time/index.js";
 import { ws } from "./ws/index.js";
 
-/** The host's built-in services, all under wapm `os`, keyed by topic. */
-export function builtinServices(sink: () => LogSink): Map<string, Service> {
+/** The host's built-in services, all under wapm `os`, as one service: each topic served by the one that declares it. */
+export function builtinServices(): Service {
   const byTopic = new Map<string, Service>();
-  for (const service of [time, http, logService(sink), echo, ws, processService]) {
+  for (const service of [time, http, logService, echo, ws, processService]) {
     for (const topic of Object.keys(service.topics)) byTopic.set(topic, service);
   }
-  return byTopic;
+  return {
+    topics: Object.fromEntries([...byTopic].map(([topic, service]) => [topic, service.topics[topic]!])),
+    serve: (call, ctx) => byTopic.get(call.topic)!.serve(call, ctx),
+  };
 }

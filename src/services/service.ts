@@ -5,16 +5,18 @@ import type { Schema, TopicSpec } from "../codec/schema.js";
 import { BusError } from "../errors.js";
 import type { Clock } from "../clock.js";
 import type { Manifest } from "../manifest.js";
-import type { Runtime } from "../runtime.js";
+import type { Guest, GuestOptions } from "../instance/guest.js";
+import type { LogLine } from "../log.js";
 
-/** What a service learns about the call besides its payload. */
+/** What a service learns about the call besides its payload, and what it may use of the runtime. */
 export interface ServeContext {
   /** The calling module's manifest; undefined for calls from the HTTP edge. */
   caller?: Manifest;
   /** Where this call's sleeps go. */
   clock: Clock;
-  /** The runtime the call arrived at: sub-processes start in it. */
-  runtime: Runtime;
+  log(line: LogLine): void;
+  /** Instantiates a command-style module (a sub-process) in the runtime the call arrived at. */
+  spawn(module: string, options: GuestOptions): Guest;
 }
 
 /** Something that answers topics: a built-in service or a module. */

@@ -29,7 +29,7 @@ export const processService = builtin({
         output: (stream, line) => emit(call, stream, encoder.encode(`${line}\n`), "bytes"),
         end: (info) => emit(call, "exit", info.code ?? -1, "i32"),
       });
-      process.start(ctx.runtime, req.env ?? {});
+      process.start(ctx.spawn, req.env ?? {});
       call.server = process;
       call.signal.addEventListener("abort", () => process.kill());
       return null;

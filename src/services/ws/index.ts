@@ -52,7 +52,7 @@ export const ws = builtin({
         emit(call, "receive", typeof e.data === "string" ? utf8.encode(e.data) : new Uint8Array(e.data as ArrayBuffer), "bytes");
       });
       socket.addEventListener("close", (e) => {
-        ctx.runtime.log({ module: call.caller, level: "info", msg: `WebSocket ${req.url} closed: ${e.code} ${e.reason}`, call: call.id });
+        ctx.log({ module: call.caller, level: "info", msg: `WebSocket ${req.url} closed: ${e.code} ${e.reason}`, call: call.id });
         emit(call, "state_change", "Closed", socketState);
       });
       socket.addEventListener("error", () => emit(call, "state_change", "Failed", socketState));

@@ -1,0 +1,24 @@
+import type { BusCall } from "./call.js";
+import type { BusError } from "./errors.js";
+import type { Jspi } from "./jspi.js";
+import type { LogLine } from "./log.js";
+
+/** The fuel meter every metered guest of one runtime ticks (src/fuel.wat). */
+export interface Meter {
+  tick: Function;
+  fuel: WebAssembly.Global;
+}
+
+/**
+ * What one instance needs from the runtime that made it: where its calls go, where its log lines
+ * go, the meter it ticks and the engine's capabilities. The runtime implements it; an instance
+ * depends on nothing else of the runtime, so the dependencies point one way.
+ */
+export interface Host {
+  readonly meter: Meter;
+  /** JS Promise Integration, where the engine has it: blocking guests run through it. */
+  readonly jspi?: Jspi;
+  /** Starts a call; a refusal found before any service runs comes back as the call's status. */
+  dispatch(call: BusCall): BusError | undefined;
+  log(line: LogLine): void;
+}

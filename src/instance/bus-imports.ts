@@ -1,0 +1,218 @@
+import { Code, type IMPORTS, LogLevel, NO_HANDLE, codeName, formatName } from "../abi.js";
+import { BusCall, type CallSink } from "../call.js";
+import type { Payload } from "../codec/index.js";
+import { BusError } from "../errors.js";
+import type { InstanceContext } from "./context.js";
+import type { Delivery } from "./delivery.js";
+
+/** Deliveries one guest may have waiting; past it, callbacks to it are refused with LimitExceeded. */
+export const MAX_QUEUED = 4096;
+/** The longest message `fault_message` keeps; the rest is cut. */
+const MAX_MESSAGE_BYTES = 4096;
+/** Guest messages are for people: a broken UTF-8 sequence shows as U+FFFD rather than losing the message. */
+const lossy = new TextDecoder("utf-8");
+
+type Imports = Record<keyof typeof IMPORTS, (...args: number[]) => number>;
+
+/**
+ * The `wasm-bus` imports of one instance, one function per row of the ABI table. Every import
+ * goes through one guard: a BusError thrown inside becomes the status the guest gets, with its
+ * reason kept for a `fault` that passes it on; anything else (a GuestExit) propagates and ends
+ * the entry.
+ */
+export function busImports(cx: InstanceContext, delivery: Delivery): Imports {
+  const guarded =
+    <A extends number[]>(fn: (...args: A) => number) =>
+    (...args: A): number => {
+      try {
+        return fn(...args);
+      } catch (err) {
+        if (!(err instanceof BusError)) throw err;
+        cx.refusal = err;
+        return err.code;
+      }
+    };
+  const limits = cx.module.manifest.limits;
+  const jspi = cx.module.blocking ? cx.host.jspi : undefined;
+  return {
+    handle: () => cx.handles.add({ kind: "reserved" }),
+    call: (parent, handle, keepalive, format, wapmPtr, wapmLen, topicPtr, topicLen, reqPtr, reqLen) => {
+      // A refused call consumes its handle (and its callbacks), whatever refused it.
+      const code = guarded(() => call(cx, delivery, parent, handle, keepalive !== 0, format, [wapmPtr, wapmLen], [topicPtr, topicLen], [reqPtr, reqLen]))();
+      if (code !== Code.Success && cx.handles.get(handle)?.kind === "reserved") cx.handles.release(handle);
+      return code;
+    },
+    callback: guarded((parent, handle, topicPtr, topicLen) => {
+      const topic = cx.memory.readString(topicPtr, topicLen, "callback topic");
+      const owner = cx.handles.get(parent);
+      const entry = cx.handles.get(handle);
+      if (!owner || (owner.kind !== "reserved" && owner.kind !== "out")) return Code.InvalidHandle;
+      if (entry?.kind !== "reserved") return Code.InvalidHandle;
+      (owner.callbacks ??= new Map()).set(topic, handle);
+      cx.handles.set(handle, { kind: "callback", parent, topic });
+      return Code.Success;
+    }),
+    listen: guarded((topicPtr, topicLen) => {
+      const topic = cx.memory.readString(topicPtr, topicLen, "topic");
+      if (!Object.hasOwn(cx.module.manifest.topics, topic)) return cx.refuse("InvalidTopic", `listen: topic ${topic} is not declared in module.json`);
+      cx.listening.add(topic);
+      return Code.Success;
+    }),
+    reply: guarded((handle, format, ptr, len) => {
+      const call = inbound(cx, handle);
+      if (!call) return Code.InvalidHandle;
+      const payload = read(cx, format, ptr, len, limits.responseBytes, "reply");
+      // Forget the handle first, so the call ending is not mistaken for a drop by the caller.
+      if (!call.keepalive) cx.handles.remove(handle);
+      return call.reply(payload);
+    }),
+    reply_callback: guarded((handle, format, topicPtr, topicLen, ptr, len) => {
+      const call = inbound(cx, handle, true);
+      if (!call) return Code.InvalidHandle;
+      const topic = cx.memory.readString(topicPtr, topicLen, "callback topic");
+      return call.callback(topic, read(cx, format, ptr, len, limits.responseBytes, "callback"));
+    }),
+    fault: guarded((handle, code) => fault(cx, handle, code)),
+    fault_message: guarded((handle, code, ptr, len) => {
+      const bytes = cx.memory.peek(ptr, Math.min(len >>> 0, MAX_MESSAGE_BYTES), "fault message");
+      const message = lossy.decode(bytes) + (len >>> 0 > MAX_MESSAGE_BYTES ? "…" : "");
+      // Handle 0 names no call: the guest is about to trap (a Rust panic) and says why first.
+      if (handle === NO_HANDLE) {
+        cx.lastWords = message;
+        return Code.Success;
+      }
+      return fault(cx, handle, code, message);
+    }),
+    drop: guarded((handle) => drop(cx, handle)),
+    poll: jspi
+      ? (jspi.suspending(async () => {
+          await delivery.poll();
+          cx.refuel(); // other guests ran while this one waited
+          return Code.Success;
+        }) as never)
+      : () => cx.refuse("Unsupported", "poll needs JSPI (WebAssembly.Suspending), which this runtime lacks; return to the host instead"),
+    fork: () => {
+      if (!cx.command) return cx.refuse("Unsupported", "fork needs a process (POST /processes); a plain call ends with its reply");
+      cx.forked = true;
+      return Code.Success;
+    },
+    thread_id: () => 0,
+    log: guarded((level, ptr, len) => {
+      cx.log(level, cx.memory.readString(ptr, len, "log message"));
+      return Code.Success;
+    }),
+  };
+}
+
+type Span = [ptr: number, len: number];
+
+function call(cx: InstanceContext, delivery: Delivery, parent: number, handle: number, keepalive: boolean, format: number, wapm: Span, topic: Span, req: Span): number {
+  const entry = cx.handles.get(handle);
+  if (entry?.kind !== "reserved") return cx.refuse("InvalidHandle", `call: handle ${handle} was not issued by handle() or is already in use`);
+  let parentCall: BusCall | undefined;
+  if (parent !== NO_HANDLE) {
+    const p = cx.handles.get(parent);
+    if (p?.kind !== "out") return cx.refuse("InvalidHandle", `call: parent ${parent} is not a live call`);
+    parentCall = p.call;
+  }
+  if (formatName(format) === undefined) return cx.refuse("BadRequest", `call: unknown format ${format}`);
+  const limits = cx.module.manifest.limits;
+  if (cx.handles.outbound >= limits.maxCalls) return cx.refuse("LimitExceeded", `call: more than ${limits.maxCalls} calls in flight`);
+  const request = read(cx, format, req[0], req[1], limits.requestBytes, "request");
+  const outbound = new BusCall(cx.memory.readString(...wapm, "wapm"), cx.memory.readString(...topic, "topic"), request, sinkFor(cx, delivery, handle), {
+    parent: parentCall,
+    keepalive,
+    caller: cx.module.name,
+    origin: cx.current,
+  });
+  cx.handles.set(handle, { kind: "out", call: outbound, callbacks: entry.callbacks });
+  const refused = cx.host.dispatch(outbound);
+  if (refused) {
+    cx.handles.release(handle);
+    parentCall?.children.delete(outbound);
+    throw refused;
+  }
+  return Code.Success;
+}
+
+/** Where the outcome of a guest's own call goes: queued for delivery through its exports. */
+function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number): CallSink {
+  const deliverData = (to: number, payload: Payload) =>
+    delivery.push(() => {
+      const ptr = cx.give(payload.data);
+      cx.exports.wasm_bus_finish?.(to, payload.format, ptr, payload.data.length);
+    });
+  return {
+    finish: (reply) => {
+      const entry = cx.handles.get(handle);
+      if (entry?.kind !== "out") return;
+      if (!entry.call.keepalive) cx.handles.release(handle);
+      deliverData(handle, reply);
+    },
+    fail: (err) => {
+      if (cx.handles.get(handle)?.kind !== "out") return;
+      cx.handles.release(handle);
+      delivery.push(() => cx.exports.wasm_bus_error?.(handle, err.code));
+    },
+    callback: (topic, payload) => {
+      const entry = cx.handles.get(handle);
+      const cb = entry?.kind === "out" ? entry.callbacks?.get(topic) : undefined;
+      if (cb === undefined) return Code.MissingCallbacks;
+      // Backpressure: a server that pushes callbacks faster than this guest takes them is
+      // refused, instead of growing this guest's queue without bound.
+      if (delivery.pending >= MAX_QUEUED) return Code.LimitExceeded;
+      deliverData(cb, payload);
+      return Code.Success;
+    },
+  };
+}
+
+/** The guest fails an inbound call: with its own words where it gave them, and the host's reason where it passes on a refusal. */
+function fault(cx: InstanceContext, handle: number, code: number, detail?: string): number {
+  const call = inbound(cx, handle, true);
+  if (!call) return Code.InvalidHandle;
+  cx.handles.remove(handle);
+  code >>>= 0;
+  const relayed = cx.refusal?.code === code ? cx.refusal : undefined;
+  const reason = detail ?? relayed?.message;
+  const message = `module ${cx.module.name} faulted the call with ${codeName(code)} (${code})${reason ? `: ${reason}` : ""}`;
+  return call.fault(new BusError(code, message, detail, relayed));
+}
+
+function drop(cx: InstanceContext, handle: number): number {
+  const entry = cx.handles.get(handle);
+  switch (entry?.kind) {
+    case "out":
+      cx.handles.release(handle);
+      entry.call.drop(`dropped by module ${cx.module.name}`);
+      return Code.Success;
+    case "in":
+      // The server ends a kept-alive sub-API (or gives up on an unanswered call).
+      cx.handles.remove(handle);
+      entry.call.fault(BusError.of("Aborted", `module ${cx.module.name} dropped the call`));
+      return Code.Success;
+    case "reserved":
+    case "callback":
+      cx.handles.release(handle);
+      return Code.Success;
+    default:
+      return cx.refuse("InvalidHandle", `drop: handle ${handle} is not live (dropped twice?)`);
+  }
+}
+
+function inbound(cx: InstanceContext, handle: number, evenAnswered = false): BusCall | undefined {
+  const entry = cx.handles.get(handle);
+  if (entry?.kind !== "in") {
+    cx.log(LogLevel.Warn, `handle ${handle} is not a call this module is serving`);
+    return undefined;
+  }
+  return entry.call.answered && !evenAnswered ? undefined : entry.call;
+}
+
+/** A payload leaving the guest: its format known, its size within `limit`, its bytes copied out. */
+function read(cx: InstanceContext, format: number, ptr: number, len: number, limit: number, what: string): Payload {
+  cx.checkMemory();
+  if (formatName(format) === undefined) throw BusError.of("BadRequest", `${what}: unknown format ${format}`);
+  if (len >>> 0 > limit) throw BusError.of("LimitExceeded", `${what} of ${len >>> 0} bytes is over the limit of ${limit}`);
+  return { format: format as Payload["format"], data: cx.memory.read(ptr, len, what) };
+}

@@ -1,0 +1,125 @@
+import { Code, type CodeName, LogLevel } from "../abi.js";
+import type { BusCall } from "../call.js";
+import { BusError, GuestExit } from "../errors.js";
+import { HandleTable } from "../handles.js";
+import type { Host } from "../host.js";
+import { levelName } from "../log.js";
+import { GuestMemory } from "../memory.js";
+import type { LoadedModule } from "../registry.js";
+
+/** The exports the host calls; only `memory` is required of every module. */
+export interface GuestExports {
+  memory: WebAssembly.Memory;
+  wasm_bus_malloc?: (len: number) => number;
+  wasm_bus_free?: (ptr: number, len: number) => void;
+  wasm_bus_start?: (parent: number, handle: number, format: number, topic: number, topicLen: number, req: number, reqLen: number) => unknown;
+  wasm_bus_finish?: (handle: number, format: number, ptr: number, len: number) => void;
+  wasm_bus_error?: (handle: number, code: number) => void;
+  wasm_bus_drop?: (handle: number) => void;
+  _initialize?: () => void;
+  _start?: () => unknown;
+}
+
+/** What marks an instance run as a process (a Durable Object's, or a sub-process). */
+export interface CommandOptions {
+  /** The process id, for tagging log lines. */
+  id: string;
+  /** Each line the guest writes to stdout or stderr, besides the log. */
+  output?: (stream: "stdout" | "stderr", line: string) => void;
+}
+
+/**
+ * The state of one instance that its imports work on: the module, its memory and handle table,
+ * the call it is serving, why its last import was refused. Kept apart from the Guest so the
+ * import tables (bus, env, WASI) can each live in a file of their own.
+ */
+export class InstanceContext {
+  readonly handles = new HandleTable();
+  readonly listening = new Set<string>();
+  exports!: GuestExports;
+  /** The inbound call the guest is working on: tags its log lines, roots its own calls' chain. */
+  current?: BusCall;
+  /** The last status an import refused with, and why; a guest that faults with that code passes it on. */
+  refusal?: BusError;
+  /** What the guest said (`fault_message` on handle 0) just before it trapped: a Rust panic's message. */
+  lastWords?: string;
+  /** Set by `fork`: a command keeps serving after `_start` returns. */
+  forked = false;
+  #mem?: GuestMemory;
+  #logBytes = 0;
+  readonly #fuel: bigint;
+
+  constructor(
+    readonly module: LoadedModule,
+    readonly host: Host,
+    readonly command?: CommandOptions,
+  ) {
+    this.#fuel = BigInt(module.manifest.limits.fuel);
+  }
+
+  /** Called once the instance exists: before then (the Wasm start section) there is no memory. */
+  bind(exports: GuestExports) {
+    this.exports = exports;
+    this.#mem = new GuestMemory(exports.memory);
+  }
+
+  get memory(): GuestMemory {
+    if (!this.#mem) {
+      throw GuestExit.halt(
+        BusError.of("IncorrectAbi", `module ${this.module.name} called a bus import from the Wasm start section; export _initialize (AssemblyScript: --exportStart _initialize) and make bus calls there`),
+      );
+    }
+    return this.#mem;
+  }
+
+  get bound(): boolean {
+    return this.#mem !== undefined;
+  }
+
+  /** A status code for the guest, with a log line saying why: codes alone are hard to debug. */
+  refuse(name: CodeName, why: string): number {
+    this.log(LogLevel.Warn, why);
+    this.refusal = BusError.of(name, why);
+    return Code[name];
+  }
+
+  /** A log line of this instance, within its `logBytes` budget. */
+  log(level: number, msg: string, stream?: "stdout" | "stderr") {
+    const limit = this.module.manifest.limits.logBytes;
+    if (this.#logBytes > limit) return;
+    this.#logBytes += msg.length;
+    if (this.#logBytes > limit) msg = `log limit of ${limit} bytes reached; further lines from this instance are dropped`;
+    this.host.log({ module: this.module.name, level: levelName(level), msg, call: this.current?.id, process: this.command?.id, stream });
+  }
+
+  /** Copies bytes into a buffer the guest allocates; the buffer is the guest's from then on. */
+  give(bytes: Uint8Array): number {
+    if (!bytes.length) return 0;
+    const malloc = this.exports.wasm_bus_malloc;
+    if (!malloc) throw BusError.of("IncorrectAbi", `module ${this.module.name} does not export wasm_bus_malloc`);
+    const ptr = malloc(bytes.length) >>> 0;
+    if (ptr === 0 || ptr + bytes.length > this.memory.size) {
+      throw BusError.of("MemoryAllocationFailed", `wasm_bus_malloc(${bytes.length}) returned ${ptr === 0 ? "null" : `${ptr}, outside memory`}`);
+    }
+    this.memory.write(ptr, bytes);
+    return ptr;
+  }
+
+  /**
+   * Sets this entry's loop budget on the runtime's one meter. Sharing one meter is sound because
+   * guests never run at the same time: every entry, and every return from a suspending import
+   * (other guests ran meanwhile), sets it afresh before guest code runs.
+   */
+  refuel() {
+    if (this.module.metered) this.host.meter.fuel.value = this.#fuel;
+  }
+
+  /** Memory cannot be capped as it grows, so it is checked whenever data leaves the guest and after every entry. */
+  checkMemory() {
+    const pages = this.memory.size / 65536;
+    const limit = this.module.manifest.limits.memoryPages;
+    if (pages > limit) {
+      throw GuestExit.halt(BusError.of("MemoryAllocationFailed", `module ${this.module.name} grew its memory to ${pages} pages, over its limit of ${limit}`));
+    }
+  }
+}

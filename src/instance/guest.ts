@@ -1,0 +1,225 @@
+import { Code, IMPORT_MODULE, LogLevel, NO_HANDLE } from "../abi.js";
+import { concat } from "../bytes.js";
+import type { BusCall } from "../call.js";
+import { BusError, GuestExit } from "../errors.js";
+import type { Host } from "../host.js";
+import type { LoadedModule } from "../registry.js";
+import { type WasiOptions, wasiImports } from "../wasi.js";
+import { busImports } from "./bus-imports.js";
+import { type CommandOptions, type GuestExports, InstanceContext } from "./context.js";
+import { Delivery } from "./delivery.js";
+import { envImports } from "./env-imports.js";
+
+export interface GuestOptions extends WasiOptions {
+  /**
+   * Serves plain calls and goes away: a call left unanswered while the guest waits on nothing is
+   * failed instead of hanging until the timeout. Processes and sessions are not ephemeral.
+   */
+  ephemeral?: boolean;
+  /** Runs as a process: `fork` keeps it serving after `_start` returns; its lines carry its id. */
+  command?: CommandOptions;
+  /** Called when the guest has no calls left either way and can serve another (a pool). */
+  onIdle?: (guest: Guest) => void;
+}
+
+/**
+ * One live instance of a module: it is entered (an export called), runs, and settles (what it
+ * can no longer answer is failed, an idle instance is handed back). Its imports live in
+ * ./bus-imports.ts, ./env-imports.ts and ../wasi.ts; the order of deliveries in ./delivery.ts.
+ */
+export class Guest {
+  readonly module: LoadedModule;
+  readonly #cx: InstanceContext;
+  readonly #delivery: Delivery;
+  readonly #ephemeral: boolean;
+  readonly #onIdle?: (guest: Guest) => void;
+  #broken?: BusError;
+  #exit?: { resolve(code: number): void; reject(err: BusError): void };
+  #flush?: () => void;
+
+  private constructor(module: LoadedModule, host: Host, options: GuestOptions) {
+    this.module = module;
+    this.#ephemeral = options.ephemeral ?? true;
+    this.#onIdle = options.onIdle;
+    const cx = (this.#cx = new InstanceContext(module, host, options.command));
+    const guest = this;
+    this.#delivery = new Delivery({
+      enter: (fn) => guest.#enter(fn),
+      settle: () => guest.#settle(),
+      get broken() {
+        return guest.broken;
+      },
+    });
+    const imports: WebAssembly.Imports = { [IMPORT_MODULE]: busImports(cx, this.#delivery), ...envImports(cx) };
+    if (module.wasi) {
+      const wasi = wasiImports(options, {
+        memory: () => cx.memory,
+        log: (stream, msg) => {
+          options.command?.output?.(stream, msg);
+          cx.log(stream === "stderr" ? LogLevel.Warn : LogLevel.Info, msg, stream);
+        },
+        jspi: module.blocking ? host.jspi : undefined,
+        resumed: () => cx.refuel(),
+      });
+      imports.wasi_snapshot_preview1 = wasi.imports as WebAssembly.ModuleImports;
+      this.#flush = wasi.flush;
+    }
+    if (module.metered) imports.wasm_bus_meter = { log_execution: host.meter.tick };
+    cx.refuel(); // the start function runs metered too
+    cx.bind(new WebAssembly.Instance(module.wasm, imports).exports as unknown as GuestExports);
+  }
+
+  /** Instantiates and initialises a module; a trap during start-up is the module's fault: GuestTrapped. */
+  static create(module: LoadedModule, host: Host, options: GuestOptions = {}): Guest {
+    let guest: Guest;
+    try {
+      guest = new Guest(module, host, options);
+    } catch (err) {
+      throw trapError(module.name, "start-up", err);
+    }
+    const init = guest.#cx.exports._initialize;
+    if (init) guest.#enter(() => init());
+    if (guest.#broken) throw guest.#broken;
+    return guest;
+  }
+
+  get broken(): boolean {
+    return this.#broken !== undefined;
+  }
+
+  get listening(): ReadonlySet<string> {
+    return this.#cx.listening;
+  }
+
+  /**
+   * Runs a command-style module's `_start`. Resolves to its exit code: the one it gives
+   * `proc_exit`, or 0 once `_start` has returned and nothing is left in flight (a guest that
+   * returns to the host between events keeps running until then). Rejects when the guest traps
+   * or is killed.
+   */
+  run(): Promise<number> {
+    const start = this.#cx.exports._start;
+    if (!start) return Promise.reject(BusError.of("IncorrectAbi", `module ${this.module.name} has no _start: it is not a command`));
+    const done = new Promise<number>((resolve, reject) => (this.#exit = { resolve, reject }));
+    void this.#enterAsync(() => this.#entry(start)());
+    return done;
+  }
+
+  /** Ends the instance from outside (a process killed): its calls fail. */
+  kill(reason: string) {
+    this.#break(BusError.of("Aborted", reason), false);
+  }
+
+  /** Delivers an inbound call to the guest through `wasm_bus_start`. */
+  accept(call: BusCall): void {
+    if (this.#broken) return void call.fault(this.#broken);
+    if (!this.#cx.listening.has(call.topic)) {
+      return void call.fault(BusError.of("InvalidTopic", `module ${this.module.name} does not listen on topic ${call.topic}`));
+    }
+    const start = this.#cx.exports.wasm_bus_start;
+    if (!start) return void call.fault(BusError.of("IncorrectAbi", `module ${this.module.name} does not export wasm_bus_start`));
+    const handles = this.#cx.handles;
+    const parent = call.parent ? handles.handleOf(call.parent) : NO_HANDLE;
+    const handle = handles.add({ kind: "in", call });
+    call.server = this;
+    call.onEnd(() => {
+      if (handles.get(handle)?.kind !== "in") return;
+      handles.remove(handle);
+      const drop = this.#cx.exports.wasm_bus_drop;
+      if (drop) this.#delivery.push(() => drop(handle));
+      else this.#settle();
+    });
+    const entry = this.#entry(start);
+    this.#delivery.push(() => {
+      const topic = new TextEncoder().encode(call.topic);
+      const ptr = this.#cx.give(concat(topic, call.request.data));
+      this.#cx.current = call;
+      return entry(parent, handle, call.request.format, ptr, topic.length, ptr + topic.length, call.request.data.length);
+    });
+  }
+
+  /** An export as the host calls it: through JSPI's `promising` where the guest may block. */
+  #entry<A extends unknown[]>(fn: (...args: A) => unknown): (...args: A) => unknown {
+    const jspi = this.module.blocking ? this.#cx.host.jspi : undefined;
+    return jspi ? jspi.promising(fn) : fn;
+  }
+
+  /** Runs guest code with fresh fuel; a trap breaks this instance and only it. */
+  #enter(fn: () => unknown): void {
+    this.#cx.refuel();
+    try {
+      const result = fn();
+      if (result instanceof Promise) void this.#enterAsync(() => result);
+      this.#cx.checkMemory();
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  async #enterAsync(fn: () => unknown): Promise<void> {
+    this.#cx.refuel();
+    this.#delivery.suspended++;
+    try {
+      await fn();
+      this.#cx.checkMemory();
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#delivery.suspended--;
+    }
+    if (this.#delivery.pending) this.#delivery.drainNow();
+    this.#settle();
+  }
+
+  #fail(err: unknown) {
+    if (err instanceof GuestExit && err.kind === "exit") {
+      this.#exit?.resolve(err.code);
+      this.#break(BusError.of("Aborted", `module ${this.module.name} exited with code ${err.code}`), false);
+    } else if (err instanceof GuestExit && err.kind === "fuel") {
+      this.#break(BusError.of("Timeout", `module ${this.module.name} ran out of fuel (${this.module.manifest.limits.fuel} loop iterations): an endless loop?`));
+    } else {
+      this.#break(trapError(this.module.name, "a call", err, this.#cx.lastWords));
+    }
+  }
+
+  /** Throws the instance away: every call it serves fails, every call it made is dropped. */
+  #break(err: BusError, log = true) {
+    if (this.#broken) return;
+    this.#broken = err;
+    this.#flush?.();
+    this.#delivery.clear();
+    if (log) this.#cx.log(LogLevel.Error, err.message);
+    this.#exit?.reject(err);
+    for (const entry of this.#cx.handles.clear()) {
+      if (entry.kind === "in") entry.call.fault(err);
+      else if (entry.kind === "out") entry.call.drop(`caller module ${this.module.name} failed`);
+    }
+    this.#settle();
+  }
+
+  /** After the guest returns: fail calls nothing can answer any more, end a finished command, free an idle instance. */
+  #settle() {
+    if (this.#delivery.pending || this.#delivery.suspended) return;
+    const handles = this.#cx.handles;
+    if (this.#ephemeral && !this.#broken && handles.outbound === 0) {
+      for (const [handle, entry] of handles.inbound()) {
+        if (entry.call.answered) continue;
+        handles.remove(handle);
+        entry.call.fault(BusError.of("BusInvocationFailed", `module ${this.module.name} returned without answering topic ${entry.call.topic} and has no calls in flight`));
+      }
+    }
+    if (handles.live !== 0 || this.#broken) return;
+    if (this.#exit && !this.#cx.forked) {
+      this.#flush?.();
+      this.#exit.resolve(0);
+    }
+    this.#onIdle?.(this);
+  }
+}
+
+function trapError(module: string, during: string, err: unknown, lastWords?: string): BusError {
+  if (err instanceof GuestExit) return err.error;
+  if (err instanceof BusError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new BusError(Code.GuestTrapped, `module ${module} trapped during ${during}: ${message}${lastWords ? `: ${lastWords}` : ""}`, lastWords);
+}

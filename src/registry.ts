@@ -1,0 +1,63 @@
+import { IMPORTS, IMPORT_MODULE } from "./abi.js";
+import { BusError } from "./errors.js";
+import { type Manifest, parseManifest } from "./manifest.js";
+
+/** One entry of the generated registry (build/registry.ts): a manifest and its statically imported Wasm. */
+export interface ModuleEntry {
+  manifest: unknown;
+  wasm: WebAssembly.Module;
+}
+
+/** A module as the runtime knows it: checked once, when the isolate loads it. */
+export interface LoadedModule {
+  name: string;
+  manifest: Manifest;
+  wasm: WebAssembly.Module;
+  /** Imports WASI preview1. */
+  wasi: boolean;
+  /** May block in an import (`poll`, WASI sleeps, stdin): entries run through JSPI. */
+  blocking: boolean;
+  /** Built with fuel metering: imports wasm_bus_meter.log_execution. */
+  metered: boolean;
+  /** Exports `_start`: it can run as a process. */
+  command: boolean;
+  /** Why the module cannot run, found when it was loaded. */
+  error?: BusError;
+}
+
+/** Imports outside module `wasm-bus` that the host also provides. */
+const HOST_IMPORTS = new Set(["env.abort", "env.seed", "wasm_bus_meter.log_execution", "wasi.thread-spawn"]);
+
+/** Loads every module of a registry once: manifests parsed, imports checked against the ABI. */
+export function loadModules(registry: Record<string, ModuleEntry>): Map<string, LoadedModule> {
+  return new Map(Object.entries(registry).map(([name, entry]) => [name, load(name, entry)]));
+}
+
+function load(name: string, entry: ModuleEntry): LoadedModule {
+  const manifest = parseManifest(name, entry.manifest);
+  const imports = WebAssembly.Module.imports(entry.wasm);
+  const exports = WebAssembly.Module.exports(entry.wasm);
+  const module: LoadedModule = {
+    name,
+    manifest,
+    wasm: entry.wasm,
+    wasi: imports.some((i) => i.module === "wasi_snapshot_preview1"),
+    blocking: imports.some((i) => (i.module === IMPORT_MODULE && i.name === "poll") || i.name === "poll_oneoff" || i.name === "fd_read"),
+    metered: imports.some((i) => i.module === "wasm_bus_meter" && i.name === "log_execution"),
+    command: exports.some((e) => e.name === "_start" && e.kind === "function"),
+  };
+  for (const i of imports) {
+    const known =
+      i.module === "wasi_snapshot_preview1" ||
+      HOST_IMPORTS.has(`${i.module}.${i.name}`) ||
+      (i.module === IMPORT_MODULE && i.kind === "function" && Object.hasOwn(IMPORTS, i.name));
+    if (!known) {
+      module.error = BusError.of("IncorrectAbi", `module ${name} imports ${i.module}.${i.name}, which the wasm-bus ABI does not provide`);
+      break;
+    }
+  }
+  if (!exports.some((e) => e.name === "memory" && e.kind === "memory")) {
+    module.error ??= BusError.of("IncorrectAbi", `module ${name} does not export its memory`);
+  }
+  return module;
+}
