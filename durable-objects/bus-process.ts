@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Payload } from "../src/codec/index.js";
 import type { Env } from "../src/env.js";
+import type { ProcessObject } from "../src/objects.js";
 import { BusError, type Outcome, outcome } from "../src/errors.js";
 import { errorResponse, HttpError } from "../src/http/errors.js";
 import { consoleSink, type LogLine } from "../src/log.js";
@@ -20,7 +21,7 @@ const DEFAULT_RETENTION_MS = 60 * 60 * 1000;
  * Attached clients are hibernatable WebSockets: output frames go out as JSON
  * text, stdin comes in as binary frames or `{"stdin": "..."}` / `{"close_stdin": true}`.
  */
-export class BusProcess extends DurableObject<Env> {
+export class BusProcess extends DurableObject<Env> implements ProcessObject {
   #runtime: Runtime;
   #timers: AlarmTimers;
   #process?: Process;
@@ -88,11 +89,6 @@ export class BusProcess extends DurableObject<Env> {
       .exec<{ json: string }>("SELECT json FROM (SELECT seq, json FROM lines ORDER BY seq DESC LIMIT ?) ORDER BY seq", limit)
       .toArray()
       .map((r) => JSON.parse(r.json) as LogLine);
-  }
-
-  /** Timers still waiting: the alarm's work. */
-  async timers(): Promise<number> {
-    return this.#timers.pending;
   }
 
   /** GET /processes/:id/attach: a hibernatable WebSocket that streams output and takes stdin. */

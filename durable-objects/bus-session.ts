@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { Code, formatName, formatValue } from "../src/abi.js";
 import type { BusCall } from "../src/call.js";
 import type { Env } from "../src/env.js";
+import type { SessionObject } from "../src/objects.js";
 import { BusError } from "../src/errors.js";
 import { errorResponse } from "../src/http/errors.js";
 import type { Guest } from "../src/instance/guest.js";
@@ -24,7 +25,7 @@ interface Attachment {
  * instance after hibernation gets them again (replies to them are not resent),
  * which rebuilds the module's state from what its clients still hold.
  */
-export class BusSession extends DurableObject<Env> {
+export class BusSession extends DurableObject<Env> implements SessionObject {
   #runtime = createRuntime();
   #guest?: Guest;
   /** Live calls per socket, by the client's call id. */

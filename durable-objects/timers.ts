@@ -47,11 +47,6 @@ export class AlarmTimers implements Clock {
     });
   }
 
-  /** Timers not yet fired. */
-  get pending(): number {
-    return this.#storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM timers").one().n;
-  }
-
   /**
    * The alarm ran: fire every timer due by now, or by the time the alarm was
    * set for (a test may run the alarm early; the timer it was set for is due).

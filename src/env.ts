@@ -1,5 +1,4 @@
-import type { BusProcess } from "../durable-objects/bus-process.js";
-import type { BusSession } from "../durable-objects/bus-session.js";
+import type { ProcessObject, SessionObject } from "./objects.js";
 
 /** The Worker's bindings (wrangler.toml). */
 export interface Env {
@@ -7,6 +6,6 @@ export interface Env {
   BUS_TOKEN?: string;
   /** How long an ended process's state and output stay readable, in ms (default one hour). */
   PROCESS_RETENTION_MS?: string;
-  PROCESSES: DurableObjectNamespace<BusProcess>;
-  SESSIONS: DurableObjectNamespace<BusSession>;
+  PROCESSES: DurableObjectNamespace<ProcessObject>;
+  SESSIONS: DurableObjectNamespace<SessionObject>;
 }
