@@ -2,9 +2,9 @@
 // bundles it for workerd (conditions workerd/worker/browser: msgpackr without
 // its native Node addon), so the bench runs the same code the Worker runs.
 export { Runtime, type ModuleEntry } from "../src/runtime.js";
-export { Guest } from "../src/guest.js";
+export { Guest } from "../src/instance/guest.js";
 export { BusCall } from "../src/call.js";
 export { createApp } from "../src/http/app.js";
 export { decode, encode, stringifyJson } from "../src/codec/index.js";
-export { Format } from "../src/abi.js";
+export { Code, Format } from "../src/abi.js";
 export { Packr } from "msgpackr";

@@ -5,7 +5,7 @@
 //   node bench/profile.mjs roundtrip|invoke|instantiate|request   (runtime core in Node)
 //   BENCH_MODULE=hello-rs node bench/profile.mjs instantiate        (another module than hello)
 //   node bench/profile.mjs endpoint [seconds] [path]               (workerd, over the inspector)
-//   BENCH_TREE=bench/.out/exp/combined node bench/profile.mjs endpoint   (an experiment's Worker)
+//   BENCH_TREE=<a copy of the repo, relative to it> node bench/profile.mjs endpoint   (another tree's Worker)
 //
 // Run after `npm run bench` (or `npm run bench -- --only=roundtrip`) has built
 // bench/.out. Prints self and inclusive time per function and writes the raw
@@ -83,7 +83,7 @@ async function profileWorkerd() {
   const require = createRequire(import.meta.url);
   const autocannon = require("autocannon");
   const { WebSocket } = require("ws");
-  // BENCH_TREE=bench/.out/exp/<name> profiles an experiment's Worker (bench/experiment.mjs made the tree).
+  // BENCH_TREE=<dir> profiles the Worker of another tree (a copy of the repo under this one).
   const tree = process.env.BENCH_TREE ? join(root, process.env.BENCH_TREE) : root;
   const dir = join(out, "worker-profile");
   execFileSync(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", dir, "-c", join(tree, "bench/wrangler.toml")], {

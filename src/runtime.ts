@@ -53,7 +53,7 @@ export class Runtime implements Host {
   readonly #builtins = builtinServices();
   readonly #moduleServices = new Map<string, Service>();
   readonly #log: LogSink;
-  readonly #serveContext: Omit<ServeContext, "caller">;
+  readonly #contexts = new Map<string, ServeContext>();
 
   constructor(registry: Record<string, ModuleEntry>, options: RuntimeOptions) {
     this.meter = new WebAssembly.Instance(options.fuel, {
@@ -68,7 +68,6 @@ export class Runtime implements Host {
     this.#log = options.log ?? consoleSink;
     this.maxDepth = options.maxDepth ?? 16;
     this.modules = loadModules(registry);
-    this.#serveContext = { clock: this.clock, log: (line) => this.log(line), spawn: (name, o) => this.spawn(name, o) };
   }
 
   log(line: LogLine) {
@@ -84,9 +83,7 @@ export class Runtime implements Host {
 
   /** The contract of a topic (format, types), or InvalidWapm / InvalidTopic. */
   topic(wapm: string, topic: string): TopicSpec {
-    const spec = this.#service(wapm).topics;
-    if (!Object.hasOwn(spec, topic)) throw BusError.of("InvalidTopic", wapm === OS_WAPM ? `the host has no service for topic ${topic}` : `module ${wapm} has no topic ${topic}`);
-    return spec[topic]!;
+    return specOf(this.#service(wapm), wapm, topic);
   }
 
   /** The one way to make a call: made, dispatched, and faulted through its sink if it is refused. */
@@ -119,7 +116,7 @@ export class Runtime implements Host {
     let service: Service;
     try {
       service = this.#service(call.wapm);
-      const spec = this.topic(call.wapm, call.topic);
+      const spec = specOf(service, call.wapm, call.topic);
       const given = formatName(call.request.format)!;
       if (spec.format !== given && !spec.accepts?.includes(given)) {
         if (given === "raw" || spec.format === "raw") {
@@ -131,8 +128,18 @@ export class Runtime implements Host {
     } catch (err) {
       return BusError.from(err);
     }
-    service.serve(call, { ...this.#serveContext, caller: this.modules.get(call.caller)?.manifest });
+    service.serve(call, this.#contextFor(call.caller));
     return undefined;
+  }
+
+  /** What services learn of a caller: one object per caller, made once (dispatch is a hot path). */
+  #contextFor(caller: string): ServeContext {
+    let ctx = this.#contexts.get(caller);
+    if (!ctx) {
+      ctx = { caller: this.modules.get(caller)?.manifest, clock: this.clock, log: (line) => this.log(line), spawn: (name, o) => this.spawn(name, o) };
+      this.#contexts.set(caller, ctx);
+    }
+    return ctx;
   }
 
   /** The service behind a wapm name, or InvalidWapm. */
@@ -148,4 +155,10 @@ export class Runtime implements Host {
     return service;
   }
 
+}
+
+function specOf(service: Service, wapm: string, topic: string): TopicSpec {
+  const spec = Object.hasOwn(service.topics, topic) ? service.topics[topic] : undefined;
+  if (!spec) throw BusError.of("InvalidTopic", wapm === OS_WAPM ? `the host has no service for topic ${topic}` : `module ${wapm} has no topic ${topic}`);
+  return spec;
 }

@@ -30,10 +30,10 @@ export function projectModule(name) {
 
 /**
  * The runtime helpers over one bundle of the core: bench/.out/core.mjs by
- * default, or a patched copy (bench/experiment.mjs) measured beside it.
+ * default, or another commit's (bench/compare.mjs) measured beside it.
  */
 export function kit(c) {
-  const noCallbacks = () => 10; // MissingCallbacks
+  const noCallbacks = () => c.Code.MissingCallbacks;
   return {
     core: c,
     makeRuntime(extra = {}) {
@@ -50,7 +50,11 @@ export function kit(c) {
     },
     /** Sends one call through the runtime (the HTTP edge's path: a fresh instance per call). */
     dispatch(runtime, module, topic, format, data) {
-      return new Promise((resolve, reject) => runtime.dispatch(new c.BusCall(module, topic, { format, data }, { finish: resolve, fail: reject, callback: noCallbacks })));
+      return new Promise((resolve, reject) => {
+        // Older cores threw a refusal; this one returns it.
+        const refused = runtime.dispatch(new c.BusCall(module, topic, { format, data }, { finish: resolve, fail: reject, callback: noCallbacks }));
+        if (refused) reject(refused);
+      });
     },
   };
 }

@@ -2,13 +2,12 @@
 // route that answers the same request with the same JSON, without the bus or
 // Wasm. Both are served by the same workerd, so their ratio is the cost of the
 // bus and the module alone.
-import { fuel } from "../../build/fuel.js";
-import { modules } from "../../build/registry.js";
+import { BusError } from "../../src/errors.js";
 import { createApp } from "../../src/http/app.js";
-import { Runtime } from "../../src/runtime.js";
+import { errorBody } from "../../src/http/errors.js";
+import { createRuntime } from "../../src/worker-runtime.js";
 
-const runtime = new Runtime(modules, { fuel });
-const app = createApp(runtime);
+const app = createApp(createRuntime());
 
 // What modules/hello does for greet: {"name": "Ada"} -> {"message": "Hello, Ada!"}, 400 without a string name.
 app.post("/plain/greet", async (c) => {
@@ -18,7 +17,7 @@ app.post("/plain/greet", async (c) => {
   } catch {
     name = undefined;
   }
-  if (typeof name !== "string") return c.json({ error: "name must be a string", code: 12, codeName: "BadRequest" }, 400);
+  if (typeof name !== "string") return c.json(errorBody(BusError.of("BadRequest", "name must be a string")), 400);
   return c.json({ message: `Hello, ${name}!` });
 });
 

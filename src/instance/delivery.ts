@@ -4,7 +4,6 @@ export interface Entry {
   enter(fn: () => unknown): void;
   /** The queue ran dry and nothing is suspended: the instance may settle its calls. */
   settle(): void;
-  readonly broken: boolean;
 }
 
 /**
@@ -18,6 +17,7 @@ export class Delivery {
   #scheduled = false;
   #draining = false;
   #pollWaiter?: () => void;
+  #stopped = false;
   /** Entries suspended in a JSPI import (poll, a WASI sleep): nothing is delivered from outside meanwhile. */
   suspended = 0;
 
@@ -29,7 +29,7 @@ export class Delivery {
   }
 
   push(fn: () => unknown) {
-    if (this.entry.broken) return;
+    if (this.#stopped) return;
     this.#queue.push(fn);
     if (this.#pollWaiter) {
       const wake = this.#pollWaiter;
@@ -49,7 +49,7 @@ export class Delivery {
   drainNow() {
     const outer = this.#draining;
     this.#draining = true;
-    while (this.#queue.length && !this.entry.broken) this.entry.enter(this.#queue.shift()!);
+    while (this.#queue.length && !this.#stopped) this.entry.enter(this.#queue.shift()!);
     this.#draining = outer;
   }
 
@@ -59,7 +59,9 @@ export class Delivery {
     this.drainNow();
   }
 
-  clear() {
+  /** The instance broke: what is queued is dropped, and nothing more is taken. */
+  stop() {
+    this.#stopped = true;
     this.#queue.length = 0;
   }
 }

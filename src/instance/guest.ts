@@ -42,14 +42,7 @@ export class Guest {
     this.#ephemeral = options.ephemeral ?? true;
     this.#onIdle = options.onIdle;
     const cx = (this.#cx = new InstanceContext(module, host, options.command));
-    const guest = this;
-    this.#delivery = new Delivery({
-      enter: (fn) => guest.#enter(fn),
-      settle: () => guest.#settle(),
-      get broken() {
-        return guest.broken;
-      },
-    });
+    this.#delivery = new Delivery({ enter: (fn) => this.#enter(fn), settle: () => this.#settle() });
     const imports: WebAssembly.Imports = { [IMPORT_MODULE]: busImports(cx, this.#delivery), ...envImports(cx) };
     if (module.wasi) {
       const wasi = wasiImports(options, {
@@ -140,8 +133,7 @@ export class Guest {
 
   /** An export as the host calls it: through JSPI's `promising` where the guest may block. */
   #entry<A extends unknown[]>(fn: (...args: A) => unknown): (...args: A) => unknown {
-    const jspi = this.module.blocking ? this.#cx.host.jspi : undefined;
-    return jspi ? jspi.promising(fn) : fn;
+    return this.module.blocking && this.#cx.host.jspi ? this.#cx.host.jspi.promising(fn) : fn;
   }
 
   /** Runs guest code with fresh fuel; a trap breaks this instance and only it. */
@@ -187,7 +179,7 @@ export class Guest {
     if (this.#broken) return;
     this.#broken = err;
     this.#flush?.();
-    this.#delivery.clear();
+    this.#delivery.stop();
     if (log) this.#cx.log(LogLevel.Error, err.message);
     this.#exit?.reject(err);
     for (const entry of this.#cx.handles.clear()) {
