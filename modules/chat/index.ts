@@ -12,7 +12,7 @@
 // A join whose caller did not keep the call alive cannot be told apart when it arrives (the ABI does
 // not pass keepalive); the host ends it with the reply, so the first message to it fails and the
 // member is removed then.
-import { Code, log, Request, Server, serve, serveWith, Value } from "../../sdk/assemblyscript/assembly";
+import { Code, listen, listenWith, log, Request, Server, Value } from "../../sdk/assemblyscript/assembly";
 export * from "../../sdk/assemblyscript/assembly/exports";
 
 class Member {
@@ -92,5 +92,5 @@ function post(req: Request): void {
   req.reply(Value.object().setInt("delivered", delivered));
 }
 
-serveWith("join", new Join());
-serve("post", post);
+listenWith("join", new Join());
+listen("post", post);

@@ -3,7 +3,7 @@
 // MessagePack so the body arrives as bin), and replies
 // {"status": 200, "bytes": <body length>, "sleptMs": <time.now after - before the sleep>}.
 // A failed bus call faults the request with the code it failed with (Step's default).
-import { fetch, FetchRequest, FetchResponse, now, Code, Request, serve, sleep, Step, Value } from "../../sdk/assemblyscript/assembly";
+import { fetch, FetchRequest, FetchResponse, now, Code, Request, listen, sleep, Step, Value } from "../../sdk/assemblyscript/assembly";
 export * from "../../sdk/assemblyscript/assembly/exports";
 
 /** What the steps of one request share. */
@@ -64,4 +64,4 @@ function start(req: Request): void {
   now(new Started(req, new Job(url, ms)));
 }
 
-serve("fetch", start);
+listen("fetch", start);

@@ -1,5 +1,5 @@
 // hello: topic "greet", JSON. {"name":"Ada"} -> {"message":"Hello, Ada!"}
-import { Code, Request, serve, Value } from "../../sdk/assemblyscript/assembly";
+import { Code, listen, Request, Value } from "../../sdk/assemblyscript/assembly";
 export * from "../../sdk/assemblyscript/assembly/exports";
 
 function greet(req: Request): void {
@@ -13,4 +13,4 @@ function greet(req: Request): void {
   req.reply(Value.object().setString("message", "Hello, " + name + "!"));
 }
 
-serve("greet", greet);
+listen("greet", greet);

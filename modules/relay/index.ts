@@ -2,7 +2,7 @@
 // Calls the Rust module hello-rs (topic "greet", JSON) with the request as it came, so
 // AssemblyScript -> Rust calls are tested end to end. A failed call (hello-rs missing: InvalidWapm 3;
 // hello-rs faulting: its code, e.g. BadRequest 12) faults the relay with the same code (Step's default).
-import { call, Code, Format, Payload, Request, serve, Step, Value } from "../../sdk/assemblyscript/assembly";
+import { call, Code, Format, Payload, Request, listen, Step, Value } from "../../sdk/assemblyscript/assembly";
 export * from "../../sdk/assemblyscript/assembly/exports";
 
 class Relayed extends Step<Payload> {
@@ -26,4 +26,4 @@ function relay(req: Request): void {
   call("hello-rs", "greet", Format.Json, req.data, new Relayed(req));
 }
 
-serve("relay", relay);
+listen("relay", relay);

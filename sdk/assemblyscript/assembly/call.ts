@@ -12,14 +12,14 @@ import { Value } from "./value";
  * A call, built then sent:
  *
  *   new Call("os", "time.sleep").send(Format.Json, body, handler)
- *   new Call("chat", "room").keepAlive().on("message", cb).sendValue(Format.Msgpack, v, handler)
+ *   new Call("chat", "room").keepAlive().callback("message", cb).sendValue(Format.Msgpack, v, handler)
  *
  * Exactly one of handler.onResult / onError runs, unless the call is dropped
  * first. A call the host refuses runs onError before `send` returns.
  */
 export class Call extends Entry {
   keepalive: bool = false;
-  parent: u32 = bus.NO_HANDLE;
+  parentHandle: u32 = bus.NO_HANDLE;
   /** The status `call` answered (Success once sent). */
   status: u32 = bus.Code.Success;
   /** Sent and waiting for its result. */
@@ -42,20 +42,30 @@ export class Call extends Entry {
     return this.handle;
   }
 
-  /** Keeps the call after its result, so calls made `under` it reach its sub-API; end it with drop(). */
+  /** Keeps the call after its result, so calls that name it as `parent` reach its sub-API; end it with drop(). */
   keepAlive(): Call {
     this.keepalive = true;
     return this;
   }
 
-  /** Addresses the sub-API of a kept-alive call. */
-  under(parent: Call): Call {
-    this.parent = parent.handle;
+  /** Addresses the sub-API of a kept-alive call (its parent), as the Rust SDK's `parent`. */
+  parent(parent: Call): Call {
+    this.parentHandle = parent.handle;
     return this;
   }
 
-  /** Registers the callback `topic`; call before send. */
+  /** @deprecated the aligned name is `parent`. */
+  under(parent: Call): Call {
+    return this.parent(parent);
+  }
+
+  /** @deprecated the aligned name is `callback`. */
   on(topic: string, cb: Callback): Call {
+    return this.callback(topic, cb);
+  }
+
+  /** Registers the callback `topic`; call before send. */
+  callback(topic: string, cb: Callback): Call {
     const parent = this.reserve();
     const entry = new CallbackEntry(bus.handle(), cb);
     const t = utf8(topic);
@@ -77,7 +87,7 @@ export class Call extends Entry {
     const wapm = utf8(this.wapm);
     const topic = utf8(this.topic);
     const status = bus.call(
-      this.parent, handle, this.keepalive ? 1 : 0, format,
+      this.parentHandle, handle, this.keepalive ? 1 : 0, format,
       changetype<usize>(wapm), <usize>wapm.byteLength,
       changetype<usize>(topic), <usize>topic.byteLength,
       data.dataStart, <usize>data.length,

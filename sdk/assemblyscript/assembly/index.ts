@@ -2,7 +2,7 @@
  * The wasm-bus SDK for AssemblyScript. A module imports its API from here and
  * re-exports the ABI exports from ./exports (see README.md):
  *
- *   import { serve, Request, Value, Code } from "../../sdk/assemblyscript/assembly";
+ *   import { listen, Request, Value, Code } from "../../sdk/assemblyscript/assembly";
  *   export * from "../../sdk/assemblyscript/assembly/exports";
  */
 export { ABI_VERSION, Code, codeName, Format, LogLevel, NO_HANDLE, OS_WAPM } from "./abi";
@@ -16,5 +16,5 @@ export { decodeMsgpack, encodeMsgpack } from "./msgpack";
 export { fetch, FetchRequest, FetchResponse, Header, now, sleep } from "./os";
 export { decodeAs, encodeAs, formatFor, Payload } from "./payload";
 export { Request } from "./request";
-export { serve, serveWith, Server } from "./server";
+export { listen, listenWith, serve, serveWith, Server } from "./server";
 export { Kind, Value } from "./value";

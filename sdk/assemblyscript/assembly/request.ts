@@ -78,7 +78,7 @@ export class Request extends Entry {
       return status;
     }
     this.answered = true;
-    if (!this.kept) this.end();
+    if (!this.kept) this.close();
     return status;
   }
 
@@ -96,7 +96,7 @@ export class Request extends Entry {
       status = bus.fault_message(this.handle, code, changetype<usize>(text), <usize>text.byteLength);
     }
     this.answered = true;
-    this.end();
+    this.close();
     return status;
   }
 
@@ -115,19 +115,24 @@ export class Request extends Entry {
   /**
    * Keeps this request after its reply, for a caller that made a kept-alive
    * call: its later calls name this one as parent, and its drop arrives at
-   * Server.onDrop. End it with drop() or fault().
+   * Server.onDrop. End it with end() or fault().
    */
   keepAlive(): Request {
     this.kept = true;
     return this;
   }
 
-  /** Ends the request from the serving side (unanswered: the caller sees Aborted). */
-  drop(): u32 {
+  /** Ends the request from the serving side (unanswered: the caller sees Aborted), as the Rust SDK's `Responder::end`. */
+  end(): u32 {
     if (this.ended) return bus.Code.InvalidHandle;
     const status = bus.drop(this.handle);
-    this.end();
+    this.close();
     return status;
+  }
+
+  /** @deprecated the aligned name is `end`. */
+  drop(): u32 {
+    return this.end();
   }
 
   // ---- bookkeeping --------------------------------------------------------------------
@@ -147,14 +152,14 @@ export class Request extends Entry {
   hostDrop(): void {
     if (this.ended) return;
     this.dropped = true;
-    this.end();
+    this.close();
     // Cancel what was started for it; copy first, as each drop disowns.
     const calls = this.calls.slice(0);
     for (let i = 0; i < calls.length; i++) calls[i].drop();
     this.server.onDrop(this);
   }
 
-  private end(): void {
+  private close(): void {
     this.ended = true;
     forget(this.handle);
   }

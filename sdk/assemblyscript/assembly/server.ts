@@ -23,13 +23,23 @@ class FnServer extends Server {
 
 const servers = new Map<string, Server>();
 
-/** Serves `topic` (declared in module.json) with a function. Call at top level. */
+/** Serves `topic` (declared in module.json) with a function, as the `listen` import does. Call at top level. */
+export function listen(topic: string, fn: (req: Request) => void): u32 {
+  return listenWith(topic, new FnServer(fn));
+}
+
+/** @deprecated the ABI's and the Rust SDK's name is `listen`. */
 export function serve(topic: string, fn: (req: Request) => void): u32 {
-  return serveWith(topic, new FnServer(fn));
+  return listen(topic, fn);
+}
+
+/** @deprecated the ABI's and the Rust SDK's name is `listenWith`. */
+export function serveWith(topic: string, server: Server): u32 {
+  return listenWith(topic, server);
 }
 
 /** Serves `topic` with a Server object, for onDrop or state. Call at top level. */
-export function serveWith(topic: string, server: Server): u32 {
+export function listenWith(topic: string, server: Server): u32 {
   servers.set(topic, server);
   const t = utf8(topic);
   const status = bus.listen(changetype<usize>(t), <usize>t.byteLength);

@@ -305,8 +305,14 @@ pub fn expand(t: &BusTrait) -> TokenStream {
             }
 
             /// Blocks in `poll`, serving calls forever (command-style programs).
+            pub fn serve_forever() -> ! {
+                ::wasm_bus::serve_forever()
+            }
+
+            /// Blocks in `poll`, serving calls forever: `serve_forever`, by its old name.
+            #[deprecated(note = "use serve_forever: `serve` means serving a topic elsewhere")]
             pub fn serve() -> ! {
-                ::wasm_bus::serve()
+                ::wasm_bus::serve_forever()
             }
         }
     }

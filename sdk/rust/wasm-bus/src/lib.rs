@@ -45,7 +45,9 @@ pub use abi::{Code, Format};
 pub use call::{attach, call, listen, Call, CallBuilder, Request, Responder};
 pub use error::BusError;
 pub use format::{Codec, Payload};
-pub use rt::{block_on, serve};
+#[allow(deprecated)]
+pub use rt::serve;
+pub use rt::{block_on, serve_forever};
 pub use task::{spawn, JoinHandle};
 
 pub use serde;

@@ -232,7 +232,15 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// Serves inbound calls forever, blocking in `poll` between them (command-style
 /// programs; a cdylib server returns to the host instead). Call the generated
 /// `...Service::listen` (or [`listen`](crate::listen)) first.
+#[deprecated(note = "`serve` means serving a topic in the AssemblyScript SDK; this blocks forever: use `serve_forever`")]
 pub fn serve() -> ! {
+    serve_forever()
+}
+
+/// Serves inbound calls forever, blocking in `poll` between them (command-style
+/// programs; a cdylib server returns to the host instead). Call the generated
+/// `...Service::listen` (or [`listen`](crate::listen)) first.
+pub fn serve_forever() -> ! {
     with(|s| s.listening = true);
     loop {
         run_ready();
