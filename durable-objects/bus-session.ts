@@ -12,6 +12,9 @@ import { type ClientFrame, decodeFrame, encodeFrame, faultFrame, type ServerFram
 
 type CallFrame = Extract<ClientFrame, { type: "call" }>;
 
+/** Room in a frame for what is not payload: its type, id, topic, format, wapm, parent. */
+const FRAME_OVERHEAD = 64 << 10;
+
 interface Attachment {
   /** This socket's key in the live_calls table. */
   sid: string;
@@ -48,13 +51,18 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer) {
+    const limits = (await this.#ensureGuest()).module.manifest.limits;
+    const size = typeof data === "string" ? data.length : data.byteLength;
+    // A frame far past the module's request limit is not even read: the socket closes with why.
+    if (size > 2 * limits.requestBytes + FRAME_OVERHEAD) {
+      return ws.close(1009, `a frame of ${size} bytes is over the limit (requestBytes ${limits.requestBytes})`);
+    }
     let frame: ClientFrame;
     try {
       frame = decodeFrame(data);
     } catch (err) {
       return send(ws, { type: "error", error: `bad frame: ${(err as Error).message}` });
     }
-    await this.#ensureGuest();
     const { sid } = ws.deserializeAttachment() as Attachment;
     if (frame.type === "drop") {
       const call = this.#calls.get(sid)?.get(frame.id);
@@ -65,6 +73,11 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     }
     if (this.#calls.get(sid)?.has(frame.id)) {
       return send(ws, faultFrame(frame.id, BusError.of("InvalidHandle", `call id ${frame.id} is in use`)));
+    }
+    // Held to the module's limit before any guest runs, exactly as an HTTP body: one client's
+    // oversized call fails alone instead of breaking the instance every member shares.
+    if (frame.payload.length > limits.requestBytes) {
+      return send(ws, faultFrame(frame.id, BusError.of("LimitExceeded", `request of ${frame.payload.length} bytes is over the limit of ${limits.requestBytes}`)));
     }
     this.#start(ws, sid, frame, false);
   }
@@ -104,6 +117,9 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
           if (!replay || started) send(ws, faultFrame(frame.id, err));
         },
         callback: (topic, payload) => {
+          // Backpressure: a client that does not read gets no more callbacks until it drains;
+          // the module hears LimitExceeded, as for a guest's own full queue.
+          if (ws.bufferedAmount > this.#guest!.module.manifest.limits.socketBufferBytes) return Code.LimitExceeded;
           send(ws, { type: "callback", id: frame.id, topic, format: formatName(payload.format)!, payload: payload.data });
           return Code.Success;
         },
@@ -112,15 +128,22 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     );
     started = true;
     // Kept until the call ends, so an instance rebuilt after hibernation gets it again.
-    if (!call.ended) {
-      calls.set(frame.id, call);
-      if (!replay) this.ctx.storage.sql.exec("INSERT OR REPLACE INTO live_calls (sid, id, frame) VALUES (?, ?, ?)", sid, frame.id, encodeFrame(frame));
+    if (call.ended) return;
+    calls.set(frame.id, call);
+    if (replay) return;
+    try {
+      this.ctx.storage.sql.exec("INSERT OR REPLACE INTO live_calls (sid, id, frame) VALUES (?, ?, ?)", sid, frame.id, encodeFrame(frame));
+    } catch (err) {
+      // A call that cannot be kept across hibernation is not left running unanswered.
+      this.#forget(sid, frame.id);
+      call.drop("it could not be stored");
+      send(ws, faultFrame(frame.id, BusError.of("LimitExceeded", `the call could not be kept for hibernation: ${(err as Error).message}`)));
     }
   }
 
   /** The one instance every client of the module shares; after hibernation, rebuilt from the live calls. */
-  async #ensureGuest() {
-    if (this.#guest && !this.#guest.broken) return;
+  async #ensureGuest(): Promise<Guest> {
+    if (this.#guest && !this.#guest.broken) return this.#guest;
     const name = (await this.ctx.storage.get<string>("module"))!;
     const guest = this.#runtime.instances.create(this.#runtime.modules.get(name)!, { ephemeral: false });
     this.#guest = guest;
@@ -133,6 +156,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
       if (ws) this.#start(ws, sid, decodeFrame(frame) as CallFrame, true);
       else this.ctx.storage.sql.exec("DELETE FROM live_calls WHERE sid = ?", sid);
     }
+    return guest;
   }
 
   #forget(sid: string, id: number) {

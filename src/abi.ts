@@ -40,6 +40,8 @@ export const Code = {
   NotFound: 25,
   MethodNotAllowed: 26,
   Unauthorized: 27,
+  /** Every instance the module may have is busy and too many calls wait already: try again later. */
+  Busy: 28,
   Unknown: 0xffff_ffff,
 } as const;
 export type CodeName = keyof typeof Code;

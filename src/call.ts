@@ -129,7 +129,8 @@ export class BusCall {
     if (this.#state === "ended") return Code.InvalidHandle;
     if (this.replyAs && payload.format !== this.replyAs.format) {
       try {
-        payload = transcode(payload, this.replyAs.format, this.replyAs.callbacks?.[topic]);
+        const callbacks = this.replyAs.callbacks;
+        payload = transcode(payload, this.replyAs.format, callbacks && Object.hasOwn(callbacks, topic) ? callbacks[topic] : undefined);
       } catch {
         return Code.SerializationFailed;
       }

@@ -13,9 +13,15 @@ export type Entry =
 
 export class HandleTable {
   #entries = new Map<number, Entry>();
+  /** Live handles at most; `add` past it answers 0 ("no handle"). */
+  readonly limit: number;
   #byCall = new Map<BusCall, number>();
   #next = 1;
   #outbound = 0;
+
+  constructor(limit = Infinity) {
+    this.limit = limit;
+  }
 
   get live(): number {
     return this.#entries.size;
@@ -24,7 +30,9 @@ export class HandleTable {
     return this.#outbound;
   }
 
+  /** A new handle for `entry`, or 0 when the table holds `limit` handles already. */
   add(entry: Entry): number {
+    if (this.#entries.size >= this.limit) return 0;
     // u32 space, skipping 0 ("no handle") and anything still live.
     let handle = this.#next;
     while (handle === 0 || this.#entries.has(handle)) handle = (handle + 1) >>> 0;

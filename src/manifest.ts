@@ -1,5 +1,6 @@
 import { FORMAT_NAMES, type FormatName } from "./abi.js";
 import { checkSchema, type TopicSpec } from "./codec/schema.js";
+import defaults from "./limits.json";
 
 /** What `modules/<name>/module.json` declares, with every default filled in. */
 export interface Manifest {
@@ -23,12 +24,18 @@ export interface Manifest {
 export type Instances = "pooled" | "fresh" | "shared";
 const INSTANCES: readonly Instances[] = ["pooled", "fresh", "shared"];
 
+/**
+ * What one module may use. Every queue and table a guest or its callers can grow has a bound
+ * here, checked where the growth happens. The defaults are in ./limits.json, which the build
+ * reads too (it writes `memoryPages` into each binary as its memory's maximum).
+ */
 export interface Limits {
-  /** Largest linear memory, in 64 KiB pages. */
+  /** Largest linear memory, in 64 KiB pages: the binary's declared maximum, so `memory.grow` fails past it. */
   memoryPages: number;
+  /** Largest request: an HTTP body, a WebSocket call's payload, a guest's call. */
   requestBytes: number;
   responseBytes: number;
-  /** Wall-clock budget of one call into the module, sub-calls included. */
+  /** Wall-clock budget of one call into the module, sub-calls and waiting for an instance included. */
   callTimeoutMs: number;
   /** Loop iterations per entry into the guest, where the module was built with fuel metering. */
   fuel: number;
@@ -36,23 +43,26 @@ export interface Limits {
   maxCalls: number;
   /** Log bytes one instance may write before its lines are dropped. */
   logBytes: number;
+  /** Live handles one instance may hold (calls either way, callbacks, reserved handles). */
+  maxHandles: number;
+  /** Instances of the module one isolate holds at once for plain calls; more calls wait for one. */
+  maxInstances: number;
+  /** Plain calls that may wait for an instance; past it a call is refused with Busy (503). */
+  maxWaiting: number;
+  /** Bytes written to a process's stdin and not yet read. */
+  stdinBytes: number;
+  /** Bytes a WebSocket client may leave unread before callbacks to it are refused (LimitExceeded). */
+  socketBufferBytes: number;
 }
 
-export const DEFAULT_LIMITS: Limits = {
-  memoryPages: 256,
-  requestBytes: 1 << 20,
-  responseBytes: 4 << 20,
-  callTimeoutMs: 10_000,
-  fuel: 50_000_000,
-  maxCalls: 1024,
-  logBytes: 256 << 10,
-};
+export const DEFAULT_LIMITS: Limits = defaults;
 
 /** Validates a manifest as read from JSON; throws naming the field at fault. */
 export function parseManifest(name: string, raw: unknown): Manifest {
   if (!raw || typeof raw !== "object") throw new Error(`module ${name}: manifest is not an object`);
   const m = raw as Record<string, unknown>;
-  const topics: Record<string, TopicSpec> = {};
+  // Names come from the manifest: a null-prototype object, so "constructor" or "__proto__" are just names.
+  const topics: Record<string, TopicSpec> = Object.create(null);
   for (const [topic, spec] of Object.entries((m.topics ?? {}) as Record<string, unknown>)) {
     const s = (typeof spec === "string" ? { format: spec } : spec) as Record<string, unknown>;
     const format = (s.format ?? "json") as FormatName;
@@ -68,7 +78,7 @@ export function parseManifest(name: string, raw: unknown): Manifest {
   }
   const limits = { ...DEFAULT_LIMITS };
   for (const [key, value] of Object.entries((m.limits ?? {}) as Record<string, unknown>)) {
-    if (!(key in limits)) throw new Error(`module ${name}: unknown limit "${key}"`);
+    if (!Object.hasOwn(limits, key)) throw new Error(`module ${name}: unknown limit "${key}"`);
     if (typeof value !== "number" || !(value > 0)) throw new Error(`module ${name}: limit ${key} must be a positive number`);
     limits[key as keyof Limits] = value;
   }

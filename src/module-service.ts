@@ -17,7 +17,7 @@ export function moduleService(module: LoadedModule, instances: Instances): Servi
       const timer = setTimeout(() => call.fault(BusError.of("Timeout", `module ${module.name} did not answer ${call.topic} within ${timeout} ms`)), timeout);
       call.onAnswer(() => clearTimeout(timer));
       try {
-        instances.forCall(module).accept(call);
+        instances.serve(module, call);
       } catch (err) {
         call.fault(BusError.from(err));
       }

@@ -50,7 +50,11 @@ describe("ABI conformance (test/guests/abi/module.wat)", () => {
   });
 
   it("an endless loop runs out of fuel and times out", () => expectError("loop", 504, Code.Timeout));
-  it("growing memory past the limit fails the call", () => expectError("grow", 500, Code.MemoryAllocationFailed));
+  it("growing memory past the limit fails in the guest: memory.grow answers -1 and nothing grew", async () => {
+    const json = await expectError("grow", 500, Code.MemoryAllocationFailed);
+    // the guest's own fault, not the host noticing a grown memory after the fact
+    expect(json.error).toBe("module abi faulted the call with MemoryAllocationFailed (16)");
+  });
   it("returning without a reply fails instead of hanging", () => expectError("no-reply", 500, Code.BusInvocationFailed));
   it("a declared topic the guest never listened on is InvalidTopic", () => expectError("not-listened", 404, Code.InvalidTopic));
 

@@ -122,7 +122,8 @@ function prepareJson(v: unknown): unknown {
   if (v === null || typeof v !== "object") return v;
   if (v instanceof Uint8Array) return Array.from(v);
   if (Array.isArray(v)) return v.map(prepareJson);
-  const out: Record<string, unknown> = {};
+  // Keys are data ("__proto__" too): a null-prototype object keeps each as its own property.
+  const out: Record<string, unknown> = Object.create(null);
   for (const k of Object.keys(v)) out[k] = prepareJson((v as Record<string, unknown>)[k]);
   return out;
 }

@@ -32,6 +32,7 @@ const STATUS: Partial<Record<number, number>> = {
   [Code.LimitExceeded]: 413,
   [Code.Unsupported]: 501,
   [Code.FetchFailed]: 502,
+  [Code.Busy]: 503,
   [Code.Timeout]: 504,
   [Code.CallCycle]: 508,
 };

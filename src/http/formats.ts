@@ -8,18 +8,19 @@ const CONTENT_TYPES: Record<FormatValue, string> = {
   [Format.Bincode]: "application/x-bincode",
 };
 
-const BY_TYPE: Record<string, FormatValue> = {
-  "application/json": Format.Json,
-  "application/msgpack": Format.Msgpack,
-  "application/x-msgpack": Format.Msgpack,
-  "application/vnd.msgpack": Format.Msgpack,
-  "application/octet-stream": Format.Raw,
-  "application/x-bincode": Format.Bincode,
-};
+/** Content types as a Map: the header is the client's, and "constructor" must not find anything. */
+const BY_TYPE = new Map<string, FormatValue>([
+  ["application/json", Format.Json],
+  ["application/msgpack", Format.Msgpack],
+  ["application/x-msgpack", Format.Msgpack],
+  ["application/vnd.msgpack", Format.Msgpack],
+  ["application/octet-stream", Format.Raw],
+  ["application/x-bincode", Format.Bincode],
+]);
 
 export function formatOfContentType(header: string | undefined): FormatValue | undefined {
   const type = (header ?? "application/json").split(";")[0]!.trim().toLowerCase();
-  return BY_TYPE[type];
+  return BY_TYPE.get(type);
 }
 
 export function contentTypeOf(format: FormatValue): string {

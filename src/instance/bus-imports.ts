@@ -28,14 +28,19 @@ export function busImports(cx: InstanceContext, delivery: Delivery): Imports {
         return fn(...args);
       } catch (err) {
         if (!(err instanceof BusError)) throw err;
-        cx.refusal = err;
+        cx.refused(err);
         return err.code;
       }
     };
   const limits = cx.module.manifest.limits;
   const jspi = cx.module.blocking ? cx.host.jspi : undefined;
   return {
-    handle: () => cx.handles.add({ kind: "reserved" }),
+    handle: () => {
+      const handle = cx.handles.add({ kind: "reserved" });
+      // 0 is "no handle": a call or callback on it is refused with InvalidHandle.
+      if (!handle) cx.refuse("LimitExceeded", `handle: ${limits.maxHandles} handles are live already; handle() answers 0`);
+      return handle;
+    },
     call: (parent, handle, keepalive, format, wapmPtr, wapmLen, topicPtr, topicLen, reqPtr, reqLen) => {
       // A refused call consumes its handle (and its callbacks), whatever refused it.
       const code = guarded(() => call(cx, delivery, parent, handle, keepalive !== 0, format, wapmPtr, wapmLen, topicPtr, topicLen, reqPtr, reqLen))();
@@ -187,7 +192,7 @@ function fault(cx: InstanceContext, handle: number, code: number, detail?: strin
   if (!call) return Code.InvalidHandle;
   cx.handles.remove(handle);
   code >>>= 0;
-  const relayed = cx.refusal?.code === code ? cx.refusal : undefined;
+  const relayed = cx.refusalFor(call, code);
   const reason = detail ?? relayed?.message;
   const message = `module ${cx.module.name} faulted the call with ${codeName(code)} (${code})${reason ? `: ${reason}` : ""}`;
   return call.fault(new BusError(code, message, detail, relayed));

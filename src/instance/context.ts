@@ -34,13 +34,13 @@ export interface CommandOptions {
  * import tables (bus, env, WASI) can each live in a file of their own.
  */
 export class InstanceContext {
-  readonly handles = new HandleTable();
+  readonly handles: HandleTable;
   readonly listening = new Set<string>();
   exports!: GuestExports;
   /** The inbound call the guest is working on: tags its log lines, roots its own calls' chain. */
   current?: BusCall;
-  /** The last status an import refused with, and why; a guest that faults with that code passes it on. */
-  refusal?: BusError;
+  /** The last status an import refused with, why, and the call the guest was serving then. */
+  #refusal?: { error: BusError; during?: BusCall };
   /** What the guest said (`fault_message` on handle 0) just before it trapped: a Rust panic's message. */
   lastWords?: string;
   /** Set by `fork`: a command keeps serving after `_start` returns. */
@@ -55,6 +55,7 @@ export class InstanceContext {
     readonly command?: CommandOptions,
   ) {
     this.#fuel = BigInt(module.manifest.limits.fuel);
+    this.handles = new HandleTable(module.manifest.limits.maxHandles);
   }
 
   /** Called once the instance exists: before then (the Wasm start section) there is no memory. */
@@ -78,9 +79,23 @@ export class InstanceContext {
 
   /** A status code for the guest, with a log line saying why: codes alone are hard to debug. */
   refuse(name: CodeName, why: string): number {
-    this.log(LogLevel.Warn, why);
-    this.refusal = BusError.of(name, why);
+    this.refused(BusError.of(name, why));
     return Code[name];
+  }
+
+  /** Logs why an import was refused and keeps it, for a fault of the call being served that passes it on. */
+  refused(error: BusError) {
+    this.log(LogLevel.Warn, error.message);
+    this.#refusal = { error, during: this.current };
+  }
+
+  /**
+   * The refusal a guest passes on when it faults `call` with `code`: only one that happened
+   * while it served that call. A reason never reaches another call.
+   */
+  refusalFor(call: BusCall, code: number): BusError | undefined {
+    const r = this.#refusal;
+    return r && r.error.code === code && r.during === call ? r.error : undefined;
   }
 
   /** A log line of this instance, within its `logBytes` budget. */

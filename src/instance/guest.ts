@@ -20,6 +20,8 @@ export interface GuestOptions extends WasiOptions {
   command?: CommandOptions;
   /** Called when the guest has no calls left either way and can serve another (a pool). */
   onIdle?: (guest: Guest) => void;
+  /** Called once when the instance breaks (a trap, fuel, a kill): it will serve nothing more. */
+  onBreak?: (guest: Guest) => void;
 }
 
 /**
@@ -33,6 +35,7 @@ export class Guest {
   readonly #delivery: Delivery;
   readonly #ephemeral: boolean;
   readonly #onIdle?: (guest: Guest) => void;
+  readonly #onBreak?: (guest: Guest) => void;
   #broken?: BusError;
   #exit?: { resolve(code: number): void; reject(err: BusError): void };
   #flush?: () => void;
@@ -41,6 +44,7 @@ export class Guest {
     this.module = module;
     this.#ephemeral = options.ephemeral ?? true;
     this.#onIdle = options.onIdle;
+    this.#onBreak = options.onBreak;
     const cx = (this.#cx = new InstanceContext(module, host, options.command));
     this.#delivery = new Delivery({ enter: (fn) => this.#enter(fn), settle: () => this.#settle() });
     const imports: WebAssembly.Imports = { [IMPORT_MODULE]: busImports(cx, this.#delivery), ...envImports(cx) };
@@ -114,6 +118,7 @@ export class Guest {
     const handles = this.#cx.handles;
     const parent = call.parent ? handles.handleOf(call.parent) : NO_HANDLE;
     const handle = handles.add({ kind: "in", call });
+    if (!handle) return void call.fault(BusError.of("LimitExceeded", `module ${this.module.name} holds ${handles.limit} handles already`));
     call.server = this;
     call.onEnd(() => {
       if (handles.get(handle)?.kind !== "in") return;
@@ -186,6 +191,7 @@ export class Guest {
       if (entry.kind === "in") entry.call.fault(err);
       else if (entry.kind === "out") entry.call.drop(`caller module ${this.module.name} failed`);
     }
+    this.#onBreak?.(this);
     this.#settle();
   }
 

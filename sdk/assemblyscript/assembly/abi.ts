@@ -39,6 +39,7 @@ export namespace Code {
   export const NotFound: u32 = 25;
   export const MethodNotAllowed: u32 = 26;
   export const Unauthorized: u32 = 27;
+  export const Busy: u32 = 28;
   export const Unknown: u32 = 0xffff_ffff;
 }
 
@@ -71,6 +72,7 @@ export function codeName(code: u32): string {
     case Code.NotFound: return "NotFound";
     case Code.MethodNotAllowed: return "MethodNotAllowed";
     case Code.Unauthorized: return "Unauthorized";
+    case Code.Busy: return "Busy";
   }
   return "Unknown";
 }

@@ -114,7 +114,11 @@
     (if (call $eq (local.get $t) (local.get $tlen) (i32.const 112) (i32.const 4))
       (then unreachable))
     (if (call $eq (local.get $t) (local.get $tlen) (i32.const 128) (i32.const 4))
-      (then (drop (memory.grow (i32.const 100))) (drop (call $reply (local.get $h) (local.get $fmt) (local.get $req) (local.get $len))) (return)))
+      ;; grow past limits.memoryPages: the build declared it as the maximum, so memory.grow fails here (-1)
+      (then
+        (if (i32.eq (memory.grow (i32.const 100)) (i32.const -1))
+          (then (drop (call $fault (local.get $h) (i32.const 16))) (return)))
+        (drop (call $reply (local.get $h) (local.get $fmt) (local.get $req) (local.get $len))) (return)))
     (if (call $eq (local.get $t) (local.get $tlen) (i32.const 144) (i32.const 4))
       (then (loop $forever (br $forever))))
     (if (call $eq (local.get $t) (local.get $tlen) (i32.const 160) (i32.const 8))

@@ -42,12 +42,13 @@ pub enum Code {
     NotFound = 25,
     MethodNotAllowed = 26,
     Unauthorized = 27,
+    Busy = 28,
     Unknown = 0xffff_ffff,
 }
 
 impl Code {
     /// Every code, in the order of `src/abi.ts`.
-    pub const ALL: [Code; 27] = [
+    pub const ALL: [Code; 28] = [
         Code::Success,
         Code::SerializationFailed,
         Code::DeserializationFailed,
@@ -74,6 +75,7 @@ impl Code {
         Code::NotFound,
         Code::MethodNotAllowed,
         Code::Unauthorized,
+        Code::Busy,
         Code::Unknown,
     ];
 
@@ -111,6 +113,7 @@ impl Code {
             Code::NotFound => "NotFound",
             Code::MethodNotAllowed => "MethodNotAllowed",
             Code::Unauthorized => "Unauthorized",
+            Code::Busy => "Busy",
             Code::Unknown => "Unknown",
         }
     }

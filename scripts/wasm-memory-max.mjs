@@ -1,0 +1,74 @@
+// Declares a maximum on a module's own memory, in the binary, so `memory.grow` past a module's
+// `limits.memoryPages` fails in the guest (it returns -1) instead of growing the host first and
+// being noticed after. The build runs it on every module (scripts/build-modules.mjs).
+//
+// Only the memory section changes: its limits get the "has max" flag and the smaller of the
+// declared maximum and `maxPages`. A module whose initial memory is already past `maxPages`
+// cannot run within its limit: that is an error, with the module's numbers.
+
+/** Reads an unsigned LEB128 at `at`: [value, next offset]. */
+function uleb(bytes, at) {
+  let value = 0;
+  let shift = 0;
+  for (;;) {
+    const b = bytes[at++];
+    if (b === undefined) throw new Error("truncated LEB128");
+    value += (b & 0x7f) * 2 ** shift;
+    if (!(b & 0x80)) return [value, at];
+    shift += 7;
+    if (shift > 35) throw new Error("LEB128 too long for a u32");
+  }
+}
+
+function writeUleb(value) {
+  const out = [];
+  do {
+    let b = value % 128;
+    value = Math.floor(value / 128);
+    if (value) b |= 0x80;
+    out.push(b);
+  } while (value);
+  return out;
+}
+
+/**
+ * `bytes` with every memory the module defines capped at `maxPages`; the same bytes where
+ * they already are. Throws where a memory starts above `maxPages` or is 64-bit or shared.
+ */
+export function capMemory(bytes, maxPages) {
+  if (bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) throw new Error("not a Wasm binary");
+  let at = 8;
+  while (at < bytes.length) {
+    const id = bytes[at];
+    const [size, body] = uleb(bytes, at + 1);
+    const end = body + size;
+    if (id === 5) {
+      const [count, first] = uleb(bytes, body);
+      const section = [...writeUleb(count)];
+      let p = first;
+      for (let i = 0; i < count; i++) {
+        const flags = bytes[p];
+        if (flags & ~0x01) throw new Error(`memory ${i}: flags ${flags} (shared or 64-bit) are not supported`);
+        const [min, q] = uleb(bytes, p + 1);
+        let max = maxPages;
+        p = q;
+        if (flags & 0x01) {
+          const [declared, r] = uleb(bytes, p);
+          max = Math.min(declared, maxPages);
+          p = r;
+        }
+        if (min > maxPages) throw new Error(`memory ${i} starts at ${min} pages, over limits.memoryPages (${maxPages})`);
+        section.push(0x01, ...writeUleb(min), ...writeUleb(max));
+      }
+      if (p !== end) throw new Error("memory section: trailing bytes");
+      const rewritten = Uint8Array.from([5, ...writeUleb(section.length), ...section]);
+      const out = new Uint8Array(at + rewritten.length + (bytes.length - end));
+      out.set(bytes.subarray(0, at), 0);
+      out.set(rewritten, at);
+      out.set(bytes.subarray(end), at + rewritten.length);
+      return out;
+    }
+    at = end;
+  }
+  return bytes;
+}

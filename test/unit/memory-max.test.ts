@@ -1,0 +1,42 @@
+import wabtInit from "wabt";
+import { describe, expect, it } from "vitest";
+// @ts-expect-error: a plain ES module script without types
+import { capMemory } from "../../scripts/wasm-memory-max.mjs";
+
+const wabt = await wabtInit();
+function wasm(text: string): Uint8Array {
+  const parsed = wabt.parseWat("t.wat", text);
+  const bytes = parsed.toBinary({}).buffer as Uint8Array;
+  parsed.destroy();
+  return bytes;
+}
+const grower = (memory: string) =>
+  wasm(`(module ${memory} (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))`);
+
+function instantiate(bytes: Uint8Array) {
+  return new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as { memory: WebAssembly.Memory; grow(n: number): number };
+}
+
+describe("the build declares limits.memoryPages as the memory's maximum (scripts/wasm-memory-max.mjs)", () => {
+  it("makes memory.grow past the limit return -1 in the guest, without growing", () => {
+    const before = instantiate(grower('(memory (export "memory") 2)'));
+    expect(before.grow(100)).toBe(2); // uncapped: grows
+    const capped = instantiate(capMemory(grower('(memory (export "memory") 2)'), 4));
+    expect(capped.grow(2)).toBe(2);
+    expect(capped.grow(1)).toBe(-1);
+    expect(capped.grow(16384)).toBe(-1);
+    expect(capped.memory.buffer.byteLength).toBe(4 * 65536);
+  });
+
+  it("keeps a smaller declared maximum, and leaves a module without memory as it is", () => {
+    const capped = instantiate(capMemory(grower('(memory (export "memory") 1 3)'), 64));
+    expect(capped.grow(3)).toBe(-1);
+    expect(capped.grow(2)).toBe(1);
+    const none = wasm('(module (func (export "f")))');
+    expect(capMemory(none, 4)).toBe(none);
+  });
+
+  it("refuses a module whose memory starts above its limit", () => {
+    expect(() => capMemory(grower('(memory (export "memory") 10)'), 4)).toThrow(/starts at 10 pages, over limits.memoryPages \(4\)/);
+  });
+});
