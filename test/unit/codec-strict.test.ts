@@ -1,0 +1,155 @@
+import { pack, unpack } from "msgpackr";
+import { describe, expect, it } from "vitest";
+import { Code, Format } from "../../src/abi.js";
+import { decode, encode, stringifyJson, transcode } from "../../src/codec/index.js";
+import { BusError } from "../../src/errors.js";
+
+const utf8 = new TextEncoder();
+const json = (text: string) => utf8.encode(text);
+const bytes = (...b: number[]) => new Uint8Array(b);
+
+/** The BusError `fn` throws. */
+function thrown(fn: () => unknown): BusError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(BusError);
+    return err as BusError;
+  }
+  throw new Error("expected a BusError, nothing was thrown");
+}
+
+describe("msgpack decoding is strict", () => {
+  it("refuses 0xc1 as a whole payload with DeserializationFailed", () => {
+    const err = thrown(() => decode(Format.Msgpack, bytes(0xc1)));
+    expect(err.code).toBe(Code.DeserializationFailed);
+    expect(err.message).toBe("malformed msgpack payload: byte 0xc1 is never used in msgpack");
+  });
+
+  it("refuses 0xc1 nested in arrays and maps", () => {
+    // {"a": [0xc1]}
+    expect(thrown(() => decode(Format.Msgpack, bytes(0x81, 0xa1, 0x61, 0x91, 0xc1))).message).toMatch(/0xc1/);
+    // [1, {"b": 0xc1}]
+    expect(thrown(() => decode(Format.Msgpack, bytes(0x92, 0x01, 0x81, 0xa1, 0x62, 0xc1))).code).toBe(Code.DeserializationFailed);
+    // {0xc1: 1}: a key that is no value at all
+    expect(thrown(() => decode(Format.Msgpack, bytes(0x81, 0xc1, 0x01))).code).toBe(Code.DeserializationFailed);
+  });
+
+  it("takes the byte 0xc1 inside bin data and as an integer's payload", () => {
+    expect(decode(Format.Msgpack, bytes(0xc4, 0x01, 0xc1))).toEqual(new Uint8Array([0xc1]));
+    expect(decode(Format.Msgpack, bytes(0xcc, 0xc1))).toBe(0xc1);
+    expect(decode(Format.Msgpack, bytes(0x91, 0xcd, 0xc1, 0xc1))).toEqual([0xc1c1]);
+  });
+
+  it("refuses bytes after the value, saying how many", () => {
+    const one = thrown(() => decode(Format.Msgpack, bytes(0x01, 0x02)));
+    expect(one.code).toBe(Code.DeserializationFailed);
+    expect(one.message).toBe("malformed msgpack payload: 1 bytes after the value");
+    expect(thrown(() => decode(Format.Msgpack, bytes(0x01, 0x02, 0x03))).message).toMatch(/2 bytes after the value/);
+    expect(thrown(() => decode(Format.Msgpack, new Uint8Array([...pack({ a: 1 }), 0xc0]))).code).toBe(Code.DeserializationFailed);
+  });
+
+  it("refuses truncated values", () => {
+    for (const bad of [bytes(0x92, 0x01), bytes(0xa3, 0x61), bytes(0xcd, 0x01), bytes(0xc4, 0x05, 1, 2), bytes(0x81, 0xa1, 0x61)]) {
+      expect(thrown(() => decode(Format.Msgpack, bad)).code).toBe(Code.DeserializationFailed);
+    }
+  });
+
+  it("reads an empty payload as no value", () => {
+    expect(decode(Format.Msgpack, new Uint8Array())).toBeUndefined();
+  });
+
+  it("reads 64-bit integers as bigint, all of their bits", () => {
+    expect(decode(Format.Msgpack, bytes(0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))).toBe(2n ** 64n - 1n);
+    expect(decode(Format.Msgpack, bytes(0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0))).toBe(-(2n ** 63n));
+  });
+});
+
+describe("json decoding", () => {
+  it("keeps integers past 2^53 (16+ digits) as bigint", () => {
+    const value = decode(Format.Json, json("[9007199254740993, -9007199254740993, 18446744073709551615]"));
+    expect(value).toEqual([9007199254740993n, -9007199254740993n, 18446744073709551615n]);
+  });
+
+  it("leaves safe integers, floats and digits in strings alone, even in text that holds 16 digits", () => {
+    const value = decode(Format.Json, json('[1000000000000000, 1.2345678901234567, "12345678901234567", 1e20, 9007199254740991]'));
+    expect(value).toEqual([1000000000000000, 1.2345678901234567, "12345678901234567", 1e20, 9007199254740991]);
+    expect(typeof (value as unknown[])[0]).toBe("number");
+  });
+
+  it("refuses malformed text and invalid UTF-8 with DeserializationFailed", () => {
+    for (const bad of [json("{"), json("[1,]"), json("{'a':1}"), json("01"), json("[1] x"), new Uint8Array(), bytes(0x22, 0xff, 0x22)]) {
+      const err = thrown(() => decode(Format.Json, bad));
+      expect(err.code).toBe(Code.DeserializationFailed);
+      expect(err.message).toMatch(/^malformed json payload: /);
+    }
+  });
+});
+
+describe("stringifyJson", () => {
+  it("writes bytes as arrays of numbers, nested too", () => {
+    expect(stringifyJson(new Uint8Array([1, 2, 255]))).toBe("[1,2,255]");
+    expect(stringifyJson({ a: [new Uint8Array([0])], b: new Uint8Array() })).toBe('{"a":[[0]],"b":[]}');
+  });
+
+  it("writes bigint with all of its digits", () => {
+    expect(stringifyJson(2n ** 128n - 1n)).toBe("340282366920938463463374607431768211455");
+    expect(stringifyJson({ n: -(2n ** 63n), m: [1n] })).toBe('{"n":-9223372036854775808,"m":[1]}');
+  });
+
+  it("writes nothing as null and drops undefined fields, as JSON.stringify does", () => {
+    expect(stringifyJson(undefined)).toBe("null");
+    expect(stringifyJson({ a: undefined, b: 1 })).toBe('{"b":1}');
+  });
+
+  it("is what encode(Json) writes", () => {
+    const value = { s: "é\n\"", n: 12345678901234567890n, b: new Uint8Array([7]) };
+    expect(new TextDecoder().decode(encode(Format.Json, value))).toBe(stringifyJson(value));
+  });
+});
+
+describe("transcoding json <-> msgpack keeps values", () => {
+  const values: [string, unknown][] = [
+    ["nested objects and arrays", { a: { b: [1, [2, [3]], { c: null }] }, d: [] , e: {} }],
+    ["strings with unicode and escapes", { s: "é 😀 \n \" \\ \u0000 \u2028" }],
+    ["numbers", [0, -1, 127, 128, -32, -33, 255, 65536, -2147483649, 1.5, -0.25, 1e300, 4294967296]],
+    ["booleans and null", [true, false, null]],
+  ];
+
+  it.each(values)("%s", (_what, value) => {
+    const text = JSON.stringify(value);
+    const mp = transcode({ format: Format.Json, data: json(text) }, Format.Msgpack);
+    expect(mp.format).toBe(Format.Msgpack);
+    expect(unpack(mp.data as Buffer)).toEqual(value);
+    const back = transcode(mp, Format.Json);
+    expect(back.format).toBe(Format.Json);
+    expect(JSON.parse(new TextDecoder().decode(back.data))).toEqual(value);
+  });
+
+  it("keeps 64-bit integers' digits both ways", () => {
+    const text = '{"n":12345678901234567890,"m":-12345678901234567}';
+    const mp = transcode({ format: Format.Json, data: json(text) }, Format.Msgpack);
+    expect(unpack(mp.data as Buffer, { int64AsType: "bigint" } as never)).toEqual({ n: 12345678901234567890n, m: -12345678901234567n });
+    expect(new TextDecoder().decode(transcode(mp, Format.Json).data)).toBe(text);
+  });
+
+  it("fails integers past 64 bits into msgpack with SerializationFailed, not a float", () => {
+    const err = thrown(() => transcode({ format: Format.Json, data: json('{"n":123456789012345678901234567890}') }, Format.Msgpack));
+    expect(err.code).toBe(Code.SerializationFailed);
+  });
+
+  it("keeps msgpack bin as a JSON array of numbers", () => {
+    const back = transcode({ format: Format.Msgpack, data: pack({ b: new Uint8Array([0, 128, 255]) }) }, Format.Json);
+    expect(new TextDecoder().decode(back.data)).toBe('{"b":[0,128,255]}');
+  });
+
+  it("passes the strictness on: malformed msgpack does not transcode", () => {
+    expect(thrown(() => transcode({ format: Format.Msgpack, data: bytes(0x91, 0xc1) }, Format.Json)).code).toBe(Code.DeserializationFailed);
+    expect(thrown(() => transcode({ format: Format.Msgpack, data: bytes(0xc0, 0xc0) }, Format.Json)).code).toBe(Code.DeserializationFailed);
+  });
+
+  it("is the identity where the formats agree", () => {
+    const payload = { format: Format.Msgpack, data: bytes(0xc1) } as const;
+    expect(transcode(payload, Format.Msgpack)).toBe(payload);
+  });
+});
