@@ -59,7 +59,10 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
     new ConsoleStdout((bytes) => stderr.write(bytes)),
   ];
   const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
-  const shim = new WASI(options.args ?? [], env, fds);
+  // `debug: false` explicitly: the shim's constructor calls `debug.enable(options.debug)`, and an
+  // undefined flag turns its debug logging ON (`wasi: 2 12` from args_sizes_get, on console.log,
+  // bypassing the log sink). The switch is one module-wide object, so every instance sets it.
+  const shim = new WASI(options.args ?? [], env, fds, { debug: false });
   const memory = () => host.memory();
   // The shim reads `inst.exports.memory` on every call; give it the guest's memory lazily.
   shim.inst = { exports: { get memory() { return memory().raw; } } } as never;
