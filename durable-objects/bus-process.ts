@@ -8,7 +8,6 @@ import { consoleSink, type LogLine } from "../src/log.js";
 import { Process, type ProcessInfo, type SpawnRequest } from "../src/process.js";
 import type { Runtime } from "../src/runtime.js";
 import { createRuntime } from "../src/worker-runtime.js";
-import { closeBack } from "./sockets.js";
 import { AlarmTimers } from "./timers.js";
 
 /** Lines kept per process for GET /processes/:id/logs and for a client that attaches late. */
@@ -18,13 +17,22 @@ const DEFAULT_RETENTION_MS = 60 * 60 * 1000;
 /**
  * One process: a module instance that lives as long as it has work, its
  * stdout/stderr/log lines, its exit. Sleeps go to this object's alarm.
- * Attached clients are hibernatable WebSockets: output frames go out as JSON
- * text, stdin comes in as binary frames or `{"stdin": "..."}` / `{"close_stdin": true}`.
+ * Attached clients are WebSockets: output frames go out as JSON text, stdin
+ * comes in as binary frames or `{"stdin": "..."}` / `{"close_stdin": true}`;
+ * the end frame is the last, and the socket closes (1000) right after it.
+ *
+ * The sockets are accepted in memory (`accept()`), not hibernatable: a process
+ * cannot outlive its object's eviction anyway (Wasm memory is not durable), and
+ * a hibernatable socket that the object closes from outside a socket event (the
+ * process ending in an alarm, a kill over RPC) kept its connection open until
+ * the object was evicted, seconds after the end frame.
  */
 export class BusProcess extends DurableObject<Env> implements ProcessObject {
   #runtime: Runtime;
   #timers: AlarmTimers;
   #process?: Process;
+  /** Attached clients, until they or the process end. */
+  #sockets = new Set<WebSocket>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -79,34 +87,72 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     });
   }
 
+  /** Kills the process; answers its state after the kill (it has ended when `kill` returns: see Process.kill). */
   async kill(): Promise<ProcessInfo | null> {
     this.#process?.kill();
     return this.#info() ?? null;
   }
 
   async logs(limit = KEEP_LINES): Promise<LogLine[]> {
+    return this.#lines(limit);
+  }
+
+  #lines(limit: number): LogLine[] {
     return this.ctx.storage.sql
       .exec<{ json: string }>("SELECT json FROM (SELECT seq, json FROM lines ORDER BY seq DESC LIMIT ?) ORDER BY seq", limit)
       .toArray()
       .map((r) => JSON.parse(r.json) as LogLine);
   }
 
-  /** GET /processes/:id/attach: a hibernatable WebSocket that streams output and takes stdin. */
+  /**
+   * GET /processes/:id/attach: a WebSocket that gets the last output lines, then what comes. A
+   * process that has ended already: its lines, its end frame, and the close.
+   */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return errorResponse(new HttpError("BadRequest", "attach wants a WebSocket upgrade", 426));
     }
+    const info = this.#info();
+    if (!info) return errorResponse(new HttpError("InvalidHandle", "no process here", 404));
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server);
-    for (const line of await this.logs(100)) {
+    server.accept();
+    server.binaryType = "arraybuffer"; // binary frames are stdin bytes (the default would be Blob)
+    // No await from here on: no line may come out between the ones replayed and the attach.
+    for (const line of this.#lines(100)) {
       if (line.stream) server.send(JSON.stringify({ stream: line.stream, line: line.msg }));
     }
-    const info = this.#info();
-    if (info && info.status !== "running") server.send(JSON.stringify(endFrame(info)));
+    if (info.status === "running") {
+      this.#attach(server);
+    } else {
+      server.send(JSON.stringify(endFrame(info)));
+      server.close(1000, info.status);
+    }
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) {
+  #attach(ws: WebSocket) {
+    this.#sockets.add(ws);
+    ws.addEventListener("message", (e) => {
+      this.#input(ws, e.data);
+    });
+    ws.addEventListener("close", (e) => {
+      this.#sockets.delete(ws);
+      // The client closed first: answer its closing handshake, where the runtime has not.
+      if (ws.readyState !== WebSocket.CLOSED) {
+        try {
+          ws.close([1005, 1006, 1015].includes(e.code) ? 1000 : e.code, e.reason);
+        } catch {
+          // already closed
+        }
+      }
+    });
+    ws.addEventListener("error", () => {
+      this.#sockets.delete(ws);
+    });
+  }
+
+  /** A frame from an attached client: stdin. */
+  #input(ws: WebSocket, message: string | ArrayBuffer) {
     const process = this.#process;
     if (!process || process.info.status !== "running") {
       ws.send(JSON.stringify({ error: "the process is not running; stdin is closed" }));
@@ -127,10 +173,6 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     if (frame.close_stdin === true) process.stdin.close();
   }
 
-  override async webSocketClose(ws: WebSocket, code: number, reason: string) {
-    closeBack(ws, code, reason);
-  }
-
   override async alarm() {
     await this.#timers.fire();
   }
@@ -145,10 +187,18 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     }
   }
 
+  /** The end frame, then the close, for every attached client; then the retention timer. */
   async #ended(info: ProcessInfo) {
     this.#save(info);
     this.#broadcast(endFrame(info));
-    for (const ws of this.ctx.getWebSockets()) ws.close(1000, info.status);
+    for (const ws of this.#sockets) {
+      try {
+        ws.close(1000, info.status);
+      } catch {
+        // it went away already
+      }
+    }
+    this.#sockets.clear();
     await this.#retain();
   }
 
@@ -166,7 +216,7 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
 
   #broadcast(frame: object) {
     const text = JSON.stringify(frame);
-    for (const ws of this.ctx.getWebSockets()) {
+    for (const ws of this.#sockets) {
       try {
         ws.send(text);
       } catch {

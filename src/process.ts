@@ -74,16 +74,21 @@ export class Process {
     this.#guest = guest;
     guest.run().then(
       (code) => this.#end({ status: "exited", code }),
-      (err: BusError) => this.#end(this.info.reason === "killed" ? { status: "exited", code: KILLED } : { status: "failed", reason: err.message }),
+      (err: BusError) => this.#end({ status: "failed", reason: err.message }), // after a kill: too late, it has ended
     );
     return guest;
   }
 
+  /**
+   * Ends the process now: when kill returns, `info` is its final state (exited, code 137) and
+   * `end` has been called, so whoever killed it can answer with that state.
+   */
   kill(): void {
     if (this.info.status !== "running") return;
     this.info.reason = "killed";
     this.stdin.close();
-    this.#guest?.kill(`process ${this.info.id} was killed`);
+    this.#guest?.kill(`process ${this.info.id} was killed`); // flushes its last partial lines first
+    this.#end({ status: "exited", code: KILLED });
   }
 
   #end(outcome: Pick<ProcessInfo, "status" | "code" | "reason">) {

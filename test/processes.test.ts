@@ -1,4 +1,4 @@
-import { env as testEnv, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { env as testEnv, evictDurableObject, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../src/env.js";
 import type { ProcessInfo } from "../src/process.js";
@@ -28,9 +28,32 @@ async function logs(id: string): Promise<LogLine[]> {
   return ((await (await worker(`/processes/${id}/logs`)).json()) as { lines: LogLine[] }).lines;
 }
 
+/** Attaches to a process: the frames it gets, and when (and how) the socket closed. */
+async function attach(id: string) {
+  const res = await worker(`/processes/${id}/attach`, { headers: { upgrade: "websocket" } });
+  expect(res.status).toBe(101);
+  const ws = res.webSocket!;
+  const frames: Record<string, unknown>[] = [];
+  let lastFrameAt = 0;
+  const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) =>
+    ws.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason, at: Date.now() })),
+  );
+  ws.addEventListener("message", (e) => {
+    frames.push(JSON.parse(e.data as string));
+    lastFrameAt = Date.now();
+  });
+  ws.accept();
+  /** The close, or null if the socket is still open after `ms`. */
+  const closedWithin = (ms: number) => Promise.race([closed, new Promise<null>((r) => setTimeout(() => r(null), ms))]);
+  return { ws, frames, closedWithin, lastFrameAt: () => lastFrameAt };
+}
+
 const stdout = (lines: LogLine[]) => lines.filter((l) => l.stream === "stdout").map((l) => l.msg);
 const env = testEnv as unknown as Env;
 const stub = (id: string) => env.PROCESSES.get(env.PROCESSES.idFromString(id));
+/** Timers still waiting in a process's storage: the alarm's work. */
+const timers = (id: string) =>
+  runInDurableObject(stub(id), (_object, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM timers").one().n);
 
 describe("processes (BusProcess Durable Object)", () => {
   it("runs countdown to its end: n .. 1, 100 ms apart, exit 0", async () => {
@@ -62,7 +85,9 @@ describe("processes (BusProcess Durable Object)", () => {
     ws.accept();
     const frames: Record<string, unknown>[] = [];
     const closed = new Promise<void>((resolve) => ws.addEventListener("close", () => resolve()));
-    ws.addEventListener("message", (e) => frames.push(JSON.parse(e.data as string)));
+    ws.addEventListener("message", (e) => {
+      frames.push(JSON.parse(e.data as string));
+    });
     ws.send(JSON.stringify({ stdin: "second line\n" }));
     ws.send(new TextEncoder().encode("third, as binary\n"));
     await new Promise((r) => setTimeout(r, 50));
@@ -90,7 +115,7 @@ describe("processes (BusProcess Durable Object)", () => {
   it("maps a process's sleep to its alarm: runDurableObjectAlarm fires it", async () => {
     const { id } = await spawn("countdown", ["2", "600000"]); // a ten-minute sleep between the lines
     await until(id, () => true);
-    expect(await stub(id).timers()).toBe(1);
+    expect(await timers(id)).toBe(1);
     expect(await runDurableObjectAlarm(stub(id))).toBe(true);
     const info = await until(id, (p) => p.status !== "running");
     expect(info).toMatchObject({ status: "exited", code: 0 });
@@ -99,15 +124,15 @@ describe("processes (BusProcess Durable Object)", () => {
 
   it("keeps a timer through an eviction and fires it when the object comes back", async () => {
     const { id } = await spawn("countdown", ["2", "600000"]);
-    expect(await stub(id).timers()).toBe(1);
+    expect(await timers(id)).toBe(1);
     await evictDurableObject(stub(id));
     // the instance is gone with the eviction, the timer is not
     const info = await status(id);
     expect(info).toMatchObject({ status: "failed" });
     expect(info.reason).toMatch(/evicted/);
-    expect(await stub(id).timers()).toBe(2); // the sleep, and the failed process's retention
+    expect(await timers(id)).toBe(2); // the sleep, and the failed process's retention
     expect(await runDurableObjectAlarm(stub(id))).toBe(true);
-    expect(await stub(id).timers()).toBe(1); // the retention timer of the ended process remains
+    expect(await timers(id)).toBe(1); // the retention timer of the ended process remains
     expect((await logs(id)).map((l) => l.msg)).toContainEqual(expect.stringMatching(/fired after its sleeper was lost/));
   });
 
@@ -123,6 +148,53 @@ describe("processes (BusProcess Durable Object)", () => {
     expect(await until(id, (p) => p.status !== "running")).toMatchObject({ status: "exited", code: 137 });
     const after = await post(`/processes/${id}/call/echo`, {});
     expect(after.status).toBe(409);
+  });
+
+  it("closes an attached socket (1000) right after the end frame of a live process", async () => {
+    const { id } = await spawn("upcase", [], { stdin: "one\n" });
+    const { ws, frames, closedWithin, lastFrameAt } = await attach(id);
+    await new Promise((r) => setTimeout(r, 30));
+    ws.send(JSON.stringify({ close_stdin: true }));
+    const close = await closedWithin(3000);
+    expect(frames).toEqual([{ stream: "stdout", line: "ONE" }, { exit: 0 }]);
+    expect(close, "the socket is still open 3 s after the end frame").not.toBeNull();
+    expect(close).toMatchObject({ code: 1000, reason: "exited" });
+    expect(close!.at - lastFrameAt()).toBeLessThan(250);
+  });
+
+  it("attaching to a process that has ended sends its output and end frame, then closes (1000)", async () => {
+    const { id } = await spawn("countdown", ["2", "1"]);
+    expect(await until(id, (p) => p.status !== "running")).toMatchObject({ status: "exited", code: 0 });
+    const { frames, closedWithin } = await attach(id);
+    const close = await closedWithin(2000);
+    expect(frames).toEqual([{ stream: "stdout", line: "2" }, { stream: "stdout", line: "1" }, { exit: 0 }]);
+    expect(close, "the socket of an ended process is still open after 2 s").not.toBeNull();
+    expect(close).toMatchObject({ code: 1000, reason: "exited" });
+  });
+
+  it("DELETE answers with the state after the kill: exited, code 137", async () => {
+    const { id } = await spawn("upcase", [], { stdin: "x\n" });
+    await new Promise((r) => setTimeout(r, 30));
+    const res = await worker(`/processes/${id}`, { method: "DELETE" });
+    expect(res.status).toBe(200);
+    const info = (await res.json()) as ProcessInfo;
+    expect(info).toMatchObject({ id, status: "exited", code: 137 });
+    expect(info.endedAt).toEqual(expect.any(Number));
+    expect(await status(id)).toEqual(info);
+    // DELETE of a process that has ended already: its final state, unchanged
+    const again = await worker(`/processes/${id}`, { method: "DELETE" });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual(info);
+  });
+
+  it("refuses a module that is not a command (no _start) with 400, creating no process", async () => {
+    const before = (await listDurableObjectIds(env.PROCESSES)).length;
+    const res = await post("/processes", { module: "hello", args: [] });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: string; codeName: string };
+    expect(body.codeName).toBe("IncorrectAbi");
+    expect(body.error).toMatch(/hello is not a command/);
+    expect((await listDurableObjectIds(env.PROCESSES)).length).toBe(before);
   });
 
   it("answers unknown modules, ids and bodies with clear errors", async () => {

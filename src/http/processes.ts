@@ -29,8 +29,12 @@ export function processRoutes(runtime: Runtime) {
     } catch {
       throw BusError.of("DeserializationFailed", 'the body must be JSON: {"module": ..., "args": [...], "env": {...}, "stdin": "..."}');
     }
-    if (typeof body?.module !== "string" || !runtime.modules.has(body.module)) {
-      throw BusError.of("InvalidWapm", `no module named ${String(body?.module)}`);
+    const module = typeof body?.module === "string" ? runtime.modules.get(body.module) : undefined;
+    if (!module) throw BusError.of("InvalidWapm", `no module named ${String(body?.module)}`);
+    // Checked here, from the module's exports, before an object is made or anything stored.
+    if (module.error) throw module.error;
+    if (!module.command) {
+      throw new HttpError("IncorrectAbi", `module ${module.name} is not a command: it exports no _start, so it cannot run as a process (call its topics with POST /call/${module.name}/:topic)`, 400);
     }
     if (body.stdin !== undefined && typeof body.stdin !== "string") throw BusError.of("BadRequest", "stdin must be a string");
     const id = c.env.PROCESSES.newUniqueId();
