@@ -55,7 +55,9 @@ export const ws = builtin({
         ctx.log({ module: call.caller, level: "info", msg: `WebSocket ${req.url} closed: ${e.code} ${e.reason}`, call: call.id });
         emit(call, "state_change", "Closed", socketState);
       });
-      socket.addEventListener("error", () => emit(call, "state_change", "Failed", socketState));
+      socket.addEventListener("error", () => {
+        emit(call, "state_change", "Failed", socketState); // a listener that returns a value makes workerd warn
+      });
       call.signal.addEventListener("abort", () => socket.close(1000, "dropped"));
       emit(call, "state_change", "Opened", socketState);
       return null;
