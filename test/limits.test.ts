@@ -72,7 +72,9 @@ async function socket(path: string) {
       frames.push(unpack(new Uint8Array(data instanceof ArrayBuffer ? data : await data.arrayBuffer())) as Record<string, unknown>);
     });
   });
-  ws.addEventListener("close", (e) => (closed = { code: e.code, reason: e.reason }));
+  ws.addEventListener("close", (e) => {
+    closed = { code: e.code, reason: e.reason };
+  });
   const until = async <T>(get: () => T | undefined, ms = 5000): Promise<T> => {
     const end = Date.now() + ms;
     for (;;) {
