@@ -1,130 +1,390 @@
 #!/usr/bin/env node
-// Builds every bus module into build/modules/<name>.wasm and writes the
-// registries of static .wasm imports that wrangler bundles (workerd cannot
-// compile Wasm from bytes at run time).
+// Builds bus modules into build/<tree>/<name>.wasm and writes the registries of
+// static .wasm imports that wrangler bundles (workerd cannot compile Wasm from
+// bytes at run time).
 //
-//   modules/<name>/     served by the Worker    -> build/registry.ts
-//   test/guests/<name>/ hostile ABI test guests -> build/test-registry.ts
+//   modules/<name>/     served by the Worker    -> build/modules/,     build/registry.ts
+//   test/guests/<name>/ hostile ABI test guests -> build/test-guests/, build/test-registry.ts
 //
 // A module folder holds module.json and one source: index.ts (AssemblyScript),
 // module.wat (text format), module.wasm (prebuilt) or Cargo.toml (Rust).
-import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+//
+//   node scripts/build-modules.mjs              every module and test guest
+//   node scripts/build-modules.mjs --served     only modules/ (what `npm start` serves)
+//   node scripts/build-modules.mjs hello chat   just these (served modules or test guests)
+//   --force                                     rebuild even what is up to date
+//
+// Each module is compiled, metered (wasm-opt --log-execution, see docs/host.md) and given its
+// limits.memoryPages as its memory's maximum (scripts/wasm-memory-max.mjs).
+//
+// Safe while `wrangler dev` serves build/: every output is written to a temporary
+// file in its own folder and renamed into place (wrangler never reads a half-written
+// file), and only when its content changed (no reload for nothing). A module is
+// rebuilt only when its key changed: a hash of its folder, the SDK and scripts it is
+// built with, the tool versions and this script, kept in build/<tree>/<name>.wasm.key.
+// With names, the other modules keep their last build and stay in the registries.
+import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import wabtInit from "wabt";
+import { capMemory } from "./wasm-memory-max.mjs";
 import { signatures } from "./wasm-signatures.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "build");
 const bin = (name) => join(root, "node_modules", ".bin", name);
-const wabt = await wabtInit();
-mkdirSync(out, { recursive: true });
+const rel = (p) => relative(root, p);
+/** The runtime's default limits (src/manifest.ts reads the same file). */
+const defaultLimits = JSON.parse(readFileSync(join(root, "src/limits.json"), "utf8"));
 
-const skipped = [];
+const TREES = [
+  { tree: "modules", outName: "modules", registry: "registry.ts", served: true },
+  { tree: "test/guests", outName: "test-guests", registry: "test-registry.ts", served: false },
+];
 
-function watToWasm(source, target) {
-  const parsed = wabt.parseWat(source, readFileSync(source, "utf8"), { bulk_memory: true, multi_value: true, mutable_globals: true });
-  parsed.resolveNames();
-  parsed.validate();
-  writeFileSync(target, parsed.toBinary({}).buffer);
-  parsed.destroy();
+// ---------- arguments ----------
+const args = process.argv.slice(2);
+const flags = new Set(args.filter((a) => a.startsWith("-")));
+const names = args.filter((a) => !a.startsWith("-"));
+for (const f of flags) {
+  if (!["--served", "--force", "--help", "-h"].includes(f)) fail(`unknown option ${f} (options: --served, --force)`);
+}
+if (flags.has("--help") || flags.has("-h")) {
+  console.log("usage: node scripts/build-modules.mjs [--served] [--force] [module ...]");
+  process.exit(0);
+}
+const servedOnly = flags.has("--served");
+const force = flags.has("--force");
+
+function fail(message) {
+  console.error(`build-modules: ${message}`);
+  process.exit(1);
 }
 
-/** Adds fuel metering: every loop iteration and function entry calls wasm_bus_meter.log_execution. */
-function meter(target) {
-  execFileSync(bin("wasm-opt"), [target, "--log-execution=wasm_bus_meter", "--all-features", "-o", target], { stdio: "inherit" });
-}
+// ---------- writing outputs ----------
+const workDir = mkdtempSync(join(tmpdir(), "wasm-bus-build-"));
+const ownTemps = new Set();
+process.on("exit", () => {
+  rmSync(workDir, { recursive: true, force: true });
+  for (const t of ownTemps) rmSync(t, { force: true });
+});
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(130));
 
-function buildOne(dir, name, outDir) {
-  const target = join(outDir, `${name}.wasm`);
-  const manifest = JSON.parse(readFileSync(join(dir, "module.json"), "utf8"));
-  // "source" names a WAT file elsewhere: one guest, several manifests.
-  if (manifest.source) {
-    watToWasm(resolve(dir, manifest.source), target);
-  } else if (existsSync(join(dir, "index.ts"))) {
-    execFileSync(bin("asc"), [join(dir, "index.ts"), "--config", join(root, "sdk/assemblyscript/asconfig.json"), "--target", "release", "--outFile", target], { stdio: "inherit", cwd: root });
-  } else if (existsSync(join(dir, "module.wat"))) {
-    watToWasm(join(dir, "module.wat"), target);
-  } else if (existsSync(join(dir, "module.wasm"))) {
-    copyFileSync(join(dir, "module.wasm"), target);
-  } else if (existsSync(join(dir, "Cargo.toml"))) {
-    if (!buildRust(dir, name, target, manifest.target ?? "wasm32-unknown-unknown")) return null;
-  } else {
-    throw new Error(`${relative(root, dir)}: no index.ts, module.wat, module.wasm or Cargo.toml`);
-  }
-  if (manifest.metering !== false) meter(target);
-  return { name, manifest, target, dir };
-}
-
-let rustReady;
-/** Whether a wasm32 Rust toolchain is here; tests and CI (WASM_BUS_REQUIRE_RUST) install one instead of skipping. */
-function rustToolchain() {
-  if (rustReady !== undefined) return rustReady;
-  const toolchain = join(root, "scripts/rust/toolchain.sh");
-  const required = Boolean(process.env.CI || process.env.WASM_BUS_REQUIRE_RUST);
-  try {
-    // Required: install if missing, with its progress on the console (a cold std build takes minutes).
-    execFileSync("bash", required ? [toolchain] : [toolchain, "check"], { stdio: ["ignore", required ? "inherit" : "ignore", required ? "inherit" : "pipe"] });
-    rustReady = true;
-  } catch (err) {
-    const why = String(err.stderr || err.message).trim().split("\n").pop();
-    if (required) throw new Error(`Rust modules need a wasm32 toolchain: ${why}`);
-    rustReady = why;
-  }
-  return rustReady;
-}
-
-function sdkOf(dir) {
-  if (JSON.parse(readFileSync(join(dir, "module.json"), "utf8")).source) return "wat";
-  if (existsSync(join(dir, "index.ts"))) return "assemblyscript";
-  if (existsSync(join(dir, "Cargo.toml"))) return "rust";
-  return existsSync(join(dir, "module.wat")) ? "wat" : "prebuilt";
-}
-
-function buildRust(dir, name, target, rustTarget) {
-  const ready = rustToolchain();
-  if (ready !== true) {
-    skipped.push(`${name} (Rust: ${ready}; run scripts/rust/toolchain.sh to install a wasm32 toolchain)`);
-    return false;
-  }
-  execFileSync("bash", [join(root, "scripts/rust/build-crate.sh"), dir, rustTarget, target], { stdio: "inherit" });
+/**
+ * Writes `data` to `path` only when it differs from what is there, through a temporary
+ * file in the same folder renamed into place: a reader (wrangler's watcher) sees the old
+ * file or the new one, never a partial one. Returns whether it wrote.
+ */
+function writeIfChanged(path, data) {
+  const bytes = typeof data === "string" ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (existsSync(path) && readFileSync(path).equals(bytes)) return false;
+  mkdirSync(dirname(path), { recursive: true });
+  // A dot name not ending in .wasm/.ts: no watcher or bundler rule picks it up.
+  const temp = join(dirname(path), `.${process.pid}.${Math.random().toString(36).slice(2)}.${path.split("/").pop()}.tmp`);
+  ownTemps.add(temp);
+  writeFileSync(temp, bytes);
+  renameSync(temp, path);
+  ownTemps.delete(temp);
   return true;
 }
 
-function buildTree(tree, registryFile, outName) {
-  const entries = [];
+/** Temporary files a killed build left behind (its pid no longer runs). */
+function removeStaleTemps(dir) {
+  if (!existsSync(dir)) return;
+  for (const f of readdirSync(dir)) {
+    const m = /^\.(\d+)\..*\.tmp$/.exec(f);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (err) {
+      if (err.code === "ESRCH") rmSync(join(dir, f), { force: true });
+    }
+  }
+}
+
+// ---------- cache keys ----------
+const SKIP_DIRS = new Set(["target", "node_modules", ".git"]);
+const hashes = new Map();
+
+/** Hash of every file under `dir` (paths and contents), without build output folders. */
+function hashTree(dir) {
+  if (hashes.has(dir)) return hashes.get(dir);
+  const h = createHash("sha256");
+  const walk = (d) => {
+    for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) {
+        if (!SKIP_DIRS.has(entry.name)) walk(p);
+      } else if (entry.isFile()) {
+        h.update(`${relative(dir, p)}\0`);
+        h.update(readFileSync(p));
+        h.update("\0");
+      }
+    }
+  };
+  walk(dir);
+  const digest = h.digest("hex");
+  hashes.set(dir, digest);
+  return digest;
+}
+
+function hashFile(path) {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+const version = (pkg) => JSON.parse(readFileSync(join(root, "node_modules", pkg, "package.json"), "utf8")).version;
+
+/** What every key shares: this script, the metering and memory steps, their tools. */
+const commonKey = [
+  `script ${hashFile(fileURLToPath(import.meta.url))}`,
+  `memory-max ${hashFile(join(root, "scripts/wasm-memory-max.mjs"))}`,
+  `fuel ${hashFile(join(root, "src/fuel.wat"))}`,
+  `binaryen ${version("binaryen")}`,
+  `wabt ${version("wabt")}`,
+];
+
+const inside = (path, dir) => path === dir || path.startsWith(`${dir}/`);
+
+/** Crates a Rust crate reaches by path dependencies, transitively (greeter-rs uses counter-rs/api). */
+function rustPathDeps(dir, seen = new Set()) {
+  for (const [, path] of readFileSync(join(dir, "Cargo.toml"), "utf8").matchAll(/\bpath\s*=\s*"([^"]+)"/g)) {
+    const dep = resolve(dir, path);
+    if (seen.has(dep) || !existsSync(join(dep, "Cargo.toml"))) continue; // also skips [lib] path = "src/..."
+    seen.add(dep);
+    rustPathDeps(dep, seen);
+  }
+  return seen;
+}
+
+/** Files an AssemblyScript source imports by relative path, transitively. */
+function asImports(file, seen = new Set()) {
+  for (const [, spec] of readFileSync(file, "utf8").matchAll(/\bfrom\s+["'](\.{1,2}\/[^"']+)["']/g)) {
+    const base = resolve(dirname(file), spec);
+    const found = [base, `${base}.ts`, join(base, "index.ts")].find((f) => existsSync(f) && statSync(f).isFile());
+    if (!found || seen.has(found)) continue;
+    seen.add(found);
+    asImports(found, seen);
+  }
+  return seen;
+}
+
+function keyOf(mod, rust) {
+  const parts = [...commonKey, `sdk ${mod.sdk}`, `folder ${hashTree(mod.dir)}`, `memoryPages ${memoryPages(mod)}`];
+  if (mod.manifest.source) parts.push(`source ${hashFile(resolve(mod.dir, mod.manifest.source))}`);
+  if (mod.sdk === "assemblyscript") {
+    const sdk = join(root, "sdk/assemblyscript");
+    parts.push(`asc ${version("assemblyscript")}`, `as-sdk ${hashTree(sdk)}`);
+    for (const f of [...asImports(join(mod.dir, "index.ts"))].sort()) {
+      if (!inside(f, mod.dir) && !inside(f, sdk)) parts.push(`import ${rel(f)} ${hashFile(f)}`);
+    }
+  } else if (mod.sdk === "rust") {
+    const sdk = join(root, "sdk/rust");
+    parts.push(`rust-sdk ${hashTree(sdk)}`, `build-crate ${hashFile(join(root, "scripts/rust/build-crate.sh"))}`, `toolchain ${rust.identity}`);
+    for (const dep of [...rustPathDeps(mod.dir)].sort()) {
+      if (!inside(dep, mod.dir) && !inside(dep, sdk)) parts.push(`crate ${rel(dep)} ${hashTree(dep)}`);
+    }
+  }
+  return createHash("sha256").update(parts.join("\n")).digest("hex");
+}
+
+// ---------- the Rust toolchain ----------
+const truthy = (v) => Boolean(v) && v !== "0" && v !== "false";
+const rustRequired = truthy(process.env.CI) || truthy(process.env.WASM_BUS_REQUIRE_RUST);
+let rust;
+
+/**
+ * Sets the wasm32 Rust toolchain up when missing (scripts/rust/toolchain.sh, its progress on
+ * the console): { ready: true, identity } or, when the script exits 3 (no route can work here)
+ * and Rust is not required, { ready: false, reason }. Any other failure is fatal.
+ */
+async function rustToolchain() {
+  if (rust) return rust;
+  const script = join(root, "scripts/rust/toolchain.sh");
+  const { code, stdout, stderr } = await new Promise((done, reject) => {
+    const child = spawn("bash", [script, "env"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      process.stderr.write(d);
+    });
+    child.on("error", reject);
+    child.on("close", (code) => done({ code, stdout, stderr }));
+  });
+  const why = stderr.trim().split("\n").pop() || `exit ${code}`;
+  if (code === 0) {
+    // What the output depends on: the route, its compiler, its std build (a rebuilt sysroot gets a new stamp).
+    const identity = execFileSync("bash", ["-c", 'eval "$1"; "$RUSTC" -vV; [[ -z ${WASM_BUS_RUST_SYSROOT:-} ]] || cat "$WASM_BUS_RUST_SYSROOT/.complete"', "_", stdout], { encoding: "utf8" });
+    const env = Object.entries(process.env).filter(([k]) => k.startsWith("CARGO_PROFILE_RELEASE_") || /^CARGO_TARGET_WASM32_.*_RUSTFLAGS$/.test(k)).sort();
+    rust = { ready: true, identity: createHash("sha256").update(stdout + identity + JSON.stringify(env)).digest("hex") };
+  } else if (code === 3 && !rustRequired) {
+    rust = { ready: false, reason: why.replace(/^toolchain\.sh: /, "") };
+  } else {
+    throw new Error(`Rust modules need a wasm32 toolchain: scripts/rust/toolchain.sh exited ${code}: ${why}`);
+  }
+  return rust;
+}
+
+// ---------- building ----------
+const wabt = await wabtInit();
+
+function watToWasm(source) {
+  const parsed = wabt.parseWat(source, readFileSync(source, "utf8"), { bulk_memory: true, multi_value: true, mutable_globals: true });
+  try {
+    parsed.resolveNames();
+    parsed.validate();
+    return parsed.toBinary({}).buffer;
+  } finally {
+    parsed.destroy();
+  }
+}
+
+function sdkOf(dir, manifest) {
+  if (manifest.source) return "wat";
+  if (existsSync(join(dir, "index.ts"))) return "assemblyscript";
+  if (existsSync(join(dir, "module.wat"))) return "wat";
+  if (existsSync(join(dir, "module.wasm"))) return "prebuilt";
+  if (existsSync(join(dir, "Cargo.toml"))) return "rust";
+  throw new Error(`${rel(dir)}: no index.ts, module.wat, module.wasm or Cargo.toml`);
+}
+
+const memoryPages = (mod) => mod.manifest.limits?.memoryPages ?? defaultLimits.memoryPages;
+
+/**
+ * Compiles one module into a private temporary file and meters it there; returns its bytes with
+ * limits.memoryPages declared as its memory's maximum (memory.grow past it fails in the guest).
+ */
+function compile(mod) {
+  const file = join(workDir, `${mod.outName}-${mod.name}.wasm`);
+  if (mod.sdk === "wat") {
+    writeFileSync(file, watToWasm(mod.manifest.source ? resolve(mod.dir, mod.manifest.source) : join(mod.dir, "module.wat")));
+  } else if (mod.sdk === "assemblyscript") {
+    execFileSync(bin("asc"), [join(mod.dir, "index.ts"), "--config", join(root, "sdk/assemblyscript/asconfig.json"), "--target", "release", "--outFile", file], { stdio: "inherit", cwd: root });
+  } else if (mod.sdk === "prebuilt") {
+    writeFileSync(file, readFileSync(join(mod.dir, "module.wasm")));
+  } else {
+    execFileSync("bash", [join(root, "scripts/rust/build-crate.sh"), mod.dir, mod.manifest.target ?? "wasm32-unknown-unknown", file], { stdio: "inherit" });
+  }
+  // Fuel metering: every loop iteration and function entry calls wasm_bus_meter.log_execution.
+  if (mod.manifest.metering !== false) {
+    execFileSync(bin("wasm-opt"), [file, "--log-execution=wasm_bus_meter", "--all-features", "-o", file], { stdio: "inherit" });
+  }
+  return capMemory(readFileSync(file), memoryPages(mod));
+}
+
+function listTree({ tree, outName, registry, served }) {
   const base = join(root, tree);
-  const outDir = join(out, outName);
-  mkdirSync(outDir, { recursive: true });
+  const mods = [];
   if (existsSync(base)) {
     for (const name of readdirSync(base).sort()) {
       const dir = join(base, name);
       if (!statSync(dir).isDirectory() || !existsSync(join(dir, "module.json"))) continue;
       if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new Error(`${tree}/${name}: module names are lower-case letters, digits and dashes`);
-      const built = buildOne(dir, name, outDir);
-      if (built) entries.push(built);
+      const manifest = JSON.parse(readFileSync(join(dir, "module.json"), "utf8"));
+      const target = join(out, outName, `${name}.wasm`);
+      mods.push({ name, dir, manifest, sdk: sdkOf(dir, manifest), tree, outName, registry, served, target, keyFile: `${target}.key` });
     }
   }
-  const lines = ["// Generated by scripts/build-modules.mjs: do not edit.", 'import type { ModuleEntry } from "../src/runtime.js";'];
-  entries.forEach((e, i) => {
-    lines.push(`import wasm${i} from "./${outName}/${e.name}.wasm";`);
-  });
-  lines.push("", "export const modules: Record<string, ModuleEntry> = {");
-  entries.forEach((e, i) => lines.push(`  ${JSON.stringify(e.name)}: { manifest: ${JSON.stringify(e.manifest)}, wasm: wasm${i} },`));
-  lines.push("};", "");
-  writeFileSync(join(out, registryFile), lines.join("\n"));
-  return entries;
+  return mods;
 }
 
-watToWasm(join(root, "src/fuel.wat"), join(out, "fuel.wasm"));
-writeFileSync(join(out, "wasm.d.ts"), 'declare module "*.wasm" {\n  const module: WebAssembly.Module;\n  export default module;\n}\n');
-writeFileSync(join(out, "fuel.ts"), '// Generated by scripts/build-modules.mjs: do not edit.\nimport fuel from "./fuel.wasm";\nexport { fuel };\n');
-const served = buildTree("modules", "registry.ts", "modules");
-const guests = buildTree("test/guests", "test-registry.ts", "test-guests");
-const sigs = Object.fromEntries(
-  [...served, ...guests].map((e) => [relative(root, e.dir), { ...signatures(readFileSync(e.target)), sdk: sdkOf(e.dir) }]),
-);
-writeFileSync(join(out, "signatures.json"), JSON.stringify(sigs, null, 1));
-for (const e of [...served, ...guests]) console.log(`built ${relative(root, e.target)} (${statSync(e.target).size} bytes)`);
-for (const s of skipped) console.warn(`skipped ${s}`);
+const trees = TREES.map((t) => ({ ...t, mods: listTree(t) }));
+const all = trees.flatMap((t) => t.mods);
+
+// What to build: the named modules, else every module (only the served ones with --served).
+let selected;
+if (names.length) {
+  const unknown = names.filter((n) => !all.some((m) => m.name === n));
+  if (unknown.length) {
+    const known = trees.map((t) => `${t.tree}: ${t.mods.map((m) => m.name).join(", ") || "(none)"}`).join("; ");
+    fail(`unknown module${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; known ${known}`);
+  }
+  selected = new Set(all.filter((m) => names.includes(m.name)));
+} else {
+  selected = new Set(all.filter((m) => m.served || !servedOnly));
+}
+
+mkdirSync(out, { recursive: true });
+for (const t of trees) {
+  mkdirSync(join(out, t.outName), { recursive: true });
+  removeStaleTemps(join(out, t.outName));
+}
+removeStaleTemps(out);
+
+const built = [], upToDate = [], skipped = [];
+/** Whether a module goes in its registry: just built or, when only some were asked for, built before. */
+const listed = (mod) => !skipped.includes(mod) && (selected.has(mod) || existsSync(mod.target));
+
+async function buildSelected() {
+  for (const mod of all) {
+    if (!selected.has(mod)) continue;
+    let toolchain;
+    if (mod.sdk === "rust") {
+      toolchain = await rustToolchain();
+      if (!toolchain.ready) {
+        skipped.push(mod);
+        continue;
+      }
+    }
+    const key = keyOf(mod, toolchain);
+    if (!force && existsSync(mod.target) && existsSync(mod.keyFile) && readFileSync(mod.keyFile, "utf8").trim() === key) {
+      upToDate.push(mod);
+      continue;
+    }
+    let bytes;
+    try {
+      bytes = compile(mod);
+    } catch (err) {
+      // A tool that exited has printed its errors already; wabt's are in the message.
+      throw new Error(`${rel(mod.dir)}: build failed: ${typeof err.status === "number" ? `exit ${err.status} (errors above)` : err.message.trim()}`);
+    }
+    const changed = writeIfChanged(mod.target, bytes);
+    writeIfChanged(mod.keyFile, `${key}\n`);
+    built.push({ mod, size: bytes.length, changed });
+  }
+}
+
+/** build/fuel.*, wasm.d.ts, the registries and signatures.json; outputs of deleted modules go. */
+function writeShared() {
+  writeIfChanged(join(out, "fuel.wasm"), watToWasm(join(root, "src/fuel.wat")));
+  writeIfChanged(join(out, "wasm.d.ts"), 'declare module "*.wasm" {\n  const module: WebAssembly.Module;\n  export default module;\n}\n');
+  writeIfChanged(join(out, "fuel.ts"), '// Generated by scripts/build-modules.mjs: do not edit.\nimport fuel from "./fuel.wasm";\nexport { fuel };\n');
+  const sigs = {};
+  for (const t of trees) {
+    // Always written, empty when nothing is built (`--served`): test/ imports test-registry.ts.
+    const entries = t.mods.filter(listed);
+    const lines = ["// Generated by scripts/build-modules.mjs: do not edit.", 'import type { ModuleEntry } from "../src/runtime.js";'];
+    entries.forEach((e, i) => lines.push(`import wasm${i} from "./${t.outName}/${e.name}.wasm";`));
+    lines.push("", "export const modules: Record<string, ModuleEntry> = {");
+    entries.forEach((e, i) => lines.push(`  ${JSON.stringify(e.name)}: { manifest: ${JSON.stringify(e.manifest)}, wasm: wasm${i} },`));
+    lines.push("};", "");
+    writeIfChanged(join(out, t.registry), lines.join("\n"));
+    for (const e of entries) sigs[rel(e.dir)] = { ...signatures(readFileSync(e.target)), sdk: e.sdk };
+    // After the registry: nothing imports these any more.
+    const names = new Set(t.mods.map((m) => m.name));
+    for (const f of readdirSync(join(out, t.outName))) {
+      const m = /^([a-z][a-z0-9-]*)\.wasm(\.key)?$/.exec(f);
+      if (m && !names.has(m[1])) unlinkSync(join(out, t.outName, f));
+    }
+  }
+  writeIfChanged(join(out, "signatures.json"), JSON.stringify(sigs, null, 1));
+}
+
+const started = Date.now();
+try {
+  await buildSelected();
+  writeShared();
+} catch (err) {
+  fail(err.message);
+}
+for (const { mod, size, changed } of built) console.log(`built ${rel(mod.target)} (${size} bytes${changed ? "" : ", same as before"})`);
+if (upToDate.length) console.log(`up to date: ${upToDate.map((m) => m.name).join(", ")}`);
+if (skipped.length) console.warn(`skipped Rust modules ${skipped.map((m) => m.name).join(", ")}: ${rust.reason}`);
+const missing = all.filter((m) => !listed(m) && !skipped.includes(m) && (m.served || !servedOnly));
+if (missing.length) console.warn(`not built yet, so not in the registries: ${missing.map((m) => m.name).join(", ")} (npm run build)`);
+console.log(`build-modules: ${built.length} built, ${upToDate.length} up to date${skipped.length ? `, ${skipped.length} skipped` : ""} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
