@@ -6,7 +6,7 @@
 // per request from autocannon's response events (its own histogram rounds to
 // whole milliseconds).
 import { execFileSync } from "node:child_process";
-import { readdirSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { out, root } from "../lib/paths.mjs";
@@ -99,8 +99,34 @@ export async function run({ quick }) {
       keys[`endpoint_${tag}_plain_rps`] = med("plain", "rps");
       if (connections === 10) keys.endpoint_p50_ratio = ratioOf("p50");
     }
+    // The isolate's memory under ordinary load: 50 connections on the bus route, workerd's
+    // resident memory before and after (a Workers isolate has 128 MB; instances are bounded
+    // per module by limits.maxInstances and reused, so calls past them wait instead of building one each).
+    const section = "4. endpoint, memory under load (50 connections)";
+    const memoryS = quick ? 5 : 15;
+    const grown = {};
+    // The bus route first: whichever runs first pays for the heap's first growth.
+    for (const name of ["bus", "plain"]) {
+      const before = workerdRss();
+      const loaded = await load(urls[name], { connections: 50, durationS: memoryS });
+      if (loaded.bad) throw new Error(`endpoint memory ${name}: ${loaded.bad} failed requests`);
+      grown[name] = (workerdRss() - before) / 1048576;
+      rows.push({ section, name: `${name === "bus" ? "POST /call/hello/greet" : "plain route"}: RSS growth, ${loaded.count} calls at ${loaded.rps.toFixed(0)} req/s`, value: grown[name], unit: "MiB", ...(name === "bus" ? { target: { text: "< 64 MiB", met: grown.bus < 64 } } : {}) });
+    }
+    keys.endpoint_c50_memory_growth_mib = grown.bus;
+    keys.endpoint_c50_plain_memory_growth_mib = grown.plain;
     return { rows, keys };
   } finally {
     await mf.dispose();
   }
+}
+
+/** Resident memory of the workerd processes this bench started (Miniflare's children), in bytes. */
+function workerdRss() {
+  const pids = execFileSync("pgrep", ["-f", "workerd serve"], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+  const mine = pids.filter((pid) => execFileSync("ps", ["-o", "ppid=", "-p", pid], { encoding: "utf8" }).trim() === String(process.pid));
+  if (!mine.length) throw new Error("endpoint memory: no workerd child of this process");
+  let total = 0;
+  for (const pid of mine) total += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) * 1024;
+  return total;
 }
