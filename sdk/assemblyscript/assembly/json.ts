@@ -1,7 +1,9 @@
 /**
  * JSON <-> Value. Bytes encode as an array of numbers (serde's way); integers
- * without fraction or exponent that fit i64 decode as Int, other numbers as Float.
- * The decoder is strict (RFC 8259) and answers null on malformed input.
+ * without fraction or exponent that fit i64 decode as Int, those past it that fit
+ * u64 as an exact big uint (Value.uint), other numbers as Float.
+ * The decoder is strict (RFC 8259: UTF-8 only, no byte order mark) and answers
+ * null on malformed input, and on nesting deeper than 128.
  */
 import { ByteWriter, text, utf8 } from "./bytes";
 import { Kind, Value } from "./value";
@@ -70,9 +72,15 @@ function writeValue(w: ByteWriter, v: Value): void {
     case Kind.Float: {
       // Whole floats print as integers ("3", not "3.0"), as JSON.stringify does, so serde reads them as ints too.
       const f = v.asFloat();
-      if (!isFinite(f)) w.ascii("null");
+      if (v.isBigUint()) w.ascii(v.asUint().toString());
+      else if (!isFinite(f)) w.ascii("null");
       else if (f == Math.trunc(f) && Math.abs(f) < 9007199254740992) w.ascii((<i64>f).toString());
-      else w.ascii(f.toString());
+      else {
+        // Past 2^53 JSON.stringify still writes whole numbers below 1e21 as plain digits
+        // ("100000000000000000000"), where f64.toString adds ".0".
+        const t = f.toString();
+        w.ascii(t.endsWith(".0") ? t.slice(0, t.length - 2) : t);
+      }
       break;
     }
     case Kind.String: writeString(w, v.asString()); break;
@@ -120,6 +128,49 @@ function hexDigit(c: u32): i32 {
 
 function isDigit(c: u32): bool {
   return c - 0x30 < 10;
+}
+
+/**
+ * Whether `len` bytes at `ptr` are well-formed UTF-8 (RFC 3629): no stray continuation bytes,
+ * truncated sequences, overlong forms, surrogates or code points past U+10FFFF. The decoders
+ * check strings with it, as String.UTF8.decodeUnsafe takes anything and mangles what is not.
+ */
+export function isUtf8(ptr: usize, len: usize): bool {
+  let i: usize = 0;
+  while (i < len) {
+    // Eight ASCII bytes at a time.
+    if (len - i >= 8 && (load<u64>(ptr + i) & 0x8080_8080_8080_8080) == 0) {
+      i += 8;
+      continue;
+    }
+    const c = <u32>load<u8>(ptr + i);
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let n: usize;
+    let cp: u32;
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      cp = c & 0x07;
+    } else return false; // a continuation byte, 0xc0/0xc1 (overlong) or 0xf5.. (past U+10FFFF)
+    if (len - i <= n) return false;
+    for (let k: usize = 1; k <= n; k++) {
+      const b = <u32>load<u8>(ptr + i + k);
+      if ((b & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (b & 0x3f);
+    }
+    if (n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) return false;
+    if (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) return false;
+    i += n + 1;
+  }
+  return true;
 }
 
 class JsonReader {
@@ -220,6 +271,7 @@ class JsonReader {
     while (i < data.length) {
       const c = data[i];
       if (c == 0x22) {
+        if (!isUtf8(data.dataStart + <usize>start, <usize>(i - start))) return null;
         this.pos = i + 1;
         return String.UTF8.decodeUnsafe(data.dataStart + <usize>start, <usize>(i - start));
       }
@@ -232,6 +284,8 @@ class JsonReader {
     while (i < data.length) {
       const c = <u32>data[i++];
       if (c == 0x22) {
+        // Escapes write whole sequences, so the result is well-formed exactly when the raw bytes were.
+        if (!isUtf8(w.buf.dataStart, <usize>w.len)) return null;
         this.pos = i;
         return text(w.finish());
       }
@@ -312,6 +366,17 @@ class JsonReader {
     }
     this.pos = i;
     if (!isFloat && !overflow && (neg || acc != i64.MIN_VALUE)) return Value.int(neg ? acc : -acc);
+    if (!isFloat && !neg) {
+      // Past i64: a u64 keeps its digits (serde's u64 fields); only past that is it rounded.
+      let u: u64 = 0;
+      let k = start;
+      for (; k < i; k++) {
+        const d = <u64>(data[k] - 0x30);
+        if (u > (u64.MAX_VALUE - d) / 10) break;
+        u = u * 10 + d;
+      }
+      if (k == i) return Value.uint(u);
+    }
     return Value.float(parseFloat(String.UTF8.decodeUnsafe(data.dataStart + <usize>start, <usize>(i - start))));
   }
 }

@@ -1,9 +1,13 @@
 /**
  * MessagePack <-> Value. Bytes are bin, integers take the smallest encoding,
- * floats are float64. The decoder answers null on malformed input and on ext
- * types; a uint64 past i64 decodes as Float; integer map keys become strings.
+ * floats are float64. The decoder answers null on malformed input (0xc1,
+ * truncation, trailing bytes, str that is not UTF-8, nesting deeper than 128)
+ * and on ext types; a uint64 past i64 decodes as an exact big uint (Value.uint,
+ * written back as uint64); integer map keys become strings, other non-string
+ * keys are refused.
  */
 import { ByteWriter, utf8 } from "./bytes";
+import { isUtf8 } from "./json";
 import { Kind, Value } from "./value";
 
 const MAX_DEPTH = 128;
@@ -65,6 +69,11 @@ function writeValue(w: ByteWriter, v: Value): void {
     case Kind.Bool: w.byte(v.asBool() ? 0xc3 : 0xc2); break;
     case Kind.Int: writeInt(w, v.asInt()); break;
     case Kind.Float: {
+      if (v.isBigUint()) {
+        w.byte(0xcf);
+        w.u64be(v.asUint());
+        break;
+      }
       w.byte(0xcb);
       w.u64be(reinterpret<u64>(v.asFloat()));
       break;
@@ -133,6 +142,7 @@ class MsgpackReader {
 
   str(n: u64): Value | null {
     if (n > <u64>this.left()) return null;
+    if (!isUtf8(this.data.dataStart + <usize>this.pos, <usize>n)) return null;
     const s = String.UTF8.decodeUnsafe(this.data.dataStart + <usize>this.pos, <usize>n);
     this.pos += <i32>n;
     return Value.str(s);
@@ -189,7 +199,7 @@ class MsgpackReader {
       case 0xcb: v = Value.float(reinterpret<f64>(this.uint(8))); break;
       case 0xcc: case 0xcd: case 0xce: case 0xcf: {
         const u = this.uint(1 << (c - 0xcc));
-        v = u > <u64>i64.MAX_VALUE ? Value.float(<f64>u) : Value.int(<i64>u);
+        v = Value.uint(u);
         break;
       }
       case 0xd0: v = Value.int(<i64>(<i8>this.uint(1))); break;

@@ -1,7 +1,9 @@
 /**
  * A dynamic value in the serde data model, for self-describing payloads
  * (JSON, MessagePack): null, bool, int (i64), float (f64), string, bytes,
- * array and object (keys in insertion order).
+ * array and object (keys in insertion order). A u64 past i64.MAX_VALUE is a
+ * Float that keeps its exact value too (Value.uint, asUint), so serde's u64
+ * fields pass through with all their digits.
  */
 export enum Kind { Null, Bool, Int, Float, String, Bytes, Array, Object }
 
@@ -10,6 +12,8 @@ export class Value {
   private b: bool = false;
   private i: i64 = 0;
   private f: f64 = 0;
+  /** A Float made by Value.uint from a u64 past i64.MAX_VALUE: `i` holds its bits. */
+  private big: bool = false;
   private s: string = "";
   private data: Uint8Array | null = null;
   /** Array elements, or object values. */
@@ -38,6 +42,17 @@ export class Value {
     const v = new Value();
     v.kind = Kind.Float;
     v.f = f;
+    return v;
+  }
+  /**
+   * An unsigned 64-bit integer: an Int where it fits i64, else a Float that also keeps the
+   * exact u64, which asUint answers and both encoders write (JSON digits, MessagePack uint64).
+   */
+  static uint(u: u64): Value {
+    if (u <= <u64>i64.MAX_VALUE) return Value.int(<i64>u);
+    const v = Value.float(<f64>u);
+    v.i = <i64>u;
+    v.big = true;
     return v;
   }
   static str(s: string): Value {
@@ -77,6 +92,8 @@ export class Value {
     return this.kind == Kind.Int || (this.kind == Kind.Float && this.f == Math.trunc(this.f) && Math.abs(this.f) < 9.2e18);
   }
   isNumber(): bool { return this.kind == Kind.Int || this.kind == Kind.Float; }
+  /** A Float that holds a u64 past i64.MAX_VALUE exactly (Value.uint; the decoders make them). */
+  isBigUint(): bool { return this.kind == Kind.Float && this.big; }
   isString(): bool { return this.kind == Kind.String; }
   isBytes(): bool { return this.kind == Kind.Bytes; }
   isArray(): bool { return this.kind == Kind.Array; }
@@ -89,6 +106,13 @@ export class Value {
   asInt(): i64 {
     if (this.kind == Kind.Int) return this.i;
     if (this.kind == Kind.Float && Math.abs(this.f) < 9.2e18) return <i64>this.f;
+    return 0;
+  }
+  /** The integer as a u64: an Int >= 0, a big uint exactly, or a float truncated within u64 range; 0 otherwise. */
+  asUint(): u64 {
+    if (this.kind == Kind.Int) return this.i >= 0 ? <u64>this.i : 0;
+    if (this.isBigUint()) return <u64>this.i;
+    if (this.kind == Kind.Float && this.f >= 0 && this.f < 18446744073709551616.0) return <u64>this.f;
     return 0;
   }
   /** The float, or an int converted; 0 otherwise. */
