@@ -11,8 +11,16 @@ export default defineConfig({
           name: "workers",
           globalSetup: ["./test/setup/servers.ts"],
           include: ["test/**/*.test.ts"],
-          exclude: [...configDefaults.exclude, "test/node/**"],
+          exclude: [...configDefaults.exclude, "test/node/**", "test/unit/**"],
           testTimeout: 20_000,
+        },
+      },
+      {
+        // Pure logic (codecs, schemas, handle tables, memory, frames) in plain Node: seconds, no workerd.
+        test: {
+          name: "unit",
+          environment: "node",
+          include: ["test/unit/**/*.test.ts"],
         },
       },
       {
