@@ -38,9 +38,9 @@ export function decodeFrame(data: ArrayBuffer | string): ClientFrame {
   } catch (err) {
     throw new Error(`not msgpack: ${(err as Error).message}`);
   }
-  if (!raw || typeof raw !== "object") throw new Error("a frame is a msgpack map");
+  if (!raw || typeof raw !== "object" || Array.isArray(raw) || raw instanceof Uint8Array) throw new Error("a frame is a msgpack map");
   const id = raw.id;
-  if (typeof id !== "number" || !Number.isInteger(id) || id < 0) throw new Error("id must be a non-negative integer");
+  if (!isId(id)) throw new Error("id must be a non-negative integer");
   if (raw.type === "drop") return { type: "drop", id };
   if (raw.type !== "call") throw new Error(`unknown frame type ${JSON.stringify(raw.type)}`);
   if (typeof raw.topic !== "string" || !raw.topic) throw new Error("call.topic must be a string");
@@ -48,7 +48,7 @@ export function decodeFrame(data: ArrayBuffer | string): ClientFrame {
   if (!format || !FORMAT_NAMES.includes(format)) throw new Error(`call.format must be one of ${FORMAT_NAMES.join(", ")}`);
   const payload = raw.payload ?? new Uint8Array();
   if (!(payload instanceof Uint8Array)) throw new Error("call.payload must be bytes (msgpack bin)");
-  if (raw.parent !== undefined && typeof raw.parent !== "number") throw new Error("call.parent must be the id of an earlier call");
+  if (raw.parent !== undefined && !isId(raw.parent)) throw new Error("call.parent must be the id of an earlier call");
   if (raw.wapm !== undefined && typeof raw.wapm !== "string") throw new Error("call.wapm must be a string");
   return {
     type: "call",
@@ -60,4 +60,9 @@ export function decodeFrame(data: ArrayBuffer | string): ClientFrame {
     parent: raw.parent as number | undefined,
     wapm: raw.wapm as string | undefined,
   };
+}
+
+/** A call id: an integer a client can count with exactly. */
+function isId(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }

@@ -46,6 +46,7 @@ export class HandleTable {
   }
 
   set(handle: number, entry: Entry) {
+    handle >>>= 0;
     this.remove(handle);
     this.#entries.set(handle, entry);
     if (entry.kind === "out" || entry.kind === "in") this.#byCall.set(entry.call, handle);
@@ -73,7 +74,7 @@ export class HandleTable {
       for (const cb of entry.callbacks?.values() ?? []) this.remove(cb);
     }
     if (entry?.kind === "callback") {
-      const owner = this.#entries.get(entry.parent);
+      const owner = this.#entries.get(entry.parent >>> 0);
       if (owner?.kind === "out" || owner?.kind === "reserved") owner.callbacks?.delete(entry.topic);
     }
   }
