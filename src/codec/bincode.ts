@@ -1,3 +1,4 @@
+import { Reader, Writer } from "./bincode-buffers.js";
 import type { Schema } from "./schema.js";
 
 /**
@@ -20,73 +21,6 @@ export function decodeBincode(bytes: Uint8Array, schema: Schema): unknown {
 
 const INT_WIDTH = { u8: 1, u16: 2, u32: 4, u64: 8, u128: 16, i8: 1, i16: 2, i32: 4, i64: 8, i128: 16 } as const;
 type IntName = keyof typeof INT_WIDTH;
-
-class Writer {
-  buf = new Uint8Array(64);
-  view = new DataView(this.buf.buffer);
-  pos = 0;
-  reserve(n: number): number {
-    if (this.pos + n > this.buf.length) {
-      const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
-      next.set(this.buf.subarray(0, this.pos));
-      this.buf = next;
-      this.view = new DataView(next.buffer);
-    }
-    const at = this.pos;
-    this.pos += n;
-    return at;
-  }
-  // Each writer reserves first: reserve() may swap `buf` and `view` for bigger ones.
-  u8(v: number) {
-    const at = this.reserve(1);
-    this.buf[at] = v;
-  }
-  u32(v: number) {
-    const at = this.reserve(4);
-    this.view.setUint32(at, v, true);
-  }
-  u64(v: number) {
-    const at = this.reserve(8);
-    this.view.setBigUint64(at, BigInt(v), true);
-  }
-  f32(v: number) {
-    const at = this.reserve(4);
-    this.view.setFloat32(at, v, true);
-  }
-  f64(v: number) {
-    const at = this.reserve(8);
-    this.view.setFloat64(at, v, true);
-  }
-  bytes(b: Uint8Array) {
-    this.u64(b.length);
-    const at = this.reserve(b.length);
-    this.buf.set(b, at);
-  }
-  finish() {
-    return this.buf.slice(0, this.pos);
-  }
-}
-
-class Reader {
-  view: DataView;
-  pos = 0;
-  constructor(readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-  take(n: number): number {
-    if (this.pos + n > this.buf.length) throw new Error("bincode: unexpected end of input");
-    const at = this.pos;
-    this.pos += n;
-    return at;
-  }
-  length(): number {
-    const n = this.view.getBigUint64(this.take(8), true);
-    // Every element takes at least a byte or is unit; cap by what is left to stop a
-    // hostile length from allocating before the read fails.
-    if (n > BigInt(this.buf.length - this.pos) && n > 0x10000n) throw new Error("bincode: length past the end of input");
-    return Number(n);
-  }
-}
 
 function fail(path: string, expected: string, value: unknown): never {
   throw new Error(`bincode: ${path}: expected ${expected}, got ${typeof value === "object" ? JSON.stringify(value) ?? String(value) : String(value)}`);
