@@ -1,0 +1,118 @@
+import { Channel } from "./channel.js";
+import { BusError } from "./errors.js";
+import { Emitter } from "./events.js";
+import type { SocketLike } from "./http.js";
+
+/** What an attached process sends (docs/abi.md, "Processes"), as events. */
+export type ProcessEvent =
+  | { type: "output"; stream: "stdout" | "stderr"; line: string }
+  | { type: "exit"; code: number }
+  | { type: "failed"; reason: string }
+  /** The server refused something we sent (stdin to an ended process, a bad frame). */
+  | { type: "error"; error: string };
+
+/** How the process ended, as far as the attachment saw: an exit code, a failure, or only the socket closing. */
+export type ProcessEnd = { code: number } | { reason: string };
+
+type AttachmentEvents = { [K in ProcessEvent["type"]]: [Extract<ProcessEvent, { type: K }>] } & { close: [] };
+
+/**
+ * A WebSocket attached to a process (GET /processes/:id/attach): its output as it comes (the
+ * last lines first, for a late attach), its end, and our stdin. Read it with `on` handlers or
+ * `for await (const event of attachment)` (one reader).
+ */
+export class Attachment implements AsyncIterable<ProcessEvent> {
+  readonly id: string;
+  /** Resolves when the process ends (or the socket closes without saying how). */
+  readonly ended: Promise<ProcessEnd>;
+  #socket: SocketLike;
+  #events = new Emitter<AttachmentEvents>();
+  #channel = new Channel<ProcessEvent>();
+  #end!: (end: ProcessEnd) => void;
+  #opened: Promise<void>;
+  #gone = false;
+
+  /** @internal Use `client.process(id).attach()`. */
+  constructor(id: string, socket: SocketLike, whyNot: () => Promise<BusError>) {
+    this.id = id;
+    this.#socket = socket;
+    this.ended = new Promise((resolve) => (this.#end = resolve));
+    let open = false;
+    this.#opened = new Promise((resolve, reject) => {
+      socket.addEventListener("open", () => {
+        open = true;
+        resolve();
+      });
+      // A refused handshake: browsers send error then close, Node's WebSocket only error.
+      let refused = false;
+      const failed = () => {
+        if (open || refused) return;
+        refused = true;
+        void whyNot().then(reject);
+        this.#closed();
+      };
+      socket.addEventListener("error", failed);
+      socket.addEventListener("close", failed);
+    });
+    this.#opened.catch(() => {});
+    socket.addEventListener("message", (event: { data: unknown }) => {
+      if (typeof event.data === "string") this.#frame(event.data);
+    });
+    socket.addEventListener("close", () => this.#closed());
+  }
+
+  #closed() {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.#end({ reason: "the attachment closed" });
+    this.#channel.end();
+    this.#events.emit("close");
+  }
+
+  /** Resolves once attached; rejects with why not (404 for an unknown process, 401). */
+  opened(): Promise<void> {
+    return this.#opened;
+  }
+
+  on<K extends keyof AttachmentEvents>(event: K, handler: (...args: AttachmentEvents[K]) => void): () => void {
+    return this.#events.on(event, handler);
+  }
+
+  /** Writes to the process's stdin: text as `{"stdin"}` frames, bytes as binary frames. */
+  write(data: string | Uint8Array): void {
+    this.#socket.send(typeof data === "string" ? JSON.stringify({ stdin: data }) : data);
+  }
+
+  /** Closes the process's stdin: a reader sees end of file. */
+  closeStdin(): void {
+    this.#socket.send(JSON.stringify({ close_stdin: true }));
+  }
+
+  /** Detaches; the process runs on. */
+  close(): void {
+    this.#socket.close(1000, "detached");
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<ProcessEvent> {
+    return this.#channel;
+  }
+
+  #frame(text: string) {
+    let frame: { stream?: "stdout" | "stderr"; line?: string; exit?: number; failed?: string; error?: string };
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    let event: ProcessEvent;
+    if (frame.stream !== undefined) event = { type: "output", stream: frame.stream, line: frame.line ?? "" };
+    else if (frame.exit !== undefined) event = { type: "exit", code: frame.exit };
+    else if (frame.failed !== undefined) event = { type: "failed", reason: frame.failed };
+    else if (frame.error !== undefined) event = { type: "error", error: frame.error };
+    else return;
+    if (event.type === "exit") this.#end({ code: event.code });
+    if (event.type === "failed") this.#end({ reason: event.reason });
+    this.#channel.push(event);
+    this.#events.emit(event.type, event as never);
+  }
+}

@@ -1,0 +1,61 @@
+import { Code, type CodeName, codeName } from "./codes.js";
+
+/** The fields of the runtime's one error body (HTTP) and of a fault frame (WebSocket). */
+export interface ErrorBody {
+  error: string;
+  code: number;
+  codeName?: string;
+  module?: string;
+  topic?: string;
+  detail?: string;
+}
+
+/**
+ * A failed call, typed by the ABI's code name. `message` is the runtime's account; `detail` the
+ * module's own words where it gave them (a Rust panic, `fault_message`); `status` the HTTP status
+ * where there was one.
+ */
+export class BusError extends Error {
+  override readonly name = "BusError";
+  readonly code: number;
+  readonly codeName: CodeName;
+  readonly status?: number;
+  readonly module?: string;
+  readonly topic?: string;
+  readonly detail?: string;
+
+  constructor(body: ErrorBody, status?: number) {
+    super(body.detail ? `${body.error}: ${body.detail}` : body.error);
+    this.code = body.code;
+    // The number decides: a server newer than this client may send a name this table lacks.
+    this.codeName = codeName(body.code);
+    if (status !== undefined) this.status = status;
+    if (body.module !== undefined) this.module = body.module;
+    if (body.topic !== undefined) this.topic = body.topic;
+    if (body.detail !== undefined) this.detail = body.detail;
+  }
+
+  static of(name: CodeName, error: string, extra: Omit<ErrorBody, "error" | "code"> = {}): BusError {
+    return new BusError({ ...extra, error, code: Code[name] });
+  }
+
+  /** Whether this is the error named: `err.is("NotFound")`. */
+  is(name: CodeName): boolean {
+    return this.codeName === name;
+  }
+}
+
+/** An HTTP answer that is not 2xx as a BusError: its JSON error body where it has one. */
+export async function errorOf(res: Response, scope: { module?: string; topic?: string } = {}): Promise<BusError> {
+  const text = await res.text().catch(() => "");
+  let body: Partial<ErrorBody> | undefined;
+  try {
+    body = JSON.parse(text) as Partial<ErrorBody>;
+  } catch {
+    body = undefined;
+  }
+  if (body && typeof body.error === "string" && typeof body.code === "number") return new BusError(body as ErrorBody, res.status);
+  // Not the runtime's body (a proxy's page, say): keep what there is.
+  const code = res.status === 404 ? Code.NotFound : res.status === 401 ? Code.Unauthorized : Code.Unknown;
+  return new BusError({ error: `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ""}`, code, ...scope }, res.status);
+}

@@ -1,0 +1,121 @@
+import { BusError, errorOf } from "./errors.js";
+
+/** A WebSocket as the client uses it: the DOM's, undici's (Node) and Workers' all fit. */
+export interface SocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  send(data: string | Uint8Array | ArrayBuffer): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: "open" | "message" | "close" | "error", listener: (event: any) => void): void;
+}
+
+/** Opens a WebSocket to `url`; `headers` is what a runtime that takes headers should send (Node's does, browsers' cannot). */
+export type SocketFactory = (url: string, headers: Record<string, string>) => SocketLike;
+
+export interface ClientOptions {
+  /** Where the Worker is: "https://bus.example.com". In a page served by the Worker, its origin is the default. */
+  url?: string | URL;
+  /** Bearer token (the Worker's BUS_TOKEN), sent on every request, or a function asked before each one. */
+  token?: string | (() => string | undefined);
+  /** fetch to use (a Worker's service binding, a test's fake); the global one by default. */
+  fetch?: (request: Request) => Promise<Response>;
+  /** How WebSockets are opened; the global WebSocket by default. */
+  webSocket?: SocketFactory;
+}
+
+/**
+ * The HTTP side of a client: URLs under the base, the bearer token, errors as BusError. Shared
+ * by every part of the client so the token and the base are read in one place.
+ */
+export class Http {
+  readonly base: URL;
+  #token: ClientOptions["token"];
+  #fetch: (request: Request) => Promise<Response>;
+  #webSocket: SocketFactory;
+
+  constructor(options: ClientOptions = {}) {
+    const origin = (globalThis as { location?: { origin?: string } }).location?.origin;
+    const url = options.url ?? origin;
+    if (!url) throw new TypeError("wasm-bus client: options.url is required outside a page served by the Worker");
+    this.base = new URL(String(url).replace(/\/?$/, "/"));
+    this.#token = options.token;
+    this.#fetch = options.fetch ?? ((request) => fetch(request));
+    this.#webSocket = options.webSocket ?? defaultSocket;
+  }
+
+  get token(): string | undefined {
+    const token = typeof this.#token === "function" ? this.#token() : this.#token;
+    return token || undefined;
+  }
+
+  url(path: string): URL {
+    return new URL(path.replace(/^\//, ""), this.base);
+  }
+
+  /** A request to the Worker; a non-2xx answer throws its BusError. */
+  async request(method: string, path: string, init: { body?: BodyInit; type?: string; signal?: AbortSignal; scope?: { module?: string; topic?: string } } = {}): Promise<Response> {
+    const headers = new Headers();
+    if (init.type) headers.set("content-type", init.type);
+    const token = this.token;
+    if (token) headers.set("authorization", `Bearer ${token}`);
+    let res: Response;
+    try {
+      res = await this.#fetch(new Request(this.url(path), { method, headers, body: init.body ?? null, signal: init.signal ?? null }));
+    } catch (err) {
+      if ((err as Error)?.name === "AbortError") throw BusError.of("Aborted", `${method} ${path}: aborted`, init.scope);
+      throw BusError.of("InternalFailure", `${method} ${path}: ${(err as Error)?.message ?? String(err)}`, init.scope);
+    }
+    if (!res.ok) throw await errorOf(res, init.scope);
+    return res;
+  }
+
+  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.request(method, path, body === undefined ? {} : { body: JSON.stringify(body), type: "application/json" });
+    return (await res.json()) as T;
+  }
+
+  /**
+   * A WebSocket to `path`. The token goes as an Authorization header where the runtime's
+   * WebSocket takes headers, else as the `access_token` query parameter (RFC 6750), the one
+   * way a browser can send it.
+   */
+  socket(path: string): SocketLike {
+    const url = this.url(path);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const token = this.token;
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    return this.#webSocket(url.toString(), headers);
+  }
+
+  /**
+   * Why a WebSocket to `path` did not open. Browsers hide the handshake's answer, so the same
+   * URL is asked again over plain HTTP: the runtime's error body (404, 400, 401) tells, and 426
+   * (upgrade wanted) means the route was fine and the network was not.
+   */
+  async whyNoSocket(path: string, scope: { module?: string } = {}): Promise<BusError> {
+    try {
+      await this.request("GET", path, { scope });
+    } catch (err) {
+      if (err instanceof BusError && err.status !== 426) return err;
+    }
+    return BusError.of("InternalFailure", `the WebSocket to ${this.url(path)} did not open`, scope);
+  }
+}
+
+const WebSocketCtor = (): new (url: string, init?: unknown) => SocketLike => {
+  const ctor = (globalThis as { WebSocket?: new (url: string, init?: unknown) => SocketLike }).WebSocket;
+  if (!ctor) throw new TypeError("wasm-bus client: no global WebSocket here; pass options.webSocket");
+  return ctor;
+};
+
+/** Node's WebSocket (undici) takes headers in its second argument; browsers' take only protocols there. */
+const takesHeaders = (): boolean => typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
+
+function defaultSocket(url: string, headers: Record<string, string>): SocketLike {
+  const Ctor = WebSocketCtor();
+  if (!headers.authorization) return new Ctor(url);
+  if (takesHeaders()) return new Ctor(url, { headers });
+  const withToken = new URL(url);
+  withToken.searchParams.set("access_token", headers.authorization.replace(/^Bearer /, ""));
+  return new Ctor(withToken.toString());
+}

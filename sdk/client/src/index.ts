@@ -1,0 +1,16 @@
+/**
+ * @wasm-bus/client: call wasm-bus modules from browsers, Workers and Node.
+ * README.md shows each part; docs/abi.md (in the repository) is the protocol.
+ */
+export { Client, type CallOptions, type ModuleClient, type ModuleInfo, type TypedClientOptions } from "./client.js";
+export { Session, type SessionEvents, type SessionOptions, type SessionState } from "./session.js";
+export { SessionCall, type CallbackEvent, type CallState, type SessionCallOptions } from "./session-call.js";
+export { ProcessHandle, type LogLine, type ProcessInfo, type ProcessStatus, type SpawnOptions } from "./process.js";
+export { Attachment, type ProcessEnd, type ProcessEvent } from "./attach.js";
+export { BusError, type ErrorBody } from "./errors.js";
+export { Code, codeName, type CodeName, type FormatName } from "./codes.js";
+export type { CallFormat } from "./codec.js";
+export type { ClientOptions, SocketFactory, SocketLike } from "./http.js";
+export type { ReconnectOptions } from "./backoff.js";
+export { topic, type Bytes, type Int64, type ModuleDef, type ModuleTable, type TopicDef, type RequestOf, type ResponseOf, type CallbacksOf } from "./types.js";
+export { modules, type Modules } from "./generated/modules.js";

@@ -1,0 +1,94 @@
+import { Attachment } from "./attach.js";
+import type { CallFormat } from "./codec.js";
+import type { Http } from "./http.js";
+
+export type ProcessStatus = "running" | "exited" | "failed";
+
+/** GET /processes/:id, as the runtime answers it. */
+export interface ProcessInfo {
+  id: string;
+  module: string;
+  args: string[];
+  status: ProcessStatus;
+  /** The exit code, once exited. */
+  code?: number;
+  /** Why it failed (a trap, an eviction). */
+  reason?: string;
+  startedAt: number;
+  endedAt?: number;
+}
+
+/** One line of a process's log: stdout, stderr or a `log` line of its module. */
+export interface LogLine {
+  module: string;
+  level: "error" | "warn" | "info" | "debug" | "trace";
+  msg: string;
+  call?: number;
+  process?: string;
+  stream?: "stdout" | "stderr";
+}
+
+export interface SpawnOptions {
+  args?: string[];
+  env?: Record<string, string>;
+  /** Written to stdin before the process starts. */
+  stdin?: string;
+  /** Whether stdin stays open after `stdin` for more (over an attachment); where the runtime supports it. */
+  stdinOpen?: boolean;
+}
+
+/** What a process handle needs to call a topic over HTTP, without importing the client (no cycle). */
+export type TopicCaller = (path: string, scope: { module?: string; topic: string }, request: unknown, format: CallFormat) => Promise<unknown>;
+
+/** A process by id: its state, logs, end, topics it serves, and an attachment to its terminal. */
+export class ProcessHandle {
+  readonly id: string;
+  #http: Http;
+  #call: TopicCaller;
+
+  /** @internal Use `client.spawn(...)` or `client.process(id)`. */
+  constructor(http: Http, id: string, call: TopicCaller) {
+    this.#http = http;
+    this.id = id;
+    this.#call = call;
+  }
+
+  #path(rest = ""): string {
+    return `processes/${encodeURIComponent(this.id)}${rest}`;
+  }
+
+  status(): Promise<ProcessInfo> {
+    return this.#http.json("GET", this.#path());
+  }
+
+  /** Its recent lines (up to 1,000), oldest first. */
+  async logs(): Promise<LogLine[]> {
+    return (await this.#http.json<{ lines: LogLine[] }>("GET", this.#path("/logs"))).lines;
+  }
+
+  /** Kills it (exit code 137); answers its state. */
+  kill(): Promise<ProcessInfo> {
+    return this.#http.json("DELETE", this.#path());
+  }
+
+  /** Calls a topic the running process serves (a module that listened and forked). */
+  call<Res = unknown>(topic: string, request: unknown, options: { format?: CallFormat } = {}): Promise<Res> {
+    return this.#call(this.#path(`/call/${encodeURIComponent(topic)}`), { topic }, request, options.format ?? "json") as Promise<Res>;
+  }
+
+  /** Attaches to its output and stdin over a WebSocket. */
+  async attach(): Promise<Attachment> {
+    const path = this.#path("/attach");
+    const attachment = new Attachment(this.id, this.#http.socket(path), () => this.#http.whyNoSocket(path));
+    await attachment.opened();
+    return attachment;
+  }
+
+  /** Waits for the end: attached, so the exit is seen as it happens, and answers the final state. */
+  async wait(): Promise<ProcessInfo> {
+    const attachment = await this.attach();
+    await attachment.ended;
+    attachment.close();
+    return this.status();
+  }
+}

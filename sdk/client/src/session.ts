@@ -1,0 +1,302 @@
+import { type ReconnectOptions, backoffDelay } from "./backoff.js";
+import type { FormatName } from "./codes.js";
+import { decodePayload, encodePayload, packFrame, unpackFrame } from "./codec.js";
+import { BusError } from "./errors.js";
+import { Emitter } from "./events.js";
+import type { Http, SocketLike } from "./http.js";
+import { type CallHost, SessionCall, type SessionCallOptions } from "./session-call.js";
+import type { CallbacksOf, ModuleDef, RequestOf, UntypedModule } from "./types.js";
+
+export interface SessionOptions {
+  /** Reconnect after the connection drops (default: yes, with back-off). `false`: the session closes instead. */
+  reconnect?: boolean | ReconnectOptions;
+  /** The payload format of calls that do not name one (default json). */
+  format?: "json" | "msgpack";
+}
+
+export type SessionState = "connecting" | "open" | "reconnecting" | "closed";
+
+export type SessionEvents = {
+  /** The socket opened; `reconnected` after a drop. */
+  open: [info: { reconnected: boolean }];
+  /** The connection dropped and took these calls with it (the server dropped them too); a reconnect follows unless turned off. */
+  lost: [calls: SessionCall<any, any>[], reason: BusError];
+  /** A reconnect is due in `delayMs` (attempt counts from 1). */
+  retry: [info: { attempt: number; delayMs: number }];
+  /** The session is over: closed by the caller, or it could not (re)connect. */
+  close: [reason: BusError | undefined];
+  /** The server could not read a frame (an `error` frame); the socket stays open. */
+  error: [message: string];
+};
+
+/** A server frame, as docs/abi.md ("The bus over a WebSocket") defines them. */
+interface ServerFrame {
+  type: "reply" | "fault" | "callback" | "error";
+  id?: number;
+  topic?: string;
+  format?: FormatName | number;
+  payload?: Uint8Array;
+  code?: number;
+  codeName?: string;
+  error?: string;
+  detail?: string;
+}
+
+const FORMATS: FormatName[] = ["raw", "json", "msgpack", "bincode"];
+const formatOf = (f: FormatName | number | undefined): FormatName => (typeof f === "number" ? (FORMATS[f] ?? "raw") : (f ?? "raw"));
+
+/**
+ * The bus over a WebSocket (GET /bus/:module/:session): calls whose callbacks are pushed to us,
+ * kept-alive calls as objects, drops. Calls made before the socket opens wait for it. When the
+ * connection drops, the calls it carried are lost (the server drops a closed socket's calls):
+ * the session says which (`lost`), fails them, and reconnects with back-off; calls made while
+ * it reconnects wait for the new socket.
+ */
+export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D> {
+  readonly module: string;
+  /** The session's name; `default` is the one GET /bus/:module opens. */
+  readonly name: string;
+  #http: Http;
+  #path: string;
+  #options: SessionOptions;
+  #events = new Emitter<SessionEvents>();
+  #socket?: SocketLike;
+  #state: SessionState = "connecting";
+  #everOpened = false;
+  #attempt = 0;
+  #retryTimer?: ReturnType<typeof setTimeout>;
+  #nextId = 1;
+  /** Sent calls still going, by id. */
+  #calls = new Map<number, SessionCall<any, D>>();
+  /** Calls waiting for the socket, with their frames. */
+  #queue: { call: SessionCall<any, D>; frame: Record<string, unknown> }[] = [];
+  #opened: Promise<void>;
+  #openedSettle!: { resolve: () => void; reject: (err: BusError) => void };
+
+  /** @internal Use `client.session(module, name)`. */
+  constructor(http: Http, module: string, name: string | undefined, options: SessionOptions = {}) {
+    this.#http = http;
+    this.module = module;
+    this.name = name ?? "default";
+    this.#path = name === undefined ? `bus/${encodeURIComponent(module)}` : `bus/${encodeURIComponent(module)}/${encodeURIComponent(name)}`;
+    this.#options = options;
+    this.#opened = new Promise((resolve, reject) => (this.#openedSettle = { resolve, reject }));
+    this.#opened.catch(() => {});
+    this.#connect();
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** Calls sent and not over yet (pending or kept alive). */
+  get calls(): SessionCall<any, D>[] {
+    return [...this.#calls.values()];
+  }
+
+  /** Resolves once the first socket is open; rejects with why it could not open (404 InvalidWapm, 400, 401...). */
+  opened(): Promise<void> {
+    return this.#opened;
+  }
+
+  on<K extends keyof SessionEvents>(event: K, handler: (...args: SessionEvents[K]) => void): () => void {
+    return this.#events.on(event, handler);
+  }
+
+  /** Calls `topic` of the session's module; see SessionCall for the reply, callbacks and sub-calls. */
+  call<K extends keyof D & string>(topic: K, request: RequestOf<D[K]>, options: SessionCallOptions<CallbacksOf<D[K]>> = {}): SessionCall<D[K], D> {
+    const id = this.#nextId++;
+    const call = new SessionCall<D[K], D>(this, id, topic, options);
+    if (this.#state === "closed") {
+      call.finish("failed", BusError.of("Aborted", `session ${this.module}/${this.name} is closed`, { module: this.module, topic }));
+      return call;
+    }
+    const format = options.format ?? this.#options.format ?? "json";
+    let payload: Uint8Array;
+    try {
+      payload = encodePayload(format, request);
+    } catch (err) {
+      call.finish("failed", BusError.of("SerializationFailed", `${topic}: ${(err as Error).message}`, { module: this.module, topic }));
+      return call;
+    }
+    const frame: Record<string, unknown> = { type: "call", id, topic, format, payload };
+    if (call.keepalive) frame.keepalive = true;
+    if (options.wapm !== undefined) frame.wapm = options.wapm;
+    if (this.#state === "open") this.#send(call, frame);
+    else this.#queue.push({ call, frame });
+    return call;
+  }
+
+  /** @internal SessionCall.drop() lands here. */
+  dropCall(call: SessionCall<any, any>): void {
+    const queued = this.#queue.findIndex((q) => q.call === call);
+    if (queued >= 0) this.#queue.splice(queued, 1);
+    else if (this.#calls.get(call.id) === call) {
+      this.#calls.delete(call.id);
+      this.#write({ type: "drop", id: call.id });
+    }
+    call.finish("dropped", BusError.of("Aborted", `call ${call.id} (${call.topic}) was dropped`, { module: this.module, topic: call.topic }));
+  }
+
+  /** Closes the socket (the server drops its calls) and ends the session; resolves once the server has closed too. */
+  async close(): Promise<void> {
+    if (this.#state === "closed") return;
+    const socket = this.#socket;
+    this.#shutdown(undefined, "closed by the caller");
+    if (!socket || socket.readyState >= 2) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      socket.addEventListener("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.close(1000, "done");
+    });
+  }
+
+  #connect() {
+    let socket: SocketLike;
+    try {
+      socket = this.#http.socket(this.#path);
+    } catch (err) {
+      this.#shutdown(BusError.of("InternalFailure", (err as Error).message, { module: this.module }), "no WebSocket");
+      return;
+    }
+    this.#socket = socket;
+    socket.binaryType = "arraybuffer";
+    let opened = false;
+    socket.addEventListener("open", () => {
+      if (this.#socket !== socket) return;
+      opened = true;
+      const reconnected = this.#everOpened;
+      this.#everOpened = true;
+      this.#attempt = 0;
+      this.#state = "open";
+      this.#openedSettle.resolve();
+      for (const { call, frame } of this.#queue.splice(0)) this.#send(call, frame);
+      this.#events.emit("open", { reconnected });
+    });
+    socket.addEventListener("message", (event: { data: unknown }) => {
+      if (this.#socket === socket) void this.#message(event.data);
+    });
+    const gone = () => {
+      if (this.#socket !== socket) return;
+      void this.#dropped(opened);
+      try {
+        socket.close();
+      } catch {
+        // closed already
+      }
+    };
+    socket.addEventListener("close", gone);
+    // Browsers follow an error with close; Node's WebSocket (undici) refuses a handshake with
+    // only an error, and stays CONNECTING. Whichever comes first ends the socket.
+    socket.addEventListener("error", gone);
+  }
+
+  /** The socket closed under us: its calls are lost; reconnect, or give up. */
+  async #dropped(wasOpen: boolean) {
+    if (this.#state === "closed") return;
+    this.#socket = undefined;
+    if (!this.#everOpened) {
+      // Never opened: ask over HTTP why (browsers hide the handshake's answer), and stop.
+      const why = await this.#http.whyNoSocket(this.#path, { module: this.module });
+      this.#shutdown(why, why.message);
+      return;
+    }
+    if (wasOpen) {
+      const lost = [...this.#calls.values()];
+      this.#calls.clear();
+      const reason = BusError.of("Aborted", `lost: the connection to session ${this.module}/${this.name} closed before the call ended`, { module: this.module });
+      for (const call of lost) call.finish("lost", reason);
+      if (lost.length) this.#events.emit("lost", lost, reason);
+    }
+    const retry = this.#options.reconnect ?? true;
+    const settings = typeof retry === "object" ? retry : {};
+    if (retry === false || (settings.maxAttempts !== undefined && this.#attempt >= settings.maxAttempts)) {
+      this.#shutdown(BusError.of("Aborted", `the connection to session ${this.module}/${this.name} closed`, { module: this.module }), "connection closed");
+      return;
+    }
+    this.#state = "reconnecting";
+    const delayMs = backoffDelay(this.#attempt++, settings);
+    this.#events.emit("retry", { attempt: this.#attempt, delayMs });
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#state === "reconnecting") this.#connect();
+    }, delayMs);
+  }
+
+  async #message(data: unknown) {
+    let frame: ServerFrame;
+    try {
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : typeof data === "string" ? undefined : new Uint8Array(await (data as Blob).arrayBuffer());
+      if (!bytes) throw new Error(`a text frame: ${String(data).slice(0, 100)}`);
+      frame = unpackFrame(bytes) as ServerFrame;
+    } catch (err) {
+      this.#events.emit("error", `unreadable frame from the server: ${(err as Error).message}`);
+      return;
+    }
+    if (frame.type === "error") {
+      this.#events.emit("error", frame.error ?? "the server could not read a frame");
+      return;
+    }
+    // Frames of a call we dropped (or never made) are nobody's.
+    const call = frame.id === undefined ? undefined : this.#calls.get(frame.id);
+    if (!call) return;
+    switch (frame.type) {
+      case "reply":
+        if (!call.keepalive) this.#calls.delete(call.id);
+        call.replied(this.#decode(frame));
+        return;
+      case "callback":
+        call.callback(frame.topic ?? "", this.#decode(frame));
+        return;
+      case "fault":
+        this.#calls.delete(call.id);
+        call.finish(
+          "failed",
+          new BusError({ error: frame.error ?? "the call failed", code: frame.code ?? 0xffff_ffff, module: this.module, topic: call.topic, ...(frame.detail !== undefined ? { detail: frame.detail } : {}) }),
+        );
+    }
+  }
+
+  #decode(frame: ServerFrame): unknown {
+    return decodePayload(formatOf(frame.format), frame.payload ?? new Uint8Array());
+  }
+
+  #send(call: SessionCall<any, D>, frame: Record<string, unknown>) {
+    if (call.parent) {
+      // A parent that ended (lost with an earlier socket, dropped) names nothing on this one.
+      if (!call.parent.active || this.#calls.get(call.parent.id) !== call.parent) {
+        call.finish("failed", BusError.of("InvalidHandle", `parent call ${call.parent.id} (${call.parent.topic}) is not live`, { module: this.module, topic: call.topic }));
+        return;
+      }
+      frame.parent = call.parent.id;
+    }
+    this.#calls.set(call.id, call);
+    call.sent();
+    this.#write(frame);
+  }
+
+  #write(frame: object) {
+    try {
+      this.#socket?.send(packFrame(frame));
+    } catch {
+      // The socket is going; its close event fails what it carried.
+    }
+  }
+
+  /** Ends the session: nothing reconnects, every call still going fails. */
+  #shutdown(reason: BusError | undefined, why: string) {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    const error = reason ?? BusError.of("Aborted", `session ${this.module}/${this.name}: ${why}`, { module: this.module });
+    this.#openedSettle.reject(error);
+    for (const { call } of this.#queue.splice(0)) call.finish("failed", error);
+    for (const call of this.#calls.values()) call.finish("dropped", error);
+    this.#calls.clear();
+    this.#socket = undefined;
+    this.#events.emit("close", reason);
+  }
+}

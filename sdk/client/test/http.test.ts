@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { BusError, Client, modules } from "../src/index.js";
+import { fakeFetch, pack } from "./fakes.js";
+
+describe("calls over HTTP", () => {
+  it("POSTs the request in its format, with the token, and decodes the reply", async () => {
+    const { requests, fetch } = fakeFetch(async (req) => Response.json({ message: `Hello, ${((await req.json()) as { name: string }).name}!` }));
+    const client = new Client({ url: "http://bus.test/base", token: "s3cret", fetch, modules });
+    expect(await client.module("hello").greet({ name: "Ada" })).toEqual({ message: "Hello, Ada!" });
+    const [req] = requests;
+    expect(req!.method).toBe("POST");
+    expect(req!.url).toBe("http://bus.test/base/call/hello/greet");
+    expect(req!.headers.get("content-type")).toBe("application/json");
+    expect(req!.headers.get("authorization")).toBe("Bearer s3cret");
+  });
+
+  it("takes msgpack both ways, and 64-bit integers stay exact", async () => {
+    const { requests, fetch } = fakeFetch(() => new Response(pack({ total: 2n ** 60n }), { headers: { "content-type": "application/msgpack" } }));
+    const client = new Client({ url: "http://bus.test", fetch });
+    expect(await client.call("counter-rs", "tally.add", { n: 2 }, { format: "msgpack" })).toEqual({ total: 2n ** 60n });
+    expect(requests[0]!.headers.get("content-type")).toBe("application/msgpack");
+    expect(new Uint8Array(await requests[0]!.arrayBuffer())).toEqual(pack({ n: 2 }));
+  });
+
+  it("sends integers past 2^53 as their digits in JSON, and reads them back as bigints", async () => {
+    const { requests, fetch } = fakeFetch(() => new Response('{"total": 18446744073709551615}', { headers: { "content-type": "application/json" } }));
+    const client = new Client({ url: "http://bus.test", fetch });
+    expect(await client.call("counter-rs", "tally.add", { n: 2n ** 64n - 1n })).toEqual({ total: 2n ** 64n - 1n });
+    expect(await requests[0]!.text()).toBe('{"n":18446744073709551615}');
+  });
+
+  it("throws a BusError with the ABI's code name, the module's words and the status", async () => {
+    const body = { error: "guest faulted the call", code: 12, codeName: "BadRequest", module: "hello", topic: "greet", detail: "name must be a string" };
+    const { fetch } = fakeFetch(() => Response.json(body, { status: 400 }));
+    const client = new Client({ url: "http://bus.test", fetch, modules });
+    const err = await client.module("hello").greet({ name: "Ada" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BusError);
+    expect(err).toMatchObject({ code: 12, codeName: "BadRequest", status: 400, module: "hello", topic: "greet", detail: "name must be a string" });
+    expect((err as BusError).is("BadRequest")).toBe(true);
+    expect((err as Error).message).toContain("name must be a string");
+  });
+
+  it("turns an answer that is not the runtime's (a proxy's page) into a BusError too", async () => {
+    const { fetch } = fakeFetch(() => new Response("<html>bad gateway</html>", { status: 502 }));
+    const err = await new Client({ url: "http://bus.test", fetch }).call("hello", "greet", {}).catch((e: unknown) => e);
+    expect(err).toMatchObject({ codeName: "Unknown", status: 502 });
+  });
+
+  it("a network failure is a BusError, not a TypeError", async () => {
+    const client = new Client({ url: "http://bus.test", fetch: () => Promise.reject(new TypeError("fetch failed")) });
+    await expect(client.call("hello", "greet", {})).rejects.toMatchObject({ name: "BusError", codeName: "InternalFailure" });
+  });
+
+  it("asks a token function before every request", async () => {
+    let token = "one";
+    const { requests, fetch } = fakeFetch(() => Response.json({ modules: [] }));
+    const client = new Client({ url: "http://bus.test", fetch, token: () => token });
+    await client.modules();
+    token = "";
+    await client.modules();
+    expect(requests.map((r) => r.headers.get("authorization"))).toEqual(["Bearer one", null]);
+  });
+
+  it("spawns, reads and kills processes", async () => {
+    const info = { id: "abc", module: "countdown", args: ["3"], status: "running", startedAt: 1 };
+    const { requests, fetch } = fakeFetch((req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/processes/abc/logs") return Response.json({ lines: [{ module: "countdown", level: "info", msg: "3", stream: "stdout" }] });
+      if (path === "/processes/abc/call/echo") return Response.json({ echo: 1 });
+      return Response.json(info, { status: req.method === "POST" ? 201 : 200 });
+    });
+    const client = new Client({ url: "http://bus.test", fetch });
+    const process = await client.spawn("countdown", { args: ["3"], stdin: "x" });
+    expect(process.info).toEqual(info);
+    expect(await requests[0]!.json()).toEqual({ module: "countdown", args: ["3"], stdin: "x" });
+    expect(await process.status()).toEqual(info);
+    expect(await process.logs()).toEqual([{ module: "countdown", level: "info", msg: "3", stream: "stdout" }]);
+    expect(await process.call("echo", 1)).toEqual({ echo: 1 });
+    await process.kill();
+    expect(requests.map((r) => `${r.method} ${new URL(r.url).pathname}`)).toEqual([
+      "POST /processes",
+      "GET /processes/abc",
+      "GET /processes/abc/logs",
+      "POST /processes/abc/call/echo",
+      "DELETE /processes/abc",
+    ]);
+  });
+
+  it("refuses module() for a module the table lacks", () => {
+    const client = new Client({ url: "http://bus.test", modules });
+    expect(() => client.module("nope" as "hello")).toThrow(BusError);
+    expect(Object.keys(client.module("counter-rs"))).toEqual(["counter.open", "tally.add", "tally.get"]);
+  });
+});
