@@ -6,6 +6,7 @@ import type { Env } from "../env.js";
 import type { Runtime } from "../runtime.js";
 import { errorResponse } from "./errors.js";
 import { processRoutes } from "./processes.js";
+import { openApiHandler } from "./openapi.js";
 import { callPayload, payloadResponse } from "./request.js";
 import { sessionRoutes } from "./sessions.js";
 
@@ -23,6 +24,7 @@ const ROUTES = [
   ["GET", "/processes/:id/attach", "WebSocket"],
   ["GET", "/bus/:module", "WebSocket"],
   ["GET", "/bus/:module/:session", "WebSocket"],
+  ["GET", "/openapi.json"],
 ] as const;
 
 const ROUTE_PATTERNS = ROUTES.map(([method, path]) => ({ method, pattern: new RegExp(`^${path.replace(/:[a-z]+/g, "[^/]+")}$`) }));
@@ -34,6 +36,7 @@ export function createApp(runtime: Runtime) {
   for (const path of ["/call/*", "/modules", "/processes", "/processes/*", "/bus/*"]) app.use(path, guard);
   app.route("/processes", processRoutes(runtime));
   app.route("/bus", sessionRoutes(runtime));
+  app.get("/openapi.json", openApiHandler(runtime));
 
   app.get("/", (c) =>
     c.json({

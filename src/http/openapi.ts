@@ -23,7 +23,7 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const errorContent = { "application/json": { schema: ref("Error") } };
 const error = (description: string) => ({ description, content: errorContent });
 
-/** The statuses the edge answers a call with (src/errors.ts statusFor, docs/abi.md "Error codes"). */
+/** The statuses the edge answers a call with (statusOf in src/http/errors.ts, docs/abi.md "Error codes"). */
 const CALL_ERRORS = {
   "400": error("The body is empty, malformed for its format, or does not fit the topic's request type (the error names the field); or the module refused it (BadRequest)."),
   "401": error("No or a wrong `Authorization: Bearer` token (where the Worker has a BUS_TOKEN)."),
@@ -31,7 +31,9 @@ const CALL_ERRORS = {
   "413": error("The body is over the module's `limits.requestBytes` (LimitExceeded)."),
   "415": error("The Content-Type is not a bus format, or cannot be transcoded into the topic's (Unsupported)."),
   "500": error("The guest trapped, faulted or broke the ABI (GuestTrapped, BusInvocationFailed, ...)."),
+  "501": error("Not possible here (Unsupported: JSPI absent)."),
   "502": error("The module failed because something it called did (FetchFailed, or a sub-call's 4xx passed on)."),
+  "503": error("Every instance the module may have is busy and too many calls wait already (Busy): try again later."),
   "504": error("The call ran past `limits.callTimeoutMs`, or out of fuel (Timeout)."),
   "508": error("A module-to-module call would close a cycle (CallCycle)."),
   default: error("Any other failure: the one error body."),
@@ -84,7 +86,11 @@ const webSocket = (description: string, errors: Record<string, unknown>) => ({
   parameters: [{ name: "Upgrade", in: "header", required: true, schema: { const: "websocket" } }],
   responses: {
     "101": { description: "Switching Protocols: the WebSocket." },
-    "426": error("The request did not ask for a WebSocket upgrade."),
+    // Ours (JSON) without an Upgrade header; the platform's own (text) when the handshake's other headers are missing.
+    "426": {
+      description: "Upgrade Required: the request is not a complete WebSocket handshake (Upgrade, Connection, Sec-WebSocket-Key, Sec-WebSocket-Version: 13).",
+      content: { ...errorContent, "text/plain": { schema: { type: "string" } } },
+    },
     ...errors,
     default: CALL_ERRORS.default,
   },
@@ -287,13 +293,13 @@ export function openApiDocument(modules: Iterable<ModuleView>, options: OpenApiO
     },
     components: {
       schemas: SCHEMAS,
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "The Worker's BUS_TOKEN secret; required on /call, /modules, /processes and /bus where one is set. WebSockets from a browser send it as the access_token query parameter." } },
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "The Worker's BUS_TOKEN secret; required on /call, /modules, /processes and /bus where one is set." } },
     },
   };
 }
 
 /** GET /openapi.json: built once per isolate per origin and auth setting (the modules are fixed). */
-export function openApiHandler(runtime: { modules: Map<string, ModuleView> }) {
+export function openApiHandler(runtime: { readonly modules: ReadonlyMap<string, ModuleView> }) {
   const cache = new Map<string, string>();
   return (c: Context<{ Bindings: { BUS_TOKEN?: string } }>) => {
     const server = new URL(c.req.url).origin;
