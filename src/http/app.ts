@@ -4,6 +4,7 @@ import { ABI_VERSION } from "../abi.js";
 import { BusError } from "../errors.js";
 import type { Env } from "../env.js";
 import type { Runtime } from "../runtime.js";
+import { consoleRoutes } from "./console.js";
 import { errorResponse } from "./errors.js";
 import { processRoutes } from "./processes.js";
 import { openApiHandler } from "./openapi.js";
@@ -25,6 +26,9 @@ const ROUTES = [
   ["GET", "/bus/:module", "WebSocket"],
   ["GET", "/bus/:module/:session", "WebSocket"],
   ["GET", "/openapi.json"],
+  ["GET", "/console"],
+  ["GET", "/console/app.js"],
+  ["GET", "/console/app.css"],
 ] as const;
 
 const ROUTE_PATTERNS = ROUTES.map(([method, path]) => ({ method, pattern: new RegExp(`^${path.replace(/:[a-z]+/g, "[^/]+")}$`) }));
@@ -37,6 +41,7 @@ export function createApp(runtime: Runtime) {
   app.route("/processes", processRoutes(runtime));
   app.route("/bus", sessionRoutes(runtime));
   app.get("/openapi.json", openApiHandler(runtime));
+  app.route("/console", consoleRoutes());
 
   app.get("/", (c) =>
     c.json({

@@ -1,0 +1,87 @@
+import type { App } from "./app.js";
+import { clear, h, select } from "./dom.js";
+import { requestEditor, type Field, type Schema } from "./schema-form.js";
+import { errorView, pretty } from "./show.js";
+
+/** Call a topic over HTTP (POST /call/:module/:topic) with a form built from its request type. */
+export function callPanel(app: App): { element: HTMLElement; open(module: string, topic: string): void } {
+  const moduleSelect = select([], { "data-testid": "call-module" });
+  const topicSelect = select([], { "data-testid": "call-topic" });
+  const format = select([{ value: "json" }, { value: "msgpack" }], { "data-testid": "call-format" });
+  const about = h("p", { class: "about" });
+  const formSlot = h("div", { class: "form" });
+  const result = h("div", { class: "result", "data-testid": "call-result" });
+  const button = h("button", { class: "primary", type: "submit", "data-testid": "call-send" }, "Call");
+  let editor: Field | undefined;
+
+  const withTopics = () => app.modules.filter((m) => Object.keys(m.topics).length);
+  const fillModules = () => clear(moduleSelect, ...withTopics().map((m) => h("option", { value: m.name }, m.name)));
+  const fillTopics = () => {
+    const module = app.module(moduleSelect.value);
+    clear(topicSelect, ...Object.keys(module?.topics ?? {}).map((t) => h("option", { value: t }, t)));
+    showTopic();
+  };
+  const showTopic = () => {
+    const spec = app.module(moduleSelect.value)?.topics[topicSelect.value];
+    const callbacks = Object.keys(spec?.callbacks ?? {});
+    clear(
+      about,
+      spec?.description ?? "",
+      callbacks.length ? h("em", {}, ` Its callbacks (${callbacks.join(", ")}) reach bus sessions: try it in the Session tab.`) : null,
+    );
+    editor = requestEditor(spec?.request as Schema | undefined);
+    clear(formSlot, editor.element);
+    clear(result);
+  };
+
+  const send = async (event: Event) => {
+    event.preventDefault();
+    const module = moduleSelect.value;
+    const topic = topicSelect.value;
+    let request: unknown;
+    try {
+      request = editor?.value();
+    } catch (err) {
+      clear(result, h("div", { class: "error", "data-testid": "error" }, (err as Error).message));
+      return;
+    }
+    button.disabled = true;
+    clear(result, h("p", { class: "muted" }, "calling…"));
+    const started = performance.now();
+    try {
+      const reply = await app.client.call(module, topic, request, { format: format.value as "json" | "msgpack" });
+      const ms = Math.round(performance.now() - started);
+      clear(result, h("p", { class: "ok" }, `reply from ${module} ${topic} in ${ms} ms`), h("pre", { class: "reply", "data-testid": "call-reply" }, pretty(reply)));
+    } catch (err) {
+      clear(result, errorView(err));
+    } finally {
+      button.disabled = false;
+    }
+  };
+
+  moduleSelect.addEventListener("change", fillTopics);
+  topicSelect.addEventListener("change", showTopic);
+  app.onModules(() => {
+    fillModules();
+    fillTopics();
+  });
+
+  const element = h(
+    "form",
+    { class: "panel", onsubmit: send },
+    h("div", { class: "row" }, h("label", {}, "module ", moduleSelect), h("label", {}, "topic ", topicSelect), h("label", {}, "format ", format)),
+    about,
+    formSlot,
+    h("div", { class: "row" }, button),
+    result,
+  );
+  return {
+    element,
+    open(module, topic) {
+      moduleSelect.value = module;
+      fillTopics();
+      topicSelect.value = topic;
+      showTopic();
+    },
+  };
+}

@@ -1,0 +1,219 @@
+import { parseJson, stringifyJson } from "../../client/src/json.js";
+import { h } from "./dom.js";
+
+/** The schema language of module.json (src/codec/schema.ts), as GET /modules returns it. */
+export type Schema =
+  | string
+  | { option: Schema }
+  | { seq: Schema }
+  | { tuple: Schema[] }
+  | { map: [Schema, Schema] }
+  | { struct: Record<string, Schema> }
+  | { enum: Record<string, Schema | null> };
+
+/** An input for a value of one schema: its element, and the value it holds now. */
+export interface Field {
+  element: HTMLElement;
+  /** The value; throws an Error naming the field where the input cannot be one. */
+  value(): unknown;
+}
+
+const INTS: Record<string, [bigint, bigint]> = {
+  u8: [0n, 255n], u16: [0n, 65535n], u32: [0n, 4294967295n], u64: [0n, 2n ** 64n - 1n], u128: [0n, 2n ** 128n - 1n],
+  i8: [-128n, 127n], i16: [-32768n, 32767n], i32: [-(2n ** 31n), 2n ** 31n - 1n], i64: [-(2n ** 63n), 2n ** 63n - 1n], i128: [-(2n ** 127n), 2n ** 127n - 1n],
+};
+
+/**
+ * A form for `schema` (undefined: the topic declares no type, so a JSON text area). `path`
+ * names the field in errors and in data-field attributes (tests and labels use them).
+ */
+export function fieldFor(schema: Schema | undefined, path = "request"): Field {
+  if (schema === undefined) return jsonField(path, {});
+  if (typeof schema === "string") return scalarField(schema, path);
+  if ("option" in schema) return optionField(schema.option, path);
+  if ("seq" in schema) return listField(() => fieldFor(schema.seq, `${path}[]`), path, (items) => items);
+  if ("tuple" in schema) {
+    const fields = schema.tuple.map((s, i) => fieldFor(s, `${path}[${i}]`));
+    return { element: h("div", { class: "tuple" }, ...fields.map((f) => f.element)), value: () => fields.map((f) => f.value()) };
+  }
+  if ("map" in schema) {
+    const [keySchema, valueSchema] = schema.map;
+    return listField(
+      () => {
+        const key = scalarField(typeof keySchema === "string" ? keySchema : "string", `${path} key`);
+        const value = fieldFor(valueSchema, `${path} value`);
+        return { element: h("div", { class: "map-entry" }, key.element, h("span", {}, "→"), value.element), value: () => [key.value(), value.value()] };
+      },
+      path,
+      (entries) => Object.fromEntries((entries as [unknown, unknown][]).map(([k, v]) => [String(k), v])),
+    );
+  }
+  if ("struct" in schema) return structField(schema.struct, path);
+  return enumField(schema.enum, path);
+}
+
+function label(name: string, type: string, input: HTMLElement): HTMLElement {
+  return h("label", { class: "field" }, h("span", { class: "name" }, name), h("span", { class: "type" }, type), input);
+}
+
+function scalarField(type: string, path: string): Field {
+  const attrs = { "data-field": path, name: path };
+  switch (type) {
+    case "unit":
+      return { element: h("span", { class: "unit" }, "null"), value: () => null };
+    case "bool": {
+      const input = h("input", { type: "checkbox", ...attrs });
+      return { element: input, value: () => input.checked };
+    }
+    case "string": {
+      const input = h("input", { type: "text", ...attrs });
+      return { element: input, value: () => input.value };
+    }
+    case "f32":
+    case "f64": {
+      const input = h("input", { type: "number", step: "any", ...attrs });
+      return {
+        element: input,
+        value: () => {
+          const n = Number(input.value);
+          if (input.value.trim() === "" || Number.isNaN(n)) throw new Error(`${path}: a number, please`);
+          return n;
+        },
+      };
+    }
+    case "bytes": {
+      const input = h("input", { type: "text", placeholder: "text, sent as its UTF-8 bytes", ...attrs });
+      return { element: input, value: () => new TextEncoder().encode(input.value) };
+    }
+    default: {
+      const range = INTS[type];
+      if (!range) return jsonField(path, null);
+      // Text, not type=number: a 64-bit integer needs every digit.
+      const input = h("input", { type: "text", inputmode: "numeric", placeholder: type, ...attrs });
+      return {
+        element: input,
+        value: () => {
+          const text = input.value.trim();
+          if (!/^-?\d+$/.test(text)) throw new Error(`${path}: an integer (${type}), please`);
+          const n = BigInt(text);
+          if (n < range[0] || n > range[1]) throw new Error(`${path}: ${text} is out of range for ${type}`);
+          return Number.isSafeInteger(Number(n)) ? Number(n) : n;
+        },
+      };
+    }
+  }
+}
+
+function typeName(schema: Schema): string {
+  if (typeof schema === "string") return schema;
+  const [kind] = Object.keys(schema);
+  if (kind === "option") return `${typeName((schema as { option: Schema }).option)}?`;
+  if (kind === "seq") return `${typeName((schema as { seq: Schema }).seq)}[]`;
+  return kind ?? "value";
+}
+
+function structField(fields: Record<string, Schema>, path: string): Field {
+  const entries = Object.entries(fields).map(([name, schema]) => {
+    const field = fieldFor(schema, `${path}.${name}`);
+    return { name, optional: typeof schema === "object" && "option" in schema, field, element: label(name, typeName(schema), field.element) };
+  });
+  return {
+    element: h("fieldset", { class: "struct", "data-field": path }, ...(entries.length ? entries.map((e) => e.element) : [h("span", { class: "unit" }, "{}")])),
+    value: () => {
+      const out: Record<string, unknown> = {};
+      for (const { name, optional, field } of entries) {
+        const value = field.value();
+        // An unset option is left out, as serde reads a missing Option field.
+        if (!(optional && value === undefined)) out[name] = value;
+      }
+      return out;
+    },
+  };
+}
+
+function optionField(inner: Schema, path: string): Field {
+  const field = fieldFor(inner, path);
+  const set = h("input", { type: "checkbox", class: "option-set", title: "set this optional value", "data-field": `${path}?` });
+  const wrap = h("span", { class: "option off" }, set, field.element);
+  set.addEventListener("change", () => wrap.classList.toggle("off", !set.checked));
+  return { element: wrap, value: () => (set.checked ? field.value() : undefined) };
+}
+
+function listField(make: () => Field, path: string, finish: (items: unknown[]) => unknown): Field {
+  const items: { field: Field; row: HTMLElement }[] = [];
+  const list = h("div", { class: "list-items" });
+  const add = () => {
+    const field = make();
+    const row = h("div", { class: "list-item" }, field.element);
+    const entry = { field, row };
+    row.append(h("button", { type: "button", class: "small", title: "remove", onclick: () => (items.splice(items.indexOf(entry), 1), row.remove()) }, "×"));
+    items.push(entry);
+    list.append(row);
+  };
+  return {
+    element: h("div", { class: "list", "data-field": path }, list, h("button", { type: "button", class: "small", onclick: add }, "+ add")),
+    value: () => finish(items.map((i) => i.field.value())),
+  };
+}
+
+function enumField(variants: Record<string, Schema | null>, path: string): Field {
+  const names = Object.keys(variants);
+  const choice = h("select", { "data-field": path }, ...names.map((n) => h("option", { value: n }, n)));
+  const slot = h("span", { class: "variant" });
+  let inner: Field | undefined;
+  const pick = () => {
+    const schema = variants[choice.value];
+    inner = schema === null || schema === undefined || schema === "unit" ? undefined : fieldFor(schema, `${path}.${choice.value}`);
+    slot.replaceChildren(...(inner ? [inner.element] : []));
+  };
+  choice.addEventListener("change", pick);
+  pick();
+  return { element: h("span", { class: "enum" }, choice, slot), value: () => (inner ? { [choice.value]: inner.value() } : choice.value) };
+}
+
+/** A JSON text area: for topics without a declared type, and for values the form cannot build. */
+export function jsonField(path: string, initial: unknown): Field {
+  // The client's JSON: 64-bit integers keep their digits both ways.
+  const area = h("textarea", { class: "json", rows: 4, spellcheck: "false", "data-field": path }, stringifyJson(initial));
+  return {
+    element: area,
+    value: () => {
+      try {
+        return parseJson(area.value);
+      } catch (err) {
+        throw new Error(`${path}: not JSON (${(err as Error).message})`);
+      }
+    },
+  };
+}
+
+/**
+ * A request editor: the schema's form, and a switch to edit the request as JSON instead
+ * (started from what the form holds).
+ */
+export function requestEditor(schema: Schema | undefined): Field {
+  const form = fieldFor(schema);
+  if (schema === undefined) return form;
+  let json: Field | undefined;
+  const box = h("div", { class: "request-editor" }, form.element);
+  const toggle = h("input", { type: "checkbox", "data-testid": "as-json" });
+  toggle.addEventListener("change", () => {
+    if (toggle.checked) {
+      let start: unknown = {};
+      try {
+        start = form.value();
+      } catch {
+        // an incomplete form starts the JSON empty
+      }
+      json = jsonField("request", start);
+      box.replaceChildren(json.element);
+    } else {
+      json = undefined;
+      box.replaceChildren(form.element);
+    }
+  });
+  return {
+    element: h("div", {}, h("label", { class: "as-json" }, toggle, " edit as JSON"), box),
+    value: () => (json ? json.value() : form.value()),
+  };
+}

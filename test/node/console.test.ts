@@ -1,0 +1,163 @@
+/// <reference types="node" />
+// The console (GET /console) in a real browser: Debian's chromium driven by playwright-core,
+// against the Worker served on 127.0.0.1 (wrangler's unstable_startWorker). Screenshots go to
+// build/console-*.png. No chromium is a failure, not a skip: `.ci/run` installs it
+// (scripts/ci/callers.sh), and locally `apt-get install -y chromium`.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorker, type StartedWorker } from "./start-worker.js";
+
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const SHOTS = join(process.cwd(), "build");
+/** How long the page may take to show what a step waits for. */
+const UI_MS = 15_000;
+
+let worker: StartedWorker | undefined;
+let origin = "";
+let context: BrowserContext | undefined;
+let profile = "";
+
+async function launch(): Promise<BrowserContext> {
+  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM)`);
+  profile = mkdtempSync(join(tmpdir(), "wasm-bus-chromium-"));
+  // A fresh profile, and no background traffic: this machine's network is closed.
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 860 },
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+async function openConsole(): Promise<Page> {
+  const page = await context!.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (err) => errors.push(err.message));
+  (page as Page & { errors?: string[] }).errors = errors;
+  await page.goto(`${origin}/console`);
+  await page.locator('[data-module="hello"]').waitFor({ timeout: UI_MS });
+  return page;
+}
+
+const testId = (page: Page, id: string) => page.locator(`[data-testid="${id}"]`);
+/** A request field of one panel's form (the other panels have forms of their own). */
+const field = (page: Page, panel: "call" | "session" | "process", path: string) => page.locator(`[data-testid="panel-${panel}"] [data-field="${path}"]`);
+const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `console-${name}.png`), fullPage: true });
+const terminalText = (page: Page) => page.locator('[data-testid="terminal"] .xterm-rows').innerText();
+const pageErrors = (page: Page) => (page as Page & { errors?: string[] }).errors ?? [];
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const started = await startWorker();
+  worker = started.worker;
+  origin = started.url.origin;
+  context = await launch();
+});
+
+afterAll(async () => {
+  await context?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  await worker?.dispose();
+});
+
+describe("the console in chromium", () => {
+  it("lists the modules and calls hello greet from a form built from its schema; a bad request shows its code name", async () => {
+    const page = await openConsole();
+    const served = (await (await fetch(`${origin}/modules`)).json()) as { modules: { name: string }[] };
+    for (const { name } of served.modules) await expect(page.locator(`[data-module="${name}"]`).count()).resolves.toBe(1);
+
+    await page.locator('[data-module="hello"] [data-topic="greet"]').click();
+    await field(page, "call", "request.name").fill("Ada");
+    await testId(page, "call-send").click();
+    await expect.poll(() => testId(page, "call-reply").textContent(), { timeout: UI_MS }).toContain('"message": "Hello, Ada!"');
+    await shot(page, "call");
+
+    // The same call as JSON, with a name that is not a string: the edge refuses it, naming the field.
+    await testId(page, "as-json").check();
+    await field(page, "call", "request").fill('{"name": 5}');
+    await testId(page, "call-send").click();
+    const error = testId(page, "error");
+    await error.waitFor({ timeout: UI_MS });
+    await expect(error.getAttribute("data-code-name")).resolves.toBe("BadRequest");
+    await expect(error.innerText()).resolves.toMatch(/BadRequest \(12\)[\s\S]*HTTP 400[\s\S]*request\.name/);
+    await shot(page, "call-error");
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("chats between two tabs over a named bus session: a post in one arrives as a callback in the other", async () => {
+    const [ada, bob] = [await openConsole(), await openConsole()];
+    const join = async (page: Page, name: string) => {
+      await testId(page, "tab-session").click();
+      await testId(page, "session-module").selectOption("chat");
+      await testId(page, "session-name").fill("e2e-room");
+      await testId(page, "session-open").click();
+      await expect.poll(() => testId(page, "session-state").textContent(), { timeout: UI_MS }).toBe("open");
+      await testId(page, "session-topic").selectOption("join");
+      await expect(testId(page, "session-keepalive").isChecked()).resolves.toBe(true); // join has callbacks
+      await field(page, "session", "request.name").fill(name);
+      await testId(page, "session-send").click();
+      await page.locator('[data-testid="session-calls"] [data-state="live"]').waitFor({ timeout: UI_MS });
+    };
+    await join(ada, "ada");
+    await join(bob, "bob");
+
+    await testId(ada, "session-topic").selectOption("post");
+    await testId(ada, "session-parent").selectOption({ label: "#1 join" });
+    await field(ada, "session", "request.text").fill("hello from ada");
+    await testId(ada, "session-send").click();
+
+    const heard = (page: Page) => page.locator('[data-testid="session-log"] [data-kind="callback"]').allInnerTexts();
+    await expect.poll(() => heard(bob), { timeout: UI_MS }).toEqual([expect.stringMatching(/message \{"from":"ada","text":"hello from ada"\}/)]);
+    await expect.poll(() => heard(ada), { timeout: UI_MS }).toHaveLength(1);
+    await expect.poll(() => ada.locator('[data-testid="session-log"] [data-kind="reply"]').allInnerTexts(), { timeout: UI_MS }).toContainEqual(expect.stringMatching(/\{"delivered":2\}/));
+    await shot(ada, "chat-ada");
+    await shot(bob, "chat-bob");
+
+    // bob leaves by dropping his join: ada's next post reaches only her.
+    await testId(bob, "drop-1").click();
+    await expect.poll(() => bob.locator('[data-testid="session-calls"] [data-call="1"]').getAttribute("data-state"), { timeout: UI_MS }).toBe("dropped");
+    await field(ada, "session", "request.text").fill("anyone?");
+    await testId(ada, "session-send").click();
+    await expect.poll(() => ada.locator('[data-testid="session-log"] [data-kind="reply"]').allInnerTexts(), { timeout: UI_MS }).toContainEqual(expect.stringMatching(/\{"delivered":1\}/));
+    expect([...pageErrors(ada), ...pageErrors(bob)]).toEqual([]);
+    await ada.close();
+    await bob.close();
+  });
+
+  it("runs countdown 3 in the terminal and sees it exit 0; its logs show the lines", async () => {
+    const page = await openConsole();
+    await testId(page, "tab-process").click();
+    await testId(page, "process-module").selectOption("countdown");
+    await testId(page, "process-args").fill("3");
+    await testId(page, "process-run").click();
+    await expect.poll(() => testId(page, "process-status").textContent(), { timeout: UI_MS }).toMatch(/^exited 0 · countdown/);
+    const text = await terminalText(page);
+    expect(text).toMatch(/3\s+2\s+1\s+\[exited with code 0\]/);
+    await testId(page, "process-logs-button").click();
+    await expect.poll(() => testId(page, "process-logs").textContent(), { timeout: UI_MS }).toBe("stdout\t3\nstdout\t2\nstdout\t1");
+    await shot(page, "countdown");
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("types into the terminal as stdin: upcase answers each line, Ctrl-D closes stdin and it exits", async () => {
+    const page = await openConsole();
+    await testId(page, "tab-process").click();
+    await testId(page, "process-module").selectOption("upcase");
+    await testId(page, "process-run").click();
+    await expect.poll(() => testId(page, "process-status").textContent(), { timeout: UI_MS }).toMatch(/^running/);
+    await page.locator('[data-testid="terminal"] .xterm').click();
+    await page.keyboard.type("hello from the browser");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => terminalText(page), { timeout: UI_MS }).toContain("HELLO FROM THE BROWSER");
+    await page.keyboard.press("Control+D");
+    await expect.poll(() => testId(page, "process-status").textContent(), { timeout: UI_MS }).toMatch(/^exited 0 · upcase/);
+    await shot(page, "upcase");
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+});
