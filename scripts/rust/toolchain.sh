@@ -20,7 +20,10 @@ set -euo pipefail
 CACHE="${WASM_BUS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wasm-bus}"
 TARGETS=(wasm32-unknown-unknown wasm32-wasip1)
 # Bump when the way the sysroot is built changes, so old caches are not reused.
-RECIPE="v2 build-std=std,panic_abort opt-level=3 embed-bitcode=yes wasi-libc-self-contained"
+RECIPE="v3 build-std=std,panic_abort opt-level=3 embed-bitcode=yes wasi-libc-self-contained wasi-libc-shim"
+# What Debian's wasi-libc (2022) lacks and current crates link against (__errno_location, for the
+# `errno` crate): compiled with Debian's clang into the sysroot's libc.a (see build_sysroot).
+SHIM="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/wasi-libc-shim.c"
 # Debian's compiler; the rustup one first on PATH cannot use a sysroot built by this one.
 DEB_RUSTC=/usr/bin/rustc
 DEB_CARGO=/usr/bin/cargo
@@ -61,10 +64,21 @@ find_wasm_ld() {
   return 1
 }
 
+# clang and llvm-ar/llvm-nm for the wasi-libc shim: the LLVM of rustc, else 16 or 14 (all in
+# bookworm); any of them targets wasm32 and writes objects wasm-ld reads.
+find_llvm_tool() {
+  local m c; m="$(llvm_major 2>/dev/null || true)"
+  for c in ${m:+/usr/bin/$1-$m} /usr/bin/$1-16 /usr/bin/$1-14; do
+    [[ -x $c ]] && { echo "$c"; return 0; }
+  done
+  return 1
+}
+shim_tools_ready() { find_llvm_tool clang >/dev/null && find_llvm_tool llvm-ar >/dev/null && find_llvm_tool llvm-nm >/dev/null; }
+
 sysroot_dir() {
   local wasi h
   wasi="$(dpkg-query -W -f='${Version}' wasi-libc 2>/dev/null || echo none)"
-  h="$( { "$DEB_RUSTC" -vV; echo "$RECIPE"; echo "wasi-libc $wasi"; } | sha256sum | cut -c1-12)"
+  h="$( { "$DEB_RUSTC" -vV; echo "$RECIPE"; echo "wasi-libc $wasi"; sha256sum <"$SHIM"; } | sha256sum | cut -c1-12)"
   echo "$CACHE/sysroot-$(rust_release)-$h"
 }
 
@@ -80,12 +94,13 @@ as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
 has_candidate() { local c; c="$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p')"; [[ -n $c && $c != "(none)" ]]; }
 
 install_packages() {
-  local pkgs=() p m need_ld=0
+  local pkgs=() p m need_ld=0 need_shim=0
   for p in rustc-web cargo-web rust-web-src wasi-libc; do
     dpkg -s "$p" >/dev/null 2>&1 || pkgs+=("$p")
   done
   find_wasm_ld >/dev/null || need_ld=1
-  [[ ${#pkgs[@]} == 0 && $need_ld == 0 ]] && return 0
+  shim_tools_ready || need_shim=1
+  [[ ${#pkgs[@]} == 0 && $need_ld == 0 && $need_shim == 0 ]] && return 0
   command -v apt-get >/dev/null || fail3 "no wasm32 std for the rustc on PATH and no apt-get for the Debian route"
   [[ $(id -u) == 0 ]] || sudo -n true 2>/dev/null \
     || fail3 "Rust wasm toolchain missing and not root to apt-get install it (or: rustup target add ${TARGETS[*]})"
@@ -101,6 +116,12 @@ install_packages() {
     m="$(apt-cache depends --recurse --important rustc-web | sed -n 's/.*Depends: libllvm\([0-9][0-9]*\)$/\1/p' | head -1)"
     if [[ -n $m ]] && has_candidate "lld-$m"; then pkgs+=("lld-$m"); else pkgs+=(lld-16); fi
   fi
+  if [[ $need_shim == 1 ]]; then
+    # clang (C for wasm32) and llvm (llvm-ar, llvm-nm) to build the wasi-libc shim: the LLVM of
+    # rustc-web where Debian has it (bookworm: 19), else 16 (bookworm main).
+    m="$(apt-cache depends --recurse --important rustc-web | sed -n 's/.*Depends: libllvm\([0-9][0-9]*\)$/\1/p' | head -1)"
+    if [[ -n $m ]] && has_candidate "clang-$m" && has_candidate "llvm-$m"; then pkgs+=("clang-$m" "llvm-$m"); else pkgs+=(clang-16 llvm-16); fi
+  fi
   log "apt-get install ${pkgs[*]}"
   # Wait for the dpkg lock instead of failing when another apt runs.
   local inst=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${pkgs[@]}")
@@ -110,6 +131,24 @@ install_packages() {
     { as_root apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 && as_root "${inst[@]}" >&2; } || fail3 "apt-get install ${pkgs[*]} failed"
   fi
   find_wasm_ld >/dev/null || fail3 "no wasm-ld after installing lld"
+  shim_tools_ready || fail3 "no clang, llvm-ar and llvm-nm after installing them"
+}
+
+# Adds scripts/rust/wasi-libc-shim.c to libc.a in $1 (a copy of Debian's), unless that libc.a
+# defines the shim's symbols already (a newer wasi-libc).
+add_libc_shim() {
+  local dir="$1" clang ar nm missing=0 s
+  clang="$(find_llvm_tool clang)" && ar="$(find_llvm_tool llvm-ar)" && nm="$(find_llvm_tool llvm-nm)" \
+    || fail3 "clang, llvm-ar and llvm-nm are needed to build the wasi-libc shim"
+  "$clang" --target=wasm32-wasi --sysroot=/usr -O2 -c "$SHIM" -o "$dir/wasm-bus-shim.o" >&2 || fail3 "compiling $SHIM failed"
+  for s in $("$nm" --defined-only --format=just-symbols "$dir/wasm-bus-shim.o"); do
+    "$nm" --defined-only --format=just-symbols "$dir/libc.a" 2>/dev/null | grep -qx "$s" || missing=1
+  done
+  if [[ $missing == 1 ]]; then
+    "$ar" rs "$dir/libc.a" "$dir/wasm-bus-shim.o" >&2 || fail3 "adding the shim to libc.a failed"
+    log "libc.a: added $("$nm" --defined-only --format=just-symbols "$dir/wasm-bus-shim.o" | tr '\n' ' ')from $(basename "$SHIM")"
+  fi
+  rm -f "$dir/wasm-bus-shim.o"
 }
 
 build_sysroot() {
@@ -166,6 +205,7 @@ EOF
   # rustup's std. Putting Debian's wasi-libc there means no extra link flags.
   mkdir -p "$tmp/sysroot/lib/rustlib/wasm32-wasip1/lib/self-contained"
   cp /usr/lib/wasm32-wasi/*.a /usr/lib/wasm32-wasi/*.o "$tmp/sysroot/lib/rustlib/wasm32-wasip1/lib/self-contained/"
+  add_libc_shim "$tmp/sysroot/lib/rustlib/wasm32-wasip1/lib/self-contained"
   # A unique stamp: build-crate.sh drops target dirs built against another std build.
   echo "$(date +%s%N)-$$" >"$tmp/sysroot/.complete"
   mv -T "$tmp/sysroot" "$final"
