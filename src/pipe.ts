@@ -1,11 +1,23 @@
-/** A byte stream written by the host and read by a guest: a process's stdin. */
+import { BusError } from "./errors.js";
+
+/**
+ * A byte stream written by the host and read by a guest: a process's stdin. It holds at most
+ * `limit` bytes written and not yet read; a write past that is refused (LimitExceeded) rather
+ * than buffered, so a client cannot fill the isolate through a process that never reads.
+ */
 export class Pipe {
   #chunks: Uint8Array[] = [];
+  #buffered = 0;
   #closed = false;
-  #waiters: (() => void)[] = [];
+  #waiters = new Set<() => void>();
+  /** Bytes written and not yet read, at most. The process sets its module's `limits.stdinBytes`. */
+  limit = Infinity;
 
   constructor(initial?: Uint8Array, closed = false) {
-    if (initial?.length) this.#chunks.push(initial);
+    if (initial?.length) {
+      this.#chunks.push(initial);
+      this.#buffered = initial.length;
+    }
     this.#closed = closed;
   }
 
@@ -13,9 +25,29 @@ export class Pipe {
     return this.#closed;
   }
 
+  /** Bytes written and not yet read. */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  /** Whether a read would answer now: data is there, or the end of the stream. */
+  get readable(): boolean {
+    return this.#buffered > 0 || this.#closed;
+  }
+
+  /** Appends bytes; false once the pipe is closed. Throws LimitExceeded past `limit` unread bytes. */
   write(bytes: Uint8Array): boolean {
     if (this.#closed) return false;
-    if (bytes.length) this.#chunks.push(bytes.slice());
+    if (this.#buffered + bytes.length > this.limit) {
+      throw BusError.of(
+        "LimitExceeded",
+        `stdin: writing ${bytes.length} bytes would hold ${this.#buffered + bytes.length} unread bytes, over the limit of ${this.limit} (limits.stdinBytes): the process is not reading`,
+      );
+    }
+    if (bytes.length) {
+      this.#chunks.push(bytes.slice());
+      this.#buffered += bytes.length;
+    }
     this.#wake();
     return true;
   }
@@ -29,17 +61,43 @@ export class Pipe {
   read(max: number): Uint8Array | null {
     const first = this.#chunks[0];
     if (!first) return this.#closed ? new Uint8Array() : null;
-    if (first.length <= max) return this.#chunks.shift()!;
+    if (first.length <= max) {
+      this.#chunks.shift();
+      this.#buffered -= first.length;
+      return first;
+    }
     this.#chunks[0] = first.subarray(max);
+    this.#buffered -= max;
     return first.subarray(0, max);
   }
 
-  /** Resolves when data arrives or the pipe closes. */
-  wait(): Promise<void> {
-    return new Promise((resolve) => this.#waiters.push(resolve));
+  /**
+   * Resolves when data arrives or the pipe closes, or after `timeoutMs` when given (true: woken
+   * by the pipe, false: timed out). A waiter that times out is forgotten: a guest polling stdin
+   * with a timeout in a loop leaves nothing behind.
+   */
+  wait(timeoutMs?: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const wake = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        this.#waiters.delete(wake);
+        resolve(true);
+      };
+      this.#waiters.add(wake);
+      if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
+        timer = setTimeout(
+          () => {
+            this.#waiters.delete(wake);
+            resolve(false);
+          },
+          Math.max(0, timeoutMs),
+        );
+      }
+    });
   }
 
   #wake() {
-    for (const w of this.#waiters.splice(0)) w();
+    for (const w of [...this.#waiters]) w();
   }
 }

@@ -9,8 +9,51 @@ export interface SpawnRequest {
   module: string;
   args?: string[];
   env?: Record<string, string>;
-  /** Written to stdin before the process starts; stdin stays open for more. */
+  /** The process's input: written to stdin before it starts, then stdin is closed (unless `stdinOpen`). */
   stdin?: string | Uint8Array;
+  /** stdin stays open after `stdin` for more (an attached client's, `process.write_stdin`). */
+  stdinOpen?: boolean;
+  /** fds 0-2 are a terminal (character devices: `isatty` is true) instead of pipes. */
+  tty?: boolean;
+}
+
+/** At most this many args, and env entries. */
+export const MAX_ARGS = 4096;
+/** At most this many bytes of args and env together (names, values, one byte each for `=` and the NULs). */
+export const MAX_ARGS_BYTES = 256 * 1024;
+
+/**
+ * Checks a spawn request's shape and size, before it crosses RPC or reaches a guest: BadRequest
+ * for a wrong type, LimitExceeded past MAX_ARGS entries or MAX_ARGS_BYTES.
+ */
+export function checkSpawnRequest(request: SpawnRequest): void {
+  if (typeof request?.module !== "string") throw BusError.of("BadRequest", "spawn: module must be a string");
+  if (request.args !== undefined && (!Array.isArray(request.args) || !request.args.every((a) => typeof a === "string"))) {
+    throw BusError.of("BadRequest", "spawn: args must be a list of strings");
+  }
+  const env = request.env;
+  if (env !== undefined && (env === null || typeof env !== "object" || Array.isArray(env) || !Object.values(env).every((v) => typeof v === "string"))) {
+    throw BusError.of("BadRequest", "spawn: env must map names to strings");
+  }
+  for (const flag of ["stdinOpen", "tty"] as const) {
+    if (request[flag] !== undefined && typeof request[flag] !== "boolean") throw BusError.of("BadRequest", `spawn: ${flag} must be true or false`);
+  }
+  const args = request.args ?? [];
+  const entries = Object.entries(env ?? {});
+  if (args.length > MAX_ARGS || entries.length > MAX_ARGS) {
+    throw BusError.of("LimitExceeded", `spawn: ${args.length} args and ${entries.length} env entries; at most ${MAX_ARGS} of each`);
+  }
+  const utf8 = (s: string) => s.length * 3; // an upper bound first: exact counts only when close
+  let bytes = 0;
+  for (const a of args) bytes += utf8(a) + 1;
+  for (const [k, v] of entries) bytes += utf8(k) + utf8(v) + 2;
+  if (bytes > MAX_ARGS_BYTES) {
+    const encoder = new TextEncoder();
+    bytes = 0;
+    for (const a of args) bytes += encoder.encode(a).length + 1;
+    for (const [k, v] of entries) bytes += encoder.encode(k).length + encoder.encode(v).length + 2;
+    if (bytes > MAX_ARGS_BYTES) throw BusError.of("LimitExceeded", `spawn: args and env take ${bytes} bytes, over the limit of ${MAX_ARGS_BYTES}`);
+  }
 }
 
 export type ProcessStatus = "running" | "exited" | "failed";
@@ -31,14 +74,20 @@ export interface ProcessInfo {
 export interface ProcessEvents {
   output(stream: "stdout" | "stderr", line: string): void;
   end(info: ProcessInfo): void;
+  /**
+   * Backpressure on output, asked before each write to stdout or stderr: a promise makes a
+   * guest that can wait (JSPI) wait for it (see WasiOptions.outputReady).
+   */
+  outputReady?(): Promise<void> | undefined;
 }
 
 /** Exit code of a killed process, as a shell reports SIGKILL. */
 export const KILLED = 137;
 
 /**
- * A command-style module running as a process: one instance, stdin as a pipe,
- * stdout and stderr as lines, an exit code at the end. Durable Objects host one
+ * A command-style module running as a process: one instance, stdin as a pipe (holding at most the
+ * module's `limits.stdinBytes` unread), stdout and stderr as lines, an exit code at the end.
+ * Durable Objects host one
  * (durable-objects/bus-process.ts); the `process` service runs sub-processes
  * with it in the caller's isolate.
  */
@@ -47,19 +96,17 @@ export class Process {
   readonly info: ProcessInfo;
   #guest?: Guest;
   #events: ProcessEvents;
+  readonly #tty: boolean;
 
   constructor(id: string, request: SpawnRequest, events: ProcessEvents) {
-    if (typeof request?.module !== "string") throw BusError.of("BadRequest", "spawn: module must be a string");
-    if (request.args !== undefined && (!Array.isArray(request.args) || !request.args.every((a) => typeof a === "string"))) {
-      throw BusError.of("BadRequest", "spawn: args must be a list of strings");
-    }
-    if (request.env !== undefined && (typeof request.env !== "object" || !Object.values(request.env).every((v) => typeof v === "string"))) {
-      throw BusError.of("BadRequest", "spawn: env must map names to strings");
-    }
+    checkSpawnRequest(request);
     this.info = { id, module: request.module, args: request.args ?? [], status: "running", startedAt: Date.now() };
     this.#events = events;
+    this.#tty = request.tty === true;
     if (request.stdin !== undefined) {
       this.stdin.write(typeof request.stdin === "string" ? new TextEncoder().encode(request.stdin) : request.stdin);
+      // The stdin given is the whole input, unless the request keeps it open for more.
+      if (request.stdinOpen !== true) this.stdin.close();
     }
   }
 
@@ -69,8 +116,16 @@ export class Process {
       args: this.info.args,
       env,
       stdin: this.stdin,
+      tty: this.#tty,
+      outputReady: this.#events.outputReady && (() => this.#events.outputReady!()),
       command: { id: this.info.id, output: (stream, line) => this.#events.output(stream, line) },
     });
+    const limit = guest.module.manifest.limits.stdinBytes;
+    if (this.stdin.buffered > limit) {
+      guest.kill(`process ${this.info.id}: stdin over its limit`);
+      throw BusError.of("LimitExceeded", `stdin of ${this.stdin.buffered} bytes is over module ${this.info.module}'s limit of ${limit} (limits.stdinBytes)`);
+    }
+    this.stdin.limit = limit;
     this.#guest = guest;
     guest.run().then(
       (code) => this.#end({ status: "exited", code }),

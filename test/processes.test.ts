@@ -78,7 +78,7 @@ describe("processes (BusProcess Durable Object)", () => {
   });
 
   it("streams output to an attached WebSocket and takes stdin from it", async () => {
-    const { id } = await spawn("upcase", [], { stdin: "first line\n" });
+    const { id } = await spawn("upcase", [], { stdin: "first line\n", stdinOpen: true });
     const res = await worker(`/processes/${id}/attach`, { headers: { upgrade: "websocket" } });
     expect(res.status).toBe(101);
     const ws = res.webSocket!;
@@ -103,7 +103,7 @@ describe("processes (BusProcess Durable Object)", () => {
   });
 
   it("kills a process with DELETE: exit 137, its last output still readable", async () => {
-    const { id } = await spawn("upcase", [], { stdin: "before the kill\n" });
+    const { id } = await spawn("upcase", [], { stdin: "before the kill\n", stdinOpen: true });
     await new Promise((r) => setTimeout(r, 30));
     const res = await worker(`/processes/${id}`, { method: "DELETE" });
     expect(res.status).toBe(200);
@@ -151,7 +151,7 @@ describe("processes (BusProcess Durable Object)", () => {
   });
 
   it("closes an attached socket (1000) right after the end frame of a live process", async () => {
-    const { id } = await spawn("upcase", [], { stdin: "one\n" });
+    const { id } = await spawn("upcase", [], { stdin: "one\n", stdinOpen: true });
     const { ws, frames, closedWithin, lastFrameAt } = await attach(id);
     await new Promise((r) => setTimeout(r, 30));
     ws.send(JSON.stringify({ close_stdin: true }));
@@ -173,7 +173,7 @@ describe("processes (BusProcess Durable Object)", () => {
   });
 
   it("DELETE answers with the state after the kill: exited, code 137", async () => {
-    const { id } = await spawn("upcase", [], { stdin: "x\n" });
+    const { id } = await spawn("upcase", [], { stdin: "x\n", stdinOpen: true });
     await new Promise((r) => setTimeout(r, 30));
     const res = await worker(`/processes/${id}`, { method: "DELETE" });
     expect(res.status).toBe(200);

@@ -87,7 +87,7 @@ describe("GET /processes/:id/attach with a real WebSocket client", () => {
   });
 
   it("closes right after the end frame when the process is killed; DELETE answers exited 137", async () => {
-    const id = await spawn({ module: "upcase", args: [], stdin: "a\n" });
+    const id = await spawn({ module: "upcase", args: [], stdin: "a\n", stdinOpen: true });
     const attached = await attach(id);
     await new Promise((r) => setTimeout(r, 50));
     const killed = await (await fetch(`${origin}/processes/${id}`, { method: "DELETE" })).json();
@@ -100,7 +100,7 @@ describe("GET /processes/:id/attach with a real WebSocket client", () => {
   });
 
   it("closes right after the end frame when stdin closes (the process exits inside the socket's own event)", async () => {
-    const id = await spawn({ module: "upcase", args: [], stdin: "b\n" });
+    const id = await spawn({ module: "upcase", args: [], stdin: "b\n", stdinOpen: true });
     const attached = await attach(id);
     attached.ws.send(JSON.stringify({ close_stdin: true }));
     const close = await attached.closedWithin(3000);

@@ -25,7 +25,9 @@ export const processService = builtin({
     response: "unit",
     callbacks: { stdout: "bytes", stderr: "bytes", exit: "i32" } satisfies Record<string, Schema>,
     run(req: { module: string; args?: string[]; env?: Record<string, string>; stdin?: Uint8Array | null }, call, ctx) {
-      const process = new Process(`${call.caller}.${++spawned}`, { module: req.module, args: req.args ?? [], stdin: req.stdin ?? undefined }, {
+      // The spawner writes more stdin and closes it itself (process.write_stdin, process.close_stdin).
+      const request = { module: req.module, args: req.args ?? [], env: req.env ?? {}, stdin: req.stdin ?? undefined, stdinOpen: true };
+      const process = new Process(`${call.caller}.${++spawned}`, request, {
         output: (stream, line) => emit(call, stream, encoder.encode(`${line}\n`), "bytes"),
         end: (info) => emit(call, "exit", info.code ?? -1, "i32"),
       });
@@ -36,7 +38,7 @@ export const processService = builtin({
     },
   },
   "process.write_stdin": {
-    description: "Writes bytes to the stdin of the process its parent call spawned.",
+    description: "Writes bytes to the stdin of the process its parent call spawned; false once stdin is closed, LimitExceeded past the child's limits.stdinBytes unread.",
     request: { struct: { data: "bytes" } },
     response: "bool",
     run: (req: { data: Uint8Array }, call) => processOf(call.parent?.server).stdin.write(req.data),

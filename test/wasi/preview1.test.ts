@@ -1,0 +1,216 @@
+// WASI preview1 as processes see it: Rust programs built with the project's toolchain
+// (test/guests/wasi-probe, test/guests/errno-rs) run as processes (src/process.ts, what a
+// BusProcess runs), with their exit codes and output checked. docs/host.md lists each function.
+import { describe, expect, it } from "vitest";
+import { exited, fields, runProcess } from "./helpers.js";
+
+const probe = (args: string[], request = {}, options = {}) => runProcess("wasi-probe", args, request, options);
+
+// errnos (preview1 numbering)
+const EAGAIN = 6;
+const EBADF = 8;
+const EFAULT = 21;
+const EINVAL = 28;
+const ENOSYS = 52;
+const ENOTDIR = 54;
+const ENOTSOCK = 57;
+const ESPIPE = 70;
+
+describe("WASI preview1: every function answers with an errno, none traps", () => {
+  it("sockets: ENOTSOCK on stdio, EBADF on an fd that is not open", async () => {
+    const ran = await probe(["sock"]);
+    exited(ran);
+    const bits = (e: number) => `recv=${e} send=${e} shutdown=${e} accept=${e}`;
+    expect(ran.stdout).toEqual([`fd0 ${bits(ENOTSOCK)}`, `fd1 ${bits(ENOTSOCK)}`, `fd2 ${bits(ENOTSOCK)}`, `fd42 ${bits(EBADF)}`, "done"]);
+  });
+
+  it("what threw or was wrong in browser_wasi_shim, and wild pointers: errnos", async () => {
+    const ran = await probe(["errnos"], { stdin: "" });
+    exited(ran);
+    expect(fields(ran.stdout)).toEqual({
+      proc_raise: String(ENOSYS),
+      sched_yield: "0",
+      fdstat_wild: String(EFAULT),
+      write_wild: String(EFAULT),
+      read_wild: String(EFAULT),
+      poll_wild: String(EFAULT),
+      poll_none: String(EINVAL),
+      random_wild: String(EFAULT),
+      clock_wild: String(EFAULT),
+      prestat3: String(EBADF),
+      path_open_stdout: String(ENOTDIR),
+      write_closed: String(EBADF),
+      seek_stdout: String(ESPIPE),
+      read_stdout: String(EBADF),
+    });
+    expect(ran.stdout.at(-1)).toBe("done");
+  });
+
+  it("fds follow fd_renumber and fd_close", async () => {
+    const ran = await probe(["renumber"]);
+    exited(ran);
+    expect(ran.stdout).toEqual(["before"]);
+    expect(ran.stderr).toEqual(["to stderr through fd 1"]);
+  });
+
+  it("random_get fills large buffers", async () => {
+    const ran = await probe(["random"]);
+    exited(ran);
+    expect(ran.stdout).toEqual(["random r=0 varied=true"]);
+  });
+
+  it("args and env as given", async () => {
+    const ran = await runProcess("wasi-probe", ["env", "a b", "ü"], { stdinOpen: false });
+    exited(ran);
+    expect(ran.stdout[0]).toBe('args=["a b", "ü"]');
+    expect(ran.stdout[1]).toBe("env=[]");
+  });
+
+  it("exit codes: proc_exit's, 0 when main returns, 2 for a usage error", async () => {
+    exited(await probe(["exit", "7"]), 7);
+    exited(await probe(["exit", "0"]), 0);
+    const usage = await probe(["nope"]);
+    exited(usage, 2);
+    expect(usage.stderr[0]).toMatch(/^usage: wasi-probe/);
+  });
+});
+
+describe("WASI preview1: stdio are pipes unless the process asks for a terminal", () => {
+  it("pipes: filetype unknown (not a character device), isatty false", async () => {
+    const ran = await probe(["stdio"]);
+    exited(ran);
+    expect(ran.stdout).toEqual([
+      "fd0 fdstat=type0:read1:write0:seek0 filestat=type0",
+      "fd1 fdstat=type0:read0:write1:seek0 filestat=type0",
+      "fd2 fdstat=type0:read0:write1:seek0 filestat=type0",
+      "terminal stdin=false stdout=false stderr=false",
+    ]);
+  });
+
+  it('"tty": true: character devices without seek rights, isatty true', async () => {
+    const ran = await probe(["stdio"], { tty: true });
+    exited(ran);
+    expect(ran.stdout).toEqual([
+      "fd0 fdstat=type2:read1:write0:seek0 filestat=type2",
+      "fd1 fdstat=type2:read0:write1:seek0 filestat=type2",
+      "fd2 fdstat=type2:read0:write1:seek0 filestat=type2",
+      "terminal stdin=true stdout=true stderr=true",
+    ]);
+  });
+});
+
+describe("WASI preview1: stdin", () => {
+  it("the stdin of a spawn request is the whole input: a filter reads to its end and exits", async () => {
+    const ran = await probe(["cat"], { stdin: "one\ntwo\nthree\n" });
+    exited(ran);
+    expect(ran.stdout).toEqual(["read 14 bytes, 3 lines", "> one", "> two", "> three"]);
+  });
+
+  it('"stdinOpen": true keeps it open for more, until closed', async () => {
+    const ran = await probe(["upcase"], { stdin: "first\n", stdinOpen: true }, {
+      feed: async (p: import("../../src/process.js").Process) => {
+        await new Promise((r) => setTimeout(r, 30));
+        p.stdin.write(new TextEncoder().encode("second\n"));
+        await new Promise((r) => setTimeout(r, 30));
+        p.stdin.close();
+      },
+    });
+    exited(ran);
+    expect(ran.stdout).toEqual(["FIRST", "SECOND"]);
+  });
+
+  it("a non-blocking stdin answers EAGAIN while empty", async () => {
+    const ran = await probe(["nonblock"], { stdin: "", stdinOpen: true }, { feed: (p: import("../../src/process.js").Process) => setTimeout(() => p.stdin.close(), 10) });
+    exited(ran);
+    expect(ran.stdout).toEqual([`set_flags=0 read=${EAGAIN} fdstat=type0:read1:write0:seek0`]);
+  });
+
+  it("writes past limits.stdinBytes to a process that never reads are refused (LimitExceeded), not buffered", async () => {
+    const ran = await probe(["sleep", "200"], { stdin: "x", stdinOpen: true }, {
+      feed: (p: import("../../src/process.js").Process) => {
+        const chunk = new Uint8Array(256 * 1024);
+        let written = 0;
+        let refused: unknown;
+        for (let i = 0; i < 40 && !refused; i++) {
+          try {
+            p.stdin.write(chunk);
+            written += chunk.length;
+          } catch (err) {
+            refused = err;
+          }
+        }
+        expect(refused).toMatchObject({ codeName: "LimitExceeded" });
+        expect(String((refused as Error).message)).toMatch(/stdinBytes/);
+        expect(written).toBeLessThanOrEqual(1024 * 1024);
+        expect(p.stdin.buffered).toBeLessThanOrEqual(1024 * 1024);
+      },
+    });
+    exited(ran);
+  });
+});
+
+describe("WASI preview1: poll_oneoff with clocks, stdin and stdout together", () => {
+  it("ready at once: stdout and stderr writable, an fd not open and a wrong direction EBADF; stdin and a clock as they come", async () => {
+    const ran = await probe(["poll", "40"], { stdin: "abc" });
+    exited(ran);
+    // stdin holds 3 bytes (then its end): readable at once, as are stdout and stderr.
+    expect(ran.stdout[0]).toBe(`all r=0 events=2:read:err0:n3,3:write:err0:n1,4:write:err0:n1,5:read:err${EBADF},6:write:err${EBADF}`);
+    expect(ran.stdout[1]).toBe("clock+stdin r=0 events=2:read:err0:n3 waited=false");
+  });
+
+  it("a clock and an empty stdin: the clock fires first", async () => {
+    const ran = await probe(["poll", "40"], { stdin: "", stdinOpen: true }, { feed: (p: import("../../src/process.js").Process) => setTimeout(() => p.stdin.close(), 500) });
+    exited(ran);
+    expect(ran.stdout[0]).toBe(`all r=0 events=3:write:err0:n1,4:write:err0:n1,5:read:err${EBADF},6:write:err${EBADF}`);
+    expect(ran.stdout[1]).toBe("clock+stdin r=0 events=1:clock:err0 waited=true");
+  });
+
+  it("the end of input is ready, with a hangup", async () => {
+    const ran = await probe(["poll", "40"], { stdin: "" });
+    exited(ran);
+    expect(ran.stdout[1]).toBe("clock+stdin r=0 events=2:read:err0:n0:hup waited=false");
+  });
+
+  it("waits for input with a timeout: ticks until input comes, then the input, then the end", async () => {
+    const ran = await probe(["wait-input", "20"], { stdin: "", stdinOpen: true }, {
+      feed: async (p: import("../../src/process.js").Process) => {
+        await new Promise((r) => setTimeout(r, 120));
+        p.stdin.write(new TextEncoder().encode("hello\n"));
+        await new Promise((r) => setTimeout(r, 60));
+        p.stdin.close();
+      },
+    });
+    exited(ran);
+    expect(ran.stdout[0]).toBe("tick");
+    expect(ran.stdout[1]).toBe('input "hello"');
+    expect(ran.stdout[2]).toMatch(/^eof after \d+ ticks$/);
+    expect(Number(/(\d+) ticks/.exec(ran.stdout[2]!)![1])).toBeGreaterThanOrEqual(4);
+  });
+
+  it("std::thread::sleep: one clock, nevents written", async () => {
+    const started = Date.now();
+    const ran = await probe(["sleep", "30"]);
+    exited(ran);
+    expect(ran.stdout).toEqual(["slept true"]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(30);
+  });
+
+  it("without JSPI (the portable path): what is ready now, EAGAIN when nothing is and an fd is asked for", async () => {
+    const ready = await probe(["poll", "40"], { stdin: "abc" }, { jspi: false });
+    exited(ready);
+    expect(ready.stdout[1]).toBe("clock+stdin r=0 events=2:read:err0:n3 waited=false");
+    const waiting = await probe(["wait-input", "20"], { stdin: "", stdinOpen: true }, { jspi: false });
+    exited(waiting, 3);
+    expect(waiting.stdout).toEqual([`poll errno ${EAGAIN}`]);
+  });
+});
+
+describe("WASI preview1: output", () => {
+  it("a process printing 20,000 lines, one fd_write each: every line, in order", async () => {
+    const ran = await probe(["print", "20000"]);
+    exited(ran);
+    expect(ran.stdout.length).toBe(20000);
+    expect(ran.stdout[0]).toBe("line 0");
+    expect(ran.stdout.every((l, i) => l === `line ${i}`)).toBe(true);
+  });
+});
