@@ -151,26 +151,35 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     });
   }
 
-  /** A frame from an attached client: stdin. */
+  /**
+   * A frame from an attached client: stdin. What the process has not read yet is held to its
+   * module's `limits.stdinBytes`: a write past it is refused with an error frame
+   * (`{"error", "code", "codeName": "LimitExceeded"}`), not buffered.
+   */
   #input(ws: WebSocket, message: string | ArrayBuffer) {
     const process = this.#process;
     if (!process || process.info.status !== "running") {
       ws.send(JSON.stringify({ error: "the process is not running; stdin is closed" }));
       return;
     }
-    if (typeof message !== "string") {
-      process.stdin.write(new Uint8Array(message));
-      return;
-    }
-    let frame: { stdin?: unknown; close_stdin?: unknown };
     try {
-      frame = JSON.parse(message);
-    } catch {
-      ws.send(JSON.stringify({ error: 'text frames are JSON: {"stdin": "..."} or {"close_stdin": true}' }));
-      return;
+      if (typeof message !== "string") {
+        process.stdin.write(new Uint8Array(message));
+        return;
+      }
+      let frame: { stdin?: unknown; close_stdin?: unknown };
+      try {
+        frame = JSON.parse(message);
+      } catch {
+        ws.send(JSON.stringify({ error: 'text frames are JSON: {"stdin": "..."} or {"close_stdin": true}' }));
+        return;
+      }
+      if (typeof frame.stdin === "string") process.stdin.write(new TextEncoder().encode(frame.stdin));
+      if (frame.close_stdin === true) process.stdin.close();
+    } catch (err) {
+      const e = BusError.from(err);
+      ws.send(JSON.stringify({ error: e.message, code: e.code, codeName: e.codeName }));
     }
-    if (typeof frame.stdin === "string") process.stdin.write(new TextEncoder().encode(frame.stdin));
-    if (frame.close_stdin === true) process.stdin.close();
   }
 
   override async alarm() {

@@ -1,9 +1,15 @@
 import { Hono } from "hono";
 import type { Env } from "../env.js";
+import { readCapped } from "../bytes.js";
 import { BusError, unwrap } from "../errors.js";
+import { DEFAULT_LIMITS } from "../manifest.js";
+import { checkSpawnRequest, type SpawnRequest } from "../process.js";
 import type { Runtime } from "../runtime.js";
 import { HttpError } from "./errors.js";
 import { callPayload, payloadResponse } from "./request.js";
+
+/** What a POST /processes body may hold besides stdin: module, args, env, flags. */
+export const BODY_BYTES = 1024 * 1024;
 
 /**
  * Processes: a module instance in its own Durable Object (BusProcess) for as
@@ -11,6 +17,10 @@ import { callPayload, payloadResponse } from "./request.js";
  */
 export function processRoutes(runtime: Runtime) {
   const app = new Hono<{ Bindings: Env }>();
+  // A body holds stdin (up to a module's limits.stdinBytes) and the rest (module, args, env):
+  // read it whole only up to that, before anything crosses RPC (whose limit is 32 MiB).
+  const maxStdin = Math.max(DEFAULT_LIMITS.stdinBytes, ...[...runtime.modules.values()].map((m) => m.manifest.limits.stdinBytes));
+  const maxBody = BODY_BYTES + maxStdin;
 
   const stubOf = (env: Env, id: string) => {
     let objectId: DurableObjectId;
@@ -23,12 +33,14 @@ export function processRoutes(runtime: Runtime) {
   };
 
   app.post("/", async (c) => {
-    let body: { module?: unknown; args?: unknown; env?: unknown; stdin?: unknown };
+    const raw = await readCapped(c.req.raw.body, c.req.header("content-length") ?? null, maxBody, "a POST /processes body", { drain: true });
+    let body: { module?: unknown; args?: unknown; env?: unknown; stdin?: unknown; stdinOpen?: unknown; tty?: unknown };
     try {
-      body = await c.req.json();
+      body = JSON.parse(new TextDecoder().decode(raw));
     } catch {
-      throw BusError.of("DeserializationFailed", 'the body must be JSON: {"module": ..., "args": [...], "env": {...}, "stdin": "..."}');
+      throw BusError.of("DeserializationFailed", 'the body must be JSON: {"module": ..., "args": [...], "env": {...}, "stdin": "...", "stdinOpen": false, "tty": false}');
     }
+    if (!body || typeof body !== "object" || Array.isArray(body)) throw BusError.of("BadRequest", "the body must be a JSON object");
     const module = typeof body?.module === "string" ? runtime.modules.get(body.module) : undefined;
     if (!module) throw BusError.of("InvalidWapm", `no module named ${String(body?.module)}`);
     // Checked here, from the module's exports, before an object is made or anything stored.
@@ -37,8 +49,15 @@ export function processRoutes(runtime: Runtime) {
       throw new HttpError("IncorrectAbi", `module ${module.name} is not a command: it exports no _start, so it cannot run as a process (call its topics with POST /call/${module.name}/:topic)`, 400);
     }
     if (body.stdin !== undefined && typeof body.stdin !== "string") throw BusError.of("BadRequest", "stdin must be a string");
+    const request: SpawnRequest = { module: module.name, args: body.args as never, env: body.env as never, stdin: body.stdin, stdinOpen: body.stdinOpen as never, tty: body.tty as never };
+    checkSpawnRequest(request); // args and env: their types, counts and size
+    if (request.stdin !== undefined) {
+      const limit = module.manifest.limits.stdinBytes;
+      const bytes = new TextEncoder().encode(request.stdin as string).length;
+      if (bytes > limit) throw BusError.of("LimitExceeded", `stdin of ${bytes} bytes is over module ${module.name}'s limit of ${limit} (limits.stdinBytes)`);
+    }
     const id = c.env.PROCESSES.newUniqueId();
-    return c.json(unwrap(await c.env.PROCESSES.get(id).spawn(id.toString(), body as never)), 201);
+    return c.json(unwrap(await c.env.PROCESSES.get(id).spawn(id.toString(), request)), 201);
   });
 
   app.get("/:id", async (c) => {
