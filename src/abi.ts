@@ -1,12 +1,21 @@
 /**
- * The wasm-bus ABI v1, in one place.
+ * The wasm-bus ABI (v2: v1 plus `call_now`), in one place.
  *
  * docs/abi.md explains it; this table is what the host is built from and what
  * test/abi-table.test.ts checks the AssemblyScript and Rust SDKs against, so the
  * three languages cannot drift apart.
  */
 
-export const ABI_VERSION = 1;
+/**
+ * 2 added `call_now` (a call whose result comes back during the import when the service answers
+ * at once); a v1 guest, which does not import it, runs unchanged.
+ */
+export const ABI_VERSION = 2;
+
+/** Bytes `call_now` writes at its `out_ptr`: five u32, little-endian (`CALL_NOW_OUT` names them). */
+export const CALL_NOW_OUT_BYTES = 20;
+/** Byte offsets of the fields of `call_now`'s out record. */
+export const CALL_NOW_OUT = { ready: 0, handle: 4, format: 8, ptr: 12, len: 16 } as const;
 
 /** The import module every bus function lives in. */
 export const IMPORT_MODULE = "wasm-bus";
@@ -119,6 +128,11 @@ export const IMPORTS = {
     ["handle", "code", "ptr", "len"],
     STATUS,
     "As `fault`, with the guest's own words for why (UTF-8). Handle 0 names no call: the guest is about to trap and says why first.",
+  ),
+  call_now: fn(
+    ["parent", "handle", "keepalive", "format", "wapm_ptr", "wapm_len", "topic_ptr", "topic_len", "request_ptr", "request_len", "result_ptr", "result_len", "out_ptr"],
+    STATUS,
+    "As `call` (ABI v2), and a service that answers at once answers during the import: the record at `out_ptr` says whether the result is here (at `result_ptr` when it fits in `result_len` bytes, else in a `wasm_bus_malloc` buffer) or comes later through `wasm_bus_finish`. `handle` may be 0: the host issues one if the call stays live.",
   ),
 } as const satisfies Record<string, Sig>;
 

@@ -6,6 +6,11 @@ import { BusError } from "./errors.js";
 /** Where a call's outcome goes: the HTTP edge, a guest's handle, a WebSocket peer. */
 export interface CallSink {
   finish(reply: Payload): void;
+  /**
+   * `finish` is done with the reply's bytes when it returns (it copies what it keeps), so a
+   * server may hand over a view of its memory (`BusCall.reply(payload, true)`) without a copy.
+   */
+  readonly borrows?: boolean;
   fail(err: BusError): void;
   /** The service invoked one of the caller's callbacks; answers an ABI code. */
   callback(topic: string, payload: Payload): number;
@@ -33,7 +38,6 @@ let nextId = 1;
  */
 export class BusCall {
   readonly id = nextId++;
-  readonly children = new Set<BusCall>();
   readonly parent?: BusCall;
   readonly keepalive: boolean;
   readonly caller: string;
@@ -42,11 +46,26 @@ export class BusCall {
   readonly depth: number;
   /** What the serving side keeps for this call (its guest instance, a socket, ...). */
   server?: unknown;
+  /**
+   * Set while the caller waits inside the `call_now` import for a reply that may come at once: an
+   * idle instance of a module may then take the call right away, inside the import, instead of
+   * after the caller returns.
+   */
+  waiting = false;
+  /**
+   * Set while the request's bytes are a view of the caller's memory, lent by `call_now` for as
+   * long as the call is being dispatched: a service that keeps them past `serve` (or hands them
+   * to anything that does) must `own()` them first. Services that do not say `borrows` get them
+   * owned before `serve`.
+   */
+  lent = false;
   /** Set where the request was transcoded: the reply and callbacks go back in the caller's format. */
   replyAs?: { format: Payload["format"]; schema?: Schema; callbacks?: Record<string, Schema> };
   #state: State = "pending";
-  #onAnswer: (() => void)[] = [];
-  #onEnd: (() => void)[] = [];
+  // Made on first use, as #abort below: most calls are answered and end with nobody listening.
+  #children?: Set<BusCall>;
+  #onAnswer?: (() => void)[];
+  #onEnd?: (() => void)[];
   /** Made on first use: most calls (an echo, a greeting) are answered before anyone listens. */
   #abort?: AbortController;
   #endReason?: string;
@@ -66,6 +85,18 @@ export class BusCall {
     this.origin = options.origin;
     this.depth = options.origin ? options.origin.depth + 1 : 0;
     this.parent?.children.add(this);
+  }
+
+  /** The calls made under this one (its sub-API's): they end with it. */
+  get children(): Set<BusCall> {
+    return (this.#children ??= new Set());
+  }
+
+  /** Makes the request's bytes the call's own: a copy, where they were lent from the caller's memory. */
+  own(): void {
+    if (!this.lent) return;
+    this.request = { format: this.request.format, data: this.request.data.slice() };
+    this.lent = false;
   }
 
   /** The modules this call passes through, outermost first, ending with its own target. */
@@ -92,17 +123,21 @@ export class BusCall {
 
   /** Runs once when the call is answered or ends, whichever comes first. */
   onAnswer(fn: () => void) {
-    if (this.#state === "pending") this.#onAnswer.push(fn);
+    if (this.#state === "pending") (this.#onAnswer ??= []).push(fn);
     else fn();
   }
 
   /** Runs once when the call ends: answered (and not kept alive), faulted or dropped. */
   onEnd(fn: () => void) {
     if (this.#state === "ended") fn();
-    else this.#onEnd.push(fn);
+    else (this.#onEnd ??= []).push(fn);
   }
 
-  reply(payload: Payload): number {
+  /**
+   * Answers the call. `lent`: the bytes are a view of guest memory, valid only while this runs;
+   * they are copied unless the caller's sink `borrows` them.
+   */
+  reply(payload: Payload, lent = false): number {
     if (this.#state !== "pending") return Code.InvalidHandle;
     if (this.replyAs && payload.format !== this.replyAs.format) {
       try {
@@ -110,6 +145,8 @@ export class BusCall {
       } catch (err) {
         return this.fault(BusError.from(err)), Code.SerializationFailed;
       }
+    } else if (lent && !this.#sink.borrows) {
+      payload = { format: payload.format, data: payload.data.slice() };
     }
     this.#answer("answered");
     this.#sink.finish(payload);
@@ -148,15 +185,21 @@ export class BusCall {
 
   #answer(state: State) {
     this.#state = state;
-    for (const fn of this.#onAnswer.splice(0)) fn();
+    const fns = this.#onAnswer;
+    if (!fns) return;
+    this.#onAnswer = undefined;
+    for (const fn of fns) fn();
   }
 
   #end(reason: string) {
     this.#answer("ended");
-    this.parent?.children.delete(this);
-    for (const child of [...this.children]) child.drop(`parent call ended: ${reason}`);
+    if (this.parent) this.parent.#children?.delete(this);
+    if (this.#children?.size) for (const child of [...this.#children]) child.drop(`parent call ended: ${reason}`);
     this.#endReason = reason;
     this.#abort?.abort(reason);
-    for (const fn of this.#onEnd.splice(0)) fn();
+    const fns = this.#onEnd;
+    if (!fns) return;
+    this.#onEnd = undefined;
+    for (const fn of fns) fn();
   }
 }

@@ -15,9 +15,14 @@ export class HandleTable {
   #entries = new Map<number, Entry>();
   /** Live handles at most; `add` past it answers 0 ("no handle"). */
   readonly limit: number;
+  /**
+   * The handle of each kept-alive call: the calls that can be parents, looked up on every call
+   * made under them. Other calls are found by a scan (handleOf), which nothing hot needs.
+   */
   #byCall = new Map<BusCall, number>();
   #next = 1;
   #outbound = 0;
+  #inbound = 0;
 
   constructor(limit = Infinity) {
     this.limit = limit;
@@ -37,7 +42,7 @@ export class HandleTable {
     let handle = this.#next;
     while (handle === 0 || this.#entries.has(handle)) handle = (handle + 1) >>> 0;
     this.#next = (handle + 1) >>> 0;
-    this.set(handle, entry);
+    this.#put(handle, entry);
     return handle;
   }
 
@@ -46,15 +51,22 @@ export class HandleTable {
   }
 
   set(handle: number, entry: Entry) {
-    handle >>>= 0;
     this.remove(handle);
+    this.#put(handle >>> 0, entry);
+  }
+
+  #put(handle: number, entry: Entry) {
     this.#entries.set(handle, entry);
-    if (entry.kind === "out" || entry.kind === "in") this.#byCall.set(entry.call, handle);
     if (entry.kind === "out") this.#outbound++;
+    else if (entry.kind === "in") this.#inbound++;
+    else return;
+    if (entry.call.keepalive) this.#byCall.set(entry.call, handle);
   }
 
   handleOf(call: BusCall): number {
-    return this.#byCall.get(call) ?? 0;
+    if (call.keepalive) return this.#byCall.get(call) ?? 0;
+    for (const [handle, entry] of this.#entries) if ((entry.kind === "out" || entry.kind === "in") && entry.call === call) return handle;
+    return 0;
   }
 
   /** Forgets a handle. */
@@ -62,8 +74,10 @@ export class HandleTable {
     const entry = this.#entries.get(handle >>> 0);
     if (!entry) return undefined;
     this.#entries.delete(handle >>> 0);
-    if (entry.kind === "out" || entry.kind === "in") this.#byCall.delete(entry.call);
     if (entry.kind === "out") this.#outbound--;
+    else if (entry.kind === "in") this.#inbound--;
+    else return entry;
+    if (entry.call.keepalive) this.#byCall.delete(entry.call);
     return entry;
   }
 
@@ -71,16 +85,22 @@ export class HandleTable {
   release(handle: number) {
     const entry = this.remove(handle);
     if (entry && (entry.kind === "out" || entry.kind === "reserved")) {
-      for (const cb of entry.callbacks?.values() ?? []) this.remove(cb);
+      if (entry.callbacks) for (const cb of entry.callbacks.values()) this.remove(cb);
     }
     if (entry?.kind === "callback") {
-      const owner = this.#entries.get(entry.parent >>> 0);
+      const owner = this.#entries.get(entry.parent);
       if (owner?.kind === "out" || owner?.kind === "reserved") owner.callbacks?.delete(entry.topic);
     }
   }
 
   *inbound(): Generator<[number, Extract<Entry, { kind: "in" }>]> {
+    if (this.#inbound === 0) return;
     for (const [handle, entry] of [...this.#entries]) if (entry.kind === "in") yield [handle, entry];
+  }
+
+  /** Whether the guest serves any call. */
+  get serving(): boolean {
+    return this.#inbound !== 0;
   }
 
   clear(): Entry[] {
@@ -88,6 +108,7 @@ export class HandleTable {
     this.#entries.clear();
     this.#byCall.clear();
     this.#outbound = 0;
+    this.#inbound = 0;
     return all;
   }
 }

@@ -47,6 +47,7 @@ export class Instances {
     if (pool.waiting.length >= maxWaiting) {
       return void call.fault(BusError.of("Busy", `module ${module.name}: all ${maxInstances} instances are busy and ${maxWaiting} calls wait already`));
     }
+    call.own(); // it waits past its caller's import
     pool.waiting.push(call);
     call.onEnd(() => {
       const at = pool.waiting.indexOf(call);

@@ -8,10 +8,14 @@ import { BusError } from "./errors.js";
  * buffers the guest itself handed out from `wasm_bus_malloc`.
  */
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+/** Names remembered per memory (readName): a few places in a guest hold the names it calls. */
+const NAME_SLOTS = 64;
 
 export class GuestMemory {
   #memory: WebAssembly.Memory;
   #bytes: Uint8Array;
+  #words?: DataView;
+  #names: ({ ptr: number; bytes: Uint8Array; text: string } | undefined)[] = new Array(NAME_SLOTS);
 
   constructor(memory: WebAssembly.Memory) {
     this.#memory = memory;
@@ -30,7 +34,10 @@ export class GuestMemory {
   #view(): Uint8Array {
     // A grown memory detaches the old buffer, so the cached view reads as empty; reading
     // memory.buffer on every access costs more than the rest of a small copy.
-    if (this.#bytes.length === 0) this.#bytes = new Uint8Array(this.#memory.buffer);
+    if (this.#bytes.length === 0) {
+      this.#bytes = new Uint8Array(this.#memory.buffer);
+      this.#words = undefined;
+    }
     return this.#bytes;
   }
 
@@ -42,6 +49,38 @@ export class GuestMemory {
       throw BusError.of("InvalidPointer", `${what}: ${n} bytes at ${start} run past guest memory (${view.length} bytes)`);
     }
     return view;
+  }
+
+  /** Whether `bytes` is a view of this memory (valid only until the guest runs or grows it). */
+  holds(bytes: Uint8Array): boolean {
+    return bytes.buffer === this.#view().buffer;
+  }
+
+  /** Throws InvalidPointer unless `len` bytes at `ptr` lie inside guest memory. */
+  check(ptr: number, len: number, what = "buffer"): void {
+    this.#check(ptr, len, what);
+  }
+
+  /**
+   * A short name (a wapm name, a topic) that a guest passes again and again from the same place:
+   * the same string each time while the bytes there are unchanged (checked), so the lookups it
+   * keys hash it once.
+   */
+  readName(ptr: number, len: number, what = "name"): string {
+    const view = this.#check(ptr, len, what);
+    const start = ptr >>> 0;
+    const n = len >>> 0;
+    const slot = (start * 31 + n) & (NAME_SLOTS - 1);
+    const hit = this.#names[slot];
+    if (hit !== undefined && hit.ptr === start && hit.bytes.length === n) {
+      const bytes = hit.bytes;
+      let i = 0;
+      while (i < n && view[start + i] === bytes[i]) i++;
+      if (i === n) return hit.text;
+    }
+    const text = this.readString(ptr, len, what);
+    if (n <= 64) this.#names[slot] = { ptr: start, bytes: view.slice(start, start + n), text };
+    return text;
   }
 
   /** Copies guest bytes out. */
@@ -80,5 +119,14 @@ export class GuestMemory {
 
   write(ptr: number, bytes: Uint8Array, what = "buffer"): void {
     this.#check(ptr, bytes.length, what).set(bytes, ptr >>> 0);
+  }
+
+  /**
+   * A DataView of the whole memory for `len` bytes at `ptr` that were bounds-checked just now
+   * (little-endian u32 records the guest handed over); valid until the guest runs again.
+   */
+  words(ptr: number, len: number, what = "record"): DataView {
+    const view = this.#check(ptr, len, what);
+    return (this.#words ??= new DataView(view.buffer, view.byteOffset, view.byteLength));
   }
 }

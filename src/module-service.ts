@@ -9,18 +9,23 @@ export function moduleService(module: LoadedModule, instances: Instances): Servi
   const timeout = module.manifest.limits.callTimeoutMs;
   return {
     topics: module.manifest.topics,
+    // An instance that takes the call at once copies the request into its memory then and there;
+    // one that queues it owns it first (Guest.accept, Instances.serve).
+    borrows: true,
     serve(call) {
       // Later calls on a relative object go to the instance that made it; a module with a
       // pinned instance (a process, a session, a shared module) is served by that one.
       const owner = call.parent?.server ?? instances.pinned(module.name);
       if (owner instanceof Guest) return owner.accept(call);
-      const timer = setTimeout(() => call.fault(BusError.of("Timeout", `module ${module.name} did not answer ${call.topic} within ${timeout} ms`)), timeout);
-      call.onAnswer(() => clearTimeout(timer));
       try {
         instances.serve(module, call);
       } catch (err) {
         call.fault(BusError.from(err));
       }
+      // A call answered already (an instance took it at once, inside the caller's call_now) needs no timer.
+      if (call.answered) return;
+      const timer = setTimeout(() => call.fault(BusError.of("Timeout", `module ${module.name} did not answer ${call.topic} within ${timeout} ms`)), timeout);
+      call.onAnswer(() => clearTimeout(timer));
     },
   };
 }

@@ -109,7 +109,7 @@ export class Runtime implements Host {
    * of its `call`, other callers fault the call with it (`start`).
    */
   dispatch(call: BusCall): BusError | undefined {
-    if (call.wapm !== OS_WAPM && call.origin?.chain().includes(call.wapm)) {
+    if (call.wapm !== OS_WAPM && call.origin && passesThrough(call.origin, call.wapm)) {
       return BusError.of("CallCycle", `cycle of calls: ${call.chain().join(" → ")}`);
     }
     if (call.depth > this.maxDepth) return BusError.of("CallCycle", `call chain deeper than ${this.maxDepth}: ${call.chain().join(" → ")}`);
@@ -124,10 +124,12 @@ export class Runtime implements Host {
         }
         call.replyAs = { format: call.request.format, schema: spec.response, callbacks: spec.callbacks };
         call.request = transcode(call.request, formatValue(spec.format), spec.request);
+        call.lent = false; // transcoded: bytes of its own
       }
     } catch (err) {
       return BusError.from(err);
     }
+    if (call.lent && !service.borrows) call.own();
     service.serve(call, this.#contextFor(call.caller));
     return undefined;
   }
@@ -155,6 +157,12 @@ export class Runtime implements Host {
     return service;
   }
 
+}
+
+/** Whether `wapm` is on the chain that `call` ends (`call.chain().includes(wapm)`, without the arrays). */
+function passesThrough(call: BusCall, wapm: string): boolean {
+  for (let c: BusCall | undefined = call; c; c = c.origin) if (c.wapm === wapm) return true;
+  return false;
 }
 
 function specOf(service: Service, wapm: string, topic: string): TopicSpec {

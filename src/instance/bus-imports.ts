@@ -1,7 +1,8 @@
-import { Code, type IMPORTS, LogLevel, NO_HANDLE, codeName, formatName } from "../abi.js";
+import { CALL_NOW_OUT, CALL_NOW_OUT_BYTES, Code, type IMPORTS, LogLevel, NO_HANDLE, codeName, formatName } from "../abi.js";
 import { BusCall, type CallSink } from "../call.js";
 import type { Payload } from "../codec/index.js";
 import { BusError } from "../errors.js";
+import type { Entry } from "../handles.js";
 import type { InstanceContext } from "./context.js";
 import type { Delivery } from "./delivery.js";
 
@@ -47,6 +48,19 @@ export function busImports(cx: InstanceContext, delivery: Delivery): Imports {
       if (code !== Code.Success && cx.handles.get(handle)?.kind === "reserved") cx.handles.release(handle);
       return code;
     },
+    call_now: (parent, handle, keepalive, format, wapmPtr, wapmLen, topicPtr, topicLen, reqPtr, reqLen, resPtr, resLen, outPtr) => {
+      // As `call`, without a closure per call: this is the import a guest's small calls take.
+      let code: number;
+      try {
+        code = callNow(cx, delivery, parent, handle, keepalive !== 0, format, wapmPtr, wapmLen, topicPtr, topicLen, reqPtr, reqLen, resPtr, resLen, outPtr);
+      } catch (err) {
+        if (!(err instanceof BusError)) throw err;
+        cx.refused(err);
+        code = err.code;
+      }
+      if (code !== Code.Success && handle !== NO_HANDLE && cx.handles.get(handle)?.kind === "reserved") cx.handles.release(handle);
+      return code;
+    },
     callback: guarded((parent, handle, topicPtr, topicLen) => {
       const topic = cx.memory.readString(topicPtr, topicLen, "callback topic");
       const owner = cx.handles.get(parent);
@@ -66,10 +80,11 @@ export function busImports(cx: InstanceContext, delivery: Delivery): Imports {
     reply: guarded((handle, format, ptr, len) => {
       const call = inbound(cx, handle);
       if (!call) return Code.InvalidHandle;
-      const payload = read(cx, format, ptr, len, limits.responseBytes, "reply");
+      // Lent: copied by the caller's sink, into a caller's memory at once where one waits in call_now.
+      const payload = read(cx, format, ptr, len, limits.responseBytes, "reply", true);
       // Forget the handle first, so the call ending is not mistaken for a drop by the caller.
       if (!call.keepalive) cx.handles.remove(handle);
-      return call.reply(payload);
+      return call.reply(payload, true);
     }),
     reply_callback: guarded((handle, format, topicPtr, topicLen, ptr, len) => {
       const call = inbound(cx, handle, true);
@@ -135,8 +150,8 @@ function call(
   if (formatName(format) === undefined) return cx.refuse("BadRequest", `call: unknown format ${format}`);
   const limits = cx.module.manifest.limits;
   if (cx.handles.outbound >= limits.maxCalls) return cx.refuse("LimitExceeded", `call: more than ${limits.maxCalls} calls in flight`);
-  const wapm = cx.memory.readString(wapmPtr, wapmLen, "wapm");
-  const topic = cx.memory.readString(topicPtr, topicLen, "topic");
+  const wapm = cx.memory.readName(wapmPtr, wapmLen, "wapm");
+  const topic = cx.memory.readName(topicPtr, topicLen, "topic");
   const request = read(cx, format, reqPtr, reqLen, limits.requestBytes, "request");
   const outbound = new BusCall(wapm, topic, request, sinkFor(cx, delivery, handle), {
     parent: parentCall,
@@ -152,6 +167,191 @@ function call(
     throw refused;
   }
   return Code.Success;
+}
+
+/**
+ * Where the outcome of a `call_now` goes. While the service runs inside the import it is kept
+ * here, to be handed back before the import returns; once the import has returned (or a callback
+ * came first, which must reach the guest before the result) it goes through the delivery queue,
+ * as a `call`'s does.
+ */
+class NowSink implements CallSink {
+  /** The result, where it did not fit the caller's buffer (bytes of its own). */
+  reply?: Payload;
+  /** The result, written into the caller's buffer at once: its format and length. */
+  written?: { format: number; len: number };
+  error?: BusError;
+  /** The queue's sink, from when the result can no longer come back inside the import. */
+  queued?: CallSink;
+
+  constructor(
+    readonly cx: InstanceContext,
+    readonly delivery: Delivery,
+    /** The handle the guest passed (with its callbacks), or 0. */
+    readonly handle: number,
+    /** The caller's result buffer. */
+    readonly resPtr: number,
+    readonly resLen: number,
+  ) {}
+
+  /** While the caller waits in the import, a reply goes straight into its memory. */
+  get borrows(): boolean {
+    return !this.queued;
+  }
+
+  finish(reply: Payload) {
+    if (this.queued) return this.queued.finish(reply);
+    const data = reply.data;
+    if (data.length && data.length <= this.resLen) {
+      // From the server's memory, or (an echo) from the caller's own: set() copies as memmove.
+      this.cx.memory.write(this.resPtr, data, "call_now result");
+      this.written = { format: reply.format, len: data.length };
+    } else {
+      // Handed over through wasm_bus_malloc once the service returns: a copy, as the server
+      // runs on meanwhile (and malloc may grow the caller's memory).
+      this.reply = { format: reply.format, data: data.slice() };
+    }
+  }
+
+  fail(err: BusError) {
+    if (this.queued) this.queued.fail(err);
+    else this.error = err;
+  }
+
+  callback(topic: string, payload: Payload): number {
+    if (!this.queued) {
+      const entry = this.handle ? this.cx.handles.get(this.handle) : undefined;
+      if (entry?.kind !== "out" || !entry.callbacks?.has(topic)) return Code.MissingCallbacks;
+      // A callback before the result: both go through the queue, in the order they came.
+      this.queued = sinkFor(this.cx, this.delivery, this.handle);
+    }
+    return this.queued.callback(topic, payload);
+  }
+}
+
+/**
+ * `call_now`: `call`, and the result during the import when the service answers at once (the
+ * built-in echo, time.now, log.write, a module whose reply comes before it returns). The out
+ * record says which: `ready` 1 with the result's format, pointer and length, or 0 with the
+ * handle the result will come to through `wasm_bus_finish` / `wasm_bus_error`.
+ */
+function callNow(
+  cx: InstanceContext,
+  delivery: Delivery,
+  parent: number,
+  handle: number,
+  keepalive: boolean,
+  format: number,
+  wapmPtr: number,
+  wapmLen: number,
+  topicPtr: number,
+  topicLen: number,
+  reqPtr: number,
+  reqLen: number,
+  resPtr: number,
+  resLen: number,
+  outPtr: number,
+): number {
+  // Both buffers are checked before anything happens, so a bad pointer starts no call.
+  cx.memory.words(outPtr, CALL_NOW_OUT_BYTES, "call_now out");
+  resLen >>>= 0;
+  if (resLen) cx.memory.check(resPtr, resLen, "call_now result");
+  let reserved: Extract<Entry, { kind: "reserved" }> | undefined;
+  if (handle !== NO_HANDLE) {
+    const entry = cx.handles.get(handle);
+    if (entry?.kind !== "reserved") return cx.refuse("InvalidHandle", `call_now: handle ${handle} was not issued by handle() or is already in use`);
+    reserved = entry;
+  }
+  let parentCall: BusCall | undefined;
+  if (parent !== NO_HANDLE) {
+    const p = cx.handles.get(parent);
+    if (p?.kind !== "out") return cx.refuse("InvalidHandle", `call_now: parent ${parent} is not a live call`);
+    parentCall = p.call;
+  }
+  if (formatName(format) === undefined) return cx.refuse("BadRequest", `call_now: unknown format ${format}`);
+  const limits = cx.module.manifest.limits;
+  if (cx.handles.outbound >= limits.maxCalls) return cx.refuse("LimitExceeded", `call_now: more than ${limits.maxCalls} calls in flight`);
+  const wapm = cx.memory.readName(wapmPtr, wapmLen, "wapm");
+  const topic = cx.memory.readName(topicPtr, topicLen, "topic");
+  // Lent, not copied: a service that answers at once (echo) or an instance that takes the call at
+  // once reads the bytes where they are; whatever keeps them copies them first (BusCall.own).
+  const request = read(cx, format, reqPtr, reqLen, limits.requestBytes, "request", true);
+  const sink = new NowSink(cx, delivery, handle, resPtr, resLen);
+  const outbound = new BusCall(wapm, topic, request, sink, { parent: parentCall, keepalive, caller: cx.module.name, origin: cx.current });
+  if (reserved) cx.handles.set(handle, { kind: "out", call: outbound, callbacks: reserved.callbacks });
+  // A module's idle instance may take the call now, inside this import, instead of after it.
+  outbound.waiting = true;
+  outbound.lent = true;
+  const refused = cx.host.dispatch(outbound);
+  outbound.waiting = false;
+  if (outbound.lent) {
+    // Nothing may read the view once the guest runs again.
+    outbound.lent = false;
+    outbound.request = { format: request.format, data: EMPTY };
+  }
+  if (refused) {
+    if (reserved) cx.handles.release(handle);
+    parentCall?.children.delete(outbound);
+    throw refused;
+  }
+  const answered = sink.queued ? undefined : sink.written ?? sink.reply;
+  if (answered) {
+    let ptr = 0;
+    let len = 0;
+    if (sink.written) {
+      ptr = resPtr;
+      len = sink.written.len;
+    } else if (sink.reply!.data.length) {
+      len = sink.reply!.data.length;
+      try {
+        ptr = cx.give(sink.reply!.data); // wasm_bus_malloc: the one export the host calls inside call_now
+      } catch (err) {
+        if (reserved) cx.handles.release(handle);
+        outbound.drop("the result could not be handed to the caller");
+        throw err;
+      }
+    }
+    let live = NO_HANDLE;
+    if (keepalive) {
+      live = handle || cx.handles.add({ kind: "out", call: outbound });
+      if (!live) {
+        outbound.drop("no handle for a kept-alive call");
+        return cx.refuse("LimitExceeded", `call_now: ${limits.maxHandles} handles are live already; the kept-alive call was dropped`);
+      }
+      sink.queued = sinkFor(cx, delivery, live);
+      // Answered and ended at once by the server: the end comes after the result, as for `call`.
+      if (sink.error) sink.queued.fail(sink.error);
+    } else if (reserved) {
+      cx.handles.release(handle); // the call is over: its handle and callbacks with it
+    }
+    writeOut(cx, outPtr, 1, live, answered.format, ptr, len);
+    return Code.Success;
+  }
+  if (!sink.queued && sink.error) {
+    // Failed at once: over, like a refusal, but the service's failure and not the host's.
+    if (reserved) cx.handles.release(handle);
+    return sink.error.code || Code.InternalFailure;
+  }
+  // In flight (or a callback came first): from now on as a `call`.
+  const live = handle || cx.handles.add({ kind: "out", call: outbound });
+  if (!live) {
+    outbound.drop("no handle for a call in flight");
+    return cx.refuse("LimitExceeded", `call_now: ${limits.maxHandles} handles are live already; the call was dropped`);
+  }
+  if (!sink.queued) sink.queued = sinkFor(cx, delivery, live);
+  writeOut(cx, outPtr, 0, live, 0, 0, 0);
+  return Code.Success;
+}
+
+function writeOut(cx: InstanceContext, outPtr: number, ready: number, handle: number, format: number, ptr: number, len: number) {
+  // Looked up again: wasm_bus_malloc may have grown the memory since the check.
+  const out = cx.memory.words(outPtr, CALL_NOW_OUT_BYTES, "call_now out");
+  const at = outPtr >>> 0;
+  out.setUint32(at + CALL_NOW_OUT.ready, ready, true);
+  out.setUint32(at + CALL_NOW_OUT.handle, handle, true);
+  out.setUint32(at + CALL_NOW_OUT.format, format, true);
+  out.setUint32(at + CALL_NOW_OUT.ptr, ptr, true);
+  out.setUint32(at + CALL_NOW_OUT.len, len, true);
 }
 
 /** Where the outcome of a guest's own call goes: queued for delivery through its exports. */
@@ -229,9 +429,11 @@ function inbound(cx: InstanceContext, handle: number, evenAnswered = false): Bus
 }
 
 /** A payload leaving the guest: its format known, its size within `limit`, its bytes copied out. */
-function read(cx: InstanceContext, format: number, ptr: number, len: number, limit: number, what: string): Payload {
+function read(cx: InstanceContext, format: number, ptr: number, len: number, limit: number, what: string, lend = false): Payload {
   cx.checkMemory();
   if (formatName(format) === undefined) throw BusError.of("BadRequest", `${what}: unknown format ${format}`);
   if (len >>> 0 > limit) throw BusError.of("LimitExceeded", `${what} of ${len >>> 0} bytes is over the limit of ${limit}`);
-  return { format: format as Payload["format"], data: cx.memory.read(ptr, len, what) };
+  return { format: format as Payload["format"], data: lend ? cx.memory.peek(ptr, len, what) : cx.memory.read(ptr, len, what) };
 }
+
+const EMPTY = new Uint8Array(0);

@@ -107,16 +107,18 @@ export class InstanceContext {
     this.host.log({ module: this.module.name, level: levelName(level), msg, call: this.current?.id, process: this.command?.id, stream });
   }
 
-  /** Copies bytes into a buffer the guest allocates; the buffer is the guest's from then on. */
-  give(bytes: Uint8Array): number {
-    if (!bytes.length) return 0;
+  /** Copies bytes (one buffer, or two back to back) into a buffer the guest allocates; the buffer is the guest's from then on. */
+  give(bytes: Uint8Array, more?: Uint8Array): number {
+    const len = bytes.length + (more?.length ?? 0);
+    if (!len) return 0;
     const malloc = this.exports.wasm_bus_malloc;
     if (!malloc) throw BusError.of("IncorrectAbi", `module ${this.module.name} does not export wasm_bus_malloc`);
-    const ptr = malloc(bytes.length) >>> 0;
-    if (ptr === 0 || ptr + bytes.length > this.memory.size) {
-      throw BusError.of("MemoryAllocationFailed", `wasm_bus_malloc(${bytes.length}) returned ${ptr === 0 ? "null" : `${ptr}, outside memory`}`);
+    const ptr = malloc(len) >>> 0;
+    if (ptr === 0 || ptr + len > this.memory.size) {
+      throw BusError.of("MemoryAllocationFailed", `wasm_bus_malloc(${len}) returned ${ptr === 0 ? "null" : `${ptr}, outside memory`}`);
     }
     this.memory.write(ptr, bytes);
+    if (more?.length) this.memory.write(ptr + bytes.length, more);
     return ptr;
   }
 

@@ -23,6 +23,11 @@ export class Delivery {
 
   constructor(readonly entry: Entry) {}
 
+  /** Delivering now (its loop is on the stack). */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
   /** Deliveries waiting: what backpressure counts. */
   get pending(): number {
     return this.#queue.length;

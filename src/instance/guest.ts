@@ -1,5 +1,4 @@
 import { Code, IMPORT_MODULE, LogLevel, NO_HANDLE } from "../abi.js";
-import { concat } from "../bytes.js";
 import type { BusCall } from "../call.js";
 import { BusError, GuestExit } from "../errors.js";
 import type { Host } from "../host.js";
@@ -39,6 +38,8 @@ export class Guest {
   #broken?: BusError;
   #exit?: { resolve(code: number): void; reject(err: BusError): void };
   #flush?: () => void;
+  /** How many entries into this instance are on the stack: a call may go in right away only at 0. */
+  #depth = 0;
 
   private constructor(module: LoadedModule, host: Host, options: GuestOptions) {
     this.module = module;
@@ -128,12 +129,35 @@ export class Guest {
       else this.#settle();
     });
     const entry = this.#entry(start);
-    this.#delivery.push(() => {
-      const topic = new TextEncoder().encode(call.topic);
-      const ptr = this.#cx.give(concat(topic, call.request.data));
+    const deliver = () => {
+      const topic = topicBytes(call.topic);
+      const data = call.request.data;
+      const ptr = this.#cx.give(topic, data);
       this.#cx.current = call;
-      return entry(parent, handle, call.request.format, ptr, topic.length, ptr + topic.length, call.request.data.length);
-    });
+      return entry(parent, handle, call.request.format, ptr, topic.length, ptr + topic.length, data.length);
+    };
+    if (call.waiting && this.#enterable()) return this.#enterNow(deliver);
+    call.own(); // delivered after its caller's import returns
+    this.#delivery.push(deliver);
+  }
+
+  /**
+   * Whether a call may go into this instance right away, inside its caller's `call_now`: nothing
+   * of this instance is on the stack or waiting to be delivered, and its entries need no JSPI.
+   */
+  #enterable(): boolean {
+    const d = this.#delivery;
+    return this.#depth === 0 && !this.#broken && d.pending === 0 && d.suspended === 0 && !d.draining && !(this.module.blocking && this.#cx.host.jspi);
+  }
+
+  /** Delivers at once (the caller waits inside its import), then settles as after a queued delivery. */
+  #enterNow(fn: () => unknown) {
+    // One fuel meter serves every guest: the caller is still running, so its budget comes back.
+    const fuel = this.module.metered ? this.#cx.host.meter.fuel : undefined;
+    const saved = fuel?.value;
+    this.#enter(fn);
+    if (fuel) fuel.value = saved;
+    this.#settle();
   }
 
   /** An export as the host calls it: through JSPI's `promising` where the guest may block. */
@@ -144,12 +168,15 @@ export class Guest {
   /** Runs guest code with fresh fuel; a trap breaks this instance and only it. */
   #enter(fn: () => unknown): void {
     this.#cx.refuel();
+    this.#depth++;
     try {
       const result = fn();
       if (result instanceof Promise) void this.#enterAsync(() => result);
       this.#cx.checkMemory();
     } catch (err) {
       this.#fail(err);
+    } finally {
+      this.#depth--;
     }
   }
 
@@ -199,7 +226,7 @@ export class Guest {
   #settle() {
     if (this.#delivery.pending || this.#delivery.suspended) return;
     const handles = this.#cx.handles;
-    if (this.#ephemeral && !this.#broken && handles.outbound === 0) {
+    if (this.#ephemeral && !this.#broken && handles.outbound === 0 && handles.serving) {
       for (const [handle, entry] of handles.inbound()) {
         if (entry.call.answered) continue;
         handles.remove(handle);
@@ -213,6 +240,15 @@ export class Guest {
     }
     this.#onIdle?.(this);
   }
+}
+
+const utf8 = new TextEncoder();
+/** Topics as UTF-8, made once each: only declared topics reach a guest, so the cache is bounded. */
+const topics = new Map<string, Uint8Array>();
+function topicBytes(topic: string): Uint8Array {
+  let bytes = topics.get(topic);
+  if (!bytes) topics.set(topic, (bytes = utf8.encode(topic)));
+  return bytes;
 }
 
 function trapError(module: string, during: string, err: unknown, lastWords?: string): BusError {

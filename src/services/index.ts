@@ -14,6 +14,11 @@ export function builtinServices(): Service {
   }
   return {
     topics: Object.fromEntries([...byTopic].map(([topic, service]) => [topic, service.topics[topic]!])),
-    serve: (call, ctx) => byTopic.get(call.topic)!.serve(call, ctx),
+    borrows: true,
+    serve: (call, ctx) => {
+      const service = byTopic.get(call.topic)!;
+      if (call.lent && !service.borrows) call.own();
+      service.serve(call, ctx);
+    },
   };
 }

@@ -24,6 +24,12 @@ export interface Service {
   readonly topics: Readonly<Record<string, TopicSpec>>;
   /** Starts serving; must end with `call.reply` or `call.fault`, and stop when `call.signal` aborts. */
   serve(call: BusCall, ctx: ServeContext): void;
+  /**
+   * `serve` takes a request whose bytes are lent (`call.lent`: a view of the calling guest's
+   * memory, valid until `serve` returns) and owns them (`call.own()`) before it keeps them. A
+   * service without it gets its requests' bytes owned first.
+   */
+  readonly borrows?: boolean;
 }
 
 export interface Topic<Req = any, Res = unknown> {
@@ -49,11 +55,20 @@ export function builtin(topics: Record<string, Topic>): Service {
     serve(call, ctx) {
       const topic = topics[call.topic]!;
       const { format } = call.request;
-      void (async () => {
-        const request = decode(format, call.request.data, topic.request);
-        const response = await topic.run(request, call, ctx);
-        if (!call.signal.aborted) call.reply({ format, data: encode(format, response, topic.response) });
-      })().catch((err) => call.fault(BusError.from(err)));
+      const answer = (response: unknown) => {
+        // A call that ended meanwhile (dropped, timed out) is not answered.
+        if (!call.ended) call.reply({ format, data: encode(format, response, topic.response) });
+      };
+      let response: unknown;
+      try {
+        response = topic.run(decode(format, call.request.data, topic.request), call, ctx);
+        // A topic that answers at once (time.now, log.write) replies before serve returns, so a
+        // guest's call_now takes the result inside the import.
+        if (!(response instanceof Promise)) return answer(response);
+      } catch (err) {
+        return void call.fault(BusError.from(err));
+      }
+      (response as Promise<unknown>).then(answer).catch((err) => call.fault(BusError.from(err)));
     },
   };
 }
