@@ -1,6 +1,6 @@
 /** Outbound calls: to the host's services (wapm "os") or to other modules. */
 import * as bus from "./abi";
-import { utf8 } from "./bytes";
+import { copyIn, utf8 } from "./bytes";
 import { Adapter, Callback, Handler } from "./handler";
 import { Entry, forget, track } from "./handles";
 import { log } from "./log";
@@ -16,6 +16,17 @@ import { Value } from "./value";
  *
  * Exactly one of handler.onResult / onError runs, unless the call is dropped
  * first. A call the host refuses runs onError before `send` returns.
+ *
+ * From inside an event (a request, a result, a callback: anything the host
+ * delivers through the SDK's exports) calls go through the ABI v2 import
+ * `call_now`: where the service answers at once (os echo.echo, time.now,
+ * log.write, a module that replies before it returns) the result comes back
+ * inside the import (`immediate` is then true) and onResult runs when the
+ * code handling the event has returned, before the guest returns to the
+ * host: never before `send` returns, and a handler that sends again from
+ * onResult loops instead of nesting. Otherwise the result arrives later
+ * through wasm_bus_finish. Calls made outside any event (start-up code) use
+ * v1's `call`, whose result always comes through wasm_bus_finish.
  */
 export class Call extends Entry {
   keepalive: bool = false;
@@ -26,6 +37,8 @@ export class Call extends Entry {
   pending: bool = false;
   /** The host holds the handle: reserved, in flight, or kept alive after the result. */
   live: bool = false;
+  /** The result came back inside `call_now` (the service answered at once), not through wasm_bus_finish. */
+  immediate: bool = false;
   private handler: Handler<Payload> | null = null;
   private callbacks: Array<CallbackEntry> = [];
   private ownerReq: Request | null = null;
@@ -82,10 +95,52 @@ export class Call extends Entry {
 
   /** Sends bytes already in `format`. */
   send(format: u32, data: Uint8Array, handler: Handler<Payload>): Call {
-    const handle = this.reserve();
+    // A handle reserved for callbacks goes with the call; otherwise the host issues one only
+    // if the call stays live (in flight, or kept alive after its result).
     this.handler = handler;
     const wapm = utf8(this.wapm);
     const topic = utf8(this.topic);
+    if (events == 0) return this.sendLater(format, data, wapm, topic, handler);
+    const handle = this.live ? this.handle : bus.NO_HANDLE;
+    const status = bus.call_now(
+      this.parentHandle, handle, this.keepalive ? 1 : 0, format,
+      changetype<usize>(wapm), <usize>wapm.byteLength,
+      changetype<usize>(topic), <usize>topic.byteLength,
+      data.dataStart, <usize>data.length,
+      RESULT, RESULT_BYTES, OUT,
+    );
+    this.status = status;
+    if (status != bus.Code.Success) {
+      // Refused (no such module or topic, limits, ...) or failed at once: over either way.
+      this.release();
+      handler.onError(status);
+      return this;
+    }
+    this.handle = load<u32>(OUT + bus.CallNowOut.handle);
+    this.live = this.handle != bus.NO_HANDLE;
+    if (load<u32>(OUT + bus.CallNowOut.ready) != 0) {
+      // Answered inside the import: in RESULT, or in a buffer from wasm_bus_malloc.
+      const ptr = <usize>load<u32>(OUT + bus.CallNowOut.ptr);
+      const len = <usize>load<u32>(OUT + bus.CallNowOut.len);
+      const bytes = copyIn(ptr, len);
+      if (ptr != 0 && ptr != RESULT) heap.free(ptr);
+      this.immediate = true;
+      this.pending = true;
+      if (this.live) track(this); // kept alive: its end may still come (wasm_bus_error)
+      readyCalls.push(this);
+      readyPayloads.push(new Payload(load<u32>(OUT + bus.CallNowOut.format), bytes));
+      return this;
+    }
+    this.pending = true;
+    track(this);
+    const owner = handler.owner();
+    if (owner != null && owner.adopt(this)) this.ownerReq = owner;
+    return this;
+  }
+
+  /** v1's `call`: the result comes through wasm_bus_finish, whatever the service. */
+  private sendLater(format: u32, data: Uint8Array, wapm: ArrayBuffer, topic: ArrayBuffer, handler: Handler<Payload>): Call {
+    const handle = this.reserve();
     const status = bus.call(
       this.parentHandle, handle, this.keepalive ? 1 : 0, format,
       changetype<usize>(wapm), <usize>wapm.byteLength,
@@ -113,7 +168,11 @@ export class Call extends Entry {
 
   /** Cancels the call (its service sees the drop), or ends a kept-alive one. No handler runs after. */
   drop(): u32 {
-    if (!this.live) return bus.Code.InvalidHandle;
+    // Over at the host already; a result that came at once and waits for delivery is dropped too.
+    if (!this.live) {
+      this.handler = null;
+      return bus.Code.InvalidHandle;
+    }
     const status = bus.drop(this.handle);
     this.release();
     return status;
@@ -142,6 +201,36 @@ export class Call extends Entry {
       this.ownerReq = null;
     }
   }
+}
+
+/** Where call_now puts a result that fits (bigger ones come in a wasm_bus_malloc buffer). */
+const RESULT_BYTES: usize = 1024;
+const RESULT: usize = memory.data(<i32>RESULT_BYTES, 16);
+/** call_now's out record: ready, handle, format, ptr, len. */
+const OUT: usize = memory.data(<i32>bus.CALL_NOW_OUT_BYTES, 4);
+
+/** Results that came at once, delivered when the event that sent them has been handled. */
+const readyCalls = new Array<Call>();
+const readyPayloads = new Array<Payload>();
+/** SDK exports on the stack: calls made inside one use call_now. */
+let events: i32 = 0;
+
+/** An export of the SDK starts handling an event. */
+export function eventStart(): void {
+  events++;
+}
+
+/**
+ * The event has been handled: the results that came at once meanwhile run now, in the order
+ * they came, and so do those of the calls their handlers make, before the guest returns.
+ */
+export function eventEnd(): void {
+  if (events == 1) {
+    for (let i = 0; i < readyCalls.length; i++) readyCalls[i].hostFinish(readyPayloads[i]);
+    readyCalls.length = 0;
+    readyPayloads.length = 0;
+  }
+  events--;
 }
 
 /** A registered callback: wasm_bus_finish on its handle is one invocation. */

@@ -14,6 +14,7 @@
  * otherwise spend O(n²) starting them.
  */
 import { copyIn } from "./bytes";
+import { eventEnd, eventStart } from "./call";
 import { lookup } from "./handles";
 import { Payload } from "./payload";
 import { startRequest } from "./server";
@@ -56,28 +57,36 @@ export function wasm_bus_start(parent: u32, handle: u32, format: u32, topic_ptr:
   const topic = String.UTF8.decodeUnsafe(topic_ptr, topic_len);
   const data = copyIn(req_ptr, req_len);
   if (topic_ptr) heap.free(topic_ptr);
+  eventStart();
   startRequest(parent, handle, format, topic, data);
+  eventEnd();
   collect();
 }
 
 /** The result of an outbound call, or one invocation of a callback. */
 export function wasm_bus_finish(handle: u32, format: u32, ptr: usize, len: usize): void {
   const payload = new Payload(format, take(ptr, len));
+  eventStart();
   const entry = lookup(handle);
   if (entry != null) entry.hostFinish(payload);
+  eventEnd();
   collect();
 }
 
 /** An outbound call failed. */
 export function wasm_bus_error(handle: u32, code: u32): void {
+  eventStart();
   const entry = lookup(handle);
   if (entry != null) entry.hostError(code);
+  eventEnd();
   collect();
 }
 
 /** The caller dropped an inbound call. Unknown handles (requests already over) are ignored. */
 export function wasm_bus_drop(handle: u32): void {
+  eventStart();
   const entry = lookup(handle);
   if (entry != null) entry.hostDrop();
+  eventEnd();
   collect();
 }
