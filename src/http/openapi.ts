@@ -111,6 +111,7 @@ function processPaths(auth: boolean, modules: string[]) {
           "400": error("The body is not JSON, or args / env / stdin have the wrong types."),
           "404": error("No such module (InvalidWapm)."),
           ...GUARDED_ERRORS,
+          "413": error("The body, stdin (the module's limits.stdinBytes), or args and env together are over their limit (LimitExceeded)."),
           "500": error("The module cannot run as a process (no _start, IncorrectAbi, CompileError)."),
           default: CALL_ERRORS.default,
         },
@@ -209,7 +210,9 @@ const SCHEMAS: Record<string, JsonSchema> = {
       module: { type: "string", description: "A command-style module (one that exports _start)." },
       args: { type: "array", items: { type: "string" } },
       env: { type: "object", additionalProperties: { type: "string" } },
-      stdin: { type: "string", description: "Written to stdin before the process starts." },
+      stdin: { type: "string", description: "The process's input, written to stdin before it starts; stdin is closed after it unless stdinOpen." },
+      stdinOpen: { type: "boolean", description: "Keep stdin open after `stdin`, for an attached client's input." },
+      tty: { type: "boolean", description: "Its stdio are a terminal (isatty) instead of pipes." },
     },
   },
   ProcessInfo: {

@@ -160,4 +160,29 @@ describe("the console in chromium", () => {
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
+
+  it("honours a bearer token: without it the page says Unauthorized, with it (kept in sessionStorage) calls go through", async () => {
+    const locked = await startWorker({ token: "console-s3cret" });
+    try {
+      const page = await context!.newPage();
+      await page.goto(`${locked.url.origin}/console`);
+      const notice = testId(page, "notice");
+      await expect.poll(() => notice.locator('[data-testid="error"]').getAttribute("data-code-name"), { timeout: UI_MS }).toBe("Unauthorized");
+      await testId(page, "token").fill("console-s3cret");
+      await testId(page, "token").press("Enter");
+      await page.locator('[data-module="hello"]').waitFor({ timeout: UI_MS });
+      expect(await page.evaluate(() => sessionStorage.getItem("wasm-bus.console.token"))).toBe("console-s3cret");
+      await page.locator('[data-module="hello"] [data-topic="greet"]').click();
+      await field(page, "call", "request.name").fill("Ada");
+      await testId(page, "call-send").click();
+      await expect.poll(() => testId(page, "call-reply").textContent(), { timeout: UI_MS }).toContain('"message": "Hello, Ada!"');
+      // A reload keeps the token for this tab.
+      await page.reload();
+      await page.locator('[data-module="hello"]').waitFor({ timeout: UI_MS });
+      await shot(page, "token");
+      await page.close();
+    } finally {
+      await locked.worker.dispose();
+    }
+  });
 });

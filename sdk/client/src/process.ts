@@ -31,10 +31,12 @@ export interface LogLine {
 export interface SpawnOptions {
   args?: string[];
   env?: Record<string, string>;
-  /** Written to stdin before the process starts. */
+  /** The process's input, written to stdin before it starts; stdin is closed after it unless `stdinOpen`. Without it, stdin stays open. */
   stdin?: string;
-  /** Whether stdin stays open after `stdin` for more (over an attachment); where the runtime supports it. */
+  /** Keep stdin open after `stdin`, for more over an attachment. */
   stdinOpen?: boolean;
+  /** Its stdio are a terminal (isatty) instead of pipes. */
+  tty?: boolean;
 }
 
 /** What a process handle needs to call a topic over HTTP, without importing the client (no cycle). */

@@ -97,7 +97,8 @@ export function processPanel(app: App): HTMLElement {
     const module = moduleSelect.value;
     runButton.disabled = true;
     try {
-      const spawned = await app.client.spawn(module, { args: splitArgs(argsInput.value) });
+      // Its stdio are this terminal (isatty), and stdin stays open for what is typed.
+      const spawned = await app.client.spawn(module, { args: splitArgs(argsInput.value), tty: true });
       idInput.value = spawned.id;
       await attachTo(spawned, module);
     } catch (err) {
