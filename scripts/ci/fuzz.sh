@@ -57,8 +57,6 @@ curl -fsS "$origin/openapi.json" >/dev/null
 # Known findings, each reported to the owner of the code at fault, are in fuzz-baseline.json:
 # schemathesis lists them as known and fails on anything else. Drop an entry once fixed (or run
 # with --baseline-prune); the report says "Known failures: N".
-# - POST /processes {"module": "countdown", "env": null}: 500 InternalFailure "Cannot convert
-#   undefined or null to object" (src/process.ts checks env with typeof, and null is an object).
 # - POST /call/greeter-rs/relay {"name": "", "to": ""}: 502, greeter-rs passes on InvalidWapm for
 #   the module its request named (modules/greeter-rs).
 # - POST /call/echo-daemon/echo, 17 times: from the 17th on, 504 Timeout after 10 s; a call to a
