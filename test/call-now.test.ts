@@ -107,6 +107,14 @@ describe("call_now (ABI v2): a result during the import when the service answers
     expect(text(seen.data)).toBe(String(20_000 - 4096));
   });
 
+  it("a result that could come at once does not overtake what is queued for the guest", async () => {
+    const { ask } = setup();
+    // flood.go queues 4,096 ticks and its result; the echo made next in the same entry comes after them
+    const seen = await ask("ordered");
+    expect(seen).toMatchObject({ status: 0, ready: 0, via: 1, format: Format.Raw, len: 2, ticks: 4096, extra: 1 });
+    expect(seen.handle).not.toBe(0);
+  });
+
   it("a kept-alive call answered at once keeps a handle the guest can drop", async () => {
     const { ask } = setup();
     const seen = await ask("keep");

@@ -171,9 +171,10 @@ function call(
 
 /**
  * Where the outcome of a `call_now` goes. While the service runs inside the import it is kept
- * here, to be handed back before the import returns; once the import has returned (or a callback
- * came first, which must reach the guest before the result) it goes through the delivery queue,
- * as a `call`'s does.
+ * here, to be handed back before the import returns; it goes through the delivery queue instead,
+ * as a `call`'s does, once the import has returned, and also when anything is waiting in the
+ * queue already (a callback of this call or of another, an earlier result): a result never
+ * overtakes what reached the guest before it.
  */
 class NowSink implements CallSink {
   /** The result, where it did not fit the caller's buffer (bytes of its own). */
@@ -183,24 +184,38 @@ class NowSink implements CallSink {
   error?: BusError;
   /** The queue's sink, from when the result can no longer come back inside the import. */
   queued?: CallSink;
+  /** The call, once made. */
+  call?: BusCall;
+  /** The call's handle: the one the guest passed, or one issued when the call had to have one. */
+  live: number;
 
   constructor(
     readonly cx: InstanceContext,
     readonly delivery: Delivery,
-    /** The handle the guest passed (with its callbacks), or 0. */
-    readonly handle: number,
+    handle: number,
     /** The caller's result buffer. */
     readonly resPtr: number,
     readonly resLen: number,
-  ) {}
+  ) {
+    this.live = handle;
+  }
 
-  /** While the caller waits in the import, a reply goes straight into its memory. */
+  /** While the caller waits in the import (with nothing queued ahead), a reply goes straight into its memory. */
   get borrows(): boolean {
-    return !this.queued;
+    return !this.queued && this.delivery.pending === 0;
+  }
+
+  /** From now on through the queue, on a handle of its own. */
+  #toQueue(): CallSink | undefined {
+    if (!this.live) this.live = this.cx.handles.add({ kind: "out", call: this.call! });
+    // Past maxHandles the result comes at once after all: out of order rather than lost.
+    if (this.live) this.queued = sinkFor(this.cx, this.delivery, this.live);
+    return this.queued;
   }
 
   finish(reply: Payload) {
-    if (this.queued) return this.queued.finish(reply);
+    const queued = this.queued ?? (this.delivery.pending ? this.#toQueue() : undefined);
+    if (queued) return queued.finish(reply);
     const data = reply.data;
     if (data.length && data.length <= this.resLen) {
       // From the server's memory, or (an echo) from the caller's own: set() copies as memmove.
@@ -214,18 +229,19 @@ class NowSink implements CallSink {
   }
 
   fail(err: BusError) {
-    if (this.queued) this.queued.fail(err);
+    const queued = this.queued ?? (this.delivery.pending ? this.#toQueue() : undefined);
+    if (queued) queued.fail(err);
     else this.error = err;
   }
 
   callback(topic: string, payload: Payload): number {
     if (!this.queued) {
-      const entry = this.handle ? this.cx.handles.get(this.handle) : undefined;
+      const entry = this.live ? this.cx.handles.get(this.live) : undefined;
       if (entry?.kind !== "out" || !entry.callbacks?.has(topic)) return Code.MissingCallbacks;
       // A callback before the result: both go through the queue, in the order they came.
-      this.queued = sinkFor(this.cx, this.delivery, this.handle);
+      this.#toQueue();
     }
-    return this.queued.callback(topic, payload);
+    return this.queued!.callback(topic, payload);
   }
 }
 
@@ -278,6 +294,7 @@ function callNow(
   const request = read(cx, format, reqPtr, reqLen, limits.requestBytes, "request", true);
   const sink = new NowSink(cx, delivery, handle, resPtr, resLen);
   const outbound = new BusCall(wapm, topic, request, sink, { parent: parentCall, keepalive, caller: cx.module.name, origin: cx.current });
+  sink.call = outbound;
   if (reserved) cx.handles.set(handle, { kind: "out", call: outbound, callbacks: reserved.callbacks });
   // A module's idle instance may take the call now, inside this import, instead of after it.
   outbound.waiting = true;
@@ -313,7 +330,7 @@ function callNow(
     }
     let live = NO_HANDLE;
     if (keepalive) {
-      live = handle || cx.handles.add({ kind: "out", call: outbound });
+      live = sink.live || cx.handles.add({ kind: "out", call: outbound });
       if (!live) {
         outbound.drop("no handle for a kept-alive call");
         return cx.refuse("LimitExceeded", `call_now: ${limits.maxHandles} handles are live already; the kept-alive call was dropped`);
@@ -332,8 +349,8 @@ function callNow(
     if (reserved) cx.handles.release(handle);
     return sink.error.code || Code.InternalFailure;
   }
-  // In flight (or a callback came first): from now on as a `call`.
-  const live = handle || cx.handles.add({ kind: "out", call: outbound });
+  // In flight (or something came through the queue first): from now on as a `call`.
+  const live = sink.live || cx.handles.add({ kind: "out", call: outbound });
   if (!live) {
     outbound.drop("no handle for a call in flight");
     return cx.refuse("LimitExceeded", `call_now: ${limits.maxHandles} handles are live already; the call was dropped`);

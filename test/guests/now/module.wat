@@ -8,7 +8,9 @@
 ;; now (os time.now), sleep (os time.sleep 5 ms), count (tally.count, answers at
 ;; once), wait (tally.wait, answers after 50 ms), bad-out (an out record past
 ;; memory), unknown (a module that does not exist), keep (kept-alive echo, then
-;; drop), flood (flood.go with a tick callback: callbacks before the result).
+;; drop), flood (flood.go with a tick callback: callbacks before the result),
+;; ordered (flood.go, then echo.echo in the same entry: the echo cannot come
+;; back inside the import ahead of what is queued; [28] says flood's result came first).
 (module
   (import "wasm-bus" "handle" (func $handle (result i32)))
   (import "wasm-bus" "call_now" (func $call_now (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
@@ -36,6 +38,7 @@
   (data (i32.const 368) "bad-out")                ;; 7
   (data (i32.const 384) "unknown")                ;; 7
   (data (i32.const 400) "keep")                   ;; 4
+  (data (i32.const 416) "ordered")                ;; 7
   ;; "count", "wait" and "flood" are listened on from the strings above
   (global $in (mut i32) (i32.const 0))
   (global $status (mut i32) (i32.const 0))
@@ -44,6 +47,7 @@
   (global $ticks (mut i32) (i32.const 0))
   (global $extra (mut i32) (i32.const 0))
   (global $bump (mut i32) (i32.const 65536))
+  (global $echo (mut i32) (i32.const 0))
   (func (export "_initialize")
     (drop (call $listen (i32.const 320) (i32.const 4)))
     (drop (call $listen (i32.const 336) (i32.const 3)))
@@ -53,7 +57,8 @@
     (drop (call $listen (i32.const 368) (i32.const 7)))
     (drop (call $listen (i32.const 384) (i32.const 7)))
     (drop (call $listen (i32.const 400) (i32.const 4)))
-    (drop (call $listen (i32.const 192) (i32.const 5))))
+    (drop (call $listen (i32.const 192) (i32.const 5)))
+    (drop (call $listen (i32.const 416) (i32.const 7))))
   ;; a bump allocator from 64 KiB that never frees (pooled instances live for a few calls)
   (func (export "wasm_bus_malloc") (param $len i32) (result i32)
     (local $at i32)
@@ -102,7 +107,22 @@
     (global.set $ticks (i32.const 0))
     (global.set $extra (i32.const 0))
     (global.set $cb (i32.const 0))
+    (global.set $echo (i32.const 0))
     (local.set $c (i32.load8_u (local.get $t)))
+    ;; ordered: flood.go (its ticks and result queued), then echo.echo
+    (if (i32.eq (local.get $c) (i32.const 111))
+      (then
+        (local.set $c (call $handle))
+        (global.set $cb (call $handle))
+        (drop (call $callback (local.get $c) (global.get $cb) (i32.const 224) (i32.const 4)))
+        (drop (call $now (local.get $c) (i32.const 0) (i32.const 1) (i32.const 192) (i32.const 5) (i32.const 208) (i32.const 2)
+          (i32.const 112) (i32.const 2) (i32.const 64) (i32.const 1024)))
+        (global.set $pending (i32.load (i32.const 1028)))
+        (global.set $status (call $now (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16) (i32.const 2) (i32.const 32) (i32.const 9)
+          (i32.const 112) (i32.const 2) (i32.const 64) (i32.const 1024)))
+        ;; the echo's out record stays at 1024 for the answer
+        (global.set $echo (i32.load (i32.const 1028)))
+        (return)))
     ;; echo: [cap][payload]
     (if (i32.and (i32.eq (local.get $c) (i32.const 101)) (i32.eq (local.get $tl) (i32.const 4)))
       (then (call $after (call $now (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16) (i32.const 2) (i32.const 32) (i32.const 9)
@@ -149,8 +169,13 @@
   (func (export "wasm_bus_finish") (param $h i32) (param $fmt i32) (param $ptr i32) (param $len i32)
     (if (i32.and (i32.ne (global.get $cb) (i32.const 0)) (i32.eq (local.get $h) (global.get $cb)))
       (then (global.set $ticks (i32.add (global.get $ticks) (i32.const 1))) (return)))
+    (if (i32.and (i32.ne (global.get $echo) (i32.const 0)) (i32.eq (local.get $h) (global.get $echo)))
+      (then (call $answer (i32.const 1) (local.get $fmt) (local.get $ptr) (local.get $len)) (return)))
     (if (i32.eq (local.get $h) (global.get $pending))
-      (then (call $answer (i32.const 1) (local.get $fmt) (local.get $ptr) (local.get $len)))))
+      (then
+        (if (global.get $echo)
+          (then (global.set $extra (i32.const 1)))
+          (else (call $answer (i32.const 1) (local.get $fmt) (local.get $ptr) (local.get $len)))))))
   (func (export "wasm_bus_error") (param $h i32) (param $code i32)
     (global.set $extra (local.get $code))
     (call $answer (i32.const 2) (i32.const 0) (i32.const 0) (i32.const 0)))
