@@ -40,3 +40,35 @@ for (const module of ["now-as"]) {
     });
   });
 }
+
+describe("now-rs (Rust SDK): results at once, and later", () => {
+  const ask = async (topic: string, body: unknown = {}) => {
+    const res = await guestApp().call("now-rs", topic, body);
+    expect(res.status, await res.clone().text()).toBe(200);
+    return (await res.json()) as Record<string, unknown>;
+  };
+
+  it("time.now answers inside the import: the Call is ready at its first poll", async () => {
+    const before = Date.now();
+    const seen = await ask("now");
+    expect(seen.immediate).toBe(true);
+    expect(seen.value).toBeGreaterThanOrEqual(before);
+  });
+
+  it("time.sleep cannot: its result comes later, through wasm_bus_finish", async () => {
+    expect(await ask("sleep")).toEqual({ immediate: false });
+  });
+
+  it("echo.echo answers at once, small or larger than the SDK's result buffer", async () => {
+    for (const n of [0, 16, 1024, 3000]) expect(await ask("echo", n)).toEqual({ immediate: true, same: true, len: n });
+  });
+
+  it("a loop of calls answered at once", async () => {
+    expect(await ask("chain", 2000)).toEqual({ immediate: true, done: 2000 });
+  });
+
+  it("a module that replies before it returns answers at once; one that replies later, through finish", async () => {
+    expect(await ask("module")).toMatchObject({ immediate: true, reply: expect.stringMatching(/^[1-9]$/) });
+    expect(await ask("module-later")).toMatchObject({ immediate: false, reply: expect.stringMatching(/^[1-9]$/) });
+  });
+});

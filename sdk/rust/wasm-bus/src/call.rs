@@ -106,9 +106,16 @@ impl<'a> CallBuilder<'a> {
     }
 
     /// Starts the call with request bytes already in `format`.
+    ///
+    /// It goes through ABI v2's `call_now`: a service that answers at once (echo, `time.now`,
+    /// a module that replies before it returns) hands its result back inside the import, and
+    /// the returned [`Call`] is ready at its first poll; anything else arrives later through
+    /// `wasm_bus_finish`, as with v1's `call`.
     pub fn send_raw(self, format: Format, request: &[u8]) -> Result<Call, BusError> {
+        // Callbacks need a handle before the call; without them the host issues one only if
+        // the call stays live (in flight, or kept alive after its result).
         // SAFETY (all imports below): pointers and lengths of live strings and slices.
-        let handle = unsafe { abi::handle() };
+        let handle = if self.callbacks.is_empty() { NO_HANDLE } else { unsafe { abi::handle() } };
         let mut registered = Vec::with_capacity(self.callbacks.len());
         for (topic, f) in self.callbacks {
             let cb = unsafe { abi::handle() };
@@ -122,23 +129,44 @@ impl<'a> CallBuilder<'a> {
             }
             registered.push((cb, f));
         }
-        let status = unsafe {
-            abi::call(
-                self.parent,
-                handle,
-                self.keepalive as u32,
-                format as u32,
-                self.wapm.as_ptr(),
-                self.wapm.len(),
-                self.topic.as_ptr(),
-                self.topic.len(),
-                request.as_ptr(),
-                request.len(),
-            )
-        };
+        let mut out = [0u32; 5];
+        let status = RESULT.with(|result| {
+            // The host writes the result here during the import, and calls no export of this
+            // module but wasm_bus_malloc (which touches no engine state) meanwhile.
+            let mut result = result.borrow_mut();
+            unsafe {
+                abi::call_now(
+                    self.parent,
+                    handle,
+                    self.keepalive as u32,
+                    format as u32,
+                    self.wapm.as_ptr(),
+                    self.wapm.len(),
+                    self.topic.as_ptr(),
+                    self.topic.len(),
+                    request.as_ptr(),
+                    request.len(),
+                    result.as_mut_ptr(),
+                    result.len(),
+                    out.as_mut_ptr() as *const u8,
+                )
+            }
+        });
         if status != 0 {
-            // A refused call consumes its handle and callbacks (docs/abi.md).
+            // Refused, or failed at once: either way it consumed its handle and callbacks.
             return Err(BusError::from_code(status));
+        }
+        let field = |at: usize| out[at / 4];
+        let live = field(abi::call_now_out::HANDLE);
+        let ready = field(abi::call_now_out::READY) != 0;
+        let result = ready.then(|| {
+            let (ptr, len) = (field(abi::call_now_out::PTR) as usize, field(abi::call_now_out::LEN) as usize);
+            let data = RESULT.with(|result| take_result(ptr, len, &result.borrow()));
+            Payload::new(Format::from_u32(field(abi::call_now_out::FORMAT)).unwrap_or(Format::Raw), data)
+        });
+        if live == NO_HANDLE {
+            // Answered at once and over: its callbacks (if any) went with it.
+            return Ok(Call { handle: NO_HANDLE, ready: result.map(Ok), at_once: ready });
         }
         with(|s| {
             let callbacks = registered.iter().map(|(cb, _)| *cb).collect();
@@ -146,9 +174,10 @@ impl<'a> CallBuilder<'a> {
                 s.callbacks.insert(cb, f);
             }
             s.calls.insert(
-                handle,
+                live,
                 Outbound {
-                    result: None,
+                    // A kept-alive call answered at once holds its result already.
+                    result: result.map(Ok),
                     waker: None,
                     callbacks,
                     keepalive: self.keepalive,
@@ -158,8 +187,36 @@ impl<'a> CallBuilder<'a> {
                 },
             );
         });
-        Ok(Call { handle })
+        Ok(Call { handle: live, ready: None, at_once: ready })
     }
+}
+
+/// The bytes of a result that came at once: in `result` (a copy of its first `len` bytes), in a
+/// buffer from `wasm_bus_malloc` (adopted), or empty (`0, 0`).
+#[cfg(target_arch = "wasm32")]
+fn take_result(ptr: usize, len: usize, result: &[u8]) -> Vec<u8> {
+    if ptr == result.as_ptr() as usize {
+        result[..len].to_vec()
+    } else {
+        // SAFETY: the host's contract: a buffer from wasm_bus_malloc(len), now ours (or 0, 0).
+        unsafe { crate::rt::adopt(ptr, len) }
+    }
+}
+
+/// Off Wasm (the mock host), where pointers do not fit the out record's u32s.
+#[cfg(not(target_arch = "wasm32"))]
+fn take_result(_ptr: usize, len: usize, result: &[u8]) -> Vec<u8> {
+    if len == 0 {
+        return Vec::new();
+    }
+    crate::mock::take_malloced().unwrap_or_else(|| result[..len].to_vec())
+}
+
+/// Where `call_now` puts a result that fits; a bigger one comes in a `wasm_bus_malloc` buffer.
+const RESULT_BYTES: usize = 1024;
+
+thread_local! {
+    static RESULT: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0; RESULT_BYTES].into_boxed_slice());
 }
 
 /// A call in flight, and the owner of its handle.
@@ -170,13 +227,24 @@ impl<'a> CallBuilder<'a> {
 /// leaves it running with nobody to drop it.
 #[derive(Debug)]
 pub struct Call {
+    /// 0 for a call that was answered at once and is over.
     handle: u32,
+    /// The result of a call answered at once (`call_now`), until it is awaited.
+    ready: Option<Result<Payload, BusError>>,
+    at_once: bool,
 }
 
 impl Call {
-    /// The handle the host issued for this call.
+    /// The handle the host issued for this call; 0 for one that was answered at once and is
+    /// over (not kept alive).
     pub fn handle(&self) -> u32 {
         self.handle
+    }
+
+    /// Whether the result came back inside the call (the service answered at once), rather
+    /// than later through `wasm_bus_finish`.
+    pub fn answered_at_once(&self) -> bool {
+        self.at_once
     }
 
     /// The reply, decoded with codec `C`.
@@ -186,14 +254,18 @@ impl Call {
 
     /// Whether the result has arrived (or the call ended).
     pub fn is_finished(&self) -> bool {
-        with(|s| s.calls.get(&self.handle).map_or(true, |c| c.result.is_some() || c.taken))
+        self.handle == NO_HANDLE || with(|s| s.calls.get(&self.handle).map_or(true, |c| c.result.is_some() || c.taken))
     }
 
     /// Lets the call (and its callbacks) live on after this value is gone:
     /// for a kept-alive call, until the host ends it.
-    pub fn detach(self) {
+    pub fn detach(mut self) {
         let handle = self.handle;
+        drop(self.ready.take());
         std::mem::forget(self);
+        if handle == NO_HANDLE {
+            return;
+        }
         with(|s| {
             if let Some(c) = s.calls.get_mut(&handle) {
                 c.detached = true;
@@ -210,7 +282,12 @@ impl Future for Call {
     type Output = Result<Payload, BusError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        with(|s| match s.calls.get_mut(&self.handle) {
+        let this = self.get_mut();
+        if this.handle == NO_HANDLE {
+            // Answered at once: the result is here (once).
+            return Poll::Ready(this.ready.take().unwrap_or(Err(BusError::InvalidHandle)));
+        }
+        with(|s| match s.calls.get_mut(&this.handle) {
             None => Poll::Ready(Err(BusError::InvalidHandle)),
             Some(c) if c.taken => Poll::Ready(Err(BusError::InvalidHandle)),
             Some(c) => match c.result.take() {
@@ -233,6 +310,9 @@ impl Future for Call {
 impl Drop for Call {
     fn drop(&mut self) {
         let handle = self.handle;
+        if handle == NO_HANDLE {
+            return; // answered at once: the host holds nothing of it
+        }
         let removed = with(|s| {
             let call = s.calls.remove(&handle)?;
             let callbacks: Vec<CallbackFn> = call.callbacks.iter().filter_map(|cb| s.callbacks.remove(cb)).collect();

@@ -18,10 +18,7 @@ use std::alloc::{alloc, dealloc, Layout};
 /// # Safety
 /// `ptr` came from `wasm_bus_malloc(len)` and is not used elsewhere.
 unsafe fn adopt(ptr: u32, len: u32) -> Vec<u8> {
-    if ptr == 0 || len == 0 {
-        return Vec::new();
-    }
-    Vec::from_raw_parts(ptr as usize as *mut u8, len as usize, len as usize)
+    rt::adopt(ptr as usize, len as usize)
 }
 
 #[no_mangle]

@@ -2,7 +2,9 @@
 //!
 //! Bus-enabled WebAssembly modules call named services (`call`), serve topics
 //! (`listen`), pass callbacks and keep sub-APIs ("relative objects") alive,
-//! all through the `wasm-bus` imports of ABI v1 (see `docs/abi.md`). This crate
+//! all through the `wasm-bus` imports of ABI v2 (see `docs/abi.md`): calls go
+//! through `call_now`, so a service that answers at once hands its result back
+//! inside the import and the [`Call`] is ready at its first poll. This crate
 //! binds that ABI ([`abi`]), defines the exports once ([`exports`]), and runs a
 //! single-threaded async engine: tasks, outbound calls as futures, inbound
 //! calls as tasks, [`block_on`] for command-style programs.

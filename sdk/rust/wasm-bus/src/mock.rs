@@ -39,6 +39,12 @@ struct Host {
     /// Status codes to answer the next imports with, by import name.
     statuses: BTreeMap<&'static str, VecDeque<u32>>,
     on_poll: Option<PollHook>,
+    /// Results the next `call_now`s answer at once (else a call stays in flight).
+    at_once: VecDeque<(Format, Vec<u8>)>,
+    /// How many `call_now`s answered at once.
+    answered_at_once: usize,
+    /// A result too big for the guest's result buffer, as if in a wasm_bus_malloc buffer.
+    malloced: Option<Vec<u8>>,
 }
 
 thread_local! {
@@ -72,6 +78,24 @@ pub fn take_events() -> Vec<Event> {
 /// Makes the next call of import `name` return `code`.
 pub fn fail_next(name: &'static str, code: u32) {
     host(|h| h.statuses.entry(name).or_default().push_back(code));
+}
+
+/// Makes the next `call_now` answer at once with `data` (as the host does for a service that
+/// replies before it returns: echo, `time.now`). Without it a call stays in flight, and its
+/// result comes through [`deliver_finish`].
+pub fn answer_at_once(format: Format, data: &[u8]) {
+    host(|h| h.at_once.push_back((format, data.to_vec())));
+}
+
+/// How many calls were answered inside `call_now` since the last [`reset`].
+pub fn answered_at_once() -> usize {
+    host(|h| h.answered_at_once)
+}
+
+/// The result a `call_now` handed over in a buffer of its own (off Wasm, where a pointer does
+/// not fit the out record).
+pub(crate) fn take_malloced() -> Option<Vec<u8>> {
+    host(|h| h.malloced.take())
 }
 
 /// What `poll` does: deliver events and return a status (0, or 11 for "no JSPI").
@@ -159,6 +183,80 @@ pub mod imports {
             request: bytes(request_ptr, request_len),
         });
         status("call")
+    }
+
+    /// As the host's: answers at once what [`answer_at_once`] queued (into the result buffer,
+    /// or a buffer of its own when it does not fit), else leaves the call in flight, issuing a
+    /// handle when the guest passed none. Recorded as an [`Event::Call`]; its status comes from
+    /// [`fail_next`]`("call", ..)`.
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn call_now(
+        parent: u32,
+        handle: u32,
+        keepalive: u32,
+        format: u32,
+        wapm_ptr: *const u8,
+        wapm_len: usize,
+        topic_ptr: *const u8,
+        topic_len: usize,
+        request_ptr: *const u8,
+        request_len: usize,
+        result_ptr: *const u8,
+        result_len: usize,
+        out_ptr: *const u8,
+    ) -> u32 {
+        let status = status("call");
+        let answer = if status == 0 { host(|h| h.at_once.pop_front()) } else { None };
+        // A handle is issued where the guest passed none and the call stays live.
+        let live = if status == 0 && handle == 0 && (answer.is_none() || keepalive != 0) {
+            host(|h| {
+                h.next += 1;
+                h.next
+            })
+        } else {
+            handle
+        };
+        record(Event::Call {
+            parent,
+            handle: live,
+            keepalive: keepalive != 0,
+            format,
+            wapm: string(wapm_ptr, wapm_len),
+            topic: string(topic_ptr, topic_len),
+            request: bytes(request_ptr, request_len),
+        });
+        if status != 0 {
+            return status;
+        }
+        let fields: [u32; 5] = match answer {
+            None => [0, live, 0, 0, 0],
+            Some((format, data)) => {
+                let ptr = if data.is_empty() {
+                    0
+                } else if data.len() <= result_len {
+                    std::ptr::copy_nonoverlapping(data.as_ptr(), result_ptr as *mut u8, data.len());
+                    result_ptr as usize as u32 // off Wasm a pointer does not fit a u32: the engine only compares it
+                } else {
+                    // The host's wasm_bus_malloc buffer: kept aside here (its address does not fit a u32).
+                    let len = data.len();
+                    host(|h| h.malloced = Some(data));
+                    return finish(out_ptr, [1, if keepalive != 0 { live } else { 0 }, format as u32, 1, len as u32]);
+                };
+                [1, if keepalive != 0 { live } else { 0 }, format as u32, ptr, data.len() as u32]
+            }
+        };
+        finish(out_ptr, fields)
+    }
+
+    unsafe fn finish(out_ptr: *const u8, fields: [u32; 5]) -> u32 {
+        if fields[0] != 0 {
+            host(|h| h.answered_at_once += 1);
+        }
+        let out = out_ptr as *mut u32;
+        for (i, v) in fields.iter().enumerate() {
+            out.add(i).write_unaligned(*v);
+        }
+        0
     }
 
     pub unsafe fn callback(parent: u32, handle: u32, topic_ptr: *const u8, topic_len: usize) -> u32 {

@@ -373,6 +373,18 @@ fn answer(handle: u32, result: Result<Payload, BusError>) {
 
 // ---- exports ---------------------------------------------------------------------
 
+/// Adopts a buffer the host filled from `wasm_bus_malloc(len)`: `(0, 0)` is the empty buffer.
+///
+/// # Safety
+/// `ptr` came from `wasm_bus_malloc(len)` and is not used elsewhere.
+#[cfg(target_arch = "wasm32")]
+pub(crate) unsafe fn adopt(ptr: usize, len: usize) -> Vec<u8> {
+    if ptr == 0 || len == 0 {
+        return Vec::new();
+    }
+    Vec::from_raw_parts(ptr as *mut u8, len, len)
+}
+
 pub(crate) fn on_start(parent: u32, handle: u32, format: u32, mut buffer: Vec<u8>, topic_len: usize) {
     let topic = match std::str::from_utf8(&buffer[..topic_len.min(buffer.len())]) {
         Ok(t) => t.to_owned(),

@@ -46,6 +46,66 @@ fn a_call_and_its_reply() {
 }
 
 #[test]
+fn a_call_answered_at_once_is_ready_without_waiting() {
+    mock::reset();
+    mock::answer_at_once(Format::Json, b"1234");
+    let c = call("os", "time.now").json(&serde_json::json!({})).unwrap();
+    assert!(c.answered_at_once() && c.is_finished());
+    assert_eq!(c.handle(), 0, "over at once: no handle kept");
+    assert_eq!(mock::answered_at_once(), 1);
+    // block_on would fail here (no JSPI in the mock) if it had to wait in poll
+    assert_eq!(block_on(c).unwrap().decode::<u64>().unwrap(), 1234);
+    assert!(!calls().iter().any(|e| matches!(e, Event::Drop(_))), "nothing to drop");
+    assert!(crate::rt::with(|s| s.calls.is_empty()));
+}
+
+#[test]
+fn a_result_bigger_than_the_result_buffer_comes_at_once_too() {
+    mock::reset();
+    let big: Vec<u8> = (0..3000u32).map(|i| (i * 31) as u8).collect();
+    mock::answer_at_once(Format::Raw, &big);
+    let reply = block_on(call("os", "echo.echo").send_raw(Format::Raw, &big).unwrap()).unwrap();
+    assert_eq!(reply.data, big);
+    mock::answer_at_once(Format::Raw, b"");
+    assert!(block_on(call("os", "echo.echo").send_raw(Format::Raw, b"").unwrap()).unwrap().data.is_empty());
+}
+
+#[test]
+fn a_service_that_cannot_answer_at_once_still_answers_through_finish() {
+    mock::reset();
+    let c = call("os", "time.sleep").json(&serde_json::json!({"duration_ms": 5})).unwrap();
+    assert!(!c.answered_at_once() && !c.is_finished());
+    assert_ne!(c.handle(), 0, "the host issued a handle for the call in flight");
+    assert_eq!(mock::answered_at_once(), 0);
+    mock::deliver_finish(c.handle(), Format::Json, b"null");
+    block_on(c).unwrap();
+}
+
+#[test]
+fn a_kept_alive_call_answered_at_once_keeps_its_handle_until_dropped() {
+    mock::reset();
+    mock::answer_at_once(Format::Json, b"null");
+    let mut c = call("m", "t").keepalive().json(&1).unwrap();
+    assert!(c.answered_at_once());
+    let h = c.handle();
+    assert_ne!(h, 0);
+    block_on(&mut c).unwrap();
+    assert!(!calls().contains(&Event::Drop(h)));
+    drop(c);
+    assert_eq!(calls().last(), Some(&Event::Drop(h)));
+}
+
+#[test]
+fn callbacks_of_a_call_answered_at_once_go_with_it() {
+    mock::reset();
+    mock::answer_at_once(Format::Json, b"2");
+    let c = call("m", "t").callback("tick", |_: u32| {}).json(&1).unwrap();
+    assert!(c.answered_at_once());
+    assert_eq!(block_on(c).unwrap().decode::<u32>().unwrap(), 2);
+    assert!(crate::rt::with(|s| s.calls.is_empty() && s.callbacks.is_empty()));
+}
+
+#[test]
 fn errors_keep_their_code() {
     mock::reset();
     let c = call("m", "t").json(&1).unwrap();
