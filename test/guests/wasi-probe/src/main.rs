@@ -314,9 +314,13 @@ fn main() {
             let r = raw_fd_read(0, ptr(&iov), 1, ptr(&mut n));
             println!("set_flags={set} read={r} fdstat={}", fdstat(0));
         },
-        // Output at volume: N lines, one fd_write each (std's stdout is line-buffered).
+        // Output at volume: N lines, one fd_write each (std's stdout is line-buffered); with
+        // `wait`, only once stdin has ended (a client attaches first, then closes stdin).
         "print" => {
             let n = arg(2, 10);
+            if args.get(3).map(String::as_str) == Some("wait") {
+                std::io::stdin().read_to_end(&mut Vec::new()).unwrap();
+            }
             let out = std::io::stdout();
             let mut out = out.lock();
             for i in 0..n {
