@@ -161,6 +161,40 @@ describe("the console in chromium", () => {
     await page.close();
   });
 
+  it("drives counter-rs's relative object in a session, and calls echo-daemon served as a process", async () => {
+    const page = await openConsole();
+    await testId(page, "tab-session").click();
+    await testId(page, "session-module").selectOption("counter-rs");
+    await testId(page, "session-name").fill("tally");
+    await testId(page, "session-open").click();
+    await expect.poll(() => testId(page, "session-state").textContent(), { timeout: UI_MS }).toBe("open");
+    await testId(page, "session-topic").selectOption("counter.open");
+    await field(page, "session", "request.start").fill("5");
+    await testId(page, "session-send").click();
+    await page.locator('[data-testid="session-calls"] [data-call="1"][data-state="live"]').waitFor({ timeout: UI_MS });
+    await testId(page, "session-topic").selectOption("tally.add");
+    await testId(page, "session-parent").selectOption({ label: "#1 counter.open" });
+    await field(page, "session", "request.n").fill("2");
+    await testId(page, "session-send").click();
+    const log = (kind: string) => page.locator(`[data-testid="session-log"] [data-kind="${kind}"]`).allInnerTexts();
+    await expect.poll(() => log("callback"), { timeout: UI_MS }).toEqual([expect.stringMatching(/#1\s+on_change 7$/)]);
+    await expect.poll(() => log("reply"), { timeout: UI_MS }).toContainEqual(expect.stringMatching(/#2\s+7$/));
+    await shot(page, "counter");
+
+    await testId(page, "tab-process").click();
+    await testId(page, "process-module").selectOption("echo-daemon");
+    await testId(page, "process-run").click();
+    await expect.poll(() => testId(page, "process-status").textContent(), { timeout: UI_MS }).toMatch(/^running/);
+    await field(page, "process", "request").fill('{"n": 1}');
+    await testId(page, "process-call").click();
+    await expect.poll(() => testId(page, "process-call-reply").textContent(), { timeout: UI_MS }).toMatch(/"echo": \{\s*"n": 1\s*\},\s*"served": 1/);
+    await shot(page, "echo-daemon");
+    await testId(page, "process-kill").click();
+    await expect.poll(() => testId(page, "process-status").textContent(), { timeout: UI_MS }).toMatch(/^exited 137/);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+
   it("honours a bearer token: without it the page says Unauthorized, with it (kept in sessionStorage) calls go through", async () => {
     const locked = await startWorker({ token: "console-s3cret" });
     try {
