@@ -2,7 +2,11 @@
 // the process's object (whose RPC limit is 32 MiB: a 40 MiB body was a 500), and an attached
 // client's stdin to the module's limits.stdinBytes (issue 13, items 2 and 7).
 import { describe, expect, it } from "vitest";
+import { Format } from "../src/abi.js";
+import type { BusCall } from "../src/call.js";
+import type { BusError } from "../src/errors.js";
 import { DEFAULT_LIMITS } from "../src/manifest.js";
+import { guestApp } from "./helpers.js";
 import { post, worker } from "./worker.js";
 
 const MiB = 1024 * 1024;
@@ -69,5 +73,40 @@ describe("stdin from an attached client: held to limits.stdinBytes", () => {
     expect(errors[0]).toMatchObject({ code: expect.any(Number), codeName: "LimitExceeded", error: expect.stringMatching(/stdinBytes/) });
     const info = (await (await worker(`/processes/${id}`, { method: "DELETE" })).json()) as { status: string };
     expect(info.status).toBe("exited");
+  });
+});
+
+describe("stdin from a spawning module: process.write_stdin held to limits.stdinBytes", () => {
+  it("write_stdin past the child's limit faults with LimitExceeded; what fits is answered true", async () => {
+    const { runtime } = guestApp();
+    const json = (v: unknown) => ({ format: Format.Json, data: new TextEncoder().encode(JSON.stringify(v)) });
+    const outcome = (wapm: string, topic: string, request: unknown, parent?: BusCall) =>
+      new Promise<{ ok: boolean; value?: unknown; error?: BusError }>((resolve) => {
+        runtime.start(wapm, topic, json(request), {
+          finish: (reply) => resolve({ ok: true, value: JSON.parse(new TextDecoder().decode(reply.data)) }),
+          fail: (error) => resolve({ ok: false, error }),
+          callback: () => 0,
+        }, { parent, keepalive: parent === undefined });
+      });
+    // The spawn call is the process: kept alive, the parent of the stdin calls.
+    let spawn!: BusCall;
+    const spawned = new Promise<void>((resolve) => {
+      spawn = runtime.start("os", "process.spawn", json({ module: "wasi-probe", args: ["sleep", "300"], env: {}, stdin: null }), {
+        finish: () => resolve(),
+        fail: (err) => {
+          throw err;
+        },
+        callback: () => 0,
+      }, { keepalive: true });
+    });
+    await spawned;
+    const chunk = Array.from({ length: 400 * 1024 }, () => 120);
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await outcome("os", "process.write_stdin", { data: chunk }, spawn));
+    expect(results.slice(0, 2)).toEqual([{ ok: true, value: true }, { ok: true, value: true }]);
+    expect(results[2]!.ok).toBe(false);
+    expect(results[2]!.error).toMatchObject({ codeName: "LimitExceeded" });
+    expect(results[3]!.error).toMatchObject({ codeName: "LimitExceeded" });
+    spawn.drop("done");
   });
 });
