@@ -46,7 +46,8 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 if [ -z "$origin" ]; then cat "$log"; echo "fuzz: the Worker did not start within 2 minutes" >&2; exit 1; fi
-curl -fsS "$origin/openapi.json" >/dev/null
+origin=${origin%/}
+node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$origin/openapi.json"
 
 # Left out:
 # - fetcher, fetcher-rs fetch and bridge-rs ws_echo take a URL and reach it. Fuzzed, they would
