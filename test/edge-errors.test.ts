@@ -127,6 +127,15 @@ describe("route misses and auth are JSON errors with their own codes", () => {
     expect((await app.request("/modules", { headers: { authorization: "Bearer s3cret" } }, env)).status).toBe(200);
   });
 
+  it("takes the token of a WebSocket upgrade from ?access_token= (browsers cannot set its headers), and only there", async () => {
+    const upgrade = { headers: { upgrade: "websocket" } };
+    const { app } = guestApp();
+    const env = { BUS_TOKEN: "s3cret" };
+    expect((await app.request("/bus/chat?access_token=nope", upgrade, env)).status).toBe(401);
+    expect((await app.request("/bus/chat?access_token=s3cret", upgrade, env)).status).not.toBe(401);
+    expect((await app.request("/modules?access_token=s3cret", {}, env)).status).toBe(401);
+  });
+
   it("POST /call/os/time.now is a JSON error, not a TypeError", async () => {
     const res = await post("/call/os/time.now", {});
     expect(res.status).toBe(404);

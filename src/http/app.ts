@@ -89,7 +89,9 @@ export function createApp(runtime: Runtime) {
 const guard: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = c.env?.BUS_TOKEN;
   if (!token) return next();
-  const given = /^Bearer +(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
+  // A browser cannot set headers on a WebSocket: an upgrade may carry the token as ?access_token= (RFC 6750).
+  const fromQuery = c.req.header("upgrade")?.toLowerCase() === "websocket" ? c.req.query("access_token") : undefined;
+  const given = /^Bearer +(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1] ?? fromQuery;
   if (given === undefined) throw BusError.of("Unauthorized", "this endpoint wants Authorization: Bearer <token>");
   if (!(await timingSafeEqual(given, token))) throw BusError.of("Unauthorized", "the bearer token is wrong");
   return next();

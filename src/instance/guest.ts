@@ -111,15 +111,16 @@ export class Guest {
   /** Delivers an inbound call to the guest through `wasm_bus_start`. */
   accept(call: BusCall): void {
     if (this.#broken) return void call.fault(this.#broken);
+    // A call refused here never reached the guest: the instance is as free as before (a pool gets it back).
     if (!this.#cx.listening.has(call.topic)) {
-      return void call.fault(BusError.of("InvalidTopic", `module ${this.module.name} does not listen on topic ${call.topic}`));
+      return this.#refuse(call, BusError.of("InvalidTopic", `module ${this.module.name} does not listen on topic ${call.topic}`));
     }
     const start = this.#cx.exports.wasm_bus_start;
-    if (!start) return void call.fault(BusError.of("IncorrectAbi", `module ${this.module.name} does not export wasm_bus_start`));
+    if (!start) return this.#refuse(call, BusError.of("IncorrectAbi", `module ${this.module.name} does not export wasm_bus_start`));
     const handles = this.#cx.handles;
     const parent = call.parent ? handles.handleOf(call.parent) : NO_HANDLE;
     const handle = handles.add({ kind: "in", call });
-    if (!handle) return void call.fault(BusError.of("LimitExceeded", `module ${this.module.name} holds ${handles.limit} handles already`));
+    if (!handle) return this.#refuse(call, BusError.of("LimitExceeded", `module ${this.module.name} holds ${handles.limit} handles already`));
     call.server = this;
     call.onEnd(() => {
       if (handles.get(handle)?.kind !== "in") return;
@@ -157,6 +158,11 @@ export class Guest {
     const saved = fuel?.value;
     this.#enter(fn);
     if (fuel) fuel.value = saved;
+    this.#settle();
+  }
+
+  #refuse(call: BusCall, err: BusError) {
+    call.fault(err);
     this.#settle();
   }
 
