@@ -80,18 +80,18 @@ describe("call_now (ABI v2): a result during the import when the service answers
     expect(text(seen.data)).toBe("null");
   });
 
-  it("a module whose reply comes before it returns answers inside the import (tally.count)", async () => {
+  it("a module whose reply comes before it returns answers inside the import (ticks.count)", async () => {
     const { ask, runtime } = setup();
     const seen = await ask("count");
     expect(seen).toMatchObject({ status: 0, ready: 1, handle: 0, format: Format.Json, via: 0 });
     expect(text(seen.data)).toMatch(/^[1-9]$/);
-    // tally's instance went back to its pool: the next call finds it idle and counts on
+    // ticks' instance went back to its pool: the next call finds it idle and counts on
     const again = await ask("count");
     expect(Number(text(again.data))).toBe(Number(text(seen.data)) + 1);
-    expect((await runtime.request("tally", "count", { format: Format.Json, data: new TextEncoder().encode("{}") })).format).toBe(Format.Json);
+    expect((await runtime.request("ticks", "count", { format: Format.Json, data: new TextEncoder().encode("{}") })).format).toBe(Format.Json);
   });
 
-  it("a module that answers later (tally.wait sleeps first) goes through wasm_bus_finish", async () => {
+  it("a module that answers later (ticks.wait sleeps first) goes through wasm_bus_finish", async () => {
     const { ask } = setup();
     const seen = await ask("wait");
     expect(seen).toMatchObject({ status: 0, ready: 0, via: 1, format: Format.Json });
@@ -134,9 +134,9 @@ describe("call_now (ABI v2): a result during the import when the service answers
     expect((await ask("unknown")).status).toBe(Code.InvalidWapm);
   });
 
-  it("v1 guests are unchanged: tally (call + wasm_bus_finish) serves and calls as before", async () => {
+  it("v1 guests are unchanged: ticks (call + wasm_bus_finish) serves and calls as before", async () => {
     const { runtime } = guestApp();
-    const res = await runtime.request("tally", "wait", { format: Format.Json, data: new TextEncoder().encode("{}") });
+    const res = await runtime.request("ticks", "wait", { format: Format.Json, data: new TextEncoder().encode("{}") });
     expect(text(res.data)).toMatch(/^[1-9]$/);
   });
 });

@@ -22,7 +22,7 @@ const script = process.env.WASM_BUS_BUILD_SCRIPT ?? join(repo, "scripts/build-mo
 /** What the copy holds: the Worker's sources, two served modules (AssemblyScript, WAT) and two guests (one WAT file, two manifests). */
 const COPY = [
   "src", "durable-objects", "sdk/assemblyscript", "wrangler.toml", "tsconfig.json", "package.json", "scripts/wasm-signatures.mjs", "scripts/wasm-memory-max.mjs",
-  "modules/hello", "modules/upcase", "test/guests/tally", "test/guests/tally-fresh",
+  "modules/hello", "modules/upcase", "test/guests/ticks", "test/guests/ticks-fresh",
 ];
 
 let tree: string;
@@ -110,7 +110,7 @@ describe("scripts/build-modules.mjs", () => {
     const run = await build("--served");
     expect(run.code, run.stderr).toBe(0);
     expect(listed("registry.ts")).toEqual(["hello", "upcase"]);
-    expect(existsSync(join(tree, "build/test-guests/tally.wasm"))).toBe(false);
+    expect(existsSync(join(tree, "build/test-guests/ticks.wasm"))).toBe(false);
     // test/helpers.ts imports it: TypeScript needs the file even when no guest is built.
     expect(listed("test-registry.ts")).toEqual([]);
     expect(read("build/test-registry.ts")).toContain("export const modules: Record<string, ModuleEntry> = {");
@@ -122,7 +122,7 @@ describe("scripts/build-modules.mjs", () => {
     const run = await build();
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/up to date: hello, upcase/);
-    expect(listed("test-registry.ts")).toEqual(["tally", "tally-fresh"]);
+    expect(listed("test-registry.ts")).toEqual(["ticks", "ticks-fresh"]);
     const touched = changed(before, snapshot());
     expect(touched.filter((f) => f.startsWith("modules/") || f === "registry.ts" || f.startsWith("fuel."))).toEqual([]);
   }, 90_000);
@@ -147,7 +147,7 @@ describe("scripts/build-modules.mjs", () => {
     // A comment changes hello's key, not its bytes: only the key file is written.
     expect(changed(before, snapshot()).filter((f) => !/^modules\/hello\.wasm(\.key)?$/.test(f))).toEqual([]);
     expect(listed("registry.ts")).toEqual(["hello", "upcase"]);
-    expect(listed("test-registry.ts")).toEqual(["tally", "tally-fresh"]);
+    expect(listed("test-registry.ts")).toEqual(["ticks", "ticks-fresh"]);
   }, 90_000);
 
   it("an unknown module name is an error that names the known ones", async () => {
@@ -156,7 +156,7 @@ describe("scripts/build-modules.mjs", () => {
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/unknown module no-such-module/);
     expect(run.stderr).toMatch(/hello, upcase/);
-    expect(run.stderr).toMatch(/tally, tally-fresh/);
+    expect(run.stderr).toMatch(/ticks, ticks-fresh/);
     expect(changed(before, snapshot())).toEqual([]);
   }, 60_000);
 

@@ -89,7 +89,7 @@ class ModuleReport extends Step<Payload> {
 
 function toModule(req: Request, topic: string): void {
   const r = new ModuleReport(req);
-  r.call = new Call("tally", topic).send(Format.Json, Uint8Array.wrap(String.UTF8.encode("{}")), r);
+  r.call = new Call("ticks", topic).send(Format.Json, Uint8Array.wrap(String.UTF8.encode("{}")), r);
 }
 
 /** A call made at start-up, outside any event: it goes through v1's call, its result through wasm_bus_finish. */

@@ -5,8 +5,8 @@
 ;;   [24] via: 0 inside the import, 1 wasm_bus_finish, 2 wasm_bus_error
 ;;   [28] the error code (via 2), or drop's status (keep)   [32] callback ticks seen
 ;; Topics: echo ([cap u32][payload] to os echo.echo, result buffer of cap bytes),
-;; now (os time.now), sleep (os time.sleep 5 ms), count (tally.count, answers at
-;; once), wait (tally.wait, answers after 50 ms), bad-out (an out record past
+;; now (os time.now), sleep (os time.sleep 5 ms), count (ticks.count, answers at
+;; once), wait (ticks.wait, answers after 50 ms), bad-out (an out record past
 ;; memory), unknown (a module that does not exist), keep (kept-alive echo, then
 ;; drop), flood (flood.go with a tick callback: callbacks before the result),
 ;; ordered (flood.go, then echo.echo in the same entry: the echo cannot come
@@ -25,7 +25,7 @@
   (data (i32.const 64) "time.sleep")              ;; 10
   (data (i32.const 80) "{\"duration_ms\":5}")     ;; 17
   (data (i32.const 112) "{}")                     ;; 2
-  (data (i32.const 128) "tally")                  ;; 5
+  (data (i32.const 128) "ticks")                  ;; 5
   (data (i32.const 144) "count")                  ;; 5
   (data (i32.const 160) "wait")                   ;; 4
   (data (i32.const 176) "nope")                   ;; 4

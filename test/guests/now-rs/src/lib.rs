@@ -45,11 +45,11 @@ fn init() -> Result<(), BusError> {
         report(format!(r#""immediate":{all_at_once},"done":{n}"#))
     })?;
     listen("module", |_req: Request| async move {
-        let (at_once, reply) = settled(call("tally", "count").send_raw(Format::Json, b"{}")?).await?;
+        let (at_once, reply) = settled(call("ticks", "count").send_raw(Format::Json, b"{}")?).await?;
         report(format!(r#""immediate":{at_once},"reply":"{}""#, text(&reply)))
     })?;
     listen("module-later", |_req: Request| async move {
-        let (at_once, reply) = settled(call("tally", "wait").send_raw(Format::Json, b"{}")?).await?;
+        let (at_once, reply) = settled(call("ticks", "wait").send_raw(Format::Json, b"{}")?).await?;
         report(format!(r#""immediate":{at_once},"reply":"{}""#, text(&reply)))
     })?;
     Ok(())
