@@ -145,6 +145,8 @@ interface Subscription {
   fd: number;
   /** For a clock: when it is due, in Date.now() milliseconds. */
   due: number;
+  /** For a clock: which, and the time it waits for on that clock, in nanoseconds. */
+  clock?: { id: number; at: bigint };
 }
 
 type Import = (...args: never[]) => unknown;
@@ -276,9 +278,24 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
     });
   };
 
-  // ---- poll_oneoff ----
-  const clockNowNs = (id: number): bigint =>
-    id === defs.CLOCKID_REALTIME ? BigInt(Date.now()) * 1_000_000n : BigInt(Math.round(performance.now() * 1e6));
+  // ---- clocks, poll_oneoff ----
+  /**
+   * A clock never reads earlier than a deadline the guest has waited for: the host's clocks tick
+   * in whole milliseconds, with float rounding, and a guest that slept 30 ms must see 30 ms pass.
+   */
+  const floor = new Map<number, bigint>();
+  const clockNowNs = (id: number): bigint => {
+    const now = id === defs.CLOCKID_REALTIME ? BigInt(Date.now()) * 1_000_000n : BigInt(Math.round(performance.now() * 1e6));
+    const min = floor.get(id);
+    return min !== undefined && min > now ? min : now;
+  };
+  const clockTimeGet = (id: number, precision: bigint, timePtr: number): number => {
+    if (id !== defs.CLOCKID_REALTIME && id !== defs.CLOCKID_MONOTONIC) return base.clock_time_get!(id as never, precision as never, timePtr as never) as number;
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, clockNowNs(id), true);
+    memory().write(timePtr, b, "clock_time_get time");
+    return defs.ERRNO_SUCCESS;
+  };
   const subscriptions = (inPtr: number, n: number): Subscription[] | number => {
     if (n * SUBSCRIPTION > memory().size) throw BusError.of("InvalidPointer", `poll_oneoff: ${n} subscriptions`);
     const raw = memory().read(inPtr, n * SUBSCRIPTION, "poll_oneoff subscriptions");
@@ -294,9 +311,11 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
         if (id !== defs.CLOCKID_REALTIME && id !== defs.CLOCKID_MONOTONIC) return defs.ERRNO_INVAL;
         const timeout = view.getBigUint64(at + 24, true);
         const absolute = (view.getUint16(at + 40, true) & defs.SUBCLOCKFLAGS_SUBSCRIPTION_CLOCK_ABSTIME) !== 0;
-        const ns = absolute ? timeout - clockNowNs(id) : timeout;
+        const current = clockNowNs(id);
+        const ns = absolute ? timeout - current : timeout;
         // Never early: a wait rounds up to the next millisecond.
         sub.due = ns <= 0n ? now : now + Number((ns + 999_999n) / 1_000_000n);
+        sub.clock = { id, at: absolute ? timeout : current + timeout };
       } else if (type === defs.EVENTTYPE_FD_READ || type === defs.EVENTTYPE_FD_WRITE) {
         sub.fd = view.getUint32(at + 16, true);
       } else {
@@ -317,6 +336,8 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
       view.setUint8(10, sub.type);
       if (sub.type === defs.EVENTTYPE_CLOCK) {
         if (sub.due > now) continue;
+        const { id, at } = sub.clock!;
+        if (at > (floor.get(id) ?? 0n)) floor.set(id, at);
       } else {
         const f = stdio(sub.fd);
         const wants = sub.type === defs.EVENTTYPE_FD_READ ? "stdin" : "out";
@@ -380,6 +401,7 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
     fd_read: fdRead,
     fd_write: fdWrite,
     poll_oneoff: pollOneoff,
+    clock_time_get: clockTimeGet,
     random_get: (ptr: number, len: number) => {
       const bytes = new Uint8Array(len >>> 0);
       for (let i = 0; i < bytes.length; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
