@@ -1,8 +1,11 @@
 import { C1, Packr } from "msgpackr";
 import { Format, type FormatValue, formatName } from "../abi.js";
 import { BusError } from "../errors.js";
-import { asBytes, decodeBincode, encodeBincode } from "./bincode.js";
+import { decodeBincode, encodeBincode } from "./bincode.js";
+import { conform, decodeJson, encodeJson } from "./json.js";
 import type { Schema } from "./schema.js";
+
+export { decodeJson, encodeJson, stringifyJson } from "./json.js";
 
 export type { Schema, TopicSpec } from "./schema.js";
 
@@ -22,7 +25,7 @@ export function decode(format: number, data: Uint8Array, schema?: Schema): unkno
       case Format.Raw:
         return data;
       case Format.Json:
-        return conform(parseJson(data), schema);
+        return decodeJson(data, schema);
       case Format.Msgpack:
         return conform(data.length ? unpackOne(data) : undefined, schema);
       case Format.Bincode:
@@ -40,9 +43,9 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
   try {
     switch (format) {
       case Format.Raw:
-        return value instanceof Uint8Array ? value : typeof value === "string" ? utf8.encode(value) : utf8.encode(stringifyJson(value));
+        return value instanceof Uint8Array ? value : typeof value === "string" ? utf8.encode(value) : encodeJson(value);
       case Format.Json:
-        return utf8.encode(stringifyJson(value));
+        return encodeJson(value);
       case Format.Msgpack:
         // pack() hands back a view of msgpackr's reusable buffer: copy it out.
         return packr.pack(value).slice();
@@ -91,54 +94,3 @@ function holdsC1(v: unknown): boolean {
   return Object.values(v).some(holdsC1);
 }
 
-const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
-
-function parseJson(data: Uint8Array): unknown {
-  const source = text.decode(data);
-  // Integers past 2^53 keep their digits as bigint (u64/u128 fields); a reviver costs ten
-  // times the parse, so only text with a run of 16 digits pays for it.
-  if (!/\d{16}/.test(source)) return JSON.parse(source);
-  return JSON.parse(source, (_key, value, context?: { source?: string }) =>
-    typeof value === "number" && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source)
-      ? BigInt(context.source)
-      : value,
-  );
-}
-
-declare global {
-  interface JSON {
-    rawJSON(text: string): unknown;
-  }
-}
-
-/** JSON as serde_json writes it: bytes as arrays of numbers, big integers with all their digits. */
-export function stringifyJson(value: unknown): string {
-  // A prepared copy and a plain stringify beat a replacer, which V8 calls for every value.
-  return JSON.stringify(prepareJson(value ?? null));
-}
-
-function prepareJson(v: unknown): unknown {
-  if (typeof v === "bigint") return JSON.rawJSON(v.toString());
-  if (v === null || typeof v !== "object") return v;
-  if (v instanceof Uint8Array) return Array.from(v);
-  if (Array.isArray(v)) return v.map(prepareJson);
-  // Keys are data ("__proto__" too): a null-prototype object keeps each as its own property.
-  const out: Record<string, unknown> = Object.create(null);
-  for (const k of Object.keys(v)) out[k] = prepareJson((v as Record<string, unknown>)[k]);
-  return out;
-}
-
-/** Brings a self-describing value to the shape the schema names: byte arrays become Uint8Array. */
-function conform(value: unknown, schema?: Schema): unknown {
-  if (!schema || typeof schema === "string") return schema === "bytes" && value != null ? asBytes(value, "$") : value;
-  if (value === null || value === undefined || typeof value !== "object") return value;
-  if ("option" in schema) return conform(value, schema.option);
-  if ("seq" in schema && Array.isArray(value)) return value.map((v) => conform(v, schema.seq));
-  if ("tuple" in schema && Array.isArray(value)) return value.map((v, i) => conform(v, schema.tuple[i]));
-  if ("struct" in schema) {
-    const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-    for (const [k, s] of Object.entries(schema.struct)) if (k in out) out[k] = conform(out[k], s);
-    return out;
-  }
-  return value;
-}
