@@ -89,7 +89,7 @@ export class HandleTable {
     }
     if (entry?.kind === "callback") {
       const owner = this.#entries.get(entry.parent);
-      if (owner?.kind === "out" || owner?.kind === "reserved") owner.callbacks?.delete(entry.topic);
+      if ((owner?.kind === "out" || owner?.kind === "reserved") && owner.callbacks?.get(entry.topic) === handle) owner.callbacks.delete(entry.topic);
     }
   }
 
