@@ -9,6 +9,7 @@ import type { LogLine } from "../src/log.js";
 import { Process, type ProcessInfo, type SpawnRequest } from "../src/process.js";
 import type { ModuleEntry, Runtime } from "../src/runtime.js";
 import { createRuntime } from "../src/worker-runtime.js";
+import { SqlKv } from "./kv.js";
 import { AlarmTimers } from "./timers.js";
 
 /** Lines kept per process for GET /processes/:id/logs and for a client that attaches late. */
@@ -71,7 +72,8 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     sql.exec("CREATE TABLE IF NOT EXISTS info (one INTEGER PRIMARY KEY CHECK (one = 1), json TEXT NOT NULL)");
     sql.exec("CREATE TABLE IF NOT EXISTS lines (seq INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL)");
     this.#timers = new AlarmTimers(ctx.storage, (tag, id, waited) => this.#timerFired(tag, id, waited));
-    this.#runtime = createRuntime({ clock: this.#timers, log: (line) => this.#record(line) }, processModules);
+    // kv.* keys of the modules running here live in this object's own SQLite (durable-objects/kv.ts).
+    this.#runtime = createRuntime({ clock: this.#timers, log: (line) => this.#record(line), storage: new SqlKv(ctx.storage) }, processModules);
     // A fresh object with a running process on record lost its instance to an eviction:
     // Wasm memory is not durable, so the process cannot resume.
     const info = this.#info();

@@ -7,6 +7,7 @@ import { BusError } from "../src/errors.js";
 import { errorResponse } from "../src/http/errors.js";
 import type { Guest } from "../src/instance/guest.js";
 import { createRuntime } from "../src/worker-runtime.js";
+import { SqlKv } from "./kv.js";
 import { closeBack } from "./sockets.js";
 import { type ClientFrame, decodeFrame, encodeFrame, faultFrame, type ServerFrame } from "./frames.js";
 
@@ -29,7 +30,8 @@ interface Attachment {
  * which rebuilds the module's state from what its clients still hold.
  */
 export class BusSession extends DurableObject<Env> implements SessionObject {
-  #runtime = createRuntime();
+  /** kv.* keys of the modules running here live in this object's own SQLite (durable-objects/kv.ts). */
+  #runtime = createRuntime({ storage: new SqlKv(this.ctx.storage) });
   #guest?: Guest;
   /** Live calls per socket, by the client's call id. */
   #calls = new Map<string, Map<number, BusCall>>();

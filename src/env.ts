@@ -1,4 +1,4 @@
-import type { ProcessObject, SessionObject } from "./objects.js";
+import type { ProcessObject, SessionObject, StoreObject } from "./objects.js";
 
 /** The Worker's bindings (wrangler.toml). */
 export interface Env {
@@ -8,4 +8,6 @@ export interface Env {
   PROCESS_RETENTION_MS?: string;
   PROCESSES: DurableObjectNamespace<ProcessObject>;
   SESSIONS: DurableObjectNamespace<SessionObject>;
+  /** Modules' key-value stores for plain calls (kv.*): one object per module. */
+  STORES: DurableObjectNamespace<StoreObject>;
 }

@@ -6,3 +6,4 @@ export default createApp(createRuntime());
 
 export { BusProcess } from "../durable-objects/bus-process.js";
 export { BusSession } from "../durable-objects/bus-session.js";
+export { BusStore } from "../durable-objects/bus-store.js";

@@ -53,6 +53,14 @@ export interface Limits {
   stdinBytes: number;
   /** Bytes a WebSocket client may leave unread before callbacks to it are refused (LimitExceeded). */
   socketBufferBytes: number;
+  /** Longest key in the module's key-value store (kv.*), in bytes of UTF-8. */
+  kvKeyBytes: number;
+  /** Largest value in the module's key-value store. */
+  kvValueBytes: number;
+  /** Keys the module's store may hold (in each store: a process's or session's own, or the module's store object). */
+  kvKeys: number;
+  /** Bytes of keys and values together the module's store may hold. */
+  kvBytes: number;
 }
 
 export const DEFAULT_LIMITS: Limits = defaults;

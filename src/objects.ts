@@ -2,6 +2,7 @@ import type { Payload } from "./codec/index.js";
 import type { Outcome } from "./errors.js";
 import type { LogLine } from "./log.js";
 import type { ProcessInfo, SpawnRequest } from "./process.js";
+import type { KvEntry, KvLimits, KvPage, KvSwap } from "./services/kv/index.js";
 
 /**
  * The Durable Objects as the Worker sees them through RPC. The classes (durable-objects/)
@@ -22,4 +23,16 @@ export interface ProcessObject extends Rpc.DurableObjectBranded {
 /** A bus session (GET /bus/:module/:session): its WebSocket upgrades. */
 export interface SessionObject extends Rpc.DurableObjectBranded {
   fetch(request: Request): Promise<Response>;
+}
+
+/**
+ * A module's key-value store for plain calls (kv.*): one BusStore object per module
+ * (`idFromName(module)`), reached through these methods by every isolate (src/store.ts).
+ */
+export interface StoreObject extends Rpc.DurableObjectBranded {
+  read(module: string, key: string): Promise<Outcome<KvEntry>>;
+  put(module: string, key: string, value: Uint8Array, limits: KvLimits): Promise<Outcome<number>>;
+  delete(module: string, key: string): Promise<Outcome<boolean>>;
+  list(module: string, prefix: string, limit: number, after: string | null): Promise<Outcome<KvPage>>;
+  cas(module: string, key: string, version: number, value: Uint8Array | null, limits: KvLimits): Promise<Outcome<KvSwap>>;
 }

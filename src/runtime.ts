@@ -12,6 +12,7 @@ import { consoleSink, type LogLine, type LogSink } from "./log.js";
 import { moduleService } from "./module-service.js";
 import { type LoadedModule, type ModuleEntry, loadModules } from "./registry.js";
 import { builtinServices } from "./services/index.js";
+import type { KvStorage } from "./services/kv/index.js";
 import type { ServeContext, Service } from "./services/service.js";
 
 export type { ModuleEntry } from "./registry.js";
@@ -26,6 +27,8 @@ export interface RuntimeOptions {
   jspi?: false;
   /** Where sleeps go: timers by default, a Durable Object's alarm in a process. */
   clock?: Clock;
+  /** Where modules' kv.* keys live (src/worker-runtime.ts chooses); without it kv.* is Unsupported. */
+  storage?: KvStorage;
 }
 
 /** What a caller of `request` may pass besides the payload. */
@@ -54,6 +57,7 @@ export class Runtime implements Host {
   readonly #moduleServices = new Map<string, Service>();
   readonly #log: LogSink;
   readonly #contexts = new Map<string, ServeContext>();
+  readonly #storage: KvStorage | undefined;
 
   constructor(registry: Record<string, ModuleEntry>, options: RuntimeOptions) {
     this.meter = new WebAssembly.Instance(options.fuel, {
@@ -67,6 +71,7 @@ export class Runtime implements Host {
     this.clock = options.clock ?? timerClock;
     this.#log = options.log ?? consoleSink;
     this.maxDepth = options.maxDepth ?? 16;
+    this.#storage = options.storage;
     this.modules = loadModules(registry);
   }
 
@@ -146,7 +151,8 @@ export class Runtime implements Host {
   #contextFor(caller: string): ServeContext {
     let ctx = this.#contexts.get(caller);
     if (!ctx) {
-      ctx = { caller: this.modules.get(caller)?.manifest, clock: this.clock, log: (line) => this.log(line), spawn: (name, o) => this.spawn(name, o) };
+      const manifest = this.modules.get(caller)?.manifest;
+      ctx = { caller: manifest, clock: this.clock, log: (line) => this.log(line), spawn: (name, o) => this.spawn(name, o), kv: manifest && this.#storage?.open(caller) };
       this.#contexts.set(caller, ctx);
     }
     return ctx;

@@ -1,5 +1,6 @@
 import { echo } from "./echo/index.js";
 import { http } from "./http/index.js";
+import { kv } from "./kv/index.js";
 import { logService } from "./log/index.js";
 import { processService } from "./process/index.js";
 import type { Service } from "./service.js";
@@ -9,7 +10,7 @@ import { ws } from "./ws/index.js";
 /** The host's built-in services, all under wapm `os`, as one service: each topic served by the one that declares it. */
 export function builtinServices(): Service {
   const byTopic = new Map<string, Service>();
-  for (const service of [time, http, logService, echo, ws, processService]) {
+  for (const service of [time, http, logService, echo, ws, processService, kv]) {
     for (const topic of Object.keys(service.topics)) byTopic.set(topic, service);
   }
   return {

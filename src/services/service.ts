@@ -7,6 +7,7 @@ import type { Clock } from "../clock.js";
 import type { Manifest } from "../manifest.js";
 import type { Guest, GuestOptions } from "../instance/guest.js";
 import type { LogLine } from "../log.js";
+import type { KvStore } from "./kv/index.js";
 
 /** What a service learns about the call besides its payload, and what it may use of the runtime. */
 export interface ServeContext {
@@ -17,6 +18,8 @@ export interface ServeContext {
   log(line: LogLine): void;
   /** Instantiates a command-style module (a sub-process) in the runtime the call arrived at. */
   spawn(module: string, options: GuestOptions): Guest;
+  /** The calling module's key-value store (kv.*), where the runtime has storage and the caller is a module. */
+  readonly kv?: KvStore;
 }
 
 /** Something that answers topics: a built-in service or a module. */

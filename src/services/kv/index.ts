@@ -1,0 +1,172 @@
+import type { Schema } from "../../codec/schema.js";
+import { validate } from "../../codec/validate.js";
+import { BusError } from "../../errors.js";
+import type { Limits } from "../../manifest.js";
+import { builtin, type ServeContext } from "../service.js";
+
+/**
+ * One module's keys, in a Durable Object's SQLite storage. Each method is atomic: a store runs
+ * it as one SQLite transaction, inside the one object that holds the keys, so every read sees
+ * every write acknowledged before it (strong consistency). Versions are the store's write
+ * sequence: a key's version changes with every write and never comes back (0: no such key), so
+ * a compare-and-set on it cannot be fooled by a delete and a put in between.
+ *
+ * A store in the calling object's own storage answers at once (plain values); one in another
+ * object answers through RPC (promises).
+ */
+export interface KvStore {
+  read(key: string): MaybePromise<KvEntry>;
+  put(key: string, value: Uint8Array, limits: KvLimits): MaybePromise<number>;
+  delete(key: string): MaybePromise<boolean>;
+  list(prefix: string, limit: number, after: string | null): MaybePromise<KvPage>;
+  /** Writes `value` (deletes, for null) only while the key's version is `version`. */
+  cas(key: string, version: number, value: Uint8Array | null, limits: KvLimits): MaybePromise<KvSwap>;
+}
+
+/** Where modules' stores are: the runtime's storage capability (RuntimeOptions.storage). */
+export interface KvStorage {
+  /** The store of one module: only that module's keys. */
+  open(module: string): KvStore;
+}
+
+export type MaybePromise<T> = T | Promise<T>;
+export interface KvEntry {
+  value: Uint8Array | null;
+  version: number;
+}
+export interface KvPage {
+  keys: string[];
+  cursor: string | null;
+}
+export interface KvSwap {
+  ok: boolean;
+  version: number;
+}
+/** What a store checks itself (it holds the counts): the rest is checked before a store is asked. */
+export type KvLimits = Pick<Limits, "kvKeys" | "kvBytes">;
+
+/** kv.list pages: `limit` 0 is this many keys, and no page is longer than LIST_MAX. */
+export const LIST_DEFAULT = 100;
+export const LIST_MAX = 1000;
+
+const entry: Schema = { struct: { value: { option: "bytes" }, version: "u64" } };
+
+/** The caller's store, with its limits: only modules have one. */
+function storeOf(ctx: ServeContext, topic: string): { kv: KvStore; limits: Limits } {
+  if (!ctx.caller) throw BusError.of("AccessDenied", `${topic}: the key-value store is for modules; this call came from no module`);
+  if (!ctx.kv) throw BusError.of("Unsupported", `${topic}: this runtime has no key-value storage`);
+  return { kv: ctx.kv, limits: ctx.caller.limits };
+}
+
+const utf8 = new TextEncoder();
+/** A UTF-16 surrogate with no partner: a string that UTF-8 cannot hold. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** A key: 1 to limits.kvKeyBytes bytes of well-formed UTF-8. */
+function checkKey(key: string, limits: Limits, topic: string): string {
+  if (!key.length) throw BusError.of("BadRequest", `${topic}: the key is empty`);
+  if (LONE_SURROGATE.test(key)) throw BusError.of("BadRequest", `${topic}: the key is not well-formed UTF-8 (a lone surrogate)`);
+  checkPrefix(key, limits, topic);
+  return key;
+}
+
+function checkPrefix(key: string, limits: Limits, topic: string) {
+  // Every UTF-16 unit is at most 3 bytes of UTF-8: count exactly only where that could matter.
+  if (key.length * 3 > limits.kvKeyBytes && utf8.encode(key).length > limits.kvKeyBytes) {
+    throw BusError.of("LimitExceeded", `${topic}: a key of ${utf8.encode(key).length} bytes is over the limit of ${limits.kvKeyBytes} (limits.kvKeyBytes)`);
+  }
+}
+
+function checkValue(value: Uint8Array, limits: Limits, topic: string): Uint8Array {
+  if (value.length > limits.kvValueBytes) {
+    throw BusError.of("LimitExceeded", `${topic}: a value of ${value.length} bytes is over the limit of ${limits.kvValueBytes} (limits.kvValueBytes)`);
+  }
+  // A value decoded from JSON is an array of numbers until here; one lent from guest memory is copied.
+  return Uint8Array.from(value);
+}
+
+/** Runs `fn` on a store's answer, now or when it comes. */
+function then<T, R>(value: MaybePromise<T>, fn: (value: T) => R): MaybePromise<R> {
+  return value instanceof Promise ? value.then(fn) : fn(value);
+}
+
+/** A u64 version from a request: past 2^53 it names no version a store has handed out. */
+function versionOf(v: number | bigint): number {
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : -1;
+}
+
+/**
+ * A key-value store for modules (wapm `os`, topics `kv.*`): each module sees only its own keys.
+ * Inside a process or a bus session the keys live in that object's own SQLite storage; plain
+ * calls use one store object (BusStore) per module. See docs/host.md.
+ */
+export const kv = builtin({
+  "kv.get": {
+    description: "The value of key in the calling module's store; none where the key is absent.",
+    request: { struct: { key: "string" } },
+    response: { option: "bytes" },
+    run(req: { key: string }, _call, ctx) {
+      validate(req, this.request, "request");
+      const { kv, limits } = storeOf(ctx, "kv.get");
+      return then(kv.read(checkKey(req.key, limits, "kv.get")), (e) => e.value);
+    },
+  },
+  "kv.read": {
+    description: "The value of key and its version (a value of none and version 0 where the key is absent), for kv.cas.",
+    request: { struct: { key: "string" } },
+    response: entry,
+    run(req: { key: string }, _call, ctx) {
+      validate(req, this.request, "request");
+      const { kv, limits } = storeOf(ctx, "kv.read");
+      return kv.read(checkKey(req.key, limits, "kv.read"));
+    },
+  },
+  "kv.put": {
+    description: "Sets key to value; replies with the key's new version. LimitExceeded past the caller's limits.kvKeyBytes, kvValueBytes, kvKeys or kvBytes.",
+    request: { struct: { key: "string", value: "bytes" } },
+    response: "u64",
+    run(req: { key: string; value: Uint8Array }, _call, ctx) {
+      validate(req, this.request, "request");
+      const { kv, limits } = storeOf(ctx, "kv.put");
+      return kv.put(checkKey(req.key, limits, "kv.put"), checkValue(req.value, limits, "kv.put"), limits);
+    },
+  },
+  "kv.delete": {
+    description: "Deletes key; replies whether it was there.",
+    request: { struct: { key: "string" } },
+    response: "bool",
+    run(req: { key: string }, _call, ctx) {
+      validate(req, this.request, "request");
+      const { kv, limits } = storeOf(ctx, "kv.delete");
+      return kv.delete(checkKey(req.key, limits, "kv.delete"));
+    },
+  },
+  "kv.list": {
+    description: `Keys that start with prefix, in byte order, after cursor (none: from the first); at most limit (0: ${LIST_DEFAULT}; at most ${LIST_MAX}). cursor in the reply is for the next page, none after the last.`,
+    request: { struct: { prefix: "string", limit: "u32", cursor: { option: "string" } } },
+    response: { struct: { keys: { seq: "string" }, cursor: { option: "string" } } },
+    run(req: { prefix: string; limit: number; cursor?: string | null }, _call, ctx) {
+      validate(req, this.request, "request");
+      const { kv, limits } = storeOf(ctx, "kv.list");
+      checkPrefix(req.prefix, limits, "kv.list");
+      if (LONE_SURROGATE.test(req.prefix)) throw BusError.of("BadRequest", "kv.list: the prefix is not well-formed UTF-8 (a lone surrogate)");
+      const cursor = req.cursor ?? null;
+      if (cursor !== null && LONE_SURROGATE.test(cursor)) throw BusError.of("BadRequest", "kv.list: the cursor is not well-formed UTF-8 (a lone surrogate)");
+      const limit = Math.min(Number(req.limit) || LIST_DEFAULT, LIST_MAX);
+      return kv.list(req.prefix, limit, cursor);
+    },
+  },
+  "kv.cas": {
+    description:
+      "Compare-and-set: writes value (none: deletes the key) only if key's version is still version (0: only if absent). Replies ok and the key's version now (the new one, or the one that won).",
+    request: { struct: { key: "string", version: "u64", value: { option: "bytes" } } },
+    response: { struct: { ok: "bool", version: "u64" } },
+    run(req: { key: string; version: number | bigint; value?: Uint8Array | null }, _call, ctx) {
+      validate(req, this.request, "request");
+      const { kv, limits } = storeOf(ctx, "kv.cas");
+      const value = req.value == null ? null : checkValue(req.value, limits, "kv.cas");
+      return kv.cas(checkKey(req.key, limits, "kv.cas"), versionOf(req.version), value, limits);
+    },
+  },
+});

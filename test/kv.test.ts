@@ -1,0 +1,158 @@
+import { env as testEnv, runInDurableObject } from "cloudflare:test";
+import { pack, unpack } from "msgpackr";
+import { describe, expect, it } from "vitest";
+import { Format } from "../src/abi.js";
+import { decode, encode } from "../src/codec/index.js";
+import type { Env } from "../src/env.js";
+import { BusError } from "../src/errors.js";
+import { DEFAULT_LIMITS } from "../src/manifest.js";
+import { kv } from "../src/services/kv/index.js";
+import { storeObjects } from "../src/store.js";
+import { guestApp } from "./helpers.js";
+
+const env = testEnv as unknown as Env;
+
+/** Test guests kv-probe and kv-probe-b (3 keys, 64 bytes) call os kv.* as themselves; their keys go to BusStore objects. */
+function probes() {
+  const { app, runtime } = guestApp({ storage: storeObjects(() => env.STORES) });
+  /** os `topic` with `value` in `format`, as module `module`: the reply decoded, or the BusError it failed with. */
+  async function os(module: string, topic: string, value: unknown, format: number = Format.Json): Promise<unknown> {
+    const spec = kv.topics[topic]!;
+    const res = await app.request(`/call/${module}/os`, {
+      method: "POST",
+      headers: { "content-type": "application/msgpack" },
+      body: pack({ topic, format, payload: encode(format, value, spec.request) }),
+    });
+    if (res.status !== 200) {
+      const body = (await res.json()) as { code: number; error: string };
+      throw new BusError(body.code, body.error);
+    }
+    const reply = unpack(new Uint8Array(await res.arrayBuffer())) as { format: number; payload: Uint8Array };
+    expect(reply.format).toBe(format);
+    return decode(format, reply.payload, spec.response);
+  }
+  const fails = async (p: Promise<unknown>) => {
+    try {
+      await p;
+    } catch (err) {
+      return (err as BusError).codeName;
+    }
+    throw new Error("it did not fail");
+  };
+  return { os, fails, runtime };
+}
+
+let unique = 0;
+/** Keys of their own for each test: the store objects outlive a test. */
+const fresh = (name: string) => `${name}-${Date.now()}-${++unique}`;
+
+describe("kv.* (issue 9, section 3): the calling module's own keys", () => {
+  it.each([
+    ["json", Format.Json],
+    ["msgpack", Format.Msgpack],
+    ["bincode", Format.Bincode],
+  ])("get, put, read, delete and cas in %s", async (_name, format) => {
+    const { os } = probes();
+    const key = fresh("k");
+    expect(await os("kv-probe", "kv.get", { key }, format)).toBeNull();
+    expect(await os("kv-probe", "kv.read", { key }, format)).toEqual({ value: null, version: 0 });
+    const v1 = Number(await os("kv-probe", "kv.put", { key, value: new Uint8Array([1, 2, 3]) }, format));
+    expect(v1).toBeGreaterThan(0);
+    expect(await os("kv-probe", "kv.get", { key }, format)).toEqual(new Uint8Array([1, 2, 3]));
+    expect(await os("kv-probe", "kv.read", { key }, format)).toEqual({ value: new Uint8Array([1, 2, 3]), version: v1 });
+    // A compare-and-set on a stale version fails and says which version won.
+    const v2 = Number(await os("kv-probe", "kv.put", { key, value: new Uint8Array([4]) }, format));
+    expect(v2).toBeGreaterThan(v1);
+    expect(await os("kv-probe", "kv.cas", { key, version: v1, value: new Uint8Array([9]) }, format)).toEqual({ ok: false, version: v2 });
+    const swapped = (await os("kv-probe", "kv.cas", { key, version: v2, value: new Uint8Array([5]) }, format)) as { ok: boolean; version: number };
+    expect(swapped.ok).toBe(true);
+    expect(swapped.version).toBeGreaterThan(v2);
+    expect(await os("kv-probe", "kv.get", { key }, format)).toEqual(new Uint8Array([5]));
+    expect(await os("kv-probe", "kv.delete", { key }, format)).toBe(true);
+    expect(await os("kv-probe", "kv.delete", { key }, format)).toBe(false);
+    expect(await os("kv-probe", "kv.get", { key }, format)).toBeNull();
+  });
+
+  it("cas with version 0 writes only where the key is absent, and with no value deletes", async () => {
+    const { os } = probes();
+    const key = fresh("cas");
+    const created = (await os("kv-probe", "kv.cas", { key, version: 0, value: new Uint8Array([1]) })) as { ok: boolean; version: number };
+    expect(created.ok).toBe(true);
+    expect(await os("kv-probe", "kv.cas", { key, version: 0, value: new Uint8Array([2]) })).toEqual({ ok: false, version: created.version });
+    expect(await os("kv-probe", "kv.cas", { key, version: created.version, value: null })).toEqual({ ok: true, version: 0 });
+    expect(await os("kv-probe", "kv.read", { key })).toEqual({ value: null, version: 0 });
+    // Written again, the key gets a version it never had: a swap from before the delete cannot win.
+    const again = Number(await os("kv-probe", "kv.put", { key, value: new Uint8Array([3]) }));
+    expect(again).toBeGreaterThan(created.version);
+    expect((await os("kv-probe", "kv.cas", { key, version: created.version, value: new Uint8Array([4]) })) as object).toMatchObject({ ok: false });
+  });
+
+  it("lists keys by prefix in byte order, a page at a time", async () => {
+    const { os } = probes();
+    const p = `${fresh("list")}/`;
+    const keys = ["b", "a", "c/1", "c/2", "é", "😀", "z"].map((k) => p + k);
+    for (const key of keys) await os("kv-probe", "kv.put", { key, value: new Uint8Array([0]) }, Format.Msgpack);
+    await os("kv-probe", "kv.put", { key: p.slice(0, -1), value: new Uint8Array([0]) }); // the prefix without its slash: not listed
+    const sorted = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    expect(await os("kv-probe", "kv.list", { prefix: p, limit: 0, cursor: null })).toEqual({ keys: sorted, cursor: null });
+    const pages: string[][] = [];
+    let cursor: string | null = null;
+    do {
+      const page = (await os("kv-probe", "kv.list", { prefix: p, limit: 3, cursor }, Format.Bincode)) as { keys: string[]; cursor: string | null };
+      pages.push(page.keys);
+      cursor = page.cursor;
+    } while (cursor !== null);
+    expect(pages).toEqual([sorted.slice(0, 3), sorted.slice(3, 6), sorted.slice(6)]);
+    expect(await os("kv-probe", "kv.list", { prefix: `${p}c/`, limit: 10, cursor: null })).toEqual({ keys: [`${p}c/1`, `${p}c/2`], cursor: null });
+  });
+
+  it("keeps each module's keys apart: kv-probe-b never sees kv-probe's", async () => {
+    const { os } = probes();
+    const key = fresh("mine");
+    await os("kv-probe", "kv.put", { key, value: new Uint8Array([7]) });
+    expect(await os("kv-probe-b", "kv.get", { key })).toBeNull();
+    expect(await os("kv-probe-b", "kv.list", { prefix: key, limit: 0, cursor: null })).toEqual({ keys: [], cursor: null });
+    expect(await os("kv-probe-b", "kv.delete", { key })).toBe(false);
+    expect(await os("kv-probe", "kv.get", { key })).toEqual(new Uint8Array([7]));
+    // Each module's store is its own object.
+    const a = env.STORES.idFromName("kv-probe").toString();
+    const b = env.STORES.idFromName("kv-probe-b").toString();
+    expect(a).not.toBe(b);
+    await runInDurableObject(env.STORES.get(env.STORES.idFromName("kv-probe-b")), (_o, state) => {
+      expect(state.storage.sql.exec("SELECT count(*) AS n FROM kv_entries WHERE key = ?", key).one().n).toBe(0);
+    });
+  });
+
+  it("holds keys and values to the caller's limits", async () => {
+    const { os, fails } = probes();
+    expect(await fails(os("kv-probe", "kv.put", { key: "k".repeat(DEFAULT_LIMITS.kvKeyBytes + 1), value: new Uint8Array(1) }))).toBe("LimitExceeded");
+    expect(await fails(os("kv-probe", "kv.get", { key: "é".repeat(DEFAULT_LIMITS.kvKeyBytes / 2 + 1) }))).toBe("LimitExceeded");
+    expect(await fails(os("kv-probe", "kv.put", { key: fresh("big"), value: new Uint8Array(DEFAULT_LIMITS.kvValueBytes + 1) }, Format.Msgpack))).toBe("LimitExceeded");
+    const max = fresh("max");
+    expect(Number(await os("kv-probe", "kv.put", { key: max, value: new Uint8Array(DEFAULT_LIMITS.kvValueBytes) }, Format.Msgpack))).toBeGreaterThan(0);
+    expect(await os("kv-probe", "kv.delete", { key: max })).toBe(true);
+    expect(await fails(os("kv-probe", "kv.put", { key: "", value: new Uint8Array(1) }))).toBe("BadRequest");
+    expect(await fails(os("kv-probe", "kv.put", { key: "x", value: 5 }, Format.Msgpack))).toMatch(/^(BadRequest|DeserializationFailed)$/);
+    expect(await fails(os("kv-probe", "kv.put", { key: 5, value: new Uint8Array(1) }, Format.Msgpack))).toBe("BadRequest");
+    expect(await fails(os("kv-probe", "kv.get", { key: "\ud800" }))).toBe("BadRequest");
+
+    // kv-probe-b: 3 keys, 64 bytes. A fourth key is refused; overwriting one is not; a delete makes room.
+    const p = fresh("b");
+    for (const k of ["1", "2", "3"]) await os("kv-probe-b", "kv.put", { key: `${p}${k}`.slice(-8), value: new Uint8Array(4) });
+    const keys = ["1", "2", "3"].map((k) => `${p}${k}`.slice(-8));
+    expect(await fails(os("kv-probe-b", "kv.put", { key: `${p}4`.slice(-8), value: new Uint8Array(4) }))).toBe("LimitExceeded");
+    expect(await fails(os("kv-probe-b", "kv.cas", { key: `${p}4`.slice(-8), version: 0, value: new Uint8Array(4) }))).toBe("LimitExceeded");
+    expect(Number(await os("kv-probe-b", "kv.put", { key: keys[0], value: new Uint8Array(8) }))).toBeGreaterThan(0);
+    // 3 keys of 8 bytes with values of 8, 4 and 4: 40 bytes; a value of 60 instead of 8 would make 92, over 64.
+    expect(await fails(os("kv-probe-b", "kv.put", { key: keys[0], value: new Uint8Array(60) }))).toBe("LimitExceeded");
+    expect(await os("kv-probe-b", "kv.delete", { key: keys[1] })).toBe(true);
+    expect(Number(await os("kv-probe-b", "kv.put", { key: `${p}4`.slice(-8), value: new Uint8Array(4) }))).toBeGreaterThan(0);
+    for (const k of [keys[0], keys[2], `${p}4`.slice(-8)]) await os("kv-probe-b", "kv.delete", { key: k });
+  });
+
+  it("is for modules: a call from no module is AccessDenied", async () => {
+    const { runtime } = probes();
+    const refused = runtime.request("os", "kv.get", { format: Format.Json, data: new TextEncoder().encode('{"key":"x"}') });
+    await expect(refused).rejects.toMatchObject({ codeName: "AccessDenied" });
+  });
+});
