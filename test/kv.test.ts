@@ -9,6 +9,7 @@ import { DEFAULT_LIMITS } from "../src/manifest.js";
 import { kv } from "../src/services/kv/index.js";
 import { storeObjects } from "../src/store.js";
 import { guestApp } from "./helpers.js";
+import { post, worker } from "./worker.js";
 
 const env = testEnv as unknown as Env;
 
@@ -156,3 +157,94 @@ describe("kv.* (issue 9, section 3): the calling module's own keys", () => {
     await expect(refused).rejects.toMatchObject({ codeName: "AccessDenied" });
   });
 });
+
+describe("tally and tally-rs: compare-and-set never loses an increment", () => {
+  const count = async (module: string) => {
+    const res = await post(`/call/${module}/get`, {});
+    expect(res.status, await res.clone().text()).toBe(200);
+    return ((await res.json()) as { count: number }).count;
+  };
+
+  it.each(["tally", "tally-rs"])("%s: 100 concurrent incr {by: 1} over HTTP add exactly 100", async (module) => {
+    const before = await count(module);
+    const replies = await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        const res = await post(`/call/${module}/incr`, { by: 1 });
+        expect(res.status, await res.clone().text()).toBe(200);
+        return ((await res.json()) as { count: number }).count;
+      }),
+    );
+    expect(await count(module)).toBe(before + 100);
+    // Each increment wrote a count of its own: before + 1 .. before + 100, each once.
+    expect(replies.sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => before + i + 1));
+  });
+
+  it("tally's count is in its store object, and tally-rs has a store of its own", async () => {
+    const before = await count("tally-rs");
+    await post("/call/tally/incr", { by: 5 });
+    expect(await count("tally-rs")).toBe(before);
+    await runInDurableObject(env.STORES.get(env.STORES.idFromName("tally")), (_o, state) => {
+      const row = state.storage.sql.exec<{ module: string; value: ArrayBuffer }>("SELECT module, value FROM kv_entries WHERE key = 'count'").one();
+      expect(row.module).toBe("tally");
+      expect(new DataView(row.value).getBigUint64(0, true)).toBeGreaterThanOrEqual(5n);
+    });
+  });
+
+  it("refuses a bad incr with 400 before any guest runs", async () => {
+    expect((await post("/call/tally/incr", { by: -1 })).status).toBe(400);
+    expect((await post("/call/tally-rs/incr", { by: "one" })).status).toBe(400);
+  });
+});
+
+describe("kv.* inside a bus session: the session object's own storage", () => {
+  it("tally in a session counts apart from plain calls and from other sessions", async () => {
+    const plain = ((await (await post("/call/tally/get", {})).json()) as { count: number }).count;
+    const room = fresh("room");
+    const ws = await open(`/bus/tally/${room}`);
+    for (let id = 1; id <= 3; id++) ws.call(id, "incr", { by: 2 });
+    const counts = [];
+    for (let id = 1; id <= 3; id++) counts.push(((await ws.reply(id)) as { count: number }).count);
+    expect(counts.sort()).toEqual([2, 4, 6]);
+    const other = await open(`/bus/tally/${room}-other`);
+    other.call(1, "get", {});
+    expect(await other.reply(1)).toEqual({ count: 0 });
+    expect(((await (await post("/call/tally/get", {})).json()) as { count: number }).count).toBe(plain);
+    // In the session's object, in its SQLite, next to its live calls.
+    const stub = env.SESSIONS.get(env.SESSIONS.idFromName(`tally/${room}`));
+    await runInDurableObject(stub, (_o, state) => {
+      const row = state.storage.sql.exec<{ module: string; value: ArrayBuffer }>("SELECT module, value FROM kv_entries WHERE key = 'count'").one();
+      expect(row.module).toBe("tally");
+      expect(new DataView(row.value).getBigUint64(0, true)).toBe(6n);
+    });
+    ws.ws.close(1000);
+    other.ws.close(1000);
+  });
+});
+
+/** A bus client of GET /bus/:module/:session: json calls, replies by id. */
+async function open(path: string) {
+  const res = await worker(path, { headers: { upgrade: "websocket" } });
+  expect(res.status).toBe(101);
+  const ws = res.webSocket!;
+  ws.accept();
+  const frames: { type: string; id: number; payload?: Uint8Array; error?: string }[] = [];
+  let order = Promise.resolve();
+  ws.addEventListener("message", (e) => {
+    const data = e.data as Blob | ArrayBuffer;
+    order = order.then(async () => {
+      frames.push(unpack(new Uint8Array(data instanceof ArrayBuffer ? data : await data.arrayBuffer())));
+    });
+  });
+  const call = (id: number, topic: string, body: unknown) =>
+    ws.send(pack({ type: "call", id, topic, format: "json", payload: new TextEncoder().encode(JSON.stringify(body)) }));
+  const reply = async (id: number) => {
+    for (let i = 0; i < 250; i++) {
+      const f = frames.find((f) => f.id === id && (f.type === "reply" || f.type === "fault"));
+      if (f?.type === "reply") return JSON.parse(new TextDecoder().decode(f.payload));
+      if (f) throw new Error(`call ${id} failed: ${f.error}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`no reply to ${id}`);
+  };
+  return { ws, call, reply };
+}

@@ -11,6 +11,7 @@ export { Call, call, callValue } from "./call";
 export { Adapter, Callback, Handler, Step } from "./handler";
 export { liveHandles } from "./handles";
 export { decodeJson, encodeJson, parseJson, stringifyJson } from "./json";
+export { bytesToU64, KvEntry, KvPage, KvSwap, kvCas, kvDelete, kvGet, kvList, kvPut, kvRead, u64ToBytes } from "./kv";
 export { log } from "./log";
 export { decodeMsgpack, encodeMsgpack } from "./msgpack";
 export { fetch, FetchRequest, FetchResponse, Header, now, sleep } from "./os";
