@@ -77,15 +77,22 @@ export function busImports(cx: InstanceContext, delivery: Delivery): Imports {
       cx.listening.add(topic);
       return Code.Success;
     }),
-    reply: guarded((handle, format, ptr, len) => {
-      const call = inbound(cx, handle);
-      if (!call) return Code.InvalidHandle;
-      // Lent: copied by the caller's sink, into a caller's memory at once where one waits in call_now.
-      const payload = read(cx, format, ptr, len, limits.responseBytes, "reply", true);
-      // Forget the handle first, so the call ending is not mistaken for a drop by the caller.
-      if (!call.keepalive) cx.handles.remove(handle);
-      return call.reply(payload, true);
-    }),
+    // Guarded by hand, without the rest arguments: a module's answer to a call_now is this hot.
+    reply: (handle, format, ptr, len) => {
+      try {
+        const call = inbound(cx, handle);
+        if (!call) return Code.InvalidHandle;
+        // Lent: copied by the caller's sink, into a caller's memory at once where one waits in call_now.
+        const payload = read(cx, format, ptr, len, limits.responseBytes, "reply", true);
+        // Forget the handle first, so the call ending is not mistaken for a drop by the caller.
+        if (!call.keepalive) cx.handles.remove(handle);
+        return call.reply(payload, true);
+      } catch (err) {
+        if (!(err instanceof BusError)) throw err;
+        cx.refused(err);
+        return err.code;
+      }
+    },
     reply_callback: guarded((handle, format, topicPtr, topicLen, ptr, len) => {
       const call = inbound(cx, handle, true);
       if (!call) return Code.InvalidHandle;
@@ -179,8 +186,9 @@ function call(
 class NowSink implements CallSink {
   /** The result, where it did not fit the caller's buffer (bytes of its own). */
   reply?: Payload;
-  /** The result, written into the caller's buffer at once: its format and length. */
-  written?: { format: number; len: number };
+  /** The result was written into the caller's buffer at once: its length (-1: not), and its format. */
+  written = -1;
+  writtenFormat = 0;
   error?: BusError;
   /** The queue's sink, from when the result can no longer come back inside the import. */
   queued?: CallSink;
@@ -220,7 +228,8 @@ class NowSink implements CallSink {
     if (data.length && data.length <= this.resLen) {
       // From the server's memory, or (an echo) from the caller's own: set() copies as memmove.
       this.cx.memory.write(this.resPtr, data, "call_now result");
-      this.written = { format: reply.format, len: data.length };
+      this.written = data.length;
+      this.writtenFormat = reply.format;
     } else {
       // Handed over through wasm_bus_malloc once the service returns: a copy, as the server
       // runs on meanwhile (and malloc may grow the caller's memory).
@@ -304,24 +313,24 @@ function callNow(
   if (outbound.lent) {
     // Nothing may read the view once the guest runs again.
     outbound.lent = false;
-    outbound.request = { format: request.format, data: EMPTY };
+    outbound.request = EMPTY_PAYLOADS[request.format]!;
   }
   if (refused) {
     if (reserved) cx.handles.release(handle);
     parentCall?.children.delete(outbound);
     throw refused;
   }
-  const answered = sink.queued ? undefined : sink.written ?? sink.reply;
-  if (answered) {
-    let ptr = 0;
-    let len = 0;
-    if (sink.written) {
-      ptr = resPtr;
-      len = sink.written.len;
-    } else if (sink.reply!.data.length) {
-      len = sink.reply!.data.length;
+  if (!sink.queued && (sink.written >= 0 || sink.reply)) {
+    let ptr = resPtr;
+    let len = sink.written;
+    let replyFormat = sink.writtenFormat;
+    if (len < 0) {
+      // Not in the caller's buffer: in one from wasm_bus_malloc, or nowhere (empty).
+      const reply = sink.reply!;
+      replyFormat = reply.format;
+      len = reply.data.length;
       try {
-        ptr = cx.give(sink.reply!.data); // wasm_bus_malloc: the one export the host calls inside call_now
+        ptr = cx.give(reply.data); // wasm_bus_malloc: the one export the host calls inside call_now
       } catch (err) {
         if (reserved) cx.handles.release(handle);
         outbound.drop("the result could not be handed to the caller");
@@ -341,7 +350,7 @@ function callNow(
     } else if (reserved) {
       cx.handles.release(handle); // the call is over: its handle and callbacks with it
     }
-    writeOut(cx, outPtr, 1, live, answered.format, ptr, len);
+    writeOut(cx, outPtr, 1, live, replyFormat, ptr, len);
     return Code.Success;
   }
   if (!sink.queued && sink.error) {
@@ -454,3 +463,5 @@ function read(cx: InstanceContext, format: number, ptr: number, len: number, lim
 }
 
 const EMPTY = new Uint8Array(0);
+/** What a call's request becomes once the bytes it was lent are gone, one per format. */
+const EMPTY_PAYLOADS: readonly Payload[] = [0, 1, 2, 3].map((format) => Object.freeze({ format: format as Payload["format"], data: EMPTY }));

@@ -122,6 +122,31 @@ export class Guest {
     const handle = handles.add({ kind: "in", call });
     if (!handle) return this.#refuse(call, BusError.of("LimitExceeded", `module ${this.module.name} holds ${handles.limit} handles already`));
     call.server = this;
+    const entry = this.#entry(start);
+    if (call.waiting && this.#enterable()) {
+      // While the guest has the call its caller waits: only the guest can end it (reply, fault,
+      // drop, a trap), and each forgets the handle itself. One it leaves open hears of its end.
+      this.#enterNow(() => this.#start(call, entry, parent, handle));
+      if (!call.ended) this.#hearEnd(call, handle);
+      return;
+    }
+    this.#hearEnd(call, handle);
+    call.own(); // delivered after its caller's import returns
+    this.#delivery.push(() => this.#start(call, entry, parent, handle));
+  }
+
+  /** wasm_bus_start: the topic and the request in one buffer of the guest's. */
+  #start(call: BusCall, entry: (...args: number[]) => unknown, parent: number, handle: number): unknown {
+    const topic = topicBytes(call.topic);
+    const data = call.request.data;
+    const ptr = this.#cx.give(topic, data);
+    this.#cx.current = call;
+    return entry(parent, handle, call.request.format, ptr, topic.length, ptr + topic.length, data.length);
+  }
+
+  /** When the caller drops the call (or it times out), the guest hears it: wasm_bus_drop. */
+  #hearEnd(call: BusCall, handle: number) {
+    const handles = this.#cx.handles;
     call.onEnd(() => {
       if (handles.get(handle)?.kind !== "in") return;
       handles.remove(handle);
@@ -129,17 +154,6 @@ export class Guest {
       if (drop) this.#delivery.push(() => drop(handle));
       else this.#settle();
     });
-    const entry = this.#entry(start);
-    const deliver = () => {
-      const topic = topicBytes(call.topic);
-      const data = call.request.data;
-      const ptr = this.#cx.give(topic, data);
-      this.#cx.current = call;
-      return entry(parent, handle, call.request.format, ptr, topic.length, ptr + topic.length, data.length);
-    };
-    if (call.waiting && this.#enterable()) return this.#enterNow(deliver);
-    call.own(); // delivered after its caller's import returns
-    this.#delivery.push(deliver);
   }
 
   /**
