@@ -3,9 +3,11 @@
 // docs/performance.md. Not part of `npm run bench`.
 //
 //   node bench/profile.mjs roundtrip|invoke|instantiate|request   (runtime core in Node)
+//   node bench/profile.mjs now|now-module                          (the same round trip on ABI v2's call_now: to os echo.echo, to another module)
 //   BENCH_MODULE=hello-rs node bench/profile.mjs instantiate        (another module than hello)
 //   node bench/profile.mjs endpoint [seconds] [path]               (workerd, over the inspector)
 //   BENCH_TREE=<a copy of the repo, relative to it> node bench/profile.mjs endpoint   (another tree's Worker)
+//   BENCH_PROFILE_US=400 node bench/profile.mjs endpoint           (a coarser sampling interval: less overhead in workerd)
 //
 // Run after `npm run bench` (or `npm run bench -- --only=roundtrip`) has built
 // bench/.out. Prints self and inclusive time per function and writes the raw
@@ -27,6 +29,8 @@ const BUS_SHARES = {
   "BusCall construction": /^BusCall|^_BusCall/,
   "Runtime.dispatch (service/topic lookup)": /^dispatch \(core/,
   "delivery queue (#deliver, microtask, #drainNow)": /#deliver|#drainNow|runMicrotasks/,
+  "call_now (callNow, NowSink, writeOut)": /callNow|NowSink|^finish \(core|writeOut/,
+  "an instance entered at once (#enterNow)": /#enterNow/,
   "guest code (wasm-function)": /wasm-function/,
   "garbage collector": /garbage collector/,
 };
@@ -50,6 +54,15 @@ async function profileNode() {
   const { core } = bus;
   const until = (s) => Date.now() + s * 1000;
   const data16 = bus.payload("raw", 16);
+  if (target === "now" || target === "now-module") {
+    const runtime = bus.makeRuntime();
+    const g = core.Guest.create(runtime.modules.get("bench-now"), runtime, {});
+    const topic = target === "now" ? "bench" : "bench-module";
+    return inNode(async (s) => {
+      const end = until(s);
+      while (Date.now() < end) await bus.accept(g, "bench-now", topic, 0, bus.withCount(10_000, data16));
+    });
+  }
   if (target === "roundtrip" || target === "invoke") {
     const runtime = bus.makeRuntime();
     const g = core.Guest.create(runtime.modules.get("bench-echo"), runtime, {});
@@ -113,7 +126,7 @@ async function profileWorkerd() {
       ws.send(JSON.stringify({ id, method, params }));
     });
     await post("Profiler.enable");
-    await post("Profiler.setSamplingInterval", { interval: 100 });
+    await post("Profiler.setSamplingInterval", { interval: Number(process.env.BENCH_PROFILE_US ?? 100) });
     await post("Profiler.start");
     const result = await load(seconds);
     const { result: { profile } } = await post("Profiler.stop");

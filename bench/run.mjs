@@ -9,16 +9,20 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { buildAll } from "./lib/build.mjs";
+import { describe } from "./lib/targets.mjs";
 import { root } from "./lib/paths.mjs";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
-const SECTIONS = ["roundtrip", "peers", "instantiate", "codec", "memory", "endpoint"];
+const SECTIONS = ["roundtrip", "peers", "instantiate", "codec", "memory", "endpoint", "cpu"];
 // Keys latest.json always has (null when their section failed or their module is missing).
 const REQUIRED = [
   "bus_roundtrip_16b_ns", "raw_import_16b_ns", "bus_roundtrip_64kib_us", "vs_wapc_16b_ratio", "vs_extism_16b_ratio",
   "instantiate_hello_as_us", "instantiate_hello_rs_us", "endpoint_p50_ratio", "concurrent_sleeps_held",
+  // issue 12
+  "bus_v2_vs_raw_import_16b_ratio", "vs_wapc_1kib_ratio", "vs_wapc_64kib_ratio", "module_call_16b_ratio", "json_bytes_64kib_ratio",
+  "endpoint_cpu_us", "vs_js_endpoint_ratio",
 ];
 
 if (Number(process.versions.node.split(".")[0]) < 22) {
@@ -79,7 +83,7 @@ for (const [name, r] of Object.entries(results)) {
     }
     const value = row.ns !== undefined ? time(row.ns) : row.value !== undefined ? num(row.value, row.unit) : "";
     const ratio = row.ratio !== undefined ? `${row.ratio.toFixed(row.ratio < 0.1 ? 4 : 2)}x` : "";
-    const target = row.target ? `${row.target.met === true ? "MET" : row.target.met === false ? "MISSED" : "n/a"}: ${row.target.text}` : "";
+    const target = row.target ? describe(row.target) : "";
     lines.push([`  ${row.name}`, value, ratio, row.ratio !== undefined ? (row.ratioLabel ?? `/ ${row.vs}`) : "", target]);
   }
 }
@@ -101,6 +105,10 @@ for (const [name, r] of Object.entries(results)) {
   for (const m of r.missing ?? []) notes.push(m);
 }
 for (const n of notes) console.log(`note: ${n}`);
+
+// Every target of the run, in one place.
+const targets = Object.values(results).flatMap((r) => (r.rows ?? []).filter((row) => row.target).map((row) => `  ${row.section}: ${row.name.trim()}: ${describe(row.target)}`));
+if (targets.length) console.log(`\ntargets (${targets.filter((t) => t.includes(": MET")).length} met of ${targets.length}):\n${targets.join("\n")}`);
 const pkg = (p) => JSON.parse(readFileSync(join(root, "node_modules", p, "package.json"), "utf8")).version;
 const cpus = os.cpus();
 const latest = {

@@ -19,6 +19,7 @@ export function assertNoProblems(what) {
 }
 
 const benchManifest = JSON.parse(readFileSync(join(root, "bench/guests/bus-echo/module.json"), "utf8"));
+const nowManifest = JSON.parse(readFileSync(join(root, "bench/guests/bus-echo-now/module.json"), "utf8"));
 
 /** A project module (modules/<name>) as built into build/modules, or null when it is not built. */
 export function projectModule(name) {
@@ -40,6 +41,13 @@ export function kit(c) {
       const registry = {
         "bench-echo": { manifest: benchManifest, wasm: wasm(guest("bus-echo")) },
         "bench-echo-metered": { manifest: benchManifest, wasm: wasm(guest("bus-echo-metered")) },
+        // ABI v2 (call_now): the same guest twice, so a module can call another module
+        ...(existsSync(guest("bus-echo-now"))
+          ? {
+              "bench-now": { manifest: nowManifest, wasm: wasm(guest("bus-echo-now")) },
+              "bench-peer": { manifest: nowManifest, wasm: wasm(guest("bus-echo-now")) },
+            }
+          : {}),
         ...extra,
       };
       return new c.Runtime(registry, { fuel: wasm(join(root, "build/fuel.wasm")), log: sink });

@@ -1,0 +1,176 @@
+// 7. CPU per request, straight against workerd: POST /call/hello/greet (the bus, the module in
+// Wasm) against POST /plain/greet (a route of the same Worker answering the same JSON without
+// the bus) and against the same greeting written in plain JavaScript (bench/worker/js-greet.js,
+// a Worker of its own). One workerd process serves both Workers from a config written here (no
+// Miniflare, no wrangler dev proxy in front); autocannon sends a fixed number of requests per
+// round, the routes taking turns, and the CPU time workerd spent (every thread, from
+// /proc/<pid>/task/*/schedstat, in ns) over a round divided by its requests is the CPU per
+// request. Requests per second per core is its inverse. All on 127.0.0.1, bounded in time.
+import { execFileSync, spawn } from "node:child_process";
+import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import net from "node:net";
+import { join } from "node:path";
+import { out, root } from "../lib/paths.mjs";
+import { median } from "../lib/stats.mjs";
+
+const require = createRequire(import.meta.url);
+const autocannon = require("autocannon");
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+const BODY = '{"name":"Ada"}';
+
+function bundleWorker() {
+  const dir = join(out, "worker-cpu");
+  rmSync(dir, { recursive: true, force: true });
+  execFileSync(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", dir, "-c", join(root, "bench/wrangler.toml")], {
+    cwd: root, env, stdio: ["ignore", "ignore", "inherit"], timeout: 120_000,
+  });
+  copyFileSync(join(root, "bench/worker/js-greet.js"), join(dir, "js-greet.js"));
+  return dir;
+}
+
+/** A config for workerd: the bench Worker and the JavaScript greeting, each on a socket of its own. */
+function writeConfig(dir, ports) {
+  const wasm = readdirSync(dir).filter((f) => f.endsWith(".wasm"));
+  const date = "2026-11-01";
+  const config = `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [ (name = "bus", worker = .bus), (name = "js", worker = .js) ],
+  sockets = [
+    (name = "bus", address = "127.0.0.1:${ports.bus}", http = (), service = "bus"),
+    (name = "js", address = "127.0.0.1:${ports.js}", http = (), service = "js"),
+  ],
+);
+const bus :Workerd.Worker = (
+  modules = [
+    (name = "index.js", esModule = embed "index.js"),
+${wasm.map((f) => `    (name = "${f}", wasm = embed "${f}"),`).join("\n")}
+  ],
+  compatibilityDate = "${date}",
+);
+const js :Workerd.Worker = (
+  modules = [ (name = "js-greet.js", esModule = embed "js-greet.js") ],
+  compatibilityDate = "${date}",
+);
+`;
+  const file = join(dir, "config.capnp");
+  writeFileSync(file, config);
+  return file;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** CPU time of every thread of a process, in ns. */
+function cpuNs(pid) {
+  let total = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return total;
+}
+
+function load(url, { connections, amount }) {
+  return new Promise((resolve, reject) => {
+    autocannon({ url, method: "POST", headers: { "content-type": "application/json" }, body: BODY, connections, amount, timeout: 10 }, (err, result) =>
+      err ? reject(err) : resolve({ ok: result["2xx"], bad: result.non2xx + result.errors + result.timeouts, seconds: result.duration }),
+    );
+  });
+}
+
+async function until(check, ms) {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > end) throw new Error("cpu: workerd did not come up");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function run({ quick }) {
+  const workerd = await import("workerd"); // the binary's path, as the package's default export
+  const workerdBin = workerd.default?.default ?? workerd.default;
+  const dir = bundleWorker();
+  const ports = { bus: await freePort(), js: await freePort() };
+  const config = writeConfig(dir, ports);
+  const child = spawn(workerdBin, ["serve", config], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+  try {
+    const urls = {
+      bus: `http://127.0.0.1:${ports.bus}/call/hello/greet`,
+      plain: `http://127.0.0.1:${ports.bus}/plain/greet`,
+      js: `http://127.0.0.1:${ports.js}/greet`,
+    };
+    await until(async () => (await fetch(urls.js, { method: "POST", body: BODY })).ok && (await fetch(urls.plain, { method: "POST", body: BODY })).ok, 30_000).catch((err) => {
+      throw new Error(`${err.message}: ${stderr.trim().split("\n").slice(-3).join(" / ")}`);
+    });
+    // Same request, same answer, on the three.
+    const answers = {};
+    for (const [name, url] of Object.entries(urls)) {
+      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: BODY });
+      answers[name] = `${res.status} ${res.headers.get("content-type")} ${await res.text()}`;
+    }
+    if (new Set(Object.values(answers)).size !== 1 || !answers.bus.startsWith("200 application/json")) throw new Error(`cpu: routes answer differently: ${JSON.stringify(answers)}`);
+
+    const connections = 4;
+    const amount = quick ? 1500 : 4000;
+    const rounds = quick ? 3 : 7;
+    for (const url of Object.values(urls)) await load(url, { connections, amount: 1000 }); // warm up (JIT, the pool)
+    const names = Object.keys(urls);
+    const perRequest = Object.fromEntries(names.map((n) => [n, []]));
+    for (let r = 0; r < rounds; r++) {
+      const order = names.map((_, i) => names[(i + r) % names.length]); // each route takes each place in turn
+      for (const name of order) {
+        const before = cpuNs(child.pid);
+        const result = await load(urls[name], { connections, amount });
+        const used = cpuNs(child.pid) - before;
+        if (result.bad || result.ok !== amount) throw new Error(`cpu ${name}: ${result.bad} failed of ${amount}`);
+        perRequest[name].push(used / amount / 1000);
+      }
+    }
+    const us = Object.fromEntries(names.map((n) => [n, median(perRequest[n])]));
+    const ratioTo = (base) => median(perRequest.bus.map((x, i) => x / perRequest[base][i]));
+    const vsJs = ratioTo("js");
+    const vsPlain = ratioTo("plain");
+    const section = `7. CPU per request, straight against workerd (${connections} connections, ${rounds}x${amount} requests each)`;
+    const rows = [
+      { section, name: "greeting in plain JavaScript, a Worker of its own (baseline)", value: us.js, unit: "us CPU" },
+      { section, name: "plain route of the bench Worker (hono, no bus)", value: us.plain, unit: "us CPU" },
+      { section, name: "POST /call/hello/greet (bus, AssemblyScript module)", value: us.bus, unit: "us CPU" },
+      { section, name: "  bus / plain route", ratio: vsPlain, vs: "plain route" },
+      { section, name: "  bus / JavaScript greeting", ratio: vsJs, vs: "JavaScript", target: { text: "<= 1.3x the JavaScript greeting", met: vsJs <= 1.3, margin: 1.3 / vsJs } },
+      { section, name: "greeting in plain JavaScript, requests/s per core", value: 1e6 / us.js, unit: "req/s" },
+      { section, name: "plain route, requests/s per core", value: 1e6 / us.plain, unit: "req/s" },
+      { section, name: "POST /call/hello/greet, requests/s per core", value: 1e6 / us.bus, unit: "req/s" },
+    ];
+    const keys = {
+      endpoint_cpu_us: us.bus,
+      endpoint_cpu_plain_us: us.plain,
+      endpoint_cpu_js_us: us.js,
+      vs_js_endpoint_ratio: vsJs,
+      vs_plain_endpoint_cpu_ratio: vsPlain,
+      endpoint_rps_per_core: 1e6 / us.bus,
+      endpoint_js_rps_per_core: 1e6 / us.js,
+    };
+    return { rows, keys };
+  } finally {
+    child.kill("SIGTERM");
+  }
+}
