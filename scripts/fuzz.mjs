@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// The ABI fuzzer (test/fuzz/abi-fuzzer.ts) for any seed, outside vitest:
+//
+//   npm run fuzz -- [--seed N] [--actions M] [--trace] [--runs K]
+//
+// --seed N      the seed (default: the CI seed, 20261124); --runs K tries N, N+1, ... N+K-1
+// --actions M   actions per run (default 10,000)
+// --trace       prints every action as it happens (for a failing seed: with --actions of its index + 1)
+// --counts      prints how often each import answered each status, and each delivery
+// --strict      fails on the known findings too (KNOWN_FINDINGS in test/fuzz/abi-fuzzer.ts)
+//
+// It bundles the fuzzer with the runtime's src/ (esbuild, as bench/lib/build.mjs bundles the core)
+// and runs it in this Node with gc exposed. A failure prints the seed, the action index and the
+// action, and exits 1. The build must have made build/fuel.wasm and build/modules/{hello,countdown}.wasm
+// (npm run build, or node scripts/build-modules.mjs hello countdown).
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const at = args.indexOf(`--${name}`);
+  if (at < 0) return fallback;
+  const value = Number(args[at + 1]);
+  if (!Number.isInteger(value) || value < 0) {
+    console.error(`--${name} takes a non-negative integer`);
+    process.exit(2);
+  }
+  return value;
+};
+const seed = option("seed", 20261124);
+const actions = option("actions", 10_000);
+const runs = option("runs", 1);
+const trace = args.includes("--trace");
+// Findings the host has not fixed yet (KNOWN_FINDINGS in test/fuzz/abi-fuzzer.ts) are counted,
+// as in CI; --strict fails on them too; --tolerate id,id counts just those.
+const tolerateAt = args.indexOf("--tolerate");
+
+// gc() for the memory samples: re-run this script with --expose-gc unless it has it.
+if (typeof globalThis.gc !== "function" && !process.env.WASM_BUS_FUZZ_CHILD) {
+  try {
+    execFileSync(process.execPath, ["--expose-gc", fileURLToPath(import.meta.url), ...args], { stdio: "inherit", env: { ...process.env, WASM_BUS_FUZZ_CHILD: "1" } });
+    process.exit(0);
+  } catch (err) {
+    process.exit(err.status ?? 1);
+  }
+}
+
+for (const file of ["build/fuel.wasm", "build/modules/hello.wasm", "build/modules/countdown.wasm"]) {
+  if (!existsSync(join(root, file))) {
+    console.error(`${file} is missing: run npm run build (or node scripts/build-modules.mjs hello countdown) first`);
+    process.exit(2);
+  }
+}
+
+// Inside node_modules, so the bundle's external imports (wabt) resolve from the repository.
+const outDir = join(root, "node_modules/.cache/wasm-bus-fuzz");
+mkdirSync(outDir, { recursive: true });
+const bundle = join(outDir, "abi-fuzzer.mjs");
+execFileSync(
+  join(root, "node_modules/.bin/esbuild"),
+  [
+    join(root, "test/fuzz/abi-fuzzer.ts"),
+    "--bundle",
+    "--platform=node",
+    "--conditions=workerd,worker,browser",
+    "--format=esm",
+    "--target=es2022",
+    "--external:wabt",
+    "--log-level=warning",
+    `--outfile=${bundle}`,
+  ],
+  { stdio: "inherit" },
+);
+const { runAbiFuzz, KNOWN_FINDINGS } = await import(pathToFileURL(bundle).href);
+const tolerate = args.includes("--strict") ? [] : tolerateAt >= 0 ? String(args[tolerateAt + 1] ?? "").split(",").filter(Boolean) : KNOWN_FINDINGS;
+
+let failed = 0;
+for (let s = seed; s < seed + runs; s++) {
+  try {
+    const report = await runAbiFuzz({ seed: s, actions, root, tolerate, trace: trace ? (line) => console.log(line) : undefined });
+    const m = report.memory;
+    console.log(
+      `seed ${s}: ${report.actions} actions in ${report.ms} ms, ${report.instances} instances, ${report.entries} entries, ${report.traps} traps, ` +
+        `${report.externalCalls} calls from outside, hello answered ${report.hellos} times; memory ${m.baselineMiB} MiB, +${m.peakGrowthMiB} MiB at most, +${m.finalGrowthMiB} MiB at the end${m.gc ? "" : " (no gc)"}`,
+    );
+    const findings = Object.entries(report.counts).filter(([k]) => k.startsWith("finding:"));
+    if (findings.length) console.log(`  tolerated: ${findings.map(([k, v]) => `${k.slice(8)} ×${v}`).join(", ")}`);
+    if (args.includes("--counts")) console.log(Object.entries(report.counts).sort().map(([k, v]) => `  ${k}: ${v}`).join("\n"));
+  } catch (err) {
+    failed++;
+    console.error(err instanceof Error && err.name === "FuzzFailure" ? err.message : err);
+  }
+}
+process.exit(failed ? 1 : 0);
