@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Payload } from "../src/codec/index.js";
 import type { Env } from "../src/env.js";
 import type { ProcessObject } from "../src/objects.js";
+import { type CallEvents, RemoteCalls, type RemoteCallOptions } from "../src/remote.js";
 import { BusError, type Outcome, outcome } from "../src/errors.js";
 import { errorResponse, HttpError } from "../src/http/errors.js";
 import { DEFAULT_LIMITS } from "../src/manifest.js";
@@ -53,6 +54,8 @@ export function setProcessModules(registry: Record<string, ModuleEntry>) {
  */
 export class BusProcess extends DurableObject<Env> implements ProcessObject {
   #runtime: Runtime;
+  /** Calls from the Worker and other objects (src/remote.ts). */
+  #remote: RemoteCalls;
   #timers: AlarmTimers;
   #process?: Process;
   /** Attached clients, until they or the process end. */
@@ -74,6 +77,7 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     this.#timers = new AlarmTimers(ctx.storage, (tag, id, waited) => this.#timerFired(tag, id, waited));
     // kv.* keys of the modules running here live in this object's own SQLite (durable-objects/kv.ts).
     this.#runtime = createRuntime({ clock: this.#timers, log: (line) => this.#record(line), storage: new SqlKv(ctx.storage) }, processModules);
+    this.#remote = new RemoteCalls(this.#runtime);
     // A fresh object with a running process on record lost its instance to an eviction:
     // Wasm memory is not durable, so the process cannot resume.
     const info = this.#info();
@@ -113,13 +117,20 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     return this.#info() ?? null;
   }
 
-  /** A call to a topic the running process serves (it listened, and forked to keep serving). */
-  async call(topic: string, request: Payload): Promise<Outcome<Payload>> {
-    return outcome(() => {
-      const info = this.#info();
-      if (!this.#process || info?.status !== "running") throw BusError.of("InvalidHandle", `process ${info?.id ?? "?"} is not running`);
-      return this.#runtime.request(info.module, topic, request, { caller: "http" });
-    });
+  /**
+   * A call to a topic the running process serves (it listened, and forked to keep serving). Its
+   * callbacks go to `events`, a stub of the caller's, while this RPC call lasts: until the reply
+   * (src/remote.ts).
+   */
+  async call(topic: string, request: Payload, options: RemoteCallOptions = {}, events?: CallEvents): Promise<Outcome<Payload | null>> {
+    const info = this.#info();
+    if (!this.#process || info?.status !== "running") return { ok: false, error: BusError.of("InvalidHandle", `process ${info?.id ?? "?"} is not running`).toJSON() };
+    return this.#remote.serve(info.module, topic, request, { caller: "http", ...options }, events);
+  }
+
+  /** Drops a call made with an id (its caller went away). */
+  async drop(id: string, reason?: string): Promise<void> {
+    this.#remote.drop(id, reason);
   }
 
   /** Kills the process; answers its state after the kill (it has ended when `kill` returns: see Process.kill). */

@@ -2,8 +2,10 @@ import { DurableObject } from "cloudflare:workers";
 import { Code, formatName, formatValue } from "../src/abi.js";
 import type { BusCall } from "../src/call.js";
 import type { Env } from "../src/env.js";
+import type { Payload } from "../src/codec/index.js";
 import type { SessionObject } from "../src/objects.js";
-import { BusError } from "../src/errors.js";
+import { BusError, type Outcome } from "../src/errors.js";
+import { type CallEvents, RemoteCalls, type RemoteCallOptions } from "../src/remote.js";
 import { errorResponse } from "../src/http/errors.js";
 import type { Guest } from "../src/instance/guest.js";
 import { createRuntime } from "../src/worker-runtime.js";
@@ -32,6 +34,8 @@ interface Attachment {
 export class BusSession extends DurableObject<Env> implements SessionObject {
   /** kv.* keys of the modules running here live in this object's own SQLite (durable-objects/kv.ts). */
   #runtime = createRuntime({ storage: new SqlKv(this.ctx.storage) });
+  /** Calls from the Worker and other objects (src/remote.ts). */
+  #remote = new RemoteCalls(this.#runtime);
   #guest?: Guest;
   /** Live calls per socket, by the client's call id. */
   #calls = new Map<string, Map<number, BusCall>>();
@@ -50,6 +54,29 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment({ sid: crypto.randomUUID() } satisfies Attachment);
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /**
+   * A call from the Worker or another object to this session's instance (wapm
+   * `<module>@<session>`: src/remote.ts); its callbacks go back through `events` while this RPC
+   * call lasts, until the reply (or, kept alive, until the call ends). Such calls are not stored
+   * for hibernation: their caller holds them.
+   */
+  async call(topic: string, request: Payload, options: RemoteCallOptions = {}, events?: CallEvents): Promise<Outcome<Payload | null>> {
+    const module = options.module ?? (await this.ctx.storage.get<string>("module"));
+    if (module === undefined || !this.#runtime.modules.has(module)) {
+      return { ok: false, error: BusError.of("InvalidWapm", `no module named ${module}`).toJSON() };
+    }
+    const serves = await this.ctx.storage.get<string>("module");
+    if (serves === undefined) await this.ctx.storage.put("module", module);
+    else if (serves !== module) return { ok: false, error: BusError.of("InvalidWapm", `this session serves ${serves}, not ${module}`).toJSON() };
+    await this.#ensureGuest();
+    return this.#remote.serve(module, topic, request, options, events);
+  }
+
+  /** Drops a call made with an id (its caller dropped it, or went away). */
+  async drop(id: string, reason?: string): Promise<void> {
+    this.#remote.drop(id, reason);
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer) {

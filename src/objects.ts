@@ -2,6 +2,7 @@ import type { Payload } from "./codec/index.js";
 import type { Outcome } from "./errors.js";
 import type { LogLine } from "./log.js";
 import type { ProcessInfo, SpawnRequest } from "./process.js";
+import type { CallEvents, RemoteCallOptions } from "./remote.js";
 import type { KvEntry, KvLimits, KvPage, KvSwap } from "./services/kv/index.js";
 
 /**
@@ -11,8 +12,13 @@ import type { KvEntry, KvLimits, KvPage, KvSwap } from "./services/kv/index.js";
 export interface ProcessObject extends Rpc.DurableObjectBranded {
   spawn(id: string, request: SpawnRequest): Promise<Outcome<ProcessInfo>>;
   status(): Promise<ProcessInfo | null>;
-  /** A call to a topic the running process serves. */
-  call(topic: string, request: Payload): Promise<Outcome<Payload>>;
+  /**
+   * A call to a topic the running process serves (POST /processes/:id/call/:topic), with its
+   * callbacks through `events` (src/remote.ts: the RPC call lasts as long as the bus call).
+   */
+  call(topic: string, request: Payload, options?: RemoteCallOptions, events?: CallEvents): Promise<Outcome<Payload | null>>;
+  /** Drops a call made with `options.id`. */
+  drop(id: string, reason?: string): Promise<void>;
   /** Kills the process; answers its state after the kill. */
   kill(): Promise<ProcessInfo | null>;
   logs(limit?: number): Promise<LogLine[]>;
@@ -20,9 +26,14 @@ export interface ProcessObject extends Rpc.DurableObjectBranded {
   fetch(request: Request): Promise<Response>;
 }
 
-/** A bus session (GET /bus/:module/:session): its WebSocket upgrades. */
+/**
+ * A bus session (GET /bus/:module/:session): its WebSocket upgrades, and calls from other
+ * objects and isolates to its instance (wapm `<module>@<session>`, src/remote.ts).
+ */
 export interface SessionObject extends Rpc.DurableObjectBranded {
   fetch(request: Request): Promise<Response>;
+  call(topic: string, request: Payload, options?: RemoteCallOptions, events?: CallEvents): Promise<Outcome<Payload | null>>;
+  drop(id: string, reason?: string): Promise<void>;
 }
 
 /**

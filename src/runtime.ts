@@ -29,6 +29,11 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** Where modules' kv.* keys live (src/worker-runtime.ts chooses); without it kv.* is Unsupported. */
   storage?: KvStorage;
+  /**
+   * Services for wapm names that are no module here: instances other objects hold (a session's,
+   * `<module>@<session>`: src/remote.ts). It caches what it makes; the runtime does not.
+   */
+  remote?: (wapm: string, modules: ReadonlyMap<string, LoadedModule>) => Service | undefined;
 }
 
 /** What a caller of `request` may pass besides the payload. */
@@ -58,6 +63,7 @@ export class Runtime implements Host {
   readonly #log: LogSink;
   readonly #contexts = new Map<string, ServeContext>();
   readonly #storage: KvStorage | undefined;
+  readonly #remote: RuntimeOptions["remote"];
 
   constructor(registry: Record<string, ModuleEntry>, options: RuntimeOptions) {
     this.meter = new WebAssembly.Instance(options.fuel, {
@@ -72,6 +78,7 @@ export class Runtime implements Host {
     this.#log = options.log ?? consoleSink;
     this.maxDepth = options.maxDepth ?? 16;
     this.#storage = options.storage;
+    this.#remote = options.remote;
     this.modules = loadModules(registry);
   }
 
@@ -164,7 +171,12 @@ export class Runtime implements Host {
     let service = this.#moduleServices.get(wapm);
     if (!service) {
       const module = this.modules.get(wapm);
-      if (!module) throw BusError.of("InvalidWapm", `no module named ${wapm}`);
+      if (!module) {
+        // Not one of the modules: an instance another object holds (`chat@room-a`), if the runtime can reach one.
+        const remote = this.#remote?.(wapm, this.modules);
+        if (remote) return remote;
+        throw BusError.of("InvalidWapm", `no module named ${wapm}`);
+      }
       service = moduleService(module, this.instances);
       this.#moduleServices.set(wapm, service);
     }

@@ -4,6 +4,7 @@ import { ABI_VERSION } from "../abi.js";
 import { BusError } from "../errors.js";
 import type { Env } from "../env.js";
 import type { Runtime } from "../runtime.js";
+import { callbackStream, wantsCallbacks } from "./callbacks.js";
 import { consoleRoutes } from "./console.js";
 import { errorResponse } from "./errors.js";
 import { processRoutes } from "./processes.js";
@@ -68,6 +69,10 @@ export function createApp(runtime: Runtime) {
   app.post("/call/:module/:topic", async (c) => {
     const { module, topic } = c.req.param();
     const request = await callPayload(c, runtime, module, topic);
+    if (wantsCallbacks(c)) {
+      // Accept: application/x-ndjson: the call's callbacks, then its reply, as lines (callbacks.ts).
+      return callbackStream(c, { module, topic }, (sink) => runtime.request(module, topic, request, { signal: sink.signal, callback: sink.callback }));
+    }
     return payloadResponse(c, await runtime.request(module, topic, request, { signal: c.req.raw.signal }));
   });
 

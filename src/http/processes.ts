@@ -6,6 +6,8 @@ import { DEFAULT_LIMITS } from "../manifest.js";
 import { checkSpawnRequest, type SpawnRequest } from "../process.js";
 import type { Runtime } from "../runtime.js";
 import { HttpError } from "./errors.js";
+import type { Payload } from "../codec/index.js";
+import { callbackStream, wantsCallbacks } from "./callbacks.js";
 import { callPayload, payloadResponse } from "./request.js";
 
 /** What a POST /processes body may hold besides stdin: module, args, env, flags. */
@@ -85,8 +87,21 @@ export function processRoutes(runtime: Runtime) {
     const info = await stub.status();
     if (!info) throw new HttpError("InvalidHandle", `no process ${c.req.param("id")}`, 404);
     if (info.status !== "running") throw new HttpError("InvalidHandle", `process ${info.id} is not running`, 409);
-    const request = await callPayload(c, runtime, info.module, c.req.param("topic"));
-    return payloadResponse(c, unwrap(await stub.call(c.req.param("topic"), request)));
+    const topic = c.req.param("topic");
+    const request = await callPayload(c, runtime, info.module, topic);
+    if (!wantsCallbacks(c)) return payloadResponse(c, unwrap(await stub.call(topic, request)) as Payload);
+    // Accept: application/x-ndjson: its callbacks, then the reply, as lines. The object sends
+    // them through a stub of `events`, which lives as long as the RPC call: until the reply.
+    return callbackStream(c, { module: info.module, topic }, async (sink) => {
+      const id = crypto.randomUUID();
+      const drop = () => void stub.drop(id, "the HTTP caller went away").catch(() => {});
+      sink.signal.addEventListener("abort", drop, { once: true });
+      try {
+        return unwrap(await stub.call(topic, request, { id, caller: "http" }, { callback: (t, p) => sink.callback(t, p) })) as Payload;
+      } finally {
+        sink.signal.removeEventListener("abort", drop);
+      }
+    });
   });
 
   app.get("/:id/attach", async (c) => {

@@ -4,6 +4,7 @@ import { readCapped } from "../bytes.js";
 import { type Payload, decode } from "../codec/index.js";
 import { validate } from "../codec/validate.js";
 import { BusError } from "../errors.js";
+import { sessionAddress } from "../session-names.js";
 import type { Runtime } from "../runtime.js";
 import { HttpError } from "./errors.js";
 import { contentTypeOf, formatOfContentType } from "./formats.js";
@@ -33,7 +34,8 @@ export async function callPayload(c: Context, runtime: Runtime, module: string, 
   if ((given === "bincode" || spec.format === "bincode") && !spec.request) {
     throw new HttpError("Unsupported", `bincode needs the payload's types, and topic ${topic} declares none`, 415);
   }
-  const limit = runtime.modules.get(module)!.manifest.limits.requestBytes;
+  // A session's instance (`chat@room-a`) is held to its module's limit.
+  const limit = (runtime.modules.get(module) ?? runtime.modules.get(sessionAddress(module)?.module ?? ""))!.manifest.limits.requestBytes;
   const declared = headers.get("content-length");
   const length = declared === null || declared === "" ? Number.NaN : Number(declared);
   // A declared length within the limit is read in one native call on the request itself (the

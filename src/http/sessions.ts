@@ -2,13 +2,10 @@ import { Hono } from "hono";
 import type { Env } from "../env.js";
 import { BusError } from "../errors.js";
 import type { Runtime } from "../runtime.js";
+import { DEFAULT_SESSION, SESSION_NAME, sessionKey } from "../session-names.js";
 import { HttpError } from "./errors.js";
 
-/** The session `GET /bus/:module` opens. */
-export const DEFAULT_SESSION = "default";
-
-/** Session names become part of a Durable Object's name: short, and plain enough to read in a log or URL. */
-const SESSION_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+export { DEFAULT_SESSION, sessionKey };
 
 /**
  * GET /bus/:module/:session: the bus over a WebSocket, one BusSession object (and one instance)
@@ -30,12 +27,4 @@ export function sessionRoutes(runtime: Runtime) {
   app.get("/:module", (c) => open(c, c.req.param("module"), DEFAULT_SESSION));
   app.get("/:module/:session", (c) => open(c, c.req.param("module"), c.req.param("session")));
   return app;
-}
-
-/**
- * The object name of a session. The default session keeps the name objects had before
- * sessions were named (the module's), so a deploy does not strand open rooms.
- */
-export function sessionKey(module: string, session: string): string {
-  return session === DEFAULT_SESSION ? module : `${module}/${session}`;
 }
