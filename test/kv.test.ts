@@ -8,6 +8,10 @@ import { BusError } from "../src/errors.js";
 import { DEFAULT_LIMITS } from "../src/manifest.js";
 import { kv } from "../src/services/kv/index.js";
 import { storeObjects } from "../src/store.js";
+import { modules } from "../build/registry.js";
+import { modules as testGuests } from "../build/test-registry.js";
+import { setProcessModules } from "../durable-objects/bus-process.js";
+import { unwrap } from "../src/errors.js";
 import { guestApp } from "./helpers.js";
 import { post, worker } from "./worker.js";
 
@@ -218,6 +222,36 @@ describe("kv.* inside a bus session: the session object's own storage", () => {
     });
     ws.ws.close(1000);
     other.ws.close(1000);
+  });
+});
+
+describe("kv.* inside a process: the process object's own storage", () => {
+  it("a process's module keeps its keys in the process's SQLite, apart from its plain calls' store", async () => {
+    setProcessModules({ ...modules, ...testGuests }); // daemon-rs, a test guest, runs as a process
+    const id = env.PROCESSES.newUniqueId();
+    const stub = env.PROCESSES.get(id);
+    unwrap(await stub.spawn(id.toString(), { module: "daemon-rs" }));
+    for (let i = 0; i < 100 && (await stub.status())?.status !== "running"; i++) await new Promise((r) => setTimeout(r, 20));
+    // daemon-rs's topic os calls the host's os topic as daemon-rs, inside the process.
+    const os = async (topic: string, value: unknown) => {
+      const spec = kv.topics[topic]!;
+      const payload = encode(Format.Json, value, spec.request);
+      const reply = unwrap(await stub.call("os", { format: Format.Msgpack, data: pack({ topic, format: Format.Json, payload }) }))!;
+      return decode(Format.Json, (unpack(reply.data) as { payload: Uint8Array }).payload, spec.response);
+    };
+    const key = fresh("proc");
+    expect(Number(await os("kv.put", { key, value: new Uint8Array([4, 2]) }))).toBeGreaterThan(0);
+    expect(await os("kv.get", { key })).toEqual(new Uint8Array([4, 2]));
+    expect(await os("kv.list", { prefix: key, limit: 0, cursor: null })).toEqual({ keys: [key], cursor: null });
+    await runInDurableObject(stub, (_o, state) => {
+      expect(state.storage.sql.exec("SELECT module FROM kv_entries WHERE key = ?", key).one().module).toBe("daemon-rs");
+    });
+    await runInDurableObject(env.STORES.get(env.STORES.idFromName("daemon-rs")), (_o, state) => {
+      const sql = state.storage.sql;
+      const tables = sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE name = 'kv_entries'").one().n;
+      expect(tables ? sql.exec("SELECT count(*) AS n FROM kv_entries WHERE key = ?", key).one().n : 0).toBe(0);
+    });
+    await stub.kill();
   });
 });
 
