@@ -11,7 +11,13 @@ const POOL_SIZE = 4;
 interface Pool {
   idle: Guest[];
   live: number;
-  waiting: BusCall[];
+  waiting: Waiter[];
+}
+
+/** A call waiting for an instance, and how to wake it. */
+interface Waiter {
+  call: BusCall;
+  wake(): void;
 }
 
 /**
@@ -40,19 +46,51 @@ export class Instances {
       return guest.accept(call);
     }
     const pool = this.#pool(module.name);
-    const idle = pool.idle.pop();
-    if (idle) return idle.accept(call);
-    const { maxInstances, maxWaiting } = module.manifest.limits;
-    if (pool.live < maxInstances) return this.#grow(module, pool).accept(call);
-    if (pool.waiting.length >= maxWaiting) {
+    if (pool.waiting.length >= module.manifest.limits.maxWaiting && !pool.idle.length && pool.live >= module.manifest.limits.maxInstances) {
+      const { maxInstances, maxWaiting } = module.manifest.limits;
       return void call.fault(BusError.of("Busy", `module ${module.name}: all ${maxInstances} instances are busy and ${maxWaiting} calls wait already`));
     }
+    this.#take(module, pool, call);
+  }
+
+  /** An idle instance, a new one, or a place in the queue. */
+  #take(module: LoadedModule, pool: Pool, call: BusCall, again = false) {
+    const idle = pool.idle.pop();
+    if (idle) return idle.accept(call);
+    if (pool.live < module.manifest.limits.maxInstances) {
+      try {
+        return this.#grow(module, pool).accept(call);
+      } catch (err) {
+        return void call.fault(BusError.from(err));
+      }
+    }
     call.own(); // it waits past its caller's import
-    pool.waiting.push(call);
+    this.#wait(module, pool, call, again);
+  }
+
+  /**
+   * Queues a call until an instance comes free. It is woken from whichever request freed one, and
+   * takes its instance in its own request (a promise it made), so the I/O it causes belongs to it:
+   * workerd refuses I/O on behalf of another request.
+   */
+  #wait(module: LoadedModule, pool: Pool, call: BusCall, first: boolean) {
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    const waiter = { call, wake };
+    if (first) pool.waiting.unshift(waiter);
+    else pool.waiting.push(waiter);
     call.onEnd(() => {
-      const at = pool.waiting.indexOf(call);
+      const at = pool.waiting.indexOf(waiter);
       if (at >= 0) pool.waiting.splice(at, 1);
     });
+    void woken.then(() => {
+      if (!call.ended) this.#take(module, pool, call, true);
+    });
+  }
+
+  /** Wakes the first waiting call: an instance came free, or room for a new one. */
+  #wakeOne(pool: Pool) {
+    pool.waiting.shift()?.wake();
   }
 
   /** A new instance of `module`; throws its start-up failure. */
@@ -105,39 +143,19 @@ export class Instances {
     const guest = this.create(module, {
       onIdle: (g) => {
         if (!counted) return;
-        if (module.manifest.instances === "fresh") {
-          retire(g);
-          return this.#startWaiting(module, pool);
+        if (module.manifest.instances === "fresh") retire(g);
+        else if (!pool.idle.includes(g)) {
+          // Kept for a waiting call even past the pool's size: it is about to take it.
+          if (pool.idle.length < POOL_SIZE || pool.waiting.length) pool.idle.push(g);
+          else retire(g);
         }
-        const next = this.#nextWaiting(pool);
-        if (next) return g.accept(next);
-        if (pool.idle.includes(g)) return;
-        if (pool.idle.length < POOL_SIZE) pool.idle.push(g);
-        else retire(g);
+        this.#wakeOne(pool);
       },
       onBreak: (g) => {
-        if (retire(g)) this.#startWaiting(module, pool);
+        if (retire(g)) this.#wakeOne(pool);
       },
     });
     pool.live++;
     return guest;
-  }
-
-  /** A new instance for the next waiting call, where the count allows one. */
-  #startWaiting(module: LoadedModule, pool: Pool) {
-    if (pool.live >= module.manifest.limits.maxInstances) return;
-    const next = this.#nextWaiting(pool);
-    if (!next) return;
-    try {
-      this.#grow(module, pool).accept(next);
-    } catch (err) {
-      next.fault(BusError.from(err));
-    }
-  }
-
-  #nextWaiting(pool: Pool): BusCall | undefined {
-    let call: BusCall | undefined;
-    while ((call = pool.waiting.shift()) && call.ended);
-    return call;
   }
 }
