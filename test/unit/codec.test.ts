@@ -1,9 +1,9 @@
 import { pack, unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
-import { Format } from "../src/abi.js";
-import { decode, encode, transcode } from "../src/codec/index.js";
-import type { Schema } from "../src/codec/schema.js";
-import { BusError } from "../src/errors.js";
+import { Format } from "../../src/abi.js";
+import { decode, encode, transcode } from "../../src/codec/index.js";
+import type { Schema } from "../../src/codec/schema.js";
+import { BusError } from "../../src/errors.js";
 
 const sleep: Schema = { struct: { duration_ms: "u128" } };
 const fetchReq: Schema = {
