@@ -8,13 +8,14 @@
 // --trace       prints every action as it happens (for a failing seed: with --actions of its index + 1)
 // --counts      prints how often each import answered each status, and each delivery
 // --strict      fails on the known findings too (KNOWN_FINDINGS in test/fuzz/abi-fuzzer.ts)
+// --frames      runs the frame fuzzer (test/frame-fuzz.test.ts, in workerd) for --seed, --actions frames
 //
 // It bundles the fuzzer with the runtime's src/ (esbuild, as bench/lib/build.mjs bundles the core)
 // and runs it in this Node with gc exposed. A failure prints the seed, the action index and the
 // action, and exits 1. The build must have made build/fuel.wasm and build/modules/{hello,countdown}.wasm
 // (npm run build, or node scripts/build-modules.mjs hello countdown).
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -37,6 +38,31 @@ const trace = args.includes("--trace");
 // Findings the host has not fixed yet (KNOWN_FINDINGS in test/fuzz/abi-fuzzer.ts) are counted,
 // as in CI; --strict fails on them too; --tolerate id,id counts just those.
 const tolerateAt = args.indexOf("--tolerate");
+
+// --frames: the frame fuzzer for GET /bus/chat (test/frame-fuzz.test.ts) instead, in workerd: the
+// seed and the frame count (--actions, default 2,000) go to build/frame-fuzz.json for the run.
+if (args.includes("--frames")) {
+  const file = join(root, "build/frame-fuzz.json");
+  let failed = 0;
+  try {
+    for (let s = seed; s < seed + runs; s++) {
+      writeFileSync(file, JSON.stringify({ seed: s, frames: args.includes("--actions") ? actions : 2000 }));
+      try {
+        execFileSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "workers", "test/frame-fuzz.test.ts"], {
+          cwd: root,
+          stdio: "inherit",
+          env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+        });
+      } catch {
+        failed++;
+        console.error(`frame fuzzer: seed ${s} failed`);
+      }
+    }
+  } finally {
+    rmSync(file, { force: true });
+  }
+  process.exit(failed ? 1 : 0);
+}
 
 // gc() for the memory samples: re-run this script with --expose-gc unless it has it.
 if (typeof globalThis.gc !== "function" && !process.env.WASM_BUS_FUZZ_CHILD) {

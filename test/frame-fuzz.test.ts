@@ -1,0 +1,401 @@
+import { pack, unpack } from "msgpackr";
+import { describe, expect, it } from "vitest";
+import { decodeFrame } from "../durable-objects/frames.js";
+import { Rng } from "./fuzz/rng.js";
+import { worker } from "./worker.js";
+
+/**
+ * The frame fuzzer for GET /bus/:module (issue 13): seeded random frames from one client of a chat
+ * room — random bytes, msgpack that is not a map, maps with hostile fields (ids that are floats,
+ * negative, past 2^53 or strings; topics "constructor", "__proto__", very long or not UTF-8;
+ * formats out of range; payloads of the wrong type or just over requestBytes; parents that do
+ * not exist or are another socket's; wapm unknown, "os", "hello"), valid calls with hostile fields,
+ * drops of live and unknown ids — in bursts of up to 300 frames sent without waiting, while a
+ * member of the room reads nothing. After the run: every frame the server could not read got an
+ * error frame and every call frame it could read got an answer with its id (never silence), the
+ * fuzzed socket still answers, and a well-behaved member and a newcomer still join, post and get
+ * their callbacks. CI: seed 20261124, 2,000 frames, a few seconds. Another seed:
+ * `npm run fuzz -- --frames --seed N --actions M` (M frames).
+ */
+declare global {
+  interface ImportMeta {
+    glob<T>(pattern: string, options: { eager: true; import: "default" }): Record<string, T>;
+  }
+}
+// `npm run fuzz -- --frames --seed N --actions M` writes build/frame-fuzz.json for one run (workerd
+// sees no environment variables; Vite reads the file when it bundles this test).
+const adHoc = Object.values(import.meta.glob<{ seed: number; frames: number }>("../build/frame-fuzz.json", { eager: true, import: "default" }))[0];
+const SEED = adHoc?.seed ?? 20261124;
+const FRAMES = adHoc?.frames ?? 2000;
+/** chat's limits.requestBytes (the default). */
+const REQUEST_BYTES = 1 << 20;
+
+type Frame = { type: string; id?: number; topic?: string; payload?: Uint8Array; code?: number; codeName?: string; error?: string; format?: string };
+
+const enc = new TextEncoder();
+const json = (v: unknown) => enc.encode(JSON.stringify(v));
+const parse = (f: Frame) => JSON.parse(new TextDecoder().decode(f.payload)) as Record<string, unknown>;
+
+/** A client inside workerd: its frames in order, counted as they come. */
+async function client(path: string, read = true) {
+  const res = await worker(path, { headers: { upgrade: "websocket" } });
+  expect(res.status).toBe(101);
+  const ws = res.webSocket!;
+  ws.accept();
+  const frames: Frame[] = [];
+  const bad: string[] = [];
+  let bytes = 0;
+  let closed: { code: number; reason: string } | undefined;
+  let order = Promise.resolve();
+  let reading = read;
+  ws.addEventListener("message", (e) => {
+    const data = e.data as Blob | ArrayBuffer | string;
+    order = order.then(async () => {
+      if (typeof data === "string") return void bad.push(`a text frame: ${data.slice(0, 80)}`);
+      const buf = new Uint8Array(data instanceof ArrayBuffer ? data : await data.arrayBuffer());
+      bytes += buf.length;
+      if (!reading) return;
+      let frame: Frame;
+      try {
+        frame = unpack(buf) as Frame;
+      } catch (err) {
+        return void bad.push(`a frame that is not msgpack: ${(err as Error).message}`);
+      }
+      if (!frame || typeof frame !== "object" || !["reply", "fault", "callback", "error"].includes(frame.type)) return void bad.push(`an unknown frame: ${JSON.stringify(frame).slice(0, 120)}`);
+      if (frame.type === "fault" && (typeof frame.code !== "number" || typeof frame.codeName !== "string" || typeof frame.error !== "string")) bad.push(`a fault frame without code, codeName and error: ${JSON.stringify(frame).slice(0, 120)}`);
+      frames.push(frame);
+    });
+  });
+  ws.addEventListener("close", (e) => {
+    closed = { code: e.code, reason: e.reason };
+  });
+  const until = async <T>(get: () => T | undefined, ms = 10_000, what = "a frame"): Promise<T> => {
+    const end = Date.now() + ms;
+    for (;;) {
+      await order;
+      const v = get();
+      if (v !== undefined) return v;
+      if (Date.now() > end) throw new Error(`${path}: no ${what} in ${ms} ms; last frames: ${JSON.stringify(frames.slice(-5)).slice(0, 600)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  return {
+    ws,
+    frames,
+    bad,
+    until,
+    closed: () => closed,
+    bytes: () => bytes,
+    read() {
+      reading = true;
+    },
+    send(bytes: Uint8Array) {
+      ws.send(bytes);
+    },
+    call(id: number, topic: string, body: unknown, extra: Record<string, unknown> = {}) {
+      ws.send(pack({ type: "call", id, topic, format: "json", payload: json(body), ...extra }));
+    },
+    answer(id: number) {
+      return until(() => frames.find((f) => f.id === id && (f.type === "reply" || f.type === "fault")), 10_000, `answer to call ${id}`);
+    },
+  };
+}
+
+/** A msgpack map written by hand, so a value can be anything: a str that is not UTF-8, say. */
+function rawMap(entries: [string, Uint8Array][]): Uint8Array {
+  const parts: Uint8Array[] = [entries.length < 16 ? Uint8Array.of(0x80 | entries.length) : Uint8Array.of(0xde, entries.length >> 8, entries.length & 0xff)];
+  for (const [k, v] of entries) parts.push(pack(k), v);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+/** A msgpack str header and bytes that need not be UTF-8. */
+function rawStr(bytes: Uint8Array): Uint8Array {
+  const head = bytes.length < 32 ? Uint8Array.of(0xa0 | bytes.length) : Uint8Array.of(0xd9, bytes.length);
+  const out = new Uint8Array(head.length + bytes.length);
+  out.set(head);
+  out.set(bytes, head.length);
+  return out;
+}
+
+/** The generator: what one client of the room throws at the server. */
+class FrameFuzzer {
+  readonly r: Rng;
+  /** Ids this client used for calls it can name again (live or not): parents, drops, duplicates. */
+  readonly ids: number[] = [];
+  /** Its join calls that were answered: parents for posts. */
+  joins: number[] = [];
+  /** Calls whose parent is the other socket's join id (which this socket never uses): each must fail InvalidHandle. */
+  readonly foreign = new Set<number>();
+  next = 1000;
+
+  constructor(
+    seed: number,
+    /** Another socket's live join id: a parent this socket does not own. */
+    readonly foreignId: number,
+  ) {
+    this.r = new Rng(seed);
+  }
+
+  /** An id for a call: a new one mostly, one used before, or not an id at all. */
+  id(): { id: unknown; fresh: boolean } {
+    const r = this.r;
+    if (r.chance(0.85)) {
+      if (r.chance(0.9) || !this.ids.length) return { id: this.fresh(), fresh: true };
+      return { id: this.newId(), fresh: false };
+    }
+    return { id: r.pick<unknown>([-1, 1.5, 2 ** 53, 2 ** 53 + 2, "7", null, true, [], {}, Infinity, -0, 2 ** 32, Number.MAX_SAFE_INTEGER, ...this.ids.slice(-3)]), fresh: false };
+  }
+
+  /** A number this client has not used yet. */
+  fresh(): number {
+    const id = this.next++;
+    this.ids.push(id);
+    return id;
+  }
+
+  newId(): number {
+    if (this.r.chance(0.1) && this.ids.length) {
+      const id = this.r.pick(this.ids);
+      this.ids.push(id);
+      return id;
+    }
+    return this.fresh();
+  }
+
+  /** One frame's bytes, and what it is, for the failure message. */
+  frame(): { bytes: Uint8Array; what: string } {
+    const r = this.r;
+    const kind = r.weighted({ bytes: 6, scalar: 4, map: 14, proto: 2, hostile: 30, valid: 36, drop: 8, big: 0.4 });
+    switch (kind) {
+      case "bytes": {
+        const b = r.bytes(r.int(64));
+        return { bytes: b, what: `${b.length} random bytes` };
+      }
+      case "scalar": {
+        const v = r.pick<unknown>([5, "call", null, true, 1.5, [1, 2], new Uint8Array([1, 2]), [{ type: "call" }], -1, "x".repeat(300)]);
+        return { bytes: pack(v), what: `msgpack ${JSON.stringify(v)?.slice(0, 40)}` };
+      }
+      case "map": {
+        const keys = ["type", "id", "topic", "format", "payload", "keepalive", "parent", "wapm", "__proto__", "constructor", "extra"];
+        const obj: Record<string, unknown> = {};
+        const entries: [string, Uint8Array][] = [];
+        for (const k of keys) {
+          if (!r.chance(0.5)) continue;
+          const v = r.pick<unknown>([r.u32(), -r.int(9), r.float(), "call", "drop", "", "x".repeat(r.int(200)), null, true, [], { a: 1 }, new Uint8Array(r.int(9)), 2 ** 60]);
+          obj[k] = v;
+          entries.push([k, pack(v)]);
+        }
+        return { bytes: rawMap(entries), what: `a map of ${entries.map(([k]) => k).join(", ")}` };
+      }
+      case "proto": {
+        // A call's fields under __proto__ only: they must not be read through the prototype.
+        const inner = { type: "call", id: this.next + 500, topic: "join", format: "json", payload: json({ name: "proto" }), keepalive: true };
+        return { bytes: rawMap([["__proto__", pack(inner)]]), what: "a map whose only key is __proto__, holding a call" };
+      }
+      case "hostile":
+        return this.hostile();
+      case "valid":
+        return this.valid();
+      case "drop": {
+        const id = r.chance(0.7) && this.ids.length ? r.pick(this.ids) : r.pick<unknown>([this.next + 50, -1, "3", 1.5, 2 ** 53]);
+        return { bytes: pack({ type: "drop", id }), what: `drop ${JSON.stringify(id)}` };
+      }
+      default: {
+        // Just over requestBytes: refused for this call alone (LimitExceeded), the socket stays.
+        const id = this.newId();
+        return { bytes: pack({ type: "call", id, topic: "join", format: "json", payload: new Uint8Array(REQUEST_BYTES + 1 + r.int(100)) }), what: `call ${id} join with ${REQUEST_BYTES + 1}+ bytes` };
+      }
+    }
+  }
+
+  /** A call with one or more hostile fields. */
+  hostile(): { bytes: Uint8Array; what: string } {
+    const r = this.r;
+    const { id, fresh } = this.id();
+    const fields: [string, Uint8Array][] = [
+      ["type", pack("call")],
+      ["id", pack(id)],
+    ];
+    const what: string[] = [`id ${JSON.stringify(id)}`];
+    const topic = r.weighted({ ok: 3, proto: 3, long: 1, utf8: 1, type: 1, empty: 1 });
+    if (topic === "ok") fields.push(["topic", pack(r.pick(["join", "post"]))]);
+    else if (topic === "proto") fields.push(["topic", pack(r.pick(["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"]))]);
+    else if (topic === "long") fields.push(["topic", pack("t".repeat(r.pick([300, 10_000, 100_000])))]);
+    else if (topic === "utf8") fields.push(["topic", rawStr(Uint8Array.of(0xff, 0xfe, 0x6a, 0xc3))]);
+    else if (topic === "type") fields.push(["topic", pack(r.pick<unknown>([5, null, new Uint8Array([106]), ["join"]]))]);
+    else fields.push(["topic", pack("")]);
+    what.push(`topic ${topic}`);
+    const format = r.chance(0.5) ? "json" : r.pick<unknown>(["json", 1, 0, 2, 3, 4, -1, 1.5, "yaml", "constructor", "__proto__", null, 2 ** 32]);
+    fields.push(["format", pack(format)]);
+    what.push(`format ${JSON.stringify(format)}`);
+    const payload = r.weighted({ ok: 4, garbage: 2, type: 2, none: 1, near: 0.3 });
+    if (payload === "ok") fields.push(["payload", pack(json(r.chance(0.5) ? { name: "h" } : { text: "h" }))]);
+    else if (payload === "garbage") fields.push(["payload", pack(r.bytes(r.int(40)))]);
+    else if (payload === "type") fields.push(["payload", pack(r.pick<unknown>(['{"name":"x"}', 5, [1], { name: "x" }, true]))]);
+    else if (payload === "near") fields.push(["payload", pack(json({ name: "n".repeat(REQUEST_BYTES - 20 - r.int(50)) }))]);
+    what.push(`payload ${payload}`);
+    if (r.chance(0.4)) {
+      const parent = r.pick<unknown>([this.foreignId, this.foreignId, this.next + 99, -1, 1.5, "1", null, ...this.joins.slice(-2)]);
+      fields.push(["parent", pack(parent)]);
+      what.push(`parent ${JSON.stringify(parent)}`);
+      // Another socket's call is no parent here, whatever else the frame says.
+      if (parent === this.foreignId && fresh) {
+        // Used once only: no other frame answers with this id.
+        this.foreign.add(id as number);
+        this.ids.pop();
+      }
+    }
+    if (r.chance(0.3)) {
+      const wapm = r.pick<unknown>(["os", "hello", "nope", "__proto__", "constructor", "", "chat", 7, "x".repeat(500)]);
+      fields.push(["wapm", pack(wapm)]);
+      what.push(`wapm ${JSON.stringify(wapm).slice(0, 20)}`);
+    }
+    if (r.chance(0.3)) fields.push(["keepalive", pack(r.pick<unknown>([true, false, "yes", 1, null]))]);
+    if (r.chance(0.1)) fields.push(["__proto__", pack({ polluted: true })]);
+    return { bytes: rawMap(fields), what: `call ${what.join(", ")}` };
+  }
+
+  /** A call a chat client makes, or one to the host's services and another module through this socket. */
+  valid(): { bytes: Uint8Array; what: string } {
+    const r = this.r;
+    // A client keeps a few joins: the oldest is dropped (leaves the room) before a new one.
+    if (this.joins.length >= 4 && r.chance(0.5)) {
+      const id = this.joins.shift()!;
+      return { bytes: pack({ type: "drop", id }), what: `drop join ${id}` };
+    }
+    const id = this.newId();
+    const kind = r.weighted({ join: 3, post: 8, echo: 2, sleep: 2, hello: 2, bigPost: 0.3 });
+    let frame: Record<string, unknown>;
+    switch (kind) {
+      case "join":
+        frame = { type: "call", id, topic: "join", format: r.pick(["json", "msgpack", 1]), payload: json({ name: `fz${id}` }), keepalive: r.chance(0.85) };
+        // msgpack payload for a msgpack call
+        if (frame.format === "msgpack") frame.payload = pack({ name: `fz${id}` });
+        this.joins.push(id);
+        break;
+      case "post":
+      case "bigPost": {
+        const text = kind === "bigPost" ? "p".repeat(100_000) : `m${id}`;
+        frame = { type: "call", id, topic: "post", format: "json", payload: json({ text }), parent: this.joins.length ? r.pick(this.joins) : undefined };
+        break;
+      }
+      case "echo":
+        frame = { type: "call", id, topic: "echo.echo", format: "raw", payload: r.bytes(r.int(100)), wapm: "os" };
+        break;
+      case "sleep":
+        frame = { type: "call", id, topic: "time.sleep", format: "json", payload: json({ duration_ms: r.int(5) }), wapm: "os" };
+        break;
+      default:
+        frame = { type: "call", id, topic: "greet", format: "json", payload: json({ name: "fz" }), wapm: "hello" };
+    }
+    if (frame.parent === undefined) delete frame.parent;
+    return { bytes: pack(frame), what: `${kind} ${id}` };
+  }
+}
+
+describe("the frame fuzzer (GET /bus/chat)", () => {
+  it(`holds for seed ${SEED}, ${FRAMES} frames in bursts: every frame answered, the room goes on`, { timeout: 60_000 }, async () => {
+    const started = Date.now();
+    const room = `fuzz-${SEED}-${crypto.randomUUID().slice(0, 8)}`;
+    const path = `/bus/chat/${room}`;
+    // A member that behaves, one that reads nothing while the fuzzer runs, and the fuzzed client.
+    const good = await client(path);
+    good.call(1, "join", { name: "good" }, { keepalive: true });
+    expect((await good.answer(1)).type).toBe("reply");
+    const slow = await client(path, false);
+    slow.call(1, "join", { name: "slow" }, { keepalive: true });
+    const fuzzed = await client(path);
+    const gen = new FrameFuzzer(SEED, 1);
+
+    // What the server owes the fuzzed socket: an error frame per frame it cannot read, an answer
+    // (reply or fault) with its id per call frame it can.
+    let errorsOwed = 0;
+    const answersOwed = new Map<number, number>();
+    const sent: string[] = [];
+    /** The frames (index and what) of each call id, for the failure message. */
+    const byId = new Map<number, string[]>();
+    let count = 0;
+    while (count < FRAMES) {
+      const burst = Math.min(FRAMES - count, gen.r.pick([1, 1, 3, 10, 40, 100, 300]));
+      for (let i = 0; i < burst; i++, count++) {
+        const { bytes, what } = gen.frame();
+        sent.push(`#${count} ${what}`);
+        try {
+          // A copy of exactly the frame's bytes, as the socket hands them over (pack may return a view of a larger buffer).
+          const frame = decodeFrame(Uint8Array.from(bytes).buffer);
+          if (frame.type === "call") {
+            answersOwed.set(frame.id, (answersOwed.get(frame.id) ?? 0) + 1);
+            byId.set(frame.id, [...(byId.get(frame.id) ?? []), `#${count} ${what}`]);
+          }
+        } catch {
+          errorsOwed++;
+        }
+        fuzzed.send(bytes);
+      }
+      // Let the burst land before the next one, as a client that waits a moment would.
+      await new Promise((r) => setTimeout(r, gen.r.pick([0, 1, 5, 20])));
+    }
+
+    // Every frame answered: wait for the last answers (sleeps, posts behind the queue).
+    const owed = () => {
+      const answered = new Map<number, number>();
+      for (const f of fuzzed.frames) if ((f.type === "reply" || f.type === "fault") && typeof f.id === "number") answered.set(f.id, (answered.get(f.id) ?? 0) + 1);
+      const missing = [...answersOwed].filter(([id, n]) => (answered.get(id) ?? 0) < n).map(([id]) => id);
+      const errors = fuzzed.frames.filter((f) => f.type === "error").length;
+      return { missing, errors };
+    };
+    const context = () => `seed ${SEED}; the frames sent last:\n  ${sent.slice(-12).join("\n  ")}`;
+    try {
+      await fuzzed.until(() => {
+        const o = owed();
+        return o.missing.length === 0 && o.errors >= errorsOwed ? true : undefined;
+      }, 15_000, "answer for every frame");
+    } catch (err) {
+      const o = owed();
+      const unanswered = o.missing.slice(0, 5).map((id) => `${id}: ${byId.get(id)?.join("; ")}`);
+      throw new Error(`${(err as Error).message}\nseed ${SEED}: ${o.missing.length} calls unanswered, first:\n  ${unanswered.join("\n  ")}\n${o.errors} error frames of ${errorsOwed} owed\n${context()}`);
+    }
+    expect(owed().errors, `error frames (one per frame the server cannot read); ${context()}`).toBe(errorsOwed);
+    expect(fuzzed.bad, context()).toEqual([]);
+    expect(fuzzed.closed(), `the fuzzed socket closed; ${context()}`).toBeUndefined();
+    // Another socket's call id was never a parent here.
+    for (const id of gen.foreign) {
+      const answers = fuzzed.frames.filter((f) => f.id === id && (f.type === "reply" || f.type === "fault"));
+      expect(answers.map((f) => f.codeName ?? f.type), `call ${id} (${byId.get(id)?.join("; ")}) named another socket's call as parent; seed ${SEED}`).toEqual(answers.map(() => "InvalidHandle"));
+    }
+    expect(gen.foreign.size, "calls naming another socket's call as parent").toBeGreaterThan(10);
+
+    // The fuzzed socket still answers a plain call.
+    fuzzed.call(1_000_000, "join", { name: "after" }, { keepalive: true });
+    expect((await fuzzed.answer(1_000_000)).type, context()).toBe("reply");
+
+    // The well-behaved member posts and hears it; so does a newcomer.
+    good.call(2, "post", { text: "still here" }, { parent: 1 });
+    const posted = await good.answer(2);
+    expect(posted.type, `${JSON.stringify(posted)}; ${context()}`).toBe("reply");
+    expect(parse(posted).delivered as number).toBeGreaterThanOrEqual(3);
+    await good.until(() => good.frames.find((f) => f.type === "callback" && f.id === 1 && parse(f).text === "still here"), 10_000, "its own message back");
+    const newcomer = await client(path);
+    newcomer.call(1, "join", { name: "new" }, { keepalive: true });
+    expect((await newcomer.answer(1)).type).toBe("reply");
+    newcomer.call(2, "post", { text: "hello room" }, { parent: 1 });
+    expect((await newcomer.answer(2)).type).toBe("reply");
+    await newcomer.until(() => newcomer.frames.find((f) => f.type === "callback" && parse(f).text === "hello room"), 10_000, "its message back");
+    await good.until(() => good.frames.find((f) => f.type === "callback" && parse(f).text === "hello room"), 10_000, "the newcomer's message");
+
+    // The member that read nothing got its frames all the same, and reads on.
+    slow.read();
+    expect(slow.bytes()).toBeGreaterThan(0);
+    slow.call(2, "post", { text: "slow but here" }, { parent: 1 });
+    expect((await slow.answer(2)).type).toBe("reply");
+    expect(slow.closed()).toBeUndefined();
+
+    for (const c of [good, slow, fuzzed, newcomer]) c.ws.close(1000, "done");
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+});
