@@ -369,6 +369,14 @@ describe("the frame fuzzer (GET /bus/chat)", () => {
       expect(answers.map((f) => f.codeName ?? f.type), `call ${id} (${byId.get(id)?.join("; ")}) named another socket's call as parent; seed ${SEED}`).toEqual(answers.map(() => "InvalidHandle"));
     }
     expect(gen.foreign.size, "calls naming another socket's call as parent").toBeGreaterThan(10);
+    // It reached what it is meant to reach.
+    const kinds: Record<string, number> = {};
+    for (const f of fuzzed.frames) kinds[f.type === "fault" ? `fault:${f.codeName}` : f.type] = (kinds[f.type === "fault" ? `fault:${f.codeName}` : f.type] ?? 0) + 1;
+    expect(errorsOwed, "frames the server cannot read").toBeGreaterThan(FRAMES / 5);
+    expect(answersOwed.size, "call ids").toBeGreaterThan(FRAMES / 5);
+    for (const kind of ["reply", "callback", "fault:InvalidHandle", "fault:InvalidTopic", "fault:InvalidWapm", "fault:BadRequest", "fault:LimitExceeded"]) {
+      expect(kinds[kind] ?? 0, `${kind} frames; all: ${JSON.stringify(kinds)}`).toBeGreaterThan(0);
+    }
 
     // The fuzzed socket still answers a plain call.
     fuzzed.call(1_000_000, "join", { name: "after" }, { keepalive: true });
