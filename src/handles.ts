@@ -69,6 +69,12 @@ export class HandleTable {
     return 0;
   }
 
+  /** The handle of a call this guest serves, or 0: never its own outbound call of the same object. */
+  inboundOf(call: BusCall): number {
+    const handle = this.handleOf(call);
+    return this.#entries.get(handle)?.kind === "in" ? handle : 0;
+  }
+
   /** Forgets a handle. */
   remove(handle: number): Entry | undefined {
     const entry = this.#entries.get(handle >>> 0);

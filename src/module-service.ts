@@ -15,7 +15,12 @@ export function moduleService(module: LoadedModule, instances: Instances): Servi
     serve(call) {
       // Later calls on a relative object go to the instance that made it; a module with a
       // pinned instance (a process, a session, a shared module) is served by that one.
-      const owner = call.parent?.server ?? instances.pinned(module.name);
+      const parent = call.parent?.server;
+      // A parent names a call of this module's: one another module serves is not its sub-API.
+      if (parent instanceof Guest && parent.module !== module) {
+        return void call.fault(BusError.of("InvalidHandle", `the parent call is served by module ${parent.module.name}, not ${module.name}`));
+      }
+      const owner = parent ?? instances.pinned(module.name);
       if (owner instanceof Guest) return owner.accept(call);
       try {
         instances.serve(module, call);

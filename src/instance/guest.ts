@@ -118,7 +118,7 @@ export class Guest {
     const start = this.#cx.exports.wasm_bus_start;
     if (!start) return this.#refuse(call, BusError.of("IncorrectAbi", `module ${this.module.name} does not export wasm_bus_start`));
     const handles = this.#cx.handles;
-    const parent = call.parent ? handles.handleOf(call.parent) : NO_HANDLE;
+    const parent = call.parent ? handles.inboundOf(call.parent) : NO_HANDLE;
     const handle = handles.add({ kind: "in", call });
     if (!handle) return this.#refuse(call, BusError.of("LimitExceeded", `module ${this.module.name} holds ${handles.limit} handles already`));
     call.server = this;

@@ -53,14 +53,9 @@ export const KNOWN_FINDINGS: readonly string[] = [
   // then runs on: 2,000 became 49,999,978 (src/instance/guest.ts #enter sets it, and nothing restores
   // the caller's when the import returns).
   "fuel-reset-by-nested-entry",
-  // A call naming module A with a parent served by module B's instance is delivered to B's instance
-  // (src/module-service.ts routes by call.parent.server alone); its chain names A, so B → B cycles
-  // go unseen and a shared instance can serve its own call.
-  "parent-routes-across-modules",
-  // wasm_bus_start's parent names the serving guest's own outbound handle: a shared instance that
-  // has served no call yet (no current call, so no CallCycle) calls its own module with a parent
-  // that has no server yet, reaches itself, and HandleTable.handleOf finds its out entry.
-  "parent-names-own-call",
+  // Fixed, and checked on every run since: "parent-routes-across-modules" (a parent served by
+  // another module's instance is refused, src/module-service.ts) and "parent-names-own-call"
+  // (wasm_bus_start's parent is only ever a call the guest serves, HandleTable.inboundOf).
   // A call that ended before its wasm_bus_start was delivered (its parent ended) is still started,
   // naming a parent handle that is no longer live (then dropped).
   "start-names-ended-parent",
