@@ -8,10 +8,7 @@ cd "$(dirname "$0")/../.."
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 
 # The browser tests drive Debian's chromium (playwright-core, never a downloaded browser).
-if [ ! -x /usr/bin/chromium ]; then
-  apt-get update -qq
-  apt-get install -y -qq chromium
-fi
+bash scripts/chromium.sh
 
 # The generated module types are what the manifests say.
 node sdk/client/scripts/generate.mjs --check
