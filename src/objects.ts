@@ -2,8 +2,7 @@ import type { Payload } from "./codec/index.js";
 import type { Outcome } from "./errors.js";
 import type { LogLine } from "./log.js";
 import type { ProcessInfo, SpawnRequest } from "./process.js";
-import type { CallEvents, RemoteCallOptions } from "./remote.js";
-import type { KvEntry, KvLimits, KvPage, KvSwap } from "./services/kv/index.js";
+import type { KvEntry, KvLimits, KvPage, KvSwap } from "./services/kv/types.js";
 
 /**
  * The Durable Objects as the Worker sees them through RPC. The classes (durable-objects/)
@@ -46,4 +45,26 @@ export interface StoreObject extends Rpc.DurableObjectBranded {
   delete(module: string, key: string): Promise<Outcome<boolean>>;
   list(module: string, prefix: string, limit: number, after: string | null): Promise<Outcome<KvPage>>;
   cas(module: string, key: string, version: number, value: Uint8Array | null, limits: KvLimits): Promise<Outcome<KvSwap>>;
+}
+
+/** What a caller hands an object that runs its call (src/remote.ts): the callbacks come back through it. */
+export interface CallEvents {
+  /** One callback of the call; answers what the caller's side made of it (an ABI code). */
+  callback(topic: string, payload: Payload): number | Promise<number>;
+  /** A kept-alive call's reply: its RPC call goes on until the call ends. */
+  reply?(payload: Payload): void | Promise<void>;
+}
+
+export interface RemoteCallOptions {
+  /** The caller's name for the call: for `drop`, and as the `parent` of calls to its sub-API. */
+  id?: string;
+  /** The module to call, where the object does not know it already (a session reached first by RPC). */
+  module?: string;
+  keepalive?: boolean;
+  /** The id of an earlier kept-alive call to the same object: this call addresses its sub-API. */
+  parent?: string;
+  /** Who is calling, for logs ("http", a module's name). */
+  caller?: string;
+  /** The modules the call has passed through (BusCall.chain), so depth and cycles count across objects. */
+  chain?: string[];
 }

@@ -3,7 +3,9 @@ import { BusCall, type CallSink } from "./call.js";
 import type { Payload } from "./codec/index.js";
 import type { TopicSpec } from "./codec/schema.js";
 import { BusError, type Outcome } from "./errors.js";
-import type { SessionObject } from "./objects.js";
+import type { CallEvents, RemoteCallOptions, SessionObject } from "./objects.js";
+
+export type { CallEvents, RemoteCallOptions } from "./objects.js";
 import type { LoadedModule } from "./registry.js";
 import type { Runtime } from "./runtime.js";
 import type { Service } from "./services/service.js";
@@ -21,27 +23,6 @@ import { sessionAddress, sessionKey } from "./session-names.js";
  * kept-alive call when the call ends. The caller names each call with an id of its own, and
  * ends it early with `drop(id)`; a kept-alive call's id is the `parent` of calls to its sub-API.
  */
-export interface CallEvents {
-  /** One callback of the call; answers what the caller's side made of it (an ABI code). */
-  callback(topic: string, payload: Payload): number | Promise<number>;
-  /** A kept-alive call's reply: its RPC call goes on until the call ends. */
-  reply?(payload: Payload): void | Promise<void>;
-}
-
-export interface RemoteCallOptions {
-  /** The caller's name for the call: for `drop`, and as the `parent` of calls to its sub-API. */
-  id?: string;
-  /** The module to call, where the object does not know it already (a session reached first by RPC). */
-  module?: string;
-  keepalive?: boolean;
-  /** The id of an earlier kept-alive call to the same object: this call addresses its sub-API. */
-  parent?: string;
-  /** Who is calling, for logs ("http", a module's name). */
-  caller?: string;
-  /** The modules the call has passed through (BusCall.chain), so depth and cycles count across objects. */
-  chain?: string[];
-}
-
 /** An object that serves calls from others: BusProcess and BusSession (src/objects.ts). */
 export interface CallTarget {
   call(topic: string, request: Payload, options?: RemoteCallOptions, events?: CallEvents): Promise<Outcome<Payload | null>>;

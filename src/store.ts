@@ -1,6 +1,6 @@
 import { BusError, unwrap } from "./errors.js";
 import type { StoreObject } from "./objects.js";
-import type { KvStorage, KvStore } from "./services/kv/index.js";
+import type { KvStorage, KvStore } from "./services/kv/types.js";
 
 /**
  * Storage for plain calls: each module's keys in its own BusStore Durable Object

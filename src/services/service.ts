@@ -7,7 +7,7 @@ import type { Clock } from "../clock.js";
 import type { Manifest } from "../manifest.js";
 import type { Guest, GuestOptions } from "../instance/guest.js";
 import type { LogLine } from "../log.js";
-import type { KvStore } from "./kv/index.js";
+import type { KvStore } from "./kv/types.js";
 
 /** What a service learns about the call besides its payload, and what it may use of the runtime. */
 export interface ServeContext {
