@@ -1,4 +1,4 @@
-import { Code, IMPORT_MODULE, LogLevel, NO_HANDLE } from "../abi.js";
+import { IMPORT_MODULE, LogLevel, NO_HANDLE } from "../abi.js";
 import type { BusCall } from "../call.js";
 import { BusError, GuestExit } from "../errors.js";
 import type { Host } from "../host.js";
@@ -8,6 +8,7 @@ import { busImports } from "./bus-imports.js";
 import { type CommandOptions, type GuestExports, InstanceContext } from "./context.js";
 import { Delivery } from "./delivery.js";
 import { envImports } from "./env-imports.js";
+import { trapError } from "./trap-error.js";
 
 export interface GuestOptions extends WasiOptions {
   /**
@@ -26,7 +27,8 @@ export interface GuestOptions extends WasiOptions {
 /**
  * One live instance of a module: it is entered (an export called), runs, and settles (what it
  * can no longer answer is failed, an idle instance is handed back). Its imports live in
- * ./bus-imports.ts, ./env-imports.ts and ../wasi.ts; the order of deliveries in ./delivery.ts.
+ * ./bus-imports.ts (with ./outbound.ts and ./call-now.ts), ./env-imports.ts and ../wasi.ts; the order
+ * of deliveries in ./delivery.ts; how a trap is reported in ./trap-error.ts.
  */
 export class Guest {
   readonly module: LoadedModule;
@@ -269,11 +271,4 @@ function topicBytes(topic: string): Uint8Array {
   let bytes = topics.get(topic);
   if (!bytes) topics.set(topic, (bytes = utf8.encode(topic)));
   return bytes;
-}
-
-function trapError(module: string, during: string, err: unknown, lastWords?: string): BusError {
-  if (err instanceof GuestExit) return err.error;
-  if (err instanceof BusError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new BusError(Code.GuestTrapped, `module ${module} trapped during ${during}: ${message}${lastWords ? `: ${lastWords}` : ""}`, lastWords);
 }

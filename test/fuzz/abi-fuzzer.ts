@@ -45,7 +45,7 @@ import { Rng } from "./rng.js";
 export const KNOWN_FINDINGS: readonly string[] = [
   // A result reaches a handle the guest dropped: a keepalive call answered at once (os echo.echo),
   // or a callback, whose delivery was queued before the guest's successful drop (sinkFor in
-  // src/instance/bus-imports.ts queues without a check at delivery time). abi.md: "No result is
+  // src/instance/outbound.ts queues without a check at delivery time). abi.md: "No result is
   // delivered for a dropped call."
   "delivery-after-drop",
   // An instance started inside a guest's import (a module's pool growing on `call`, a sub-process on
