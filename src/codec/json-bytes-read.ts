@@ -1,0 +1,215 @@
+/**
+ * The JSON reader's byte arrays: long arrays of 0-255 cut out of the UTF-8 text and read straight
+ * into Uint8Arrays (`cutBytes`), and the parsed value's marks put back as those bytes
+ * (`restore`). json.ts decides when to cut and parses the rest.
+ */
+import { asBytes } from "./bincode.js";
+import { BYTES_BY_HAND, piece, SCRATCH_KEPT, text } from "./json-bytes.js";
+import type { Schema } from "./schema.js";
+
+/** Where a long byte array was cut out of the text: a string of U+0000 (written as its escape) and the array's index. */
+const MARK = "\\u0000";
+
+/** Scratch for the bytes of one array while it is read (its length is known only at the end). */
+let scratch = new Uint8Array(1024);
+
+/**
+ * The text with each long byte array (outside strings) replaced by `"\u0000<i>"`, and the arrays;
+ * undefined when there are none, or when the text holds an escaped U+0000 of its own (then a
+ * mark could not be told from data).
+ */
+export function cutBytes(d: Uint8Array): { source: string; arrays: Uint8Array[] } | undefined {
+  let arrays: Uint8Array[] | undefined;
+  let parts: string[] | undefined;
+  let from = 0;
+  const n = d.length;
+  if (scratch.length < n >> 1) scratch = new Uint8Array(n >> 1);
+  try {
+    let i = 0;
+    while (i < n) {
+      const c = d[i]!;
+      if (c === 0x22) {
+        const end = endOfString(d, i + 1);
+        // malformed (JSON.parse says how), or a U+0000 of its own that a mark could not be told from
+        if (end < 0 || (escapes && escapesNul(d, i + 1, end))) return undefined;
+        i = end;
+        continue;
+      }
+      if (c === 0x5b) {
+        const end = byteArray(d, i);
+        if (end > 0) {
+          (parts ??= []).push((from === 0 ? text : piece).decode(d.subarray(from, i)), `"${MARK}${(arrays ??= []).length}"`);
+          arrays.push(scratch.slice(0, count));
+          from = i = end;
+          continue;
+        }
+      }
+      i++;
+    }
+  } finally {
+    if (scratch.length > SCRATCH_KEPT) scratch = new Uint8Array(1024);
+  }
+  if (!arrays) return undefined;
+  parts!.push((from === 0 ? text : piece).decode(d.subarray(from)));
+  return { source: parts!.join(""), arrays };
+}
+
+/** Whether the string at [from, end) has a `\u0000` escape (conservatively: after an escaped backslash too). */
+function escapesNul(d: Uint8Array, from: number, end: number): boolean {
+  for (let j = from; j < end; j++) {
+    if (d[j] === 0x5c && d[j + 1] === 0x75 && d[j + 2] === 0x30 && d[j + 3] === 0x30 && d[j + 4] === 0x30 && d[j + 5] === 0x30) return true;
+  }
+  return false;
+}
+
+/** Whether the last string endOfString found had a backslash in it. */
+let escapes = false;
+
+/** The index after the closing quote of a string whose content starts at `j`; -1 when it never closes. */
+function endOfString(d: Uint8Array, j: number): number {
+  escapes = false;
+  for (;;) {
+    const q = d.indexOf(0x22, j);
+    if (q < 0) return -1;
+    let k = q - 1;
+    while (d[k] === 0x5c) k--;
+    if (k < q - 1 || (!escapes && d.subarray(j, q).includes(0x5c))) escapes = true;
+    if ((q - 1 - k) % 2 === 0) return q + 1; // an even run of backslashes escapes nothing
+    j = q + 1;
+  }
+}
+
+const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/** Bytes read by the last `byteArray`, in `scratch`. */
+let count = 0;
+
+/**
+ * Reads `[n, n, ...]` at `i` (every n an integer 0-255 as JSON writes it, JSON whitespace
+ * allowed) into `scratch`, at least BYTES_BY_HAND of them; the index after `]`, or -1 when the
+ * array is anything else (it is then left to JSON.parse).
+ */
+function byteArray(d: Uint8Array, i: number): number {
+  const buf = scratch;
+  let j = i + 1;
+  let k = 0;
+  if (isSpace(d[j])) j = skipSpace(d, j);
+  for (;;) {
+    j = compact(d, j, buf, k);
+    k = taken;
+    // Here: the last number, one with whitespace around its comma, or no byte at all.
+    let v = (d[j] ?? 0) - 48;
+    if (v >>> 0 > 9) return -1;
+    j++;
+    for (let n = 1; ((d[j] ?? 0) - 48) >>> 0 <= 9; n++, j++) {
+      if (v === 0 || n === 3) return -1; // a leading zero, or a fourth digit
+      v = v * 10 + (d[j]! - 48);
+    }
+    if (v > 255) return -1;
+    buf[k++] = v;
+    if (isSpace(d[j])) j = skipSpace(d, j);
+    if (d[j] === 0x2c) {
+      j++;
+      if (isSpace(d[j])) j = skipSpace(d, j);
+      continue;
+    }
+    if (d[j] !== 0x5d || k < BYTES_BY_HAND) return -1;
+    count = k;
+    return j + 1;
+  }
+}
+
+/** Bytes in `buf` after the last `compact`. */
+let taken = 0;
+
+/**
+ * serde_json's compact form, "d," "dd," "ddd," (0-255 without a leading zero), read into `buf`
+ * from `k` on (`taken` says how far) until anything else; the index of that. The loop alone in
+ * its function, as `writeDigits` (json-bytes-write.ts).
+ */
+function compact(d: Uint8Array, j: number, buf: Uint8Array, k: number): number {
+  const end = d.length - 4;
+  while (j <= end) {
+    const v = d[j]! - 48;
+    if (v >>> 0 > 9) break;
+    const c1 = d[j + 1]!;
+    if (c1 === 0x2c) {
+      buf[k++] = v;
+      j += 2;
+      continue;
+    }
+    const w1 = c1 - 48;
+    if (w1 >>> 0 > 9 || v === 0) break;
+    const c2 = d[j + 2]!;
+    if (c2 === 0x2c) {
+      buf[k++] = v * 10 + w1;
+      j += 3;
+      continue;
+    }
+    const w2 = c2 - 48;
+    const x = v * 100 + w1 * 10 + w2;
+    if (w2 >>> 0 > 9 || x > 255 || d[j + 3] !== 0x2c) break;
+    buf[k++] = x;
+    j += 4;
+  }
+  taken = k;
+  return j;
+}
+
+function skipSpace(d: Uint8Array, j: number): number {
+  while (isSpace(d[j])) j++;
+  return j;
+}
+
+/** The bytes a mark stands for, or undefined for any other string. */
+function marked(s: string, arrays: Uint8Array[]): Uint8Array | undefined {
+  if (s.length < 2 || s.charCodeAt(0) !== 0) return undefined;
+  return arrays[Number(s.slice(1))];
+}
+
+/**
+ * `conform` for a value parsed from cut text: marks become their bytes where the schema names
+ * bytes and arrays of numbers anywhere else, as JSON.parse would have made them.
+ */
+export function restore(value: unknown, schema: Schema | undefined, arrays: Uint8Array[]): unknown {
+  while (schema !== undefined && typeof schema !== "string" && "option" in schema) schema = schema.option;
+  if (typeof value === "string") {
+    const bytes = marked(value, arrays);
+    if (bytes) return schema === "bytes" ? bytes : Array.from(bytes);
+  }
+  if (schema === undefined || typeof schema === "string") {
+    if (schema === "bytes" && value != null) return asBytes(unmark(value, arrays), "$");
+    return unmark(value, arrays);
+  }
+  if (value === null || value === undefined || typeof value !== "object") return value;
+  if ("seq" in schema && Array.isArray(value)) return value.map((v) => restore(v, schema.seq, arrays));
+  if ("tuple" in schema && Array.isArray(value)) return value.map((v, i) => restore(v, schema.tuple[i], arrays));
+  if ("struct" in schema && !Array.isArray(value)) {
+    const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+    for (const k of Object.keys(out)) setOwn(out, k, restore(out[k], Object.hasOwn(schema.struct, k) ? schema.struct[k] : undefined, arrays));
+    return out;
+  }
+  return unmark(value, arrays);
+}
+
+/** `out[k] = v`, where k may be "__proto__" (a key like any other in JSON data). */
+function setOwn(out: Record<string, unknown>, k: string, v: unknown) {
+  if (k === "__proto__") Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
+  else out[k] = v;
+}
+
+/** Marks anywhere in a value back to arrays of numbers. */
+function unmark(value: unknown, arrays: Uint8Array[]): unknown {
+  if (typeof value === "string") {
+    const bytes = marked(value, arrays);
+    return bytes ? Array.from(bytes) : value;
+  }
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((v) => unmark(v, arrays));
+  const out = value as Record<string, unknown>;
+  for (const k of Object.keys(out)) {
+    const v = unmark(out[k], arrays);
+    if (v !== out[k]) setOwn(out, k, v);
+  }
+  return out;
+}

@@ -1,0 +1,103 @@
+/**
+ * The OpenAPI document's shared parts: the component schemas, the error responses every route
+ * answers with, bearer security and the small builders of references and responses. Both the
+ * path items (openapi-paths.ts) and the document (openapi.ts) use them, so they sit below both.
+ */
+import { Code } from "../abi.js";
+import type { JsonSchema } from "./json-schema.js";
+
+export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+export const errorContent = { "application/json": { schema: ref("Error") } };
+export const error = (description: string) => ({ description, content: errorContent });
+
+/** The statuses the edge answers a call with (statusOf in src/http/errors.ts, docs/abi.md "Error codes"). */
+export const CALL_ERRORS = {
+  "400": error("The body is empty, malformed for its format, or does not fit the topic's request type (the error names the field); or the module refused it (BadRequest)."),
+  "401": error("No or a wrong `Authorization: Bearer` token (where the Worker has a BUS_TOKEN)."),
+  "404": error("No such module (InvalidWapm) or topic (InvalidTopic)."),
+  "413": error("The body is over the module's `limits.requestBytes` (LimitExceeded)."),
+  "415": error("The Content-Type is not a bus format, or cannot be transcoded into the topic's (Unsupported)."),
+  "500": error("The guest trapped, faulted or broke the ABI (GuestTrapped, BusInvocationFailed, ...)."),
+  "501": error("Not possible here (Unsupported: JSPI absent)."),
+  "502": error("The module failed because something it called did (FetchFailed, or a sub-call's 4xx passed on)."),
+  "503": error("Every instance the module may have is busy and too many calls wait already (Busy): try again later."),
+  "504": error("The call ran past `limits.callTimeoutMs`, or out of fuel (Timeout)."),
+  "508": error("A module-to-module call would close a cycle (CallCycle)."),
+  default: error("Any other failure: the one error body."),
+};
+
+export const GUARDED_ERRORS = { "401": CALL_ERRORS["401"] };
+
+/** Bearer auth applies where the Worker has a BUS_TOKEN; the document says which. */
+export function security(auth: boolean) {
+  return { security: auth ? [{ bearer: [] }] : [{}, { bearer: [] }] };
+}
+
+export const json = (schema: JsonSchema, description: string) => ({ description, content: { "application/json": { schema } } });
+
+/** components.schemas: the bodies the process and meta routes refer to by name. */
+export const SCHEMAS: Record<string, JsonSchema> = {
+  Error: {
+    type: "object",
+    description: "The one error body of every route, both Durable Objects and bearer auth.",
+    required: ["error", "code", "codeName"],
+    properties: {
+      error: { type: "string", description: "What went wrong, in the runtime's words." },
+      code: { type: "integer", enum: [...new Set(Object.values(Code))], description: "The ABI's error code (docs/abi.md)." },
+      codeName: { type: "string", enum: Object.keys(Code) },
+      module: { type: "string" },
+      topic: { type: "string" },
+      detail: { type: "string", description: "The module's own words (fault_message, a Rust panic)." },
+    },
+  },
+  SpawnRequest: {
+    type: "object",
+    required: ["module"],
+    properties: {
+      module: { type: "string", description: "A command-style module (one that exports _start)." },
+      args: { type: "array", items: { type: "string" } },
+      env: { type: "object", additionalProperties: { type: "string" } },
+      stdin: { type: "string", description: "The process's input, written to stdin before it starts; stdin is closed after it unless stdinOpen." },
+      stdinOpen: { type: "boolean", description: "Keep stdin open after `stdin`, for an attached client's input." },
+      tty: { type: "boolean", description: "Its stdio are a terminal (isatty) instead of pipes." },
+    },
+  },
+  ProcessInfo: {
+    type: "object",
+    required: ["id", "module", "args", "status", "startedAt"],
+    properties: {
+      id: { type: "string" },
+      module: { type: "string" },
+      args: { type: "array", items: { type: "string" } },
+      status: { type: "string", enum: ["running", "exited", "failed"] },
+      code: { type: "integer", description: "The exit code, once exited." },
+      reason: { type: "string", description: "Why it failed." },
+      startedAt: { type: "number", description: "ms since the epoch" },
+      endedAt: { type: "number" },
+    },
+  },
+  LogLine: {
+    type: "object",
+    required: ["module", "level", "msg"],
+    properties: {
+      module: { type: "string" },
+      level: { type: "string", enum: ["error", "warn", "info", "debug", "trace"] },
+      msg: { type: "string" },
+      call: { type: "integer" },
+      process: { type: "string" },
+      stream: { type: "string", enum: ["stdout", "stderr"] },
+    },
+  },
+  ModuleInfo: {
+    type: "object",
+    required: ["name", "description", "topics", "fetch", "limits"],
+    properties: {
+      name: { type: "string" },
+      description: { type: "string" },
+      topics: { type: "object", additionalProperties: { type: "object", required: ["format"], properties: { format: { enum: ["raw", "json", "msgpack", "bincode"] } } } },
+      fetch: { type: "object", properties: { allow: { type: "array", items: { type: "string" } } } },
+      limits: { type: "object", additionalProperties: { type: "number" } },
+      error: { type: "string", description: "Why the module cannot run." },
+    },
+  },
+};
