@@ -11,16 +11,14 @@ import { Process, type ProcessInfo, type SpawnRequest } from "../src/process.js"
 import type { ModuleEntry, Runtime } from "../src/runtime.js";
 import { createRuntime } from "../src/worker-runtime.js";
 import { SqlKv } from "./kv.js";
+import { KEEP_LINES, ProcessOutput } from "./process-output.js";
+import { attachClient, Clients, endFrame } from "./process-sockets.js";
 import { AlarmTimers } from "./timers.js";
 
-/** Lines kept per process for GET /processes/:id/logs and for a client that attaches late. */
-const KEEP_LINES = 1000;
+// Clients moved to process-sockets.ts; test/process-output.test.ts imports it from here.
+export { Clients } from "./process-sockets.js";
+
 const DEFAULT_RETENTION_MS = 60 * 60 * 1000;
-/** Output goes to storage and sockets in batches of at most this many lines, or bytes. */
-const BATCH_LINES = 256;
-const BATCH_BYTES = 64 * 1024;
-/** While a guest waits for slow clients, how often their buffers are looked at. */
-const DRAIN_POLL_MS = 5;
 
 /**
  * The modules processes run: the ones this Worker serves. A test Worker serving test guests as
@@ -44,7 +42,8 @@ export function setProcessModules(registry: Record<string, ModuleEntry>) {
  * waits while a client has more than half its module's `socketBufferBytes` unsent, and yields
  * to the isolate after every batch, so the object answers other requests throughout. Where a
  * guest cannot wait, a client past the whole `socketBufferBytes` misses lines, and is told how
- * many in one stderr line when it has caught up.
+ * many in one stderr line when it has caught up. The batches and the backpressure are
+ * process-output.ts; the sockets, their stdin frames and what a slow one misses, process-sockets.ts.
  *
  * The sockets are accepted in memory (`accept()`), not hibernatable: a process
  * cannot outlive its object's eviction anyway (Wasm memory is not durable), and
@@ -60,23 +59,18 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
   #process?: Process;
   /** Attached clients, until they or the process end. */
   #clients = new Clients(() => this.#socketLimit());
-  /** Lines not yet stored or sent: a LogLine, and for the process's own output its socket frame. */
-  #pending: { line: LogLine; frame?: string }[] = [];
-  #pendingBytes = 0;
-  #flushQueued = false;
-  /** Lines for Workers logs, written as one console call per batch. */
-  #console: LogLine[] = [];
-  /** Output lines since the guest last yielded: past a batch's worth it yields at its next write. */
-  #sinceYield = 0;
+  /** Output and log lines on their way to the log table, the clients and Workers logs (process-output.ts). */
+  #output: ProcessOutput;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const sql = ctx.storage.sql;
     sql.exec("CREATE TABLE IF NOT EXISTS info (one INTEGER PRIMARY KEY CHECK (one = 1), json TEXT NOT NULL)");
     sql.exec("CREATE TABLE IF NOT EXISTS lines (seq INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL)");
+    this.#output = new ProcessOutput(sql, this.#clients, () => this.#process, () => this.#socketLimit());
     this.#timers = new AlarmTimers(ctx.storage, (tag, id, waited) => this.#timerFired(tag, id, waited));
     // kv.* keys of the modules running here live in this object's own SQLite (durable-objects/kv.ts).
-    this.#runtime = createRuntime({ clock: this.#timers, log: (line) => this.#record(line), storage: new SqlKv(ctx.storage) }, processModules);
+    this.#runtime = createRuntime({ clock: this.#timers, log: (line) => this.#output.record(line), storage: new SqlKv(ctx.storage) }, processModules);
     this.#remote = new RemoteCalls(this.#runtime);
     // A fresh object with a running process on record lost its instance to an eviction:
     // Wasm memory is not durable, so the process cannot resume.
@@ -93,8 +87,8 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
       let unpin = () => {};
       const process = new Process(id, request, {
         output: (stream, msg) =>
-          this.#queue({ module: request.module, process: id, level: stream === "stderr" ? "warn" : "info", msg, stream }, JSON.stringify({ stream, line: msg })),
-        outputReady: () => this.#outputReady(),
+          this.#output.queue({ module: request.module, process: id, level: stream === "stderr" ? "warn" : "info", msg, stream }, JSON.stringify({ stream, line: msg })),
+        outputReady: () => this.#output.ready(),
         end: (info) => {
           unpin(); // the ended instance is freed, not kept serving
           void this.#ended(info);
@@ -140,15 +134,8 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
   }
 
   async logs(limit = KEEP_LINES): Promise<LogLine[]> {
-    this.#flush();
-    return this.#lines(limit);
-  }
-
-  #lines(limit: number): LogLine[] {
-    return this.ctx.storage.sql
-      .exec<{ json: string }>("SELECT json FROM (SELECT seq, json FROM lines ORDER BY seq DESC LIMIT ?) ORDER BY seq", limit)
-      .toArray()
-      .map((r) => JSON.parse(r.json) as LogLine);
+    this.#output.flush();
+    return this.#output.lines(limit);
   }
 
   /**
@@ -165,69 +152,17 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     server.accept();
     server.binaryType = "arraybuffer"; // binary frames are stdin bytes (the default would be Blob)
     // No await from here on: no line may come out between the ones replayed and the attach.
-    this.#flush();
-    for (const line of this.#lines(100)) {
+    this.#output.flush();
+    for (const line of this.#output.lines(100)) {
       if (line.stream) server.send(JSON.stringify({ stream: line.stream, line: line.msg }));
     }
     if (info.status === "running") {
-      this.#attach(server);
+      attachClient(this.#clients, server, () => this.#process);
     } else {
       server.send(JSON.stringify(endFrame(info)));
       server.close(1000, info.status);
     }
     return new Response(null, { status: 101, webSocket: client });
-  }
-
-  #attach(ws: WebSocket) {
-    this.#clients.add(ws);
-    ws.addEventListener("message", (e) => {
-      this.#input(ws, e.data);
-    });
-    ws.addEventListener("close", (e) => {
-      this.#clients.delete(ws);
-      // The client closed first: answer its closing handshake, where the runtime has not.
-      if (ws.readyState !== WebSocket.CLOSED) {
-        try {
-          ws.close([1005, 1006, 1015].includes(e.code) ? 1000 : e.code, e.reason);
-        } catch {
-          // already closed
-        }
-      }
-    });
-    ws.addEventListener("error", () => {
-      this.#clients.delete(ws);
-    });
-  }
-
-  /**
-   * A frame from an attached client: stdin. What the process has not read yet is held to its
-   * module's `limits.stdinBytes`: a write past it is refused with an error frame
-   * (`{"error", "code", "codeName": "LimitExceeded"}`), not buffered.
-   */
-  #input(ws: WebSocket, message: string | ArrayBuffer) {
-    const process = this.#process;
-    if (!process || process.info.status !== "running") {
-      ws.send(JSON.stringify({ error: "the process is not running; stdin is closed" }));
-      return;
-    }
-    try {
-      if (typeof message !== "string") {
-        process.stdin.write(new Uint8Array(message));
-        return;
-      }
-      let frame: { stdin?: unknown; close_stdin?: unknown };
-      try {
-        frame = JSON.parse(message);
-      } catch {
-        ws.send(JSON.stringify({ error: 'text frames are JSON: {"stdin": "..."} or {"close_stdin": true}' }));
-        return;
-      }
-      if (typeof frame.stdin === "string") process.stdin.write(new TextEncoder().encode(frame.stdin));
-      if (frame.close_stdin === true) process.stdin.close();
-    } catch (err) {
-      const e = BusError.from(err);
-      ws.send(JSON.stringify({ error: e.message, code: e.code, codeName: e.codeName }));
-    }
   }
 
   override async alarm() {
@@ -240,13 +175,13 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
       return;
     }
     if (!waited) {
-      this.#record({ module: this.#info()?.module ?? "?", process: this.#info()?.id, level: "warn", msg: `timer ${id} fired after its sleeper was lost with an eviction` });
+      this.#output.record({ module: this.#info()?.module ?? "?", process: this.#info()?.id, level: "warn", msg: `timer ${id} fired after its sleeper was lost with an eviction` });
     }
   }
 
   /** The end frame, then the close, for every attached client; then the retention timer. */
   async #ended(info: ProcessInfo) {
-    this.#flush();
+    this.#output.flush();
     this.#save(info);
     this.#clients.send([JSON.stringify(endFrame(info))], true);
     for (const ws of this.#clients.sockets()) {
@@ -266,88 +201,9 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     await this.#timers.at(Date.now() + retention, "retention");
   }
 
-  /**
-   * A line from the runtime's log sink: Workers logs get it (within the instance's `logBytes`),
-   * the log table too, except the process's own output, stored as it came (#queue) whatever the
-   * log budget.
-   */
-  #record(line: LogLine) {
-    this.#console.push(line);
-    if (this.#console.length >= BATCH_LINES) this.#flush();
-    if (line.stream && line.process !== undefined && line.process === this.#process?.info.id) this.#later();
-    else this.#queue(line);
-  }
-
-  /** A line for the log table and, with a frame, for the attached clients: out with its batch. */
-  #queue(line: LogLine, frame?: string) {
-    this.#pending.push({ line, frame });
-    this.#pendingBytes += line.msg.length + 64;
-    this.#sinceYield++;
-    if (this.#pending.length >= BATCH_LINES || this.#pendingBytes >= BATCH_BYTES) this.#flush();
-    else this.#later();
-  }
-
-  /** A flush once the code running now returns or waits: lines never sit in memory for long. */
-  #later() {
-    if (this.#flushQueued) return;
-    this.#flushQueued = true;
-    setTimeout(() => {
-      this.#flushQueued = false;
-      this.#flush();
-    }, 0);
-  }
-
-  /** The pending batch: one INSERT, the trim, its frames to every client, one console call. */
-  #flush() {
-    const batch = this.#pending;
-    if (batch.length) {
-      this.#pending = [];
-      this.#pendingBytes = 0;
-      const sql = this.ctx.storage.sql;
-      sql.exec("INSERT INTO lines (json) SELECT value FROM json_each(?)", JSON.stringify(batch.map((b) => JSON.stringify(b.line))));
-      sql.exec("DELETE FROM lines WHERE seq <= (SELECT max(seq) FROM lines) - ?", KEEP_LINES);
-      const frames = batch.flatMap((b) => (b.frame === undefined ? [] : [b.frame]));
-      if (frames.length) this.#clients.send(frames);
-    }
-    if (this.#console.length) {
-      const lines = this.#console;
-      this.#console = [];
-      logBatch(lines);
-    }
-  }
-
   #socketLimit(): number {
     const module = this.#process?.info.module;
     return (module && this.#runtime.modules.get(module)?.manifest.limits.socketBufferBytes) || DEFAULT_LIMITS.socketBufferBytes;
-  }
-
-  /**
-   * Asked before each write to stdout or stderr (Process: outputReady): a promise holds a guest
-   * that can wait. It waits while a client is more than half its limit behind, and yields once
-   * after every batch so that other requests to this object are answered meanwhile.
-   */
-  #outputReady(): Promise<void> | undefined {
-    const soft = this.#socketLimit() / 2;
-    if (this.#clients.behind(soft)) {
-      this.#flush();
-      this.#sinceYield = 0;
-      const process = this.#process;
-      return new Promise<void>((resolve) => {
-        const check = () => {
-          // A process that ended meanwhile (killed) never resumes: its instance is gone.
-          if (process?.info.status !== "running") return;
-          if (this.#clients.behind(soft / 2)) setTimeout(check, DRAIN_POLL_MS);
-          else resolve();
-        };
-        setTimeout(check, DRAIN_POLL_MS);
-      });
-    }
-    if (this.#sinceYield >= BATCH_LINES) {
-      this.#sinceYield = 0;
-      this.#flush();
-      return new Promise<void>((resolve) => setTimeout(resolve, 0));
-    }
-    return undefined;
   }
 
   #info(): ProcessInfo | undefined {
@@ -359,74 +215,3 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     this.ctx.storage.sql.exec("INSERT INTO info (one, json) VALUES (1, ?) ON CONFLICT (one) DO UPDATE SET json = excluded.json", JSON.stringify(info));
   }
 }
-
-/**
- * The clients attached to a process: frames to each, and how far behind each is. A client with
- * more than `limit()` bytes unsent misses frames (only a guest that cannot wait gets that far
- * ahead: BusProcess holds one that can), counted; once it has caught up it gets one stderr line
- * saying how many it missed, before the next frame.
- */
-export class Clients {
-  #sockets = new Map<WebSocket, { dropped: number }>();
-  constructor(readonly limit: () => number) {}
-
-  add(ws: WebSocket) {
-    this.#sockets.set(ws, { dropped: 0 });
-  }
-  delete(ws: WebSocket) {
-    this.#sockets.delete(ws);
-  }
-  clear() {
-    this.#sockets.clear();
-  }
-  sockets(): Iterable<WebSocket> {
-    return this.#sockets.keys();
-  }
-
-  /** Whether some client has more than `bytes` unsent. */
-  behind(bytes: number): boolean {
-    for (const ws of this.#sockets.keys()) if (ws.bufferedAmount > bytes) return true;
-    return false;
-  }
-
-  /** Frames (JSON text) to every client; `always`: the end frame, sent whatever is unsent. */
-  send(frames: string[], always = false) {
-    const limit = this.limit();
-    for (const [ws, state] of this.#sockets) {
-      try {
-        for (const frame of frames) {
-          if (!always && ws.bufferedAmount > limit) {
-            state.dropped++;
-            continue;
-          }
-          if (state.dropped) {
-            ws.send(JSON.stringify({ stream: "stderr", line: `[wasm-bus] ${state.dropped} lines dropped: this client read too slowly` }));
-            state.dropped = 0;
-          }
-          ws.send(frame);
-        }
-      } catch {
-        // a client that went away misses the frames; the rest still get them
-      }
-    }
-  }
-}
-
-/**
- * Workers logs: one console call for a batch of lines, never one per line (`wrangler dev` opened
- * a connection per console line, and a process printing 30,000 lines exhausted its open files).
- * A lone line goes out as itself, as before; more go as `{"lines": n, "module", "process",
- * "level": the highest, "msg": the first, "batch": [...]}`.
- */
-function logBatch(lines: LogLine[]) {
-  const level = lines.some((l) => l.level === "error") ? "error" : lines.some((l) => l.level === "warn") ? "warn" : "info";
-  const text = lines.length === 1 ? JSON.stringify(lines[0]) : JSON.stringify({ lines: lines.length, module: lines[0]!.module, process: lines[0]!.process, level, msg: lines[0]!.msg, batch: lines });
-  if (level === "error") console.error(text);
-  else if (level === "warn") console.warn(text);
-  else console.log(text);
-}
-
-function endFrame(info: ProcessInfo) {
-  return info.status === "exited" ? { exit: info.code } : { failed: info.reason };
-}
-

@@ -1,0 +1,140 @@
+import type { LogLine } from "../src/log.js";
+import type { Process } from "../src/process.js";
+import type { Clients } from "./process-sockets.js";
+
+// A process's output on its way out: to the log table, the attached sockets and Workers logs, in
+// batches, and the backpressure that holds a guest writing faster than its clients read.
+
+/** Lines kept per process for GET /processes/:id/logs and for a client that attaches late. */
+export const KEEP_LINES = 1000;
+/** Output goes to storage and sockets in batches of at most this many lines, or bytes. */
+const BATCH_LINES = 256;
+const BATCH_BYTES = 64 * 1024;
+/** While a guest waits for slow clients, how often their buffers are looked at. */
+const DRAIN_POLL_MS = 5;
+
+/**
+ * Lines reach the log table (`lines`, created by BusProcess), the sockets and Workers logs in
+ * batches: one INSERT, one console call per batch, never one per line. A batch goes out when it
+ * is full or once the code running now returns or waits.
+ */
+export class ProcessOutput {
+  /** Lines not yet stored or sent: a LogLine, and for the process's own output its socket frame. */
+  #pending: { line: LogLine; frame?: string }[] = [];
+  #pendingBytes = 0;
+  #flushQueued = false;
+  /** Lines for Workers logs, written as one console call per batch. */
+  #console: LogLine[] = [];
+  /** Output lines since the guest last yielded: past a batch's worth it yields at its next write. */
+  #sinceYield = 0;
+
+  constructor(
+    readonly sql: SqlStorage,
+    readonly clients: Clients,
+    /** The process running in the object, if any: read on each use, it changes with spawn. */
+    readonly process: () => Process | undefined,
+    /** Its module's `socketBufferBytes`: the clients' limit, half of it where a guest waits. */
+    readonly socketLimit: () => number,
+  ) {}
+
+  /**
+   * A line from the runtime's log sink: Workers logs get it (within the instance's `logBytes`),
+   * the log table too, except the process's own output, stored as it came (`queue`) whatever the
+   * log budget.
+   */
+  record(line: LogLine) {
+    this.#console.push(line);
+    if (this.#console.length >= BATCH_LINES) this.flush();
+    if (line.stream && line.process !== undefined && line.process === this.process()?.info.id) this.#later();
+    else this.queue(line);
+  }
+
+  /** A line for the log table and, with a frame, for the attached clients: out with its batch. */
+  queue(line: LogLine, frame?: string) {
+    this.#pending.push({ line, frame });
+    this.#pendingBytes += line.msg.length + 64;
+    this.#sinceYield++;
+    if (this.#pending.length >= BATCH_LINES || this.#pendingBytes >= BATCH_BYTES) this.flush();
+    else this.#later();
+  }
+
+  /** A flush once the code running now returns or waits: lines never sit in memory for long. */
+  #later() {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    setTimeout(() => {
+      this.#flushQueued = false;
+      this.flush();
+    }, 0);
+  }
+
+  /** The pending batch: one INSERT, the trim, its frames to every client, one console call. */
+  flush() {
+    const batch = this.#pending;
+    if (batch.length) {
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      const sql = this.sql;
+      sql.exec("INSERT INTO lines (json) SELECT value FROM json_each(?)", JSON.stringify(batch.map((b) => JSON.stringify(b.line))));
+      sql.exec("DELETE FROM lines WHERE seq <= (SELECT max(seq) FROM lines) - ?", KEEP_LINES);
+      const frames = batch.flatMap((b) => (b.frame === undefined ? [] : [b.frame]));
+      if (frames.length) this.clients.send(frames);
+    }
+    if (this.#console.length) {
+      const lines = this.#console;
+      this.#console = [];
+      logBatch(lines);
+    }
+  }
+
+  /** The last `limit` stored lines, oldest first (what is pending is not among them: flush first). */
+  lines(limit: number): LogLine[] {
+    return this.sql
+      .exec<{ json: string }>("SELECT json FROM (SELECT seq, json FROM lines ORDER BY seq DESC LIMIT ?) ORDER BY seq", limit)
+      .toArray()
+      .map((r) => JSON.parse(r.json) as LogLine);
+  }
+
+  /**
+   * Asked before each write to stdout or stderr (Process: outputReady): a promise holds a guest
+   * that can wait. It waits while a client is more than half its limit behind, and yields once
+   * after every batch so that other requests to this object are answered meanwhile.
+   */
+  ready(): Promise<void> | undefined {
+    const soft = this.socketLimit() / 2;
+    if (this.clients.behind(soft)) {
+      this.flush();
+      this.#sinceYield = 0;
+      const process = this.process();
+      return new Promise<void>((resolve) => {
+        const check = () => {
+          // A process that ended meanwhile (killed) never resumes: its instance is gone.
+          if (process?.info.status !== "running") return;
+          if (this.clients.behind(soft / 2)) setTimeout(check, DRAIN_POLL_MS);
+          else resolve();
+        };
+        setTimeout(check, DRAIN_POLL_MS);
+      });
+    }
+    if (this.#sinceYield >= BATCH_LINES) {
+      this.#sinceYield = 0;
+      this.flush();
+      return new Promise<void>((resolve) => setTimeout(resolve, 0));
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Workers logs: one console call for a batch of lines, never one per line (`wrangler dev` opened
+ * a connection per console line, and a process printing 30,000 lines exhausted its open files).
+ * A lone line goes out as itself, as before; more go as `{"lines": n, "module", "process",
+ * "level": the highest, "msg": the first, "batch": [...]}`.
+ */
+function logBatch(lines: LogLine[]) {
+  const level = lines.some((l) => l.level === "error") ? "error" : lines.some((l) => l.level === "warn") ? "warn" : "info";
+  const text = lines.length === 1 ? JSON.stringify(lines[0]) : JSON.stringify({ lines: lines.length, module: lines[0]!.module, process: lines[0]!.process, level, msg: lines[0]!.msg, batch: lines });
+  if (level === "error") console.error(text);
+  else if (level === "warn") console.warn(text);
+  else console.log(text);
+}

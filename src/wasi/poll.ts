@@ -1,0 +1,149 @@
+import { wasi as defs } from "@bjorn3/browser_wasi_shim";
+import { BusError } from "../errors.js";
+import { type Import, type WasiContext, setU32 } from "./context.js";
+import { stdioAt } from "./stdio.js";
+
+// Clocks and `poll_oneoff`, together: a clock must never read earlier than a deadline a poll has
+// waited for, so both keep to one floor per clock.
+
+const SUBSCRIPTION = 48;
+const EVENT = 32;
+/** How much an fd_write subscription on stdout or stderr reports it may write. */
+const WRITABLE = 65536;
+
+interface Subscription {
+  userdata: Uint8Array;
+  type: number;
+  fd: number;
+  /** For a clock: when it is due, in Date.now() milliseconds. */
+  due: number;
+  /** For a clock: which, and the time it waits for on that clock, in nanoseconds. */
+  clock?: { id: number; at: bigint };
+}
+
+/**
+ * `clock_time_get` and `poll_oneoff` for one process. The shim's poll takes one clock
+ * subscription and spins; this one takes clocks, stdin and stdout/stderr together and, with
+ * JSPI, suspends the guest until one is ready.
+ */
+export function pollImports(ctx: WasiContext): { clock_time_get: Import; poll_oneoff: Import } {
+  const { base, jspi, stdin, host } = ctx;
+  const memory = () => ctx.memory();
+  const open = (fd: number) => ctx.fd(fd) !== undefined;
+
+  /**
+   * A clock never reads earlier than a deadline the guest has waited for: the host's clocks tick
+   * in whole milliseconds, with float rounding, and a guest that slept 30 ms must see 30 ms pass.
+   */
+  const floor = new Map<number, bigint>();
+  const clockNowNs = (id: number): bigint => {
+    const now = id === defs.CLOCKID_REALTIME ? BigInt(Date.now()) * 1_000_000n : BigInt(Math.round(performance.now() * 1e6));
+    const min = floor.get(id);
+    return min !== undefined && min > now ? min : now;
+  };
+  const clockTimeGet = (id: number, precision: bigint, timePtr: number): number => {
+    if (id !== defs.CLOCKID_REALTIME && id !== defs.CLOCKID_MONOTONIC) return base.clock_time_get!(id as never, precision as never, timePtr as never) as number;
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, clockNowNs(id), true);
+    memory().write(timePtr, b, "clock_time_get time");
+    return defs.ERRNO_SUCCESS;
+  };
+  const subscriptions = (inPtr: number, n: number): Subscription[] | number => {
+    if (n * SUBSCRIPTION > memory().size) throw BusError.of("InvalidPointer", `poll_oneoff: ${n} subscriptions`);
+    const raw = memory().read(inPtr, n * SUBSCRIPTION, "poll_oneoff subscriptions");
+    const view = new DataView(raw.buffer);
+    const subs: Subscription[] = [];
+    const now = Date.now();
+    for (let i = 0; i < n; i++) {
+      const at = i * SUBSCRIPTION;
+      const type = view.getUint8(at + 8);
+      const sub: Subscription = { userdata: raw.slice(at, at + 8), type, fd: -1, due: Infinity };
+      if (type === defs.EVENTTYPE_CLOCK) {
+        const id = view.getUint32(at + 16, true);
+        if (id !== defs.CLOCKID_REALTIME && id !== defs.CLOCKID_MONOTONIC) return defs.ERRNO_INVAL;
+        const timeout = view.getBigUint64(at + 24, true);
+        const absolute = (view.getUint16(at + 40, true) & defs.SUBCLOCKFLAGS_SUBSCRIPTION_CLOCK_ABSTIME) !== 0;
+        const current = clockNowNs(id);
+        const ns = absolute ? timeout - current : timeout;
+        // Never early: a wait rounds up to the next millisecond.
+        sub.due = ns <= 0n ? now : now + Number((ns + 999_999n) / 1_000_000n);
+        sub.clock = { id, at: absolute ? timeout : current + timeout };
+      } else if (type === defs.EVENTTYPE_FD_READ || type === defs.EVENTTYPE_FD_WRITE) {
+        sub.fd = view.getUint32(at + 16, true);
+      } else {
+        return defs.ERRNO_INVAL;
+      }
+      subs.push(sub);
+    }
+    return subs;
+  };
+  /** The events ready now; `fired`: clocks due by then count as ready even if Date.now() lags. */
+  const readyEvents = (subs: Subscription[], fired = -Infinity): Uint8Array[] => {
+    const events: Uint8Array[] = [];
+    const now = Math.max(Date.now(), fired);
+    for (const sub of subs) {
+      const event = new Uint8Array(EVENT);
+      const view = new DataView(event.buffer);
+      event.set(sub.userdata);
+      view.setUint8(10, sub.type);
+      if (sub.type === defs.EVENTTYPE_CLOCK) {
+        if (sub.due > now) continue;
+        const { id, at } = sub.clock!;
+        if (at > (floor.get(id) ?? 0n)) floor.set(id, at);
+      } else {
+        const f = stdioAt(ctx, sub.fd);
+        const wants = sub.type === defs.EVENTTYPE_FD_READ ? "stdin" : "out";
+        if (!open(sub.fd) || !f || (wants === "stdin") !== (f.stream === "stdin")) {
+          view.setUint16(8, defs.ERRNO_BADF, true); // not open, not stdio, or the wrong direction
+        } else if (wants === "stdin") {
+          if (!stdin.readable) continue;
+          view.setBigUint64(16, BigInt(stdin.buffered), true);
+          if (stdin.closed && stdin.buffered === 0) view.setUint16(24, defs.EVENTRWFLAGS_FD_READWRITE_HANGUP, true);
+        } else {
+          view.setBigUint64(16, BigInt(WRITABLE), true);
+        }
+      }
+      events.push(event);
+    }
+    return events;
+  };
+  const deliver = (outPtr: number, neventsPtr: number, events: Uint8Array[]): number => {
+    const all = new Uint8Array(events.length * EVENT);
+    events.forEach((e, i) => all.set(e, i * EVENT));
+    memory().write(outPtr, all, "poll_oneoff events");
+    setU32(memory(), neventsPtr, events.length, "poll_oneoff nevents");
+    return defs.ERRNO_SUCCESS;
+  };
+  const pollOneoff = (inPtr: number, outPtr: number, n: number, neventsPtr: number): number | Promise<number> => {
+    if (n === 0) return defs.ERRNO_INVAL;
+    const subs = subscriptions(inPtr, n);
+    if (typeof subs === "number") return subs;
+    memory().peek(outPtr, n * EVENT, "poll_oneoff events"); // a wild buffer fails before any wait
+    const now = readyEvents(subs);
+    if (now.length) return deliver(outPtr, neventsPtr, now);
+    // Nothing is ready. Without JSPI the guest cannot wait here: it may come back after returning
+    // to the host (EAGAIN); a clock alone, a sleep, is beyond it (ENOTSUP).
+    if (!jspi) return subs.some((s) => s.type !== defs.EVENTTYPE_CLOCK) ? defs.ERRNO_AGAIN : defs.ERRNO_NOTSUP;
+    const onStdin = subs.some((s) => s.type === defs.EVENTTYPE_FD_READ && stdioAt(ctx, s.fd)?.stream === "stdin");
+    return (async () => {
+      let fired = -Infinity;
+      for (;;) {
+        const due = subs.reduce((m, s) => Math.min(m, s.due), Infinity);
+        const ms = due - Date.now();
+        if (onStdin) {
+          if (!(await stdin.wait(Number.isFinite(due) ? ms : undefined))) fired = due;
+        } else {
+          await new Promise((r) => setTimeout(r, Math.max(0, ms)));
+          fired = due;
+        }
+        const events = readyEvents(subs, fired);
+        if (events.length) {
+          host.resumed();
+          return deliver(outPtr, neventsPtr, events);
+        }
+      }
+    })();
+  };
+
+  return { clock_time_get: clockTimeGet as Import, poll_oneoff: pollOneoff as Import };
+}

@@ -1,0 +1,175 @@
+import { Fd, Inode, wasi as defs } from "@bjorn3/browser_wasi_shim";
+import { type Import, type WasiContext, iovecs, setU32 } from "./context.js";
+
+// fds 0-2 of a process: what they are (pipes or a terminal), stdin read from its Pipe, stdout and
+// stderr split into lines for the host's log. poll.ts asks them what is ready.
+
+/** A line longer than this comes out in pieces: an endless line must not grow the host. */
+export const MAX_LINE = 64 * 1024;
+
+/** Splits a byte stream into lines; the last partial line comes out on flush. */
+export class Lines {
+  #pending = "";
+  #decoder = new TextDecoder();
+  constructor(readonly emit: (line: string) => void) {}
+  write(bytes: Uint8Array) {
+    const text = this.#decoder.decode(bytes, { stream: true });
+    if (!text.includes("\n") && this.#pending.length + text.length <= MAX_LINE) {
+      this.#pending += text;
+      return;
+    }
+    const parts = (this.#pending + text).split("\n");
+    this.#pending = parts.pop()!;
+    for (const line of parts) this.#emitLong(line);
+    while (this.#pending.length > MAX_LINE) {
+      this.emit(this.#pending.slice(0, MAX_LINE));
+      this.#pending = this.#pending.slice(MAX_LINE);
+    }
+  }
+  #emitLong(line: string) {
+    for (let at = MAX_LINE; line.length > MAX_LINE; at = MAX_LINE) {
+      this.emit(line.slice(0, at));
+      line = line.slice(at);
+    }
+    this.emit(line);
+  }
+  flush() {
+    const rest = this.#pending + this.#decoder.decode();
+    this.#pending = "";
+    if (rest) this.#emitLong(rest);
+  }
+}
+
+type Stream = "stdin" | "stdout" | "stderr";
+
+/**
+ * A process's fd 0, 1 or 2. A pipe unless the process runs on a terminal: wasi-libc's `isatty`
+ * (and Rust's `IsTerminal`) is true only for a character device without seek rights. Reads and
+ * writes are the imports' own (stdin from the Pipe, output as lines); the rest is here.
+ */
+export class Stdio extends Fd {
+  readonly ino = Inode.issue_ino();
+  flags = 0;
+  constructor(
+    readonly stream: Stream,
+    readonly tty: boolean,
+  ) {
+    super();
+  }
+  get filetype(): number {
+    return this.tty ? defs.FILETYPE_CHARACTER_DEVICE : defs.FILETYPE_UNKNOWN;
+  }
+  get nonblocking(): boolean {
+    return (this.flags & defs.FDFLAGS_NONBLOCK) !== 0;
+  }
+  override fd_fdstat_get() {
+    const fdstat = new defs.Fdstat(this.filetype, this.flags);
+    const io = this.stream === "stdin" ? defs.RIGHTS_FD_READ : defs.RIGHTS_FD_WRITE;
+    fdstat.fs_rights_base = BigInt(io | defs.RIGHTS_POLL_FD_READWRITE | defs.RIGHTS_FD_FDSTAT_SET_FLAGS | defs.RIGHTS_FD_FILESTAT_GET);
+    return { ret: defs.ERRNO_SUCCESS, fdstat };
+  }
+  override fd_filestat_get() {
+    return { ret: defs.ERRNO_SUCCESS, filestat: new defs.Filestat(this.ino, this.filetype, 0n) };
+  }
+  override fd_fdstat_set_flags(flags: number) {
+    if (flags & ~(defs.FDFLAGS_APPEND | defs.FDFLAGS_NONBLOCK)) return defs.ERRNO_INVAL;
+    this.flags = flags;
+    return defs.ERRNO_SUCCESS;
+  }
+  // A pipe or a terminal has no position.
+  override fd_seek() {
+    return { ret: defs.ERRNO_SPIPE, offset: 0n };
+  }
+  override fd_tell() {
+    return { ret: defs.ERRNO_SPIPE, offset: 0n };
+  }
+  override fd_pread() {
+    return { ret: defs.ERRNO_SPIPE, data: new Uint8Array() };
+  }
+  override fd_pwrite() {
+    return { ret: defs.ERRNO_SPIPE, nwritten: 0 };
+  }
+  override fd_allocate() {
+    return defs.ERRNO_SPIPE;
+  }
+  override fd_read() {
+    return { ret: defs.ERRNO_BADF, data: new Uint8Array() };
+  }
+  override fd_write() {
+    return { ret: defs.ERRNO_BADF, nwritten: 0 };
+  }
+}
+
+/** The stdio stream an fd is now (fds can be closed and renumbered), if it is one. */
+export function stdioAt(ctx: WasiContext, fd: number): Stdio | undefined {
+  const f = ctx.fd(fd);
+  return f instanceof Stdio ? f : undefined;
+}
+
+/**
+ * `fd_read` and `fd_write`: on stdio, stdin from its Pipe and output into `stdout` / `stderr`
+ * lines, waiting (with JSPI) for stdin or for output backpressure; any other fd is the shim's.
+ */
+export function stdioImports(ctx: WasiContext, stdout: Lines, stderr: Lines): { fd_read: Import; fd_write: Import } {
+  const { base, jspi, stdin, host, options } = ctx;
+  const memory = () => ctx.memory();
+
+  /** Reads what stdin has into the iovecs; null when it has nothing yet and is still open. */
+  const readStdin = (iovs: number, count: number, nreadPtr: number): number | null => {
+    const vecs = iovecs(memory(), iovs, count, "fd_read iovecs");
+    const total = vecs.reduce((n, [, len]) => n + len, 0);
+    for (const [p, len] of vecs) memory().peek(p, len, "fd_read buffer"); // wild buffers fail before a byte is consumed
+    const data = stdin.read(total);
+    if (data === null) return null;
+    let at = 0;
+    for (const [p, len] of vecs) {
+      if (at >= data.length) break;
+      const take = Math.min(len, data.length - at);
+      memory().write(p, data.subarray(at, at + take), "fd_read buffer");
+      at += take;
+    }
+    setU32(memory(), nreadPtr, data.length, "fd_read nread");
+    return defs.ERRNO_SUCCESS;
+  };
+  const fdRead = (fd: number, iovs: number, count: number, nread: number): number | Promise<number> => {
+    const f = stdioAt(ctx, fd);
+    if (!f) return base.fd_read!(fd as never, iovs as never, count as never, nread as never) as number;
+    if (f.stream !== "stdin") return defs.ERRNO_BADF;
+    const now = readStdin(iovs, count, nread);
+    if (now !== null) return now;
+    if (!jspi || f.nonblocking) return defs.ERRNO_AGAIN;
+    return (async () => {
+      for (;;) {
+        await stdin.wait();
+        const r = readStdin(iovs, count, nread);
+        if (r !== null) return (host.resumed(), r);
+      }
+    })();
+  };
+
+  const writeNow = (f: Stdio, iovs: number, count: number, nwrittenPtr: number): number => {
+    if (f.stream === "stdin") return defs.ERRNO_BADF;
+    const out = f.stream === "stdout" ? stdout : stderr;
+    const vecs = iovecs(memory(), iovs, count, "fd_write iovecs");
+    for (const [p, len] of vecs) memory().peek(p, len, "fd_write buffer"); // all or nothing
+    let total = 0;
+    for (const [p, len] of vecs) {
+      out.write(memory().peek(p, len, "fd_write buffer"));
+      total += len;
+    }
+    setU32(memory(), nwrittenPtr, total, "fd_write nwritten");
+    return defs.ERRNO_SUCCESS;
+  };
+  const fdWrite = (fd: number, iovs: number, count: number, nwritten: number): number | Promise<number> => {
+    const f = stdioAt(ctx, fd);
+    if (!f) return base.fd_write!(fd as never, iovs as never, count as never, nwritten as never) as number;
+    const wait = jspi && f.stream !== "stdin" ? options.outputReady?.() : undefined;
+    if (!wait) return writeNow(f, iovs, count, nwritten);
+    return wait.then(() => {
+      host.resumed();
+      return writeNow(f, iovs, count, nwritten);
+    });
+  };
+
+  return { fd_read: fdRead as Import, fd_write: fdWrite as Import };
+}
