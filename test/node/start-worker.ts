@@ -1,17 +1,27 @@
 /// <reference types="node" />
 // The Worker in Node tests: wrangler's unstable_startWorker on 127.0.0.1 with a free port, state
-// in memory, as `npm start` serves it (behind wrangler dev's proxy).
+// in memory (or, with `persist`, in that directory, kept across starts), as `npm start` serves it
+// (behind wrangler dev's proxy).
 
 export type StartedWorker = Awaited<ReturnType<typeof import("wrangler").unstable_startWorker>>;
 
-export async function startWorker(options: { token?: string } = {}): Promise<{ worker: StartedWorker; url: URL }> {
+export async function startWorker(options: { token?: string; persist?: string; logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none" } = {}): Promise<{
+  worker: StartedWorker;
+  url: URL;
+}> {
   process.env.WRANGLER_SEND_METRICS ??= "false";
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
   const { unstable_startWorker } = await import("wrangler");
   const worker = await unstable_startWorker({
     config: "wrangler.toml",
     ...(options.token ? { bindings: { BUS_TOKEN: { type: "plain_text", value: options.token } } } : {}),
-    dev: { server: { hostname: "127.0.0.1", port: 0 }, inspector: false, persist: false, watch: false },
+    dev: {
+      server: { hostname: "127.0.0.1", port: 0 },
+      inspector: false,
+      persist: options.persist ?? false,
+      watch: false,
+      ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+    },
   });
   await withTimeout(worker.ready, 60_000, "the Worker to start");
   return { worker, url: await worker.url };
