@@ -32,6 +32,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import wabtInit from "wabt";
+import { asyncify } from "./wasm-asyncify.mjs";
 import { capMemory } from "./wasm-memory-max.mjs";
 import { signatures } from "./wasm-signatures.mjs";
 
@@ -143,6 +144,7 @@ const version = (pkg) => JSON.parse(readFileSync(join(root, "node_modules", pkg,
 const commonKey = [
   `script ${hashFile(fileURLToPath(import.meta.url))}`,
   `memory-max ${hashFile(join(root, "scripts/wasm-memory-max.mjs"))}`,
+  `asyncify ${hashFile(join(root, "scripts/wasm-asyncify.mjs"))}`,
   `fuel ${hashFile(join(root, "src/fuel.wat"))}`,
   `binaryen ${version("binaryen")}`,
   `wabt ${version("wabt")}`,
@@ -274,6 +276,7 @@ function compile(mod) {
   if (mod.manifest.metering !== false) {
     execFileSync(bin("wasm-opt"), [file, "--log-execution=wasm_bus_meter", "--all-features", "-o", file], { stdio: "inherit" });
   }
+  asyncify(file, bin("wasm-opt")); // a blocking module waits with its stack in its memory (scripts/wasm-asyncify.mjs)
   return capMemory(readFileSync(file), memoryPages(mod));
 }
 
