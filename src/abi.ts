@@ -120,7 +120,7 @@ export const IMPORTS = {
   reply_callback: fn(["handle", "format", "topic_ptr", "topic_len", "ptr", "len"], STATUS, "Invokes the callback `topic` that the caller of inbound call `handle` registered."),
   fault: fn(["handle", "code"], STATUS, "Answers the inbound call `handle` with an error code."),
   drop: fn(["handle"], STATUS, "Ends a handle: cancels an outbound call, ends an inbound one, releases a reserved or callback handle."),
-  poll: fn([], STATUS, "Blocks until events are pending and delivers them (needs JSPI on the host; else `Unsupported`)."),
+  poll: fn([], STATUS, "Blocks until events are pending and delivers them (the module must be built with asyncify, as the wasm-bus build does; else `Unsupported`)."),
   fork: fn([], STATUS, "Keeps the instance alive after `_start` returns (processes only; else `Unsupported`)."),
   thread_id: fn([], ["i32"], "Always 0: guests are single-threaded."),
   log: fn(["level", "ptr", "len"], STATUS, "Writes one line (UTF-8) at a `LogLevel` to the Worker's logs."),

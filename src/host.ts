@@ -1,6 +1,5 @@
 import type { BusCall } from "./call.js";
 import type { BusError } from "./errors.js";
-import type { Jspi } from "./jspi.js";
 import type { LogLine } from "./log.js";
 
 /** The fuel meter every metered guest of one runtime ticks (src/fuel.wat). */
@@ -16,8 +15,6 @@ export interface Meter {
  */
 export interface Host {
   readonly meter: Meter;
-  /** JS Promise Integration, where the engine has it: blocking guests run through it. */
-  readonly jspi?: Jspi;
   /** Starts a call; a refusal found before any service runs comes back as the call's status. */
   dispatch(call: BusCall): BusError | undefined;
   log(line: LogLine): void;

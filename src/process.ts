@@ -76,7 +76,7 @@ export interface ProcessEvents {
   end(info: ProcessInfo): void;
   /**
    * Backpressure on output, asked before each write to stdout or stderr: a promise makes a
-   * guest that can wait (JSPI) wait for it (see WasiOptions.outputReady).
+   * guest that can wait (a blocking module, asyncified) wait for it (see WasiOptions.outputReady).
    */
   outputReady?(): Promise<void> | undefined;
 }

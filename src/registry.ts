@@ -1,5 +1,6 @@
 import { IMPORTS, IMPORT_MODULE } from "./abi.js";
 import { BusError } from "./errors.js";
+import { Asyncify } from "./instance/asyncify.js";
 import { type Manifest, parseManifest } from "./manifest.js";
 
 /** One entry of the generated registry (build/registry.ts): a manifest and its statically imported Wasm. */
@@ -15,8 +16,14 @@ export interface LoadedModule {
   wasm: WebAssembly.Module;
   /** Imports WASI preview1. */
   wasi: boolean;
-  /** May block in an import (`poll`, WASI sleeps, stdin): entries run through JSPI. */
+  /** May block in an import (`poll`, WASI sleeps, stdin): imports `poll`, `poll_oneoff` or `fd_read`. */
   blocking: boolean;
+  /**
+   * Built with binaryen's asyncify (scripts/wasm-asyncify.mjs, as the build does every blocking
+   * module): a blocking module's entries then run through src/instance/asyncify.ts and can wait.
+   * A blocking module without it cannot: `poll` answers Unsupported, WASI waits EAGAIN or ENOTSUP.
+   */
+  asyncify: boolean;
   /** Built with fuel metering: imports wasm_bus_meter.log_execution. */
   metered: boolean;
   /** Exports `_start`: it can run as a process. */
@@ -43,6 +50,7 @@ function load(name: string, entry: ModuleEntry): LoadedModule {
     wasm: entry.wasm,
     wasi: imports.some((i) => i.module === "wasi_snapshot_preview1"),
     blocking: imports.some((i) => (i.module === IMPORT_MODULE && i.name === "poll") || i.name === "poll_oneoff" || i.name === "fd_read"),
+    asyncify: Asyncify.applies(exports.map((e) => e.name)),
     metered: imports.some((i) => i.module === "wasm_bus_meter" && i.name === "log_execution"),
     command: exports.some((e) => e.name === "_start" && e.kind === "function"),
   };

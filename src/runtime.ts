@@ -7,7 +7,6 @@ import { BusError, GuestExit } from "./errors.js";
 import type { Host, Meter } from "./host.js";
 import type { Guest, GuestOptions } from "./instance/guest.js";
 import { Instances } from "./instances.js";
-import { type Jspi, jspi } from "./jspi.js";
 import { consoleSink, type LogLine, type LogSink } from "./log.js";
 import { moduleService } from "./module-service.js";
 import { type LoadedModule, type ModuleEntry, loadModules } from "./registry.js";
@@ -23,7 +22,11 @@ export interface RuntimeOptions {
   log?: LogSink;
   /** Longest chain of module-to-module calls. */
   maxDepth?: number;
-  /** Turns JSPI off even where the engine has it, to run the portable path. */
+  /**
+   * Ignored: blocking guests wait through asyncify (src/instance/asyncify.ts), never through JSPI,
+   * so they run the same with it or without. Kept so that options written for the JSPI host, which
+   * turned it off to run the portable path, still type-check.
+   */
   jspi?: false;
   /** Where sleeps go: timers by default, a Durable Object's alarm in a process. */
   clock?: Clock;
@@ -56,7 +59,6 @@ export class Runtime implements Host {
   readonly instances = new Instances(this);
   readonly maxDepth: number;
   readonly meter: Meter;
-  readonly jspi: Jspi | undefined;
   readonly clock: Clock;
   readonly #builtins = builtinServices();
   readonly #moduleServices = new Map<string, Service>();
@@ -73,7 +75,6 @@ export class Runtime implements Host {
         },
       },
     }).exports as unknown as Meter;
-    this.jspi = options.jspi === false ? undefined : jspi();
     this.clock = options.clock ?? timerClock;
     this.#log = options.log ?? consoleSink;
     this.maxDepth = options.maxDepth ?? 16;

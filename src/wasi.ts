@@ -46,7 +46,7 @@ function guarded(fn: Import): Import {
  * file-descriptor bookkeeping (its file system is empty: no preopened directories); this replaces
  * what must behave differently in a Worker or that the shim gets wrong: stdio are pipes (or a
  * terminal) fed from and to the process, exit is an exception the host catches, waits (sleeps,
- * stdin, `poll_oneoff`, output backpressure) suspend with JSPI instead of spinning, sockets and
+ * stdin, `poll_oneoff`, output backpressure) suspend the guest (asyncify) instead of spinning, sockets and
  * signals answer with an errno, and no import throws into the guest.
  */
 export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
@@ -64,9 +64,9 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
   // The shim reads `inst.exports.memory` on every call; give it the guest's memory lazily.
   shim.inst = { exports: { get memory() { return memory().raw; } } } as never;
   const base = shim.wasiImport as Record<string, Import>;
-  const jspi = host.jspi;
+  const suspender = host.suspender;
   // `shim.fds[fd]` on each use: the shim closes and renumbers fds in place.
-  const ctx: WasiContext = { options, host, jspi, base, stdin, memory, fd: (fd) => shim.fds[fd] };
+  const ctx: WasiContext = { options, host, canWait: () => suspender?.canSuspend === true, base, stdin, memory, fd: (fd) => shim.fds[fd] };
 
   // ---- sockets, signals: not here ----
   /** No fd of a process is a socket: EBADF for one that is not open, ENOTSOCK for the rest. */
@@ -97,8 +97,8 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
   const imports: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries({ ...base, ...own })) {
     const safe = guarded(fn);
-    // The imports that wait: with JSPI, a promise they answer suspends the guest.
-    imports[name] = jspi && (name === "fd_read" || name === "fd_write" || name === "poll_oneoff") ? jspi.suspending(safe as never) : safe;
+    // The imports that wait: a promise they answer suspends the guest.
+    imports[name] = suspender && (name === "fd_read" || name === "fd_write" || name === "poll_oneoff") ? suspender.suspending(safe) : safe;
   }
   imports.proc_exit = (code: number) => {
     throw GuestExit.exit(code);

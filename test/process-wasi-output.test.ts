@@ -32,7 +32,7 @@ describe("a command's output goes to the log sink and nowhere else", () => {
     expect(logs.map((l) => l.msg)).toEqual(["2", "1"]);
   });
 
-  it("upcase (stdin, JSPI) and a bad countdown (stderr, exit 2): the same", async () => {
+  it("upcase (stdin, asyncified) and a bad countdown (stderr, exit 2): the same", async () => {
     const { runtime, logs } = guestApp();
     const codes: number[] = [];
     const written = await consoleDuring(async () => {

@@ -1,5 +1,6 @@
 ;; upcase: copies stdin to stdout, ASCII letters upper-cased, until end of
-;; stream; then exits 0. fd_read blocks (the host suspends it with JSPI) while
+;; stream; then exits 0. fd_read blocks (the build asyncifies the module, and
+;; the host suspends it there) while
 ;; stdin is empty and still open.
 (module
   (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))

@@ -1,6 +1,7 @@
 import { Code, type IMPORTS, LogLevel, NO_HANDLE, codeName } from "../abi.js";
 import type { BusCall } from "../call.js";
 import { BusError } from "../errors.js";
+import type { Suspender } from "./asyncify.js";
 import { callNow } from "./call-now.js";
 import type { InstanceContext } from "./context.js";
 import type { Delivery } from "./delivery.js";
@@ -23,9 +24,9 @@ type Imports = Record<keyof typeof IMPORTS, (...args: number[]) => number>;
  * The `wasm-bus` imports of one instance, one function per row of the ABI table. Every import
  * goes through one guard: a BusError thrown inside becomes the status the guest gets, with its
  * reason kept for a `fault` that passes it on; anything else (a GuestExit) propagates and ends
- * the entry.
+ * the entry. `poll` waits through `suspender`, a blocking module's asyncify driver.
  */
-export function busImports(cx: InstanceContext, delivery: Delivery): Imports {
+export function busImports(cx: InstanceContext, delivery: Delivery, suspender?: Suspender): Imports {
   const guarded =
     <A extends number[]>(fn: (...args: A) => number) =>
     (...args: A): number => {
@@ -38,7 +39,6 @@ export function busImports(cx: InstanceContext, delivery: Delivery): Imports {
       }
     };
   const limits = cx.module.manifest.limits;
-  const jspi = cx.module.blocking ? cx.host.jspi : undefined;
   return {
     handle: () => {
       const handle = cx.handles.add({ kind: "reserved" });
@@ -115,13 +115,16 @@ export function busImports(cx: InstanceContext, delivery: Delivery): Imports {
       return fault(cx, handle, code, message);
     }),
     drop: guarded((handle) => drop(cx, handle)),
-    poll: jspi
-      ? (jspi.suspending(async () => {
-          await delivery.poll();
-          cx.refuel(); // other guests ran while this one waited
-          return Code.Success;
-        }) as never)
-      : () => cx.refuse("Unsupported", "poll needs JSPI (WebAssembly.Suspending), which this runtime lacks; return to the host instead"),
+    poll: suspender
+      ? suspender.suspending((): number | Promise<number> => {
+          // What is queued already is delivered here, on the guest's stack, with no need to wait.
+          if (delivery.pending) return (delivery.drainNow(), Code.Success);
+          if (!suspender.canSuspend) {
+            return cx.refuse("Unsupported", "poll cannot wait here: it was called from a delivery made while the guest waits in an import, or from an export the host calls directly (only _start and wasm_bus_start may wait)");
+          }
+          return delivery.poll().then(() => Code.Success);
+        })
+      : () => cx.refuse("Unsupported", `poll cannot wait: module ${cx.module.name} was not built with asyncify (the wasm-bus build does it: scripts/wasm-asyncify.mjs); return to the host instead`),
     fork: () => {
       if (!cx.command) return cx.refuse("Unsupported", "fork needs a process (POST /processes); a plain call ends with its reply");
       cx.forked = true;

@@ -9,7 +9,8 @@ export interface Entry {
 /**
  * The order in which results reach a guest. The host never calls an export from inside an
  * import: results of calls are queued and delivered after the guest returns (a microtask later),
- * or from inside `poll` where the guest blocks with JSPI. What the guest's own calls queue while a
+ * or from inside `poll` where the guest blocks (asyncify: while its stack is unwound into its
+ * memory, so nothing of it is on the host's stack). What the guest's own calls queue while a
  * delivery runs (a service that answers at once) is delivered in the same loop.
  */
 export class Delivery {
@@ -18,7 +19,7 @@ export class Delivery {
   #draining = false;
   #pollWaiter?: () => void;
   #stopped = false;
-  /** Entries suspended in a JSPI import (poll, a WASI sleep): nothing is delivered from outside meanwhile. */
+  /** Entries suspended in an import (poll, a WASI sleep): nothing is delivered from outside meanwhile. */
   suspended = 0;
 
   constructor(readonly entry: Entry) {}

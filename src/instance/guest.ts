@@ -4,6 +4,7 @@ import { BusError, GuestExit } from "../errors.js";
 import type { Host } from "../host.js";
 import type { LoadedModule } from "../registry.js";
 import { type WasiOptions, wasiImports } from "../wasi.js";
+import { Asyncify, type Suspended } from "./asyncify.js";
 import { busImports } from "./bus-imports.js";
 import { type CommandOptions, type GuestExports, InstanceContext } from "./context.js";
 import { Delivery } from "./delivery.js";
@@ -42,6 +43,8 @@ export class Guest {
   #flush?: () => void;
   /** How many entries into this instance are on the stack: a call may go in right away only at 0. */
   #depth = 0;
+  /** A blocking module's entries run through asyncify (./asyncify.ts): they may suspend in an import. */
+  readonly #asyncify?: Asyncify;
 
   private constructor(module: LoadedModule, host: Host, options: GuestOptions) {
     this.module = module;
@@ -50,7 +53,8 @@ export class Guest {
     this.#onBreak = options.onBreak;
     const cx = (this.#cx = new InstanceContext(module, host, options.command));
     this.#delivery = new Delivery({ enter: (fn) => this.#enter(fn), settle: () => this.#settle() });
-    const imports: WebAssembly.Imports = { [IMPORT_MODULE]: busImports(cx, this.#delivery), ...envImports(cx) };
+    const suspender = module.blocking && module.asyncify ? (this.#asyncify = new Asyncify(module.name, () => cx.refuel())) : undefined;
+    const imports: WebAssembly.Imports = { [IMPORT_MODULE]: busImports(cx, this.#delivery, suspender), ...envImports(cx) };
     if (module.wasi) {
       const wasi = wasiImports(options, {
         memory: () => cx.memory,
@@ -58,15 +62,15 @@ export class Guest {
           options.command?.output?.(stream, msg);
           cx.log(stream === "stderr" ? LogLevel.Warn : LogLevel.Info, msg, stream);
         },
-        jspi: module.blocking ? host.jspi : undefined,
-        resumed: () => cx.refuel(),
+        suspender,
       });
       imports.wasi_snapshot_preview1 = wasi.imports as WebAssembly.ModuleImports;
       this.#flush = wasi.flush;
     }
     if (module.metered) imports.wasm_bus_meter = { log_execution: host.meter.tick };
     cx.refuel(); // the start function runs metered too
-    cx.bind(new WebAssembly.Instance(module.wasm, imports).exports as unknown as GuestExports);
+    const exports = new WebAssembly.Instance(module.wasm, imports).exports;
+    cx.bind((suspender ? suspender.bind(exports) : exports) as unknown as GuestExports);
   }
 
   /** Instantiates and initialises a module; a trap during start-up is the module's fault: GuestTrapped. */
@@ -101,7 +105,7 @@ export class Guest {
     const start = this.#cx.exports._start;
     if (!start) return Promise.reject(BusError.of("IncorrectAbi", `module ${this.module.name} has no _start: it is not a command`));
     const done = new Promise<number>((resolve, reject) => (this.#exit = { resolve, reject }));
-    void this.#enterAsync(() => this.#entry(start)());
+    void this.#enterAsync(() => this.#entry(start, "_start")());
     return done;
   }
 
@@ -124,7 +128,7 @@ export class Guest {
     const handle = handles.add({ kind: "in", call });
     if (!handle) return this.#refuse(call, BusError.of("LimitExceeded", `module ${this.module.name} holds ${handles.limit} handles already`));
     call.server = this;
-    const entry = this.#entry(start);
+    const entry = this.#entry(start, "wasm_bus_start");
     if (call.waiting && this.#enterable()) {
       // While the guest has the call its caller waits: only the guest can end it (reply, fault,
       // drop, a trap), and each forgets the handle itself. One it leaves open hears of its end.
@@ -160,11 +164,11 @@ export class Guest {
 
   /**
    * Whether a call may go into this instance right away, inside its caller's `call_now`: nothing
-   * of this instance is on the stack or waiting to be delivered, and its entries need no JSPI.
+   * of this instance is on the stack or waiting to be delivered, and its entries cannot suspend.
    */
   #enterable(): boolean {
     const d = this.#delivery;
-    return this.#depth === 0 && !this.#broken && d.pending === 0 && d.suspended === 0 && !d.draining && !(this.module.blocking && this.#cx.host.jspi);
+    return this.#depth === 0 && !this.#broken && d.pending === 0 && d.suspended === 0 && !d.draining && !this.#asyncify;
   }
 
   /** Delivers at once (the caller waits inside its import), then settles as after a queued delivery. */
@@ -182,9 +186,29 @@ export class Guest {
     this.#settle();
   }
 
-  /** An export as the host calls it: through JSPI's `promising` where the guest may block. */
-  #entry<A extends unknown[]>(fn: (...args: A) => unknown): (...args: A) => unknown {
-    return this.module.blocking && this.#cx.host.jspi ? this.#cx.host.jspi.promising(fn) : fn;
+  /** An export as the host calls it: through asyncify's `promising`, by its name, where the guest may block. */
+  #entry<A extends number[]>(fn: (...args: A) => unknown, name: string): (...args: A) => unknown {
+    return this.#asyncify ? this.#asyncify.promising(fn, name) : fn;
+  }
+
+  /**
+   * A blocking instance's asyncify driver: which entry is suspended, and where its stack is
+   * (`suspended()`), for a snapshot.
+   */
+  get asyncify(): Asyncify | undefined {
+    return this.#asyncify;
+  }
+
+  /**
+   * Goes on with the entry that was suspended (`asyncify.suspended()`) when the snapshot this
+   * instance's memory and globals were restored from was taken: it rewinds into the import it
+   * waited in, which runs again, and then runs as any entry does. Resolves once the entry is over
+   * (its outcome reaches `run()`'s promise or the calls it served, as for any entry).
+   */
+  rewind(suspended: Suspended): Promise<void> {
+    const driver = this.#asyncify;
+    if (!driver) return Promise.reject(BusError.of("Unsupported", `module ${this.module.name} is not asyncified: it has no suspended entry to rewind`));
+    return this.#enterAsync(() => driver.rewind(suspended.export, suspended.args, suspended.data));
   }
 
   /** Runs guest code with fresh fuel; a trap breaks this instance and only it. */
@@ -234,6 +258,7 @@ export class Guest {
     this.#broken = err;
     this.#flush?.();
     this.#delivery.stop();
+    this.#asyncify?.stop(); // a wait that ends now resumes nothing
     if (log) this.#cx.log(LogLevel.Error, err.message);
     this.#exit?.reject(err);
     for (const entry of this.#cx.handles.clear()) {

@@ -1,6 +1,6 @@
 import type { Fd } from "@bjorn3/browser_wasi_shim";
 import { BusError } from "../errors.js";
-import type { Jspi } from "../jspi.js";
+import type { Suspender } from "../instance/asyncify.js";
 import type { GuestMemory } from "../memory.js";
 import type { Pipe } from "../pipe.js";
 
@@ -21,8 +21,8 @@ export interface WasiOptions {
   tty?: boolean;
   /**
    * Output backpressure, asked before each write to stdout or stderr: a promise means "wait for
-   * it before writing more". A guest that can block (JSPI) waits in `fd_write`; one that cannot
-   * writes on, and whoever reads its output drops what it cannot hold.
+   * it before writing more". A guest that can block (asyncified) waits in `fd_write`; one that
+   * cannot writes on, and whoever reads its output drops what it cannot hold.
    */
   outputReady?: () => Promise<void> | undefined;
 }
@@ -30,10 +30,11 @@ export interface WasiOptions {
 export interface WasiHost {
   memory(): GuestMemory;
   log(stream: "stdout" | "stderr", line: string): void;
-  /** Where present, waits (sleeps, stdin, output backpressure) suspend the guest instead of failing. */
-  jspi?: Jspi;
-  /** Called as a suspended import returns to the guest: other guests may have run meanwhile. */
-  resumed(): void;
+  /**
+   * A blocking module's asyncify driver: where present, and where the guest can suspend now, waits
+   * (sleeps, stdin, output backpressure) suspend it instead of answering at once.
+   */
+  suspender?: Suspender;
 }
 
 export type Import = (...args: never[]) => unknown;
@@ -42,7 +43,8 @@ export type Import = (...args: never[]) => unknown;
 export interface WasiContext {
   options: WasiOptions;
   host: WasiHost;
-  jspi: Jspi | undefined;
+  /** Whether an import called now may wait (answer with a promise): the guest can suspend. */
+  canWait(): boolean;
   /** The shim's own imports: what an fd that is not stdio (or a clock we do not keep) falls back to. */
   base: Record<string, Import>;
   stdin: Pipe;

@@ -23,11 +23,11 @@ interface Subscription {
 
 /**
  * `clock_time_get` and `poll_oneoff` for one process. The shim's poll takes one clock
- * subscription and spins; this one takes clocks, stdin and stdout/stderr together and, with
- * JSPI, suspends the guest until one is ready.
+ * subscription and spins; this one takes clocks, stdin and stdout/stderr together and, where
+ * the guest can wait, suspends it until one is ready.
  */
 export function pollImports(ctx: WasiContext): { clock_time_get: Import; poll_oneoff: Import } {
-  const { base, jspi, stdin, host } = ctx;
+  const { base, stdin } = ctx;
   const memory = () => ctx.memory();
   const open = (fd: number) => ctx.fd(fd) !== undefined;
 
@@ -121,9 +121,10 @@ export function pollImports(ctx: WasiContext): { clock_time_get: Import; poll_on
     memory().peek(outPtr, n * EVENT, "poll_oneoff events"); // a wild buffer fails before any wait
     const now = readyEvents(subs);
     if (now.length) return deliver(outPtr, neventsPtr, now);
-    // Nothing is ready. Without JSPI the guest cannot wait here: it may come back after returning
-    // to the host (EAGAIN); a clock alone, a sleep, is beyond it (ENOTSUP).
-    if (!jspi) return subs.some((s) => s.type !== defs.EVENTTYPE_CLOCK) ? defs.ERRNO_AGAIN : defs.ERRNO_NOTSUP;
+    // Nothing is ready. Where the guest cannot wait (not asyncified, or called where it cannot
+    // suspend) it may come back after returning to the host (EAGAIN); a clock alone, a sleep, is
+    // beyond it (ENOTSUP).
+    if (!ctx.canWait()) return subs.some((s) => s.type !== defs.EVENTTYPE_CLOCK) ? defs.ERRNO_AGAIN : defs.ERRNO_NOTSUP;
     const onStdin = subs.some((s) => s.type === defs.EVENTTYPE_FD_READ && stdioAt(ctx, s.fd)?.stream === "stdin");
     return (async () => {
       let fired = -Infinity;
@@ -137,10 +138,7 @@ export function pollImports(ctx: WasiContext): { clock_time_get: Import; poll_on
           fired = due;
         }
         const events = readyEvents(subs, fired);
-        if (events.length) {
-          host.resumed();
-          return deliver(outPtr, neventsPtr, events);
-        }
+        if (events.length) return deliver(outPtr, neventsPtr, events);
       }
     })();
   };

@@ -108,10 +108,10 @@ export function stdioAt(ctx: WasiContext, fd: number): Stdio | undefined {
 
 /**
  * `fd_read` and `fd_write`: on stdio, stdin from its Pipe and output into `stdout` / `stderr`
- * lines, waiting (with JSPI) for stdin or for output backpressure; any other fd is the shim's.
+ * lines, waiting (where the guest can) for stdin or for output backpressure; any other fd is the shim's.
  */
 export function stdioImports(ctx: WasiContext, stdout: Lines, stderr: Lines): { fd_read: Import; fd_write: Import } {
-  const { base, jspi, stdin, host, options } = ctx;
+  const { base, stdin, options } = ctx;
   const memory = () => ctx.memory();
 
   /** Reads what stdin has into the iovecs; null when it has nothing yet and is still open. */
@@ -137,12 +137,12 @@ export function stdioImports(ctx: WasiContext, stdout: Lines, stderr: Lines): { 
     if (f.stream !== "stdin") return defs.ERRNO_BADF;
     const now = readStdin(iovs, count, nread);
     if (now !== null) return now;
-    if (!jspi || f.nonblocking) return defs.ERRNO_AGAIN;
+    if (!ctx.canWait() || f.nonblocking) return defs.ERRNO_AGAIN;
     return (async () => {
       for (;;) {
         await stdin.wait();
         const r = readStdin(iovs, count, nread);
-        if (r !== null) return (host.resumed(), r);
+        if (r !== null) return r;
       }
     })();
   };
@@ -163,12 +163,9 @@ export function stdioImports(ctx: WasiContext, stdout: Lines, stderr: Lines): { 
   const fdWrite = (fd: number, iovs: number, count: number, nwritten: number): number | Promise<number> => {
     const f = stdioAt(ctx, fd);
     if (!f) return base.fd_write!(fd as never, iovs as never, count as never, nwritten as never) as number;
-    const wait = jspi && f.stream !== "stdin" ? options.outputReady?.() : undefined;
+    const wait = f.stream !== "stdin" && ctx.canWait() ? options.outputReady?.() : undefined;
     if (!wait) return writeNow(f, iovs, count, nwritten);
-    return wait.then(() => {
-      host.resumed();
-      return writeNow(f, iovs, count, nwritten);
-    });
+    return wait.then(() => writeNow(f, iovs, count, nwritten));
   };
 
   return { fd_read: fdRead as Import, fd_write: fdWrite as Import };

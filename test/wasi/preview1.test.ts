@@ -195,13 +195,24 @@ describe("WASI preview1: poll_oneoff with clocks, stdin and stdout together", ()
     expect(Date.now() - started).toBeGreaterThanOrEqual(30);
   });
 
-  it("without JSPI (the portable path): what is ready now, EAGAIN when nothing is and an fd is asked for", async () => {
+  it("with JSPI off the same: the build asyncified the probe, so it waits for input and sleeps without it", async () => {
     const ready = await probe(["poll", "40"], { stdin: "abc" }, { jspi: false });
     exited(ready);
     expect(ready.stdout[1]).toBe("clock+stdin r=0 events=2:read:err0:n3 waited=false");
-    const waiting = await probe(["wait-input", "20"], { stdin: "", stdinOpen: true }, { jspi: false });
-    exited(waiting, 3);
-    expect(waiting.stdout).toEqual([`poll errno ${EAGAIN}`]);
+    const waiting = await probe(["wait-input", "20"], { stdin: "", stdinOpen: true }, {
+      jspi: false,
+      feed: async (p: import("../../src/process.js").Process) => {
+        await new Promise((r) => setTimeout(r, 80));
+        p.stdin.write(new TextEncoder().encode("hi\n"));
+        p.stdin.close();
+      },
+    });
+    exited(waiting);
+    expect(waiting.stdout.slice(0, 2)).toEqual(["tick", 'input "hi"']);
+    expect(waiting.stdout[2]).toMatch(/^eof after \d+ ticks$/);
+    const slept = await probe(["sleep", "30"], {}, { jspi: false });
+    exited(slept);
+    expect(slept.stdout).toEqual(["slept true"]);
   });
 });
 

@@ -1,5 +1,6 @@
 //! sleeper-rs: a command-style module (wasm32-wasip1). `main` runs in
-//! `wasm_bus::block_on`, which waits for the bus in the `poll` import (JSPI).
+//! `wasm_bus::block_on`, which waits for the bus in the `poll` import (the
+//! build asyncifies the module, so it waits with its stack in its own memory).
 
 use std::time::Duration;
 

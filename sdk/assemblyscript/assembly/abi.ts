@@ -154,7 +154,7 @@ export declare function fault(handle: u32, code: u32): u32;
 @external("wasm-bus", "drop")
 export declare function drop(handle: u32): u32;
 
-/** Blocks until events are pending and delivers them (needs JSPI on the host; else `Unsupported`). */
+/** Blocks until events are pending and delivers them (the module must be built with asyncify, as the wasm-bus build does; else `Unsupported`). */
 // @ts-ignore: decorator
 @external("wasm-bus", "poll")
 export declare function poll(): u32;

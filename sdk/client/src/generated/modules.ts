@@ -66,7 +66,7 @@ export const modules = {
       {}
     >("json"),
   },
-  /** Command: countdown N [MS] prints N, N-1, ... 1, one per line, sleeping MS (default 100) ms through the bus between lines, then exits 0. A bad argument: a message on stderr and exit code 2. Written in WAT; waits by returning to the host, so it needs no JSPI. */
+  /** Command: countdown N [MS] prints N, N-1, ... 1, one per line, sleeping MS (default 100) ms through the bus between lines, then exits 0. A bad argument: a message on stderr and exit code 2. Written in WAT; waits by returning to the host, so it never blocks and the build leaves it as it is (no asyncify). */
   countdown: {},
   /** A relative object in Rust: counter.open {"start": 5} hands out a tally (keep the call alive) whose tally.add {"n": 2} and tally.get {} calls carry it as parent; add fires the on_change callback with the new total. */
   "counter-rs": {
@@ -206,7 +206,7 @@ export const modules = {
       {}
     >("json"),
   },
-  /** A command (wasm32-wasip1, _start) in Rust: prints a line, sleeps 50 ms through the bus (os time.sleep) in block_on, prints another line, exits 0. Without JSPI it exits 11 with the reason on stderr. */
+  /** A command (wasm32-wasip1, _start) in Rust: prints a line, sleeps 50 ms through the bus (os time.sleep) in block_on, prints another line, exits 0. It blocks in poll, so the build asyncifies it: it needs no JSPI. */
   "sleeper-rs": {},
   /** A counter that concurrent calls never lose an increment of, kept in the host's key-value store (os kv.*) under one key: incr {"by": 1} -> {"count": n}, get {} -> {"count": n}. incr reads the count and its version (kv.read) and writes count + by with a compare-and-set on that version (kv.cas), again from a fresh read, after a short random pause, whenever another call wrote in between. Instances are shared: one takes every call, since each call spends its time waiting on the store. AssemblyScript, with the SDK's kv helpers. */
   tally: {
@@ -250,7 +250,7 @@ export const modules = {
       {}
     >("json"),
   },
-  /** Command: copies stdin to stdout in upper case until stdin closes, then exits 0. Written in WAT; blocks in fd_read, so it needs JSPI. */
+  /** Command: copies stdin to stdout in upper case until stdin closes, then exits 0. Written in WAT; blocks in fd_read, so the build asyncifies it. */
   upcase: {},
 };
 

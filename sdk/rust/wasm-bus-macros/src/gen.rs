@@ -130,7 +130,7 @@ pub fn expand(t: &BusTrait) -> TokenStream {
             fn #method(&self, #(#trait_params),*) -> ::wasm_bus::BoxFuture<'_, ::core::result::Result<#ret, ::wasm_bus::BusError>>;
         });
         // No `blocking_` methods on the trait: they would put `block_on` (and so
-        // the `poll` import, which makes the host run the module through JSPI)
+        // the `poll` import, which makes the build asyncify the module)
         // into the vtable of every server. The client has them.
         let blocking_doc = format!("[`{method}`](Self::{method}), waiting in `block_on`.");
 

@@ -266,7 +266,7 @@ extern "C" {
     pub fn fault(handle: u32, code: u32) -> u32;
     /// Ends a handle: cancels an outbound call, ends an inbound one, releases a reserved or callback handle.
     pub fn drop(handle: u32) -> u32;
-    /// Blocks until events are pending and delivers them (needs JSPI on the host; else `Unsupported`).
+    /// Blocks until events are pending and delivers them (the module must be built with asyncify, as the wasm-bus build does; else `Unsupported`).
     pub fn poll() -> u32;
     /// Keeps the instance alive after `_start` returns (processes only; else `Unsupported`).
     pub fn fork() -> u32;

@@ -98,7 +98,7 @@ pub(crate) fn take_malloced() -> Option<Vec<u8>> {
     host(|h| h.malloced.take())
 }
 
-/// What `poll` does: deliver events and return a status (0, or 11 for "no JSPI").
+/// What `poll` does: deliver events and return a status (0, or 11 for "cannot wait").
 /// Without a hook, `poll` returns Unsupported.
 pub fn on_poll(hook: impl FnMut() -> u32 + 'static) {
     host(|h| h.on_poll = Some(Box::new(hook)));

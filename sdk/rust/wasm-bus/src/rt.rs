@@ -189,11 +189,13 @@ impl Wake for Flag {
 }
 
 /// Runs a future to completion, waiting for the host's events in the `poll`
-/// import (which suspends the guest with JSPI). Other spawned tasks and inbound
-/// calls run meanwhile.
+/// import (the host suspends the guest there: the wasm-bus build runs binaryen's
+/// asyncify on every module that imports `poll`). Other spawned tasks and
+/// inbound calls run meanwhile.
 ///
 /// It panics with a clear message (a wasip1 command prints it to stderr and
-/// exits with code 11) where `poll` returns `Unsupported` (no JSPI), when the
+/// exits with code 11) where `poll` returns `Unsupported` (a module not built
+/// with asyncify, or a `poll` the host cannot wait in), when the
 /// future waits on nothing the bus can deliver, and when called from code that
 /// `poll` itself is delivering (a callback or handler running inside another
 /// `block_on`): spawn a task there instead.
@@ -257,7 +259,7 @@ fn wait_in_poll() {
         0 => {}
         s if s == Code::Unsupported as u32 => fail(
             Code::Unsupported as u32,
-            "wasm-bus: blocking needs the poll import, which returned Unsupported (11): this runtime has no JSPI. Use async code and return to the host (a cdylib server), or run where JSPI is available",
+            "wasm-bus: blocking needs the poll import, which returned Unsupported (11): the host cannot suspend this module (one not built with asyncify, as the wasm-bus build does: scripts/wasm-asyncify.mjs). Build it with the wasm-bus build, or use async code and return to the host (a cdylib server)",
         ),
         other => fail(1, &format!("wasm-bus: poll failed with {}", BusError::from_code(other))),
     }

@@ -53,7 +53,7 @@ fn a_call_answered_at_once_is_ready_without_waiting() {
     assert!(c.answered_at_once() && c.is_finished());
     assert_eq!(c.handle(), 0, "over at once: no handle kept");
     assert_eq!(mock::answered_at_once(), 1);
-    // block_on would fail here (no JSPI in the mock) if it had to wait in poll
+    // block_on would fail here (the mock's poll answers Unsupported) if it had to wait in poll
     assert_eq!(block_on(c).unwrap().decode::<u64>().unwrap(), 1234);
     assert!(!calls().iter().any(|e| matches!(e, Event::Drop(_))), "nothing to drop");
     assert!(crate::rt::with(|s| s.calls.is_empty()));
@@ -194,12 +194,12 @@ fn block_on_waits_in_poll() {
 }
 
 #[test]
-fn block_on_fails_clearly_without_jspi() {
+fn block_on_fails_clearly_where_poll_cannot_wait() {
     mock::reset();
     let c = call("os", "time.sleep").json(&1).unwrap();
     let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| block_on(c))).unwrap_err();
     let msg = err.downcast_ref::<String>().unwrap();
-    assert!(msg.contains("Unsupported (11)") && msg.contains("JSPI"), "{msg}");
+    assert!(msg.contains("Unsupported (11)") && msg.contains("asyncify"), "{msg}");
 }
 
 #[test]
