@@ -132,9 +132,16 @@ export class Asyncify implements Suspender {
     return this.#suspended && { ...this.#suspended, args: [...this.#suspended.args] };
   }
 
-  /** The asyncify buffer's address in the guest's memory, once the guest has suspended. */
+  /**
+   * The asyncify buffer's address in the guest's memory, once the guest has suspended. A snapshot
+   * keeps it even when no entry is suspended, and a restore gives it back: later suspensions of the
+   * restored instance then use the buffer its memory already holds instead of taking another.
+   */
   get data(): number | undefined {
     return this.#data;
+  }
+  set data(ptr: number | undefined) {
+    this.#data = ptr;
   }
 
   /** An export as the host calls it: an async function that runs it to its end, through each suspension. */

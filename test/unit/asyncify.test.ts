@@ -227,10 +227,32 @@ describe("a suspended entry, and rewinding a restored instance into it (what sna
     put(b.exports, saved);
     let over = false;
     void b.guest.rewind(s).then(() => (over = true));
-    expect(await suspendedIn(b.guest)).toEqual(s);
+    expect(await suspendedIn(b.guest)).toEqual(s); // the same buffer: the one its memory holds
     await new Promise((r) => setTimeout(r, 40)); // longer than the sleep it was waiting for: nothing comes
     expect(over).toBe(false);
     expect(b.guest.asyncify!.suspended()).toEqual(s);
+    b.guest.kill("done");
+  });
+
+  it("a restored instance given the buffer's address reuses it: no second buffer taken from its memory", async () => {
+    const { rt } = runtime();
+    const call = () => new BusCall("poller", "wait", { format: Format.Json, data: new TextEncoder().encode("{}") }, { finish: () => {}, fail: () => {}, callback: () => 0 });
+    const a = spawn(rt, "poller");
+    a.guest.accept(call());
+    const s = await suspendedIn(a.guest);
+    const saved = take(a.exports);
+    a.guest.kill("snapshotted");
+    const heap = (x: Exports) => Object.entries(x).filter(([n]) => n.startsWith("test_global_")).map(([, g]) => (g as WebAssembly.Global).value as number)[0];
+
+    // Restored without a suspended entry to rewind (as if snapshotted between calls): it waits again in a new call.
+    const b = spawn(rt, "poller");
+    put(b.exports, saved);
+    b.guest.asyncify!.data = s.data;
+    const before = heap(b.exports); // poller's bump allocator
+    b.guest.accept(call());
+    expect((await suspendedIn(b.guest)).data).toBe(s.data);
+    // Only the new call's topic and request were allocated (poller's wasm_bus_malloc bumps its heap), not another 16 KiB.
+    expect(heap(b.exports) - before).toBe(4 + 2);
     b.guest.kill("done");
   });
 });
