@@ -242,7 +242,7 @@ describe("a suspended entry, and rewinding a restored instance into it (what sna
     const s = await suspendedIn(a.guest);
     const saved = take(a.exports);
     a.guest.kill("snapshotted");
-    const heap = (x: Exports) => Object.entries(x).filter(([n]) => n.startsWith("test_global_")).map(([, g]) => (g as WebAssembly.Global).value as number)[0];
+    const heap = (x: Exports) => Object.entries(x).filter(([n]) => n.startsWith("test_global_")).map(([, g]) => (g as WebAssembly.Global).value as number)[0]!;
 
     // Restored without a suspended entry to rewind (as if snapshotted between calls): it waits again in a new call.
     const b = spawn(rt, "poller");
