@@ -13,6 +13,8 @@ export function moduleService(module: LoadedModule, instances: Instances): Servi
     // one that queues it owns it first (Guest.accept, Instances.serve).
     borrows: true,
     serve(call) {
+      // A parent that has ended has no sub-API left, and nothing would end a call made under it.
+      if (call.parent?.ended) return void call.fault(BusError.of("InvalidHandle", `the parent call to ${module.name} has ended`));
       // Later calls on a relative object go to the instance that made it; a module with a
       // pinned instance (a process, a session, a shared module) is served by that one.
       const parent = call.parent?.server;

@@ -5,7 +5,7 @@ import type { BusError } from "../errors.js";
 import type { Entry } from "../handles.js";
 import type { InstanceContext } from "./context.js";
 import type { Delivery } from "./delivery.js";
-import { sinkFor } from "./outbound.js";
+import { dispatch, sinkFor } from "./outbound.js";
 import { read } from "./read-payload.js";
 
 // The `call_now` import on its own: it differs from `call` in everything after the dispatch (a
@@ -143,7 +143,7 @@ export function callNow(
   // A module's idle instance may take the call now, inside this import, instead of after it.
   outbound.waiting = true;
   outbound.lent = true;
-  const refused = cx.host.dispatch(outbound);
+  const refused = dispatch(cx, outbound);
   outbound.waiting = false;
   if (outbound.lent) {
     // Nothing may read the view once the guest runs again.

@@ -125,7 +125,8 @@ export class InstanceContext {
   /**
    * Sets this entry's loop budget on the runtime's one meter. Sharing one meter is sound because
    * guests never run at the same time: every entry, and every return from a suspending import
-   * (other guests ran meanwhile), sets it afresh before guest code runs.
+   * (other guests ran meanwhile), sets it afresh before guest code runs; a guest whose call import
+   * ran another one inside gets back what it had left (dispatch in ./outbound.ts).
    */
   refuel() {
     if (this.module.metered) this.host.meter.fuel.value = this.#fuel;

@@ -129,23 +129,31 @@ export class Guest {
     if (!handle) return this.#refuse(call, BusError.of("LimitExceeded", `module ${this.module.name} holds ${handles.limit} handles already`));
     call.server = this;
     const entry = this.#entry(start, "wasm_bus_start");
-    if (call.waiting && this.#enterable()) {
-      // While the guest has the call its caller waits: only the guest can end it (reply, fault,
-      // drop, a trap), and each forgets the handle itself. One it leaves open hears of its end.
-      this.#enterNow(() => this.#start(call, entry, parent, handle));
-      if (!call.ended) this.#hearEnd(call, handle);
-      return;
-    }
-    this.#hearEnd(call, handle);
+    // The guest hears of the call's end once it has the call, and not before: an end before its
+    // start (in the queue, or inside wasm_bus_malloc) means no start at all, and one during it
+    // (the guest ended its parent, say) is heard as soon as it returns.
+    const deliver = () => {
+      const result = this.#start(call, entry, parent, handle);
+      this.#hearEnd(call, handle);
+      return result;
+    };
+    // While the guest has the call its caller waits, inside call_now.
+    if (call.waiting && this.#enterable()) return this.#enterNow(deliver);
     call.own(); // delivered after its caller's import returns
-    this.#delivery.push(() => this.#start(call, entry, parent, handle));
+    this.#delivery.push(deliver);
   }
 
-  /** wasm_bus_start: the topic and the request in one buffer of the guest's. */
+  /**
+   * wasm_bus_start: the topic and the request in one buffer of the guest's. Not for a call that
+   * has ended (dropped or timed out while it waited, its parent ended): its handle just goes.
+   */
   #start(call: BusCall, entry: (...args: number[]) => unknown, parent: number, handle: number): unknown {
+    if (call.ended) return void this.#cx.handles.remove(handle);
     const topic = topicBytes(call.topic);
     const data = call.request.data;
     const ptr = this.#cx.give(topic, data);
+    // wasm_bus_malloc is guest code too: it may have ended the call (by faulting its parent).
+    if (call.ended) return void this.#cx.handles.remove(handle);
     this.#cx.current = call;
     return entry(parent, handle, call.request.format, ptr, topic.length, ptr + topic.length, data.length);
   }
@@ -171,13 +179,12 @@ export class Guest {
     return this.#depth === 0 && !this.#broken && d.pending === 0 && d.suspended === 0 && !d.draining && !this.#asyncify;
   }
 
-  /** Delivers at once (the caller waits inside its import), then settles as after a queued delivery. */
+  /**
+   * Delivers at once (the caller waits inside its import), then settles as after a queued
+   * delivery. A guest caller's fuel comes back when its import returns (dispatch in ./outbound.ts).
+   */
   #enterNow(fn: () => unknown) {
-    // One fuel meter serves every guest: the caller is still running, so its budget comes back.
-    const fuel = this.module.metered ? this.#cx.host.meter.fuel : undefined;
-    const saved = fuel?.value;
     this.#enter(fn);
-    if (fuel) fuel.value = saved;
     this.#settle();
   }
 

@@ -1,13 +1,16 @@
 import { Code, NO_HANDLE, formatName } from "../abi.js";
 import { BusCall, type CallSink } from "../call.js";
 import type { Payload } from "../codec/index.js";
+import type { BusError } from "../errors.js";
+import type { Entry } from "../handles.js";
 import type { InstanceContext } from "./context.js";
 import type { Delivery } from "./delivery.js";
 import { read } from "./read-payload.js";
 
 // The `call` import's work, and the sink every result a guest waits for through its exports goes
 // to: call_now (./call-now.ts) hands its results over to sinkFor once they cannot come back inside
-// the import, so both paths share this one queue discipline.
+// the import, so both paths share this one queue discipline, and the one dispatch that keeps the
+// caller's fuel.
 
 /** Deliveries one guest may have waiting; past it, callbacks to it are refused with LimitExceeded. */
 export const MAX_QUEUED = 4096;
@@ -48,7 +51,7 @@ export function call(
     origin: cx.current,
   });
   cx.handles.set(handle, { kind: "out", call: outbound, callbacks: entry.callbacks });
-  const refused = cx.host.dispatch(outbound);
+  const refused = dispatch(cx, outbound);
   if (refused) {
     cx.handles.release(handle);
     parentCall?.children.delete(outbound);
@@ -57,24 +60,64 @@ export function call(
   return Code.Success;
 }
 
+/**
+ * Starts a guest's call (`call`, `call_now`). Guest code of another instance may run inside: an
+ * instance made for it starts up (a pool grows, a sub-process runs `_start`), or one takes it at
+ * once. Each entry sets the runtime's one fuel meter to its own budget, so the caller's fuel is
+ * put back before it runs on: an import never hands a guest a fresh budget.
+ */
+export function dispatch(cx: InstanceContext, call: BusCall): BusError | undefined {
+  const fuel = cx.module.metered ? cx.host.meter.fuel : undefined;
+  const left = fuel?.value;
+  try {
+    return cx.host.dispatch(call);
+  } finally {
+    if (fuel) fuel.value = left;
+  }
+}
+
 /** Where the outcome of a guest's own call goes: queued for delivery through its exports. */
 export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number): CallSink {
-  const deliverData = (to: number, payload: Payload) =>
+  // `live`: the entry `to` must still name when the delivery runs. A kept-alive call and a
+  // callback stay the guest's to drop while their data waits in the queue, and a dropped handle
+  // hears nothing more (docs/abi.md). `ended`: the call is over, and this ends its callbacks.
+  const deliverData = (to: number, payload: Payload, live?: Entry, ended?: () => void) =>
     delivery.push(() => {
+      ended?.();
+      const dropped = () => live !== undefined && cx.handles.get(to) !== live;
+      if (dropped()) return;
       const ptr = cx.give(payload.data);
+      // wasm_bus_malloc is guest code too: it may drop the handle (and keeps its buffer then).
+      if (dropped()) return;
       cx.exports.wasm_bus_finish?.(to, payload.format, ptr, payload.data.length);
     });
+  // The call is over (its result or failure came): its handle goes now, so the guest can no
+  // longer use or drop it; its callbacks once what was queued for them before this has arrived,
+  // when the end is delivered (the function this returns).
+  const end = (entry: Extract<Entry, { kind: "out" }>) => {
+    cx.handles.remove(handle);
+    return () => {
+      for (const cb of entry.callbacks?.values() ?? []) {
+        const e = cx.handles.get(cb);
+        if (e?.kind === "callback" && e.parent === handle) cx.handles.remove(cb);
+      }
+    };
+  };
   return {
     finish: (reply) => {
       const entry = cx.handles.get(handle);
       if (entry?.kind !== "out") return;
-      if (!entry.call.keepalive) cx.handles.release(handle);
-      deliverData(handle, reply);
+      if (entry.call.keepalive) deliverData(handle, reply, entry);
+      else deliverData(handle, reply, undefined, end(entry));
     },
     fail: (err) => {
-      if (cx.handles.get(handle)?.kind !== "out") return;
-      cx.handles.release(handle);
-      delivery.push(() => cx.exports.wasm_bus_error?.(handle, err.code));
+      const entry = cx.handles.get(handle);
+      if (entry?.kind !== "out") return;
+      const ended = end(entry);
+      delivery.push(() => {
+        ended();
+        cx.exports.wasm_bus_error?.(handle, err.code);
+      });
     },
     callback: (topic, payload) => {
       const entry = cx.handles.get(handle);
@@ -83,7 +126,7 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
       // Backpressure: a server that pushes callbacks faster than this guest takes them is
       // refused, instead of growing this guest's queue without bound.
       if (delivery.pending >= MAX_QUEUED) return Code.LimitExceeded;
-      deliverData(cb, payload);
+      deliverData(cb, payload, cx.handles.get(cb));
       return Code.Success;
     },
   };

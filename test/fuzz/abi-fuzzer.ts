@@ -43,22 +43,17 @@ import { Rng } from "./rng.js";
  * `npm run fuzz -- --strict` fails on the first, with the actions that lead to it.
  */
 export const KNOWN_FINDINGS: readonly string[] = [
-  // A result reaches a handle the guest dropped: a keepalive call answered at once (os echo.echo),
-  // or a callback, whose delivery was queued before the guest's successful drop (sinkFor in
-  // src/instance/outbound.ts queues without a check at delivery time). abi.md: "No result is
-  // delivered for a dropped call."
-  "delivery-after-drop",
-  // An instance started inside a guest's import (a module's pool growing on `call`, a sub-process on
-  // os process.spawn) refuels the runtime's one meter with its own budget, which the calling guest
-  // then runs on: 2,000 became 49,999,978 (src/instance/guest.ts #enter sets it, and nothing restores
-  // the caller's when the import returns).
-  "fuel-reset-by-nested-entry",
   // Fixed, and checked on every run since: "parent-routes-across-modules" (a parent served by
   // another module's instance is refused, src/module-service.ts) and "parent-names-own-call"
-  // (wasm_bus_start's parent is only ever a call the guest serves, HandleTable.inboundOf).
-  // A call that ended before its wasm_bus_start was delivered (its parent ended) is still started,
-  // naming a parent handle that is no longer live (then dropped).
-  "start-names-ended-parent",
+  // (wasm_bus_start's parent is only ever a call the guest serves, HandleTable.inboundOf);
+  // "delivery-after-drop" (a kept-alive call's result or a callback is delivered only while its
+  // handle still names the same entry, before and after wasm_bus_malloc: sinkFor in
+  // src/instance/outbound.ts); "fuel-reset-by-nested-entry" (the caller's fuel is put back after
+  // every dispatch from a guest's import, whatever instance started or ran inside it: dispatch in
+  // src/instance/outbound.ts); "start-names-ended-parent" (a call that ended before its
+  // wasm_bus_start, in the queue or inside wasm_bus_malloc, is not started: Guest #start; a call
+  // under a parent that has ended is refused: src/module-service.ts).
+  // test/unit/fuzz-findings.test.ts replays each of these three.
 ];
 
 export interface AbiFuzzOptions {
@@ -298,7 +293,7 @@ class VirtualClock implements Clock {
 }
 
 /** The stub every fuzz module is compiled from: the ABI's imports, a guest's exports, no code that runs. */
-async function stubWat(): Promise<Uint8Array> {
+export async function stubWat(): Promise<Uint8Array> {
   const imports = Object.entries(IMPORTS)
     .map(([name, sig]) => `(import "wasm-bus" "${name}" (func (param ${sig.params.join(" ")}) (result ${sig.results.join(" ")})))`.replace("(param )", ""))
     .join("\n  ");
@@ -322,7 +317,7 @@ async function stubWat(): Promise<Uint8Array> {
 }
 
 // Plain Node compiles Wasm from bytes; the Workers types (which the project checks against) say it cannot.
-const compile = (bytes: Uint8Array) => new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(bytes);
+export const compile = (bytes: Uint8Array) => new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(bytes);
 
 /** gc(), where the engine lets us have it: --expose-gc, or switched on now. */
 function gcFunction(): (() => void) | undefined {
