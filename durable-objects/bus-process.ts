@@ -11,6 +11,8 @@ import { Process, type ProcessInfo, type SpawnRequest } from "../src/process.js"
 import type { ModuleEntry, Runtime } from "../src/runtime.js";
 import { createRuntime } from "../src/worker-runtime.js";
 import { SqlKv } from "./kv.js";
+import type { Guest, GuestOptions, Saved } from "../src/instance/guest.js";
+import { type Extra, Snapshots } from "./snapshots.js";
 import { KEEP_LINES, ProcessOutput } from "./process-output.js";
 import { attachClient, Clients, endFrame } from "./process-sockets.js";
 import { AlarmTimers } from "./timers.js";
@@ -19,6 +21,12 @@ import { AlarmTimers } from "./timers.js";
 export { Clients } from "./process-sockets.js";
 
 const DEFAULT_RETENTION_MS = 60 * 60 * 1000;
+
+/** What a process's snapshot keeps beside its instance: how it was spawned (stdin apart: its unread bytes go as the snapshot's bytes). */
+interface ProcessExtra {
+  request: Omit<SpawnRequest, "stdin" | "stdinOpen">;
+  stdinClosed: boolean;
+}
 
 /**
  * The modules processes run: the ones this Worker serves. A test Worker serving test guests as
@@ -38,18 +46,21 @@ export function setProcessModules(registry: Record<string, ModuleEntry>) {
  *
  * Output at volume: lines reach the log table, the sockets and Workers logs in batches (one
  * INSERT, one console call per batch, never one per line). A process writing faster than its
- * clients read is held back: before each write to stdout or stderr, a guest that can wait (JSPI)
+ * clients read is held back: before each write to stdout or stderr, a guest that can wait (a blocking one: asyncify)
  * waits while a client has more than half its module's `socketBufferBytes` unsent, and yields
  * to the isolate after every batch, so the object answers other requests throughout. Where a
  * guest cannot wait, a client past the whole `socketBufferBytes` misses lines, and is told how
  * many in one stderr line when it has caught up. The batches and the backpressure are
  * process-output.ts; the sockets, their stdin frames and what a slow one misses, process-sockets.ts.
  *
- * The sockets are accepted in memory (`accept()`), not hibernatable: a process
- * cannot outlive its object's eviction anyway (Wasm memory is not durable), and
- * a hibernatable socket that the object closes from outside a socket event (the
- * process ending in an alarm, a kill over RPC) kept its connection open until
- * the object was evicted, seconds after the end frame.
+ * The process outlives its object: each time its instance comes to rest it is saved
+ * (durable-objects/snapshots.ts), and an object that starts with a running process on record
+ * restores it from that snapshot and goes on (sleeps become alarms, due when they were).
+ *
+ * The sockets are accepted in memory (`accept()`), not hibernatable: a hibernatable
+ * socket that the object closes from outside a socket event (the process ending in
+ * an alarm, a kill over RPC) kept its connection open until the object was evicted,
+ * seconds after the end frame. An attached client reattaches after an eviction.
  */
 export class BusProcess extends DurableObject<Env> implements ProcessObject {
   #runtime: Runtime;
@@ -61,6 +72,9 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
   #clients = new Clients(() => this.#socketLimit());
   /** Output and log lines on their way to the log table, the clients and Workers logs (process-output.ts). */
   #output: ProcessOutput;
+  #snapshots: Snapshots;
+  /** How the running process was spawned, for its snapshots. */
+  #request?: ProcessExtra["request"];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -72,39 +86,86 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     // kv.* keys of the modules running here live in this object's own SQLite (durable-objects/kv.ts).
     this.#runtime = createRuntime({ clock: this.#timers, log: (line) => this.#output.record(line), storage: new SqlKv(ctx.storage) }, processModules);
     this.#remote = new RemoteCalls(this.#runtime);
-    // A fresh object with a running process on record lost its instance to an eviction:
-    // Wasm memory is not durable, so the process cannot resume.
+    this.#snapshots = new Snapshots(ctx.storage, () => this.#extra(), () => this.#process?.info.status === "running");
+    // A fresh object with a running process on record lost its instance to an eviction (or a
+    // restart of the runtime): it goes on from its last snapshot, before any event is delivered.
     const info = this.#info();
-    if (info?.status === "running") {
-      this.#save({ ...info, status: "failed", reason: "its Durable Object was evicted while it ran; Wasm memory does not survive eviction", endedAt: Date.now() });
-      void ctx.blockConcurrencyWhile(() => this.#retain());
-    }
+    if (info?.status === "running") this.#restore(info);
   }
 
   async spawn(id: string, request: SpawnRequest): Promise<Outcome<ProcessInfo>> {
     return outcome(() => {
       if (this.#info()) throw BusError.of("BadRequest", `process ${id} exists already`);
-      let unpin = () => {};
-      const process = new Process(id, request, {
-        output: (stream, msg) =>
-          this.#output.queue({ module: request.module, process: id, level: stream === "stderr" ? "warn" : "info", msg, stream }, JSON.stringify({ stream, line: msg })),
-        outputReady: () => this.#output.ready(),
-        end: (info) => {
-          unpin(); // the ended instance is freed, not kept serving
-          void this.#ended(info);
-        },
-      });
-      this.#save(process.info);
-      this.#process = process;
-      try {
-        // Calls to its module made in this object (POST /processes/:id/call, its sub-processes) reach it.
-        unpin = this.#runtime.instances.pin(process.start((name, options) => this.#runtime.spawn(name, options), request.env));
-      } catch (err) {
-        this.ctx.storage.sql.exec("DELETE FROM info");
-        throw err;
-      }
+      const durable = this.#snapshots.durable;
+      const process = this.#begin(id, request, (name, options) => this.#runtime.spawn(name, { ...options, durable }));
       return process.info;
     });
+  }
+
+  /**
+   * Makes the process and its instance (`make`: spawned, or restored), and records it. Calls to
+   * its module made in this object (POST /processes/:id/call, its sub-processes) reach it.
+   */
+  #begin(id: string, request: SpawnRequest, make: (name: string, options: GuestOptions) => Guest, run?: (guest: Guest) => Promise<number>): Process {
+    let unpin = () => {};
+    const process = new Process(id, request, {
+      output: (stream, msg) =>
+        this.#output.queue({ module: request.module, process: id, level: stream === "stderr" ? "warn" : "info", msg, stream }, JSON.stringify({ stream, line: msg })),
+      outputReady: () => this.#output.ready(),
+      end: (info) => {
+        unpin(); // the ended instance is freed, not kept serving
+        void this.#ended(info);
+      },
+    });
+    this.#save(process.info);
+    this.#process = process;
+    this.#request = { module: request.module, args: request.args, env: request.env, tty: request.tty };
+    try {
+      unpin = this.#runtime.instances.pin(process.start(make, request.env, run));
+    } catch (err) {
+      this.#process = undefined;
+      this.ctx.storage.sql.exec("DELETE FROM info");
+      throw err;
+    }
+    return process;
+  }
+
+  /**
+   * Goes on from the last snapshot: the instance as it was, its stdin as it was, its sleeps made
+   * anew for when they were due. A process with no snapshot, or one that no longer fits its
+   * module (a deploy changed the binary), ends failed with the reason.
+   */
+  #restore(info: ProcessInfo) {
+    const saved = this.#snapshots.load();
+    const fail = (reason: string) => {
+      this.#snapshots.clear();
+      this.#save({ ...info, status: "failed", reason, endedAt: Date.now() });
+      void this.ctx.blockConcurrencyWhile(() => this.#retain());
+    };
+    if (!saved) return fail("its Durable Object was evicted before the process first came to rest: there is no snapshot to go on from");
+    const { request, stdinClosed } = saved.extra.json as ProcessExtra;
+    this.#timers.forgetSleeps();
+    const durable = this.#snapshots.durable;
+    try {
+      const process = this.#begin(
+        info.id,
+        { ...request, stdin: saved.extra.bytes ?? new Uint8Array(), stdinOpen: !stdinClosed },
+        (name, options) => this.#runtime.restore(name, { ...options, durable }, saved as Saved),
+        (guest) => guest.resume(),
+      );
+      process.info.startedAt = info.startedAt;
+      this.#save(process.info);
+    } catch (err) {
+      fail(`its Durable Object was evicted and the process could not be restored: ${BusError.from(err).message}`);
+    }
+  }
+
+  /** The process's own part of a snapshot; the output lines it wrote before go in with it. */
+  #extra(): Extra {
+    // Lines are batched: written now, a restore never goes on past lines that were lost.
+    this.#output.flush();
+    const process = this.#process!;
+    return { json: { request: this.#request!, stdinClosed: process.stdin.closed } satisfies ProcessExtra, bytes: process.stdin.contents() };
   }
 
   async status(): Promise<ProcessInfo | null> {
@@ -182,6 +243,7 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
   /** The end frame, then the close, for every attached client; then the retention timer. */
   async #ended(info: ProcessInfo) {
     this.#output.flush();
+    this.#snapshots.clear();
     this.#save(info);
     this.#clients.send([JSON.stringify(endFrame(info))], true);
     for (const ws of this.#clients.sockets()) {

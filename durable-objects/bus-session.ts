@@ -1,19 +1,31 @@
 import { DurableObject } from "cloudflare:workers";
 import { Code, formatName, formatValue } from "../src/abi.js";
-import type { BusCall } from "../src/call.js";
+import { BusCall, type CallSink } from "../src/call.js";
 import type { Env } from "../src/env.js";
 import type { Payload } from "../src/codec/index.js";
 import type { SessionObject } from "../src/objects.js";
 import { BusError, type Outcome } from "../src/errors.js";
 import { type CallEvents, RemoteCalls, type RemoteCallOptions } from "../src/remote.js";
 import { errorResponse } from "../src/http/errors.js";
-import type { Guest } from "../src/instance/guest.js";
+import type { Durable, Guest, Saved } from "../src/instance/guest.js";
+import type { SavedCall } from "../src/instance/snapshot.js";
+import type { ModuleEntry } from "../src/runtime.js";
 import { createRuntime } from "../src/worker-runtime.js";
 import { SqlKv } from "./kv.js";
+import { Snapshots } from "./snapshots.js";
 import { closeBack } from "./sockets.js";
 import { type ClientFrame, decodeFrame, encodeFrame, faultFrame, type ServerFrame } from "./frames.js";
 
 type CallFrame = Extract<ClientFrame, { type: "call" }>;
+
+/**
+ * The modules sessions serve: the ones this Worker serves. A test serving test guests in
+ * sessions as well sets it before any object is made, as for processes (setProcessModules).
+ */
+let sessionModules: Record<string, ModuleEntry> | undefined;
+export function setSessionModules(registry: Record<string, ModuleEntry>) {
+  sessionModules = registry;
+}
 
 /** Room in a frame for what is not payload: its type, id, topic, format, wapm, parent. */
 const FRAME_OVERHEAD = 64 << 10;
@@ -26,23 +38,33 @@ interface Attachment {
 /**
  * The bus over WebSockets for one session of one module (GET /bus/:module/:session; GET
  * /bus/:module is the session "default"): every client of the session shares one instance, so
- * the module can push callbacks from one client's call to another's (a chat room). Sockets are hibernatable. Wasm
- * memory is not: the calls each socket keeps alive are stored, and a fresh
- * instance after hibernation gets them again (replies to them are not resent),
- * which rebuilds the module's state from what its clients still hold.
+ * the module can push callbacks from one client's call to another's (a chat room). Sockets are
+ * hibernatable, and so is the instance: each time it comes to rest it is saved
+ * (durable-objects/snapshots.ts). An object that wakes restores it, and the calls its clients'
+ * sockets still hold go on where they were (no call runs twice); a call the instance no longer
+ * holds, or one whose socket is gone, ends. Where the instance breaks (a trap), it is restored
+ * from its last snapshot the same way: the calls it held then go on, the rest fail.
  */
 export class BusSession extends DurableObject<Env> implements SessionObject {
   /** kv.* keys of the modules running here live in this object's own SQLite (durable-objects/kv.ts). */
-  #runtime = createRuntime({ storage: new SqlKv(this.ctx.storage) });
+  #runtime = createRuntime({ storage: new SqlKv(this.ctx.storage) }, sessionModules);
   /** Calls from the Worker and other objects (src/remote.ts). */
   #remote = new RemoteCalls(this.#runtime);
   #guest?: Guest;
   /** Live calls per socket, by the client's call id. */
   #calls = new Map<string, Map<number, BusCall>>();
+  #snapshots = new Snapshots(
+    this.ctx.storage,
+    () => ({ json: null }),
+    (guest) => guest === this.#guest,
+  );
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS live_calls (sid TEXT NOT NULL, id INTEGER NOT NULL, frame BLOB NOT NULL, PRIMARY KEY (sid, id))");
+    // The calls that live on sockets, so those the instance no longer holds after a wake can be failed.
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS live_calls (sid TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (sid, id))");
+    const saved = this.#snapshots.load();
+    if (saved) this.#restore(saved);
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -108,7 +130,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     if (frame.payload.length > limits.requestBytes) {
       return send(ws, faultFrame(frame.id, BusError.of("LimitExceeded", `request of ${frame.payload.length} bytes is over the limit of ${limits.requestBytes}`)));
     }
-    this.#start(ws, sid, frame, false);
+    this.#start(ws, sid, frame);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string) {
@@ -120,72 +142,134 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     this.#closed(ws);
   }
 
-  /** Starts a client's call (again, when replaying after hibernation). */
-  #start(ws: WebSocket, sid: string, frame: CallFrame, replay: boolean): void {
+  /** Starts a client's call. */
+  #start(ws: WebSocket, sid: string, frame: CallFrame): void {
     const module = this.#guest!.module.name;
-    const calls = this.#calls.get(sid) ?? new Map<number, BusCall>();
-    this.#calls.set(sid, calls);
+    const calls = this.#callsOf(sid);
     const parent = frame.parent === undefined ? undefined : calls.get(frame.parent);
     if (frame.parent !== undefined && !parent) {
-      if (!replay) send(ws, faultFrame(frame.id, BusError.of("InvalidHandle", `parent ${frame.parent} is not a live call`)));
-      return;
+      return send(ws, faultFrame(frame.id, BusError.of("InvalidHandle", `parent ${frame.parent} is not a live call`)));
     }
-    // A call refused while replaying is forgotten quietly: its client heard about it long ago.
-    let started = false;
     const call = this.#runtime.start(
       frame.wapm ?? module,
       frame.topic,
       { format: formatValue(frame.format), data: frame.payload },
-      {
-        finish: (reply) => {
-          if (!frame.keepalive) this.#forget(sid, frame.id);
-          if (!replay) send(ws, { type: "reply", id: frame.id, format: formatName(reply.format)!, payload: reply.data });
-        },
-        fail: (err) => {
-          this.#forget(sid, frame.id);
-          if (!replay || started) send(ws, faultFrame(frame.id, err));
-        },
-        callback: (topic, payload) => {
-          // Backpressure: a client that does not read gets no more callbacks until it drains;
-          // the module hears LimitExceeded, as for a guest's own full queue.
-          if (ws.bufferedAmount > this.#guest!.module.manifest.limits.socketBufferBytes) return Code.LimitExceeded;
-          send(ws, { type: "callback", id: frame.id, topic, format: formatName(payload.format)!, payload: payload.data });
-          return Code.Success;
-        },
-      },
-      { parent, keepalive: frame.keepalive, caller: "ws" },
+      this.#sink(ws, sid, frame.id, frame.keepalive === true),
+      { parent, keepalive: frame.keepalive, caller: "ws", key: callKey(sid, frame.id) },
     );
-    started = true;
-    // Kept until the call ends, so an instance rebuilt after hibernation gets it again.
     if (call.ended) return;
     calls.set(frame.id, call);
-    if (replay) return;
-    try {
-      this.ctx.storage.sql.exec("INSERT OR REPLACE INTO live_calls (sid, id, frame) VALUES (?, ?, ?)", sid, frame.id, encodeFrame(frame));
-    } catch (err) {
-      // A call that cannot be kept across hibernation is not left running unanswered.
-      this.#forget(sid, frame.id);
-      call.drop("it could not be stored");
-      send(ws, faultFrame(frame.id, BusError.of("LimitExceeded", `the call could not be kept for hibernation: ${(err as Error).message}`)));
-    }
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO live_calls (sid, id) VALUES (?, ?)", sid, frame.id);
   }
 
-  /** The one instance every client of the module shares; after hibernation, rebuilt from the live calls. */
+  /** Where a client's call's reply, fault and callbacks go: its socket, as frames with its id. */
+  #sink(ws: WebSocket, sid: string, id: number, keepalive: boolean): CallSink {
+    return {
+      finish: (reply) => {
+        if (!keepalive) this.#forget(sid, id);
+        send(ws, { type: "reply", id, format: formatName(reply.format)!, payload: reply.data });
+      },
+      fail: (err) => {
+        this.#forget(sid, id);
+        send(ws, faultFrame(id, err));
+      },
+      callback: (topic, payload) => {
+        // Backpressure: a client that does not read gets no more callbacks until it drains;
+        // the module hears LimitExceeded, as for a guest's own full queue.
+        if (ws.bufferedAmount > this.#guest!.module.manifest.limits.socketBufferBytes) return Code.LimitExceeded;
+        send(ws, { type: "callback", id, topic, format: formatName(payload.format)!, payload: payload.data });
+        return Code.Success;
+      },
+    };
+  }
+
+  #callsOf(sid: string): Map<number, BusCall> {
+    let calls = this.#calls.get(sid);
+    if (!calls) this.#calls.set(sid, (calls = new Map()));
+    return calls;
+  }
+
+  /** The one instance every client of the module shares: a fresh one for a new session. */
   async #ensureGuest(): Promise<Guest> {
     if (this.#guest && !this.#guest.broken) return this.#guest;
     const name = (await this.ctx.storage.get<string>("module"))!;
-    const guest = this.#runtime.instances.create(this.#runtime.modules.get(name)!, { ephemeral: false });
+    // A new instance's first snapshot writes the pages that differ from its module's data: no old row may stay.
+    this.#snapshots.clear();
+    return this.#use(this.#runtime.instances.create(this.#runtime.modules.get(name)!, { ephemeral: false, durable: this.#durable() }));
+  }
+
+  #use(guest: Guest): Guest {
     this.#guest = guest;
     this.#runtime.instances.pin(guest);
-    const sockets = new Map(this.ctx.getWebSockets().map((ws) => [(ws.deserializeAttachment() as Attachment).sid, ws]));
-    const rows = this.ctx.storage.sql.exec<{ sid: string; frame: ArrayBuffer }>("SELECT sid, frame FROM live_calls ORDER BY rowid").toArray();
-    this.#calls.clear();
-    for (const { sid, frame } of rows) {
-      const ws = sockets.get(sid);
-      if (ws) this.#start(ws, sid, decodeFrame(frame) as CallFrame, true);
-      else this.ctx.storage.sql.exec("DELETE FROM live_calls WHERE sid = ?", sid);
-    }
     return guest;
+  }
+
+  #durable(): Durable {
+    return {
+      quiet: (guest) => this.#snapshots.durable.quiet(guest),
+      // Its calls with a key are left to the instance restored from the last snapshot.
+      broke: (guest, err) => {
+        if (guest !== this.#guest || !this.#snapshots.has()) return false;
+        queueMicrotask(() => this.#recover(guest, err));
+        return true;
+      },
+    };
+  }
+
+  /** After hibernation: the instance as its snapshot left it, the calls its clients' sockets still hold adopted. */
+  #restore(saved: Saved) {
+    const module = this.#runtime.modules.get(saved.state.module);
+    const sockets = new Map(this.ctx.getWebSockets().map((ws) => [(ws.deserializeAttachment() as Attachment).sid, ws]));
+    const adopt = (call: SavedCall, parent?: BusCall): BusCall | undefined => {
+      const [sid, id] = splitKey(call.key!);
+      const ws = sockets.get(sid);
+      if (!ws || !module) return undefined;
+      const adopted = new BusCall(call.wapm, call.topic, { format: call.format as never, data: new Uint8Array() }, this.#sink(ws, sid, id, call.keepalive), {
+        parent,
+        keepalive: call.keepalive,
+        answered: call.answered,
+        caller: "ws",
+        key: call.key,
+      });
+      this.#callsOf(sid).set(id, adopted);
+      return adopted;
+    };
+    try {
+      if (!module) throw BusError.of("InvalidWapm", `no module named ${saved.state.module}`);
+      this.#use(this.#runtime.instances.restore(module, { ephemeral: false, durable: this.#durable() }, saved, adopt));
+    } catch (err) {
+      this.#snapshots.clear();
+      console.warn(`session of ${saved.state.module}: its snapshot could not be restored: ${BusError.from(err).message}`);
+    }
+    // The calls on record that the instance did not hold (or that could not be restored) end with a fault frame.
+    for (const { sid, id } of this.ctx.storage.sql.exec<{ sid: string; id: number }>("SELECT sid, id FROM live_calls").toArray()) {
+      if (this.#calls.get(sid)?.has(id)) continue;
+      this.ctx.storage.sql.exec("DELETE FROM live_calls WHERE sid = ? AND id = ?", sid, id);
+      const ws = sockets.get(sid);
+      if (ws) send(ws, faultFrame(id, BusError.of("Aborted", "the session's instance was restored without this call (it was not held when last saved): call again")));
+    }
+  }
+
+  /** The shared instance broke: restored from its last snapshot, so one bad call does not end every member's. */
+  #recover(broken: Guest, err: BusError) {
+    if (this.#guest !== broken) return;
+    const saved = this.#snapshots.load();
+    const live = new Map<string, BusCall>();
+    for (const [sid, calls] of this.#calls) for (const [id, call] of calls) if (call.server === broken) live.set(callKey(sid, id), call);
+    const adopt = (call: SavedCall) => {
+      const found = live.get(call.key!);
+      live.delete(call.key!);
+      return found;
+    };
+    try {
+      this.#use(this.#runtime.instances.restore(broken.module, { ephemeral: false, durable: this.#durable() }, saved!, adopt));
+    } catch (err) {
+      this.#guest = undefined;
+      this.#snapshots.clear();
+      console.warn(`session of ${broken.module.name}: its last snapshot could not be restored: ${BusError.from(err).message}`);
+    }
+    // What the restored instance does not hold (the call that broke it, say) fails with the break's reason.
+    for (const call of live.values()) call.fault(err);
   }
 
   #forget(sid: string, id: number) {
@@ -199,6 +283,13 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     this.#calls.delete(sid);
     this.ctx.storage.sql.exec("DELETE FROM live_calls WHERE sid = ?", sid);
   }
+}
+
+/** A socket call's key (BusCall.key): the socket's id and the client's call id. */
+const callKey = (sid: string, id: number) => `${sid}/${id}`;
+function splitKey(key: string): [sid: string, id: number] {
+  const at = key.lastIndexOf("/");
+  return [key.slice(0, at), Number(key.slice(at + 1))];
 }
 
 function send(ws: WebSocket, frame: ServerFrame) {

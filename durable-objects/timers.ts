@@ -4,8 +4,9 @@ import { aborted, type Clock } from "../src/clock.js";
  * Many timers, one alarm. Timers live in the object's SQLite storage and the
  * alarm is always set to the earliest, so a timer that came due while the
  * object was evicted fires when the alarm brings it back: at least once,
- * never lost. Sleeps of a live instance resolve when their timer fires; a
- * timer whose sleeper was lost with an eviction is reported to `onOrphan`.
+ * never lost. Sleeps of a live instance resolve when their timer fires; an
+ * instance restored from its snapshot makes its sleeps again (forgetSleeps); a timer whose
+ * sleeper was lost otherwise is reported to `onFire` as not waited for.
  */
 export class AlarmTimers implements Clock {
   #storage: DurableObjectStorage;
@@ -26,12 +27,14 @@ export class AlarmTimers implements Clock {
     return id;
   }
 
-  sleep(ms: number, signal: AbortSignal): Promise<void> {
+  now(): number {
+    return Date.now();
+  }
+
+  sleepUntil(until: number, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return Promise.reject(aborted(signal));
     return new Promise((resolve, reject) => {
-      const { id } = this.#storage.sql
-        .exec<{ id: number }>("INSERT INTO timers (due, tag) VALUES (?, 'sleep') RETURNING id", Date.now() + Math.max(0, ms))
-        .one();
+      const { id } = this.#storage.sql.exec<{ id: number }>("INSERT INTO timers (due, tag) VALUES (?, 'sleep') RETURNING id", until).one();
       const onAbort = () => {
         this.#waiters.delete(id);
         this.#storage.sql.exec("DELETE FROM timers WHERE id = ?", id);
@@ -45,6 +48,14 @@ export class AlarmTimers implements Clock {
       signal.addEventListener("abort", onAbort, { once: true });
       void this.#reschedule();
     });
+  }
+
+  /**
+   * Forgets the sleeps of an instance lost with an eviction: its snapshot's restore makes each one
+   * anew (time.sleep_until), due when it was, with a waiter.
+   */
+  forgetSleeps() {
+    this.#storage.sql.exec("DELETE FROM timers WHERE tag = 'sleep'");
   }
 
   /**
@@ -74,6 +85,9 @@ export class AlarmTimers implements Clock {
       await this.#storage.deleteAlarm();
       return;
     }
+    // The alarm set already is not set again: a restore that makes its sleeps anew, due when they were, changes nothing.
+    const set = this.#storage.sql.exec<{ at: number }>("SELECT at FROM alarm").toArray()[0]?.at;
+    if (set === next) return;
     this.#storage.sql.exec("INSERT INTO alarm (one, at) VALUES (1, ?) ON CONFLICT (one) DO UPDATE SET at = excluded.at", next);
     await this.#storage.setAlarm(next);
   }

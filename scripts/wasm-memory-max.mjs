@@ -6,30 +6,7 @@
 // declared maximum and `maxPages`. A module whose initial memory is already past `maxPages`
 // cannot run within its limit: that is an error, with the module's numbers.
 
-/** Reads an unsigned LEB128 at `at`: [value, next offset]. */
-function uleb(bytes, at) {
-  let value = 0;
-  let shift = 0;
-  for (;;) {
-    const b = bytes[at++];
-    if (b === undefined) throw new Error("truncated LEB128");
-    value += (b & 0x7f) * 2 ** shift;
-    if (!(b & 0x80)) return [value, at];
-    shift += 7;
-    if (shift > 35) throw new Error("LEB128 too long for a u32");
-  }
-}
-
-function writeUleb(value) {
-  const out = [];
-  do {
-    let b = value % 128;
-    value = Math.floor(value / 128);
-    if (value) b |= 0x80;
-    out.push(b);
-  } while (value);
-  return out;
-}
+import { uleb, writeUleb } from "./wasm-binary.mjs";
 
 /**
  * `bytes` with every memory the module defines capped at `maxPages`; the same bytes where

@@ -25,6 +25,25 @@ export interface CallOptions {
   caller?: string;
   /** The call the caller was serving when it made this one: the chain that finds cycles. */
   origin?: BusCall;
+  /**
+   * The name its caller finds it by again when the instance serving it is restored from a
+   * snapshot (a WebSocket client's call: its socket and id). Calls without one end with the
+   * instance that served them.
+   */
+  key?: string;
+  /** A kept-alive call restored from a snapshot after its reply: it takes no second one. */
+  answered?: boolean;
+}
+
+/**
+ * How a call goes on in an instance restored from a snapshot: a call to the same service, made
+ * anew, that finishes what this one would have (a sleep goes on as a sleep until its due time).
+ * The service serving a call sets it; a call without one is lost with its instance.
+ */
+export interface Resume {
+  topic: string;
+  /** The request, as JSON: it is encoded in the format of the call it continues. */
+  request: unknown;
 }
 
 type State = "pending" | "answered" | "ended";
@@ -44,6 +63,9 @@ export class BusCall {
   readonly origin?: BusCall;
   /** How many calls deep in a chain of module-to-module calls. */
   readonly depth: number;
+  readonly key?: string;
+  /** Set by the service while the call can go on after its caller's instance is restored (Resume). */
+  resume?: Resume;
   /** What the serving side keeps for this call (its guest instance, a socket, ...). */
   server?: unknown;
   /**
@@ -84,6 +106,8 @@ export class BusCall {
     this.caller = options.caller ?? "http";
     this.origin = options.origin;
     this.depth = options.origin ? options.origin.depth + 1 : 0;
+    this.key = options.key;
+    if (options.answered) this.#state = "answered";
     this.parent?.children.add(this);
   }
 

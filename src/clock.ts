@@ -5,12 +5,20 @@ import { BusError } from "./errors.js";
  * Durable Object's alarm (durable-objects/timers.ts), so they outlive eviction.
  */
 export interface Clock {
-  /** Resolves after `ms`, or rejects with Aborted when `signal` aborts first. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  /**
+   * Resolves at `until` (ms since the epoch; at once if it has passed), or rejects with Aborted
+   * when `signal` aborts first. A time, not a duration: a sleep restored from a snapshot is due
+   * exactly when it was.
+   */
+  sleepUntil(until: number, signal: AbortSignal): Promise<void>;
+  /** What time it is on this clock: where a sleep of some duration starts. */
+  now(): number;
 }
 
 export const timerClock: Clock = {
-  sleep(ms, signal) {
+  now: () => Date.now(),
+  sleepUntil(until, signal) {
+    const ms = Math.max(0, until - Date.now());
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(aborted(signal));
       const timer = setTimeout(() => {

@@ -28,6 +28,18 @@ export class HandleTable {
     this.limit = limit;
   }
 
+  /** The handle `add` tries first: a restored table goes on from where its snapshot was. */
+  get next(): number {
+    return this.#next;
+  }
+  resumeAt(next: number) {
+    this.#next = next >>> 0;
+  }
+
+  entries(): IterableIterator<[number, Entry]> {
+    return this.#entries.entries();
+  }
+
   get live(): number {
     return this.#entries.size;
   }

@@ -1,4 +1,5 @@
 import type { BusCall } from "./call.js";
+import type { TopicSpec } from "./codec/schema.js";
 import type { BusError } from "./errors.js";
 import type { LogLine } from "./log.js";
 
@@ -17,5 +18,7 @@ export interface Host {
   readonly meter: Meter;
   /** Starts a call; a refusal found before any service runs comes back as the call's status. */
   dispatch(call: BusCall): BusError | undefined;
+  /** A topic's contract (format, types): how a call restored from a snapshot is encoded. */
+  topic(wapm: string, topic: string): TopicSpec;
   log(line: LogLine): void;
 }

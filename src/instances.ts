@@ -1,7 +1,8 @@
 import type { BusCall } from "./call.js";
 import { BusError } from "./errors.js";
 import type { Host } from "./host.js";
-import { Guest, type GuestOptions } from "./instance/guest.js";
+import { Guest, type GuestOptions, type Saved } from "./instance/guest.js";
+import type { Adopt } from "./instance/snapshot.js";
 import type { LoadedModule } from "./registry.js";
 
 /** Idle instances kept per module for "pooled" modules. */
@@ -105,6 +106,12 @@ export class Instances {
     } finally {
       this.#starting.delete(module.name);
     }
+  }
+
+  /** An instance of `module` as a snapshot saved it (Guest.restore); throws where it cannot be restored. */
+  restore(module: LoadedModule, options: GuestOptions, saved: Saved, adopt: Adopt): Guest {
+    if (module.error) throw module.error;
+    return Guest.restore(module, this.#host, options, saved, adopt);
   }
 
   /** Makes `guest` the instance that takes every call to its module here; the result unpins it. */

@@ -35,6 +35,17 @@ export class Pipe {
     return this.#buffered > 0 || this.#closed;
   }
 
+  /** A copy of the bytes written and not yet read (a snapshot keeps them). */
+  contents(): Uint8Array {
+    const out = new Uint8Array(this.#buffered);
+    let at = 0;
+    for (const chunk of this.#chunks) {
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    return out;
+  }
+
   /** Appends bytes; false once the pipe is closed. Throws LimitExceeded past `limit` unread bytes. */
   write(bytes: Uint8Array): boolean {
     if (this.#closed) return false;

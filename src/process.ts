@@ -110,8 +110,12 @@ export class Process {
     }
   }
 
-  /** Instantiates and starts the module; throws (InvalidWapm, IncorrectAbi, ...) if it cannot start. */
-  start(spawn: Spawn, env: Record<string, string> = {}): Guest {
+  /**
+   * Instantiates and starts the module; throws (InvalidWapm, IncorrectAbi, ...) if it cannot start.
+   * A process whose object was evicted starts again from its snapshot: `spawn` restores the
+   * instance and `run` is `resume` (its `_start` ran before).
+   */
+  start(spawn: Spawn, env: Record<string, string> = {}, run = (guest: Guest) => guest.run()): Guest {
     const guest = spawn(this.info.module, {
       args: this.info.args,
       env,
@@ -127,7 +131,7 @@ export class Process {
     }
     this.stdin.limit = limit;
     this.#guest = guest;
-    guest.run().then(
+    run(guest).then(
       (code) => this.#end({ status: "exited", code }),
       (err: BusError) => this.#end({ status: "failed", reason: err.message }), // after a kill: too late, it has ended
     );

@@ -7,6 +7,8 @@ import { type Manifest, parseManifest } from "./manifest.js";
 export interface ModuleEntry {
   manifest: unknown;
   wasm: WebAssembly.Module;
+  /** The binary's SHA-256 (hex), written by the build: a snapshot is bound to it. */
+  hash?: string;
 }
 
 /** A module as the runtime knows it: checked once, when the isolate loads it. */
@@ -14,6 +16,8 @@ export interface LoadedModule {
   name: string;
   manifest: Manifest;
   wasm: WebAssembly.Module;
+  /** The binary's SHA-256 from the build ("" when the registry has none): what a snapshot is bound to. */
+  hash: string;
   /** Imports WASI preview1. */
   wasi: boolean;
   /** May block in an import (`poll`, WASI sleeps, stdin): imports `poll`, `poll_oneoff` or `fd_read`. */
@@ -48,6 +52,7 @@ function load(name: string, entry: ModuleEntry): LoadedModule {
     name,
     manifest,
     wasm: entry.wasm,
+    hash: entry.hash ?? "",
     wasi: imports.some((i) => i.module === "wasi_snapshot_preview1"),
     blocking: imports.some((i) => (i.module === IMPORT_MODULE && i.name === "poll") || i.name === "poll_oneoff" || i.name === "fd_read"),
     asyncify: Asyncify.applies(exports.map((e) => e.name)),

@@ -5,7 +5,8 @@ import { type Payload, transcode } from "./codec/index.js";
 import type { TopicSpec } from "./codec/schema.js";
 import { BusError, GuestExit } from "./errors.js";
 import type { Host, Meter } from "./host.js";
-import type { Guest, GuestOptions } from "./instance/guest.js";
+import type { Guest, GuestOptions, Saved } from "./instance/guest.js";
+import type { Adopt } from "./instance/snapshot.js";
 import { Instances } from "./instances.js";
 import { consoleSink, type LogLine, type LogSink } from "./log.js";
 import { moduleService } from "./module-service.js";
@@ -92,6 +93,13 @@ export class Runtime implements Host {
     const module = this.modules.get(name);
     if (!module) throw BusError.of("InvalidWapm", `no module named ${name}`);
     return this.instances.create(module, { ...options, args: [name, ...(options.args ?? [])], ephemeral: false });
+  }
+
+  /** A command-style module as a snapshot saved it, with the options `spawn` was given (not yet resumed: `resume()`). */
+  restore(name: string, options: GuestOptions, saved: Saved, adopt: Adopt = () => undefined): Guest {
+    const module = this.modules.get(name);
+    if (!module) throw BusError.of("InvalidWapm", `no module named ${name}`);
+    return this.instances.restore(module, { ...options, args: [name, ...(options.args ?? [])], ephemeral: false }, saved, adopt);
   }
 
   /** The contract of a topic (format, types), or InvalidWapm / InvalidTopic. */

@@ -15,6 +15,16 @@ export interface Wasi {
   imports: Record<string, unknown>;
   /** Emits what is left of unterminated stdout/stderr lines: at exit. */
   flush(): void;
+  /** What a snapshot keeps beyond the process's args, env and stdin (which its object keeps). */
+  save(): WasiState;
+  load(state: WasiState): void;
+}
+
+/** WASI's own state in a snapshot: the partial output lines and the flags of fds 0-2 (closed: null). */
+export interface WasiState {
+  stdout: string;
+  stderr: string;
+  fds: (number | null)[];
 }
 
 /**
@@ -107,6 +117,15 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
     flush: () => {
       stdout.flush();
       stderr.flush();
+    },
+    save: () => ({ stdout: stdout.pending, stderr: stderr.pending, fds: [0, 1, 2].map((fd) => (ctx.fd(fd) as Stdio | undefined)?.flags ?? null) }),
+    load: (state) => {
+      stdout.pending = state.stdout;
+      stderr.pending = state.stderr;
+      state.fds.forEach((flags, fd) => {
+        if (flags === null) shim.fds[fd] = undefined as never;
+        else (shim.fds[fd] as Stdio).flags = flags;
+      });
     },
     imports,
   };

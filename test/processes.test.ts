@@ -122,20 +122,6 @@ describe("processes (BusProcess Durable Object)", () => {
     expect(stdout(await logs(id))).toEqual(["2", "1"]);
   });
 
-  it("keeps a timer through an eviction and fires it when the object comes back", async () => {
-    const { id } = await spawn("countdown", ["2", "600000"]);
-    expect(await timers(id)).toBe(1);
-    await evictDurableObject(stub(id));
-    // the instance is gone with the eviction, the timer is not
-    const info = await status(id);
-    expect(info).toMatchObject({ status: "failed" });
-    expect(info.reason).toMatch(/evicted/);
-    expect(await timers(id)).toBe(2); // the sleep, and the failed process's retention
-    expect(await runDurableObjectAlarm(stub(id))).toBe(true);
-    expect(await timers(id)).toBe(1); // the retention timer of the ended process remains
-    expect((await logs(id)).map((l) => l.msg)).toContainEqual(expect.stringMatching(/fired after its sleeper was lost/));
-  });
-
   it("serves calls from a process that forked: its instance, with its state, answers", async () => {
     const { id } = await spawn("echo-daemon", []);
     const first = await post(`/processes/${id}/call/echo`, { a: 1 });

@@ -1,43 +1,6 @@
-import { pack, unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
+import { open } from "./bus-socket.js";
 import { worker } from "./worker.js";
-
-type Frame = { type: string; id?: number; topic?: string; payload?: Uint8Array; codeName?: string; error?: string };
-
-/** A bus client inside workerd: the WebSocket of a fetch upgrade, frames buffered as they come. */
-async function open(path: string) {
-  const res = await worker(path, { headers: { upgrade: "websocket" } });
-  expect(res.status).toBe(101);
-  const ws = res.webSocket!;
-  ws.accept();
-  const frames: Frame[] = [];
-  let wake: (() => void) | undefined;
-  // Binary messages arrive as Blobs here: read them in order.
-  let order = Promise.resolve();
-  ws.addEventListener("message", (e) => {
-    const data = e.data as Blob | ArrayBuffer;
-    order = order.then(async () => {
-      frames.push(unpack(new Uint8Array(data instanceof ArrayBuffer ? data : await data.arrayBuffer())) as Frame);
-      wake?.();
-    });
-  });
-  const next = async (match: (f: Frame) => boolean, ms = 5000): Promise<Frame> => {
-    const until = Date.now() + ms;
-    for (;;) {
-      const i = frames.findIndex(match);
-      if (i >= 0) return frames.splice(i, 1)[0]!;
-      if (Date.now() > until) throw new Error(`no matching frame in ${ms} ms; have ${JSON.stringify(frames)}`);
-      await new Promise<void>((r) => {
-        wake = r;
-        setTimeout(r, 50);
-      });
-    }
-  };
-  const call = (id: number, topic: string, body: unknown, extra: Record<string, unknown> = {}) =>
-    ws.send(pack({ type: "call", id, topic, format: "json", payload: new TextEncoder().encode(JSON.stringify(body)), ...extra }));
-  const json = (f: Frame) => JSON.parse(new TextDecoder().decode(f.payload));
-  return { ws, frames, next, call, json };
-}
 
 describe("sessions by name (GET /bus/:module/:session)", () => {
   it("keeps two chat rooms apart, and the default session is a room of its own", async () => {

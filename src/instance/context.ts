@@ -46,7 +46,8 @@ export class InstanceContext {
   /** Set by `fork`: a command keeps serving after `_start` returns. */
   forked = false;
   #mem?: GuestMemory;
-  #logBytes = 0;
+  /** Bytes logged so far, against `limits.logBytes`: kept in a snapshot, so a restore does not reset the budget. */
+  logBytes = 0;
   readonly #fuel: bigint;
 
   constructor(
@@ -101,9 +102,9 @@ export class InstanceContext {
   /** A log line of this instance, within its `logBytes` budget. */
   log(level: number, msg: string, stream?: "stdout" | "stderr") {
     const limit = this.module.manifest.limits.logBytes;
-    if (this.#logBytes > limit) return;
-    this.#logBytes += msg.length;
-    if (this.#logBytes > limit) msg = `log limit of ${limit} bytes reached; further lines from this instance are dropped`;
+    if (this.logBytes > limit) return;
+    this.logBytes += msg.length;
+    if (this.logBytes > limit) msg = `log limit of ${limit} bytes reached; further lines from this instance are dropped`;
     this.host.log({ module: this.module.name, level: levelName(level), msg, call: this.current?.id, process: this.command?.id, stream });
   }
 

@@ -3,12 +3,14 @@ import type { BusCall } from "../call.js";
 import { BusError, GuestExit } from "../errors.js";
 import type { Host } from "../host.js";
 import type { LoadedModule } from "../registry.js";
-import { type WasiOptions, wasiImports } from "../wasi.js";
+import { PAGE_BYTES, PageTracker } from "../snapshot/pages.js";
+import { type Wasi, type WasiOptions, wasiImports } from "../wasi.js";
 import { Asyncify, type Suspended } from "./asyncify.js";
 import { busImports } from "./bus-imports.js";
 import { type CommandOptions, type GuestExports, InstanceContext } from "./context.js";
 import { Delivery } from "./delivery.js";
 import { envImports } from "./env-imports.js";
+import { type Adopt, type InstanceState, restoreHandles, restoreMemory, saveInstance } from "./snapshot.js";
 import { trapError } from "./trap-error.js";
 
 export interface GuestOptions extends WasiOptions {
@@ -23,6 +25,28 @@ export interface GuestOptions extends WasiOptions {
   onIdle?: (guest: Guest) => void;
   /** Called once when the instance breaks (a trap, fuel, a kill): it will serve nothing more. */
   onBreak?: (guest: Guest) => void;
+  /** The instance is kept in snapshots (a process's, a session's): see Durable. */
+  durable?: Durable;
+}
+
+/** What an instance kept in snapshots tells its keeper. */
+export interface Durable {
+  /**
+   * The instance is quiescent: no guest code on the stack, nothing queued for it, only waits
+   * left (timers, calls in flight). Its state can be saved now (Guest.snapshot).
+   */
+  quiet(guest: Guest): void;
+  /**
+   * The instance broke. True: its keeper restores it from its last snapshot, so the inbound calls
+   * with a key are not failed (the restored instance adopts those it held then).
+   */
+  broke?(guest: Guest, err: BusError): boolean;
+}
+
+/** A snapshot as its store gives it back: the state, and the pages that differ from the module's own data. */
+export interface Saved {
+  state: InstanceState;
+  pages: Iterable<[page: number, data: Uint8Array]>;
 }
 
 /**
@@ -40,7 +64,10 @@ export class Guest {
   readonly #onBreak?: (guest: Guest) => void;
   #broken?: BusError;
   #exit?: { resolve(code: number): void; reject(err: BusError): void };
-  #flush?: () => void;
+  #wasi?: Wasi;
+  readonly #durable?: Durable;
+  /** Which pages changed since the last snapshot: only for durable instances. */
+  #pages?: PageTracker;
   /** How many entries into this instance are on the stack: a call may go in right away only at 0. */
   #depth = 0;
   /** A blocking module's entries run through asyncify (./asyncify.ts): they may suspend in an import. */
@@ -51,6 +78,7 @@ export class Guest {
     this.#ephemeral = options.ephemeral ?? true;
     this.#onIdle = options.onIdle;
     this.#onBreak = options.onBreak;
+    this.#durable = options.durable;
     const cx = (this.#cx = new InstanceContext(module, host, options.command));
     this.#delivery = new Delivery({ enter: (fn) => this.#enter(fn), settle: () => this.#settle() });
     const suspender = module.blocking && module.asyncify ? (this.#asyncify = new Asyncify(module.name, () => cx.refuel())) : undefined;
@@ -65,7 +93,7 @@ export class Guest {
         suspender,
       });
       imports.wasi_snapshot_preview1 = wasi.imports as WebAssembly.ModuleImports;
-      this.#flush = wasi.flush;
+      this.#wasi = wasi;
     }
     if (module.metered) imports.wasm_bus_meter = { log_execution: host.meter.tick };
     cx.refuel(); // the start function runs metered too
@@ -81,10 +109,55 @@ export class Guest {
     } catch (err) {
       throw trapError(module.name, "start-up", err);
     }
+    // The pages a first snapshot writes are those that differ from what the data segments leave.
+    if (options.durable) guest.#pages = new PageTracker(guest.#cx.memory.raw.buffer);
     const init = guest.#cx.exports._initialize;
     if (init) guest.#enter(() => init());
     if (guest.#broken) throw guest.#broken;
     return guest;
+  }
+
+  /**
+   * An instance as a snapshot saved it: a fresh instance of the same binary (its initialiser
+   * does not run again) with the snapshot's memory, globals and handles. Inbound calls with a key
+   * are found again through `adopt`; how every other call ends is ./snapshot.ts's. Throws where
+   * the snapshot cannot be restored (the module changed since).
+   */
+  static restore(module: LoadedModule, host: Host, options: GuestOptions, saved: Saved, adopt: Adopt): Guest {
+    let guest: Guest;
+    try {
+      guest = new Guest(module, host, options);
+    } catch (err) {
+      throw trapError(module.name, "start-up", err);
+    }
+    const cx = guest.#cx;
+    restoreMemory(cx, saved.state, saved.pages);
+    if (saved.state.wasi) guest.#wasi?.load(saved.state.wasi);
+    restoreHandles(cx, guest.#delivery, saved.state, adopt, (call, handle) => {
+      call.server = guest;
+      guest.#hearEnd(call, handle);
+    });
+    guest.#pages = new PageTracker(cx.memory.raw.buffer);
+    return guest;
+  }
+
+  /** Nothing of the guest runs or waits to run: a snapshot now sees the whole of it. */
+  get quiet(): boolean {
+    const d = this.#delivery;
+    return this.#depth === 0 && !this.#broken && d.pending === 0 && d.suspended === 0 && !d.draining;
+  }
+
+  /**
+   * The instance's state, and the pages changed since the last snapshot (views of its memory,
+   * valid until the guest runs again). Only while it is quiet, and only for a durable instance.
+   */
+  snapshot(): { state: InstanceState; pages: [page: number, data: Uint8Array][] } {
+    if (!this.#pages || !this.quiet) throw BusError.of("Unsupported", `module ${this.module.name}: a snapshot needs a durable instance at rest`);
+    const buffer = this.#cx.memory.raw.buffer;
+    const state = saveInstance(this.#cx);
+    if (this.#wasi) state.wasi = this.#wasi.save();
+    const pages = this.#pages.changed(buffer).map((p): [number, Uint8Array] => [p, new Uint8Array(buffer, p * PAGE_BYTES, PAGE_BYTES)]);
+    return { state, pages };
   }
 
   get broken(): boolean {
@@ -106,6 +179,16 @@ export class Guest {
     if (!start) return Promise.reject(BusError.of("IncorrectAbi", `module ${this.module.name} has no _start: it is not a command`));
     const done = new Promise<number>((resolve, reject) => (this.#exit = { resolve, reject }));
     void this.#enterAsync(() => this.#entry(start, "_start")());
+    return done;
+  }
+
+  /**
+   * `run` for a command restored from a snapshot: its `_start` ran before. Resolves and rejects
+   * as `run` does, once what it waits for is done.
+   */
+  resume(): Promise<number> {
+    const done = new Promise<number>((resolve, reject) => (this.#exit = { resolve, reject }));
+    queueMicrotask(() => this.#settle());
     return done;
   }
 
@@ -263,13 +346,16 @@ export class Guest {
   #break(err: BusError, log = true) {
     if (this.#broken) return;
     this.#broken = err;
-    this.#flush?.();
+    this.#wasi?.flush();
     this.#delivery.stop();
     this.#asyncify?.stop(); // a wait that ends now resumes nothing
     if (log) this.#cx.log(LogLevel.Error, err.message);
     this.#exit?.reject(err);
+    const handedOver = this.#durable?.broke?.(this, err) === true;
     for (const entry of this.#cx.handles.clear()) {
-      if (entry.kind === "in") entry.call.fault(err);
+      if (entry.kind === "in") {
+        if (!(handedOver && entry.call.key !== undefined)) entry.call.fault(err);
+      }
       else if (entry.kind === "out") entry.call.drop(`caller module ${this.module.name} failed`);
     }
     this.#onBreak?.(this);
@@ -279,6 +365,7 @@ export class Guest {
   /** After the guest returns: fail calls nothing can answer any more, end a finished command, free an idle instance. */
   #settle() {
     if (this.#delivery.pending || this.#delivery.suspended) return;
+    if (this.#durable && this.quiet) this.#durable.quiet(this);
     const handles = this.#cx.handles;
     if (this.#ephemeral && !this.#broken && handles.outbound === 0 && handles.serving) {
       for (const [handle, entry] of handles.inbound()) {
@@ -289,7 +376,7 @@ export class Guest {
     }
     if (handles.live !== 0 || this.#broken) return;
     if (this.#exit && !this.#cx.forked) {
-      this.#flush?.();
+      this.#wasi?.flush();
       this.#exit.resolve(0);
     }
     this.#onIdle?.(this);

@@ -12,6 +12,13 @@ export class Lines {
   #pending = "";
   #decoder = new TextDecoder();
   constructor(readonly emit: (line: string) => void) {}
+  /** The partial line not yet emitted: a snapshot keeps it (a UTF-8 sequence cut in two is not). */
+  get pending(): string {
+    return this.#pending;
+  }
+  set pending(text: string) {
+    this.#pending = text;
+  }
   write(bytes: Uint8Array) {
     const text = this.#decoder.decode(bytes, { stream: true });
     if (!text.includes("\n") && this.#pending.length + text.length <= MAX_LINE) {

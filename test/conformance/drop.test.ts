@@ -15,11 +15,13 @@ for (const module of ["fetcher", "fetcher-rs"]) {
     it("cancels the pending sleep when the caller drops the fetch", async () => {
       const sleeps: { ms: number; aborted: boolean }[] = [];
       const clock: Clock = {
-        sleep(ms, signal) {
-          const record = { ms, aborted: false };
+        // A clock that stands still, so a sleep's duration reads back exactly.
+        now: () => 1_000_000,
+        sleepUntil(until, signal) {
+          const record = { ms: until - 1_000_000, aborted: false };
           sleeps.push(record);
           signal.addEventListener("abort", () => (record.aborted = true));
-          return timerClock.sleep(ms, signal);
+          return timerClock.sleepUntil(Date.now() + record.ms, signal);
         },
       };
       const { runtime } = guestApp({ clock });

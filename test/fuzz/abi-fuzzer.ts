@@ -259,14 +259,17 @@ class StandIn {
 
 /** Sleeps on a clock the driver advances: no timer decides the order of events, so a seed replays. */
 class VirtualClock implements Clock {
-  now = 0;
+  time = 0;
+  now(): number {
+    return this.time;
+  }
   #seq = 0;
   #sleepers: { at: number; seq: number; resolve(): void }[] = [];
-  sleep(ms: number, signal: AbortSignal): Promise<void> {
+  sleepUntil(until: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(BusError.of("Aborted", String(signal.reason ?? "dropped")));
       const sleeper = {
-        at: this.now + ms,
+        at: Math.max(until, this.time),
         seq: this.#seq++,
         resolve: () => {
           signal.removeEventListener("abort", onAbort);
@@ -285,9 +288,9 @@ class VirtualClock implements Clock {
     return this.#sleepers.length;
   }
   advance(ms: number) {
-    this.now += ms;
-    const due = this.#sleepers.filter((s) => s.at <= this.now).sort((a, b) => a.at - b.at || a.seq - b.seq);
-    this.#sleepers = this.#sleepers.filter((s) => s.at > this.now);
+    this.time += ms;
+    const due = this.#sleepers.filter((s) => s.at <= this.time).sort((a, b) => a.at - b.at || a.seq - b.seq);
+    this.#sleepers = this.#sleepers.filter((s) => s.at > this.time);
     for (const s of due) s.resolve();
   }
 }

@@ -22,7 +22,7 @@ const script = process.env.WASM_BUS_BUILD_SCRIPT ?? join(repo, "scripts/build-mo
 /** What the copy holds: the Worker's sources, two served modules (AssemblyScript, WAT) and two guests (one WAT file, two manifests). */
 const COPY = [
   "src", "durable-objects", "sdk/assemblyscript", "wrangler.toml", "tsconfig.json", "package.json", "scripts/wasm-signatures.mjs", "scripts/wasm-memory-max.mjs",
-  "scripts/wasm-asyncify.mjs",
+  "scripts/wasm-asyncify.mjs", "scripts/wasm-globals.mjs", "scripts/wasm-binary.mjs",
   "modules/hello", "modules/upcase", "test/guests/ticks", "test/guests/ticks-fresh",
 ];
 

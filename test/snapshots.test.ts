@@ -1,0 +1,140 @@
+import { env as testEnv, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { pack } from "msgpackr";
+import { describe, expect, it } from "vitest";
+import type { Env } from "../src/env.js";
+import type { LogLine } from "../src/log.js";
+import type { ProcessInfo } from "../src/process.js";
+import { modules } from "../build/registry.js";
+import { modules as testGuests } from "../build/test-registry.js";
+import { setSessionModules } from "../durable-objects/bus-session.js";
+import { open } from "./bus-socket.js";
+import { post, worker } from "./worker.js";
+
+setSessionModules({ ...modules, ...testGuests }); // ticks-shared, a test guest, runs in sessions
+
+// Processes outlive their Durable Object: each rest of the instance is a snapshot in the object's
+// SQLite, and an object that comes back (an alarm, a status request) restores it and goes on.
+
+const env = testEnv as unknown as Env;
+const stub = (id: string) => env.PROCESSES.get(env.PROCESSES.idFromString(id));
+
+async function spawn(module: string, args: string[]): Promise<ProcessInfo> {
+  const res = await post("/processes", { module, args });
+  expect(res.status, await res.clone().text()).toBe(201);
+  return (await res.json()) as ProcessInfo;
+}
+const status = async (id: string) => (await (await worker(`/processes/${id}`)).json()) as ProcessInfo;
+const stdout = async (id: string) =>
+  (((await (await worker(`/processes/${id}/logs`)).json()) as { lines: LogLine[] }).lines).filter((l) => l.stream === "stdout").map((l) => l.msg);
+const sql = <T>(id: string, query: string) =>
+  runInDurableObject(stub(id), (_o, state) => state.storage.sql.exec(query).toArray() as T[]);
+const timers = async (id: string) => (await sql<{ tag: string }>(id, "SELECT tag FROM timers ORDER BY id")).map((t) => t.tag);
+
+describe("a process survives its object's eviction (snapshots)", () => {
+  it("countdown 3 with 10-minute sleeps, evicted in each sleep, prints 3 2 1 and exits 0", async () => {
+    const { id } = await spawn("countdown", ["3", "600000"]);
+    expect(await stdout(id)).toEqual(["3"]);
+    for (const printed of [["3", "2"], ["3", "2", "1"]]) {
+      await evictDurableObject(stub(id));
+      // The object comes back (this request): the process runs on, its one sleep made anew.
+      expect(await status(id)).toMatchObject({ status: "running" });
+      expect(await timers(id)).toEqual(["sleep"]);
+      expect(await runDurableObjectAlarm(stub(id))).toBe(true);
+      expect(await stdout(id)).toEqual(printed);
+    }
+    expect(await status(id)).toMatchObject({ status: "exited", code: 0 });
+    // An ended process keeps no snapshot.
+    expect(await sql(id, "SELECT 1 FROM snapshot")).toEqual([]);
+    expect(await sql(id, "SELECT 1 FROM snapshot_pages")).toEqual([]);
+    const lines = (((await (await worker(`/processes/${id}/logs`)).json()) as { lines: LogLine[] }).lines).map((l) => l.msg);
+    expect(lines.filter((l) => /sleeper was lost/.test(l))).toEqual([]);
+  });
+
+  it("restores the sleep due when it was: one evicted after its due time wakes at once", async () => {
+    const { id } = await spawn("countdown", ["2", "300"]);
+    await evictDurableObject(stub(id));
+    await new Promise((r) => setTimeout(r, 400));
+    // Restored past its due time: the sleep ends right away, without the alarm.
+    const deadline = Date.now() + 3000;
+    while ((await status(id)).status === "running" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await status(id)).toMatchObject({ status: "exited", code: 0 });
+    expect(await stdout(id)).toEqual(["2", "1"]);
+  });
+
+  it("writes only the pages that changed: the first rest writes the module's changed pages, a later one the same or fewer", async () => {
+    const { id } = await spawn("countdown", ["3", "600000"]);
+    const pages = await sql<{ page: number }>(id, "SELECT page FROM snapshot_pages ORDER BY page");
+    // countdown has one page of memory: its data segments, then what it wrote (argv, the request).
+    expect(pages.map((p) => p.page)).toEqual([0]);
+    const state = JSON.parse((await sql<{ json: string }>(id, "SELECT json FROM snapshot"))[0]!.json).state;
+    // Its three mutable globals, exported by the build: n, the request's length, the heap top.
+    expect(state.globals.map((g: [string, number]) => g[0])).toEqual(["__wasm_bus_global_0", "__wasm_bus_global_1", "__wasm_bus_global_2"]);
+    expect(state.globals[0][1]).toBe(2); // $n: 3 printed, 2 next
+    expect(state.handles).toEqual([[expect.any(Number), expect.objectContaining({ kind: "out", call: expect.objectContaining({ topic: "time.sleep", resume: { topic: "time.sleep_until", request: { until_ms: expect.any(Number) } } }) })]]);
+    await worker(`/processes/${id}`, { method: "DELETE" });
+  });
+
+  it("fails with the reason, instead of running new code on old memory, when the module's binary changed", async () => {
+    const { id } = await spawn("countdown", ["2", "600000"]);
+    await runInDurableObject(stub(id), (_o, state) => {
+      const row = state.storage.sql.exec<{ json: string }>("SELECT json FROM snapshot").one();
+      const saved = JSON.parse(row.json);
+      saved.state.hash = "0000000000000000";
+      state.storage.sql.exec("UPDATE snapshot SET json = ?", JSON.stringify(saved));
+    });
+    await evictDurableObject(stub(id));
+    const info = await status(id);
+    expect(info).toMatchObject({ status: "failed" });
+    expect(info.reason).toMatch(/could not be restored: module countdown changed since its snapshot/);
+  });
+});
+
+const session = (module: string, name: string) => env.SESSIONS.get(env.SESSIONS.idFromName(`${module}/${name}`));
+/** A session of a test guest: the Worker serves none, so straight to its object. */
+const openGuest = (module: string, name: string) => open(`/bus/${module}/${name}`, (path, init) => session(module, name).fetch(`http://bus.test${path}`, init));
+
+describe("a session survives hibernation and a broken instance (snapshots)", () => {
+  it("ticks-shared keeps its count through an eviction: memory restored, no call run again", async () => {
+    const c = await openGuest("ticks-shared", "keep");
+    const count = async (id: number) => {
+      c.call(id, "count", {});
+      return c.json(await c.next((f) => f.id === id && f.type === "reply"));
+    };
+    expect(await count(1)).toBe(1);
+    expect(await count(2)).toBe(2);
+    await evictDurableObject(session("ticks-shared", "keep"));
+    // A fresh instance (the old replay) would answer 1: the count lives in the guest's memory.
+    expect(await count(3)).toBe(3);
+  });
+
+  it("chat: members joined before the eviction get posts after it, and a drop still leaves the room", async () => {
+    const [ada, bob] = await Promise.all([open("/bus/chat/hibernate"), open("/bus/chat/hibernate")]);
+    ada.call(1, "join", { name: "ada" }, { keepalive: true });
+    expect(ada.json(await ada.next((f) => f.id === 1 && f.type === "reply"))).toEqual({ joined: "ada", members: 1 });
+    bob.call(1, "join", { name: "bob" }, { keepalive: true });
+    expect(bob.json(await bob.next((f) => f.id === 1 && f.type === "reply"))).toEqual({ joined: "bob", members: 2 });
+    await evictDurableObject(session("chat", "hibernate"));
+    ada.call(2, "post", { text: "still here?" }, { parent: 1 });
+    expect(ada.json(await ada.next((f) => f.id === 2 && f.type === "reply"))).toEqual({ delivered: 2 });
+    for (const m of [ada, bob]) expect(m.json(await m.next((f) => f.type === "callback" && f.id === 1))).toEqual({ from: "ada", text: "still here?" });
+    bob.ws.send(pack({ type: "drop", id: 1 }));
+    await new Promise((r) => setTimeout(r, 50));
+    ada.call(3, "post", { text: "bob?" }, { parent: 1 });
+    expect(ada.json(await ada.next((f) => f.id === 3 && f.type === "reply"))).toEqual({ delivered: 1 });
+  });
+
+  it("a trap in the shared instance restores it from its last snapshot: the calls it held go on, the bad one fails alone", async () => {
+    const c = await openGuest("ticks-shared", "trap");
+    c.call(1, "count", {});
+    expect(c.json(await c.next((f) => f.id === 1 && f.type === "reply"))).toBe(1);
+    c.call(2, "wait", {}); // held by the instance: it sleeps 50 ms, then answers the n it got
+    await new Promise((r) => setTimeout(r, 10));
+    c.call(3, "trap", {});
+    const trap = await c.next((f) => f.id === 3);
+    expect(trap).toMatchObject({ type: "fault", codeName: "GuestTrapped" });
+    // The waiting call was not failed with the trap: the restored instance answers it.
+    expect(c.json(await c.next((f) => f.id === 2, 3000))).toBe(2);
+    c.call(4, "count", {});
+    expect(c.json(await c.next((f) => f.id === 4 && f.type === "reply"))).toBe(3);
+  });
+});
