@@ -50,6 +50,25 @@ describe("a process survives its object's eviction (snapshots)", () => {
     expect(lines.filter((l) => /sleeper was lost/.test(l))).toEqual([]);
   });
 
+  it("a blocking Rust guest (sleeper-rs, asyncified) evicted while it waits in block_on wakes where it waited", async () => {
+    const { id } = await spawn("sleeper-rs", ["600000"]);
+    const deadline = Date.now() + 5000;
+    while ((await stdout(id)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await stdout(id)).toEqual(["sleeping 600000 ms through the bus"]);
+    // Saved while it waits in poll: its stack is in its memory, unwound.
+    const state = JSON.parse((await sql<{ json: string }>(id, "SELECT json FROM snapshot"))[0]!.json).state;
+    expect(state.suspended).toMatchObject({ export: "_start", args: [] });
+    await evictDurableObject(stub(id));
+    expect(await status(id)).toMatchObject({ status: "running" });
+    expect(await timers(id)).toEqual(["sleep"]);
+    expect(await runDurableObjectAlarm(stub(id))).toBe(true);
+    const end = Date.now() + 5000;
+    while ((await status(id)).status === "running" && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    expect(await status(id)).toMatchObject({ status: "exited", code: 0 });
+    // Each line once: the first was not printed again by the restored instance.
+    expect(await stdout(id)).toEqual(["sleeping 600000 ms through the bus", "awake"]);
+  });
+
   it("restores the sleep due when it was: one evicted after its due time wakes at once", async () => {
     const { id } = await spawn("countdown", ["2", "300"]);
     await evictDurableObject(stub(id));

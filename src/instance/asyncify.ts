@@ -82,6 +82,8 @@ export class Asyncify implements Suspender {
     readonly module: string,
     /** Called before the guest resumes: other guests ran meanwhile (the fuel meter is shared). */
     readonly resumed: () => void,
+    /** Called once the guest has unwound and waits: its whole state is in its memory now. */
+    readonly waiting: () => void = () => {},
   ) {}
 
   /** Whether a module's exports are asyncify's (the build made it so). */
@@ -207,6 +209,7 @@ export class Asyncify implements Suspender {
         const pending = this.#pending!;
         this.#pending = undefined;
         this.#suspended = { export: name, args: [...args], data: this.#data! };
+        this.waiting();
         try {
           this.#outcome = { value: await pending };
         } catch (error) {

@@ -68,6 +68,8 @@ export class Guest {
   readonly #durable?: Durable;
   /** Which pages changed since the last snapshot: only for durable instances. */
   #pages?: PageTracker;
+  /** The entry a restored instance rewinds into when it goes on. */
+  #waiting?: Suspended;
   /** How many entries into this instance are on the stack: a call may go in right away only at 0. */
   #depth = 0;
   /** A blocking module's entries run through asyncify (./asyncify.ts): they may suspend in an import. */
@@ -81,7 +83,7 @@ export class Guest {
     this.#durable = options.durable;
     const cx = (this.#cx = new InstanceContext(module, host, options.command));
     this.#delivery = new Delivery({ enter: (fn) => this.#enter(fn), settle: () => this.#settle() });
-    const suspender = module.blocking && module.asyncify ? (this.#asyncify = new Asyncify(module.name, () => cx.refuel())) : undefined;
+    const suspender = module.blocking && module.asyncify ? (this.#asyncify = new Asyncify(module.name, () => cx.refuel(), () => this.#rested())) : undefined;
     const imports: WebAssembly.Imports = { [IMPORT_MODULE]: busImports(cx, this.#delivery, suspender), ...envImports(cx) };
     if (module.wasi) {
       const wasi = wasiImports(options, {
@@ -138,13 +140,29 @@ export class Guest {
       guest.#hearEnd(call, handle);
     });
     guest.#pages = new PageTracker(cx.memory.raw.buffer);
+    if (guest.#asyncify) guest.#asyncify.data = saved.state.asyncifyData;
+    guest.#waiting = saved.state.suspended;
+    // A command goes on when its keeper says (resume); any other instance at once.
+    if (!module.command) guest.#goOn();
     return guest;
   }
 
-  /** Nothing of the guest runs or waits to run: a snapshot now sees the whole of it. */
+  /** A restored instance goes on: the entry that waited rewinds into its wait, or it settles. */
+  #goOn() {
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    if (waiting) void this.rewind(waiting);
+    else queueMicrotask(() => this.#settle());
+  }
+
+  /**
+   * Nothing of the guest runs or waits to run: a snapshot now sees the whole of it. An entry that
+   * waits unwound (asyncify) is at rest too: its stack is in its memory.
+   */
   get quiet(): boolean {
     const d = this.#delivery;
-    return this.#depth === 0 && !this.#broken && d.pending === 0 && d.suspended === 0 && !d.draining;
+    const unwound = this.#asyncify?.suspended() ? 1 : 0;
+    return this.#depth === 0 && !this.#broken && d.pending === 0 && d.suspended === unwound && !d.draining;
   }
 
   /**
@@ -156,6 +174,8 @@ export class Guest {
     const buffer = this.#cx.memory.raw.buffer;
     const state = saveInstance(this.#cx);
     if (this.#wasi) state.wasi = this.#wasi.save();
+    state.suspended = this.#asyncify?.suspended();
+    state.asyncifyData = this.#asyncify?.data;
     const pages = this.#pages.changed(buffer).map((p): [number, Uint8Array] => [p, new Uint8Array(buffer, p * PAGE_BYTES, PAGE_BYTES)]);
     return { state, pages };
   }
@@ -188,7 +208,7 @@ export class Guest {
    */
   resume(): Promise<number> {
     const done = new Promise<number>((resolve, reject) => (this.#exit = { resolve, reject }));
-    queueMicrotask(() => this.#settle());
+    this.#goOn();
     return done;
   }
 
@@ -362,10 +382,15 @@ export class Guest {
     this.#settle();
   }
 
+  /** Tells the keeper of a durable instance that it is at rest: it may save it now. */
+  #rested() {
+    if (this.#durable && this.quiet) this.#durable.quiet(this);
+  }
+
   /** After the guest returns: fail calls nothing can answer any more, end a finished command, free an idle instance. */
   #settle() {
     if (this.#delivery.pending || this.#delivery.suspended) return;
-    if (this.#durable && this.quiet) this.#durable.quiet(this);
+    this.#rested();
     const handles = this.#cx.handles;
     if (this.#ephemeral && !this.#broken && handles.outbound === 0 && handles.serving) {
       for (const [handle, entry] of handles.inbound()) {

@@ -6,6 +6,7 @@ import type { Entry } from "../handles.js";
 import { PAGE_BYTES } from "../snapshot/pages.js";
 import type { WasiState } from "../wasi.js";
 import type { InstanceContext } from "./context.js";
+import type { Suspended } from "./asyncify.js";
 import type { Delivery } from "./delivery.js";
 import { sinkFor } from "./outbound.js";
 
@@ -57,6 +58,10 @@ export interface InstanceState {
   forked: boolean;
   logBytes: number;
   wasi?: WasiState;
+  /** A blocking guest's entry that waits, unwound into its memory (./asyncify.ts): restored, it rewinds. */
+  suspended?: Suspended;
+  /** Where the asyncify buffer is, once there is one: a restored instance reuses it. */
+  asyncifyData?: number;
 }
 
 /** Finds an inbound call again by its key: undefined when its caller is gone. */
