@@ -6,6 +6,7 @@ export { Guest } from "../src/instance/guest.js";
 export { BusCall } from "../src/call.js";
 export { createApp } from "../src/http/app.js";
 export { decode, encode, stringifyJson } from "../src/codec/index.js";
+export { useJsonKernel } from "../src/codec/json-kernel.js";
 export { builtinServices } from "../src/services/index.js";
 export { Code, Format } from "../src/abi.js";
 export { Packr } from "msgpackr";

@@ -1,10 +1,15 @@
 import { env } from "cloudflare:workers";
 import { fuel } from "../build/fuel.js";
+import { jsonBytes } from "../build/json-bytes.js";
 import { modules } from "../build/registry.js";
+import { useJsonKernel } from "./codec/json-kernel.js";
 import type { Env } from "./env.js";
 import { sessionServices } from "./remote.js";
 import { type ModuleEntry, Runtime, type RuntimeOptions } from "./runtime.js";
 import { storeObjects } from "./store.js";
+
+// The JSON codec writes and reads long byte arrays in this Wasm kernel (made on first use).
+useJsonKernel(jsonBytes);
 
 /**
  * The one place a runtime is made from the bundled modules: for the Worker's isolate and for

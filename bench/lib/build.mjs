@@ -37,7 +37,7 @@ export function bundleCore(tree = root, file = join(out, "core.mjs")) {
 
 /** The project's modules (build/): built by `npm run build`; built here only when missing. */
 export function ensureModules(force = false) {
-  if (!force && existsSync(join(root, "build/fuel.wasm")) && existsSync(join(root, "build/modules/hello.wasm")) && existsSync(join(root, "build/modules/fetcher.wasm"))) return false;
+  if (!force && existsSync(join(root, "build/fuel.wasm")) && existsSync(join(root, "build/json-bytes.wasm")) && existsSync(join(root, "build/modules/hello.wasm")) && existsSync(join(root, "build/modules/fetcher.wasm"))) return false;
   execFileSync(process.execPath, [join(root, "scripts/build-modules.mjs")], { stdio: "inherit", cwd: root });
   return true;
 }

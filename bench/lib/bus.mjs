@@ -6,6 +6,9 @@ import { pathToFileURL } from "node:url";
 import { guest, out, root } from "./paths.mjs";
 
 export const core = await import(pathToFileURL(join(out, "core.mjs")).href);
+// As the Worker does (src/worker-runtime.ts): the JSON codec's byte-array kernel from the build.
+const kernel = join(root, "build/json-bytes.wasm");
+if (existsSync(kernel)) core.useJsonKernel?.(new WebAssembly.Module(readFileSync(kernel)));
 
 export const wasm = (path) => new WebAssembly.Module(readFileSync(path));
 

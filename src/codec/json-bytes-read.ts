@@ -1,10 +1,12 @@
 /**
  * The JSON reader's byte arrays: long arrays of 0-255 cut out of the UTF-8 text and read straight
- * into Uint8Arrays (`cutBytes`), and the parsed value's marks put back as those bytes
- * (`restore`). json.ts decides when to cut and parses the rest.
+ * into Uint8Arrays (`cutBytes`; by the Wasm kernel, json-kernel.ts, when the Worker gave the codec
+ * one, else here), and the parsed value's marks put back as those bytes (`restore`). json.ts
+ * decides when to cut and parses the rest.
  */
 import { asBytes } from "./bincode.js";
 import { BYTES_BY_HAND, piece, SCRATCH_KEPT, text } from "./json-bytes.js";
+import { type JsonKernel, jsonKernel, KERNEL_BASE } from "./json-kernel.js";
 import type { Schema } from "./schema.js";
 
 /** Where a long byte array was cut out of the text: a string of U+0000 (written as its escape) and the array's index. */
@@ -23,7 +25,8 @@ export function cutBytes(d: Uint8Array): { source: string; arrays: Uint8Array[] 
   let parts: string[] | undefined;
   let from = 0;
   const n = d.length;
-  if (scratch.length < n >> 1) scratch = new Uint8Array(n >> 1);
+  // The kernel reads the text from its memory: copied there at the first array (undefined: not yet).
+  let kernel: JsonKernel | null | undefined;
   try {
     let i = 0;
     while (i < n) {
@@ -36,10 +39,27 @@ export function cutBytes(d: Uint8Array): { source: string; arrays: Uint8Array[] 
         continue;
       }
       if (c === 0x5b) {
-        const end = byteArray(d, i);
+        if (kernel === undefined) kernel = copyIn(d);
+        let end = -1;
+        let bytes: Uint8Array | undefined;
+        if (kernel) {
+          // the bytes after the text, 16 bytes on
+          const out = KERNEL_BASE + n + 16;
+          end = kernel.decode(KERNEL_BASE + i + 1, KERNEL_BASE + n, out);
+          if (end >= 0) {
+            bytes = kernel.bytes.slice(out, out + kernel.count);
+            end -= KERNEL_BASE;
+          }
+        }
+        // what the kernel leaves (whitespace, not bytes), or all without one
+        if (end < 0) {
+          if (scratch.length < n >> 1) scratch = new Uint8Array(n >> 1);
+          end = byteArray(d, i);
+          if (end > 0) bytes = scratch.slice(0, count);
+        }
         if (end > 0) {
           (parts ??= []).push((from === 0 ? text : piece).decode(d.subarray(from, i)), `"${MARK}${(arrays ??= []).length}"`);
-          arrays.push(scratch.slice(0, count));
+          arrays.push(bytes!);
           from = i = end;
           continue;
         }
@@ -52,6 +72,15 @@ export function cutBytes(d: Uint8Array): { source: string; arrays: Uint8Array[] 
   if (!arrays) return undefined;
   parts!.push((from === 0 ? text : piece).decode(d.subarray(from)));
   return { source: parts!.join(""), arrays };
+}
+
+/** The text in the kernel's memory at KERNEL_BASE, room for its bytes after it; null without a kernel or room. */
+function copyIn(d: Uint8Array): JsonKernel | null {
+  const kernel = jsonKernel();
+  // the text, 16 bytes, at most one byte per two of text, and the 16 bytes decode may write past them
+  if (!kernel?.fit(KERNEL_BASE + d.length + 16 + (d.length >> 1) + 16)) return null;
+  kernel.bytes.set(d, KERNEL_BASE);
+  return kernel;
 }
 
 /** Whether the string at [from, end) has a `\u0000` escape (conservatively: after an escaped backslash too). */

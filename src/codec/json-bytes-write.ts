@@ -1,10 +1,12 @@
 /**
  * The JSON writer: serde_json's text, with long byte arrays written by hand straight from the
- * Uint8Array as ASCII digits (see json.ts for why) and everything else through JSON.stringify.
+ * Uint8Array as ASCII digits (see json.ts for why; by the Wasm kernel, json-kernel.ts, when the
+ * Worker gave the codec one) and everything else through JSON.stringify.
  * encodeJson and stringifyJson live here rather than in json.ts because they share the state
  * `prepare` leaves behind (`found`, `holders`), which only this module can reset.
  */
 import { BYTES_BY_HAND, piece, SCRATCH_KEPT, utf8 } from "./json-bytes.js";
+import { type JsonKernel, jsonKernel, KERNEL_BASE } from "./json-kernel.js";
 
 declare global {
   interface JSON {
@@ -12,14 +14,18 @@ declare global {
   }
 }
 
-/** The digits of each byte then a comma, four slots each (unused slots are overwritten next). */
-const DIGITS = new Uint8Array(256 * 4);
-/** How many of those four are the byte's: its digits and the comma. */
+/**
+ * The digits of each byte then a comma, as the four bytes of a little-endian u32 (the slots past
+ * the comma are overwritten by the next byte's digits), and how many of those four are the byte's.
+ */
+const DIGITS = new Uint32Array(256);
 const WIDTH = new Uint8Array(256);
 for (let b = 0; b < 256; b++) {
   const s = `${b},`;
   WIDTH[b] = s.length;
-  for (let i = 0; i < s.length; i++) DIGITS[b * 4 + i] = s.charCodeAt(i);
+  let word = 0;
+  for (let i = 0; i < s.length; i++) word |= s.charCodeAt(i) << (8 * i);
+  DIGITS[b] = word;
 }
 
 /** Long byte arrays found by the last `prepare`, and the containers that hold one somewhere below. */
@@ -51,20 +57,46 @@ function prepare(v: unknown): unknown {
   return out;
 }
 
-/** A growing output buffer. */
+/**
+ * A growing output buffer: the kernel's memory from KERNEL_BASE on when there is a kernel (the
+ * digits are written where they stay, and the result is one copy out), else a buffer of its own.
+ */
 class Out {
   buf: Uint8Array;
-  len = 0;
+  /** A view of `buf` for writeDigits; undefined while the output is in the kernel's memory. */
+  view: DataView | undefined;
+  /** Where the text starts in `buf`, and where it ends. */
+  start: number;
+  len: number;
+  kernel: JsonKernel | undefined;
 
-  constructor(buf: Uint8Array) {
-    this.buf = buf;
+  constructor(kernel: JsonKernel | undefined) {
+    this.kernel = kernel;
+    if (kernel) {
+      this.buf = kernel.bytes;
+      this.start = this.len = KERNEL_BASE;
+    } else {
+      this.buf = written;
+      this.view = writtenView;
+      this.start = this.len = 0;
+    }
   }
 
   reserve(n: number) {
-    if (this.len + n <= this.buf.length) return;
-    const grown = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
-    grown.set(this.buf.subarray(0, this.len));
+    const end = this.len + n;
+    if (end <= this.buf.length) return;
+    if (this.kernel?.fit(end)) {
+      this.buf = this.kernel.bytes;
+      return;
+    }
+    // past the kernel's memory (or none): a buffer of its own from here on
+    const grown = new Uint8Array(Math.max(this.kernel ? (this.len - this.start) * 2 : this.buf.length * 2, end - this.start));
+    grown.set(this.buf.subarray(this.start, this.len));
+    this.len -= this.start;
+    this.start = 0;
+    this.kernel = undefined;
     this.buf = grown;
+    this.view = new DataView(grown.buffer);
   }
 
   byte(c: number) {
@@ -79,31 +111,49 @@ class Out {
 
   /** `[b0,b1,...]` */
   bytes(data: Uint8Array) {
-    this.reserve(data.length * 4 + 2);
+    const n = data.length;
+    let p: number;
+    if (this.kernel) {
+      // the bytes go after the most their digits can take (four each), the digits from `[` on
+      this.reserve(n * 5 + 8);
+    } else {
+      // four bytes written for each (the last one's up to three past its comma)
+      this.reserve(n * 4 + 4);
+    }
     const buf = this.buf;
     buf[this.len] = 0x5b;
-    const p = writeDigits(data, buf, this.len + 1);
+    if (this.kernel) {
+      const src = this.len + n * 4 + 8;
+      buf.set(data, src);
+      p = this.kernel.encode(src, n, this.len + 1);
+    } else {
+      p = writeDigits(data, this.view!, this.len + 1, DIGITS, WIDTH);
+    }
     // the last comma becomes the bracket
-    if (data.length) buf[p - 1] = 0x5d;
+    if (n) buf[p - 1] = 0x5d;
     else buf[p] = 0x5d;
-    this.len = data.length ? p : p + 1;
+    this.len = n ? p : p + 1;
+  }
+
+  /** The text written, in a buffer of its own. */
+  result(): Uint8Array {
+    return this.buf.slice(this.start, this.len);
   }
 }
 
 /**
- * Each byte's digits and a comma: four table bytes written, the width of its digits kept. The
- * loop alone in its function: code after a loop that V8 optimised while inside it has no type
- * feedback yet, and deoptimising on it each call cost more than the loop.
+ * Each byte's digits and a comma: one unaligned little-endian u32 store of its four table bytes,
+ * then the width of its digits kept. The tables come as arguments (locals, not module bindings
+ * the optimised loop would reload on every byte); the loop alone in its function: code after a
+ * loop that V8 optimised while inside it has no type feedback yet, and deoptimising on it each
+ * call cost more than the loop.
  */
-function writeDigits(data: Uint8Array, buf: Uint8Array, p: number): number {
-  for (let i = 0; i < data.length; i++) {
+function writeDigits(data: Uint8Array, view: DataView, p: number, digits: Uint32Array, width: Uint8Array): number {
+  const n = data.length;
+  for (let i = 0; i < n; i++) {
     const b = data[i]!;
-    const at = b << 2;
-    buf[p] = DIGITS[at]!;
-    buf[p + 1] = DIGITS[at + 1]!;
-    buf[p + 2] = DIGITS[at + 2]!;
-    buf[p + 3] = DIGITS[at + 3]!;
-    p += WIDTH[b]!;
+    view.setUint32(p, digits[b]!, true);
+    p += width[b]!;
   }
   return p;
 }
@@ -145,11 +195,14 @@ export function encodeJson(value: unknown): Uint8Array {
   const prepared = prepare(value ?? null);
   if (!found) return utf8.encode(JSON.stringify(prepared));
   try {
-    const out = new Out(written);
+    const out = new Out(jsonKernel());
     write(prepared, out);
-    // The buffer is kept for the next call (writing into fresh memory costs more than this copy).
-    if (out.buf.length <= SCRATCH_KEPT) written = out.buf;
-    return out.buf.slice(0, out.len);
+    // A buffer of its own is kept for the next call (writing into fresh memory costs more than the copy).
+    if (!out.kernel && out.buf.length <= SCRATCH_KEPT) {
+      written = out.buf;
+      writtenView = out.view!;
+    }
+    return out.result();
   } finally {
     holders = undefined;
   }
@@ -157,6 +210,7 @@ export function encodeJson(value: unknown): Uint8Array {
 
 /** The output buffer of the last encodeJson, kept. */
 let written: Uint8Array = new Uint8Array(4096);
+let writtenView = new DataView(written.buffer);
 
 /** The same, as a string (a raw payload of a value that is not bytes or a string is its JSON text). */
 export function stringifyJson(value: unknown): string {

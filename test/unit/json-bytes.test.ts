@@ -1,7 +1,12 @@
-import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import wabtInit from "wabt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Format } from "../../src/abi.js";
 import { decode, encode } from "../../src/codec/index.js";
 import { BYTES_BY_HAND, conform, decodeJson, encodeJson, stringifyJson } from "../../src/codec/json.js";
+import { jsonKernel, useJsonKernel } from "../../src/codec/json-kernel.js";
 import type { Schema } from "../../src/codec/schema.js";
 import { BusError } from "../../src/errors.js";
 
@@ -19,7 +24,31 @@ const fetchRequest: Schema = {
   struct: { method: "string", url: "string", headers: { seq: { tuple: ["string", "string"] } }, body: { option: "bytes" } },
 };
 
-describe("JSON with byte arrays read and written by hand", () => {
+/** The kernel as the build makes it (scripts/build-modules.mjs: wabt, no other step). */
+async function kernelModule(): Promise<WebAssembly.Module> {
+  const wabt = await wabtInit();
+  const path = resolve(dirname(fileURLToPath(import.meta.url)), "../../src/codec/json-bytes.wat");
+  const parsed = wabt.parseWat("json-bytes.wat", readFileSync(path, "utf8"), { bulk_memory: true, multi_value: true, mutable_globals: true, relaxed_simd: true });
+  try {
+    parsed.resolveNames();
+    parsed.validate();
+    // (workerd's types declare WebAssembly.Module without a constructor)
+    return new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(parsed.toBinary({}).buffer);
+  } finally {
+    parsed.destroy();
+  }
+}
+
+describe.each([
+  ["in JavaScript", false],
+  ["in the Wasm kernel (json-bytes.wat)", true],
+])("JSON with byte arrays read and written by hand, %s", (_where, withKernel) => {
+  beforeAll(async () => {
+    useJsonKernel(withKernel ? await kernelModule() : undefined);
+    expect(jsonKernel() !== undefined).toBe(withKernel);
+  });
+  afterAll(() => useJsonKernel(undefined));
+
   it("writes the same text as JSON.stringify of arrays of numbers, at every length around the threshold", () => {
     for (const n of [0, 1, BYTES_BY_HAND - 1, BYTES_BY_HAND, BYTES_BY_HAND + 1, 255, 256, 1000, 65536]) {
       const value = { status: 200, headers: [["content-type", "application/octet-stream"]], body: bytes(n) };
@@ -109,5 +138,83 @@ describe("JSON with byte arrays read and written by hand", () => {
     expect(decode(Format.Json, json, fetchResponse)).toEqual(value);
     const back = decode(Format.Msgpack, encode(Format.Msgpack, decode(Format.Json, json, fetchResponse), fetchResponse), fetchResponse) as { body: Uint8Array };
     expect(new Uint8Array(back.body)).toEqual(value.body); // msgpackr gives a Buffer in Node
+  });
+});
+
+describe("the Wasm kernel against JavaScript", () => {
+  let module: WebAssembly.Module;
+  beforeAll(async () => {
+    module = await kernelModule();
+  });
+  afterAll(() => useJsonKernel(undefined));
+
+  /** Both ways: what the value or error was in JavaScript alone, and with the kernel. */
+  function both<T>(run: () => T): [T | Error, T | Error] {
+    const attempt = () => {
+      try {
+        return run();
+      } catch (err) {
+        return err as Error;
+      }
+    };
+    useJsonKernel(undefined);
+    const js = attempt();
+    useJsonKernel(module);
+    const kernel = attempt();
+    return [js, kernel];
+  }
+
+  it("writes the same text for every length up to 300 and random bytes at 64 KiB", () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+    for (let n = 0; n <= 300; n++) {
+      const value = { body: Uint8Array.from({ length: n }, random), tail: "x" };
+      const [js, kernel] = both(() => text.decode(encodeJson(value)));
+      expect(kernel, `n = ${n}`).toBe(js);
+      expect(js).toBe(reference(value));
+    }
+    const big = Uint8Array.from({ length: 65536 }, random);
+    const [js, kernel] = both(() => text.decode(encodeJson([big, "between", big])));
+    expect(kernel).toBe(js);
+  });
+
+  it("reads the same values, and fails alike, on arrays near the edges of its 16-byte blocks", () => {
+    let seed = 11;
+    const random = (m: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % m;
+    // what a number may be turned into: JSON that is not a byte, or is one with whitespace
+    const faults = ["256", "300", "999", "1000", "01", "00", "007", "-1", "1.5", "1e2", " 1", "1 ", "\n7", "", "2551", "25 5", "x", "]"];
+    for (let round = 0; round < 3000; round++) {
+      const n = random(4) === 0 ? random(40) : 28 + random(120);
+      const nums: string[] = Array.from({ length: n }, () => String(random(256)));
+      const kind = random(3);
+      if (kind > 0 && n) nums[random(n)] = faults[random(faults.length)]!;
+      if (kind > 1 && n) nums[random(n)] = faults[random(faults.length)]!;
+      const pad = " ".repeat(random(20));
+      const json = `{"status":1,${pad}"headers":[["a","${"b".repeat(random(17))}"]],"body":[${nums.join(",")}]${random(5) ? "" : " "}}`;
+      const data = utf8.encode(json.padEnd(520, " "));
+      const [js, kernel] = both(() => decodeJson(data, fetchResponse));
+      if (js instanceof Error) expect(kernel, json).toBeInstanceOf(Error);
+      else expect(kernel, json).toEqual(js);
+    }
+  });
+
+  it("reads compact arrays itself", () => {
+    useJsonKernel(module);
+    const body = bytes(65536);
+    expect((decodeJson(encodeJson({ status: 1, headers: [], body }), fetchResponse) as { body: Uint8Array }).body).toEqual(body);
+    expect(jsonKernel()!.count).toBe(65536);
+  });
+
+  it("leaves a payload past its memory to JavaScript, with the same result", () => {
+    const value = { status: 200, headers: [], body: bytes(4 << 20) };
+    const [js, kernel] = both(() => encodeJson(value));
+    expect(Buffer.compare(kernel as Uint8Array, js as Uint8Array)).toBe(0);
+    // the first array in the kernel's memory, the second past it: the rest in JavaScript
+    const two = [bytes(2 << 20, 3), "and", bytes(2 << 20, 5)];
+    const [jsTwo, kernelTwo] = both(() => encodeJson(two));
+    expect(Buffer.compare(kernelTwo as Uint8Array, jsTwo as Uint8Array)).toBe(0);
+    const [back, backKernel] = both(() => (decodeJson(js as Uint8Array, fetchResponse) as { body: Uint8Array }).body);
+    expect(Buffer.compare(backKernel as Uint8Array, back as Uint8Array)).toBe(0);
+    expect(Buffer.compare(back as Uint8Array, value.body)).toBe(0);
   });
 });
