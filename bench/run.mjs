@@ -15,7 +15,7 @@ import { root } from "./lib/paths.mjs";
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
-const SECTIONS = ["roundtrip", "peers", "instantiate", "codec", "memory", "endpoint", "cpu"];
+const SECTIONS = ["roundtrip", "peers", "instantiate", "codec", "memory", "endpoint", "cpu", "snapshot"];
 // Keys latest.json always has (null when their section failed or their module is missing).
 const REQUIRED = [
   "bus_roundtrip_16b_ns", "raw_import_16b_ns", "bus_roundtrip_64kib_us", "vs_wapc_16b_ratio", "vs_extism_16b_ratio",
@@ -23,6 +23,9 @@ const REQUIRED = [
   // issue 12
   "bus_v2_vs_raw_import_16b_ratio", "vs_wapc_1kib_ratio", "vs_wapc_64kib_ratio", "module_call_16b_ratio", "json_bytes_64kib_ratio",
   "endpoint_cpu_us", "vs_js_endpoint_ratio",
+  // issue 9
+  "snapshot_first_bytes_hello", "snapshot_first_bytes_fetcher", "snapshot_first_bytes_1mib", "snapshot_steady_pages_1mib", "snapshot_us_1mib",
+  "snapshot_restore_1mib_ms", "snapshot_one_page_pages", "snapshot_wake_roundtrip_ratio",
 ];
 
 if (Number(process.versions.node.split(".")[0]) < 22) {

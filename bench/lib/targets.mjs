@@ -1,6 +1,9 @@
 // Targets: met or missed, and by how much (the margin: the limit over the value, so above 1 is
 // room to spare and below 1 is how far over). Printed by run.mjs, kept in latest.json's rows.
 
+/** Issue 9's snapshot targets (bench/sections/snapshot.mjs): restoring a 1 MiB instance, and what a rest that changed one page writes. */
+export const SNAPSHOT_TARGETS = { restore1MiBMs: 5, onePagePages: 2 };
+
 /** A target "value <= limit" (a ratio or a time). */
 export function atMost(value, limit, text) {
   return { text, met: value <= limit, margin: limit / value };
