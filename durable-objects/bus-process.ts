@@ -142,7 +142,7 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
       this.#save({ ...info, status: "failed", reason, endedAt: Date.now() });
       void this.ctx.blockConcurrencyWhile(() => this.#retain());
     };
-    if (!saved) return fail("its Durable Object was evicted before the process first came to rest: there is no snapshot to go on from");
+    if (!saved) return fail("its Durable Object was evicted, and there is no snapshot to go on from (the process had not yet come to rest, or its last snapshot could not be saved)");
     const { request, stdinClosed } = saved.extra.json as ProcessExtra;
     this.#timers.forgetSleeps();
     const durable = this.#snapshots.durable;

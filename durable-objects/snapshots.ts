@@ -49,7 +49,15 @@ export class Snapshots {
       this.#scheduled = true;
       queueMicrotask(() => {
         this.#scheduled = false;
-        if (guest.quiet && this.keep(guest)) this.save(guest);
+        if (!guest.quiet || !this.keep(guest)) return;
+        try {
+          this.save(guest);
+        } catch (err) {
+          // An older snapshot must not stand in for this one: a restore would repeat what the
+          // instance did since. Without any, a wake says so (the process fails with the reason).
+          this.clear();
+          console.warn(`module ${guest.module.name}: its snapshot could not be saved, so it will not survive an eviction: ${(err as Error).message}`);
+        }
       });
     },
   };

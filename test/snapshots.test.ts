@@ -86,11 +86,30 @@ describe("a process survives its object's eviction (snapshots)", () => {
     // countdown has one page of memory: its data segments, then what it wrote (argv, the request).
     expect(pages.map((p) => p.page)).toEqual([0]);
     const state = JSON.parse((await sql<{ json: string }>(id, "SELECT json FROM snapshot"))[0]!.json).state;
-    // Its three mutable globals, exported by the build: n, the request's length, the heap top.
-    expect(state.globals.map((g: [string, number]) => g[0])).toEqual(["__wasm_bus_global_0", "__wasm_bus_global_1", "__wasm_bus_global_2"]);
+    // Its three mutable globals, exported by the build: n, the request's length, the heap top
+    // (numbered from 1: global 0 is the fuel meter's counter, which metering imports).
+    expect(state.globals.map((g: [string, number]) => g[0])).toEqual(["__wasm_bus_global_1", "__wasm_bus_global_2", "__wasm_bus_global_3"]);
     expect(state.globals[0][1]).toBe(2); // $n: 3 printed, 2 next
     expect(state.handles).toEqual([[expect.any(Number), expect.objectContaining({ kind: "out", call: expect.objectContaining({ topic: "time.sleep", resume: { topic: "time.sleep_until", request: { until_ms: expect.any(Number) } } }) })]]);
     await worker(`/processes/${id}`, { method: "DELETE" });
+  });
+
+  it("a snapshot that cannot be saved leaves none behind: the process fails on wake instead of repeating its work", async () => {
+    const { id } = await spawn("countdown", ["3", "600000"]);
+    // A real SQLite failure on the next save: the storage refuses to write the snapshot row.
+    await runInDurableObject(stub(id), (_o, state) => {
+      for (const op of ["INSERT", "UPDATE"]) {
+        state.storage.sql.exec(`CREATE TRIGGER refuse_${op} BEFORE ${op} ON snapshot BEGIN SELECT RAISE(ABORT, 'the disk is full'); END`);
+      }
+    });
+    expect(await runDurableObjectAlarm(stub(id))).toBe(true); // prints 2, rests, the save fails
+    expect(await stdout(id)).toEqual(["3", "2"]);
+    expect(await sql(id, "SELECT 1 FROM snapshot")).toEqual([]);
+    await evictDurableObject(stub(id));
+    const info = await status(id);
+    expect(info).toMatchObject({ status: "failed" });
+    expect(info.reason).toMatch(/no snapshot to go on from/);
+    expect(await stdout(id)).toEqual(["3", "2"]); // the old snapshot did not print 2 again
   });
 
   it("fails with the reason, instead of running new code on old memory, when the module's binary changed", async () => {
