@@ -14,7 +14,7 @@
 //   node scripts/build-modules.mjs hello chat   just these (served modules or test guests)
 //   --force                                     rebuild even what is up to date
 //
-// Each module is compiled, metered (wasm-opt --log-execution, see docs/host.md), asyncified where
+// Each module is compiled, metered (scripts/wasm-meter.mjs, see docs/host.md), asyncified where
 // it may block (scripts/wasm-asyncify.mjs), has its mutable globals exported for snapshots
 // (scripts/wasm-globals.mjs) and is given its limits.memoryPages as its memory's maximum
 // (scripts/wasm-memory-max.mjs). The registry carries each binary's hash: a snapshot is bound to
@@ -38,6 +38,7 @@ import wabtInit from "wabt";
 import { exportGlobals } from "./wasm-globals.mjs";
 import { asyncify } from "./wasm-asyncify.mjs";
 import { capMemory } from "./wasm-memory-max.mjs";
+import { meter } from "./wasm-meter.mjs";
 import { signatures } from "./wasm-signatures.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -151,6 +152,7 @@ const commonKey = [
   `asyncify ${hashFile(join(root, "scripts/wasm-asyncify.mjs"))}`,
   `globals ${hashFile(join(root, "scripts/wasm-globals.mjs"))}`,
   `binary ${hashFile(join(root, "scripts/wasm-binary.mjs"))}`,
+  `meter ${hashFile(join(root, "scripts/wasm-meter.mjs"))}`,
   `fuel ${hashFile(join(root, "src/fuel.wat"))}`,
   `binaryen ${version("binaryen")}`,
   `wabt ${version("wabt")}`,
@@ -278,10 +280,8 @@ function compile(mod) {
   } else {
     execFileSync("bash", [join(root, "scripts/rust/build-crate.sh"), mod.dir, mod.manifest.target ?? "wasm32-unknown-unknown", file], { stdio: "inherit" });
   }
-  // Fuel metering: every loop iteration and function entry calls wasm_bus_meter.log_execution.
-  if (mod.manifest.metering !== false) {
-    execFileSync(bin("wasm-opt"), [file, "--log-execution=wasm_bus_meter", "--all-features", "-o", file], { stdio: "inherit" });
-  }
+  // Fuel metering: every loop iteration and some function entries take fuel (scripts/wasm-meter.mjs).
+  if (mod.manifest.metering !== false) meter(file, bin("wasm-opt"));
   asyncify(file, bin("wasm-opt")); // a blocking module waits with its stack in its memory (scripts/wasm-asyncify.mjs)
   // Snapshots read and restore every mutable global: exported under a reserved name (scripts/wasm-globals.mjs).
   return capMemory(exportGlobals(readFileSync(file)), memoryPages(mod));

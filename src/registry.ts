@@ -28,7 +28,7 @@ export interface LoadedModule {
    * A blocking module without it cannot: `poll` answers Unsupported, WASI waits EAGAIN or ENOTSUP.
    */
   asyncify: boolean;
-  /** Built with fuel metering: imports wasm_bus_meter.log_execution. */
+  /** Built with fuel metering: imports wasm_bus_meter.log_execution (and its counter, wasm_bus_meter.fuel: scripts/wasm-meter.mjs). */
   metered: boolean;
   /** Exports `_start`: it can run as a process. */
   command: boolean;
@@ -37,7 +37,7 @@ export interface LoadedModule {
 }
 
 /** Imports outside module `wasm-bus` that the host also provides. */
-const HOST_IMPORTS = new Set(["env.abort", "env.seed", "wasm_bus_meter.log_execution", "wasi.thread-spawn"]);
+const HOST_IMPORTS = new Set(["env.abort", "env.seed", "wasm_bus_meter.log_execution", "wasm_bus_meter.fuel", "wasi.thread-spawn"]);
 
 /** Loads every module of a registry once: manifests parsed, imports checked against the ABI. */
 export function loadModules(registry: Record<string, ModuleEntry>): Map<string, LoadedModule> {

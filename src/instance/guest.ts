@@ -97,7 +97,7 @@ export class Guest {
       imports.wasi_snapshot_preview1 = wasi.imports as WebAssembly.ModuleImports;
       this.#wasi = wasi;
     }
-    if (module.metered) imports.wasm_bus_meter = { log_execution: host.meter.tick };
+    if (module.metered) imports.wasm_bus_meter = { log_execution: host.meter.tick, fuel: host.meter.fuel };
     cx.refuel(); // the start function runs metered too
     const exports = new WebAssembly.Instance(module.wasm, imports).exports;
     cx.bind((suspender ? suspender.bind(exports) : exports) as unknown as GuestExports);
@@ -356,7 +356,7 @@ export class Guest {
       this.#exit?.resolve(err.code);
       this.#break(BusError.of("Aborted", `module ${this.module.name} exited with code ${err.code}`), false);
     } else if (err instanceof GuestExit && err.kind === "fuel") {
-      this.#break(BusError.of("Timeout", `module ${this.module.name} ran out of fuel (${this.module.manifest.limits.fuel} loop iterations): an endless loop?`));
+      this.#break(BusError.of("Timeout", `module ${this.module.name} ran out of fuel (${this.module.manifest.limits.fuel} loop iterations and repeating calls): an endless loop?`));
     } else {
       this.#break(trapError(this.module.name, "a call", err, this.#cx.lastWords));
     }
