@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { modules } from "../build/registry.js";
+import { DEFAULT_LIMITS } from "../src/manifest.js";
 import { guestApp } from "./helpers.js";
+import { post } from "./worker.js";
 
 /** test/guests/ticks counts the calls its instance served: the count tells which instance answered. */
 describe("how plain calls find an instance (module.json instances)", () => {
@@ -34,5 +37,38 @@ describe("how plain calls find an instance (module.json instances)", () => {
     expect((await call("ticks", "trap", {})).status).toBe(500);
     expect(await count(call, "ticks")).toBe(1);
     expect(await count(call, "ticks")).toBe(2);
+  });
+
+  it("pooled, over HTTP: calls past limits.maxInstances, each awaiting RPC I/O, are each answered in their own request", async () => {
+    // tally (pooled, the default) awaits its store object (kv.* over Workers RPC) in every incr. Each
+    // POST is a request of its own: a call that waits for an instance is woken by another request,
+    // and must go on in its own (its kv calls, its reply), or its response never comes.
+    expect((modules.tally!.manifest as { instances?: string }).instances ?? "pooled").toBe("pooled");
+    const calls = DEFAULT_LIMITS.maxInstances * 3;
+    const incr = async () => {
+      const res = await post("/call/tally/incr", { by: 1 });
+      return res.status === 200 ? ((await res.json()) as { count: number }).count : `${res.status} ${await res.text()}`;
+    };
+    let timer!: ReturnType<typeof setTimeout>;
+    const late = new Promise<"no answer">((resolve) => (timer = setTimeout(() => resolve("no answer"), 10_000)));
+    const counts = await Promise.all(Array.from({ length: calls }, () => Promise.race([incr(), late])));
+    clearTimeout(timer);
+    expect(counts.filter((c) => typeof c !== "number")).toEqual([]);
+    // Each incr wrote a count of its own.
+    expect(new Set(counts).size).toBe(calls);
+  });
+
+  it("pooled: a waiting call whose caller goes away does not hold up the calls behind it", async () => {
+    // test/guests/limits: 4 instances; slow sleeps 50 ms. Four calls take them all, two more wait.
+    const { call } = guestApp();
+    const busy = Array.from({ length: 4 }, () => call("limits", "slow", {}));
+    const gone = new AbortController();
+    const first = call("limits", "slow", {}, { signal: gone.signal });
+    const second = call("limits", "slow", {});
+    await new Promise((r) => setTimeout(r, 10));
+    gone.abort(); // the first waiting call leaves the queue before an instance comes free
+    expect((await Promise.all(busy)).map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect((await second).status).toBe(200);
+    expect(await (await first).json()).toMatchObject({ codeName: "Aborted" });
   });
 });

@@ -208,7 +208,7 @@ export const modules = {
   },
   /** A command (wasm32-wasip1, _start) in Rust: prints a line, sleeps 50 ms through the bus (os time.sleep) in block_on, prints another line, exits 0. It blocks in poll, so the build asyncifies it: it needs no JSPI. */
   "sleeper-rs": {},
-  /** A counter that concurrent calls never lose an increment of, kept in the host's key-value store (os kv.*) under one key: incr {"by": 1} -> {"count": n}, get {} -> {"count": n}. incr reads the count and its version (kv.read) and writes count + by with a compare-and-set on that version (kv.cas), again from a fresh read, after a short random pause, whenever another call wrote in between. Instances are shared: one takes every call, since each call spends its time waiting on the store. AssemblyScript, with the SDK's kv helpers. */
+  /** A counter that concurrent calls never lose an increment of, kept in the host's key-value store (os kv.*) under one key: incr {"by": 1} -> {"count": n}, get {} -> {"count": n}. incr reads the count and its version (kv.read) and writes count + by with a compare-and-set on that version (kv.cas), again from a fresh read, after a short random pause, whenever another call wrote in between. Instances are pooled (the default): one call at a time each, and past limits.maxInstances a call waits for one to come free. AssemblyScript, with the SDK's kv helpers. */
   tally: {
     /** Adds by to the count; replies with the count it wrote. A count past u64 is LimitExceeded (20). */
     incr: topic<
@@ -229,7 +229,7 @@ export const modules = {
       {}
     >("json"),
   },
-  /** A counter that concurrent calls never lose an increment of, kept in the host's key-value store (os kv.*) under one key: incr {"by": 1} -> {"count": n}, get {} -> {"count": n}. incr reads the count and its version (kv.read) and writes count + by with a compare-and-set on that version (kv.cas), again from a fresh read, after a short random pause, whenever another call wrote in between. Instances are shared: one takes every call, since each call spends its time waiting on the store. Rust, with wasm-bus-kv from sdk/rust. */
+  /** A counter that concurrent calls never lose an increment of, kept in the host's key-value store (os kv.*) under one key: incr {"by": 1} -> {"count": n}, get {} -> {"count": n}. incr reads the count and its version (kv.read) and writes count + by with a compare-and-set on that version (kv.cas), again from a fresh read, after a short random pause, whenever another call wrote in between. Instances are pooled (the default): one call at a time each, and past limits.maxInstances a call waits for one to come free. Rust, with wasm-bus-kv from sdk/rust. */
   "tally-rs": {
     /** Adds by to the count; replies with the count it wrote. A count past u64 is LimitExceeded (20). */
     incr: topic<
