@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import wabtInit from "wabt";
 import { asyncify } from "../scripts/wasm-asyncify.mjs";
+import { meter } from "../scripts/wasm-meter.mjs";
 import { bundleCore } from "./lib/build.mjs";
 
 const root = resolve(import.meta.dirname, "..");
@@ -39,7 +40,7 @@ function metered(dir) {
     if (err.code !== "ENOENT") throw err;
     execFileSync("bash", [join(root, "scripts/rust/build-crate.sh"), join(root, dir), manifest.target ?? "wasm32-unknown-unknown", file], { stdio: ["ignore", "ignore", "inherit"] });
   }
-  execFileSync(bin("wasm-opt"), [file, "--log-execution=wasm_bus_meter", "--all-features", "-o", file], { stdio: "inherit" });
+  meter(file, bin("wasm-opt"));
   return { file, manifest };
 }
 
