@@ -206,7 +206,7 @@ export const modules = {
       {}
     >("json"),
   },
-  /** A command (wasm32-wasip1, _start) in Rust: prints a line, sleeps 50 ms through the bus (os time.sleep) in block_on, prints another line, exits 0. It blocks in poll, so the build asyncifies it: it needs no JSPI. */
+  /** A command (wasm32-wasip1, _start) in Rust: `sleeper-rs [MS]` prints a line, sleeps MS ms (default 50) through the bus (os time.sleep) in block_on, prints another line, exits 0. It blocks in poll, so the build asyncifies it: it needs no JSPI, and a process of it survives eviction mid-sleep. */
   "sleeper-rs": {},
   /** A counter that concurrent calls never lose an increment of, kept in the host's key-value store (os kv.*) under one key: incr {"by": 1} -> {"count": n}, get {} -> {"count": n}. incr reads the count and its version (kv.read) and writes count + by with a compare-and-set on that version (kv.cas), again from a fresh read, after a short random pause, whenever another call wrote in between. Instances are pooled (the default): one call at a time each, and past limits.maxInstances a call waits for one to come free. AssemblyScript, with the SDK's kv helpers. */
   tally: {
