@@ -19,10 +19,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const script = process.env.WASM_BUS_BUILD_SCRIPT ?? join(repo, "scripts/build-modules.mjs");
-/** What the copy holds: the Worker's sources, two served modules (AssemblyScript, WAT) and two guests (one WAT file, two manifests). */
+/**
+ * What the copy holds: the Worker's sources, the build's steps (every scripts/wasm-*.mjs), two
+ * served modules (AssemblyScript, WAT) and two guests (one WAT file, two manifests).
+ */
 const COPY = [
-  "src", "durable-objects", "sdk/assemblyscript", "wrangler.toml", "tsconfig.json", "package.json", "scripts/wasm-signatures.mjs", "scripts/wasm-memory-max.mjs",
-  "scripts/wasm-asyncify.mjs", "scripts/wasm-globals.mjs", "scripts/wasm-binary.mjs",
+  "src", "durable-objects", "sdk/assemblyscript", "wrangler.toml", "tsconfig.json", "package.json",
+  ...readdirSync(join(repo, "scripts")).filter((f) => /^wasm-.*\.mjs$/.test(f)).map((f) => `scripts/${f}`),
   "modules/hello", "modules/upcase", "test/guests/ticks", "test/guests/ticks-fresh",
 ];
 
