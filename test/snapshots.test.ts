@@ -69,6 +69,16 @@ describe("a process survives its object's eviction (snapshots)", () => {
     expect(await stdout(id)).toEqual(["sleeping 600000 ms through the bus", "awake"]);
   });
 
+  it("a daemon (echo-daemon, forked) keeps serving after an eviction, with its count", async () => {
+    const { id } = await spawn("echo-daemon", []);
+    const echo = async (body: unknown) => (await post(`/processes/${id}/call/echo`, body)).json();
+    expect(await echo({ a: 1 })).toEqual({ echo: { a: 1 }, served: 1 });
+    await evictDurableObject(stub(id));
+    expect(await echo({ b: 2 })).toEqual({ echo: { b: 2 }, served: 2 });
+    expect(await status(id)).toMatchObject({ status: "running" });
+    await worker(`/processes/${id}`, { method: "DELETE" });
+  });
+
   it("restores the sleep due when it was: one evicted after its due time wakes at once", async () => {
     const { id } = await spawn("countdown", ["2", "300"]);
     await evictDurableObject(stub(id));
