@@ -3,7 +3,7 @@ import { validate } from "../../codec/validate.js";
 import { BusError } from "../../errors.js";
 import { builtin, type ServeContext } from "../service.js";
 import type { Limits } from "../../manifest.js";
-import type { KvEntry, KvLimits, KvStore, MaybePromise } from "./types.js";
+import type { KvStore, MaybePromise } from "./types.js";
 
 export type { KvEntry, KvLimits, KvPage, KvStorage, KvStore, KvSwap, MaybePromise } from "./types.js";
 
