@@ -1,4 +1,4 @@
-import { env as testEnv, evictDurableObject, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env as testEnv, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../src/env.js";
 import type { ProcessInfo } from "../src/process.js";
