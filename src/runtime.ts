@@ -23,12 +23,6 @@ export interface RuntimeOptions {
   log?: LogSink;
   /** Longest chain of module-to-module calls. */
   maxDepth?: number;
-  /**
-   * Ignored: blocking guests wait through asyncify (src/instance/asyncify.ts), never through JSPI,
-   * so they run the same with it or without. Kept so that options written for the JSPI host, which
-   * turned it off to run the portable path, still type-check.
-   */
-  jspi?: false;
   /** Where sleeps go: timers by default, a Durable Object's alarm in a process. */
   clock?: Clock;
   /** Where modules' kv.* keys live (src/worker-runtime.ts chooses); without it kv.* is Unsupported. */

@@ -12,8 +12,8 @@ describe("command-style modules (test/guests/cmd)", () => {
     expect(out).toEqual(["hi there", "slept"]);
   });
 
-  it("runs the same with JSPI off and hidden: the build asyncified it", async () => {
-    const { runtime, logs } = guestApp({ jspi: false });
+  it("runs the same with JSPI hidden: the build asyncified it", async () => {
+    const { runtime, logs } = guestApp();
     expect(await withoutJspi(() => runtime.spawn("cmd", { args: ["x"] }).run())).toBe(3);
     expect(logs.filter((l) => l.module === "cmd" && l.stream === "stdout").map((l) => l.msg)).toEqual(["x", "slept"]);
   });

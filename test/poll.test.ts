@@ -15,8 +15,8 @@ describe("waiting in poll() (test/guests/poller)", () => {
     expect((await call("poller", "wait", { waited: 2 })).status).toBe(200);
   });
 
-  it("the same with JSPI off and hidden: nothing of it is JSPI's", async () => {
-    const { call } = guestApp({ jspi: false });
+  it("the same with JSPI hidden: nothing of it is JSPI's", async () => {
+    const { call } = guestApp();
     const res = await withoutJspi(() => call("poller", "wait", { waited: 3 }));
     expect(res.status, await res.clone().text()).toBe(200);
     expect(await res.json()).toEqual({ waited: 3 });

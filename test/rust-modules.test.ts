@@ -80,8 +80,8 @@ describe("sleeper-rs: a command in block_on", () => {
     expect(out).toEqual(["sleeping 50 ms through the bus", "awake"]);
   });
 
-  it("runs the same with JSPI off and hidden: the build asyncified it, so it waits with its stack in its own memory", async () => {
-    const { runtime, logs } = guestApp({ jspi: false });
+  it("runs the same with JSPI hidden: the build asyncified it, so it waits with its stack in its own memory", async () => {
+    const { runtime, logs } = guestApp();
     expect(runtime.modules.get("sleeper-rs")).toMatchObject({ blocking: true, asyncify: true });
     const started = Date.now();
     expect(await withoutJspi(() => runtime.spawn("sleeper-rs").run())).toBe(0);

@@ -485,7 +485,6 @@ class AbiFuzzer {
       this.runtime = new Runtime(registry, {
         fuel: compile(readFileSync(join(root, "build/fuel.wasm"))),
         clock: this.clock,
-        jspi: false,
         log: (line) => {
           this.logLines++;
           this.lastLogs.push(`${line.module} ${line.level}: ${String(line.msg).slice(0, 200)}`);

@@ -195,7 +195,7 @@ export async function scriptedRuntime(root: string, modules: Record<string, Scri
   }
   ScriptedInstance.prototype = RealInstance.prototype;
   (WebAssembly as { Instance: unknown }).Instance = ScriptedInstance;
-  const runtime = new Runtime(registry, { fuel: compile(readFileSync(join(root, "build/fuel.wasm"))), jspi: false, log: () => {} });
+  const runtime = new Runtime(registry, { fuel: compile(readFileSync(join(root, "build/fuel.wasm"))), log: () => {} });
   return {
     runtime,
     events,

@@ -67,7 +67,7 @@ const registry = {
 
 function runtime() {
   const logs: LogLine[] = [];
-  const rt = new Runtime(registry, { fuel: compile(built("fuel.wasm")), jspi: false, log: (line) => logs.push(line) });
+  const rt = new Runtime(registry, { fuel: compile(built("fuel.wasm")), log: (line) => logs.push(line) });
   const lines = (module: string, stream = "stdout") => logs.filter((l) => l.module === module && l.stream === stream).map((l) => l.msg);
   return { rt, logs, lines };
 }

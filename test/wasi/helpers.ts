@@ -19,9 +19,9 @@ export async function runProcess(
   module: string,
   args: string[],
   request: Omit<SpawnRequest, "module" | "args"> = {},
-  options: { jspi?: false; feed?: (p: Process) => unknown; timeoutMs?: number } = {},
+  options: { feed?: (p: Process) => unknown; timeoutMs?: number } = {},
 ): Promise<Ran> {
-  const { runtime } = guestApp(options.jspi === false ? { jspi: false } : {});
+  const { runtime } = guestApp();
   const stdout: string[] = [];
   const stderr: string[] = [];
   let process!: Process;

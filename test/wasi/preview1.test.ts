@@ -2,6 +2,7 @@
 // (test/guests/wasi-probe, test/guests/errno-rs) run as processes (src/process.ts, what a
 // BusProcess runs), with their exit codes and output checked. docs/host.md lists each function.
 import { describe, expect, it } from "vitest";
+import { withoutJspi } from "../helpers.js";
 import { exited, fields, runProcess } from "./helpers.js";
 
 const probe = (args: string[], request = {}, options = {}) => runProcess("wasi-probe", args, request, options);
@@ -195,22 +196,23 @@ describe("WASI preview1: poll_oneoff with clocks, stdin and stdout together", ()
     expect(Date.now() - started).toBeGreaterThanOrEqual(30);
   });
 
-  it("with JSPI off the same: the build asyncified the probe, so it waits for input and sleeps without it", async () => {
-    const ready = await probe(["poll", "40"], { stdin: "abc" }, { jspi: false });
+  it("with JSPI hidden the same: the build asyncified the probe, so it waits for input and sleeps without it", async () => {
+    const ready = await withoutJspi(() => probe(["poll", "40"], { stdin: "abc" }));
     exited(ready);
     expect(ready.stdout[1]).toBe("clock+stdin r=0 events=2:read:err0:n3 waited=false");
-    const waiting = await probe(["wait-input", "20"], { stdin: "", stdinOpen: true }, {
-      jspi: false,
-      feed: async (p: import("../../src/process.js").Process) => {
-        await new Promise((r) => setTimeout(r, 80));
-        p.stdin.write(new TextEncoder().encode("hi\n"));
-        p.stdin.close();
-      },
-    });
+    const waiting = await withoutJspi(() =>
+      probe(["wait-input", "20"], { stdin: "", stdinOpen: true }, {
+        feed: async (p: import("../../src/process.js").Process) => {
+          await new Promise((r) => setTimeout(r, 80));
+          p.stdin.write(new TextEncoder().encode("hi\n"));
+          p.stdin.close();
+        },
+      }),
+    );
     exited(waiting);
     expect(waiting.stdout.slice(0, 2)).toEqual(["tick", 'input "hi"']);
     expect(waiting.stdout[2]).toMatch(/^eof after \d+ ticks$/);
-    const slept = await probe(["sleep", "30"], {}, { jspi: false });
+    const slept = await withoutJspi(() => probe(["sleep", "30"], {}));
     exited(slept);
     expect(slept.stdout).toEqual(["slept true"]);
   });
