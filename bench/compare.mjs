@@ -24,9 +24,11 @@ async function compare(baseCore, thisCore, { samples, targetMs }) {
   const greet = new TextEncoder().encode('{"name":"Ada"}');
   const sides = kits.map((k) => {
     const runtime = k.makeRuntime({ hello });
-    return { k, runtime, live: k.core.Guest.create(runtime.modules.get("bench-echo"), runtime, {}) };
+    return { k, runtime, live: k.core.Guest.create(runtime.modules.get("bench-echo"), runtime, {}), now: k.core.Guest.create(runtime.modules.get("bench-now"), runtime, {}) };
   });
   const workloads = {
+    "call_now to os echo, 16 B": (s) => (n) => s.k.accept(s.now, "bench-now", "bench", 0, bus.withCount(n, data16)),
+    "call_now module-to-module, 16 B": (s) => (n) => s.k.accept(s.now, "bench-now", "bench-module", 0, bus.withCount(n, data16)),
     "bus round trip 16 B": (s) => (n) => s.k.accept(s.live, "bench-echo", "bench", 0, bus.withCount(n, data16)),
     "one call to a live instance, 16 B": (s) => async (n) => {
       for (let i = 0; i < n; i++) await s.k.accept(s.live, "bench-echo", "once", 0, data16);
@@ -39,7 +41,10 @@ async function compare(baseCore, thisCore, { samples, targetMs }) {
     },
   };
   const results = {};
+  // BENCH_ONLY=<part of a name>: only the workloads whose names contain it.
+  const only = process.env.BENCH_ONLY;
   for (const [name, make] of Object.entries(workloads)) {
+    if (only && !name.includes(only)) continue;
     const m = await measure({ base: make(sides[0]), exp: make(sides[1]) }, { samples, targetMs });
     results[name] = { base: m.base.ns, exp: m.exp.ns, ratio: ratio(m.exp, m.base) };
   }

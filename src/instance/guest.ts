@@ -231,6 +231,8 @@ export class Guest {
     const handle = handles.add({ kind: "in", call });
     if (!handle) return this.#refuse(call, BusError.of("LimitExceeded", `module ${this.module.name} holds ${handles.limit} handles already`));
     call.server = this;
+    // While the guest has the call its caller waits, inside call_now (no asyncify: `start` as is).
+    if (call.waiting && this.#enterable()) return this.#enterNow(call, start, parent, handle);
     const entry = this.#entry(start, "wasm_bus_start");
     // The guest hears of the call's end once it has the call, and not before: an end before its
     // start (in the queue, or inside wasm_bus_malloc) means no start at all, and one during it
@@ -240,8 +242,6 @@ export class Guest {
       this.#hearEnd(call, handle);
       return result;
     };
-    // While the guest has the call its caller waits, inside call_now.
-    if (call.waiting && this.#enterable()) return this.#enterNow(deliver);
     call.own(); // delivered after its caller's import returns
     this.#delivery.push(deliver);
   }
@@ -263,14 +263,18 @@ export class Guest {
 
   /** When the caller drops the call (or it times out), the guest hears it: wasm_bus_drop. */
   #hearEnd(call: BusCall, handle: number) {
+    // Ended already (answered inside wasm_bus_start, the common case): no listener to make.
+    if (call.ended) this.#heardEnd(handle);
+    else call.onEnd(() => this.#heardEnd(handle));
+  }
+
+  #heardEnd(handle: number) {
     const handles = this.#cx.handles;
-    call.onEnd(() => {
-      if (handles.get(handle)?.kind !== "in") return;
-      handles.remove(handle);
-      const drop = this.#cx.exports.wasm_bus_drop;
-      if (drop) this.#delivery.push(() => drop(handle));
-      else this.#settle();
-    });
+    if (handles.get(handle)?.kind !== "in") return;
+    handles.remove(handle);
+    const drop = this.#cx.exports.wasm_bus_drop;
+    if (drop) this.#delivery.push(() => drop(handle));
+    else this.#settle();
   }
 
   /**
@@ -286,8 +290,20 @@ export class Guest {
    * Delivers at once (the caller waits inside its import), then settles as after a queued
    * delivery. A guest caller's fuel comes back when its import returns (dispatch in ./outbound.ts).
    */
-  #enterNow(fn: () => unknown) {
-    this.#enter(fn);
+  #enterNow(call: BusCall, start: (...args: number[]) => unknown, parent: number, handle: number) {
+    // #enter with `deliver` (accept) inlined: no closure per call. An entry that cannot suspend
+    // (#enterable) returns no promise.
+    this.#cx.refuel();
+    this.#depth++;
+    try {
+      this.#start(call, start, parent, handle);
+      this.#hearEnd(call, handle);
+      this.#cx.checkMemory();
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#depth--;
+    }
     this.#settle();
   }
 
