@@ -11,8 +11,16 @@ export type Entry =
   /** A call the guest serves. */
   | { kind: "in"; call: BusCall };
 
+/**
+ * Kept in every table under a key no handle can be (handles are u32): a Map whose last entry is
+ * deleted shrinks and reallocates its storage, and a guest that serves one call at a time would
+ * do that on every call. Never seen outside the table.
+ */
+const KEEP = -1;
+const KEPT: Entry = Object.freeze({ kind: "reserved" });
+
 export class HandleTable {
-  #entries = new Map<number, Entry>();
+  #entries = new Map<number, Entry>([[KEEP, KEPT]]);
   /** Live handles at most; `add` past it answers 0 ("no handle"). */
   readonly limit: number;
   /**
@@ -36,12 +44,12 @@ export class HandleTable {
     this.#next = next >>> 0;
   }
 
-  entries(): IterableIterator<[number, Entry]> {
-    return this.#entries.entries();
+  *entries(): IterableIterator<[number, Entry]> {
+    for (const pair of this.#entries) if (pair[0] !== KEEP) yield pair;
   }
 
   get live(): number {
-    return this.#entries.size;
+    return this.#entries.size - 1;
   }
   get outbound(): number {
     return this.#outbound;
@@ -49,7 +57,7 @@ export class HandleTable {
 
   /** A new handle for `entry`, or 0 when the table holds `limit` handles already. */
   add(entry: Entry): number {
-    if (this.#entries.size >= this.limit) return 0;
+    if (this.#entries.size - 1 >= this.limit) return 0;
     // u32 space, skipping 0 ("no handle") and anything still live.
     let handle = this.#next;
     while (handle === 0 || this.#entries.has(handle)) handle = (handle + 1) >>> 0;
@@ -63,8 +71,11 @@ export class HandleTable {
   }
 
   set(handle: number, entry: Entry) {
-    this.remove(handle);
-    this.#put(handle >>> 0, entry);
+    handle >>>= 0;
+    // Overwritten in place (Map.set on a live key): no delete, so no dead slot for the Map to sweep.
+    const old = this.#entries.get(handle);
+    if (old) this.#uncount(old);
+    this.#put(handle, entry);
   }
 
   #put(handle: number, entry: Entry) {
@@ -92,11 +103,16 @@ export class HandleTable {
     const entry = this.#entries.get(handle >>> 0);
     if (!entry) return undefined;
     this.#entries.delete(handle >>> 0);
+    this.#uncount(entry);
+    return entry;
+  }
+
+  /** What #put counted for `entry`, undone. */
+  #uncount(entry: Entry) {
     if (entry.kind === "out") this.#outbound--;
     else if (entry.kind === "in") this.#inbound--;
-    else return entry;
+    else return;
     if (entry.call.keepalive) this.#byCall.delete(entry.call);
-    return entry;
   }
 
   /** Forgets a handle and the callbacks registered under it. */
@@ -122,8 +138,10 @@ export class HandleTable {
   }
 
   clear(): Entry[] {
+    this.#entries.delete(KEEP);
     const all = [...this.#entries.values()];
     this.#entries.clear();
+    this.#entries.set(KEEP, KEPT);
     this.#byCall.clear();
     this.#outbound = 0;
     this.#inbound = 0;
