@@ -1,11 +1,11 @@
-import { CALL_NOW_OUT, CALL_NOW_OUT_BYTES, Code, NO_HANDLE, formatName } from "../abi.js";
+import { CALL_NOW_OUT, CALL_NOW_OUT_BYTES, Code, NO_HANDLE } from "../abi.js";
 import { BusCall, type CallSink } from "../call.js";
 import type { Payload } from "../codec/index.js";
 import type { BusError } from "../errors.js";
 import type { Entry } from "../handles.js";
 import type { InstanceContext } from "./context.js";
 import type { Delivery } from "./delivery.js";
-import { dispatch, sinkFor } from "./outbound.js";
+import { checkOutbound, dispatch, sinkFor } from "./outbound.js";
 import { read } from "./read-payload.js";
 
 // The `call_now` import on its own: it differs from `call` in everything after the dispatch (a
@@ -122,15 +122,8 @@ export function callNow(
     if (entry?.kind !== "reserved") return cx.refuse("InvalidHandle", `call_now: handle ${handle} was not issued by handle() or is already in use`);
     reserved = entry;
   }
-  let parentCall: BusCall | undefined;
-  if (parent !== NO_HANDLE) {
-    const p = cx.handles.get(parent);
-    if (p?.kind !== "out") return cx.refuse("InvalidHandle", `call_now: parent ${parent} is not a live call`);
-    parentCall = p.call;
-  }
-  if (formatName(format) === undefined) return cx.refuse("BadRequest", `call_now: unknown format ${format}`);
+  const parentCall = checkOutbound(cx, "call_now", parent, format);
   const limits = cx.module.manifest.limits;
-  if (cx.handles.outbound >= limits.maxCalls) return cx.refuse("LimitExceeded", `call_now: more than ${limits.maxCalls} calls in flight`);
   const wapm = cx.memory.readName(wapmPtr, wapmLen, "wapm");
   const topic = cx.memory.readName(topicPtr, topicLen, "topic");
   // Lent, not copied: a service that answers at once (echo) or an instance that takes the call at

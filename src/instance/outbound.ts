@@ -1,7 +1,7 @@
 import { Code, NO_HANDLE, formatName } from "../abi.js";
 import { BusCall, type CallSink } from "../call.js";
 import type { Payload } from "../codec/index.js";
-import type { BusError } from "../errors.js";
+import { BusError } from "../errors.js";
 import type { Entry } from "../handles.js";
 import type { InstanceContext } from "./context.js";
 import type { Delivery } from "./delivery.js";
@@ -32,15 +32,8 @@ export function call(
 ): number {
   const entry = cx.handles.get(handle);
   if (entry?.kind !== "reserved") return cx.refuse("InvalidHandle", `call: handle ${handle} was not issued by handle() or is already in use`);
-  let parentCall: BusCall | undefined;
-  if (parent !== NO_HANDLE) {
-    const p = cx.handles.get(parent);
-    if (p?.kind !== "out") return cx.refuse("InvalidHandle", `call: parent ${parent} is not a live call`);
-    parentCall = p.call;
-  }
-  if (formatName(format) === undefined) return cx.refuse("BadRequest", `call: unknown format ${format}`);
+  const parentCall = checkOutbound(cx, "call", parent, format);
   const limits = cx.module.manifest.limits;
-  if (cx.handles.outbound >= limits.maxCalls) return cx.refuse("LimitExceeded", `call: more than ${limits.maxCalls} calls in flight`);
   const wapm = cx.memory.readName(wapmPtr, wapmLen, "wapm");
   const topic = cx.memory.readName(topicPtr, topicLen, "topic");
   const request = read(cx, format, reqPtr, reqLen, limits.requestBytes, "request");
@@ -74,6 +67,25 @@ export function dispatch(cx: InstanceContext, call: BusCall): BusError | undefin
   } finally {
     if (fuel) fuel.value = left;
   }
+}
+
+/**
+ * What `call` and `call_now` check alike before they read the names and the request: the parent
+ * is a live call this guest made, the format is one the ABI knows, the guest is within
+ * `limits.maxCalls`. Throws the refusal (the import's guard makes it the status); answers the
+ * parent's call.
+ */
+export function checkOutbound(cx: InstanceContext, verb: "call" | "call_now", parent: number, format: number): BusCall | undefined {
+  let parentCall: BusCall | undefined;
+  if (parent !== NO_HANDLE) {
+    const p = cx.handles.get(parent);
+    if (p?.kind !== "out") throw BusError.of("InvalidHandle", `${verb}: parent ${parent} is not a live call`);
+    parentCall = p.call;
+  }
+  if (formatName(format) === undefined) throw BusError.of("BadRequest", `${verb}: unknown format ${format}`);
+  const max = cx.module.manifest.limits.maxCalls;
+  if (cx.handles.outbound >= max) throw BusError.of("LimitExceeded", `${verb}: more than ${max} calls in flight`);
+  return parentCall;
 }
 
 /** Where the outcome of a guest's own call goes: queued for delivery through its exports. */
