@@ -12,15 +12,21 @@ export type Entry =
   | { kind: "in"; call: BusCall };
 
 /**
- * Kept in every table under a key no handle can be (handles are u32): a Map whose last entry is
- * deleted shrinks and reallocates its storage, and a guest that serves one call at a time would
- * do that on every call. Never seen outside the table.
+ * Slots of the direct-mapped part of a table: a power of two. Handles are issued in sequence, so
+ * the few live at once almost always fall in distinct slots (`handle & (SLOTS - 1)`), and a call
+ * that comes and goes costs two array stores instead of a Map insert and delete (whose dead
+ * entries the Map must sweep by rehashing). A handle whose slot is taken goes to the spill Map.
  */
-const KEEP = -1;
-const KEPT: Entry = Object.freeze({ kind: "reserved" });
+const SLOTS = 64;
+const MASK = SLOTS - 1;
 
 export class HandleTable {
-  #entries = new Map<number, Entry>([[KEEP, KEPT]]);
+  /** The handle in each slot; 0 (never a handle) where the slot is empty. */
+  readonly #slotHandles = new Uint32Array(SLOTS);
+  readonly #slotEntries: (Entry | undefined)[] = new Array<Entry | undefined>(SLOTS).fill(undefined);
+  /** Handles whose slot was taken when they were added. */
+  readonly #spill = new Map<number, Entry>();
+  #size = 0;
   /** Live handles at most; `add` past it answers 0 ("no handle"). */
   readonly limit: number;
   /**
@@ -44,12 +50,15 @@ export class HandleTable {
     this.#next = next >>> 0;
   }
 
-  *entries(): IterableIterator<[number, Entry]> {
-    for (const pair of this.#entries) if (pair[0] !== KEEP) yield pair;
+  /** Every live handle, in ascending order (the order they were issued in, but for wrap-around). */
+  entries(): [number, Entry][] {
+    const all: [number, Entry][] = [...this.#spill];
+    for (let i = 0; i < SLOTS; i++) if (this.#slotHandles[i] !== 0) all.push([this.#slotHandles[i]!, this.#slotEntries[i]!]);
+    return all.sort((a, b) => a[0] - b[0]);
   }
 
   get live(): number {
-    return this.#entries.size - 1;
+    return this.#size;
   }
   get outbound(): number {
     return this.#outbound;
@@ -57,29 +66,52 @@ export class HandleTable {
 
   /** A new handle for `entry`, or 0 when the table holds `limit` handles already. */
   add(entry: Entry): number {
-    if (this.#entries.size - 1 >= this.limit) return 0;
+    if (this.#size >= this.limit) return 0;
     // u32 space, skipping 0 ("no handle") and anything still live.
     let handle = this.#next;
-    while (handle === 0 || this.#entries.has(handle)) handle = (handle + 1) >>> 0;
+    while (handle === 0 || this.get(handle) !== undefined) handle = (handle + 1) >>> 0;
     this.#next = (handle + 1) >>> 0;
-    this.#put(handle, entry);
+    this.#insert(handle, entry);
     return handle;
   }
 
   get(handle: number): Entry | undefined {
-    return this.#entries.get(handle >>> 0);
+    handle >>>= 0;
+    const i = handle & MASK;
+    // An empty slot holds 0 and no entry, so handle 0 finds nothing here either.
+    if (this.#slotHandles[i] === handle) return this.#slotEntries[i];
+    return this.#spill.size === 0 ? undefined : this.#spill.get(handle);
   }
 
   set(handle: number, entry: Entry) {
     handle >>>= 0;
-    // Overwritten in place (Map.set on a live key): no delete, so no dead slot for the Map to sweep.
-    const old = this.#entries.get(handle);
-    if (old) this.#uncount(old);
-    this.#put(handle, entry);
+    if (handle === 0) return; // not a handle: the ABI's "none"
+    const i = handle & MASK;
+    if (this.#slotHandles[i] === handle) {
+      this.#uncount(this.#slotEntries[i]!);
+      this.#slotEntries[i] = entry;
+      this.#count(handle, entry);
+      return;
+    }
+    const old = this.#spill.get(handle);
+    if (old === undefined) return this.#insert(handle, entry);
+    this.#uncount(old);
+    this.#spill.set(handle, entry);
+    this.#count(handle, entry);
   }
 
-  #put(handle: number, entry: Entry) {
-    this.#entries.set(handle, entry);
+  /** A handle not in the table yet. */
+  #insert(handle: number, entry: Entry) {
+    const i = handle & MASK;
+    if (this.#slotHandles[i] === 0) {
+      this.#slotHandles[i] = handle;
+      this.#slotEntries[i] = entry;
+    } else this.#spill.set(handle, entry);
+    this.#size++;
+    this.#count(handle, entry);
+  }
+
+  #count(handle: number, entry: Entry) {
     if (entry.kind === "out") this.#outbound++;
     else if (entry.kind === "in") this.#inbound++;
     else return;
@@ -88,26 +120,36 @@ export class HandleTable {
 
   handleOf(call: BusCall): number {
     if (call.keepalive) return this.#byCall.get(call) ?? 0;
-    for (const [handle, entry] of this.#entries) if ((entry.kind === "out" || entry.kind === "in") && entry.call === call) return handle;
+    for (const [handle, entry] of this.entries()) if ((entry.kind === "out" || entry.kind === "in") && entry.call === call) return handle;
     return 0;
   }
 
   /** The handle of a call this guest serves, or 0: never its own outbound call of the same object. */
   inboundOf(call: BusCall): number {
     const handle = this.handleOf(call);
-    return this.#entries.get(handle)?.kind === "in" ? handle : 0;
+    return this.get(handle)?.kind === "in" ? handle : 0;
   }
 
   /** Forgets a handle. */
   remove(handle: number): Entry | undefined {
-    const entry = this.#entries.get(handle >>> 0);
-    if (!entry) return undefined;
-    this.#entries.delete(handle >>> 0);
+    handle >>>= 0;
+    const i = handle & MASK;
+    let entry: Entry | undefined;
+    if (this.#slotHandles[i] === handle && handle !== 0) {
+      entry = this.#slotEntries[i]!;
+      this.#slotHandles[i] = 0;
+      this.#slotEntries[i] = undefined;
+    } else {
+      entry = this.#spill.get(handle);
+      if (entry === undefined) return undefined;
+      this.#spill.delete(handle);
+    }
+    this.#size--;
     this.#uncount(entry);
     return entry;
   }
 
-  /** What #put counted for `entry`, undone. */
+  /** What #count counted for `entry`, undone. */
   #uncount(entry: Entry) {
     if (entry.kind === "out") this.#outbound--;
     else if (entry.kind === "in") this.#inbound--;
@@ -122,14 +164,14 @@ export class HandleTable {
       if (entry.callbacks) for (const cb of entry.callbacks.values()) this.remove(cb);
     }
     if (entry?.kind === "callback") {
-      const owner = this.#entries.get(entry.parent);
+      const owner = this.get(entry.parent);
       if ((owner?.kind === "out" || owner?.kind === "reserved") && owner.callbacks?.get(entry.topic) === handle) owner.callbacks.delete(entry.topic);
     }
   }
 
   *inbound(): Generator<[number, Extract<Entry, { kind: "in" }>]> {
     if (this.#inbound === 0) return;
-    for (const [handle, entry] of [...this.#entries]) if (entry.kind === "in") yield [handle, entry];
+    for (const [handle, entry] of this.entries()) if (entry.kind === "in") yield [handle, entry];
   }
 
   /** Whether the guest serves any call. */
@@ -138,10 +180,11 @@ export class HandleTable {
   }
 
   clear(): Entry[] {
-    this.#entries.delete(KEEP);
-    const all = [...this.#entries.values()];
-    this.#entries.clear();
-    this.#entries.set(KEEP, KEPT);
+    const all = this.entries().map(([, entry]) => entry);
+    this.#slotHandles.fill(0);
+    this.#slotEntries.fill(undefined);
+    this.#spill.clear();
+    this.#size = 0;
     this.#byCall.clear();
     this.#outbound = 0;
     this.#inbound = 0;

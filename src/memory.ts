@@ -95,6 +95,14 @@ export class GuestMemory {
     return view.subarray(ptr >>> 0, (ptr >>> 0) + (len >>> 0));
   }
 
+  /** Copies `into.length` guest bytes at `ptr` into `into`: by hand, as it is for a few bytes (no view made). */
+  copyOut(ptr: number, into: Uint8Array, what = "buffer"): void {
+    const n = into.length;
+    const view = this.#check(ptr, n, what);
+    const start = ptr >>> 0;
+    for (let i = 0; i < n; i++) into[i] = view[start + i]!;
+  }
+
   readString(ptr: number, len: number, what = "string"): string {
     const bytes = this.peek(ptr, len, what);
     // Topics and wapm names are short ASCII: building them by hand beats TextDecoder's call cost.

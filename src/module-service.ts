@@ -1,16 +1,16 @@
 import { BusError } from "./errors.js";
-import type { Instances } from "./instances.js";
+import type { ModuleInstances } from "./instances.js";
 import { Guest } from "./instance/guest.js";
-import type { LoadedModule } from "./registry.js";
 import type { Service } from "./services/service.js";
 
 /** A module as a service: each call reaches an instance, within the module's call timeout. */
-export function moduleService(module: LoadedModule, instances: Instances): Service {
+export function moduleService(here: ModuleInstances): Service {
+  const module = here.module;
   const timeout = module.manifest.limits.callTimeoutMs;
   return {
     topics: module.manifest.topics,
     // An instance that takes the call at once copies the request into its memory then and there;
-    // one that queues it owns it first (Guest.accept, Instances.serve).
+    // one that queues it owns it first (Guest.accept, Pool.serve).
     borrows: true,
     serve(call) {
       // A parent that has ended has no sub-API left, and nothing would end a call made under it.
@@ -22,10 +22,10 @@ export function moduleService(module: LoadedModule, instances: Instances): Servi
       if (parent instanceof Guest && parent.module !== module) {
         return void call.fault(BusError.of("InvalidHandle", `the parent call is served by module ${parent.module.name}, not ${module.name}`));
       }
-      const owner = parent ?? instances.pinned(module.name);
+      const owner = parent ?? here.pinned;
       if (owner instanceof Guest) return owner.accept(call);
       try {
-        instances.serve(module, call);
+        here.serve(call);
       } catch (err) {
         call.fault(BusError.from(err));
       }

@@ -1,4 +1,4 @@
-import { Code, OS_WAPM, formatName, formatValue } from "./abi.js";
+import { Code, Format, OS_WAPM, formatValue } from "./abi.js";
 import { BusCall, type CallOptions, type CallSink } from "./call.js";
 import { type Clock, timerClock } from "./clock.js";
 import { type Payload, transcode } from "./codec/index.js";
@@ -56,7 +56,8 @@ export class Runtime implements Host {
   readonly meter: Meter;
   readonly clock: Clock;
   readonly #builtins = builtinServices();
-  readonly #moduleServices = new Map<string, Service>();
+  /** Resolved once per wapm name and topic: dispatch is a hot path. */
+  readonly #targets = new Map<string, Target>();
   readonly #log: LogSink;
   readonly #contexts = new Map<string, ServeContext>();
   readonly #storage: KvStorage | undefined;
@@ -98,7 +99,7 @@ export class Runtime implements Host {
 
   /** The contract of a topic (format, types), or InvalidWapm / InvalidTopic. */
   topic(wapm: string, topic: string): TopicSpec {
-    return specOf(this.#service(wapm), wapm, topic);
+    return this.#route(wapm, topic).spec;
   }
 
   /** The one way to make a call: made, dispatched, and faulted through its sink if it is refused. */
@@ -136,13 +137,12 @@ export class Runtime implements Host {
       return BusError.of("CallCycle", `cycle of calls: ${call.chain().join(" → ")}`);
     }
     if (call.depth > this.maxDepth) return BusError.of("CallCycle", `call chain deeper than ${this.maxDepth}: ${call.chain().join(" → ")}`);
-    let service: Service;
+    let route: Route;
     try {
-      service = this.#service(call.wapm);
-      const spec = specOf(service, call.wapm, call.topic);
-      const given = formatName(call.request.format)!;
-      if (spec.format !== given && !spec.accepts?.includes(given)) {
-        if (given === "raw" || spec.format === "raw") {
+      route = this.#route(call.wapm, call.topic);
+      if (!(route.takes & (1 << call.request.format))) {
+        const { spec } = route;
+        if (call.request.format === Format.Raw || spec.format === "raw") {
           return BusError.of("Unsupported", `topic ${call.topic} takes ${spec.format}, and raw bytes cannot be transcoded`);
         }
         call.replyAs = { format: call.request.format, schema: spec.response, callbacks: spec.callbacks };
@@ -152,6 +152,7 @@ export class Runtime implements Host {
     } catch (err) {
       return BusError.from(err);
     }
+    const service = route.service;
     if (call.lent && !service.borrows) call.own();
     service.serve(call, this.#contextFor(call.caller));
     return undefined;
@@ -168,24 +169,45 @@ export class Runtime implements Host {
     return ctx;
   }
 
-  /** The service behind a wapm name, or InvalidWapm. */
-  #service(wapm: string): Service {
-    if (wapm === OS_WAPM) return this.#builtins;
-    let service = this.#moduleServices.get(wapm);
-    if (!service) {
+  /** The service behind a wapm name and a topic of it: InvalidWapm or InvalidTopic where there is none. */
+  #route(wapm: string, topic: string): Route {
+    let target = this.#targets.get(wapm);
+    if (!target) {
       const module = this.modules.get(wapm);
-      if (!module) {
-        // Not one of the modules: an instance another object holds (`chat@room-a`), if the runtime can reach one.
+      if (wapm !== OS_WAPM && !module) {
+        // Not one of the modules: an instance another object holds (`chat@room-a`), if the runtime
+        // can reach one. The remote caches what it makes; the runtime does not.
         const remote = this.#remote?.(wapm, this.modules);
-        if (remote) return remote;
-        throw BusError.of("InvalidWapm", `no module named ${wapm}`);
+        if (!remote) throw BusError.of("InvalidWapm", `no module named ${wapm}`);
+        return routeOf(remote, specOf(remote, wapm, topic));
       }
-      service = moduleService(module, this.instances);
-      this.#moduleServices.set(wapm, service);
+      const service = module ? moduleService(this.instances.of(module)) : this.#builtins;
+      this.#targets.set(wapm, (target = { service, routes: new Map() }));
     }
-    return service;
+    let route = target.routes.get(topic);
+    if (!route) target.routes.set(topic, (route = routeOf(target.service, specOf(target.service, wapm, topic))));
+    return route;
   }
+}
 
+/** A service of this runtime (the built-ins, a module), and the routes to its topics made so far. */
+interface Target {
+  service: Service;
+  routes: Map<string, Route>;
+}
+
+/** Where a call to one topic of one service goes, and which formats it takes as they are. */
+interface Route {
+  service: Service;
+  spec: TopicSpec;
+  /** A bit per format (1 << format) the topic takes without transcoding. */
+  takes: number;
+}
+
+function routeOf(service: Service, spec: TopicSpec): Route {
+  let takes = 1 << formatValue(spec.format);
+  for (const name of spec.accepts ?? []) takes |= 1 << formatValue(name);
+  return { service, spec, takes };
 }
 
 /** Whether `wapm` is on the chain that `call` ends (`call.chain().includes(wapm)`, without the arrays). */

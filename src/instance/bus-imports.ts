@@ -78,7 +78,7 @@ export function busImports(cx: InstanceContext, delivery: Delivery, suspender?: 
     listen: guarded((topicPtr, topicLen) => {
       const topic = cx.memory.readString(topicPtr, topicLen, "topic");
       if (!Object.hasOwn(cx.module.manifest.topics, topic)) return cx.refuse("InvalidTopic", `listen: topic ${topic} is not declared in module.json`);
-      cx.listening.add(topic);
+      cx.listening.set(topic, cx.memory.read(topicPtr, topicLen, "topic"));
       return Code.Success;
     }),
     // Guarded by hand, without the rest arguments: a module's answer to a call_now is this hot.
@@ -86,8 +86,8 @@ export function busImports(cx: InstanceContext, delivery: Delivery, suspender?: 
       try {
         const call = inbound(cx, handle);
         if (!call) return Code.InvalidHandle;
-        // Lent: copied by the caller's sink, into a caller's memory at once where one waits in call_now.
-        const payload = read(cx, format, ptr, len, limits.responseBytes, "reply", true);
+        // Lent until call.reply returns: copied by the caller's sink, into a caller's memory at once where one waits in call_now.
+        const payload = read(cx, format, ptr, len, limits.responseBytes, "reply", "reply");
         // Forget the handle first, so the call ending is not mistaken for a drop by the caller.
         if (!call.keepalive) cx.handles.remove(handle);
         return call.reply(payload, true);

@@ -128,7 +128,7 @@ export function callNow(
   const topic = cx.memory.readName(topicPtr, topicLen, "topic");
   // Lent, not copied: a service that answers at once (echo) or an instance that takes the call at
   // once reads the bytes where they are; whatever keeps them copies them first (BusCall.own).
-  const request = read(cx, format, reqPtr, reqLen, limits.requestBytes, "request", true);
+  const request = read(cx, format, reqPtr, reqLen, limits.requestBytes, "request", "view");
   const sink = new NowSink(cx, delivery, handle, resPtr, resLen);
   const outbound = new BusCall(wapm, topic, request, sink, { parent: parentCall, keepalive, caller: cx.module.name, origin: cx.current });
   sink.call = outbound;

@@ -35,7 +35,8 @@ export interface CommandOptions {
  */
 export class InstanceContext {
   readonly handles: HandleTable;
-  readonly listening = new Set<string>();
+  /** The topics the guest listens on, each with its UTF-8 bytes (what wasm_bus_start hands it). */
+  readonly listening = new Map<string, Uint8Array>();
   exports!: GuestExports;
   /** The inbound call the guest is working on: tags its log lines, roots its own calls' chain. */
   current?: BusCall;

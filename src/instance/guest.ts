@@ -184,10 +184,6 @@ export class Guest {
     return this.#broken !== undefined;
   }
 
-  get listening(): ReadonlySet<string> {
-    return this.#cx.listening;
-  }
-
   /**
    * Runs a command-style module's `_start`. Resolves to its exit code: the one it gives
    * `proc_exit`, or 0 once `_start` has returned and nothing is left in flight (a guest that
@@ -221,9 +217,8 @@ export class Guest {
   accept(call: BusCall): void {
     if (this.#broken) return void call.fault(this.#broken);
     // A call refused here never reached the guest: the instance is as free as before (a pool gets it back).
-    if (!this.#cx.listening.has(call.topic)) {
-      return this.#refuse(call, BusError.of("InvalidTopic", `module ${this.module.name} does not listen on topic ${call.topic}`));
-    }
+    const topic = this.#cx.listening.get(call.topic);
+    if (!topic) return this.#refuse(call, BusError.of("InvalidTopic", `module ${this.module.name} does not listen on topic ${call.topic}`));
     const start = this.#cx.exports.wasm_bus_start;
     if (!start) return this.#refuse(call, BusError.of("IncorrectAbi", `module ${this.module.name} does not export wasm_bus_start`));
     const handles = this.#cx.handles;
@@ -232,27 +227,29 @@ export class Guest {
     if (!handle) return this.#refuse(call, BusError.of("LimitExceeded", `module ${this.module.name} holds ${handles.limit} handles already`));
     call.server = this;
     // While the guest has the call its caller waits, inside call_now (no asyncify: `start` as is).
-    if (call.waiting && this.#enterable()) return this.#enterNow(call, start, parent, handle);
-    const entry = this.#entry(start, "wasm_bus_start");
+    if (call.waiting && this.#enterable()) this.#enterNow(call, start, topic, parent, handle);
+    else this.#queue(call, this.#entry(start, "wasm_bus_start"), topic, parent, handle);
+  }
+
+  /** Delivers the call once its caller's import has returned (a method of its own: accept makes no closure when it enters at once). */
+  #queue(call: BusCall, entry: (...args: number[]) => unknown, topic: Uint8Array, parent: number, handle: number) {
+    call.own();
     // The guest hears of the call's end once it has the call, and not before: an end before its
     // start (in the queue, or inside wasm_bus_malloc) means no start at all, and one during it
     // (the guest ended its parent, say) is heard as soon as it returns.
-    const deliver = () => {
-      const result = this.#start(call, entry, parent, handle);
+    this.#delivery.push(() => {
+      const result = this.#start(call, entry, topic, parent, handle);
       this.#hearEnd(call, handle);
       return result;
-    };
-    call.own(); // delivered after its caller's import returns
-    this.#delivery.push(deliver);
+    });
   }
 
   /**
    * wasm_bus_start: the topic and the request in one buffer of the guest's. Not for a call that
    * has ended (dropped or timed out while it waited, its parent ended): its handle just goes.
    */
-  #start(call: BusCall, entry: (...args: number[]) => unknown, parent: number, handle: number): unknown {
+  #start(call: BusCall, entry: (...args: number[]) => unknown, topic: Uint8Array, parent: number, handle: number): unknown {
     if (call.ended) return void this.#cx.handles.remove(handle);
-    const topic = topicBytes(call.topic);
     const data = call.request.data;
     const ptr = this.#cx.give(topic, data);
     // wasm_bus_malloc is guest code too: it may have ended the call (by faulting its parent).
@@ -290,13 +287,13 @@ export class Guest {
    * Delivers at once (the caller waits inside its import), then settles as after a queued
    * delivery. A guest caller's fuel comes back when its import returns (dispatch in ./outbound.ts).
    */
-  #enterNow(call: BusCall, start: (...args: number[]) => unknown, parent: number, handle: number) {
+  #enterNow(call: BusCall, start: (...args: number[]) => unknown, topic: Uint8Array, parent: number, handle: number) {
     // #enter with `deliver` (accept) inlined: no closure per call. An entry that cannot suspend
     // (#enterable) returns no promise.
     this.#cx.refuel();
     this.#depth++;
     try {
-      this.#start(call, start, parent, handle);
+      this.#start(call, start, topic, parent, handle);
       this.#hearEnd(call, handle);
       this.#cx.checkMemory();
     } catch (err) {
@@ -422,13 +419,4 @@ export class Guest {
     }
     this.#onIdle?.(this);
   }
-}
-
-const utf8 = new TextEncoder();
-/** Topics as UTF-8, made once each: only declared topics reach a guest, so the cache is bounded. */
-const topics = new Map<string, Uint8Array>();
-function topicBytes(topic: string): Uint8Array {
-  let bytes = topics.get(topic);
-  if (!bytes) topics.set(topic, (bytes = utf8.encode(topic)));
-  return bytes;
 }

@@ -6,10 +6,31 @@ import type { InstanceContext } from "./context.js";
 // Shared by every import that takes a payload from the guest (call, call_now, reply,
 // reply_callback), so the format and size checks are the same for all of them.
 
-/** A payload leaving the guest: its format known, its size within `limit`, its bytes copied out. */
-export function read(cx: InstanceContext, format: number, ptr: number, len: number, limit: number, what: string, lend = false): Payload {
+/**
+ * How a payload's bytes leave the guest:
+ * - `copy`: bytes of their own;
+ * - `view`: a view of guest memory, valid until the guest runs again (call_now's request, lent
+ *   while the call is dispatched);
+ * - `reply`: valid only until `BusCall.reply` returns, which copies them before any guest code runs.
+ *   A short reply is copied into a scratch buffer instead of viewed: a view is an allocation per
+ *   reply, and a module answering at once inside its caller's call_now replies this often.
+ */
+export type Take = "copy" | "view" | "reply";
+
+/** Up to this many bytes, a reply is taken into scratch. */
+const SHORT_REPLY = 64;
+const scratch = new Uint8Array(SHORT_REPLY);
+/** A view of `scratch` per length, made once: a short reply needs no allocation at all. */
+const scratchViews = Array.from({ length: SHORT_REPLY + 1 }, (_, n) => scratch.subarray(0, n));
+
+/** A payload leaving the guest: its format known, its size within `limit`, its bytes taken as `take` says. */
+export function read(cx: InstanceContext, format: number, ptr: number, len: number, limit: number, what: string, take: Take = "copy"): Payload {
   cx.checkMemory();
   if (formatName(format) === undefined) throw BusError.of("BadRequest", `${what}: unknown format ${format}`);
   if (len >>> 0 > limit) throw BusError.of("LimitExceeded", `${what} of ${len >>> 0} bytes is over the limit of ${limit}`);
-  return { format: format as Payload["format"], data: lend ? cx.memory.peek(ptr, len, what) : cx.memory.read(ptr, len, what) };
+  let data: Uint8Array;
+  if (take === "copy") data = cx.memory.read(ptr, len, what);
+  else if (take === "view" || len >>> 0 > SHORT_REPLY) data = cx.memory.peek(ptr, len, what);
+  else cx.memory.copyOut(ptr, (data = scratchViews[len >>> 0]!), what);
+  return { format: format as Payload["format"], data };
 }

@@ -10,6 +10,8 @@ import type { Suspended } from "./asyncify.js";
 import type { Delivery } from "./delivery.js";
 import { sinkFor } from "./outbound.js";
 
+const utf8 = new TextEncoder();
+
 // What an instance is, besides its memory, in a form that outlives it (JSON in a Durable Object's
 // SQLite): its globals, its handle table with the calls behind it, the topics it listens on. The
 // memory's pages are the store's (../snapshot/pages.ts finds the changed ones). A call lives on
@@ -110,7 +112,7 @@ export function saveInstance(cx: InstanceContext): InstanceState {
     globals,
     next: cx.handles.next,
     handles: [...cx.handles.entries()].map(([h, e]) => [h, saveEntry(e)]),
-    listening: [...cx.listening],
+    listening: [...cx.listening.keys()],
     forked: cx.forked,
     logBytes: cx.logBytes,
   };
@@ -133,7 +135,7 @@ export function restoreMemory(cx: InstanceContext, state: InstanceState, pages: 
     global.value = typeof value === "string" ? BigInt(value) : value;
   }
   cx.listening.clear();
-  for (const topic of state.listening) cx.listening.add(topic);
+  for (const topic of state.listening) cx.listening.set(topic, utf8.encode(topic));
   cx.forked = state.forked;
   cx.logBytes = state.logBytes;
 }

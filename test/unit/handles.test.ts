@@ -190,4 +190,45 @@ describe("HandleTable", () => {
     expect(table.handleOf((o as { call: BusCall }).call)).toBe(0);
     expect(table.clear()).toEqual([]);
   });
+
+  it("holds many live handles at once, where they share slots, and finds each until it is removed", () => {
+    const table = new HandleTable();
+    const kept = table.add(out()); // a long-lived handle: its slot is taken for every 64th handle after it
+    const live = new Map<number, Entry>();
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 300; i++) {
+        const entry = i % 2 ? inbound() : out();
+        live.set(table.add(entry), entry);
+      }
+      // Remove every third, then check the others are all still found, with the right counts.
+      for (const handle of [...live.keys()].filter((h) => h % 3 === 0)) {
+        expect(table.remove(handle)).toBe(live.get(handle));
+        live.delete(handle);
+      }
+      for (const [handle, entry] of live) expect(table.get(handle)).toBe(entry);
+      expect(table.live).toBe(live.size + 1);
+      const outs = [...live.values()].filter((e) => e.kind === "out").length;
+      expect(table.outbound).toBe(outs + 1);
+    }
+    expect(table.get(kept)?.kind).toBe("out");
+    expect(table.entries().map(([h]) => h)).toEqual([kept, ...[...live.keys()].sort((a, b) => a - b)]);
+    for (const handle of live.keys()) table.remove(handle);
+    expect(table.entries().map(([h]) => h)).toEqual([kept]);
+    expect(table.get(0)).toBeUndefined();
+    expect(table.remove(0)).toBeUndefined();
+  });
+
+  it("set() on a handle in the spill replaces it in place, and a freed slot is used again", () => {
+    const table = new HandleTable();
+    table.set(1, { kind: "reserved" });
+    table.set(65, { kind: "reserved" }); // same slot as 1
+    table.set(65, out());
+    expect(table.live).toBe(2);
+    expect(table.outbound).toBe(1);
+    table.remove(1);
+    expect(table.get(65)?.kind).toBe("out");
+    table.set(129, inbound()); // slot of 1 is free again
+    expect(table.entries().map(([h]) => h)).toEqual([65, 129]);
+    expect(table.serving).toBe(true);
+  });
 });
