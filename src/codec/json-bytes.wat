@@ -14,34 +14,86 @@
 ;;   5376  u8[16]    x * 10 for x 0-9, then 0
 ;;   5392  u8[16]    x * 100 (mod 256) for x 0-9, then 0
 ;;   5408  u8[16]    over-255 bias: a lane's tens-and-ones plus this has its high bit set when the
-;;                   hundreds x make the number over 255 (x = 2: 72, over 55; x >= 3: 128), else 0
+;;                   hundreds x make the number over 255 (x = 2: 72, over 55; x >= 3: 128) or
+;;                   start with a zero (x = 0: 128), else 0
+;;   5632  u8[81][16] for four bytes of widths 2 + k0, 2 + k1, 2 + k2, 2 + k3 (k 0-2, i = k0 + 3 k1 +
+;;                   9 k2 + 27 k3), the shuffle that keeps each one's digits and comma from its four
+;;                   slots "hto,"; then u8[81][16], of which the first byte is that many bytes
+;;   8224  v128[12]  constants (the data segment at the end)
 (module
   (memory (export "memory") 2 256)
   ;; the bytes the last `decode` read
   (global $count (export "count") (mut i32) (i32.const 0))
 
   ;; Writes the n bytes at $src as "d," "dd," "ddd," from $dst on; returns the end (after the last
-  ;; comma). Writes up to 3 bytes past that end.
+  ;; comma). Writes up to 8 bytes past that end. $src may lie from $dst + 4n + 7 on (where the
+  ;; digits could end): what a block writes stays short of the bytes not yet read.
+  ;;
+  ;; 16 bytes at a time: of each byte x, q = x / 10 (x * 205 >> 11 for 0-255) and h = q / 10
+  ;; (q * 26 >> 8 for 0-25), then its four slots "hto," as two u16 "ht" = q * 256 - h * 2559 and
+  ;; "o," = x - q * 10 (plus the ASCII), interleaved; then each four bytes' slots squeezed to their
+  ;; digits by a shuffle picked by their widths. A table of each byte's text (the tail below)
+  ;; takes two loads, a store and a dependent add for every byte; this a few vector operations.
+  ;; The constants come from memory (the data below): V8 would rebuild each v128.const inside the
+  ;; loop, where a loaded value stays in a register.
   (func (export "encode") (param $src i32) (param $n i32) (param $dst i32) (result i32)
-    (local $end i32) (local $end4 i32) (local $b i32)
+    (local $end i32) (local $end16 i32) (local $b i32) (local $i i32)
+    (local $x v128) (local $lo v128) (local $idx v128) (local $q v128) (local $h v128) (local $ht v128) (local $oc v128)
+    (local $c9 v128) (local $c99 v128) (local $one v128) (local $base3 v128)
+    (local $c205 v128) (local $c26 v128) (local $c2559 v128) (local $c10 v128) (local $c3030 v128) (local $c2c30 v128)
+    (local.set $c9 (v128.load offset=8224 (i32.const 0)))
+    (local.set $c99 (v128.load offset=8240 (i32.const 0)))
+    (local.set $one (v128.load offset=8256 (i32.const 0)))
+    (local.set $base3 (v128.load offset=8272 (i32.const 0)))
+    (local.set $c205 (v128.load offset=8288 (i32.const 0)))
+    (local.set $c26 (v128.load offset=8304 (i32.const 0)))
+    (local.set $c2559 (v128.load offset=8320 (i32.const 0)))
+    (local.set $c10 (v128.load offset=8336 (i32.const 0)))
+    (local.set $c3030 (v128.load offset=8352 (i32.const 0)))
+    (local.set $c2c30 (v128.load offset=8368 (i32.const 0)))
     (local.set $end (i32.add (local.get $src) (local.get $n)))
-    (local.set $end4 (i32.sub (local.get $end) (i32.const 3)))
-    (block $four (loop $l4
-      (br_if $four (i32.ge_s (local.get $src) (local.get $end4)))
-      (local.set $b (i32.load8_u (local.get $src)))
-      (i32.store align=1 (local.get $dst) (i32.load (i32.shl (local.get $b) (i32.const 2))))
-      (local.set $dst (i32.add (local.get $dst) (i32.load8_u offset=1024 (local.get $b))))
-      (local.set $b (i32.load8_u offset=1 (local.get $src)))
-      (i32.store align=1 (local.get $dst) (i32.load (i32.shl (local.get $b) (i32.const 2))))
-      (local.set $dst (i32.add (local.get $dst) (i32.load8_u offset=1024 (local.get $b))))
-      (local.set $b (i32.load8_u offset=2 (local.get $src)))
-      (i32.store align=1 (local.get $dst) (i32.load (i32.shl (local.get $b) (i32.const 2))))
-      (local.set $dst (i32.add (local.get $dst) (i32.load8_u offset=1024 (local.get $b))))
-      (local.set $b (i32.load8_u offset=3 (local.get $src)))
-      (i32.store align=1 (local.get $dst) (i32.load (i32.shl (local.get $b) (i32.const 2))))
-      (local.set $dst (i32.add (local.get $dst) (i32.load8_u offset=1024 (local.get $b))))
-      (local.set $src (i32.add (local.get $src) (i32.const 4)))
-      (br $l4)))
+    (local.set $end16 (i32.sub (local.get $end) (i32.const 15)))
+    (block $sixteen (loop $l16
+      (br_if $sixteen (i32.ge_s (local.get $src) (local.get $end16)))
+      (local.set $x (v128.load (local.get $src)))
+      ;; each byte's k (its width less 2: one for x > 9, one for x > 99), each four bytes' k0 + 3 k1
+      ;; + 9 k2 + 27 k3 in the top byte of their u32 (times 1 << 24 | 3 << 16 | 9 << 8 | 27, the
+      ;; products below the top byte too small to carry into it), times 16: their shuffle's offset
+      (local.set $idx (i32x4.shl (i32x4.shr_u (i32x4.mul (local.get $base3)
+        (i8x16.add (i8x16.min_u (i8x16.sub_sat_u (local.get $x) (local.get $c9)) (local.get $one))
+          (i8x16.min_u (i8x16.sub_sat_u (local.get $x) (local.get $c99)) (local.get $one)))) (i32.const 24)) (i32.const 4)))
+      ;; bytes 0-7, then 8-15, as u16
+      (local.set $lo (i16x8.extend_low_i8x16_u (local.get $x)))
+      (local.set $q (i16x8.shr_u (i16x8.mul (local.get $lo) (local.get $c205)) (i32.const 11)))
+      (local.set $h (i16x8.shr_u (i16x8.mul (local.get $q) (local.get $c26)) (i32.const 8)))
+      (local.set $ht (i16x8.sub (i16x8.add (i16x8.shl (local.get $q) (i32.const 8)) (local.get $c3030))
+        (i16x8.mul (local.get $h) (local.get $c2559))))
+      (local.set $oc (i16x8.add (i16x8.sub (local.get $lo) (i16x8.mul (local.get $q) (local.get $c10))) (local.get $c2c30)))
+      (local.set $i (i32x4.extract_lane 0 (local.get $idx)))
+      (v128.store align=1 (local.get $dst)
+        (i8x16.relaxed_swizzle (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $ht) (local.get $oc)) (v128.load offset=5632 (local.get $i))))
+      (local.set $dst (i32.add (local.get $dst) (i32.load8_u offset=6928 (local.get $i))))
+      (local.set $i (i32x4.extract_lane 1 (local.get $idx)))
+      (v128.store align=1 (local.get $dst)
+        (i8x16.relaxed_swizzle (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $ht) (local.get $oc)) (v128.load offset=5632 (local.get $i))))
+      (local.set $dst (i32.add (local.get $dst) (i32.load8_u offset=6928 (local.get $i))))
+      (local.set $lo (i16x8.extend_high_i8x16_u (local.get $x)))
+      (local.set $q (i16x8.shr_u (i16x8.mul (local.get $lo) (local.get $c205)) (i32.const 11)))
+      (local.set $h (i16x8.shr_u (i16x8.mul (local.get $q) (local.get $c26)) (i32.const 8)))
+      (local.set $ht (i16x8.sub (i16x8.add (i16x8.shl (local.get $q) (i32.const 8)) (local.get $c3030))
+        (i16x8.mul (local.get $h) (local.get $c2559))))
+      (local.set $oc (i16x8.add (i16x8.sub (local.get $lo) (i16x8.mul (local.get $q) (local.get $c10))) (local.get $c2c30)))
+      (local.set $i (i32x4.extract_lane 2 (local.get $idx)))
+      (v128.store align=1 (local.get $dst)
+        (i8x16.relaxed_swizzle (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $ht) (local.get $oc)) (v128.load offset=5632 (local.get $i))))
+      (local.set $dst (i32.add (local.get $dst) (i32.load8_u offset=6928 (local.get $i))))
+      (local.set $i (i32x4.extract_lane 3 (local.get $idx)))
+      (v128.store align=1 (local.get $dst)
+        (i8x16.relaxed_swizzle (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $ht) (local.get $oc)) (v128.load offset=5632 (local.get $i))))
+      (local.set $dst (i32.add (local.get $dst) (i32.load8_u offset=6928 (local.get $i))))
+      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+      (br $l16)))
+    ;; the last few, a byte at a time: its text from the table, then its width kept
     (block $one (loop $l1
       (br_if $one (i32.ge_u (local.get $src) (local.get $end)))
       (local.set $b (i32.load8_u (local.get $src)))
@@ -101,7 +153,7 @@
       (br $number))
     unreachable)
 
-  ;; 16 bytes at a time from $j (the start of a number, the 3 bytes before it digits and commas of
+;; 16 bytes at a time from $j (the start of a number, the 3 bytes before it digits and commas of
   ;; the same array) into $k on, as long as a block holds only digits and commas that make valid
   ;; numbers. Returns the start of the number the blocks stopped in (the numbers before it written,
   ;; their count in $count); the scalar loop above takes it from there, and finds the end or the
@@ -114,52 +166,59 @@
   ;; (one instruction where the strict one takes three) gives 0 for those on every platform; it
   ;; differs only for indices 16-127, which come from bytes that are neither digit nor comma, and
   ;; those lanes fail the block whatever their value.
+  ;;
+  ;; Each byte is checked as c, digit or comma (the block's last byte as the next block's first
+  ;; c: until then it ends no number here). The constants come from memory, as in encode.
   (func $blocks (param $j i32) (param $limit i32) (param $k i32) (result i32)
-    (local $t v128) (local $c v128) (local $b v128) (local $a v128)
+    (local $c v128) (local $b v128) (local $a v128)
     (local $term v128) (local $cmc v128) (local $cmb v128) (local $cma v128)
-    (local $idx v128) (local $ones v128) (local $v v128) (local $err v128)
+    (local $dc v128) (local $idx v128) (local $ones v128) (local $ok v128) (local $bad v128)
     (local $zero v128) (local $comma v128) (local $nine v128) (local $t10 v128) (local $t100 v128) (local $over v128)
-    (local $m i32) (local $out i32)
+    (local $m i32) (local $out i32) (local $p i32)
     (local.set $out (local.get $k))
-    (local.set $zero (i8x16.splat (i32.const 48)))
-    (local.set $comma (i8x16.splat (i32.const 44)))
-    (local.set $nine (i8x16.splat (i32.const 57)))
+    (local.set $nine (v128.load offset=8224 (i32.const 0)))
+    (local.set $zero (v128.load offset=8384 (i32.const 0)))
+    (local.set $comma (v128.load offset=8400 (i32.const 0)))
     (local.set $t10 (v128.load offset=5376 (i32.const 0)))
     (local.set $t100 (v128.load offset=5392 (i32.const 0)))
     (local.set $over (v128.load offset=5408 (i32.const 0)))
     (block $done (loop $block
       (br_if $done (i32.gt_u (i32.add (local.get $j) (i32.const 16)) (local.get $limit)))
-      (local.set $t (v128.load (local.get $j)))
-      (local.set $c (v128.load (i32.sub (local.get $j) (i32.const 1))))
-      (local.set $b (v128.load (i32.sub (local.get $j) (i32.const 2))))
-      (local.set $a (v128.load (i32.sub (local.get $j) (i32.const 3))))
-      (local.set $term (i8x16.eq (local.get $t) (local.get $comma)))
+      ;; $p: three bytes back, so that every load's offset is positive
+      (local.set $p (i32.sub (local.get $j) (i32.const 3)))
+      (local.set $a (v128.load (local.get $p)))
+      (local.set $b (v128.load offset=1 (local.get $p)))
+      (local.set $c (v128.load offset=2 (local.get $p)))
+      (local.set $term (i8x16.eq (v128.load offset=3 (local.get $p)) (local.get $comma)))
       (local.set $cmc (i8x16.eq (local.get $c) (local.get $comma)))
       (local.set $cmb (i8x16.eq (local.get $b) (local.get $comma)))
       (local.set $cma (i8x16.eq (local.get $a) (local.get $comma)))
       ;; ones and tens; the hundreds' index is past 15 where b is a comma
-      (local.set $ones (i8x16.add (i8x16.sub (local.get $c) (local.get $zero))
+      (local.set $dc (i8x16.sub (local.get $c) (local.get $zero)))
+      (local.set $ones (i8x16.add (local.get $dc)
         (i8x16.relaxed_swizzle (local.get $t10) (i8x16.sub (local.get $b) (local.get $zero)))))
       (local.set $idx (v128.or (i8x16.sub (local.get $a) (local.get $zero)) (local.get $cmb)))
-      (local.set $v (i8x16.add (local.get $ones) (i8x16.relaxed_swizzle (local.get $t100) (local.get $idx))))
-      ;; a lane's high bit: t neither digit nor comma; t, c, b, a all digits (four in a row); at a
-      ;; comma, a comma before it (no digit), a leading zero (the first of two or three digits), or
-      ;; a number over 255
-      (local.set $err (v128.or (v128.or
-        (v128.and (local.get $term) (v128.or (v128.or
-          (local.get $cmc)
-          (v128.andnot (i8x16.eq (v128.bitselect (local.get $b) (local.get $a) (local.get $cma)) (local.get $zero)) (local.get $cmb)))
-          (i8x16.add (local.get $ones) (i8x16.relaxed_swizzle (local.get $over) (local.get $idx)))))
-        (v128.not (v128.or (v128.or (local.get $term) (local.get $cmc)) (v128.or (local.get $cmb) (local.get $cma)))))
-        (v128.andnot (v128.or (i8x16.lt_s (local.get $t) (local.get $zero)) (i8x16.gt_s (local.get $t) (local.get $nine))) (local.get $term))))
-      (br_if $done (i8x16.bitmask (local.get $err)))
+      ;; a lane is fine where c is a comma, or a digit with a comma among t, b, a (no four digits in
+      ;; a row) ...
+      (local.set $ok (v128.or (local.get $cmc)
+        (v128.and (i8x16.eq (i8x16.min_u (local.get $dc) (local.get $nine)) (local.get $dc))
+          (v128.or (local.get $term) (v128.or (local.get $cmb) (local.get $cma))))))
+      ;; ... unless t is a comma ending a number with no digit, a leading zero (two digits: b is
+      ;; '0' after a comma; three: the over table's 128 for a = '0') or over 255 (the high bit of
+      ;; the ones and tens plus the over-255 bias)
+      (local.set $bad (v128.and (local.get $term) (v128.or (v128.or
+        (local.get $cmc)
+        (v128.and (i8x16.eq (local.get $b) (local.get $zero)) (local.get $cma)))
+        (i8x16.add (local.get $ones) (i8x16.relaxed_swizzle (local.get $over) (local.get $idx))))))
+      (br_if $done (i32.ne (i8x16.bitmask (v128.andnot (local.get $ok) (local.get $bad))) (i32.const 0xffff)))
       ;; the numbers ending in this block, in order: each half's lanes picked by its comma mask
+      (local.set $ones (i8x16.add (local.get $ones) (i8x16.relaxed_swizzle (local.get $t100) (local.get $idx))))
       (local.set $m (i8x16.bitmask (local.get $term)))
       (v128.store64_lane 0 (local.get $k)
-        (i8x16.relaxed_swizzle (local.get $v) (v128.load64_zero offset=1280 (i32.shl (i32.and (local.get $m) (i32.const 255)) (i32.const 3)))))
+        (i8x16.relaxed_swizzle (local.get $ones) (v128.load64_zero offset=1280 (i32.shl (i32.and (local.get $m) (i32.const 255)) (i32.const 3)))))
       (local.set $k (i32.add (local.get $k) (i32.popcnt (i32.and (local.get $m) (i32.const 255)))))
       (v128.store64_lane 0 (local.get $k)
-        (i8x16.relaxed_swizzle (local.get $v) (v128.load64_zero offset=3328 (i32.shl (i32.shr_u (local.get $m) (i32.const 8)) (i32.const 3)))))
+        (i8x16.relaxed_swizzle (local.get $ones) (v128.load64_zero offset=3328 (i32.shl (i32.shr_u (local.get $m) (i32.const 8)) (i32.const 3)))))
       (local.set $k (i32.add (local.get $k) (i32.popcnt (i32.shr_u (local.get $m) (i32.const 8)))))
       (local.set $j (i32.add (local.get $j) (i32.const 16)))
       (br $block)))
@@ -170,4 +229,20 @@
       (br $back)))
     (global.set $count (i32.sub (local.get $k) (local.get $out)))
     (local.get $j))
+
+  ;; encode's constants, each over 16 bytes: u8 9, u8 99, u8 1, u32 1 << 24 | 3 << 16 | 9 << 8 | 27,
+  ;; u16 205, 26, 2559, 10, "00", "0,"; then decode's: '0', ','  (u8 9 it shares)
+  (data (i32.const 8224)
+    "\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09"
+    "\63\63\63\63\63\63\63\63\63\63\63\63\63\63\63\63"
+    "\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01"
+    "\1b\09\03\01\1b\09\03\01\1b\09\03\01\1b\09\03\01"
+    "\cd\00\cd\00\cd\00\cd\00\cd\00\cd\00\cd\00\cd\00"
+    "\1a\00\1a\00\1a\00\1a\00\1a\00\1a\00\1a\00\1a\00"
+    "\ff\09\ff\09\ff\09\ff\09\ff\09\ff\09\ff\09\ff\09"
+    "\0a\00\0a\00\0a\00\0a\00\0a\00\0a\00\0a\00\0a\00"
+    "0000000000000000"
+    "0,0,0,0,0,0,0,0,"
+    "0000000000000000"
+    ",,,,,,,,,,,,,,,,")
 )

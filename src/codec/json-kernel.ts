@@ -49,10 +49,18 @@ export class JsonKernel {
       m.fill(0x80, 1280 + mask * 8 + q, 1280 + mask * 8 + 8);
       m.fill(0x80, 3328 + mask * 8 + q, 3328 + mask * 8 + 8);
     }
+    // encode's shuffles: four bytes of 2 + k digits-and-comma each keep the last 2 + k of their four slots
+    for (let i = 0; i < 81; i++) {
+      let q = 0;
+      for (let g = 0, k = i; g < 4; g++, k = Math.floor(k / 3)) {
+        for (let s = 2 - (k % 3); s < 4; s++) m[5632 + i * 16 + q++] = g * 4 + s;
+      }
+      m[6928 + i * 16] = q;
+    }
     for (let x = 0; x < 10; x++) {
       m[5376 + x] = x * 10;
       m[5392 + x] = (x * 100) & 0xff;
-      m[5408 + x] = x < 2 ? 0 : x === 2 ? 72 : 128;
+      m[5408 + x] = x === 1 ? 0 : x === 2 ? 72 : 128;
     }
   }
 
@@ -67,7 +75,10 @@ export class JsonKernel {
     return true;
   }
 
-  /** The n bytes at `src` as "d," "dd," "ddd," from `dst` on (up to 3 bytes past it written); the end. */
+  /**
+   * The n bytes at `src` as "d," "dd," "ddd," from `dst` on (up to 8 bytes past it written); the
+   * end. `src` may lie from `dst` + 4n + 7 on: the digits never overtake the bytes not yet read.
+   */
   encode(src: number, n: number, dst: number): number {
     return this.#x.encode(src, n, dst);
   }

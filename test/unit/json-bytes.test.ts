@@ -178,6 +178,38 @@ describe("the Wasm kernel against JavaScript", () => {
     expect(kernel).toBe(js);
   });
 
+  it("writes every byte value at every lane of its 16-byte blocks, and every mix of widths in four bytes", () => {
+    // byte i lands in lane i % 16 of its block: (i * 17 + r) & 255 puts every value in every lane over r 0-15
+    for (let r = 0; r < 16; r++) {
+      for (const n of [32, 33, 47, 48, 49, 63, 64, 65, 4096 + r]) {
+        const body = Uint8Array.from({ length: n }, (_, i) => (i * 17 + r) & 0xff);
+        const [js, kernel] = both(() => text.decode(encodeJson({ body })));
+        expect(kernel, `r = ${r}, n = ${n}`).toBe(js);
+      }
+    }
+    // the 81 mixes of one, two and three digits in four bytes (each four a squeeze of its own), 0 and 255 among them
+    const widths = [[0, 9], [10, 99], [100, 255]];
+    const mixes = Array.from({ length: 81 * 4 }, (_, i) => widths[Math.floor((i >> 2) / 3 ** (i & 3)) % 3]![(i >> 3) & 1]!);
+    const [js, kernel] = both(() => text.decode(encodeJson({ body: Uint8Array.from(mixes) })));
+    expect(kernel).toBe(js);
+    expect(js).toBe(JSON.stringify({ body: mixes }));
+  });
+
+  it("refuses a leading zero, a number over 255 and a fourth digit at every lane of its blocks, as JavaScript does", () => {
+    const prefix = Array.from(bytes(40, 13));
+    for (const fault of ["0", "00", "01", "09", "000", "001", "012", "099", "256", "260", "300", "999", "1000", "2550", ",", ",,"]) {
+      for (let at = 30; at < 50; at++) {
+        const nums: (string | number)[] = [...prefix, ...prefix];
+        nums[at] = fault;
+        const json = `{"status":1,"headers":[],"body":[${nums.join(",")}]}`.padEnd(600, " ");
+        const [js, kernel] = both(() => decodeJson(utf8.encode(json), fetchResponse));
+        if (js instanceof Error) expect(kernel, json).toBeInstanceOf(Error);
+        else expect(kernel, json).toEqual(js);
+        if (fault === "0") expect(jsonKernel()!.count).toBe(80);
+      }
+    }
+  });
+
   it("reads the same values, and fails alike, on arrays near the edges of its 16-byte blocks", () => {
     let seed = 11;
     const random = (m: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % m;
