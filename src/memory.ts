@@ -10,19 +10,29 @@ import { BusError } from "./errors.js";
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 /** Names remembered per memory (readName): a few places in a guest hold the names it calls. */
 const NAME_SLOTS = 64;
+const EMPTY = new Uint8Array(0);
 
 export class GuestMemory {
-  #memory: WebAssembly.Memory;
+  #memory?: WebAssembly.Memory;
+  /** Where there is no memory yet: what every access throws. */
+  #missing?: () => Error;
   #bytes: Uint8Array;
   #words?: DataView;
   #names: ({ ptr: number; bytes: Uint8Array; text: string } | undefined)[] = new Array(NAME_SLOTS);
 
-  constructor(memory: WebAssembly.Memory) {
+  constructor(memory: WebAssembly.Memory | undefined, missing?: () => Error) {
     this.#memory = memory;
-    this.#bytes = new Uint8Array(memory.buffer);
+    this.#missing = missing;
+    this.#bytes = memory ? new Uint8Array(memory.buffer) : EMPTY;
+  }
+
+  /** The memory of an instance that has none yet (its start section runs): every access throws `missing()`. */
+  static missing(missing: () => Error): GuestMemory {
+    return new GuestMemory(undefined, missing);
   }
 
   get raw(): WebAssembly.Memory {
+    if (!this.#memory) throw this.#missing!();
     return this.#memory;
   }
 
@@ -35,7 +45,7 @@ export class GuestMemory {
     // A grown memory detaches the old buffer, so the cached view reads as empty; reading
     // memory.buffer on every access costs more than the rest of a small copy.
     if (this.#bytes.length === 0) {
-      this.#bytes = new Uint8Array(this.#memory.buffer);
+      this.#bytes = new Uint8Array(this.raw.buffer);
       this.#words = undefined;
     }
     return this.#bytes;

@@ -9,6 +9,8 @@ export interface ModuleEntry {
   wasm: WebAssembly.Module;
   /** The binary's SHA-256 (hex), written by the build: a snapshot is bound to it. */
   hash?: string;
+  /** The maximum the build declared on the binary's memory (scripts/wasm-memory-max.mjs), in pages. */
+  memoryPages?: number;
 }
 
 /** A module as the runtime knows it: checked once, when the isolate loads it. */
@@ -32,6 +34,11 @@ export interface LoadedModule {
   metered: boolean;
   /** Exports `_start`: it can run as a process. */
   command: boolean;
+  /**
+   * Its memory cannot grow past limits.memoryPages: the build declared that maximum in the binary,
+   * so the engine refuses the growth. Other binaries are checked by the host (InstanceContext.checkMemory).
+   */
+  capped: boolean;
   /** Why the module cannot run, found when it was loaded. */
   error?: BusError;
 }
@@ -58,6 +65,7 @@ function load(name: string, entry: ModuleEntry): LoadedModule {
     asyncify: Asyncify.applies(exports.map((e) => e.name)),
     metered: imports.some((i) => i.module === "wasm_bus_meter" && i.name === "log_execution"),
     command: exports.some((e) => e.name === "_start" && e.kind === "function"),
+    capped: entry.memoryPages !== undefined && entry.memoryPages <= manifest.limits.memoryPages,
   };
   for (const i of imports) {
     const known =

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { memoryPages } from "./build.mjs";
 import { guest, out, root } from "./paths.mjs";
 
 export const core = await import(pathToFileURL(join(out, "core.mjs")).href);
@@ -23,13 +24,17 @@ export function assertNoProblems(what) {
 
 const benchManifest = JSON.parse(readFileSync(join(root, "bench/guests/bus-echo/module.json"), "utf8"));
 const nowManifest = JSON.parse(readFileSync(join(root, "bench/guests/bus-echo-now/module.json"), "utf8"));
+// The maxima lib/build.mjs declared in the guests' memories, as the build's registry says of modules.
+const benchPages = memoryPages(join(root, "bench/guests/bus-echo"));
+const nowPages = memoryPages(join(root, "bench/guests/bus-echo-now"));
 
 /** A project module (modules/<name>) as built into build/modules, or null when it is not built. */
 export function projectModule(name) {
   const file = join(root, "build/modules", `${name}.wasm`);
   const manifestFile = join(root, "modules", name, "module.json");
   if (!existsSync(file) || !existsSync(manifestFile)) return null;
-  return { manifest: JSON.parse(readFileSync(manifestFile, "utf8")), wasm: wasm(file) };
+  // Capped as the build caps every module (its registry says so with memoryPages).
+  return { manifest: JSON.parse(readFileSync(manifestFile, "utf8")), wasm: wasm(file), memoryPages: memoryPages(join(root, "modules", name)) };
 }
 
 /**
@@ -42,13 +47,13 @@ export function kit(c) {
     core: c,
     makeRuntime(extra = {}) {
       const registry = {
-        "bench-echo": { manifest: benchManifest, wasm: wasm(guest("bus-echo")) },
-        "bench-echo-metered": { manifest: benchManifest, wasm: wasm(guest("bus-echo-metered")) },
+        "bench-echo": { manifest: benchManifest, wasm: wasm(guest("bus-echo")), memoryPages: benchPages },
+        "bench-echo-metered": { manifest: benchManifest, wasm: wasm(guest("bus-echo-metered")), memoryPages: benchPages },
         // ABI v2 (call_now): the same guest twice, so a module can call another module
         ...(existsSync(guest("bus-echo-now"))
           ? {
-              "bench-now": { manifest: nowManifest, wasm: wasm(guest("bus-echo-now")) },
-              "bench-peer": { manifest: nowManifest, wasm: wasm(guest("bus-echo-now")) },
+              "bench-now": { manifest: nowManifest, wasm: wasm(guest("bus-echo-now")), memoryPages: nowPages },
+              "bench-peer": { manifest: nowManifest, wasm: wasm(guest("bus-echo-now")), memoryPages: nowPages },
             }
           : {}),
         ...extra,

@@ -46,10 +46,13 @@ export class InstanceContext {
   lastWords?: string;
   /** Set by `fork`: a command keeps serving after `_start` returns. */
   forked = false;
-  #mem?: GuestMemory;
+  /** Set by `bind`; until then (the Wasm start section) every access to it throws IncorrectAbi. */
+  memory: GuestMemory;
   /** Bytes logged so far, against `limits.logBytes`: kept in a snapshot, so a restore does not reset the budget. */
   logBytes = 0;
   readonly #fuel: bigint;
+  /** limits.memoryPages in bytes. */
+  readonly #maxBytes: number;
 
   constructor(
     readonly module: LoadedModule,
@@ -57,26 +60,19 @@ export class InstanceContext {
     readonly command?: CommandOptions,
   ) {
     this.#fuel = BigInt(module.manifest.limits.fuel);
+    this.#maxBytes = module.manifest.limits.memoryPages * 65536;
     this.handles = new HandleTable(module.manifest.limits.maxHandles);
+    this.memory = GuestMemory.missing(() =>
+      GuestExit.halt(
+        BusError.of("IncorrectAbi", `module ${module.name} called a bus import from the Wasm start section; export _initialize (AssemblyScript: --exportStart _initialize) and make bus calls there`),
+      ),
+    );
   }
 
   /** Called once the instance exists: before then (the Wasm start section) there is no memory. */
   bind(exports: GuestExports) {
     this.exports = exports;
-    this.#mem = new GuestMemory(exports.memory);
-  }
-
-  get memory(): GuestMemory {
-    if (!this.#mem) {
-      throw GuestExit.halt(
-        BusError.of("IncorrectAbi", `module ${this.module.name} called a bus import from the Wasm start section; export _initialize (AssemblyScript: --exportStart _initialize) and make bus calls there`),
-      );
-    }
-    return this.#mem;
-  }
-
-  get bound(): boolean {
-    return this.#mem !== undefined;
+    this.memory = new GuestMemory(exports.memory);
   }
 
   /** A status code for the guest, with a log line saying why: codes alone are hard to debug. */
@@ -116,11 +112,12 @@ export class InstanceContext {
     const malloc = this.exports.wasm_bus_malloc;
     if (!malloc) throw BusError.of("IncorrectAbi", `module ${this.module.name} does not export wasm_bus_malloc`);
     const ptr = malloc(len) >>> 0;
-    if (ptr === 0 || ptr + len > this.memory.size) {
+    const memory = this.memory;
+    if (ptr === 0 || ptr + len > memory.size) {
       throw BusError.of("MemoryAllocationFailed", `wasm_bus_malloc(${len}) returned ${ptr === 0 ? "null" : `${ptr}, outside memory`}`);
     }
-    this.memory.write(ptr, bytes);
-    if (more?.length) this.memory.write(ptr + bytes.length, more);
+    memory.write(ptr, bytes);
+    if (more?.length) memory.write(ptr + bytes.length, more);
     return ptr;
   }
 
@@ -134,12 +131,16 @@ export class InstanceContext {
     if (this.module.metered) this.host.meter.fuel.value = this.#fuel;
   }
 
-  /** Memory cannot be capped as it grows, so it is checked whenever data leaves the guest and after every entry. */
+  /**
+   * A memory the binary does not cap (a module not built here) may grow past its limit, so it is
+   * checked whenever data leaves the guest and after every entry. A capped one cannot (LoadedModule.capped).
+   */
   checkMemory() {
-    const pages = this.memory.size / 65536;
-    const limit = this.module.manifest.limits.memoryPages;
-    if (pages > limit) {
-      throw GuestExit.halt(BusError.of("MemoryAllocationFailed", `module ${this.module.name} grew its memory to ${pages} pages, over its limit of ${limit}`));
+    if (this.module.capped) return;
+    const size = this.memory.size;
+    if (size > this.#maxBytes) {
+      const limit = this.module.manifest.limits.memoryPages;
+      throw GuestExit.halt(BusError.of("MemoryAllocationFailed", `module ${this.module.name} grew its memory to ${size / 65536} pages, over its limit of ${limit}`));
     }
   }
 }

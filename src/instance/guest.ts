@@ -1,15 +1,14 @@
-import { IMPORT_MODULE, LogLevel, NO_HANDLE } from "../abi.js";
+import { LogLevel, NO_HANDLE } from "../abi.js";
 import type { BusCall } from "../call.js";
 import { BusError, GuestExit } from "../errors.js";
 import type { Host } from "../host.js";
 import type { LoadedModule } from "../registry.js";
 import { PAGE_BYTES, PageTracker } from "../snapshot/pages.js";
-import { type Wasi, type WasiOptions, wasiImports } from "../wasi.js";
-import { Asyncify, type Suspended } from "./asyncify.js";
-import { busImports } from "./bus-imports.js";
-import { type CommandOptions, type GuestExports, InstanceContext } from "./context.js";
+import type { Wasi, WasiOptions } from "../wasi.js";
+import type { Asyncify, Suspended } from "./asyncify.js";
+import { type CommandOptions, InstanceContext } from "./context.js";
 import { Delivery } from "./delivery.js";
-import { envImports } from "./env-imports.js";
+import { instantiate } from "./instantiate.js";
 import { type Adopt, type InstanceState, restoreHandles, restoreMemory, saveInstance } from "./snapshot.js";
 import { trapError } from "./trap-error.js";
 
@@ -64,7 +63,7 @@ export class Guest {
   readonly #onBreak?: (guest: Guest) => void;
   #broken?: BusError;
   #exit?: { resolve(code: number): void; reject(err: BusError): void };
-  #wasi?: Wasi;
+  readonly #wasi?: Wasi;
   readonly #durable?: Durable;
   /** Which pages changed since the last snapshot: only for durable instances. */
   #pages?: PageTracker;
@@ -83,24 +82,9 @@ export class Guest {
     this.#durable = options.durable;
     const cx = (this.#cx = new InstanceContext(module, host, options.command));
     this.#delivery = new Delivery({ enter: (fn) => this.#enter(fn), settle: () => this.#settle() });
-    const suspender = module.blocking && module.asyncify ? (this.#asyncify = new Asyncify(module.name, () => cx.refuel(), () => this.#rested())) : undefined;
-    const imports: WebAssembly.Imports = { [IMPORT_MODULE]: busImports(cx, this.#delivery, suspender), ...envImports(cx) };
-    if (module.wasi) {
-      const wasi = wasiImports(options, {
-        memory: () => cx.memory,
-        log: (stream, msg) => {
-          options.command?.output?.(stream, msg);
-          cx.log(stream === "stderr" ? LogLevel.Warn : LogLevel.Info, msg, stream);
-        },
-        suspender,
-      });
-      imports.wasi_snapshot_preview1 = wasi.imports as WebAssembly.ModuleImports;
-      this.#wasi = wasi;
-    }
-    if (module.metered) imports.wasm_bus_meter = { log_execution: host.meter.tick, fuel: host.meter.fuel };
-    cx.refuel(); // the start function runs metered too
-    const exports = new WebAssembly.Instance(module.wasm, imports).exports;
-    cx.bind((suspender ? suspender.bind(exports) : exports) as unknown as GuestExports);
+    const made = instantiate(cx, this.#delivery, options, () => this.#rested());
+    this.#wasi = made.wasi;
+    this.#asyncify = made.asyncify;
   }
 
   /** Instantiates and initialises a module; a trap during start-up is the module's fault: GuestTrapped. */

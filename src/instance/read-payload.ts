@@ -1,4 +1,4 @@
-import { formatName } from "../abi.js";
+import { FORMAT_NAMES, formatName } from "../abi.js";
 import type { Payload } from "../codec/index.js";
 import { BusError } from "../errors.js";
 import type { InstanceContext } from "./context.js";
@@ -20,17 +20,20 @@ export type Take = "copy" | "view" | "reply";
 /** Up to this many bytes, a reply is taken into scratch. */
 const SHORT_REPLY = 64;
 const scratch = new Uint8Array(SHORT_REPLY);
-/** A view of `scratch` per length, made once: a short reply needs no allocation at all. */
-const scratchViews = Array.from({ length: SHORT_REPLY + 1 }, (_, n) => scratch.subarray(0, n));
+/** A payload over `scratch` per format and length, made once: a short reply needs no allocation at all. */
+const scratchPayloads: Payload[][] = FORMAT_NAMES.map((_, format) =>
+  Array.from({ length: SHORT_REPLY + 1 }, (_, n) => Object.freeze({ format: format as Payload["format"], data: scratch.subarray(0, n) })),
+);
 
 /** A payload leaving the guest: its format known, its size within `limit`, its bytes taken as `take` says. */
 export function read(cx: InstanceContext, format: number, ptr: number, len: number, limit: number, what: string, take: Take = "copy"): Payload {
   cx.checkMemory();
   if (formatName(format) === undefined) throw BusError.of("BadRequest", `${what}: unknown format ${format}`);
   if (len >>> 0 > limit) throw BusError.of("LimitExceeded", `${what} of ${len >>> 0} bytes is over the limit of ${limit}`);
-  let data: Uint8Array;
-  if (take === "copy") data = cx.memory.read(ptr, len, what);
-  else if (take === "view" || len >>> 0 > SHORT_REPLY) data = cx.memory.peek(ptr, len, what);
-  else cx.memory.copyOut(ptr, (data = scratchViews[len >>> 0]!), what);
-  return { format: format as Payload["format"], data };
+  if (take === "reply" && len >>> 0 <= SHORT_REPLY) {
+    const payload = scratchPayloads[format]![len >>> 0]!;
+    cx.memory.copyOut(ptr, payload.data, what);
+    return payload;
+  }
+  return { format: format as Payload["format"], data: take === "copy" ? cx.memory.read(ptr, len, what) : cx.memory.peek(ptr, len, what) };
 }
