@@ -174,7 +174,7 @@
     (local $term v128) (local $cmc v128) (local $cmb v128) (local $cma v128)
     (local $dc v128) (local $idx v128) (local $ones v128) (local $ok v128) (local $bad v128)
     (local $zero v128) (local $comma v128) (local $nine v128) (local $t10 v128) (local $t100 v128) (local $over v128)
-    (local $m i32) (local $out i32) (local $p i32)
+    (local $m i32) (local $out i32) (local $p i32) (local $last i32)
     (local.set $out (local.get $k))
     (local.set $nine (v128.load offset=8224 (i32.const 0)))
     (local.set $zero (v128.load offset=8384 (i32.const 0)))
@@ -182,10 +182,12 @@
     (local.set $t10 (v128.load offset=5376 (i32.const 0)))
     (local.set $t100 (v128.load offset=5392 (i32.const 0)))
     (local.set $over (v128.load offset=5408 (i32.const 0)))
+    ;; $p: three bytes before the block, so that every load's offset is positive; $last: the last
+    ;; $p whose block ends inside the text
+    (local.set $p (i32.sub (local.get $j) (i32.const 3)))
+    (local.set $last (i32.sub (local.get $limit) (i32.const 19)))
     (block $done (loop $block
-      (br_if $done (i32.gt_u (i32.add (local.get $j) (i32.const 16)) (local.get $limit)))
-      ;; $p: three bytes back, so that every load's offset is positive
-      (local.set $p (i32.sub (local.get $j) (i32.const 3)))
+      (br_if $done (i32.gt_s (local.get $p) (local.get $last)))
       (local.set $a (v128.load (local.get $p)))
       (local.set $b (v128.load offset=1 (local.get $p)))
       (local.set $c (v128.load offset=2 (local.get $p)))
@@ -220,11 +222,10 @@
       (v128.store64_lane 0 (local.get $k)
         (i8x16.relaxed_swizzle (local.get $ones) (v128.load64_zero offset=3328 (i32.shl (i32.shr_u (local.get $m) (i32.const 8)) (i32.const 3)))))
       (local.set $k (i32.add (local.get $k) (i32.popcnt (i32.shr_u (local.get $m) (i32.const 8)))))
-      (local.set $j (i32.add (local.get $j) (i32.const 16)))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
       ;; the same for the next block: two a turn, as V8's check and moves at each turn of a loop
       ;; cost about a tenth of a block
-      (br_if $done (i32.gt_u (i32.add (local.get $j) (i32.const 16)) (local.get $limit)))
-      (local.set $p (i32.sub (local.get $j) (i32.const 3)))
+      (br_if $done (i32.gt_s (local.get $p) (local.get $last)))
       (local.set $a (v128.load (local.get $p)))
       (local.set $b (v128.load offset=1 (local.get $p)))
       (local.set $c (v128.load offset=2 (local.get $p)))
@@ -252,9 +253,10 @@
       (v128.store64_lane 0 (local.get $k)
         (i8x16.relaxed_swizzle (local.get $ones) (v128.load64_zero offset=3328 (i32.shl (i32.shr_u (local.get $m) (i32.const 8)) (i32.const 3)))))
       (local.set $k (i32.add (local.get $k) (i32.popcnt (i32.shr_u (local.get $m) (i32.const 8)))))
-      (local.set $j (i32.add (local.get $j) (i32.const 16)))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
       (br $block)))
     ;; back to the start of the number the blocks stopped in (after the last comma they read)
+    (local.set $j (i32.add (local.get $p) (i32.const 3)))
     (block $start (loop $back
       (br_if $start (i32.eq (i32.load8_u (i32.sub (local.get $j) (i32.const 1))) (i32.const 44)))
       (local.set $j (i32.sub (local.get $j) (i32.const 1)))
