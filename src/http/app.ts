@@ -1,15 +1,14 @@
-import { Hono, type MiddlewareHandler } from "hono";
-import { timingSafeEqual } from "hono/utils/buffer";
+import { Hono } from "hono";
 import { ABI_VERSION } from "../abi.js";
 import { BusError } from "../errors.js";
 import type { Env } from "../env.js";
 import type { Runtime } from "../runtime.js";
-import { callbackStream, wantsCallbacks } from "./callbacks.js";
+import { callAddress, serveCall } from "./call-route.js";
 import { consoleRoutes } from "./console.js";
 import { errorResponse } from "./errors.js";
+import { authorize, guard } from "./guard.js";
 import { processRoutes } from "./processes.js";
 import { openApiHandler } from "./openapi.js";
-import { callPayload, payloadResponse } from "./request.js";
 import { sessionRoutes } from "./sessions.js";
 
 type AppEnv = { Bindings: Env; Variables: { module?: string; topic?: string } };
@@ -66,15 +65,8 @@ export function createApp(runtime: Runtime) {
     }),
   );
 
-  app.post("/call/:module/:topic", async (c) => {
-    const { module, topic } = c.req.param();
-    const request = await callPayload(c, runtime, module, topic);
-    if (wantsCallbacks(c)) {
-      // Accept: application/x-ndjson: the call's callbacks, then its reply, as lines (callbacks.ts).
-      return callbackStream(c, { module, topic }, (sink) => runtime.request(module, topic, request, { signal: sink.signal, callback: sink.callback }));
-    }
-    return payloadResponse(c, await runtime.request(module, topic, request, { signal: c.req.raw.signal }));
-  });
+  // Reached through the router only where callAddress leaves a call to it (percent-escapes in the path).
+  app.post("/call/:module/:topic", (c) => serveCall(runtime, c.req.raw, c.req.param("module"), c.req.param("topic")));
 
   app.notFound((c) => {
     const path = new URL(c.req.url).pathname;
@@ -87,17 +79,16 @@ export function createApp(runtime: Runtime) {
 
   app.onError((err, c) => errorResponse(err, { module: c.get("module"), topic: c.get("topic") }));
 
+  // A bus call skips the router (call-route.ts); the guard is the same one the middleware runs.
+  const route = app.fetch;
+  app.fetch = (request, env, ctx) => {
+    const address = request.method === "POST" ? callAddress(request.url) : undefined;
+    if (!address) return route(request, env, ctx);
+    const [module, topic] = address;
+    const denied = authorize(request, env as Partial<Env> | undefined);
+    if (!denied) return serveCall(runtime, request, module, topic);
+    return denied.then(() => serveCall(runtime, request, module, topic), (err: unknown) => errorResponse(err));
+  };
+
   return app;
 }
-
-/** With a BUS_TOKEN secret set, every bus endpoint wants `Authorization: Bearer <token>`. */
-const guard: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const token = c.env?.BUS_TOKEN;
-  if (!token) return next();
-  // A browser cannot set headers on a WebSocket: an upgrade may carry the token as ?access_token= (RFC 6750).
-  const fromQuery = c.req.header("upgrade")?.toLowerCase() === "websocket" ? c.req.query("access_token") : undefined;
-  const given = /^Bearer +(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1] ?? fromQuery;
-  if (given === undefined) throw BusError.of("Unauthorized", "this endpoint wants Authorization: Bearer <token>");
-  if (!(await timingSafeEqual(given, token))) throw BusError.of("Unauthorized", "the bearer token is wrong");
-  return next();
-};

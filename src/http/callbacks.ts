@@ -1,4 +1,3 @@
-import type { Context } from "hono";
 import { Code, Format, formatName } from "../abi.js";
 import { decodeJson, type Payload, stringifyJson } from "../codec/index.js";
 import { BusError } from "../errors.js";
@@ -8,8 +7,9 @@ import { errorBody, errorResponse, type ErrorScope, statusOf } from "./errors.js
 export const NDJSON = "application/x-ndjson";
 
 /** Whether the HTTP caller asked for the call's callbacks (`Accept: application/x-ndjson`). */
-export function wantsCallbacks(c: Context): boolean {
-  return /(^|[\s,])application\/x-ndjson\b/i.test(c.req.header("accept") ?? "");
+export function wantsCallbacks(request: Request): boolean {
+  const accept = request.headers.get("accept");
+  return accept !== null && /(^|[\s,])application\/x-ndjson\b/i.test(accept);
 }
 
 /** What the call needs from the edge: a sink for callbacks, and the signal of the HTTP caller going away. */
@@ -52,11 +52,11 @@ function payloadFields(payload: Payload): string {
  * callback is the usual error response, with its status. `run` makes the call; its callbacks
  * are written as they come, in order, and the reply or the fault is the last line.
  */
-export function callbackStream(c: Context, scope: ErrorScope, run: (sink: CallbackSink) => Promise<Payload>): Promise<Response> {
+export function callbackStream(request: Request, scope: ErrorScope, run: (sink: CallbackSink) => Promise<Payload>): Promise<Response> {
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
   const gone = new AbortController();
-  c.req.raw.signal.addEventListener("abort", () => gone.abort("the HTTP caller went away"), { once: true });
+  request.signal.addEventListener("abort", () => gone.abort("the HTTP caller went away"), { once: true });
   let started = false;
   return new Promise<Response>((answer) => {
     const start = () => {

@@ -18,7 +18,8 @@ export const BODY_BYTES = 1024 * 1024;
  * long as it has work. The process id is the object's id.
  */
 export function processRoutes(runtime: Runtime) {
-  const app = new Hono<{ Bindings: Env }>();
+  // module and topic: the scope of a call's error body (app.ts's onError).
+  const app = new Hono<{ Bindings: Env; Variables: { module?: string; topic?: string } }>();
   // A body holds stdin (up to a module's limits.stdinBytes) and the rest (module, args, env):
   // read it whole only up to that, before anything crosses RPC (whose limit is 32 MiB).
   const maxStdin = Math.max(DEFAULT_LIMITS.stdinBytes, ...[...runtime.modules.values()].map((m) => m.manifest.limits.stdinBytes));
@@ -88,11 +89,13 @@ export function processRoutes(runtime: Runtime) {
     if (!info) throw new HttpError("InvalidHandle", `no process ${c.req.param("id")}`, 404);
     if (info.status !== "running") throw new HttpError("InvalidHandle", `process ${info.id} is not running`, 409);
     const topic = c.req.param("topic");
-    const request = await callPayload(c, runtime, info.module, topic);
-    if (!wantsCallbacks(c)) return payloadResponse(c, unwrap(await stub.call(topic, request)) as Payload);
+    c.set("module", info.module);
+    c.set("topic", topic);
+    const request = await callPayload(runtime, c.req.raw, info.module, topic);
+    if (!wantsCallbacks(c.req.raw)) return payloadResponse(unwrap(await stub.call(topic, request)) as Payload);
     // Accept: application/x-ndjson: its callbacks, then the reply, as lines. The object sends
     // them through a stub of `events`, which lives as long as the RPC call: until the reply.
-    return callbackStream(c, { module: info.module, topic }, async (sink) => {
+    return callbackStream(c.req.raw, { module: info.module, topic }, async (sink) => {
       const id = crypto.randomUUID();
       const drop = () => void stub.drop(id, "the HTTP caller went away").catch(() => {});
       sink.signal.addEventListener("abort", drop, { once: true });

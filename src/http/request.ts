@@ -1,4 +1,3 @@
-import type { Context } from "hono";
 import { Format, OS_WAPM, formatName } from "../abi.js";
 import { readCapped } from "../bytes.js";
 import { type Payload, decode } from "../codec/index.js";
@@ -7,21 +6,19 @@ import { BusError } from "../errors.js";
 import { sessionAddress } from "../session-names.js";
 import type { Runtime } from "../runtime.js";
 import { HttpError } from "./errors.js";
-import { contentTypeOf, formatOfContentType } from "./formats.js";
+import { contentTypeOf, formatOfContentType, headersOf } from "./formats.js";
 
 /**
  * The request of a bus call made over HTTP: its format from Content-Type, its bytes capped at
  * the module's limit, and refused with 400 here, before any guest runs, where it is malformed,
  * empty, or does not fit the topic's declared request type.
  */
-export async function callPayload(c: Context, runtime: Runtime, module: string, topic: string): Promise<Payload> {
-  c.set("module", module);
-  c.set("topic", topic);
+export async function callPayload(runtime: Runtime, request: Request, module: string, topic: string): Promise<Payload> {
   if (module === OS_WAPM) {
     throw BusError.of("InvalidWapm", `"${OS_WAPM}" names the host's built-in services, which modules call over the bus; they are not served over HTTP`);
   }
   const spec = runtime.topic(module, topic);
-  const headers = c.req.raw.headers;
+  const headers = request.headers;
   const contentType = headers.get("content-type") ?? undefined;
   const format = formatOfContentType(contentType);
   if (format === undefined) {
@@ -44,8 +41,8 @@ export async function callPayload(c: Context, runtime: Runtime, module: string, 
   // cancelled: answering before the upload ends breaks the connection behind a proxy.
   const data =
     length <= limit
-      ? new Uint8Array(await c.req.raw.arrayBuffer())
-      : await readCapped(c.req.raw.body, declared, limit, "request body", { drain: true });
+      ? new Uint8Array(await request.arrayBuffer())
+      : await readCapped(request.body, declared, limit, "request body", { drain: true });
   if (format === Format.Json || format === Format.Msgpack) {
     if (!data.length) throw BusError.of("DeserializationFailed", `empty body: topic ${topic} wants one ${contentTypeOf(format)} value`);
     const value = decode(format, data, spec.request);
@@ -56,6 +53,7 @@ export async function callPayload(c: Context, runtime: Runtime, module: string, 
   return { format, data };
 }
 
-export function payloadResponse(c: Context, reply: Payload): Response {
-  return c.body(reply.data as Uint8Array<ArrayBuffer>, 200, { "content-type": contentTypeOf(reply.format) });
+/** A reply as the HTTP answer: its bytes as they are, under its format's content type. */
+export function payloadResponse(reply: Payload): Response {
+  return new Response(reply.data as Uint8Array<ArrayBuffer>, { headers: headersOf(reply.format) });
 }
