@@ -40,6 +40,8 @@ export class Snapshots {
     const sql = storage.sql;
     sql.exec("CREATE TABLE IF NOT EXISTS snapshot (one INTEGER PRIMARY KEY CHECK (one = 1), json TEXT NOT NULL, bytes BLOB)");
     sql.exec("CREATE TABLE IF NOT EXISTS snapshot_pages (page INTEGER PRIMARY KEY, data BLOB NOT NULL)");
+    // The keeper's bytes where they are larger than a SQLite value may be (2 MB in a Durable Object).
+    sql.exec("CREATE TABLE IF NOT EXISTS snapshot_bytes (seq INTEGER PRIMARY KEY, data BLOB NOT NULL)");
   }
 
   /** What an instance kept here is made with: it reports each rest, which is saved a microtask later. */
@@ -69,13 +71,17 @@ export class Snapshots {
     const extra = this.extra();
     const json = JSON.stringify({ state, extra: extra.json });
     let bytes = json.length + (extra.bytes?.length ?? 0);
+    const chunks = chunked(extra.bytes);
     this.#storage.transactionSync(() => {
       const sql = this.#storage.sql;
+      // Bytes that fit one value stay in the row; larger ones go to snapshot_bytes, in order.
       sql.exec(
         "INSERT INTO snapshot (one, json, bytes) VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE SET json = excluded.json, bytes = excluded.bytes",
         json,
-        extra.bytes ?? null,
+        chunks.length === 1 ? chunks[0]! : null,
       );
+      sql.exec("DELETE FROM snapshot_bytes");
+      if (chunks.length > 1) chunks.forEach((data, seq) => sql.exec("INSERT INTO snapshot_bytes (seq, data) VALUES (?, ?)", seq, data));
       for (const [page, data] of pages) {
         sql.exec("INSERT INTO snapshot_pages (page, data) VALUES (?, ?) ON CONFLICT (page) DO UPDATE SET data = excluded.data", page, data);
         bytes += data.length;
@@ -94,16 +100,41 @@ export class Snapshots {
     const row = sql.exec<{ json: string; bytes: ArrayBuffer | null }>("SELECT json, bytes FROM snapshot").toArray()[0];
     if (!row) return undefined;
     const { state, extra: json } = JSON.parse(row.json) as { state: Saved["state"]; extra: unknown };
-    const extra = { json, bytes: row.bytes ? new Uint8Array(row.bytes) : undefined };
+    const extra = { json, bytes: row.bytes ? new Uint8Array(row.bytes) : this.#chunks() };
     const pages = (function* () {
       for (const { page, data } of sql.exec<{ page: number; data: ArrayBuffer }>("SELECT page, data FROM snapshot_pages")) yield [page, new Uint8Array(data)] as [number, Uint8Array];
     })();
     return { state, pages, extra };
   }
 
+  /** The keeper's bytes from snapshot_bytes, joined; undefined where there are none. */
+  #chunks(): Uint8Array | undefined {
+    const rows = this.#storage.sql.exec<{ data: ArrayBuffer }>("SELECT data FROM snapshot_bytes ORDER BY seq").toArray();
+    if (!rows.length) return undefined;
+    const all = new Uint8Array(rows.reduce((n, r) => n + r.data.byteLength, 0));
+    let at = 0;
+    for (const { data } of rows) {
+      all.set(new Uint8Array(data), at);
+      at += data.byteLength;
+    }
+    return all;
+  }
+
   /** Forgets the snapshot: the instance ended, or will never be restored. */
   clear() {
     this.#storage.sql.exec("DELETE FROM snapshot");
     this.#storage.sql.exec("DELETE FROM snapshot_pages");
+    this.#storage.sql.exec("DELETE FROM snapshot_bytes");
   }
+}
+
+/** The most bytes one SQLite value holds here, with room to spare (a Durable Object's limit is 2 MB). */
+export const CHUNK_BYTES = 1 << 20;
+
+/** `bytes` in values of at most CHUNK_BYTES: none for no bytes, one where they fit. */
+function chunked(bytes: Uint8Array | undefined): Uint8Array[] {
+  if (!bytes?.length) return bytes ? [bytes] : [];
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length; at += CHUNK_BYTES) chunks.push(bytes.subarray(at, at + CHUNK_BYTES));
+  return chunks;
 }

@@ -7,6 +7,8 @@ import type { ProcessInfo } from "../src/process.js";
 import { modules } from "../build/registry.js";
 import { modules as testGuests } from "../build/test-registry.js";
 import { setSessionModules } from "../durable-objects/bus-session.js";
+import { CHUNK_BYTES, Snapshots } from "../durable-objects/snapshots.js";
+import type { Guest } from "../src/instance/guest.js";
 import { open } from "./bus-socket.js";
 import { post, worker } from "./worker.js";
 
@@ -184,5 +186,36 @@ describe("a session survives hibernation and a broken instance (snapshots)", () 
     expect(c.json(await c.next((f) => f.id === 2, 3000))).toBe(2);
     c.call(4, "count", {});
     expect(c.json(await c.next((f) => f.id === 4 && f.type === "reply"))).toBe(3);
+  });
+});
+
+describe("the keeper's bytes in a snapshot (a process's unread stdin)", () => {
+  // A stand-in for a quiet instance: the store only asks it for its state and pages.
+  const quiet = { quiet: true, module: { name: "stand-in" }, snapshot: () => ({ state: { module: "stand-in" }, pages: [] }) } as unknown as Guest;
+  const bytes = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + (i >> 20)) & 0xff);
+
+  it("keeps bytes larger than one SQLite value (2 MB) in pieces, gives them back whole, and drops the pieces when they shrink", async () => {
+    const { id } = await spawn("countdown", ["1", "600000"]);
+    await runInDurableObject(stub(id), (_o, state) => {
+      let extra = bytes(3 * CHUNK_BYTES + 5);
+      const store = new Snapshots(state.storage, () => ({ json: { n: 1 }, bytes: extra }), () => true);
+      store.save(quiet);
+      const count = () => (state.storage.sql.exec("SELECT count(*) AS n FROM snapshot_bytes").one() as { n: number }).n;
+      expect(count()).toBe(4);
+      const back = store.load()!.extra;
+      expect(back.json).toEqual({ n: 1 });
+      expect(back.bytes!.length).toBe(3 * CHUNK_BYTES + 5);
+      expect(back.bytes!.every((b, i) => b === ((i * 7 + (i >> 20)) & 0xff))).toBe(true);
+      // Fewer bytes: in the row again, no piece left behind.
+      extra = bytes(10);
+      store.save(quiet);
+      expect(count()).toBe(0);
+      expect([...store.load()!.extra.bytes!]).toEqual([...bytes(10)]);
+      extra = bytes(2 * CHUNK_BYTES);
+      store.save(quiet);
+      store.clear();
+      expect(count()).toBe(0);
+      expect(store.load()).toBeUndefined();
+    });
   });
 });
