@@ -49,3 +49,33 @@ export function capMemory(bytes, maxPages) {
   }
   return bytes;
 }
+
+/**
+ * The largest maximum the module declares on a memory it defines, in pages; undefined where one
+ * has none (or it defines no memory). What the registry says of a binary (build-modules.mjs): the
+ * runtime leaves the memory limit to the engine only where the binary itself holds it.
+ */
+export function declaredMax(bytes) {
+  if (bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) throw new Error("not a Wasm binary");
+  let at = 8;
+  while (at < bytes.length) {
+    const [size, body] = uleb(bytes, at + 1);
+    if (bytes[at] === 5) {
+      const [count, first] = uleb(bytes, body);
+      let p = first;
+      let most;
+      for (let i = 0; i < count; i++) {
+        const flags = bytes[p];
+        const [, q] = uleb(bytes, p + 1);
+        p = q;
+        if (!(flags & 0x01)) return undefined;
+        const [max, r] = uleb(bytes, p);
+        p = r;
+        most = Math.max(most ?? 0, max);
+      }
+      return most;
+    }
+    at = body + size;
+  }
+  return undefined;
+}

@@ -50,11 +50,19 @@ export class HandleTable {
     this.#next = next >>> 0;
   }
 
-  /** Every live handle, in ascending order (the order they were issued in, but for wrap-around). */
+  /**
+   * Every live handle, oldest first: in the order they were issued, counted back from the next one
+   * (u32 wrap-around included), so a parent comes before the calls made under it (a restore needs that).
+   */
   entries(): [number, Entry][] {
+    const next = this.#next;
+    return this.#unordered().sort((a, b) => ((a[0] - next) >>> 0) - ((b[0] - next) >>> 0));
+  }
+
+  #unordered(): [number, Entry][] {
     const all: [number, Entry][] = [...this.#spill];
     for (let i = 0; i < SLOTS; i++) if (this.#slotHandles[i] !== 0) all.push([this.#slotHandles[i]!, this.#slotEntries[i]!]);
-    return all.sort((a, b) => a[0] - b[0]);
+    return all;
   }
 
   get live(): number {
@@ -120,7 +128,7 @@ export class HandleTable {
 
   handleOf(call: BusCall): number {
     if (call.keepalive) return this.#byCall.get(call) ?? 0;
-    for (const [handle, entry] of this.entries()) if ((entry.kind === "out" || entry.kind === "in") && entry.call === call) return handle;
+    for (const [handle, entry] of this.#unordered()) if ((entry.kind === "out" || entry.kind === "in") && entry.call === call) return handle;
     return 0;
   }
 

@@ -20,15 +20,11 @@ export class GuestMemory {
   #words?: DataView;
   #names: ({ ptr: number; bytes: Uint8Array; text: string } | undefined)[] = new Array(NAME_SLOTS);
 
-  constructor(memory: WebAssembly.Memory | undefined, missing?: () => Error) {
-    this.#memory = memory;
-    this.#missing = missing;
-    this.#bytes = memory ? new Uint8Array(memory.buffer) : EMPTY;
-  }
-
-  /** The memory of an instance that has none yet (its start section runs): every access throws `missing()`. */
-  static missing(missing: () => Error): GuestMemory {
-    return new GuestMemory(undefined, missing);
+  /** A guest's memory; or, given why there is none yet (its start section runs), one whose every access throws that. */
+  constructor(memory: WebAssembly.Memory | (() => Error)) {
+    if (memory instanceof WebAssembly.Memory) this.#memory = memory;
+    else this.#missing = memory;
+    this.#bytes = this.#memory ? new Uint8Array(this.#memory.buffer) : EMPTY;
   }
 
   get raw(): WebAssembly.Memory {

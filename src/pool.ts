@@ -199,7 +199,8 @@ export class Pool {
       this.#live--;
       if (slot.idle) {
         slot.idle = false;
-        this.#idle.splice(this.#idle.indexOf(slot), 1);
+        const at = this.#idle.indexOf(slot);
+        if (at >= 0) this.#idle.splice(at, 1);
       }
       return true;
     };

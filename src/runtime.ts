@@ -1,4 +1,4 @@
-import { Code, Format, OS_WAPM, formatValue } from "./abi.js";
+import { Code, FORMAT_NAMES, Format, OS_WAPM, formatValue } from "./abi.js";
 import { BusCall, type CallOptions, type CallSink } from "./call.js";
 import { type Clock, timerClock } from "./clock.js";
 import { type Payload, transcode } from "./codec/index.js";
@@ -140,7 +140,9 @@ export class Runtime implements Host {
     let route: Route;
     try {
       route = this.#route(call.wapm, call.topic);
-      if (!(route.takes & (1 << call.request.format))) {
+      const format = call.request.format;
+      // A format outside the four has no bit: it takes the transcoding path, which refuses it.
+      if (!(format >>> 0 < FORMAT_NAMES.length && route.takes & (1 << format))) {
         const { spec } = route;
         if (call.request.format === Format.Raw || spec.format === "raw") {
           return BusError.of("Unsupported", `topic ${call.topic} takes ${spec.format}, and raw bytes cannot be transcoded`);
@@ -173,7 +175,8 @@ export class Runtime implements Host {
   #route(wapm: string, topic: string): Route {
     let target = this.#targets.get(wapm);
     if (!target) {
-      const module = this.modules.get(wapm);
+      // `os` is the host's, whatever the modules are called.
+      const module = wapm === OS_WAPM ? undefined : this.modules.get(wapm);
       if (wapm !== OS_WAPM && !module) {
         // Not one of the modules: an instance another object holds (`chat@room-a`), if the runtime
         // can reach one. The remote caches what it makes; the runtime does not.

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { memoryPages } from "./build.mjs";
+import { declaredMax } from "../../scripts/wasm-memory-max.mjs";
 import { guest, out, root } from "./paths.mjs";
 
 export const core = await import(pathToFileURL(join(out, "core.mjs")).href);
@@ -24,9 +24,10 @@ export function assertNoProblems(what) {
 
 const benchManifest = JSON.parse(readFileSync(join(root, "bench/guests/bus-echo/module.json"), "utf8"));
 const nowManifest = JSON.parse(readFileSync(join(root, "bench/guests/bus-echo-now/module.json"), "utf8"));
-// The maxima lib/build.mjs declared in the guests' memories, as the build's registry says of modules.
-const benchPages = memoryPages(join(root, "bench/guests/bus-echo"));
-const nowPages = memoryPages(join(root, "bench/guests/bus-echo-now"));
+// The maxima the guests' binaries declare (lib/build.mjs caps them), as the build's registry says of modules.
+const declared = (file) => (existsSync(file) ? declaredMax(readFileSync(file)) : undefined);
+const benchPages = declared(guest("bus-echo"));
+const nowPages = declared(guest("bus-echo-now"));
 
 /** A project module (modules/<name>) as built into build/modules, or null when it is not built. */
 export function projectModule(name) {
@@ -34,7 +35,7 @@ export function projectModule(name) {
   const manifestFile = join(root, "modules", name, "module.json");
   if (!existsSync(file) || !existsSync(manifestFile)) return null;
   // Capped as the build caps every module (its registry says so with memoryPages).
-  return { manifest: JSON.parse(readFileSync(manifestFile, "utf8")), wasm: wasm(file), memoryPages: memoryPages(join(root, "modules", name)) };
+  return { manifest: JSON.parse(readFileSync(manifestFile, "utf8")), wasm: wasm(file), memoryPages: declared(file) };
 }
 
 /**

@@ -17,6 +17,7 @@ export { MAX_QUEUED } from "./outbound.js";
 const MAX_MESSAGE_BYTES = 4096;
 /** Guest messages are for people: a broken UTF-8 sequence shows as U+FFFD rather than losing the message. */
 const lossy = new TextDecoder("utf-8");
+const utf8 = new TextEncoder();
 
 type Imports = Record<keyof typeof IMPORTS, (...args: number[]) => number>;
 
@@ -78,7 +79,8 @@ export function busImports(cx: InstanceContext, delivery: Delivery, suspender?: 
     listen: guarded((topicPtr, topicLen) => {
       const topic = cx.memory.readString(topicPtr, topicLen, "topic");
       if (!Object.hasOwn(cx.module.manifest.topics, topic)) return cx.refuse("InvalidTopic", `listen: topic ${topic} is not declared in module.json`);
-      cx.listening.set(topic, cx.memory.read(topicPtr, topicLen, "topic"));
+      // The topic as wasm_bus_start hands it back: its UTF-8, as a restored instance makes it (no BOM a guest wrote).
+      cx.listening.set(topic, utf8.encode(topic));
       return Code.Success;
     }),
     // Guarded by hand, without the rest arguments: a module's answer to a call_now is this hot.

@@ -47,7 +47,7 @@ export class InstanceContext {
   /** Set by `fork`: a command keeps serving after `_start` returns. */
   forked = false;
   /** Set by `bind`; until then (the Wasm start section) every access to it throws IncorrectAbi. */
-  memory: GuestMemory;
+  #memory: GuestMemory;
   /** Bytes logged so far, against `limits.logBytes`: kept in a snapshot, so a restore does not reset the budget. */
   logBytes = 0;
   readonly #fuel: bigint;
@@ -62,7 +62,7 @@ export class InstanceContext {
     this.#fuel = BigInt(module.manifest.limits.fuel);
     this.#maxBytes = module.manifest.limits.memoryPages * 65536;
     this.handles = new HandleTable(module.manifest.limits.maxHandles);
-    this.memory = GuestMemory.missing(() =>
+    this.#memory = new GuestMemory(() =>
       GuestExit.halt(
         BusError.of("IncorrectAbi", `module ${module.name} called a bus import from the Wasm start section; export _initialize (AssemblyScript: --exportStart _initialize) and make bus calls there`),
       ),
@@ -72,7 +72,11 @@ export class InstanceContext {
   /** Called once the instance exists: before then (the Wasm start section) there is no memory. */
   bind(exports: GuestExports) {
     this.exports = exports;
-    this.memory = new GuestMemory(exports.memory);
+    this.#memory = new GuestMemory(exports.memory);
+  }
+
+  get memory(): GuestMemory {
+    return this.#memory;
   }
 
   /** A status code for the guest, with a log line saying why: codes alone are hard to debug. */

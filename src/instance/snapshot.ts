@@ -111,7 +111,7 @@ export function saveInstance(cx: InstanceContext): InstanceState {
     pages: cx.memory.size / PAGE_BYTES,
     globals,
     next: cx.handles.next,
-    handles: [...cx.handles.entries()].map(([h, e]) => [h, saveEntry(e)]),
+    handles: cx.handles.entries().map(([h, e]) => [h, saveEntry(e)]),
     listening: [...cx.listening.keys()],
     forked: cx.forked,
     logBytes: cx.logBytes,

@@ -231,4 +231,13 @@ describe("HandleTable", () => {
     expect(table.entries().map(([h]) => h)).toEqual([65, 129]);
     expect(table.serving).toBe(true);
   });
+
+  it("lists handles oldest first across the u32 wrap-around: a parent before the calls made under it", () => {
+    const table = new HandleTable();
+    table.resumeAt(0xffff_fffe);
+    const issued = [0, 1, 2, 3].map(() => table.add({ kind: "reserved" }));
+    expect(issued).toEqual([0xffff_fffe, 0xffff_ffff, 1, 2]);
+    expect(table.entries().map(([h]) => h)).toEqual(issued);
+  });
 });
+

@@ -1,7 +1,7 @@
 import wabtInit from "wabt";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain ES module script without types
-import { capMemory } from "../../scripts/wasm-memory-max.mjs";
+import { capMemory, declaredMax } from "../../scripts/wasm-memory-max.mjs";
 
 const wabt = await wabtInit();
 function wasm(text: string): Uint8Array {
@@ -40,5 +40,13 @@ describe("the build declares limits.memoryPages as the memory's maximum (scripts
 
   it("refuses a module whose memory starts above its limit", () => {
     expect(() => capMemory(grower('(memory (export "memory") 10)'), 4)).toThrow(/starts at 10 pages, over limits.memoryPages \(4\)/);
+  });
+
+  it("declaredMax reads the maximum a binary declares, which is what the registry says (not the manifest)", () => {
+    const plain = grower('(memory (export "memory") 2)');
+    expect(declaredMax(plain)).toBeUndefined();
+    expect(declaredMax(capMemory(plain, 7))).toBe(7);
+    expect(declaredMax(grower('(memory (export "memory") 1 3)'))).toBe(3);
+    expect(declaredMax(wasm('(module (func (export "f")))'))).toBeUndefined();
   });
 });

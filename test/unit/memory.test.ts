@@ -193,7 +193,7 @@ describe("GuestMemory after memory.grow", () => {
 
   it("a memory that is not there yet throws its reason on every access, and on none before", () => {
     const why = () => new Error("no memory yet");
-    const mem = GuestMemory.missing(why);
+    const mem = new GuestMemory(why);
     for (const access of [() => mem.size, () => mem.raw, () => mem.read(0, 0), () => mem.peek(0, 1), () => mem.write(0, new Uint8Array(1)), () => mem.readString(0, 0), () => mem.check(0, 0)]) {
       expect(access).toThrow("no memory yet");
     }
