@@ -387,7 +387,7 @@ export class Guest {
   /** After the guest returns: fail calls nothing can answer any more, end a finished command, free an idle instance. */
   #settle() {
     if (this.#delivery.pending || this.#delivery.suspended) return;
-    this.#rested();
+    if (this.#durable) this.#rested();
     const handles = this.#cx.handles;
     if (this.#ephemeral && !this.#broken && handles.outbound === 0 && handles.serving) {
       for (const [handle, entry] of handles.inbound()) {
