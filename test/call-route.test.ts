@@ -49,6 +49,17 @@ describe("the call route and the router answer alike", () => {
     expect(routed).toEqual(fast);
   });
 
+  it("a reply's headers are its own (the headers they start from are made once)", async () => {
+    const { call } = guestApp();
+    const first = await call("hello", "greet", { name: "Ada" });
+    first.headers.set("content-type", "text/plain");
+    first.headers.set("x-mine", "1");
+    const second = await call("hello", "greet", { name: "Bob" });
+    expect(second.headers.get("content-type")).toBe("application/json");
+    expect(second.headers.get("x-mine")).toBeNull();
+    expect(await second.text()).toBe('{"message":"Hello, Bob!"}');
+  });
+
   it.each([
     ["malformed JSON", "{", "application/json", 400, "DeserializationFailed"],
     ["an empty body", "", "application/json", 400, "DeserializationFailed"],

@@ -6,7 +6,7 @@ import { BusError } from "../errors.js";
 import { sessionAddress } from "../session-names.js";
 import type { Runtime } from "../runtime.js";
 import { HttpError } from "./errors.js";
-import { contentTypeOf, formatOfContentType, headersOf } from "./formats.js";
+import { contentTypeOf, formatOfContentType, replyInit } from "./formats.js";
 
 /**
  * The request of a bus call made over HTTP: its format from Content-Type, its bytes capped at
@@ -55,5 +55,5 @@ export async function callPayload(runtime: Runtime, request: Request, module: st
 
 /** A reply as the HTTP answer: its bytes as they are, under its format's content type. */
 export function payloadResponse(reply: Payload): Response {
-  return new Response(reply.data as Uint8Array<ArrayBuffer>, { headers: headersOf(reply.format) });
+  return new Response(reply.data as Uint8Array<ArrayBuffer>, replyInit(reply.format));
 }
