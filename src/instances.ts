@@ -5,20 +5,27 @@ import { Guest, type GuestOptions, type Saved } from "./instance/guest.js";
 import type { Adopt } from "./instance/snapshot.js";
 import { Pool } from "./pool.js";
 import type { LoadedModule } from "./registry.js";
+import type { Service } from "./services/service.js";
 
 /**
- * One module's instances in this runtime: the one pinned (a process's, a session's, a shared
- * module's), and the pool for plain calls. A module's service keeps it, so a call finds both
- * without a lookup by name.
+ * One module in this runtime: its instances (the one pinned: a process's, a session's, a shared
+ * module's; the pool for plain calls) and the module as a service, which gives each call to one
+ * of them within the module's call timeout.
  */
-export class ModuleInstances {
+export class ModuleInstances implements Service {
   #pinned?: Guest;
   #pool?: Pool;
+  readonly topics: Service["topics"];
+  // An instance that takes the call at once copies the request into its memory then and there;
+  // one that queues it owns it first (Guest.accept, Pool.serve).
+  readonly borrows = true;
 
   constructor(
     readonly module: LoadedModule,
     readonly instances: Instances,
-  ) {}
+  ) {
+    this.topics = module.manifest.topics;
+  }
 
   /** The pinned instance, while it is whole: it takes every call to the module here. */
   get pinned(): Guest | undefined {
@@ -34,8 +41,33 @@ export class ModuleInstances {
     };
   }
 
-  /** Gives a plain call to an instance as the manifest says: shared (made once and pinned), or pooled / fresh (./pool.ts). */
   serve(call: BusCall): void {
+    const module = this.module;
+    // A parent that has ended has no sub-API left, and nothing would end a call made under it.
+    if (call.parent?.ended) return void call.fault(BusError.of("InvalidHandle", `the parent call to ${module.name} has ended`));
+    // Later calls on a relative object go to the instance that made it; a module with a pinned
+    // instance (a process, a session, a shared module) is served by that one.
+    const parent = call.parent?.server;
+    // A parent names a call of this module's: one another module serves is not its sub-API.
+    if (parent instanceof Guest && parent.module !== module) {
+      return void call.fault(BusError.of("InvalidHandle", `the parent call is served by module ${parent.module.name}, not ${module.name}`));
+    }
+    const owner = parent ?? this.pinned;
+    if (owner instanceof Guest) return owner.accept(call);
+    try {
+      this.#plain(call);
+    } catch (err) {
+      call.fault(BusError.from(err));
+    }
+    // A call answered already (an instance took it at once, inside the caller's call_now) needs no timer.
+    if (call.answered) return;
+    const timeout = module.manifest.limits.callTimeoutMs;
+    const timer = setTimeout(() => call.fault(BusError.of("Timeout", `module ${module.name} did not answer ${call.topic} within ${timeout} ms`)), timeout);
+    call.onAnswer(() => clearTimeout(timer));
+  }
+
+  /** A plain call, to an instance as the manifest says: shared (made once and pinned), or pooled / fresh (./pool.ts). */
+  #plain(call: BusCall): void {
     if (this.module.manifest.instances === "shared") {
       const guest = this.instances.create(this.module);
       this.pin(guest);

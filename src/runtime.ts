@@ -9,7 +9,6 @@ import type { Guest, GuestOptions, Saved } from "./instance/guest.js";
 import type { Adopt } from "./instance/snapshot.js";
 import { Instances } from "./instances.js";
 import { consoleSink, type LogLine, type LogSink } from "./log.js";
-import { moduleService } from "./module-service.js";
 import { type LoadedModule, type ModuleEntry, loadModules } from "./registry.js";
 import { builtinServices } from "./services/index.js";
 import type { KvStorage } from "./services/kv/index.js";
@@ -184,7 +183,7 @@ export class Runtime implements Host {
         if (!remote) throw BusError.of("InvalidWapm", `no module named ${wapm}`);
         return routeOf(remote, specOf(remote, wapm, topic));
       }
-      const service = module ? moduleService(this.instances.of(module)) : this.#builtins;
+      const service = module ? this.instances.of(module) : this.#builtins;
       this.#targets.set(wapm, (target = { service, routes: new Map() }));
     }
     let route = target.routes.get(topic);

@@ -44,7 +44,7 @@ import { Rng } from "./rng.js";
  */
 export const KNOWN_FINDINGS: readonly string[] = [
   // Fixed, and checked on every run since: "parent-routes-across-modules" (a parent served by
-  // another module's instance is refused, src/module-service.ts) and "parent-names-own-call"
+  // another module's instance is refused, src/instances.ts (ModuleInstances.serve)) and "parent-names-own-call"
   // (wasm_bus_start's parent is only ever a call the guest serves, HandleTable.inboundOf);
   // "delivery-after-drop" (a kept-alive call's result or a callback is delivered only while its
   // handle still names the same entry, before and after wasm_bus_malloc: sinkFor in
@@ -52,7 +52,7 @@ export const KNOWN_FINDINGS: readonly string[] = [
   // every dispatch from a guest's import, whatever instance started or ran inside it: dispatch in
   // src/instance/outbound.ts); "start-names-ended-parent" (a call that ended before its
   // wasm_bus_start, in the queue or inside wasm_bus_malloc, is not started: Guest #start; a call
-  // under a parent that has ended is refused: src/module-service.ts).
+  // under a parent that has ended is refused: src/instances.ts (ModuleInstances.serve)).
   // test/unit/fuzz-findings.test.ts replays each of these three.
 ];
 
