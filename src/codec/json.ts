@@ -70,7 +70,8 @@ export function decodeJson(data: Uint8Array, schema?: Schema): unknown {
 /** Brings a self-describing value to the shape the schema names: byte arrays become Uint8Array. */
 export function conform(value: unknown, schema?: Schema): unknown {
   if (!schema || typeof schema === "string") return schema === "bytes" && value != null ? asBytes(value, "$") : value;
-  if (value === null || value === undefined || typeof value !== "object") return value;
+  // Nothing to bring where the schema names no bytes: the value is the parse's own, as it is.
+  if (value === null || value === undefined || typeof value !== "object" || !namesBytes(schema)) return value;
   if ("option" in schema) return conform(value, schema.option);
   if ("seq" in schema && Array.isArray(value)) return value.map((v) => conform(v, schema.seq));
   if ("tuple" in schema && Array.isArray(value)) return value.map((v, i) => conform(v, schema.tuple[i]));
