@@ -178,6 +178,10 @@ export class Call extends Entry {
     return status;
   }
 
+  cancel(): void {
+    this.drop();
+  }
+
   hostFinish(payload: Payload): void {
     this.pending = false;
     if (!this.keepalive) this.release();

@@ -13,6 +13,8 @@ export abstract class Entry {
   hostError(code: u32): void {}
   /** wasm_bus_drop: the caller dropped an inbound request. */
   hostDrop(): void {}
+  /** Cancelled by the guest: an outbound call made for a request that was dropped. */
+  cancel(): void {}
 }
 
 const entries = new Map<u32, Entry>();

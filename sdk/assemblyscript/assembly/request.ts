@@ -1,12 +1,19 @@
 /** An inbound call this module serves: what arrived, and how to answer it. */
 import * as bus from "./abi";
 import { text, utf8 } from "./bytes";
-import { Call } from "./call";
 import { Entry, forget, lookup, track } from "./handles";
 import { log } from "./log";
 import { decodeAs, encodeAs, formatFor, Payload } from "./payload";
-import { Server } from "./server";
 import { Value } from "./value";
+
+/**
+ * What hears that a request was dropped: its Server (./server.ts). Declared here so that a request
+ * needs nothing of the module that serves it, and the imports go one way (server -> request).
+ */
+export abstract class DropListener {
+  /** The caller dropped a request before it ended; its Step calls are already dropped. */
+  onDrop(req: Request): void {}
+}
 
 export class Request extends Entry {
   /** Answered with reply or fault. */
@@ -18,7 +25,7 @@ export class Request extends Entry {
   /** Kept after the reply, for a sub-API (see keepAlive). */
   kept: bool = false;
   /** Calls made for this request with a Step handler: dropped with it. */
-  private calls: Array<Call> = [];
+  private calls: Array<Entry> = [];
   private decoded: Value | null = null;
   private didDecode: bool = false;
 
@@ -29,7 +36,7 @@ export class Request extends Entry {
     public topic: string,
     public format: u32,
     public data: Uint8Array,
-    public server: Server,
+    public server: DropListener,
   ) {
     super();
     this.handle = handle;
@@ -138,13 +145,13 @@ export class Request extends Entry {
   // ---- bookkeeping --------------------------------------------------------------------
 
   /** Links an outbound call to this request; false when the request is already over. */
-  adopt(call: Call): bool {
+  adopt(call: Entry): bool {
     if (this.ended) return false;
     this.calls.push(call);
     return true;
   }
 
-  disown(call: Call): void {
+  disown(call: Entry): void {
     const i = this.calls.indexOf(call);
     if (i >= 0) this.calls.splice(i, 1);
   }
@@ -155,7 +162,7 @@ export class Request extends Entry {
     this.close();
     // Cancel what was started for it; copy first, as each drop disowns.
     const calls = this.calls.slice(0);
-    for (let i = 0; i < calls.length; i++) calls[i].drop();
+    for (let i = 0; i < calls.length; i++) calls[i].cancel();
     this.server.onDrop(this);
   }
 

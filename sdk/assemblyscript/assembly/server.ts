@@ -2,14 +2,12 @@
 import * as bus from "./abi";
 import { utf8 } from "./bytes";
 import { log } from "./log";
-import { openRequest, Request } from "./request";
+import { DropListener, openRequest, Request } from "./request";
 
 /** Serves one topic. For a plain function, use serve(topic, fn). */
-export abstract class Server {
+export abstract class Server extends DropListener {
   /** An inbound call: answer it now or later with req.reply / req.fault. */
   abstract onRequest(req: Request): void;
-  /** The caller dropped a request before it ended; its Step calls are already dropped. */
-  onDrop(req: Request): void {}
 }
 
 class FnServer extends Server {
