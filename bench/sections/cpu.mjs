@@ -6,25 +6,20 @@
 // round, the routes taking turns, and the CPU time workerd spent (every thread, from
 // /proc/<pid>/task/*/schedstat, in ns) over a round divided by its requests is the CPU per
 // request. Requests per second per core is its inverse. All on 127.0.0.1, bounded in time.
-import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import net from "node:net";
 import { join } from "node:path";
 import { out, root } from "../lib/paths.mjs";
+import { bundleWorker, freePort, serveWorkerd } from "../lib/workerd.mjs";
 import { median } from "../lib/stats.mjs";
 
 const require = createRequire(import.meta.url);
 const autocannon = require("autocannon");
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 const BODY = '{"name":"Ada"}';
 
-function bundleWorker() {
+function bundle() {
   const dir = join(out, "worker-cpu");
-  rmSync(dir, { recursive: true, force: true });
-  execFileSync(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", dir, "-c", join(root, "bench/wrangler.toml")], {
-    cwd: root, env, stdio: ["ignore", "ignore", "inherit"], timeout: 120_000,
-  });
+  bundleWorker(dir, join(root, "bench/wrangler.toml"));
   copyFileSync(join(root, "bench/worker/js-greet.js"), join(dir, "js-greet.js"));
   return dir;
 }
@@ -58,17 +53,6 @@ const js :Workerd.Worker = (
   return file;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** CPU time of every thread of a process, in ns. */
 function cpuNs(pid) {
   let total = 0;
@@ -90,37 +74,17 @@ function load(url, { connections, amount }) {
   });
 }
 
-async function until(check, ms) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > end) throw new Error("cpu: workerd did not come up");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 export async function run({ quick }) {
-  const workerd = await import("workerd"); // the binary's path, as the package's default export
-  const workerdBin = workerd.default?.default ?? workerd.default;
-  const dir = bundleWorker();
+  const dir = bundle();
   const ports = { bus: await freePort(), js: await freePort() };
-  const config = writeConfig(dir, ports);
-  const child = spawn(workerdBin, ["serve", config], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+  const urls = {
+    bus: `http://127.0.0.1:${ports.bus}/call/hello/greet`,
+    plain: `http://127.0.0.1:${ports.bus}/plain/greet`,
+    js: `http://127.0.0.1:${ports.js}/greet`,
+  };
+  const up = async () => (await fetch(urls.js, { method: "POST", body: BODY })).ok && (await fetch(urls.plain, { method: "POST", body: BODY })).ok;
+  const child = await serveWorkerd(dir, writeConfig(dir, ports), up, "cpu");
   try {
-    const urls = {
-      bus: `http://127.0.0.1:${ports.bus}/call/hello/greet`,
-      plain: `http://127.0.0.1:${ports.bus}/plain/greet`,
-      js: `http://127.0.0.1:${ports.js}/greet`,
-    };
-    await until(async () => (await fetch(urls.js, { method: "POST", body: BODY })).ok && (await fetch(urls.plain, { method: "POST", body: BODY })).ok, 30_000).catch((err) => {
-      throw new Error(`${err.message}: ${stderr.trim().split("\n").slice(-3).join(" / ")}`);
-    });
     // Same request, same answer, on the three.
     const answers = {};
     for (const [name, url] of Object.entries(urls)) {

@@ -32,16 +32,15 @@
 // exported by scripts/wasm-globals.mjs), heap-1mib through the same exportGlobals here; each is
 // registered with its SHA-256 as build/registry.ts registers it, so a restore checks the hash
 // as it does in workerd.
-import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import net from "node:net";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { exportGlobals } from "../../scripts/wasm-globals.mjs";
 import { accept, assertNoProblems, makeRuntime, projectModule } from "../lib/bus.mjs";
 import { guest, out, root } from "../lib/paths.mjs";
+import { bundleWorker, freePort, serveWorkerd } from "../lib/workerd.mjs";
 import { measure, median, now, ratio } from "../lib/stats.mjs";
 import { atMost, SNAPSHOT_TARGETS } from "../lib/targets.mjs";
 
@@ -391,13 +390,6 @@ function workerdRows(result, w) {
 // ---- workerd: a session woken after a restart ---------------------------------
 
 /** The project's Worker (wrangler.toml: the app and its Durable Objects), bundled as wrangler deploys it. */
-function bundleWorker(dir) {
-  rmSync(dir, { recursive: true, force: true });
-  execFileSync(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", dir, "-c", join(root, "wrangler.toml")], {
-    cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" }, stdio: ["ignore", "ignore", "inherit"], timeout: 120_000,
-  });
-}
-
 /** A workerd config for it: wrangler.toml's bindings, its objects on SQLite, their storage in `state`. */
 function writeConfig(dir, state, port) {
   const wasm = readdirSync(dir).filter((f) => f.endsWith(".wasm"));
@@ -430,17 +422,6 @@ ${classes.map((c) => `    (className = "${c}", uniqueKey = "wasm-bus-bench-${c}"
   return file;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * The same round trip in workerd, across a real eviction: the project's Worker (wrangler.toml: the
  * app with its Durable Objects; the bench Worker has none), bundled by `wrangler deploy --dry-run`
@@ -456,12 +437,10 @@ function freePort() {
  * count on after the restart.
  */
 async function workerdWake({ quick }) {
-  const workerd = await import("workerd"); // the binary's path, as the package's default export
-  const workerdBin = workerd.default?.default ?? workerd.default;
   const WebSocket = require("ws");
   const { pack, unpack } = require("msgpackr");
   const dir = join(out, "worker-snapshot");
-  bundleWorker(dir);
+  bundleWorker(dir, join(root, "wrangler.toml"));
   const state = join(dir, "state");
   mkdirSync(state, { recursive: true });
   const port = await freePort();
@@ -471,20 +450,8 @@ async function workerdWake({ quick }) {
   const deadline = (ms, what) => new Promise((_, reject) => setTimeout(() => reject(new Error(`snapshot (workerd): no ${what} in ${ms} ms`)), ms).unref());
 
   let child;
-  let stderr = "";
   async function start() {
-    child = spawn(workerdBin, ["serve", config], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-    child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
-    const until = Date.now() + 30_000;
-    for (;;) {
-      try {
-        if ((await fetch(`${origin}/modules`)).ok) return;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > until) throw new Error(`snapshot (workerd): workerd did not come up: ${stderr.trim().split("\n").slice(-3).join(" / ")}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    child = await serveWorkerd(dir, config, async () => (await fetch(`${origin}/modules`)).ok, "snapshot (workerd)");
   }
   async function stop() {
     const exited = new Promise((r) => child.once("exit", r));

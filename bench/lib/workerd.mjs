@@ -1,0 +1,55 @@
+// What the sections that run workerd itself share (7 cpu, 8 snapshot): a Worker bundled by
+// wrangler as it deploys, a free port on 127.0.0.1, and the workerd binary serving a config
+// until it answers (no Miniflare, no wrangler dev proxy in front).
+import { execFileSync, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import net from "node:net";
+import { join } from "node:path";
+import { root } from "./paths.mjs";
+
+/** The Worker of `wranglerToml` as `wrangler deploy` bundles it, into `dir` (emptied first). */
+export function bundleWorker(dir, wranglerToml) {
+  rmSync(dir, { recursive: true, force: true });
+  execFileSync(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", dir, "-c", wranglerToml], {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    stdio: ["ignore", "ignore", "inherit"],
+    timeout: 120_000,
+  });
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * workerd serving `config` from `dir`, once `ready()` is true (within 30 s; it throws, with the
+ * last lines workerd wrote, when not). `child` is the process; `what` names the section in errors.
+ */
+export async function serveWorkerd(dir, config, ready, what) {
+  const workerd = await import("workerd"); // the binary's path, as the package's default export
+  const bin = workerd.default?.default ?? workerd.default;
+  const child = spawn(bin, ["serve", config], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+  const until = Date.now() + 30_000;
+  for (;;) {
+    try {
+      if (await ready()) return child;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > until) {
+      child.kill("SIGKILL");
+      throw new Error(`${what}: workerd did not come up: ${stderr.trim().split("\n").slice(-3).join(" / ")}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
