@@ -104,15 +104,7 @@ export class Asyncify implements Suspender {
         continue;
       }
       const fn = value as Fn;
-      const direct = (...args: never[]) => {
-        const outer = this.#inner;
-        this.#inner = "direct";
-        try {
-          return fn(...args);
-        } finally {
-          this.#inner = outer;
-        }
-      };
+      const direct = (...args: never[]) => this.#within("direct", fn, args);
       this.#exports.set(name, fn);
       this.#raw.set(direct, fn);
       bound[name] = direct;
@@ -199,7 +191,7 @@ export class Asyncify implements Suspender {
           this.#rewinding = true;
           x.asyncify_start_rewind(this.#data!);
         }
-        const result = this.#call(fn, args);
+        const result = this.#within("promising", fn, args);
         if (!this.#unwinding) {
           if (this.#rewinding) throw BusError.of("InternalFailure", `module ${this.module}: ${name} returned without rewinding into the import it waited in`);
           return result;
@@ -227,9 +219,10 @@ export class Asyncify implements Suspender {
     }
   }
 
-  #call<A extends number[], R>(fn: (...args: A) => R, args: A): R {
+  /** Runs `fn` as an entry of the kind given (what an import inside it may do), then goes back to the outer one. */
+  #within<A extends unknown[], R>(kind: "promising" | "direct", fn: (...args: A) => R, args: A): R {
     const outer = this.#inner;
-    this.#inner = "promising";
+    this.#inner = kind;
     try {
       return fn(...args);
     } finally {
