@@ -1,8 +1,8 @@
-import { Code, FORMAT_NAMES, Format, OS_WAPM, formatValue } from "./abi.js";
+import { Code, FORMAT_NAMES, OS_WAPM, formatValue } from "./abi.js";
 import { BusCall, type CallOptions, type CallSink } from "./call.js";
 import { type Clock, timerClock } from "./clock.js";
 import { type Payload, transcode } from "./codec/index.js";
-import type { TopicSpec } from "./codec/schema.js";
+import { type Fit, type TopicSpec, fit } from "./codec/schema.js";
 import { BusError, GuestExit } from "./errors.js";
 import type { Host, Meter } from "./host.js";
 import type { Guest, GuestOptions, Saved } from "./instance/guest.js";
@@ -139,13 +139,11 @@ export class Runtime implements Host {
     let route: Route;
     try {
       route = this.#route(call.wapm, call.topic);
-      const format = call.request.format;
-      // A format outside the four has no bit: it takes the transcoding path, which refuses it.
-      if (!(format >>> 0 < FORMAT_NAMES.length && route.takes & (1 << format))) {
+      // Looked up by format (a format outside the four finds none: not taken as it is).
+      const how = route.fits[call.request.format] ?? fit(route.spec, undefined);
+      if (how !== "as-is") {
         const { spec } = route;
-        if (call.request.format === Format.Raw || spec.format === "raw") {
-          return BusError.of("Unsupported", `topic ${call.topic} takes ${spec.format}, and raw bytes cannot be transcoded`);
-        }
+        if (how === "refused") return BusError.of("Unsupported", `topic ${call.topic} takes ${spec.format}, and raw bytes cannot be transcoded`);
         call.replyAs = { format: call.request.format, schema: spec.response, callbacks: spec.callbacks };
         call.request = transcode(call.request, formatValue(spec.format), spec.request);
         call.lent = false; // transcoded: bytes of its own
@@ -202,14 +200,12 @@ interface Target {
 interface Route {
   service: Service;
   spec: TopicSpec;
-  /** A bit per format (1 << format) the topic takes without transcoding. */
-  takes: number;
+  /** How a payload in each format reaches the topic (codec/schema.ts `fit`), by format value. */
+  fits: readonly Fit[];
 }
 
 function routeOf(service: Service, spec: TopicSpec): Route {
-  let takes = 1 << formatValue(spec.format);
-  for (const name of spec.accepts ?? []) takes |= 1 << formatValue(name);
-  return { service, spec, takes };
+  return { service, spec, fits: FORMAT_NAMES.map((name) => fit(spec, name)) };
 }
 
 /** Whether `wapm` is on the chain that `call` ends (`call.chain().includes(wapm)`, without the arrays). */

@@ -36,6 +36,17 @@ export interface TopicSpec {
   description?: string;
 }
 
+/**
+ * How a payload in `format` reaches a topic: as it is (the topic's format, or one it accepts),
+ * transcoded by the topic's types, or refused: raw bytes have no types to be transcoded by, either
+ * way. A format that is none of the four is never taken as it is.
+ */
+export type Fit = "as-is" | "transcode" | "refused";
+export function fit(spec: TopicSpec, format: import("../abi.js").FormatName | undefined): Fit {
+  if (format !== undefined && (spec.format === format || spec.accepts?.includes(format))) return "as-is";
+  return format === "raw" || spec.format === "raw" ? "refused" : "transcode";
+}
+
 const SCALARS = new Set<string>([
   "unit", "bool", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128",
   "f32", "f64", "string", "bytes",

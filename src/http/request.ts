@@ -1,6 +1,7 @@
 import { Format, OS_WAPM, formatName } from "../abi.js";
 import { readCapped } from "../bytes.js";
 import { type Payload, decode } from "../codec/index.js";
+import { fit } from "../codec/schema.js";
 import { validate } from "../codec/validate.js";
 import { BusError } from "../errors.js";
 import { sessionAddress } from "../session-names.js";
@@ -25,7 +26,7 @@ export async function callPayload(runtime: Runtime, request: Request, module: st
     throw new HttpError("Unsupported", `Content-Type ${contentType} is not a bus format (application/json, application/msgpack)`, 415);
   }
   const given = formatName(format)!;
-  if (spec.format !== given && !spec.accepts?.includes(given) && (given === "raw" || spec.format === "raw")) {
+  if (fit(spec, given) === "refused") {
     throw new HttpError("Unsupported", `topic ${topic} takes ${spec.format}, and raw bytes cannot be transcoded`, 415);
   }
   if ((given === "bincode" || spec.format === "bincode") && !spec.request) {

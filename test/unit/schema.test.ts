@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkSchema } from "../../src/codec/schema.js";
+import { checkSchema, fit } from "../../src/codec/schema.js";
 
 const SCALARS = ["unit", "bool", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128", "f32", "f64", "string", "bytes"];
 
@@ -59,5 +59,21 @@ describe("checkSchema", () => {
 
   it("reports the first fault in field order", () => {
     expect(() => checkSchema({ struct: { a: "x", b: "y" } })).toThrowError('schema.struct.a: unknown type "x"');
+  });
+});
+
+describe("fit: how a payload's format reaches a topic (the edge and the runtime both decide by it)", () => {
+  it("takes the topic's format and those it accepts as they are, transcodes typed ones, refuses raw either way", () => {
+    const json = { format: "json" as const };
+    const raw = { format: "raw" as const, accepts: ["raw" as const, "json" as const] };
+    expect(fit(json, "json")).toBe("as-is");
+    expect(fit(json, "msgpack")).toBe("transcode");
+    expect(fit(json, "raw")).toBe("refused");
+    expect(fit(raw, "json")).toBe("as-is");
+    expect(fit(raw, "msgpack")).toBe("refused");
+    expect(fit({ format: "json", accepts: ["msgpack"] }, "msgpack")).toBe("as-is");
+    // Not one of the four: never as it is.
+    expect(fit(json, undefined)).toBe("transcode");
+    expect(fit(raw, undefined)).toBe("refused");
   });
 });
