@@ -81,13 +81,8 @@ export class Pool {
    * `limits.maxInstances` at once; past it the call waits (up to `limits.maxWaiting` calls, then Busy).
    */
   serve(call: BusCall): void {
-    const idle = this.#idle.pop();
-    if (idle) {
-      idle.idle = false;
-      return this.#give(idle, call);
-    }
     const { maxInstances, maxWaiting } = this.module.manifest.limits;
-    if (this.#waiting.length >= maxWaiting && this.#live >= maxInstances) {
+    if (this.#waiting.length >= maxWaiting && !this.#idle.length && this.#live >= maxInstances) {
       return void call.fault(BusError.of("Busy", `module ${this.module.name}: all ${maxInstances} instances are busy and ${maxWaiting} calls wait already`));
     }
     const slot = this.#free(call);
