@@ -10,6 +10,7 @@ import { AsyncifyState, type Suspended } from "../../src/instance/asyncify.js";
 import type { Guest } from "../../src/instance/guest.js";
 import type { LogLine } from "../../src/log.js";
 import { Runtime } from "../../src/runtime.js";
+import { compile } from "./wat.js";
 
 /**
  * Blocking guests through binaryen's asyncify (scripts/wasm-asyncify.mjs, src/instance/asyncify.ts),
@@ -18,8 +19,6 @@ import { Runtime } from "../../src/runtime.js";
  * and a restored instance rewinding into the import it waited in.
  */
 const root = resolve(__dirname, "../..");
-// Plain Node compiles Wasm from bytes; the Workers types (which the project checks against) say it cannot.
-const compile = (bytes: Uint8Array) => new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(bytes);
 const built = (path: string) => readFileSync(resolve(root, "build", path));
 const manifest = (dir: string) => JSON.parse(readFileSync(resolve(root, dir, "module.json"), "utf8")) as unknown;
 

@@ -1,29 +1,14 @@
-/// <reference types="node" />
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import wabtInit from "wabt";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain ES module script without types
 import { capMemory } from "../../scripts/wasm-memory-max.mjs";
 import { Format } from "../../src/abi.js";
 import { Guest } from "../../src/instance/guest.js";
 import { Runtime } from "../../src/runtime.js";
-
-const wabt = await wabtInit();
-// Plain Node compiles Wasm from bytes; the Workers types (which the project checks against) say it cannot.
-const compile = (bytes: Uint8Array) => new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(bytes);
-function binary(text: string): Uint8Array {
-  const parsed = wabt.parseWat("t.wat", text);
-  const bytes = parsed.toBinary({}).buffer as Uint8Array;
-  parsed.destroy();
-  return bytes;
-}
-const wasm = (text: string) => compile(binary(text));
-const fuel = () => compile(readFileSync(resolve(__dirname, "../../build/fuel.wasm")));
+import { compile, fuel, watBytes, watModule } from "./wat.js";
 
 describe("a bus import called from the Wasm start section", () => {
   it("fails the start-up with IncorrectAbi and says what to do instead", () => {
-    const module = wasm(`(module
+    const module = watModule(`(module
       (import "wasm-bus" "listen" (func $listen (param i32 i32) (result i32)))
       (memory (export "memory") 1)
       (data (i32.const 16) "go")
@@ -57,7 +42,7 @@ const grow = (runtime: Runtime) => runtime.request("grower", "grow", { format: F
 
 describe("limits.memoryPages", () => {
   it("a binary the build capped cannot grow past it: memory.grow fails in the guest, and the call goes on", async () => {
-    const capped = compile(capMemory(binary(GROWER), 2));
+    const capped = compile(capMemory(watBytes(GROWER), 2));
     const runtime = new Runtime({ grower: { manifest, wasm: capped, memoryPages: 2 } }, { fuel: fuel(), log: () => {} });
     expect(runtime.modules.get("grower")!.capped).toBe(true);
     const reply = await grow(runtime);
@@ -65,14 +50,14 @@ describe("limits.memoryPages", () => {
   });
 
   it("a binary not capped is checked by the host: growing past the limit fails the call with MemoryAllocationFailed", async () => {
-    const runtime = new Runtime({ grower: { manifest, wasm: wasm(GROWER) } }, { fuel: fuel(), log: () => {} });
+    const runtime = new Runtime({ grower: { manifest, wasm: watModule(GROWER) } }, { fuel: fuel(), log: () => {} });
     expect(runtime.modules.get("grower")!.capped).toBe(false);
     await expect(grow(runtime)).rejects.toMatchObject({ message: expect.stringContaining("over its limit of 2") });
     await expect(grow(runtime)).rejects.toMatchObject({ codeName: "MemoryAllocationFailed" });
   });
 
   it("a registry that declares a larger maximum than the limit is not taken as capped", () => {
-    const runtime = new Runtime({ grower: { manifest, wasm: wasm(GROWER), memoryPages: 8 } }, { fuel: fuel(), log: () => {} });
+    const runtime = new Runtime({ grower: { manifest, wasm: watModule(GROWER), memoryPages: 8 } }, { fuel: fuel(), log: () => {} });
     expect(runtime.modules.get("grower")!.capped).toBe(false);
   });
 });

@@ -1,20 +1,11 @@
-import wabtInit from "wabt";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain ES module script without types
 import { capMemory, declaredMax } from "../../scripts/wasm-memory-max.mjs";
+import { compile, watBytes as wasm } from "./wat.js";
 
-const wabt = await wabtInit();
-function wasm(text: string): Uint8Array {
-  const parsed = wabt.parseWat("t.wat", text);
-  const bytes = parsed.toBinary({}).buffer as Uint8Array;
-  parsed.destroy();
-  return bytes;
-}
 const grower = (memory: string) =>
   wasm(`(module ${memory} (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))`);
 
-// Plain Node compiles Wasm from bytes; the Workers types (which the project checks against) say it cannot.
-const compile = (bytes: Uint8Array) => new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(bytes);
 function instantiate(bytes: Uint8Array) {
   return new WebAssembly.Instance(compile(bytes)).exports as unknown as { memory: WebAssembly.Memory; grow(n: number): number };
 }

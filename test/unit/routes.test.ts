@@ -1,21 +1,9 @@
-/// <reference types="node" />
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import wabtInit from "wabt";
 import { describe, expect, it } from "vitest";
 import { Runtime } from "../../src/runtime.js";
+import { fuel, watModule } from "./wat.js";
 
-const wabt = await wabtInit();
-// Plain Node compiles Wasm from bytes; the Workers types (which the project checks against) say it cannot.
-const compile = (bytes: Uint8Array) => new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(bytes);
-function wasm(text: string): WebAssembly.Module {
-  const parsed = wabt.parseWat("t.wat", text);
-  const bytes = parsed.toBinary({}).buffer as Uint8Array;
-  parsed.destroy();
-  return compile(bytes);
-}
 const runtimeOf = (name: string, text: string) =>
-  new Runtime({ [name]: { manifest: { topics: { ping: "raw" } }, wasm: wasm(text) } }, { fuel: compile(readFileSync(resolve(__dirname, "../../build/fuel.wasm"))), log: () => {} });
+  new Runtime({ [name]: { manifest: { topics: { ping: "raw" } }, wasm: watModule(text) } }, { fuel: fuel(), log: () => {} });
 
 /** Listens on the topic at 16 (`len` bytes) and replies with one byte: what `answer` leaves on the stack. */
 const pinger = (topic: string, len: number, answer: string) => `(module

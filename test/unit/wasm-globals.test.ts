@@ -1,16 +1,9 @@
-import wabtInit from "wabt";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain ES module script without types
 import { exportGlobals } from "../../scripts/wasm-globals.mjs";
+import { compile, watBytes } from "./wat.js";
 
-const wabt = await wabtInit();
-function wasm(text: string): Uint8Array {
-  const parsed = wabt.parseWat("t.wat", text, { mutable_globals: true, simd: true, reference_types: true });
-  const bytes = parsed.toBinary({}).buffer as Uint8Array;
-  parsed.destroy();
-  return bytes;
-}
-const compile = (bytes: Uint8Array) => new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(bytes);
+const wasm = (text: string) => watBytes(text, { mutable_globals: true, simd: true, reference_types: true });
 
 describe("the build exports every mutable global for snapshots (scripts/wasm-globals.mjs)", () => {
   const source = `(module

@@ -6,12 +6,12 @@ import wabtInit from "wabt";
 import { afterAll, describe, expect, it } from "vitest";
 // @ts-expect-error: a build script in plain JavaScript
 import { FAN_OUT, meter } from "../../scripts/wasm-meter.mjs";
+import { compile } from "./wat.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const wabt = await wabtInit();
 const dir = mkdtempSync(join(tmpdir(), "wasm-meter-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const compile = (bytes: Uint8Array) => new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(bytes);
 
 let n = 0;
 /** The WAT module as the build meters it (scripts/wasm-meter.mjs after --log-execution). */
