@@ -259,12 +259,11 @@ export class Guest {
   }
 
   /**
-   * Whether a call may go into this instance right away, inside its caller's `call_now`: nothing
-   * of this instance is on the stack or waiting to be delivered, and its entries cannot suspend.
+   * Whether a call may go into this instance right away, inside its caller's `call_now`: it is at
+   * rest (`quiet`: nothing of it on the stack or waiting to be delivered), and its entries cannot suspend.
    */
   #enterable(): boolean {
-    const d = this.#delivery;
-    return this.#depth === 0 && !this.#broken && d.pending === 0 && d.suspended === 0 && !d.draining && !this.#asyncify;
+    return !this.#asyncify && this.quiet;
   }
 
   /**
@@ -387,7 +386,7 @@ export class Guest {
   /** After the guest returns: fail calls nothing can answer any more, end a finished command, free an idle instance. */
   #settle() {
     if (this.#delivery.pending || this.#delivery.suspended) return;
-    if (this.#durable) this.#rested();
+    this.#rested();
     const handles = this.#cx.handles;
     if (this.#ephemeral && !this.#broken && handles.outbound === 0 && handles.serving) {
       for (const [handle, entry] of handles.inbound()) {
