@@ -4,24 +4,25 @@
 ;; and the Worker hands it to the codec (src/worker-runtime.ts); without it the codec does the same
 ;; in JavaScript (json-bytes-write.ts, json-bytes-read.ts), byte for byte the same text and bytes.
 ;;
-;; Memory: the tables below, filled by json-kernel.ts when it instantiates this; from 64 KiB on,
-;; what the caller puts there. Grows up to 256 pages (16 MiB), never past: larger payloads are left
-;; to JavaScript.
+;; Memory: the tables below, filled by json-kernel.ts when it instantiates this; from 576 KiB on
+;; (KERNEL_BASE), what the caller puts there. Grows up to 256 pages (16 MiB), never past: larger
+;; payloads are left to JavaScript.
 ;;   0     u32[256]  each byte's digits and a comma, little-endian (bytes past the comma unused)
 ;;   1024  u8[256]   how many of those are the byte's: 2, 3 or 4
-;;   1280  u8[256][8] for each 8-bit mask, the indices of its set bits in order (0x80 after them)
-;;   3328  u8[256][8] the same plus 8 (the high half of a 16-lane mask)
 ;;   5376  u8[16]    x * 10 for x 0-9, then 0
-;;   5392  u8[16]    x * 100 (mod 256) for x 0-9, then 0
-;;   5408  u8[16]    over-255 bias: a lane's tens-and-ones plus this has its high bit set when the
-;;                   hundreds x make the number over 255 (x = 2: 72, over 55; x >= 3: 128) or
-;;                   start with a zero (x = 0: 128), else 0
+;;   5392  u8[16]    by a - ',' (0 for a comma, 4-13 for the digits x 0-9): 0, then x * 100 (mod 256)
+;;   5408  u8[16]    by a - ',' too, the check bias: a lane's tens-and-ones plus this has its high bit
+;;                   set when the number is not a byte as serde_json writes it. For the digits x, the
+;;                   hundreds: over 255 (x = 2: 72, over 55; x >= 3: 128) or a leading zero (x = 0:
+;;                   128), else 0; for the comma (a two-digit number): 246, under 10 (a leading zero)
 ;;   5632  u8[81][16] for four bytes of widths 2 + k0, 2 + k1, 2 + k2, 2 + k3 (k 0-2, i = k0 + 3 k1 +
 ;;                   9 k2 + 27 k3), the shuffle that keeps each one's digits and comma from its four
 ;;                   slots "hto,"; then u8[81][16], of which the first byte is that many bytes
-;;   8224  v128[12]  constants (the data segment at the end)
+;;   8224  v128[13]  constants (the data segment at the end)
+;;   65536 u8[65536][8] for each 16-bit mask with no two neighbouring bits set, the indices of its set
+;;                   bits in order (0x80 after them); the other masks' rows are unused (zeros)
 (module
-  (memory (export "memory") 2 256)
+  (memory (export "memory") 9 256)
   ;; the bytes the last `decode` read
   (global $count (export "count") (mut i32) (i32.const 0))
 
@@ -62,8 +63,9 @@
       (local.set $idx (i32x4.shl (i32x4.shr_u (i32x4.mul (local.get $base3)
         (i8x16.add (i8x16.min_u (i8x16.sub_sat_u (local.get $x) (local.get $c9)) (local.get $one))
           (i8x16.min_u (i8x16.sub_sat_u (local.get $x) (local.get $c99)) (local.get $one)))) (i32.const 24)) (i32.const 4)))
-      ;; bytes 0-7, then 8-15, as u16
-      (local.set $lo (i16x8.extend_low_i8x16_u (local.get $x)))
+      ;; bytes 0-7, then 8-15, as u16: loaded again, widened as they load (one instruction, where
+      ;; widening the high half of $x takes three)
+      (local.set $lo (v128.load8x8_u (local.get $src)))
       (local.set $q (i16x8.shr_u (i16x8.mul (local.get $lo) (local.get $c205)) (i32.const 11)))
       (local.set $h (i16x8.shr_u (i16x8.mul (local.get $q) (local.get $c26)) (i32.const 8)))
       (local.set $ht (i16x8.sub (i16x8.add (i16x8.shl (local.get $q) (i32.const 8)) (local.get $c3030))
@@ -77,7 +79,7 @@
       (v128.store align=1 (local.get $dst)
         (i8x16.relaxed_swizzle (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $ht) (local.get $oc)) (v128.load offset=5632 (local.get $i))))
       (local.set $dst (i32.add (local.get $dst) (i32.load8_u offset=6928 (local.get $i))))
-      (local.set $lo (i16x8.extend_high_i8x16_u (local.get $x)))
+      (local.set $lo (v128.load8x8_u offset=8 (local.get $src)))
       (local.set $q (i16x8.shr_u (i16x8.mul (local.get $lo) (local.get $c205)) (i32.const 11)))
       (local.set $h (i16x8.shr_u (i16x8.mul (local.get $q) (local.get $c26)) (i32.const 8)))
       (local.set $ht (i16x8.sub (i16x8.add (i16x8.shl (local.get $q) (i32.const 8)) (local.get $c3030))
@@ -168,15 +170,22 @@
   ;; those lanes fail the block whatever their value.
   ;;
   ;; Each byte is checked as c, digit or comma (the block's last byte as the next block's first
-  ;; c: until then it ends no number here). The constants come from memory, as in encode.
+  ;; c: until then it ends no number here). The loop is bound by how many instructions a block
+  ;; takes (V8 issues them as fast as the core takes them), so each check is as few as it can be:
+  ;; a is indexed from ',' rather than '0', so that the one bias table finds a two-digit leading
+  ;; zero (a comma then '0') as it finds the three-digit one and a number over 255; "c is no digit"
+  ;; is the high bit of one saturating add; and the numbers are squeezed out of the whole block by
+  ;; one shuffle from a table of every 16-bit comma mask (512 KiB, of which the masks with no two
+  ;; commas side by side are used: two side by side fail the block before). The constants come
+  ;; from memory, as in encode.
   (func $blocks (param $j i32) (param $limit i32) (param $k i32) (result i32)
     (local $c v128) (local $b v128) (local $a v128)
     (local $term v128) (local $cmc v128) (local $cmb v128) (local $cma v128)
     (local $dc v128) (local $idx v128) (local $ones v128) (local $ok v128) (local $bad v128)
-    (local $zero v128) (local $comma v128) (local $nine v128) (local $t10 v128) (local $t100 v128) (local $over v128)
+    (local $zero v128) (local $comma v128) (local $c118 v128) (local $t10 v128) (local $t100 v128) (local $over v128)
     (local $m i32) (local $out i32) (local $p i32) (local $last i32)
     (local.set $out (local.get $k))
-    (local.set $nine (v128.load offset=8224 (i32.const 0)))
+    (local.set $c118 (v128.load offset=8416 (i32.const 0)))
     (local.set $zero (v128.load offset=8384 (i32.const 0)))
     (local.set $comma (v128.load offset=8400 (i32.const 0)))
     (local.set $t10 (v128.load offset=5376 (i32.const 0)))
@@ -187,7 +196,9 @@
     (local.set $p (i32.sub (local.get $j) (i32.const 3)))
     (local.set $last (i32.sub (local.get $limit) (i32.const 19)))
     (block $done (loop $block
-      (br_if $done (i32.gt_s (local.get $p) (local.get $last)))
+      ;; two blocks a turn (V8's check and moves at each turn of a loop cost about a tenth of a
+      ;; block), so both must end inside the text
+      (br_if $done (i32.gt_s (local.get $p) (i32.sub (local.get $last) (i32.const 16))))
       (local.set $a (v128.load (local.get $p)))
       (local.set $b (v128.load offset=1 (local.get $p)))
       (local.set $c (v128.load offset=2 (local.get $p)))
@@ -199,61 +210,55 @@
       (local.set $dc (i8x16.sub (local.get $c) (local.get $zero)))
       (local.set $ones (i8x16.add (local.get $dc)
         (i8x16.relaxed_swizzle (local.get $t10) (i8x16.sub (local.get $b) (local.get $zero)))))
-      (local.set $idx (v128.or (i8x16.sub (local.get $a) (local.get $zero)) (local.get $cmb)))
-      ;; a lane is fine where c is a comma, or a digit with a comma among t, b, a (no four digits in
-      ;; a row) ...
+      (local.set $idx (v128.or (i8x16.sub (local.get $a) (local.get $comma)) (local.get $cmb)))
+      ;; a lane is fine where c is a comma, or a digit (c - '0' + 118 under 128) with a comma among
+      ;; t, b, a (no four digits in a row) ...
       (local.set $ok (v128.or (local.get $cmc)
-        (v128.and (i8x16.eq (i8x16.min_u (local.get $dc) (local.get $nine)) (local.get $dc))
-          (v128.or (local.get $term) (v128.or (local.get $cmb) (local.get $cma))))))
-      ;; ... unless t is a comma ending a number with no digit, a leading zero (two digits: b is
-      ;; '0' after a comma; three: the over table's 128 for a = '0') or over 255 (the high bit of
-      ;; the ones and tens plus the over-255 bias)
-      (local.set $bad (v128.and (local.get $term) (v128.or (v128.or
+        (v128.andnot
+          (v128.or (local.get $term) (v128.or (local.get $cmb) (local.get $cma)))
+          (i8x16.add_sat_u (local.get $dc) (local.get $c118)))))
+      ;; ... unless t is a comma ending a number with no digit, or one the bias table refuses (the
+      ;; high bit of the ones and tens plus the bias: a leading zero, over 255)
+      (local.set $bad (v128.and (local.get $term) (v128.or
         (local.get $cmc)
-        (v128.and (i8x16.eq (local.get $b) (local.get $zero)) (local.get $cma)))
         (i8x16.add (local.get $ones) (i8x16.relaxed_swizzle (local.get $over) (local.get $idx))))))
       (br_if $done (i32.ne (i8x16.bitmask (v128.andnot (local.get $ok) (local.get $bad))) (i32.const 0xffff)))
-      ;; the numbers ending in this block, in order: each half's lanes picked by its comma mask
+      ;; the numbers ending in this block, in order: the lanes its comma mask picks
       (local.set $ones (i8x16.add (local.get $ones) (i8x16.relaxed_swizzle (local.get $t100) (local.get $idx))))
       (local.set $m (i8x16.bitmask (local.get $term)))
       (v128.store64_lane 0 (local.get $k)
-        (i8x16.relaxed_swizzle (local.get $ones) (v128.load64_zero offset=1280 (i32.shl (i32.and (local.get $m) (i32.const 255)) (i32.const 3)))))
-      (local.set $k (i32.add (local.get $k) (i32.popcnt (i32.and (local.get $m) (i32.const 255)))))
-      (v128.store64_lane 0 (local.get $k)
-        (i8x16.relaxed_swizzle (local.get $ones) (v128.load64_zero offset=3328 (i32.shl (i32.shr_u (local.get $m) (i32.const 8)) (i32.const 3)))))
-      (local.set $k (i32.add (local.get $k) (i32.popcnt (i32.shr_u (local.get $m) (i32.const 8)))))
-      (local.set $p (i32.add (local.get $p) (i32.const 16)))
-      ;; the same for the next block: two a turn, as V8's check and moves at each turn of a loop
-      ;; cost about a tenth of a block
-      (br_if $done (i32.gt_s (local.get $p) (local.get $last)))
-      (local.set $a (v128.load (local.get $p)))
-      (local.set $b (v128.load offset=1 (local.get $p)))
-      (local.set $c (v128.load offset=2 (local.get $p)))
-      (local.set $term (i8x16.eq (v128.load offset=3 (local.get $p)) (local.get $comma)))
+        (i8x16.relaxed_swizzle (local.get $ones) (v128.load64_zero offset=65536 (i32.shl (local.get $m) (i32.const 3)))))
+      (local.set $k (i32.add (local.get $k) (i32.popcnt (local.get $m))))
+      ;; the same for the next block
+      (local.set $a (v128.load offset=16 (local.get $p)))
+      (local.set $b (v128.load offset=17 (local.get $p)))
+      (local.set $c (v128.load offset=18 (local.get $p)))
+      (local.set $term (i8x16.eq (v128.load offset=19 (local.get $p)) (local.get $comma)))
       (local.set $cmc (i8x16.eq (local.get $c) (local.get $comma)))
       (local.set $cmb (i8x16.eq (local.get $b) (local.get $comma)))
       (local.set $cma (i8x16.eq (local.get $a) (local.get $comma)))
       (local.set $dc (i8x16.sub (local.get $c) (local.get $zero)))
       (local.set $ones (i8x16.add (local.get $dc)
         (i8x16.relaxed_swizzle (local.get $t10) (i8x16.sub (local.get $b) (local.get $zero)))))
-      (local.set $idx (v128.or (i8x16.sub (local.get $a) (local.get $zero)) (local.get $cmb)))
+      (local.set $idx (v128.or (i8x16.sub (local.get $a) (local.get $comma)) (local.get $cmb)))
       (local.set $ok (v128.or (local.get $cmc)
-        (v128.and (i8x16.eq (i8x16.min_u (local.get $dc) (local.get $nine)) (local.get $dc))
-          (v128.or (local.get $term) (v128.or (local.get $cmb) (local.get $cma))))))
-      (local.set $bad (v128.and (local.get $term) (v128.or (v128.or
+        (v128.andnot
+          (v128.or (local.get $term) (v128.or (local.get $cmb) (local.get $cma)))
+          (i8x16.add_sat_u (local.get $dc) (local.get $c118)))))
+      (local.set $bad (v128.and (local.get $term) (v128.or
         (local.get $cmc)
-        (v128.and (i8x16.eq (local.get $b) (local.get $zero)) (local.get $cma)))
         (i8x16.add (local.get $ones) (i8x16.relaxed_swizzle (local.get $over) (local.get $idx))))))
-      (br_if $done (i32.ne (i8x16.bitmask (v128.andnot (local.get $ok) (local.get $bad))) (i32.const 0xffff)))
+      ;; (the first block's numbers are written: stop after them, at this block)
+      (if (i32.ne (i8x16.bitmask (v128.andnot (local.get $ok) (local.get $bad))) (i32.const 0xffff))
+        (then
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (br $done)))
       (local.set $ones (i8x16.add (local.get $ones) (i8x16.relaxed_swizzle (local.get $t100) (local.get $idx))))
       (local.set $m (i8x16.bitmask (local.get $term)))
       (v128.store64_lane 0 (local.get $k)
-        (i8x16.relaxed_swizzle (local.get $ones) (v128.load64_zero offset=1280 (i32.shl (i32.and (local.get $m) (i32.const 255)) (i32.const 3)))))
-      (local.set $k (i32.add (local.get $k) (i32.popcnt (i32.and (local.get $m) (i32.const 255)))))
-      (v128.store64_lane 0 (local.get $k)
-        (i8x16.relaxed_swizzle (local.get $ones) (v128.load64_zero offset=3328 (i32.shl (i32.shr_u (local.get $m) (i32.const 8)) (i32.const 3)))))
-      (local.set $k (i32.add (local.get $k) (i32.popcnt (i32.shr_u (local.get $m) (i32.const 8)))))
-      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (i8x16.relaxed_swizzle (local.get $ones) (v128.load64_zero offset=65536 (i32.shl (local.get $m) (i32.const 3)))))
+      (local.set $k (i32.add (local.get $k) (i32.popcnt (local.get $m))))
+      (local.set $p (i32.add (local.get $p) (i32.const 32)))
       (br $block)))
     ;; back to the start of the number the blocks stopped in (after the last comma they read)
     (local.set $j (i32.add (local.get $p) (i32.const 3)))
@@ -265,7 +270,7 @@
     (local.get $j))
 
   ;; encode's constants, each over 16 bytes: u8 9, u8 99, u8 1, u32 1 << 24 | 3 << 16 | 9 << 8 | 27,
-  ;; u16 205, 26, 2559, 10, "00", "0,"; then decode's: '0', ','  (u8 9 it shares)
+  ;; u16 205, 26, 2559, 10, "00", "0,"; then decode's: '0', ',', u8 118
   (data (i32.const 8224)
     "\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09"
     "\63\63\63\63\63\63\63\63\63\63\63\63\63\63\63\63"
@@ -278,5 +283,6 @@
     "0000000000000000"
     "0,0,0,0,0,0,0,0,"
     "0000000000000000"
-    ",,,,,,,,,,,,,,,,")
+    ",,,,,,,,,,,,,,,,"
+    "\76\76\76\76\76\76\76\76\76\76\76\76\76\76\76\76")
 )

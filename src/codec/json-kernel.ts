@@ -7,9 +7,11 @@
  * either way.
  */
 
-/** Where the caller's data starts in the kernel's memory (below: its tables). */
-export const KERNEL_BASE = 65536;
 const PAGE = 65536;
+/** Where the caller's data starts in the kernel's memory (below: its tables, as json-bytes.wat lays them out). */
+export const KERNEL_BASE = 9 * PAGE;
+/** decode's table of 16-bit comma masks. */
+const SQUEEZE = PAGE;
 /** The memory's maximum, as json-bytes.wat declares it. */
 const MAX_PAGES = 256;
 
@@ -37,17 +39,14 @@ export class JsonKernel {
       view.setUint32(b * 4, word, true);
       m[1024 + b] = s.length;
     }
-    for (let mask = 0; mask < 256; mask++) {
+    // decode's squeeze: for each 16-bit comma mask that can pass its checks (no two commas side by
+    // side), the lanes of its set bits in order, 0x80 after them
+    for (let mask = 0; mask < 65536; mask++) {
+      if (mask & (mask >> 1)) continue;
+      const row = SQUEEZE + mask * 8;
       let q = 0;
-      for (let i = 0; i < 8; i++) {
-        if (mask & (1 << i)) {
-          m[1280 + mask * 8 + q] = i;
-          m[3328 + mask * 8 + q] = i + 8;
-          q++;
-        }
-      }
-      m.fill(0x80, 1280 + mask * 8 + q, 1280 + mask * 8 + 8);
-      m.fill(0x80, 3328 + mask * 8 + q, 3328 + mask * 8 + 8);
+      for (let i = 0; i < 16; i++) if (mask & (1 << i)) m[row + q++] = i;
+      m.fill(0x80, row + q, row + 8);
     }
     // encode's shuffles: four bytes of 2 + k digits-and-comma each keep the last 2 + k of their four slots
     for (let i = 0; i < 81; i++) {
@@ -57,11 +56,13 @@ export class JsonKernel {
       }
       m[6928 + i * 16] = q;
     }
+    // decode's: tens by b - '0'; hundreds and the check bias by a - ',' (0 a comma, 4-13 a digit)
     for (let x = 0; x < 10; x++) {
       m[5376 + x] = x * 10;
-      m[5392 + x] = (x * 100) & 0xff;
-      m[5408 + x] = x === 1 ? 0 : x === 2 ? 72 : 128;
+      m[5392 + 4 + x] = (x * 100) & 0xff;
+      m[5408 + 4 + x] = x === 1 ? 0 : x === 2 ? 72 : 128;
     }
+    m[5408] = 246;
   }
 
   /** Makes the memory at least `end` bytes long; false when that is past its maximum. */

@@ -197,7 +197,8 @@ describe("the Wasm kernel against JavaScript", () => {
 
   it("refuses a leading zero, a number over 255 and a fourth digit at every lane of its blocks, as JavaScript does", () => {
     const prefix = Array.from(bytes(40, 13));
-    for (const fault of ["0", "00", "01", "09", "000", "001", "012", "099", "256", "260", "300", "999", "1000", "2550", ",", ",,"]) {
+    // (and the bytes either side of the digits: "/" is '0' - 1, ":" is '9' + 1)
+    for (const fault of ["0", "00", "01", "09", "000", "001", "012", "099", "256", "260", "300", "999", "1000", "2550", "1255", "9100", "", ",", ",,", ":", "1:", "/", "1/2"]) {
       for (let at = 30; at < 50; at++) {
         const nums: (string | number)[] = [...prefix, ...prefix];
         nums[at] = fault;
@@ -214,7 +215,7 @@ describe("the Wasm kernel against JavaScript", () => {
     let seed = 11;
     const random = (m: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % m;
     // what a number may be turned into: JSON that is not a byte, or is one with whitespace
-    const faults = ["256", "300", "999", "1000", "01", "00", "007", "-1", "1.5", "1e2", " 1", "1 ", "\n7", "", "2551", "25 5", "x", "]"];
+    const faults = ["256", "300", "999", "1000", "01", "00", "007", "-1", "1.5", "1e2", " 1", "1 ", "\n7", "", "2551", "25 5", "x", "]", ":", "9:", "/", "1234"];
     for (let round = 0; round < 3000; round++) {
       const n = random(4) === 0 ? random(40) : 28 + random(120);
       const nums: string[] = Array.from({ length: n }, () => String(random(256)));
@@ -228,6 +229,44 @@ describe("the Wasm kernel against JavaScript", () => {
       if (js instanceof Error) expect(kernel, json).toBeInstanceOf(Error);
       else expect(kernel, json).toEqual(js);
     }
+  });
+
+  it("reads every comma mask its 16-byte blocks can pass, each squeezed by its own row of the table", () => {
+    // A mask can pass when no two commas are side by side and no four lanes in a row are digits.
+    const passes = (m: number) => !(m & (m >> 1)) && !/0000/.test(m.toString(2).padStart(16, "0"));
+    const masks = Array.from({ length: 65536 }, (_, m) => m).filter(passes);
+    expect(masks.length).toBe(683);
+    const lead = (m: number) => 31 - Math.clz32(m & -m); // digits before the first comma
+    const trail = (m: number) => Math.clz32(m) - 16; // digits after the last comma
+    // Block after block, each mask once, a filler mask between two that cannot follow each other
+    // (digits running on past three, or a comma each side of the seam).
+    const fits = (x: number, y: number) => trail(x) + lead(y) <= 3 && !(x & 0x8000 && y & 1);
+    const windows: number[] = [];
+    for (const m of masks) {
+      const prev = windows.at(-1);
+      // the first block follows "[1,2,": a comma before it
+      if (prev === undefined ? m & 1 : !fits(prev, m)) windows.push(masks.find((f) => (prev === undefined ? !(f & 1) : fits(prev, f)) && fits(f, m))!);
+      windows.push(m);
+    }
+    let seed = 3;
+    const digit = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % 10;
+    let chars = "";
+    for (const w of windows) for (let i = 0; i < 16; i++) chars += w & (1 << i) ? "," : "d";
+    // each run of digits a number: no leading zero, 1xx for three digits
+    const body = chars.replace(/d+/g, (run) => (run.length === 1 ? `${digit()}` : run.length === 2 ? `${1 + (digit() % 9)}${digit()}` : `1${digit()}${digit()}`));
+    const text = `[1,2,${body}${body.endsWith(",") ? "" : ","}${"1,".repeat(24)}1]`;
+    // the blocks start at the first number from three bytes past the "[" on: just after "[1,2,"
+    for (let b = 0; b < windows.length; b++) {
+      let m = 0;
+      for (let i = 0; i < 16; i++) if (text[5 + b * 16 + i] === ",") m |= 1 << i;
+      expect(m).toBe(windows[b]);
+    }
+    const values = JSON.parse(text) as number[];
+    const json = utf8.encode(`{"status":1,"headers":[],"body":${text}}`);
+    const [js, kernel] = both(() => (decodeJson(json, fetchResponse) as { body: Uint8Array }).body);
+    expect(jsonKernel()!.count).toBe(values.length);
+    expect(kernel).toEqual(js);
+    expect(Array.from(kernel as Uint8Array)).toEqual(values);
   });
 
   it("reads compact arrays itself", () => {
