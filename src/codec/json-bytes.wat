@@ -20,7 +20,8 @@
 ;;                   slots "hto,"; then u8[81][16], of which the first byte is that many bytes
 ;;   8224  v128[13]  constants (the data segment at the end)
 ;;   65536 u8[65536][8] for each 16-bit mask with no two neighbouring bits set, the indices of its set
-;;                   bits in order (0x80 after them); the other masks' rows are unused (zeros)
+;;                   bits in order (0x80 after them); the other masks' rows are unused (zeros).
+;;                   Filled here, at instantiation ($squeeze)
 (module
   (memory (export "memory") 9 256)
   ;; the bytes the last `decode` read
@@ -268,6 +269,28 @@
       (br $back)))
     (global.set $count (i32.sub (local.get $k) (local.get $out)))
     (local.get $j))
+
+  ;; decode's table of comma masks, filled when the module is instantiated: each mask with no two
+  ;; neighbouring bits set gets 0x80 in its 8 bytes, then its set bits' indices from the lowest,
+  ;; one a turn (a loop over the 65,536 masks in JavaScript took up to 4 ms the first time, before
+  ;; V8 compiled it; this takes well under one)
+  (func $squeeze
+    (local $mask i32) (local $rest i32) (local $at i32)
+    (loop $each
+      (if (i32.eqz (i32.and (local.get $mask) (i32.shr_u (local.get $mask) (i32.const 1))))
+        (then
+          (local.set $at (i32.add (i32.const 65536) (i32.shl (local.get $mask) (i32.const 3))))
+          (i64.store (local.get $at) (i64.const 0x8080808080808080))
+          (local.set $rest (local.get $mask))
+          (block $done (loop $bits
+            (br_if $done (i32.eqz (local.get $rest)))
+            (i32.store8 (local.get $at) (i32.ctz (local.get $rest)))
+            (local.set $at (i32.add (local.get $at) (i32.const 1)))
+            (local.set $rest (i32.and (local.get $rest) (i32.sub (local.get $rest) (i32.const 1))))
+            (br $bits)))))
+      (local.set $mask (i32.add (local.get $mask) (i32.const 1)))
+      (br_if $each (i32.lt_u (local.get $mask) (i32.const 65536)))))
+  (start $squeeze)
 
   ;; encode's constants, each over 16 bytes: u8 9, u8 99, u8 1, u32 1 << 24 | 3 << 16 | 9 << 8 | 27,
   ;; u16 205, 26, 2559, 10, "00", "0,"; then decode's: '0', ',', u8 118

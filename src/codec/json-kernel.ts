@@ -8,10 +8,11 @@
  */
 
 const PAGE = 65536;
-/** Where the caller's data starts in the kernel's memory (below: its tables, as json-bytes.wat lays them out). */
+/**
+ * Where the caller's data starts in the kernel's memory (below: its tables, as json-bytes.wat lays
+ * them out; the largest, decode's 512 KiB of comma masks, it fills itself when instantiated).
+ */
 export const KERNEL_BASE = 9 * PAGE;
-/** decode's table of 16-bit comma masks. */
-const SQUEEZE = PAGE;
 /** The memory's maximum, as json-bytes.wat declares it. */
 const MAX_PAGES = 256;
 
@@ -38,15 +39,6 @@ export class JsonKernel {
       for (let i = 0; i < s.length; i++) word |= s.charCodeAt(i) << (8 * i);
       view.setUint32(b * 4, word, true);
       m[1024 + b] = s.length;
-    }
-    // decode's squeeze: for each 16-bit comma mask that can pass its checks (no two commas side by
-    // side), the lanes of its set bits in order, 0x80 after them
-    for (let mask = 0; mask < 65536; mask++) {
-      if (mask & (mask >> 1)) continue;
-      const row = SQUEEZE + mask * 8;
-      let q = 0;
-      for (let i = 0; i < 16; i++) if (mask & (1 << i)) m[row + q++] = i;
-      m.fill(0x80, row + q, row + 8);
     }
     // encode's shuffles: four bytes of 2 + k digits-and-comma each keep the last 2 + k of their four slots
     for (let i = 0; i < 81; i++) {
