@@ -169,11 +169,11 @@
   ;;
   ;; Each lane is a byte t with the three before it (c, b, a). At a comma t, the number is c, or
   ;; b c when b is no comma, or a b c when neither is: its value from tables (x * 10 of b,
-  ;; x * 100 of a) by swizzle, whose index with its high bit set (a comma minus '0' is 252, a
-  ;; lane or-ed with a mask 255, the 0x80 after a shuffle's indices) gives 0. The relaxed swizzle
-  ;; (one instruction where the strict one takes three) gives 0 for those on every platform; it
-  ;; differs only for indices 16-127, which come from bytes that are neither digit nor comma, and
-  ;; those lanes fail the block whatever their value.
+  ;; x * 100 of a) by swizzle, whose index with its high bit set (a comma minus '0' is 252, the
+  ;; 0x80 after a shuffle's indices) gives 0. The relaxed swizzle (one instruction where the
+  ;; strict one takes three) gives 0 for those on every platform; it differs only for indices
+  ;; 16-127, which come from bytes that are neither digit nor comma, and those lanes fail the
+  ;; block whatever their value.
   ;;
   ;; Each byte is checked as c, digit or comma (the block's last byte as the next block's first
   ;; c: until then it ends no number here). The loop is bound by how many instructions a block
@@ -183,11 +183,12 @@
   ;; bias table, which then says in one add whether it is a byte as serde_json writes it (no
   ;; leading zero of two digits or three, not over 255). A lane ending a number is fine when c is
   ;; a digit and the bias says so; any other lane when c is a comma, or a digit with a comma
-  ;; among b and a (no four digits in a row): one lane select picks between the two. "c is no
-  ;; digit" is the high bit of one saturating add; and the numbers are squeezed out of the whole
-  ;; block by one shuffle from a table of every 16-bit comma mask (512 KiB, of which the masks
-  ;; with no two commas side by side are used: two side by side fail the block before). The
-  ;; constants come from memory, as in encode.
+  ;; among b and a (no four digits in a row): one lane select picks between the two (relaxed:
+  ;; one instruction, and the same on every platform for a selector that is a comparison's mask,
+  ;; all ones or all zeros a lane). "c is no digit" is the high bit of one saturating add; and
+  ;; the numbers are squeezed out of the whole block by one shuffle from a table of every 16-bit
+  ;; comma mask (512 KiB, of which the masks with no two commas side by side are used: two side
+  ;; by side fail the block before). The constants come from memory, as in encode.
   (func $blocks (param $j i32) (param $limit i32) (param $k i32) (result i32)
     (local $c v128) (local $b v128) (local $a v128)
     (local $term v128) (local $cmc v128) (local $cmb v128) (local $cma v128)
