@@ -212,10 +212,10 @@ export class Guest {
   /**
    * A call taken now, inside its caller's import, on one flat path: `#enter`, `#start`, the
    * checks of `refuel`, `checkMemory` and `#settle` for the common case, all written out here.
-   * This is the hottest path of a module-to-module call, and V8 compiles it tighter so: the
-   * module call went from 2.11x to 1.91x the echo (medians of six processes; each step alone
-   * moved it less than runs differ: docs/performance.md, "Fourth pass"). What it would refuse
-   * goes the general way (#acceptLater), which says why.
+   * This is the hottest path of a module-to-module call, and V8's concurrent compiler takes it
+   * tighter so: the module call went from 2.10x to 1.99x the echo (medians of six processes;
+   * each step alone moved it less than runs differ: docs/performance.md, "Fourth pass"). What it
+   * would refuse goes the general way (#acceptLater), which says why.
    */
   #acceptNow(call: BusCall) {
     const cx = this.#cx;
