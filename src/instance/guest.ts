@@ -203,7 +203,8 @@ export class Guest {
    */
   accept(call: BusCall): void {
     // Now: the caller waits inside call_now, and the instance is `quiet` and cannot suspend
-    // (written out rather than read through the getter, as everything on #acceptNow's path).
+    // (`quiet`'s conditions for an instance without asyncify, written out as everything on
+    // #acceptNow's path: a change to `quiet` changes this too).
     const d = this.#delivery;
     if (call.waiting && !this.#asyncify && this.#depth === 0 && !this.#broken && d.pending === 0 && d.suspended === 0 && !d.draining) this.#acceptNow(call);
     else this.#acceptLater(call);
@@ -232,13 +233,17 @@ export class Guest {
     if (this.module.metered) cx.refuel();
     this.#depth++;
     try {
-      const data = call.request.data;
-      const ptr = cx.give(topic, data);
-      // wasm_bus_malloc is guest code too: it may have ended the call (by faulting its parent).
+      // #start: a call that has ended gets no start, only its handle gone; nor does one that
+      // wasm_bus_malloc ended (it is guest code too: it may fault the call's parent).
       if (call.ended) handles.remove(handle);
       else {
-        cx.current = call;
-        start(parent, handle, call.request.format, ptr, topic.length, ptr + topic.length, data.length);
+        const data = call.request.data;
+        const ptr = cx.give(topic, data);
+        if (call.ended) handles.remove(handle);
+        else {
+          cx.current = call;
+          start(parent, handle, call.request.format, ptr, topic.length, ptr + topic.length, data.length);
+        }
       }
       // Answered inside wasm_bus_start (the common case), its handle gone: no end to hear.
       if (!call.ended || handles.get(handle) !== undefined) this.#hearEnd(call, handle);
