@@ -164,11 +164,9 @@ export class BusCall {
   reply(payload: Payload, lent = false): number {
     if (this.#state !== "pending") return Code.InvalidHandle;
     if (this.replyAs && payload.format !== this.replyAs.format) {
-      try {
-        payload = transcode(payload, this.replyAs.format, this.replyAs.schema);
-      } catch (err) {
-        return this.fault(BusError.from(err)), Code.SerializationFailed;
-      }
+      const transcoded = this.#transcoded(payload);
+      if (!transcoded) return Code.SerializationFailed;
+      payload = transcoded;
     } else if (lent && !this.#sink.borrows) {
       payload = { format: payload.format, data: payload.data.slice() };
     }
@@ -176,6 +174,19 @@ export class BusCall {
     this.#sink.finish(payload);
     if (!this.keepalive) this.#end("answered");
     return Code.Success;
+  }
+
+  /**
+   * The reply in the caller's format (replyAs); undefined where it cannot be, the call faulted. Out
+   * of line, as GuestMemory's refusals are (see `outside` in ./memory.ts): most replies need none.
+   */
+  #transcoded(payload: Payload): Payload | undefined {
+    try {
+      return transcode(payload, this.replyAs!.format, this.replyAs!.schema);
+    } catch (err) {
+      this.fault(BusError.from(err));
+      return undefined;
+    }
   }
 
   /** The service fails the call; a kept-alive call that was answered already learns it has ended. */
@@ -215,10 +226,15 @@ export class BusCall {
     for (const fn of fns) fn();
   }
 
+  /** Out of line, as the transcoding above: most calls have no children, and #end is on every call's path. */
+  #endChildren(reason: string) {
+    for (const child of [...this.#children!]) child.drop(`parent call ended: ${reason}`);
+  }
+
   #end(reason: string) {
     this.#answer("ended");
     if (this.parent) this.parent.#children?.delete(this);
-    if (this.#children?.size) for (const child of [...this.#children]) child.drop(`parent call ended: ${reason}`);
+    if (this.#children?.size) this.#endChildren(reason);
     this.#endReason = reason;
     this.#abort?.abort(reason);
     const fns = this.#onEnd;

@@ -49,11 +49,7 @@ export class GuestMemory {
 
   #check(ptr: number, len: number, what: string): Uint8Array {
     const view = this.#view();
-    const start = ptr >>> 0;
-    const n = len >>> 0;
-    if (start + n > view.length) {
-      throw BusError.of("InvalidPointer", `${what}: ${n} bytes at ${start} run past guest memory (${view.length} bytes)`);
-    }
+    if ((ptr >>> 0) + (len >>> 0) > view.length) throw outside(what, ptr, len, view.length);
     return view;
   }
 
@@ -84,8 +80,13 @@ export class GuestMemory {
       while (i < n && view[start + i] === bytes[i]) i++;
       if (i === n) return hit.text;
     }
-    const text = this.readString(ptr, len, what);
-    if (n <= 64) this.#names[slot] = { ptr: start, bytes: view.slice(start, start + n), text };
+    return this.#remember(slot, start, n, what);
+  }
+
+  /** readName's miss: the name decoded, and kept in its slot where it is short. */
+  #remember(slot: number, start: number, n: number, what: string): string {
+    const text = this.readString(start, n, what);
+    if (n <= 64) this.#names[slot] = { ptr: start, bytes: this.#view().slice(start, start + n), text };
     return text;
   }
 
@@ -143,4 +144,14 @@ export class GuestMemory {
     const view = this.#check(ptr, len, what);
     return (this.#words ??= new DataView(view.buffer, view.byteOffset, view.byteLength));
   }
+}
+
+/**
+ * #check's refusal, out of line. V8 inlines the calls a bus call makes only up to a budget of
+ * bytecode per optimized function, and messages' templates would spend it on paths that are not
+ * taken: the hot functions of the bus's paths keep theirs out (4% on a call_now round trip,
+ * `node bench/compare.mjs`; docs/performance.md, "Fifth pass").
+ */
+function outside(what: string, ptr: number, len: number, size: number): BusError {
+  return BusError.of("InvalidPointer", `${what}: ${len >>> 0} bytes at ${ptr >>> 0} run past guest memory (${size} bytes)`);
 }

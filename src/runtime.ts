@@ -132,21 +132,16 @@ export class Runtime implements Host {
    * of its `call`, other callers fault the call with it (`start`).
    */
   dispatch(call: BusCall): BusError | undefined {
-    if (call.wapm !== OS_WAPM && call.origin && passesThrough(call.origin, call.wapm)) {
-      return BusError.of("CallCycle", `cycle of calls: ${call.chain().join(" → ")}`);
-    }
-    if (call.depth > this.maxDepth) return BusError.of("CallCycle", `call chain deeper than ${this.maxDepth}: ${call.chain().join(" → ")}`);
+    const cycle = call.wapm !== OS_WAPM && call.origin !== undefined && passesThrough(call.origin, call.wapm);
+    if (cycle || call.depth > this.maxDepth) return chainRefusal(call, cycle, this.maxDepth);
     let route: Route;
     try {
       route = this.#route(call.wapm, call.topic);
       // Looked up by format (a format outside the four finds none: not taken as it is).
       const how = route.fits[call.request.format] ?? fit(route.spec, undefined);
       if (how !== "as-is") {
-        const { spec } = route;
-        if (how === "refused") return BusError.of("Unsupported", `topic ${call.topic} takes ${spec.format}, and raw bytes cannot be transcoded`);
-        call.replyAs = { format: call.request.format, schema: spec.response, callbacks: spec.callbacks };
-        call.request = transcode(call.request, formatValue(spec.format), spec.request);
-        call.lent = false; // transcoded: bytes of its own
+        const refused = transcodeRequest(call, route.spec, how);
+        if (refused) return refused;
       }
     } catch (err) {
       return BusError.from(err);
@@ -159,17 +154,28 @@ export class Runtime implements Host {
 
   /** What services learn of a caller: one object per caller, made once (dispatch is a hot path). */
   #contextFor(caller: string): ServeContext {
-    let ctx = this.#contexts.get(caller);
-    if (!ctx) {
-      const manifest = this.modules.get(caller)?.manifest;
-      ctx = { caller: manifest, clock: this.clock, log: (line) => this.log(line), spawn: (name, o) => this.spawn(name, o), kv: manifest && this.#storage?.open(caller) };
-      this.#contexts.set(caller, ctx);
-    }
+    return this.#contexts.get(caller) ?? this.#newContext(caller);
+  }
+
+  /** #contextFor's miss, out of line as #newRoute is. */
+  #newContext(caller: string): ServeContext {
+    const manifest = this.modules.get(caller)?.manifest;
+    const ctx: ServeContext = { caller: manifest, clock: this.clock, log: (line) => this.log(line), spawn: (name, o) => this.spawn(name, o), kv: manifest && this.#storage?.open(caller) };
+    this.#contexts.set(caller, ctx);
     return ctx;
   }
 
   /** The service behind a wapm name and a topic of it: InvalidWapm or InvalidTopic where there is none. */
   #route(wapm: string, topic: string): Route {
+    return this.#targets.get(wapm)?.routes.get(topic) ?? this.#newRoute(wapm, topic);
+  }
+
+  /**
+   * A route not made yet, and its target where that is new (a remote's is made anew each time: it
+   * caches its own). Out of line, as GuestMemory's refusals are (see `outside` in ./memory.ts):
+   * dispatch is on every call's path.
+   */
+  #newRoute(wapm: string, topic: string): Route {
     let target = this.#targets.get(wapm);
     if (!target) {
       // `os` is the host's, whatever the modules are called.
@@ -206,6 +212,21 @@ interface Route {
 
 function routeOf(service: Service, spec: TopicSpec): Route {
   return { service, spec, fits: FORMAT_NAMES.map((name) => fit(spec, name)) };
+}
+
+/** Why dispatch refuses a chain of calls: a cycle, or deeper than `maxDepth`. */
+function chainRefusal(call: BusCall, cycle: boolean, maxDepth: number): BusError {
+  const chain = call.chain().join(" → ");
+  return BusError.of("CallCycle", cycle ? `cycle of calls: ${chain}` : `call chain deeper than ${maxDepth}: ${chain}`);
+}
+
+/** A request in a format its topic does not take as it is: transcoded, or the refusal. */
+function transcodeRequest(call: BusCall, spec: TopicSpec, how: Fit): BusError | undefined {
+  if (how === "refused") return BusError.of("Unsupported", `topic ${call.topic} takes ${spec.format}, and raw bytes cannot be transcoded`);
+  call.replyAs = { format: call.request.format, schema: spec.response, callbacks: spec.callbacks };
+  call.request = transcode(call.request, formatValue(spec.format), spec.request);
+  call.lent = false; // transcoded: bytes of its own
+  return undefined;
 }
 
 /** Whether `wapm` is on the chain that `call` ends (`call.chain().includes(wapm)`, without the arrays). */

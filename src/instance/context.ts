@@ -117,9 +117,7 @@ export class InstanceContext {
     if (!malloc) throw BusError.of("IncorrectAbi", `module ${this.module.name} does not export wasm_bus_malloc`);
     const ptr = malloc(len) >>> 0;
     const memory = this.memory;
-    if (ptr === 0 || ptr + len > memory.size) {
-      throw BusError.of("MemoryAllocationFailed", `wasm_bus_malloc(${len}) returned ${ptr === 0 ? "null" : `${ptr}, outside memory`}`);
-    }
+    if (ptr === 0 || ptr + len > memory.size) throw badMalloc(len, ptr);
     memory.write(ptr, bytes);
     if (more?.length) memory.write(ptr + bytes.length, more);
     return ptr;
@@ -147,4 +145,9 @@ export class InstanceContext {
       throw GuestExit.halt(BusError.of("MemoryAllocationFailed", `module ${this.module.name} grew its memory to ${size / 65536} pages, over its limit of ${limit}`));
     }
   }
+}
+
+/** give's refusal: out of line, as GuestMemory's refusals are (see `outside` in ../memory.ts). */
+function badMalloc(len: number, ptr: number): BusError {
+  return BusError.of("MemoryAllocationFailed", `wasm_bus_malloc(${len}) returned ${ptr === 0 ? "null" : `${ptr}, outside memory`}`);
 }

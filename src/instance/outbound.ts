@@ -79,13 +79,18 @@ export function checkOutbound(cx: InstanceContext, verb: "call" | "call_now", pa
   let parentCall: BusCall | undefined;
   if (parent !== NO_HANDLE) {
     const p = cx.handles.get(parent);
-    if (p?.kind !== "out") throw BusError.of("InvalidHandle", `${verb}: parent ${parent} is not a live call`);
+    if (p?.kind !== "out") throw outboundRefusal(cx, verb, parent, format);
     parentCall = p.call;
   }
-  if (formatName(format) === undefined) throw BusError.of("BadRequest", `${verb}: unknown format ${format}`);
-  const max = cx.module.manifest.limits.maxCalls;
-  if (cx.handles.outbound >= max) throw BusError.of("LimitExceeded", `${verb}: more than ${max} calls in flight`);
+  if (formatName(format) === undefined || cx.handles.outbound >= cx.module.manifest.limits.maxCalls) throw outboundRefusal(cx, verb, parent, format);
   return parentCall;
+}
+
+/** Why checkOutbound refuses: out of line, as GuestMemory's refusals are (see `outside` in ../memory.ts). */
+function outboundRefusal(cx: InstanceContext, verb: string, parent: number, format: number): BusError {
+  if (parent !== NO_HANDLE && cx.handles.get(parent)?.kind !== "out") return BusError.of("InvalidHandle", `${verb}: parent ${parent} is not a live call`);
+  if (formatName(format) === undefined) return BusError.of("BadRequest", `${verb}: unknown format ${format}`);
+  return BusError.of("LimitExceeded", `${verb}: more than ${cx.module.manifest.limits.maxCalls} calls in flight`);
 }
 
 /** Where the outcome of a guest's own call goes: queued for delivery through its exports. */

@@ -28,12 +28,17 @@ const scratchPayloads: Payload[][] = FORMAT_NAMES.map((_, format) =>
 /** A payload leaving the guest: its format known, its size within `limit`, its bytes taken as `take` says. */
 export function read(cx: InstanceContext, format: number, ptr: number, len: number, limit: number, what: string, take: Take = "copy"): Payload {
   cx.checkMemory();
-  if (formatName(format) === undefined) throw BusError.of("BadRequest", `${what}: unknown format ${format}`);
-  if (len >>> 0 > limit) throw BusError.of("LimitExceeded", `${what} of ${len >>> 0} bytes is over the limit of ${limit}`);
+  if (formatName(format) === undefined || len >>> 0 > limit) throw refusal(format, len, limit, what);
   if (take === "reply" && len >>> 0 <= SHORT_REPLY) {
     const payload = scratchPayloads[format]![len >>> 0]!;
     cx.memory.copyOut(ptr, payload.data, what);
     return payload;
   }
   return { format: format as Payload["format"], data: take === "copy" ? cx.memory.read(ptr, len, what) : cx.memory.peek(ptr, len, what) };
+}
+
+/** Why `read` refuses: out of line, as GuestMemory's refusals are (see `outside` in ../memory.ts). */
+function refusal(format: number, len: number, limit: number, what: string): BusError {
+  if (formatName(format) === undefined) return BusError.of("BadRequest", `${what}: unknown format ${format}`);
+  return BusError.of("LimitExceeded", `${what} of ${len >>> 0} bytes is over the limit of ${limit}`);
 }
