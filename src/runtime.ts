@@ -220,7 +220,10 @@ function chainRefusal(call: BusCall, cycle: boolean, maxDepth: number): BusError
   return BusError.of("CallCycle", cycle ? `cycle of calls: ${chain}` : `call chain deeper than ${maxDepth}: ${chain}`);
 }
 
-/** A request in a format its topic does not take as it is: transcoded, or the refusal. */
+/**
+ * A request in a format its topic does not take as it is: transcoded (one that cannot be throws,
+ * and dispatch returns that), or Unsupported where it is raw bytes or the topic takes raw bytes.
+ */
 function transcodeRequest(call: BusCall, spec: TopicSpec, how: Fit): BusError | undefined {
   if (how === "refused") return BusError.of("Unsupported", `topic ${call.topic} takes ${spec.format}, and raw bytes cannot be transcoded`);
   call.replyAs = { format: call.request.format, schema: spec.response, callbacks: spec.callbacks };

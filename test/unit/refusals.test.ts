@@ -1,0 +1,221 @@
+import { describe, expect, it } from "vitest";
+import { Code, Format } from "../../src/abi.js";
+import { BusCall, type CallSink } from "../../src/call.js";
+import type { Payload } from "../../src/codec/index.js";
+import { BusError } from "../../src/errors.js";
+import { GuestMemory } from "../../src/memory.js";
+import { Runtime } from "../../src/runtime.js";
+import { fuel, watModule } from "./wat.js";
+
+// The refusals the hot functions build out of line (for V8's inlining budget: docs/performance.md,
+// "Fifth pass"), pinned by their messages and by which one wins when several things are wrong.
+
+/**
+ * Serves one scenario per topic and replies with the status it got, as 4 bytes (LE):
+ *   a  call_now with parent 99 (no such call) and format 9 (no such format)
+ *   b  one call in flight (maxCalls is 1), then call_now with format 9
+ *   c  one call in flight, then a good call_now
+ *   d  call_now with a 65-byte request (requestBytes is 64)
+ *   e  reply with format 9 and 65 bytes (responseBytes is 64)
+ *   f  reply with 65 bytes
+ */
+const SRV = `(module
+  (import "wasm-bus" "listen" (func $listen (param i32 i32) (result i32)))
+  (import "wasm-bus" "reply" (func $reply (param i32 i32 i32 i32) (result i32)))
+  (import "wasm-bus" "handle" (func $handle (result i32)))
+  (import "wasm-bus" "call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasm-bus" "call_now" (func $call_now (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "os")
+  (data (i32.const 32) "echo.echo")
+  (data (i32.const 48) "abcdef")
+  (data (i32.const 64) "quiet")
+  (data (i32.const 80) "t")
+  (func (export "_initialize")
+    (local $i i32)
+    (loop $each
+      (drop (call $listen (i32.add (i32.const 48) (local.get $i)) (i32.const 1)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $each (i32.lt_u (local.get $i) (i32.const 6)))))
+  (func (export "wasm_bus_malloc") (param i32) (result i32) (i32.const 4096))
+  (func $now (param $parent i32) (param $format i32) (param $len i32) (result i32)
+    (call $call_now (local.get $parent) (i32.const 0) (i32.const 0) (local.get $format)
+      (i32.const 16) (i32.const 2) (i32.const 32) (i32.const 9)
+      (i32.const 1024) (local.get $len) (i32.const 2048) (i32.const 256) (i32.const 512)))
+  ;; a v1 call to another module: its instance takes it once this entry has returned, so it is in flight meanwhile
+  (func $inflight
+    (drop (call $call (i32.const 0) (call $handle) (i32.const 0) (i32.const 0)
+      (i32.const 64) (i32.const 5) (i32.const 80) (i32.const 1) (i32.const 1024) (i32.const 1))))
+  (func $answer (param $h i32) (param $status i32)
+    (i32.store (i32.const 3000) (local.get $status))
+    (drop (call $reply (local.get $h) (i32.const 0) (i32.const 3000) (i32.const 4))))
+  (func (export "wasm_bus_start") (param $parent i32) (param $h i32) (param $format i32)
+        (param $topic i32) (param $topicLen i32) (param $req i32) (param $reqLen i32)
+    (local $t i32)
+    (local.set $t (i32.sub (i32.load8_u (local.get $topic)) (i32.const 97)))
+    (if (i32.eq (local.get $t) (i32.const 0))
+      (then (call $answer (local.get $h) (call $now (i32.const 99) (i32.const 9) (i32.const 1))) (return)))
+    (if (i32.eq (local.get $t) (i32.const 1))
+      (then (call $inflight) (call $answer (local.get $h) (call $now (i32.const 0) (i32.const 9) (i32.const 1))) (return)))
+    (if (i32.eq (local.get $t) (i32.const 2))
+      (then (call $inflight) (call $answer (local.get $h) (call $now (i32.const 0) (i32.const 0) (i32.const 1))) (return)))
+    (if (i32.eq (local.get $t) (i32.const 3))
+      (then (call $answer (local.get $h) (call $now (i32.const 0) (i32.const 0) (i32.const 65))) (return)))
+    (if (i32.eq (local.get $t) (i32.const 4))
+      (then (call $answer (local.get $h) (call $reply (local.get $h) (i32.const 9) (i32.const 1024) (i32.const 65))) (return)))
+    (call $answer (local.get $h) (call $reply (local.get $h) (i32.const 0) (i32.const 1024) (i32.const 65)))))`;
+
+/** A server whose wasm_bus_malloc answers `ptr` for any length. */
+const mallocAnswering = (ptr: number) => `(module
+  (import "wasm-bus" "listen" (func $listen (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "t")
+  (func (export "_initialize") (drop (call $listen (i32.const 16) (i32.const 1))))
+  (func (export "wasm_bus_malloc") (param i32) (result i32) (i32.const ${ptr}))
+  (func (export "wasm_bus_start") (param i32 i32 i32 i32 i32 i32 i32)))`;
+
+const raw = (bytes: number[] = [1]): Payload => ({ format: Format.Raw, data: new Uint8Array(bytes) });
+
+function runtime() {
+  const warnings: string[] = [];
+  const topics = Object.fromEntries([..."abcdef", "t"].map((t) => [t, "raw"]));
+  const rt = new Runtime(
+    {
+      srv: { manifest: { topics: { ...topics, j: { format: "json" } }, limits: { maxCalls: 1, requestBytes: 64, responseBytes: 64 } }, wasm: watModule(SRV) },
+      // Takes a call and never answers it: failed once its entry returns (an ephemeral instance).
+      quiet: { manifest: { topics }, wasm: watModule(mallocAnswering(4096)) },
+      "null-malloc": { manifest: { topics }, wasm: watModule(mallocAnswering(0)) },
+      "wild-malloc": { manifest: { topics }, wasm: watModule(mallocAnswering(65534)) },
+    },
+    { fuel: fuel(), maxDepth: 1, log: (line) => void (line.level === "warn" && warnings.push(line.msg)) },
+  );
+  return { rt, warnings };
+}
+
+/** The status a scenario of SRV got, and the warnings its refusals logged. */
+async function scenario(topic: string) {
+  const { rt, warnings } = runtime();
+  const reply = await rt.request("srv", topic, raw());
+  return { status: new DataView(reply.data.buffer, reply.data.byteOffset).getUint32(0, true), warnings };
+}
+
+const sink = (): CallSink & { failed: BusError[]; finished: Payload[] } => {
+  const failed: BusError[] = [];
+  const finished: Payload[] = [];
+  return { failed, finished, finish: (p) => void finished.push(p), fail: (e) => void failed.push(e), callback: () => Code.MissingCallbacks };
+};
+
+describe("call and call_now refusals (checkOutbound): the parent first, then the format, then maxCalls", () => {
+  it("a parent that is no live call wins over an unknown format", async () => {
+    const { status, warnings } = await scenario("a");
+    expect(status).toBe(Code.InvalidHandle);
+    expect(warnings).toEqual(["call_now: parent 99 is not a live call"]);
+  });
+
+  it("an unknown format wins over maxCalls", async () => {
+    const { status, warnings } = await scenario("b");
+    expect(status).toBe(Code.BadRequest);
+    expect(warnings).toEqual(["call_now: unknown format 9"]);
+  });
+
+  it("maxCalls in flight already", async () => {
+    const { status, warnings } = await scenario("c");
+    expect(status).toBe(Code.LimitExceeded);
+    expect(warnings).toEqual(["call_now: more than 1 calls in flight"]);
+  });
+});
+
+describe("payloads leaving a guest (read): the format first, then the size", () => {
+  it("a request over requestBytes", async () => {
+    const { status, warnings } = await scenario("d");
+    expect(status).toBe(Code.LimitExceeded);
+    expect(warnings).toEqual(["request of 65 bytes is over the limit of 64"]);
+  });
+
+  it("a reply in an unknown format and over responseBytes: the format wins", async () => {
+    const { status, warnings } = await scenario("e");
+    expect(status).toBe(Code.BadRequest);
+    expect(warnings).toEqual(["reply: unknown format 9"]);
+  });
+
+  it("a reply over responseBytes", async () => {
+    const { status, warnings } = await scenario("f");
+    expect(status).toBe(Code.LimitExceeded);
+    expect(warnings).toEqual(["reply of 65 bytes is over the limit of 64"]);
+  });
+});
+
+describe("wasm_bus_malloc's answers the host refuses (give)", () => {
+  it("null", async () => {
+    const { rt } = runtime();
+    await expect(rt.request("null-malloc", "t", raw([1, 2, 3]))).rejects.toMatchObject({ codeName: "MemoryAllocationFailed", message: "wasm_bus_malloc(4) returned null" });
+  });
+
+  it("a buffer that runs past memory", async () => {
+    const { rt } = runtime();
+    await expect(rt.request("wild-malloc", "t", raw([1, 2, 3]))).rejects.toMatchObject({
+      codeName: "MemoryAllocationFailed",
+      message: "wasm_bus_malloc(4) returned 65534, outside memory",
+    });
+  });
+});
+
+describe("dispatch's refusals", () => {
+  const call = (wapm: string, topic: string, origin?: BusCall) => new BusCall(wapm, topic, raw(), sink(), { origin, caller: origin?.wapm });
+
+  it("a cycle that is also too deep is reported as the cycle", () => {
+    const { rt } = runtime();
+    const chain = call("srv", "a", call("srv", "a", call("other", "x")));
+    expect(chain.depth).toBe(2); // over maxDepth 1
+    expect(rt.dispatch(chain)).toMatchObject({ codeName: "CallCycle", message: "cycle of calls: other → srv → srv" });
+  });
+
+  it("a chain too deep", () => {
+    const { rt } = runtime();
+    expect(rt.dispatch(call("srv", "a", call("two", "x", call("one", "x"))))).toMatchObject({ codeName: "CallCycle", message: "call chain deeper than 1: one → two → srv" });
+  });
+
+  it("no such module, no such topic (a module's, the host's), and raw bytes to a topic that takes JSON", () => {
+    const { rt } = runtime();
+    expect(rt.dispatch(call("nobody", "a"))).toMatchObject({ codeName: "InvalidWapm", message: "no module named nobody" });
+    expect(rt.dispatch(call("srv", "nope"))).toMatchObject({ codeName: "InvalidTopic", message: "module srv has no topic nope" });
+    expect(rt.dispatch(call("os", "nope"))).toMatchObject({ codeName: "InvalidTopic", message: "the host has no service for topic nope" });
+    // Asked again: a route that was refused is not kept, and the message is the same.
+    expect(rt.dispatch(call("srv", "nope"))).toMatchObject({ codeName: "InvalidTopic", message: "module srv has no topic nope" });
+    expect(rt.dispatch(call("srv", "j"))).toMatchObject({ codeName: "Unsupported", message: "topic j takes json, and raw bytes cannot be transcoded" });
+  });
+});
+
+describe("BusCall.reply in the caller's format", () => {
+  it("a reply that cannot be transcoded faults the call and answers SerializationFailed", () => {
+    const out = sink();
+    const call = new BusCall("srv", "a", { format: Format.Msgpack, data: new Uint8Array([0x80]) }, out);
+    call.replyAs = { format: Format.Msgpack, schema: { struct: { n: "u32" } } };
+    expect(call.reply({ format: Format.Json, data: new TextEncoder().encode("{") })).toBe(Code.SerializationFailed);
+    expect(call.ended).toBe(true);
+    expect(out.finished).toEqual([]);
+    expect(out.failed.map((e) => e.codeName)).toEqual(["DeserializationFailed"]);
+  });
+});
+
+describe("GuestMemory's refusals", () => {
+  it("say the guest's i32 pointer and length as the u32s they are", () => {
+    const mem = new GuestMemory(new WebAssembly.Memory({ initial: 1 }));
+    expect(() => mem.read(-1, 1)).toThrow("buffer: 1 bytes at 4294967295 run past guest memory (65536 bytes)");
+    expect(() => mem.peek(16, -2, "topic")).toThrow("topic: 4294967294 bytes at 16 run past guest memory (65536 bytes)");
+  });
+
+  it("readName: a name read again where its bytes changed is read anew; one that is not UTF-8 is refused and not kept", () => {
+    const raw = new WebAssembly.Memory({ initial: 1 });
+    const bytes = new Uint8Array(raw.buffer);
+    const mem = new GuestMemory(raw);
+    bytes.set(new TextEncoder().encode("echo"), 100);
+    expect(mem.readName(100, 4, "topic")).toBe("echo");
+    bytes.set(new TextEncoder().encode("ping"), 100);
+    expect(mem.readName(100, 4, "topic")).toBe("ping");
+    bytes.set([0xff, 0xfe, 0x80, 0x80], 100);
+    expect(() => mem.readName(100, 4, "topic")).toThrow(expect.objectContaining({ codeName: "InvalidUtf8", message: "topic is not valid UTF-8" }));
+    bytes.set(new TextEncoder().encode("pong"), 100);
+    expect(mem.readName(100, 4, "topic")).toBe("pong");
+  });
+});
