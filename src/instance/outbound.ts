@@ -90,7 +90,7 @@ export function checkOutbound(cx: InstanceContext, verb: "call" | "call_now", pa
 function outboundRefusal(cx: InstanceContext, verb: string, parent: number, format: number): BusError {
   if (parent !== NO_HANDLE && cx.handles.get(parent)?.kind !== "out") return BusError.of("InvalidHandle", `${verb}: parent ${parent} is not a live call`);
   if (formatName(format) === undefined) return BusError.of("BadRequest", `${verb}: unknown format ${format}`);
-  return BusError.of("LimitExceeded", `${verb}: more than ${cx.module.manifest.limits.maxCalls} calls in flight`);
+  return BusError.of("LimitExceeded", `${verb}: limits.maxCalls (${cx.module.manifest.limits.maxCalls}) calls are in flight already`);
 }
 
 /** Where the outcome of a guest's own call goes: queued for delivery through its exports. */

@@ -121,7 +121,7 @@ describe("call and call_now refusals (checkOutbound): the parent first, then the
   it("maxCalls in flight already", async () => {
     const { status, warnings } = await scenario("c");
     expect(status).toBe(Code.LimitExceeded);
-    expect(warnings).toEqual(["call_now: more than 1 calls in flight"]);
+    expect(warnings).toEqual(["call_now: limits.maxCalls (1) calls are in flight already"]);
   });
 });
 
