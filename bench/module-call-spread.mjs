@@ -11,12 +11,12 @@
 //   node bench/module-call-spread.mjs 6 --max-inlined-bytecode-size-cumulative=3000
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { measure, median, ratio } from "./lib/stats.mjs";
 
 const ROUNDS = 5;
 
 if (process.argv[2] === "--child") {
   const { makeRuntime, accept, core, payload, withCount } = await import("./lib/bus.mjs");
-  const { measure, median, ratio } = await import("./lib/stats.mjs");
   const runtime = makeRuntime();
   const now = core.Guest.create(runtime.modules.get("bench-now"), runtime, {});
   const data = payload("raw", 16);
@@ -33,11 +33,6 @@ if (process.argv[2] === "--child") {
 
 const processes = Number(process.argv[2] ?? 6);
 const flags = process.argv.slice(3);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const runs = [];
 for (let i = 0; i < processes; i++) {
   const child = spawnSync(process.execPath, [...flags, fileURLToPath(import.meta.url), "--child"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 120_000 });
