@@ -12,7 +12,7 @@ export interface ProcessInfo {
   status: ProcessStatus;
   /** The exit code, once exited. */
   code?: number;
-  /** Why it failed (a trap, an eviction). */
+  /** Why it failed (a trap, a kill, an eviction). */
   reason?: string;
   startedAt: number;
   endedAt?: number;
