@@ -30,6 +30,12 @@ import { section, sections, skipLeb, uleb, writeUleb } from "./wasm-binary.mjs";
 
 /** A function that could run more often than this between two units of fuel takes one at its entry. */
 export const FAN_OUT = 16;
+/**
+ * What each call of an import takes: a call into the host costs about as much as a hundred loop
+ * iterations of guest code (tens of nanoseconds to microseconds against a few), so a loop around an
+ * import would otherwise run a hundred times longer on the same fuel.
+ */
+export const IMPORT_FUEL = 100;
 
 const utf8 = new TextEncoder();
 const METER_MODULE = "wasm_bus_meter";
@@ -78,7 +84,7 @@ export function meterBinary(bytes) {
   if (code) {
     const out = [...writeUleb(bodies.length)];
     bodies.forEach((b, i) => {
-      const body = rewriteBody(bytes, b, { log, fuel, global, entry: entries.has(firstDefined + i) });
+      const body = rewriteBody(bytes, b, { log, fuel, global, firstDefined, entry: entries.has(firstDefined + i) });
       out.push(...writeUleb(body.length));
       append(out, body);
     });
@@ -522,13 +528,19 @@ function meteredEntries(graph, first, roots, addressTaken) {
   return out;
 }
 
-/** One body, metered: log_execution's calls gone, a unit of fuel at each loop header (and at the entry when `entry`). */
-function rewriteBody(bytes, body, { log, fuel, global, entry }) {
+/**
+ * One body, metered: log_execution's calls gone, a unit of fuel at each loop header (and at the
+ * entry when `entry`), IMPORT_FUEL before each direct call of an import (functions below
+ * `firstDefined`; an import reached through a table or a reference is not counted).
+ */
+function rewriteBody(bytes, body, { log, fuel, global, firstDefined, entry }) {
   const g = writeUleb(fuel);
   const l = writeUleb(log);
-  // global.get fuel; i64.const 1; i64.sub; global.set fuel; global.get fuel; i64.const 0; i64.lt_s;
+  // global.get fuel; i64.const n; i64.sub; global.set fuel; global.get fuel; i64.const 0; i64.lt_s;
   // if; i32.const 0; call log_execution; end
-  const unit = [0x23, ...g, 0x42, 0x01, 0x7d, 0x24, ...g, 0x23, ...g, 0x42, 0x00, 0x53, 0x04, 0x40, 0x41, 0x00, 0x10, ...l, 0x0b];
+  const take = (n) => [0x23, ...g, 0x42, ...writeSleb(n), 0x7d, 0x24, ...g, 0x23, ...g, 0x42, 0x00, 0x53, 0x04, 0x40, 0x41, 0x00, 0x10, ...l, 0x0b];
+  const unit = take(1);
+  const importCall = take(IMPORT_FUEL);
   const out = [];
   append(out, bytes.subarray(body.start, body.code));
   if (entry) out.push(...unit);
@@ -541,10 +553,22 @@ function rewriteBody(bytes, body, { log, fuel, global, entry }) {
     if (op === 0x23 || op === 0x24) {
       out.push(op, ...writeUleb(global(uleb(bytes, at + 1)[0])));
     } else {
+      if ((op === 0x10 || op === 0x12) && uleb(bytes, at + 1)[0] < firstDefined) out.push(...importCall);
       for (let i = at; i < next; i++) out.push(bytes[i]);
       if (op === 0x03) out.push(...unit);
     }
     at = next;
   }
   return out;
+}
+
+/** A non-negative integer as a signed LEB128 (an i64.const immediate). */
+function writeSleb(n) {
+  const out = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n = Math.floor(n / 128);
+    if (n === 0 && !(byte & 0x40)) return [...out, byte];
+    out.push(byte | 0x80);
+  }
 }

@@ -37,7 +37,7 @@ export interface Limits {
   responseBytes: number;
   /** Wall-clock budget of one call into the module, sub-calls and waiting for an instance included. */
   callTimeoutMs: number;
-  /** Loop iterations and repeating calls per entry into the guest, where the module was built with fuel metering (docs/host.md). */
+  /** Loop iterations, repeating calls and import calls (100 units each) per entry into the guest, where the module was built with fuel metering (docs/host.md). */
   fuel: number;
   /** Calls the module may have in flight at once. */
   maxCalls: number;

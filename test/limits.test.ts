@@ -10,11 +10,25 @@ const started = (logs: { module: string; msg: string }[], module: string) => log
 describe("limits hold where the growth happens (test/guests/limits)", () => {
   it("handle() answers 0 past limits.maxHandles instead of growing the table", async () => {
     const { call } = guestApp();
-    const res = await call("limits", "hoard", 9); // asks for 90,000 handles
+    // asks for 40,000 handles: 4,096 given, the rest refused (each refusal takes fuel: below)
+    const res = await call("limits", "hoard", 4);
     expect(res.status).toBe(200);
     const got = (await res.json()) as number;
     expect(got).toBeLessThanOrEqual(4096);
     expect(got).toBeGreaterThan(4000);
+  });
+
+  it("ends a guest looping on refused imports as Timeout, on its fuel, instead of holding the isolate", async () => {
+    const { call, logs } = guestApp();
+    // ' ' - '0' asks for a negative count: the loop never ends, and past maxHandles every handle()
+    // is refused (an error and a log line each). Each call takes IMPORT_FUEL and each refusal
+    // more, so 50,000,000 units end it after some 45,000 turns, not 50,000,000.
+    const res = await call("limits", "hoard", " 1");
+    expect(res.status).toBe(504);
+    expect(await res.json()).toMatchObject({ codeName: "Timeout" });
+    expect(logs.filter((l) => l.module === "limits" && l.msg.startsWith("handle: ")).length).toBeGreaterThan(100);
+    // the next call finds the module as before
+    expect((await call("limits", "refuse", {})).status).toBe(200);
   });
 
   it("a module whose start-up calls itself starts once, not without end", async () => {

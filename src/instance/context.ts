@@ -85,8 +85,14 @@ export class InstanceContext {
     return Code[name];
   }
 
-  /** Logs why an import was refused and keeps it, for a fault of the call being served that passes it on. */
+  /**
+   * Logs why an import was refused and keeps it, for a fault of the call being served that passes
+   * it on. A refusal costs the host an error and a log line, ten times what the import's own call
+   * takes (IMPORT_FUEL in scripts/wasm-meter.mjs): taken from the guest's fuel, so a guest looping
+   * on refused imports stops as soon as one looping on anything else.
+   */
   refused(error: BusError) {
+    if (this.module.metered) this.host.meter.fuel.value = (this.host.meter.fuel.value as bigint) - REFUSAL_FUEL;
     this.log(LogLevel.Warn, error.message);
     this.#refusal = { error, during: this.current };
   }
@@ -146,6 +152,9 @@ export class InstanceContext {
     }
   }
 }
+
+/** What a refused import takes from the guest's fuel (see `refused`). */
+const REFUSAL_FUEL = 1000n;
 
 /** give's refusal: out of line, as GuestMemory's refusals are (see `outside` in ../memory.ts). */
 function badMalloc(len: number, ptr: number): BusError {

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import wabtInit from "wabt";
 import { afterAll, describe, expect, it } from "vitest";
 // @ts-expect-error: a build script in plain JavaScript
-import { FAN_OUT, meter } from "../../scripts/wasm-meter.mjs";
+import { FAN_OUT, IMPORT_FUEL, meter } from "../../scripts/wasm-meter.mjs";
 import { compile } from "./wat.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -90,6 +90,23 @@ describe("fuel metering (scripts/wasm-meter.mjs)", () => {
     const started = Date.now();
     expect(() => exports.f0!()).toThrow(OutOfFuel);
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it(`takes ${IMPORT_FUEL} units for each call of an import, so a loop around a host call ends on the same fuel`, () => {
+    // A call into the host costs about a hundred loop iterations: a loop of imports (a refused
+    // handle() in a loop, say) would otherwise hold the isolate a hundred times longer.
+    const bytes = metered(`(module (import "env" "host" (func $host (result i32)))
+      (func (export "once") (result i32) (call $host))
+      (func (export "spin") (loop (drop (call $host)) (br 0))))`);
+    let calls = 0;
+    const { exports, fuel } = instance(bytes, 10_000n, { env: { host: () => ++calls } });
+    expect(exports.once!()).toBe(1);
+    expect(fuel.value).toBe(10_000n - BigInt(IMPORT_FUEL));
+    calls = 0;
+    fuel.value = 10_000n;
+    expect(() => exports.spin!()).toThrow(OutOfFuel);
+    // each turn: the import's units, then the loop's one; the turn that runs out calls no import
+    expect(calls).toBe(Math.floor(10_000 / (IMPORT_FUEL + 1)));
   });
 
   it("leaves straight-line code and calls that cannot repeat unmetered", () => {
