@@ -1,4 +1,5 @@
 import type { BusCall } from "./call.js";
+import type { Clock } from "./clock.js";
 import type { TopicSpec } from "./codec/schema.js";
 import type { BusError } from "./errors.js";
 import type { LogLine } from "./log.js";
@@ -16,6 +17,8 @@ export interface Meter {
  */
 export interface Host {
   readonly meter: Meter;
+  /** Where a guest's own sleeps go (WASI's `poll_oneoff`): a timer, or a process's alarm. */
+  readonly clock: Clock;
   /** Starts a call; a refusal found before any service runs comes back as the call's status. */
   dispatch(call: BusCall): BusError | undefined;
   /** A topic's contract (format, types): how a call restored from a snapshot is encoded. */

@@ -83,28 +83,24 @@ export class Pipe {
   }
 
   /**
-   * Resolves when data arrives or the pipe closes, or after `timeoutMs` when given (true: woken
-   * by the pipe, false: timed out). A waiter that times out is forgotten: a guest polling stdin
-   * with a timeout in a loop leaves nothing behind.
+   * Resolves when data arrives or the pipe closes (true), or when `signal` aborts first (false). A
+   * waiter whose signal aborts is forgotten: a guest polling stdin with a timeout in a loop leaves
+   * nothing behind.
    */
-  wait(timeoutMs?: number): Promise<boolean> {
+  wait(signal?: AbortSignal): Promise<boolean> {
     return new Promise((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      if (signal?.aborted) return resolve(false);
       const wake = () => {
-        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", abort);
         this.#waiters.delete(wake);
         resolve(true);
       };
+      const abort = () => {
+        this.#waiters.delete(wake);
+        resolve(false);
+      };
       this.#waiters.add(wake);
-      if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
-        timer = setTimeout(
-          () => {
-            this.#waiters.delete(wake);
-            resolve(false);
-          },
-          Math.max(0, timeoutMs),
-        );
-      }
+      signal?.addEventListener("abort", abort, { once: true });
     });
   }
 

@@ -6,6 +6,7 @@ import type { LogLine } from "../src/log.js";
 import type { ProcessInfo } from "../src/process.js";
 import { modules } from "../build/registry.js";
 import { modules as testGuests } from "../build/test-registry.js";
+import { setProcessModules } from "../durable-objects/bus-process.js";
 import { setSessionModules } from "../durable-objects/bus-session.js";
 import { CHUNK_BYTES, Snapshots } from "../durable-objects/snapshots.js";
 import type { Guest } from "../src/instance/guest.js";
@@ -13,6 +14,7 @@ import { open } from "./bus-socket.js";
 import { post, worker } from "./worker.js";
 
 setSessionModules({ ...modules, ...testGuests }); // ticks-shared, a test guest, runs in sessions
+setProcessModules({ ...modules, ...testGuests }); // wasi-sleeper, a test guest, runs as a process
 
 // Processes outlive their Durable Object: each rest of the instance is a snapshot in the object's
 // SQLite, and an object that comes back (an alarm, a status request) restores it and goes on.
@@ -69,6 +71,26 @@ describe("a process survives its object's eviction (snapshots)", () => {
     expect(await status(id)).toMatchObject({ status: "exited", code: 0 });
     // Each line once: the first was not printed again by the restored instance.
     expect(await stdout(id)).toEqual(["sleeping 600000 ms through the bus", "awake"]);
+  });
+
+  it("a WASI sleep (poll_oneoff on a clock) is its object's alarm: evicted mid-sleep, the alarm wakes it", async () => {
+    // A test guest: spawned on its object directly (the Worker's POST /processes serves modules/ only).
+    const id = env.PROCESSES.newUniqueId().toString();
+    expect((await stub(id).spawn(id, { module: "wasi-sleeper" })).ok).toBe(true);
+    const deadline = Date.now() + 5000;
+    while ((await stdout(id)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await stdout(id)).toEqual(["sleeping"]);
+    // Its 10-minute sleep is a timer behind the alarm, not a setTimeout that dies with the object.
+    expect(await timers(id)).toEqual(["sleep"]);
+    await evictDurableObject(stub(id));
+    // Restored, it waits again (a relative WASI sleep starts over: docs/abi.md, "Durability"), on the alarm.
+    expect(await status(id)).toMatchObject({ status: "running" });
+    expect(await timers(id)).toEqual(["sleep"]);
+    expect(await runDurableObjectAlarm(stub(id))).toBe(true);
+    const end = Date.now() + 5000;
+    while ((await status(id)).status === "running" && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    expect(await status(id)).toMatchObject({ status: "exited", code: 0 });
+    expect(await stdout(id)).toEqual(["sleeping", "awake"]);
   });
 
   it("a daemon (echo-daemon, forked) keeps serving after an eviction, with its count", async () => {

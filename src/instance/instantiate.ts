@@ -26,6 +26,7 @@ export function instantiate(cx: InstanceContext, delivery: Delivery, options: Wa
   if (module.wasi) {
     const wasi = wasiImports(options, {
       memory: () => cx.memory,
+      clock: host.clock,
       log: (stream, msg) => {
         cx.command?.output?.(stream, msg);
         cx.log(stream === "stderr" ? LogLevel.Warn : LogLevel.Info, msg, stream);

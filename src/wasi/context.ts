@@ -1,4 +1,5 @@
 import type { Fd } from "@bjorn3/browser_wasi_shim";
+import type { Clock } from "../clock.js";
 import { BusError } from "../errors.js";
 import type { Suspender } from "../instance/asyncify.js";
 import type { GuestMemory } from "../memory.js";
@@ -29,6 +30,8 @@ export interface WasiOptions {
 
 export interface WasiHost {
   memory(): GuestMemory;
+  /** Where sleeps (`poll_oneoff` clocks) go: a timer in a plain call, a process's alarm. */
+  clock: Clock;
   log(stream: "stdout" | "stderr", line: string): void;
   /**
    * A blocking module's asyncify driver: where present, and where the guest can suspend now, waits

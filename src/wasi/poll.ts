@@ -114,6 +114,23 @@ export function pollImports(ctx: WasiContext): { clock_time_get: Import; poll_on
     setU32(memory(), neventsPtr, events.length, "poll_oneoff nevents");
     return defs.ERRNO_SUCCESS;
   };
+  /**
+   * Waits for stdin (where `onStdin`) or the clock at `due`, whichever comes first: true for stdin.
+   * The clock is the host's (a process's sleeps are its object's alarm, so a sleeping process
+   * wakes after an eviction); the one that lost is stopped, its timer or alarm cancelled.
+   */
+  const firstOf = async (onStdin: boolean, due: number): Promise<boolean> => {
+    const stop = new AbortController();
+    const clock = ctx.host.clock.sleepUntil(due, stop.signal).then(
+      () => false,
+      () => false, // stopped: stdin came first
+    );
+    try {
+      return await (onStdin ? Promise.race([stdin.wait(stop.signal), clock]) : clock);
+    } finally {
+      stop.abort();
+    }
+  };
   const pollOneoff = (inPtr: number, outPtr: number, n: number, neventsPtr: number): number | Promise<number> => {
     if (n === 0) return defs.ERRNO_INVAL;
     const subs = subscriptions(inPtr, n);
@@ -130,13 +147,8 @@ export function pollImports(ctx: WasiContext): { clock_time_get: Import; poll_on
       let fired = -Infinity;
       for (;;) {
         const due = subs.reduce((m, s) => Math.min(m, s.due), Infinity);
-        const ms = due - Date.now();
-        if (onStdin) {
-          if (!(await stdin.wait(Number.isFinite(due) ? ms : undefined))) fired = due;
-        } else {
-          await new Promise((r) => setTimeout(r, Math.max(0, ms)));
-          fired = due;
-        }
+        if (onStdin && !Number.isFinite(due)) await stdin.wait();
+        else if (!(await firstOf(onStdin, due))) fired = due;
         const events = readyEvents(subs, fired);
         if (events.length) return deliver(outPtr, neventsPtr, events);
       }
