@@ -1,4 +1,4 @@
-import { Code } from "./abi.js";
+import { Code, formatName } from "./abi.js";
 import { type Payload, transcode } from "./codec/index.js";
 import type { Schema } from "./codec/schema.js";
 import { BusError } from "./errors.js";
@@ -12,7 +12,10 @@ export interface CallSink {
    */
   readonly borrows?: boolean;
   fail(err: BusError): void;
-  /** The service invoked one of the caller's callbacks; answers an ABI code. */
+  /**
+   * The service invoked one of the caller's callbacks; answers an ABI code, or throws a BusError
+   * to refuse it with the reason (a full queue): see BusCall.callback.
+   */
   callback(topic: string, payload: Payload): number;
 }
 
@@ -81,8 +84,13 @@ export class BusCall {
    * owned before `serve`.
    */
   lent = false;
-  /** Set where the request was transcoded: the reply and callbacks go back in the caller's format. */
-  replyAs?: { format: Payload["format"]; schema?: Schema; callbacks?: Record<string, Schema> };
+  /**
+   * Set where the request was transcoded: the reply and callbacks go back in the caller's format,
+   * held there to `limit`, the serving module's limits.responseBytes. Its guest's bytes were held
+   * to it as they left, but transcoding can grow them (a msgpack `bin` byte is up to four in
+   * JSON), and the limit is on what the caller gets.
+   */
+  replyAs?: { format: Payload["format"]; schema?: Schema; callbacks?: Record<string, Schema>; limit?: number };
   #state: State = "pending";
   // Made on first use, as #abort below: most calls are answered and end with nobody listening.
   #children?: Set<BusCall>;
@@ -165,7 +173,7 @@ export class BusCall {
     if (this.#state !== "pending") return Code.InvalidHandle;
     if (this.replyAs && payload.format !== this.replyAs.format) {
       const transcoded = this.#transcoded(payload);
-      if (!transcoded) return Code.SerializationFailed;
+      if (typeof transcoded === "number") return transcoded;
       payload = transcoded;
     } else if (lent && !this.#sink.borrows) {
       payload = { format: payload.format, data: payload.data.slice() };
@@ -177,16 +185,40 @@ export class BusCall {
   }
 
   /**
-   * The reply in the caller's format (replyAs); undefined where it cannot be, the call faulted. Out
-   * of line, as GuestMemory's refusals are (see `outside` in ./memory.ts): most replies need none.
+   * The reply in the caller's format (replyAs); where it cannot be, the call faulted and the status
+   * for the replier. Out of line, as GuestMemory's refusals are (see `outside` in ./memory.ts):
+   * most replies need none.
    */
-  #transcoded(payload: Payload): Payload | undefined {
+  #transcoded(payload: Payload): Payload | number {
     try {
-      return transcode(payload, this.replyAs!.format, this.replyAs!.schema);
+      return this.#inCallersFormat(payload, this.replyAs!.schema, `the reply of module ${this.wapm} to ${this.topic}`);
     } catch (err) {
-      this.fault(BusError.from(err));
-      return undefined;
+      const refusal = BusError.from(err);
+      // The caller did nothing wrong: the module's reply is bad, so the caller gets a 5xx saying so
+      // (the decoder's own DeserializationFailed, a 400, would blame the caller's request). The
+      // module learns which (its reply malformed, or too large once transcoded).
+      this.fault(refusal.code === Code.SerializationFailed ? refusal : BusError.of("SerializationFailed", refusal.message));
+      return refusal.code;
     }
+  }
+
+  /**
+   * A payload of the serving side (its reply, a callback) in the caller's format, within
+   * `replyAs.limit`. Throws why not: SerializationFailed (not valid in its own format, or not of
+   * the topic's declared type) or LimitExceeded, each naming `what`.
+   */
+  #inCallersFormat(payload: Payload, schema: Schema | undefined, what: string): Payload {
+    const { format, limit } = this.replyAs!;
+    let out: Payload;
+    try {
+      out = transcode(payload, format, schema);
+    } catch (err) {
+      throw BusError.of("SerializationFailed", `${what} cannot be transcoded into ${formatName(format)} for its caller: ${BusError.from(err).message}`);
+    }
+    if (limit !== undefined && out.data.length > limit) {
+      throw BusError.of("LimitExceeded", `${what} is ${out.data.length} bytes once transcoded into ${formatName(format)} for its caller, over the limit of ${limit} (limits.responseBytes)`);
+    }
+    return out;
   }
 
   /** The service fails the call; a kept-alive call that was answered already learns it has ended. */
@@ -197,15 +229,18 @@ export class BusCall {
     return Code.Success;
   }
 
+  /**
+   * Invokes the caller's callback `topic`; answers the sink's code. A refusal with a reason is
+   * thrown as a BusError: the payload cannot reach the caller in its format (SerializationFailed,
+   * LimitExceeded), or the sink refuses it (a full queue). A guest's `reply_callback` keeps the
+   * reason for a fault that passes it on; callers that take only a code use `codeOf` (../errors.ts).
+   */
   callback(topic: string, payload: Payload): number {
     if (this.#state === "ended") return Code.InvalidHandle;
     if (this.replyAs && payload.format !== this.replyAs.format) {
-      try {
-        const callbacks = this.replyAs.callbacks;
-        payload = transcode(payload, this.replyAs.format, callbacks && Object.hasOwn(callbacks, topic) ? callbacks[topic] : undefined);
-      } catch {
-        return Code.SerializationFailed;
-      }
+      const callbacks = this.replyAs.callbacks;
+      const schema = callbacks && Object.hasOwn(callbacks, topic) ? callbacks[topic] : undefined;
+      payload = this.#inCallersFormat(payload, schema, `callback ${topic} of module ${this.wapm}'s ${this.topic}`);
     }
     return this.#sink.callback(topic, payload);
   }

@@ -52,6 +52,20 @@ export class BusError extends Error {
   }
 }
 
+/**
+ * The ABI code of a callback's answer, for callers that take only a code (across Workers RPC, a
+ * built-in service): a sink may refuse a callback by throwing a BusError with its reason (so a
+ * guest's `reply_callback` keeps it for a fault that passes it on), which is its code here.
+ */
+export function codeOf(answer: () => number): number {
+  try {
+    return answer();
+  } catch (err) {
+    if (err instanceof BusError) return err.code;
+    throw err;
+  }
+}
+
 /** What crosses Workers RPC from a Durable Object: a value, or the error as data (its class does not cross). */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: BusErrorJson };
 

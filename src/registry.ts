@@ -2,6 +2,7 @@ import { IMPORTS, IMPORT_MODULE } from "./abi.js";
 import { BusError } from "./errors.js";
 import { Asyncify } from "./instance/asyncify.js";
 import { type Manifest, parseManifest } from "./manifest.js";
+import { sessionAddress } from "./session-names.js";
 
 /** One entry of the generated registry (build/registry.ts): a manifest and its statically imported Wasm. */
 export interface ModuleEntry {
@@ -45,6 +46,14 @@ export interface LoadedModule {
 
 /** Imports outside module `wasm-bus` that the host also provides. */
 const HOST_IMPORTS = new Set(["env.abort", "env.seed", "wasm_bus_meter.log_execution", "wasm_bus_meter.fuel", "wasi.thread-spawn"]);
+
+/**
+ * The module whose instance a wapm name reaches, for its limits: the module itself, or a session's
+ * instance's (`chat@room-a`). Undefined for any other name (`os`, the host's, is never a module).
+ */
+export function moduleOf(modules: ReadonlyMap<string, LoadedModule>, wapm: string): LoadedModule | undefined {
+  return modules.get(wapm) ?? modules.get(sessionAddress(wapm)?.module ?? "");
+}
 
 /** Loads every module of a registry once: manifests parsed, imports checked against the ABI. */
 export function loadModules(registry: Record<string, ModuleEntry>): Map<string, LoadedModule> {

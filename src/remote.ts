@@ -2,7 +2,7 @@ import { Code } from "./abi.js";
 import { BusCall, type CallSink } from "./call.js";
 import type { Payload } from "./codec/index.js";
 import type { TopicSpec } from "./codec/schema.js";
-import { BusError, type Outcome } from "./errors.js";
+import { BusError, type Outcome, codeOf } from "./errors.js";
 import type { CallEvents, RemoteCallOptions, SessionObject } from "./objects.js";
 
 export type { CallEvents, RemoteCallOptions } from "./objects.js";
@@ -159,7 +159,7 @@ export function remoteService(module: string, topics: Readonly<Record<string, To
       call.server = new RemoteCall(object, id);
       let over = false;
       const events: CallEvents = {
-        callback: (topic, payload) => call.callback(topic, payload),
+        callback: (topic, payload) => codeOf(() => call.callback(topic, payload)),
         reply: (payload) => void call.reply(payload),
       };
       const options: RemoteCallOptions = { id, module, keepalive: call.keepalive, parent, caller: call.caller, chain: call.chain() };

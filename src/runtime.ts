@@ -9,7 +9,7 @@ import type { Guest, GuestOptions, Saved } from "./instance/guest.js";
 import type { Adopt } from "./instance/snapshot.js";
 import { Instances } from "./instances.js";
 import { consoleSink, type LogLine, type LogSink } from "./log.js";
-import { type LoadedModule, type ModuleEntry, loadModules } from "./registry.js";
+import { type LoadedModule, type ModuleEntry, loadModules, moduleOf } from "./registry.js";
 import { builtinServices } from "./services/index.js";
 import type { KvStorage } from "./services/kv/index.js";
 import type { ServeContext, Service } from "./services/service.js";
@@ -140,7 +140,7 @@ export class Runtime implements Host {
       // Looked up by format (a format outside the four finds none: not taken as it is).
       const how = route.fits[call.request.format] ?? fit(route.spec, undefined);
       if (how !== "as-is") {
-        const refused = transcodeRequest(call, route.spec, how);
+        const refused = transcodeRequest(call, route.spec, how, call.wapm === OS_WAPM ? undefined : moduleOf(this.modules, call.wapm));
         if (refused) return refused;
       }
     } catch (err) {
@@ -223,13 +223,25 @@ function chainRefusal(call: BusCall, cycle: boolean, maxDepth: number): BusError
 /**
  * A request in a format its topic does not take as it is: transcoded (one that cannot be throws,
  * and dispatch returns that), or Unsupported where it is raw bytes or the topic takes raw bytes.
+ * `module` is the one serving it, whose limits hold for the bytes it gets and the caller gets back.
  */
-function transcodeRequest(call: BusCall, spec: TopicSpec, how: Fit): BusError | undefined {
+function transcodeRequest(call: BusCall, spec: TopicSpec, how: Fit, module: LoadedModule | undefined): BusError | undefined {
   if (how === "refused") return BusError.of("Unsupported", `topic ${call.topic} takes ${spec.format}, and raw bytes cannot be transcoded`);
-  call.replyAs = { format: call.request.format, schema: spec.response, callbacks: spec.callbacks };
-  call.request = transcode(call.request, formatValue(spec.format), spec.request);
+  const request = transcode(call.request, formatValue(spec.format), spec.request);
+  const limits = module?.manifest.limits;
+  // Checked here, where the growth happens: the edge and the `call` import held the bytes the
+  // caller sent, and transcoding can grow them (a msgpack `bin` byte is up to four in JSON).
+  if (limits && request.data.length > limits.requestBytes) return transcodedTooLarge(call, request, spec, limits.requestBytes);
+  call.replyAs = { format: call.request.format, schema: spec.response, callbacks: spec.callbacks, limit: limits?.responseBytes };
+  call.request = request;
   call.lent = false; // transcoded: bytes of its own
   return undefined;
+}
+
+/** transcodeRequest's refusal of a request its transcoding made too large. */
+function transcodedTooLarge(call: BusCall, request: Payload, spec: TopicSpec, limit: number): BusError {
+  const given = `${call.request.data.length} bytes of ${FORMAT_NAMES[call.request.format]}`;
+  return BusError.of("LimitExceeded", `request of ${given} is ${request.data.length} bytes once transcoded into ${spec.format} for topic ${call.topic}, over module ${call.wapm}'s limit of ${limit} (limits.requestBytes)`);
 }
 
 /** Whether `wapm` is on the chain that `call` ends (`call.chain().includes(wapm)`, without the arrays). */

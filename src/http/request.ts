@@ -4,7 +4,7 @@ import { type Payload, decode } from "../codec/index.js";
 import { fit } from "../codec/schema.js";
 import { validate } from "../codec/validate.js";
 import { BusError } from "../errors.js";
-import { sessionAddress } from "../session-names.js";
+import { moduleOf } from "../registry.js";
 import type { Runtime } from "../runtime.js";
 import { HttpError } from "./errors.js";
 import { contentTypeOf, formatOfContentType, replyInit } from "./formats.js";
@@ -32,8 +32,9 @@ export async function callPayload(runtime: Runtime, request: Request, module: st
   if ((given === "bincode" || spec.format === "bincode") && !spec.request) {
     throw new HttpError("Unsupported", `bincode needs the payload's types, and topic ${topic} declares none`, 415);
   }
-  // A session's instance (`chat@room-a`) is held to its module's limit.
-  const limit = (runtime.modules.get(module) ?? runtime.modules.get(sessionAddress(module)?.module ?? ""))!.manifest.limits.requestBytes;
+  // A session's instance (`chat@room-a`) is held to its module's limit. These are the bytes on the
+  // wire; the runtime holds a request it transcodes to the limit again, in the topic's format.
+  const limit = moduleOf(runtime.modules, module)!.manifest.limits.requestBytes;
   const declared = headers.get("content-length");
   const length = declared === null || declared === "" ? Number.NaN : Number(declared);
   // A declared length within the limit is read in one native call on the request itself (the

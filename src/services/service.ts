@@ -2,7 +2,7 @@ import { FORMAT_NAMES } from "../abi.js";
 import type { BusCall } from "../call.js";
 import { decode, encode } from "../codec/index.js";
 import type { Schema, TopicSpec } from "../codec/schema.js";
-import { BusError } from "../errors.js";
+import { BusError, codeOf } from "../errors.js";
 import type { Clock } from "../clock.js";
 import type { Manifest } from "../manifest.js";
 import type { Guest, GuestOptions } from "../instance/guest.js";
@@ -79,5 +79,5 @@ export function builtin(topics: Record<string, Topic>): Service {
 /** Invokes a caller's callback, encoded in the format the caller called in. */
 export function emit(call: BusCall, topic: string, value: unknown, schema: Schema): number {
   const { format } = call.request;
-  return call.callback(topic, { format, data: encode(format, value, schema) });
+  return codeOf(() => call.callback(topic, { format, data: encode(format, value, schema) }));
 }

@@ -161,6 +161,21 @@ describe("dispatch's refusals", () => {
     expect(rt.dispatch(call("srv", "nope"))).toMatchObject({ codeName: "InvalidTopic", message: "module srv has no topic nope" });
     expect(rt.dispatch(call("srv", "j"))).toMatchObject({ codeName: "Unsupported", message: "topic j takes json, and raw bytes cannot be transcoded" });
   });
+
+  it("a request transcoded past the serving module's requestBytes (here, a guest's call: the same dispatch), and the reply held to its responseBytes", () => {
+    const { rt } = runtime();
+    // 20 bytes of msgpack bin (22 on the wire, within srv's 64) are 81 of JSON.
+    const big = new BusCall("srv", "j", { format: Format.Msgpack, data: new Uint8Array([0xc4, 20, ...new Array(20).fill(255)]) }, sink(), { caller: "other" });
+    expect(rt.dispatch(big)).toMatchObject({
+      codeName: "LimitExceeded",
+      message: "request of 22 bytes of msgpack is 81 bytes once transcoded into json for topic j, over module srv's limit of 64 (limits.requestBytes)",
+    });
+    expect(big.request.format).toBe(Format.Msgpack); // not served: the request is as it came
+    const small = new BusCall("srv", "j", { format: Format.Msgpack, data: new Uint8Array([0xc4, 2, 1, 2]) }, sink(), { caller: "other" });
+    expect(rt.dispatch(small)).toBeUndefined();
+    expect(small.replyAs).toMatchObject({ format: Format.Msgpack, limit: 64 });
+    small.drop();
+  });
 });
 
 describe("BusCall.reply in the caller's format", () => {
@@ -171,7 +186,37 @@ describe("BusCall.reply in the caller's format", () => {
     expect(call.reply({ format: Format.Json, data: new TextEncoder().encode("{") })).toBe(Code.SerializationFailed);
     expect(call.ended).toBe(true);
     expect(out.finished).toEqual([]);
-    expect(out.failed.map((e) => e.codeName)).toEqual(["DeserializationFailed"]);
+    // The module's reply is bad, not the caller's request: never the decoder's DeserializationFailed (a 400).
+    expect(out.failed).toEqual([
+      expect.objectContaining({ codeName: "SerializationFailed", message: expect.stringMatching(/^the reply of module srv to a cannot be transcoded into msgpack for its caller: malformed json payload: /) }),
+    ]);
+  });
+
+  it("a reply over the serving module's responseBytes once transcoded: LimitExceeded for the replier, SerializationFailed for the caller", () => {
+    const out = sink();
+    const call = new BusCall("srv", "a", { format: Format.Msgpack, data: new Uint8Array([0x80]) }, out);
+    call.replyAs = { format: Format.Json, limit: 64 };
+    // 20 bytes of msgpack bin (22 on the wire) are 81 of JSON: [255,255,...]
+    const bin = new Uint8Array([0xc4, 20, ...new Array(20).fill(255)]);
+    expect(call.reply({ format: Format.Msgpack, data: bin })).toBe(Code.LimitExceeded);
+    expect(out.finished).toEqual([]);
+    expect(out.failed.map((e) => [e.codeName, e.message])).toEqual([
+      ["SerializationFailed", "the reply of module srv to a is 81 bytes once transcoded into json for its caller, over the limit of 64 (limits.responseBytes)"],
+    ]);
+  });
+
+  it("a callback that cannot be transcoded, or grows past the limit, is refused with its reason; the call goes on", () => {
+    const out = sink();
+    const call = new BusCall("srv", "a", { format: Format.Msgpack, data: new Uint8Array([0x80]) }, out);
+    call.replyAs = { format: Format.Json, limit: 64 };
+    expect(() => call.callback("tick", { format: Format.Msgpack, data: new Uint8Array([0xc1]) })).toThrow(
+      expect.objectContaining({ codeName: "SerializationFailed", message: expect.stringMatching(/^callback tick of module srv's a cannot be transcoded into json for its caller: malformed msgpack payload/) }),
+    );
+    expect(() => call.callback("tick", { format: Format.Msgpack, data: new Uint8Array([0xc4, 20, ...new Array(20).fill(255)]) })).toThrow(
+      expect.objectContaining({ codeName: "LimitExceeded", message: "callback tick of module srv's a is 81 bytes once transcoded into json for its caller, over the limit of 64 (limits.responseBytes)" }),
+    );
+    expect(call.ended).toBe(false);
+    expect(out.failed).toEqual([]);
   });
 });
 

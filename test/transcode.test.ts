@@ -1,0 +1,43 @@
+import { pack, unpack } from "msgpackr";
+import { describe, expect, it } from "vitest";
+import { guestApp } from "./helpers.js";
+
+// Transcoding at the edge (docs/abi.md, "Formats"): a caller whose format differs from the
+// topic's gets the request transcoded into the topic's and the reply back into its own. What goes
+// wrong there is told apart: the caller's bytes, or the module's.
+
+const asMsgpack = (body: unknown): RequestInit => ({ headers: { "content-type": "application/msgpack" }, body: pack(body) });
+
+describe("a reply the host cannot transcode is the module's failure", () => {
+  it("ticks.count past 9 replies bytes that are not JSON: a msgpack caller gets 500 SerializationFailed naming the module's reply", async () => {
+    const { call } = guestApp();
+    // ticks answers its count as one JSON digit: "1" .. "9", then ":" (48 + 10), not JSON.
+    for (let n = 1; n <= 9; n++) {
+      const res = await call("ticks", "count", undefined, asMsgpack({}));
+      expect(res.status).toBe(200);
+      expect(unpack(new Uint8Array(await res.arrayBuffer()))).toBe(n);
+    }
+    const res = await call("ticks", "count", undefined, asMsgpack({}));
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as { error: string; codeName: string; module: string };
+    expect(body).toMatchObject({ codeName: "SerializationFailed", module: "ticks", topic: "count" });
+    expect(body.error).toMatch(/^the reply of module ticks to count cannot be transcoded into msgpack for its caller: malformed json payload: /);
+  });
+});
+
+describe("a request transcoded past the module's requestBytes is refused where it grows", () => {
+  it("1,040,000 bytes of msgpack bin, within the limit on the wire, is 413 LimitExceeded as JSON (4 bytes a byte), and never reaches the guest", async () => {
+    const { call } = guestApp();
+    const body = pack({ data: new Uint8Array(1_040_000).fill(255) });
+    expect(body.length).toBeLessThan(1_048_576); // ticks' requestBytes, the default
+    const res = await call("ticks", "count", undefined, { headers: { "content-type": "application/msgpack" }, body });
+    expect(res.status).toBe(413);
+    const error = (await res.json()) as { error: string; codeName: string };
+    expect(error.codeName).toBe("LimitExceeded");
+    expect(error.error).toMatch(/^request of 1040\d{3} bytes of msgpack is \d+ bytes once transcoded into json for topic count, over module ticks's limit of 1048576 \(limits\.requestBytes\)$/);
+    // ticks counts the calls its instance served: the refused one is not among them.
+    expect(await (await call("ticks", "count")).text()).toBe("1");
+    // The same request as JSON is refused at the edge, as it always was.
+    expect((await call("ticks", "count", { data: Array.from({ length: 1_040_000 }, () => 255) })).status).toBe(413);
+  });
+});
