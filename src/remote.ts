@@ -85,7 +85,7 @@ export class RemoteCalls {
         fail: (err) => settle({ ok: false, error: err.toJSON() }),
         callback: (cbTopic, payload) => {
           if (!events) return Code.MissingCallbacks;
-          if (undelivered.size >= MAX_UNDELIVERED) return Code.LimitExceeded;
+          if (undelivered.size >= MAX_UNDELIVERED) throw undeliveredFull(cbTopic);
           // Copied: a callback's bytes may be a view of the serving guest's memory.
           deliver(events.callback(cbTopic, { format: payload.format, data: payload.data.slice() }));
           return Code.Success;
@@ -112,6 +112,14 @@ export class RemoteCalls {
   get size(): number {
     return this.#calls.size;
   }
+}
+
+/** Why RemoteCalls refuses a callback, thrown so that the serving guest's `reply_callback` keeps it (as the HTTP stream's, ./http/callbacks.ts). */
+function undeliveredFull(topic: string): BusError {
+  return BusError.of(
+    "LimitExceeded",
+    `callback ${topic}: ${MAX_UNDELIVERED} callbacks are on their way to the caller in another object, undelivered; a module sends at most that many in one entry, and returns to the host between batches`,
+  );
 }
 
 /**

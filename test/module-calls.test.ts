@@ -20,11 +20,13 @@ describe("calls between modules", () => {
   });
 
   it("refuses callbacks past a guest's queue limit instead of growing it without bound", async () => {
-    const { call } = guestApp();
+    const { call, logs } = guestApp();
     const res = await call("flood-client", "watch", {});
     expect(res.status, await res.clone().text()).toBe(200);
     // 20,000 ticks in one entry of the server: 4,096 queued for the client, the rest refused
     expect(await res.json()).toBe(20_000 - 4096);
+    // with the reason, which the server's reply_callback keeps (for a fault that passes it on)
+    expect(logs).toContainEqual(expect.objectContaining({ module: "flood", level: "warn", msg: "callback tick: module flood-client has 4096 deliveries waiting already (the bound of its queue)" }));
     // and the client still serves
     expect((await call("flood-client", "watch", {})).status).toBe(200);
   });

@@ -103,6 +103,35 @@ describe("POST /processes/:id/call/:topic with Accept: application/x-ndjson", ()
     expect(ticks.length).toBeGreaterThanOrEqual(4096);
     expect(ticks.length + Number(reply.value)).toBe(20_000);
   });
+
+  it("a module that passes on the refusal of a full stream says why, and the caller sees 502, not 413 (the module failed, not its body)", async () => {
+    // flood.stop invokes tick until the host refuses one, then faults the call with that code.
+    const got = await lines(await edge("/call/flood/stop", json({}, NDJSON)));
+    const fault = got.at(-1)!;
+    expect(got.filter((l) => l.type === "callback").length).toBeGreaterThanOrEqual(4096);
+    expect(fault).toMatchObject({ type: "fault", status: 502, codeName: "LimitExceeded", module: "flood", topic: "stop" });
+    expect((fault as { error?: string }).error).toBe(
+      "module flood faulted the call with LimitExceeded (20): callback tick: the HTTP stream's callback queue is full (4096 lines its reader has not taken); a module sends at most that many in one entry, and returns to the host between batches",
+    );
+  });
+
+  it("a module that returns to the host between batches gets every callback through, more than 4,096 in all", async () => {
+    // flood.batches: 3 batches of 3,000 ticks, a 1 ms sleep between them; answers how many were refused.
+    const got = await lines(await edge("/call/flood/batches", json({}, NDJSON)));
+    expect(got.filter((l) => l.type === "callback").length).toBe(9000);
+    expect(got.at(-1)).toEqual({ type: "reply", format: "json", value: 0 });
+  });
+
+  it("a process that sends more callbacks in one entry than can be on their way across objects: the fault says why, 502", async () => {
+    const id = await spawnDaemon();
+    // daemon-rs's ticks sends every tick in one entry and faults with the first refusal (`?`).
+    const got = await lines(await edge(`/processes/${id}/call/ticks`, json({ n: 5000 }, NDJSON)));
+    const fault = got.at(-1)! as Line & { error?: string };
+    expect(got.filter((l) => l.type === "callback").length).toBe(4096);
+    expect(fault).toMatchObject({ type: "fault", status: 502, codeName: "LimitExceeded" });
+    expect(fault.error).toContain("callback tick: 4096 callbacks are on their way to the caller in another object, undelivered");
+    await edge(`/processes/${id}`, { method: "DELETE" });
+  });
 });
 
 describe("calls between objects keep their callbacks", () => {

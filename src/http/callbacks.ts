@@ -19,8 +19,13 @@ export interface CallbackSink {
 }
 
 const encoder = new TextEncoder();
-/** Lines waiting for a slow HTTP reader: past this many, a callback is refused with LimitExceeded (backpressure). */
-const MAX_QUEUED_LINES = 4096;
+/**
+ * Lines waiting for the HTTP reader: past this many, a callback is refused with LimitExceeded
+ * (backpressure). The stream can flush only while the module is not running, so this is also the
+ * most callbacks one entry into a guest can send: a guest with more returns to the host between
+ * batches (docs/host.md, "Callbacks over HTTP"). Without a bound, one entry could queue without end.
+ */
+export const MAX_QUEUED_LINES = 4096;
 
 /**
  * A payload as a line's fields: `"format": "json", "value": <the JSON as it came>` (integers
@@ -38,6 +43,18 @@ function payloadFields(payload: Payload): string {
   let binary = "";
   for (let i = 0; i < payload.data.length; i += 0x8000) binary += String.fromCharCode(...payload.data.subarray(i, i + 0x8000));
   return `"format":${JSON.stringify(formatName(payload.format) ?? String(payload.format))},"data":${JSON.stringify(btoa(binary))}`;
+}
+
+/**
+ * Why a callback is refused, thrown so that the module's `reply_callback` keeps it: a module that
+ * faults its call with the code passes the reason on, and its status is then the module's failure
+ * (502, statusOf's `relayed`), not 413, which would say the caller's body was too large.
+ */
+function queueFull(topic: string): BusError {
+  return BusError.of(
+    "LimitExceeded",
+    `callback ${topic}: the HTTP stream's callback queue is full (${MAX_QUEUED_LINES} lines its reader has not taken); a module sends at most that many in one entry, and returns to the host between batches`,
+  );
 }
 
 /**
@@ -72,7 +89,7 @@ export function callbackStream(request: Request, scope: ErrorScope, run: (sink: 
       signal: gone.signal,
       callback(topic, payload) {
         if (gone.signal.aborted) return Code.InvalidHandle;
-        if ((writer.desiredSize ?? 0) < -MAX_QUEUED_LINES) return Code.LimitExceeded;
+        if ((writer.desiredSize ?? 0) < -MAX_QUEUED_LINES) throw queueFull(topic);
         line(`{"type":"callback","topic":${JSON.stringify(topic)},${payloadFields(payload)}}`);
         return Code.Success;
       },

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { Env } from "../env.js";
 import { readCapped } from "../bytes.js";
-import { BusError, unwrap } from "../errors.js";
+import { BusError, codeOf, unwrap } from "../errors.js";
 import { DEFAULT_LIMITS } from "../manifest.js";
 import { checkSpawnRequest, type SpawnRequest } from "../process.js";
 import type { Runtime } from "../runtime.js";
@@ -100,7 +100,7 @@ export function processRoutes(runtime: Runtime) {
       const drop = () => void stub.drop(id, "the HTTP caller went away").catch(() => {});
       sink.signal.addEventListener("abort", drop, { once: true });
       try {
-        return unwrap(await stub.call(topic, request, { id, caller: "http" }, { callback: (t, p) => sink.callback(t, p) })) as Payload;
+        return unwrap(await stub.call(topic, request, { id, caller: "http" }, { callback: (t, p) => codeOf(() => sink.callback(t, p)) })) as Payload;
       } finally {
         sink.signal.removeEventListener("abort", drop);
       }

@@ -93,6 +93,11 @@ function outboundRefusal(cx: InstanceContext, verb: string, parent: number, form
   return BusError.of("LimitExceeded", `${verb}: limits.maxCalls (${cx.module.manifest.limits.maxCalls}) calls are in flight already`);
 }
 
+/** Why sinkFor refuses a callback, thrown so that the server's `reply_callback` keeps it (./bus-imports.ts). */
+function queueFull(cx: InstanceContext, topic: string): BusError {
+  return BusError.of("LimitExceeded", `callback ${topic}: module ${cx.module.name} has ${MAX_QUEUED} deliveries waiting already (the bound of its queue)`);
+}
+
 /** Where the outcome of a guest's own call goes: queued for delivery through its exports. */
 export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number): CallSink {
   // `live`: the entry `to` must still name when the delivery runs. A kept-alive call and a
@@ -142,7 +147,7 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
       if (cb === undefined) return Code.MissingCallbacks;
       // Backpressure: a server that pushes callbacks faster than this guest takes them is
       // refused, instead of growing this guest's queue without bound.
-      if (delivery.pending >= MAX_QUEUED) return Code.LimitExceeded;
+      if (delivery.pending >= MAX_QUEUED) throw queueFull(cx, topic);
       deliverData(cb, payload, cx.handles.get(cb));
       return Code.Success;
     },
