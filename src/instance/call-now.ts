@@ -3,7 +3,7 @@ import { BusCall, type CallSink } from "../call.js";
 import type { Payload } from "../codec/index.js";
 import type { BusError } from "../errors.js";
 import type { Entry } from "../handles.js";
-import type { InstanceContext } from "./context.js";
+import { badMalloc, type InstanceContext } from "./context.js";
 import type { Delivery } from "./delivery.js";
 import { checkOutbound, dispatch, sinkFor } from "./outbound.js";
 import { read } from "./read-payload.js";
@@ -158,7 +158,8 @@ export function callNow(
       replyFormat = reply.format;
       len = reply.data.length;
       try {
-        ptr = cx.give(reply.data); // wasm_bus_malloc: the one export the host calls inside call_now
+        // wasm_bus_malloc: the one export the host calls inside call_now
+        ptr = cx.give(reply.data) ?? throwing(badMalloc(len, 0));
       } catch (err) {
         if (reserved) cx.handles.release(handle);
         outbound.drop("the result could not be handed to the caller");
@@ -211,3 +212,8 @@ function writeOut(cx: InstanceContext, outPtr: number, ready: number, handle: nu
 const EMPTY = new Uint8Array(0);
 /** What a call's request becomes once the bytes it was lent are gone, one per format. */
 const EMPTY_PAYLOADS: readonly Payload[] = [0, 1, 2, 3].map((format) => Object.freeze({ format: format as Payload["format"], data: EMPTY }));
+
+/** An expression that throws: where a refusal stands in for a value. */
+function throwing(err: BusError): never {
+  throw err;
+}

@@ -115,15 +115,20 @@ export class InstanceContext {
     this.host.log({ module: this.module.name, level: levelName(level), msg, call: this.current?.id, process: this.command?.id, stream });
   }
 
-  /** Copies bytes (one buffer, or two back to back) into a buffer the guest allocates; the buffer is the guest's from then on. */
-  give(bytes: Uint8Array, more?: Uint8Array): number {
+  /**
+   * Copies bytes (one buffer, or two back to back) into a buffer the guest allocates; the buffer
+   * is the guest's from then on. Null where wasm_bus_malloc answered 0: the guest has no room, and
+   * the one delivery fails (docs/abi.md), not the instance. A pointer outside memory throws.
+   */
+  give(bytes: Uint8Array, more?: Uint8Array): number | null {
     const len = bytes.length + (more?.length ?? 0);
     if (!len) return 0;
     const malloc = this.exports.wasm_bus_malloc;
     if (!malloc) throw BusError.of("IncorrectAbi", `module ${this.module.name} does not export wasm_bus_malloc`);
     const ptr = malloc(len) >>> 0;
+    if (ptr === 0) return null;
     const memory = this.memory;
-    if (ptr === 0 || ptr + len > memory.size) throw badMalloc(len, ptr);
+    if (ptr + len > memory.size) throw badMalloc(len, ptr);
     memory.write(ptr, bytes);
     if (more?.length) memory.write(ptr + bytes.length, more);
     return ptr;
@@ -156,7 +161,7 @@ export class InstanceContext {
 /** What a refused import takes from the guest's fuel (see `refused`). */
 const REFUSAL_FUEL = 1000n;
 
-/** give's refusal: out of line, as GuestMemory's refusals are (see `outside` in ../memory.ts). */
-function badMalloc(len: number, ptr: number): BusError {
+/** give's refusals: out of line, as GuestMemory's refusals are (see `outside` in ../memory.ts). */
+export function badMalloc(len: number, ptr: number): BusError {
   return BusError.of("MemoryAllocationFailed", `wasm_bus_malloc(${len}) returned ${ptr === 0 ? "null" : `${ptr}, outside memory`}`);
 }

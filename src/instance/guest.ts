@@ -6,7 +6,7 @@ import type { LoadedModule } from "../registry.js";
 import { PAGE_BYTES, PageTracker } from "../snapshot/pages.js";
 import type { Wasi, WasiOptions } from "../wasi.js";
 import type { Asyncify, Suspended } from "./asyncify.js";
-import { type CommandOptions, InstanceContext } from "./context.js";
+import { badMalloc, type CommandOptions, InstanceContext } from "./context.js";
 import { Delivery } from "./delivery.js";
 import { instantiate } from "./instantiate.js";
 import { type Adopt, type InstanceState, restoreHandles, restoreMemory, saveInstance } from "./snapshot.js";
@@ -289,6 +289,11 @@ export class Guest {
     const ptr = this.#cx.give(topic, data);
     // wasm_bus_malloc is guest code too: it may have ended the call (by faulting its parent).
     if (call.ended) return void this.#cx.handles.remove(handle);
+    if (ptr === null) {
+      // No room for this request: this call fails, and the instance serves on.
+      this.#cx.handles.remove(handle);
+      return void call.fault(badMalloc(topic.length + data.length, 0));
+    }
     this.#cx.current = call;
     return entry(parent, handle, call.request.format, ptr, topic.length, ptr + topic.length, data.length);
   }

@@ -1,9 +1,9 @@
-import { Code, NO_HANDLE, formatName } from "../abi.js";
+import { Code, LogLevel, NO_HANDLE, formatName } from "../abi.js";
 import { BusCall, type CallSink } from "../call.js";
 import type { Payload } from "../codec/index.js";
 import { BusError } from "../errors.js";
 import type { Entry } from "../handles.js";
-import type { InstanceContext } from "./context.js";
+import { badMalloc, type InstanceContext } from "./context.js";
 import type { Delivery } from "./delivery.js";
 import { read } from "./read-payload.js";
 
@@ -98,6 +98,18 @@ function queueFull(cx: InstanceContext, topic: string): BusError {
   return BusError.of("LimitExceeded", `callback ${topic}: module ${cx.module.name} has ${MAX_QUEUED} deliveries waiting already (the bound of its queue)`);
 }
 
+/**
+ * A result or callback the guest had no room for (wasm_bus_malloc answered 0): that one delivery
+ * fails, not the instance. A call's result comes as its failure, MemoryAllocationFailed; a
+ * callback (`live`: a callback's or kept-alive call's entry) is dropped with a log line, as the
+ * call it belongs to goes on.
+ */
+function noRoom(cx: InstanceContext, to: number, len: number, live: Entry | undefined) {
+  const err = badMalloc(len, 0);
+  if (live?.kind === "callback") return void cx.log(LogLevel.Warn, `callback ${live.topic} to handle ${to} dropped: ${err.message}`);
+  cx.exports.wasm_bus_error?.(to, err.code);
+}
+
 /** Where the outcome of a guest's own call goes: queued for delivery through its exports. */
 export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number): CallSink {
   // `live`: the entry `to` must still name when the delivery runs. A kept-alive call and a
@@ -111,6 +123,7 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
       const ptr = cx.give(payload.data);
       // wasm_bus_malloc is guest code too: it may drop the handle (and keeps its buffer then).
       if (dropped()) return;
+      if (ptr === null) return noRoom(cx, to, payload.data.length, live);
       cx.exports.wasm_bus_finish?.(to, payload.format, ptr, payload.data.length);
     });
   // The call is over (its result or failure came): its handle goes now, so the guest can no

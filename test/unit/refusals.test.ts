@@ -74,10 +74,38 @@ const mallocAnswering = (ptr: number) => `(module
   (func (export "wasm_bus_malloc") (param i32) (result i32) (i32.const ${ptr}))
   (func (export "wasm_bus_start") (param i32 i32 i32 i32 i32 i32 i32)))`;
 
+/**
+ * A v1 caller with no room for a large result: on "t" it calls os echo.echo with 2,000 bytes, and
+ * its wasm_bus_malloc answers 0 from 1,000 bytes up. It replies with the code its call failed
+ * with (wasm_bus_error), or 0 where the result came.
+ */
+const ROOMLESS = `(module
+  (import "wasm-bus" "listen" (func $listen (param i32 i32) (result i32)))
+  (import "wasm-bus" "handle" (func $handle (result i32)))
+  (import "wasm-bus" "call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasm-bus" "reply" (func $reply (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "t")
+  (data (i32.const 32) "os")
+  (data (i32.const 48) "echo.echo")
+  (global $in (mut i32) (i32.const 0))
+  (func $answer (param $code i32)
+    (i32.store (i32.const 1024) (local.get $code))
+    (drop (call $reply (global.get $in) (i32.const 0) (i32.const 1024) (i32.const 4))))
+  (func (export "_initialize") (drop (call $listen (i32.const 16) (i32.const 1))))
+  (func (export "wasm_bus_malloc") (param $n i32) (result i32)
+    (select (i32.const 0) (i32.const 8192) (i32.ge_u (local.get $n) (i32.const 1000))))
+  (func (export "wasm_bus_start") (param i32) (param $h i32) (param i32 i32 i32 i32 i32)
+    (global.set $in (local.get $h))
+    (drop (call $call (i32.const 0) (call $handle) (i32.const 0) (i32.const 0) (i32.const 32) (i32.const 2) (i32.const 48) (i32.const 9) (i32.const 4096) (i32.const 2000))))
+  (func (export "wasm_bus_finish") (param i32 i32 i32 i32) (call $answer (i32.const 0)))
+  (func (export "wasm_bus_error") (param i32) (param $code i32) (call $answer (local.get $code))))`;
+
 const raw = (bytes: number[] = [1]): Payload => ({ format: Format.Raw, data: new Uint8Array(bytes) });
 
 function runtime() {
   const warnings: string[] = [];
+  const errors: string[] = [];
   const topics = Object.fromEntries([..."abcdef", "t"].map((t) => [t, "raw"]));
   const rt = new Runtime(
     {
@@ -86,10 +114,11 @@ function runtime() {
       quiet: { manifest: { topics }, wasm: watModule(mallocAnswering(4096)) },
       "null-malloc": { manifest: { topics }, wasm: watModule(mallocAnswering(0)) },
       "wild-malloc": { manifest: { topics }, wasm: watModule(mallocAnswering(65534)) },
+      roomless: { manifest: { topics }, wasm: watModule(ROOMLESS) },
     },
-    { fuel: fuel(), maxDepth: 1, log: (line) => void (line.level === "warn" && warnings.push(line.msg)) },
+    { fuel: fuel(), maxDepth: 1, log: (line) => void (line.level === "warn" ? warnings.push(line.msg) : line.level === "error" && errors.push(line.msg)) },
   );
-  return { rt, warnings };
+  return { rt, warnings, errors };
 }
 
 /** Runs a scenario of SRV: the status it got must be `code`, and its refusal the one warning logged. */
@@ -123,9 +152,21 @@ describe("payloads leaving a guest (read): the format first, then the size", () 
 });
 
 describe("wasm_bus_malloc's answers the host refuses (give)", () => {
-  it("null", async () => {
-    const { rt } = runtime();
-    await expect(rt.request("null-malloc", "t", raw([1, 2, 3]))).rejects.toMatchObject({ codeName: "MemoryAllocationFailed", message: "wasm_bus_malloc(4) returned null" });
+  it("null fails the one call, and the instance serves on (docs/abi.md: the guest has no room)", async () => {
+    const { rt, errors } = runtime();
+    for (let i = 0; i < 2; i++) {
+      await expect(rt.request("null-malloc", "t", raw([1, 2, 3]))).rejects.toMatchObject({ codeName: "MemoryAllocationFailed", message: "wasm_bus_malloc(4) returned null" });
+    }
+    // not halted: a broken instance logs why (a trap), and the pool would make another
+    expect(errors).toEqual([]);
+  });
+
+  it("null for a call's result fails that call (wasm_bus_error, MemoryAllocationFailed), and the guest goes on", async () => {
+    const { rt, errors, warnings } = runtime();
+    const reply = await rt.request("roomless", "t", raw());
+    expect(new DataView(reply.data.buffer, reply.data.byteOffset).getUint32(0, true)).toBe(Code.MemoryAllocationFailed);
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([]);
   });
 
   it("a buffer that runs past memory", async () => {
