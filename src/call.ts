@@ -166,6 +166,16 @@ export class BusCall {
   }
 
   /**
+   * Takes back a function given to `onEnd`: a server that hands the call over to another (a
+   * broken session instance to the one restored in its place) must not stay reachable from it.
+   */
+  offEnd(fn: () => void) {
+    const fns = this.#onEnd;
+    const at = fns ? fns.indexOf(fn) : -1;
+    if (at >= 0) fns!.splice(at, 1);
+  }
+
+  /**
    * Answers the call. `lent`: the bytes are a view of guest memory, valid only while this runs;
    * they are copied unless the caller's sink `borrows` them.
    */

@@ -8,8 +8,11 @@ export type Entry =
   | { kind: "out"; call: BusCall; callbacks?: Map<string, number> }
   /** A callback of the call `parent`, fed through `wasm_bus_finish`. */
   | { kind: "callback"; parent: number; topic: string }
-  /** A call the guest serves. */
-  | { kind: "in"; call: BusCall };
+  /**
+   * A call the guest serves; `heard` is what the instance gave the call's `onEnd` (taken back where
+   * the instance breaks and another takes the call over: Guest.#break).
+   */
+  | { kind: "in"; call: BusCall; heard?: () => void };
 
 /**
  * Slots of the direct-mapped part of a table: a power of two. Handles are issued in sequence, so

@@ -301,8 +301,12 @@ export class Guest {
   /** When the caller drops the call (or it times out), the guest hears it: wasm_bus_drop. */
   #hearEnd(call: BusCall, handle: number) {
     // Ended already (answered inside wasm_bus_start, the common case): no listener to make.
-    if (call.ended) this.#heardEnd(handle);
-    else call.onEnd(() => this.#heardEnd(handle));
+    if (call.ended) return this.#heardEnd(handle);
+    const heard = () => this.#heardEnd(handle);
+    call.onEnd(heard);
+    // Kept with the handle, so a break that hands the call over can take it back (#break).
+    const entry = this.#cx.handles.get(handle);
+    if (entry?.kind === "in" && entry.call === call) entry.heard = heard;
   }
 
   #heardEnd(handle: number) {
@@ -398,6 +402,10 @@ export class Guest {
     for (const entry of this.#cx.handles.clear()) {
       if (entry.kind === "in") {
         if (!(handedOver && entry.call.key !== undefined)) entry.call.fault(err);
+        // The call lives on in the instance restored in this one's place: its end is that one's to
+        // hear. Left listening, this instance (its memory with it) would live as long as the call:
+        // a session's kept-alive join gathered one broken instance per trap.
+        else if (entry.heard) entry.call.offEnd(entry.heard);
       }
       else if (entry.kind === "out") entry.call.drop(`caller module ${this.module.name} failed`);
     }
