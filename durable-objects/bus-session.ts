@@ -51,6 +51,8 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
   /** Calls from the Worker and other objects (src/remote.ts). */
   #remote = new RemoteCalls(this.#runtime);
   #guest?: Guest;
+  /** Unpins #guest (Instances.pin): a broken one that is not replaced is not kept by the runtime either. */
+  #unpin?: () => void;
   /** Live calls per socket, by the client's call id. */
   #calls = new Map<string, Map<number, BusCall>>();
   #snapshots = new Snapshots(
@@ -200,7 +202,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
 
   #use(guest: Guest): Guest {
     this.#guest = guest;
-    this.#runtime.instances.pin(guest);
+    this.#unpin = this.#runtime.instances.pin(guest);
     return guest;
   }
 
@@ -264,6 +266,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     try {
       this.#use(this.#runtime.instances.restore(broken.module, { ephemeral: false, durable: this.#durable() }, saved!, adopt));
     } catch (err) {
+      this.#unpin?.();
       this.#guest = undefined;
       this.#snapshots.clear();
       console.warn(`session of ${broken.module.name}: its last snapshot could not be restored: ${BusError.from(err).message}`);

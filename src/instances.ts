@@ -69,8 +69,10 @@ export class ModuleInstances implements Service {
   /** A plain call, to an instance as the manifest says: shared (made once and pinned), or pooled / fresh (./pool.ts). */
   #plain(call: BusCall): void {
     if (this.module.manifest.instances === "shared") {
-      const guest = this.instances.create(this.module);
-      this.pin(guest);
+      // Unpinned when it breaks: the next call makes another, and the broken one (its memory with it) is not kept till then.
+      let unpin: (() => void) | undefined;
+      const guest = this.instances.create(this.module, { onBreak: () => unpin?.() });
+      unpin = this.pin(guest);
       return guest.accept(call);
     }
     (this.#pool ??= new Pool(this.module, (options) => this.instances.create(this.module, options))).serve(call);

@@ -131,7 +131,7 @@ describe("a session's shared instance that traps again and again (BusSession.#re
 });
 
 describe("plain calls that trap (no session)", () => {
-  for (const instances of ["pooled", "fresh"] as const) {
+  for (const instances of ["pooled", "fresh", "shared"] as const) {
     it(`keep none of the broken instances of a ${instances} module alive`, async () => {
       const { rt } = runtime({ instances });
       const broken: WeakRef<Guest>[] = [];
