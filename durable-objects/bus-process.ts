@@ -68,6 +68,8 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
   #remote: RemoteCalls;
   #timers: AlarmTimers;
   #process?: Process;
+  /** The running process's instance: stdin written while it rests is saved with it (#stdinChanged). */
+  #guest?: Guest;
   /** Attached clients, until they or the process end. */
   #clients = new Clients(() => this.#socketLimit());
   /** Output and log lines on their way to the log table, the clients and Workers logs (process-output.ts). */
@@ -114,6 +116,7 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
       outputReady: () => this.#output.ready(),
       end: (info) => {
         unpin(); // the ended instance is freed, not kept serving
+        this.#guest = undefined;
         void this.#ended(info);
       },
     });
@@ -121,9 +124,11 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     this.#process = process;
     this.#request = { module: request.module, args: request.args, env: request.env, tty: request.tty };
     try {
-      unpin = this.#runtime.instances.pin(process.start(make, request.env, run));
+      this.#guest = process.start(make, request.env, run);
+      unpin = this.#runtime.instances.pin(this.#guest);
     } catch (err) {
       this.#process = undefined;
+      this.#guest = undefined;
       this.ctx.storage.sql.exec("DELETE FROM info");
       throw err;
     }
@@ -218,12 +223,21 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
       if (line.stream) server.send(JSON.stringify({ stream: line.stream, line: line.msg }));
     }
     if (info.status === "running") {
-      attachClient(this.#clients, server, () => this.#process);
+      attachClient(this.#clients, server, () => this.#process, () => this.#stdinChanged());
     } else {
       server.send(JSON.stringify(endFrame(info)));
       server.close(1000, info.status);
     }
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /**
+   * A client wrote to stdin or closed it. A guest waiting on stdin wakes, and is saved when it
+   * rests again; one that rests without reading (it sleeps) would not be, so its snapshot would
+   * miss the input: save it now (Snapshots skips an instance that is not at rest).
+   */
+  #stdinChanged() {
+    if (this.#guest) this.#snapshots.durable.quiet(this.#guest);
   }
 
   override async alarm() {

@@ -64,12 +64,13 @@ export function endFrame(info: ProcessInfo) {
 
 /**
  * A client of a running process joins `clients`: its frames are stdin for `process()` (the one
- * running when each frame comes), and it leaves on close or error.
+ * running when each frame comes), and it leaves on close or error. `stdinChanged` hears each
+ * write to stdin and its close (a snapshot must hold them: BusProcess).
  */
-export function attachClient(clients: Clients, ws: WebSocket, process: () => Process | undefined) {
+export function attachClient(clients: Clients, ws: WebSocket, process: () => Process | undefined, stdinChanged: () => void) {
   clients.add(ws);
   ws.addEventListener("message", (e) => {
-    input(process(), ws, e.data);
+    if (input(process(), ws, e.data)) stdinChanged();
   });
   ws.addEventListener("close", (e) => {
     clients.delete(ws);
@@ -88,31 +89,33 @@ export function attachClient(clients: Clients, ws: WebSocket, process: () => Pro
 }
 
 /**
- * A frame from an attached client: stdin. What the process has not read yet is held to its
+ * A frame from an attached client: stdin; true where it wrote or closed it. What the process has not read yet is held to its
  * module's `limits.stdinBytes`: a write past it is refused with an error frame
  * (`{"error", "code", "codeName": "LimitExceeded"}`), not buffered.
  */
-function input(process: Process | undefined, ws: WebSocket, message: string | ArrayBuffer) {
+function input(process: Process | undefined, ws: WebSocket, message: string | ArrayBuffer): boolean {
   if (!process || process.info.status !== "running") {
     ws.send(JSON.stringify({ error: "the process is not running; stdin is closed" }));
-    return;
+    return false;
   }
   try {
     if (typeof message !== "string") {
       process.stdin.write(new Uint8Array(message));
-      return;
+      return true;
     }
     let frame: { stdin?: unknown; close_stdin?: unknown };
     try {
       frame = JSON.parse(message);
     } catch {
       ws.send(JSON.stringify({ error: 'text frames are JSON: {"stdin": "..."} or {"close_stdin": true}' }));
-      return;
+      return false;
     }
     if (typeof frame.stdin === "string") process.stdin.write(new TextEncoder().encode(frame.stdin));
     if (frame.close_stdin === true) process.stdin.close();
+    return true;
   } catch (err) {
     const e = BusError.from(err);
     ws.send(JSON.stringify({ error: e.message, code: e.code, codeName: e.codeName }));
+    return false;
   }
 }

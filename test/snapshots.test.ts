@@ -14,7 +14,7 @@ import { open } from "./bus-socket.js";
 import { post, worker } from "./worker.js";
 
 setSessionModules({ ...modules, ...testGuests }); // ticks-shared, a test guest, runs in sessions
-setProcessModules({ ...modules, ...testGuests }); // wasi-sleeper, a test guest, runs as a process
+setProcessModules({ ...modules, ...testGuests }); // wasi-sleeper and sleepcat-rs, test guests, run as processes
 
 // Processes outlive their Durable Object: each rest of the instance is a snapshot in the object's
 // SQLite, and an object that comes back (an alarm, a status request) restores it and goes on.
@@ -158,6 +158,42 @@ describe("a process survives its object's eviction (snapshots)", () => {
     const info = await status(id);
     expect(info).toMatchObject({ status: "failed" });
     expect(info.reason).toMatch(/could not be restored: module countdown changed since its snapshot/);
+  });
+});
+
+/** A process of a test guest: the Worker's route serves none, so straight to its object. */
+async function spawnGuest(module: string, args: string[]): Promise<string> {
+  const id = env.PROCESSES.newUniqueId().toString();
+  const made = await stub(id).spawn(id, { module, args });
+  expect(made.ok, JSON.stringify(made)).toBe(true);
+  return id;
+}
+const stdoutOf = async (id: string) => (await stub(id).logs()).filter((l) => l.stream === "stdout").map((l) => l.msg);
+async function until(what: () => Promise<boolean>, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (!(await what()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+describe("stdin that comes while the guest rests survives an eviction", () => {
+  it("a line and the close sent while sleepcat-rs sleeps are read after it is evicted and wakes", async () => {
+    const id = await spawnGuest("sleepcat-rs", ["20000"]);
+    await until(async () => (await stdoutOf(id)).length > 0);
+    expect(await stdoutOf(id)).toEqual(["sleeping"]);
+    const res = await stub(id).fetch("http://bus.test/attach", { headers: { upgrade: "websocket" } });
+    const ws = res.webSocket!;
+    ws.accept();
+    // It sleeps in block_on: nothing reads stdin, so the guest never stirs for these frames.
+    ws.send(JSON.stringify({ stdin: "hello\n" }));
+    ws.send(JSON.stringify({ close_stdin: true }));
+    // The bytes and the close are saved without the guest running: the snapshot holds them.
+    await until(async () => (await sql<{ json: string }>(id, "SELECT json FROM snapshot")).some((r) => JSON.parse(r.json).extra.stdinClosed), 2000);
+    ws.close(1000); // an eviction ends the connection anyway; the client reattaches after it
+    await evictDurableObject(stub(id));
+    expect(await status(id)).toMatchObject({ status: "running" });
+    expect(await runDurableObjectAlarm(stub(id))).toBe(true);
+    await until(async () => (await status(id)).status !== "running");
+    expect(await status(id)).toMatchObject({ status: "exited", code: 0 });
+    expect(await stdoutOf(id)).toEqual(["sleeping", "hello"]);
   });
 });
 
