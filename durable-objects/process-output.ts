@@ -7,6 +7,14 @@ import type { Clients } from "./process-sockets.js";
 
 /** Lines kept per process for GET /processes/:id/logs and for a client that attaches late. */
 export const KEEP_LINES = 1000;
+/**
+ * The most the kept lines may weigh, counted as their JSON (escapes included, in UTF-8): what
+ * GET /processes/:id/logs answers. The lines reach the Worker in one RPC, limited to 32 MiB;
+ * 1,000 lines of up to 64 KiB would pass it, and a line of control characters is six times as
+ * long escaped. 4 MiB stays well under the limit even where the RPC carries a string as UTF-16
+ * (twice the bytes of ASCII), and is plenty to read in a terminal.
+ */
+export const KEEP_BYTES = 4 * 1024 * 1024;
 /** Output goes to storage and sockets in batches of at most this many lines, or bytes. */
 const BATCH_LINES = 256;
 const BATCH_BYTES = 64 * 1024;
@@ -27,6 +35,8 @@ export class ProcessOutput {
   #console: LogLine[] = [];
   /** Output lines since the guest last yielded: past a batch's worth it yields at its next write. */
   #sinceYield = 0;
+  /** The stored lines' sizes, read once: the trim goes by them without reading the lines back. */
+  #kept?: KeptLines;
 
   constructor(
     readonly sql: SqlStorage,
@@ -75,8 +85,9 @@ export class ProcessOutput {
       this.#pending = [];
       this.#pendingBytes = 0;
       const sql = this.sql;
-      sql.exec("INSERT INTO lines (json) SELECT value FROM json_each(?)", JSON.stringify(batch.map((b) => JSON.stringify(b.line))));
-      sql.exec("DELETE FROM lines WHERE seq <= (SELECT max(seq) FROM lines) - ?", KEEP_LINES);
+      const json = batch.map((b) => JSON.stringify(b.line));
+      sql.exec("INSERT INTO lines (json) SELECT value FROM json_each(?)", JSON.stringify(json));
+      this.#trim(json);
       const frames = batch.flatMap((b) => (b.frame === undefined ? [] : [b.frame]));
       if (frames.length) this.clients.send(frames);
     }
@@ -85,6 +96,16 @@ export class ProcessOutput {
       this.#console = [];
       logBatch(lines);
     }
+  }
+
+  /** After an INSERT of `json`: the oldest lines go, down to KEEP_LINES and KEEP_BYTES. */
+  #trim(json: string[]) {
+    const kept = (this.#kept ??= KeptLines.read(this.sql));
+    // The rows just inserted are numbered on from the last (one statement, AUTOINCREMENT).
+    const last = this.sql.exec<{ seq: number }>("SELECT max(seq) AS seq FROM lines").one().seq;
+    json.forEach((j, i) => kept.add(last - json.length + 1 + i, utf8.encode(j).length));
+    const through = kept.trim(KEEP_LINES, KEEP_BYTES);
+    if (through !== undefined) this.sql.exec("DELETE FROM lines WHERE seq <= ?", through);
   }
 
   /** The last `limit` stored lines, oldest first (what is pending is not among them: flush first). */
@@ -122,6 +143,37 @@ export class ProcessOutput {
       return new Promise<void>((resolve) => setTimeout(resolve, 0));
     }
     return undefined;
+  }
+}
+
+const utf8 = new TextEncoder();
+
+/** The rows of the log table, oldest first, with their JSON's size in bytes. */
+class KeptLines {
+  #rows: { seq: number; bytes: number }[] = [];
+  #bytes = 0;
+
+  static read(sql: SqlStorage): KeptLines {
+    const kept = new KeptLines();
+    for (const r of sql.exec<{ seq: number; bytes: number }>("SELECT seq, length(CAST(json AS BLOB)) AS bytes FROM lines ORDER BY seq")) kept.add(r.seq, r.bytes);
+    return kept;
+  }
+
+  add(seq: number, bytes: number) {
+    this.#rows.push({ seq, bytes });
+    this.#bytes += bytes;
+  }
+
+  /** Forgets the oldest rows until at most `lines` weigh at most `bytes`; the last seq forgotten, if any. */
+  trim(lines: number, bytes: number): number | undefined {
+    let drop = 0;
+    let left = this.#bytes;
+    while (this.#rows.length - drop > lines || left > bytes) left -= this.#rows[drop++]!.bytes;
+    if (!drop) return undefined;
+    const through = this.#rows[drop - 1]!.seq;
+    this.#rows.splice(0, drop);
+    this.#bytes = left;
+    return through;
   }
 }
 

@@ -2,10 +2,18 @@
 // line (wrangler dev opened a connection per console line); the log table keeps the last lines;
 // a client too far behind misses lines with a counted summary (only where the guest cannot wait:
 // test/node/process-output.test.ts shows the wait, over real sockets).
+import { env as testEnv } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Clients } from "../durable-objects/bus-process.js";
+import { modules } from "../build/registry.js";
+import { modules as testGuests } from "../build/test-registry.js";
+import { Clients, setProcessModules } from "../durable-objects/bus-process.js";
+import { KEEP_BYTES } from "../durable-objects/process-output.js";
+import type { Env } from "../src/env.js";
 import type { LogLine } from "../src/log.js";
 import { post, worker } from "./worker.js";
+
+setProcessModules({ ...modules, ...testGuests }); // spew-rs, a test guest, runs as a process
+const env = testEnv as unknown as Env;
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -42,6 +50,42 @@ describe("process output at volume", () => {
     expect(stdout).toHaveLength(1000);
     expect(stdout[0]).toBe("L4000");
     expect(stdout.at(-1)).toBe("L4999");
+  });
+});
+
+/** A process of a test guest: the Worker's route serves none, so straight to its object. */
+async function spawnGuest(module: string, args: string[]): Promise<string> {
+  const id = env.PROCESSES.newUniqueId().toString();
+  const made = await env.PROCESSES.get(env.PROCESSES.idFromString(id)).spawn(id, { module, args });
+  expect(made.ok, JSON.stringify(made)).toBe(true);
+  return id;
+}
+
+describe("the log table keeps at most KEEP_BYTES of lines, counted as the JSON GET /logs answers", () => {
+  /** GET /processes/:id/logs of a process that ran `spew-rs args` to its end: the body's size and lines. */
+  async function spewed(args: string[]) {
+    const id = await spawnGuest("spew-rs", args);
+    expect(await finished(id, 15_000)).toMatchObject({ status: "exited", code: 0 });
+    const res = await worker(`/processes/${id}/logs`);
+    const body = await res.text();
+    expect(res.status, body.slice(0, 300)).toBe(200);
+    return { bytes: new TextEncoder().encode(body).length, lines: (JSON.parse(body) as { lines: LogLine[] }).lines };
+  }
+
+  it("600 lines of 60,000 characters (36 MB, past the RPC's 32 MiB): /logs answers with the last of them, within 4 MiB", async () => {
+    const { bytes, lines } = await spewed(["600", "60000"]);
+    expect(bytes).toBeLessThanOrEqual(KEEP_BYTES + 16 * 1024); // the lines, and the body's brackets and commas
+    expect(bytes).toBeGreaterThan(KEEP_BYTES - 2 * 60_100); // trimmed by the line, not emptied
+    const out = lines.filter((l) => l.stream === "stdout");
+    expect(out.length).toBe(lines.length);
+    expect(out.every((l) => l.msg === "x".repeat(60_000))).toBe(true);
+  });
+
+  it("control characters count escaped: 100 lines of 65,000 \\x01 (6.5 MB, six times that as JSON) stay within 4 MiB", async () => {
+    const { bytes, lines } = await spewed(["100", "65000", "1"]);
+    expect(bytes).toBeLessThanOrEqual(KEEP_BYTES + 16 * 1024);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.at(-1)!.msg).toBe("\x01".repeat(65_000));
   });
 });
 
