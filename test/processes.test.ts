@@ -1,5 +1,8 @@
 import { env as testEnv, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { modules } from "../build/registry.js";
+import { modules as testGuests } from "../build/test-registry.js";
+import { setProcessModules } from "../durable-objects/bus-process.js";
 import type { Env } from "../src/env.js";
 import type { ProcessInfo } from "../src/process.js";
 import type { LogLine } from "../src/log.js";
@@ -28,9 +31,11 @@ async function logs(id: string): Promise<LogLine[]> {
   return ((await (await worker(`/processes/${id}/logs`)).json()) as { lines: LogLine[] }).lines;
 }
 
+setProcessModules({ ...modules, ...testGuests }); // sleepcat-rs, a test guest, runs as a process
+
 /** Attaches to a process: the frames it gets, and when (and how) the socket closed. */
-async function attach(id: string) {
-  const res = await worker(`/processes/${id}/attach`, { headers: { upgrade: "websocket" } });
+async function attach(id: string, through: (path: string, init: RequestInit) => Promise<Response> = worker) {
+  const res = await through(`/processes/${id}/attach`, { headers: { upgrade: "websocket" } });
   expect(res.status).toBe(101);
   const ws = res.webSocket!;
   const frames: Record<string, unknown>[] = [];
@@ -181,6 +186,24 @@ describe("processes (BusProcess Durable Object)", () => {
     expect(body.codeName).toBe("IncorrectAbi");
     expect(body.error).toMatch(/hello is not a command/);
     expect((await listDurableObjectIds(env.PROCESSES)).length).toBe(before);
+  });
+
+  it("a client attached late gets the process's own lines, not its sub-process's, as a live one does", async () => {
+    // sleepcat-rs runs countdown as a sub-process first: its lines go to the log table as the child's.
+    const id = env.PROCESSES.newUniqueId().toString();
+    const direct = (path: string, init: RequestInit) => stub(id).fetch(`http://bus.test${path}`, init);
+    expect(await stub(id).spawn(id, { module: "sleepcat-rs", args: ["600000", "countdown", "2", "50"] })).toMatchObject({ ok: true });
+    const live = await attach(id, direct);
+    const deadline = Date.now() + 5000;
+    while (!stdout(await stub(id).logs()).includes("sleeping") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const child = (await stub(id).logs()).filter((l) => l.process !== id);
+    expect(child.map((l) => [l.stream, l.msg])).toEqual([["stdout", "2"], ["stdout", "1"]]);
+    const late = await attach(id, direct);
+    await new Promise((r) => setTimeout(r, 50));
+    const own = [{ stream: "stdout", line: "child exited 0" }, { stream: "stdout", line: "sleeping" }];
+    expect(live.frames).toEqual(own);
+    expect(late.frames).toEqual(own);
+    await stub(id).kill();
   });
 
   it("answers unknown modules, ids and bodies with clear errors", async () => {
