@@ -1,4 +1,5 @@
 import { BusError } from "../src/errors.js";
+import type { Pipe } from "../src/pipe.js";
 import type { Process, ProcessInfo } from "../src/process.js";
 
 // The WebSockets attached to a process (GET /processes/:id/attach): frames out to each, with the
@@ -88,34 +89,54 @@ export function attachClient(clients: Clients, ws: WebSocket, process: () => Pro
   });
 }
 
+/** What a text frame may be: every BadRequest about one says it. */
+const TEXT_FRAMES = 'a text frame is a JSON object: {"stdin": "<text>"}, {"close_stdin": true}, or both (bytes go as binary frames)';
+
 /**
- * A frame from an attached client: stdin; true where it wrote or closed it. What the process has not read yet is held to its
- * module's `limits.stdinBytes`: a write past it is refused with an error frame
- * (`{"error", "code", "codeName": "LimitExceeded"}`), not buffered.
+ * A frame from an attached client: stdin; true where it wrote or closed it. What the process has
+ * not read yet is held to its module's `limits.stdinBytes`: a write past it is refused
+ * (LimitExceeded), not buffered. Every frame that does nothing gets an error frame, `{"error",
+ * "code", "codeName"}`, and the socket stays open: BadRequest for a frame of the wrong shape,
+ * InvalidHandle for stdin once it is closed or the process has ended (as the HTTP routes answer a
+ * process that is not running). A second close is no error: stdin is closed, as asked.
  */
 function input(process: Process | undefined, ws: WebSocket, message: string | ArrayBuffer): boolean {
-  if (!process || process.info.status !== "running") {
-    ws.send(JSON.stringify({ error: "the process is not running; stdin is closed" }));
-    return false;
-  }
   try {
-    if (typeof message !== "string") {
-      process.stdin.write(new Uint8Array(message));
-      return true;
-    }
-    let frame: { stdin?: unknown; close_stdin?: unknown };
-    try {
-      frame = JSON.parse(message);
-    } catch {
-      ws.send(JSON.stringify({ error: 'text frames are JSON: {"stdin": "..."} or {"close_stdin": true}' }));
-      return false;
-    }
-    if (typeof frame.stdin === "string") process.stdin.write(new TextEncoder().encode(frame.stdin));
-    if (frame.close_stdin === true) process.stdin.close();
+    const frame = typeof message === "string" ? textFrame(message) : { bytes: new Uint8Array(message), close: false };
+    const stdin = openStdin(process);
+    if (frame.bytes && !stdin.write(frame.bytes)) throw BusError.of("InvalidHandle", `process ${process!.info.id}: stdin is closed, so it takes no more input`);
+    if (frame.close) stdin.close();
     return true;
   } catch (err) {
     const e = BusError.from(err);
     ws.send(JSON.stringify({ error: e.message, code: e.code, codeName: e.codeName }));
     return false;
   }
+}
+
+/** A text frame's stdin bytes and close; BadRequest, saying what a frame is, for anything else. */
+function textFrame(message: string): { bytes?: Uint8Array; close: boolean } {
+  const refuse = (what: string) => BusError.of("BadRequest", `${what}: ${TEXT_FRAMES}`);
+  let frame: unknown;
+  try {
+    frame = JSON.parse(message);
+  } catch {
+    throw refuse("the frame is not JSON");
+  }
+  if (typeof frame !== "object" || frame === null || Array.isArray(frame)) throw refuse(`the frame is ${frame === null ? "null" : Array.isArray(frame) ? "an array" : `a ${typeof frame}`}`);
+  const { stdin, close_stdin: close, ...rest } = frame as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length) throw refuse(`unknown field ${JSON.stringify(unknown[0])}`);
+  if (stdin !== undefined && typeof stdin !== "string") throw refuse(`stdin is a ${stdin === null ? "null" : typeof stdin}, not a string`);
+  if (close !== undefined && close !== true) throw refuse("close_stdin is true or absent");
+  if (stdin === undefined && close === undefined) throw refuse("the frame asks for nothing");
+  return { bytes: stdin === undefined ? undefined : new TextEncoder().encode(stdin), close: close === true };
+}
+
+/** The stdin of a running process; InvalidHandle once it has ended (a frame that raced its end). */
+function openStdin(process: Process | undefined): Pipe {
+  if (process?.info.status !== "running") {
+    throw BusError.of("InvalidHandle", `${process ? `process ${process.info.id}` : "the process"} is not running (${process?.info.status ?? "gone"}): it takes no more input`);
+  }
+  return process.stdin;
 }

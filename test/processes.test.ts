@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { modules } from "../build/registry.js";
 import { modules as testGuests } from "../build/test-registry.js";
 import { setProcessModules } from "../durable-objects/bus-process.js";
+import { Code } from "../src/abi.js";
 import type { Env } from "../src/env.js";
 import type { ProcessInfo } from "../src/process.js";
 import type { LogLine } from "../src/log.js";
@@ -204,6 +205,32 @@ describe("processes (BusProcess Durable Object)", () => {
     expect(live.frames).toEqual(own);
     expect(late.frames).toEqual(own);
     await stub(id).kill();
+  });
+
+  it("answers every frame that does nothing with an error frame (code, codeName), and stays open", async () => {
+    const id = env.PROCESSES.newUniqueId().toString();
+    // sleepcat-rs sleeps, then copies stdin: what reaches stdin shows once it wakes.
+    expect(await stub(id).spawn(id, { module: "sleepcat-rs", args: ["600000"] })).toMatchObject({ ok: true });
+    const { ws, frames, closedWithin } = await attach(id, (path, init) => stub(id).fetch(`http://bus.test${path}`, init));
+    const wrongShape = ["null", "nope", '"text"', "[1]", '{"stdin":5}', '{"foo":1}', '{"stdin":"x\\n","foo":1}', '{"close_stdin":false}', "{}"];
+    for (const frame of wrongShape) ws.send(frame);
+    ws.send(JSON.stringify({ stdin: "fine\n" }));
+    ws.send(JSON.stringify({ close_stdin: true }));
+    ws.send(JSON.stringify({ close_stdin: true })); // closed, as asked: no error
+    ws.send(JSON.stringify({ stdin: "late\n" }));
+    ws.send(new TextEncoder().encode("late, as binary\n"));
+    expect(await closedWithin(200), "an error frame closed the socket").toBeNull();
+    const errors = frames.filter((f) => "error" in f);
+    expect(errors).toHaveLength(wrongShape.length + 2);
+    for (const [i, frame] of wrongShape.entries()) {
+      expect(errors[i], frame).toEqual({ error: expect.stringContaining('a text frame is a JSON object: {"stdin": "<text>"}, {"close_stdin": true}'), code: Code.BadRequest, codeName: "BadRequest" });
+    }
+    for (const closed of errors.slice(wrongShape.length)) {
+      expect(closed).toEqual({ error: `process ${id}: stdin is closed, so it takes no more input`, code: Code.InvalidHandle, codeName: "InvalidHandle" });
+    }
+    expect(await runDurableObjectAlarm(stub(id))).toBe(true); // it wakes: stdin holds what the good frames wrote
+    expect(await closedWithin(3000)).toMatchObject({ code: 1000, reason: "exited" });
+    expect(frames.filter((f) => "stream" in f || "exit" in f)).toEqual([{ stream: "stdout", line: "sleeping" }, { stream: "stdout", line: "fine" }, { exit: 0 }]);
   });
 
   it("answers unknown modules, ids and bodies with clear errors", async () => {

@@ -129,7 +129,7 @@ export function processPaths(auth: boolean, modules: string[]) {
         tags: ["processes"],
         summary: "Attach to a process's output and stdin (WebSocket)",
         ...webSocket(
-          'Text frames from the server: {"stream": "stdout"|"stderr", "line"}, then {"exit": code} or {"failed": reason}. To the server: stdin as binary frames or {"stdin": "..."}, and {"close_stdin": true}.',
+          'Text frames from the server: {"stream": "stdout"|"stderr", "line"}, then {"exit": code} or {"failed": reason}. To the server: stdin as binary frames or {"stdin": "..."}, and {"close_stdin": true}; a frame that does nothing (the wrong shape: BadRequest; stdin closed or the process ended: InvalidHandle) is answered {"error", "code", "codeName"}.',
           { "404": unknown, ...GUARDED_ERRORS },
         ),
         ...guarded,
