@@ -2,18 +2,15 @@
 // line (wrangler dev opened a connection per console line); the log table keeps the last lines;
 // a client too far behind misses lines with a counted summary (only where the guest cannot wait:
 // test/node/process-output.test.ts shows the wait, over real sockets).
-import { env as testEnv } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { modules } from "../build/registry.js";
 import { modules as testGuests } from "../build/test-registry.js";
 import { Clients, setProcessModules } from "../durable-objects/bus-process.js";
 import { KEEP_BYTES } from "../durable-objects/process-output.js";
-import type { Env } from "../src/env.js";
 import type { LogLine } from "../src/log.js";
-import { post, worker } from "./worker.js";
+import { post, spawnGuest, worker } from "./worker.js";
 
 setProcessModules({ ...modules, ...testGuests }); // spew-rs, a test guest, runs as a process
-const env = testEnv as unknown as Env;
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -52,14 +49,6 @@ describe("process output at volume", () => {
     expect(stdout.at(-1)).toBe("L4999");
   });
 });
-
-/** A process of a test guest: the Worker's route serves none, so straight to its object. */
-async function spawnGuest(module: string, args: string[]): Promise<string> {
-  const id = env.PROCESSES.newUniqueId().toString();
-  const made = await env.PROCESSES.get(env.PROCESSES.idFromString(id)).spawn(id, { module, args });
-  expect(made.ok, JSON.stringify(made)).toBe(true);
-  return id;
-}
 
 describe("the log table keeps at most KEEP_BYTES of lines, counted as the JSON GET /logs answers", () => {
   /** GET /processes/:id/logs of a process that ran `spew-rs args` to its end: the body's size and lines. */

@@ -7,7 +7,7 @@ import { Code } from "../src/abi.js";
 import type { Env } from "../src/env.js";
 import type { ProcessInfo } from "../src/process.js";
 import type { LogLine } from "../src/log.js";
-import { post, worker } from "./worker.js";
+import { post, spawnGuest, worker } from "./worker.js";
 
 async function spawn(module: string, args: string[], extra: object = {}): Promise<ProcessInfo> {
   const res = await post("/processes", { module, args, ...extra });
@@ -191,9 +191,8 @@ describe("processes (BusProcess Durable Object)", () => {
 
   it("a client attached late gets the process's own lines, not its sub-process's, as a live one does", async () => {
     // sleepcat-rs runs countdown as a sub-process first: its lines go to the log table as the child's.
-    const id = env.PROCESSES.newUniqueId().toString();
+    const id = await spawnGuest("sleepcat-rs", ["600000", "countdown", "2", "50"]);
     const direct = (path: string, init: RequestInit) => stub(id).fetch(`http://bus.test${path}`, init);
-    expect(await stub(id).spawn(id, { module: "sleepcat-rs", args: ["600000", "countdown", "2", "50"] })).toMatchObject({ ok: true });
     const live = await attach(id, direct);
     const deadline = Date.now() + 5000;
     while (!stdout(await stub(id).logs()).includes("sleeping") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -208,9 +207,8 @@ describe("processes (BusProcess Durable Object)", () => {
   });
 
   it("answers every frame that does nothing with an error frame (code, codeName), and stays open", async () => {
-    const id = env.PROCESSES.newUniqueId().toString();
     // sleepcat-rs sleeps, then copies stdin: what reaches stdin shows once it wakes.
-    expect(await stub(id).spawn(id, { module: "sleepcat-rs", args: ["600000"] })).toMatchObject({ ok: true });
+    const id = await spawnGuest("sleepcat-rs", ["600000"]);
     const { ws, frames, closedWithin } = await attach(id, (path, init) => stub(id).fetch(`http://bus.test${path}`, init));
     const wrongShape = ["null", "nope", '"text"', "[1]", '{"stdin":5}', '{"foo":1}', '{"stdin":"x\\n","foo":1}', '{"close_stdin":false}', "{}"];
     for (const frame of wrongShape) ws.send(frame);

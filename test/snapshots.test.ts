@@ -11,7 +11,7 @@ import { setSessionModules } from "../durable-objects/bus-session.js";
 import { CHUNK_BYTES, Snapshots } from "../durable-objects/snapshots.js";
 import type { Guest } from "../src/instance/guest.js";
 import { open } from "./bus-socket.js";
-import { post, worker } from "./worker.js";
+import { post, spawnGuest, worker } from "./worker.js";
 
 setSessionModules({ ...modules, ...testGuests }); // ticks-shared, a test guest, runs in sessions
 setProcessModules({ ...modules, ...testGuests }); // wasi-sleeper and sleepcat-rs, test guests, run as processes
@@ -161,13 +161,6 @@ describe("a process survives its object's eviction (snapshots)", () => {
   });
 });
 
-/** A process of a test guest: the Worker's route serves none, so straight to its object. */
-async function spawnGuest(module: string, args: string[]): Promise<string> {
-  const id = env.PROCESSES.newUniqueId().toString();
-  const made = await stub(id).spawn(id, { module, args });
-  expect(made.ok, JSON.stringify(made)).toBe(true);
-  return id;
-}
 const stdoutOf = async (id: string) => (await stub(id).logs()).filter((l) => l.stream === "stdout").map((l) => l.msg);
 async function until(what: () => Promise<boolean>, ms = 5000) {
   const deadline = Date.now() + ms;
