@@ -219,11 +219,8 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     server.binaryType = "arraybuffer"; // binary frames are stdin bytes (the default would be Blob)
     // No await from here on: no line may come out between the ones replayed and the attach.
     this.#output.flush();
-    for (const line of this.#output.lines(100)) {
-      // Its own output only: a sub-process's lines are in the table too (as `<id>.N`), and a
-      // live client never gets them either.
-      if (line.stream && line.process === info.id) server.send(JSON.stringify({ stream: line.stream, line: line.msg }));
-    }
+    // Its own output only, as a live client gets: not its sub-processes' lines, nor log lines.
+    for (const line of this.#output.output(info.id, 100)) server.send(JSON.stringify({ stream: line.stream, line: line.msg }));
     if (info.status === "running") {
       attachClient(this.#clients, server, () => this.#process, () => this.#stdinChanged());
     } else {

@@ -110,8 +110,21 @@ export class ProcessOutput {
 
   /** The last `limit` stored lines, oldest first (what is pending is not among them: flush first). */
   lines(limit: number): LogLine[] {
+    return this.#select("SELECT seq, json FROM lines ORDER BY seq DESC LIMIT ?", limit);
+  }
+
+  /**
+   * The last `limit` lines that `process` wrote to stdout or stderr, oldest first: a late
+   * client's replay. The table holds its sub-processes' lines (as `<id>.N`) and log lines too.
+   */
+  output(process: string, limit: number): LogLine[] {
+    return this.#select("SELECT seq, json FROM lines WHERE json ->> '$.process' = ? AND json ->> '$.stream' IS NOT NULL ORDER BY seq DESC LIMIT ?", process, limit);
+  }
+
+  /** The lines `newest` selects (seq and json, newest first), oldest first. */
+  #select(newest: string, ...params: (string | number)[]): LogLine[] {
     return this.sql
-      .exec<{ json: string }>("SELECT json FROM (SELECT seq, json FROM lines ORDER BY seq DESC LIMIT ?) ORDER BY seq", limit)
+      .exec<{ json: string }>(`SELECT json FROM (${newest}) ORDER BY seq`, ...params)
       .toArray()
       .map((r) => JSON.parse(r.json) as LogLine);
   }
