@@ -74,9 +74,7 @@ describe("a process survives its object's eviction (snapshots)", () => {
   });
 
   it("a WASI sleep (poll_oneoff on a clock) is its object's alarm: evicted mid-sleep, the alarm wakes it", async () => {
-    // A test guest: spawned on its object directly (the Worker's POST /processes serves modules/ only).
-    const id = env.PROCESSES.newUniqueId().toString();
-    expect((await stub(id).spawn(id, { module: "wasi-sleeper" })).ok).toBe(true);
+    const id = await spawnGuest("wasi-sleeper", []);
     const deadline = Date.now() + 5000;
     while ((await stdout(id)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(await stdout(id)).toEqual(["sleeping"]);
