@@ -24,7 +24,8 @@ export const MAX_ARGS_BYTES = 256 * 1024;
 
 /**
  * Checks a spawn request's shape and size, before it crosses RPC or reaches a guest: BadRequest
- * for a wrong type, LimitExceeded past MAX_ARGS entries or MAX_ARGS_BYTES.
+ * for a wrong type or args and env the guest cannot receive (checkPassable), LimitExceeded past
+ * MAX_ARGS entries or MAX_ARGS_BYTES.
  */
 export function checkSpawnRequest(request: SpawnRequest): void {
   if (typeof request?.module !== "string") throw BusError.of("BadRequest", "spawn: module must be a string");
@@ -35,6 +36,7 @@ export function checkSpawnRequest(request: SpawnRequest): void {
   if (env !== undefined && (env === null || typeof env !== "object" || Array.isArray(env) || !Object.values(env).every((v) => typeof v === "string"))) {
     throw BusError.of("BadRequest", "spawn: env must map names to strings");
   }
+  checkPassable(request.args ?? [], env ?? {});
   for (const flag of ["stdinOpen", "tty"] as const) {
     if (request[flag] !== undefined && typeof request[flag] !== "boolean") throw BusError.of("BadRequest", `spawn: ${flag} must be true or false`);
   }
@@ -54,6 +56,27 @@ export function checkSpawnRequest(request: SpawnRequest): void {
     for (const [k, v] of entries) bytes += encoder.encode(k).length + encoder.encode(v).length + 2;
     if (bytes > MAX_ARGS_BYTES) throw BusError.of("LimitExceeded", `spawn: args and env take ${bytes} bytes, over the limit of ${MAX_ARGS_BYTES}`);
   }
+}
+
+/**
+ * Refuses args and env the guest could not receive as given: WASI hands them over as C strings
+ * (a NUL ends one early) and env as `name=value` (an `=` in the name moves the split, an empty
+ * name is no variable). Silently cut, the guest would run on other args than were asked for.
+ */
+function checkPassable(args: string[], env: Record<string, string>): void {
+  const i = args.findIndex((a) => a.includes("\0"));
+  if (i >= 0) throw BusError.of("BadRequest", `spawn: args[${i}] contains a NUL, which cannot reach the guest`);
+  for (const [name, value] of Object.entries(env)) {
+    if (name === "" || name.includes("=") || name.includes("\0")) {
+      throw BusError.of("BadRequest", `spawn: env name ${JSON.stringify(name)} is empty or contains = or a NUL, which cannot reach the guest`);
+    }
+    if (value.includes("\0")) throw BusError.of("BadRequest", `spawn: env ${name}'s value contains a NUL, which cannot reach the guest`);
+  }
+}
+
+/** Why a module cannot run as a process: it is not a command (no `_start`). */
+export function notCommand(module: string): string {
+  return `module ${module} is not a command: it exports no _start, so it cannot run as a process`;
 }
 
 export type ProcessStatus = "running" | "exited" | "failed";

@@ -240,4 +240,31 @@ describe("processes (BusProcess Durable Object)", () => {
     expect((await worker(`/processes/${unknown}`)).status).toBe(404);
     expect((await worker(`/processes/${unknown}/attach`, { headers: { upgrade: "websocket" } })).status).toBe(404);
   });
+
+  it("refuses a missing or wrong-typed module with 400 BadRequest, not 404 'no module named'", async () => {
+    for (const body of [{}, { module: ["countdown"] }, { module: 5 }, { module: null, args: [] }]) {
+      const res = await post("/processes", body);
+      const json = (await res.json()) as { codeName: string; error: string };
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(json).toMatchObject({ codeName: "BadRequest", error: expect.stringMatching(/module must be a string/) });
+    }
+  });
+
+  it("refuses args and env the guest cannot receive (NUL, an empty name or one with =), naming which", async () => {
+    const cases: [object, RegExp][] = [
+      [{ args: ["env", "a\u0000b", "c"] }, /args\[1\] contains a NUL/],
+      [{ env: { "A=B": "c" } }, /env name "A=B" is empty or contains =/],
+      [{ env: { "": "empty" } }, /env name "" is empty/],
+      [{ env: { "N\u0000UL": "v" } }, /env name "N\\u0000UL"/],
+      [{ env: { OK: "v\u0000w" } }, /env OK's value contains a NUL/],
+    ];
+    const before = (await listDurableObjectIds(env.PROCESSES)).length;
+    for (const [extra, message] of cases) {
+      const res = await post("/processes", { module: "countdown", args: ["1"], ...extra });
+      const json = (await res.json()) as { codeName: string; error: string };
+      expect(res.status, JSON.stringify(extra)).toBe(400);
+      expect(json).toMatchObject({ codeName: "BadRequest", error: expect.stringMatching(message) });
+    }
+    expect((await listDurableObjectIds(env.PROCESSES)).length).toBe(before);
+  });
 });

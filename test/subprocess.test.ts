@@ -1,6 +1,27 @@
 import { describe, expect, it } from "vitest";
-import { Code } from "../src/abi.js";
+import { Code, Format } from "../src/abi.js";
+import type { BusError } from "../src/errors.js";
 import { guestApp } from "./helpers.js";
+
+/**
+ * A process.spawn call made straight to the runtime, kept alive as a spawner keeps it: what its
+ * caller hears, in order (the reply, each callback, a failure), until `done` holds or 2 s pass.
+ */
+async function spawnEvents(request: object, done: (events: unknown[]) => boolean) {
+  const { runtime } = guestApp();
+  const events: unknown[] = [];
+  const errors: BusError[] = [];
+  const data = new TextEncoder().encode(JSON.stringify({ args: [], env: {}, stdin: null, ...request }));
+  const call = runtime.start("os", "process.spawn", { format: Format.Json, data }, {
+    finish: () => void events.push("reply"),
+    fail: (err) => void (events.push({ fail: err.codeName }), errors.push(err)),
+    callback: (topic, payload) => (events.push({ [topic]: JSON.parse(new TextDecoder().decode(payload.data)) }), Code.Success),
+  }, { keepalive: true, caller: "test" });
+  for (const deadline = Date.now() + 2000; !done(events) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 30)); // anything that would come after
+  call.drop("done");
+  return { events, errors };
+}
 
 describe("sub-processes (process service)", () => {
   it("a module spawns countdown and reads its stdout and exit through callbacks", async () => {
@@ -30,5 +51,12 @@ describe("sub-processes (process service)", () => {
     const { call } = guestApp();
     const res = await call("spawner", "run", { module: "nope", args: [], env: {}, stdin: null });
     expect(await res.json()).toMatchObject({ code: Code.InvalidWapm });
+  });
+
+  it("fails the spawn with BadRequest for args or env the child cannot receive, and starts nothing", async () => {
+    for (const request of [{ args: ["env", "a\u0000b"] }, { env: { "A=B": "c" } }, { env: { "": "x" } }, { env: { A: "\u0000" } }]) {
+      const { events } = await spawnEvents({ module: "wasi-probe", ...request }, (e) => e.length > 0);
+      expect(events, JSON.stringify(request)).toEqual([{ fail: "BadRequest" }]);
+    }
   });
 });

@@ -80,7 +80,7 @@ export function processPaths(auth: boolean, modules: string[]) {
         requestBody: { required: true, content: { "application/json": { schema: ref("SpawnRequest"), examples: { countdown: { value: { module: "countdown", args: ["3"] } } } } } },
         responses: {
           "201": json(ref("ProcessInfo"), "The process, running."),
-          "400": error("The body is not JSON, or args / env / stdin have the wrong types."),
+          "400": error("The body is not JSON, module is missing or no string, args / env / stdin have the wrong types, an arg or env value holds a NUL or an env name is empty or holds = or a NUL (BadRequest); the module is not a command (IncorrectAbi)."),
           "404": error("No such module (InvalidWapm)."),
           ...GUARDED_ERRORS,
           "413": error("The body, stdin (the module's limits.stdinBytes), or args and env together are over their limit (LimitExceeded)."),

@@ -3,7 +3,7 @@ import type { Env } from "../env.js";
 import { readCapped } from "../bytes.js";
 import { BusError, codeOf, unwrap } from "../errors.js";
 import { DEFAULT_LIMITS } from "../manifest.js";
-import { checkSpawnRequest, type SpawnRequest } from "../process.js";
+import { checkSpawnRequest, notCommand, type SpawnRequest } from "../process.js";
 import type { Runtime } from "../runtime.js";
 import { HttpError } from "./errors.js";
 import type { Payload } from "../codec/index.js";
@@ -44,16 +44,16 @@ export function processRoutes(runtime: Runtime) {
       throw BusError.of("DeserializationFailed", 'the body must be JSON: {"module": ..., "args": [...], "env": {...}, "stdin": "...", "stdinOpen": false, "tty": false}');
     }
     if (!body || typeof body !== "object" || Array.isArray(body)) throw BusError.of("BadRequest", "the body must be a JSON object");
-    const module = typeof body?.module === "string" ? runtime.modules.get(body.module) : undefined;
-    if (!module) throw BusError.of("InvalidWapm", `no module named ${String(body?.module)}`);
+    if (body.stdin !== undefined && typeof body.stdin !== "string") throw BusError.of("BadRequest", "stdin must be a string");
+    const request = { module: body.module, args: body.args, env: body.env, stdin: body.stdin, stdinOpen: body.stdinOpen, tty: body.tty } as SpawnRequest;
+    // Types first (a module that is no string is 400, not "no module named ..."), and args and
+    // env: their counts, size and what the guest can receive.
+    checkSpawnRequest(request);
+    const module = runtime.modules.get(request.module);
+    if (!module) throw BusError.of("InvalidWapm", `no module named ${request.module}`);
     // Checked here, from the module's exports, before an object is made or anything stored.
     if (module.error) throw module.error;
-    if (!module.command) {
-      throw new HttpError("IncorrectAbi", `module ${module.name} is not a command: it exports no _start, so it cannot run as a process (call its topics with POST /call/${module.name}/:topic)`, 400);
-    }
-    if (body.stdin !== undefined && typeof body.stdin !== "string") throw BusError.of("BadRequest", "stdin must be a string");
-    const request: SpawnRequest = { module: module.name, args: body.args as never, env: body.env as never, stdin: body.stdin, stdinOpen: body.stdinOpen as never, tty: body.tty as never };
-    checkSpawnRequest(request); // args and env: their types, counts and size
+    if (!module.command) throw new HttpError("IncorrectAbi", `${notCommand(module.name)} (call its topics with POST /call/${module.name}/:topic)`, 400);
     if (request.stdin !== undefined) {
       const limit = module.manifest.limits.stdinBytes;
       const bytes = new TextEncoder().encode(request.stdin as string).length;
