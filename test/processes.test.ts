@@ -267,4 +267,12 @@ describe("processes (BusProcess Durable Object)", () => {
     }
     expect((await listDurableObjectIds(env.PROCESSES)).length).toBe(before);
   });
+
+  it("a call to an ended process is 409 with module and topic in its body, as every call error", async () => {
+    const { id } = await spawn("echo-daemon", []);
+    await worker(`/processes/${id}`, { method: "DELETE" });
+    const res = await post(`/processes/${id}/call/echo`, {});
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ codeName: "InvalidHandle", module: "echo-daemon", topic: "echo" });
+  });
 });

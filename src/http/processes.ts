@@ -87,10 +87,11 @@ export function processRoutes(runtime: Runtime) {
     const stub = stubOf(c.env, c.req.param("id"));
     const info = await stub.status();
     if (!info) throw new HttpError("InvalidHandle", `no process ${c.req.param("id")}`, 404);
-    if (info.status !== "running") throw new HttpError("InvalidHandle", `process ${info.id} is not running`, 409);
     const topic = c.req.param("topic");
+    // The scope before any refusal of the call, so every error body of it names module and topic.
     c.set("module", info.module);
     c.set("topic", topic);
+    if (info.status !== "running") throw new HttpError("InvalidHandle", `process ${info.id} is not running`, 409);
     const request = await callPayload(runtime, c.req.raw, info.module, topic);
     if (!wantsCallbacks(c.req.raw)) return payloadResponse(unwrap(await stub.call(topic, request)) as Payload);
     // Accept: application/x-ndjson: its callbacks, then the reply, as lines. The object sends
