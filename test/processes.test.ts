@@ -275,4 +275,18 @@ describe("processes (BusProcess Durable Object)", () => {
     expect(res.status).toBe(409);
     expect(await res.json()).toMatchObject({ codeName: "InvalidHandle", module: "echo-daemon", topic: "echo" });
   });
+
+  it("takes only application/json (or no Content-Type, as /call): 415 Unsupported for text/plain or msgpack", async () => {
+    const body = JSON.stringify({ module: "countdown", args: ["1", "1"] });
+    for (const type of ["text/plain", "application/msgpack"]) {
+      const res = await post("/processes", body, type);
+      expect(res.status, type).toBe(415);
+      expect(await res.json()).toMatchObject({ codeName: "Unsupported", error: expect.stringContaining(type) });
+    }
+    // No Content-Type at all (bytes, which fetch sends without one): JSON, as /call takes it.
+    const untyped = await worker("/processes", { method: "POST", body: new TextEncoder().encode(body) });
+    expect(untyped.status, await untyped.clone().text()).toBe(201);
+    const typed = await post("/processes", body, "application/json; charset=utf-8");
+    expect(typed.status).toBe(201);
+  });
 });

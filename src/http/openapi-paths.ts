@@ -84,6 +84,7 @@ export function processPaths(auth: boolean, modules: string[]) {
           "404": error("No such module (InvalidWapm)."),
           ...GUARDED_ERRORS,
           "413": error("The body, stdin (the module's limits.stdinBytes), or args and env together are over their limit (LimitExceeded)."),
+          "415": error("A Content-Type other than application/json (Unsupported)."),
           "500": error("The module cannot run as a process (no _start, IncorrectAbi, CompileError)."),
           default: CALL_ERRORS.default,
         },

@@ -6,12 +6,24 @@ import { DEFAULT_LIMITS } from "../manifest.js";
 import { checkSpawnRequest, notCommand, type SpawnRequest } from "../process.js";
 import type { Runtime } from "../runtime.js";
 import { HttpError } from "./errors.js";
+import { formatOfContentType } from "./formats.js";
+import { Format } from "../abi.js";
 import type { Payload } from "../codec/index.js";
 import { callbackStream, wantsCallbacks } from "./callbacks.js";
 import { callPayload, payloadResponse } from "./request.js";
 
 /** What a POST /processes body may hold besides stdin: module, args, env, flags. */
 export const BODY_BYTES = 1024 * 1024;
+
+/**
+ * A POST /processes body is JSON only: 415 for any other type, as /call answers a type it does
+ * not take (no Content-Type is JSON there too), rather than parsing msgpack or text as JSON.
+ */
+function checkJson(contentType: string | undefined): void {
+  if (formatOfContentType(contentType) !== Format.Json) {
+    throw new HttpError("Unsupported", `Content-Type ${contentType} is not application/json, the one type POST /processes takes`, 415);
+  }
+}
 
 /**
  * Processes: a module instance in its own Durable Object (BusProcess) for as
@@ -36,6 +48,7 @@ export function processRoutes(runtime: Runtime) {
   };
 
   app.post("/", async (c) => {
+    checkJson(c.req.header("content-type"));
     const raw = await readCapped(c.req.raw.body, c.req.header("content-length") ?? null, maxBody, "a POST /processes body", { drain: true });
     let body: { module?: unknown; args?: unknown; env?: unknown; stdin?: unknown; stdinOpen?: unknown; tty?: unknown };
     try {
