@@ -96,7 +96,8 @@ export interface ProcessInfo {
 
 export interface ProcessEvents {
   output(stream: "stdout" | "stderr", line: string): void;
-  end(info: ProcessInfo): void;
+  /** The process ended; `error` is why, where it failed (a trap, out of fuel) rather than exited. */
+  end(info: ProcessInfo, error?: BusError): void;
   /**
    * Backpressure on output, asked before each write to stdout or stderr: a promise makes a
    * guest that can wait (a blocking module, asyncified) wait for it (see WasiOptions.outputReady).
@@ -156,7 +157,7 @@ export class Process {
     this.#guest = guest;
     run(guest).then(
       (code) => this.#end({ status: "exited", code }),
-      (err: BusError) => this.#end({ status: "failed", reason: err.message }), // after a kill: too late, it has ended
+      (err: BusError) => this.#end({ status: "failed", reason: err.message }, err), // after a kill: too late, it has ended
     );
     return guest;
   }
@@ -173,11 +174,11 @@ export class Process {
     this.#end({ status: "exited", code: KILLED });
   }
 
-  #end(outcome: Pick<ProcessInfo, "status" | "code" | "reason">) {
+  #end(outcome: Pick<ProcessInfo, "status" | "code" | "reason">, error?: BusError) {
     if (this.info.status !== "running") return;
     Object.assign(this.info, outcome, { endedAt: Date.now() });
     this.#guest = undefined; // an ended process frees its instance
     this.stdin.close();
-    this.#events.end(this.info);
+    this.#events.end(this.info, error);
   }
 }

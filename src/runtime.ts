@@ -8,6 +8,7 @@ import type { Host, Meter } from "./host.js";
 import type { Guest, GuestOptions, Saved } from "./instance/guest.js";
 import type { Adopt } from "./instance/snapshot.js";
 import { Instances } from "./instances.js";
+import { notCommand } from "./process.js";
 import { consoleSink, type LogLine, type LogSink } from "./log.js";
 import { type LoadedModule, type ModuleEntry, loadModules, moduleOf } from "./registry.js";
 import { builtinServices } from "./services/index.js";
@@ -89,6 +90,17 @@ export class Runtime implements Host {
     return this.instances.create(module, { ...options, args: [name, ...(options.args ?? [])], ephemeral: false });
   }
 
+  /**
+   * `spawn` for a sub-process (process.spawn): a module that is not a command is refused before
+   * an instance is made, as POST /processes refuses it, so the spawner learns it from its call,
+   * not from an exit code.
+   */
+  #spawnCommand(name: string, options: GuestOptions): Guest {
+    const module = this.modules.get(name);
+    if (module && !module.error && !module.command) throw BusError.of("IncorrectAbi", notCommand(name));
+    return this.spawn(name, options);
+  }
+
   /** A command-style module as a snapshot saved it, with the options `spawn` was given (not yet resumed: `resume()`). */
   restore(name: string, options: GuestOptions, saved: Saved, adopt: Adopt = () => undefined): Guest {
     const module = this.modules.get(name);
@@ -160,7 +172,7 @@ export class Runtime implements Host {
   /** #contextFor's miss, out of line as #newRoute is. */
   #newContext(caller: string): ServeContext {
     const manifest = this.modules.get(caller)?.manifest;
-    const ctx: ServeContext = { caller: manifest, clock: this.clock, log: (line) => this.log(line), spawn: (name, o) => this.spawn(name, o), kv: manifest && this.#storage?.open(caller) };
+    const ctx: ServeContext = { caller: manifest, clock: this.clock, log: (line) => this.log(line), spawn: (name, o) => this.#spawnCommand(name, o), kv: manifest && this.#storage?.open(caller) };
     this.#contexts.set(caller, ctx);
     return ctx;
   }

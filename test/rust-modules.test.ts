@@ -125,6 +125,11 @@ describe("bridge-rs: Rust clients of the host's ws and process services", () => 
     const res = await post("/call/bridge-rs/run", { module: "nope", args: [] });
     expect(await res.json()).toMatchObject({ code: Code.InvalidWapm });
   });
+
+  it("fails a sub-process of a module that is not a command with IncorrectAbi, not exit -1", async () => {
+    const res = await post("/call/bridge-rs/run", { module: "hello", args: [] });
+    expect(await res.json()).toMatchObject({ code: Code.IncorrectAbi, codeName: "IncorrectAbi", module: "bridge-rs" });
+  });
 });
 
 describe("sleeper-rs as a process (Durable Object)", () => {

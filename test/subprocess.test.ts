@@ -53,10 +53,27 @@ describe("sub-processes (process service)", () => {
     expect(await res.json()).toMatchObject({ code: Code.InvalidWapm });
   });
 
+  it("fails the spawn with IncorrectAbi for a module that is not a command, as POST /processes refuses it", async () => {
+    const { events, errors } = await spawnEvents({ module: "hello" }, (e) => e.length > 0);
+    expect(events).toEqual([{ fail: "IncorrectAbi" }]);
+    expect(errors[0]!.message).toMatch(/hello is not a command/);
+  });
+
   it("fails the spawn with BadRequest for args or env the child cannot receive, and starts nothing", async () => {
     for (const request of [{ args: ["env", "a\u0000b"] }, { env: { "A=B": "c" } }, { env: { "": "x" } }, { env: { A: "\u0000" } }]) {
       const { events } = await spawnEvents({ module: "wasi-probe", ...request }, (e) => e.length > 0);
       expect(events, JSON.stringify(request)).toEqual([{ fail: "BadRequest" }]);
     }
+  });
+
+  it("a child that traps calls exit -1, then fails the kept-alive spawn with GuestTrapped and its reason", async () => {
+    const { events, errors } = await spawnEvents({ module: "trapper" }, (e) => e.some((x) => typeof x === "object" && "fail" in x!));
+    expect(events).toEqual(["reply", { exit: -1 }, { fail: "GuestTrapped" }]);
+    expect(errors[0]!.message).toMatch(/module trapper trapped during .*: unreachable/);
+  });
+
+  it("a child that exits with 4294967295 calls exit -1 and leaves the spawn alive: no failure", async () => {
+    const { events } = await spawnEvents({ module: "wasi-probe", args: ["exit", "4294967295"] }, (e) => e.length >= 2);
+    expect(events).toEqual(["reply", { exit: -1 }]);
   });
 });

@@ -20,7 +20,8 @@ let spawned = 0;
  */
 export const processService = builtin({
   "process.spawn": {
-    description: "Spawns module as a sub-process with args, env and stdin; stdout, stderr (bytes, one line each) and exit (the code) are callbacks.",
+    description:
+      "Spawns module as a sub-process with args, env and stdin; stdout, stderr (bytes, one line each) and exit (the code) are callbacks. A module that cannot start (InvalidWapm, IncorrectAbi) or a request it cannot take (BadRequest) fails the call; a child that fails (GuestTrapped, Timeout when out of fuel) calls exit with -1, then fails the kept-alive call with that code.",
     request: { struct: { module: "string", args: { seq: "string" }, env: { map: ["string", "string"] }, stdin: { option: "bytes" } } },
     response: "unit",
     callbacks: { stdout: "bytes", stderr: "bytes", exit: "i32" } satisfies Record<string, Schema>,
@@ -29,7 +30,13 @@ export const processService = builtin({
       const request = { module: req.module, args: req.args ?? [], env: req.env ?? {}, stdin: req.stdin ?? undefined, stdinOpen: true };
       const process = new Process(`${call.caller}.${++spawned}`, request, {
         output: (stream, line) => emit(call, stream, encoder.encode(`${line}\n`), "bytes"),
-        end: (info) => emit(call, "exit", info.code ?? -1, "i32"),
+        end: (info, error) => {
+          // exit comes first, as it always has (a spawner waiting for it goes on), then a failed
+          // child fails the kept-alive call with its code and reason: exit -1 alone would read
+          // as a child that exited with -1.
+          emit(call, "exit", info.code ?? -1, "i32");
+          if (error) call.fault(error);
+        },
       });
       process.start(ctx.spawn, req.env ?? {});
       call.server = process;
