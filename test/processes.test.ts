@@ -7,6 +7,8 @@ import { Code } from "../src/abi.js";
 import type { Env } from "../src/env.js";
 import type { ProcessInfo } from "../src/process.js";
 import type { LogLine } from "../src/log.js";
+import { Process } from "../src/process.js";
+import { guestApp } from "./helpers.js";
 import { post, spawnGuest, worker } from "./worker.js";
 
 async function spawn(module: string, args: string[], extra: object = {}): Promise<ProcessInfo> {
@@ -288,5 +290,20 @@ describe("processes (BusProcess Durable Object)", () => {
     expect(untyped.status, await untyped.clone().text()).toBe(201);
     const typed = await post("/processes", body, "application/json; charset=utf-8");
     expect(typed.status).toBe(201);
+  });
+});
+
+describe("a process whose _start fails", () => {
+  // What BusProcess.spawn answers with (process.info), on a runtime that has a guest which traps
+  // in _start: the served modules the Worker runs have none.
+  it("ends failed, its reason naming _start rather than a call", async () => {
+    const { runtime } = guestApp();
+    const ended = new Promise<ProcessInfo>((resolve) => {
+      const process = new Process("p1", { module: "trapper" }, { output: () => {}, end: resolve });
+      process.start((name, options) => runtime.spawn(name, options));
+    });
+    const info = await ended;
+    expect(info).toMatchObject({ status: "failed", reason: "module trapper trapped during _start: unreachable" });
+    expect(info.reason).not.toMatch(/call/);
   });
 });

@@ -178,7 +178,7 @@ export class Guest {
     const start = this.#cx.exports._start;
     if (!start) return Promise.reject(BusError.of("IncorrectAbi", `module ${this.module.name} has no _start: it is not a command`));
     const done = new Promise<number>((resolve, reject) => (this.#exit = { resolve, reject }));
-    void this.#enterAsync(() => this.#entry(start, "_start")());
+    void this.#enterAsync(() => this.#entry(start, "_start")(), "_start");
     return done;
   }
 
@@ -363,14 +363,15 @@ export class Guest {
     }
   }
 
-  async #enterAsync(fn: () => unknown): Promise<void> {
+  /** `during`: what the guest was running, for a trap's reason (a process's `_start` is no call). */
+  async #enterAsync(fn: () => unknown, during?: string): Promise<void> {
     this.#cx.refuel();
     this.#delivery.suspended++;
     try {
       await fn();
       this.#cx.checkMemory();
     } catch (err) {
-      this.#fail(err);
+      this.#fail(err, during);
     } finally {
       this.#delivery.suspended--;
     }
@@ -378,14 +379,14 @@ export class Guest {
     this.#settle();
   }
 
-  #fail(err: unknown) {
+  #fail(err: unknown, during = "a call") {
     if (err instanceof GuestExit && err.kind === "exit") {
       this.#exit?.resolve(err.code);
       this.#break(BusError.of("Aborted", `module ${this.module.name} exited with code ${err.code}`), false);
     } else if (err instanceof GuestExit && err.kind === "fuel") {
       this.#break(BusError.of("Timeout", `module ${this.module.name} ran out of fuel (${this.module.manifest.limits.fuel} loop iterations and repeating calls): an endless loop?`));
     } else {
-      this.#break(trapError(this.module.name, "a call", err, this.#cx.lastWords));
+      this.#break(trapError(this.module.name, during, err, this.#cx.lastWords));
     }
   }
 
