@@ -19,6 +19,12 @@ export interface CallSink {
   callback(topic: string, payload: Payload): number;
 }
 
+/** The instance a guest's call comes from, as the services that charge it see it. */
+export interface CallerInstance {
+  /** A log line of the instance, within its `limits.logBytes` (InstanceContext.log). */
+  log(level: number, msg: string): void;
+}
+
 export interface CallOptions {
   /** The call whose sub-API this call addresses (relative objects). */
   parent?: BusCall;
@@ -36,6 +42,8 @@ export interface CallOptions {
   key?: string;
   /** A kept-alive call restored from a snapshot after its reply: it takes no second one. */
   answered?: boolean;
+  /** The instance making the call, where a guest makes it: what its budgets are charged to. */
+  from?: CallerInstance;
 }
 
 /**
@@ -67,6 +75,8 @@ export class BusCall {
   /** How many calls deep in a chain of module-to-module calls. */
   readonly depth: number;
   readonly key?: string;
+  /** The calling instance, for a guest's call (CallOptions.from). */
+  readonly from?: CallerInstance;
   /** Set by the service while the call can go on after its caller's instance is restored (Resume). */
   resume?: Resume;
   /** What the serving side keeps for this call (its guest instance, a socket, ...). */
@@ -115,6 +125,7 @@ export class BusCall {
     this.origin = options.origin;
     this.depth = options.origin ? options.origin.depth + 1 : 0;
     this.key = options.key;
+    this.from = options.from;
     if (options.answered) this.#state = "answered";
     this.parent?.children.add(this);
   }

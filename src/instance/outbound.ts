@@ -42,6 +42,7 @@ export function call(
     keepalive,
     caller: cx.module.name,
     origin: cx.current,
+    from: cx,
   });
   cx.handles.set(handle, { kind: "out", call: outbound, callbacks: entry.callbacks });
   const refused = dispatch(cx, outbound);

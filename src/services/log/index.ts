@@ -1,15 +1,26 @@
 import { levelName } from "../../log.js";
 import { builtin } from "../service.js";
 
+/** Longest line log.write passes on (a process's output comes in pieces of the same size). */
+export const LOG_LINE_BYTES = 64 << 10;
+
 /** The `log` service, for guests that prefer a bus call to the `log` import. */
 export const logService = builtin({
   "log.write": {
-    description: "Writes one line to the Worker's logs, tagged with the calling module and call.",
+    description: "Writes one line to the Worker's logs, tagged with the calling module and call; within the caller's limits.logBytes, as the log import is, and cut at 64 KiB.",
     request: { struct: { level: "u8", message: "string" } },
     response: "unit",
     run(req: { level: number; message: string }, call, ctx) {
-      ctx.log({ module: ctx.caller?.name ?? call.caller, level: levelName(req.level), msg: String(req.message), call: call.parent?.id ?? call.id });
+      const msg = cut(String(req.message));
+      // A guest's line goes through its instance, which holds it to the instance's log budget.
+      if (call.from) call.from.log(req.level, msg);
+      else ctx.log({ module: ctx.caller?.name ?? call.caller, level: levelName(req.level), msg, call: call.parent?.id ?? call.id });
       return null;
     },
   },
 });
+
+/** A line cut to LOG_LINE_BYTES (counted in UTF-16 units, as the budget is), saying so. */
+function cut(msg: string): string {
+  return msg.length > LOG_LINE_BYTES ? `${msg.slice(0, LOG_LINE_BYTES)}… (cut: ${msg.length} characters)` : msg;
+}
