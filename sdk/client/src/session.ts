@@ -42,6 +42,16 @@ interface ServerFrame {
   detail?: string;
 }
 
+/**
+ * A close event's code and reason as the lost calls' error tells them (" (1009: a frame of ...
+ * bytes is over the limit)"): the server says why it closed there, a frame it could not read say.
+ * Nothing for an error or a close without a code.
+ */
+function closeOf(event: { code?: unknown; reason?: unknown } | undefined): string {
+  if (typeof event?.code !== "number") return "";
+  return typeof event.reason === "string" && event.reason ? ` (${event.code}: ${event.reason})` : ` (${event.code})`;
+}
+
 const FORMATS: FormatName[] = ["raw", "json", "msgpack", "bincode"];
 const formatOf = (f: FormatName | number | undefined): FormatName => (typeof f === "number" ? (FORMATS[f] ?? "raw") : (f ?? "raw"));
 
@@ -179,9 +189,9 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
     socket.addEventListener("message", (event: { data: unknown }) => {
       if (this.#socket === socket) void this.#message(event.data);
     });
-    const gone = () => {
+    const gone = (event?: { code?: unknown; reason?: unknown }) => {
       if (this.#socket !== socket) return;
-      void this.#dropped(opened);
+      void this.#dropped(opened, closeOf(event));
       try {
         socket.close();
       } catch {
@@ -190,12 +200,13 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
     };
     socket.addEventListener("close", gone);
     // Browsers follow an error with close; Node's WebSocket (undici) refuses a handshake with
-    // only an error, and stays CONNECTING. Whichever comes first ends the socket.
-    socket.addEventListener("error", gone);
+    // only an error, and stays CONNECTING. Whichever comes first ends the socket (an error has
+    // no close code to tell).
+    socket.addEventListener("error", () => gone());
   }
 
   /** The socket closed under us: its calls are lost; reconnect, or give up. */
-  async #dropped(wasOpen: boolean) {
+  async #dropped(wasOpen: boolean, close: string) {
     if (this.#state === "closed") return;
     this.#socket = undefined;
     if (!this.#everOpened) {
@@ -207,14 +218,14 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
     if (wasOpen) {
       const lost = [...this.#calls.values()];
       this.#calls.clear();
-      const reason = BusError.of("Aborted", `lost: the connection to session ${this.module}/${this.name} closed before the call ended`, { module: this.module });
+      const reason = BusError.of("Aborted", `lost: the connection to session ${this.module}/${this.name} closed${close} before the call ended`, { module: this.module });
       for (const call of lost) call.finish("lost", reason);
       if (lost.length) this.#events.emit("lost", lost, reason);
     }
     const retry = this.#options.reconnect ?? true;
     const settings = typeof retry === "object" ? retry : {};
     if (retry === false || (settings.maxAttempts !== undefined && this.#attempt >= settings.maxAttempts)) {
-      this.#shutdown(BusError.of("Aborted", `the connection to session ${this.module}/${this.name} closed`, { module: this.module }), "connection closed");
+      this.#shutdown(BusError.of("Aborted", `the connection to session ${this.module}/${this.name} closed${close}`, { module: this.module }), "connection closed");
       return;
     }
     this.#state = "reconnecting";

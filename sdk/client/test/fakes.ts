@@ -46,6 +46,11 @@ export class FakeSocket implements SocketLike {
   refuse() {
     this.#emit("error");
   }
+  /** The server closes the socket with a code and reason (1009: a frame it could not read). */
+  closeBy(code: number, reason: string) {
+    this.readyState = 3;
+    this.#emit("close", { code, reason });
+  }
   drop() {
     this.readyState = 3;
     this.#emit("error");

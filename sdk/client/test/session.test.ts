@@ -96,6 +96,22 @@ describe("a bus session over a WebSocket", () => {
     expect(chat.state).toBe("open");
   });
 
+  it("tells the lost calls the server's close code and reason (1009: a frame too large to read)", async () => {
+    const { client, sockets } = setup();
+    const chat = client.session("chat", "room", { reconnect: false });
+    sockets[0]!.open();
+    const join = chat.call("join", { name: "ada" }, { keepalive: true });
+    const reasons: string[] = [];
+    chat.on("lost", (_calls, reason) => reasons.push(reason.message));
+    sockets[0]!.closeBy(1009, "a frame of 3000000 bytes is over the limit (requestBytes 1048576)");
+    await expect(join.reply).rejects.toMatchObject({
+      codeName: "Aborted",
+      message: "lost: the connection to session chat/room closed (1009: a frame of 3000000 bytes is over the limit (requestBytes 1048576)) before the call ended",
+    });
+    expect(reasons).toEqual([join.error!.message]);
+    expect(chat.state).toBe("closed");
+  });
+
   it("when the connection drops: says which calls were lost, fails them, reconnects with back-off, and sends new calls on the new socket", async () => {
     vi.useFakeTimers();
     try {
