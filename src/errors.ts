@@ -114,3 +114,12 @@ export class GuestExit extends Error {
     return new GuestExit("fuel", BusError.of("Timeout", "out of fuel"));
   }
 }
+
+/** Longest name (a wapm, a topic) a message repeats: what a caller sent may be megabytes. */
+const NAME_IN_MESSAGE = 256;
+
+/** A name as an error message repeats it: cut to 256 characters, with an ellipsis where it was cut. */
+export function nameInMessage(name: string): string {
+  return name.length > NAME_IN_MESSAGE ? `${name.slice(0, NAME_IN_MESSAGE)}… (${name.length} characters)` : name;
+}
+

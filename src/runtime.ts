@@ -3,7 +3,7 @@ import { BusCall, type CallOptions, type CallSink } from "./call.js";
 import { type Clock, timerClock } from "./clock.js";
 import { type Payload, transcode } from "./codec/index.js";
 import { type Fit, type TopicSpec, fit } from "./codec/schema.js";
-import { BusError, GuestExit } from "./errors.js";
+import { BusError, GuestExit, nameInMessage } from "./errors.js";
 import type { Host, Meter } from "./host.js";
 import type { Guest, GuestOptions, Saved } from "./instance/guest.js";
 import type { Adopt } from "./instance/snapshot.js";
@@ -196,7 +196,7 @@ export class Runtime implements Host {
         // Not one of the modules: an instance another object holds (`chat@room-a`), if the runtime
         // can reach one. The remote caches what it makes; the runtime does not.
         const remote = this.#remote?.(wapm, this.modules);
-        if (!remote) throw BusError.of("InvalidWapm", `no module named ${wapm}`);
+        if (!remote) throw BusError.of("InvalidWapm", `no module named ${nameInMessage(wapm)}`);
         return routeOf(remote, specOf(remote, wapm, topic));
       }
       const service = module ? this.instances.of(module) : this.#builtins;
@@ -264,6 +264,9 @@ function passesThrough(call: BusCall, wapm: string): boolean {
 
 function specOf(service: Service, wapm: string, topic: string): TopicSpec {
   const spec = Object.hasOwn(service.topics, topic) ? service.topics[topic] : undefined;
-  if (!spec) throw BusError.of("InvalidTopic", wapm === OS_WAPM ? `the host has no service for topic ${topic}` : `module ${wapm} has no topic ${topic}`);
+  if (!spec) {
+    const name = nameInMessage(topic);
+    throw BusError.of("InvalidTopic", wapm === OS_WAPM ? `the host has no service for topic ${name}` : `module ${nameInMessage(wapm)} has no topic ${name}`);
+  }
   return spec;
 }

@@ -1,8 +1,12 @@
 /** The session `GET /bus/:module` opens. */
 export const DEFAULT_SESSION = "default";
 
-/** Session names become part of a Durable Object's name: short, and plain enough to read in a log or URL. */
-export const SESSION_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/**
+ * Session names become part of a Durable Object's name: short, and plain enough to read in a log
+ * or URL. A name of dots only (`.`, `..`) is none: URL normalization takes `/bus/chat/..` to another
+ * route, so such a session could be reached by wapm name (`chat@..`) but never opened.
+ */
+export const SESSION_NAME = /^(?!\.+$)[A-Za-z0-9_.-]{1,64}$/;
 
 /**
  * The object name of a session. The default session keeps the name objects had before

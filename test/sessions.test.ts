@@ -24,9 +24,28 @@ describe("sessions by name (GET /bus/:module/:session)", () => {
     for (const c of [a1, a2, b1, d1]) c.ws.close(1000, "done");
   });
 
-  it.each(["x".repeat(65), "a b", "caf%C3%A9", "..%2F..%2Fetc"])("refuses the session name %s with 400", async (name) => {
+  it.each(["x".repeat(65), "a b", "caf%C3%A9", "..%2F..%2Fetc", "%2E%2E%2E"])("refuses the session name %s with 400", async (name) => {
     const res = await worker(`/bus/chat/${name}`, { headers: { upgrade: "websocket" } });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ codeName: "BadRequest" });
+  });
+});
+
+describe("names a client sends", () => {
+  it("cuts a huge topic or wapm to 256 characters in its fault", async () => {
+    const c = await open(`/bus/chat/long-${crypto.randomUUID().slice(0, 8)}`);
+    c.call(1, "t".repeat(1 << 20), {});
+    c.call(2, "greet", {}, { wapm: "w".repeat(1 << 20) });
+    const [topic, wapm] = [await c.next((f) => f.id === 1), await c.next((f) => f.id === 2)];
+    expect(topic).toMatchObject({ codeName: "InvalidTopic", error: `module chat has no topic ${"t".repeat(256)}… (1048576 characters)` });
+    expect(wapm).toMatchObject({ codeName: "InvalidWapm", error: `no module named ${"w".repeat(256)}… (1048576 characters)` });
+    c.ws.close(1000, "done");
+  });
+
+  it.each(["chat@.", "chat@..", "chat@..."])("refuses %s, a session name of dots only that no URL can open", async (wapm) => {
+    const c = await open(`/bus/chat/dots-${crypto.randomUUID().slice(0, 8)}`);
+    c.call(1, "join", { name: "x" }, { wapm, keepalive: true });
+    expect(await c.next((f) => f.id === 1)).toMatchObject({ type: "fault", codeName: "InvalidWapm" });
+    c.ws.close(1000, "done");
   });
 });
