@@ -1,20 +1,21 @@
 import { DurableObject } from "cloudflare:workers";
-import { Code, formatName, formatValue } from "../src/abi.js";
+import { Code, OS_WAPM, formatName, formatValue } from "../src/abi.js";
 import { BusCall, type CallSink } from "../src/call.js";
 import type { Env } from "../src/env.js";
 import type { Payload } from "../src/codec/index.js";
 import type { SessionObject } from "../src/objects.js";
-import { BusError, type Outcome } from "../src/errors.js";
+import { BusError, type Outcome, osNotServed } from "../src/errors.js";
 import { type CallEvents, RemoteCalls, type RemoteCallOptions } from "../src/remote.js";
 import { errorResponse } from "../src/http/errors.js";
 import type { Durable, Guest, Saved } from "../src/instance/guest.js";
 import type { SavedCall } from "../src/instance/snapshot.js";
+import type { Limits } from "../src/manifest.js";
 import type { ModuleEntry } from "../src/runtime.js";
 import { createRuntime } from "../src/worker-runtime.js";
 import { SqlKv } from "./kv.js";
 import { Snapshots } from "./snapshots.js";
 import { closeBack } from "./sockets.js";
-import { type ClientFrame, decodeFrame, encodeFrame, faultFrame, type ServerFrame } from "./frames.js";
+import { BadFrame, type ClientFrame, badFrameAnswer, decodeFrame, encodeFrame, faultFrame, type ServerFrame } from "./frames.js";
 
 type CallFrame = Extract<ClientFrame, { type: "call" }>;
 
@@ -29,6 +30,16 @@ export function setSessionModules(registry: Record<string, ModuleEntry>) {
 
 /** Room in a frame for what is not payload: its type, id, topic, format, wapm, parent. */
 const FRAME_OVERHEAD = 64 << 10;
+
+/**
+ * Live calls one socket may hold: a sixteenth of the instance's `maxHandles` (256 of the default
+ * 4,096). Every member's calls hold handles of the one instance they share, so one socket that
+ * could take them all would lock the others out; at this share sixteen full sockets are needed to
+ * fill the instance, and a client with a few joins and posts never comes near it.
+ */
+export function socketCallCap(limits: Limits): number {
+  return Math.max(1, Math.floor(limits.maxHandles / 16));
+}
 
 interface Attachment {
   /** This socket's key in the live_calls table. */
@@ -114,7 +125,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     try {
       frame = decodeFrame(data);
     } catch (err) {
-      return send(ws, { type: "error", error: `bad frame: ${(err as Error).message}` });
+      return send(ws, badFrameAnswer(err instanceof BadFrame ? err : new BadFrame(String(err))));
     }
     const { sid } = ws.deserializeAttachment() as Attachment;
     if (frame.type === "drop") {
@@ -131,6 +142,13 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     // oversized call fails alone instead of breaking the instance every member shares.
     if (frame.payload.length > limits.requestBytes) {
       return send(ws, faultFrame(frame.id, BusError.of("LimitExceeded", `request of ${frame.payload.length} bytes is over the limit of ${limits.requestBytes}`)));
+    }
+    // The host's services are for modules, as over HTTP: a client that could name them would
+    // sleep, log and spawn inside this object outside any module's limits.
+    if (frame.wapm === OS_WAPM) return send(ws, faultFrame(frame.id, osNotServed("a WebSocket")));
+    const cap = socketCallCap(limits);
+    if ((this.#calls.get(sid)?.size ?? 0) >= cap) {
+      return send(ws, faultFrame(frame.id, BusError.of("LimitExceeded", `this socket holds ${cap} live calls already, its limit (a sixteenth of the module's maxHandles): end some first`)));
     }
     this.#start(ws, sid, frame);
   }

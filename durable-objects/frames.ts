@@ -4,7 +4,7 @@ import { BusError } from "../src/errors.js";
 
 /**
  * Frames of the inbound bus WebSocket (GET /bus/:module), msgpack maps.
- * docs/abi.md ("The bus over a WebSocket") is their spec.
+ * docs/host.md ("The bus over a WebSocket") is their spec.
  */
 export type ClientFrame =
   | { type: "call"; id: number; topic: string; format: FormatName; payload: Uint8Array; keepalive?: boolean; parent?: number; wapm?: string }
@@ -14,7 +14,7 @@ export type ServerFrame =
   | { type: "reply"; id: number; format: FormatName; payload: Uint8Array }
   | { type: "fault"; id: number; code: number; codeName: string; error: string; detail?: string }
   | { type: "callback"; id: number; topic: string; format: FormatName; payload: Uint8Array }
-  | { type: "error"; error: string };
+  | { type: "error"; code: number; codeName: string; error: string };
 
 // Records off: workerd forbids the code generation msgpackr uses for them.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
@@ -29,27 +29,49 @@ export function encodeFrame(frame: ServerFrame | ClientFrame): Uint8Array {
   return packr.pack(frame).slice();
 }
 
-/** Parses and checks a client frame; throws an Error whose message names the fault. */
+/**
+ * A frame the server cannot read. `call` is the id of a call frame whose id could be read (its
+ * other fields could not): that call is answered with a fault, so the client's call ends.
+ */
+export class BadFrame extends Error {
+  constructor(
+    message: string,
+    readonly call?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The answer to a frame the server cannot read: a fault for its call where its id is known, else an error frame. */
+export function badFrameAnswer(err: BadFrame): ServerFrame {
+  const bus = BusError.of("BadRequest", `bad frame: ${err.message}`);
+  if (err.call !== undefined) return faultFrame(err.call, bus);
+  return { type: "error", code: bus.code, codeName: bus.codeName, error: bus.message };
+}
+
+/** Parses and checks a client frame; throws a BadFrame whose message names the fault. */
 export function decodeFrame(data: ArrayBuffer | string): ClientFrame {
-  if (typeof data === "string") throw new Error("frames are binary msgpack, not text");
+  if (typeof data === "string") throw new BadFrame("frames are binary msgpack, not text");
   let raw: Record<string, unknown>;
   try {
     raw = packr.unpack(new Uint8Array(data)) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`not msgpack: ${(err as Error).message}`);
+    throw new BadFrame(`not msgpack: ${(err as Error).message}`);
   }
-  if (!raw || typeof raw !== "object" || Array.isArray(raw) || raw instanceof Uint8Array) throw new Error("a frame is a msgpack map");
+  if (!raw || typeof raw !== "object" || Array.isArray(raw) || raw instanceof Uint8Array) throw new BadFrame("a frame is a msgpack map");
   const id = raw.id;
-  if (!isId(id)) throw new Error("id must be a non-negative integer");
+  if (!isId(id)) throw new BadFrame("id must be a non-negative integer");
   if (raw.type === "drop") return { type: "drop", id };
-  if (raw.type !== "call") throw new Error(`unknown frame type ${JSON.stringify(raw.type)}`);
-  if (typeof raw.topic !== "string" || !raw.topic) throw new Error("call.topic must be a string");
+  if (raw.type !== "call") throw new BadFrame(`unknown frame type ${JSON.stringify(raw.type)}`);
+  // A call frame from here on: its id is known, so what is wrong fails that call.
+  const bad = (message: string) => new BadFrame(message, id);
+  if (typeof raw.topic !== "string" || !raw.topic) throw bad("call.topic must be a string");
   const format = typeof raw.format === "number" ? formatName(raw.format) : (raw.format as FormatName);
-  if (!format || !FORMAT_NAMES.includes(format)) throw new Error(`call.format must be one of ${FORMAT_NAMES.join(", ")}`);
+  if (!format || !FORMAT_NAMES.includes(format)) throw bad(`call.format must be one of ${FORMAT_NAMES.join(", ")}`);
   const payload = raw.payload ?? new Uint8Array();
-  if (!(payload instanceof Uint8Array)) throw new Error("call.payload must be bytes (msgpack bin)");
-  if (raw.parent !== undefined && !isId(raw.parent)) throw new Error("call.parent must be the id of an earlier call");
-  if (raw.wapm !== undefined && typeof raw.wapm !== "string") throw new Error("call.wapm must be a string");
+  if (!(payload instanceof Uint8Array)) throw bad("call.payload must be bytes (msgpack bin)");
+  if (raw.parent !== undefined && !isId(raw.parent)) throw bad("call.parent must be the id of an earlier call");
+  if (raw.wapm !== undefined && typeof raw.wapm !== "string") throw bad("call.wapm must be a string");
   return {
     type: "call",
     id,

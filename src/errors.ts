@@ -1,4 +1,4 @@
-import { Code, type CodeName, codeName } from "./abi.js";
+import { Code, type CodeName, OS_WAPM, codeName } from "./abi.js";
 
 /** What a BusError is as data: how it crosses Workers RPC and storage. */
 export interface BusErrorJson {
@@ -123,3 +123,10 @@ export function nameInMessage(name: string): string {
   return name.length > NAME_IN_MESSAGE ? `${name.slice(0, NAME_IN_MESSAGE)}… (${name.length} characters)` : name;
 }
 
+/**
+ * The refusal of a client (over HTTP, over a WebSocket) that names `os`: the host's services are
+ * the modules', which the module's limits and fetch list hold; a client calls modules.
+ */
+export function osNotServed(edge: "HTTP" | "a WebSocket"): BusError {
+  return BusError.of("InvalidWapm", `"${OS_WAPM}" names the host's built-in services, which modules call over the bus; they are not served over ${edge}`);
+}

@@ -1,6 +1,6 @@
 import { pack, unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
-import { decodeFrame } from "../durable-objects/frames.js";
+import { BadFrame, decodeFrame } from "../durable-objects/frames.js";
 import { Rng } from "./fuzz/rng.js";
 import { worker } from "./worker.js";
 
@@ -12,7 +12,8 @@ import { worker } from "./worker.js";
  * not exist or are another socket's; wapm unknown, "os", "hello"), valid calls with hostile fields,
  * drops of live and unknown ids — in bursts of up to 300 frames sent without waiting, while a
  * member of the room reads nothing. After the run: every frame the server could not read got an
- * error frame and every call frame it could read got an answer with its id (never silence), the
+ * error frame, or a fault for its call where its id could be read, and every call frame it could
+ * read got an answer with its id (never silence; calls naming wapm "os" are refused), the
  * fuzzed socket still answers, and a well-behaved member and a newcomer still join, post and get
  * their callbacks. CI: seed 20261124, 2,000 frames, a few seconds. Another seed:
  * `npm run fuzz -- --frames --seed N --actions M` (M frames).
@@ -62,7 +63,7 @@ async function client(path: string, read = true) {
         return void bad.push(`a frame that is not msgpack: ${(err as Error).message}`);
       }
       if (!frame || typeof frame !== "object" || !["reply", "fault", "callback", "error"].includes(frame.type)) return void bad.push(`an unknown frame: ${JSON.stringify(frame).slice(0, 120)}`);
-      if (frame.type === "fault" && (typeof frame.code !== "number" || typeof frame.codeName !== "string" || typeof frame.error !== "string")) bad.push(`a fault frame without code, codeName and error: ${JSON.stringify(frame).slice(0, 120)}`);
+      if ((frame.type === "fault" || frame.type === "error") && (typeof frame.code !== "number" || typeof frame.codeName !== "string" || typeof frame.error !== "string")) bad.push(`a ${frame.type} frame without code, codeName and error: ${JSON.stringify(frame).slice(0, 120)}`);
       frames.push(frame);
     });
   });
@@ -319,21 +320,32 @@ describe("the frame fuzzer (GET /bus/chat)", () => {
     const sent: string[] = [];
     /** The frames (index and what) of each call id, for the failure message. */
     const byId = new Map<number, string[]>();
+    /**
+     * Call ids refused before their parent is looked at: BadRequest for a frame the server cannot
+     * read past its id, InvalidWapm for one naming the host's services (`os`).
+     */
+    const refusedFirst = new Map<number, string>();
     let count = 0;
     while (count < FRAMES) {
       const burst = Math.min(FRAMES - count, gen.r.pick([1, 1, 3, 10, 40, 100, 300]));
       for (let i = 0; i < burst; i++, count++) {
         const { bytes, what } = gen.frame();
         sent.push(`#${count} ${what}`);
+        const owe = (id: number) => {
+          answersOwed.set(id, (answersOwed.get(id) ?? 0) + 1);
+          byId.set(id, [...(byId.get(id) ?? []), `#${count} ${what}`]);
+        };
         try {
           // A copy of exactly the frame's bytes, as the socket hands them over (pack may return a view of a larger buffer).
           const frame = decodeFrame(Uint8Array.from(bytes).buffer);
-          if (frame.type === "call") {
-            answersOwed.set(frame.id, (answersOwed.get(frame.id) ?? 0) + 1);
-            byId.set(frame.id, [...(byId.get(frame.id) ?? []), `#${count} ${what}`]);
-          }
-        } catch {
-          errorsOwed++;
+          if (frame.type === "call") owe(frame.id);
+          if (frame.type === "call" && frame.wapm === "os") refusedFirst.set(frame.id, "InvalidWapm");
+        } catch (err) {
+          // A call frame whose id could be read is faulted (BadRequest); any other gets an error frame.
+          if (err instanceof BadFrame && err.call !== undefined) {
+            owe(err.call);
+            refusedFirst.set(err.call, "BadRequest");
+          } else errorsOwed++;
         }
         fuzzed.send(bytes);
       }
@@ -363,10 +375,11 @@ describe("the frame fuzzer (GET /bus/chat)", () => {
     expect(owed().errors, `error frames (one per frame the server cannot read); ${context()}`).toBe(errorsOwed);
     expect(fuzzed.bad, context()).toEqual([]);
     expect(fuzzed.closed(), `the fuzzed socket closed; ${context()}`).toBeUndefined();
-    // Another socket's call id was never a parent here.
+    // Another socket's call id was never a parent here (a frame refused for something else first says that).
     for (const id of gen.foreign) {
       const answers = fuzzed.frames.filter((f) => f.id === id && (f.type === "reply" || f.type === "fault"));
-      expect(answers.map((f) => f.codeName ?? f.type), `call ${id} (${byId.get(id)?.join("; ")}) named another socket's call as parent; seed ${SEED}`).toEqual(answers.map(() => "InvalidHandle"));
+      const why = refusedFirst.get(id) ?? "InvalidHandle";
+      expect(answers.map((f) => f.codeName ?? f.type), `call ${id} (${byId.get(id)?.join("; ")}) named another socket's call as parent; seed ${SEED}`).toEqual(answers.map(() => why));
     }
     expect(gen.foreign.size, "calls naming another socket's call as parent").toBeGreaterThan(10);
     // It reached what it is meant to reach.

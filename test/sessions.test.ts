@@ -1,4 +1,6 @@
+import { pack } from "msgpackr";
 import { describe, expect, it } from "vitest";
+import { Code } from "../src/abi.js";
 import { open } from "./bus-socket.js";
 import { worker } from "./worker.js";
 
@@ -28,6 +30,65 @@ describe("sessions by name (GET /bus/:module/:session)", () => {
     const res = await worker(`/bus/chat/${name}`, { headers: { upgrade: "websocket" } });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ codeName: "BadRequest" });
+  });
+});
+
+describe("what one socket may do to a session it shares", () => {
+  /** chat's limits.maxHandles is the default 4,096: a socket holds at most a sixteenth of it. */
+  const CAP = 256;
+
+  it(`holds one socket to ${CAP} live calls: past it a call fails LimitExceeded naming the cap, the socket stays, and the others go on`, { timeout: 30_000 }, async () => {
+    const room = `/bus/chat/cap-${crypto.randomUUID().slice(0, 8)}`;
+    const [good, bad] = await Promise.all([open(room), open(room)]);
+    good.call(1, "join", { name: "good" }, { keepalive: true });
+    expect((await good.next((f) => f.id === 1)).type).toBe("reply");
+    const joins = CAP + 20;
+    for (let id = 1; id <= joins; id++) bad.call(id, "join", { name: `b${id}` }, { keepalive: true });
+    const answers = await Promise.all(Array.from({ length: joins }, (_, i) => bad.next((f) => f.id === i + 1 && (f.type === "reply" || f.type === "fault"), 15_000)));
+    expect(answers.filter((f) => f.type === "reply")).toHaveLength(CAP);
+    const refused = answers.filter((f) => f.type === "fault");
+    expect(refused).toHaveLength(20);
+    expect(refused[0]).toMatchObject({ codeName: "LimitExceeded", error: expect.stringContaining(`${CAP} live calls`) });
+
+    // The good member is untouched: it posts and hears its post.
+    good.call(2, "post", { text: "still mine" }, { parent: 1 });
+    expect(good.json(await good.next((f) => f.id === 2 && f.type === "reply"))).toEqual({ delivered: CAP + 1 });
+    // The full socket is open, and a call fits again once one of its calls ends.
+    bad.ws.send(pack({ type: "drop", id: 1 }));
+    bad.call(9999, "join", { name: "again" }, { keepalive: true });
+    expect((await bad.next((f) => f.id === 9999 && f.type !== "callback")).type).toBe("reply");
+    for (const c of [good, bad]) c.ws.close(1000, "done");
+  });
+
+  it.each([
+    ["time.sleep", { duration_ms: 1 }],
+    ["log.write", { level: 1, message: "from a client" }],
+    ["process.spawn", { module: "hello", args: [], env: {}, stdin: null }],
+    ["echo.echo", { any: "thing" }],
+  ])("refuses a call frame naming wapm os (%s) as HTTP does: InvalidWapm", async (topic, body) => {
+    const c = await open(`/bus/chat/os-${crypto.randomUUID().slice(0, 8)}`);
+    c.call(1, topic, body, { wapm: "os" });
+    expect(await c.next((f) => f.id === 1)).toMatchObject({ type: "fault", codeName: "InvalidWapm", error: expect.stringContaining("not served over a WebSocket") });
+    // The socket goes on.
+    c.call(2, "join", { name: "x" }, { keepalive: true });
+    expect((await c.next((f) => f.id === 2)).type).toBe("reply");
+    c.ws.close(1000, "done");
+  });
+
+  it("faults a call frame it cannot read but whose id it can (BadRequest), and answers an error frame with a code where it cannot read the id", async () => {
+    const c = await open(`/bus/chat/bad-${crypto.randomUUID().slice(0, 8)}`);
+    c.ws.send(pack({ type: "call", id: 5, topic: 42, format: "json" }));
+    expect(await c.next((f) => f.id === 5)).toEqual({ type: "fault", id: 5, code: Code.BadRequest, codeName: "BadRequest", error: "bad frame: call.topic must be a string" });
+    c.ws.send(pack({ type: "call", id: "5", topic: "join", format: "json" }));
+    expect(await c.next((f) => f.type === "error")).toEqual({ type: "error", code: Code.BadRequest, codeName: "BadRequest", error: "bad frame: id must be a non-negative integer" });
+    c.ws.close(1000, "done");
+  });
+
+  it("closes the socket with 1009 on a frame too large to read at all, saying why", async () => {
+    const c = await open(`/bus/chat/big-${crypto.randomUUID().slice(0, 8)}`);
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => c.ws.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason })));
+    c.ws.send(pack({ type: "call", id: 1, topic: "join", format: "json", payload: new Uint8Array(2 * (1 << 20) + (64 << 10) + 1) }));
+    expect(await closed).toMatchObject({ code: 1009, reason: expect.stringContaining("over the limit (requestBytes 1048576)") });
   });
 });
 

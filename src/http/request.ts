@@ -3,7 +3,7 @@ import { readCapped } from "../bytes.js";
 import { type Payload, decode } from "../codec/index.js";
 import { fit } from "../codec/schema.js";
 import { validate } from "../codec/validate.js";
-import { BusError } from "../errors.js";
+import { BusError, osNotServed } from "../errors.js";
 import { moduleOf } from "../registry.js";
 import type { Runtime } from "../runtime.js";
 import { HttpError } from "./errors.js";
@@ -15,9 +15,7 @@ import { contentTypeOf, formatOfContentType, replyInit } from "./formats.js";
  * empty, or does not fit the topic's declared request type.
  */
 export async function callPayload(runtime: Runtime, request: Request, module: string, topic: string): Promise<Payload> {
-  if (module === OS_WAPM) {
-    throw BusError.of("InvalidWapm", `"${OS_WAPM}" names the host's built-in services, which modules call over the bus; they are not served over HTTP`);
-  }
+  if (module === OS_WAPM) throw osNotServed("HTTP");
   const spec = runtime.topic(module, topic);
   const headers = request.headers;
   const contentType = headers.get("content-type") ?? undefined;

@@ -100,6 +100,25 @@ describe("a connection that drops", () => {
   });
 });
 
+describe("frames the server cannot take", () => {
+  it("fails a call whose frame it cannot read (an empty topic) with BadRequest: the call settles", async () => {
+    const session = open(untyped.session("chat", `unreadable-${Date.now()}`));
+    await expect(wait(session.call("", {}).reply, "the fault")).rejects.toMatchObject({ codeName: "BadRequest", message: "bad frame: call.topic must be a string" });
+    expect(session.state).toBe("open");
+  });
+
+  it("tells the calls lost to a frame too large to read why: 1009 and the server's reason", async () => {
+    const session = open(client.session("chat", `oversized-${Date.now()}`, { reconnect: false }));
+    const join = session.call("join", { name: "ada" }, { keepalive: true });
+    await wait(join.reply, "join");
+    // Past 2 x requestBytes + 64 KiB: the server cannot read it, and closes the socket.
+    const big = join.call("post", { text: "x".repeat(2_200_000) });
+    await expect(wait(big.reply, "the lost call")).rejects.toMatchObject({ codeName: "Aborted", message: expect.stringMatching(/closed \(1009: a frame of \d+ bytes is over the limit \(requestBytes 1048576\)\)/) });
+    expect(join.state).toBe("lost");
+    expect(join.error?.message).toContain("(1009: a frame of");
+  });
+});
+
 describe("processes", () => {
   it("spawns countdown, streams its output through an attachment, and sees it exit 0", async () => {
     const process = await wait(client.spawn("countdown", { args: ["3", "20"] }), "spawn");

@@ -1,6 +1,6 @@
 import { pack, unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
-import { decodeFrame, encodeFrame, faultFrame, type ServerFrame } from "../../durable-objects/frames.js";
+import { BadFrame, badFrameAnswer, decodeFrame, encodeFrame, faultFrame, type ServerFrame } from "../../durable-objects/frames.js";
 import { Code } from "../../src/abi.js";
 import { BusError } from "../../src/errors.js";
 
@@ -138,9 +138,9 @@ describe("encodeFrame and faultFrame", () => {
   });
 
   it("hands out bytes of its own, not a view of a reused buffer", () => {
-    const a = encodeFrame({ type: "error", error: "first" });
+    const a = encodeFrame({ type: "error", code: Code.BadRequest, codeName: "BadRequest", error: "first" });
     const copy = [...a];
-    encodeFrame({ type: "error", error: "second, and longer than the first" });
+    encodeFrame({ type: "error", code: Code.BadRequest, codeName: "BadRequest", error: "second, and longer than the first" });
     expect([...a]).toEqual(copy);
   });
 
@@ -159,5 +159,30 @@ describe("encodeFrame and faultFrame", () => {
   it("faultFrame makes any other throwable an InternalFailure", () => {
     expect(faultFrame(6, new TypeError("boom"))).toEqual({ type: "fault", id: 6, code: Code.InternalFailure, codeName: "InternalFailure", error: "boom" });
     expect(faultFrame(6, "plain")).toMatchObject({ code: Code.InternalFailure, error: "plain" });
+  });
+});
+
+describe("badFrameAnswer", () => {
+  const answer = (value: unknown) => {
+    try {
+      decodeFrame(frame(value));
+    } catch (err) {
+      expect(err).toBeInstanceOf(BadFrame);
+      return badFrameAnswer(err as BadFrame);
+    }
+    throw new Error("the frame was read");
+  };
+
+  it("faults the call whose id could be read, with BadRequest: the client's call ends", () => {
+    expect(answer({ ...call, topic: 5 })).toEqual({ type: "fault", id: 7, code: Code.BadRequest, codeName: "BadRequest", error: "bad frame: call.topic must be a string" });
+    expect(answer({ ...call, format: "xml" })).toMatchObject({ type: "fault", id: 7, codeName: "BadRequest" });
+    expect(answer({ ...call, wapm: 5 })).toMatchObject({ type: "fault", id: 7, codeName: "BadRequest" });
+  });
+
+  it("answers an error frame, with its code, where there is no call id to fault", () => {
+    expect(answer({ type: "call", id: -1, topic: "greet" })).toEqual({ type: "error", code: Code.BadRequest, codeName: "BadRequest", error: "bad frame: id must be a non-negative integer" });
+    expect(answer(5)).toMatchObject({ type: "error", codeName: "BadRequest", error: "bad frame: a frame is a msgpack map" });
+    // Not a call: the client made no call by that id.
+    expect(answer({ type: "reply", id: 1 })).toMatchObject({ type: "error", codeName: "BadRequest" });
   });
 });
