@@ -1,3 +1,4 @@
+import type { BusCall } from "./call.js";
 import { BusError } from "./errors.js";
 import type { Guest, GuestOptions } from "./instance/guest.js";
 import { Pipe } from "./pipe.js";
@@ -122,7 +123,13 @@ export class Process {
   #events: ProcessEvents;
   readonly #tty: boolean;
 
-  constructor(id: string, request: SpawnRequest, events: ProcessEvents) {
+  /** `origin`: the process.spawn call that made a sub-process (CommandOptions.origin). */
+  constructor(
+    id: string,
+    request: SpawnRequest,
+    events: ProcessEvents,
+    readonly origin?: BusCall,
+  ) {
     checkSpawnRequest(request);
     this.info = { id, module: request.module, args: request.args ?? [], status: "running", startedAt: Date.now() };
     this.#events = events;
@@ -146,7 +153,7 @@ export class Process {
       stdin: this.stdin,
       tty: this.#tty,
       outputReady: this.#events.outputReady && (() => this.#events.outputReady!()),
-      command: { id: this.info.id, output: (stream, line) => this.#events.output(stream, line) },
+      command: { id: this.info.id, output: (stream, line) => this.#events.output(stream, line), origin: this.origin },
     });
     const limit = guest.module.manifest.limits.stdinBytes;
     if (this.stdin.buffered > limit) {

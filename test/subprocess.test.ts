@@ -77,4 +77,18 @@ describe("sub-processes (process service)", () => {
     const { events } = await spawnEvents({ module: "wasi-probe", args: ["exit", "4294967295"] }, (e) => e.length >= 2);
     expect(events).toEqual(["reply", { exit: -1 }]);
   });
+  it("a chain of processes that spawn processes ends at the runtime's call depth, not the stack's", async () => {
+    const { runtime, logs } = guestApp();
+    const root = runtime.spawn("spawn-chain");
+    void root.run().catch(() => {});
+    const refused = () => logs.some((l) => l.module === "spawn-chain" && l.msg === "refused");
+    for (const deadline = Date.now() + 5000; !refused() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+    expect(refused()).toBe(true);
+    // each spawn call goes on the chain of the one that made its process: the root's is depth 0,
+    // the one past maxDepth is refused, so the root and maxDepth + 1 children ran
+    expect(logs.filter((l) => l.module === "spawn-chain" && l.msg === "spawning").length).toBe(runtime.maxDepth + 2);
+    expect(logs.filter((l) => l.level === "warn" && l.msg.startsWith(`call chain deeper than ${runtime.maxDepth}`)).length).toBe(1);
+    // killing the root ends the whole chain, one process at a time
+    root.kill("done");
+  });
 });

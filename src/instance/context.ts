@@ -26,6 +26,12 @@ export interface CommandOptions {
   id: string;
   /** Each line the guest writes to stdout or stderr, besides the log. */
   output?: (stream: "stdout" | "stderr", line: string) => void;
+  /**
+   * The `process.spawn` call that made this process (a sub-process): the calls it makes go on
+   * that call's chain, so a tree of processes is held to the runtime's call depth and cycles as
+   * any chain of calls is (a chain of spawns had no bound but the stack).
+   */
+  origin?: BusCall;
 }
 
 /**

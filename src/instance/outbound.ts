@@ -41,7 +41,7 @@ export function call(
     parent: parentCall,
     keepalive,
     caller: cx.module.name,
-    origin: cx.current,
+    origin: cx.current ?? cx.command?.origin,
     from: cx,
   });
   cx.handles.set(handle, { kind: "out", call: outbound, callbacks: entry.callbacks });

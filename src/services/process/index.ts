@@ -37,7 +37,7 @@ export const processService = builtin({
           emit(call, "exit", info.code ?? -1, "i32");
           if (error) call.fault(error);
         },
-      });
+      }, call);
       process.start(ctx.spawn, req.env ?? {});
       call.server = process;
       call.signal.addEventListener("abort", () => process.kill());
