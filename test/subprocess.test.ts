@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Code, Format } from "../src/abi.js";
 import type { BusError } from "../src/errors.js";
+import { MAX_SUBPROCESSES } from "../src/services/process/index.js";
 import { guestApp } from "./helpers.js";
 
 /**
@@ -90,5 +91,26 @@ describe("sub-processes (process service)", () => {
     expect(logs.filter((l) => l.level === "warn" && l.msg.startsWith(`call chain deeper than ${runtime.maxDepth}`)).length).toBe(1);
     // killing the root ends the whole chain, one process at a time
     root.kill("done");
+  });
+  it(`holds at most MAX_SUBPROCESSES (${MAX_SUBPROCESSES}) sub-processes at once, and takes more as they end`, async () => {
+    const { runtime } = guestApp();
+    const data = new TextEncoder().encode(JSON.stringify({ module: "wasi-sleeper", args: [], env: {}, stdin: null }));
+    const spawn = () => {
+      const outcome = { replied: false, failed: undefined as BusError | undefined };
+      const call = runtime.start("os", "process.spawn", { format: Format.Json, data }, {
+        finish: () => void (outcome.replied = true),
+        fail: (err) => void (outcome.failed = err),
+        callback: () => Code.Success,
+      }, { keepalive: true, caller: "test" });
+      return { call, outcome };
+    };
+    const sleepers = Array.from({ length: MAX_SUBPROCESSES }, spawn);
+    expect(sleepers.filter((s) => s.outcome.replied).length).toBe(MAX_SUBPROCESSES);
+    const over = spawn();
+    expect(over.outcome.failed).toMatchObject({ codeName: "LimitExceeded", message: `process.spawn: ${MAX_SUBPROCESSES} sub-processes are running in this isolate already` });
+    sleepers[0]!.call.drop("done"); // kills it: one place free
+    const again = spawn();
+    expect(again.outcome.replied).toBe(true);
+    for (const s of [...sleepers, again]) s.call.drop("done");
   });
 });

@@ -11,6 +11,13 @@ function processOf(parent: unknown): Process {
 }
 
 let spawned = 0;
+/**
+ * At most this many sub-processes live at once in an isolate (the process objects and the
+ * Worker's calls share it, as they share its memory). The call depth bounds a chain of spawns;
+ * this bounds a tree, where each process spawns several (two each, 16 deep, is 131,071).
+ */
+export const MAX_SUBPROCESSES = 256;
+let live = 0;
 
 /**
  * Sub-processes: a module spawns another module (command-style) in its own
@@ -28,9 +35,11 @@ export const processService = builtin({
     run(req: { module: string; args?: string[]; env?: Record<string, string>; stdin?: Uint8Array | null }, call, ctx) {
       // The spawner writes more stdin and closes it itself (process.write_stdin, process.close_stdin).
       const request = { module: req.module, args: req.args ?? [], env: req.env ?? {}, stdin: req.stdin ?? undefined, stdinOpen: true };
+      if (live >= MAX_SUBPROCESSES) throw BusError.of("LimitExceeded", `process.spawn: ${MAX_SUBPROCESSES} sub-processes are running in this isolate already`);
       const process = new Process(`${call.caller}.${++spawned}`, request, {
         output: (stream, line) => emit(call, stream, encoder.encode(`${line}\n`), "bytes"),
         end: (info, error) => {
+          live--;
           // exit comes first, as it always has (a spawner waiting for it goes on), then a failed
           // child fails the kept-alive call with its code and reason: exit -1 alone would read
           // as a child that exited with -1.
@@ -39,6 +48,7 @@ export const processService = builtin({
         },
       }, call);
       process.start(ctx.spawn, req.env ?? {});
+      live++; // started (a start that throws ends nothing)
       call.server = process;
       call.signal.addEventListener("abort", () => process.kill());
       return null;
