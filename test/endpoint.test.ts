@@ -20,6 +20,10 @@ describe("HTTP edge over a test guest", () => {
     const { app } = guestApp();
     const text = await app.request("/call/abi/ok", { method: "POST", headers: { "content-type": "text/plain" }, body: "hi" });
     expect(text.status).toBe(415);
+    // it names every type a body may have, bincode's too
+    expect(((await text.json()) as { error: string }).error).toBe(
+      "Content-Type text/plain is not a bus format (application/json, application/msgpack, application/x-msgpack, application/vnd.msgpack, application/octet-stream, application/x-bincode)",
+    );
     const raw = await app.request("/call/abi/ok", { method: "POST", headers: { "content-type": "application/octet-stream" }, body: "hi" });
     expect(raw.status).toBe(415);
     expect(await raw.json()).toMatchObject({ code: Code.Unsupported, module: "abi", topic: "ok" });

@@ -18,6 +18,9 @@ const BY_TYPE = new Map<string, FormatValue>([
   ["application/x-bincode", Format.Bincode],
 ]);
 
+/** The content types a body may have, for a 415 to name: every one formatOfContentType takes. */
+export const BODY_TYPES: readonly string[] = [...BY_TYPE.keys()];
+
 export function formatOfContentType(header: string | undefined): FormatValue | undefined {
   const type = (header ?? "application/json").split(";")[0]!.trim().toLowerCase();
   return BY_TYPE.get(type);

@@ -7,7 +7,7 @@ import { BusError, osNotServed } from "../errors.js";
 import { moduleOf } from "../registry.js";
 import type { Runtime } from "../runtime.js";
 import { HttpError } from "./errors.js";
-import { contentTypeOf, formatOfContentType, replyInit } from "./formats.js";
+import { BODY_TYPES, contentTypeOf, formatOfContentType, replyInit } from "./formats.js";
 
 /**
  * The request of a bus call made over HTTP: its format from Content-Type, its bytes capped at
@@ -21,7 +21,7 @@ export async function callPayload(runtime: Runtime, request: Request, module: st
   const contentType = headers.get("content-type") ?? undefined;
   const format = formatOfContentType(contentType);
   if (format === undefined) {
-    throw new HttpError("Unsupported", `Content-Type ${contentType} is not a bus format (application/json, application/msgpack)`, 415);
+    throw new HttpError("Unsupported", `Content-Type ${contentType} is not a bus format (${BODY_TYPES.join(", ")})`, 415);
   }
   const given = formatName(format)!;
   if (fit(spec, given) === "refused") {
