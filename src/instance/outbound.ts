@@ -99,18 +99,6 @@ function queueFull(cx: InstanceContext, topic: string): BusError {
   return BusError.of("LimitExceeded", `callback ${topic}: module ${cx.module.name} has ${MAX_QUEUED} deliveries waiting already (the bound of its queue)`);
 }
 
-/**
- * A result or callback the guest had no room for (wasm_bus_malloc answered 0): that one delivery
- * fails, not the instance. A call's result comes as its failure, MemoryAllocationFailed; a
- * callback (`live`: a callback's or kept-alive call's entry) is dropped with a log line, as the
- * call it belongs to goes on.
- */
-function noRoom(cx: InstanceContext, to: number, len: number, live: Entry | undefined) {
-  const err = badMalloc(len, 0);
-  if (live?.kind === "callback") return void cx.log(LogLevel.Warn, `callback ${live.topic} to handle ${to} dropped: ${err.message}`);
-  cx.exports.wasm_bus_error?.(to, err.code);
-}
-
 /** Where the outcome of a guest's own call goes: queued for delivery through its exports. */
 export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number): CallSink {
   // `live`: the entry `to` must still name when the delivery runs. A kept-alive call and a
@@ -124,9 +112,22 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
       const ptr = cx.give(payload.data);
       // wasm_bus_malloc is guest code too: it may drop the handle (and keeps its buffer then).
       if (dropped()) return;
-      if (ptr === null) return noRoom(cx, to, payload.data.length, live);
+      if (ptr === null) return noRoom(payload.data.length, to, live);
       cx.exports.wasm_bus_finish?.(to, payload.format, ptr, payload.data.length);
     });
+  // A result or callback the guest had no room for (wasm_bus_malloc answered 0): that one
+  // delivery fails, not the instance. A callback is dropped with a log line, its call goes on; a
+  // result comes as the call's failure, MemoryAllocationFailed, and a kept-alive call (`live`)
+  // ends with it, for its server too: the guest hears no more of it.
+  const noRoom = (len: number, to: number, live?: Entry) => {
+    const err = badMalloc(len, 0);
+    if (live?.kind === "callback") return void cx.log(LogLevel.Warn, `callback ${live.topic} to handle ${to} dropped: ${err.message}`);
+    if (live?.kind === "out") {
+      end(live)();
+      live.call.drop(err.message);
+    }
+    cx.exports.wasm_bus_error?.(to, err.code);
+  };
   // The call is over (its result or failure came): its handle goes now, so the guest can no
   // longer use or drop it; its callbacks once what was queued for them before this has arrived,
   // when the end is delivered (the function this returns).

@@ -925,8 +925,9 @@ class AbiFuzzer {
         }
       }
       const rejected = u32(ptr) === 0 || u32(ptr) + len > si.size;
-      // The host refuses the buffer and throws the instance away (MemoryAllocationFailed).
-      if (rejected) si.broken = true;
+      // No room (0): that one delivery fails (MemoryAllocationFailed) and the instance goes on. A
+      // buffer outside memory: the host throws the instance away, its allocator is broken.
+      if (rejected && u32(ptr) !== 0) si.broken = true;
       si.lastMalloc = { ptr: u32(ptr), len };
       this.act(`${si.label} wasm_bus_malloc returns ${u32(ptr)}${rejected ? " (unusable)" : ""}`);
       return i32(ptr);
