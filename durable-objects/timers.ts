@@ -38,7 +38,8 @@ export class AlarmTimers implements Clock {
       const onAbort = () => {
         this.#waiters.delete(id);
         this.#storage.sql.exec("DELETE FROM timers WHERE id = ?", id);
-        void this.#reschedule();
+        // The sleep is over either way; an alarm left set only wakes the object for nothing.
+        this.#reschedule().catch((err) => console.warn(`timers: the alarm could not be moved after a sleep was stopped: ${(err as Error).message}`));
         reject(aborted(signal));
       };
       this.#waiters.set(id, () => {
@@ -46,7 +47,12 @@ export class AlarmTimers implements Clock {
         resolve();
       });
       signal.addEventListener("abort", onAbort, { once: true });
-      void this.#reschedule();
+      // A sleep whose alarm cannot be set would never end: it fails instead.
+      this.#reschedule().catch((err) => {
+        signal.removeEventListener("abort", onAbort);
+        this.#waiters.delete(id);
+        reject(err);
+      });
     });
   }
 

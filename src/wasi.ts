@@ -15,6 +15,8 @@ export interface Wasi {
   imports: Record<string, unknown>;
   /** Emits what is left of unterminated stdout/stderr lines: at exit. */
   flush(): void;
+  /** The instance is gone: its waits (a sleep's timer or alarm, a wait for stdin) stop now. */
+  stop(): void;
   /** What a snapshot keeps beyond the process's args, env and stdin (which its object keeps). */
   save(): WasiState;
   load(state: WasiState): void;
@@ -76,7 +78,7 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
   const base = shim.wasiImport as Record<string, Import>;
   const suspender = host.suspender;
   // `shim.fds[fd]` on each use: the shim closes and renumbers fds in place.
-  const ctx: WasiContext = { options, host, canWait: () => suspender?.canSuspend === true, base, stdin, memory, fd: (fd) => shim.fds[fd] };
+  const ctx: WasiContext = { options, host, canWait: () => suspender?.canSuspend === true, base, stdin, memory, fd: (fd) => shim.fds[fd], ended: new AbortController() };
 
   // ---- sockets, signals: not here ----
   /** No fd of a process is a socket: EBADF for one that is not open, ENOTSOCK for the rest. */
@@ -118,6 +120,7 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
       stdout.flush();
       stderr.flush();
     },
+    stop: () => ctx.ended.abort(),
     save: () => ({ stdout: stdout.pending, stderr: stderr.pending, fds: [0, 1, 2].map((fd) => (ctx.fd(fd) as Stdio | undefined)?.flags ?? null) }),
     load: (state) => {
       stdout.pending = state.stdout;

@@ -75,8 +75,7 @@ describe("a process survives its object's eviction (snapshots)", () => {
 
   it("a WASI sleep (poll_oneoff on a clock) is its object's alarm: evicted mid-sleep, the alarm wakes it", async () => {
     const id = await spawnGuest("wasi-sleeper", []);
-    const deadline = Date.now() + 5000;
-    while ((await stdout(id)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until(async () => (await stdout(id)).length > 0);
     expect(await stdout(id)).toEqual(["sleeping"]);
     // Its 10-minute sleep is a timer behind the alarm, not a setTimeout that dies with the object.
     expect(await timers(id)).toEqual(["sleep"]);
@@ -85,10 +84,18 @@ describe("a process survives its object's eviction (snapshots)", () => {
     expect(await status(id)).toMatchObject({ status: "running" });
     expect(await timers(id)).toEqual(["sleep"]);
     expect(await runDurableObjectAlarm(stub(id))).toBe(true);
-    const end = Date.now() + 5000;
-    while ((await status(id)).status === "running" && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    await until(async () => (await status(id)).status !== "running");
     expect(await status(id)).toMatchObject({ status: "exited", code: 0 });
     expect(await stdout(id)).toEqual(["sleeping", "awake"]);
+  });
+
+  it("a WASI sleep ends with its process: killed mid-sleep, its alarm goes (only the retention timer is left)", async () => {
+    const id = await spawnGuest("wasi-sleeper", []);
+    await until(async () => (await stdout(id)).length > 0);
+    expect(await timers(id)).toEqual(["sleep"]);
+    expect(await stub(id).kill()).toMatchObject({ status: "exited", code: 137 });
+    await until(async () => !(await timers(id)).includes("sleep"));
+    expect(await timers(id)).toEqual(["retention"]);
   });
 
   it("a daemon (echo-daemon, forked) keeps serving after an eviction, with its count", async () => {

@@ -395,6 +395,7 @@ export class Guest {
     if (this.#broken) return;
     this.#broken = err;
     this.#wasi?.flush();
+    this.#wasi?.stop();
     this.#delivery.stop();
     this.#asyncify?.stop(); // a wait that ends now resumes nothing
     if (log) this.#cx.log(LogLevel.Error, err.message);

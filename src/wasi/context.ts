@@ -55,6 +55,8 @@ export interface WasiContext {
   memory(): GuestMemory;
   /** The fd open as `fd` now (fds can be closed and renumbered), if any. */
   fd(fd: number): Fd | undefined;
+  /** Aborted when the instance is gone (Wasi.stop): a wait then lets go of its timer or alarm. */
+  ended: AbortController;
 }
 
 /** Writes a little-endian u32 result (nread, nwritten, nevents) into guest memory. */

@@ -121,12 +121,14 @@ export function pollImports(ctx: WasiContext): { clock_time_get: Import; poll_on
    */
   const firstOf = async (onStdin: boolean, due: number): Promise<boolean> => {
     const stop = new AbortController();
-    const clock = ctx.host.clock.sleepUntil(due, stop.signal).then(
+    // The instance gone (killed, broken) stops the wait too: its alarm must not outlive it.
+    const signal = AbortSignal.any([stop.signal, ctx.ended.signal]);
+    const clock = ctx.host.clock.sleepUntil(due, signal).then(
       () => false,
-      () => false, // stopped: stdin came first
+      () => false, // stopped: stdin came first, or the instance is gone
     );
     try {
-      return await (onStdin ? Promise.race([stdin.wait(stop.signal), clock]) : clock);
+      return await (onStdin ? Promise.race([stdin.wait(signal), clock]) : clock);
     } finally {
       stop.abort();
     }
@@ -147,8 +149,10 @@ export function pollImports(ctx: WasiContext): { clock_time_get: Import; poll_on
       let fired = -Infinity;
       for (;;) {
         const due = subs.reduce((m, s) => Math.min(m, s.due), Infinity);
-        if (onStdin && !Number.isFinite(due)) await stdin.wait();
+        if (onStdin && !Number.isFinite(due)) await stdin.wait(ctx.ended.signal);
         else if (!(await firstOf(onStdin, due))) fired = due;
+        // Nothing is resumed once the instance is gone (asyncify's driver has stopped).
+        if (ctx.ended.signal.aborted) return defs.ERRNO_CANCELED;
         const events = readyEvents(subs, fired);
         if (events.length) return deliver(outPtr, neventsPtr, events);
       }

@@ -147,7 +147,7 @@ export function stdioImports(ctx: WasiContext, stdout: Lines, stderr: Lines): { 
     if (!ctx.canWait() || f.nonblocking) return defs.ERRNO_AGAIN;
     return (async () => {
       for (;;) {
-        await stdin.wait();
+        if (!(await stdin.wait(ctx.ended.signal))) return defs.ERRNO_CANCELED; // the instance is gone
         const r = readStdin(iovs, count, nread);
         if (r !== null) return r;
       }
