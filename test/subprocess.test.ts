@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Code, Format } from "../src/abi.js";
 import type { BusError } from "../src/errors.js";
-import { MAX_SUBPROCESSES } from "../src/services/process/index.js";
+import { liveSubprocesses, MAX_SUBPROCESSES } from "../src/services/process/index.js";
 import { guestApp } from "./helpers.js";
 
 /**
@@ -94,6 +94,7 @@ describe("sub-processes (process service)", () => {
   });
   it(`holds at most MAX_SUBPROCESSES (${MAX_SUBPROCESSES}) sub-processes at once, and takes more as they end`, async () => {
     const { runtime } = guestApp();
+    expect(liveSubprocesses()).toBe(0); // the tests before ended theirs
     const data = new TextEncoder().encode(JSON.stringify({ module: "wasi-sleeper", args: [], env: {}, stdin: null }));
     const spawn = () => {
       const outcome = { replied: false, failed: undefined as BusError | undefined };
@@ -112,5 +113,26 @@ describe("sub-processes (process service)", () => {
     const again = spawn();
     expect(again.outcome.replied).toBe(true);
     for (const s of [...sleepers, again]) s.call.drop("done");
+    expect(liveSubprocesses()).toBe(0);
+  });
+
+  it("counts a sub-process before its _start runs, so one spawning from there is held to the bound too", async () => {
+    const { runtime, logs } = guestApp();
+    const data = new TextEncoder().encode(JSON.stringify({ module: "wasi-sleeper", args: [], env: {}, stdin: null }));
+    const sleepers = Array.from({ length: MAX_SUBPROCESSES - 3 }, () => runtime.start("os", "process.spawn", { format: Format.Json, data }, { finish: () => {}, fail: () => {}, callback: () => Code.Success }, { keepalive: true, caller: "test" }));
+    expect(liveSubprocesses()).toBe(MAX_SUBPROCESSES - 3);
+    // a chain (its root is no sub-process): three children fit, the third one's spawn is refused
+    // for the bound, not the depth
+    const root = runtime.spawn("spawn-chain");
+    void root.run().catch(() => {});
+    const spawning = () => logs.filter((l) => l.module === "spawn-chain" && l.msg === "spawning").length;
+    for (const deadline = Date.now() + 2000; spawning() < 4 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50)); // a fifth would come now
+    expect(spawning()).toBe(4);
+    // the third child, its spawn failed and nothing else in flight, has exited
+    expect(liveSubprocesses()).toBe(MAX_SUBPROCESSES - 1);
+    root.kill("done");
+    for (const call of sleepers) call.drop("done");
+    expect(liveSubprocesses()).toBe(0);
   });
 });

@@ -18,6 +18,8 @@ let spawned = 0;
  */
 export const MAX_SUBPROCESSES = 256;
 let live = 0;
+/** How many sub-processes are running in this isolate now (tests hold the count to account). */
+export const liveSubprocesses = () => live;
 
 /**
  * Sub-processes: a module spawns another module (command-style) in its own
@@ -47,10 +49,17 @@ export const processService = builtin({
           if (error) call.fault(error);
         },
       }, call);
-      process.start(ctx.spawn, req.env ?? {});
-      live++; // started (a start that throws ends nothing)
+      // Counted before it starts: its _start runs inside start, and may spawn in turn.
+      live++;
+      try {
+        process.start(ctx.spawn, req.env ?? {});
+      } catch (err) {
+        live--; // it never started, so it never ends
+        throw err;
+      }
       call.server = process;
-      call.signal.addEventListener("abort", () => process.kill());
+      if (call.signal.aborted) process.kill();
+      else call.signal.addEventListener("abort", () => process.kill());
       return null;
     },
   },
