@@ -4,7 +4,7 @@ import { BusCall, type CallSink } from "../src/call.js";
 import type { Env } from "../src/env.js";
 import type { Payload } from "../src/codec/index.js";
 import type { SessionObject } from "../src/objects.js";
-import { BusError, type Outcome, osNotServed } from "../src/errors.js";
+import { BusError, nameInMessage, type Outcome, osNotServed } from "../src/errors.js";
 import { type CallEvents, RemoteCalls, type RemoteCallOptions } from "../src/remote.js";
 import { errorResponse } from "../src/http/errors.js";
 import type { Durable, Guest, Saved } from "../src/instance/guest.js";
@@ -83,7 +83,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
   override async fetch(request: Request): Promise<Response> {
     // /bus/:module or /bus/:module/:session: the Worker checked both and chose this object by them.
     const module = decodeURIComponent(new URL(request.url).pathname.split("/")[2] ?? "");
-    if (!this.#runtime.modules.has(module)) return errorResponse(BusError.of("InvalidWapm", `no module named ${module}`), { module });
+    if (!this.#runtime.modules.has(module)) return errorResponse(BusError.of("InvalidWapm", `no module named ${nameInMessage(module)}`), { module });
     await this.ctx.storage.put("module", module);
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
@@ -100,7 +100,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
   async call(topic: string, request: Payload, options: RemoteCallOptions = {}, events?: CallEvents): Promise<Outcome<Payload | null>> {
     const module = options.module ?? (await this.ctx.storage.get<string>("module"));
     if (module === undefined || !this.#runtime.modules.has(module)) {
-      return { ok: false, error: BusError.of("InvalidWapm", `no module named ${module}`).toJSON() };
+      return { ok: false, error: BusError.of("InvalidWapm", `no module named ${nameInMessage(String(module))}`).toJSON() };
     }
     const serves = await this.ctx.storage.get<string>("module");
     if (serves === undefined) await this.ctx.storage.put("module", module);
@@ -196,7 +196,8 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
       callback: (topic, payload) => {
         // Backpressure: a client that does not read gets no more callbacks until it drains;
         // the module hears LimitExceeded, as for a guest's own full queue.
-        if (ws.bufferedAmount > this.#guest!.module.manifest.limits.socketBufferBytes) return Code.LimitExceeded;
+        const buffer = this.#guest!.module.manifest.limits.socketBufferBytes;
+        if (ws.bufferedAmount > buffer) throw BusError.of("LimitExceeded", `callback ${topic}: the client's socket has more than limits.socketBufferBytes (${buffer}) unsent`);
         send(ws, { type: "callback", id, topic, format: formatName(payload.format)!, payload: payload.data });
         return Code.Success;
       },

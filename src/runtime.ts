@@ -86,7 +86,7 @@ export class Runtime implements Host {
   /** A command-style module, instantiated and not yet started (`run()` starts it). */
   spawn(name: string, options: GuestOptions = {}): Guest {
     const module = this.modules.get(name);
-    if (!module) throw BusError.of("InvalidWapm", `no module named ${name}`);
+    if (!module) throw BusError.of("InvalidWapm", `no module named ${nameInMessage(name)}`);
     return this.instances.create(module, { ...options, args: [name, ...(options.args ?? [])], ephemeral: false });
   }
 
@@ -104,7 +104,7 @@ export class Runtime implements Host {
   /** A command-style module as a snapshot saved it, with the options `spawn` was given (not yet resumed: `resume()`). */
   restore(name: string, options: GuestOptions, saved: Saved, adopt: Adopt = () => undefined): Guest {
     const module = this.modules.get(name);
-    if (!module) throw BusError.of("InvalidWapm", `no module named ${name}`);
+    if (!module) throw BusError.of("InvalidWapm", `no module named ${nameInMessage(name)}`);
     return this.instances.restore(module, { ...options, args: [name, ...(options.args ?? [])], ephemeral: false }, saved, adopt);
   }
 

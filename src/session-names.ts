@@ -7,6 +7,8 @@ export const DEFAULT_SESSION = "default";
  * route, so such a session could be reached by wapm name (`chat@..`) but never opened.
  */
 export const SESSION_NAME = /^(?!\.+$)[A-Za-z0-9_.-]{1,64}$/;
+/** SESSION_NAME without its lookahead, for JSON Schema (regex engines without lookaheads, RE2's, read it): dots only is a `not` beside it. */
+export const SESSION_CHARS = "^[A-Za-z0-9_.-]{1,64}$";
 
 /**
  * The object name of a session. The default session keeps the name objects had before

@@ -5,7 +5,7 @@
  */
 import type { Schema, TopicSpec } from "../codec/schema.js";
 import type { Manifest } from "../manifest.js";
-import { SESSION_NAME } from "../session-names.js";
+import { SESSION_CHARS } from "../session-names.js";
 import { type JsonSchema, jsonSchemaOf } from "./json-schema.js";
 import { CALL_ERRORS, error, errorContent, GUARDED_ERRORS, json, ref, security } from "./openapi-components.js";
 
@@ -151,7 +151,7 @@ export function busPaths(auth: boolean, modules: string[]) {
       get: { operationId: "bus.default", tags: ["bus"], summary: "Open the session named default of a module", ...webSocket(description, errors), ...security(auth) },
     },
     "/bus/{module}/{session}": {
-      parameters: [module, pathParam("session", "The session's name: every client of one session shares one instance.", { type: "string", pattern: SESSION_NAME.source })],
+      parameters: [module, pathParam("session", "The session's name: every client of one session shares one instance.", { type: "string", pattern: SESSION_CHARS, not: { pattern: "^\\.+$" } })],
       get: {
         operationId: "bus.session",
         tags: ["bus"],

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { Env } from "../env.js";
 import { readCapped } from "../bytes.js";
-import { BusError, codeOf, unwrap } from "../errors.js";
+import { BusError, codeOf, nameInMessage, unwrap } from "../errors.js";
 import { DEFAULT_LIMITS } from "../manifest.js";
 import { checkSpawnRequest, notCommand, type SpawnRequest } from "../process.js";
 import type { Runtime } from "../runtime.js";
@@ -63,7 +63,7 @@ export function processRoutes(runtime: Runtime) {
     // env: their counts, size and what the guest can receive.
     checkSpawnRequest(request);
     const module = runtime.modules.get(request.module);
-    if (!module) throw BusError.of("InvalidWapm", `no module named ${request.module}`);
+    if (!module) throw BusError.of("InvalidWapm", `no module named ${nameInMessage(request.module)}`);
     // Checked here, from the module's exports, before an object is made or anything stored.
     if (module.error) throw module.error;
     if (!module.command) throw new HttpError("IncorrectAbi", `${notCommand(module.name)} (call its topics with POST /call/${module.name}/:topic)`, 400);

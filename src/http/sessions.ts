@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { Env } from "../env.js";
-import { BusError } from "../errors.js";
+import { BusError, nameInMessage } from "../errors.js";
 import type { Runtime } from "../runtime.js";
 import { DEFAULT_SESSION, SESSION_NAME, sessionKey } from "../session-names.js";
 import { HttpError } from "./errors.js";
@@ -14,7 +14,7 @@ export { DEFAULT_SESSION, sessionKey };
 export function sessionRoutes(runtime: Runtime) {
   const app = new Hono<{ Bindings: Env }>();
   const open = (c: { env: Env; req: { raw: Request; header(name: string): string | undefined } }, module: string, session: string) => {
-    if (!runtime.modules.has(module)) throw BusError.of("InvalidWapm", `no module named ${module}`);
+    if (!runtime.modules.has(module)) throw BusError.of("InvalidWapm", `no module named ${nameInMessage(module)}`);
     if (!SESSION_NAME.test(session)) {
       throw BusError.of("BadRequest", `session names are 1 to 64 letters, digits, '_', '.' or '-': ${JSON.stringify(session.slice(0, 80))}`);
     }
