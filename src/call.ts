@@ -19,6 +19,15 @@ export interface CallSink {
   callback(topic: string, payload: Payload): number;
 }
 
+/**
+ * The most bytes the callbacks waiting for one caller may hold, wherever they wait: a guest's
+ * delivery queue, an HTTP stream, RPC to another object. Each queue also counts its callbacks
+ * (4,096), but a callback may be as large as its server's responseBytes (4 MiB by default): the
+ * count alone let one server park 16 GB on its caller. Past it a callback is refused with
+ * LimitExceeded, as past the count.
+ */
+export const MAX_QUEUED_BYTES = 16 << 20;
+
 /** The instance a guest's call comes from, as the services that charge it see it. */
 export interface CallerInstance {
   /** A log line of the instance, within its `limits.logBytes` (InstanceContext.log). */

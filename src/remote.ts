@@ -1,5 +1,5 @@
 import { Code } from "./abi.js";
-import { BusCall, type CallSink } from "./call.js";
+import { BusCall, type CallSink, MAX_QUEUED_BYTES } from "./call.js";
 import type { Payload } from "./codec/index.js";
 import type { TopicSpec } from "./codec/schema.js";
 import { BusError, type Outcome, codeOf } from "./errors.js";
@@ -56,6 +56,8 @@ export class RemoteCalls {
         return resolve({ ok: false, error: BusError.of("InvalidHandle", `parent ${options.parent} is not a live call here`).toJSON() });
       }
       const undelivered = new Set<Promise<unknown>>();
+      /** Bytes of the callbacks in `undelivered`. */
+      let undeliveredBytes = 0;
       let settled = false;
       // The outcome waits for the callbacks sent before it: the caller gets them first.
       const settle = (outcome: Outcome<Payload | null>) => {
@@ -64,7 +66,8 @@ export class RemoteCalls {
         void Promise.allSettled([...undelivered]).then(() => resolve(outcome));
       };
       let call: BusCall | undefined;
-      const deliver = (sent: unknown) => {
+      const deliver = (sent: unknown, bytes = 0) => {
+        undeliveredBytes += bytes;
         const p = Promise.resolve(sent).then(
           (code) => {
             if (typeof code === "number" && code !== Code.Success) {
@@ -75,7 +78,10 @@ export class RemoteCalls {
           () => call?.drop("the caller in another object went away"),
         );
         undelivered.add(p);
-        void p.finally(() => undelivered.delete(p));
+        void p.finally(() => {
+          undelivered.delete(p);
+          undeliveredBytes -= bytes;
+        });
       };
       const sink: CallSink = {
         finish: (reply) => {
@@ -85,9 +91,9 @@ export class RemoteCalls {
         fail: (err) => settle({ ok: false, error: err.toJSON() }),
         callback: (cbTopic, payload) => {
           if (!events) return Code.MissingCallbacks;
-          if (undelivered.size >= MAX_UNDELIVERED) throw undeliveredFull(cbTopic);
+          if (undelivered.size >= MAX_UNDELIVERED || undeliveredBytes + payload.data.length > MAX_QUEUED_BYTES) throw undeliveredFull(cbTopic);
           // Copied: a callback's bytes may be a view of the serving guest's memory.
-          deliver(events.callback(cbTopic, { format: payload.format, data: payload.data.slice() }));
+          deliver(events.callback(cbTopic, { format: payload.format, data: payload.data.slice() }), payload.data.length);
           return Code.Success;
         },
       };
@@ -118,7 +124,7 @@ export class RemoteCalls {
 function undeliveredFull(topic: string): BusError {
   return BusError.of(
     "LimitExceeded",
-    `callback ${topic}: ${MAX_UNDELIVERED} callbacks are on their way to the caller in another object, undelivered; a module sends at most that many in one entry, and returns to the host between batches`,
+    `callback ${topic}: ${MAX_UNDELIVERED} callbacks (or ${MAX_QUEUED_BYTES} bytes) are on their way to the caller in another object, undelivered; a module sends at most that many in one entry, and returns to the host between batches`,
   );
 }
 

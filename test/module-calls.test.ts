@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Code } from "../src/abi.js";
+import { MAX_QUEUED_BYTES } from "../src/call.js";
 import { guestApp } from "./helpers.js";
 
 describe("calls between modules", () => {
@@ -26,8 +27,22 @@ describe("calls between modules", () => {
     // 20,000 ticks in one entry of the server: 4,096 queued for the client, the rest refused
     expect(await res.json()).toBe(20_000 - 4096);
     // with the reason, which the server's reply_callback keeps (for a fault that passes it on)
-    expect(logs).toContainEqual(expect.objectContaining({ module: "flood", level: "warn", msg: "callback tick: module flood-client has 4096 deliveries waiting already (the bound of its queue)" }));
+    expect(logs).toContainEqual(
+      expect.objectContaining({ module: "flood", level: "warn", msg: expect.stringMatching(/^callback tick: module flood-client's queue is full \(4096 deliveries, \d+ bytes waiting; its bounds are 4096 and 16777216\)$/) }),
+    );
     // and the client still serves
+    expect((await call("flood-client", "watch", {})).status).toBe(200);
+  });
+
+  it("holds a guest's queue to MAX_QUEUED_BYTES as well: callbacks of 1 MiB are refused past 16 MiB waiting", async () => {
+    const { call, logs } = guestApp();
+    // flood.big sends 1 MiB ticks until one is refused and faults with its code; the client passes it on
+    const res = await call("flood-client", "watchbig", {});
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ codeName: "LimitExceeded" });
+    expect(logs).toContainEqual(
+      expect.objectContaining({ module: "flood", level: "warn", msg: `callback tick: module flood-client's queue is full (16 deliveries, ${MAX_QUEUED_BYTES} bytes waiting; its bounds are 4096 and ${MAX_QUEUED_BYTES})` }),
+    );
     expect((await call("flood-client", "watch", {})).status).toBe(200);
   });
 

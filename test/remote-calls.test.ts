@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { modules } from "../build/registry.js";
 import { modules as testGuests } from "../build/test-registry.js";
 import { setProcessModules } from "../durable-objects/bus-process.js";
+import { MAX_QUEUED_BYTES } from "../src/call.js";
 import type { Env } from "../src/env.js";
 import type { ProcessInfo } from "../src/process.js";
 import { guestApp } from "./helpers.js";
@@ -115,6 +116,15 @@ describe("POST /processes/:id/call/:topic with Accept: application/x-ndjson", ()
     );
   });
 
+  it("holds the stream's queue to MAX_QUEUED_BYTES as well: callbacks of 1 MiB stop at 16, long before 4,096 lines", async () => {
+    // flood.big invokes tick with 1 MiB at a time until one is refused, then faults with its code.
+    const got = await lines(await edge("/call/flood/big", json({}, NDJSON)));
+    const fault = got.at(-1)!;
+    expect(got.filter((l) => l.type === "callback").length).toBeLessThanOrEqual(16);
+    expect(fault).toMatchObject({ type: "fault", status: 502, codeName: "LimitExceeded", module: "flood", topic: "big" });
+    expect((fault as { error?: string }).error).toContain(`callback tick: the HTTP stream's callback queue is full (${MAX_QUEUED_BYTES} bytes its reader has not taken)`);
+  });
+
   it("a module that returns to the host between batches gets every callback through, more than 4,096 in all", async () => {
     // flood.batches: 3 batches of 3,000 ticks, a 1 ms sleep between them; answers how many were refused.
     const got = await lines(await edge("/call/flood/batches", json({}, NDJSON)));
@@ -129,7 +139,7 @@ describe("POST /processes/:id/call/:topic with Accept: application/x-ndjson", ()
     const fault = got.at(-1)! as Line & { error?: string };
     expect(got.filter((l) => l.type === "callback").length).toBe(4096);
     expect(fault).toMatchObject({ type: "fault", status: 502, codeName: "LimitExceeded" });
-    expect(fault.error).toContain("callback tick: 4096 callbacks are on their way to the caller in another object, undelivered");
+    expect(fault.error).toContain("callback tick: 4096 callbacks (or 16777216 bytes) are on their way to the caller in another object, undelivered");
     await edge(`/processes/${id}`, { method: "DELETE" });
   });
 });

@@ -1,5 +1,6 @@
 import { Code, Format, formatName } from "../abi.js";
 import { decodeJson, type Payload, stringifyJson } from "../codec/index.js";
+import { MAX_QUEUED_BYTES } from "../call.js";
 import { BusError } from "../errors.js";
 import { errorBody, errorResponse, type ErrorScope, statusOf } from "./errors.js";
 
@@ -50,10 +51,11 @@ function payloadFields(payload: Payload): string {
  * faults its call with the code passes the reason on, and its status is then the module's failure
  * (502, statusOf's `relayed`), not 413, which would say the caller's body was too large.
  */
-function queueFull(topic: string): BusError {
+function queueFull(topic: string, lines: boolean): BusError {
+  const full = lines ? `${MAX_QUEUED_LINES} lines` : `${MAX_QUEUED_BYTES} bytes`;
   return BusError.of(
     "LimitExceeded",
-    `callback ${topic}: the HTTP stream's callback queue is full (${MAX_QUEUED_LINES} lines its reader has not taken); a module sends at most that many in one entry, and returns to the host between batches`,
+    `callback ${topic}: the HTTP stream's callback queue is full (${full} its reader has not taken); a module sends at most that many in one entry, and returns to the host between batches`,
   );
 }
 
@@ -81,15 +83,23 @@ export function callbackStream(request: Request, scope: ErrorScope, run: (sink: 
       started = true;
       answer(new Response(readable, { status: 200, headers: { "content-type": NDJSON, "cache-control": "no-store" } }));
     };
+    /** Bytes written and not yet taken by the reader (a write settles once the reader has it). */
+    let queued = 0;
     const line = (text: string) => {
       start();
-      writer.write(encoder.encode(`${text}\n`)).catch(() => gone.abort("the HTTP caller went away"));
+      const bytes = encoder.encode(`${text}\n`);
+      queued += bytes.length;
+      writer.write(bytes).then(
+        () => void (queued -= bytes.length),
+        () => gone.abort("the HTTP caller went away"),
+      );
     };
     const sink: CallbackSink = {
       signal: gone.signal,
       callback(topic, payload) {
         if (gone.signal.aborted) return Code.InvalidHandle;
-        if ((writer.desiredSize ?? 0) < -MAX_QUEUED_LINES) throw queueFull(topic);
+        if ((writer.desiredSize ?? 0) < -MAX_QUEUED_LINES) throw queueFull(topic, true);
+        if (queued + payload.data.length > MAX_QUEUED_BYTES) throw queueFull(topic, false);
         line(`{"type":"callback","topic":${JSON.stringify(topic)},${payloadFields(payload)}}`);
         return Code.Success;
       },

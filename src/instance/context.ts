@@ -41,6 +41,8 @@ export interface CommandOptions {
  */
 export class InstanceContext {
   readonly handles: HandleTable;
+  /** Bytes of results and callbacks in this instance's delivery queue (held to MAX_QUEUED_BYTES: ./outbound.ts). */
+  queuedBytes = 0;
   /** The topics the guest listens on, each with its UTF-8 bytes (what wasm_bus_start hands it). */
   readonly listening = new Map<string, Uint8Array>();
   exports!: GuestExports;
@@ -104,8 +106,18 @@ export class InstanceContext {
   }
 
   /**
+   * A failure the guest hears of (wasm_bus_error) for a call it made while serving `during`: kept
+   * as a refusal is, so a guest that fails `during` with the same code passes the reason on (a
+   * full queue two modules away is still a 502 that says why, not a bare 413).
+   */
+  heardFailure(error: BusError, during: BusCall | undefined) {
+    this.#refusal = { error, during };
+  }
+
+  /**
    * The refusal a guest passes on when it faults `call` with `code`: only one that happened
-   * while it served that call. A reason never reaches another call.
+   * while it served that call (or a failure it heard of, of a call it made for it). A reason
+   * never reaches another call.
    */
   refusalFor(call: BusCall, code: number): BusError | undefined {
     const r = this.#refusal;

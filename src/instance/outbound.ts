@@ -1,5 +1,5 @@
 import { Code, LogLevel, NO_HANDLE, formatName } from "../abi.js";
-import { BusCall, type CallSink } from "../call.js";
+import { BusCall, type CallSink, MAX_QUEUED_BYTES } from "../call.js";
 import type { Payload } from "../codec/index.js";
 import { BusError } from "../errors.js";
 import type { Entry } from "../handles.js";
@@ -95,8 +95,11 @@ function outboundRefusal(cx: InstanceContext, verb: string, parent: number, form
 }
 
 /** Why sinkFor refuses a callback, thrown so that the server's `reply_callback` keeps it (./bus-imports.ts). */
-function queueFull(cx: InstanceContext, topic: string): BusError {
-  return BusError.of("LimitExceeded", `callback ${topic}: module ${cx.module.name} has ${MAX_QUEUED} deliveries waiting already (the bound of its queue)`);
+function queueFull(cx: InstanceContext, pending: number, topic: string): BusError {
+  return BusError.of(
+    "LimitExceeded",
+    `callback ${topic}: module ${cx.module.name}'s queue is full (${pending} deliveries, ${cx.queuedBytes} bytes waiting; its bounds are ${MAX_QUEUED} and ${MAX_QUEUED_BYTES})`,
+  );
 }
 
 /** Where the outcome of a guest's own call goes: queued for delivery through its exports. */
@@ -104,8 +107,10 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
   // `live`: the entry `to` must still name when the delivery runs. A kept-alive call and a
   // callback stay the guest's to drop while their data waits in the queue, and a dropped handle
   // hears nothing more (docs/abi.md). `ended`: the call is over, and this ends its callbacks.
-  const deliverData = (to: number, payload: Payload, live?: Entry, ended?: () => void) =>
+  const deliverData = (to: number, payload: Payload, live?: Entry, ended?: () => void) => {
+    cx.queuedBytes += payload.data.length;
     delivery.push(() => {
+      cx.queuedBytes -= payload.data.length;
       ended?.();
       const dropped = () => live !== undefined && cx.handles.get(to) !== live;
       if (dropped()) return;
@@ -115,6 +120,7 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
       if (ptr === null) return noRoom(payload.data.length, to, live);
       cx.exports.wasm_bus_finish?.(to, payload.format, ptr, payload.data.length);
     });
+  };
   // A result or callback the guest had no room for (wasm_bus_malloc answered 0): that one
   // delivery fails, not the instance. A callback is dropped with a log line, its call goes on; a
   // result comes as the call's failure, MemoryAllocationFailed, and a kept-alive call (`live`)
@@ -153,6 +159,7 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
       const ended = end(entry);
       delivery.push(() => {
         ended();
+        cx.heardFailure(err, entry.call.origin);
         cx.exports.wasm_bus_error?.(handle, err.code);
       });
     },
@@ -162,7 +169,7 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
       if (cb === undefined) return Code.MissingCallbacks;
       // Backpressure: a server that pushes callbacks faster than this guest takes them is
       // refused, instead of growing this guest's queue without bound.
-      if (delivery.pending >= MAX_QUEUED) throw queueFull(cx, topic);
+      if (delivery.pending >= MAX_QUEUED || cx.queuedBytes + payload.data.length > MAX_QUEUED_BYTES) throw queueFull(cx, delivery.pending, topic);
       deliverData(cb, payload, cx.handles.get(cb));
       return Code.Success;
     },

@@ -4,8 +4,10 @@
 ;; string. Topic stop invokes tick until the host refuses one, then faults
 ;; the call with the refusal's code, as a server that passes it on does.
 ;; Topic batches invokes tick 3,000 times, sleeps 1 ms (returning to the host
-;; meanwhile), three times over, then answers how many were refused. As "flood-client", topic watch calls flood.go with a tick callback
-;; and answers with go's reply once it arrives.
+;; meanwhile), three times over, then answers how many were refused. Topic big invokes tick with
+;; 1 MiB at a time, up to 40 times, and faults the call with the first refusal's code (a byte
+;; bound, not a count, stops it). As "flood-client", topic watch calls flood.go with a tick
+;; callback, and watchbig flood.big, and answers with its reply once it arrives.
 (module
   (import "wasm-bus" "handle" (func $handle (result i32)))
   (import "wasm-bus" "call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
@@ -14,7 +16,7 @@
   (import "wasm-bus" "reply" (func $reply (param i32 i32 i32 i32) (result i32)))
   (import "wasm-bus" "reply_callback" (func $reply_callback (param i32 i32 i32 i32 i32 i32) (result i32)))
   (import "wasm-bus" "fault" (func $fault (param i32 i32) (result i32)))
-  (memory (export "memory") 1)
+  (memory (export "memory") 17)
   (data (i32.const 16) "go")       ;; 2
   (data (i32.const 32) "watch")    ;; 5
   (data (i32.const 48) "flood")    ;; 5
@@ -26,6 +28,8 @@
   (data (i32.const 144) "time.sleep")  ;; 10
   (data (i32.const 160) "{\"duration_ms\":1}")  ;; 17
   (data (i32.const 184) "batches") ;; 7
+  (data (i32.const 224) "big")     ;; 3
+  (data (i32.const 232) "watchbig") ;; 8
   (global $in (mut i32) (i32.const 0))
   (global $go (mut i32) (i32.const 0))
   ;; batches: the call, the batches left, the sleep between them, the refusals so far
@@ -37,7 +41,9 @@
     (drop (call $listen (i32.const 16) (i32.const 2)))
     (drop (call $listen (i32.const 32) (i32.const 5)))
     (drop (call $listen (i32.const 112) (i32.const 4)))
-    (drop (call $listen (i32.const 184) (i32.const 7))))
+    (drop (call $listen (i32.const 184) (i32.const 7)))
+    (drop (call $listen (i32.const 224) (i32.const 3)))
+    (drop (call $listen (i32.const 232) (i32.const 8))))
   ;; everything the host hands over lands in one scratch area: nothing here keeps it
   (func (export "wasm_bus_malloc") (param i32) (result i32) (i32.const 4096))
   (func (export "wasm_bus_free") (param i32 i32))
@@ -83,6 +89,16 @@
         (global.set $refusedB (i32.const 0))
         (call $batch)
         (return)))
+    (if (i32.eq (local.get $tlen) (i32.const 3))
+      (then
+        ;; big: 1 MiB ticks (from 64 KiB up) until one is refused, then that refusal as the fault
+        (loop $more
+          (local.set $code (call $reply_callback (local.get $h) (i32.const 1) (i32.const 64) (i32.const 4) (i32.const 0x10000) (i32.const 0x100000)))
+          (if (local.get $code) (then (drop (call $fault (local.get $h) (local.get $code))) (return)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $more (i32.lt_u (local.get $i) (i32.const 40))))
+        (call $answerCount (local.get $h) (i32.const 0))
+        (return)))
     (if (i32.eq (local.get $tlen) (i32.const 4))
       (then
         (loop $until
@@ -93,8 +109,12 @@
     (global.set $in (local.get $h))
     (global.set $go (call $handle))
     (drop (call $callback (global.get $go) (call $handle) (i32.const 64) (i32.const 4)))
+    ;; watch calls flood.go, watchbig flood.big
     (local.set $code (call $call (i32.const 0) (global.get $go) (i32.const 0) (i32.const 1)
-      (i32.const 48) (i32.const 5) (i32.const 16) (i32.const 2) (i32.const 96) (i32.const 2)))
+      (i32.const 48) (i32.const 5)
+      (select (i32.const 224) (i32.const 16) (i32.eq (local.get $tlen) (i32.const 8)))
+      (select (i32.const 3) (i32.const 2) (i32.eq (local.get $tlen) (i32.const 8)))
+      (i32.const 96) (i32.const 2)))
     (if (local.get $code) (then (drop (call $fault (local.get $h) (local.get $code))))))
   (func (export "wasm_bus_finish") (param $h i32) (param $fmt i32) (param $ptr i32) (param $len i32)
     (if (i32.and (i32.ne (global.get $sleep) (i32.const 0)) (i32.eq (local.get $h) (global.get $sleep)))
