@@ -10,7 +10,12 @@ export const NDJSON = "application/x-ndjson";
 /** Whether the HTTP caller asked for the call's callbacks (`Accept: application/x-ndjson`). */
 export function wantsCallbacks(request: Request): boolean {
   const accept = request.headers.get("accept");
-  return accept !== null && /(^|[\s,])application\/x-ndjson\b/i.test(accept);
+  if (accept === null) return false;
+  // A media range of its own, not refused: `q=0` means "not acceptable" (RFC 9110, 12.4.2).
+  return accept.split(",").some((range) => {
+    const [type, ...params] = range.split(";").map((part) => part.trim().toLowerCase());
+    return type === NDJSON && !params.some((param) => /^q\s*=\s*0(\.0{0,3})?$/.test(param));
+  });
 }
 
 /** What the call needs from the edge: a sink for callbacks, and the signal of the HTTP caller going away. */
