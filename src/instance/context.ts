@@ -106,18 +106,8 @@ export class InstanceContext {
   }
 
   /**
-   * A failure the guest hears of (wasm_bus_error) for a call it made while serving `during`: kept
-   * as a refusal is, so a guest that fails `during` with the same code passes the reason on (a
-   * full queue two modules away is still a 502 that says why, not a bare 413).
-   */
-  heardFailure(error: BusError, during: BusCall | undefined) {
-    this.#refusal = { error, during };
-  }
-
-  /**
    * The refusal a guest passes on when it faults `call` with `code`: only one that happened
-   * while it served that call (or a failure it heard of, of a call it made for it). A reason
-   * never reaches another call.
+   * while it served that call. A reason never reaches another call.
    */
   refusalFor(call: BusCall, code: number): BusError | undefined {
     const r = this.#refusal;

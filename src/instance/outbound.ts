@@ -159,7 +159,6 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
       const ended = end(entry);
       delivery.push(() => {
         ended();
-        cx.heardFailure(err, entry.call.origin);
         cx.exports.wasm_bus_error?.(handle, err.code);
       });
     },
