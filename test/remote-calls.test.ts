@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { modules } from "../build/registry.js";
 import { modules as testGuests } from "../build/test-registry.js";
 import { setProcessModules } from "../durable-objects/bus-process.js";
+import { setSessionModules } from "../durable-objects/bus-session.js";
+import { Code, Format } from "../src/abi.js";
 import { MAX_QUEUED_BYTES } from "../src/call.js";
 import type { Env } from "../src/env.js";
 import type { ProcessInfo } from "../src/process.js";
@@ -141,6 +143,29 @@ describe("POST /processes/:id/call/:topic with Accept: application/x-ndjson", ()
     expect(fault).toMatchObject({ type: "fault", status: 502, codeName: "LimitExceeded" });
     expect(fault.error).toContain("callback tick: 4096 callbacks (or 16777216 bytes) are on their way to the caller in another object, undelivered");
     await edge(`/processes/${id}`, { method: "DELETE" });
+  });
+});
+
+describe("callbacks on their way to another object", () => {
+  it(`are held to MAX_QUEUED_BYTES as well as their count: 1 MiB ticks stop at 16 while the caller takes its time`, async () => {
+    // flood as a session's instance, called by RPC as another object calls it; the caller's side
+    // answers each callback 20 ms later, so the ticks of flood.big's one entry are all on their way.
+    setSessionModules({ ...modules, ...testGuests });
+    const stub = env.SESSIONS.get(env.SESSIONS.idFromName(`flood/bytes-${Date.now()}`));
+    let ticks = 0;
+    const events = {
+      callback: async () => {
+        ticks++;
+        await new Promise((r) => setTimeout(r, 20));
+        return Code.Success;
+      },
+    };
+    const out = await stub.call("big", { format: Format.Json, data: new TextEncoder().encode("{}") }, { module: "flood" }, events);
+    expect(out.ok).toBe(false);
+    const error = (out as { error: { code: number; message: string } }).error;
+    expect(error.code).toBe(Code.LimitExceeded);
+    expect(error.message).toContain(`callback tick: 4096 callbacks (or ${MAX_QUEUED_BYTES} bytes) are on their way to the caller in another object, undelivered`);
+    expect(ticks).toBe(16);
   });
 });
 

@@ -56,19 +56,12 @@ describe("a process survives its object's eviction (snapshots)", () => {
 
   it("a blocking Rust guest (sleeper-rs, asyncified) evicted while it waits in block_on wakes where it waited", async () => {
     const { id } = await spawn("sleeper-rs", ["600000"]);
-    const deadline = Date.now() + 5000;
-    while ((await stdout(id)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until(async () => (await stdout(id)).length > 0);
     expect(await stdout(id)).toEqual(["sleeping 600000 ms through the bus"]);
     // Saved while it waits in poll: its stack is in its memory, unwound.
     const state = JSON.parse((await sql<{ json: string }>(id, "SELECT json FROM snapshot"))[0]!.json).state;
     expect(state.suspended).toMatchObject({ export: "_start", args: [] });
-    await evictDurableObject(stub(id));
-    expect(await status(id)).toMatchObject({ status: "running" });
-    expect(await timers(id)).toEqual(["sleep"]);
-    expect(await runDurableObjectAlarm(stub(id))).toBe(true);
-    const end = Date.now() + 5000;
-    while ((await status(id)).status === "running" && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-    expect(await status(id)).toMatchObject({ status: "exited", code: 0 });
+    await evictAndWake(id);
     // Each line once: the first was not printed again by the restored instance.
     expect(await stdout(id)).toEqual(["sleeping 600000 ms through the bus", "awake"]);
   });
@@ -79,13 +72,8 @@ describe("a process survives its object's eviction (snapshots)", () => {
     expect(await stdout(id)).toEqual(["sleeping"]);
     // Its 10-minute sleep is a timer behind the alarm, not a setTimeout that dies with the object.
     expect(await timers(id)).toEqual(["sleep"]);
-    await evictDurableObject(stub(id));
     // Restored, it waits again (a relative WASI sleep starts over: docs/abi.md, "Durability"), on the alarm.
-    expect(await status(id)).toMatchObject({ status: "running" });
-    expect(await timers(id)).toEqual(["sleep"]);
-    expect(await runDurableObjectAlarm(stub(id))).toBe(true);
-    await until(async () => (await status(id)).status !== "running");
-    expect(await status(id)).toMatchObject({ status: "exited", code: 0 });
+    await evictAndWake(id);
     expect(await stdout(id)).toEqual(["sleeping", "awake"]);
   });
 
@@ -167,6 +155,19 @@ describe("a process survives its object's eviction (snapshots)", () => {
 });
 
 const stdoutOf = async (id: string) => (await stub(id).logs()).filter((l) => l.stream === "stdout").map((l) => l.msg);
+/**
+ * Evicts a process that sleeps on its alarm; the object comes back (a status request) with the
+ * process running and its one sleep made anew; the alarm wakes it, and it ends exited 0.
+ */
+async function evictAndWake(id: string) {
+  await evictDurableObject(stub(id));
+  expect(await status(id)).toMatchObject({ status: "running" });
+  expect(await timers(id)).toEqual(["sleep"]);
+  expect(await runDurableObjectAlarm(stub(id))).toBe(true);
+  await until(async () => (await status(id)).status !== "running");
+  expect(await status(id)).toMatchObject({ status: "exited", code: 0 });
+}
+
 async function until(what: () => Promise<boolean>, ms = 5000) {
   const deadline = Date.now() + ms;
   while (!(await what()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
