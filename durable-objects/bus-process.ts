@@ -68,8 +68,6 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
   #remote: RemoteCalls;
   #timers: AlarmTimers;
   #process?: Process;
-  /** The running process's instance: stdin written while it rests is saved with it (#stdinChanged). */
-  #guest?: Guest;
   /** Attached clients, until they or the process end. */
   #clients = new Clients(() => this.#socketLimit());
   /** Output and log lines on their way to the log table, the clients and Workers logs (process-output.ts). */
@@ -116,7 +114,6 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
       outputReady: () => this.#output.ready(),
       end: (info) => {
         unpin(); // the ended instance is freed, not kept serving
-        this.#guest = undefined;
         void this.#ended(info);
       },
     });
@@ -124,11 +121,9 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     this.#process = process;
     this.#request = { module: request.module, args: request.args, env: request.env, tty: request.tty };
     try {
-      this.#guest = process.start(make, request.env, run);
-      unpin = this.#runtime.instances.pin(this.#guest);
+      unpin = this.#runtime.instances.pin(process.start(make, request.env, run));
     } catch (err) {
       this.#process = undefined;
-      this.#guest = undefined;
       this.ctx.storage.sql.exec("DELETE FROM info");
       throw err;
     }
@@ -236,7 +231,8 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
    * miss the input: save it now (Snapshots skips an instance that is not at rest).
    */
   #stdinChanged() {
-    if (this.#guest) this.#snapshots.durable.quiet(this.#guest);
+    const guest = this.#process?.guest;
+    if (guest) this.#snapshots.durable.quiet(guest);
   }
 
   override async alarm() {

@@ -141,6 +141,11 @@ export class Process {
     }
   }
 
+  /** The running process's instance; none before it starts and once it has ended. */
+  get guest(): Guest | undefined {
+    return this.#guest;
+  }
+
   /**
    * Instantiates and starts the module; throws (InvalidWapm, IncorrectAbi, ...) if it cannot start.
    * A process whose object was evicted starts again from its snapshot: `spawn` restores the
