@@ -158,8 +158,9 @@ export function callNow(
       replyFormat = reply.format;
       len = reply.data.length;
       try {
-        // wasm_bus_malloc: the one export the host calls inside call_now
-        ptr = cx.give(reply.data) ?? throwing(badMalloc(len, 0));
+        const given = cx.give(reply.data); // wasm_bus_malloc: the one export the host calls inside call_now
+        if (given === null) throw badMalloc(len, 0);
+        ptr = given;
       } catch (err) {
         if (reserved) cx.handles.release(handle);
         outbound.drop("the result could not be handed to the caller");
@@ -212,8 +213,3 @@ function writeOut(cx: InstanceContext, outPtr: number, ready: number, handle: nu
 const EMPTY = new Uint8Array(0);
 /** What a call's request becomes once the bytes it was lent are gone, one per format. */
 const EMPTY_PAYLOADS: readonly Payload[] = [0, 1, 2, 3].map((format) => Object.freeze({ format: format as Payload["format"], data: EMPTY }));
-
-/** An expression that throws: where a refusal stands in for a value. */
-function throwing(err: BusError): never {
-  throw err;
-}
