@@ -2,7 +2,7 @@ import { Fd, WASI, wasi as defs } from "@bjorn3/browser_wasi_shim";
 import { BusError, GuestExit } from "./errors.js";
 import { Pipe } from "./pipe.js";
 import type { Import, WasiContext, WasiHost, WasiOptions } from "./wasi/context.js";
-import { pollImports } from "./wasi/poll.js";
+import { type ClockState, pollImports } from "./wasi/poll.js";
 import { Lines, Stdio, stdioImports } from "./wasi/stdio.js";
 
 // The import table. What the imports do lives beside it: wasi/stdio.ts (fds 0-2, fd_read,
@@ -22,11 +22,15 @@ export interface Wasi {
   load(state: WasiState): void;
 }
 
-/** WASI's own state in a snapshot: the partial output lines and the flags of fds 0-2 (closed: null). */
+/**
+ * WASI's own state in a snapshot: the partial output lines, the flags of fds 0-2 (closed: null),
+ * and the clocks (a snapshot saved before they were kept has none).
+ */
 export interface WasiState {
   stdout: string;
   stderr: string;
   fds: (number | null)[];
+  clocks?: ClockState;
 }
 
 /**
@@ -85,7 +89,7 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
   const notSocket = (fd: number) => (ctx.fd(fd) !== undefined ? defs.ERRNO_NOTSOCK : defs.ERRNO_BADF);
 
   const { fd_read, fd_write } = stdioImports(ctx, stdout, stderr);
-  const { clock_time_get, poll_oneoff } = pollImports(ctx);
+  const { clock_time_get, poll_oneoff, ...clocks } = pollImports(ctx);
   const own: Record<string, Import> = {
     fd_read,
     fd_write,
@@ -121,8 +125,9 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
       stderr.flush();
     },
     stop: () => ctx.ended.abort(),
-    save: () => ({ stdout: stdout.pending, stderr: stderr.pending, fds: [0, 1, 2].map((fd) => (ctx.fd(fd) as Stdio | undefined)?.flags ?? null) }),
+    save: () => ({ stdout: stdout.pending, stderr: stderr.pending, fds: [0, 1, 2].map((fd) => (ctx.fd(fd) as Stdio | undefined)?.flags ?? null), clocks: clocks.save() }),
     load: (state) => {
+      if (state.clocks) clocks.load(state.clocks);
       stdout.pending = state.stdout;
       stderr.pending = state.stderr;
       state.fds.forEach((flags, fd) => {

@@ -11,6 +11,19 @@ const EVENT = 32;
 /** How much an fd_write subscription on stdout or stderr reports it may write. */
 const WRITABLE = 65536;
 
+/**
+ * What a snapshot keeps of the clocks (WasiState.clocks): each clock's floor, and the poll the
+ * guest waits in, if any. A restored instance rewinds into that poll, which reads its
+ * subscriptions again: a relative sleep would start over in full there, so each keeps the due time
+ * it had.
+ */
+export interface ClockState {
+  /** Per clock id, the latest time it may not read earlier than (ns, in decimal: JSON has no bigint). */
+  floors: [id: number, ns: string][];
+  /** The poll waited in: its subscriptions' address and count, and per subscription when it is due (Date.now() ms, null: never) and at what clock time (ns). */
+  waiting?: { inPtr: number; n: number; due: (number | null)[]; at: (string | null)[] };
+}
+
 interface Subscription {
   userdata: Uint8Array;
   type: number;
@@ -26,7 +39,7 @@ interface Subscription {
  * subscription and spins; this one takes clocks, stdin and stdout/stderr together and, where
  * the guest can wait, suspends it until one is ready.
  */
-export function pollImports(ctx: WasiContext): { clock_time_get: Import; poll_oneoff: Import } {
+export function pollImports(ctx: WasiContext): { clock_time_get: Import; poll_oneoff: Import; save(): ClockState; load(state: ClockState): void } {
   const { base, stdin } = ctx;
   const memory = () => ctx.memory();
   const open = (fd: number) => ctx.fd(fd) !== undefined;
@@ -36,8 +49,14 @@ export function pollImports(ctx: WasiContext): { clock_time_get: Import; poll_on
    * in whole milliseconds, with float rounding, and a guest that slept 30 ms must see 30 ms pass.
    */
   const floor = new Map<number, bigint>();
+  /** The poll the guest waits in: kept in a snapshot, so the restored one waits out what was left. */
+  let waiting: { inPtr: number; subs: Subscription[] } | undefined;
+  /** A restored instance's poll, until its rewind calls poll_oneoff again. */
+  let restored: ClockState["waiting"];
   const clockNowNs = (id: number): bigint => {
-    const now = id === defs.CLOCKID_REALTIME ? BigInt(Date.now()) * 1_000_000n : BigInt(Math.round(performance.now() * 1e6));
+    // Monotonic time counts from the epoch, not from this isolate's start (performance.now()
+    // alone): an instance restored in another isolate must not see it go back.
+    const now = id === defs.CLOCKID_REALTIME ? BigInt(Date.now()) * 1_000_000n : BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
     const min = floor.get(id);
     return min !== undefined && min > now ? min : now;
   };
@@ -74,6 +93,17 @@ export function pollImports(ctx: WasiContext): { clock_time_get: Import; poll_on
         return defs.ERRNO_INVAL;
       }
       subs.push(sub);
+    }
+    // The poll a restored instance was saved in, called again as it rewinds: each clock is due when it was.
+    const was = restored;
+    restored = undefined;
+    if (was && was.inPtr === inPtr && was.n === n) {
+      subs.forEach((sub, i) => {
+        const at = was.at[i];
+        if (!sub.clock || at == null) return;
+        sub.due = was.due[i] ?? Infinity;
+        sub.clock.at = BigInt(at);
+      });
     }
     return subs;
   };
@@ -145,19 +175,39 @@ export function pollImports(ctx: WasiContext): { clock_time_get: Import; poll_on
     // beyond it (ENOTSUP).
     if (!ctx.canWait()) return subs.some((s) => s.type !== defs.EVENTTYPE_CLOCK) ? defs.ERRNO_AGAIN : defs.ERRNO_NOTSUP;
     const onStdin = subs.some((s) => s.type === defs.EVENTTYPE_FD_READ && stdioAt(ctx, s.fd)?.stream === "stdin");
+    const wait = { inPtr, subs };
+    waiting = wait;
     return (async () => {
       let fired = -Infinity;
-      for (;;) {
-        const due = subs.reduce((m, s) => Math.min(m, s.due), Infinity);
-        if (onStdin && !Number.isFinite(due)) await stdin.wait(ctx.ended.signal);
-        else if (!(await firstOf(onStdin, due))) fired = due;
-        // Nothing is resumed once the instance is gone (asyncify's driver has stopped).
-        if (ctx.ended.signal.aborted) return defs.ERRNO_CANCELED;
-        const events = readyEvents(subs, fired);
-        if (events.length) return deliver(outPtr, neventsPtr, events);
+      try {
+        for (;;) {
+          const due = subs.reduce((m, s) => Math.min(m, s.due), Infinity);
+          if (onStdin && !Number.isFinite(due)) await stdin.wait(ctx.ended.signal);
+          else if (!(await firstOf(onStdin, due))) fired = due;
+          // Nothing is resumed once the instance is gone (asyncify's driver has stopped).
+          if (ctx.ended.signal.aborted) return defs.ERRNO_CANCELED;
+          const events = readyEvents(subs, fired);
+          if (events.length) return deliver(outPtr, neventsPtr, events);
+        }
+      } finally {
+        if (waiting === wait) waiting = undefined;
       }
     })();
   };
 
-  return { clock_time_get: clockTimeGet as Import, poll_oneoff: pollOneoff as Import };
+  const save = (): ClockState => ({
+    floors: [...floor].map(([id, ns]) => [id, String(ns)]),
+    waiting: waiting && {
+      inPtr: waiting.inPtr,
+      n: waiting.subs.length,
+      due: waiting.subs.map((s) => (Number.isFinite(s.due) ? s.due : null)),
+      at: waiting.subs.map((s) => (s.clock ? String(s.clock.at) : null)),
+    },
+  });
+  const load = (state: ClockState) => {
+    for (const [id, ns] of state.floors) floor.set(id, BigInt(ns));
+    restored = state.waiting;
+  };
+
+  return { clock_time_get: clockTimeGet as Import, poll_oneoff: pollOneoff as Import, save, load };
 }
