@@ -208,6 +208,15 @@ describe("processes (BusProcess Durable Object)", () => {
     await stub(id).kill();
   });
 
+  it("Command::output in the Rust SDK fails with the child's code where the child traps, rather than reading exit -1", async () => {
+    // sleepcat-rs runs trapper (whose _start traps) through Command::output; a failure it prints to stderr and exits 1.
+    const id = await spawnGuest("sleepcat-rs", ["1", "trapper"]);
+    const info = await until(id, (p) => p.status !== "running");
+    const lines = (await stub(id).logs()).filter((l) => l.process === id);
+    expect(lines.filter((l) => l.stream).map((l) => [l.stream, l.msg])).toEqual([["stderr", expect.stringMatching(/^spawn failed: /)]]);
+    expect(info).toMatchObject({ status: "exited", code: 1 });
+  });
+
   it("answers every frame that does nothing with an error frame (code, codeName), and stays open", async () => {
     // sleepcat-rs sleeps, then copies stdin: what reaches stdin shows once it wakes.
     const id = await spawnGuest("sleepcat-rs", ["600000"]);

@@ -125,7 +125,9 @@ impl Command {
     }
 
     /// Runs the process to its end, collecting its output. Its stdin is closed
-    /// after the bytes given to [`stdin`](Self::stdin).
+    /// after the bytes given to [`stdin`](Self::stdin). A child that fails (traps,
+    /// runs out of fuel) is an error with its code (`GuestTrapped`, `Timeout`), not
+    /// an exit code.
     pub async fn output(self) -> Result<Output, BusError> {
         struct Shared {
             out: Output,
@@ -163,8 +165,20 @@ impl Command {
             }
         })
         .await;
-        drop(child);
         let out = std::mem::take(&mut shared.borrow_mut().out);
+        if out.code == -1 {
+            // A child that failed (a trap, out of fuel) calls exit with -1 and then fails the spawn
+            // call with its code, where one that exited with -1 leaves it alive. The failure is on
+            // its way behind exit: a call made now is answered after it, whatever it answers.
+            let failure = || child.as_client().and_then(|c| c.call().and_then(wasm_bus::Call::failure));
+            if failure().is_none() {
+                let _ = child.close_stdin().await;
+            }
+            if let Some(err) = failure() {
+                return Err(err);
+            }
+        }
+        drop(child);
         Ok(out)
     }
 
@@ -215,6 +229,53 @@ mod tests {
         let output = wasm_bus::block_on(task).unwrap();
         assert_eq!(output, Output { code: 0, stdout: b"2\n1\n".to_vec(), stderr: vec![] });
         assert_eq!(mock::events().last(), Some(&Event::Drop(spawn)));
+    }
+
+    /// `output()` of countdown, spawned and its stdin closed: the task, and the handles of the spawn call and its exit callback.
+    fn output_started() -> (wasm_bus::JoinHandle<Result<Output, BusError>>, u32, u32) {
+        mock::reset();
+        let task = wasm_bus::spawn(Command::new("countdown").output());
+        mock::run_ready();
+        let events = mock::events();
+        let exit = events.iter().find_map(|e| match e {
+            Event::Callback { handle, topic, .. } if topic == "exit" => Some(*handle),
+            _ => None,
+        });
+        let Some(Event::Call { handle: spawn, .. }) = events.last().cloned() else { panic!("{events:?}") };
+        mock::deliver_finish(spawn, Format::Msgpack, &[0xc0]);
+        let Some(Event::Call { handle: close, .. }) = mock::events().last().cloned() else { panic!() };
+        mock::deliver_finish(close, Format::Msgpack, &[0xc0]);
+        (task, spawn, exit.unwrap())
+    }
+
+    /// The call `output()` made last, if it is process.close_stdin under the spawn call.
+    fn probe_of(spawn: u32) -> Option<u32> {
+        match mock::events().last().cloned() {
+            Some(Event::Call { handle, parent, topic, .. }) if parent == spawn && topic == "process.close_stdin" => Some(handle),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn output_of_a_failed_child_is_its_error() {
+        // exit -1 read before the spawn call's failure arrives: heard through a call made behind it.
+        let (task, spawn, exit) = output_started();
+        mock::deliver_finish(exit, Format::Msgpack, &[0xff]); // -1
+        let probe = probe_of(spawn).expect("a call behind exit -1");
+        mock::deliver_error(spawn, BusError::GuestTrapped.code());
+        mock::deliver_finish(probe, Format::Msgpack, &[0xc0]);
+        assert_eq!(wasm_bus::block_on(task), Err(BusError::GuestTrapped));
+        // (Where the failure has arrived already when the task reads exit, as in workerd, no call is
+        // made: test/processes.test.ts, "Command::output in the Rust SDK fails ...".)
+    }
+
+    #[test]
+    fn output_of_a_child_that_exits_minus_one_is_that_code() {
+        let (task, spawn, exit) = output_started();
+        mock::deliver_finish(exit, Format::Msgpack, &[0xff]);
+        let probe = probe_of(spawn).expect("a call behind exit -1");
+        mock::deliver_finish(probe, Format::Msgpack, &[0xc0]);
+        assert_eq!(wasm_bus::block_on(task).map(|o| o.code), Ok(-1));
     }
 
     fn rmp_decode(bytes: &[u8]) -> serde_json::Value {

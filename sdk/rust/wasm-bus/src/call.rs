@@ -257,6 +257,21 @@ impl Call {
         self.handle == NO_HANDLE || with(|s| s.calls.get(&self.handle).map_or(true, |c| c.result.is_some() || c.taken))
     }
 
+    /// How the service failed the call, once it has: for a kept-alive call, a failure that came
+    /// after its reply too (a sub-process that trapped fails its spawn call so).
+    pub fn failure(&self) -> Option<BusError> {
+        if self.handle == NO_HANDLE {
+            return None;
+        }
+        with(|s| match s.calls.get(&self.handle) {
+            Some(c) if c.ended => match &c.result {
+                Some(Err(err)) => Some(*err),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
     /// Lets the call (and its callbacks) live on after this value is gone:
     /// for a kept-alive call, until the host ends it.
     pub fn detach(mut self) {
