@@ -36,10 +36,15 @@ describe("calls between modules", () => {
 
   it("holds a guest's queue to MAX_QUEUED_BYTES as well: callbacks of 1 MiB are refused past 16 MiB waiting", async () => {
     const { call, logs } = guestApp();
-    // flood.big sends 1 MiB ticks until one is refused and faults with its code; the client passes
-    // the code on (a failure it hears of through wasm_bus_error carries no reason: a 413 here)
+    // flood.big sends 1 MiB ticks until one is refused and faults with its code; the client fails
+    // its own call with the code it heard of (wasm_bus_error), and so passes the reason on: a
+    // module's failure (502) that says why, not a bare 413.
     const res = await call("flood-client", "watchbig", {});
-    expect(await res.json()).toMatchObject({ codeName: "LimitExceeded" });
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({
+      codeName: "LimitExceeded",
+      error: expect.stringMatching(/^module flood-client faulted the call with LimitExceeded \(\d+\): module flood faulted the call with LimitExceeded \(\d+\): callback tick: module flood-client's queue is full/),
+    });
     expect(logs).toContainEqual(
       expect.objectContaining({ module: "flood", level: "warn", msg: `callback tick: module flood-client's queue is full (16 deliveries, ${MAX_QUEUED_BYTES} bytes waiting; its bounds are 4096 and ${MAX_QUEUED_BYTES})` }),
     );

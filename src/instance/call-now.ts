@@ -186,6 +186,7 @@ export function callNow(
   if (!sink.queued && sink.error) {
     // Failed at once: over, like a refusal, but the service's failure and not the host's.
     if (reserved) cx.handles.release(handle);
+    cx.heard(sink.error, outbound.origin);
     return sink.error.code || Code.InternalFailure;
   }
   // In flight (or something came through the queue first): from now on as a `call`.

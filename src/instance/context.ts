@@ -50,6 +50,8 @@ export class InstanceContext {
   current?: BusCall;
   /** The last status an import refused with, why, and the call the guest was serving then. */
   #refusal?: { error: BusError; during?: BusCall };
+  /** The last failure the guest heard of (wasm_bus_error, call_now's status), and the call it made that call for. */
+  #heard?: { error: BusError; during?: BusCall };
   /** What the guest said (`fault_message` on handle 0) just before it trapped: a Rust panic's message. */
   lastWords?: string;
   /** Set by `fork`: a command keeps serving after `_start` returns. */
@@ -112,6 +114,20 @@ export class InstanceContext {
   refusalFor(call: BusCall, code: number): BusError | undefined {
     const r = this.#refusal;
     return r && r.error.code === code && r.during === call ? r.error : undefined;
+  }
+
+  /** A failure the guest hears of, of a call it made while serving `during`: see `heardFor`. */
+  heard(error: BusError, during: BusCall | undefined) {
+    this.#heard = { error, during };
+  }
+
+  /**
+   * The failure a guest passes on when it faults `call` with the `code` a call it made for it
+   * failed with: a full queue two modules away then still says why. Only for that call, as a refusal.
+   */
+  heardFor(call: BusCall, code: number): BusError | undefined {
+    const h = this.#heard;
+    return h && h.error.code === code && h.during === call ? h.error : undefined;
   }
 
   /** A log line of this instance, within its `logBytes` budget. */

@@ -159,6 +159,7 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
       const ended = end(entry);
       delivery.push(() => {
         ended();
+        cx.heard(err, entry.call.origin);
         cx.exports.wasm_bus_error?.(handle, err.code);
       });
     },
