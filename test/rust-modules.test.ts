@@ -65,8 +65,11 @@ describe("counter-rs: a relative object with a callback", () => {
   it("an overflowing add is BadRequest, from inside the object", async () => {
     // u64::MAX survives JSON both ways (the host keeps big integers' digits)
     const res = await post("/call/greeter-rs/count", '{"start":18446744073709551615,"add":[1]}');
+    // A failure greeter-rs heard of and passed on: its status stays the caller's 400, and its reason comes along.
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ code: Code.BadRequest, module: "greeter-rs" });
+    const body = (await res.json()) as { error: string };
+    expect(body).toMatchObject({ code: Code.BadRequest, module: "greeter-rs" });
+    expect(body.error).toMatch(/^module greeter-rs faulted the call with BadRequest \(\d+\): module counter-rs faulted the call with BadRequest/);
   });
 });
 
