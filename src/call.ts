@@ -32,6 +32,12 @@ export const MAX_QUEUED_BYTES = 16 << 20;
 export interface CallerInstance {
   /** A log line of the instance, within its `limits.logBytes` (InstanceContext.log). */
   log(level: number, msg: string): void;
+  /**
+   * The id of the next sub-process a process spawns: its own id and the count of its spawns
+   * (`<id>.<n>`, kept in its snapshot, so no id repeats after a restore). Undefined for an
+   * instance that is not a process.
+   */
+  childId(): string | undefined;
 }
 
 export interface CallOptions {

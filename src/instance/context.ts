@@ -60,6 +60,8 @@ export class InstanceContext {
   #memory: GuestMemory;
   /** Bytes logged so far, against `limits.logBytes`: kept in a snapshot, so a restore does not reset the budget. */
   logBytes = 0;
+  /** Sub-processes spawned so far (a process's: see childId), kept in a snapshot as logBytes is. */
+  spawned = 0;
   readonly #fuel: bigint;
   /** limits.memoryPages in bytes. */
   readonly #maxBytes: number;
@@ -128,6 +130,10 @@ export class InstanceContext {
   heardFor(call: BusCall, code: number): BusError | undefined {
     const h = this.#heard;
     return h && h.error.code === code && h.during === call ? h.error : undefined;
+  }
+
+  childId(): string | undefined {
+    return this.command && `${this.command.id}.${++this.spawned}`;
   }
 
   /** A log line of this instance, within its `logBytes` budget. */

@@ -38,7 +38,9 @@ export const processService = builtin({
       // The spawner writes more stdin and closes it itself (process.write_stdin, process.close_stdin).
       const request = { module: req.module, args: req.args ?? [], env: req.env ?? {}, stdin: req.stdin ?? undefined, stdinOpen: true };
       if (live >= MAX_SUBPROCESSES) throw BusError.of("LimitExceeded", `process.spawn: ${MAX_SUBPROCESSES} sub-processes are running in this isolate already`);
-      const process = new Process(`${call.caller}.${++spawned}`, request, {
+      // A process's child is named after it (`<id>.<n>`); a plain call's after its module and this isolate's count.
+      const id = call.from?.childId() ?? `${call.caller}.${++spawned}`;
+      const process = new Process(id, request, {
         output: (stream, line) => emit(call, stream, encoder.encode(`${line}\n`), "bytes"),
         end: (info, error) => {
           live--;
