@@ -154,6 +154,10 @@ export class Runtime implements Host {
       if (how !== "as-is") {
         const refused = transcodeRequest(call, route.spec, how, call.wapm === OS_WAPM ? undefined : moduleOf(this.modules, call.wapm));
         if (refused) return refused;
+      } else if (call.request.data.length > route.requestBytes) {
+        // The serving module's limit, not only its caller's: a module that takes small requests is
+        // not sent a larger one by a module (or a session's client) whose own limit allows it.
+        return requestTooLarge(call, route.requestBytes);
       }
     } catch (err) {
       return BusError.from(err);
@@ -200,10 +204,10 @@ export class Runtime implements Host {
         return routeOf(remote, specOf(remote, wapm, topic));
       }
       const service = module ? this.instances.of(module) : this.#builtins;
-      this.#targets.set(wapm, (target = { service, routes: new Map() }));
+      this.#targets.set(wapm, (target = { service, routes: new Map(), requestBytes: module?.manifest.limits.requestBytes ?? Infinity }));
     }
     let route = target.routes.get(topic);
-    if (!route) target.routes.set(topic, (route = routeOf(target.service, specOf(target.service, wapm, topic))));
+    if (!route) target.routes.set(topic, (route = routeOf(target.service, specOf(target.service, wapm, topic), target.requestBytes)));
     return route;
   }
 }
@@ -212,6 +216,8 @@ export class Runtime implements Host {
 interface Target {
   service: Service;
   routes: Map<string, Route>;
+  /** The module's limits.requestBytes (the host's services and remote instances: none here). */
+  requestBytes: number;
 }
 
 /** Where a call to one topic of one service goes, and which formats it takes as they are. */
@@ -220,10 +226,12 @@ interface Route {
   spec: TopicSpec;
   /** How a payload in each format reaches the topic (codec/schema.ts `fit`), by format value. */
   fits: readonly Fit[];
+  /** The most a request taken as it is may hold: Target.requestBytes. */
+  requestBytes: number;
 }
 
-function routeOf(service: Service, spec: TopicSpec): Route {
-  return { service, spec, fits: FORMAT_NAMES.map((name) => fit(spec, name)) };
+function routeOf(service: Service, spec: TopicSpec, requestBytes = Infinity): Route {
+  return { service, spec, fits: FORMAT_NAMES.map((name) => fit(spec, name)), requestBytes };
 }
 
 /** Why dispatch refuses a chain of calls: a cycle, or deeper than `maxDepth`. */
@@ -248,6 +256,11 @@ function transcodeRequest(call: BusCall, spec: TopicSpec, how: Fit, module: Load
   call.request = request;
   call.lent = false; // transcoded: bytes of its own
   return undefined;
+}
+
+/** dispatch's refusal of a request over the serving module's limit, as it came. */
+function requestTooLarge(call: BusCall, limit: number): BusError {
+  return BusError.of("LimitExceeded", `request of ${call.request.data.length} bytes to topic ${call.topic} is over module ${call.wapm}'s limit of ${limit} (limits.requestBytes)`);
 }
 
 /** transcodeRequest's refusal of a request its transcoding made too large. */

@@ -203,6 +203,18 @@ describe("dispatch's refusals", () => {
     expect(rt.dispatch(call("srv", "j"))).toMatchObject({ codeName: "Unsupported", message: "topic j takes json, and raw bytes cannot be transcoded" });
   });
 
+  it("a request as it came, over the serving module's requestBytes: refused whoever sends it (a module, a session's client)", () => {
+    const { rt } = runtime();
+    const sent = (n: number) => new BusCall("srv", "a", raw(new Array(n).fill(7)), sink(), { caller: "other" });
+    expect(rt.dispatch(sent(65))).toMatchObject({ codeName: "LimitExceeded", message: "request of 65 bytes to topic a is over module srv's limit of 64 (limits.requestBytes)" });
+    const within = sent(64);
+    expect(rt.dispatch(within)).toBeUndefined();
+    within.drop();
+    // The host's services have no such limit of their own: their callers' limits hold.
+    const echo = new BusCall("os", "echo.echo", raw(new Array(65).fill(7)), sink(), { caller: "other" });
+    expect(rt.dispatch(echo)).toBeUndefined();
+  });
+
   it("a request transcoded past the serving module's requestBytes (here, a guest's call: the same dispatch), and the reply held to its responseBytes", () => {
     const { rt } = runtime();
     // 20 bytes of msgpack bin (22 on the wire, within srv's 64) are 81 of JSON.
