@@ -179,6 +179,17 @@ describe("errors over HTTP, typed", () => {
   });
 });
 
+describe("a call the caller gives up on", () => {
+  it("is Timeout under AbortSignal.timeout and Aborted under an abort with a reason, not InternalFailure", async () => {
+    // fetcher sleeps delayMs before its fetch: the answer comes long after the signal.
+    const slow = { url: "https://example.com/", delayMs: 3000 };
+    await expect(client.module("fetcher").fetch(slow, { signal: AbortSignal.timeout(200) })).rejects.toMatchObject({ name: "BusError", codeName: "Timeout", module: "fetcher", topic: "fetch" });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error("the page was closed")), 200);
+    await expect(client.module("fetcher").fetch(slow, { signal: controller.signal })).rejects.toMatchObject({ name: "BusError", codeName: "Aborted", message: expect.stringContaining("the page was closed") });
+  });
+});
+
 describe("with a BUS_TOKEN", () => {
   let locked: StartedWorker | undefined;
   let lockedUrl: URL;

@@ -97,7 +97,8 @@ export class Client<M extends ModuleTable = {}> {
     } catch (err) {
       throw BusError.of("SerializationFailed", `${scope.topic}: ${(err as Error).message}`, scope);
     }
-    const res = await this.http.request("POST", path, { body: body as Uint8Array<ArrayBuffer>, type: CONTENT_TYPES[format], scope, ...(signal ? { signal } : {}) });
-    return decodePayload(formatOfContentType(res.headers.get("content-type")), new Uint8Array(await res.arrayBuffer()));
+    const init = { scope, ...(signal ? { signal } : {}) };
+    const res = await this.http.request("POST", path, { body: body as Uint8Array<ArrayBuffer>, type: CONTENT_TYPES[format], ...init });
+    return this.http.read(res, `POST ${path}`, (bytes) => decodePayload(formatOfContentType(res.headers.get("content-type")), bytes), init);
   }
 }

@@ -62,16 +62,36 @@ export class Http {
     try {
       res = await this.#fetch(new Request(this.url(path), { method, headers, body: init.body ?? null, signal: init.signal ?? null }));
     } catch (err) {
-      if ((err as Error)?.name === "AbortError") throw BusError.of("Aborted", `${method} ${path}: aborted`, init.scope);
-      throw BusError.of("InternalFailure", `${method} ${path}: ${(err as Error)?.message ?? String(err)}`, init.scope);
+      throw failure(`${method} ${path}`, err, init);
     }
     if (!res.ok) throw await errorOf(res, init.scope);
     return res;
   }
 
+  /**
+   * A 2xx answer's body, decoded. A body that breaks off (the connection, the signal) or that
+   * `decode` cannot read (a proxy's page, a cut-off JSON) is a BusError too, like every other
+   * failure: SerializationFailed for one it cannot read, as the runtime says of a reply it cannot
+   * transcode.
+   */
+  async read<T>(res: Response, what: string, decode: (bytes: Uint8Array) => T, init: { signal?: AbortSignal; scope?: { module?: string; topic?: string } } = {}): Promise<T> {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await res.arrayBuffer());
+    } catch (err) {
+      throw failure(`${what}: the answer broke off`, err, init);
+    }
+    try {
+      return decode(bytes);
+    } catch (err) {
+      const type = res.headers.get("content-type") ?? "no content type";
+      throw BusError.of("SerializationFailed", `${what}: the answer (HTTP ${res.status}, ${type}, ${bytes.length} bytes) cannot be read: ${(err as Error)?.message ?? String(err)}`, init.scope);
+    }
+  }
+
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.request(method, path, body === undefined ? {} : { body: JSON.stringify(body), type: "application/json" });
-    return (await res.json()) as T;
+    return this.read(res, `${method} ${path}`, (bytes) => JSON.parse(new TextDecoder().decode(bytes)) as T);
   }
 
   /**
@@ -100,6 +120,20 @@ export class Http {
     }
     return BusError.of("InternalFailure", `the WebSocket to ${this.url(path)} did not open`, scope);
   }
+}
+
+/**
+ * A request that did not get its answer as a BusError: Timeout where the signal's reason is a
+ * timeout (`AbortSignal.timeout(ms)`), Aborted where the caller aborted (with any reason: fetch
+ * then throws the reason itself, not an AbortError), else InternalFailure (the network).
+ */
+function failure(what: string, err: unknown, init: { signal?: AbortSignal; scope?: { module?: string; topic?: string } }): BusError {
+  const cause = init.signal?.aborted ? init.signal.reason : err;
+  const name = (cause as Error)?.name;
+  const message = `${what}: ${(cause as Error)?.message ?? String(cause)}`;
+  if (name === "TimeoutError") return BusError.of("Timeout", message, init.scope);
+  if (init.signal?.aborted || name === "AbortError") return BusError.of("Aborted", message, init.scope);
+  return BusError.of("InternalFailure", message, init.scope);
 }
 
 const WebSocketCtor = (): new (url: string, init?: unknown) => SocketLike => {

@@ -51,6 +51,35 @@ describe("calls over HTTP", () => {
     await expect(client.call("hello", "greet", {})).rejects.toMatchObject({ name: "BusError", codeName: "InternalFailure" });
   });
 
+  it("a 2xx answer it cannot read is a BusError too: a proxy's page, a JSON cut off, a body that breaks off", async () => {
+    const html = () => new Response("<html>sign in</html>", { headers: { "content-type": "text/html" } });
+    const cut = () => new Response('{"message": "Hel', { headers: { "content-type": "application/json" } });
+    const broken = () =>
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('{"lines": ['));
+            controller.error(new TypeError("terminated"));
+          },
+        }),
+        { headers: { "content-type": "application/json" } },
+      );
+    await expect(new Client({ url: "http://bus.test", fetch: fakeFetch(html).fetch }).modules()).rejects.toMatchObject({ name: "BusError", codeName: "SerializationFailed", message: expect.stringContaining("HTTP 200, text/html") });
+    await expect(new Client({ url: "http://bus.test", fetch: fakeFetch(cut).fetch }).call("hello", "greet", {})).rejects.toMatchObject({ name: "BusError", codeName: "SerializationFailed", module: "hello", topic: "greet" });
+    await expect(new Client({ url: "http://bus.test", fetch: fakeFetch(broken).fetch }).process("abc").logs()).rejects.toMatchObject({ name: "BusError", codeName: "InternalFailure", message: expect.stringContaining("broke off") });
+  });
+
+  it("an aborted call is Aborted whatever the signal's reason, and a timed-out one Timeout", async () => {
+    // A fetch that never answers, and rejects as fetch does: with the signal's reason.
+    const hang = (req: Request) => new Promise<Response>((_, reject) => req.signal.addEventListener("abort", () => reject(req.signal.reason)));
+    const client = new Client({ url: "http://bus.test", fetch: hang });
+    const reason = new AbortController();
+    const call = client.call("hello", "greet", {}, { signal: reason.signal });
+    reason.abort(new Error("the user left"));
+    await expect(call).rejects.toMatchObject({ name: "BusError", codeName: "Aborted", message: expect.stringContaining("the user left") });
+    await expect(client.call("hello", "greet", {}, { signal: AbortSignal.timeout(10) })).rejects.toMatchObject({ name: "BusError", codeName: "Timeout" });
+  });
+
   it("asks a token function before every request", async () => {
     let token = "one";
     const { requests, fetch } = fakeFetch(() => Response.json({ modules: [] }));
