@@ -152,6 +152,21 @@ describe("processes", () => {
     expect(lines).toEqual(["HELLO, PROCESS", "BYTES TOO"]);
   });
 
+  it("read by handlers alone, an attachment keeps no more than the last 1,024 events for an iterator nobody took", async () => {
+    const process = await client.spawn("upcase");
+    const attachment = await wait(process.attach(), "attach");
+    let heard = 0;
+    attachment.on("output", () => heard++);
+    attachment.write("line\n".repeat(5000));
+    attachment.closeStdin();
+    expect(await wait(attachment.ended, "the exit")).toEqual({ code: 0 });
+    expect(heard).toBe(5000);
+    const kept: ProcessEvent[] = [];
+    for await (const event of attachment) kept.push(event);
+    expect(kept.length).toBe(1024);
+    expect(kept.at(-1)).toEqual({ type: "exit", code: 0 });
+  });
+
   it("calls a topic a serving process listens on, then kills it", async () => {
     const process = await client.spawn("echo-daemon");
     expect(await wait(process.call("echo", { n: 1 }), "echo")).toEqual({ echo: { n: 1 }, served: 1 });

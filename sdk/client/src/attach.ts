@@ -14,6 +14,14 @@ export type ProcessEvent =
 /** How the process ended, as far as the attachment saw: an exit code, a failure, or only the socket closing. */
 export type ProcessEnd = { code: number } | { reason: string };
 
+/**
+ * Events kept for an iterator nobody has asked for yet: the server replays at most the last 1,000
+ * lines on attach (KEEP_LINES in durable-objects/process-output.ts), so an iterator taken after
+ * them still gets them and the end. Without a bound, a caller reading by `on` handlers alone (the
+ * console) would keep every line of a long-running process in memory.
+ */
+const KEPT_UNREAD = 1024;
+
 type AttachmentEvents = { [K in ProcessEvent["type"]]: [Extract<ProcessEvent, { type: K }>] } & { close: [] };
 
 /**
@@ -27,7 +35,7 @@ export class Attachment implements AsyncIterable<ProcessEvent> {
   readonly ended: Promise<ProcessEnd>;
   #socket: SocketLike;
   #events = new Emitter<AttachmentEvents>();
-  #channel = new Channel<ProcessEvent>();
+  #channel = new Channel<ProcessEvent>(KEPT_UNREAD);
   #end!: (end: ProcessEnd) => void;
   #opened: Promise<void>;
   #gone = false;
@@ -93,7 +101,9 @@ export class Attachment implements AsyncIterable<ProcessEvent> {
     this.#socket.close(1000, "detached");
   }
 
+  /** The events: those since the attach (at most the last 1,024 before this is called), then each as it comes. */
   [Symbol.asyncIterator](): AsyncIterator<ProcessEvent> {
+    this.#channel.keepAll();
     return this.#channel;
   }
 

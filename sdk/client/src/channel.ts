@@ -7,12 +7,23 @@ export class Channel<T> implements AsyncIterableIterator<T> {
   #readers: { resolve: (r: IteratorResult<T>) => void; reject: (err: unknown) => void }[] = [];
   #done = false;
   #error: unknown = undefined;
+  #keep: number;
+
+  /** `keep`: at most this many items wait, the oldest going first, until `keepAll()` (default: no bound). */
+  constructor(keep = Number.POSITIVE_INFINITY) {
+    this.#keep = keep;
+  }
 
   push(item: T): void {
     if (this.#done) return;
     const reader = this.#readers.shift();
     if (reader) reader.resolve({ value: item, done: false });
-    else this.#items.push(item);
+    else if (this.#items.push(item) > this.#keep) this.#items.shift();
+  }
+
+  /** From now on every item waits for its reader. */
+  keepAll(): void {
+    this.#keep = Number.POSITIVE_INFINITY;
   }
 
   end(): void {
