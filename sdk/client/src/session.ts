@@ -243,6 +243,7 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
       const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : typeof data === "string" ? undefined : new Uint8Array(await (data as Blob).arrayBuffer());
       if (!bytes) throw new Error(`a text frame: ${String(data).slice(0, 100)}`);
       frame = unpackFrame(bytes) as ServerFrame;
+      if (typeof frame !== "object" || frame === null) throw new Error(`not a map: ${String(frame)}`);
     } catch (err) {
       this.#events.emit("error", `unreadable frame from the server: ${(err as Error).message}`);
       return;
@@ -254,13 +255,26 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
     // Frames of a call we dropped (or never made) are nobody's.
     const call = frame.id === undefined ? undefined : this.#calls.get(frame.id);
     if (!call) return;
+    let value: unknown;
+    try {
+      value = frame.type === "reply" || frame.type === "callback" ? this.#decode(frame) : undefined;
+    } catch (err) {
+      // A payload not valid in the format it names fails its call, as a reply the runtime cannot
+      // transcode does (SerializationFailed), instead of a rejection nobody handles and a call
+      // pending for good; a call the server still holds is dropped there too.
+      this.#calls.delete(call.id);
+      if (frame.type === "callback" || call.keepalive) this.#write({ type: "drop", id: call.id });
+      const what = `a ${frame.type} of call ${call.id} (${call.topic}) in ${formatOf(frame.format)} that this client cannot read: ${(err as Error)?.message ?? String(err)}`;
+      call.finish("failed", BusError.of("SerializationFailed", what, { module: this.module, topic: call.topic }));
+      return;
+    }
     switch (frame.type) {
       case "reply":
         if (!call.keepalive) this.#calls.delete(call.id);
-        call.replied(this.#decode(frame));
+        call.replied(value);
         return;
       case "callback":
-        call.callback(frame.topic ?? "", this.#decode(frame));
+        call.callback(frame.topic ?? "", value);
         return;
       case "fault":
         this.#calls.delete(call.id);

@@ -85,6 +85,29 @@ describe("a bus session over a WebSocket", () => {
     await expect(callbacks.next()).rejects.toBe(err);
   });
 
+  it("fails a call whose reply or callback payload it cannot read with SerializationFailed, dropping it on the server; a frame that is no map is an error event", async () => {
+    const { client, sockets } = setup();
+    const chat = client.session("chat");
+    const errors: string[] = [];
+    chat.on("error", (e) => errors.push(e));
+    const socket = sockets[0]!;
+    socket.open();
+    const post = chat.call("post", { text: "hi" });
+    socket.receive({ type: "reply", id: post.id, format: "json", payload: new TextEncoder().encode('{"delivered": ') });
+    await expect(post.reply).rejects.toMatchObject({ name: "BusError", codeName: "SerializationFailed", module: "chat", topic: "post" });
+    expect(post.state).toBe("failed");
+    const join = chat.call("join", { name: "ada" }, { keepalive: true });
+    const callbacks = join.callbacks();
+    socket.receive({ type: "callback", id: join.id, topic: "message", format: "msgpack", payload: new Uint8Array([0x92, 0x01]) });
+    await expect(callbacks.next()).rejects.toMatchObject({ codeName: "SerializationFailed" });
+    expect(join.state).toBe("failed");
+    expect(socket.frames().at(-1)).toEqual({ type: "drop", id: join.id });
+    socket.receive(null as never); // msgpack nil
+    await tick();
+    expect(errors).toEqual([expect.stringContaining("unreadable frame")]);
+    expect(chat.state).toBe("open");
+  });
+
   it("reports error frames without failing any call", async () => {
     const { client, sockets } = setup();
     const chat = client.session("chat");
