@@ -88,7 +88,7 @@ describe("the OpenAPI document", () => {
     expect(op.responses["400"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Error" });
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(["200", "400", "401", "404", "413", "415", "500", "502", "504", "default"]));
     expect(op["x-wasm-bus-callbacks"]).toEqual({ changed: jsonSchemaOf("u64") });
-    expect(op.description).toMatch(/Callbacks \(changed\) reach WebSocket callers only/);
+    expect(op.description).toMatch(/Callbacks \(changed\) reach WebSocket callers .*and HTTP callers that send Accept: application\/x-ndjson/);
     // A topic without types takes any value; a raw topic takes bytes only.
     expect(Object.keys(paths["/call/demo/loose"]!.post.requestBody.content)).toEqual(["application/json", "application/msgpack"]);
     expect(Object.keys(paths["/call/demo/blob"]!.post.requestBody.content)).toEqual(["application/octet-stream"]);
@@ -135,5 +135,58 @@ describe("GET /openapi.json", () => {
 
   it("is answered without a token: it says what exists, as GET / does", async () => {
     expect((await worker("/openapi.json", { method: "POST" })).status).toBe(405);
+  });
+});
+
+describe("what the Worker answers, against its own description", () => {
+  type Operation = { responses: Record<string, { content?: Record<string, unknown> }> };
+  const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({ method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+
+  /** The operation the document gives for `method` and a concrete path, its {parameters} matched as segments. */
+  function operationOf(doc: { paths: Record<string, Record<string, Operation>> }, method: string, path: string): Operation | undefined {
+    const item = Object.entries(doc.paths).find(([template]) => new RegExp(`^${template.replace(/[.]/g, "\\.").replace(/\{[^}]+\}/g, "[^/]+")}$`).test(path))?.[1];
+    return item?.[method.toLowerCase()];
+  }
+
+  it("answers every route, success and error, with a status and content type the document lists, and errors with the Error body", async () => {
+    const doc = (await (await worker("/openapi.json")).json()) as { paths: Record<string, Record<string, Operation>> };
+    const spawned = (await (await worker("/processes", json({ module: "echo-daemon" }))).json()) as { id: string };
+    const ended = (await (await worker("/processes", json({ module: "countdown", args: ["1", "0"] }))).json()) as { id: string };
+    await worker(`/processes/${ended.id}`, { method: "DELETE" });
+    const cases: [method: string, path: string, init?: RequestInit][] = [
+      ["GET", "/"],
+      ["GET", "/modules"],
+      ["GET", "/console"],
+      ["POST", "/call/hello/greet", json({ name: "Ada" })],
+      ["POST", "/call/hello/greet", json({ name: "Ada" }, { accept: "application/x-ndjson" })],
+      ["POST", "/call/hello/greet", json({ name: 5 })],
+      ["POST", "/call/hello/greet", { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" }],
+      ["POST", "/call/hello/greet", json({ name: "x".repeat(2 << 20) })],
+      ["POST", "/processes", json({ module: "hello" })],
+      ["POST", "/processes", json({ module: "nope" })],
+      ["GET", `/processes/${spawned.id}`],
+      ["GET", `/processes/${spawned.id}/logs`],
+      ["POST", `/processes/${spawned.id}/call/echo`, json({ n: 1 })],
+      ["POST", `/processes/${spawned.id}/call/echo`, json({ n: 1 }, { accept: "application/x-ndjson" })],
+      ["POST", `/processes/${spawned.id}/call/nope`, json({})],
+      ["POST", `/processes/${ended.id}/call/echo`, json({})],
+      ["DELETE", `/processes/${spawned.id}`],
+      ["GET", "/processes/nope"],
+      ["GET", "/processes/nope/attach"],
+      ["GET", "/bus/chat/room"],
+      ["GET", "/bus/chat/no%20spaces"],
+      ["GET", "/bus/nope"],
+    ];
+    for (const [method, path, init] of cases) {
+      const res = await worker(path, { method, ...init });
+      const what = `${method} ${path} ${JSON.stringify(init?.headers ?? {})}: ${res.status}`;
+      const responses = operationOf(doc, method, path)?.responses;
+      expect(responses, what).toBeDefined();
+      const described = responses![String(res.status)] ?? responses!.default;
+      const type = (res.headers.get("content-type") ?? "").split(";")[0]!;
+      expect(Object.keys(described?.content ?? {}), what).toContain(type);
+      if (res.status >= 400) expect(await res.json(), what).toMatchObject({ error: expect.any(String), code: expect.any(Number), codeName: expect.any(String) });
+      else await res.arrayBuffer();
+    }
   });
 });

@@ -4,6 +4,7 @@
  * path items (openapi-paths.ts) and the document (openapi.ts) use them, so they sit below both.
  */
 import { Code } from "../abi.js";
+import { NDJSON } from "./callbacks.js";
 import type { JsonSchema } from "./json-schema.js";
 
 export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -25,6 +26,10 @@ export const CALL_ERRORS = {
   "508": error("A module-to-module call would close a cycle (CallCycle)."),
   default: error("Any other failure: the one error body."),
 };
+
+/** What a call answers a caller that sends `Accept: application/x-ndjson` (callbacks.ts): one CallLine a line. */
+export const CALL_LINES = { [NDJSON]: { schema: ref("CallLine") } };
+export const CALL_LINES_NOTE = "With `Accept: application/x-ndjson`: the call's callbacks as they come, then its reply or a fault, one JSON object (CallLine) a line.";
 
 export const GUARDED_ERRORS = { "401": CALL_ERRORS["401"] };
 
@@ -48,6 +53,24 @@ export const SCHEMAS: Record<string, JsonSchema> = {
       module: { type: "string" },
       topic: { type: "string" },
       detail: { type: "string", description: "The module's own words (fault_message, a Rust panic)." },
+    },
+  },
+  CallLine: {
+    type: "object",
+    description: "One line of a call answered with its callbacks (Accept: application/x-ndjson; docs/host.md, \"Callbacks over HTTP\"): a callback, then the reply, or a fault where the call failed after a callback went out.",
+    required: ["type"],
+    properties: {
+      type: { type: "string", enum: ["callback", "reply", "fault"] },
+      topic: { type: "string", description: "A callback's topic; a fault's, the call's." },
+      format: { type: "string", enum: ["raw", "json", "msgpack", "bincode"], description: "The payload's format: json as `value`, others as `data`." },
+      value: { description: "A json payload, as JSON." },
+      data: { type: "string", contentEncoding: "base64", description: "A payload in another format, base64." },
+      status: { type: "integer", description: "A fault's: the status its error would have had." },
+      error: { type: "string" },
+      code: { type: "integer" },
+      codeName: { type: "string" },
+      module: { type: "string" },
+      detail: { type: "string" },
     },
   },
   SpawnRequest: {

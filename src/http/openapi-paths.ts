@@ -7,7 +7,7 @@ import type { Schema, TopicSpec } from "../codec/schema.js";
 import type { Manifest } from "../manifest.js";
 import { SESSION_CHARS } from "../session-names.js";
 import { type JsonSchema, jsonSchemaOf } from "./json-schema.js";
-import { CALL_ERRORS, error, errorContent, GUARDED_ERRORS, json, ref, security } from "./openapi-components.js";
+import { CALL_ERRORS, CALL_LINES, CALL_LINES_NOTE, error, errorContent, GUARDED_ERRORS, json, ref, security } from "./openapi-components.js";
 
 // Here rather than in openapi.ts (which re-exports it) so that this file needs nothing of
 // openapi.ts, and the two do not import each other.
@@ -36,7 +36,7 @@ export function callOperation(module: ModuleView, topic: string, spec: TopicSpec
   const notes = [
     spec.description ?? "",
     "The reply comes back in the request's format (JSON for JSON, msgpack for msgpack).",
-    callbacks.length ? `Callbacks (${callbacks.map(([n]) => n).join(", ")}) reach WebSocket callers only: GET /bus/${module.name}/{session}.` : "",
+    callbacks.length ? `Callbacks (${callbacks.map(([n]) => n).join(", ")}) reach WebSocket callers (GET /bus/${module.name}/{session}), and HTTP callers that send Accept: application/x-ndjson.` : "",
   ].filter(Boolean);
   return {
     post: {
@@ -45,7 +45,7 @@ export function callOperation(module: ModuleView, topic: string, spec: TopicSpec
       summary: `${module.name} ${topic}`,
       description: notes.join("\n\n"),
       requestBody: { required: true, content: mediaTypes(spec, spec.request) },
-      responses: { "200": { description: "The module's reply.", content: mediaTypes(spec, spec.response) }, ...CALL_ERRORS },
+      responses: { "200": { description: `The module's reply. ${CALL_LINES_NOTE}`, content: { ...mediaTypes(spec, spec.response), ...CALL_LINES } }, ...CALL_ERRORS },
       ...security(auth),
       ...(callbacks.length ? { "x-wasm-bus-callbacks": Object.fromEntries(callbacks.map(([n, s]) => [n, jsonSchemaOf(s)])) } : {}),
     },
@@ -116,7 +116,7 @@ export function processPaths(auth: boolean, modules: string[]) {
         summary: "Call a topic a running process serves (its module listened and forked)",
         requestBody: { required: true, content: { "application/json": { schema: { description: "the topic's request" } }, "application/msgpack": { schema: {} } } },
         responses: {
-          "200": { description: "The process's reply, in the request's format.", content: { "application/json": { schema: {} }, "application/msgpack": { schema: {} } } },
+          "200": { description: `The process's reply, in the request's format. ${CALL_LINES_NOTE}`, content: { "application/json": { schema: {} }, "application/msgpack": { schema: {} }, ...CALL_LINES } },
           ...CALL_ERRORS,
           "404": error("No such process, or its module has no such topic."),
           "409": error("The process is not running."),
