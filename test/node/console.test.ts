@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Client } from "../../sdk/client/src/index.js";
 import { startWorker, type StartedWorker } from "./start-worker.js";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -126,6 +127,35 @@ describe("the console in chromium", () => {
     expect([...pageErrors(ada), ...pageErrors(bob)]).toEqual([]);
     await ada.close();
     await bob.close();
+  });
+
+  it("keeps the last 1,000 events of a busy session, not every one: the page does not grow without end", async () => {
+    const page = await openConsole();
+    await testId(page, "tab-session").click();
+    await testId(page, "session-module").selectOption("chat");
+    await testId(page, "session-name").fill("busy-room");
+    await testId(page, "session-open").click();
+    await expect.poll(() => testId(page, "session-state").textContent(), { timeout: UI_MS }).toBe("open");
+    await testId(page, "session-topic").selectOption("join");
+    await field(page, "session", "request.name").fill("watcher");
+    await testId(page, "session-send").click();
+    await page.locator('[data-testid="session-calls"] [data-state="live"]').waitFor({ timeout: UI_MS });
+
+    // Another member posts 1,200 messages; each reaches the page as a callback.
+    const session = new Client({ url: origin }).session("chat", "busy-room");
+    try {
+      const join = session.call("join", { name: "talker" }, { keepalive: true });
+      await join.reply;
+      await Promise.all(Array.from({ length: 1200 }, (_, i) => join.call("post", { text: `message ${i}` }).reply));
+    } finally {
+      await session.close();
+    }
+    const log = testId(page, "session-log");
+    await expect.poll(() => log.locator('[data-kind="callback"]').last().innerText(), { timeout: UI_MS }).toMatch(/message 1199"\}$/);
+    expect(await log.locator(".entry").count()).toBe(1000);
+    await expect(log.locator(".entry").first().innerText()).resolves.not.toMatch(/opening chat/);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
   });
 
   it("runs countdown 3 in the terminal and sees it exit 0; its logs show the lines", async () => {

@@ -7,6 +7,13 @@ import { errorView, pretty, time } from "./show.js";
 type AnyCall = SessionCall<any, any>;
 
 /**
+ * Events the log keeps, the oldest going first: a busy session (a chat room left open) would
+ * otherwise grow the page without end. As many lines as a process keeps for its logs, and as
+ * xterm keeps in its scrollback.
+ */
+export const LOG_ENTRIES = 1000;
+
+/**
  * A bus session (GET /bus/:module/:session): calls whose replies, callbacks and faults are
  * logged as they arrive, kept-alive calls listed with their state so later calls can name them
  * as parent, and drops.
@@ -36,6 +43,7 @@ export function sessionPanel(app: App): HTMLElement {
 
   const entry = (kind: string, text: string | Node, id?: number) => {
     log.append(h("div", { class: `entry ${kind}`, "data-kind": kind, "data-call": id }, h("span", { class: "time" }, time()), h("span", { class: "kind" }, kind), id !== undefined ? h("span", { class: "id" }, `#${id}`) : null, h("span", { class: "text" }, text)));
+    while (log.childElementCount > LOG_ENTRIES) log.firstElementChild!.remove();
     log.scrollTop = log.scrollHeight;
   };
 
