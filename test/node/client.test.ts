@@ -228,4 +228,23 @@ describe("with a BUS_TOKEN", () => {
     const process = await authorized.spawn("countdown", { args: ["1", "10"] });
     expect(await wait(process.wait(), "the process")).toMatchObject({ status: "exited", code: 0 });
   });
+
+  it("a session whose reconnect is refused for good (the token is wrong now) closes with Unauthorized instead of retrying without end", async () => {
+    let token = "s3cret-token";
+    const webSocket = (u: string, headers: Record<string, string>) => {
+      const socket = new WebSocket(u, { headers } as unknown as string[]);
+      sockets.push(socket);
+      return socket;
+    };
+    const session = open(new Client({ url: lockedUrl, token: () => token, webSocket }).session("chat", "rotated", { reconnect: { initialDelayMs: 20, maxDelayMs: 50 } }));
+    await wait(session.opened(), "the first socket");
+    let retries = 0;
+    session.on("retry", () => retries++);
+    const closed = new Promise<unknown>((resolve) => session.on("close", resolve));
+    token = "rotated-away";
+    sockets.at(-1)!.close(4000, "simulated drop");
+    expect(await wait(closed, "the session to give up")).toMatchObject({ codeName: "Unauthorized", status: 401 });
+    expect(retries).toBe(1);
+    expect(session.state).toBe("closed");
+  });
 });

@@ -209,11 +209,18 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
   async #dropped(wasOpen: boolean, close: string) {
     if (this.#state === "closed") return;
     this.#socket = undefined;
-    if (!this.#everOpened) {
-      // Never opened: ask over HTTP why (browsers hide the handshake's answer), and stop.
+    if (!wasOpen) {
+      // Not opened: ask over HTTP why (browsers hide the handshake's answer). The first socket
+      // stops there; a reconnect stops where the route refuses for good (a 4xx: the token is
+      // wrong now, the module is gone), as retrying could only be refused again, and tries
+      // again after anything else (the network, a 5xx while the Worker restarts).
       const why = await this.#http.whyNoSocket(this.#path, { module: this.module });
-      this.#shutdown(why, why.message);
-      return;
+      const refused = why.status !== undefined && why.status >= 400 && why.status < 500;
+      if (!this.#everOpened || refused) {
+        this.#shutdown(why, why.message);
+        return;
+      }
+      if (this.state === "closed") return; // closed by the caller while we asked
     }
     if (wasOpen) {
       const lost = [...this.#calls.values()];
