@@ -48,6 +48,18 @@ export class Http {
     return token || undefined;
   }
 
+  /**
+   * The Authorization header's value, where there is a token. A token that cannot be one (a
+   * space or newline inside, a character past ASCII: a header cannot carry it) is BadRequest
+   * here, rather than the TypeError fetch or the WebSocket would throw.
+   */
+  #authorization(): string | undefined {
+    const token = this.token;
+    if (token === undefined) return undefined;
+    if (!/^[\x21-\x7e]+$/.test(token)) throw BusError.of("BadRequest", "the bearer token must be visible ASCII characters without spaces (RFC 6750), as an Authorization header carries it");
+    return `Bearer ${token}`;
+  }
+
   url(path: string): URL {
     return new URL(path.replace(/^\//, ""), this.base);
   }
@@ -56,8 +68,8 @@ export class Http {
   async request(method: string, path: string, init: { body?: BodyInit; type?: string; signal?: AbortSignal; scope?: { module?: string; topic?: string } } = {}): Promise<Response> {
     const headers = new Headers();
     if (init.type) headers.set("content-type", init.type);
-    const token = this.token;
-    if (token) headers.set("authorization", `Bearer ${token}`);
+    const authorization = this.#authorization();
+    if (authorization) headers.set("authorization", authorization);
     let res: Response;
     try {
       res = await this.#fetch(new Request(this.url(path), { method, headers, body: init.body ?? null, signal: init.signal ?? null }));
@@ -102,8 +114,8 @@ export class Http {
   socket(path: string): SocketLike {
     const url = this.url(path);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    const token = this.token;
-    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    const authorization = this.#authorization();
+    const headers: Record<string, string> = authorization ? { authorization } : {};
     return this.#webSocket(url.toString(), headers);
   }
 

@@ -169,7 +169,7 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
     try {
       socket = this.#http.socket(this.#path);
     } catch (err) {
-      this.#shutdown(BusError.of("InternalFailure", (err as Error).message, { module: this.module }), "no WebSocket");
+      this.#shutdown(err instanceof BusError ? err : BusError.of("InternalFailure", (err as Error).message, { module: this.module }), "no WebSocket");
       return;
     }
     this.#socket = socket;

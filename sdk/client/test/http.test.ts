@@ -90,6 +90,18 @@ describe("calls over HTTP", () => {
     expect(inFlight).toHaveLength(2);
   });
 
+  it("a token a header cannot carry (past ASCII, a newline inside) is BadRequest, for calls and sockets alike, not a TypeError", async () => {
+    const { requests, fetch } = fakeFetch(() => Response.json({ modules: [] }));
+    for (const token of ["令牌", "one\ntwo"]) {
+      const client = new Client({ url: "http://bus.test", fetch, token, webSocket: () => { throw new Error("no socket expected"); } });
+      await expect(client.call("hello", "greet", {})).rejects.toMatchObject({ name: "BusError", codeName: "BadRequest", message: expect.stringContaining("bearer token") });
+      await expect(client.modules()).rejects.toMatchObject({ name: "BusError", codeName: "BadRequest" });
+      await expect(client.session("chat").opened()).rejects.toMatchObject({ name: "BusError", codeName: "BadRequest" });
+      await expect(client.process("abc").attach()).rejects.toMatchObject({ name: "BusError", codeName: "BadRequest" });
+    }
+    expect(requests).toEqual([]);
+  });
+
   it("asks a token function before every request", async () => {
     let token = "one";
     const { requests, fetch } = fakeFetch(() => Response.json({ modules: [] }));
