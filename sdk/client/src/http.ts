@@ -61,18 +61,26 @@ export class Http {
   }
 
   url(path: string): URL {
-    return new URL(path.replace(/^\//, ""), this.base);
+    const relative = path.replace(/^\//, "");
+    const url = new URL(relative, this.base);
+    // A name that is "." or ".." (a process id, a session name, a topic) is resolved away by URL,
+    // even as %2E, and the request would reach another route: `process("..").status()` read GET /.
+    if (url.pathname !== `${this.base.pathname}${relative.split("?")[0]}`) {
+      throw BusError.of("BadRequest", `${relative}: a name that is "." or ".." cannot be a segment of a URL's path`);
+    }
+    return url;
   }
 
   /** A request to the Worker; a non-2xx answer throws its BusError. */
   async request(method: string, path: string, init: { body?: BodyInit; type?: string; signal?: AbortSignal; scope?: { module?: string; topic?: string } } = {}): Promise<Response> {
+    const url = this.url(path);
     const headers = new Headers();
     if (init.type) headers.set("content-type", init.type);
     const authorization = this.#authorization();
     if (authorization) headers.set("authorization", authorization);
     let res: Response;
     try {
-      res = await this.#fetch(new Request(this.url(path), { method, headers, body: init.body ?? null, signal: init.signal ?? null }));
+      res = await this.#fetch(new Request(url, { method, headers, body: init.body ?? null, signal: init.signal ?? null }));
     } catch (err) {
       throw failure(`${method} ${path}`, err, init);
     }

@@ -102,6 +102,21 @@ describe("calls over HTTP", () => {
     expect(requests).toEqual([]);
   });
 
+  it("refuses a name that is \".\" or \"..\" (BadRequest): a URL resolves it away, and the request would reach another route", async () => {
+    const { requests, fetch } = fakeFetch(() => Response.json({ name: "wasm-bus", routes: [], modules: [] }));
+    const client = new Client({ url: "http://bus.test/base", fetch, webSocket: () => { throw new Error("no socket expected"); } });
+    await expect(client.process("..").status()).rejects.toMatchObject({ name: "BusError", codeName: "BadRequest" });
+    await expect(client.process(".").logs()).rejects.toMatchObject({ codeName: "BadRequest" });
+    await expect(client.process("..").attach()).rejects.toMatchObject({ codeName: "BadRequest" });
+    await expect(client.call("..", "greet", {})).rejects.toMatchObject({ codeName: "BadRequest" });
+    await expect(client.call("hello", "..", {})).rejects.toMatchObject({ codeName: "BadRequest" });
+    await expect(client.session("chat", "..").opened()).rejects.toMatchObject({ codeName: "BadRequest" });
+    expect(requests).toEqual([]);
+    // Dots within a name are names like any other.
+    await client.call("hello", "a..b", {});
+    expect(requests.map((r) => r.url)).toEqual(["http://bus.test/base/call/hello/a..b"]);
+  });
+
   it("asks a token function before every request", async () => {
     let token = "one";
     const { requests, fetch } = fakeFetch(() => Response.json({ modules: [] }));
