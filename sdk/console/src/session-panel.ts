@@ -12,6 +12,13 @@ type AnyCall = SessionCall<any, any>;
  * xterm keeps in its scrollback.
  */
 export const LOG_ENTRIES = 1000;
+/**
+ * Characters an entry shows of its text: a callback may be as large as its module's
+ * responseBytes (1 MiB by default), and a thousand of those would be a gigabyte of page.
+ */
+export const ENTRY_CHARS = 4096;
+
+const shorten = (text: string) => (text.length > ENTRY_CHARS ? `${text.slice(0, ENTRY_CHARS)}… (${text.length - ENTRY_CHARS} characters more)` : text);
 
 /**
  * A bus session (GET /bus/:module/:session): calls whose replies, callbacks and faults are
@@ -42,7 +49,7 @@ export function sessionPanel(app: App): HTMLElement {
   let calls: AnyCall[] = [];
 
   const entry = (kind: string, text: string | Node, id?: number) => {
-    log.append(h("div", { class: `entry ${kind}`, "data-kind": kind, "data-call": id }, h("span", { class: "time" }, time()), h("span", { class: "kind" }, kind), id !== undefined ? h("span", { class: "id" }, `#${id}`) : null, h("span", { class: "text" }, text)));
+    log.append(h("div", { class: `entry ${kind}`, "data-kind": kind, "data-call": id }, h("span", { class: "time" }, time()), h("span", { class: "kind" }, kind), id !== undefined ? h("span", { class: "id" }, `#${id}`) : null, h("span", { class: "text" }, typeof text === "string" ? shorten(text) : text)));
     while (log.childElementCount > LOG_ENTRIES) log.firstElementChild!.remove();
     log.scrollTop = log.scrollHeight;
   };
