@@ -5,6 +5,7 @@ import type { ProcessObject } from "../src/objects.js";
 import { type CallEvents, RemoteCalls, type RemoteCallOptions } from "../src/remote.js";
 import { BusError, type Outcome, outcome } from "../src/errors.js";
 import { errorResponse, HttpError } from "../src/http/errors.js";
+import { socketProtocol } from "../src/http/guard.js";
 import { DEFAULT_LIMITS } from "../src/manifest.js";
 import type { LogLine } from "../src/log.js";
 import { Process, type ProcessInfo, type SpawnRequest } from "../src/process.js";
@@ -222,7 +223,7 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
       server.send(JSON.stringify(endFrame(info)));
       server.close(1000, info.status);
     }
-    return new Response(null, { status: 101, webSocket: client });
+    return new Response(null, { status: 101, webSocket: client, headers: socketProtocol(request) });
   }
 
   /**

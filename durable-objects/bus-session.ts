@@ -7,6 +7,7 @@ import type { SessionObject } from "../src/objects.js";
 import { BusError, nameInMessage, type Outcome, osNotServed } from "../src/errors.js";
 import { type CallEvents, RemoteCalls, type RemoteCallOptions } from "../src/remote.js";
 import { errorResponse } from "../src/http/errors.js";
+import { socketProtocol } from "../src/http/guard.js";
 import type { Durable, Guest, Saved } from "../src/instance/guest.js";
 import type { SavedCall } from "../src/instance/snapshot.js";
 import type { Limits } from "../src/manifest.js";
@@ -88,7 +89,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment({ sid: crypto.randomUUID() } satisfies Attachment);
-    return new Response(null, { status: 101, webSocket: client });
+    return new Response(null, { status: 101, webSocket: client, headers: socketProtocol(request) });
   }
 
   /**

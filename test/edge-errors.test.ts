@@ -136,6 +136,18 @@ describe("route misses and auth are JSON errors with their own codes", () => {
     expect((await app.request("/modules?access_token=s3cret", {}, env)).status).toBe(401);
   });
 
+  it("takes the token of a WebSocket upgrade from its subprotocols (wasm-bus.bearer.<hex>), kept out of the URL and its logs", async () => {
+    const { app } = guestApp();
+    const env = { BUS_TOKEN: "s3cret" };
+    const hex = (t: string) => Array.from(t, (c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("");
+    const offering = (protocols: string) => ({ headers: { upgrade: "websocket", "sec-websocket-protocol": protocols } });
+    expect((await app.request("/bus/chat", offering(`wasm-bus, wasm-bus.bearer.${hex("nope")}`), env)).status).toBe(401);
+    expect((await app.request("/bus/chat", offering("wasm-bus, wasm-bus.bearer.zz"), env)).status).toBe(401);
+    expect((await app.request("/bus/chat", offering(`wasm-bus, wasm-bus.bearer.${hex("s3cret")}`), env)).status).not.toBe(401);
+    // Only on an upgrade, as ?access_token= is.
+    expect((await app.request("/modules", { headers: { "sec-websocket-protocol": `wasm-bus.bearer.${hex("s3cret")}` } }, env)).status).toBe(401);
+  });
+
   it("POST /call/os/time.now is a JSON error, not a TypeError", async () => {
     const res = await post("/call/os/time.now", {});
     expect(res.status).toBe(404);

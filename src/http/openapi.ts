@@ -54,7 +54,7 @@ export function openApiDocument(modules: Iterable<ModuleView>, options: OpenApiO
     },
     components: {
       schemas: SCHEMAS,
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "The Worker's BUS_TOKEN secret; required on /call, /modules, /processes and /bus where one is set." } },
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "The Worker's BUS_TOKEN secret; required on /call, /modules, /processes and /bus where one is set. A WebSocket upgrade (where a browser cannot set headers) may offer it as the subprotocol wasm-bus.bearer.<the token in hex>, beside wasm-bus, which the 101 picks; or as ?access_token=." } },
     },
   };
 }

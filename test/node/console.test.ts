@@ -253,6 +253,22 @@ describe("the console in chromium", () => {
       await field(page, "call", "request.name").fill("Ada");
       await testId(page, "call-send").click();
       await expect.poll(() => testId(page, "call-reply").textContent(), { timeout: UI_MS }).toContain('"message": "Hello, Ada!"');
+      // A session opens with the token, and the token is in no URL (URLs are written to logs).
+      const sockets: string[] = [];
+      page.on("websocket", (ws) => sockets.push(ws.url()));
+      await testId(page, "tab-session").click();
+      await testId(page, "session-module").selectOption("chat");
+      await testId(page, "session-open").click();
+      await expect.poll(() => testId(page, "session-state").textContent(), { timeout: UI_MS }).toBe("open");
+      expect(sockets).toEqual([`${locked.url.origin.replace(/^http/, "ws")}/bus/chat/default`]);
+      await testId(page, "session-open").click();
+      await expect.poll(() => testId(page, "session-state").textContent(), { timeout: UI_MS }).toBe("closed");
+      await testId(page, "tab-process").click();
+      await testId(page, "process-module").selectOption("countdown");
+      await testId(page, "process-args").fill("1 10");
+      await testId(page, "process-run").click();
+      await expect.poll(() => testId(page, "process-status").textContent(), { timeout: UI_MS }).toMatch(/^exited 0 · countdown/);
+      expect(sockets.filter((u) => u.includes("token"))).toEqual([]);
       // A reload keeps the token for this tab.
       await page.reload();
       await page.locator('[data-module="hello"]').waitFor({ timeout: UI_MS });
