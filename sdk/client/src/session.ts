@@ -213,9 +213,10 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
       // Not opened: ask over HTTP why (browsers hide the handshake's answer). The first socket
       // stops there; a reconnect stops where the route refuses for good (a 4xx: the token is
       // wrong now, the module is gone), as retrying could only be refused again, and tries
-      // again after anything else (the network, a 5xx while the Worker restarts).
+      // again after anything else (the network, a 5xx while the Worker restarts, 408 and 429,
+      // which say "later").
       const why = await this.#http.whyNoSocket(this.#path, { module: this.module });
-      const refused = why.status !== undefined && why.status >= 400 && why.status < 500;
+      const refused = why.status !== undefined && why.status >= 400 && why.status < 500 && why.status !== 408 && why.status !== 429;
       if (!this.#everOpened || refused) {
         this.#shutdown(why, why.message);
         return;

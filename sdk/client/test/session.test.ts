@@ -189,6 +189,24 @@ describe("a bus session over a WebSocket", () => {
     }
   });
 
+  it("a reconnect refused for good (401) closes the session with that error; one refused for now (429) is tried again", async () => {
+    let answer = () => Response.json({ error: "slow down", code: 28, codeName: "Busy" }, { status: 429 });
+    const { client, sockets } = setup({ fetch: () => answer() });
+    const chat = client.session("chat", "room", { reconnect: { initialDelayMs: 1, maxDelayMs: 1 } });
+    const closed = new Promise((resolve) => chat.on("close", resolve));
+    sockets[0]!.open();
+    sockets[0]!.drop();
+    await new Promise((r) => setTimeout(r, 20));
+    sockets.at(-1)!.drop(); // refused with 429: tried again
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sockets.length).toBeGreaterThanOrEqual(3);
+    expect(chat.state).toBe("reconnecting");
+    answer = () => Response.json({ error: "the bearer token is wrong", code: 27, codeName: "Unauthorized" }, { status: 401 });
+    sockets.at(-1)!.drop();
+    expect(await closed).toMatchObject({ codeName: "Unauthorized", status: 401 });
+    expect(chat.state).toBe("closed");
+  });
+
   it("with reconnect off, a drop closes the session and later calls fail at once", async () => {
     const { client, sockets } = setup();
     const chat = client.session("chat", undefined, { reconnect: false });
