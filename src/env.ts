@@ -4,6 +4,11 @@ import type { ProcessObject, SessionObject, StoreObject } from "./objects.js";
 export interface Env {
   /** When set (a Worker secret), every bus endpoint wants `Authorization: Bearer <token>`. */
   BUS_TOKEN?: string;
+  /**
+   * Origins (comma-separated, or `*`) whose web pages may use the Worker from a browser: CORS
+   * answers and WebSockets. A page of any other origin but the Worker's own is refused (origins.ts).
+   */
+  ALLOWED_ORIGINS?: string;
   /** How long an ended process's state and output stay readable, in ms (default one hour). */
   PROCESS_RETENTION_MS?: string;
   PROCESSES: DurableObjectNamespace<ProcessObject>;

@@ -156,3 +156,59 @@ describe("route misses and auth are JSON errors with their own codes", () => {
     expect(json.error).not.toMatch(/TypeError|undefined/);
   });
 });
+
+describe("pages of other origins (src/http/origins.ts)", () => {
+  const page = "https://app.example";
+  const json = { "content-type": "application/json" };
+
+  it("refuses a page of another origin with 403 AccessDenied before anything runs: a WebSocket, a simple POST, a preflight", async () => {
+    const { app, logs } = guestApp();
+    const socket = await app.request("/bus/chat/x", { headers: { upgrade: "websocket", origin: page } });
+    expect(socket.status).toBe(403);
+    expect(await socket.json()).toMatchObject({ codeName: "AccessDenied", error: `a page of ${page} may not open a WebSocket here: ALLOWED_ORIGINS lists the origins whose pages may (this Worker's own always may)` });
+    // A body with no Content-Type is read as JSON: a browser sends it from any page without asking first.
+    const simple = await app.request("/call/hello/greet", { method: "POST", headers: { origin: page }, body: '{"name":"Ada"}' });
+    expect(simple.status).toBe(403);
+    expect(simple.headers.get("access-control-allow-origin")).toBeNull();
+    expect(logs.filter((l) => l.module === "hello")).toEqual([]);
+    const preflight = await app.request("/call/hello/greet", { method: "OPTIONS", headers: { origin: page, "access-control-request-method": "POST" } });
+    expect(preflight.status).toBe(403);
+    // ALLOWED_ORIGINS that lists another origin changes nothing for this one.
+    expect((await app.request("/modules", { headers: { origin: page } }, { ALLOWED_ORIGINS: "https://other.example" })).status).toBe(403);
+  });
+
+  it("lets in a page of the Worker's own origin, and any client that is no browser (no Origin)", async () => {
+    const { app } = guestApp();
+    expect((await app.request("http://bus.example/call/hello/greet", { method: "POST", headers: { ...json, origin: "http://bus.example" }, body: '{"name":"Ada"}' })).status).toBe(200);
+    expect((await app.request("http://127.0.0.1:8787/modules", { headers: { origin: "http://localhost:8787", host: "localhost:8787" } })).status).toBe(200);
+    expect((await app.request("/call/hello/greet", { method: "POST", headers: json, body: '{"name":"Ada"}' })).status).toBe(200);
+  });
+
+  it("answers a page of an origin ALLOWED_ORIGINS lists with CORS: its preflight, then the call with Access-Control-Allow-Origin", async () => {
+    const { app } = guestApp();
+    for (const ALLOWED_ORIGINS of [`https://other.example, ${page}/`, "*"]) {
+      const env = { ALLOWED_ORIGINS };
+      const preflight = await app.request("/call/hello/greet", { method: "OPTIONS", headers: { origin: page, "access-control-request-method": "POST", "access-control-request-headers": "content-type" } }, env);
+      expect(preflight.status).toBe(204);
+      expect(Object.fromEntries(preflight.headers)).toMatchObject({
+        "access-control-allow-origin": page,
+        "access-control-allow-methods": "GET, POST, DELETE",
+        "access-control-allow-headers": "authorization, content-type, accept",
+        vary: "Origin",
+      });
+      const res = await app.request("/call/hello/greet", { method: "POST", headers: { ...json, origin: page }, body: '{"name":"Ada"}' }, env);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("access-control-allow-origin")).toBe(page);
+      expect(await res.json()).toEqual({ message: "Hello, Ada!" });
+      // Errors too: a page reads why.
+      const missing = await app.request("/call/nobody/x", { method: "POST", headers: { ...json, origin: page }, body: "{}" }, env);
+      expect(missing.status).toBe(404);
+      expect(missing.headers.get("access-control-allow-origin")).toBe(page);
+      // And its WebSockets are not refused for their origin.
+      expect((await app.request("/bus/chat/x", { headers: { upgrade: "websocket", origin: page } }, env)).status).not.toBe(403);
+    }
+    // The shared answer headers of a format are not changed for the next caller.
+    const plain = await app.request("/call/hello/greet", { method: "POST", headers: json, body: '{"name":"Ada"}' });
+    expect(plain.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});

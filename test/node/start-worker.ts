@@ -5,7 +5,7 @@
 
 export type StartedWorker = Awaited<ReturnType<typeof import("wrangler").unstable_startWorker>>;
 
-export async function startWorker(options: { token?: string; persist?: string; logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none" } = {}): Promise<{
+export async function startWorker(options: { token?: string; allowedOrigins?: string; persist?: string; logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none" } = {}): Promise<{
   worker: StartedWorker;
   url: URL;
 }> {
@@ -14,7 +14,10 @@ export async function startWorker(options: { token?: string; persist?: string; l
   const { unstable_startWorker } = await import("wrangler");
   const worker = await unstable_startWorker({
     config: "wrangler.toml",
-    ...(options.token ? { bindings: { BUS_TOKEN: { type: "plain_text", value: options.token } } } : {}),
+    bindings: {
+      ...(options.token ? { BUS_TOKEN: { type: "plain_text", value: options.token } } : {}),
+      ...(options.allowedOrigins ? { ALLOWED_ORIGINS: { type: "plain_text", value: options.allowedOrigins } } : {}),
+    },
     dev: {
       server: { hostname: "127.0.0.1", port: 0 },
       inspector: false,
