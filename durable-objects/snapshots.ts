@@ -58,6 +58,8 @@ export class Snapshots {
           // An older snapshot must not stand in for this one: a restore would repeat what the
           // instance did since. Without any, a wake says so (the process fails with the reason).
           this.clear();
+          // The pages it saved before went with the rest: the next save must write them all.
+          guest.snapshotLost();
           console.warn(`module ${guest.module.name}: its snapshot could not be saved, so it will not survive an eviction: ${(err as Error).message}`);
         }
       });

@@ -13,7 +13,7 @@ import type { Guest } from "../src/instance/guest.js";
 import { open } from "./bus-socket.js";
 import { post, spawnGuest, worker } from "./worker.js";
 
-setSessionModules({ ...modules, ...testGuests }); // ticks-shared, a test guest, runs in sessions
+setSessionModules({ ...modules, ...testGuests }); // ticks-shared and pages, test guests, run in sessions
 setProcessModules({ ...modules, ...testGuests }); // wasi-sleeper and sleepcat-rs, test guests, run as processes
 
 // Processes outlive their Durable Object: each rest of the instance is a snapshot in the object's
@@ -273,6 +273,33 @@ describe("a session survives hibernation and a broken instance (snapshots)", () 
     expect(c.json(await c.next((f) => f.id === 2, 3000))).toBe(2);
     c.call(4, "count", {});
     expect(c.json(await c.next((f) => f.id === 4 && f.type === "reply"))).toBe(3);
+  });
+});
+
+describe("a snapshot that could not be saved", () => {
+  it("is followed by one that holds every page, not only those changed since the failure: a restore loses nothing", async () => {
+    const c = await openGuest("pages", "lost-save");
+    const call = async (id: number, topic: string, ...bytes: number[]) => {
+      c.ws.send(pack({ type: "call", id, topic, format: "raw", payload: Uint8Array.from(bytes) }));
+      const f = await c.next((f) => f.id === id);
+      expect(f.type, JSON.stringify(f)).toBe("reply");
+      return f.payload![0];
+    };
+    const object = session("pages", "lost-save");
+    expect(await call(1, "poke", 1, 7)).toBe(7); // saved: page 1
+    // A real SQLite failure on the next save (as above); the next after it succeeds.
+    const refuse = (on: boolean) =>
+      runInDurableObject(object, (_o, state) => {
+        for (const op of ["INSERT", "UPDATE"]) {
+          state.storage.sql.exec(on ? `CREATE TRIGGER refuse_${op} BEFORE ${op} ON snapshot BEGIN SELECT RAISE(ABORT, 'the disk is full'); END` : `DROP TRIGGER refuse_${op}`);
+        }
+      });
+    await refuse(true);
+    expect(await call(2, "poke", 2, 9)).toBe(9); // the save fails: no snapshot is left
+    await refuse(false);
+    expect(await call(3, "poke", 3, 5)).toBe(5); // saved again, whole: pages 1 and 2 are in it too
+    await evictDurableObject(object);
+    expect([await call(4, "peek", 1), await call(5, "peek", 2), await call(6, "peek", 3)]).toEqual([7, 9, 5]);
   });
 });
 

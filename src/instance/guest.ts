@@ -164,6 +164,14 @@ export class Guest {
     return { state, pages };
   }
 
+  /**
+   * Its keeper lost the pages it saved (a save failed, and the store was cleared so that no older
+   * snapshot stands in): the next snapshot writes every page, not only those changed since this one.
+   */
+  snapshotLost() {
+    this.#pages?.forget();
+  }
+
   get broken(): boolean {
     return this.#broken !== undefined;
   }

@@ -47,6 +47,14 @@ export class PageTracker {
     }
     return out;
   }
+
+  /**
+   * The pages saved so far are gone (a save failed, and its store was cleared of them): the next
+   * look reports every page there was, as a first snapshot needs, not only the ones changed since.
+   */
+  forget() {
+    this.#hashes = this.#hashes.map(() => Number.NaN);
+  }
 }
 
 const ZERO_PAGE = pageHash(new Uint32Array(WORDS), 0);
