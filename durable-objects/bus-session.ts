@@ -79,6 +79,9 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS live_calls (sid TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (sid, id))");
     const saved = this.#snapshots.load();
     if (saved) this.#restore(saved);
+    // No snapshot (its last save failed): the calls its sockets held are gone with the instance,
+    // and their clients must hear it rather than wait for a reply that never comes.
+    else this.#endUnheld(this.#sockets(), "the session's instance was lost with its Durable Object (it had no snapshot to restore): call again");
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -241,7 +244,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
   /** After hibernation: the instance as its snapshot left it, the calls its clients' sockets still hold adopted. */
   #restore(saved: Saved) {
     const module = this.#runtime.modules.get(saved.state.module);
-    const sockets = new Map(this.ctx.getWebSockets().map((ws) => [(ws.deserializeAttachment() as Attachment).sid, ws]));
+    const sockets = this.#sockets();
     const adopt = (call: SavedCall, parent?: BusCall): BusCall | undefined => {
       const [sid, id] = splitKey(call.key!);
       const ws = sockets.get(sid);
@@ -263,12 +266,21 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
       this.#snapshots.clear();
       console.warn(`session of ${saved.state.module}: its snapshot could not be restored: ${BusError.from(err).message}`);
     }
-    // The calls on record that the instance did not hold (or that could not be restored) end with a fault frame.
+    this.#endUnheld(sockets, "the session's instance was restored without this call (it was not held when last saved): call again");
+  }
+
+  /** The hibernated sockets, by their key. */
+  #sockets(): Map<string, WebSocket> {
+    return new Map(this.ctx.getWebSockets().map((ws) => [(ws.deserializeAttachment() as Attachment).sid, ws]));
+  }
+
+  /** The calls on record that the instance does not hold (or that could not be restored) end with a fault frame. */
+  #endUnheld(sockets: Map<string, WebSocket>, reason: string) {
     for (const { sid, id } of this.ctx.storage.sql.exec<{ sid: string; id: number }>("SELECT sid, id FROM live_calls").toArray()) {
       if (this.#calls.get(sid)?.has(id)) continue;
       this.ctx.storage.sql.exec("DELETE FROM live_calls WHERE sid = ? AND id = ?", sid, id);
       const ws = sockets.get(sid);
-      if (ws) send(ws, faultFrame(id, BusError.of("Aborted", "the session's instance was restored without this call (it was not held when last saved): call again")));
+      if (ws) send(ws, faultFrame(id, BusError.of("Aborted", reason)));
     }
   }
 

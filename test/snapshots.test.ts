@@ -301,6 +301,22 @@ describe("a snapshot that could not be saved", () => {
     await evictDurableObject(object);
     expect([await call(4, "peek", 1), await call(5, "peek", 2), await call(6, "peek", 3)]).toEqual([7, 9, 5]);
   });
+
+  it("and then an eviction: a session's clients hear that the calls its instance held are gone (Aborted), instead of waiting forever", async () => {
+    const [ada, bob] = await Promise.all([open("/bus/chat/lost-save"), open("/bus/chat/lost-save")]);
+    ada.call(1, "join", { name: "ada" }, { keepalive: true });
+    expect(ada.json(await ada.next((f) => f.id === 1 && f.type === "reply"))).toEqual({ joined: "ada", members: 1 });
+    const object = session("chat", "lost-save");
+    await runInDurableObject(object, (_o, state) => {
+      for (const op of ["INSERT", "UPDATE"]) state.storage.sql.exec(`CREATE TRIGGER refuse_${op} BEFORE ${op} ON snapshot BEGIN SELECT RAISE(ABORT, 'the disk is full'); END`);
+    });
+    bob.call(1, "join", { name: "bob" }, { keepalive: true }); // its rest's save fails: no snapshot is left
+    expect(bob.json(await bob.next((f) => f.id === 1 && f.type === "reply"))).toEqual({ joined: "bob", members: 2 });
+    await evictDurableObject(object);
+    ada.call(2, "join", { name: "ada again" }, { keepalive: true }); // wakes the object, with a fresh instance
+    expect(ada.json(await ada.next((f) => f.id === 2 && f.type === "reply"))).toEqual({ joined: "ada again", members: 1 });
+    for (const m of [ada, bob]) expect(await m.next((f) => f.id === 1, 2000)).toMatchObject({ type: "fault", codeName: "Aborted" });
+  });
 });
 
 describe("the keeper's bytes in a snapshot (a process's unread stdin)", () => {
