@@ -1,6 +1,13 @@
 import { aborted, type Clock } from "../src/clock.js";
 
 /**
+ * The latest time the alarm is set for. A guest may sleep until any u128 of milliseconds, and
+ * workerd refuses an alarm after 2189 ("This API doesn't support dates after 2189"): a timer due
+ * later keeps its row, and the alarm set for this time finds it not yet due and is set again.
+ */
+export const LATEST_ALARM = Date.UTC(2180, 0, 1);
+
+/**
  * Many timers, one alarm. Timers live in the object's SQLite storage and the
  * alarm is always set to the earliest, so a timer that came due while the
  * object was evicted fires when the alarm brings it back: at least once,
@@ -51,6 +58,7 @@ export class AlarmTimers implements Clock {
       this.#reschedule().catch((err) => {
         signal.removeEventListener("abort", onAbort);
         this.#waiters.delete(id);
+        this.#storage.sql.exec("DELETE FROM timers WHERE id = ?", id);
         reject(err);
       });
     });
@@ -85,12 +93,13 @@ export class AlarmTimers implements Clock {
   }
 
   async #reschedule(): Promise<void> {
-    const next = this.#storage.sql.exec<{ due: number | null }>("SELECT min(due) AS due FROM timers").one().due;
-    if (next === null) {
+    const due = this.#storage.sql.exec<{ due: number | null }>("SELECT min(due) AS due FROM timers").one().due;
+    if (due === null) {
       this.#storage.sql.exec("DELETE FROM alarm");
       await this.#storage.deleteAlarm();
       return;
     }
+    const next = Math.min(due, LATEST_ALARM);
     // The alarm set already is not set again: a restore that makes its sleeps anew, due when they were, changes nothing.
     const set = this.#storage.sql.exec<{ at: number }>("SELECT at FROM alarm").toArray()[0]?.at;
     if (set === next) return;

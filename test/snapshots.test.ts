@@ -9,12 +9,13 @@ import { modules as testGuests } from "../build/test-registry.js";
 import { setProcessModules } from "../durable-objects/bus-process.js";
 import { setSessionModules } from "../durable-objects/bus-session.js";
 import { CHUNK_BYTES, Snapshots } from "../durable-objects/snapshots.js";
+import { LATEST_ALARM } from "../durable-objects/timers.js";
 import type { Guest } from "../src/instance/guest.js";
 import { open } from "./bus-socket.js";
 import { post, spawnGuest, worker } from "./worker.js";
 
 setSessionModules({ ...modules, ...testGuests }); // ticks-shared and pages, test guests, run in sessions
-setProcessModules({ ...modules, ...testGuests }); // wasi-sleeper and sleepcat-rs, test guests, run as processes
+setProcessModules({ ...modules, ...testGuests }); // wasi-sleeper, sleepcat-rs and sleeps, test guests, run as processes
 
 // Processes outlive their Durable Object: each rest of the instance is a snapshot in the object's
 // SQLite, and an object that comes back (an alarm, a status request) restores it and goes on.
@@ -113,6 +114,25 @@ describe("a process survives its object's eviction (snapshots)", () => {
     while ((await status(id)).status === "running" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(await status(id)).toMatchObject({ status: "exited", code: 0 });
     expect(await stdout(id)).toEqual(["2", "1"]);
+  });
+
+  it("a sleep until past what an alarm may be set for (year 2300) waits, through the other sleeps' alarms and an eviction", async () => {
+    const near = Date.now() + 600_000;
+    const far = `{"until_ms":${Date.UTC(2300, 0, 1)}}`;
+    const id = await spawnGuest("sleeps", [far, `{"until_ms":${near}}`]);
+    const alarm = () => runInDurableObject(stub(id), (_o, state) => state.storage.getAlarm());
+    expect(await alarm()).toBe(near);
+    expect(await runDurableObjectAlarm(stub(id))).toBe(true); // the near one wakes; the far one's alarm is set next
+    expect(await stdout(id)).toEqual([`woke {"until_ms":${near}}`]);
+    expect(await alarm()).toBe(LATEST_ALARM);
+    await evictDurableObject(stub(id));
+    expect(await status(id)).toMatchObject({ status: "running" });
+    // That alarm, run now, finds the sleep not yet due: it waits on, and the alarm is set again.
+    expect(await runDurableObjectAlarm(stub(id))).toBe(true);
+    expect(await stdout(id)).toEqual([`woke {"until_ms":${near}}`]);
+    expect(await timers(id)).toEqual(["sleep"]);
+    expect(await alarm()).toBe(LATEST_ALARM);
+    await worker(`/processes/${id}`, { method: "DELETE" });
   });
 
   it("writes only the pages that changed: the first rest writes the module's changed pages, a later one the same or fewer", async () => {
