@@ -119,7 +119,15 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer) {
-    const limits = (await this.#ensureGuest()).module.manifest.limits;
+    let guest: Guest;
+    try {
+      guest = await this.#ensureGuest();
+    } catch (err) {
+      // No instance can serve the socket (its module is gone, or it traps starting): it closes
+      // with why, which its client gives its calls, instead of leaving every frame unanswered.
+      return ws.close(1011, BusError.from(err).message.slice(0, 120));
+    }
+    const limits = guest.module.manifest.limits;
     const size = typeof data === "string" ? data.length : data.byteLength;
     // A frame far past the module's request limit is not even read: the socket closes with why.
     if (size > 2 * limits.requestBytes + FRAME_OVERHEAD) {
@@ -218,9 +226,12 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
   async #ensureGuest(): Promise<Guest> {
     if (this.#guest && !this.#guest.broken) return this.#guest;
     const name = (await this.ctx.storage.get<string>("module"))!;
+    const module = this.#runtime.modules.get(name);
+    // Sockets outlive a deploy, which may have taken their module away.
+    if (!module) throw BusError.of("InvalidWapm", `no module named ${nameInMessage(name)}: this Worker no longer serves it`);
     // A new instance's first snapshot writes the pages that differ from its module's data: no old row may stay.
     this.#snapshots.clear();
-    return this.#use(this.#runtime.instances.create(this.#runtime.modules.get(name)!, { ephemeral: false, durable: this.#durable() }));
+    return this.#use(this.#runtime.instances.create(module, { ephemeral: false, durable: this.#durable() }));
   }
 
   #use(guest: Guest): Guest {

@@ -296,6 +296,24 @@ describe("a session survives hibernation and a broken instance (snapshots)", () 
   });
 });
 
+describe("a session whose module a deploy took away", () => {
+  it("closes its sockets (1011) with the reason when they next send, instead of leaving each frame unanswered", async () => {
+    const c = await openGuest("pages", "gone");
+    const closed = new Promise<string>((r) => c.ws.addEventListener("close", (e) => r(`${e.code} ${e.reason}`)));
+    c.ws.send(pack({ type: "call", id: 1, topic: "poke", format: "raw", payload: Uint8Array.of(1, 2) }));
+    expect(await c.next((f) => f.id === 1)).toMatchObject({ type: "reply" });
+    const { pages: _gone, ...rest } = testGuests;
+    setSessionModules({ ...modules, ...rest }); // the objects made from now on serve no `pages`
+    try {
+      await evictDurableObject(session("pages", "gone"));
+      c.ws.send(pack({ type: "call", id: 2, topic: "peek", format: "raw", payload: Uint8Array.of(1) }));
+      expect(await closed).toMatch(/^1011 no module named pages: this Worker no longer serves it/);
+    } finally {
+      setSessionModules({ ...modules, ...testGuests });
+    }
+  });
+});
+
 describe("a snapshot that could not be saved", () => {
   it("is followed by one that holds every page, not only those changed since the failure: a restore loses nothing", async () => {
     const c = await openGuest("pages", "lost-save");
