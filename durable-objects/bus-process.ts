@@ -76,6 +76,8 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
   #snapshots: Snapshots;
   /** How the running process was spawned, for its snapshots. */
   #request?: ProcessExtra["request"];
+  /** Its retention time is over: its storage is wiped once the alarm that said so has run. */
+  #expired = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -238,11 +240,14 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
 
   override async alarm() {
     await this.#timers.fire();
+    // After fire(), which goes on writing its own tables: wiped in the middle of it, the alarm
+    // failed ("no such table"), and so did every request until the object was evicted.
+    if (this.#expired) await this.ctx.storage.deleteAll();
   }
 
   #timerFired(tag: string, id: number, waited: boolean) {
     if (tag === "retention") {
-      void this.ctx.storage.deleteAll();
+      this.#expired = true;
       return;
     }
     if (!waited) {
@@ -279,6 +284,8 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
   }
 
   #info(): ProcessInfo | undefined {
+    // Wiped, its tables are gone too: it answers as an object that never held a process (404).
+    if (this.#expired) return undefined;
     const row = this.ctx.storage.sql.exec<{ json: string }>("SELECT json FROM info").toArray()[0];
     return row ? (JSON.parse(row.json) as ProcessInfo) : undefined;
   }

@@ -182,6 +182,23 @@ describe("a process survives its object's eviction (snapshots)", () => {
   });
 });
 
+describe("an ended process's retention", () => {
+  it("ends with its storage wiped, and the object answers 404 from then on, not 500 (a missing table)", async () => {
+    const { id } = await spawn("countdown", ["1", "1"]);
+    await until(async () => (await status(id)).status !== "running");
+    expect(await timers(id)).toEqual(["retention"]);
+    expect(await runDurableObjectAlarm(stub(id))).toBe(true); // the retention timer, run now
+    for (const path of [`/processes/${id}`, `/processes/${id}/logs`]) {
+      const res = await worker(path);
+      expect(res.status, path).toBe(404);
+      expect(await res.json()).toMatchObject({ codeName: "InvalidHandle" });
+    }
+    expect(await runInDurableObject(stub(id), (_o, state) => state.storage.getAlarm())).toBeNull();
+    await evictDurableObject(stub(id));
+    expect((await worker(`/processes/${id}`)).status).toBe(404);
+  });
+});
+
 const stdoutOf = async (id: string) => (await stub(id).logs()).filter((l) => l.stream === "stdout").map((l) => l.msg);
 /**
  * Evicts a process that sleeps on its alarm; the object comes back (a status request) with the
