@@ -168,7 +168,8 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     // Lines are batched: written now, a restore never goes on past lines that were lost.
     this.#output.flush();
     const process = this.#process!;
-    return { json: { request: this.#request!, stdinClosed: process.stdin.closed } satisfies ProcessExtra, bytes: process.stdin.contents() };
+    const stdin = process.stdin;
+    return { json: { request: this.#request!, stdinClosed: stdin.closed } satisfies ProcessExtra, bytes: stdin.contents(), bytesVersion: stdin.version };
   }
 
   async status(): Promise<ProcessInfo | null> {

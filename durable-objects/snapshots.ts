@@ -11,6 +11,12 @@ export interface SaveStats {
 export interface Extra {
   json: unknown;
   bytes?: Uint8Array;
+  /**
+   * The bytes' version (Pipe.version): where it is the one the last save wrote, they are not
+   * written again. Unread stdin of 1 MiB was rewritten at every rest, a write of a megabyte for a
+   * guest that sleeps a millisecond in a loop.
+   */
+  bytesVersion?: number;
 }
 
 /**
@@ -24,6 +30,8 @@ export interface Extra {
 export class Snapshots {
   readonly #storage: DurableObjectStorage;
   #scheduled = false;
+  /** The keeper's bytes' version in the store (Extra.bytesVersion): none after a clear. */
+  #savedBytes?: number;
   /** What the last save wrote (the bench reads it). */
   last?: SaveStats;
 
@@ -72,23 +80,31 @@ export class Snapshots {
     const { state, pages } = guest.snapshot();
     const extra = this.extra();
     const json = JSON.stringify({ state, extra: extra.json });
-    let bytes = json.length + (extra.bytes?.length ?? 0);
+    const same = extra.bytesVersion !== undefined && extra.bytesVersion === this.#savedBytes;
+    let bytes = json.length + (same ? 0 : (extra.bytes?.length ?? 0));
     const chunks = chunked(extra.bytes);
+    // Forgotten until the transaction commits: one that fails leaves the store without them.
+    this.#savedBytes = undefined;
     this.#storage.transactionSync(() => {
       const sql = this.#storage.sql;
-      // Bytes that fit one value stay in the row; larger ones go to snapshot_bytes, in order.
-      sql.exec(
-        "INSERT INTO snapshot (one, json, bytes) VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE SET json = excluded.json, bytes = excluded.bytes",
-        json,
-        chunks.length === 1 ? chunks[0]! : null,
-      );
-      sql.exec("DELETE FROM snapshot_bytes");
-      if (chunks.length > 1) chunks.forEach((data, seq) => sql.exec("INSERT INTO snapshot_bytes (seq, data) VALUES (?, ?)", seq, data));
+      if (same) {
+        sql.exec("UPDATE snapshot SET json = ?", json);
+      } else {
+        // Bytes that fit one value stay in the row; larger ones go to snapshot_bytes, in order.
+        sql.exec(
+          "INSERT INTO snapshot (one, json, bytes) VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE SET json = excluded.json, bytes = excluded.bytes",
+          json,
+          chunks.length === 1 ? chunks[0]! : null,
+        );
+        sql.exec("DELETE FROM snapshot_bytes");
+        if (chunks.length > 1) chunks.forEach((data, seq) => sql.exec("INSERT INTO snapshot_bytes (seq, data) VALUES (?, ?)", seq, data));
+      }
       for (const [page, data] of pages) {
         sql.exec("INSERT INTO snapshot_pages (page, data) VALUES (?, ?) ON CONFLICT (page) DO UPDATE SET data = excluded.data", page, data);
         bytes += data.length;
       }
     });
+    this.#savedBytes = extra.bytesVersion;
     return (this.last = { pages: pages.length, bytes, ms: performance.now() - started });
   }
 
@@ -124,6 +140,7 @@ export class Snapshots {
 
   /** Forgets the snapshot: the instance ended, or will never be restored. */
   clear() {
+    this.#savedBytes = undefined;
     this.#storage.sql.exec("DELETE FROM snapshot");
     this.#storage.sql.exec("DELETE FROM snapshot_pages");
     this.#storage.sql.exec("DELETE FROM snapshot_bytes");

@@ -10,6 +10,7 @@ export class Pipe {
   #buffered = 0;
   #closed = false;
   #waiters = new Set<() => void>();
+  #version = 0;
   /** Bytes written and not yet read, at most. The process sets its module's `limits.stdinBytes`. */
   limit = Infinity;
 
@@ -35,6 +36,11 @@ export class Pipe {
     return this.#buffered > 0 || this.#closed;
   }
 
+  /** Changes with every write and read: the same version, the same contents (a snapshot need not write them again). */
+  get version(): number {
+    return this.#version;
+  }
+
   /** A copy of the bytes written and not yet read (a snapshot keeps them). */
   contents(): Uint8Array {
     const out = new Uint8Array(this.#buffered);
@@ -58,6 +64,7 @@ export class Pipe {
     if (bytes.length) {
       this.#chunks.push(bytes.slice());
       this.#buffered += bytes.length;
+      this.#version++;
     }
     this.#wake();
     return true;
@@ -72,6 +79,7 @@ export class Pipe {
   read(max: number): Uint8Array | null {
     const first = this.#chunks[0];
     if (!first) return this.#closed ? new Uint8Array() : null;
+    this.#version++;
     if (first.length <= max) {
       this.#chunks.shift();
       this.#buffered -= first.length;

@@ -375,6 +375,34 @@ describe("a snapshot that could not be saved", () => {
 });
 
 describe("the keeper's bytes in a snapshot (a process's unread stdin)", () => {
+  it("writes unread stdin again only when it changed, not at every rest", async () => {
+    const input = "x".repeat(65536);
+    const res = await post("/processes", { module: "countdown", args: ["4", "600000"], stdin: input, stdinOpen: true });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { id } = (await res.json()) as ProcessInfo;
+    // Real SQLite counts each statement that sets the bytes (countdown never reads its stdin).
+    await runInDurableObject(stub(id), (_o, state) => {
+      state.storage.sql.exec("CREATE TABLE byte_writes (n INTEGER)");
+      state.storage.sql.exec("CREATE TRIGGER count_byte_writes AFTER UPDATE OF bytes ON snapshot BEGIN INSERT INTO byte_writes VALUES (1); END");
+    });
+    const writes = async () => (await sql<{ n: number }>(id, "SELECT count(*) AS n FROM byte_writes"))[0]!.n;
+    for (const printed of [["4", "3"], ["4", "3", "2"]]) {
+      expect(await runDurableObjectAlarm(stub(id))).toBe(true); // a rest, saved: the same stdin
+      expect(await stdout(id)).toEqual(printed);
+    }
+    expect(await writes()).toBe(0);
+    // Still there for a restore, whole.
+    expect(await sql(id, "SELECT length(bytes) AS n FROM snapshot")).toEqual([{ n: input.length }]);
+    const attach = await stub(id).fetch("http://bus.test/attach", { headers: { upgrade: "websocket" } });
+    const ws = attach.webSocket!;
+    ws.accept();
+    ws.send(JSON.stringify({ stdin: "more" })); // changed: written with the next save
+    await until(async () => (await writes()) === 1, 2000);
+    expect(await sql(id, "SELECT length(bytes) AS n FROM snapshot")).toEqual([{ n: input.length + 4 }]);
+    ws.close(1000);
+    await worker(`/processes/${id}`, { method: "DELETE" });
+  });
+
   // A stand-in for a quiet instance: the store only asks it for its state and pages.
   const quiet = { quiet: true, module: { name: "stand-in" }, snapshot: () => ({ state: { module: "stand-in" }, pages: [] }) } as unknown as Guest;
   const bytes = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + (i >> 20)) & 0xff);
