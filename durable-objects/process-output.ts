@@ -100,10 +100,16 @@ export class ProcessOutput {
 
   /** After an INSERT of `json`: the oldest lines go, down to KEEP_LINES and KEEP_BYTES. */
   #trim(json: string[]) {
-    const kept = (this.#kept ??= KeptLines.read(this.sql));
-    // The rows just inserted are numbered on from the last (one statement, AUTOINCREMENT).
-    const last = this.sql.exec<{ seq: number }>("SELECT max(seq) AS seq FROM lines").one().seq;
-    json.forEach((j, i) => kept.add(last - json.length + 1 + i, utf8.encode(j).length));
+    if (this.#kept) {
+      // The rows just inserted are numbered on from the last (one statement, AUTOINCREMENT).
+      const last = this.sql.exec<{ seq: number }>("SELECT max(seq) AS seq FROM lines").one().seq;
+      json.forEach((j, i) => this.#kept!.add(last - json.length + 1 + i, utf8.encode(j).length));
+    } else {
+      // Read from the table, which holds them already: added again, the object's first batch
+      // counted twice, and up to 256 lines fewer than KEEP_LINES were kept.
+      this.#kept = KeptLines.read(this.sql);
+    }
+    const kept = this.#kept;
     const through = kept.trim(KEEP_LINES, KEEP_BYTES);
     if (through !== undefined) this.sql.exec("DELETE FROM lines WHERE seq <= ?", through);
   }

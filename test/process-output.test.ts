@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { modules } from "../build/registry.js";
 import { modules as testGuests } from "../build/test-registry.js";
 import { Clients, setProcessModules } from "../durable-objects/bus-process.js";
-import { KEEP_BYTES } from "../durable-objects/process-output.js";
+import { KEEP_BYTES, KEEP_LINES } from "../durable-objects/process-output.js";
 import type { LogLine } from "../src/log.js";
 import { post, spawnGuest, worker } from "./worker.js";
 
@@ -47,6 +47,20 @@ describe("process output at volume", () => {
     expect(stdout).toHaveLength(1000);
     expect(stdout[0]).toBe("L4000");
     expect(stdout.at(-1)).toBe("L4999");
+  });
+});
+
+describe("the log table keeps the last KEEP_LINES lines", () => {
+  it("all of them where a process wrote exactly that many: none of its first batch is counted twice", async () => {
+    const input = Array.from({ length: KEEP_LINES }, (_, i) => `l${i}`).join("\n") + "\n";
+    const res = await post("/processes", { module: "upcase", stdin: input });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    expect(await finished(id)).toMatchObject({ status: "exited", code: 0 });
+    const { lines } = (await (await worker(`/processes/${id}/logs`)).json()) as { lines: LogLine[] };
+    const stdout = lines.filter((l) => l.stream === "stdout").map((l) => l.msg);
+    expect(stdout).toHaveLength(KEEP_LINES);
+    expect(stdout[0]).toBe("L0");
   });
 });
 
