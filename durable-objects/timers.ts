@@ -99,11 +99,19 @@ export class AlarmTimers implements Clock {
       await this.#storage.deleteAlarm();
       return;
     }
-    const next = Math.min(due, LATEST_ALARM);
+    // A time that has passed (time.sleep_until 0 is one) is an alarm now: setAlarm refuses 0.
+    const next = Math.max(1, Math.min(due, LATEST_ALARM));
     // The alarm set already is not set again: a restore that makes its sleeps anew, due when they were, changes nothing.
     const set = this.#storage.sql.exec<{ at: number }>("SELECT at FROM alarm").toArray()[0]?.at;
     if (set === next) return;
     this.#storage.sql.exec("INSERT INTO alarm (one, at) VALUES (1, ?) ON CONFLICT (one) DO UPDATE SET at = excluded.at", next);
-    await this.#storage.setAlarm(next);
+    try {
+      await this.#storage.setAlarm(next);
+    } catch (err) {
+      // Not set after all: a row left saying so kept the next sleep from setting it (the same
+      // time, so "set already"), and that sleep never woke.
+      this.#storage.sql.exec("DELETE FROM alarm WHERE at = ?", next);
+      throw err;
+    }
   }
 }

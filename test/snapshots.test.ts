@@ -135,6 +135,13 @@ describe("a process survives its object's eviction (snapshots)", () => {
     await worker(`/processes/${id}`, { method: "DELETE" });
   });
 
+  it("sleeps until a time that has passed (0, 1) wake at once, by the alarm", async () => {
+    const id = await spawnGuest("sleeps", [`{"until_ms":0}`, `{"until_ms":1}`]);
+    await until(async () => (await status(id)).status !== "running", 3000);
+    expect(await status(id)).toMatchObject({ status: "exited", code: 0 });
+    expect((await stdout(id)).sort()).toEqual([`woke {"until_ms":0}`, `woke {"until_ms":1}`]);
+  });
+
   it("writes only the pages that changed: the first rest writes the module's changed pages, a later one the same or fewer", async () => {
     const { id } = await spawn("countdown", ["3", "600000"]);
     const pages = await sql<{ page: number }>(id, "SELECT page FROM snapshot_pages ORDER BY page");
