@@ -23,9 +23,15 @@ export { Clients } from "./process-sockets.js";
 
 const DEFAULT_RETENTION_MS = 60 * 60 * 1000;
 
-/** What a process's snapshot keeps beside its instance: how it was spawned (stdin apart: its unread bytes go as the snapshot's bytes). */
+/** How a process was spawned (stdin apart: its unread bytes go as its snapshot's bytes). */
+type SpawnedAs = Omit<SpawnRequest, "stdin" | "stdinOpen">;
+
+/**
+ * What a process's snapshot keeps beside its instance. `request` only in snapshots saved before
+ * it moved to the `spawned` row: args and env (up to 256 KiB) were written again at every rest.
+ */
 interface ProcessExtra {
-  request: Omit<SpawnRequest, "stdin" | "stdinOpen">;
+  request?: SpawnedAs;
   stdinClosed: boolean;
 }
 
@@ -74,8 +80,6 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
   /** Output and log lines on their way to the log table, the clients and Workers logs (process-output.ts). */
   #output: ProcessOutput;
   #snapshots: Snapshots;
-  /** How the running process was spawned, for its snapshots. */
-  #request?: ProcessExtra["request"];
   /** Its retention time is over: its storage is wiped once the alarm that said so has run. */
   #expired = false;
 
@@ -84,6 +88,8 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     const sql = ctx.storage.sql;
     sql.exec("CREATE TABLE IF NOT EXISTS info (one INTEGER PRIMARY KEY CHECK (one = 1), json TEXT NOT NULL)");
     sql.exec("CREATE TABLE IF NOT EXISTS lines (seq INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL)");
+    // How the process was spawned, written once: a restore needs it, and it never changes.
+    sql.exec("CREATE TABLE IF NOT EXISTS spawned (one INTEGER PRIMARY KEY CHECK (one = 1), json TEXT NOT NULL)");
     this.#output = new ProcessOutput(sql, this.#clients, () => this.#process, () => this.#socketLimit());
     this.#timers = new AlarmTimers(ctx.storage, (tag, id, waited) => this.#timerFired(tag, id, waited));
     // kv.* keys of the modules running here live in this object's own SQLite (durable-objects/kv.ts).
@@ -122,12 +128,14 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     });
     this.#save(process.info);
     this.#process = process;
-    this.#request = { module: request.module, args: request.args, env: request.env, tty: request.tty };
+    const spawned: SpawnedAs = { module: request.module, args: request.args, env: request.env, tty: request.tty };
+    this.ctx.storage.sql.exec("INSERT INTO spawned (one, json) VALUES (1, ?) ON CONFLICT (one) DO UPDATE SET json = excluded.json", JSON.stringify(spawned));
     try {
       unpin = this.#runtime.instances.pin(process.start(make, request.env, run));
     } catch (err) {
       this.#process = undefined;
       this.ctx.storage.sql.exec("DELETE FROM info");
+      this.ctx.storage.sql.exec("DELETE FROM spawned");
       throw err;
     }
     return process;
@@ -146,7 +154,8 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
       void this.ctx.blockConcurrencyWhile(() => this.#retain());
     };
     if (!saved) return fail("its Durable Object was evicted, and there is no snapshot to go on from (the process had not yet come to rest, or its last snapshot could not be saved)");
-    const { request, stdinClosed } = saved.extra.json as ProcessExtra;
+    const { stdinClosed, request = this.#spawned() } = saved.extra.json as ProcessExtra;
+    if (!request) return fail("its Durable Object was evicted, and there is no record of how it was spawned to go on from");
     this.#timers.forgetSleeps();
     const durable = this.#snapshots.durable;
     try {
@@ -169,7 +178,7 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     this.#output.flush();
     const process = this.#process!;
     const stdin = process.stdin;
-    return { json: { request: this.#request!, stdinClosed: stdin.closed } satisfies ProcessExtra, bytes: stdin.contents(), bytesVersion: stdin.version };
+    return { json: { stdinClosed: stdin.closed } satisfies ProcessExtra, bytes: stdin.contents(), bytesVersion: stdin.version };
   }
 
   async status(): Promise<ProcessInfo | null> {
@@ -289,6 +298,11 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     if (this.#expired) return undefined;
     const row = this.ctx.storage.sql.exec<{ json: string }>("SELECT json FROM info").toArray()[0];
     return row ? (JSON.parse(row.json) as ProcessInfo) : undefined;
+  }
+
+  #spawned(): SpawnedAs | undefined {
+    const row = this.ctx.storage.sql.exec<{ json: string }>("SELECT json FROM spawned").toArray()[0];
+    return row ? (JSON.parse(row.json) as SpawnedAs) : undefined;
   }
 
   #save(info: ProcessInfo) {

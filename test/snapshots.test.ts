@@ -382,6 +382,35 @@ describe("a snapshot that could not be saved", () => {
 });
 
 describe("the keeper's bytes in a snapshot (a process's unread stdin)", () => {
+  it("keeps how the process was spawned (args, env: up to 256 KiB) once, not in every rest's snapshot", async () => {
+    const bigEnv = { BIG: "e".repeat(100_000) };
+    const res = await post("/processes", { module: "countdown", args: ["3", "600000"], env: bigEnv });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { id } = (await res.json()) as ProcessInfo;
+    const json = async () => (await sql<{ json: string }>(id, "SELECT json FROM snapshot"))[0]!.json;
+    expect(await runDurableObjectAlarm(stub(id))).toBe(true); // a rest: saved
+    expect((await json()).length).toBeLessThan(10_000);
+    expect(JSON.parse(await json()).extra.request).toBeUndefined();
+    await evictDurableObject(stub(id));
+    expect(await status(id)).toMatchObject({ status: "running", args: ["3", "600000"] });
+    expect(JSON.parse((await sql<{ json: string }>(id, "SELECT json FROM spawned"))[0]!.json)).toMatchObject({ module: "countdown", args: ["3", "600000"], env: bigEnv });
+    expect(await runDurableObjectAlarm(stub(id))).toBe(true);
+    expect(await stdout(id)).toEqual(["3", "2", "1"]);
+    await worker(`/processes/${id}`, { method: "DELETE" });
+  });
+
+  it("restores a snapshot saved before that, with the request in it", async () => {
+    const { id } = await spawn("countdown", ["2", "600000"]);
+    await runInDurableObject(stub(id), (_o, state) => {
+      const saved = JSON.parse(state.storage.sql.exec<{ json: string }>("SELECT json FROM snapshot").one().json);
+      saved.extra.request = { module: "countdown", args: ["2", "600000"] };
+      state.storage.sql.exec("UPDATE snapshot SET json = ?", JSON.stringify(saved));
+      state.storage.sql.exec("DELETE FROM spawned");
+    });
+    await evictAndWake(id);
+    expect(await stdout(id)).toEqual(["2", "1"]);
+  });
+
   it("writes unread stdin again only when it changed, not at every rest", async () => {
     const input = "x".repeat(65536);
     const res = await post("/processes", { module: "countdown", args: ["4", "600000"], stdin: input, stdinOpen: true });
