@@ -208,6 +208,8 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
   }
 
   async logs(limit = KEEP_LINES): Promise<LogLine[]> {
+    // Wiped since the caller saw its status (GET /processes/:id/logs asks that first): no lines.
+    if (this.#expired) return [];
     this.#output.flush();
     return this.#output.lines(limit);
   }

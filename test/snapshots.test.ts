@@ -201,6 +201,8 @@ describe("an ended process's retention", () => {
       expect(await res.json()).toMatchObject({ codeName: "InvalidHandle" });
     }
     expect(await runInDurableObject(stub(id), (_o, state) => state.storage.getAlarm())).toBeNull();
+    // What a /logs request that saw the status just before the wipe asks next: nothing, not a missing table.
+    expect(await stub(id).logs()).toEqual([]);
     await evictDurableObject(stub(id));
     expect((await worker(`/processes/${id}`)).status).toBe(404);
   });
