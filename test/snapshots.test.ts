@@ -254,19 +254,19 @@ describe("stdin that comes while the guest rests survives an eviction", () => {
     await until(async () => (await stdoutOf(id)).includes("sleeping"));
     const child = (await stub(id).logs()).filter((l) => l.process !== id);
     expect(child.map((l) => [l.process, l.msg])).toEqual([[`${id}.1`, "1"]]);
-    const spawned = async () => (await sql<{ json: string }>(id, "SELECT json FROM snapshot")).map((r) => JSON.parse(r.json).state.spawned);
-    expect(await spawned()).toEqual([1]);
+    const subprocesses = async () => (await sql<{ json: string }>(id, "SELECT json FROM snapshot")).map((r) => JSON.parse(r.json).state.subprocesses);
+    expect(await subprocesses()).toEqual([1]);
     // Restored, and saved again (stdin written while it rests is saved at once): with its count,
     // so its next child would be .2, not .1 again.
     await evictDurableObject(stub(id));
     expect(await status(id)).toMatchObject({ status: "running" });
-    await runInDurableObject(stub(id), (_o, state) => state.storage.sql.exec("UPDATE snapshot SET json = json_set(json, '$.state.spawned', 0)"));
+    await runInDurableObject(stub(id), (_o, state) => state.storage.sql.exec("UPDATE snapshot SET json = json_set(json, '$.state.subprocesses', 0)"));
     const res = await stub(id).fetch("http://bus.test/attach", { headers: { upgrade: "websocket" } });
     const ws = res.webSocket!;
     ws.accept();
     ws.send(JSON.stringify({ stdin: "x\n" }));
-    await until(async () => (await spawned())[0] !== 0, 2000);
-    expect(await spawned()).toEqual([1]);
+    await until(async () => (await subprocesses())[0] !== 0, 2000);
+    expect(await subprocesses()).toEqual([1]);
     ws.close(1000);
     await stub(id).kill();
   });

@@ -61,7 +61,7 @@ export class InstanceContext {
   /** Bytes logged so far, against `limits.logBytes`: kept in a snapshot, so a restore does not reset the budget. */
   logBytes = 0;
   /** Sub-processes spawned so far (a process's: see childId), kept in a snapshot as logBytes is. */
-  spawned = 0;
+  subprocesses = 0;
   readonly #fuel: bigint;
   /** limits.memoryPages in bytes. */
   readonly #maxBytes: number;
@@ -133,7 +133,7 @@ export class InstanceContext {
   }
 
   childId(): string | undefined {
-    return this.command && `${this.command.id}.${++this.spawned}`;
+    return this.command && `${this.command.id}.${++this.subprocesses}`;
   }
 
   /** A log line of this instance, within its `logBytes` budget. */

@@ -59,8 +59,8 @@ export interface InstanceState {
   listening: string[];
   forked: boolean;
   logBytes: number;
-  /** Sub-processes spawned so far (InstanceContext.spawned); a snapshot saved before it was kept has none. */
-  spawned?: number;
+  /** Sub-processes spawned so far (InstanceContext.subprocesses); a snapshot saved before it was kept has none. */
+  subprocesses?: number;
   wasi?: WasiState;
   /** A blocking guest's entry that waits, unwound into its memory (./asyncify.ts): restored, it rewinds. */
   suspended?: Suspended;
@@ -117,7 +117,7 @@ export function saveInstance(cx: InstanceContext): InstanceState {
     listening: [...cx.listening.keys()],
     forked: cx.forked,
     logBytes: cx.logBytes,
-    spawned: cx.spawned,
+    subprocesses: cx.subprocesses,
   };
 }
 
@@ -141,7 +141,7 @@ export function restoreMemory(cx: InstanceContext, state: InstanceState, pages: 
   for (const topic of state.listening) cx.listening.set(topic, utf8.encode(topic));
   cx.forked = state.forked;
   cx.logBytes = state.logBytes;
-  cx.spawned = state.spawned ?? 0;
+  cx.subprocesses = state.subprocesses ?? 0;
 }
 
 /**
