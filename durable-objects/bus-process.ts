@@ -7,14 +7,14 @@ import { BusError, type Outcome, outcome } from "../src/errors.js";
 import { errorResponse, HttpError } from "../src/http/errors.js";
 import { socketProtocol } from "../src/http/guard.js";
 import { DEFAULT_LIMITS } from "../src/manifest.js";
-import type { LogLine } from "../src/log.js";
 import { Process, type ProcessInfo, type SpawnRequest } from "../src/process.js";
 import type { ModuleEntry, Runtime } from "../src/runtime.js";
 import { createRuntime } from "../src/worker-runtime.js";
 import { SqlKv } from "./kv.js";
 import type { Guest, GuestOptions, Saved } from "../src/instance/guest.js";
 import { type Extra, Snapshots } from "./snapshots.js";
-import { KEEP_LINES, ProcessOutput } from "./process-output.js";
+import { KEEP_LINES, type KeptLine } from "../src/log.js";
+import { ProcessOutput } from "./process-output.js";
 import { attachClient, Clients, endFrame } from "./process-sockets.js";
 import { AlarmTimers } from "./timers.js";
 
@@ -207,11 +207,11 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     return this.#info() ?? null;
   }
 
-  async logs(limit = KEEP_LINES): Promise<LogLine[]> {
+  async logs(limit = KEEP_LINES, after?: number): Promise<KeptLine[]> {
     // Wiped since the caller saw its status (GET /processes/:id/logs asks that first): no lines.
     if (this.#expired) return [];
     this.#output.flush();
-    return this.#output.lines(limit);
+    return this.#output.lines(limit, after);
   }
 
   /**

@@ -1,12 +1,10 @@
-import type { LogLine } from "../src/log.js";
+import { KEEP_LINES, type KeptLine, type LogLine } from "../src/log.js";
 import type { Process } from "../src/process.js";
 import type { Clients } from "./process-sockets.js";
 
 // A process's output on its way out: to the log table, the attached sockets and Workers logs, in
 // batches, and the backpressure that holds a guest writing faster than its clients read.
 
-/** Lines kept per process for GET /processes/:id/logs and for a client that attaches late. */
-export const KEEP_LINES = 1000;
 /**
  * The most the kept lines may weigh, counted as their JSON (escapes included, in UTF-8): what
  * GET /processes/:id/logs answers. The lines reach the Worker in one RPC, limited to 32 MiB;
@@ -115,8 +113,13 @@ export class ProcessOutput {
   }
 
   /** The last `limit` stored lines, oldest first (what is pending is not among them: flush first). */
-  lines(limit: number): LogLine[] {
-    return this.#select("SELECT seq, json FROM lines ORDER BY seq DESC LIMIT ?", limit);
+  /**
+   * The kept lines, oldest first, each with its `seq`: the newest `limit`, or with `after` the
+   * oldest `limit` of those that came after that one (a reader that pages on from its last line).
+   */
+  lines(limit: number, after?: number): KeptLine[] {
+    if (after === undefined) return this.#select("SELECT seq, json FROM lines ORDER BY seq DESC LIMIT ?", limit);
+    return this.#select("SELECT seq, json FROM lines WHERE seq > ? ORDER BY seq LIMIT ?", after, limit);
   }
 
   /**
@@ -127,12 +130,12 @@ export class ProcessOutput {
     return this.#select("SELECT seq, json FROM lines WHERE json ->> '$.process' = ? AND json ->> '$.stream' IS NOT NULL ORDER BY seq DESC LIMIT ?", process, limit);
   }
 
-  /** The lines `newest` selects (seq and json, newest first), oldest first. */
-  #select(newest: string, ...params: (string | number)[]): LogLine[] {
+  /** The lines `some` selects (seq and json), oldest first. */
+  #select(some: string, ...params: (string | number)[]): KeptLine[] {
     return this.sql
-      .exec<{ json: string }>(`SELECT json FROM (${newest}) ORDER BY seq`, ...params)
+      .exec<{ seq: number; json: string }>(`SELECT seq, json FROM (${some}) ORDER BY seq`, ...params)
       .toArray()
-      .map((r) => JSON.parse(r.json) as LogLine);
+      .map((r) => ({ ...(JSON.parse(r.json) as LogLine), seq: r.seq }));
   }
 
   /**

@@ -13,6 +13,21 @@ export interface LogLine {
   stream?: "stdout" | "stderr";
 }
 
+/**
+ * A line of a process's log table as GET /processes/:id/logs gives it: with its place in the table, which
+ * counts every line the process's object kept (its own, its sub-processes', log lines) one by one,
+ * so a reader that pages on (`?after=`) sees a gap where lines were trimmed before it read them.
+ */
+export interface KeptLine extends LogLine {
+  seq: number;
+}
+
+/**
+ * Lines a process's object keeps (its log table: durable-objects/process-output.ts), and so the
+ * most GET /processes/:id/logs answers at once and a client that attaches late is replayed.
+ */
+export const KEEP_LINES = 1000;
+
 export type LogSink = (line: LogLine) => void;
 
 /** Workers logs capture console output; errors and warnings go to their own streams. */

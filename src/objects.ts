@@ -1,6 +1,6 @@
 import type { Payload } from "./codec/index.js";
 import type { Outcome } from "./errors.js";
-import type { LogLine } from "./log.js";
+import type { KeptLine } from "./log.js";
 import type { ProcessInfo, SpawnRequest } from "./process.js";
 import type { KvEntry, KvLimits, KvPage, KvSwap } from "./services/kv/types.js";
 
@@ -20,7 +20,8 @@ export interface ProcessObject extends Rpc.DurableObjectBranded {
   drop(id: string, reason?: string): Promise<void>;
   /** Kills the process; answers its state after the kill. */
   kill(): Promise<ProcessInfo | null>;
-  logs(limit?: number): Promise<LogLine[]>;
+  /** Its kept lines, oldest first: the newest `limit`, or the oldest `limit` after line `after`. */
+  logs(limit?: number, after?: number): Promise<KeptLine[]>;
   /** GET /processes/:id/attach, a WebSocket upgrade. */
   fetch(request: Request): Promise<Response>;
 }

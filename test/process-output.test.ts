@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { modules } from "../build/registry.js";
 import { modules as testGuests } from "../build/test-registry.js";
 import { Clients, setProcessModules } from "../durable-objects/bus-process.js";
-import { KEEP_BYTES, KEEP_LINES } from "../durable-objects/process-output.js";
+import { KEEP_BYTES } from "../durable-objects/process-output.js";
+import { KEEP_LINES } from "../src/log.js";
 import type { LogLine } from "../src/log.js";
 import { post, spawnGuest, worker } from "./worker.js";
 

@@ -76,6 +76,30 @@ describe("processes (BusProcess Durable Object)", () => {
     expect(lines[0]).toMatchObject({ module: "countdown", process: id, level: "info", stream: "stdout" });
   });
 
+  it("pages its lines: each has its seq, ?after= gives those after one, ?limit= at most so many; a bad one is 400", async () => {
+    const { id } = await spawn("countdown", ["5", "1"]);
+    await until(id, (p) => p.status !== "running");
+    const page = async (query: string) => {
+      const res = await worker(`/processes/${id}/logs${query}`);
+      expect(res.status, await res.clone().text()).toBe(200);
+      return ((await res.json()) as { lines: (LogLine & { seq: number })[] }).lines;
+    };
+    const all = await page("");
+    expect(stdout(all)).toEqual(["5", "4", "3", "2", "1"]);
+    const seqs = all.map((l) => l.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    // The newest two; then, from the first line, the two after it, and on.
+    expect((await page("?limit=2")).map((l) => l.msg)).toEqual(stdout(all).slice(-2));
+    expect((await page(`?after=${seqs[0]}&limit=2`)).map((l) => l.seq)).toEqual(seqs.slice(1, 3));
+    expect((await page(`?after=${seqs[2]}`)).map((l) => l.seq)).toEqual(seqs.slice(3));
+    expect(await page(`?after=${seqs.at(-1)}`)).toEqual([]);
+    for (const query of ["?after=-1", "?after=x", "?limit=0", "?limit=1001", "?after=1e3", "?limit="]) {
+      const res = await worker(`/processes/${id}/logs${query}`);
+      expect(res.status, query).toBe(400);
+      expect(await res.json()).toMatchObject({ codeName: "BadRequest", error: expect.stringMatching(/must be a whole number from/) });
+    }
+  });
+
   it("exits 2 with a message on stderr for a bad argument", async () => {
     for (const args of [["x"], [], ["0"], ["1", "2", "3"]]) {
       const { id } = await spawn("countdown", args);

@@ -112,6 +112,10 @@ export const SCHEMAS: Record<string, JsonSchema> = {
       stream: { type: "string", enum: ["stdout", "stderr"] },
     },
   },
+  KeptLine: {
+    description: "A line as the process's log table keeps it: `seq` is its place there, counting every line the table kept (its sub-processes' and log lines too) one by one, so a reader paging on with `?after=` sees a gap where lines were trimmed before it read them.",
+    allOf: [ref("LogLine"), { type: "object", required: ["seq"], properties: { seq: { type: "integer", minimum: 1 } } }],
+  },
   ModuleInfo: {
     type: "object",
     required: ["name", "description", "topics", "fetch", "limits"],

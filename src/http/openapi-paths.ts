@@ -4,6 +4,7 @@
  * with the meta routes into the document.
  */
 import type { Schema, TopicSpec } from "../codec/schema.js";
+import { KEEP_LINES } from "../log.js";
 import type { Manifest } from "../manifest.js";
 import { SESSION_CHARS } from "../session-names.js";
 import { type JsonSchema, jsonSchemaOf } from "./json-schema.js";
@@ -104,7 +105,11 @@ export function processPaths(auth: boolean, modules: string[]) {
         operationId: "processes.logs",
         tags: ["processes"],
         summary: "A process's recent lines (up to 1,000)",
-        responses: { "200": json({ type: "object", required: ["lines"], properties: { lines: { type: "array", items: ref("LogLine") } } }, "stdout, stderr and log lines, oldest first."), "404": unknown, ...GUARDED_ERRORS, default: CALL_ERRORS.default },
+        parameters: [
+          { name: "after", in: "query", description: "Only lines after the one with this `seq`, the oldest first: a reader pages on from the last line it read.", schema: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER } },
+          { name: "limit", in: "query", description: `At most this many lines (the newest, or with \`after\` the oldest after it).`, schema: { type: "integer", minimum: 1, maximum: KEEP_LINES, default: KEEP_LINES } },
+        ],
+        responses: { "200": json({ type: "object", required: ["lines"], properties: { lines: { type: "array", items: ref("KeptLine") } } }, "stdout, stderr and log lines, oldest first."), "400": error("`after` or `limit` is not a whole number in its range (BadRequest)."), "404": unknown, ...GUARDED_ERRORS, default: CALL_ERRORS.default },
         ...guarded,
       },
     },

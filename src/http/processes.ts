@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { Env } from "../env.js";
+import { KEEP_LINES } from "../log.js";
 import { readCapped } from "../bytes.js";
 import { BusError, codeOf, nameInMessage, unwrap } from "../errors.js";
 import { DEFAULT_LIMITS } from "../manifest.js";
@@ -23,6 +24,14 @@ function checkJson(contentType: string | undefined): void {
   if (formatOfContentType(contentType) !== Format.Json) {
     throw new HttpError("Unsupported", `Content-Type ${contentType} is not application/json, the one type POST /processes takes`, 415);
   }
+}
+
+/** A query parameter that is a whole number from `min` to `max`, if given; BadRequest for anything else. */
+function count(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^\d{1,16}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= min && n <= max)) throw BusError.of("BadRequest", `?${name}= must be a whole number from ${min} to ${max}, not ${JSON.stringify(value.slice(0, 32))}`);
+  return n;
 }
 
 /**
@@ -89,9 +98,11 @@ export function processRoutes(runtime: Runtime) {
   });
 
   app.get("/:id/logs", async (c) => {
+    const after = count(c.req.query("after"), "after", 0, Number.MAX_SAFE_INTEGER);
+    const limit = count(c.req.query("limit"), "limit", 1, KEEP_LINES) ?? KEEP_LINES;
     const stub = stubOf(c.env, c.req.param("id"));
     if (!(await stub.status())) throw new HttpError("InvalidHandle", `no process ${c.req.param("id")}`, 404);
-    return c.json({ lines: await stub.logs() });
+    return c.json({ lines: await stub.logs(limit, after) });
   });
 
   // A topic served by a running process (one whose module listened and forked): its instance,

@@ -137,7 +137,11 @@ describe("processes", () => {
     ]);
     expect(await wait(attachment.ended, "the end")).toEqual({ code: 0 });
     expect(await process.status()).toMatchObject({ status: "exited", code: 0 });
-    expect((await process.logs()).filter((l) => l.stream === "stdout").map((l) => l.msg)).toEqual(["3", "2", "1"]);
+    const logs = await process.logs();
+    expect(logs.filter((l) => l.stream === "stdout").map((l) => l.msg)).toEqual(["3", "2", "1"]);
+    // Paged on from the first line: the one after it, with its seq.
+    expect(await process.logs({ after: logs[0]!.seq, limit: 1 })).toEqual([logs[1]]);
+    await expect(process.logs({ limit: 0 })).rejects.toMatchObject({ name: "BusError", codeName: "BadRequest" });
   });
 
   it("writes stdin through the attachment: upcase answers each line and exits when stdin closes", async () => {

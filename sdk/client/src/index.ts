@@ -5,7 +5,7 @@
 export { Client, type CallOptions, type ModuleClient, type ModuleInfo, type TypedClientOptions } from "./client.js";
 export { Session, type SessionEvents, type SessionOptions, type SessionState } from "./session.js";
 export { SessionCall, type CallbackEvent, type CallState, type SessionCallOptions } from "./session-call.js";
-export { ProcessHandle, type LogLine, type ProcessInfo, type ProcessStatus, type SpawnOptions } from "./process.js";
+export { type KeptLine, type LogLine, type LogsOptions, ProcessHandle, type ProcessInfo, type ProcessStatus, type SpawnOptions } from "./process.js";
 export { Attachment, type ProcessEnd, type ProcessEvent } from "./attach.js";
 export { BusError, type ErrorBody } from "./errors.js";
 export { Code, codeName, type CodeName, type FormatName } from "./codes.js";

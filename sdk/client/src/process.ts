@@ -28,6 +28,22 @@ export interface LogLine {
   stream?: "stdout" | "stderr";
 }
 
+/**
+ * A line as a process's log table keeps it: `seq` is its place there, counting every line the
+ * process's object kept (its sub-processes' and log lines too) one by one. Paging on with
+ * `logs({ after })` from the last one read, a first `seq` past `after + 1` says lines were trimmed
+ * (the table keeps 1,000) before they were read.
+ */
+export interface KeptLine extends LogLine {
+  seq: number;
+}
+
+/** Which lines `logs` answers: the newest `limit` (1-1,000, all by default), or with `after` the oldest `limit` after that `seq`. */
+export interface LogsOptions {
+  after?: number;
+  limit?: number;
+}
+
 export interface SpawnOptions {
   args?: string[];
   env?: Record<string, string>;
@@ -63,9 +79,14 @@ export class ProcessHandle {
     return this.#http.json("GET", this.#path());
   }
 
-  /** Its recent lines (up to 1,000), oldest first. */
-  async logs(): Promise<LogLine[]> {
-    return (await this.#http.json<{ lines: LogLine[] }>("GET", this.#path("/logs"))).lines;
+  /** Its recent lines (up to 1,000), oldest first; see LogsOptions to page on from a line read before. */
+  async logs(options: LogsOptions = {}): Promise<KeptLine[]> {
+    const query = new URLSearchParams();
+    if (options.after !== undefined) query.set("after", String(options.after));
+    if (options.limit !== undefined) query.set("limit", String(options.limit));
+    const search = query.toString();
+    const path = this.#path(search ? `/logs?${search}` : "/logs");
+    return (await this.#http.json<{ lines: KeptLine[] }>("GET", path)).lines;
   }
 
   /** Kills it (exit code 137); answers its state. */
