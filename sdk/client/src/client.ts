@@ -1,6 +1,6 @@
 import { type CallFormat, CONTENT_TYPES, decodePayload, encodePayload, formatOfContentType } from "./codec.js";
 import { BusError } from "./errors.js";
-import { type ClientOptions, Http } from "./http.js";
+import { type ClientOptions, Http, segment } from "./http.js";
 import { ProcessHandle, type ProcessInfo, type SpawnOptions } from "./process.js";
 import { Session, type SessionOptions } from "./session.js";
 import type { ModuleDef, ModuleOf, ModuleTable, RequestOf, ResponseOf } from "./types.js";
@@ -47,13 +47,13 @@ export class Client<M extends ModuleTable = {}> {
   }
 
   /** POST /call/:module/:topic: the reply, decoded (raw: its bytes). */
-  call<Name extends string, K extends keyof ModuleOf<M, Name> & string>(
+  async call<Name extends string, K extends keyof ModuleOf<M, Name> & string>(
     module: Name,
     topic: K,
     request: RequestOf<ModuleOf<M, Name>[K]>,
     options: CallOptions = {},
   ): Promise<ResponseOf<ModuleOf<M, Name>[K]>> {
-    return this.#post(`call/${encodeURIComponent(module)}/${encodeURIComponent(topic)}`, { module, topic }, request, options.format ?? "json", options.signal) as Promise<
+    return this.#post(`call/${segment(module)}/${segment(topic)}`, { module, topic }, request, options.format ?? "json", options.signal) as Promise<
       ResponseOf<ModuleOf<M, Name>[K]>
     >;
   }

@@ -24,6 +24,18 @@ export interface ClientOptions {
 }
 
 /**
+ * A name (a module, topic, session or process id) as one segment of a URL's path. BadRequest where
+ * it cannot be one: a lone surrogate, on which encodeURIComponent throws a bare URIError.
+ */
+export function segment(name: string): string {
+  try {
+    return encodeURIComponent(name);
+  } catch {
+    throw BusError.of("BadRequest", `${JSON.stringify(name)}: a name with a lone surrogate cannot be a segment of a URL's path`);
+  }
+}
+
+/**
  * The HTTP side of a client: URLs under the base, the bearer token, errors as BusError. Shared
  * by every part of the client so the token and the base are read in one place.
  */

@@ -1,6 +1,6 @@
 import { Attachment } from "./attach.js";
 import type { CallFormat } from "./codec.js";
-import type { Http } from "./http.js";
+import { type Http, segment } from "./http.js";
 
 export type ProcessStatus = "running" | "exited" | "failed";
 
@@ -72,10 +72,10 @@ export class ProcessHandle {
   }
 
   #path(rest = ""): string {
-    return `processes/${encodeURIComponent(this.id)}${rest}`;
+    return `processes/${segment(this.id)}${rest}`;
   }
 
-  status(): Promise<ProcessInfo> {
+  async status(): Promise<ProcessInfo> {
     return this.#http.json("GET", this.#path());
   }
 
@@ -90,13 +90,13 @@ export class ProcessHandle {
   }
 
   /** Kills it (exit code 137); answers its state. */
-  kill(): Promise<ProcessInfo> {
+  async kill(): Promise<ProcessInfo> {
     return this.#http.json("DELETE", this.#path());
   }
 
   /** Calls a topic the running process serves (a module that listened and forked). */
-  call<Res = unknown>(topic: string, request: unknown, options: { format?: CallFormat } = {}): Promise<Res> {
-    return this.#call(this.#path(`/call/${encodeURIComponent(topic)}`), { topic }, request, options.format ?? "json") as Promise<Res>;
+  async call<Res = unknown>(topic: string, request: unknown, options: { format?: CallFormat } = {}): Promise<Res> {
+    return this.#call(this.#path(`/call/${segment(topic)}`), { topic }, request, options.format ?? "json") as Promise<Res>;
   }
 
   /** Attaches to its output and stdin over a WebSocket. */

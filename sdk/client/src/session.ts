@@ -3,7 +3,7 @@ import type { FormatName } from "./codes.js";
 import { decodePayload, encodePayload, packFrame, unpackFrame } from "./codec.js";
 import { BusError } from "./errors.js";
 import { Emitter } from "./events.js";
-import type { Http, SocketLike } from "./http.js";
+import { type Http, type SocketLike, segment } from "./http.js";
 import { type CallHost, SessionCall, type SessionCallOptions } from "./session-call.js";
 import type { CallbacksOf, ModuleDef, RequestOf, UntypedModule } from "./types.js";
 
@@ -67,7 +67,8 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
   /** The session's name; `default` is the one GET /bus/:module opens. */
   readonly name: string;
   #http: Http;
-  #path: string;
+  /** The name given (none: the route without one, the session `default`). */
+  readonly #name: string | undefined;
   #options: SessionOptions;
   #events = new Emitter<SessionEvents>();
   #socket?: SocketLike;
@@ -88,7 +89,7 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
     this.#http = http;
     this.module = module;
     this.name = name ?? "default";
-    this.#path = name === undefined ? `bus/${encodeURIComponent(module)}` : `bus/${encodeURIComponent(module)}/${encodeURIComponent(name)}`;
+    this.#name = name;
     this.#options = options;
     this.#opened = new Promise((resolve, reject) => (this.#openedSettle = { resolve, reject }));
     this.#opened.catch(() => {});
@@ -164,10 +165,16 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
     });
   }
 
+  /** Made on each use, inside #connect's guard: a name that cannot be a path's segment fails `opened()`, as any refusal does. */
+  #path(): string {
+    const name = this.#name;
+    return name === undefined ? `bus/${segment(this.module)}` : `bus/${segment(this.module)}/${segment(name)}`;
+  }
+
   #connect() {
     let socket: SocketLike;
     try {
-      socket = this.#http.socket(this.#path);
+      socket = this.#http.socket(this.#path());
     } catch (err) {
       this.#shutdown(err instanceof BusError ? err : BusError.of("InternalFailure", (err as Error).message, { module: this.module }), "no WebSocket");
       return;
@@ -215,7 +222,7 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
       // wrong now, the module is gone), as retrying could only be refused again, and tries
       // again after anything else (the network, a 5xx while the Worker restarts, 408 and 429,
       // which say "later").
-      const why = await this.#http.whyNoSocket(this.#path, { module: this.module });
+      const why = await this.#http.whyNoSocket(this.#path(), { module: this.module });
       const refused = why.status !== undefined && why.status >= 400 && why.status < 500 && why.status !== 408 && why.status !== 429;
       if (!this.#everOpened || refused) {
         this.#shutdown(why, why.message);

@@ -102,6 +102,20 @@ describe("calls over HTTP", () => {
     expect(requests).toEqual([]);
   });
 
+  it("refuses a name with a lone surrogate (BadRequest, as a rejection: encodeURIComponent threw a bare URIError at once)", async () => {
+    const { requests, fetch } = fakeFetch(() => Response.json({}));
+    const client = new Client({ url: "http://bus.test", fetch, webSocket: () => { throw new Error("no socket expected"); } });
+    const lone = "a\ud800";
+    const refused = { name: "BusError", codeName: "BadRequest", message: expect.stringContaining("lone surrogate") };
+    await expect(client.call(lone, "greet", {})).rejects.toMatchObject(refused);
+    await expect(client.call("hello", lone, {})).rejects.toMatchObject(refused);
+    await expect(client.process(lone).status()).rejects.toMatchObject(refused);
+    await expect(client.process(lone).kill()).rejects.toMatchObject(refused);
+    await expect(client.process("p").call(lone, {})).rejects.toMatchObject(refused);
+    await expect(client.session("chat", lone).opened()).rejects.toMatchObject(refused);
+    expect(requests).toEqual([]);
+  });
+
   it("refuses a name that is \".\" or \"..\" (BadRequest): a URL resolves it away, and the request would reach another route", async () => {
     const { requests, fetch } = fakeFetch(() => Response.json({ name: "wasm-bus", routes: [], modules: [] }));
     const client = new Client({ url: "http://bus.test/base", fetch, webSocket: () => { throw new Error("no socket expected"); } });
