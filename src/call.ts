@@ -59,6 +59,11 @@ export interface CallOptions {
   answered?: boolean;
   /** The instance making the call, where a guest makes it: what its budgets are charged to. */
   from?: CallerInstance;
+  /**
+   * The call the calling guest made this one for, where that is certain (InstanceContext.attributed):
+   * a failure of this call may pass its reason on to that one. `origin` may be another's.
+   */
+  madeFor?: BusCall;
 }
 
 /**
@@ -92,6 +97,7 @@ export class BusCall {
   readonly key?: string;
   /** The calling instance, for a guest's call (CallOptions.from). */
   readonly from?: CallerInstance;
+  readonly madeFor?: BusCall;
   /** Set by the service while the call can go on after its caller's instance is restored (Resume). */
   resume?: Resume;
   /** What the serving side keeps for this call (its guest instance, a socket, ...). */
@@ -141,6 +147,7 @@ export class BusCall {
     this.depth = options.origin ? options.origin.depth + 1 : 0;
     this.key = options.key;
     this.from = options.from;
+    this.madeFor = options.madeFor;
     if (options.answered) this.#state = "answered";
     this.parent?.children.add(this);
   }

@@ -190,6 +190,11 @@ export class HandleTable {
     return this.#inbound !== 0;
   }
 
+  /** How many calls the guest serves. */
+  get inboundCount(): number {
+    return this.#inbound;
+  }
+
   clear(): Entry[] {
     const all = this.entries().map(([, entry]) => entry);
     this.#slotHandles.fill(0);

@@ -34,6 +34,20 @@ describe("calls between modules", () => {
     expect((await call("flood-client", "watch", {})).status).toBe(200);
   });
 
+  it("passes a failure's reason on only to the call it is certainly of: with two served at once, b never gets a's", async () => {
+    const { call } = guestApp();
+    // a calls divider-rs with its own request (a string where a number goes) from the delivery
+    // of its sleep's reply, when the last call started is b; divide fails, and mixup faults both.
+    const a = call("mixup", "a", { a: "alice-secret", b: 1 });
+    await new Promise((r) => setTimeout(r, 10));
+    const b = call("mixup", "b", {});
+    const [ra, rb] = await Promise.all([a, b]);
+    for (const res of [ra, rb]) expect(res.status).toBe(400);
+    const [ea, eb] = [((await ra.json()) as { error: string }).error, ((await rb.json()) as { error: string }).error];
+    expect(eb).toBe("module mixup faulted the call with BadRequest (12)");
+    expect(ea).not.toContain("alice-secret"); // uncertain whose: neither gets it
+  });
+
   it("holds a guest's queue to MAX_QUEUED_BYTES as well: callbacks of 1 MiB are refused past 16 MiB waiting", async () => {
     const { call, logs } = guestApp();
     // flood.big sends 1 MiB ticks until one is refused and faults with its code; the client fails

@@ -146,13 +146,13 @@ function fault(cx: InstanceContext, handle: number, code: number, detail?: strin
   if (!call) return Code.InvalidHandle;
   cx.handles.remove(handle);
   code >>>= 0;
-  const refusal = cx.refusalFor(call, code);
-  const heard = refusal ? undefined : cx.heardFor(call, code);
-  const reason = detail ?? (refusal ?? heard)?.message;
-  // A failure heard of goes on as it was: one that was a module's failure through a refusal (a
-  // full queue further on: relayed, a 502) stays one; any other keeps its code's status, as it is
-  // often the caller's own input passed through (a URL http.fetch refuses is a 400).
-  const relayed = refusal ?? (heard?.relayed ? heard : undefined);
+  const passed = cx.passedOn(call, code);
+  const reason = detail ?? passed?.error.message;
+  // A refusal is the module's failure (relayed: a 502 for a 4xx). A failure heard of goes on as
+  // it was: one that was itself a passed-on refusal (a full queue further on) stays one; any
+  // other keeps its code's status, as it is often the caller's own input passed through (a URL
+  // http.fetch refuses is a 400).
+  const relayed = passed && (!passed.heard || passed.error.relayed) ? passed.error : undefined;
   const message = `module ${cx.module.name} faulted the call with ${codeName(code)} (${code})${reason ? `: ${reason}` : ""}`;
   return call.fault(new BusError(code, message, detail, relayed));
 }

@@ -48,10 +48,12 @@ export class InstanceContext {
   exports!: GuestExports;
   /** The inbound call the guest is working on: tags its log lines, roots its own calls' chain. */
   current?: BusCall;
-  /** The last status an import refused with, why, and the call the guest was serving then. */
-  #refusal?: { error: BusError; during?: BusCall };
-  /** The last failure the guest heard of (wasm_bus_error, call_now's status), and the call it made that call for. */
-  #heard?: { error: BusError; during?: BusCall };
+  /**
+   * The last failure the guest met, for a fault that passes it on (`passedOn`): an import it was
+   * refused (`heard` false), or a call it made that failed (`heard`: wasm_bus_error, call_now's
+   * status); and the call the guest worked on then, where that is certain (`attributed`).
+   */
+  #met?: { error: BusError; during: BusCall; heard: boolean };
   /** What the guest said (`fault_message` on handle 0) just before it trapped: a Rust panic's message. */
   lastWords?: string;
   /** Set by `fork`: a command keeps serving after `_start` returns. */
@@ -106,30 +108,37 @@ export class InstanceContext {
   refused(error: BusError) {
     if (this.module.metered) this.host.meter.fuel.value = (this.host.meter.fuel.value as bigint) - REFUSAL_FUEL;
     this.log(LogLevel.Warn, error.message);
-    this.#refusal = { error, during: this.current };
+    this.#meet(error, this.attributed(), false);
+  }
+
+  /** A failure the guest hears of, of a call it made for `madeFor` (BusCall.madeFor): see `passedOn`. */
+  heard(error: BusError, madeFor: BusCall | undefined) {
+    this.#meet(error, madeFor, true);
+  }
+
+  #meet(error: BusError, during: BusCall | undefined, heard: boolean) {
+    // One not known to be of a call forgets the last: it must not stand for this one.
+    this.#met = during && { error, during, heard };
   }
 
   /**
-   * The refusal a guest passes on when it faults `call` with `code`: only one that happened
-   * while it served that call. A reason never reaches another call.
+   * The failure a guest passes on when it faults `call` with `code`: the last it met, where that
+   * was the same code, met while it worked on that very call. A reason never reaches another call.
    */
-  refusalFor(call: BusCall, code: number): BusError | undefined {
-    const r = this.#refusal;
-    return r && r.error.code === code && r.during === call ? r.error : undefined;
-  }
-
-  /** A failure the guest hears of, of a call it made while serving `during`: see `heardFor`. */
-  heard(error: BusError, during: BusCall | undefined) {
-    this.#heard = { error, during };
+  passedOn(call: BusCall, code: number): { error: BusError; heard: boolean } | undefined {
+    const met = this.#met;
+    return met && met.error.code === code && met.during === call ? met : undefined;
   }
 
   /**
-   * The failure a guest passes on when it faults `call` with the `code` a call it made for it
-   * failed with: a full queue two modules away then still says why. Only for that call, as a refusal.
+   * The inbound call the guest works on now, where that is certain: it serves that one call
+   * alone. `current` is the call whose wasm_bus_start ran last, and with several served, what
+   * runs now may be another's (an async handler going on after an await, in a delivery): a
+   * reason passed on to the wrong call would show one caller what another sent.
    */
-  heardFor(call: BusCall, code: number): BusError | undefined {
-    const h = this.#heard;
-    return h && h.error.code === code && h.during === call ? h.error : undefined;
+  attributed(): BusCall | undefined {
+    const current = this.current;
+    return current && !current.ended && this.handles.inboundCount === 1 ? current : undefined;
   }
 
   childId(): string | undefined {

@@ -42,6 +42,7 @@ export function call(
     keepalive,
     caller: cx.module.name,
     origin: cx.current ?? cx.command?.origin,
+    madeFor: cx.attributed(),
     from: cx,
   });
   cx.handles.set(handle, { kind: "out", call: outbound, callbacks: entry.callbacks });
@@ -159,7 +160,7 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
       const ended = end(entry);
       delivery.push(() => {
         ended();
-        cx.heard(err, entry.call.origin);
+        cx.heard(err, entry.call.madeFor);
         cx.exports.wasm_bus_error?.(handle, err.code);
       });
     },
