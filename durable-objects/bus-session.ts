@@ -15,7 +15,7 @@ import type { ModuleEntry } from "../src/runtime.js";
 import { createRuntime } from "../src/worker-runtime.js";
 import { SqlKv } from "./kv.js";
 import { Snapshots } from "./snapshots.js";
-import { closeBack } from "./sockets.js";
+import { closeBack, closeReason } from "./sockets.js";
 import { BadFrame, type ClientFrame, badFrameAnswer, decodeFrame, encodeFrame, faultFrame, type ServerFrame } from "./frames.js";
 
 type CallFrame = Extract<ClientFrame, { type: "call" }>;
@@ -125,7 +125,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     } catch (err) {
       // No instance can serve the socket (its module is gone, or it traps starting): it closes
       // with why, which its client gives its calls, instead of leaving every frame unanswered.
-      return ws.close(1011, BusError.from(err).message.slice(0, 120));
+      return ws.close(1011, closeReason(BusError.from(err).message));
     }
     const limits = guest.module.manifest.limits;
     const size = typeof data === "string" ? data.length : data.byteLength;
