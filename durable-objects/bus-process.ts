@@ -251,10 +251,14 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
   }
 
   override async alarm() {
-    await this.#timers.fire();
-    // After fire(), which goes on writing its own tables: wiped in the middle of it, the alarm
-    // failed ("no such table"), and so did every request until the object was evicted.
-    if (this.#expired) await this.ctx.storage.deleteAll();
+    try {
+      await this.#timers.fire();
+    } finally {
+      // After fire(), which goes on writing its own tables: wiped in the middle of it, the alarm
+      // failed ("no such table"), and so did every request until the object was evicted. Even
+      // where fire() failed later on: the retention's timer is gone, and nothing would wipe it again.
+      if (this.#expired) await this.ctx.storage.deleteAll();
+    }
   }
 
   #timerFired(tag: string, id: number, waited: boolean) {
