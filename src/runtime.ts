@@ -247,7 +247,12 @@ function chainRefusal(call: BusCall, cycle: boolean, maxDepth: number): BusError
  */
 function transcodeRequest(call: BusCall, spec: TopicSpec, how: Fit, module: LoadedModule | undefined): BusError | undefined {
   if (how === "refused") return BusError.of("Unsupported", `topic ${call.topic} takes ${spec.format}, and raw bytes cannot be transcoded`);
-  const request = transcode(call.request, formatValue(spec.format), spec.request);
+  let request: Payload;
+  try {
+    request = transcode(call.request, formatValue(spec.format), spec.request);
+  } catch (err) {
+    throw untranscodable(call, spec, err);
+  }
   const limits = module?.manifest.limits;
   // Checked here, where the growth happens: the edge and the `call` import held the bytes the
   // caller sent, and transcoding can grow them (a msgpack `bin` byte is up to four in JSON).
@@ -261,6 +266,19 @@ function transcodeRequest(call: BusCall, spec: TopicSpec, how: Fit, module: Load
 /** dispatch's refusal of a request over the serving module's limit, as it came. */
 function requestTooLarge(call: BusCall, limit: number): BusError {
   return BusError.of("LimitExceeded", `request of ${call.request.data.length} bytes to topic ${call.topic} is over module ${call.wapm}'s limit of ${limit} (limits.requestBytes)`);
+}
+
+/**
+ * transcodeRequest's refusal of a request that was read but cannot be written in the topic's
+ * format (an integer past msgpack's 64 bits, nesting deeper than the encoder's stack): the value
+ * is the caller's, so the fault is too (BadRequest, 400), not the host's SerializationFailed (500).
+ * A request that cannot be read is refused as the decoder says (DeserializationFailed).
+ */
+function untranscodable(call: BusCall, spec: TopicSpec, err: unknown): BusError {
+  const refusal = BusError.from(err);
+  if (refusal.code !== Code.SerializationFailed) return refusal;
+  const given = `${call.request.data.length} bytes of ${FORMAT_NAMES[call.request.format]}`;
+  return BusError.of("BadRequest", `request of ${given} cannot be transcoded into ${spec.format} for topic ${call.topic}: ${refusal.message}`);
 }
 
 /** transcodeRequest's refusal of a request its transcoding made too large. */

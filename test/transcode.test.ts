@@ -41,3 +41,24 @@ describe("a request transcoded past the module's requestBytes is refused where i
     expect((await call("ticks", "count", { data: Array.from({ length: 1_040_000 }, () => 255) })).status).toBe(413);
   });
 });
+
+describe("a request the host cannot transcode into its topic's format is the caller's fault", () => {
+  // kv-probe's os topic is msgpack; its schema checks topic, format and payload, and lets other
+  // fields pass (serde ignores them). What a JSON caller puts there must still become msgpack.
+  const os = (junk: string) => `{"topic":"kv.get","format":1,"payload":[],"junk":${junk}}`;
+
+  it.each([
+    ["nested 10,000 deep", "[".repeat(10_000) + "]".repeat(10_000), /Maximum call stack size exceeded/],
+    ["an integer past 64 bits", "123456789012345678901234567890", /too large to fit in MessagePack 64-bit integer format/],
+  ])("JSON %s, for a msgpack topic: 400 BadRequest naming the request, not the host's 500", async (_what, junk, why) => {
+    const { call } = guestApp();
+    const res = await call("kv-probe", "os", os(junk));
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: string; codeName: string };
+    expect(body).toMatchObject({ codeName: "BadRequest", module: "kv-probe", topic: "os" });
+    expect(body.error).toMatch(/^request of \d+ bytes of json cannot be transcoded into msgpack for topic os: cannot encode as msgpack: /);
+    expect(body.error).toMatch(why);
+    // The runtime is unharmed: the next call goes through.
+    expect((await call("hello", "greet", { name: "Ada" })).status).toBe(200);
+  });
+});
