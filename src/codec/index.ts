@@ -1,8 +1,9 @@
-import { C1, Packr } from "msgpackr";
+import { Packr } from "msgpackr";
 import { Format, type FormatValue, formatName } from "../abi.js";
 import { BusError } from "../errors.js";
 import { decodeBincode, encodeBincode } from "./bincode.js";
 import { conform, decodeJson, encodeJson } from "./json.js";
+import { msgpackFault } from "./msgpack-scan.js";
 import type { Schema } from "./schema.js";
 
 export { decodeJson, encodeJson, stringifyJson } from "./json.js";
@@ -67,8 +68,9 @@ export function transcode(payload: Payload, to: FormatValue, schema?: Schema): P
 }
 
 /**
- * Exactly one msgpack value: msgpackr alone takes the first value and ignores what follows,
- * and reads 0xc1 (never used in msgpack) as a placeholder object instead of failing.
+ * Exactly one msgpack value: msgpackr alone takes the first value and ignores what follows, reads
+ * 0xc1 (never used in msgpack) as a placeholder object instead of failing, and a str that is not
+ * UTF-8 with U+FFFD in place of its bad bytes (msgpack-scan.ts refuses both).
  */
 function unpackOne(data: Uint8Array): unknown {
   let value: unknown;
@@ -79,18 +81,7 @@ function unpackOne(data: Uint8Array): unknown {
     end = stop ?? data.length;
   });
   if (end !== data.length) throw new Error(`${data.length - end} bytes after the value`);
-  // A cheap native scan first: the walk only runs where the byte occurs at all.
-  if (data.includes(0xc1) && holdsC1(value)) throw new Error("byte 0xc1 is never used in msgpack");
+  const fault = msgpackFault(data);
+  if (fault) throw new Error(fault);
   return value;
 }
-
-function holdsC1(v: unknown): boolean {
-  if (v === C1) return true;
-  if (v === null || typeof v !== "object" || v instanceof Uint8Array) return false;
-  if (v instanceof Map) {
-    for (const [k, x] of v) if (holdsC1(k) || holdsC1(x)) return true;
-    return false;
-  }
-  return Object.values(v).some(holdsC1);
-}
-

@@ -55,6 +55,32 @@ describe("msgpack decoding is strict", () => {
     }
   });
 
+  it("refuses a str that is not UTF-8 with DeserializationFailed, as JSON refuses such text, wherever it is", () => {
+    const str8 = (...b: number[]) => [0xd9, b.length, ...b];
+    for (const bad of [
+      bytes(0xa2, 0xff, 0x41), // a byte never in UTF-8
+      bytes(0xa2, 0xc0, 0x80), // an overlong NUL
+      bytes(0xa3, 0xed, 0xa0, 0x80), // a surrogate (CESU-8)
+      bytes(0xa1, 0xe2), // a character cut at the end of its str
+      bytes(...str8(...new Array(69).fill(0x41), 0x80)), // long enough for msgpackr's TextDecoder
+      bytes(0x81, 0xa1, 0xff, 0x01), // a map key
+      bytes(0x92, 0xc4, 0x01, 0xff, 0xa1, 0xfe), // after bin data, which may hold any bytes
+    ]) {
+      const err = thrown(() => decode(Format.Msgpack, bad));
+      expect(err.code).toBe(Code.DeserializationFailed);
+      expect(err.message).toMatch(/^malformed msgpack payload: the str at byte \d+ is not UTF-8$/);
+    }
+    expect(thrown(() => decode(Format.Msgpack, bytes(0x92, 0x01, 0xa1, 0xff))).message).toMatch(/str at byte 2 /);
+    // and so nothing of it is transcoded into JSON with U+FFFD in its place
+    expect(thrown(() => transcode({ format: Format.Msgpack, data: bytes(0x81, 0xa1, 0x6e, 0xa2, 0xff, 0x41) }, Format.Json)).code).toBe(Code.DeserializationFailed);
+  });
+
+  it("takes UTF-8 of every width, U+FFFD itself, and any bytes in bin", () => {
+    const text = "a é € 😀 \uFFFD \uFEFF";
+    expect(decode(Format.Msgpack, pack({ [text]: text, long: text.repeat(20) }))).toEqual({ [text]: text, long: text.repeat(20) });
+    expect(decode(Format.Msgpack, bytes(0xc4, 0x03, 0xff, 0xed, 0xa0))).toEqual(bytes(0xff, 0xed, 0xa0));
+  });
+
   it("reads an empty payload as no value", () => {
     expect(decode(Format.Msgpack, new Uint8Array())).toBeUndefined();
   });
