@@ -3,7 +3,10 @@
  * no recursion (nesting as deep as the payload is long costs nothing) and no allocation:
  * - the byte 0xc1, which msgpack never uses: msgpackr reads it as a placeholder object;
  * - a str that is not UTF-8: msgpackr puts U+FFFD in place of the bad bytes, where the JSON
- *   decoder refuses the whole payload, and the module would get bytes no serde `String` reads.
+ *   decoder refuses the whole payload, and the module would get bytes no serde `String` reads;
+ * - an ext value (a timestamp, msgpackr's own Date, Set, RegExp, Error, typed arrays, bigint):
+ *   outside serde's data model, which the bus's formats share. msgpackr makes objects of them
+ *   that validate as what they are not and become `{}` in JSON; the SDKs' decoders refuse them.
  *
  * It runs on a payload msgpackr has read to its end, so every length in it is within the bytes.
  */
@@ -39,18 +42,13 @@ export function msgpackFault(d: Uint8Array): string | undefined {
       case 0xc4: p += 1 + d[p]!; continue; // bin
       case 0xc5: p += 2 + u16(d, p); continue;
       case 0xc6: p += 4 + u32(d, p); continue;
-      case 0xc7: p += 2 + d[p]!; continue; // ext: length, type, data
-      case 0xc8: p += 3 + u16(d, p); continue;
-      case 0xc9: p += 5 + u32(d, p); continue;
+      case 0xc7: case 0xc8: case 0xc9: // ext: length, type, data
+      case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: // fixext: type, data
+        return extension(d, at);
       case 0xcc: case 0xd0: p += 1; continue;
       case 0xcd: case 0xd1: p += 2; continue;
       case 0xca: case 0xce: case 0xd2: p += 4; continue;
       case 0xcb: case 0xcf: case 0xd3: p += 8; continue;
-      case 0xd4: p += 2; continue; // fixext: type, data
-      case 0xd5: p += 3; continue;
-      case 0xd6: p += 5; continue;
-      case 0xd7: p += 9; continue;
-      case 0xd8: p += 17; continue;
       case 0xd9: len = d[p]!; p += 1; break; // str
       case 0xda: len = u16(d, p); p += 2; break;
       case 0xdb: len = u32(d, p); p += 4; break;
@@ -64,6 +62,13 @@ export function msgpackFault(d: Uint8Array): string | undefined {
     p += len;
   }
   return undefined;
+}
+
+/** The refusal of the ext value whose token is at `at`, naming its type (an i8). */
+function extension(d: Uint8Array, at: number): string {
+  const t = d[at]!;
+  const type = (d[at + (t === 0xc7 ? 2 : t === 0xc8 ? 3 : t === 0xc9 ? 5 : 1)]! << 24) >> 24;
+  return `ext type ${type} at byte ${at}: msgpack extensions (timestamps among them) are not in the bus's data model`;
 }
 
 /** Whether d[from, to) is UTF-8: ASCII by a loop, the rest (rarer) by the native decoder. */

@@ -81,6 +81,22 @@ describe("msgpack decoding is strict", () => {
     expect(decode(Format.Msgpack, bytes(0xc4, 0x03, 0xff, 0xed, 0xa0))).toEqual(bytes(0xff, 0xed, 0xa0));
   });
 
+  it("refuses ext values (timestamps, msgpackr's Date and bigint) with DeserializationFailed, instead of objects that become {} in JSON", () => {
+    const cases: [Uint8Array, RegExp][] = [
+      [bytes(0xd6, 0xff, 0, 0, 0, 1), /^malformed msgpack payload: ext type -1 at byte 0: msgpack extensions/], // timestamp 32
+      [encode(Format.Msgpack, { when: new Date(0) }), /ext type -1 at byte 6:/],
+      [bytes(0x91, 0xd7, 0xff, 0, 0, 0, 4, 0, 0, 0, 1), /ext type -1 at byte 1:/], // timestamp 64
+      [bytes(0xc7, 12, 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1), /ext type -1 at byte 0:/], // timestamp 96
+      [bytes(0xc7, 0x01, 0x42, 0x05), /ext type 66 at byte 0:/], // msgpackr's bigint
+    ];
+    for (const [bad, why] of cases) {
+      const err = thrown(() => decode(Format.Msgpack, bad));
+      expect(err.code).toBe(Code.DeserializationFailed);
+      expect(err.message).toMatch(why);
+    }
+    expect(thrown(() => transcode({ format: Format.Msgpack, data: encode(Format.Msgpack, { name: "Ada", at: new Date(0) }) }, Format.Json)).code).toBe(Code.DeserializationFailed);
+  });
+
   it("reads an empty payload as no value", () => {
     expect(decode(Format.Msgpack, new Uint8Array())).toBeUndefined();
   });
