@@ -48,8 +48,17 @@ export class Writer {
 export class Reader {
   view: DataView;
   pos = 0;
+  /**
+   * Elements the lengths still to be read may announce, in all. Each element of a payload's
+   * sequences, maps, strings and bytes starts at a byte of its own (a nested sequence's elements
+   * come after its length), so a payload's lengths add up to at most its size; what takes no bytes
+   * at all (unit, an empty struct or tuple) is allowed 65,536 over the whole payload. Held per
+   * sequence, a 1 MiB payload of lengths of 65,536 `()`s each announced 2^33 of them.
+   */
+  #announce: number;
   constructor(readonly buf: Uint8Array) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.#announce = buf.length + 0x10000;
   }
   take(n: number): number {
     if (this.pos + n > this.buf.length) throw new Error("bincode: unexpected end of input");
@@ -59,9 +68,9 @@ export class Reader {
   }
   length(): number {
     const n = this.view.getBigUint64(this.take(8), true);
-    // Every element takes at least a byte or is unit; cap by what is left to stop a
-    // hostile length from allocating before the read fails.
-    if (n > BigInt(this.buf.length - this.pos) && n > 0x10000n) throw new Error("bincode: length past the end of input");
+    // Checked before anything is allocated or looped over for it.
+    if (n > BigInt(this.#announce)) throw new Error("bincode: length past the end of input");
+    this.#announce -= Number(n);
     return Number(n);
   }
 }

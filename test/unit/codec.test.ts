@@ -82,3 +82,39 @@ describe("json and msgpack", () => {
     expect(() => decode(Format.Msgpack, new Uint8Array([0x92, 0x01]))).toThrowError(/malformed msgpack/);
   });
 });
+
+describe("bincode lengths are held to the payload", () => {
+  /** A u64 length, little-endian. */
+  const len = (n: number) => {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt(n), true);
+    return [...b];
+  };
+  const refusal = /^malformed bincode payload: bincode: length past the end of input$/;
+
+  it("a length of 2^32 or 2^64 - 1 is refused before anything is allocated", () => {
+    for (const schema of ["bytes", "string", { seq: "u8" }, { seq: "unit" }, { map: ["unit", "unit"] }] as Schema[]) {
+      expect(() => decode(Format.Bincode, new Uint8Array(len(2 ** 32)), schema)).toThrow(refusal);
+      expect(() => decode(Format.Bincode, new Uint8Array([255, 255, 255, 255, 255, 255, 255, 255]), schema)).toThrow(refusal);
+    }
+  });
+
+  it("elements that take no bytes (unit, an empty struct or tuple) are held to 65,536 in all, not 65,536 per sequence", () => {
+    // two sequences of 65,536 units inside one: each alone is within the allowance
+    const nested = new Uint8Array([...len(2), ...len(65536), ...len(65536)]);
+    expect(() => decode(Format.Bincode, nested, { seq: { seq: "unit" } })).toThrow(refusal);
+    expect(() => decode(Format.Bincode, nested, { seq: { seq: { struct: {} } } })).toThrow(refusal);
+    // 128 KiB of such lengths (far inside requestBytes) would announce 2^30 units
+    const flood = new Uint8Array([...len(16384), ...Array.from({ length: 16384 }, () => len(65536)).flat()]);
+    expect(() => decode(Format.Bincode, flood, { seq: { tuple: [{ seq: "unit" }] } })).toThrow(refusal);
+    // within the allowance they are read
+    expect((decode(Format.Bincode, new Uint8Array([...len(2), ...len(30000), ...len(30000)]), { seq: { seq: "unit" } }) as unknown[][]).map((s) => s.length)).toEqual([30000, 30000]);
+  });
+
+  it("a payload's own lengths, however many, are read: a sequence of 10,000 strings", () => {
+    const strings = Array.from({ length: 10_000 }, (_, i) => `s${i}`);
+    expect(decode(Format.Bincode, encode(Format.Bincode, strings, { seq: "string" }), { seq: "string" })).toEqual(strings);
+    const nested = Array.from({ length: 3000 }, () => [1, 2]);
+    expect(decode(Format.Bincode, encode(Format.Bincode, nested, { seq: { seq: "u8" } }), { seq: { seq: "u8" } })).toEqual(nested);
+  });
+});
