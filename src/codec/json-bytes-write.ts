@@ -34,8 +34,10 @@ let holders: Set<object> | undefined;
 
 /**
  * A copy ready for JSON.stringify: bigints as their digits (serde's u64/u128 keep them), keys as
- * own properties of null-prototype objects ("__proto__" is data), short byte arrays as arrays of
+ * own properties ("__proto__" is data: defined, not assigned), short byte arrays as arrays of
  * numbers; long ones stay Uint8Arrays, counted in `found`, their containers in `holders`.
+ * Plain objects, not null-prototype ones: V8 makes those dictionaries, which cost twice the memory
+ * and three times the time (a 1 MiB msgpack request of empty maps took 1 s and 270 MB into JSON).
  */
 function prepare(v: unknown): unknown {
   if (typeof v === "bigint") return JSON.rawJSON(v.toString());
@@ -50,8 +52,12 @@ function prepare(v: unknown): unknown {
   if (Array.isArray(v)) {
     out = v.map(prepare);
   } else {
-    out = Object.create(null) as Record<string, unknown>;
-    for (const k of Object.keys(v)) out[k] = prepare((v as Record<string, unknown>)[k]);
+    out = {};
+    for (const k of Object.keys(v)) {
+      const x = prepare((v as Record<string, unknown>)[k]);
+      if (k === "__proto__") Object.defineProperty(out, k, { value: x, writable: true, enumerable: true, configurable: true });
+      else out[k] = x;
+    }
   }
   if (found !== before) (holders ??= new Set()).add(out);
   return out;

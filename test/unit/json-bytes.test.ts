@@ -72,6 +72,9 @@ describe.each([
     };
     expect(text.decode(encodeJson(value))).toBe(reference(value));
     expect(text.decode(encodeJson(bytes(50)))).toBe(reference(bytes(50)));
+    // without long byte arrays (JSON.stringify writes it all): "__proto__" stays a key, nothing inherits
+    const plain = { proto, list: [proto, { "1": 1, b: 2, "0": 0, __proto__x: 3 }], big: 1n };
+    expect(text.decode(encodeJson(plain))).toBe('{"proto":{"__proto__":{"x":1}},"list":[{"__proto__":{"x":1}},{"0":0,"1":1,"b":2,"__proto__x":3}],"big":1}');
   });
 
   it("reads byte arrays into Uint8Array where the schema says bytes, as JSON.parse and conform did", () => {
