@@ -34,9 +34,14 @@ export async function readCapped(
     throw BusError.of("LimitExceeded", `${what} of ${declared} bytes is over the limit of ${limit}`);
   }
   if (!body) return new Uint8Array();
-  // A declared length within the limit is one native read, not a promise per chunk
-  // (the runtime holds a body to its declared length).
-  if (length <= limit) return new Uint8Array(await new Response(body).arrayBuffer());
+  // A declared length within the limit is one native read, not a promise per chunk. The body is
+  // held to the limit after it: a Request or Response another Worker made keeps the header it was
+  // given whatever its body (only workerd's HTTP server and client hold a body to it).
+  if (length <= limit) {
+    const data = new Uint8Array(await new Response(body).arrayBuffer());
+    if (data.length > limit) throw BusError.of("LimitExceeded", `${what} of ${data.length} bytes (declared ${declared}) is over the limit of ${limit}`);
+    return data;
+  }
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

@@ -43,6 +43,9 @@ export async function callPayload(runtime: Runtime, request: Request, module: st
     length <= limit
       ? new Uint8Array(await request.arrayBuffer())
       : await readCapped(request.body, declared, limit, "request body", { drain: true });
+  // The declared length is the sender's word: a Request another Worker made (a service binding)
+  // keeps the header it was given whatever its body; only workerd's HTTP server holds one to it.
+  if (data.length > limit) throw BusError.of("LimitExceeded", `request body of ${data.length} bytes (declared ${declared}) is over the limit of ${limit}`);
   if (format === Format.Json || format === Format.Msgpack) {
     if (!data.length) throw BusError.of("DeserializationFailed", `empty body: topic ${topic} wants one ${contentTypeOf(format)} value`);
     const value = decode(format, data, spec.request);
