@@ -43,15 +43,53 @@ function namesBytes(schema: Schema): boolean {
   return known;
 }
 
-/** Integers past 2^53 keep their digits as bigint (u64/u128 fields). */
+declare global {
+  interface String {
+    isWellFormed(): boolean;
+  }
+}
+
+/**
+ * Integers past 2^53 keep their digits as bigint (u64/u128 fields). A string with a lone surrogate
+ * is refused, as serde_json refuses it: it is not Unicode text, and would reach a msgpack module as
+ * bytes that are not UTF-8, a bincode one as U+FFFD.
+ */
 function parse(source: string): unknown {
   // A reviver costs ten times the parse, so only text with a run of 16 digits pays for it.
-  if (!/\d{16}/.test(source)) return JSON.parse(source);
-  return JSON.parse(source, (_key, value, context?: { source?: string }) =>
-    typeof value === "number" && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source)
-      ? BigInt(context.source)
-      : value,
-  );
+  const value = !/\d{16}/.test(source)
+    ? JSON.parse(source)
+    : JSON.parse(source, (_key, value, context?: { source?: string }) =>
+        typeof value === "number" && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source)
+          ? BigInt(context.source)
+          : value,
+      );
+  // UTF-8 text (checked as it is decoded) holds a surrogate only as an escape, so only text with
+  // one pays for the walk.
+  if (SURROGATE_ESCAPE.test(source) && !wellFormed(value)) {
+    throw new Error("a string holds a lone surrogate (an unpaired \\uD800-\\uDFFF escape), which is not Unicode text");
+  }
+  return value;
+}
+
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+/** Whether every string in a parsed value, keys too, is well formed; a loop, not recursion: JSON.parse takes any depth. */
+function wellFormed(root: unknown): boolean {
+  const stack = [root];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === "string") {
+      if (!v.isWellFormed()) return false;
+    } else if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+    } else if (v !== null && typeof v === "object") {
+      for (const k of Object.keys(v)) {
+        if (!k.isWellFormed()) return false;
+        stack.push((v as Record<string, unknown>)[k]);
+      }
+    }
+  }
+  return true;
 }
 
 /**
