@@ -172,8 +172,11 @@ function read(r: Reader, s: Schema, path: string): unknown {
     const n = r.length();
     const out: Record<string, unknown> = {};
     for (let i = 0; i < n; i++) {
-      const k = read(r, s.map[0], `${path}.<key>`);
-      out[String(k)] = read(r, s.map[1], `${path}.${String(k)}`);
+      const k = String(read(r, s.map[0], `${path}.<key>`));
+      const v = read(r, s.map[1], `${path}.${k}`);
+      // "__proto__" is data: assigned, it would set the object's prototype and the key would vanish
+      if (k === "__proto__") Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
+      else out[k] = v;
     }
     return out;
   }

@@ -118,3 +118,18 @@ describe("bincode lengths are held to the payload", () => {
     expect(decode(Format.Bincode, encode(Format.Bincode, nested, { seq: { seq: "u8" } }), { seq: { seq: "u8" } })).toEqual(nested);
   });
 });
+
+describe("bincode maps keep every key", () => {
+  it('"__proto__" is a key like any other: kept, transcoded, and no object inherits from its value', () => {
+    const schema: Schema = { map: ["string", { struct: { x: "u8" } }] };
+    const scalar: Schema = { map: ["string", "u8"] };
+    // encoded from a Map: an object literal's "__proto__" would set its prototype
+    const data = encode(Format.Bincode, new Map([["__proto__", { x: 1 }], ["a", { x: 2 }]]), schema);
+    const value = decode(Format.Bincode, data, schema) as Record<string, unknown>;
+    expect(Object.keys(value)).toEqual(["__proto__", "a"]);
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+    expect(new TextDecoder().decode(transcode({ format: Format.Bincode, data }, Format.Json, schema).data)).toBe('{"__proto__":{"x":1},"a":{"x":2}}');
+    const n = decode(Format.Bincode, encode(Format.Bincode, new Map([["__proto__", 5]]), scalar), scalar);
+    expect(Object.keys(n as object)).toEqual(["__proto__"]);
+  });
+});
