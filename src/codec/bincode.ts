@@ -1,5 +1,5 @@
 import { Reader, Writer } from "./bincode-buffers.js";
-import type { Schema } from "./schema.js";
+import { INTEGER, type Schema } from "./schema.js";
 
 /**
  * bincode 1.x with its default options (what `bincode::serialize` writes):
@@ -29,7 +29,8 @@ function fail(path: string, expected: string, value: unknown): never {
 function toBigInt(value: unknown, path: string, name: string): bigint {
   if (typeof value === "bigint") return value;
   if (typeof value === "number" && Number.isInteger(value)) return BigInt(value);
-  if (typeof value === "string" && /^-?\d+$/.test(value)) return BigInt(value);
+  // digits (a JSON map's key), as many as an integer type can hold (INTEGER)
+  if (typeof value === "string" && INTEGER.test(value)) return BigInt(value);
   return fail(path, name, value);
 }
 

@@ -14,7 +14,7 @@
 import { asBytes } from "./bincode.js";
 import { cutBytes, restore } from "./json-bytes-read.js";
 import { text } from "./json-bytes.js";
-import type { Schema } from "./schema.js";
+import { INTEGER, type Schema } from "./schema.js";
 
 // The writer and the byte-array constant are re-exported: codec/index.ts and the tests import
 // them from here, where JSON's encode and decode are found together.
@@ -55,11 +55,12 @@ declare global {
  * bytes that are not UTF-8, a bincode one as U+FFFD.
  */
 function parse(source: string): unknown {
-  // A reviver costs ten times the parse, so only text with a run of 16 digits pays for it.
+  // A reviver costs ten times the parse, so only text with a run of 16 digits pays for it. Longer
+  // integers than a bus type holds stay the numbers JSON.parse made (a float, Infinity past 1e308).
   const value = !/\d{16}/.test(source)
     ? JSON.parse(source)
     : JSON.parse(source, (_key, value, context?: { source?: string }) =>
-        typeof value === "number" && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source)
+        typeof value === "number" && !Number.isSafeInteger(value) && context?.source && INTEGER.test(context.source)
           ? BigInt(context.source)
           : value,
       );

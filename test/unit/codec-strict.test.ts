@@ -2,6 +2,7 @@ import { pack, unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { Code, Format } from "../../src/abi.js";
 import { decode, encode, stringifyJson, transcode } from "../../src/codec/index.js";
+import { validate } from "../../src/codec/validate.js";
 import { BusError } from "../../src/errors.js";
 
 const utf8 = new TextEncoder();
@@ -111,6 +112,22 @@ describe("json decoding", () => {
   it("keeps integers past 2^53 (16+ digits) as bigint", () => {
     const value = decode(Format.Json, json("[9007199254740993, -9007199254740993, 18446744073709551615]"));
     expect(value).toEqual([9007199254740993n, -9007199254740993n, 18446744073709551615n]);
+  });
+
+  it("keeps as bigint only integers a bus type can hold (39 digits, u128/i128): longer ones are numbers, as JSON.parse makes them, and cost no BigInt (quadratic: 200 ms for a million digits)", () => {
+    const u128max = (2n ** 128n - 1n).toString();
+    const i128min = (-(2n ** 127n)).toString();
+    expect(decode(Format.Json, json(`[${u128max}, ${i128min}]`))).toEqual([2n ** 128n - 1n, -(2n ** 127n)]);
+    const forty = "1" + "0".repeat(39);
+    expect(decode(Format.Json, json(`[${forty}, -${forty}]`))).toEqual([1e39, -1e39]);
+    const million = "7".repeat(1_000_000);
+    expect(decode(Format.Json, json(`{"n":${million}}`))).toEqual({ n: Number.POSITIVE_INFINITY });
+    // so a u128 field refuses it as it refuses any number past its range
+    expect(() => validate(decode(Format.Json, json(`{"n":${million}}`)), { struct: { n: "u128" } }, "request")).toThrow("request.n: expected an integer (u128), got a number (Infinity)");
+    // digits as a map's key or a string bincode writes as an integer: the same bound
+    expect(() => validate({ [million]: 1 }, { map: ["u64", "u8"] }, "request")).toThrow(/^request key: expected an integer \(u64\), got a string \(7{40}\)$/);
+    expect(() => encode(Format.Bincode, { [million]: 1 }, { map: ["u64", "u8"] })).toThrow(/expected u64/);
+    expect(encode(Format.Bincode, { [u128max]: 1 }, { map: ["u128", "u8"] }).length).toBe(8 + 16 + 1);
   });
 
   it("leaves safe integers, floats and digits in strings alone, even in text that holds 16 digits", () => {
