@@ -23,7 +23,19 @@ const INT_WIDTH = { u8: 1, u16: 2, u32: 4, u64: 8, u128: 16, i8: 1, i16: 2, i32:
 type IntName = keyof typeof INT_WIDTH;
 
 function fail(path: string, expected: string, value: unknown): never {
-  throw new Error(`bincode: ${path}: expected ${expected}, got ${typeof value === "object" ? JSON.stringify(value) ?? String(value) : String(value)}`);
+  throw new Error(`bincode: ${path}: expected ${expected}, got ${describe(value)}`);
+}
+
+/**
+ * The value a refusal names, in at most 80 characters: it may be the whole payload (a megabyte
+ * of it was the message, and the error body), and may hold bigints, which JSON.stringify refuses.
+ */
+function describe(value: unknown): string {
+  const s =
+    typeof value === "object" && value !== null
+      ? (JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? JSON.rawJSON(v.toString()) : v)) ?? String(value))
+      : String(value);
+  return s.length > 80 ? `${s.slice(0, 80)}...` : s;
 }
 
 function toBigInt(value: unknown, path: string, name: string): bigint {

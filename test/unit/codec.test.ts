@@ -133,3 +133,22 @@ describe("bincode maps keep every key", () => {
     expect(Object.keys(n as object)).toEqual(["__proto__"]);
   });
 });
+
+describe("bincode's refusals are short, whatever they refuse", () => {
+  it("names the value in at most 80 characters, bigints and all, instead of writing all of it", () => {
+    const big = Array.from({ length: 200_000 }, (_, i) => i);
+    const message = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error("nothing thrown");
+    };
+    const array = message(() => encode(Format.Bincode, big, "string"));
+    expect(array).toMatch(/^cannot encode as bincode: bincode: \$: expected string, got \[0,1,2,3,.{0,80}$/);
+    expect(message(() => encode(Format.Bincode, "x".repeat(1_000_000), "u8")).length).toBeLessThan(150);
+    expect(message(() => encode(Format.Bincode, [1n, 2n ** 70n], { struct: {} }))).toBe("cannot encode as bincode: bincode: $: expected object, got [1,1180591620717411303424]");
+    expect(message(() => encode(Format.Bincode, { a: 1 }, "u8"))).toBe('cannot encode as bincode: bincode: $: expected u8, got {"a":1}');
+  });
+});
