@@ -2,7 +2,7 @@ import { Packr } from "msgpackr";
 import { Format, type FormatValue, formatName } from "../abi.js";
 import { BusError } from "../errors.js";
 import { decodeBincode, encodeBincode } from "./bincode.js";
-import { conform, decodeJson, encodeJson } from "./json.js";
+import { conform, decodeJson, encodeJson, escapesSurrogate, wellFormed } from "./json.js";
 import { msgpackFault } from "./msgpack-scan.js";
 import type { Schema } from "./schema.js";
 
@@ -64,7 +64,14 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
 /** Re-encodes a payload; the identity when the formats agree. */
 export function transcode(payload: Payload, to: FormatValue, schema?: Schema): Payload {
   if (payload.format === to) return payload;
-  return { format: to, data: encode(to, decode(payload.format, payload.data, schema), schema) };
+  const value = decode(payload.format, payload.data, schema);
+  // JSON can escape a lone surrogate ("\ud800"), and keeps it where it stays JSON; a msgpack or
+  // bincode string is UTF-8, which cannot carry one (msgpackr wrote bytes that are not UTF-8,
+  // bincode's TextEncoder U+FFFD). Only text with a surrogate escape pays for the walk.
+  if (payload.format === Format.Json && to !== Format.Raw && escapesSurrogate(payload.data) && !wellFormed(value)) {
+    throw BusError.of("SerializationFailed", `cannot encode as ${formatName(to)}: a string holds a lone surrogate (an unpaired \\uD800-\\uDFFF escape), which UTF-8 cannot carry`);
+  }
+  return { format: to, data: encode(to, value, schema) };
 }
 
 /**

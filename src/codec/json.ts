@@ -49,11 +49,7 @@ declare global {
   }
 }
 
-/**
- * Integers past 2^53 keep their digits as bigint (u64/u128 fields). A string with a lone surrogate
- * is refused, as serde_json refuses it: it is not Unicode text, and would reach a msgpack module as
- * bytes that are not UTF-8, a bincode one as U+FFFD.
- */
+/** Integers past 2^53 keep their digits as bigint (u64/u128 fields). */
 function parse(source: string): unknown {
   // A reviver costs ten times the parse, so only text with a run of 16 digits pays for it. Longer
   // integers than a bus type holds stay the numbers JSON.parse made (a float, Infinity past 1e308).
@@ -64,18 +60,25 @@ function parse(source: string): unknown {
           ? BigInt(context.source)
           : value,
       );
-  // UTF-8 text (checked as it is decoded) holds a surrogate only as an escape, so only text with
-  // one pays for the walk.
-  if (SURROGATE_ESCAPE.test(source) && !wellFormed(value)) {
-    throw new Error("a string holds a lone surrogate (an unpaired \\uD800-\\uDFFF escape), which is not Unicode text");
-  }
   return value;
 }
 
-const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+/**
+ * Whether JSON text escapes a surrogate (`\uD800`-`\uDFFF`): UTF-8 text (checked as it is decoded)
+ * holds one no other way, so only then may a string read from it hold a lone one.
+ */
+export function escapesSurrogate(d: Uint8Array): boolean {
+  // Every backslash in valid JSON starts an escape of at least two characters.
+  for (let i = d.indexOf(0x5c); i >= 0; i = d.indexOf(0x5c, i + 2)) {
+    if (d[i + 1] !== 0x75 || (d[i + 2]! | 0x20) !== 0x64) continue;
+    const c = d[i + 3]! | 0x20;
+    if (c === 0x38 || c === 0x39 || (c >= 0x61 && c <= 0x66)) return true;
+  }
+  return false;
+}
 
 /** Whether every string in a parsed value, keys too, is well formed; a loop, not recursion: JSON.parse takes any depth. */
-function wellFormed(root: unknown): boolean {
+export function wellFormed(root: unknown): boolean {
   const stack = [root];
   while (stack.length) {
     const v = stack.pop();

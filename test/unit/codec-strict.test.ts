@@ -145,24 +145,30 @@ describe("json decoding", () => {
   });
 });
 
-describe("json strings are Unicode text", () => {
-  it("refuses a lone surrogate escape with DeserializationFailed, as serde_json does, in a value or a key, however nested", () => {
-    for (const bad of ['"\\ud800"', '"x\\udfff"', '["\\uD83D x"]', '{"a":[{"b":"\\ude00\\ud83d"}]}', '{"\\udc00":1}', '"\\ud83d\\u0041"']) {
-      const err = thrown(() => decode(Format.Json, json(bad)));
-      expect(err.code, bad).toBe(Code.DeserializationFailed);
-      expect(err.message).toBe("malformed json payload: a string holds a lone surrogate (an unpaired \\uD800-\\uDFFF escape), which is not Unicode text");
-    }
-    // so none is transcoded into msgpack as bytes that are not UTF-8, or into bincode as U+FFFD
-    const request = json('{"name":"\\ud800"}');
-    expect(thrown(() => transcode({ format: Format.Json, data: request }, Format.Msgpack)).code).toBe(Code.DeserializationFailed);
-    expect(thrown(() => transcode({ format: Format.Json, data: request }, Format.Bincode, { struct: { name: "string" } })).code).toBe(Code.DeserializationFailed);
-    // and so in long text cut for its byte arrays
-    const long = `{"body":[${Array.from({ length: 400 }, (_, i) => i % 256).join(",")}],"s":"\\udbff"}`;
-    expect(thrown(() => decode(Format.Json, json(long), { struct: { body: "bytes", s: "string" } })).code).toBe(Code.DeserializationFailed);
+describe("a lone surrogate is JSON's alone", () => {
+  const lone = ['"\\ud800"', '"x\\udfff"', '["\\uD83D x"]', '{"a":[{"b":"\\ude00\\ud83d"}]}', '{"\\udc00":1}', '"\\ud83d\\u0041"'];
+
+  it("stays as it is in JSON (an AssemblyScript module keeps it)", () => {
+    expect(decode(Format.Json, json('["\\ud800", {"\\udc00": 1}]'))).toEqual(["\ud800", { "\udc00": 1 }]);
   });
 
-  it("takes pairs written as escapes, and a backslash that escapes itself before u", () => {
-    expect(decode(Format.Json, json('["\\ud83d\\ude00", "\\\\ud800", {"\\uD83D\\uDE00": "\\\\udfff"}]'))).toEqual(["😀", "\\ud800", { "😀": "\\udfff" }]);
+  it("cannot be transcoded into msgpack or bincode, whose strings are UTF-8: SerializationFailed, in a value or a key, however nested", () => {
+    for (const bad of lone) {
+      for (const to of [Format.Msgpack, Format.Bincode] as const) {
+        const err = thrown(() => transcode({ format: Format.Json, data: json(bad) }, to, to === Format.Bincode ? "unit" : undefined));
+        expect(err.code, bad).toBe(Code.SerializationFailed);
+        expect(err.message).toMatch(/^cannot encode as (msgpack|bincode): a string holds a lone surrogate \(an unpaired \\uD800-\\uDFFF escape\), which UTF-8 cannot carry$/);
+      }
+    }
+    // and so in long text cut for its byte arrays
+    const long = `{"body":[${Array.from({ length: 400 }, (_, i) => i % 256).join(",")}],"s":"\\udbff"}`;
+    expect(thrown(() => transcode({ format: Format.Json, data: json(long) }, Format.Msgpack, { struct: { body: "bytes", s: "string" } })).code).toBe(Code.SerializationFailed);
+  });
+
+  it("pairs written as escapes, and a backslash that escapes itself before u, transcode as they are", () => {
+    const text = '["\\ud83d\\ude00", "\\\\ud800", {"\\uD83D\\uDE00": "\\\\udfff"}]';
+    const mp = transcode({ format: Format.Json, data: json(text) }, Format.Msgpack);
+    expect(unpack(mp.data as Buffer)).toEqual(["😀", "\\ud800", { "😀": "\\udfff" }]);
   });
 });
 
