@@ -9,6 +9,9 @@
 // --counts      prints how often each import answered each status, and each delivery
 // --strict      fails on the known findings too (KNOWN_FINDINGS in test/fuzz/abi-fuzzer.ts)
 // --frames      runs the frame fuzzer (test/frame-fuzz.test.ts, in workerd) for --seed, --actions frames
+// --codec       runs the codec fuzzers (test/unit/codec-fuzz.test.ts: JSON byte arrays read by hand
+//               against JSON.parse; test/unit/msgpack-scan.test.ts: msgpack round trips and
+//               mutations) in Node for --seed, --actions values each (default 2,000)
 //
 // It bundles the fuzzer with the runtime's src/ (esbuild, as bench/lib/build.mjs bundles the core)
 // and runs it in this Node with gc exposed. A failure prints the seed, the action index and the
@@ -60,6 +63,25 @@ if (args.includes("--frames")) {
     }
   } finally {
     rmSync(file, { force: true });
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+// --codec: the codec fuzzers instead, in Node (vitest's unit project): the seed and the count go
+// to them through the environment.
+if (args.includes("--codec")) {
+  let failed = 0;
+  for (let s = seed; s < seed + runs; s++) {
+    try {
+      execFileSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "unit", "test/unit/codec-fuzz.test.ts", "test/unit/msgpack-scan.test.ts"], {
+        cwd: root,
+        stdio: "inherit",
+        env: { ...process.env, CODEC_FUZZ_SEED: String(s), CODEC_FUZZ_COUNT: String(args.includes("--actions") ? actions : 2000) },
+      });
+    } catch {
+      failed++;
+      console.error(`codec fuzzer: seed ${s} failed`);
+    }
   }
   process.exit(failed ? 1 : 0);
 }

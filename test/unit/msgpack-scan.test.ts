@@ -32,10 +32,14 @@ function text(r: Rng): string {
   return Array.from({ length: r.pick([0, 1, 5, 15, 16, 31, 32, 70, 300]) }, () => r.pick(chars)).join("");
 }
 
+/** `npm run fuzz -- --codec` sets these for other seeds and counts. */
+const seed = Number(process.env.CODEC_FUZZ_SEED ?? 20261130);
+const count = Number(process.env.CODEC_FUZZ_COUNT ?? 2000);
+
 describe("the msgpack token scan", () => {
-  it("takes back every value msgpack writes (2,000 seeded values)", () => {
-    const r = new Rng(20261130);
-    for (let i = 0; i < 2000; i++) {
+  it(`takes back every value msgpack writes (seed ${seed}: ${count} values)`, () => {
+    const r = new Rng(seed);
+    for (let i = 0; i < count; i++) {
       const v = value(r, 0);
       const bytes = pack(v).slice();
       // compared as written again (in Node, msgpackr reads bin as a Buffer)
@@ -44,9 +48,9 @@ describe("the msgpack token scan", () => {
     }
   });
 
-  it("reads or refuses with DeserializationFailed any bytes (5,000 seeded mutations)", () => {
-    const r = new Rng(7);
-    for (let i = 0; i < 5000; i++) {
+  it(`reads or refuses with DeserializationFailed any bytes (seed ${seed + 1}: ${count * 2.5} mutations)`, () => {
+    const r = new Rng(seed + 1);
+    for (let i = 0; i < count * 2.5; i++) {
       const b = pack(value(r, 0)).slice(0, 4096);
       for (let k = r.u32() % 4; k >= 0; k--) b[r.u32() % b.length] = r.u32() & 0xff;
       try {
