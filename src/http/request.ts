@@ -30,6 +30,11 @@ export async function callPayload(runtime: Runtime, request: Request, module: st
   if ((given === "bincode" || spec.format === "bincode") && !spec.request) {
     throw new HttpError("Unsupported", `bincode needs the payload's types, and topic ${topic} declares none`, 415);
   }
+  // The reply comes back transcoded too: without its types the module would run, and then fail to
+  // answer (a 500 blaming it, after whatever it did).
+  if ((given === "bincode" || spec.format === "bincode") && fit(spec, given) === "transcode" && !spec.response) {
+    throw new HttpError("Unsupported", `bincode needs the reply's types, and topic ${topic} declares none`, 415);
+  }
   // A session's instance (`chat@room-a`) is held to its module's limit. These are the bytes on the
   // wire; the runtime holds a request it transcodes to the limit again, in the topic's format.
   const limit = moduleOf(runtime.modules, module)!.manifest.limits.requestBytes;
