@@ -3,7 +3,7 @@ import { Format, type FormatValue, formatName } from "../abi.js";
 import { BusError } from "../errors.js";
 import { decodeBincode, encodeBincode } from "./bincode.js";
 import { conform, decodeJson, encodeJson, escapesSurrogate, wellFormed } from "./json.js";
-import { msgpackFault } from "./msgpack-scan.js";
+import { msgpackFault, sawProto } from "./msgpack-scan.js";
 import type { Schema } from "./schema.js";
 
 export { decodeJson, encodeJson, stringifyJson } from "./json.js";
@@ -12,6 +12,8 @@ export type { Schema, TopicSpec } from "./schema.js";
 
 // Records off: msgpackr would otherwise generate decoders with `new Function`, which workerd forbids.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: "bigint", variableMapSize: true });
+/** The same with maps as Maps, for the rare payload with a key "__proto__" (see unpackOne). */
+const mapPackr = new Packr({ useRecords: false, mapsAsObjects: false, int64AsType: "bigint" });
 const utf8 = new TextEncoder();
 
 /** Bytes of one payload in one format. */
@@ -90,5 +92,17 @@ function unpackOne(data: Uint8Array): unknown {
   if (end !== data.length) throw new Error(`${data.length - end} bytes after the value`);
   const fault = msgpackFault(data);
   if (fault) throw new Error(fault);
-  return value;
+  // msgpackr renames a key "__proto__" to "__proto_" (so as not to set a prototype): read such a
+  // payload again with maps as Maps, and make them objects with the key as data.
+  return sawProto ? objects(mapPackr.unpack(data)) : value;
+}
+
+/** Maps as objects, with keys as msgpackr makes them (String of the key), "__proto__" defined as data. */
+function objects(v: unknown): unknown {
+  if (v instanceof Map) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of v) Object.defineProperty(out, String(k), { value: objects(x), writable: true, enumerable: true, configurable: true });
+    return out;
+  }
+  return Array.isArray(v) ? v.map(objects) : v;
 }

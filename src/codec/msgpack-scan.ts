@@ -9,6 +9,7 @@
  *   that validate as what they are not and become `{}` in JSON; the SDKs' decoders refuse them.
  *
  * It runs on a payload msgpackr has read to its end, so every length in it is within the bytes.
+ * On the way it notes a str "__proto__" (`sawProto`): msgpackr renames that key `__proto_`.
  */
 
 const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -16,8 +17,13 @@ const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const u16 = (d: Uint8Array, p: number) => (d[p]! << 8) | d[p + 1]!;
 const u32 = (d: Uint8Array, p: number) => d[p]! * 0x1000000 + ((d[p + 1]! << 16) | (d[p + 2]! << 8) | d[p + 3]!);
 
+/** Whether the last payload msgpackFault scanned holds the str "__proto__" (as a key or not). */
+export let sawProto = false;
+const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
+
 /** Why the payload is refused, or undefined. */
 export function msgpackFault(d: Uint8Array): string | undefined {
+  sawProto = false;
   const n = d.length;
   let p = 0;
   // values still to read: one, and those each map and array adds
@@ -59,6 +65,7 @@ export function msgpackFault(d: Uint8Array): string | undefined {
       default: len = t & 0x1f; // fixstr
     }
     if (!isUtf8(d, p, p + len)) return `the str at byte ${at} is not UTF-8`;
+    if (len === 9 && d[p] === 0x5f && PROTO.every((b, i) => d[p + i] === b)) sawProto = true;
     p += len;
   }
   return undefined;

@@ -98,6 +98,19 @@ describe("msgpack decoding is strict", () => {
     expect(thrown(() => transcode({ format: Format.Msgpack, data: encode(Format.Msgpack, { name: "Ada", at: new Date(0) }) }, Format.Json)).code).toBe(Code.DeserializationFailed);
   });
 
+  it('keeps a key "__proto__" (msgpackr alone renames it "__proto_"), as data: nothing inherits from its value', () => {
+    const str = (s: string) => [0xa0 | s.length, ...utf8.encode(s)];
+    // {"__proto__": {"x": 1}, "a": [{"__proto__": 2}], 1: "__proto__"}
+    const data = bytes(0x83, ...str("__proto__"), 0x81, ...str("x"), 0x01, ...str("a"), 0x91, 0x81, ...str("__proto__"), 0x02, 0x01, ...str("__proto__"));
+    const value = decode(Format.Msgpack, data) as Record<string, unknown>;
+    expect(Object.keys(value)).toEqual(["1", "__proto__", "a"]);
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+    expect((value as { x?: unknown }).x).toBeUndefined();
+    expect(new TextDecoder().decode(transcode({ format: Format.Msgpack, data }, Format.Json).data)).toBe('{"1":"__proto__","__proto__":{"x":1},"a":[{"__proto__":2}]}');
+    // and back: JSON's "__proto__" key is msgpack's
+    expect(decode(Format.Msgpack, transcode({ format: Format.Json, data: json('{"__proto__":{"x":1}}') }, Format.Msgpack).data)).toEqual(JSON.parse('{"__proto__":{"x":1}}'));
+  });
+
   it("reads an empty payload as no value", () => {
     expect(decode(Format.Msgpack, new Uint8Array())).toBeUndefined();
   });
