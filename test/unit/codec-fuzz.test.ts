@@ -1,13 +1,10 @@
 /// <reference types="node" />
-import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import wabtInit from "wabt";
 import { afterAll, describe, expect, it } from "vitest";
 import { conform, decodeJson } from "../../src/codec/json.js";
 import { useJsonKernel } from "../../src/codec/json-kernel.js";
 import type { Schema } from "../../src/codec/schema.js";
 import { Rng } from "../fuzz/rng.js";
+import { jsonKernelModule } from "./wat.js";
 
 /**
  * The JSON reader's byte arrays read by hand (json-bytes-read.ts, in JavaScript and in the Wasm
@@ -18,19 +15,6 @@ import { Rng } from "../fuzz/rng.js";
  */
 const seed = Number(process.env.CODEC_FUZZ_SEED ?? 20261130);
 const count = Number(process.env.CODEC_FUZZ_COUNT ?? 2000);
-
-async function kernelModule(): Promise<WebAssembly.Module> {
-  const wabt = await wabtInit();
-  const path = resolve(dirname(fileURLToPath(import.meta.url)), "../../src/codec/json-bytes.wat");
-  const parsed = wabt.parseWat("json-bytes.wat", readFileSync(path, "utf8"), { bulk_memory: true, multi_value: true, mutable_globals: true, relaxed_simd: true });
-  try {
-    parsed.resolveNames();
-    parsed.validate();
-    return new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(parsed.toBinary({}).buffer);
-  } finally {
-    parsed.destroy();
-  }
-}
 
 const SHAPES: [Schema, (t: Texts) => string][] = [
   [{ struct: { status: "u16", headers: { seq: { tuple: ["string", "string"] } }, body: "bytes" } }, (t) => `{"status":${t.r.int(70000)},"headers":[[${t.str()},${t.str()}]],"body":${t.arr()}}`],
@@ -66,7 +50,7 @@ describe("JSON byte arrays read by hand agree with JSON.parse (seeded, edited te
   afterAll(() => useJsonKernel(undefined));
 
   it(`seed ${seed}: ${count} texts, in JavaScript and in the kernel`, async () => {
-    const kernel = await kernelModule();
+    const kernel = jsonKernelModule();
     const r = new Rng(seed);
     const texts = new Texts(r);
     for (let i = 0; i < count; i++) {

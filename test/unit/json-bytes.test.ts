@@ -1,7 +1,3 @@
-import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import wabtInit from "wabt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Format } from "../../src/abi.js";
 import { decode, encode } from "../../src/codec/index.js";
@@ -9,6 +5,7 @@ import { BYTES_BY_HAND, conform, decodeJson, encodeJson, stringifyJson } from ".
 import { jsonKernel, useJsonKernel } from "../../src/codec/json-kernel.js";
 import type { Schema } from "../../src/codec/schema.js";
 import { BusError } from "../../src/errors.js";
+import { jsonKernelModule } from "./wat.js";
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
@@ -24,27 +21,12 @@ const fetchRequest: Schema = {
   struct: { method: "string", url: "string", headers: { seq: { tuple: ["string", "string"] } }, body: { option: "bytes" } },
 };
 
-/** The kernel as the build makes it (scripts/build-modules.mjs: wabt, no other step). */
-async function kernelModule(): Promise<WebAssembly.Module> {
-  const wabt = await wabtInit();
-  const path = resolve(dirname(fileURLToPath(import.meta.url)), "../../src/codec/json-bytes.wat");
-  const parsed = wabt.parseWat("json-bytes.wat", readFileSync(path, "utf8"), { bulk_memory: true, multi_value: true, mutable_globals: true, relaxed_simd: true });
-  try {
-    parsed.resolveNames();
-    parsed.validate();
-    // (workerd's types declare WebAssembly.Module without a constructor)
-    return new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(parsed.toBinary({}).buffer);
-  } finally {
-    parsed.destroy();
-  }
-}
-
 describe.each([
   ["in JavaScript", false],
   ["in the Wasm kernel (json-bytes.wat)", true],
 ])("JSON with byte arrays read and written by hand, %s", (_where, withKernel) => {
   beforeAll(async () => {
-    useJsonKernel(withKernel ? await kernelModule() : undefined);
+    useJsonKernel(withKernel ? jsonKernelModule() : undefined);
     expect(jsonKernel() !== undefined).toBe(withKernel);
   });
   afterAll(() => useJsonKernel(undefined));
@@ -147,7 +129,7 @@ describe.each([
 describe("the Wasm kernel against JavaScript", () => {
   let module: WebAssembly.Module;
   beforeAll(async () => {
-    module = await kernelModule();
+    module = jsonKernelModule();
   });
   afterAll(() => useJsonKernel(undefined));
 

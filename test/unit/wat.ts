@@ -23,3 +23,16 @@ export const watModule = (text: string, features?: WasmFeatures) => compile(watB
 
 /** build/fuel.wasm, as a Runtime takes it. */
 export const fuel = () => compile(readFileSync(resolve(__dirname, "../../build/fuel.wasm")));
+
+/** src/codec/json-bytes.wat as the build makes it (scripts/build-modules.mjs: wabt, no other step). */
+export function jsonKernelModule(): WebAssembly.Module {
+  const text = readFileSync(resolve(__dirname, "../../src/codec/json-bytes.wat"), "utf8");
+  const parsed = wabt.parseWat("json-bytes.wat", text, { bulk_memory: true, multi_value: true, mutable_globals: true, relaxed_simd: true });
+  try {
+    parsed.resolveNames();
+    parsed.validate();
+    return compile(parsed.toBinary({}).buffer as Uint8Array);
+  } finally {
+    parsed.destroy();
+  }
+}
