@@ -1,3 +1,4 @@
+import { Code } from "./codes.js";
 import { BusError, errorOf } from "./errors.js";
 
 /** A WebSocket as the client uses it: the DOM's, undici's (Node) and Workers' all fit. */
@@ -96,7 +97,11 @@ export class Http {
     } catch (err) {
       throw failure(`${method} ${path}`, err, init);
     }
-    if (!res.ok) throw await errorOf(res, init.scope);
+    if (!res.ok) {
+      const err = await errorOf(res, init.scope);
+      // An error body the caller's abort cut off says nothing (Unknown): the abort is what happened.
+      throw init.signal?.aborted && err.code === Code.Unknown ? failure(`${method} ${path}`, init.signal.reason, init) : err;
+    }
     return res;
   }
 

@@ -90,6 +90,23 @@ describe("calls over HTTP", () => {
     expect(inFlight).toHaveLength(2);
   });
 
+  it("an error answer whose body the caller's abort cuts off is Aborted, not Unknown", async () => {
+    const inFlight: Request[] = [];
+    // A 500 whose body never ends, and ends with the request's signal, as a real one would.
+    const stalled = (req: Request) => {
+      inFlight.push(req);
+      const body = new ReadableStream({ start: (c) => req.signal.addEventListener("abort", () => c.error(req.signal.reason)) });
+      return Promise.resolve(new Response(body, { status: 500 }));
+    };
+    const client = new Client({ url: "http://bus.test", fetch: stalled });
+    const reason = new AbortController();
+    const call = client.call("hello", "greet", {}, { signal: reason.signal });
+    await new Promise((r) => setTimeout(r, 5));
+    reason.abort(new Error("the user left"));
+    await expect(call).rejects.toMatchObject({ name: "BusError", codeName: "Aborted", message: expect.stringContaining("the user left") });
+    expect(inFlight).toHaveLength(1);
+  });
+
   it("a token a header cannot carry (past ASCII, a newline inside) is BadRequest, for calls and sockets alike, not a TypeError", async () => {
     const { requests, fetch } = fakeFetch(() => Response.json({ modules: [] }));
     for (const token of ["令牌", "one\ntwo"]) {
