@@ -10,6 +10,12 @@ import { BusError } from "./errors.js";
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 /** Names remembered per memory (readName): a few places in a guest hold the names it calls. */
 const NAME_SLOTS = 64;
+/**
+ * The longest name a guest may pass (a wapm name, a topic, a callback's topic), in bytes. Names
+ * are kept (a callback's topic with its handle, in snapshots too): without a bound, a guest of
+ * 16 MiB could register thousands of callbacks each named by its whole memory and fill the isolate.
+ */
+export const MAX_NAME_BYTES = 1024;
 const EMPTY = new Uint8Array(0);
 
 export class GuestMemory {
@@ -70,6 +76,7 @@ export class GuestMemory {
    */
   readName(ptr: number, len: number, what = "name"): string {
     const view = this.#check(ptr, len, what);
+    if (len >>> 0 > MAX_NAME_BYTES) throw nameTooLong(what, len);
     const start = ptr >>> 0;
     const n = len >>> 0;
     const slot = (start * 31 + n) & (NAME_SLOTS - 1);
@@ -152,6 +159,11 @@ export class GuestMemory {
  * taken: the hot functions of the bus's paths keep theirs out (4% on a call_now round trip,
  * `node bench/compare.mjs`; docs/performance.md, "Fifth pass").
  */
+/** readName's refusal of a name past MAX_NAME_BYTES: out of line, as `outside` is. */
+function nameTooLong(what: string, len: number): BusError {
+  return BusError.of("LimitExceeded", `${what} of ${len >>> 0} bytes is over the limit of ${MAX_NAME_BYTES} for a name`);
+}
+
 function outside(what: string, ptr: number, len: number, size: number): BusError {
   return BusError.of("InvalidPointer", `${what}: ${len >>> 0} bytes at ${ptr >>> 0} run past guest memory (${size} bytes)`);
 }

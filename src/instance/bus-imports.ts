@@ -67,7 +67,7 @@ export function busImports(cx: InstanceContext, delivery: Delivery, suspender?: 
       return code;
     },
     callback: guarded((parent, handle, topicPtr, topicLen) => {
-      const topic = cx.memory.readString(topicPtr, topicLen, "callback topic");
+      const topic = cx.memory.readName(topicPtr, topicLen, "callback topic");
       const owner = cx.handles.get(parent);
       const entry = cx.handles.get(handle);
       if (!owner || (owner.kind !== "reserved" && owner.kind !== "out")) return Code.InvalidHandle;
@@ -77,7 +77,7 @@ export function busImports(cx: InstanceContext, delivery: Delivery, suspender?: 
       return Code.Success;
     }),
     listen: guarded((topicPtr, topicLen) => {
-      const topic = cx.memory.readString(topicPtr, topicLen, "topic");
+      const topic = cx.memory.readName(topicPtr, topicLen, "topic");
       if (!Object.hasOwn(cx.module.manifest.topics, topic)) return cx.refuse("InvalidTopic", `listen: topic ${topic} is not declared in module.json`);
       // The topic as wasm_bus_start hands it back: its UTF-8, as a restored instance makes it (no BOM a guest wrote).
       cx.listening.set(topic, utf8.encode(topic));
@@ -102,7 +102,7 @@ export function busImports(cx: InstanceContext, delivery: Delivery, suspender?: 
     reply_callback: guarded((handle, format, topicPtr, topicLen, ptr, len) => {
       const call = inbound(cx, handle, true);
       if (!call) return Code.InvalidHandle;
-      const topic = cx.memory.readString(topicPtr, topicLen, "callback topic");
+      const topic = cx.memory.readName(topicPtr, topicLen, "callback topic");
       return call.callback(topic, read(cx, format, ptr, len, limits.responseBytes, "callback"));
     }),
     fault: guarded((handle, code) => fault(cx, handle, code)),

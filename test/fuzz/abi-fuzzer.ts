@@ -34,6 +34,7 @@ import type { BusCall, CallSink } from "../../src/call.js";
 import type { Clock } from "../../src/clock.js";
 import type { Payload } from "../../src/codec/index.js";
 import { BusError, GuestExit } from "../../src/errors.js";
+import { MAX_NAME_BYTES } from "../../src/memory.js";
 import { Runtime } from "../../src/runtime.js";
 import { Rng } from "./rng.js";
 
@@ -1186,6 +1187,7 @@ class AbiFuzzer {
     const read = this.actual(si, ptr, len);
     const status = this.invoke(si, "listen", [ptr, len], ` "${read.text ?? "?"}"`);
     if (read.past) return this.check(status === Code.InvalidPointer, () => `listen past memory answered ${codeName(status)}`);
+    if (u32(len) > MAX_NAME_BYTES) return this.check(status === Code.LimitExceeded, () => `listen with a topic of ${u32(len)} bytes answered ${codeName(status)}`);
     if (read.text === undefined) return this.check(status === Code.InvalidUtf8, () => `listen on broken UTF-8 answered ${codeName(status)}`);
     const declared = Object.hasOwn(FUZZ_TOPICS, read.text);
     this.check((status === Code.Success) === declared, () => `listen("${read.text}") answered ${codeName(status)}; the topic is ${declared ? "" : "not "}declared`);
@@ -1240,7 +1242,7 @@ class AbiFuzzer {
         return { wapm: s(r.pick(FUZZ_NAMES)), topic: s(r.pick(["never", "constructor", "__proto__", "work\u0000"])), format: Format.Raw, body: s("x"), note: "fuzz/<bad topic>" };
       case "wapmBad": {
         const wapm = r.pick([s("nope"), s("__proto__"), s("constructor"), s(""), utf8Bad, s("a".repeat(3000)), s("OS")]);
-        return { wapm, topic: s("greet"), format: Format.Json, body: s("{}"), note: "<no such module>", expect: wapm === utf8Bad ? [Code.InvalidUtf8] : [Code.InvalidWapm] };
+        return { wapm, topic: s("greet"), format: Format.Json, body: s("{}"), note: "<no such module>", expect: wapm === utf8Bad ? [Code.InvalidUtf8] : wapm.length > MAX_NAME_BYTES ? [Code.LimitExceeded] : [Code.InvalidWapm] };
       }
       case "denied": {
         const fetch = r.chance(0.5);
@@ -1301,8 +1303,12 @@ class AbiFuzzer {
       const parentGone = parent !== 0 ? [Code.InvalidHandle] : [];
       if (u32(format) > 3) return [Code.BadRequest, ...parentGone];
       const rest = ((): number[] | undefined => {
-        if (wapmRead.past || topicRead.past && wapmRead.text !== undefined) return [Code.InvalidPointer];
-        if (wapmRead.text === undefined || topicRead.text === undefined) return [Code.InvalidUtf8];
+        // Each name in turn: inside memory, within MAX_NAME_BYTES, UTF-8.
+        for (const [read, len] of [[wapmRead, wl], [topicRead, tl]] as const) {
+          if (read.past) return [Code.InvalidPointer];
+          if (u32(len) > MAX_NAME_BYTES) return [Code.LimitExceeded];
+          if (read.text === undefined) return [Code.InvalidUtf8];
+        }
         if (si.overLimit) return undefined; // the host halts it
         if (u32(bl) > LIMITS.requestBytes) return [Code.LimitExceeded];
         if (past(bp, bl)) return [Code.InvalidPointer];
@@ -1340,6 +1346,7 @@ class AbiFuzzer {
     const status = this.invoke(si, "callback", [parent, handle, tp, tl], ` "${read.text ?? "?"}"`);
     const owner = si.reserved.get(u32(parent)) ?? si.outs.get(u32(parent))?.callbacks;
     if (read.past) return this.check(status === Code.InvalidPointer, () => `callback with a topic past memory answered ${codeName(status)}`);
+    if (u32(tl) > MAX_NAME_BYTES) return this.check(status === Code.LimitExceeded, () => `callback with a topic of ${u32(tl)} bytes answered ${codeName(status)}`);
     if (read.text === undefined) return this.check(status === Code.InvalidUtf8, () => `callback with a broken UTF-8 topic answered ${codeName(status)}`);
     if (!si.reserved.has(u32(handle)) || !owner) {
       // An owner the host released already (a reply on its way) answers InvalidHandle too.

@@ -3,7 +3,7 @@ import { Code, type CodeName, Format } from "../../src/abi.js";
 import { BusCall, type CallSink } from "../../src/call.js";
 import type { Payload } from "../../src/codec/index.js";
 import { BusError } from "../../src/errors.js";
-import { GuestMemory } from "../../src/memory.js";
+import { GuestMemory, MAX_NAME_BYTES } from "../../src/memory.js";
 import { Runtime } from "../../src/runtime.js";
 import { fuel, watModule } from "./wat.js";
 
@@ -292,5 +292,39 @@ describe("GuestMemory's refusals", () => {
     expect(() => mem.readName(100, 4, "topic")).toThrow(expect.objectContaining({ codeName: "InvalidUtf8", message: "topic is not valid UTF-8" }));
     bytes.set(new TextEncoder().encode("pong"), 100);
     expect(mem.readName(100, 4, "topic")).toBe("pong");
+  });
+
+  it("readName: a name past MAX_NAME_BYTES is refused before it is decoded (a callback's topic is kept with its handle)", () => {
+    const mem = new GuestMemory(new WebAssembly.Memory({ initial: 1 }));
+    expect(mem.readName(0, MAX_NAME_BYTES, "topic")).toHaveLength(MAX_NAME_BYTES);
+    expect(() => mem.readName(0, MAX_NAME_BYTES + 1, "callback topic")).toThrow(
+      expect.objectContaining({ codeName: "LimitExceeded", message: `callback topic of ${MAX_NAME_BYTES + 1} bytes is over the limit of ${MAX_NAME_BYTES} for a name` }),
+    );
+  });
+
+  it("the callback import refuses a topic past MAX_NAME_BYTES, and keeps nothing of it", async () => {
+    // On "t": two handles, a callback on the first named by the 2,000 bytes at 4096; replies the status.
+    const rt = new Runtime(
+      {
+        namer: {
+          manifest: { topics: { t: "raw" } },
+          wasm: watModule(`(module
+            (import "wasm-bus" "listen" (func $listen (param i32 i32) (result i32)))
+            (import "wasm-bus" "handle" (func $handle (result i32)))
+            (import "wasm-bus" "callback" (func $callback (param i32 i32 i32 i32) (result i32)))
+            (import "wasm-bus" "reply" (func $reply (param i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 16) "t")
+            (func (export "_initialize") (drop (call $listen (i32.const 16) (i32.const 1))))
+            (func (export "wasm_bus_malloc") (param i32) (result i32) (i32.const 8192))
+            (func (export "wasm_bus_start") (param i32) (param $h i32) (param i32 i32 i32 i32 i32)
+              (i32.store (i32.const 32) (call $callback (call $handle) (call $handle) (i32.const 4096) (i32.const 2000)))
+              (drop (call $reply (local.get $h) (i32.const 0) (i32.const 32) (i32.const 4)))))`),
+        },
+      },
+      { fuel: fuel(), log: () => {} },
+    );
+    const reply = await rt.request("namer", "t", raw());
+    expect(new DataView(reply.data.buffer, reply.data.byteOffset).getUint32(0, true)).toBe(Code.LimitExceeded);
   });
 });
