@@ -53,14 +53,10 @@ declare global {
 function parse(source: string): unknown {
   // A reviver costs ten times the parse, so only text with a run of 16 digits pays for it. Longer
   // integers than a bus type holds stay the numbers JSON.parse made (a float, Infinity past 1e308).
-  const value = !/\d{16}/.test(source)
-    ? JSON.parse(source)
-    : JSON.parse(source, (_key, value, context?: { source?: string }) =>
-        typeof value === "number" && !Number.isSafeInteger(value) && context?.source && INTEGER.test(context.source)
-          ? BigInt(context.source)
-          : value,
-      );
-  return value;
+  if (!/\d{16}/.test(source)) return JSON.parse(source);
+  return JSON.parse(source, (_key, value, context?: { source?: string }) =>
+    typeof value === "number" && !Number.isSafeInteger(value) && context?.source && INTEGER.test(context.source) ? BigInt(context.source) : value,
+  );
 }
 
 /**
