@@ -206,6 +206,22 @@ describe("an ended process's retention", () => {
     await evictDurableObject(stub(id));
     expect((await worker(`/processes/${id}`)).status).toBe(404);
   });
+
+  it("is wiped even where the alarm fails after the retention timer ran: that timer is gone, and nothing would wipe it again", async () => {
+    const { id } = await spawn("countdown", ["1", "1"]);
+    await until(async () => (await status(id)).status !== "running");
+    // A timer due with the retention's, after it, whose row SQLite refuses to delete: fire() throws past the retention.
+    await runInDurableObject(stub(id), (_o, state) => {
+      const sql = state.storage.sql;
+      const due = sql.exec<{ due: number }>("SELECT due FROM timers WHERE tag = 'retention'").one().due;
+      sql.exec("INSERT INTO timers (due, tag) VALUES (?, 'boom')", due);
+      sql.exec("CREATE TRIGGER refuse_boom BEFORE DELETE ON timers WHEN OLD.tag = 'boom' BEGIN SELECT RAISE(ABORT, 'the disk is full'); END");
+    });
+    expect(await runDurableObjectAlarm(stub(id)).then(() => "ran", (err: Error) => err.message)).toMatch(/the disk is full/);
+    // Come back as a new object: what it finds in storage is all there is.
+    await evictDurableObject(stub(id));
+    expect((await worker(`/processes/${id}`)).status).toBe(404);
+  });
 });
 
 const stdoutOf = async (id: string) => (await stub(id).logs()).filter((l) => l.stream === "stdout").map((l) => l.msg);
