@@ -12,7 +12,7 @@ import type { ModuleEntry, Runtime } from "../src/runtime.js";
 import { createRuntime } from "../src/worker-runtime.js";
 import { SqlKv } from "./kv.js";
 import type { Guest, GuestOptions, Saved } from "../src/instance/guest.js";
-import { type Extra, Snapshots } from "./snapshots.js";
+import { type KeeperState, Snapshots } from "./snapshots.js";
 import { KEEP_LINES, type KeptLine } from "../src/log.js";
 import { ProcessOutput } from "./process-output.js";
 import { attachClient, Clients, endFrame } from "./process-sockets.js";
@@ -173,12 +173,12 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
   }
 
   /** The process's own part of a snapshot; the output lines it wrote before go in with it. */
-  #extra(): Extra {
+  #extra(): KeeperState {
     // Lines are batched: written now, a restore never goes on past lines that were lost.
     this.#output.flush();
     const process = this.#process!;
     const stdin = process.stdin;
-    return { json: { stdinClosed: stdin.closed } satisfies ProcessExtra, bytes: stdin.contents(), bytesVersion: stdin.version };
+    return { json: { stdinClosed: stdin.closed } satisfies ProcessExtra, bytes: () => stdin.contents(), bytesVersion: stdin.version };
   }
 
   async status(): Promise<ProcessInfo | null> {

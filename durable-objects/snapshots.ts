@@ -11,10 +11,16 @@ export interface SaveStats {
 export interface Extra {
   json: unknown;
   bytes?: Uint8Array;
+}
+
+/** Extra as a keeper gives it to each save: its bytes asked for only where the save writes them. */
+export interface KeeperState {
+  json: unknown;
+  bytes?: () => Uint8Array;
   /**
-   * The bytes' version (Pipe.version): where it is the one the last save wrote, they are not
-   * written again. Unread stdin of 1 MiB was rewritten at every rest, a write of a megabyte for a
-   * guest that sleeps a millisecond in a loop.
+   * The bytes' version (Pipe.version): where it is the one the last save wrote, they are neither
+   * read nor written again. Unread stdin of 1 MiB was copied out and rewritten at every rest, a
+   * megabyte for a guest that sleeps a millisecond in a loop.
    */
   bytesVersion?: number;
 }
@@ -30,7 +36,7 @@ export interface Extra {
 export class Snapshots {
   readonly #storage: DurableObjectStorage;
   #scheduled = false;
-  /** The keeper's bytes' version in the store (Extra.bytesVersion): none after a clear. */
+  /** The keeper's bytes' version in the store (KeeperState.bytesVersion): none after a clear. */
   #savedBytes?: number;
   /** What the last save wrote (the bench reads it). */
   last?: SaveStats;
@@ -41,7 +47,7 @@ export class Snapshots {
    */
   constructor(
     storage: DurableObjectStorage,
-    readonly extra: () => Extra,
+    readonly extra: () => KeeperState,
     readonly keep: (guest: Guest) => boolean,
   ) {
     this.#storage = storage;
@@ -81,8 +87,8 @@ export class Snapshots {
     const extra = this.extra();
     const json = JSON.stringify({ state, extra: extra.json });
     const same = extra.bytesVersion !== undefined && extra.bytesVersion === this.#savedBytes;
-    let bytes = json.length + (same ? 0 : (extra.bytes?.length ?? 0));
-    const chunks = chunked(extra.bytes);
+    const chunks = same ? [] : chunked(extra.bytes?.());
+    let bytes = json.length + chunks.reduce((n, c) => n + c.length, 0);
     // Forgotten until the transaction commits: one that fails leaves the store without them.
     this.#savedBytes = undefined;
     this.#storage.transactionSync(() => {

@@ -465,7 +465,7 @@ describe("the keeper's bytes in a snapshot (a process's unread stdin)", () => {
     const { id } = await spawn("countdown", ["1", "600000"]);
     await runInDurableObject(stub(id), (_o, state) => {
       let extra = bytes(3 * CHUNK_BYTES + 5);
-      const store = new Snapshots(state.storage, () => ({ json: { n: 1 }, bytes: extra }), () => true);
+      const store = new Snapshots(state.storage, () => ({ json: { n: 1 }, bytes: () => extra }), () => true);
       store.save(quiet);
       const count = () => (state.storage.sql.exec("SELECT count(*) AS n FROM snapshot_bytes").one() as { n: number }).n;
       expect(count()).toBe(4);
