@@ -112,10 +112,10 @@ export class ProcessOutput {
     if (through !== undefined) this.sql.exec("DELETE FROM lines WHERE seq <= ?", through);
   }
 
-  /** The last `limit` stored lines, oldest first (what is pending is not among them: flush first). */
   /**
-   * The kept lines, oldest first, each with its `seq`: the newest `limit`, or with `after` the
-   * oldest `limit` of those that came after that one (a reader that pages on from its last line).
+   * The stored lines, oldest first, each with its `seq` (what is pending is not among them: flush
+   * first): the newest `limit`, or with `after` the oldest `limit` of those that came after that
+   * one (a reader that pages on from its last line).
    */
   lines(limit: number, after?: number): KeptLine[] {
     if (after === undefined) return this.#select("SELECT seq, json FROM lines ORDER BY seq DESC LIMIT ?", limit);
