@@ -1,4 +1,5 @@
 import { Reader, Writer } from "./bincode-buffers.js";
+import { setOwn } from "./own.js";
 import { INTEGER, type Schema } from "./schema.js";
 
 /**
@@ -186,10 +187,7 @@ function read(r: Reader, s: Schema, path: string): unknown {
     const out: Record<string, unknown> = {};
     for (let i = 0; i < n; i++) {
       const k = String(read(r, s.map[0], `${path}.<key>`));
-      const v = read(r, s.map[1], `${path}.${k}`);
-      // "__proto__" is data: assigned, it would set the object's prototype and the key would vanish
-      if (k === "__proto__") Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
-      else out[k] = v;
+      setOwn(out, k, read(r, s.map[1], `${path}.${k}`));
     }
     return out;
   }

@@ -4,6 +4,7 @@ import { BusError } from "../errors.js";
 import { decodeBincode, encodeBincode } from "./bincode.js";
 import { conform, decodeJson, encodeJson, escapesSurrogate, wellFormed } from "./json.js";
 import { msgpackFault, sawProto } from "./msgpack-scan.js";
+import { setOwn } from "./own.js";
 import type { Schema } from "./schema.js";
 
 export { decodeJson, encodeJson, stringifyJson } from "./json.js";
@@ -101,7 +102,7 @@ function unpackOne(data: Uint8Array): unknown {
 function objects(v: unknown): unknown {
   if (v instanceof Map) {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of v) Object.defineProperty(out, String(k), { value: objects(x), writable: true, enumerable: true, configurable: true });
+    for (const [k, x] of v) setOwn(out, String(k), objects(x));
     return out;
   }
   return Array.isArray(v) ? v.map(objects) : v;

@@ -7,6 +7,7 @@
 import { asBytes } from "./bincode.js";
 import { BYTES_BY_HAND, piece, SCRATCH_KEPT, text } from "./json-bytes.js";
 import { type JsonKernel, jsonKernel, KERNEL_BASE } from "./json-kernel.js";
+import { setOwn } from "./own.js";
 import type { Schema } from "./schema.js";
 
 /** Where a long byte array was cut out of the text: a string of U+0000 (written as its escape) and the array's index. */
@@ -219,12 +220,6 @@ export function restore(value: unknown, schema: Schema | undefined, arrays: Uint
     return out;
   }
   return unmark(value, arrays);
-}
-
-/** `out[k] = v`, where k may be "__proto__" (a key like any other in JSON data). */
-function setOwn(out: Record<string, unknown>, k: string, v: unknown) {
-  if (k === "__proto__") Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
-  else out[k] = v;
 }
 
 /** Marks anywhere in a value back to arrays of numbers. */

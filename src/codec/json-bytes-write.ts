@@ -7,6 +7,7 @@
  */
 import { BYTES_BY_HAND, piece, SCRATCH_KEPT, utf8 } from "./json-bytes.js";
 import { type JsonKernel, jsonKernel, KERNEL_BASE } from "./json-kernel.js";
+import { setOwn } from "./own.js";
 
 declare global {
   interface JSON {
@@ -52,12 +53,9 @@ function prepare(v: unknown): unknown {
   if (Array.isArray(v)) {
     out = v.map(prepare);
   } else {
-    out = {};
-    for (const k of Object.keys(v)) {
-      const x = prepare((v as Record<string, unknown>)[k]);
-      if (k === "__proto__") Object.defineProperty(out, k, { value: x, writable: true, enumerable: true, configurable: true });
-      else out[k] = x;
-    }
+    const obj: Record<string, unknown> = {};
+    for (const k of Object.keys(v)) setOwn(obj, k, prepare((v as Record<string, unknown>)[k]));
+    out = obj;
   }
   if (found !== before) (holders ??= new Set()).add(out);
   return out;
