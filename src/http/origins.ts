@@ -39,7 +39,7 @@ function sameOrigin(origin: string, request: Request): boolean {
 }
 
 /** Whether ALLOWED_ORIGINS lets pages of `origin` in. */
-export function allowed(origin: string, list: string | undefined): boolean {
+function allowed(origin: string, list: string | undefined): boolean {
   if (!list) return false;
   return list.split(",").some((entry) => {
     const item = entry.trim().replace(/\/+$/, "");
