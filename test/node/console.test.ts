@@ -49,6 +49,14 @@ const field = (page: Page, panel: "call" | "session" | "process", path: string) 
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `console-${name}.png`), fullPage: true });
 const terminalText = (page: Page) => page.locator('[data-testid="terminal"] .xterm-rows').innerText();
 const pageErrors = (page: Page) => (page as Page & { errors?: string[] }).errors ?? [];
+/** The session panel, its session of `module` open (named, or the route's `default`). */
+async function openSession(page: Page, module: string, name?: string) {
+  await testId(page, "tab-session").click();
+  await testId(page, "session-module").selectOption(module);
+  if (name !== undefined) await testId(page, "session-name").fill(name);
+  await testId(page, "session-open").click();
+  await expect.poll(() => testId(page, "session-state").textContent(), { timeout: UI_MS }).toBe("open");
+}
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -92,11 +100,7 @@ describe("the console in chromium", () => {
   it("chats between two tabs over a named bus session: a post in one arrives as a callback in the other", async () => {
     const [ada, bob] = [await openConsole(), await openConsole()];
     const join = async (page: Page, name: string) => {
-      await testId(page, "tab-session").click();
-      await testId(page, "session-module").selectOption("chat");
-      await testId(page, "session-name").fill("e2e-room");
-      await testId(page, "session-open").click();
-      await expect.poll(() => testId(page, "session-state").textContent(), { timeout: UI_MS }).toBe("open");
+      await openSession(page, "chat", "e2e-room");
       await testId(page, "session-topic").selectOption("join");
       await expect(testId(page, "session-keepalive").isChecked()).resolves.toBe(true); // join has callbacks
       await field(page, "session", "request.name").fill(name);
@@ -131,11 +135,7 @@ describe("the console in chromium", () => {
 
   it("keeps the last 1,000 events of a busy session, each cut at 4,096 characters: the page does not grow without end", async () => {
     const page = await openConsole();
-    await testId(page, "tab-session").click();
-    await testId(page, "session-module").selectOption("chat");
-    await testId(page, "session-name").fill("busy-room");
-    await testId(page, "session-open").click();
-    await expect.poll(() => testId(page, "session-state").textContent(), { timeout: UI_MS }).toBe("open");
+    await openSession(page, "chat", "busy-room");
     await testId(page, "session-topic").selectOption("join");
     await field(page, "session", "request.name").fill("watcher");
     await testId(page, "session-send").click();
@@ -206,11 +206,7 @@ describe("the console in chromium", () => {
 
   it("drives counter-rs's relative object in a session, and calls echo-daemon served as a process", async () => {
     const page = await openConsole();
-    await testId(page, "tab-session").click();
-    await testId(page, "session-module").selectOption("counter-rs");
-    await testId(page, "session-name").fill("tally");
-    await testId(page, "session-open").click();
-    await expect.poll(() => testId(page, "session-state").textContent(), { timeout: UI_MS }).toBe("open");
+    await openSession(page, "counter-rs", "tally");
     await testId(page, "session-topic").selectOption("counter.open");
     await field(page, "session", "request.start").fill("5");
     await testId(page, "session-send").click();
@@ -256,10 +252,7 @@ describe("the console in chromium", () => {
       // A session opens with the token, and the token is in no URL (URLs are written to logs).
       const sockets: string[] = [];
       page.on("websocket", (ws) => sockets.push(ws.url()));
-      await testId(page, "tab-session").click();
-      await testId(page, "session-module").selectOption("chat");
-      await testId(page, "session-open").click();
-      await expect.poll(() => testId(page, "session-state").textContent(), { timeout: UI_MS }).toBe("open");
+      await openSession(page, "chat");
       expect(sockets).toEqual([`${locked.url.origin.replace(/^http/, "ws")}/bus/chat/default`]);
       await testId(page, "session-open").click();
       await expect.poll(() => testId(page, "session-state").textContent(), { timeout: UI_MS }).toBe("closed");
