@@ -16,9 +16,9 @@ export type ProcessEnd = { code: number } | { reason: string };
 
 /**
  * Events kept for an iterator nobody has asked for yet: the server replays at most the last 1,000
- * lines on attach (KEEP_LINES in src/log.ts), so an iterator taken after
- * them still gets them and the end. Without a bound, a caller reading by `on` handlers alone (the
- * console) would keep every line of a long-running process in memory.
+ * lines on attach (KEEP_LINES in src/log.ts), so an iterator taken after them still gets them and
+ * the end. Without a bound, a caller reading by `on` handlers alone (the console) would keep every
+ * line of a long-running process in memory.
  */
 const KEPT_UNREAD = 1024;
 
