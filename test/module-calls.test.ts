@@ -48,6 +48,20 @@ describe("calls between modules", () => {
     expect(ea).not.toContain("alice-secret"); // uncertain whose: neither gets it
   });
 
+  it("puts a call made in a delivery on the chain of the call it goes on with, not of the last one started", async () => {
+    const { call } = guestApp();
+    // a sleeps; meanwhile interleave-relay go calls b (its chain: interleave-relay → interleave),
+    // the last call the instance starts. a goes on in its sleep's delivery and calls
+    // interleave-relay ping: on b's chain that reads as a cycle (508), on a's it is none.
+    const a = call("interleave", "a", {});
+    await new Promise((r) => setTimeout(r, 10));
+    const go = await call("interleave-relay", "go", {});
+    expect(go.status, await go.clone().text()).toBe(200);
+    const res = await a;
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await res.json()).toBe("pong");
+  });
+
   it("holds a guest's queue to MAX_QUEUED_BYTES as well: callbacks of 1 MiB are refused past 16 MiB waiting", async () => {
     const { call, logs } = guestApp();
     // flood.big sends 1 MiB ticks until one is refused and faults with its code; the client fails

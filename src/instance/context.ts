@@ -46,7 +46,7 @@ export class InstanceContext {
   /** The topics the guest listens on, each with its UTF-8 bytes (what wasm_bus_start hands it). */
   readonly listening = new Map<string, Uint8Array>();
   exports!: GuestExports;
-  /** The inbound call the guest is working on: tags its log lines, roots its own calls' chain. */
+  /** The inbound call the guest is working on (set as each entry starts): tags its log lines, roots its own calls' chain. */
   current?: BusCall;
   /**
    * The last failure the guest met, for a fault that passes it on (`passedOn`): an import it was
@@ -139,6 +139,16 @@ export class InstanceContext {
   attributed(): BusCall | undefined {
     const current = this.current;
     return current && !current.ended && this.handles.inboundCount === 1 ? current : undefined;
+  }
+
+  /**
+   * A delivery of what came for `call`, one the guest made: the guest goes on with the inbound
+   * call it was serving when it made it (an async handler after an await), so the calls it makes
+   * now sit on that call's chain and its lines are tagged with it, not with whichever call
+   * started last. A call a process made outside any (in `_start`) goes back to none.
+   */
+  resumeFor(call: BusCall) {
+    this.current = call.origin === this.command?.origin ? undefined : call.origin;
   }
 
   childId(): string | undefined {

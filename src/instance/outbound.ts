@@ -108,11 +108,12 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
   // `live`: the entry `to` must still name when the delivery runs. A kept-alive call and a
   // callback stay the guest's to drop while their data waits in the queue, and a dropped handle
   // hears nothing more (docs/abi.md). `ended`: the call is over, and this ends its callbacks.
-  const deliverData = (to: number, payload: Payload, live?: Entry, ended?: () => void) => {
+  const deliverData = (of: BusCall, to: number, payload: Payload, live?: Entry, ended?: () => void) => {
     cx.queuedBytes += payload.data.length;
     delivery.push(() => {
       cx.queuedBytes -= payload.data.length;
       ended?.();
+      cx.resumeFor(of);
       const dropped = () => live !== undefined && cx.handles.get(to) !== live;
       if (dropped()) return;
       const ptr = cx.give(payload.data);
@@ -151,8 +152,8 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
     finish: (reply) => {
       const entry = cx.handles.get(handle);
       if (entry?.kind !== "out") return;
-      if (entry.call.keepalive) deliverData(handle, reply, entry);
-      else deliverData(handle, reply, undefined, end(entry));
+      if (entry.call.keepalive) deliverData(entry.call, handle, reply, entry);
+      else deliverData(entry.call, handle, reply, undefined, end(entry));
     },
     fail: (err) => {
       const entry = cx.handles.get(handle);
@@ -160,6 +161,7 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
       const ended = end(entry);
       delivery.push(() => {
         ended();
+        cx.resumeFor(entry.call);
         cx.heard(err, entry.call.madeFor);
         cx.exports.wasm_bus_error?.(handle, err.code);
       });
@@ -167,11 +169,11 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
     callback: (topic, payload) => {
       const entry = cx.handles.get(handle);
       const cb = entry?.kind === "out" ? entry.callbacks?.get(topic) : undefined;
-      if (cb === undefined) return Code.MissingCallbacks;
+      if (entry?.kind !== "out" || cb === undefined) return Code.MissingCallbacks;
       // Backpressure: a server that pushes callbacks faster than this guest takes them is
       // refused, instead of growing this guest's queue without bound.
       if (delivery.pending >= MAX_QUEUED || cx.queuedBytes + payload.data.length > MAX_QUEUED_BYTES) throw queueFull(cx, delivery.pending, topic);
-      deliverData(cb, payload, cx.handles.get(cb));
+      deliverData(entry.call, cb, payload, cx.handles.get(cb));
       return Code.Success;
     },
   };
