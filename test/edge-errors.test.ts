@@ -212,3 +212,48 @@ describe("pages of other origins (src/http/origins.ts)", () => {
     expect(plain.headers.get("access-control-allow-origin")).toBeNull();
   });
 });
+
+describe("names the Worker does not answer to (src/http/hosts.ts)", () => {
+  const ALLOWED_HOSTS = "localhost, *.localhost";
+  const json = { "content-type": "application/json" };
+
+  it("with ALLOWED_HOSTS set, refuses a Host it does not list with 403 AccessDenied before anything runs, whatever the Origin", async () => {
+    const { app, logs } = guestApp();
+    // A page of a name its owner pointed at 127.0.0.1 (DNS rebinding): same origin by URL and Host.
+    const rebound = "http://evil.example:8787";
+    for (const init of [
+      { method: "POST", headers: { host: "evil.example:8787", origin: rebound } as Record<string, string>, body: '{"name":"Ada"}' },
+      { method: "POST", headers: { ...json, host: "evil.example:8787" }, body: '{"name":"Ada"}' },
+    ]) {
+      const res = await app.request(`${rebound}/call/hello/greet`, init, { ALLOWED_HOSTS });
+      expect(res.status).toBe(403);
+      expect(await res.json()).toMatchObject({
+        codeName: "AccessDenied",
+        error: 'this server does not answer to the host "evil.example:8787": ALLOWED_HOSTS lists the hostnames it does (comma-separated, *.name for the names under one, * for any)',
+      });
+    }
+    expect(logs.filter((l) => l.module === "hello")).toEqual([]);
+    const socket = await app.request(`${rebound}/bus/chat/x`, { headers: { host: "evil.example:8787", upgrade: "websocket", origin: rebound } }, { ALLOWED_HOSTS });
+    expect(socket.status).toBe(403);
+    // A name under a listed one is not that name; nor is a listed one under another.
+    for (const host of ["localhost.evil.example", "evillocalhost", "EVIL.example"]) {
+      expect((await app.request(`http://${host}/modules`, { headers: { host } }, { ALLOWED_HOSTS })).status).toBe(403);
+    }
+  });
+
+  it("with ALLOWED_HOSTS set, lets in a Host it lists (any case, any port), a name under a *.name, and any IP address", async () => {
+    const { app } = guestApp();
+    for (const host of ["localhost:8787", "LocalHost", "app.localhost:8787", "127.0.0.1", "127.0.0.1:8787", "[::1]:8787", "10.0.0.7"]) {
+      const res = await app.request(`http://${host}/call/hello/greet`, { method: "POST", headers: { ...json, host }, body: '{"name":"Ada"}' }, { ALLOWED_HOSTS });
+      expect(res.status, host).toBe(200);
+    }
+    expect((await app.request("http://evil.example/modules", { headers: { host: "evil.example" } }, { ALLOWED_HOSTS: "*" })).status).toBe(200);
+    expect((await app.request("http://evil.example/modules", { headers: { host: "evil.example" } }, { ALLOWED_HOSTS: "bus.example, Evil.Example" })).status).toBe(200);
+  });
+
+  it("unset (a deployed Worker), answers to any name", async () => {
+    const { app } = guestApp();
+    expect((await app.request("http://evil.example/modules", { headers: { host: "evil.example" } })).status).toBe(200);
+    expect((await worker("/modules", { headers: { host: "evil.example" } })).status).toBe(200);
+  });
+});

@@ -9,6 +9,7 @@ import { errorResponse } from "./errors.js";
 import { authorize, guard } from "./guard.js";
 import { processRoutes } from "./processes.js";
 import { openApiHandler } from "./openapi.js";
+import { withHosts } from "./hosts.js";
 import { withOrigins } from "./origins.js";
 import { sessionRoutes } from "./sessions.js";
 
@@ -81,16 +82,16 @@ export function createApp(runtime: Runtime) {
   app.onError((err, c) => errorResponse(err, { module: c.get("module"), topic: c.get("topic") }));
 
   // A bus call skips the router (call-route.ts); the guard is the same one the middleware runs.
-  // Both behind the origin rule (origins.ts).
+  // Both behind the host rule (hosts.ts), then the origin rule (origins.ts).
   const route = app.fetch;
-  app.fetch = withOrigins((request, env: Partial<Env> | undefined, ctx) => {
+  app.fetch = withHosts(withOrigins((request, env: Partial<Env> | undefined, ctx) => {
     const address = request.method === "POST" ? callAddress(request.url) : undefined;
     if (!address) return route(request, env, ctx);
     const [module, topic] = address;
     const denied = authorize(request, env);
     if (!denied) return serveCall(runtime, request, module, topic);
     return denied.then(() => serveCall(runtime, request, module, topic), (err: unknown) => errorResponse(err));
-  });
+  }));
 
   return app;
 }
