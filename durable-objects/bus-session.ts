@@ -16,7 +16,7 @@ import { createRuntime } from "../src/worker-runtime.js";
 import { SqlKv } from "./kv.js";
 import { Snapshots } from "./snapshots.js";
 import { closeBack, closeReason } from "./sockets.js";
-import { BadFrame, type ClientFrame, badFrameAnswer, decodeFrame, encodeFrame, faultFrame, type ServerFrame } from "./frames.js";
+import { BadFrame, type ClientFrame, badFrameAnswer, decodeFrame, encodeFrame, errorFrame, faultFrame, type ServerFrame } from "./frames.js";
 
 type CallFrame = Extract<ClientFrame, { type: "call" }>;
 
@@ -133,13 +133,14 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     if (size > 2 * limits.requestBytes + FRAME_OVERHEAD) {
       return ws.close(1009, `a frame of ${size} bytes is over the limit (requestBytes ${limits.requestBytes})`);
     }
+    const { sid } = ws.deserializeAttachment() as Attachment;
+    const live = (id: number) => this.#calls.get(sid)?.has(id) === true;
     let frame: ClientFrame;
     try {
       frame = decodeFrame(data);
     } catch (err) {
-      return send(ws, badFrameAnswer(err instanceof BadFrame ? err : new BadFrame(String(err))));
+      return send(ws, badFrameAnswer(err instanceof BadFrame ? err : new BadFrame(String(err)), live));
     }
-    const { sid } = ws.deserializeAttachment() as Attachment;
     if (frame.type === "drop") {
       const call = this.#calls.get(sid)?.get(frame.id);
       if (!call) return send(ws, faultFrame(frame.id, BusError.of("InvalidHandle", `no live call ${frame.id} to drop`)));
@@ -147,8 +148,9 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
       call.drop("dropped by the WebSocket client");
       return;
     }
-    if (this.#calls.get(sid)?.has(frame.id)) {
-      return send(ws, faultFrame(frame.id, BusError.of("InvalidHandle", `call id ${frame.id} is in use`)));
+    // Not a fault with that id: its client would end the live call, whose reply is still to come.
+    if (live(frame.id)) {
+      return send(ws, errorFrame(BusError.of("InvalidHandle", `call id ${frame.id} is in use by a live call of this socket, which goes on: this call frame is refused (an id is free again once its call ends)`)));
     }
     // Held to the module's limit before any guest runs, exactly as an HTTP body: one client's
     // oversized call fails alone instead of breaking the instance every member shares.

@@ -42,11 +42,21 @@ export class BadFrame extends Error {
   }
 }
 
-/** The answer to a frame the server cannot read: a fault for its call where its id is known, else an error frame. */
-export function badFrameAnswer(err: BadFrame): ServerFrame {
-  const bus = BusError.of("BadRequest", `bad frame: ${err.message}`);
-  if (err.call !== undefined) return faultFrame(err.call, bus);
+/** The error frame of a frame refused that is no call's: it carries no id, so it ends no call. */
+export function errorFrame(err: unknown): ServerFrame {
+  const bus = BusError.from(err);
   return { type: "error", code: bus.code, codeName: bus.codeName, error: bus.message };
+}
+
+/**
+ * The answer to a frame the server cannot read: a fault for its call where its id is known, else
+ * an error frame. `live` says whether that id is a live call's of the socket: a fault with it
+ * would end that call at its client, whose reply is still to come, so it gets an error frame too.
+ */
+export function badFrameAnswer(err: BadFrame, live: (id: number) => boolean): ServerFrame {
+  if (err.call !== undefined && !live(err.call)) return faultFrame(err.call, BusError.of("BadRequest", `bad frame: ${err.message}`));
+  const inUse = err.call !== undefined ? ` (its id ${err.call} is a live call's, which goes on)` : "";
+  return errorFrame(BusError.of("BadRequest", `bad frame: ${err.message}${inUse}`));
 }
 
 /** Parses and checks a client frame; throws a BadFrame whose message names the fault. */

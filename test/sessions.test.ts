@@ -1,8 +1,15 @@
 import { pack } from "msgpackr";
 import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:test";
+import { modules } from "../build/registry.js";
+import { modules as testGuests } from "../build/test-registry.js";
+import { setSessionModules } from "../durable-objects/bus-session.js";
 import { Code } from "../src/abi.js";
+import type { Env } from "../src/env.js";
 import { open } from "./bus-socket.js";
 import { worker } from "./worker.js";
+
+setSessionModules({ ...modules, ...testGuests }); // ticks-shared, a test guest, runs in a session
 
 describe("sessions by name (GET /bus/:module/:session)", () => {
   it("keeps two chat rooms apart, and the default session is a room of its own", async () => {
@@ -82,6 +89,50 @@ describe("what one socket may do to a session it shares", () => {
     c.ws.send(pack({ type: "call", id: "5", topic: "join", format: "json" }));
     expect(await c.next((f) => f.type === "error")).toEqual({ type: "error", code: Code.BadRequest, codeName: "BadRequest", error: "bad frame: id must be a non-negative integer" });
     c.ws.close(1000, "done");
+  });
+
+  it("refuses a call frame reusing a live call's id with an error frame (InvalidHandle, or BadRequest unread) that ends no call: the live call's reply and callbacks still come under that id", async () => {
+    // A call in flight: ticks-shared's wait sleeps 50 ms, then answers. A session of a test guest: straight to its object.
+    const name = `dup-${crypto.randomUUID().slice(0, 8)}`;
+    const sessions = (env as unknown as Env).SESSIONS;
+    const t = await open(`/bus/ticks-shared/${name}`, (path, init) => sessions.get(sessions.idFromName(`ticks-shared/${name}`)).fetch(`http://bus.test${path}`, init));
+    t.call(1, "wait", {});
+    t.call(1, "count", {});
+    t.ws.send(pack({ type: "call", id: 1, topic: 42, format: "json" }));
+    expect(await t.next((f) => f.type === "error")).toEqual({
+      type: "error",
+      code: Code.InvalidHandle,
+      codeName: "InvalidHandle",
+      error: "call id 1 is in use by a live call of this socket, which goes on: this call frame is refused (an id is free again once its call ends)",
+    });
+    expect(await t.next((f) => f.type === "error")).toEqual({
+      type: "error",
+      code: Code.BadRequest,
+      codeName: "BadRequest",
+      error: "bad frame: call.topic must be a string (its id 1 is a live call's, which goes on)",
+    });
+    // The waiting call answers the n it got on arrival: the first call; no frame of the refused ones had id 1.
+    const reply = await t.next((f) => f.id === 1, 3000);
+    expect(reply.type).toBe("reply");
+    expect(t.json(reply)).toBe(1);
+    expect(t.frames).toEqual([]);
+    // Ended, its id is free again.
+    t.call(1, "count", {});
+    expect(await t.next((f) => f.id === 1)).toMatchObject({ type: "reply" });
+
+    // A kept-alive call is live after its reply: a frame reusing its id leaves it in the room.
+    const [ada, bob] = await Promise.all([open(`/bus/chat/${name}`), open(`/bus/chat/${name}`)]);
+    ada.call(1, "join", { name: "ada" }, { keepalive: true });
+    expect((await ada.next((f) => f.id === 1)).type).toBe("reply");
+    ada.call(1, "join", { name: "ada again" }, { keepalive: true });
+    expect(await ada.next((f) => f.type === "error")).toMatchObject({ codeName: "InvalidHandle", error: expect.stringContaining("call id 1 is in use") });
+    bob.call(1, "join", { name: "bob" }, { keepalive: true });
+    expect(bob.json(await bob.next((f) => f.id === 1))).toEqual({ joined: "bob", members: 2 });
+    bob.call(2, "post", { text: "ada?" }, { parent: 1 });
+    expect(bob.json(await bob.next((f) => f.id === 2 && f.type === "reply"))).toEqual({ delivered: 2 });
+    expect(ada.json(await ada.next((f) => f.id === 1 && f.type === "callback"))).toEqual({ from: "bob", text: "ada?" });
+    expect(ada.frames).toEqual([]);
+    for (const c of [t, ada, bob]) c.ws.close(1000, "done");
   });
 
   it("closes the socket with 1009 on a frame too large to read at all, saying why", async () => {

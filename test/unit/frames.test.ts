@@ -163,12 +163,12 @@ describe("encodeFrame and faultFrame", () => {
 });
 
 describe("badFrameAnswer", () => {
-  const answer = (value: unknown) => {
+  const answer = (value: unknown, live: (id: number) => boolean = () => false) => {
     try {
       decodeFrame(frame(value));
     } catch (err) {
       expect(err).toBeInstanceOf(BadFrame);
-      return badFrameAnswer(err as BadFrame);
+      return badFrameAnswer(err as BadFrame, live);
     }
     throw new Error("the frame was read");
   };
@@ -184,5 +184,15 @@ describe("badFrameAnswer", () => {
     expect(answer(5)).toMatchObject({ type: "error", codeName: "BadRequest", error: "bad frame: a frame is a msgpack map" });
     // Not a call: the client made no call by that id.
     expect(answer({ type: "reply", id: 1 })).toMatchObject({ type: "error", codeName: "BadRequest" });
+  });
+
+  it("answers an error frame, not a fault, where the id is a live call's: that call goes on", () => {
+    expect(answer({ ...call, topic: 5 }, (id) => id === 7)).toEqual({
+      type: "error",
+      code: Code.BadRequest,
+      codeName: "BadRequest",
+      error: "bad frame: call.topic must be a string (its id 7 is a live call's, which goes on)",
+    });
+    expect(answer({ ...call, topic: 5 }, (id) => id === 8)).toMatchObject({ type: "fault", id: 7 });
   });
 });
