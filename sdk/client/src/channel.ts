@@ -8,10 +8,16 @@ export class Channel<T> implements AsyncIterableIterator<T> {
   #done = false;
   #error: unknown = undefined;
   #keep: number;
+  #released: (() => void) | undefined;
 
-  /** `keep`: at most this many items wait, the oldest going first, until `keepAll()` (default: no bound). */
-  constructor(keep = Number.POSITIVE_INFINITY) {
+  /**
+   * `keep`: at most this many items wait, the oldest going first, until `keepAll()` (default: no
+   * bound). `released`: called once when the reader leaves (`return`), so whoever pushes can let
+   * go of it then rather than when the pushes stop.
+   */
+  constructor(keep = Number.POSITIVE_INFINITY, released?: () => void) {
     this.#keep = keep;
+    this.#released = released;
   }
 
   push(item: T): void {
@@ -61,6 +67,9 @@ export class Channel<T> implements AsyncIterableIterator<T> {
     this.#items = [];
     this.#error = undefined;
     this.end();
+    const released = this.#released;
+    this.#released = undefined;
+    released?.();
     return Promise.resolve({ value: undefined, done: true });
   }
 

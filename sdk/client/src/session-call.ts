@@ -108,9 +108,12 @@ export class SessionCall<T extends TopicDef<any, any, any> = TopicDef, D extends
   callbacks<K extends keyof CallbacksOf<T> & string>(topic: K): AsyncIterableIterator<CallbacksOf<T>[K]>;
   callbacks(): AsyncIterableIterator<CallbackEvent<CallbacksOf<T>>>;
   callbacks(topic?: string): AsyncIterableIterator<unknown> {
-    const channel = new Channel<unknown>();
+    // An iterator left (break, return) lets go of itself then, not when the call ends: a long call
+    // whose caller opens and leaves iterators would keep every one.
+    const channel: Channel<unknown> = new Channel<unknown>(undefined, () => this.#channels.delete(entry));
+    const entry = topic === undefined ? { channel } : { topic, channel };
     if (!this.active) this.#close(channel);
-    else this.#channels.add(topic === undefined ? { channel } : { topic, channel });
+    else this.#channels.add(entry);
     return channel;
   }
 
