@@ -2,17 +2,20 @@
 // DNS rebinding against `npm start`: its own `wrangler dev` command, as package.json writes it, on
 // a free port. A page of a name its owner points at 127.0.0.1 sends that name in Host; the server
 // answers it 403 AccessDenied, and nothing runs: no call, no WebSocket. Asked by localhost, a
-// name under it, or an IP address, it answers as ever.
+// name under it, or an IP address, it answers as ever. Then in a real browser (chromium) whose
+// resolver maps a name to 127.0.0.1, as a rebinding attacker's DNS would.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 let wrangler: ChildProcess | undefined;
 let log = "";
@@ -126,6 +129,54 @@ describe("npm start answers only to its own names (ALLOWED_HOSTS)", () => {
     for (const host of [`localhost:${port}`, `app.localhost:${port}`, `127.0.0.1:${port}`]) {
       expect((await tally(host, 1)).status, host).toBe(200);
       expect((await send(host, "/bus/chat/x", { headers: { ...upgrade, origin: `http://${host}` } })).status, host).toBe(101);
+    }
+  });
+});
+
+describe("a page of a rebound name in chromium", () => {
+  it("is refused, and reaches nothing; the page at localhost calls and opens its WebSocket", { timeout: 120_000 }, async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM)`);
+    const profile = mkdtempSync(join(tmpdir(), "wasm-bus-chromium-"));
+    // rebind.example resolves to 127.0.0.1 here, as the attacker's DNS answers once the page is loaded.
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP rebind.example 127.0.0.1"],
+    });
+    try {
+      const before = JSON.parse((await tally(`localhost:${port}`, 0)).body) as { count: number };
+      const page = await context.newPage();
+      const rebound = await page.goto(`http://rebind.example:${port}/console`);
+      expect(rebound?.status()).toBe(403);
+      expect(await rebound?.json()).toMatchObject({ codeName: "AccessDenied" });
+      // What its script would do, same origin by URL and Host: a POST, a WebSocket.
+      const tried = await page.evaluate<{ status: number; socket: string }>(`(async () => {
+        const res = await fetch("/call/tally/incr", { method: "POST", headers: { "content-type": "application/json" }, body: '{"by":5}' });
+        const socket = await new Promise((resolve) => {
+          const ws = new WebSocket("ws://rebind.example:${port}/bus/chat/x");
+          ws.onopen = () => (ws.close(), resolve("open"));
+          ws.onerror = () => resolve("failed");
+        });
+        return { status: res.status, socket };
+      })()`);
+      expect(tried).toEqual({ status: 403, socket: "failed" });
+      expect(JSON.parse((await tally(`localhost:${port}`, 0)).body)).toEqual(before);
+
+      const own = await page.goto(`http://localhost:${port}/console`);
+      expect(own?.status()).toBe(200);
+      const called = await page.evaluate<{ status: number; socket: string }>(`(async () => {
+        const res = await fetch("/call/tally/incr", { method: "POST", headers: { "content-type": "application/json" }, body: '{"by":1}' });
+        const socket = await new Promise((resolve) => {
+          const ws = new WebSocket("ws://localhost:${port}/bus/chat/x");
+          ws.onopen = () => (ws.close(), resolve("open"));
+          ws.onerror = () => resolve("failed");
+        });
+        return { status: res.status, socket };
+      })()`);
+      expect(called).toEqual({ status: 200, socket: "open" });
+    } finally {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
     }
   });
 });
