@@ -23,7 +23,7 @@ export { Clients } from "./process-sockets.js";
 
 const DEFAULT_RETENTION_MS = 60 * 60 * 1000;
 
-/** How a process was spawned (stdin apart: its unread bytes go as its snapshot's bytes). */
+/** How a process was spawned (stdin apart: its unread bytes are its snapshot's stream). */
 type SpawnedAs = Omit<SpawnRequest, "stdin" | "stdinOpen">;
 
 /**
@@ -176,9 +176,8 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
   #extra(): KeeperState {
     // Lines are batched: written now, a restore never goes on past lines that were lost.
     this.#output.flush();
-    const process = this.#process!;
-    const stdin = process.stdin;
-    return { json: { stdinClosed: stdin.closed } satisfies ProcessExtra, bytes: () => stdin.contents(), bytesVersion: stdin.version };
+    const stdin = this.#process!.stdin;
+    return { json: { stdinClosed: stdin.closed } satisfies ProcessExtra, stream: stdin };
   }
 
   async status(): Promise<ProcessInfo | null> {

@@ -13,16 +13,28 @@ export interface Extra {
   bytes?: Uint8Array;
 }
 
-/** Extra as a keeper gives it to each save: its bytes asked for only where the save writes them. */
+/**
+ * A stream of bytes a keeper saves with its snapshots (a process's stdin: src/pipe.ts), written
+ * at its end and consumed from its front; offsets count from its first byte.
+ */
+export interface KeptStream {
+  /** Where the unread bytes begin. */
+  readonly consumed: number;
+  /** Where they end. */
+  readonly written: number;
+  /** The unread bytes from `offset` (`consumed` to `written`) on. */
+  since(offset: number): Uint8Array;
+}
+
+/** Extra as a keeper gives it to each save. */
 export interface KeeperState {
   json: unknown;
-  bytes?: () => Uint8Array;
   /**
-   * The bytes' version (Pipe.version): where it is the one the last save wrote, they are neither
-   * read nor written again. Unread stdin of 1 MiB was copied out and rewritten at every rest, a
-   * megabyte for a guest that sleeps a millisecond in a loop.
+   * Its stream, kept append-only: a save writes only the bytes written since the one before and
+   * drops the rows read since. Saving all unread bytes at every save, a client's 200 one-byte
+   * frames to a sleeping process (each one saved at once) wrote 200·201/2 bytes.
    */
-  bytesVersion?: number;
+  stream?: KeptStream;
 }
 
 /**
@@ -36,8 +48,13 @@ export interface KeeperState {
 export class Snapshots {
   readonly #storage: DurableObjectStorage;
   #scheduled = false;
-  /** The keeper's bytes' version in the store (KeeperState.bytesVersion): none after a clear. */
-  #savedBytes?: number;
+  /** Where the keeper's stream's offset 0 is in snapshot_stream: the offset it was restored at. */
+  #origin = 0;
+  /**
+   * How far snapshot_stream holds the keeper's stream; undefined where it is not known to hold it
+   * (no save since a clear, or the snapshot is in the old form): the next save writes it anew.
+   */
+  #stored?: number;
   /** What the last save wrote (the bench reads it). */
   last?: SaveStats;
 
@@ -54,7 +71,13 @@ export class Snapshots {
     const sql = storage.sql;
     sql.exec("CREATE TABLE IF NOT EXISTS snapshot (one INTEGER PRIMARY KEY CHECK (one = 1), json TEXT NOT NULL, bytes BLOB)");
     sql.exec("CREATE TABLE IF NOT EXISTS snapshot_pages (page INTEGER PRIMARY KEY, data BLOB NOT NULL)");
-    // The keeper's bytes where they are larger than a SQLite value may be (2 MB in a Durable Object).
+    // The keeper's stream, a row per save that wrote to it, from `at` to `end` (offsets in the
+    // stream). It holds the unread bytes at the last save and the rest of the row the first of
+    // them is in: at most twice the keeper's own bound on unread bytes (a process's stdinBytes).
+    sql.exec("CREATE TABLE IF NOT EXISTS snapshot_stream (at INTEGER PRIMARY KEY, end INTEGER NOT NULL, data BLOB NOT NULL)");
+    // Snapshots saved before the stream was append-only hold the keeper's bytes whole: in
+    // snapshot.bytes, or here where they are larger than a SQLite value may be (2 MB in a Durable
+    // Object). Read by a restore only; the first save after it moves them to snapshot_stream.
     sql.exec("CREATE TABLE IF NOT EXISTS snapshot_bytes (seq INTEGER PRIMARY KEY, data BLOB NOT NULL)");
   }
 
@@ -85,32 +108,38 @@ export class Snapshots {
     const started = performance.now();
     const { state, pages } = guest.snapshot();
     const extra = this.extra();
-    const json = JSON.stringify({ state, extra: extra.json });
-    const same = extra.bytesVersion !== undefined && extra.bytesVersion === this.#savedBytes;
-    const chunks = same ? [] : chunked(extra.bytes?.());
+    const stream = extra.stream;
+    // `read`: where the stream's unread bytes begin in snapshot_stream (none for a keeper without one).
+    const read = stream && this.#origin + stream.consumed;
+    const json = JSON.stringify({ state, extra: extra.json, read });
+    const fresh = this.#stored === undefined;
+    // Appended: the unread bytes the store does not hold yet (all of them, written anew).
+    const from = read === undefined ? 0 : fresh ? read : Math.max(this.#stored!, read);
+    const chunks = stream ? chunked(stream.since(from - this.#origin)) : [];
     let bytes = json.length + chunks.reduce((n, c) => n + c.length, 0);
     // Forgotten until the transaction commits: one that fails leaves the store without them.
-    this.#savedBytes = undefined;
+    this.#stored = undefined;
     this.#storage.transactionSync(() => {
       const sql = this.#storage.sql;
-      if (same) {
-        sql.exec("UPDATE snapshot SET json = ?", json);
-      } else {
-        // Bytes that fit one value stay in the row; larger ones go to snapshot_bytes, in order.
-        sql.exec(
-          "INSERT INTO snapshot (one, json, bytes) VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE SET json = excluded.json, bytes = excluded.bytes",
-          json,
-          chunks.length === 1 ? chunks[0]! : null,
-        );
+      sql.exec("INSERT INTO snapshot (one, json, bytes) VALUES (1, ?, NULL) ON CONFLICT (one) DO UPDATE SET json = excluded.json, bytes = NULL", json);
+      if (fresh) {
         sql.exec("DELETE FROM snapshot_bytes");
-        if (chunks.length > 1) chunks.forEach((data, seq) => sql.exec("INSERT INTO snapshot_bytes (seq, data) VALUES (?, ?)", seq, data));
+        sql.exec("DELETE FROM snapshot_stream");
+      } else if (read !== undefined) {
+        // Rows read to their end; `at <` lets SQLite find them by the key.
+        sql.exec("DELETE FROM snapshot_stream WHERE at < ? AND end <= ?", read, read);
+      }
+      let at = from;
+      for (const data of chunks) {
+        sql.exec("INSERT INTO snapshot_stream (at, end, data) VALUES (?, ?, ?)", at, at + data.length, data);
+        at += data.length;
       }
       for (const [page, data] of pages) {
         sql.exec("INSERT INTO snapshot_pages (page, data) VALUES (?, ?) ON CONFLICT (page) DO UPDATE SET data = excluded.data", page, data);
         bytes += data.length;
       }
     });
-    this.#savedBytes = extra.bytesVersion;
+    this.#stored = this.#origin + (stream?.written ?? 0);
     return (this.last = { pages: pages.length, bytes, ms: performance.now() - started });
   }
 
@@ -118,37 +147,53 @@ export class Snapshots {
     return this.#storage.sql.exec("SELECT 1 FROM snapshot").toArray().length > 0;
   }
 
-  /** The last snapshot, if there is one; its pages are read as they are iterated. */
+  /**
+   * The last snapshot, if there is one; its pages are read as they are iterated. `extra.bytes`
+   * are the keeper's unread stream: a stream made anew from them goes on where the saved one was.
+   */
   load(): (Saved & { extra: Extra }) | undefined {
     const sql = this.#storage.sql;
     const row = sql.exec<{ json: string; bytes: ArrayBuffer | null }>("SELECT json, bytes FROM snapshot").toArray()[0];
     if (!row) return undefined;
-    const { state, extra: json } = JSON.parse(row.json) as { state: Saved["state"]; extra: unknown };
-    const extra = { json, bytes: row.bytes ? new Uint8Array(row.bytes) : this.#chunks() };
+    const { state, extra: json, read } = JSON.parse(row.json) as { state: Saved["state"]; extra: unknown; read?: number };
+    let bytes: Uint8Array | undefined;
+    if (read === undefined) {
+      // The old form (no `read`): the bytes whole; the next save writes them to snapshot_stream.
+      bytes = row.bytes ? new Uint8Array(row.bytes) : this.#joined(sql.exec<{ data: ArrayBuffer }>("SELECT data FROM snapshot_bytes ORDER BY seq"));
+      this.#origin = 0;
+      this.#stored = undefined;
+    } else {
+      const rows = sql.exec<{ at: number; data: ArrayBuffer }>("SELECT at, data FROM snapshot_stream WHERE end > ? ORDER BY at", read).toArray();
+      bytes = (this.#joined(rows) ?? new Uint8Array()).subarray(rows.length ? read - rows[0]!.at : 0);
+      this.#origin = read;
+      this.#stored = read + bytes.length;
+    }
+    const extra = { json, bytes };
     const pages = (function* () {
       for (const { page, data } of sql.exec<{ page: number; data: ArrayBuffer }>("SELECT page, data FROM snapshot_pages")) yield [page, new Uint8Array(data)] as [number, Uint8Array];
     })();
     return { state, pages, extra };
   }
 
-  /** The keeper's bytes from snapshot_bytes, joined; undefined where there are none. */
-  #chunks(): Uint8Array | undefined {
-    const rows = this.#storage.sql.exec<{ data: ArrayBuffer }>("SELECT data FROM snapshot_bytes ORDER BY seq").toArray();
-    if (!rows.length) return undefined;
-    const all = new Uint8Array(rows.reduce((n, r) => n + r.data.byteLength, 0));
+  /** Rows' data, joined in order; undefined where there are none. */
+  #joined(rows: Iterable<{ data: ArrayBuffer }>): Uint8Array | undefined {
+    const all = [...rows];
+    if (!all.length) return undefined;
+    const out = new Uint8Array(all.reduce((n, r) => n + r.data.byteLength, 0));
     let at = 0;
-    for (const { data } of rows) {
-      all.set(new Uint8Array(data), at);
+    for (const { data } of all) {
+      out.set(new Uint8Array(data), at);
       at += data.byteLength;
     }
-    return all;
+    return out;
   }
 
   /** Forgets the snapshot: the instance ended, or will never be restored. */
   clear() {
-    this.#savedBytes = undefined;
+    this.#stored = undefined;
     this.#storage.sql.exec("DELETE FROM snapshot");
     this.#storage.sql.exec("DELETE FROM snapshot_pages");
+    this.#storage.sql.exec("DELETE FROM snapshot_stream");
     this.#storage.sql.exec("DELETE FROM snapshot_bytes");
   }
 }
@@ -156,9 +201,8 @@ export class Snapshots {
 /** The most bytes one SQLite value holds here, with room to spare (a Durable Object's limit is 2 MB). */
 export const CHUNK_BYTES = 1 << 20;
 
-/** `bytes` in values of at most CHUNK_BYTES: none for no bytes, one where they fit. */
-function chunked(bytes: Uint8Array | undefined): Uint8Array[] {
-  if (!bytes?.length) return bytes ? [bytes] : [];
+/** `bytes` in values of at most CHUNK_BYTES; none for no bytes. */
+function chunked(bytes: Uint8Array): Uint8Array[] {
   const chunks: Uint8Array[] = [];
   for (let at = 0; at < bytes.length; at += CHUNK_BYTES) chunks.push(bytes.subarray(at, at + CHUNK_BYTES));
   return chunks;

@@ -10,7 +10,8 @@ export class Pipe {
   #buffered = 0;
   #closed = false;
   #waiters = new Set<() => void>();
-  #version = 0;
+  /** Bytes read since the pipe was made: where the unread ones begin in the stream. */
+  #consumed = 0;
   /** Bytes written and not yet read, at most. The process sets its module's `limits.stdinBytes`. */
   limit = Infinity;
 
@@ -36,18 +37,29 @@ export class Pipe {
     return this.#buffered > 0 || this.#closed;
   }
 
-  /** Changes with every write and read: the same version, the same contents (a snapshot need not write them again). */
-  get version(): number {
-    return this.#version;
+  /** Offset of the first unread byte, counted from the pipe's first byte. */
+  get consumed(): number {
+    return this.#consumed;
   }
 
-  /** A copy of the bytes written and not yet read (a snapshot keeps them). */
-  contents(): Uint8Array {
-    const out = new Uint8Array(this.#buffered);
-    let at = 0;
-    for (const chunk of this.#chunks) {
-      out.set(chunk, at);
-      at += chunk.length;
+  /** Offset past the last byte written: `consumed` plus the unread bytes. */
+  get written(): number {
+    return this.#consumed + this.#buffered;
+  }
+
+  /**
+   * A copy of the unread bytes from `offset` (`consumed` to `written`) on: a snapshot appends
+   * only those written since it last saved. Found from the end, so a short tail costs its own
+   * chunks, not all the unread ones again.
+   */
+  since(offset: number): Uint8Array {
+    const out = new Uint8Array(Math.max(0, this.written - Math.max(offset, this.#consumed)));
+    let end = out.length;
+    for (let i = this.#chunks.length - 1; end > 0; i--) {
+      const chunk = this.#chunks[i]!;
+      const part = chunk.length <= end ? chunk : chunk.subarray(chunk.length - end);
+      end -= part.length;
+      out.set(part, end);
     }
     return out;
   }
@@ -64,7 +76,6 @@ export class Pipe {
     if (bytes.length) {
       this.#chunks.push(bytes.slice());
       this.#buffered += bytes.length;
-      this.#version++;
     }
     this.#wake();
     return true;
@@ -79,14 +90,15 @@ export class Pipe {
   read(max: number): Uint8Array | null {
     const first = this.#chunks[0];
     if (!first) return this.#closed ? new Uint8Array() : null;
-    this.#version++;
     if (first.length <= max) {
       this.#chunks.shift();
       this.#buffered -= first.length;
+      this.#consumed += first.length;
       return first;
     }
     this.#chunks[0] = first.subarray(max);
     this.#buffered -= max;
+    this.#consumed += max;
     return first.subarray(0, max);
   }
 

@@ -11,6 +11,7 @@ import { setSessionModules } from "../durable-objects/bus-session.js";
 import { CHUNK_BYTES, Snapshots } from "../durable-objects/snapshots.js";
 import { LATEST_ALARM } from "../durable-objects/timers.js";
 import type { Guest } from "../src/instance/guest.js";
+import { Pipe } from "../src/pipe.js";
 import { open } from "./bus-socket.js";
 import { post, spawnGuest, worker } from "./worker.js";
 
@@ -288,6 +289,80 @@ describe("stdin that comes while the guest rests survives an eviction", () => {
   });
 });
 
+/**
+ * Counts the bytes a process's object binds into SQL statements as blobs (its stdin, its pages)
+ * from now until it is evicted: what its storage is asked to write, whatever the tables.
+ */
+async function countBlobWrites(id: string) {
+  await runInDurableObject(stub(id), (_o, state) => {
+    const sql = state.storage.sql as SqlStorage & { blobBytes?: number };
+    const exec = sql.exec.bind(sql);
+    sql.blobBytes = 0;
+    sql.exec = ((query: string, ...bindings: unknown[]) => {
+      for (const b of bindings) if (b instanceof ArrayBuffer || ArrayBuffer.isView(b)) sql.blobBytes! += b.byteLength;
+      return exec(query, ...(bindings as SqlStorageValue[]));
+    }) as typeof sql.exec;
+  });
+  return () => runInDurableObject(stub(id), (_o, state) => (state.storage.sql as SqlStorage & { blobBytes?: number }).blobBytes!);
+}
+
+/** An attached client of a process; `sync()` resolves once the object has handled every frame sent before it. */
+async function attachTo(id: string) {
+  const res = await stub(id).fetch("http://bus.test/attach", { headers: { upgrade: "websocket" } });
+  const ws = res.webSocket!;
+  ws.accept();
+  const errors: string[] = [];
+  let heard: (() => void) | undefined;
+  ws.addEventListener("message", (e) => {
+    const frame = JSON.parse(e.data as string) as { error?: string };
+    if (frame.error === undefined) return;
+    errors.push(frame.error);
+    heard?.();
+  });
+  // Frames are handled in order, each one's save a microtask after it: the answer to a frame
+  // that asks for nothing comes after all of them.
+  const sync = () =>
+    new Promise<void>((resolve) => {
+      const before = errors.length;
+      heard = () => errors.length > before && resolve();
+      ws.send("{}");
+    });
+  return { ws, sync, errors };
+}
+
+describe("stdin written in many small frames to a process at rest", () => {
+  it("stores each write once (200 one-byte frames write 200 bytes, not 200·201/2), and reads all of it back in order through evictions", async () => {
+    const id = await spawnGuest("sleepcat-rs", ["600000"]);
+    await until(async () => (await stdoutOf(id)).includes("sleeping"));
+    const byte = (i: number) => 97 + (i % 26);
+    const expected = String.fromCharCode(...Array.from({ length: 200 }, (_, i) => byte(i)));
+    // Two halves, evicted between them: the second half goes on from the restored stdin.
+    for (const half of [0, 100]) {
+      const written = await countBlobWrites(id);
+      const client = await attachTo(id);
+      for (let i = half; i < half + 100; i++) client.ws.send(new Uint8Array([byte(i)]));
+      await client.sync();
+      expect(client.errors).toHaveLength(1); // only the sync frame's
+      // Each frame to a sleeping guest is saved at once: its one byte, not all unread stdin again.
+      expect(await written()).toBeLessThanOrEqual(100);
+      client.ws.close(1000);
+      await evictDurableObject(stub(id));
+      expect(await status(id)).toMatchObject({ status: "running" });
+    }
+    // It wakes and reads all 200 (no newline yet): at rest again, nothing it read is kept.
+    expect(await runDurableObjectAlarm(stub(id))).toBe(true);
+    await until(async () => (await sql<{ n: number }>(id, "SELECT count(*) AS n FROM snapshot_stream"))[0]!.n === 0, 2000);
+    expect(await sql(id, "SELECT count(*) AS n FROM snapshot_stream")).toEqual([{ n: 0 }]);
+    await evictDurableObject(stub(id));
+    // Restored with the 200 bytes in its own buffer: the newline and the close end its line.
+    const client = await attachTo(id);
+    client.ws.send(JSON.stringify({ stdin: "\n", close_stdin: true }));
+    await until(async () => (await status(id)).status !== "running");
+    expect(await status(id)).toMatchObject({ status: "exited", code: 0 });
+    expect(await stdoutOf(id)).toEqual(["sleeping", expected]);
+  });
+});
+
 const session = (module: string, name: string) => env.SESSIONS.get(env.SESSIONS.idFromName(`${module}/${name}`));
 /** A session of a test guest: the Worker serves none, so straight to its object. */
 const openGuest = (module: string, name: string) => open(`/bus/${module}/${name}`, (path, init) => session(module, name).fetch(`http://bus.test${path}`, init));
@@ -429,60 +504,113 @@ describe("the keeper's bytes in a snapshot (a process's unread stdin)", () => {
     expect(await stdout(id)).toEqual(["2", "1"]);
   });
 
-  it("writes unread stdin again only when it changed, not at every rest", async () => {
+  it("writes unread stdin once, then only what is written to it later: not again at every rest", async () => {
     const input = "x".repeat(65536);
     const res = await post("/processes", { module: "countdown", args: ["4", "600000"], stdin: input, stdinOpen: true });
     expect(res.status, await res.clone().text()).toBe(201);
     const { id } = (await res.json()) as ProcessInfo;
-    // Real SQLite counts each statement that sets the bytes (countdown never reads its stdin).
+    // Real SQLite counts the bytes of each row of stdin written (countdown never reads its stdin).
     await runInDurableObject(stub(id), (_o, state) => {
       state.storage.sql.exec("CREATE TABLE byte_writes (n INTEGER)");
-      state.storage.sql.exec("CREATE TRIGGER count_byte_writes AFTER UPDATE OF bytes ON snapshot BEGIN INSERT INTO byte_writes VALUES (1); END");
+      state.storage.sql.exec("CREATE TRIGGER count_byte_writes AFTER INSERT ON snapshot_stream BEGIN INSERT INTO byte_writes VALUES (length(NEW.data)); END");
     });
-    const writes = async () => (await sql<{ n: number }>(id, "SELECT count(*) AS n FROM byte_writes"))[0]!.n;
+    const written = async () => (await sql<{ n: number }>(id, "SELECT coalesce(sum(n), 0) AS n FROM byte_writes"))[0]!.n;
+    const stored = () => sql(id, "SELECT sum(length(data)) AS n FROM snapshot_stream");
     for (const printed of [["4", "3"], ["4", "3", "2"]]) {
       expect(await runDurableObjectAlarm(stub(id))).toBe(true); // a rest, saved: the same stdin
       expect(await stdout(id)).toEqual(printed);
     }
-    expect(await writes()).toBe(0);
+    expect(await written()).toBe(0);
     // Still there for a restore, whole.
-    expect(await sql(id, "SELECT length(bytes) AS n FROM snapshot")).toEqual([{ n: input.length }]);
+    expect(await stored()).toEqual([{ n: input.length }]);
     const attach = await stub(id).fetch("http://bus.test/attach", { headers: { upgrade: "websocket" } });
     const ws = attach.webSocket!;
     ws.accept();
-    ws.send(JSON.stringify({ stdin: "more" })); // changed: written with the next save
-    await until(async () => (await writes()) === 1, 2000);
-    expect(await sql(id, "SELECT length(bytes) AS n FROM snapshot")).toEqual([{ n: input.length + 4 }]);
+    ws.send(JSON.stringify({ stdin: "more" })); // written with the next save: only these 4 bytes
+    await until(async () => (await written()) > 0, 2000);
+    expect(await written()).toBe(4);
+    expect(await stored()).toEqual([{ n: input.length + 4 }]);
     ws.close(1000);
     await worker(`/processes/${id}`, { method: "DELETE" });
+  });
+
+  it("restores a snapshot saved before stdin was kept append-only (its unread bytes whole in the snapshot's row), and the next save moves them", async () => {
+    const id = await spawnGuest("sleepcat-rs", ["600000"]);
+    await until(async () => (await stdoutOf(id)).includes("sleeping"));
+    const client = await attachTo(id);
+    client.ws.send(JSON.stringify({ stdin: "old\nform\n" }));
+    await client.sync();
+    client.ws.close(1000);
+    // The snapshot as the old form had it: no `read`, the bytes in snapshot.bytes.
+    await runInDurableObject(stub(id), (_o, state) => {
+      const sql = state.storage.sql;
+      const saved = JSON.parse(sql.exec<{ json: string }>("SELECT json FROM snapshot").one().json);
+      expect(saved.read).toBe(0);
+      delete saved.read;
+      sql.exec("UPDATE snapshot SET json = ?, bytes = ?", JSON.stringify(saved), new TextEncoder().encode("old\nform\n"));
+      sql.exec("DELETE FROM snapshot_stream");
+    });
+    await evictDurableObject(stub(id));
+    expect(await status(id)).toMatchObject({ status: "running" });
+    // The restored instance's first rest saves the old bytes in the new form; a frame after it, its own.
+    const again = await attachTo(id);
+    again.ws.send(JSON.stringify({ stdin: "new\n", close_stdin: true }));
+    await again.sync();
+    expect(await sql(id, "SELECT bytes, json_extract(json, '$.read') AS read FROM snapshot")).toEqual([{ bytes: null, read: 0 }]);
+    expect(await sql(id, "SELECT at, end FROM snapshot_stream ORDER BY at")).toEqual([{ at: 0, end: 9 }, { at: 9, end: 13 }]);
+    again.ws.close(1000);
+    await evictDurableObject(stub(id));
+    expect(await status(id)).toMatchObject({ status: "running" });
+    expect(await runDurableObjectAlarm(stub(id))).toBe(true);
+    await until(async () => (await status(id)).status !== "running");
+    expect(await status(id)).toMatchObject({ status: "exited", code: 0 });
+    expect(await stdoutOf(id)).toEqual(["sleeping", "old", "form", "new"]);
   });
 
   // A stand-in for a quiet instance: the store only asks it for its state and pages.
   const quiet = { quiet: true, module: { name: "stand-in" }, snapshot: () => ({ state: { module: "stand-in" }, pages: [] }) } as unknown as Guest;
   const bytes = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + (i >> 20)) & 0xff);
 
-  it("keeps bytes larger than one SQLite value (2 MB) in pieces, gives them back whole, and drops the pieces when they shrink", async () => {
+  it("keeps a stream larger than one SQLite value (2 MB) in pieces, gives it back whole, drops the pieces read, and reads the old form's pieces", async () => {
     const { id } = await spawn("countdown", ["1", "600000"]);
     await runInDurableObject(stub(id), (_o, state) => {
-      let extra = bytes(3 * CHUNK_BYTES + 5);
-      const store = new Snapshots(state.storage, () => ({ json: { n: 1 }, bytes: () => extra }), () => true);
+      const sql = state.storage.sql;
+      const stream = new Pipe();
+      stream.write(bytes(3 * CHUNK_BYTES + 5));
+      const store = new Snapshots(state.storage, () => ({ json: { n: 1 }, stream }), () => true);
+      const rows = () => sql.exec<{ at: number; end: number }>("SELECT at, end FROM snapshot_stream ORDER BY at").toArray().map((r) => [r.at, r.end]);
       store.save(quiet);
-      const count = () => (state.storage.sql.exec("SELECT count(*) AS n FROM snapshot_bytes").one() as { n: number }).n;
-      expect(count()).toBe(4);
+      expect(rows()).toEqual([0, 1, 2, 3].map((i) => [i * CHUNK_BYTES, Math.min((i + 1) * CHUNK_BYTES, 3 * CHUNK_BYTES + 5)]));
       const back = store.load()!.extra;
       expect(back.json).toEqual({ n: 1 });
       expect(back.bytes!.length).toBe(3 * CHUNK_BYTES + 5);
       expect(back.bytes!.every((b, i) => b === ((i * 7 + (i >> 20)) & 0xff))).toBe(true);
-      // Fewer bytes: in the row again, no piece left behind.
-      extra = bytes(10);
+      // Read into the third piece: the two before it go, the rest of it stays; a write is a piece of its own.
+      stream.read(CHUNK_BYTES);
+      stream.read(CHUNK_BYTES + 1);
+      stream.write(bytes(10));
       store.save(quiet);
-      expect(count()).toBe(0);
-      expect([...store.load()!.extra.bytes!]).toEqual([...bytes(10)]);
-      extra = bytes(2 * CHUNK_BYTES);
-      store.save(quiet);
-      store.clear();
-      expect(count()).toBe(0);
-      expect(store.load()).toBeUndefined();
+      expect(rows()).toEqual([[2 * CHUNK_BYTES, 3 * CHUNK_BYTES], [3 * CHUNK_BYTES, 3 * CHUNK_BYTES + 5], [3 * CHUNK_BYTES + 5, 3 * CHUNK_BYTES + 15]]);
+      const rest = store.load()!.extra.bytes!;
+      expect(rest.length).toBe(CHUNK_BYTES + 4 + 10);
+      expect(rest.subarray(0, CHUNK_BYTES + 4).every((b, i) => b === (((i + 2 * CHUNK_BYTES + 1) * 7 + ((i + 2 * CHUNK_BYTES + 1) >> 20)) & 0xff))).toBe(true);
+      expect([...rest.subarray(CHUNK_BYTES + 4)]).toEqual([...bytes(10)]);
+      // The old form, in pieces: given back whole, and written anew by the next save.
+      sql.exec("UPDATE snapshot SET json = json_remove(json, '$.read')");
+      sql.exec("DELETE FROM snapshot_stream");
+      [bytes(CHUNK_BYTES), bytes(3)].forEach((data, seq) => sql.exec("INSERT INTO snapshot_bytes (seq, data) VALUES (?, ?)", seq, data));
+      const old = store.load()!.extra.bytes!;
+      expect([...old.subarray(CHUNK_BYTES)]).toEqual([...bytes(3)]);
+      expect(old.length).toBe(CHUNK_BYTES + 3);
+      const restored = new Pipe(old);
+      const again = new Snapshots(state.storage, () => ({ json: { n: 2 }, stream: restored }), () => true);
+      again.load();
+      again.save(quiet);
+      expect(sql.exec("SELECT count(*) AS n FROM snapshot_bytes").one()).toEqual({ n: 0 });
+      expect(rows()).toEqual([[0, CHUNK_BYTES], [CHUNK_BYTES, CHUNK_BYTES + 3]]);
+      again.clear();
+      expect(rows()).toEqual([]);
+      expect(again.load()).toBeUndefined();
     });
   });
 });
