@@ -38,6 +38,11 @@ export interface CallerInstance {
    * instance that is not a process.
    */
   childId(): string | undefined;
+  /**
+   * Where the instance runs a process: `origin` is the process.spawn call that made it, none for
+   * a root process (the process service finds a spawn's tree by it).
+   */
+  readonly command?: { readonly origin?: BusCall };
 }
 
 export interface CallOptions {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Code, Format } from "../src/abi.js";
+import { BusCall } from "../src/call.js";
 import type { BusError } from "../src/errors.js";
-import { liveSubprocesses, MAX_SUBPROCESSES } from "../src/services/process/index.js";
+import { liveSubprocesses, MAX_SUBPROCESSES, MAX_TREE_SUBPROCESSES } from "../src/services/process/index.js";
 import { guestApp } from "./helpers.js";
 
 /**
@@ -133,6 +134,66 @@ describe("sub-processes (process service)", () => {
     expect(liveSubprocesses()).toBe(MAX_SUBPROCESSES - 1);
     root.kill("done");
     for (const call of sleepers) call.drop("done");
+    expect(liveSubprocesses()).toBe(0);
+  });
+
+  it(`holds one tree to MAX_TREE_SUBPROCESSES (${MAX_TREE_SUBPROCESSES}) at once: a tree at its bound is refused, another tree still spawns`, async () => {
+    const { runtime } = guestApp();
+    const data = new TextEncoder().encode(JSON.stringify({ module: "wasi-sleeper", args: [], env: {}, stdin: null }));
+    // A tree is what one instance spawns (as a guest's spawn calls name it: CallOptions.from).
+    const instance = () => ({ log: () => {}, childId: () => undefined });
+    const spawn = (from: ReturnType<typeof instance>, origin?: BusCall) => {
+      const outcome = { replied: false, failed: undefined as BusError | undefined };
+      const call = runtime.start("os", "process.spawn", { format: Format.Json, data }, {
+        finish: () => void (outcome.replied = true),
+        fail: (err) => void (outcome.failed = err),
+        callback: () => Code.Success,
+      }, { keepalive: true, caller: "test", from, origin });
+      return { call, outcome };
+    };
+    const greedy = instance();
+    const first = Array.from({ length: MAX_TREE_SUBPROCESSES }, () => spawn(greedy));
+    expect(first.filter((s) => s.outcome.replied).length).toBe(MAX_TREE_SUBPROCESSES);
+    const over = spawn(greedy);
+    expect(over.outcome.failed?.codeName).toBe("LimitExceeded");
+    expect(over.outcome.failed?.message).toMatch(new RegExp(`^process.spawn: ${MAX_TREE_SUBPROCESSES} sub-processes of this tree .* \\(MAX_TREE_SUBPROCESSES\\)`));
+    expect(liveSubprocesses()).toBe(MAX_TREE_SUBPROCESSES); // the isolate has room: the tree has not
+    // Nor does another module's instance spawning for a call the tree made: it is the same tree.
+    const made = new BusCall("pooled", "fan-out", { format: Format.Json, data: new Uint8Array() }, { finish() {}, fail() {}, callback: () => Code.Success }, { from: greedy });
+    expect(spawn(instance(), made).outcome.failed?.codeName).toBe("LimitExceeded");
+    // Another tree, while the first is at its bound.
+    const other = instance();
+    const second = Array.from({ length: 3 }, () => spawn(other));
+    expect(second.every((s) => s.outcome.replied)).toBe(true);
+    first[0]!.call.drop("done"); // one of the first tree's ends: it takes one more
+    const again = spawn(greedy);
+    expect(again.outcome.replied).toBe(true);
+    for (const { call } of [...first, ...second, again]) call.drop("done");
+    expect(liveSubprocesses()).toBe(0);
+  });
+
+  it("a process that spawns a chain of itself stops at the tree's bound, even where the call depth would let it fill the isolate, and another process's tree still grows", async () => {
+    // A call depth past the isolate's bound: without a tree's, the first chain would take all of it.
+    const { runtime, logs } = guestApp({ maxDepth: MAX_SUBPROCESSES + 16 });
+    const spawning = () => logs.filter((l) => l.module === "spawn-chain" && l.msg === "spawning").length;
+    const grow = async (upTo: number) => {
+      const root = runtime.spawn("spawn-chain");
+      void root.run().catch(() => {});
+      for (const deadline = Date.now() + 5000; spawning() < upTo && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 50)); // one past the bound would come now
+      return root;
+    };
+    // The root (no sub-process) and the tree's bound of descendants; the last one's spawn was
+    // refused (LimitExceeded), and with nothing else in flight it exited.
+    const first = await grow(MAX_TREE_SUBPROCESSES + 1);
+    expect(spawning()).toBe(MAX_TREE_SUBPROCESSES + 1);
+    expect(liveSubprocesses()).toBe(MAX_TREE_SUBPROCESSES - 1);
+    // Another process's tree grows as far while the first is held there.
+    const second = await grow(2 * (MAX_TREE_SUBPROCESSES + 1));
+    expect(spawning()).toBe(2 * (MAX_TREE_SUBPROCESSES + 1));
+    expect(liveSubprocesses()).toBe(2 * (MAX_TREE_SUBPROCESSES - 1));
+    first.kill("done");
+    second.kill("done");
     expect(liveSubprocesses()).toBe(0);
   });
 });
