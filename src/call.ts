@@ -259,7 +259,7 @@ export class BusCall {
     const { format, limit } = this.replyAs!;
     let out: Payload;
     try {
-      out = transcode(payload, format, schema);
+      out = transcode(payload, format, schema, limit);
     } catch (err) {
       throw BusError.of("SerializationFailed", `${what} cannot be transcoded into ${formatName(format)} for its caller: ${BusError.from(err).message}`);
     }

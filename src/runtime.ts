@@ -247,13 +247,13 @@ function chainRefusal(call: BusCall, cycle: boolean, maxDepth: number): BusError
  */
 function transcodeRequest(call: BusCall, spec: TopicSpec, how: Fit, module: LoadedModule | undefined): BusError | undefined {
   if (how === "refused") return BusError.of("Unsupported", `topic ${call.topic} takes ${spec.format}, and raw bytes cannot be transcoded`);
+  const limits = module?.manifest.limits;
   let request: Payload;
   try {
-    request = transcode(call.request, formatValue(spec.format), spec.request);
+    request = transcode(call.request, formatValue(spec.format), spec.request, limits?.requestBytes);
   } catch (err) {
     throw untranscodable(call, spec, err);
   }
-  const limits = module?.manifest.limits;
   // Checked here, where the growth happens: the edge and the `call` import held the bytes the
   // caller sent, and transcoding can grow them (a msgpack `bin` byte is up to four in JSON).
   if (limits && request.data.length > limits.requestBytes) return transcodedTooLarge(call, request, spec, limits.requestBytes);

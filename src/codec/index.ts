@@ -3,6 +3,7 @@ import { Format, type FormatValue, formatName } from "../abi.js";
 import { BusError } from "../errors.js";
 import { decodeBincode, encodeBincode } from "./bincode.js";
 import { conform, decodeJson, encodeJson, escapesSurrogate, wellFormed } from "./json.js";
+import { DEFAULT_LIMITS } from "../manifest.js";
 import { msgpackFault, sawProto } from "./msgpack-scan.js";
 import { setOwn } from "./own.js";
 import type { Schema } from "./schema.js";
@@ -23,7 +24,18 @@ export interface Payload {
   data: Uint8Array;
 }
 
-export function decode(format: number, data: Uint8Array, schema?: Schema): unknown {
+/**
+ * The limit a payload's container budget (msgpack-scan.ts) is taken from where the caller knows
+ * none (a host service's reply): the default limits.requestBytes, 1 MiB, so 524,288 containers.
+ */
+export const DEFAULT_PAYLOAD_LIMIT = DEFAULT_LIMITS.requestBytes;
+
+/**
+ * The value of a payload. `limit`: the bytes the payload is held to where it comes from (the
+ * serving module's limits.requestBytes for a request, limits.responseBytes for a reply), which
+ * bounds how many maps and arrays a msgpack payload may hold.
+ */
+export function decode(format: number, data: Uint8Array, schema?: Schema, limit = DEFAULT_PAYLOAD_LIMIT): unknown {
   try {
     switch (format) {
       case Format.Raw:
@@ -31,7 +43,7 @@ export function decode(format: number, data: Uint8Array, schema?: Schema): unkno
       case Format.Json:
         return decodeJson(data, schema);
       case Format.Msgpack:
-        return conform(data.length ? unpackOne(data) : undefined, schema);
+        return conform(data.length ? unpackOne(data, limit) : undefined, schema);
       case Format.Bincode:
         if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none");
         return decodeBincode(data, schema);
@@ -64,10 +76,10 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
   throw BusError.of("SerializationFailed", `unknown format ${format}`);
 }
 
-/** Re-encodes a payload; the identity when the formats agree. */
-export function transcode(payload: Payload, to: FormatValue, schema?: Schema): Payload {
+/** Re-encodes a payload; the identity when the formats agree. `limit` is decode's. */
+export function transcode(payload: Payload, to: FormatValue, schema?: Schema, limit?: number): Payload {
   if (payload.format === to) return payload;
-  const value = decode(payload.format, payload.data, schema);
+  const value = decode(payload.format, payload.data, schema, limit);
   // JSON can escape a lone surrogate ("\ud800"), and keeps it where it stays JSON; a msgpack or
   // bincode string is UTF-8, which cannot carry one (msgpackr wrote bytes that are not UTF-8,
   // bincode's TextEncoder U+FFFD). Only text with a surrogate escape pays for the walk.
@@ -79,10 +91,13 @@ export function transcode(payload: Payload, to: FormatValue, schema?: Schema): P
 
 /**
  * Exactly one msgpack value: msgpackr alone takes the first value and ignores what follows, reads
- * 0xc1 (never used in msgpack) as a placeholder object instead of failing, and a str that is not
- * UTF-8 with U+FFFD in place of its bad bytes (msgpack-scan.ts refuses both).
+ * 0xc1 (never used in msgpack) as a placeholder object instead of failing, a str that is not
+ * UTF-8 with U+FFFD in place of its bad bytes, and builds every map and array it is given
+ * (msgpack-scan.ts refuses all three, before msgpackr builds anything).
  */
-function unpackOne(data: Uint8Array): unknown {
+function unpackOne(data: Uint8Array, limit: number): unknown {
+  const fault = msgpackFault(data, limit);
+  if (fault) throw new Error(fault);
   let value: unknown;
   let end = 0;
   packr.unpackMultiple(data, (v: unknown, _start?: number, stop?: number) => {
@@ -91,8 +106,6 @@ function unpackOne(data: Uint8Array): unknown {
     end = stop ?? data.length;
   });
   if (end !== data.length) throw new Error(`${data.length - end} bytes after the value`);
-  const fault = msgpackFault(data);
-  if (fault) throw new Error(fault);
   // msgpackr renames a key "__proto__" to "__proto_" (so as not to set a prototype): read such a
   // payload again with maps as Maps, and make them objects with the key as data.
   return sawProto ? objects(mapPackr.unpack(data)) : value;

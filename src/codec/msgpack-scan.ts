@@ -1,3 +1,5 @@
+import { BusError } from "../errors.js";
+
 /**
  * What msgpackr lets through and the bus refuses, found in one pass over a payload's tokens, with
  * no recursion (nesting as deep as the payload is long costs nothing) and no allocation:
@@ -6,10 +8,14 @@
  *   decoder refuses the whole payload, and the module would get bytes no serde `String` reads;
  * - an ext value (a timestamp, msgpackr's own Date, Set, RegExp, Error, typed arrays, bigint):
  *   outside serde's data model, which the bus's formats share. msgpackr makes objects of them
- *   that validate as what they are not and become `{}` in JSON; the SDKs' decoders refuse them.
+ *   that validate as what they are not and become `{}` in JSON; the SDKs' decoders refuse them;
+ * - more maps, arrays and bins than its container budget (containerBudget): each is a JS object
+ *   once read, and msgpack spends one byte on an empty one where JSON spends two (`[]`, `{}`).
  *
- * It runs on a payload msgpackr has read to its end, so every length in it is within the bytes.
- * On the way it notes a str "__proto__" (`sawProto`): msgpackr renames that key `__proto_`.
+ * It runs before msgpackr reads the payload, so that a payload over its budget costs no object at
+ * all; lengths in it may run past the bytes (msgpackr refuses such a payload after), and the scan
+ * stops at the end of the bytes. On the way it notes a str "__proto__" (`sawProto`): msgpackr
+ * renames that key `__proto_`.
  */
 
 const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -21,10 +27,23 @@ const u32 = (d: Uint8Array, p: number) => d[p]! * 0x1000000 + ((d[p + 1]! << 16)
 export let sawProto = false;
 const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
 
-/** Why the payload is refused, or undefined. */
-export function msgpackFault(d: Uint8Array): string | undefined {
+/**
+ * The most maps, arrays and bins one payload held to `limit` bytes may decode into: as many as the
+ * densest JSON within that limit could (`[[[...]]]`, two bytes each), so every payload whose JSON
+ * would fit passes, and none costs more heap than JSON at the same limit. A budget of the
+ * payload's own size refused real shapes: msgpack spends two bytes on `[1]`, JSON four.
+ */
+export const containerBudget = (limit: number): number => Math.floor(limit / 2);
+
+/**
+ * Why the payload is refused, or undefined. Past its container budget (at `limit` bytes) it
+ * throws DeserializationFailed naming the budget, as the scan reaches the first one too many.
+ */
+export function msgpackFault(d: Uint8Array, limit: number): string | undefined {
   sawProto = false;
   const n = d.length;
+  // Counted down, one for every map, array and bin (a Uint8Array once read).
+  let left = containerBudget(limit);
   let p = 0;
   // values still to read: one, and those each map and array adds
   let pending = 1;
@@ -33,21 +52,19 @@ export function msgpackFault(d: Uint8Array): string | undefined {
     const at = p;
     const t = d[p++]!;
     if (t < 0x80 || t >= 0xe0) continue; // fixint
-    if (t < 0x90) {
-      pending += (t & 0x0f) * 2; // fixmap
-      continue;
-    }
     if (t < 0xa0) {
-      pending += t & 0x0f; // fixarray
+      if (--left < 0) throw overBudget(limit);
+      pending += t < 0x90 ? (t & 0x0f) * 2 : t & 0x0f; // fixmap, fixarray
       continue;
     }
     let len: number;
     switch (t) {
       case 0xc0: case 0xc2: case 0xc3: continue;
       case 0xc1: return "byte 0xc1 is never used in msgpack";
-      case 0xc4: p += 1 + d[p]!; continue; // bin
-      case 0xc5: p += 2 + u16(d, p); continue;
-      case 0xc6: p += 4 + u32(d, p); continue;
+      case 0xc4: case 0xc5: case 0xc6: // bin
+        if (--left < 0) throw overBudget(limit);
+        p += t === 0xc4 ? 1 + d[p]! : t === 0xc5 ? 2 + u16(d, p) : 4 + u32(d, p);
+        continue;
       case 0xc7: case 0xc8: case 0xc9: // ext: length, type, data
       case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: // fixext: type, data
         return extension(d, at);
@@ -58,17 +75,30 @@ export function msgpackFault(d: Uint8Array): string | undefined {
       case 0xd9: len = d[p]!; p += 1; break; // str
       case 0xda: len = u16(d, p); p += 2; break;
       case 0xdb: len = u32(d, p); p += 4; break;
-      case 0xdc: pending += u16(d, p); p += 2; continue; // array
-      case 0xdd: pending += u32(d, p); p += 4; continue;
-      case 0xde: pending += 2 * u16(d, p); p += 2; continue; // map
-      case 0xdf: pending += 2 * u32(d, p); p += 4; continue;
+      case 0xdc: case 0xdd: case 0xde: case 0xdf: { // array 16/32, map 16/32
+        if (--left < 0) throw overBudget(limit);
+        const count = t & 1 ? u32(d, p) : u16(d, p);
+        p += t & 1 ? 4 : 2;
+        pending += t < 0xde ? count : 2 * count;
+        continue;
+      }
       default: len = t & 0x1f; // fixstr
     }
-    if (!isUtf8(d, p, p + len)) return `the str at byte ${at} is not UTF-8`;
+    // A length past the bytes is msgpackr's to refuse: only the bytes there are are looked at.
+    if (!isUtf8(d, p, Math.min(p + len, n))) return `the str at byte ${at} is not UTF-8`;
     if (len === 9 && d[p] === 0x5f && PROTO.every((b, i) => d[p + i] === b)) sawProto = true;
     p += len;
   }
   return undefined;
+}
+
+/** The refusal of a payload past its container budget: the caller's request (400), as other unreadable payloads are. */
+function overBudget(limit: number): BusError {
+  const budget = containerBudget(limit);
+  return BusError.of(
+    "DeserializationFailed",
+    `msgpack payload over its container budget: more than ${budget} maps, arrays and bins, the most JSON within the limit of ${limit} bytes could hold ([] is 2 bytes)`,
+  );
 }
 
 /** The refusal of the ext value whose token is at `at`, naming its type (an i8). */

@@ -53,10 +53,10 @@ export async function callPayload(runtime: Runtime, request: Request, module: st
   if (data.length > limit) throw BusError.of("LimitExceeded", `request body of ${data.length} bytes (declared ${declared}) is over the limit of ${limit}`);
   if (format === Format.Json || format === Format.Msgpack) {
     if (!data.length) throw BusError.of("DeserializationFailed", `empty body: topic ${topic} wants one ${contentTypeOf(format)} value`);
-    const value = decode(format, data, spec.request);
+    const value = decode(format, data, spec.request, limit);
     if (spec.request) validate(value, spec.request, "request");
   } else if (format === Format.Bincode) {
-    decode(format, data, spec.request);
+    decode(format, data, spec.request, limit);
   }
   return { format, data };
 }

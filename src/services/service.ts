@@ -64,7 +64,8 @@ export function builtin(topics: Record<string, Topic>): Service {
       };
       let response: unknown;
       try {
-        response = topic.run(decode(format, call.request.data, topic.request), call, ctx);
+        // The caller's own limit held the request's bytes as it sent them.
+        response = topic.run(decode(format, call.request.data, topic.request, ctx.caller?.limits.requestBytes), call, ctx);
         // A topic that answers at once (time.now, log.write) replies before serve returns, so a
         // guest's call_now takes the result inside the import.
         if (!(response instanceof Promise)) return answer(response);

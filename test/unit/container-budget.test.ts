@@ -1,0 +1,93 @@
+/// <reference types="node" />
+import { describe, expect, it } from "vitest";
+import { Code, Format } from "../../src/abi.js";
+import { DEFAULT_PAYLOAD_LIMIT, decode, transcode } from "../../src/codec/index.js";
+import { BusError } from "../../src/errors.js";
+
+/**
+ * The container budget of a msgpack payload (src/codec/msgpack-scan.ts): at a limit of L bytes,
+ * at most L/2 maps, arrays and bins, as many as the densest JSON within L (`[[[...]]]`) holds.
+ */
+const LIMIT = 1000;
+const BUDGET = LIMIT / 2;
+
+/** An array16 of `n` elements, each `element`'s bytes. */
+function array16(n: number, element: number[]): Uint8Array {
+  const out = new Uint8Array(3 + n * element.length);
+  out.set([0xdc, n >> 8, n & 0xff]);
+  for (let i = 0; i < n; i++) out.set(element, 3 + i * element.length);
+  return out;
+}
+
+function refusal(run: () => unknown): BusError {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof BusError) return err;
+    throw err;
+  }
+  throw new Error("not refused");
+}
+
+describe("the msgpack container budget", () => {
+  it("takes a payload of exactly the budget's maps and arrays, and refuses one more", () => {
+    // the outer array and its empty arrays and maps: BUDGET in all
+    const at = array16(BUDGET - 1, [0x90]);
+    at.fill(0x80, 3, 3 + 100);
+    expect((decode(Format.Msgpack, at, undefined, LIMIT) as unknown[]).length).toBe(BUDGET - 1);
+    const past = array16(BUDGET, [0x90]);
+    const err = refusal(() => decode(Format.Msgpack, past, undefined, LIMIT));
+    expect(err.code).toBe(Code.DeserializationFailed);
+    expect(err.message).toMatch(`container budget: more than ${BUDGET} maps, arrays and bins`);
+    expect(err.message).toMatch(`limit of ${LIMIT} bytes`);
+  });
+
+  it("counts nested containers and bins as the flat ones", () => {
+    // BUDGET arrays nested in one another, the densest JSON's own shape
+    const nested = new Uint8Array(BUDGET).fill(0x91);
+    nested[BUDGET - 1] = 0x90;
+    expect(() => decode(Format.Msgpack, nested, undefined, LIMIT)).not.toThrow();
+    const deeper = new Uint8Array(BUDGET + 1).fill(0x91);
+    deeper[BUDGET] = 0x90;
+    expect(refusal(() => decode(Format.Msgpack, deeper, undefined, LIMIT)).message).toMatch("container budget");
+    // empty bins (`[]` in JSON too): each a Uint8Array once read
+    expect(() => decode(Format.Msgpack, array16(BUDGET - 1, [0xc4, 0x00]), undefined, LIMIT)).not.toThrow();
+    expect(refusal(() => decode(Format.Msgpack, array16(BUDGET, [0xc4, 0x00]), undefined, LIMIT)).message).toMatch("container budget");
+  });
+
+  it("takes a Vec<(u8,)> filling the limit, whose JSON would not even fit in it", () => {
+    // 0x91 0x01 per element: two bytes of msgpack, `[1],` four of JSON
+    const elements = Math.floor((LIMIT - 3) / 2);
+    const vec = array16(elements, [0x91, 0x01]);
+    expect(vec.length).toBeLessThanOrEqual(LIMIT);
+    expect((decode(Format.Msgpack, vec, undefined, LIMIT) as unknown[]).length).toBe(elements);
+    // the longest whose JSON fits: msgpack at half the limit, which a budget of a third of the
+    // payload's bytes refused
+    const half = array16(LIMIT / 4 - 1, [0x91, 0x01]);
+    expect(half.length).toBeLessThanOrEqual(LIMIT / 2 + 1);
+    expect(JSON.stringify(decode(Format.Msgpack, half, undefined, LIMIT)).length).toBeLessThanOrEqual(LIMIT);
+  });
+
+  it("refuses before msgpackr builds anything: the payload's end is never reached", () => {
+    // past the budget, then cut short: msgpackr alone would refuse the end of input
+    const cut = array16(BUDGET + 10, [0x90]).subarray(0, 3 + BUDGET + 1);
+    expect(refusal(() => decode(Format.Msgpack, cut, undefined, LIMIT)).message).toMatch("container budget");
+  });
+
+  it("holds transcoding to the limit it is given", () => {
+    const past = { format: Format.Msgpack, data: array16(BUDGET, [0x90]) };
+    expect(refusal(() => transcode(past, Format.Json, undefined, LIMIT)).message).toMatch("container budget");
+    expect(new TextDecoder().decode(transcode(past, Format.Json, undefined, LIMIT + 2).data)).toBe(`[${Array(BUDGET).fill("[]").join(",")}]`);
+  });
+
+  it("holds the default limit (limits.requestBytes) where none is given: 1 MiB of 0x90 is refused", () => {
+    expect(DEFAULT_PAYLOAD_LIMIT).toBe(1 << 20);
+    const n = DEFAULT_PAYLOAD_LIMIT / 2;
+    const at = new Uint8Array(5 + n - 1).fill(0x90);
+    at.set([0xdd, 0, (n - 1) >> 16, ((n - 1) >> 8) & 0xff, (n - 1) & 0xff]);
+    expect((decode(Format.Msgpack, at) as unknown[]).length).toBe(n - 1);
+    const mib = new Uint8Array(DEFAULT_PAYLOAD_LIMIT).fill(0x90);
+    mib.set([0xdd, 0, 0x0f, 0xff, 0xfb]);
+    expect(refusal(() => decode(Format.Msgpack, mib)).message).toMatch(`more than ${n} maps, arrays and bins`);
+  });
+});
