@@ -90,6 +90,23 @@ describe("a module's own reason reaches its caller", () => {
     expect(await ok.json()).toBe(3);
   });
 
+  it("answers a guest's own InvalidTopic or InvalidWapm on a topic it declares 502, with its words: only the host's routing says 404", async () => {
+    const { call } = guestApp();
+    for (const code of [Code.InvalidTopic, Code.InvalidWapm]) {
+      const res = await call("faults", "fault", code);
+      expect(res.status).toBe(502);
+      const json = (await res.json()) as ErrorBody;
+      expect(json).toMatchObject({ code, module: "faults", topic: "fault", detail: "the guest's own reason" });
+      expect(json.error).toBe(`module faults faulted the call with ${json.codeName} (${code}): the guest's own reason`);
+    }
+    // a topic the module does not declare is the host's refusal
+    const missing = await call("faults", "nope", 0);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ codeName: "InvalidTopic", error: "module faults has no topic nope" });
+    // other codes of the guest's keep their status: its BadRequest says the caller's request was bad
+    expect((await call("faults", "fault", Code.BadRequest)).status).toBe(400);
+  });
+
   it("passes a Rust panic's message, and the next call is served", async () => {
     const { call } = guestApp();
     const res = await call("divider-rs", "divide", { a: 1, b: 0 });

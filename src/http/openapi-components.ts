@@ -21,7 +21,7 @@ export const CALL_ERRORS = {
   "415": error("The Content-Type is not a bus format, or cannot be transcoded into the topic's (Unsupported)."),
   "500": error("The guest trapped, faulted or broke the ABI (GuestTrapped, BusInvocationFailed, ...)."),
   "501": error("Not possible here (Unsupported)."),
-  "502": error("The module failed because something it called did (FetchFailed, or a sub-call's 4xx passed on)."),
+  "502": error("The module failed because something it called did (FetchFailed, or a sub-call's 4xx passed on), or said a module or topic is missing (InvalidWapm, InvalidTopic) on a topic it declares."),
   "503": error("Every instance the module may have is busy and too many calls wait already (Busy): try again later."),
   "504": error("The call ran past `limits.callTimeoutMs`, or out of fuel (Timeout)."),
   "508": error("A module-to-module call would close a cycle (CallCycle)."),

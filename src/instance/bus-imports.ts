@@ -151,9 +151,12 @@ function fault(cx: InstanceContext, handle: number, code: number, detail?: strin
   // A refusal is the module's failure (relayed: a 502 for a 4xx). A failure heard of goes on as
   // it was: one that was itself a passed-on refusal (a full queue further on) stays one; any
   // other keeps its code's status, as it is often the caller's own input passed through (a URL
-  // http.fetch refuses is a 400).
-  const relayed = passed && (!passed.heard || passed.error.relayed) ? passed.error : undefined;
+  // http.fetch refuses is a 400). But no module or topic missing is the caller's, whoever found
+  // it: the call reached this module, on a topic it declares, and only the host's routing of the
+  // call itself answers 404.
+  const routing = code === Code.InvalidTopic || code === Code.InvalidWapm;
   const message = `module ${cx.module.name} faulted the call with ${codeName(code)} (${code})${reason ? `: ${reason}` : ""}`;
+  const relayed = passed && (!passed.heard || passed.error.relayed || routing) ? passed.error : routing ? new BusError(code, message, detail) : undefined;
   return call.fault(new BusError(code, message, detail, relayed));
 }
 
