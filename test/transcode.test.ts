@@ -1,5 +1,7 @@
 import { pack, unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
+import { Format } from "../src/abi.js";
+import type { BusError } from "../src/errors.js";
 import { guestApp } from "./helpers.js";
 
 // Transcoding at the edge (docs/abi.md, "Formats"): a caller whose format differs from the
@@ -61,5 +63,26 @@ describe("a request the host cannot transcode into its topic's format is the cal
     expect(body.error).toMatch(why);
     // The runtime is unharmed: the next call goes through.
     expect((await call("hello", "greet", { name: "Ada" })).status).toBe(200);
+  });
+});
+
+describe("a msgpack request's container budget is the serving module's (limits.requestBytes / 2)", () => {
+  it("600,000 empty arrays are refused by hello (1 MiB: 524,288) as they are read, and served by abi (8 MiB: 4,194,304)", async () => {
+    const { runtime } = guestApp();
+    const n = 600_000;
+    const data = new Uint8Array(5 + n).fill(0x90);
+    data.set([0xdd, 0, n >> 16, (n >> 8) & 0xff, n & 0xff]);
+    const request = { format: Format.Msgpack, data };
+    // runtime.request: no edge before it, the runtime's own transcoding into the topic's JSON
+    const refused = await runtime.request("hello", "greet", request).then(
+      () => undefined,
+      (err: BusError) => err,
+    );
+    expect(refused).toMatchObject({ codeName: "DeserializationFailed" });
+    expect(refused!.message).toBe("msgpack payload over its container budget: more than 524288 maps, arrays and bins, the most JSON within the limit of 1048576 bytes could hold ([] is 2 bytes)");
+    // abi's ok echoes its request, transcoded into JSON (1.2 MB, within its 8 MiB) and back
+    const reply = await runtime.request("abi", "ok", request);
+    expect(reply.format).toBe(Format.Msgpack);
+    expect((unpack(reply.data) as unknown[]).length).toBe(n);
   });
 });
