@@ -1,3 +1,5 @@
+import { containerBudget, overBudget } from "./budget.js";
+
 /** The byte buffers bincode writes into and reads from: little-endian, growing as needed, bounds-checked. */
 export class Writer {
   buf = new Uint8Array(64);
@@ -56,9 +58,22 @@ export class Reader {
    * sequence, a 1 MiB payload of lengths of 65,536 `()`s each announced 2^33 of them.
    */
   #announce: number;
-  constructor(readonly buf: Uint8Array) {
+  /**
+   * Objects still to be made (./budget.ts): a struct of one u8 is one byte of bincode, so 1 MiB
+   * of `Vec<Pixel>` was a million objects, where its JSON (`{"v":1},`) holds an eighth of them.
+   */
+  #containers: number;
+  constructor(
+    readonly buf: Uint8Array,
+    readonly limit: number,
+  ) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.#announce = buf.length + 0x10000;
+    this.#containers = containerBudget(limit);
+  }
+  /** Counts one object against the budget, before it is made. */
+  container() {
+    if (--this.#containers < 0) throw overBudget("bincode", this.limit);
   }
   take(n: number): number {
     if (this.pos + n > this.buf.length) throw new Error("bincode: unexpected end of input");

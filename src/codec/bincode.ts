@@ -13,8 +13,9 @@ export function encodeBincode(value: unknown, schema: Schema): Uint8Array {
   return w.finish();
 }
 
-export function decodeBincode(bytes: Uint8Array, schema: Schema): unknown {
-  const r = new Reader(bytes);
+/** `limit`: the bytes the payload is held to where it comes from, for its container budget (./budget.ts). */
+export function decodeBincode(bytes: Uint8Array, schema: Schema, limit: number): unknown {
+  const r = new Reader(bytes, limit);
   const value = read(r, schema, "$");
   if (r.pos !== bytes.length) throw new Error(`bincode: ${bytes.length - r.pos} trailing bytes`);
   return value;
@@ -163,6 +164,7 @@ function read(r: Reader, s: Schema, path: string): unknown {
       case "bytes": {
         const n = r.length();
         const at = r.take(n);
+        r.container();
         return r.buf.slice(at, at + n);
       }
       default:
@@ -177,13 +179,18 @@ function read(r: Reader, s: Schema, path: string): unknown {
   }
   if ("seq" in s) {
     const n = r.length();
+    r.container();
     const out: unknown[] = [];
     for (let i = 0; i < n; i++) out.push(read(r, s.seq, `${path}[${i}]`));
     return out;
   }
-  if ("tuple" in s) return s.tuple.map((t, i) => read(r, t, `${path}[${i}]`));
+  if ("tuple" in s) {
+    r.container();
+    return s.tuple.map((t, i) => read(r, t, `${path}[${i}]`));
+  }
   if ("map" in s) {
     const n = r.length();
+    r.container();
     const out: Record<string, unknown> = {};
     for (let i = 0; i < n; i++) {
       const k = String(read(r, s.map[0], `${path}.<key>`));
@@ -192,6 +199,7 @@ function read(r: Reader, s: Schema, path: string): unknown {
     return out;
   }
   if ("struct" in s) {
+    r.container();
     const out: Record<string, unknown> = {};
     for (const [name, t] of Object.entries(s.struct)) out[name] = read(r, t, `${path}.${name}`);
     return out;
@@ -201,7 +209,9 @@ function read(r: Reader, s: Schema, path: string): unknown {
   const variant = variants[tag];
   if (!variant) throw new Error(`bincode: ${path}: invalid enum tag ${tag}`);
   const [name, t] = variant;
-  return t ? { [name]: read(r, t, `${path}.${name}`) } : name;
+  if (!t) return name;
+  r.container();
+  return { [name]: read(r, t, `${path}.${name}`) };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

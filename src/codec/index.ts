@@ -46,7 +46,7 @@ export function decode(format: number, data: Uint8Array, schema?: Schema, limit 
         return conform(data.length ? unpackOne(data, limit) : undefined, schema);
       case Format.Bincode:
         if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none");
-        return decodeBincode(data, schema);
+        return decodeBincode(data, schema, limit);
     }
   } catch (err) {
     if (err instanceof BusError) throw err;

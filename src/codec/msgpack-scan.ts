@@ -1,4 +1,4 @@
-import { BusError } from "../errors.js";
+import { containerBudget, overBudget } from "./budget.js";
 
 /**
  * What msgpackr lets through and the bus refuses, found in one pass over a payload's tokens, with
@@ -9,8 +9,8 @@ import { BusError } from "../errors.js";
  * - an ext value (a timestamp, msgpackr's own Date, Set, RegExp, Error, typed arrays, bigint):
  *   outside serde's data model, which the bus's formats share. msgpackr makes objects of them
  *   that validate as what they are not and become `{}` in JSON; the SDKs' decoders refuse them;
- * - more maps, arrays and bins than its container budget (containerBudget): each is a JS object
- *   once read, and msgpack spends one byte on an empty one where JSON spends two (`[]`, `{}`).
+ * - more maps, arrays and bins than its container budget (./budget.ts): each is a JS object once
+ *   read, and msgpack spends one byte on an empty one where JSON spends two (`[]`, `{}`).
  *
  * It runs before msgpackr reads the payload, so that a payload over its budget costs no object at
  * all; lengths in it may run past the bytes (msgpackr refuses such a payload after), and the scan
@@ -26,14 +26,6 @@ const u32 = (d: Uint8Array, p: number) => d[p]! * 0x1000000 + ((d[p + 1]! << 16)
 /** Whether the last payload msgpackFault scanned holds the str "__proto__" (as a key or not). */
 export let sawProto = false;
 const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
-
-/**
- * The most maps, arrays and bins one payload held to `limit` bytes may decode into: as many as the
- * densest JSON within that limit could (`[[[...]]]`, two bytes each), so every payload whose JSON
- * would fit passes, and none costs more heap than JSON at the same limit. A budget of the
- * payload's own size refused real shapes: msgpack spends two bytes on `[1]`, JSON four.
- */
-export const containerBudget = (limit: number): number => Math.floor(limit / 2);
 
 /**
  * Why the payload is refused, or undefined. Past its container budget (at `limit` bytes) it
@@ -53,7 +45,7 @@ export function msgpackFault(d: Uint8Array, limit: number): string | undefined {
     const t = d[p++]!;
     if (t < 0x80 || t >= 0xe0) continue; // fixint
     if (t < 0xa0) {
-      if (--left < 0) throw overBudget(limit);
+      if (--left < 0) throw overBudget("msgpack", limit);
       pending += t < 0x90 ? (t & 0x0f) * 2 : t & 0x0f; // fixmap, fixarray
       continue;
     }
@@ -62,7 +54,7 @@ export function msgpackFault(d: Uint8Array, limit: number): string | undefined {
       case 0xc0: case 0xc2: case 0xc3: continue;
       case 0xc1: return "byte 0xc1 is never used in msgpack";
       case 0xc4: case 0xc5: case 0xc6: // bin
-        if (--left < 0) throw overBudget(limit);
+        if (--left < 0) throw overBudget("msgpack", limit);
         p += t === 0xc4 ? 1 + d[p]! : t === 0xc5 ? 2 + u16(d, p) : 4 + u32(d, p);
         continue;
       case 0xc7: case 0xc8: case 0xc9: // ext: length, type, data
@@ -76,7 +68,7 @@ export function msgpackFault(d: Uint8Array, limit: number): string | undefined {
       case 0xda: len = u16(d, p); p += 2; break;
       case 0xdb: len = u32(d, p); p += 4; break;
       case 0xdc: case 0xdd: case 0xde: case 0xdf: { // array 16/32, map 16/32
-        if (--left < 0) throw overBudget(limit);
+        if (--left < 0) throw overBudget("msgpack", limit);
         const count = t & 1 ? u32(d, p) : u16(d, p);
         p += t & 1 ? 4 : 2;
         pending += t < 0xde ? count : 2 * count;
@@ -90,15 +82,6 @@ export function msgpackFault(d: Uint8Array, limit: number): string | undefined {
     p += len;
   }
   return undefined;
-}
-
-/** The refusal of a payload past its container budget: the caller's request (400), as other unreadable payloads are. */
-function overBudget(limit: number): BusError {
-  const budget = containerBudget(limit);
-  return BusError.of(
-    "DeserializationFailed",
-    `msgpack payload over its container budget: more than ${budget} maps, arrays and bins, the most JSON within the limit of ${limit} bytes could hold ([] is 2 bytes)`,
-  );
 }
 
 /** The refusal of the ext value whose token is at `at`, naming its type (an i8). */

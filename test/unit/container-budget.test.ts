@@ -2,11 +2,12 @@
 import { describe, expect, it } from "vitest";
 import { Code, Format } from "../../src/abi.js";
 import { DEFAULT_PAYLOAD_LIMIT, decode, transcode } from "../../src/codec/index.js";
+import type { Schema } from "../../src/codec/schema.js";
 import { BusError } from "../../src/errors.js";
 
 /**
- * The container budget of a msgpack payload (src/codec/msgpack-scan.ts): at a limit of L bytes,
- * at most L/2 maps, arrays and bins, as many as the densest JSON within L (`[[[...]]]`) holds.
+ * The container budget of a msgpack or bincode payload (src/codec/budget.ts): at a limit of L
+ * bytes, at most L/2 objects, as many as the densest JSON within L (`[[[...]]]`) holds.
  */
 const LIMIT = 1000;
 const BUDGET = LIMIT / 2;
@@ -89,5 +90,42 @@ describe("the msgpack container budget", () => {
     const mib = new Uint8Array(DEFAULT_PAYLOAD_LIMIT).fill(0x90);
     mib.set([0xdd, 0, 0x0f, 0xff, 0xfb]);
     expect(refusal(() => decode(Format.Msgpack, mib)).message).toMatch(`more than ${n} maps, arrays and bins`);
+  });
+});
+
+describe("the bincode container budget", () => {
+  /** A bincode Vec of `n` one-byte elements: its u64 length, then the bytes. */
+  const vec = (n: number) => {
+    const out = new Uint8Array(8 + n).fill(1);
+    new DataView(out.buffer).setBigUint64(0, BigInt(n), true);
+    return out;
+  };
+  const pixels: Schema = { seq: { struct: { v: "u8" } } };
+
+  it("takes a Vec<Pixel { v: u8 }> of the budget's objects, and refuses one more", () => {
+    // one byte of bincode a struct; `{"v":1},` eight of JSON
+    expect((decode(Format.Bincode, vec(BUDGET - 1), pixels, LIMIT) as unknown[]).length).toBe(BUDGET - 1);
+    const err = refusal(() => decode(Format.Bincode, vec(BUDGET), pixels, LIMIT));
+    expect(err.code).toBe(Code.DeserializationFailed);
+    expect(err.message).toMatch(`bincode payload over its container budget: more than ${BUDGET} structs`);
+  });
+
+  it("counts tuples, byte arrays and enum variants with a value", () => {
+    expect(refusal(() => decode(Format.Bincode, vec(BUDGET), { seq: { tuple: ["u8"] } }, LIMIT)).message).toMatch("container budget");
+    expect(() => decode(Format.Bincode, vec(BUDGET - 1), { seq: { tuple: ["u8"] } }, LIMIT)).not.toThrow();
+    // 0-byte Vec<u8>s: eight bytes each, within the budget however many fit the limit
+    const empties = new Uint8Array(8 + 8 * 100);
+    new DataView(empties.buffer).setBigUint64(0, 100n, true);
+    expect((decode(Format.Bincode, empties, { seq: "bytes" }, LIMIT) as unknown[]).length).toBe(100);
+    expect(refusal(() => decode(Format.Bincode, empties, { seq: "bytes" }, 200)).message).toMatch("more than 100 ");
+    // an enum's variant with a value is an object ({"V": ...}); one without, a string
+    const tags = new Uint8Array(8 + 4 * 60);
+    new DataView(tags.buffer).setBigUint64(0, 60n, true);
+    const e: Schema = { seq: { enum: { Off: null, On: "unit" } } };
+    expect(() => decode(Format.Bincode, tags, e, 100)).not.toThrow();
+    tags.fill(0);
+    new DataView(tags.buffer).setBigUint64(0, 60n, true);
+    for (let i = 0; i < 60; i++) tags[8 + 4 * i] = 1;
+    expect(refusal(() => decode(Format.Bincode, tags, e, 100)).message).toMatch("more than 50 ");
   });
 });
