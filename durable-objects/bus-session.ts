@@ -16,7 +16,7 @@ import { createRuntime } from "../src/worker-runtime.js";
 import { SqlKv } from "./kv.js";
 import { Snapshots } from "./snapshots.js";
 import { closeBack, closeReason } from "./sockets.js";
-import { BadFrame, type ClientFrame, badFrameAnswer, decodeFrame, encodeFrame, errorFrame, faultFrame, type ServerFrame } from "./frames.js";
+import { BadFrame, type ClientFrame, FRAME_OVERHEAD, badFrameAnswer, decodeFrame, encodeFrame, errorFrame, faultFrame, type ServerFrame } from "./frames.js";
 
 type CallFrame = Extract<ClientFrame, { type: "call" }>;
 
@@ -28,9 +28,6 @@ let sessionModules: Record<string, ModuleEntry> | undefined;
 export function setSessionModules(registry: Record<string, ModuleEntry>) {
   sessionModules = registry;
 }
-
-/** Room in a frame for what is not payload: its type, id, topic, format, wapm, parent. */
-const FRAME_OVERHEAD = 64 << 10;
 
 /**
  * Live calls one socket may hold: a sixteenth of the instance's `maxHandles` (256 of the default

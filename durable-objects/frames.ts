@@ -1,5 +1,6 @@
 import { Packr } from "msgpackr";
 import { FORMAT_NAMES, type FormatName, formatName } from "../src/abi.js";
+import { msgpackFault } from "../src/codec/msgpack-scan.js";
 import { BusError } from "../src/errors.js";
 
 /**
@@ -15,6 +16,9 @@ export type ServerFrame =
   | { type: "fault"; id: number; code: number; codeName: string; error: string; detail?: string }
   | { type: "callback"; id: number; topic: string; format: FormatName; payload: Uint8Array }
   | { type: "error"; code: number; codeName: string; error: string };
+
+/** Room in a frame for what is not payload: its type, id, topic, format, wapm, parent. */
+export const FRAME_OVERHEAD = 64 << 10;
 
 // Records off: workerd forbids the code generation msgpackr uses for them.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
@@ -63,8 +67,18 @@ export function badFrameAnswer(err: BadFrame, live: (id: number) => boolean): Se
 export function decodeFrame(data: ArrayBuffer | string): ClientFrame {
   if (typeof data === "string") throw new BadFrame("frames are binary msgpack, not text");
   let raw: Record<string, unknown>;
+  const bytes = new Uint8Array(data);
   try {
-    raw = packr.unpack(new Uint8Array(data)) as Record<string, unknown>;
+    // A frame is one map, its payload one bin: past as many maps and arrays as JSON in the room
+    // for what is not payload could hold (32,768), none is made (a frame of 2 MiB of empty arrays
+    // was two million objects). Only the budget is held here: what else the scan refuses (ext
+    // values, 0xc1, a str not UTF-8) is left to msgpackr and the field checks below, as it was.
+    msgpackFault(bytes, FRAME_OVERHEAD);
+  } catch (err) {
+    throw new BadFrame((err as Error).message);
+  }
+  try {
+    raw = packr.unpack(bytes) as Record<string, unknown>;
   } catch (err) {
     throw new BadFrame(`not msgpack: ${(err as Error).message}`);
   }

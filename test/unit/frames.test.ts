@@ -196,3 +196,33 @@ describe("badFrameAnswer", () => {
     expect(answer({ ...call, topic: 5 }, (id) => id === 8)).toMatchObject({ type: "fault", id: 7 });
   });
 });
+
+describe("decodeFrame's container budget", () => {
+  /** A call frame with a field `extra` of `n` empty arrays. */
+  const padded = (n: number) => {
+    const head = pack({ ...call, extra: null });
+    const out = new Uint8Array(head.length - 1 + 5 + n).fill(0x90);
+    out.set(head.subarray(0, head.length - 1));
+    out.set([0xdd, 0, n >> 16, (n >> 8) & 0xff, n & 0xff], head.length - 1);
+    return out.buffer;
+  };
+
+  it("reads a frame of as many maps, arrays and bins as JSON in its 64 KiB of room could hold, and refuses one more before making any", () => {
+    // the frame's map, its payload's bin, the array: 3 of the 32,768
+    expect(decodeFrame(padded(32_765))).toMatchObject({ type: "call", id: 7 });
+    expect(() => decodeFrame(padded(32_766))).toThrowError("msgpack payload over its container budget: more than 32768 maps, arrays and bins");
+    // two million empty arrays: a frame within 2 MiB plus its room (the default requestBytes)
+    const answer = badFrameAnswer(catchFrame(() => decodeFrame(padded(2_000_000))));
+    expect(answer).toMatchObject({ type: "error", codeName: "BadRequest" });
+  });
+});
+
+function catchFrame(run: () => unknown): BadFrame {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof BadFrame) return err;
+    throw err;
+  }
+  throw new Error("not refused");
+}
