@@ -106,7 +106,7 @@ export interface Sig {
 const fn = (names: readonly string[], results: readonly ValType[], doc: string): Sig => ({ names, params: names.map(() => "i32"), results, doc });
 const STATUS = ["i32"] as const;
 
-/** Imports the host provides in module `wasm-bus`; all but `handle` and `thread_id` answer a status code. */
+/** Imports the host provides in module `wasm-bus`; all but `handle`, `thread_id` and `kept` answer a status code. */
 export const IMPORTS = {
   handle: fn([], ["i32"], "Reserves a new handle, for `call` or `callback`."),
   call: fn(
@@ -133,6 +133,11 @@ export const IMPORTS = {
     ["parent", "handle", "keepalive", "format", "wapm_ptr", "wapm_len", "topic_ptr", "topic_len", "request_ptr", "request_len", "result_ptr", "result_len", "out_ptr"],
     STATUS,
     "As `call` (ABI v2), and a service that answers at once answers during the import: the record at `out_ptr` says whether the result is here (at `result_ptr` when it fits in `result_len` bytes, else in a `wasm_bus_malloc` buffer) or comes later through `wasm_bus_finish`. `handle` may be 0: the host issues one if the call stays live.",
+  ),
+  kept: fn(
+    ["handle"],
+    ["i32"],
+    "1 when the caller of the inbound call `handle` keeps it alive (it outlives the reply: a sub-API) and it has not ended, else 0 (not kept, over, or no inbound call of this guest). Changes nothing and logs nothing: a server asks it after replying, to know whether to keep what it made for the call, as no `wasm_bus_drop` comes for a call its own reply ended.",
   ),
 } as const satisfies Record<string, Sig>;
 

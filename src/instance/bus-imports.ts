@@ -133,6 +133,12 @@ export function busImports(cx: InstanceContext, delivery: Delivery, suspender?: 
       return Code.Success;
     },
     thread_id: () => 0,
+    // A question, not a use: an unknown handle is just "no" (no log line, no refusal), so a
+    // server may ask after every reply that left something behind.
+    kept: (handle) => {
+      const entry = cx.handles.get(handle);
+      return entry?.kind === "in" && entry.call.keepalive && !entry.call.ended ? 1 : 0;
+    },
     log: guarded((level, ptr, len) => {
       cx.log(level, cx.memory.readString(ptr, len, "log message"));
       return Code.Success;

@@ -200,7 +200,7 @@ const fn sig(params: &'static [ValType], results: &'static [ValType]) -> Sig {
 use ValType::I32;
 
 /// Imports the host provides in module `wasm-bus`. Pointers and lengths are u32 (i32).
-pub const IMPORTS: [(&str, Sig); 14] = [
+pub const IMPORTS: [(&str, Sig); 15] = [
     ("handle", sig(&[], &[I32])),
     ("call", sig(&[I32, I32, I32, I32, I32, I32, I32, I32, I32, I32], &[I32])),
     ("callback", sig(&[I32, I32, I32, I32], &[I32])),
@@ -215,6 +215,7 @@ pub const IMPORTS: [(&str, Sig); 14] = [
     ("log", sig(&[I32, I32, I32], &[I32])),
     ("fault_message", sig(&[I32, I32, I32, I32], &[I32])),
     ("call_now", sig(&[I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32], &[I32])),
+    ("kept", sig(&[I32], &[I32])),
 ];
 
 /// Exports a guest provides (this crate defines them all, in `exports.rs`).
@@ -292,6 +293,8 @@ extern "C" {
         result_len: usize,
         out_ptr: *const u8,
     ) -> u32;
+    /// 1 when the caller of the inbound call `handle` keeps it alive (it outlives the reply: a sub-API) and it has not ended, else 0 (not kept, over, or no inbound call of this guest). Changes nothing and logs nothing: a server asks it after replying, to know whether to keep what it made for the call, as no `wasm_bus_drop` comes for a call its own reply ended.
+    pub fn kept(handle: u32) -> u32;
 }
 
 // Off Wasm (host-side `cargo test`) the imports are a scriptable mock host.

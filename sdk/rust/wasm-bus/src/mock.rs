@@ -45,6 +45,8 @@ struct Host {
     answered_at_once: usize,
     /// A result too big for the guest's result buffer, as if in a wasm_bus_malloc buffer.
     malloced: Option<Vec<u8>>,
+    /// Inbound calls whose callers keep them alive (`deliver_start_kept`), until they end.
+    kept: std::collections::BTreeSet<u32>,
 }
 
 thread_local! {
@@ -119,8 +121,20 @@ pub fn deliver_error(handle: u32, code: u32) {
 
 /// An inbound call; returns the handle the mock host issued for it.
 pub fn deliver_start(parent: u32, topic: &str, format: Format, request: &[u8]) -> u32 {
+    start(parent, topic, format, request, false)
+}
+
+/// An inbound call whose caller keeps it alive (it outlives the reply: a sub-API).
+pub fn deliver_start_kept(parent: u32, topic: &str, format: Format, request: &[u8]) -> u32 {
+    start(parent, topic, format, request, true)
+}
+
+fn start(parent: u32, topic: &str, format: Format, request: &[u8], keepalive: bool) -> u32 {
     let handle = host(|h| {
         h.next += 1;
+        if keepalive {
+            h.kept.insert(h.next);
+        }
         h.next
     });
     let mut buffer = topic.as_bytes().to_vec();
@@ -130,6 +144,7 @@ pub fn deliver_start(parent: u32, topic: &str, format: Format, request: &[u8]) -
 }
 
 pub fn deliver_drop(handle: u32) {
+    host(|h| h.kept.remove(&handle));
     crate::rt::on_drop(handle);
 }
 
@@ -286,12 +301,19 @@ pub mod imports {
         status("reply_callback")
     }
 
+    /// As the host's: a kept-alive inbound call that has not ended.
+    pub unsafe fn kept(handle: u32) -> u32 {
+        host(|h| h.kept.contains(&handle)) as u32
+    }
+
     pub unsafe fn fault(handle: u32, code: u32) -> u32 {
+        host(|h| h.kept.remove(&handle));
         record(Event::Fault { handle, code });
         status("fault")
     }
 
     pub unsafe fn fault_message(handle: u32, code: u32, ptr: *const u8, len: usize) -> u32 {
+        host(|h| h.kept.remove(&handle));
         record(Event::FaultMessage { handle, code, message: string(ptr, len) });
         status("fault_message")
     }

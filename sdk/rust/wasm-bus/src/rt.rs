@@ -352,7 +352,7 @@ pub(crate) fn explain(handle: u32, message: String) {
 fn answer(handle: u32, result: Result<Payload, BusError>) {
     let why = with(|s| s.explanations.remove(&handle));
     // SAFETY: pointers and lengths of live buffers.
-    unsafe {
+    let replied = unsafe {
         match result {
             Ok(reply) => {
                 let status = abi::reply(handle, reply.format as u32, reply.data.as_ptr(), reply.data.len());
@@ -360,15 +360,25 @@ fn answer(handle: u32, result: Result<Payload, BusError>) {
                     // Over limits.responseBytes, say: the caller gets that code.
                     abi::fault(handle, status);
                 }
+                status == 0
             }
-            Err(e) => match why {
-                Some(why) => {
-                    abi::fault_message(handle, e.code(), why.as_ptr(), why.len());
-                }
-                None => {
-                    abi::fault(handle, e.code());
-                }
-            },
+            Err(e) => {
+                match why {
+                    Some(why) => abi::fault_message(handle, e.code(), why.as_ptr(), why.len()),
+                    None => abi::fault(handle, e.code()),
+                };
+                false
+            }
+        }
+    };
+    // No wasm_bus_drop comes for a call that its own reply or fault ended: a sub-API made for
+    // it (its handlers, the object they hold) goes now, unless the caller keeps the call alive.
+    // Asked only where something was made, so a plain call costs no import.
+    if with(|s| s.handlers.contains_key(&handle)) {
+        // SAFETY: a plain integer.
+        if !replied || unsafe { abi::kept(handle) } == 0 {
+            let handlers = with(|s| s.handlers.remove(&handle));
+            drop(handlers);
         }
     }
 }
@@ -547,6 +557,34 @@ pub fn install_panic_hook() {
             unsafe { abi::fault_message(0, Code::GuestTrapped as u32, message.as_ptr(), message.len()) };
         }));
     }
+}
+
+/// How many of each thing the engine holds: for tests and leak hunting (a server that has
+/// answered every call it was given, and whose callers dropped what they kept, holds none).
+#[doc(hidden)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    pub tasks: usize,
+    pub ready: usize,
+    pub calls: usize,
+    pub callbacks: usize,
+    pub handlers: usize,
+    pub inbound: usize,
+    pub explanations: usize,
+}
+
+#[doc(hidden)]
+pub fn stats() -> Stats {
+    with(|s| Stats {
+        tasks: s.tasks.len(),
+        ready: s.ready.len(),
+        calls: s.calls.len(),
+        callbacks: s.callbacks.len(),
+        // The module's own topics (parent 0) are not per call.
+        handlers: s.handlers.iter().filter(|(parent, _)| **parent != NO_HANDLE).count(),
+        inbound: s.inbound.len(),
+        explanations: s.explanations.len(),
+    })
 }
 
 #[cfg(not(target_arch = "wasm32"))]

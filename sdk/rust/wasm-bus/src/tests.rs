@@ -352,7 +352,7 @@ fn dropping_an_inbound_call_cancels_its_task_and_calls() {
 fn a_relative_object_is_served_under_its_call() {
     mock::reset();
     CounterService::listen(Arc::new(MyCounter)).unwrap();
-    let open = mock::deliver_start(0, "counter.open", Format::Json, br#"{"start":5}"#);
+    let open = mock::deliver_start_kept(0, "counter.open", Format::Json, br#"{"start":5}"#);
     assert_eq!(reply_of(open), Some(Event::Reply { handle: open, format: 1, data: b"null".to_vec() }));
     // the sub-API's topic is listened on (once), before the reply
     let listens: Vec<Event> = calls().into_iter().filter(|e| matches!(e, Event::Listen(_))).collect();
@@ -376,10 +376,43 @@ fn a_relative_object_is_served_under_its_call() {
     let late = mock::deliver_start(open, "tally.add", Format::Json, br#"{"n":2}"#);
     assert_eq!(reply_of(late), Some(Event::Fault { handle: late, code: 9 }));
     // a second object: no second listen
-    let open2 = mock::deliver_start(0, "counter.open", Format::Json, br#"{"start":1}"#);
+    let open2 = mock::deliver_start_kept(0, "counter.open", Format::Json, br#"{"start":1}"#);
     assert!(TALLY_ALIVE.with(|a| a.get()));
     assert_eq!(calls().iter().filter(|e| matches!(e, Event::Listen(_))).count(), 2);
     mock::deliver_drop(open2);
+}
+
+#[test]
+fn a_relative_object_made_for_a_call_not_kept_alive_goes_with_the_reply() {
+    // No wasm_bus_drop comes for a call the reply ended: a server that kept the object until one
+    // did would hold it (and its handlers) forever, one per call.
+    mock::reset();
+    CounterService::listen(Arc::new(MyCounter)).unwrap();
+    for _ in 0..100 {
+        let open = mock::deliver_start(0, "counter.open", Format::Json, br#"{"start":5}"#);
+        assert_eq!(reply_of(open), Some(Event::Reply { handle: open, format: 1, data: b"null".to_vec() }));
+        assert!(!TALLY_ALIVE.with(|a| a.get()), "the object went with the reply");
+        let late = mock::deliver_start(open, "tally.add", Format::Json, br#"{"n":2}"#);
+        assert_eq!(reply_of(late), Some(Event::Fault { handle: late, code: 9 }));
+    }
+    assert_eq!(crate::rt::stats(), crate::rt::Stats { tasks: 0, ..Default::default() });
+}
+
+#[test]
+fn a_relative_object_made_before_a_fault_goes_with_it() {
+    mock::reset();
+    crate::listen("make", |req: crate::Request| async move {
+        let alive = TALLY_ALIVE.with(|a| a.clone());
+        let tally = MyTally { total: Cell::new(0), on_change: Box::new(|_| {}), alive };
+        TallyService::attach(Arc::new(tally), req.handle())?;
+        TALLY_ALIVE.with(|a| a.set(true));
+        Err::<crate::Payload, _>(BusError::BadRequest)
+    })
+    .unwrap();
+    let h = mock::deliver_start_kept(0, "make", Format::Json, b"{}");
+    assert_eq!(reply_of(h), Some(Event::Fault { handle: h, code: 12 }));
+    assert!(!TALLY_ALIVE.with(|a| a.get()), "the object went with the fault");
+    assert_eq!(crate::rt::stats().handlers, 0);
 }
 
 #[test]
