@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { open } from "./bus-socket.js";
 import { guestApp } from "./helpers.js";
 
 /**
@@ -43,3 +44,22 @@ describe("leak-rs: the Rust SDK holds nothing per call", () => {
   }, 300_000);
 });
 
+/**
+ * No wasm_bus_drop comes for a call its own reply ended, so a server that keeps a request for a
+ * sub-API must learn at once whether its caller kept the call alive (the `kept` import): else
+ * every join of a caller that did not would stay a member of the room forever.
+ */
+describe("chat (AssemblyScript SDK): a join not kept alive holds nothing after its reply", () => {
+  it("200 joins without keepalive, then one with: the room has one member", async () => {
+    const c = await open(`/bus/chat/not-kept-${Date.now()}`);
+    for (let id = 1; id <= 200; id++) {
+      c.call(id, "join", { name: `n${id}` });
+      expect(c.json(await c.next((f) => f.id === id && f.type === "reply"))).toEqual({ joined: `n${id}`, members: 1 });
+    }
+    c.call(201, "join", { name: "kept" }, { keepalive: true });
+    expect(c.json(await c.next((f) => f.id === 201 && f.type === "reply"))).toEqual({ joined: "kept", members: 1 });
+    c.call(202, "post", { text: "hi" }, { parent: 201 });
+    expect(c.json(await c.next((f) => f.id === 202 && f.type === "reply"))).toEqual({ delivered: 1 });
+    c.ws.close(1000, "done");
+  });
+});

@@ -9,9 +9,8 @@
 //                             A post whose parent is not a live join faults with BadRequest (12).
 //   dropping the join call    (wasm_bus_drop on its handle) leaves the room.
 //
-// A join whose caller did not keep the call alive cannot be told apart when it arrives (the ABI does
-// not pass keepalive); the host ends it with the reply, so the first message to it fails and the
-// member is removed then.
+// A join whose caller did not keep the call alive is answered but never becomes a member: keepAlive()
+// asks the host (`kept`), and the reply then ends the request, as the host ends the call.
 import { Code, listen, listenWith, log, Request, Server, Value } from "../../sdk/assemblyscript/assembly";
 export * from "../../sdk/assemblyscript/assembly/exports";
 

@@ -123,9 +123,14 @@ export class Request extends Entry {
    * Keeps this request after its reply, for a caller that made a kept-alive
    * call: its later calls name this one as parent, and its drop arrives at
    * Server.onDrop. End it with end() or fault().
+   *
+   * Only where the caller did keep the call alive (the host says so: `kept`):
+   * otherwise the reply ends the call, no drop would ever come for it, and
+   * `kept` stays false, so the reply ends the request here too (`ended`)
+   * instead of holding it, and what the server made for it, forever.
    */
   keepAlive(): Request {
-    this.kept = true;
+    if (!this.ended) this.kept = bus.kept(this.handle) != 0;
     return this;
   }
 
