@@ -63,3 +63,22 @@ describe("chat (AssemblyScript SDK): a join not kept alive holds nothing after i
     c.ws.close(1000, "done");
   });
 });
+
+/**
+ * A Step's calls go with its request: when the caller drops the request, the SDK drops them.
+ * keeper-as opens a tally at leak-rs (a kept-alive call that leak-rs answers at once, inside
+ * call_now) for a request it never answers; the request times out, and leak-rs must hear the
+ * drop of its counter.open and let the tally (its handlers) go.
+ */
+describe("keeper-as (AssemblyScript SDK): a kept-alive call answered at once goes with its Step's request", () => {
+  it("the request times out; leak-rs holds no tally after", async () => {
+    const { call } = guestApp();
+    for (let i = 0; i < 3; i++) {
+      const res = await call("keeper-as", "hold");
+      expect(((await res.json()) as { codeName: string }).codeName).toBe("Timeout");
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    const stats = (await (await call("leak-rs", "stats")).json()) as Record<string, number>;
+    expect(stats).toMatchObject({ handlers: 0, callbacks: 0, calls: 0 });
+  });
+});

@@ -126,16 +126,22 @@ export class Call extends Entry {
       if (ptr != 0 && ptr != RESULT) heap.free(ptr);
       this.immediate = true;
       this.pending = true;
-      if (this.live) track(this); // kept alive: its end may still come (wasm_bus_error)
+      // Kept alive: its end may still come (wasm_bus_error), and it goes with its request.
+      if (this.live) this.follow(handler);
       readyCalls.push(this);
       readyPayloads.push(new Payload(load<u32>(OUT + bus.CallNowOut.format), bytes));
       return this;
     }
     this.pending = true;
+    this.follow(handler);
+    return this;
+  }
+
+  /** Tracks the live call, and links it to the request its handler works for, to be dropped with it. */
+  private follow(handler: Handler<Payload>): void {
     track(this);
     const owner = handler.owner();
     if (owner != null && owner.adopt(this)) this.ownerReq = owner;
-    return this;
   }
 
   /** v1's `call`: the result comes through wasm_bus_finish, whatever the service. */
@@ -155,9 +161,7 @@ export class Call extends Entry {
       return this;
     }
     this.pending = true;
-    track(this);
-    const owner = handler.owner();
-    if (owner != null && owner.adopt(this)) this.ownerReq = owner;
+    this.follow(handler);
     return this;
   }
 
