@@ -82,3 +82,32 @@ describe("keeper-as (AssemblyScript SDK): a kept-alive call answered at once goe
     expect(stats).toMatchObject({ handlers: 0, callbacks: 0, calls: 0 });
   });
 });
+
+/** leak-as, as leak-rs above: every path of the AssemblyScript SDK, thousands of times, on one instance. */
+describe("leak-as: the AssemblyScript SDK holds nothing per call", () => {
+  const { call } = guestApp();
+  const ok = async (topic: string, body: unknown = {}) => {
+    const res = await call("leak-as", topic, body);
+    expect(res.status, `${topic}: ${await res.clone().text()}`).toBe(200);
+    return res.json();
+  };
+  const round = async (i: number) => {
+    await ok("echo", { i });
+    await ok("now");
+    await ok("nap");
+    expect(await ok("big")).toBe(3000);
+    expect(((await (await call("leak-as", "strict", [i])).json()) as { codeName: string }).codeName).toBe("BadRequest");
+    expect(await ok("keep")).toEqual({ kept: false });
+    await ok("use");
+  };
+  const stats = () => ok("stats") as Promise<{ handles: number; pages: number }>;
+
+  it("5,000 calls later: no handle left, and no page more", async () => {
+    for (let i = 0; i < 20; i++) await round(i);
+    const before = await stats();
+    for (let i = 0; i < 720; i++) await round(i); // 7 calls a round
+    const after = await stats();
+    expect(after).toEqual(before);
+    expect(before.handles).toBe(1); // the stats call's own request
+  }, 300_000);
+});
