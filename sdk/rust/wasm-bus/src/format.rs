@@ -22,20 +22,29 @@ thread_local! {
     /// The codec's own words for the last failure ("missing field `b` at line 1 column 8"):
     /// set by `failed`, taken at once by the same synchronous caller (`Request::decode_as`).
     static LAST_FAILURE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    /// Set while `explained` decodes: the words go to the caller instead of the log.
+    static EXPLAINING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 #[cold]
 fn failed(what: &str, format: Format, err: &dyn std::fmt::Display, code: BusError) -> BusError {
     let message = format!("cannot {what} {}: {err}", format.name());
-    crate::log::warn(&format!("wasm-bus: {message}"));
+    // A bad request is its caller's to hear (fault_message), not a line of this module's log:
+    // the log is limits.logBytes per instance, and callers who send rubbish would spend it.
+    if !EXPLAINING.with(|e| e.get()) {
+        crate::log::warn(&format!("wasm-bus: {message}"));
+    }
     LAST_FAILURE.with(|f| *f.borrow_mut() = Some(message));
     code
 }
 
-/// Runs a decode and hands back the codec's message with its error.
+/// Runs a decode and hands back the codec's message with its error (not logged: see `failed`).
 pub(crate) fn explained<T>(decode: impl FnOnce() -> Result<T, BusError>) -> Result<T, (BusError, Option<String>)> {
     LAST_FAILURE.with(|f| f.borrow_mut().take());
-    decode().map_err(|e| (e, LAST_FAILURE.with(|f| f.borrow_mut().take())))
+    let was = EXPLAINING.with(|e| e.replace(true));
+    let result = decode();
+    EXPLAINING.with(|e| e.set(was));
+    result.map_err(|e| (e, LAST_FAILURE.with(|f| f.borrow_mut().take())))
 }
 
 /// JSON (serde_json): structs are objects, `Vec<u8>` an array of numbers.

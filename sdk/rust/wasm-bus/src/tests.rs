@@ -338,6 +338,24 @@ fn a_server_replies_and_faults() {
 }
 
 #[test]
+fn a_bad_request_is_its_callers_to_hear_not_the_modules_log() {
+    // The log is limits.logBytes per instance: callers who send rubbish must not spend it.
+    mock::reset();
+    HelloService::listen(Arc::new(MyHello)).unwrap();
+    for _ in 0..100 {
+        let h = mock::deliver_start(0, "greet", Format::Json, b"not json");
+        let Some(Event::FaultMessage { code: 2, .. }) = reply_of(h) else { panic!("{:?}", reply_of(h)) };
+        let h = mock::deliver_start(0, "greet", Format::Json, br#"{"name":42}"#);
+        let Some(Event::FaultMessage { code: 12, .. }) = reply_of(h) else { panic!("{:?}", reply_of(h)) };
+    }
+    let logs: Vec<Event> = mock::events().into_iter().filter(|e| matches!(e, Event::Log { .. })).collect();
+    assert_eq!(logs, []);
+    // A reply this module cannot decode is its own business: logged.
+    let _ = crate::Payload::new(Format::Json, b"nope".to_vec()).decode::<u32>();
+    assert!(mock::events().iter().any(|e| matches!(e, Event::Log { .. })));
+}
+
+#[test]
 fn dropping_an_inbound_call_cancels_its_task_and_calls() {
     mock::reset();
     HelloService::listen(Arc::new(MyHello)).unwrap();
