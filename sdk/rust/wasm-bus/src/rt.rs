@@ -335,6 +335,8 @@ where
 {
     Rc::new(move |request: Request| {
         let handle = request.handle();
+        // Served from now on: a handler may decode (and so explain) before its future exists.
+        with(|s| s.inbound.insert(handle, STARTING));
         let future = f(request);
         let id = spawn_boxed(Box::pin(async move {
             let result = future.await;
@@ -345,8 +347,16 @@ where
     })
 }
 
+/// The task of an inbound call whose handler is still making its future.
+const STARTING: u64 = u64::MAX;
+
 pub(crate) fn explain(handle: u32, message: String) {
-    with(|s| s.explanations.insert(handle, message));
+    // Only while a task serves the call: words for a call that is over would be kept forever.
+    with(|s| {
+        if s.inbound.contains_key(&handle) {
+            s.explanations.insert(handle, message);
+        }
+    });
 }
 
 fn answer(handle: u32, result: Result<Payload, BusError>) {

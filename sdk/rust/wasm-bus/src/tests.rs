@@ -356,6 +356,35 @@ fn a_bad_request_is_its_callers_to_hear_not_the_modules_log() {
 }
 
 #[test]
+fn words_for_a_call_that_is_over_are_not_kept() {
+    mock::reset();
+    thread_local! {
+        static KEPT: RefCell<Option<crate::Responder>> = const { RefCell::new(None) };
+    }
+    crate::listen("quick", |req: crate::Request| async move {
+        KEPT.with(|k| *k.borrow_mut() = Some(req.responder()));
+        Ok(crate::Payload::raw(Vec::new()))
+    })
+    .unwrap();
+    for _ in 0..100 {
+        let h = mock::deliver_start(0, "quick", Format::Raw, b"");
+        assert!(matches!(reply_of(h), Some(Event::Reply { .. })));
+        // Too late (from a callback or a spawned task, say): nothing to say it to.
+        KEPT.with(|k| k.borrow().unwrap().explain("too late"));
+    }
+    assert_eq!(crate::rt::stats().explanations, 0);
+    // Words given while the handler makes its future (before it is a task) still count.
+    crate::listen("eager", |req: crate::Request| {
+        let decoded = req.decode::<u32>();
+        async move { decoded.map(|_| crate::Payload::raw(Vec::new())) }
+    })
+    .unwrap();
+    let h = mock::deliver_start(0, "eager", Format::Json, b"\"x\"");
+    let Some(Event::FaultMessage { code: 12, message, .. }) = reply_of(h) else { panic!("{:?}", reply_of(h)) };
+    assert!(message.starts_with("cannot decode json: invalid type"), "{message}");
+}
+
+#[test]
 fn dropping_an_inbound_call_cancels_its_task_and_calls() {
     mock::reset();
     HelloService::listen(Arc::new(MyHello)).unwrap();
