@@ -111,3 +111,19 @@ describe("leak-as: the AssemblyScript SDK holds nothing per call", () => {
     expect(before.handles).toBe(1); // the stats call's own request
   }, 300_000);
 });
+
+/**
+ * A call the host fails because its module returned without answering and with nothing in
+ * flight (BusInvocationFailed, in a pooled instance) is over for the guest too: it hears
+ * wasm_bus_drop, so what it held for the call goes, and the pooled instance serves on clean.
+ */
+describe("keeper-as: a request failed with BusInvocationFailed is dropped in the guest too", () => {
+  it("20 waits fail, and the instance holds none of them", async () => {
+    const { call } = guestApp();
+    for (let i = 0; i < 20; i++) {
+      const res = await call("keeper-as", "wait");
+      expect(((await res.json()) as { codeName: string }).codeName).toBe("BusInvocationFailed");
+    }
+    expect(await (await call("keeper-as", "waiting")).json()).toEqual({ waiting: 0, handles: 1 });
+  });
+});

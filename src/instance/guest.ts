@@ -434,11 +434,16 @@ export class Guest {
     this.#rested();
     const handles = this.#cx.handles;
     if (this.#ephemeral && !this.#broken && handles.outbound === 0 && handles.serving) {
+      const drop = this.#cx.exports.wasm_bus_drop;
       for (const [handle, entry] of handles.inbound()) {
         if (entry.call.answered) continue;
         handles.remove(handle);
         entry.call.fault(BusError.of("BusInvocationFailed", `module ${this.module.name} returned without answering topic ${entry.call.topic} and has no calls in flight`));
+        // The guest still holds the call (a request it keeps waiting, a task): it hears the end
+        // as of a drop, or a pooled instance would keep what it holds for the call forever.
+        if (drop) this.#delivery.push(() => drop(handle));
       }
+      if (this.#delivery.pending) return; // settles again once the drops are delivered
     }
     if (handles.live !== 0 || this.#broken) return;
     if (this.#exit && !this.#cx.forked) {
