@@ -158,13 +158,18 @@ impl Command {
         std::future::poll_fn(|cx| {
             let mut s = shared.borrow_mut();
             if s.exited {
-                Poll::Ready(())
-            } else {
-                s.waker = Some(cx.waker().clone());
-                Poll::Pending
+                return Poll::Ready(Ok(()));
             }
+            // A spawn call that ends without exit (aborted: its instance was evicted and restored
+            // without the child, say) would otherwise leave this waiting forever.
+            let call = child.as_client();
+            if let Some(Poll::Ready(err)) = call.as_ref().and_then(|c| c.call()).map(|c| c.poll_failure(cx)) {
+                return Poll::Ready(Err(err));
+            }
+            s.waker = Some(cx.waker().clone());
+            Poll::Pending
         })
-        .await;
+        .await?;
         let out = std::mem::take(&mut shared.borrow_mut().out);
         if out.code == -1 {
             // A child that failed (a trap, out of fuel) calls exit with -1 and then fails the spawn
@@ -267,6 +272,16 @@ mod tests {
         assert_eq!(wasm_bus::block_on(task), Err(BusError::GuestTrapped));
         // (Where the failure has arrived already when the task reads exit, as in workerd, no call is
         // made: test/processes.test.ts, "Command::output in the Rust SDK fails ...".)
+    }
+
+    #[test]
+    fn output_of_a_child_whose_spawn_call_ends_without_exit_is_that_error() {
+        // No exit callback comes for a spawn call aborted from outside (its instance restored from a
+        // snapshot without the child): output() must not wait for one forever.
+        let (task, spawn, _exit) = output_started();
+        mock::deliver_error(spawn, BusError::Aborted.code());
+        assert!(task.is_finished());
+        assert_eq!(wasm_bus::block_on(task), Err(BusError::Aborted));
     }
 
     #[test]

@@ -272,6 +272,27 @@ impl Call {
         })
     }
 
+    /// Ready with how the service failed the call, once it has: for a kept-alive call whose result
+    /// was taken already, the failure that ends it later (a process whose spawn call is aborted).
+    /// Pending for a call that ended without failing. It wakes the task through the same slot as
+    /// awaiting the call, so poll it from the task that holds the call.
+    pub fn poll_failure(&self, cx: &mut Context<'_>) -> Poll<BusError> {
+        if self.handle == NO_HANDLE {
+            return Poll::Pending; // answered at once and over: nothing more comes
+        }
+        with(|s| match s.calls.get_mut(&self.handle) {
+            Some(c) if c.ended => match &c.result {
+                Some(Err(err)) => Poll::Ready(*err),
+                _ => Poll::Pending,
+            },
+            Some(c) => {
+                c.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+            None => Poll::Pending,
+        })
+    }
+
     /// Lets the call (and its callbacks) live on after this value is gone:
     /// for a kept-alive call, until the host ends it.
     pub fn detach(mut self) {
