@@ -418,9 +418,14 @@ pub(crate) fn on_start(parent: u32, handle: u32, format: u32, mut buffer: Vec<u8
     match handler {
         Some(handler) => handler(Request::new(handle, parent, topic, Payload::new(format, buffer))),
         None => {
-            crate::log::warn(&format!("wasm-bus: no handler for topic {topic} (parent {parent})"));
-            // SAFETY: plain integers.
-            unsafe { abi::fault(handle, Code::InvalidTopic as u32) };
+            // The caller's to hear, not a line of this module's log (limits.logBytes is not for
+            // callers to spend): a sub-API's topic called without its parent, or after it ended.
+            let why = match parent {
+                NO_HANDLE => format!("no handler for topic {topic} (a sub-API's topic needs its parent call)"),
+                _ => format!("no handler for topic {topic} under parent {parent} (the object it names is gone)"),
+            };
+            // SAFETY: a live buffer and its length.
+            unsafe { abi::fault_message(handle, Code::InvalidTopic as u32, why.as_ptr(), why.len()) };
         }
     }
     run_ready();
