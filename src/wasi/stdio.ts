@@ -159,10 +159,17 @@ export function stdioImports(ctx: WasiContext, stdout: Lines, stderr: Lines): { 
     const out = f.stream === "stdout" ? stdout : stderr;
     const vecs = iovecs(memory(), iovs, count, "fd_write iovecs");
     for (const [p, len] of vecs) memory().peek(p, len, "fd_write buffer"); // all or nothing
+    // Iovecs may point at the same bytes again and again: one call could ask for terabytes from a
+    // small memory (host time and output without end, and nwritten wraps past 2^32). A call
+    // writes at most what memory holds; the rest is a short write, which libc and Rust's
+    // write_all go on from, as POSIX allows.
+    const most = Math.min(memory().size, 0xffff_ffff);
     let total = 0;
     for (const [p, len] of vecs) {
-      out.write(memory().peek(p, len, "fd_write buffer"));
-      total += len;
+      const take = Math.min(len, most - total);
+      out.write(memory().peek(p, take, "fd_write buffer"));
+      total += take;
+      if (take < len) break;
     }
     setU32(memory(), nwrittenPtr, total, "fd_write nwritten");
     return defs.ERRNO_SUCCESS;
