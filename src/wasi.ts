@@ -99,9 +99,10 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
     poll_oneoff,
     clock_time_get,
     random_get: (ptr: number, len: number) => {
-      const bytes = new Uint8Array(len >>> 0);
+      // Filled in place, once the buffer is known to be in memory: a host buffer of the asked
+      // length first (up to 4 GiB, then filled) let one call exhaust the isolate before EFAULT.
+      const bytes = memory().peek(ptr, len, "random_get buffer");
       for (let i = 0; i < bytes.length; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
-      memory().write(ptr, bytes, "random_get buffer");
       return defs.ERRNO_SUCCESS;
     },
     sched_yield: () => defs.ERRNO_SUCCESS,

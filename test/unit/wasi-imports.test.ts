@@ -1,5 +1,5 @@
 import { wasi as defs } from "@bjorn3/browser_wasi_shim";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { GuestMemory } from "../../src/memory.js";
 import { type WasiOptions, wasiImports } from "../../src/wasi.js";
 
@@ -76,5 +76,32 @@ describe("WASI fd_write", () => {
     // What was reported written is what came out (zeros: one character a byte), in 64 KiB pieces.
     made.flush();
     expect(out.stdout.chars).toBe(nwritten);
+  });
+});
+
+describe("WASI random_get", () => {
+  it("a buffer past memory is EFAULT before any randomness is made (no host buffer of the asked length)", () => {
+    const { call, bytes } = wasi();
+    const spy = vi.spyOn(crypto, "getRandomValues");
+    try {
+      // 64 MiB asked for from a 64 KiB memory; then all of u32 (-1 as the i32 a guest passes).
+      expect(call("random_get", 0, 64 * 1024 * 1024)).toBe(defs.ERRNO_FAULT);
+      expect(spy).not.toHaveBeenCalled();
+      expect(call("random_get", 16, -1)).toBe(defs.ERRNO_FAULT);
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(bytes().every((b) => b === 0)).toBe(true);
+  });
+
+  it("fills the whole buffer, in place, however long", () => {
+    const { call, bytes } = wasi({}, 4);
+    expect(call("random_get", 1, 4 * 65536 - 2)).toBe(defs.ERRNO_SUCCESS);
+    const b = bytes();
+    expect(b[0]).toBe(0);
+    expect(b[b.length - 1]).toBe(0);
+    // 256 KiB of randomness: no 1 KiB stretch of it is all zeros.
+    for (let at = 1; at + 1024 < b.length - 1; at += 1024) expect(b.subarray(at, at + 1024).some((x) => x !== 0)).toBe(true);
   });
 });
