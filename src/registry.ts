@@ -3,6 +3,7 @@ import { BusError } from "./errors.js";
 import { Asyncify } from "./instance/asyncify.js";
 import { type Manifest, parseManifest } from "./manifest.js";
 import { sessionAddress } from "./session-names.js";
+import { WASI_FUNCTIONS } from "./wasi/functions.js";
 
 /** One entry of the generated registry (build/registry.ts): a manifest and its statically imported Wasm. */
 export interface ModuleEntry {
@@ -78,7 +79,7 @@ function load(name: string, entry: ModuleEntry): LoadedModule {
   };
   for (const i of imports) {
     const known =
-      i.module === "wasi_snapshot_preview1" ||
+      (i.module === "wasi_snapshot_preview1" && i.kind === "function" && WASI_FUNCTIONS.has(i.name)) ||
       HOST_IMPORTS.has(`${i.module}.${i.name}`) ||
       (i.module === IMPORT_MODULE && i.kind === "function" && Object.hasOwn(IMPORTS, i.name));
     if (!known) {
