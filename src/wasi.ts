@@ -105,6 +105,9 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
       for (let i = 0; i < bytes.length; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
       return defs.ERRNO_SUCCESS;
     },
+    // The shim closes `to` before moving `fd` there: onto itself, that closed the fd for good.
+    // dup2(fd, fd) leaves an open fd as it is.
+    fd_renumber: (fd: number, to: number) => (fd === to ? (ctx.fd(fd) !== undefined ? defs.ERRNO_SUCCESS : defs.ERRNO_BADF) : base.fd_renumber!(fd as never, to as never)),
     sched_yield: () => defs.ERRNO_SUCCESS,
     // A signal would end the process; WASI dropped proc_raise after preview1, and wasi-libc's
     // raise() does not need it.

@@ -105,3 +105,22 @@ describe("WASI random_get", () => {
     for (let at = 1; at + 1024 < b.length - 1; at += 1024) expect(b.subarray(at, at + 1024).some((x) => x !== 0)).toBe(true);
   });
 });
+
+describe("WASI fd_renumber", () => {
+  /** Writes `text` to `fd` as one iovec; the errno. */
+  function write(w: ReturnType<typeof wasi>, fd: number, text: string): number {
+    const bytes = new TextEncoder().encode(text);
+    w.bytes().set(bytes, 1024);
+    w.view().setUint32(512, 1024, true);
+    w.view().setUint32(516, bytes.length, true);
+    return w.call("fd_write", fd, 512, 1, 520);
+  }
+
+  it("an fd renumbered onto itself stays open, as dup2(fd, fd) leaves it", () => {
+    const w = wasi();
+    expect(w.call("fd_renumber", 1, 1)).toBe(defs.ERRNO_SUCCESS);
+    expect(write(w, 1, "still here\n")).toBe(defs.ERRNO_SUCCESS);
+    expect(w.out.stdout.lines).toEqual(["still here"]);
+    expect(w.call("fd_renumber", 7, 7)).toBe(defs.ERRNO_BADF);
+  });
+});
