@@ -4,7 +4,7 @@ import { Pipe } from "./pipe.js";
 import { argsImports } from "./wasi/args.js";
 import type { Import, WasiContext, WasiHost, WasiOptions } from "./wasi/context.js";
 import { type ClockState, pollImports } from "./wasi/poll.js";
-import { Lines, Stdio, stdioImports } from "./wasi/stdio.js";
+import { Lines, Stdio, type Stream, stdioImports } from "./wasi/stdio.js";
 
 // The import table. What the imports do lives beside it: wasi/stdio.ts (fds 0-2, fd_read,
 // fd_write), wasi/poll.ts (clocks, poll_oneoff), wasi/args.ts (argv, environ), wasi/context.ts
@@ -26,12 +26,15 @@ export interface Wasi {
 
 /**
  * WASI's own state in a snapshot: the partial output lines, the flags of fds 0-2 (closed: null),
- * and the clocks (a snapshot saved before they were kept has none).
+ * which stream each is (fd_renumber moves them: stderr onto 1 writes to stderr through 1; a
+ * snapshot saved before this was kept has none, each fd the stream it opened as), and the clocks
+ * (a snapshot saved before they were kept has none).
  */
 export interface WasiState {
   stdout: string;
   stderr: string;
   fds: (number | null)[];
+  streams?: (Stream | null)[];
   clocks?: ClockState;
 }
 
@@ -132,14 +135,18 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
       stderr.flush();
     },
     stop: () => ctx.ended.abort(),
-    save: () => ({ stdout: stdout.pending, stderr: stderr.pending, fds: [0, 1, 2].map((fd) => (ctx.fd(fd) as Stdio | undefined)?.flags ?? null), clocks: clocks.save() }),
+    save: () => {
+      const open = [0, 1, 2].map((fd) => ctx.fd(fd) as Stdio | undefined);
+      return { stdout: stdout.pending, stderr: stderr.pending, fds: open.map((f) => f?.flags ?? null), streams: open.map((f) => f?.stream ?? null), clocks: clocks.save() };
+    },
     load: (state) => {
       if (state.clocks) clocks.load(state.clocks);
       stdout.pending = state.stdout;
       stderr.pending = state.stderr;
       state.fds.forEach((flags, fd) => {
+        const stream = state.streams?.[fd] ?? (shim.fds[fd] as Stdio).stream;
         if (flags === null) shim.fds[fd] = undefined as never;
-        else (shim.fds[fd] as Stdio).flags = flags;
+        else shim.fds[fd] = Object.assign(new Stdio(stream, tty), { flags });
       });
     },
     imports,

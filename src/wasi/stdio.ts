@@ -47,7 +47,7 @@ export class Lines {
   }
 }
 
-type Stream = "stdin" | "stdout" | "stderr";
+export type Stream = "stdin" | "stdout" | "stderr";
 
 /**
  * A process's fd 0, 1 or 2. A pipe unless the process runs on a terminal: wasi-libc's `isatty`

@@ -123,4 +123,16 @@ describe("WASI fd_renumber", () => {
     expect(w.out.stdout.lines).toEqual(["still here"]);
     expect(w.call("fd_renumber", 7, 7)).toBe(defs.ERRNO_BADF);
   });
+
+  it("a snapshot keeps which stream each fd is: stderr renumbered onto 1 is still stderr once restored", () => {
+    const w = wasi();
+    expect(w.call("fd_renumber", 2, 1)).toBe(defs.ERRNO_SUCCESS);
+    const state = JSON.parse(JSON.stringify(w.made.save()));
+    const restored = wasi();
+    restored.made.load(state);
+    expect(write(restored, 1, "to stderr\n")).toBe(defs.ERRNO_SUCCESS);
+    expect(write(restored, 2, "fd 2 is closed\n")).toBe(defs.ERRNO_BADF);
+    expect(restored.out.stderr.lines).toEqual(["to stderr"]);
+    expect(restored.out.stdout.lines).toEqual([]);
+  });
 });
