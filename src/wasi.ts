@@ -94,12 +94,13 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
   const notSocket = (fd: number) => (ctx.fd(fd) !== undefined ? defs.ERRNO_NOTSOCK : defs.ERRNO_BADF);
 
   const { fd_read, fd_write } = stdioImports(ctx, stdout, stderr);
-  const { clock_time_get, poll_oneoff, ...clocks } = pollImports(ctx);
+  const { clock_res_get, clock_time_get, poll_oneoff, ...clocks } = pollImports(ctx);
   const own: Record<string, Import> = {
     ...argsImports(options.args ?? [], env, memory),
     fd_read,
     fd_write,
     poll_oneoff,
+    clock_res_get,
     clock_time_get,
     random_get: (ptr: number, len: number) => {
       // Filled in place, once the buffer is known to be in memory: a host buffer of the asked

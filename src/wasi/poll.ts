@@ -39,7 +39,7 @@ interface Subscription {
  * subscription and spins; this one takes clocks, stdin and stdout/stderr together and, where
  * the guest can wait, suspends it until one is ready.
  */
-export function pollImports(ctx: WasiContext): { clock_time_get: Import; poll_oneoff: Import; save(): ClockState; load(state: ClockState): void } {
+export function pollImports(ctx: WasiContext): { clock_res_get: Import; clock_time_get: Import; poll_oneoff: Import; save(): ClockState; load(state: ClockState): void } {
   const { base, stdin } = ctx;
   const memory = () => ctx.memory();
   const open = (fd: number) => ctx.fd(fd) !== undefined;
@@ -60,7 +60,11 @@ export function pollImports(ctx: WasiContext): { clock_time_get: Import; poll_on
     const min = floor.get(id);
     return min !== undefined && min > now ? min : now;
   };
+  /** Whether preview1 defines the clock: the shim took any other id as a clock that reads 0. */
+  const defined = (id: number) => id >= defs.CLOCKID_REALTIME && id <= defs.CLOCKID_THREAD_CPUTIME_ID;
+  const clockResGet = (id: number, resPtr: number): number => (defined(id) ? (base.clock_res_get!(id as never, resPtr as never) as number) : defs.ERRNO_INVAL);
   const clockTimeGet = (id: number, precision: bigint, timePtr: number): number => {
+    if (!defined(id)) return defs.ERRNO_INVAL;
     if (id !== defs.CLOCKID_REALTIME && id !== defs.CLOCKID_MONOTONIC) return base.clock_time_get!(id as never, precision as never, timePtr as never) as number;
     const b = new Uint8Array(8);
     new DataView(b.buffer).setBigUint64(0, clockNowNs(id), true);
@@ -209,5 +213,5 @@ export function pollImports(ctx: WasiContext): { clock_time_get: Import; poll_on
     restored = state.waiting;
   };
 
-  return { clock_time_get: clockTimeGet as Import, poll_oneoff: pollOneoff as Import, save, load };
+  return { clock_res_get: clockResGet as Import, clock_time_get: clockTimeGet as Import, poll_oneoff: pollOneoff as Import, save, load };
 }

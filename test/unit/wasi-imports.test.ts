@@ -136,3 +136,18 @@ describe("WASI fd_renumber", () => {
     expect(restored.out.stdout.lines).toEqual([]);
   });
 });
+
+describe("WASI clocks", () => {
+  it("a clock id preview1 does not define is EINVAL, with nothing written; the CPU-time clocks are as documented", () => {
+    const { call, view } = wasi();
+    view().setBigUint64(64, 0xdeadn, true);
+    for (const id of [4, 99, -1]) {
+      expect(call("clock_time_get", id, 0n, 64), `clock_time_get ${id}`).toBe(defs.ERRNO_INVAL);
+      expect(call("clock_res_get", id, 64), `clock_res_get ${id}`).toBe(defs.ERRNO_INVAL);
+    }
+    expect(view().getBigUint64(64, true)).toBe(0xdeadn);
+    // docs/host.md: the CPU-time clocks read 0, and have no resolution.
+    expect(call("clock_time_get", defs.CLOCKID_PROCESS_CPUTIME_ID, 0n, 64)).toBe(defs.ERRNO_SUCCESS);
+    expect(call("clock_res_get", defs.CLOCKID_THREAD_CPUTIME_ID, 64)).toBe(defs.ERRNO_NOSYS);
+  });
+});
