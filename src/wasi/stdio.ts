@@ -7,6 +7,15 @@ import { type Import, type WasiContext, iovecs, setU32 } from "./context.js";
 /** A line longer than this comes out in pieces: an endless line must not grow the host. */
 export const MAX_LINE = 64 * 1024;
 
+/**
+ * Where a piece of a line longer than MAX_LINE ends: never between the two halves of a surrogate
+ * pair, which apart are each a replacement character once encoded (the character lost).
+ */
+function cut(line: string): number {
+  const last = line.charCodeAt(MAX_LINE - 1);
+  return last >= 0xd800 && last <= 0xdbff ? MAX_LINE - 1 : MAX_LINE;
+}
+
 /** Splits a byte stream into lines; the last partial line comes out on flush. */
 export class Lines {
   #pending = "";
@@ -29,12 +38,14 @@ export class Lines {
     this.#pending = parts.pop()!;
     for (const line of parts) this.#emitLong(line);
     while (this.#pending.length > MAX_LINE) {
-      this.emit(this.#pending.slice(0, MAX_LINE));
-      this.#pending = this.#pending.slice(MAX_LINE);
+      const at = cut(this.#pending);
+      this.emit(this.#pending.slice(0, at));
+      this.#pending = this.#pending.slice(at);
     }
   }
   #emitLong(line: string) {
-    for (let at = MAX_LINE; line.length > MAX_LINE; at = MAX_LINE) {
+    while (line.length > MAX_LINE) {
+      const at = cut(line);
       this.emit(line.slice(0, at));
       line = line.slice(at);
     }

@@ -1,7 +1,8 @@
 import { wasi as defs } from "@bjorn3/browser_wasi_shim";
 import { describe, expect, it, vi } from "vitest";
 import { GuestMemory } from "../../src/memory.js";
-import { type WasiOptions, wasiImports } from "../../src/wasi.js";
+import { MAX_LINE, type WasiOptions, wasiImports } from "../../src/wasi.js";
+import { Lines } from "../../src/wasi/stdio.js";
 
 // The WASI import table (src/wasi.ts) called as a guest would, on a real WebAssembly.Memory: the
 // arithmetic on guest pointers and lengths, and what each import answers.
@@ -149,5 +150,23 @@ describe("WASI clocks", () => {
     // docs/host.md: the CPU-time clocks read 0, and have no resolution.
     expect(call("clock_time_get", defs.CLOCKID_PROCESS_CPUTIME_ID, 0n, 64)).toBe(defs.ERRNO_SUCCESS);
     expect(call("clock_res_get", defs.CLOCKID_THREAD_CPUTIME_ID, 64)).toBe(defs.ERRNO_NOSYS);
+  });
+});
+
+describe("WASI output lines", () => {
+  it("a line longer than MAX_LINE comes out in pieces that never split a character in two", () => {
+    const lines: string[] = [];
+    const out = new Lines((line) => lines.push(line));
+    // One ASCII byte first: every cut at a multiple of MAX_LINE UTF-16 units then falls inside a
+    // surrogate pair, and each half alone is a replacement character once encoded.
+    const text = `a${"😀".repeat(MAX_LINE)}`;
+    out.write(new TextEncoder().encode(`${text}\n${text}`));
+    out.flush();
+    expect(lines.length).toBeGreaterThan(4);
+    for (const line of lines) {
+      expect(line.length).toBeLessThanOrEqual(MAX_LINE);
+      expect(line.isWellFormed()).toBe(true);
+    }
+    expect(lines.join("")).toBe(text + text);
   });
 });
