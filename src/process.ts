@@ -60,18 +60,23 @@ export function checkSpawnRequest(request: SpawnRequest): void {
 }
 
 /**
- * Refuses args and env the guest could not receive as given: WASI hands them over as C strings
- * (a NUL ends one early) and env as `name=value` (an `=` in the name moves the split, an empty
- * name is no variable). Silently cut, the guest would run on other args than were asked for.
+ * Refuses args and env the guest could not receive as given: WASI hands them over as UTF-8 C
+ * strings (a NUL ends one early; a lone surrogate, which JSON can carry, has no UTF-8 and would
+ * arrive as U+FFFD) and env as `name=value` (an `=` in the name moves the split, an empty name is
+ * no variable). Silently changed, the guest would run on other args than were asked for.
  */
 function checkPassable(args: string[], env: Record<string, string>): void {
   const i = args.findIndex((a) => a.includes("\0"));
   if (i >= 0) throw BusError.of("BadRequest", `spawn: args[${i}] contains a NUL, which cannot reach the guest`);
+  const j = args.findIndex((a) => !a.isWellFormed());
+  if (j >= 0) throw BusError.of("BadRequest", `spawn: args[${j}] is not well-formed Unicode (a lone surrogate), which cannot reach the guest as UTF-8`);
   for (const [name, value] of Object.entries(env)) {
     if (name === "" || name.includes("=") || name.includes("\0")) {
       throw BusError.of("BadRequest", `spawn: env name ${JSON.stringify(name)} is empty or contains = or a NUL, which cannot reach the guest`);
     }
+    if (!name.isWellFormed()) throw BusError.of("BadRequest", `spawn: env name ${JSON.stringify(name)} is not well-formed Unicode (a lone surrogate), which cannot reach the guest as UTF-8`);
     if (value.includes("\0")) throw BusError.of("BadRequest", `spawn: env ${name}'s value contains a NUL, which cannot reach the guest`);
+    if (!value.isWellFormed()) throw BusError.of("BadRequest", `spawn: env ${name}'s value is not well-formed Unicode (a lone surrogate), which cannot reach the guest as UTF-8`);
   }
 }
 
