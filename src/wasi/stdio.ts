@@ -137,7 +137,8 @@ export function stdioImports(ctx: WasiContext, stdout: Lines, stderr: Lines): { 
     const vecs = iovecs(memory(), iovs, count, "fd_read iovecs");
     const total = vecs.reduce((n, [, len]) => n + len, 0);
     for (const [p, len] of vecs) memory().peek(p, len, "fd_read buffer"); // wild buffers fail before a byte is consumed
-    const data = stdin.read(total);
+    // Room for nothing: 0 at once, as read(2) answers, not a wait for data it cannot take.
+    const data = total === 0 ? new Uint8Array() : stdin.read(total);
     if (data === null) return null;
     let at = 0;
     for (const [p, len] of vecs) {

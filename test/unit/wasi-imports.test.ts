@@ -1,6 +1,7 @@
 import { wasi as defs } from "@bjorn3/browser_wasi_shim";
 import { describe, expect, it, vi } from "vitest";
 import { GuestMemory } from "../../src/memory.js";
+import { Pipe } from "../../src/pipe.js";
 import { MAX_LINE, type WasiOptions, wasiImports } from "../../src/wasi.js";
 import { Lines } from "../../src/wasi/stdio.js";
 
@@ -168,5 +169,21 @@ describe("WASI output lines", () => {
       expect(line.isWellFormed()).toBe(true);
     }
     expect(lines.join("")).toBe(text + text);
+  });
+});
+
+describe("WASI fd_read", () => {
+  it("a read of 0 bytes answers 0 at once, as read(2) does, even while stdin is open and empty", () => {
+    const stdin = new Pipe();
+    const { call, view } = wasi({ stdin });
+    view().setUint32(64, 1024, true);
+    view().setUint32(68, 0, true);
+    view().setUint32(72, 0xffff, true);
+    expect(call("fd_read", 0, 64, 1, 72)).toBe(defs.ERRNO_SUCCESS);
+    expect(view().getUint32(72, true)).toBe(0);
+    // And no byte of what comes later is consumed by it.
+    stdin.write(new Uint8Array([7]));
+    expect(call("fd_read", 0, 64, 0, 72)).toBe(defs.ERRNO_SUCCESS);
+    expect(stdin.buffered).toBe(1);
   });
 });
