@@ -25,7 +25,53 @@ async function spawnEvents(request: object, done: (events: unknown[]) => boolean
   return { events, errors };
 }
 
+/**
+ * spawnEvents with a spawner whose queue is full (every callback refused with LimitExceeded, as
+ * a guest's delivery queue refuses past its bounds) from the `fullAt`th callback until `ms` later.
+ */
+async function fullSpawner(request: object, fullAt: number, ms: number, done: (events: unknown[]) => boolean) {
+  const { runtime } = guestApp();
+  const events: unknown[] = [];
+  let seen = 0;
+  let fullUntil = 0;
+  const data = new TextEncoder().encode(JSON.stringify({ args: [], env: {}, stdin: null, ...request }));
+  const call = runtime.start("os", "process.spawn", { format: Format.Json, data }, {
+    finish: () => void events.push("reply"),
+    fail: (err) => void events.push({ fail: err.codeName }),
+    callback: (topic, payload) => {
+      if (++seen === fullAt) fullUntil = Date.now() + ms;
+      if (Date.now() < fullUntil) return Code.LimitExceeded;
+      const bytes = JSON.parse(new TextDecoder().decode(payload.data));
+      events.push({ [topic]: Array.isArray(bytes) ? new TextDecoder().decode(new Uint8Array(bytes)) : bytes });
+      return Code.Success;
+    },
+  }, { keepalive: true, caller: "test" });
+  for (const deadline = Date.now() + 3000; !done(events) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+  call.drop("done");
+  return events;
+}
+
 describe("sub-processes (process service)", () => {
+  it("a child's exit reaches a spawner whose queue was full when the child ended, after what it missed is said", async () => {
+    // spew-rs writes its 20 lines without waiting (it cannot: it never reads), and exits while the
+    // spawner's queue is full from the 5th line on.
+    const events = await fullSpawner({ module: "spew-rs", args: ["20", "1"] }, 5, 100, (e) => e.some((x) => typeof x === "object" && "exit" in x!));
+    // Its _start runs inside the spawn: the first lines come before the reply. The 5th, refused,
+    // is held and goes once there is room; the 15 after it, written meanwhile, are counted.
+    const x = { stdout: "x\n" };
+    expect(events).toEqual([x, x, x, x, "reply", x, { stderr: expect.stringMatching(/^wasm-bus: 15 lines of output were lost/) }, { exit: 0 }]);
+  });
+
+  it("a child that can wait is held while its spawner's queue is full, and loses no line", async () => {
+    // sleepcat-rs copies stdin to stdout line by line (a blocking guest: it can wait). A spawn's
+    // stdin stays open for more, so it goes on waiting for stdin after the last line.
+    const stdin = [...new TextEncoder().encode(Array.from({ length: 30 }, (_, i) => `${i}\n`).join(""))];
+    const stdout = (events: unknown[]) => events.filter((e): e is { stdout: string } => typeof e === "object" && "stdout" in e!).map((e) => e.stdout);
+    const events = await fullSpawner({ module: "sleepcat-rs", args: ["0"], stdin }, 5, 100, (e) => stdout(e).length >= 31);
+    expect(stdout(events)).toEqual(["sleeping\n", ...Array.from({ length: 30 }, (_, i) => `${i}\n`)]);
+    expect(events.filter((e) => typeof e === "object" && "stderr" in e!)).toEqual([]);
+  });
+
   it("a module spawns countdown and reads its stdout and exit through callbacks", async () => {
     const { call, logs } = guestApp();
     const res = await call("spawner", "run", { module: "countdown", args: ["3", "10"], env: {}, stdin: null });

@@ -2,9 +2,8 @@ import type { BusCall } from "../../call.js";
 import type { Schema } from "../../codec/schema.js";
 import { BusError } from "../../errors.js";
 import { Process } from "../../process.js";
-import { builtin, emit } from "../service.js";
-
-const encoder = new TextEncoder();
+import { builtin } from "../service.js";
+import { ChildOutput } from "./child-output.js";
 
 function processOf(parent: unknown): Process {
   if (!(parent instanceof Process)) throw BusError.of("InvalidHandle", "the parent call is not a process.spawn");
@@ -84,16 +83,14 @@ export const processService = builtin({
       }
       // A process's child is named after it (`<id>.<n>`); a plain call's after its module and this isolate's count.
       const id = call.from?.childId() ?? `${call.caller}.${++spawned}`;
+      const output = new ChildOutput(call);
       const process = new Process(id, request, {
-        output: (stream, line) => emit(call, stream, encoder.encode(`${line}\n`), "bytes"),
+        output: (stream, line) => output.line(stream, line),
+        outputReady: () => output.ready(),
         end: (info, error) => {
           live--;
           tree.live--;
-          // exit comes first, as it always has (a spawner waiting for it goes on), then a failed
-          // child fails the kept-alive call with its code and reason: exit -1 alone would read
-          // as a child that exited with -1.
-          emit(call, "exit", info.code ?? -1, "i32");
-          if (error) call.fault(error);
+          output.end(info.code ?? -1, error);
         },
       }, call);
       // Counted before it starts: its _start runs inside start, and may spawn in turn.
