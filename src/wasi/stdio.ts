@@ -94,6 +94,11 @@ export class Stdio extends Fd {
     this.flags = flags;
     return defs.ERRNO_SUCCESS;
   }
+  // Not a preopened directory: EBADF, as wasmtime answers for stdio (the shim's default, ENOTSUP,
+  // is an error to a libc that scans fds for preopens from 0).
+  override fd_prestat_get() {
+    return { ret: defs.ERRNO_BADF, prestat: null };
+  }
   // A pipe or a terminal has no position.
   override fd_seek() {
     return { ret: defs.ERRNO_SPIPE, offset: 0n };

@@ -187,3 +187,13 @@ describe("WASI fd_read", () => {
     expect(stdin.buffered).toBe(1);
   });
 });
+
+describe("WASI fd_prestat_get", () => {
+  it("stdio is no preopened directory: EBADF, as wasmtime answers, not ENOTSUP", () => {
+    const { call } = wasi();
+    for (const fd of [0, 1, 2, 3]) {
+      expect(call("fd_prestat_get", fd, 64), `fd_prestat_get ${fd}`).toBe(defs.ERRNO_BADF);
+      expect(call("fd_prestat_dir_name", fd, 64, 16), `fd_prestat_dir_name ${fd}`).toBe(defs.ERRNO_BADF);
+    }
+  });
+});
