@@ -59,7 +59,7 @@ describe("sub-processes (process service)", () => {
     // Its _start runs inside the spawn: the first lines come before the reply. The 5th, refused,
     // is held and goes once there is room; the 15 after it, written meanwhile, are counted.
     const x = { stdout: "x\n" };
-    expect(events).toEqual([x, x, x, x, "reply", x, { stderr: expect.stringMatching(/^wasm-bus: 15 lines of output were lost/) }, { exit: 0 }]);
+    expect(events).toEqual([x, x, x, x, "reply", x, { stderr: expect.stringMatching(/^\[wasm-bus\] 15 lines dropped: the spawner's queue was full/) }, { exit: 0 }]);
   });
 
   it("a child that can wait is held while its spawner's queue is full, and loses no line", async () => {

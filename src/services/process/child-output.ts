@@ -57,7 +57,8 @@ export class ChildOutput {
       this.#held = undefined;
     }
     if (this.#missed) {
-      const note = `wasm-bus: ${this.#missed} lines of output were lost: the spawner's queue was full, and this process could not wait\n`;
+      // Worded as an attached client's note of what it missed (durable-objects/process-sockets.ts).
+      const note = `[wasm-bus] ${this.#missed} lines dropped: the spawner's queue was full, and this process could not wait\n`;
       if (emit(this.call, "stderr", encoder.encode(note), "bytes") === Code.LimitExceeded) return false;
       this.#missed = 0;
     }
