@@ -67,6 +67,15 @@ describe("WASI preview1: every function answers with an errno, none traps", () =
     expect(ran.stdout[1]).toBe("env=[]");
   });
 
+  it("args that are not ASCII arrive whole: argv is sized in bytes, not UTF-16 units", async () => {
+    // Sized by string length, the buffer wasi-libc allocates was short by 2 bytes a "€", and
+    // args_get wrote the rest over the heap after it.
+    const long = "€".repeat(500);
+    const ran = await runProcess("wasi-probe", ["env", long, "😀x"]);
+    exited(ran);
+    expect(ran.stdout[0]).toBe(`args=[${JSON.stringify(long)}, "😀x"]`);
+  });
+
   it("exit codes: proc_exit's, 0 when main returns, 2 for a usage error", async () => {
     exited(await probe(["exit", "7"]), 7);
     exited(await probe(["exit", "0"]), 0);
