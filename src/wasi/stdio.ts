@@ -6,6 +6,13 @@ import { type Import, type WasiContext, iovecs, setU32 } from "./context.js";
 
 /** A line longer than this comes out in pieces: an endless line must not grow the host. */
 export const MAX_LINE = 64 * 1024;
+/**
+ * The most lines one fd_write call ends; past them it is a short write. Each line is host work
+ * (a log row, a frame to each client, a callback) the guest's fuel does not pay for: 16 MiB of
+ * newlines in one call was 16 million of them, and an array of them, before the guest ran again.
+ * Between calls a guest that can wait yields to its object (outputReady).
+ */
+export const MAX_WRITE_LINES = 4096;
 
 /**
  * Where a piece of a line longer than MAX_LINE ends: never between the two halves of a surrogate
@@ -178,15 +185,23 @@ export function stdioImports(ctx: WasiContext, stdout: Lines, stderr: Lines): { 
     for (const [p, len] of vecs) memory().peek(p, len, "fd_write buffer"); // all or nothing
     // Iovecs may point at the same bytes again and again: one call could ask for terabytes from a
     // small memory (host time and output without end, and nwritten wraps past 2^32). A call
-    // writes at most what memory holds; the rest is a short write, which libc and Rust's
-    // write_all go on from, as POSIX allows.
+    // writes at most what memory holds, and ends at most MAX_WRITE_LINES lines; the rest is a
+    // short write, which libc and Rust's write_all go on from, as POSIX allows.
     const most = Math.min(memory().size, 0xffff_ffff);
     let total = 0;
+    let lines = 0;
     for (const [p, len] of vecs) {
-      const take = Math.min(len, most - total);
-      out.write(memory().peek(p, take, "fd_write buffer"));
+      const bytes = memory().peek(p, Math.min(len, most - total), "fd_write buffer");
+      let take = bytes.length;
+      for (let nl = bytes.indexOf(10); nl >= 0; nl = bytes.indexOf(10, nl + 1)) {
+        if (++lines === MAX_WRITE_LINES) {
+          take = nl + 1;
+          break;
+        }
+      }
+      out.write(bytes.subarray(0, take));
       total += take;
-      if (take < len) break;
+      if (take < len || lines === MAX_WRITE_LINES) break;
     }
     setU32(memory(), nwrittenPtr, total, "fd_write nwritten");
     return defs.ERRNO_SUCCESS;

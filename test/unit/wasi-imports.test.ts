@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { GuestMemory } from "../../src/memory.js";
 import { Pipe } from "../../src/pipe.js";
 import { MAX_LINE, type WasiOptions, wasiImports } from "../../src/wasi.js";
-import { Lines } from "../../src/wasi/stdio.js";
+import { Lines, MAX_WRITE_LINES } from "../../src/wasi/stdio.js";
 
 // The WASI import table (src/wasi.ts) called as a guest would, on a real WebAssembly.Memory: the
 // arithmetic on guest pointers and lengths, and what each import answers.
@@ -12,10 +12,11 @@ type Fn = (...args: (number | bigint)[]) => number;
 
 function wasi(options: WasiOptions = {}, pages = 1) {
   const memory = new GuestMemory(new WebAssembly.Memory({ initial: pages }));
-  // What came out, per stream: its lines (the first 100) and its characters (all).
-  const out = { stdout: { lines: [] as string[], chars: 0 }, stderr: { lines: [] as string[], chars: 0 } };
+  // What came out, per stream: its lines (the first 100), how many, and their characters.
+  const out = { stdout: { lines: [] as string[], count: 0, chars: 0 }, stderr: { lines: [] as string[], count: 0, chars: 0 } };
   const log = (stream: "stdout" | "stderr", line: string) => {
     if (out[stream].lines.length < 100) out[stream].lines.push(line);
+    out[stream].count++;
     out[stream].chars += line.length;
   };
   const never = () => new Promise<void>(() => {});
@@ -59,6 +60,33 @@ describe("WASI args and environ", () => {
 });
 
 describe("WASI fd_write", () => {
+  it("one call ends at most MAX_WRITE_LINES lines; the rest is a short write, and a loop of calls writes it all", () => {
+    // 16 MiB of newlines in one call was 16 million lines of host work (and an array of them)
+    // before the guest ran again: past a Worker's memory and CPU, from one import call.
+    const { call, view, bytes, out } = wasi({}, 4);
+    const n = 4 * 65536 - 4096;
+    bytes().fill(10, 4096);
+    view().setUint32(64, 4096, true);
+    view().setUint32(68, n, true);
+    expect(call("fd_write", 1, 64, 1, 72)).toBe(defs.ERRNO_SUCCESS);
+    expect(view().getUint32(72, true)).toBe(MAX_WRITE_LINES);
+    expect(out.stdout.count).toBe(MAX_WRITE_LINES);
+    // What libc's write loop does with a short write: on from where it stopped.
+    let written = MAX_WRITE_LINES;
+    let calls = 1;
+    while (written < n) {
+      view().setUint32(64, 4096 + written, true);
+      view().setUint32(68, n - written, true);
+      expect(call("fd_write", 1, 64, 1, 72)).toBe(defs.ERRNO_SUCCESS);
+      written += view().getUint32(72, true);
+      calls++;
+    }
+    expect(written).toBe(n);
+    expect(calls).toBe(Math.ceil(n / MAX_WRITE_LINES));
+    expect(out.stdout.count).toBe(n);
+  });
+
+
   it("iovecs that point at the same bytes again and again write no more than memory holds, and nwritten says how much", () => {
     // 65,536 iovecs, each the first 64 KiB of memory: 4 GiB asked for from 576 KiB. Taken in
     // full it is minutes of host time in one call, and nwritten wraps to 0.
