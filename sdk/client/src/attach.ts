@@ -35,7 +35,7 @@ export class Attachment implements AsyncIterable<ProcessEvent> {
   readonly ended: Promise<ProcessEnd>;
   #socket: SocketLike;
   #events = new Emitter<AttachmentEvents>();
-  #channel = new Channel<ProcessEvent>(KEPT_UNREAD);
+  #channel = new Channel<ProcessEvent>({ limit: KEPT_UNREAD, dropOldest: true, overflow: () => undefined });
   #end!: (end: ProcessEnd) => void;
   #opened: Promise<void>;
   #gone = false;

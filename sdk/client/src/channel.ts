@@ -1,22 +1,38 @@
+/** How many items a channel keeps unread, and what it does with one more. */
+export interface ChannelBound {
+  /** At most this many items wait for the reader. */
+  limit: number;
+  /**
+   * Why one more could not wait: the channel fails with it, so its reader gets the items it holds,
+   * then this thrown, and nothing after (the item past the bound is lost, but not unsaid).
+   */
+  overflow: (limit: number) => unknown;
+  /**
+   * Let the oldest item go instead, until `keepAll()`: for a channel whose reader may never come
+   * (an attachment read by handlers alone), which keeps only the latest for a late one.
+   */
+  dropOldest?: boolean;
+}
+
 /**
  * A queue read as an async iterator: pushes buffer until read, `end()` finishes it, `fail()`
- * makes the next read throw. Callbacks and process output are read this way (`for await`).
+ * makes the next read throw. Callbacks and process output are read this way (`for await`). What
+ * it buffers comes from the server, so it is bounded (ChannelBound) when the push happens.
  */
 export class Channel<T> implements AsyncIterableIterator<T> {
   #items: T[] = [];
   #readers: { resolve: (r: IteratorResult<T>) => void; reject: (err: unknown) => void }[] = [];
   #done = false;
   #error: unknown = undefined;
-  #keep: number;
+  #bound: ChannelBound;
   #released: (() => void) | undefined;
 
   /**
-   * `keep`: at most this many items wait, the oldest going first, until `keepAll()` (default: no
-   * bound). `released`: called once when the reader leaves (`return`), so whoever pushes can let
-   * go of it then rather than when the pushes stop.
+   * `released`: called once when the channel stops taking items for its reader (it `return`s, or
+   * falls past its bound), so whoever pushes can let go of it then rather than when the pushes stop.
    */
-  constructor(keep = Number.POSITIVE_INFINITY, released?: () => void) {
-    this.#keep = keep;
+  constructor(bound: ChannelBound, released?: () => void) {
+    this.#bound = { ...bound };
     this.#released = released;
   }
 
@@ -24,12 +40,19 @@ export class Channel<T> implements AsyncIterableIterator<T> {
     if (this.#done) return;
     const reader = this.#readers.shift();
     if (reader) reader.resolve({ value: item, done: false });
-    else if (this.#items.push(item) > this.#keep) this.#items.shift();
+    else if (this.#items.length < this.#bound.limit) this.#items.push(item);
+    else if (this.#bound.dropOldest) {
+      this.#items.shift();
+      this.#items.push(item);
+    } else {
+      this.fail(this.#bound.overflow(this.#bound.limit));
+      this.#release();
+    }
   }
 
   /** From now on every item waits for its reader. */
   keepAll(): void {
-    this.#keep = Number.POSITIVE_INFINITY;
+    this.#bound = { ...this.#bound, limit: Number.POSITIVE_INFINITY, dropOldest: false };
   }
 
   end(): void {
@@ -67,10 +90,14 @@ export class Channel<T> implements AsyncIterableIterator<T> {
     this.#items = [];
     this.#error = undefined;
     this.end();
+    this.#release();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  #release() {
     const released = this.#released;
     this.#released = undefined;
     released?.();
-    return Promise.resolve({ value: undefined, done: true });
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {

@@ -1,7 +1,16 @@
 import { Channel } from "./channel.js";
 import type { CallFormat } from "./codec.js";
-import type { BusError } from "./errors.js";
+import { BusError } from "./errors.js";
 import type { CallbacksOf, ModuleDef, RequestOf, ResponseOf, TopicDef, UntypedModule } from "./types.js";
+
+/**
+ * Callbacks a `callbacks()` iterator holds unread at most (as many as an attachment keeps,
+ * KEPT_UNREAD in attach.ts). The server sends callbacks as fast as the module makes them, so an
+ * iterator opened and never read would otherwise keep every one until its call ends. A loop that
+ * reads as they come is never near it; past it the iterator ends with LimitExceeded rather than
+ * let callbacks go unsaid.
+ */
+export const MAX_UNREAD_CALLBACKS = 1024;
 
 /**
  * Where a call is:
@@ -103,14 +112,18 @@ export class SessionCall<T extends TopicDef<any, any, any> = TopicDef, D extends
 
   /**
    * Callbacks as an async iterator, from now until the call ends (a fault or a lost connection
-   * throws out of the loop). With a topic: that callback's values; without: every callback.
+   * throws out of the loop). With a topic: that callback's values; without: every callback. One
+   * that falls MAX_UNREAD_CALLBACKS behind ends there: the loop gets those, then throws
+   * LimitExceeded; the call, its handlers and other iterators go on.
    */
   callbacks<K extends keyof CallbacksOf<T> & string>(topic: K): AsyncIterableIterator<CallbacksOf<T>[K]>;
   callbacks(): AsyncIterableIterator<CallbackEvent<CallbacksOf<T>>>;
   callbacks(topic?: string): AsyncIterableIterator<unknown> {
     // An iterator left (break, return) lets go of itself then, not when the call ends: a long call
     // whose caller opens and leaves iterators would keep every one.
-    const channel: Channel<unknown> = new Channel<unknown>(undefined, () => this.#channels.delete(entry));
+    // One that falls behind past its bound lets go of itself then too.
+    const overflow = (limit: number) => this.#behind(limit, topic);
+    const channel: Channel<unknown> = new Channel<unknown>({ limit: MAX_UNREAD_CALLBACKS, overflow }, () => this.#channels.delete(entry));
     const entry = topic === undefined ? { channel } : { topic, channel };
     if (!this.active) this.#close(channel);
     else this.#channels.add(entry);
@@ -172,6 +185,16 @@ export class SessionCall<T extends TopicDef<any, any, any> = TopicDef, D extends
     for (const entry of this.#channels) this.#close(entry.channel);
     this.#channels.clear();
     this.#end(state);
+  }
+
+  #behind(limit: number, topic: string | undefined): BusError {
+    const which = topic === undefined ? "callbacks()" : `callbacks(${JSON.stringify(topic)})`;
+    return BusError.of(
+      "LimitExceeded",
+      `the ${which} iterator of call ${this.id} (${this.topic}) fell ${limit} callbacks behind, so it ended there: it gives the ${limit} it held, then this; ` +
+        "the call goes on without it. Read an iterator as the callbacks come (leave it by break or return() when done), or take them with `on` handlers, which keep none",
+      { topic: this.topic },
+    );
   }
 
   #close(channel: Channel<unknown>) {
