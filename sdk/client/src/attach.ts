@@ -18,9 +18,11 @@ export type ProcessEnd = { code: number } | { reason: string };
  * Events kept for an iterator nobody has asked for yet: the server replays at most the last 1,000
  * lines on attach (KEEP_LINES in src/log.ts), so an iterator taken after them still gets them and
  * the end. Without a bound, a caller reading by `on` handlers alone (the console) would keep every
- * line of a long-running process in memory.
+ * line of a long-running process in memory. Until the iterator is taken the oldest go first (the
+ * handlers have had them); once it is, dropping would lose lines its reader is owed, so one more
+ * past the bound ends it with LimitExceeded instead (the handlers go on).
  */
-const KEPT_UNREAD = 1024;
+export const KEPT_UNREAD = 1024;
 
 type AttachmentEvents = { [K in ProcessEvent["type"]]: [Extract<ProcessEvent, { type: K }>] } & { close: [] };
 
@@ -35,7 +37,7 @@ export class Attachment implements AsyncIterable<ProcessEvent> {
   readonly ended: Promise<ProcessEnd>;
   #socket: SocketLike;
   #events = new Emitter<AttachmentEvents>();
-  #channel = new Channel<ProcessEvent>({ limit: KEPT_UNREAD, dropOldest: true, overflow: () => undefined });
+  #channel = new Channel<ProcessEvent>({ limit: KEPT_UNREAD, dropOldest: true, overflow: (limit) => this.#behind(limit) });
   #end!: (end: ProcessEnd) => void;
   #opened: Promise<void>;
   #gone = false;
@@ -101,10 +103,22 @@ export class Attachment implements AsyncIterable<ProcessEvent> {
     this.#socket.close(1000, "detached");
   }
 
-  /** The events: those since the attach (at most the last 1,024 before this is called), then each as it comes. */
+  /**
+   * The events: those since the attach (at most the last 1,024 before this is called), then each
+   * as it comes. One that falls 1,024 events behind ends there: the loop gets those, then throws
+   * LimitExceeded.
+   */
   [Symbol.asyncIterator](): AsyncIterator<ProcessEvent> {
     this.#channel.keepAll();
     return this.#channel;
+  }
+
+  #behind(limit: number): BusError {
+    return BusError.of(
+      "LimitExceeded",
+      `the iterator of the attachment to process ${this.id} fell ${limit} events behind, so it ended there: it gives the ${limit} it held, then this; ` +
+        "the attachment and its `on` handlers go on. Read the iterator as the events come, or take them with `on` handlers, which keep none",
+    );
   }
 
   #frame(text: string) {

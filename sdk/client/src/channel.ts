@@ -50,9 +50,9 @@ export class Channel<T> implements AsyncIterableIterator<T> {
     }
   }
 
-  /** From now on every item waits for its reader. */
+  /** From now on no item is let go of unsaid: past the bound, the channel fails (ChannelBound.overflow). */
   keepAll(): void {
-    this.#bound = { ...this.#bound, limit: Number.POSITIVE_INFINITY, dropOldest: false };
+    this.#bound.dropOldest = false;
   }
 
   end(): void {

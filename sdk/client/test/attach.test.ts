@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { KEPT_UNREAD } from "../src/attach.js";
 import { Client, type ProcessEvent } from "../src/index.js";
-import { fakeFetch, fakeSockets } from "./fakes.js";
+import { fakeFetch, fakeSockets, tick } from "./fakes.js";
 
 describe("attaching to a process", () => {
   it("turns frames into events, writes stdin, and resolves ended with the exit code", async () => {
@@ -39,5 +40,36 @@ describe("attaching to a process", () => {
     const attaching = new Client({ url: "http://bus.test", webSocket: factory, fetch }).process("abc").attach();
     sockets[0]!.drop();
     await expect(attaching).rejects.toMatchObject({ codeName: "InvalidHandle", status: 404 });
+  });
+
+  it("an iterator taken and not read ends with LimitExceeded past KEPT_UNREAD, after the events it holds; the handlers and the end go on", async () => {
+    const { sockets, factory } = fakeSockets();
+    const { fetch } = fakeFetch(() => Response.json({}));
+    const attaching = new Client({ url: "https://bus.test", webSocket: factory, fetch }).process("abc").attach();
+    const socket = sockets[0]!;
+    socket.open();
+    const attachment = await attaching;
+    let heard = 0;
+    attachment.on("output", () => heard++);
+    const iterator = attachment[Symbol.asyncIterator]();
+    const total = KEPT_UNREAD + 5;
+    for (let n = 0; n < total; n++) {
+      socket.receive(JSON.stringify({ stream: "stdout", line: `l${n}` }));
+      await tick();
+    }
+    socket.receive(JSON.stringify({ exit: 0 }));
+    expect(await attachment.ended).toEqual({ code: 0 });
+    expect(heard).toBe(total);
+    const got: ProcessEvent[] = [];
+    const err = await (async () => {
+      for await (const event of { [Symbol.asyncIterator]: () => iterator }) got.push(event);
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(got).toEqual(Array.from({ length: KEPT_UNREAD }, (_, n) => ({ type: "output", stream: "stdout", line: `l${n}` })));
+    expect(err).toMatchObject({ name: "BusError", codeName: "LimitExceeded" });
+    expect((err as Error).message).toContain(`fell ${KEPT_UNREAD} events behind`);
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
   });
 });
