@@ -4,6 +4,8 @@
 // processes with an attached terminal, errors by code name, and bearer tokens.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BusError, Client, modules, type ProcessEvent, type Session, type SessionCall } from "../../sdk/client/src/index.js";
+import { KEPT_UNREAD } from "../../sdk/client/src/attach.js";
+import { MAX_UNREAD_CALLBACKS } from "../../sdk/client/src/session-call.js";
 import { startWorker, type StartedWorker, withTimeout } from "./start-worker.js";
 
 const WAIT_MS = 10_000;
@@ -76,6 +78,36 @@ describe("relative objects and callbacks", () => {
     const big = session.call("counter.open", { start: 2n ** 60n }, { keepalive: true });
     await wait(big.reply, "counter.open");
     expect(await wait(big.call("tally.add", { n: 1 }).reply, "tally.add")).toBe(2n ** 60n + 1n);
+  });
+});
+
+describe("a callbacks() iterator nobody reads", () => {
+  it("ends with LimitExceeded past MAX_UNREAD_CALLBACKS, after the ones it holds; the join, its handlers and a read iterator get every message", async () => {
+    const session = open(client.session("chat", `chatty-${Date.now()}`));
+    const join = session.call("join", { name: "ada" }, { keepalive: true });
+    await wait(join.reply, "join");
+    let heard = 0;
+    join.on("message", () => heard++);
+    const unread = join.callbacks("message");
+    const read: string[] = [];
+    const reading = (async () => {
+      for await (const m of join.callbacks("message")) read.push(m.text);
+    })();
+    const total = MAX_UNREAD_CALLBACKS + 5;
+    // Posts 32 at a time (the messages may come in any order among them); each post's message
+    // comes before its reply, on the one socket.
+    for (let n = 0; n < total; n += 32) {
+      const posts = Array.from({ length: Math.min(32, total - n) }, (_, i) => join.call("post", { text: `m${n + i}` }).reply);
+      expect(await wait(Promise.all(posts), "posts")).toEqual(posts.map(() => ({ delivered: 1 })));
+    }
+    expect(join.state).toBe("live");
+    expect(heard).toBe(total);
+    expect([...read].sort()).toEqual(Array.from({ length: total }, (_, n) => `m${n}`).sort());
+    // The unread iterator holds the first of them, as they came.
+    for (let n = 0; n < MAX_UNREAD_CALLBACKS; n++) expect(await next(unread, "a held message")).toEqual({ from: "ada", text: read[n] });
+    await expect(unread.next()).rejects.toMatchObject({ codeName: "LimitExceeded", message: expect.stringContaining(`fell ${MAX_UNREAD_CALLBACKS} callbacks behind`) });
+    join.drop();
+    await wait(reading, "the read loop's end");
   });
 });
 
@@ -169,6 +201,20 @@ describe("processes", () => {
     for await (const event of attachment) kept.push(event);
     expect(kept.length).toBe(1024);
     expect(kept.at(-1)).toEqual({ type: "exit", code: 0 });
+  });
+
+  it("an iterator taken and not read ends with LimitExceeded past KEPT_UNREAD, after the events it holds; the handlers hear every line", async () => {
+    const process = await client.spawn("upcase");
+    const attachment = await wait(process.attach(), "attach");
+    let heard = 0;
+    attachment.on("output", () => heard++);
+    const iterator = attachment[Symbol.asyncIterator]();
+    attachment.write(Array.from({ length: 2000 }, (_, n) => `l${n}\n`).join(""));
+    attachment.closeStdin();
+    expect(await wait(attachment.ended, "the exit")).toEqual({ code: 0 });
+    expect(heard).toBe(2000);
+    for (let n = 0; n < KEPT_UNREAD; n++) expect(await next(iterator, "a held line")).toEqual({ type: "output", stream: "stdout", line: `L${n}` });
+    await expect(iterator.next()).rejects.toMatchObject({ codeName: "LimitExceeded", message: expect.stringContaining(`fell ${KEPT_UNREAD} events behind`) });
   });
 
   it("calls a topic a serving process listens on, then kills it", async () => {
