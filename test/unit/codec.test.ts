@@ -152,3 +152,35 @@ describe("bincode's refusals are short, whatever they refuse", () => {
     expect(message(() => encode(Format.Bincode, { a: 1 }, "u8"))).toBe('cannot encode as bincode: bincode: $: expected u8, got {"a":1}');
   });
 });
+
+describe("bincode's reader names where a fault is", () => {
+  const u64 = (n: number) => [n, 0, 0, 0, 0, 0, 0, 0];
+  const u32 = (n: number) => [n, 0, 0, 0];
+  const refusal = (schema: Schema, bytes: number[]) => {
+    try {
+      decode(Format.Bincode, Uint8Array.from(bytes), schema);
+    } catch (err) {
+      expect(err).toBeInstanceOf(BusError);
+      return (err as BusError).message;
+    }
+    throw new Error("nothing thrown");
+  };
+  const malformed = (rest: string) => `malformed bincode payload: bincode: ${rest}`;
+
+  it("by field, index, map key and variant, down to the value that is wrong", () => {
+    const pixels: Schema = { struct: { w: "u8", items: { seq: { struct: { v: "bool" } } } } };
+    expect(refusal(pixels, [3, ...u64(3), 1, 0, 7])).toBe(malformed("$.items[2].v: invalid bool 7"));
+    expect(refusal({ map: ["string", { option: "bool" }] }, [...u64(2), ...u64(1), 97, 0, ...u64(2), 97, 98, 5])).toBe(malformed("$.ab: invalid option tag 5"));
+    expect(refusal({ map: ["bool", "u8"] }, [...u64(1), 2, 0])).toBe(malformed("$.<key>: invalid bool 2"));
+    const tagged: Schema = { tuple: ["u8", { enum: { A: null, B: { seq: { option: "bool" } } } }] };
+    expect(refusal(tagged, [0, ...u32(1), ...u64(2), 0, 1, 9])).toBe(malformed("$[1].B[1]: invalid bool 9"));
+    expect(refusal(tagged, [0, ...u32(5)])).toBe(malformed("$[1]: invalid enum tag 5"));
+    expect(refusal("bool", [3])).toBe(malformed("$: invalid bool 3"));
+  });
+
+  it("and faults that have no place keep their messages", () => {
+    expect(refusal({ seq: { struct: { v: "u16" } } }, [...u64(2), 1, 0, 2])).toBe(malformed("unexpected end of input"));
+    expect(refusal({ seq: "u8" }, [0, 0, 0, 0, 0, 0, 1, 0])).toBe(malformed("length past the end of input"));
+    expect(refusal({ struct: { v: "u8" } }, [1, 2])).toBe(malformed("1 trailing bytes"));
+  });
+});
