@@ -72,6 +72,21 @@ function writeInt(w: Writer, value: unknown, name: IntName, path: string) {
 function readInt(r: Reader, name: IntName): number | bigint {
   const width = INT_WIDTH[name];
   const at = r.take(width);
+  // Up to 32 bits fit a number: no BigInts made (a u8 per element was most of a large payload's CPU).
+  switch (name) {
+    case "u8":
+      return r.buf[at]!;
+    case "i8":
+      return r.view.getInt8(at);
+    case "u16":
+      return r.view.getUint16(at, true);
+    case "i16":
+      return r.view.getInt16(at, true);
+    case "u32":
+      return r.view.getUint32(at, true);
+    case "i32":
+      return r.view.getInt32(at, true);
+  }
   let v = 0n;
   for (let i = width - 1; i >= 0; i--) v = (v << 8n) | BigInt(r.buf[at + i]!);
   if (name[0] === "i") v = BigInt.asIntN(width * 8, v);

@@ -184,3 +184,13 @@ describe("bincode's reader names where a fault is", () => {
     expect(refusal({ struct: { v: "u8" } }, [1, 2])).toBe(malformed("1 trailing bytes"));
   });
 });
+
+describe("bincode integers up to 32 bits", () => {
+  it("read back as the numbers written, at both ends of each type", () => {
+    const schema: Schema = { tuple: ["u8", "u8", "i8", "i8", "u16", "u16", "i16", "i16", "u32", "u32", "i32", "i32"] };
+    const value = [0, 255, -128, 127, 0, 65535, -32768, 32767, 0, 2 ** 32 - 1, -(2 ** 31), 2 ** 31 - 1];
+    const bytes = encode(Format.Bincode, value, schema);
+    expect(bytes.length).toBe(2 + 2 + 4 + 4 + 8 + 8);
+    expect(decode(Format.Bincode, bytes, schema)).toEqual(value);
+  });
+});
