@@ -181,6 +181,14 @@ function within(err: unknown, segment: string): unknown {
   return err;
 }
 
+/** A struct's fields, listed once per schema (a topic's, never changed once loaded) rather than once per struct read. */
+const fields = new WeakMap<Record<string, Schema>, [string, Schema][]>();
+function fieldsOf(struct: Record<string, Schema>): [string, Schema][] {
+  let list = fields.get(struct);
+  if (!list) fields.set(struct, (list = Object.entries(struct)));
+  return list;
+}
+
 function read(r: Reader, s: Schema): unknown {
   if (typeof s === "string") {
     switch (s) {
@@ -261,7 +269,7 @@ function read(r: Reader, s: Schema): unknown {
     const out: Record<string, unknown> = {};
     let field = "";
     try {
-      for (const [name, t] of Object.entries(s.struct)) {
+      for (const [name, t] of fieldsOf(s.struct)) {
         field = name;
         out[name] = read(r, t);
       }
