@@ -119,6 +119,8 @@ pub fn expand(t: &BusTrait) -> TokenStream {
                 .callback_as::<#codec, #wrapper>(#cb_topic, move |data: #wrapper| #arg(data.0))
             });
             server_callbacks.push(quote! {
+                // `impl Fn(T)` returns nothing (the original crate's API): a refusal is kept
+                // for `wasm_bus::last_callback_error()` and logged once per call by the responder.
                 let #arg: ::wasm_bus::Callback<#ty> = ::std::boxed::Box::new(move |data: #ty| {
                     let _ = responder.callback_as::<#codec, #wrapper>(#cb_topic, &#wrapper(data));
                 });

@@ -450,17 +450,28 @@ impl Responder {
         crate::rt::explain(self.handle, message.into());
     }
 
-    /// Invokes the caller's callback `topic` with `data`.
+    /// Invokes the caller's callback `topic` with `data`. A refusal (`LimitExceeded`: the
+    /// caller's queue is full; `InvalidHandle`: the call ended) means the callback is lost; it is
+    /// also what [`last_callback_error`](crate::last_callback_error) says next, for code that
+    /// holds only a `Callback<T>`, and the call's first refusal is logged.
     pub fn callback_raw(&self, topic: &str, format: Format, data: &[u8]) -> Result<(), BusError> {
         // SAFETY: pointers and lengths of a live &str and slice.
-        BusError::check(unsafe {
+        let status = BusError::check(unsafe {
             abi::reply_callback(self.handle, format as u32, topic.as_ptr(), topic.len(), data.as_ptr(), data.len())
-        })
+        });
+        rt::callback_sent(self.handle, topic, status);
+        status
     }
 
     /// Invokes the caller's callback `topic` with `value` encoded by codec `C`.
     pub fn callback_as<C: Codec, T: Serialize + ?Sized>(&self, topic: &str, value: &T) -> Result<(), BusError> {
-        self.callback_raw(topic, C::FORMAT, &C::encode(value)?)
+        match C::encode(value) {
+            Ok(data) => self.callback_raw(topic, C::FORMAT, &data),
+            Err(e) => {
+                rt::callback_sent(self.handle, topic, Err(e));
+                Err(e)
+            }
+        }
     }
 
     /// Ends the inbound call: a kept-alive sub-API stops (its caller's later

@@ -66,6 +66,11 @@ pub(crate) struct State {
     inbound: BTreeMap<u32, u64>,
     /// inbound call handle -> why it is failing, in words (`Responder::explain`).
     explanations: BTreeMap<u32, String>,
+    /// What the host said to the module's latest callback: `last_callback_error`.
+    callback_status: Option<BusError>,
+    /// Inbound calls a refused callback was logged for: one line per call, not per callback,
+    /// so a flood against a full queue does not fill limits.logBytes. Forgotten when the call ends.
+    refusals_logged: BTreeSet<u32>,
     /// Topics the `listen` import was called for.
     listened: BTreeSet<String>,
     listening: bool,
@@ -391,6 +396,37 @@ fn answer(handle: u32, result: Result<Payload, BusError>) {
             drop(handlers);
         }
     }
+    // A kept call hears of its end through on_drop; any other ended here.
+    // SAFETY: a plain integer.
+    if with(|s| s.refusals_logged.contains(&handle)) && (!replied || unsafe { abi::kept(handle) } == 0) {
+        with(|s| s.refusals_logged.remove(&handle));
+    }
+}
+
+/// Notes what the host said to a callback of inbound call `handle`: the module's latest
+/// callback status (`last_callback_error`), and a log line for the call's first refusal.
+pub(crate) fn callback_sent(handle: u32, topic: &str, status: Result<(), BusError>) {
+    let first = with(|s| {
+        s.callback_status = status.err();
+        match status {
+            // A call the host no longer knows cannot end again to forget the entry: not logged
+            // (a task still calling back into it would log without bound), only reported.
+            Err(e) if e != BusError::InvalidHandle => s.refusals_logged.insert(handle),
+            _ => false,
+        }
+    });
+    if let (true, Err(e)) = (first, status) {
+        crate::log::warn(&format!(
+            "wasm-bus: callback {topic} of call {handle} refused ({}); it is lost. \
+             Later refusals on this call are not logged: wasm_bus::last_callback_error() has each",
+            e.name()
+        ));
+    }
+}
+
+/// The status of the module's latest callback: `Some` when the host refused it.
+pub fn last_callback_error() -> Option<BusError> {
+    with(|s| s.callback_status)
 }
 
 // ---- exports ---------------------------------------------------------------------
@@ -496,6 +532,7 @@ pub(crate) fn on_error(handle: u32, code: u32) {
 pub(crate) fn on_drop(handle: u32) {
     let (task, handlers) = with(|s| {
         s.explanations.remove(&handle);
+        s.refusals_logged.remove(&handle);
         (s.inbound.remove(&handle), s.handlers.remove(&handle))
     });
     if let Some(id) = task {
@@ -513,6 +550,7 @@ pub(crate) fn end_inbound(handle: u32) -> Result<(), BusError> {
     let status = unsafe { abi::drop(handle) };
     let (task, handlers) = with(|s| {
         s.explanations.remove(&handle);
+        s.refusals_logged.remove(&handle);
         (s.inbound.remove(&handle), s.handlers.remove(&handle))
     });
     if let Some(id) = task {
@@ -586,6 +624,7 @@ pub struct Stats {
     pub handlers: usize,
     pub inbound: usize,
     pub explanations: usize,
+    pub refusals_logged: usize,
 }
 
 #[doc(hidden)]
@@ -599,6 +638,7 @@ pub fn stats() -> Stats {
         handlers: s.handlers.iter().filter(|(parent, _)| **parent != NO_HANDLE).count(),
         inbound: s.inbound.len(),
         explanations: s.explanations.len(),
+        refusals_logged: s.refusals_logged.len(),
     })
 }
 

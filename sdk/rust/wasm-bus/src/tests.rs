@@ -544,3 +544,65 @@ fn channels_carry_callback_data_to_async_code() {
     assert!(task.is_finished());
     assert_eq!(block_on(task), vec![1, 2]);
 }
+
+#[test]
+fn a_refused_callback_is_reported_and_logged_once_per_call() {
+    // The generated `impl Fn(T)` returns nothing (the original crate's API): a callback the host
+    // refused (the caller's queue is full) must not be lost without a word.
+    mock::reset();
+    CounterService::listen(Arc::new(MyCounter)).unwrap();
+    let open = mock::deliver_start_kept(0, "counter.open", Format::Json, br#"{"start":0}"#);
+    let add = |n: u32| {
+        let h = mock::deliver_start(open, "tally.add", Format::Json, format!(r#"{{"n":{n}}}"#).as_bytes());
+        assert!(matches!(reply_of(h), Some(Event::Reply { .. })), "{:?}", reply_of(h));
+    };
+    add(1);
+    assert_eq!(crate::last_callback_error(), None);
+    for _ in 0..50 {
+        mock::fail_next("reply_callback", BusError::LimitExceeded.code());
+        add(1);
+        assert_eq!(crate::last_callback_error(), Some(BusError::LimitExceeded));
+    }
+    let logs: Vec<String> = mock::events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Log { message, .. } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert!(logs[0].contains("callback on_change of call") && logs[0].contains("LimitExceeded"), "{}", logs[0]);
+    // Delivered again: the status says so.
+    add(1);
+    assert_eq!(crate::last_callback_error(), None);
+    // The call's note goes with the call.
+    assert_eq!(crate::rt::stats().refusals_logged, 1);
+    mock::deliver_drop(open);
+    assert_eq!(crate::rt::stats().refusals_logged, 0);
+    // Each call's first refusal is logged: a second call gets its own line.
+    let open2 = mock::deliver_start_kept(0, "counter.open", Format::Json, br#"{"start":0}"#);
+    mock::fail_next("reply_callback", BusError::LimitExceeded.code());
+    let h = mock::deliver_start(open2, "tally.add", Format::Json, br#"{"n":1}"#);
+    assert!(matches!(reply_of(h), Some(Event::Reply { .. })));
+    assert_eq!(mock::events().iter().filter(|e| matches!(e, Event::Log { .. })).count(), 2);
+    mock::deliver_drop(open2);
+    // A call the host no longer knows is reported, not logged (no end would come to forget it).
+    thread_local! {
+        static KEPT: RefCell<Option<crate::Responder>> = const { RefCell::new(None) };
+    }
+    crate::listen("quick", |req: crate::Request| async move {
+        KEPT.with(|k| *k.borrow_mut() = Some(req.responder()));
+        Ok(crate::Payload::raw(Vec::new()))
+    })
+    .unwrap();
+    let h = mock::deliver_start(0, "quick", Format::Raw, b"");
+    assert!(matches!(reply_of(h), Some(Event::Reply { .. })));
+    for _ in 0..10 {
+        mock::fail_next("reply_callback", BusError::InvalidHandle.code());
+        let late = KEPT.with(|k| k.borrow().unwrap().callback_raw("tick", Format::Raw, b""));
+        assert_eq!(late, Err(BusError::InvalidHandle));
+        assert_eq!(crate::last_callback_error(), Some(BusError::InvalidHandle));
+    }
+    assert_eq!(mock::events().iter().filter(|e| matches!(e, Event::Log { .. })).count(), 2);
+    assert_eq!(crate::rt::stats(), crate::rt::Stats { tasks: 0, ..Default::default() });
+}
