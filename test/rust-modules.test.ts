@@ -57,12 +57,13 @@ describe("counter-rs: a relative object with a callback", () => {
     const open = await post("/call/counter-rs/counter.open", { start: 1 });
     expect(open.status, await open.clone().text()).toBe(200);
     expect(await open.json()).toBeNull();
-    // The SDK faults a call it has no handler for (tally.add under no tally) with InvalidTopic: the
-    // topic is declared, so that is the module's answer (502), not the host's "no such topic" (404).
+    // The SDK faults a sub-API's topic called without its parent (tally.add under no tally) with
+    // BadRequest: the caller's mistake (400), not the module's InvalidTopic (502) nor the host's
+    // "no such topic" (404).
     const stray = await post("/call/counter-rs/tally.add", { n: 1 });
-    expect(stray.status).toBe(502);
+    expect(stray.status).toBe(400);
     // Why, in the module's words: a caller's mistake is the caller's to read, not the module's log.
-    expect(await stray.json()).toMatchObject({ code: Code.InvalidTopic, detail: "no handler for topic tally.add (a sub-API's topic needs its parent call)" });
+    expect(await stray.json()).toMatchObject({ code: Code.BadRequest, detail: "no handler for topic tally.add (a sub-API's topic needs its parent call)" });
   });
 
   it("an overflowing add is BadRequest, from inside the object", async () => {

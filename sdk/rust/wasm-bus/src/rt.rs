@@ -456,12 +456,21 @@ pub(crate) fn on_start(parent: u32, handle: u32, format: u32, mut buffer: Vec<u8
         None => {
             // The caller's to hear, not a line of this module's log (limits.logBytes is not for
             // callers to spend): a sub-API's topic called without its parent, or after it ended.
-            let why = match parent {
-                NO_HANDLE => format!("no handler for topic {topic} (a sub-API's topic needs its parent call)"),
-                _ => format!("no handler for topic {topic} under parent {parent} (the object it names is gone)"),
+            // A topic served only under a parent, called without one, is the caller's mistake
+            // (BadRequest); a topic with no handler at all is the module's (InvalidTopic).
+            let (code, why) = match parent {
+                NO_HANDLE if with(|s| s.listened.contains(&topic)) => (
+                    Code::BadRequest,
+                    format!("no handler for topic {topic} (a sub-API's topic needs its parent call)"),
+                ),
+                NO_HANDLE => (Code::InvalidTopic, format!("no handler for topic {topic}")),
+                _ => (
+                    Code::InvalidTopic,
+                    format!("no handler for topic {topic} under parent {parent} (the object it names is gone)"),
+                ),
             };
             // SAFETY: a live buffer and its length.
-            unsafe { abi::fault_message(handle, Code::InvalidTopic as u32, why.as_ptr(), why.len()) };
+            unsafe { abi::fault_message(handle, code as u32, why.as_ptr(), why.len()) };
         }
     }
     run_ready();

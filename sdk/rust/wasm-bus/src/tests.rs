@@ -350,10 +350,12 @@ fn a_bad_request_is_its_callers_to_hear_not_the_modules_log() {
     }
     // Nor is a call of a topic this module has no handler for (a sub-API's, without its parent).
     CounterService::listen(Arc::new(MyCounter)).unwrap();
+    let open = mock::deliver_start_kept(0, "counter.open", Format::Json, br#"{"start":5}"#);
     for _ in 0..100 {
         let h = mock::deliver_start(0, "tally.add", Format::Json, br#"{"n":1}"#);
-        assert!(matches!(reply_of(h), Some(Event::FaultMessage { code: 9, .. })));
+        assert!(matches!(reply_of(h), Some(Event::FaultMessage { code: 12, .. })));
     }
+    mock::deliver_drop(open);
     let logs: Vec<Event> = mock::events().into_iter().filter(|e| matches!(e, Event::Log { .. })).collect();
     assert_eq!(logs, []);
     // A reply this module cannot decode is its own business: logged.
@@ -420,10 +422,14 @@ fn a_relative_object_is_served_under_its_call() {
         topic: "on_change".into(),
         data: b"7".to_vec()
     }));
-    // tally.add is not a top-level topic
+    // tally.add is not a top-level topic: called without its parent, the caller's mistake
     let stray = mock::deliver_start(0, "tally.add", Format::Json, br#"{"n":2}"#);
-    let Some(Event::FaultMessage { code: 9, message, .. }) = reply_of(stray) else { panic!("{:?}", reply_of(stray)) };
+    let Some(Event::FaultMessage { code: 12, message, .. }) = reply_of(stray) else { panic!("{:?}", reply_of(stray)) };
     assert_eq!(message, "no handler for topic tally.add (a sub-API's topic needs its parent call)");
+    // a topic served nowhere is the module's: InvalidTopic
+    let none = mock::deliver_start(0, "nothing", Format::Json, b"{}");
+    let Some(Event::FaultMessage { code: 9, message, .. }) = reply_of(none) else { panic!("{:?}", reply_of(none)) };
+    assert_eq!(message, "no handler for topic nothing");
     // the caller drops the object: its handlers and the object go
     mock::deliver_drop(open);
     assert!(!TALLY_ALIVE.with(|a| a.get()));
