@@ -17,5 +17,5 @@ export { decodeMsgpack, encodeMsgpack } from "./msgpack";
 export { fetch, FetchRequest, FetchResponse, Header, now, sleep } from "./os";
 export { decodeAs, encodeAs, formatFor, Payload } from "./payload";
 export { Request } from "./request";
-export { listen, listenWith, serve, serveWith, Server } from "./server";
+export { listen, listenUnder, listenWith, listenWithUnder, serve, serveWith, Server } from "./server";
 export { Kind, Value } from "./value";

@@ -182,7 +182,8 @@ export function openRequest(req: Request): void {
   track(req);
 }
 
-function findRequest(handle: u32): Request | null {
+/** The live request `handle` names, if this module holds it. */
+export function findRequest(handle: u32): Request | null {
   if (handle == bus.NO_HANDLE) return null;
   const e = lookup(handle);
   return e instanceof Request ? changetype<Request>(e) : null;

@@ -2,7 +2,7 @@
 import * as bus from "./abi";
 import { utf8 } from "./bytes";
 import { log } from "./log";
-import { DropListener, openRequest, Request } from "./request";
+import { DropListener, findRequest, openRequest, Request } from "./request";
 
 /** Serves one topic. For a plain function, use serve(topic, fn). */
 export abstract class Server extends DropListener {
@@ -20,6 +20,8 @@ class FnServer extends Server {
 }
 
 const servers = new Map<string, Server>();
+/** Topics served only under a parent: the methods of a sub-API (listenUnder). */
+const underParent = new Set<string>();
 
 /** Serves `topic` (declared in module.json) with a function, as the `listen` import does. Call at top level. */
 export function listen(topic: string, fn: (req: Request) => void): u32 {
@@ -45,14 +47,45 @@ export function listenWith(topic: string, server: Server): u32 {
   return status;
 }
 
+/**
+ * Serves `topic` as a method of a sub-API: each call names as parent a kept-alive request this
+ * module holds (req.parentRequest()). A call without a parent is the caller's mistake, faulted
+ * here with BadRequest; one under a parent that has ended, with InvalidTopic (as the Rust SDK does).
+ */
+export function listenUnder(topic: string, fn: (req: Request) => void): u32 {
+  return listenWithUnder(topic, new FnServer(fn));
+}
+
+/** listenUnder with a Server object. */
+export function listenWithUnder(topic: string, server: Server): u32 {
+  underParent.add(topic);
+  return listenWith(topic, server);
+}
+
 /** wasm_bus_start, decoded. */
 export function startRequest(parent: u32, handle: u32, format: u32, topic: string, data: Uint8Array): void {
+  // The caller's to hear, not a line of this module's log (limits.logBytes is not for callers to spend).
   if (!servers.has(topic)) {
-    bus.fault(handle, bus.Code.InvalidTopic);
+    faultWhy(handle, bus.Code.InvalidTopic, "no handler for topic " + topic);
     return;
+  }
+  if (underParent.has(topic)) {
+    if (parent == bus.NO_HANDLE) {
+      faultWhy(handle, bus.Code.BadRequest, "no handler for topic " + topic + " (a sub-API's topic needs its parent call)");
+      return;
+    }
+    if (findRequest(parent) === null) {
+      faultWhy(handle, bus.Code.InvalidTopic, "no handler for topic " + topic + " under parent " + parent.toString() + " (the object it names is gone)");
+      return;
+    }
   }
   const server = servers.get(topic);
   const req = new Request(handle, parent, topic, format, data, server);
   openRequest(req);
   server.onRequest(req);
+}
+
+function faultWhy(handle: u32, code: u32, why: string): void {
+  const text = String.UTF8.encode(why);
+  bus.fault_message(handle, code, changetype<usize>(text), <usize>text.byteLength);
 }
