@@ -34,6 +34,17 @@ describe("calls between modules", () => {
     expect((await call("flood-client", "watch", {})).status).toBe(200);
   });
 
+  it("a Rust server hears of the callbacks the host refused, and logs the refusal once per call, not once per tick", async () => {
+    const { call, logs } = guestApp();
+    // flood-rs's generated `tick` (an `impl Fn(u32)`, which returns nothing) 6,000 times in one
+    // entry: 4,096 queued for flood-rs-watch, the rest refused; wasm_bus::last_callback_error() says which.
+    const res = await call("flood-rs-watch", "watch", { n: 6000 });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await res.json()).toEqual({ delivered: 4096, refused: 6000 - 4096, last_error: "LimitExceeded" });
+    const sdkLines = logs.filter((l) => l.module === "flood-rs" && l.msg.startsWith("wasm-bus: callback tick"));
+    expect(sdkLines).toEqual([expect.objectContaining({ level: "warn", msg: expect.stringMatching(/^wasm-bus: callback tick of call \d+ refused \(LimitExceeded\); it is lost\./) })]);
+  });
+
   it("passes a failure's reason on only to the call it is certainly of: with two served at once, b never gets a's", async () => {
     const { call } = guestApp();
     // a calls divider-rs with its own request (a string where a number goes) from the delivery
