@@ -71,9 +71,10 @@ export function decodeFrame(data: ArrayBuffer | string): ClientFrame {
   try {
     // A frame is one map, its payload one bin: past as many maps and arrays as JSON in the room
     // for what is not payload could hold (32,768), none is made (a frame of 2 MiB of empty arrays
-    // was two million objects). Only the budget is held here: what else the scan refuses (ext
-    // values, 0xc1, a str not UTF-8) is left to msgpackr and the field checks below, as it was.
-    msgpackFault(bytes, FRAME_OVERHEAD);
+    // was two million objects). Only the budget is held here, past anything else: what else the
+    // scan refuses (ext values, which msgpackr makes of a client's undefined fields, 0xc1, a str
+    // not UTF-8) is left to msgpackr and the field checks below, as it was.
+    msgpackFault(bytes, FRAME_OVERHEAD, true);
   } catch (err) {
     throw new BadFrame((err as Error).message);
   }

@@ -30,8 +30,11 @@ const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
 /**
  * Why the payload is refused, or undefined. Past its container budget (at `limit` bytes) it
  * throws DeserializationFailed naming the budget, as the scan reaches the first one too many.
+ * `budgetOnly` (a WebSocket frame: durable-objects/frames.ts) steps over what it would refuse
+ * otherwise and holds the budget alone: a scan that stopped at the first ext value or bad str
+ * let the containers after it through uncounted, two million of them behind one `undefined`.
  */
-export function msgpackFault(d: Uint8Array, limit: number): string | undefined {
+export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): string | undefined {
   sawProto = false;
   const n = d.length;
   // Counted down, one for every map, array and bin (a Uint8Array once read).
@@ -52,14 +55,18 @@ export function msgpackFault(d: Uint8Array, limit: number): string | undefined {
     let len: number;
     switch (t) {
       case 0xc0: case 0xc2: case 0xc3: continue;
-      case 0xc1: return "byte 0xc1 is never used in msgpack";
+      case 0xc1:
+        if (!budgetOnly) return "byte 0xc1 is never used in msgpack";
+        continue;
       case 0xc4: case 0xc5: case 0xc6: // bin
         if (--left < 0) throw overBudget("msgpack", limit);
         p += t === 0xc4 ? 1 + d[p]! : t === 0xc5 ? 2 + u16(d, p) : 4 + u32(d, p);
         continue;
       case 0xc7: case 0xc8: case 0xc9: // ext: length, type, data
       case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: // fixext: type, data
-        return extension(d, at);
+        if (!budgetOnly) return extension(d, at);
+        p += extSize(d, t, p);
+        continue;
       case 0xcc: case 0xd0: p += 1; continue;
       case 0xcd: case 0xd1: p += 2; continue;
       case 0xca: case 0xce: case 0xd2: p += 4; continue;
@@ -77,11 +84,21 @@ export function msgpackFault(d: Uint8Array, limit: number): string | undefined {
       default: len = t & 0x1f; // fixstr
     }
     // A length past the bytes is msgpackr's to refuse: only the bytes there are are looked at.
-    if (!isUtf8(d, p, Math.min(p + len, n))) return `the str at byte ${at} is not UTF-8`;
+    if (!budgetOnly && !isUtf8(d, p, Math.min(p + len, n))) return `the str at byte ${at} is not UTF-8`;
     if (len === 9 && d[p] === 0x5f && PROTO.every((b, i) => d[p + i] === b)) sawProto = true;
     p += len;
   }
   return undefined;
+}
+
+/** The bytes after an ext token `t` (at p - 1) to the end of its value: length, type and data. */
+function extSize(d: Uint8Array, t: number, p: number): number {
+  switch (t) {
+    case 0xc7: return 2 + d[p]!;
+    case 0xc8: return 3 + u16(d, p);
+    case 0xc9: return 5 + u32(d, p);
+    default: return 1 + (1 << (t - 0xd4)); // fixext 1, 2, 4, 8, 16
+  }
 }
 
 /** The refusal of the ext value whose token is at `at`, naming its type (an i8). */

@@ -199,8 +199,8 @@ describe("badFrameAnswer", () => {
 
 describe("decodeFrame's container budget", () => {
   /** A call frame with a field `extra` of `n` empty arrays. */
-  const padded = (n: number) => {
-    const head = pack({ ...call, extra: null });
+  const padded = (n: number, before: Record<string, unknown> = {}) => {
+    const head = pack({ ...call, ...before, extra: null });
     const out = new Uint8Array(head.length - 1 + 5 + n).fill(0x90);
     out.set(head.subarray(0, head.length - 1));
     out.set([0xdd, 0, n >> 16, (n >> 8) & 0xff, n & 0xff], head.length - 1);
@@ -214,6 +214,22 @@ describe("decodeFrame's container budget", () => {
     // two million empty arrays: a frame within 2 MiB plus its room (the default requestBytes)
     const answer = badFrameAnswer(catchFrame(() => decodeFrame(padded(2_000_000))), () => false);
     expect(answer).toMatchObject({ type: "error", codeName: "BadRequest" });
+  });
+
+  it("holds past what else the scan would refuse: an ext value (msgpackr packs undefined as one), 0xc1 or a str not UTF-8 before the arrays", () => {
+    const budget = "msgpack payload over its container budget: more than 32768 maps, arrays and bins";
+    // A field msgpackr packs as fixext 1 (d4 00 00), as the client does a field left undefined.
+    expect(decodeFrame(padded(32_765, { note: undefined }))).toMatchObject({ type: "call", id: 7 });
+    expect(() => decodeFrame(padded(2_000_000, { note: undefined }))).toThrowError(budget);
+    // The same frame with the str "x" made a lone 0xff (msgpackr reads it as U+FFFD).
+    const bad = new Uint8Array(padded(2_000_000, { note: "x" }));
+    const at = bad.findIndex((b, i) => b === 0xa1 && bad[i + 1] === 0x78 && bad[i - 1] === 0x65); // "note" then fixstr "x"
+    bad[at + 1] = 0xff;
+    expect(() => decodeFrame(bad.buffer)).toThrowError(budget);
+    // A key of 0xc1 in front of the arrays.
+    const c1 = new Uint8Array(padded(2_000_000, { note: null }));
+    c1[c1.indexOf(0xc0)] = 0xc1;
+    expect(() => decodeFrame(c1.buffer)).toThrowError(budget);
   });
 });
 
