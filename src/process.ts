@@ -109,6 +109,8 @@ export interface ProcessEvents {
    * guest that can wait (a blocking module, asyncified) wait for it (see WasiOptions.outputReady).
    */
   outputReady?(): Promise<void> | undefined;
+  /** Whether lines wait to be taken: a guest that can wait ends its write there (see WasiOptions.outputBlocked). */
+  outputBlocked?(): boolean;
 }
 
 /** Exit code of a killed process, as a shell reports SIGKILL. */
@@ -163,6 +165,7 @@ export class Process {
       stdin: this.stdin,
       tty: this.#tty,
       outputReady: this.#events.outputReady && (() => this.#events.outputReady!()),
+      outputBlocked: this.#events.outputBlocked && (() => this.#events.outputBlocked!()),
       command: { id: this.info.id, output: (stream, line) => this.#events.output(stream, line), origin: this.origin },
     });
     const limit = guest.module.manifest.limits.stdinBytes;

@@ -72,6 +72,18 @@ describe("sub-processes (process service)", () => {
     expect(events.filter((e) => typeof e === "object" && "stderr" in e!)).toEqual([]);
   });
 
+  it("a child that can wait loses no line of a write that ends many, the spawner's queue full partway through it", async () => {
+    // cmd (blocking: it polls) prints its argument and a newline in one fd_write: ten lines at
+    // once. The queue refuses from the 3rd: it is held, and the seven after it in the same write
+    // must wait with it, not be counted lost, as the child could have waited before each.
+    const lines = Array.from({ length: 10 }, (_, i) => `${i}`);
+    const events = await fullSpawner({ module: "cmd", args: [lines.join("\n")] }, 3, 100, (e) => e.some((x) => typeof x === "object" && "exit" in x!));
+    const stdout = events.filter((e): e is { stdout: string } => typeof e === "object" && "stdout" in e!).map((e) => e.stdout);
+    expect(stdout).toEqual([...lines.map((l) => `${l}\n`), "slept\n"]);
+    expect(events.filter((e) => typeof e === "object" && "stderr" in e!)).toEqual([]);
+    expect(events.at(-1)).toEqual({ exit: 3 });
+  });
+
   it("a module spawns countdown and reads its stdout and exit through callbacks", async () => {
     const { call, logs } = guestApp();
     const res = await call("spawner", "run", { module: "countdown", args: ["3", "10"], env: {}, stdin: null });

@@ -26,6 +26,13 @@ export interface WasiOptions {
    * cannot writes on, and whoever reads its output drops what it cannot hold.
    */
   outputReady?: () => Promise<void> | undefined;
+  /**
+   * Whether the lines written so far now wait to be taken (a sub-process's spawner refused one):
+   * asked after each line of a write by a guest that can wait, which then ends the write there,
+   * short, and waits in its next (outputReady). One fd_write ends up to MAX_WRITE_LINES lines;
+   * without it, those after the one refused were lost though the guest could have waited.
+   */
+  outputBlocked?: () => boolean;
 }
 
 export interface WasiHost {

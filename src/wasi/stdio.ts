@@ -188,20 +188,30 @@ export function stdioImports(ctx: WasiContext, stdout: Lines, stderr: Lines): { 
     // writes at most what memory holds, and ends at most MAX_WRITE_LINES lines; the rest is a
     // short write, which libc and Rust's write_all go on from, as POSIX allows.
     const most = Math.min(memory().size, 0xffff_ffff);
+    // A guest that can wait ends its write after the line that filled its reader (outputBlocked),
+    // and waits in the next: the lines after it would have nowhere to go.
+    const blocked = ctx.canWait() ? options.outputBlocked : undefined;
     let total = 0;
     let lines = 0;
+    let stop = false;
     for (const [p, len] of vecs) {
       const bytes = memory().peek(p, Math.min(len, most - total), "fd_write buffer");
       let take = bytes.length;
+      let written = 0;
       for (let nl = bytes.indexOf(10); nl >= 0; nl = bytes.indexOf(10, nl + 1)) {
-        if (++lines === MAX_WRITE_LINES) {
+        if (blocked) {
+          out.write(bytes.subarray(written, nl + 1));
+          written = nl + 1;
+        }
+        if (++lines === MAX_WRITE_LINES || blocked?.()) {
           take = nl + 1;
+          stop = true;
           break;
         }
       }
-      out.write(bytes.subarray(0, take));
+      out.write(bytes.subarray(written, take));
       total += take;
-      if (take < len || lines === MAX_WRITE_LINES) break;
+      if (stop || take < len) break;
     }
     setU32(memory(), nwrittenPtr, total, "fd_write nwritten");
     return defs.ERRNO_SUCCESS;

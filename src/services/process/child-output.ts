@@ -44,6 +44,14 @@ export class ChildOutput {
     if (!this.#send()) this.#retry();
   }
 
+  /**
+   * Whether a line waits for room (asked after each line a child that can wait writes). Not
+   * `#retrying`: that stays set until its next tick, after a write has already sent what waited.
+   */
+  get blocked(): boolean {
+    return !this.call.ended && (this.#held !== undefined || this.#missed > 0);
+  }
+
   /** Asked before each write of a child that can wait: while a line is held, it waits. */
   ready(): Promise<void> | undefined {
     return this.#send() ? undefined : this.#retry();

@@ -87,6 +87,7 @@ export const processService = builtin({
       const process = new Process(id, request, {
         output: (stream, line) => output.line(stream, line),
         outputReady: () => output.ready(),
+        outputBlocked: () => output.blocked,
         end: (info, error) => {
           live--;
           tree.live--;

@@ -15,11 +15,16 @@
   (global $done (mut i32) (i32.const 0))
   (global $heap (mut i32) (i32.const 8192))
 
-  ;; write(ptr, len) to stdout via one iovec at 0
+  ;; write(ptr, len) to stdout via one iovec at 0, on from a short write as libc's loop goes
   (func $print (param $ptr i32) (param $len i32)
-    (i32.store (i32.const 0) (local.get $ptr))
-    (i32.store (i32.const 4) (local.get $len))
-    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+    (block $done (loop $more
+      (br_if $done (i32.eqz (local.get $len)))
+      (i32.store (i32.const 0) (local.get $ptr))
+      (i32.store (i32.const 4) (local.get $len))
+      (br_if $done (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (local.set $ptr (i32.add (local.get $ptr) (i32.load (i32.const 8))))
+      (local.set $len (i32.sub (local.get $len) (i32.load (i32.const 8))))
+      (br $more))))
 
   (func (export "_start")
     (local $argv i32) (local $arg i32) (local $len i32)
