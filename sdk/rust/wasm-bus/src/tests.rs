@@ -7,6 +7,11 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
+// Codes by name: a pattern takes a const, not `Code::X as u32`.
+const DESERIALIZATION_FAILED: u32 = crate::Code::DeserializationFailed as u32;
+const INVALID_TOPIC: u32 = crate::Code::InvalidTopic as u32;
+const BAD_REQUEST: u32 = crate::Code::BadRequest as u32;
+
 fn calls() -> Vec<Event> {
     mock::events().into_iter().filter(|e| !matches!(e, Event::Log { .. })).collect()
 }
@@ -320,21 +325,21 @@ fn a_server_replies_and_faults() {
     assert_eq!(reply_of(h), Some(Event::Reply { handle: h, format: 1, data: br#""Hello, Ada!""#.to_vec() }));
     // The handler's own error, without words: a plain fault.
     let h = mock::deliver_start(0, "greet", Format::Json, b"{}");
-    assert_eq!(reply_of(h), Some(Event::Fault { handle: h, code: 12 }));
+    assert_eq!(reply_of(h), Some(Event::Fault { handle: h, code: BAD_REQUEST }));
     // The codec's own words travel with the code (fault_message).
     let h = mock::deliver_start(0, "greet", Format::Json, br#"{"nam":1}"#);
-    assert_eq!(reply_of(h), Some(Event::Fault { handle: h, code: 12 }));
+    assert_eq!(reply_of(h), Some(Event::Fault { handle: h, code: BAD_REQUEST }));
     let h = mock::deliver_start(0, "greet", Format::Json, b"not json");
-    let Some(Event::FaultMessage { code: 2, message, .. }) = reply_of(h) else { panic!("{:?}", reply_of(h)) };
+    let Some(Event::FaultMessage { code: DESERIALIZATION_FAILED, message, .. }) = reply_of(h) else { panic!("{:?}", reply_of(h)) };
     assert!(message.starts_with("cannot decode json: expected ident"), "{message}");
     // well-formed, wrong shape: BadRequest
     for body in [&br#"{"name":42}"#[..], b"[1]", b"7"] {
         let h = mock::deliver_start(0, "greet", Format::Json, body);
-        let Some(Event::FaultMessage { code: 12, message, .. }) = reply_of(h) else { panic!("{:?}", reply_of(h)) };
+        let Some(Event::FaultMessage { code: BAD_REQUEST, message, .. }) = reply_of(h) else { panic!("{:?}", reply_of(h)) };
         assert!(message.starts_with("cannot decode json: invalid type"), "{}: {message}", String::from_utf8_lossy(body));
     }
     let h = mock::deliver_start(0, "nothing", Format::Json, b"{}");
-    assert!(matches!(reply_of(h), Some(Event::FaultMessage { code: 9, .. })));
+    assert!(matches!(reply_of(h), Some(Event::FaultMessage { code: INVALID_TOPIC, .. })));
 }
 
 #[test]
@@ -344,16 +349,16 @@ fn a_bad_request_is_its_callers_to_hear_not_the_modules_log() {
     HelloService::listen(Arc::new(MyHello)).unwrap();
     for _ in 0..100 {
         let h = mock::deliver_start(0, "greet", Format::Json, b"not json");
-        let Some(Event::FaultMessage { code: 2, .. }) = reply_of(h) else { panic!("{:?}", reply_of(h)) };
+        let Some(Event::FaultMessage { code: DESERIALIZATION_FAILED, .. }) = reply_of(h) else { panic!("{:?}", reply_of(h)) };
         let h = mock::deliver_start(0, "greet", Format::Json, br#"{"name":42}"#);
-        let Some(Event::FaultMessage { code: 12, .. }) = reply_of(h) else { panic!("{:?}", reply_of(h)) };
+        let Some(Event::FaultMessage { code: BAD_REQUEST, .. }) = reply_of(h) else { panic!("{:?}", reply_of(h)) };
     }
     // Nor is a call of a topic this module has no handler for (a sub-API's, without its parent).
     CounterService::listen(Arc::new(MyCounter)).unwrap();
     let open = mock::deliver_start_kept(0, "counter.open", Format::Json, br#"{"start":5}"#);
     for _ in 0..100 {
         let h = mock::deliver_start(0, "tally.add", Format::Json, br#"{"n":1}"#);
-        assert!(matches!(reply_of(h), Some(Event::FaultMessage { code: 12, .. })));
+        assert!(matches!(reply_of(h), Some(Event::FaultMessage { code: BAD_REQUEST, .. })));
     }
     mock::deliver_drop(open);
     let logs: Vec<Event> = mock::events().into_iter().filter(|e| matches!(e, Event::Log { .. })).collect();
@@ -388,7 +393,7 @@ fn words_for_a_call_that_is_over_are_not_kept() {
     })
     .unwrap();
     let h = mock::deliver_start(0, "eager", Format::Json, b"\"x\"");
-    let Some(Event::FaultMessage { code: 12, message, .. }) = reply_of(h) else { panic!("{:?}", reply_of(h)) };
+    let Some(Event::FaultMessage { code: BAD_REQUEST, message, .. }) = reply_of(h) else { panic!("{:?}", reply_of(h)) };
     assert!(message.starts_with("cannot decode json: invalid type"), "{message}");
 }
 
@@ -424,17 +429,17 @@ fn a_relative_object_is_served_under_its_call() {
     }));
     // tally.add is not a top-level topic: called without its parent, the caller's mistake
     let stray = mock::deliver_start(0, "tally.add", Format::Json, br#"{"n":2}"#);
-    let Some(Event::FaultMessage { code: 12, message, .. }) = reply_of(stray) else { panic!("{:?}", reply_of(stray)) };
+    let Some(Event::FaultMessage { code: BAD_REQUEST, message, .. }) = reply_of(stray) else { panic!("{:?}", reply_of(stray)) };
     assert_eq!(message, "no handler for topic tally.add (a sub-API's topic needs its parent call)");
     // a topic served nowhere is the module's: InvalidTopic
     let none = mock::deliver_start(0, "nothing", Format::Json, b"{}");
-    let Some(Event::FaultMessage { code: 9, message, .. }) = reply_of(none) else { panic!("{:?}", reply_of(none)) };
+    let Some(Event::FaultMessage { code: INVALID_TOPIC, message, .. }) = reply_of(none) else { panic!("{:?}", reply_of(none)) };
     assert_eq!(message, "no handler for topic nothing");
     // the caller drops the object: its handlers and the object go
     mock::deliver_drop(open);
     assert!(!TALLY_ALIVE.with(|a| a.get()));
     let late = mock::deliver_start(open, "tally.add", Format::Json, br#"{"n":2}"#);
-    assert!(matches!(reply_of(late), Some(Event::FaultMessage { code: 9, .. })));
+    assert!(matches!(reply_of(late), Some(Event::FaultMessage { code: INVALID_TOPIC, .. })));
     // a second object: no second listen
     let open2 = mock::deliver_start_kept(0, "counter.open", Format::Json, br#"{"start":1}"#);
     assert!(TALLY_ALIVE.with(|a| a.get()));
@@ -453,7 +458,7 @@ fn a_relative_object_made_for_a_call_not_kept_alive_goes_with_the_reply() {
         assert_eq!(reply_of(open), Some(Event::Reply { handle: open, format: 1, data: b"null".to_vec() }));
         assert!(!TALLY_ALIVE.with(|a| a.get()), "the object went with the reply");
         let late = mock::deliver_start(open, "tally.add", Format::Json, br#"{"n":2}"#);
-        assert!(matches!(reply_of(late), Some(Event::FaultMessage { code: 9, .. })));
+        assert!(matches!(reply_of(late), Some(Event::FaultMessage { code: INVALID_TOPIC, .. })));
     }
     assert_eq!(crate::rt::stats(), crate::rt::Stats { tasks: 0, ..Default::default() });
 }
@@ -470,7 +475,7 @@ fn a_relative_object_made_before_a_fault_goes_with_it() {
     })
     .unwrap();
     let h = mock::deliver_start_kept(0, "make", Format::Json, b"{}");
-    assert_eq!(reply_of(h), Some(Event::Fault { handle: h, code: 12 }));
+    assert_eq!(reply_of(h), Some(Event::Fault { handle: h, code: BAD_REQUEST }));
     assert!(!TALLY_ALIVE.with(|a| a.get()), "the object went with the fault");
     assert_eq!(crate::rt::stats().handlers, 0);
 }
