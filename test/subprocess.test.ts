@@ -29,7 +29,7 @@ async function spawnEvents(request: object, done: (events: unknown[]) => boolean
  * spawnEvents with a spawner whose queue is full (every callback refused with LimitExceeded, as
  * a guest's delivery queue refuses past its bounds) from the `fullAt`th callback until `ms` later.
  */
-async function fullSpawner(request: object, fullAt: number, ms: number, done: (events: unknown[]) => boolean) {
+async function fullSpawner(request: object, fullAt: number, ms: number, done: (events: unknown[]) => boolean, refusals?: { count: number }) {
   const { runtime } = guestApp();
   const events: unknown[] = [];
   let seen = 0;
@@ -40,7 +40,10 @@ async function fullSpawner(request: object, fullAt: number, ms: number, done: (e
     fail: (err) => void events.push({ fail: err.codeName }),
     callback: (topic, payload) => {
       if (++seen === fullAt) fullUntil = Date.now() + ms;
-      if (Date.now() < fullUntil) return Code.LimitExceeded;
+      if (Date.now() < fullUntil) {
+        if (refusals) refusals.count++;
+        return Code.LimitExceeded;
+      }
       const bytes = JSON.parse(new TextDecoder().decode(payload.data));
       events.push({ [topic]: Array.isArray(bytes) ? new TextDecoder().decode(new Uint8Array(bytes)) : bytes });
       return Code.Success;
@@ -60,6 +63,16 @@ describe("sub-processes (process service)", () => {
     // is held and goes once there is room; the 15 after it, written meanwhile, are counted.
     const x = { stdout: "x\n" };
     expect(events).toEqual([x, x, x, x, "reply", x, { stderr: expect.stringMatching(/^\[wasm-bus\] 15 lines dropped: the spawner's queue was full/) }, { exit: 0 }]);
+  });
+
+  it("offers a held line again less and less often while its spawner's queue stays full", async () => {
+    // Full for 1.5 s from spew-rs's 5th line: offered every 5 ms that was some 250 refusals (and a
+    // timer 200 times a second for as long as a spawner keeps the call and never reads); backing
+    // off, doubling up to a second, it is a handful, and the line still goes once there is room.
+    const refusals = { count: 0 };
+    const events = await fullSpawner({ module: "spew-rs", args: ["20", "1"] }, 5, 1500, (e) => e.some((x) => typeof x === "object" && "exit" in x!), refusals);
+    expect(events.at(-1)).toEqual({ exit: 0 });
+    expect(refusals.count).toBeLessThan(40); // 15 of them the lines spew-rs writes meanwhile, one refusal each
   });
 
   it("a child that can wait is held while its spawner's queue is full, and loses no line", async () => {

@@ -3,8 +3,14 @@ import type { BusCall } from "../../call.js";
 import type { BusError } from "../../errors.js";
 import { emit } from "../service.js";
 
-/** While something waits for room in the spawner's queue, how often it is offered again. */
+/**
+ * While something waits for room in the spawner's queue, it is offered again after RETRY_MS, and
+ * after twice as long each time it is refused again, up to MAX_RETRY_MS: a spawner that keeps the
+ * call alive and never reads its queue costs a timer a second, not two hundred, and does not keep
+ * its object from resting.
+ */
 const RETRY_MS = 5;
+const MAX_RETRY_MS = 1000;
 
 const encoder = new TextEncoder();
 
@@ -82,16 +88,17 @@ export class ChildOutput {
     return true;
   }
 
-  /** Offers what waits again every RETRY_MS until it goes or the spawn call ends. */
+  /** Offers what waits again, backing off from RETRY_MS, until it goes or the spawn call ends. */
   #retry(): Promise<void> {
     this.#retrying ??= new Promise<void>((resolve) => {
+      let wait = RETRY_MS;
       const tick = () => {
         if (this.#send()) {
           this.#retrying = undefined;
           resolve();
-        } else setTimeout(tick, RETRY_MS);
+        } else setTimeout(tick, (wait = Math.min(2 * wait, MAX_RETRY_MS)));
       };
-      setTimeout(tick, RETRY_MS);
+      setTimeout(tick, wait);
     });
     return this.#retrying;
   }
