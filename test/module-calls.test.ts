@@ -60,14 +60,18 @@ describe("calls between modules", () => {
   });
 
   it("puts a call made in a delivery on the chain of the call it goes on with, not of the last one started", async () => {
-    const { call } = guestApp();
+    const { call, logs } = guestApp();
     // a sleeps; meanwhile interleave-relay go calls b (its chain: interleave-relay → interleave),
     // the last call the instance starts. a goes on in its sleep's delivery and calls
     // interleave-relay ping: on b's chain that reads as a cycle (508), on a's it is none.
-    const a = call("interleave", "a", {});
-    await new Promise((r) => setTimeout(r, 10));
+    let settled = false;
+    const a = Promise.resolve(call("interleave", "a", {})).finally(() => (settled = true));
+    // b starts after a has (a says so as it sleeps) and before a goes on: else there is nothing to tell apart.
+    for (const deadline = Date.now() + 2000; !logs.some((l) => l.msg === "a sleeps") && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 5));
+    expect(logs).toContainEqual(expect.objectContaining({ module: "interleave", msg: "a sleeps" }));
     const go = await call("interleave-relay", "go", {});
     expect(go.status, await go.clone().text()).toBe(200);
+    expect(settled).toBe(false);
     const res = await a;
     expect(res.status, await res.clone().text()).toBe(200);
     expect(await res.json()).toBe("pong");
