@@ -115,8 +115,9 @@ export async function run({ quick }) {
   const fetcher = projectModule("fetcher");
   if (!fetcher) throw new Error("build/modules/fetcher.wasm is missing: run `npm run build`");
   // Neither the timeout nor the handle table is what is measured: each sleeping call holds two
-  // handles (its inbound call and its sleep), and limits.maxHandles (4,096 by default, since the
-  // limits landed after the recorded runs) would stop the run at 2,048 calls.
+  // handles (its inbound call and its sleep): the default limits.maxHandles (4,096, since the
+  // limits landed after the recorded runs) would stop the run at 2,048 calls, so it is set here
+  // whatever fetcher's module.json says (45,000 now).
   fetcher.manifest = { ...fetcher.manifest, limits: { ...fetcher.manifest.limits, callTimeoutMs: 30_000, maxHandles: 2 * 10_000 + 1024 } };
   const runtime = makeRuntime({ fetcher });
   const request = (delayMs) => new TextEncoder().encode(JSON.stringify({ url, delayMs }));
