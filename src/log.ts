@@ -24,7 +24,8 @@ export interface KeptLine extends LogLine {
 
 /**
  * Lines a process's object keeps (its log table: durable-objects/process-output.ts), and so the
- * most GET /processes/:id/logs answers at once and a client that attaches late is replayed.
+ * most GET /processes/:id/logs answers at once. A client that attaches late is replayed fewer:
+ * the last 100 of the process's own output (BusProcess's attach).
  */
 export const KEEP_LINES = 1000;
 
