@@ -7,7 +7,7 @@ export const LOG_LINE_BYTES = 64 << 10;
 /** The `log` service, for guests that prefer a bus call to the `log` import. */
 export const logService = builtin({
   "log.write": {
-    description: "Writes one line to the Worker's logs, tagged with the calling module and call; within the caller's limits.logBytes, as the log import is, and cut at 64 KiB.",
+    description: "Writes one line to the Worker's logs, tagged with the calling module and call; within the caller's limits.logBytes, as the log import is, and cut at 65,536 UTF-16 units.",
     request: { struct: { level: "u8", message: "string" } },
     response: "unit",
     run(req: { level: number; message: string }, call, ctx) {
