@@ -146,6 +146,12 @@ describe("sub-processes (process service)", () => {
     expect(errors[0]!.message).toMatch(/module trapper trapped during _start: unreachable/);
   });
 
+  it("a child with no room in its memory for the stack of a wait fails with MemoryAllocationFailed, its own failure", async () => {
+    const { events, errors } = await spawnEvents({ module: "wasi-sleeper-tight" }, (e) => e.some((x) => typeof x === "object" && "fail" in x!));
+    expect(events).toEqual([{ stdout: [...new TextEncoder().encode("sleeping\n")] }, "reply", { exit: -1 }, { fail: "MemoryAllocationFailed" }]);
+    expect(errors[0]!.message).toMatch(/no page left within its memory limit for the stack of a wait/);
+  });
+
   it("a child that exits with 4294967295 calls exit -1 and leaves the spawn alive: no failure", async () => {
     const { events } = await spawnEvents({ module: "wasi-probe", args: ["exit", "4294967295"] }, (e) => e.length >= 2);
     expect(events).toEqual(["reply", { exit: -1 }]);

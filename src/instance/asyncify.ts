@@ -268,7 +268,7 @@ export class Asyncify implements Suspender {
     try {
       page = this.#memory!.grow(1);
     } catch {
-      throw GuestExit.halt(BusError.of("LimitExceeded", `module ${this.module}: no page left within its memory limit for the stack of a wait`));
+      throw GuestExit.halt(BusError.of("MemoryAllocationFailed", `module ${this.module}: no page left within its memory limit for the stack of a wait`));
     }
     return page * PAGE_BYTES;
   }
