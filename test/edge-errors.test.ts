@@ -145,6 +145,10 @@ describe("route misses and auth are JSON errors with their own codes", () => {
     const put = await worker("/processes/abc", { method: "PUT" });
     expect(put.status).toBe(405);
     expect(put.headers.get("allow")).toBe("GET, DELETE");
+    // The route that lists the others is one of them.
+    const post = await worker("/", { method: "POST" });
+    expect(post.status).toBe(405);
+    expect(post.headers.get("allow")).toBe("GET");
   });
 
   it("a missing or wrong bearer token is 401 as JSON", async () => {

@@ -17,6 +17,7 @@ type AppEnv = { Bindings: Env; Variables: { module?: string; topic?: string } };
 
 /** Every route, by method: what `GET /` lists and what tells a wrong method (405) from no route (404). */
 const ROUTES = [
+  ["GET", "/"],
   ["POST", "/call/:module/:topic"],
   ["GET", "/modules"],
   ["POST", "/processes"],
