@@ -3,9 +3,9 @@
 // it ends with LimitExceeded after what it holds (nothing let go unsaid); the call, its
 // handlers and the iterators that are read get everything.
 import { describe, expect, it } from "vitest";
-import { BusError, Client, modules, type SessionCall } from "../src/index.js";
+import { BusError, type SessionCall } from "../src/index.js";
 import { MAX_UNREAD_CALLBACKS } from "../src/session-call.js";
-import { type FakeSocket, fakeFetch, fakeSockets, json, tick } from "./fakes.js";
+import { type FakeSocket, joinedChat, json, tick } from "./fakes.js";
 
 /** One callback frame per socket message, each its own task as a real socket delivers them. */
 const message = async (socket: FakeSocket, call: SessionCall<any, any>, n: number) => {
@@ -15,15 +15,7 @@ const message = async (socket: FakeSocket, call: SessionCall<any, any>, n: numbe
 
 describe("a callbacks() iterator nobody reads", () => {
   it("ends with LimitExceeded past MAX_UNREAD_CALLBACKS, after the ones it holds; the call, handlers and a read iterator get every callback", async () => {
-    const { sockets, factory } = fakeSockets();
-    const { fetch } = fakeFetch(() => new Response(null, { status: 426 }));
-    const client = new Client({ url: "http://bus.test", webSocket: factory, fetch, modules });
-    const chat = client.session("chat", "room");
-    const socket = sockets[0]!;
-    socket.open();
-    const join = chat.call("join", { name: "ada" }, { keepalive: true });
-    socket.receive({ type: "reply", id: join.id, format: "json", payload: json({ joined: "ada", members: 1 }) });
-    await join.reply;
+    const { socket, join } = await joinedChat();
 
     let heard = 0;
     join.on("message", () => heard++);
@@ -68,14 +60,7 @@ describe("a callbacks() iterator nobody reads", () => {
   });
 
   it("a for-await loop that falls behind throws LimitExceeded out of the loop after the ones it held", async () => {
-    const { sockets, factory } = fakeSockets();
-    const { fetch } = fakeFetch(() => new Response(null, { status: 426 }));
-    const chat = new Client({ url: "http://bus.test", webSocket: factory, fetch, modules }).session("chat", "room");
-    const socket = sockets[0]!;
-    socket.open();
-    const join = chat.call("join", { name: "ada" }, { keepalive: true });
-    socket.receive({ type: "reply", id: join.id, format: "json", payload: json({ joined: "ada", members: 1 }) });
-    await join.reply;
+    const { socket, join } = await joinedChat();
     const iterator = join.callbacks("message");
     for (let n = 0; n <= MAX_UNREAD_CALLBACKS; n++) await message(socket, join, n);
     const got: string[] = [];

@@ -5,9 +5,9 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { Client, modules, type SessionCall } from "../src/index.js";
+import type { SessionCall } from "../src/index.js";
 import { MAX_UNREAD_CALLBACKS } from "../src/session-call.js";
-import { type FakeSocket, fakeFetch, fakeSockets, json, pack } from "./fakes.js";
+import { type FakeSocket, joinedChat, pack } from "./fakes.js";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -25,15 +25,7 @@ const message = (socket: FakeSocket, call: SessionCall<any, any>, text: string) 
 
 describe("callbacks() iterators a reader leaves", () => {
   it("are let go of while the call lives on: a for-await left by break, one returned unread with callbacks buffered", async () => {
-    const { sockets, factory } = fakeSockets();
-    const { fetch } = fakeFetch(() => new Response(null, { status: 426 }));
-    const client = new Client({ url: "http://bus.test", webSocket: factory, fetch, modules });
-    const chat = client.session("chat", "room");
-    const socket = sockets[0]!;
-    socket.open();
-    const join = chat.call("join", { name: "ada" }, { keepalive: true });
-    socket.receive({ type: "reply", id: join.id, format: "json", payload: json({ joined: "ada", members: 1 }) });
-    await join.reply;
+    const { socket, join } = await joinedChat();
     const kept = join.callbacks("message");
 
     // Left by break after one callback.
@@ -80,15 +72,7 @@ describe("callbacks() iterators a reader leaves", () => {
 
 describe("a callbacks() iterator that falls past its bound", () => {
   it("is let go of then, while the call lives on, though its reader never returned it", async () => {
-    const { sockets, factory } = fakeSockets();
-    const { fetch } = fakeFetch(() => new Response(null, { status: 426 }));
-    const client = new Client({ url: "http://bus.test", webSocket: factory, fetch, modules });
-    const chat = client.session("chat", "room");
-    const socket = sockets[0]!;
-    socket.open();
-    const join = chat.call("join", { name: "ada" }, { keepalive: true });
-    socket.receive({ type: "reply", id: join.id, format: "json", payload: json({ joined: "ada", members: 1 }) });
-    await join.reply;
+    const { socket, join } = await joinedChat();
     const behind = (() => {
       const iterator = join.callbacks("message");
       for (let n = 0; n <= MAX_UNREAD_CALLBACKS; n++) message(socket, join, `m${n}`);

@@ -1,5 +1,5 @@
 import { Packr } from "msgpackr";
-import type { SocketFactory, SocketLike } from "../src/index.js";
+import { Client, modules, type SocketFactory, type SocketLike } from "../src/index.js";
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 export const pack = (v: unknown) => new Uint8Array(packr.pack(v));
@@ -83,3 +83,17 @@ export function fakeFetch(answer: (req: Request) => Response | Promise<Response>
 }
 
 export const tick = () => new Promise((r) => setTimeout(r, 0));
+
+/** A client's session to chat "room", open, with a kept-alive join answered: where the callbacks tests start. */
+export async function joinedChat() {
+  const { sockets, factory } = fakeSockets();
+  const { fetch } = fakeFetch(() => new Response(null, { status: 426 }));
+  const client = new Client({ url: "http://bus.test", webSocket: factory, fetch, modules });
+  const chat = client.session("chat", "room");
+  const socket = sockets[0]!;
+  socket.open();
+  const join = chat.call("join", { name: "ada" }, { keepalive: true });
+  socket.receive({ type: "reply", id: join.id, format: "json", payload: json({ joined: "ada", members: 1 }) });
+  await join.reply;
+  return { client, chat, socket, join };
+}
