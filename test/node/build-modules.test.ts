@@ -11,11 +11,11 @@
 // WASM_BUS_BUILD_SCRIPT=<path> runs these checks against another build script (an older one).
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, watch, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "./free-port.js";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const script = process.env.WASM_BUS_BUILD_SCRIPT ?? join(repo, "scripts/build-modules.mjs");
@@ -72,17 +72,6 @@ function changed(before: Map<string, string>, after: Map<string, string>): strin
 
 const read = (path: string) => readFileSync(join(tree, path), "utf8");
 const listed = (registry: string) => [...read(`build/${registry}`).matchAll(/^ {2}"([a-z0-9-]+)": /gm)].map((m) => m[1]);
-
-function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 beforeAll(() => {
   tree = mkdtempSync(join(tmpdir(), "wasm-bus-build-test-"));
