@@ -3,6 +3,7 @@ import { Code, Format } from "../src/abi.js";
 import { BusCall } from "../src/call.js";
 import type { BusError } from "../src/errors.js";
 import { liveSubprocesses, MAX_SUBPROCESSES, MAX_TREE_SUBPROCESSES } from "../src/services/process/index.js";
+import { MAX_LINE } from "../src/wasi/stdio.js";
 import { guestApp } from "./helpers.js";
 
 /**
@@ -93,6 +94,22 @@ describe("sub-processes (process service)", () => {
     const events = await fullSpawner({ module: "cmd", args: [lines.join("\n")] }, 3, 100, (e) => e.some((x) => typeof x === "object" && "exit" in x!));
     const stdout = events.filter((e): e is { stdout: string } => typeof e === "object" && "stdout" in e!).map((e) => e.stdout);
     expect(stdout).toEqual([...lines.map((l) => `${l}\n`), "slept\n"]);
+    expect(events.filter((e) => typeof e === "object" && "stderr" in e!)).toEqual([]);
+    expect(events.at(-1)).toEqual({ exit: 3 });
+  });
+
+  it.each([2, 3, 4])("a child that can wait loses no piece of a line longer than MAX_LINE, the spawner's queue full from piece %i", async (fullAt) => {
+    // One fd_write of a 200 KiB line: it comes out in MAX_LINE pieces. The queue refuses one: the
+    // pieces after it in the same write must wait with it, not be counted lost. (The 4th is the
+    // line's end: the 3rd must not come out in the same step as it.)
+    const line = "a".repeat(200 * 1024);
+    const events = await fullSpawner({ module: "cmd", args: [line] }, fullAt, 100, (e) => e.some((x) => typeof x === "object" && "exit" in x!));
+    const stdout = events.filter((e): e is { stdout: string } => typeof e === "object" && "stdout" in e!).map((e) => e.stdout);
+    // Lengths, not the 200 KiB strings: a failure must be readable. Each piece comes as a line.
+    const rest = 200 * 1024 - 3 * MAX_LINE;
+    expect(stdout.map((s) => s.length)).toEqual([MAX_LINE + 1, MAX_LINE + 1, MAX_LINE + 1, rest + 1, "slept\n".length]);
+    const piece = `${"a".repeat(MAX_LINE)}\n`;
+    expect(stdout.join("")).toBe(`${piece}${piece}${piece}${"a".repeat(rest)}\nslept\n`);
     expect(events.filter((e) => typeof e === "object" && "stderr" in e!)).toEqual([]);
     expect(events.at(-1)).toEqual({ exit: 3 });
   });

@@ -198,13 +198,26 @@ export function stdioImports(ctx: WasiContext, stdout: Lines, stderr: Lines): { 
       const bytes = memory().peek(p, Math.min(len, most - total), "fd_write buffer");
       let take = bytes.length;
       let written = 0;
-      for (let nl = bytes.indexOf(10); nl >= 0; nl = bytes.indexOf(10, nl + 1)) {
-        if (blocked) {
-          out.write(bytes.subarray(written, nl + 1));
-          written = nl + 1;
+      let nl = bytes.indexOf(10);
+      while (nl >= 0 || (blocked && written < bytes.length)) {
+        // A guest that can wait also stops after a piece of a line longer than MAX_LINE: Lines
+        // emits one, and the queue may fill on it, mid-line. So it feeds Lines steps that emit at
+        // most one line or piece each: at most MAX_LINE / 2 bytes (a byte is at most one UTF-16
+        // unit, Lines keeps at most MAX_LINE pending, and its decoder may hold 2 more), and a
+        // line's end only where the whole line is one piece. The write ends right after the
+        // piece or line that filled the queue.
+        let end = nl + 1;
+        if (blocked && nl !== written && (nl < 0 || nl - written > MAX_LINE / 2 || out.pending.length + (nl - written) + 2 > MAX_LINE)) {
+          end = Math.min(nl < 0 ? bytes.length : nl, written + MAX_LINE / 2);
         }
-        if (++lines === MAX_WRITE_LINES || blocked?.()) {
-          take = nl + 1;
+        if (blocked) {
+          out.write(bytes.subarray(written, end));
+          written = end;
+        }
+        const isLine = end === nl + 1;
+        if (isLine) nl = bytes.indexOf(10, end);
+        if ((isLine && ++lines === MAX_WRITE_LINES) || blocked?.()) {
+          take = end;
           stop = true;
           break;
         }

@@ -7,7 +7,7 @@
   (import "wasm-bus" "handle" (func $handle (result i32)))
   (import "wasm-bus" "call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
   (import "wasm-bus" "poll" (func $poll (result i32)))
-  (memory (export "memory") 1)
+  (memory (export "memory") 8) ;; room for an argument of a few hundred KiB at 2048
   (data (i32.const 16) "os")
   (data (i32.const 32) "time.sleep")
   (data (i32.const 48) "{\"duration_ms\":30}")
