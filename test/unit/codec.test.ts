@@ -185,6 +185,46 @@ describe("bincode's reader names where a fault is", () => {
   });
 });
 
+describe("bincode's writer names where a fault is", () => {
+  const refusal = (value: unknown, schema: Schema) => {
+    try {
+      encode(Format.Bincode, value, schema);
+    } catch (err) {
+      expect(err).toBeInstanceOf(BusError);
+      return (err as BusError).message;
+    }
+    throw new Error("nothing thrown");
+  };
+  const refused = (rest: string) => `cannot encode as bincode: bincode: ${rest}`;
+
+  it("by field, index, map key and variant, down to the value that is wrong", () => {
+    const pixels: Schema = { struct: { w: "u8", items: { seq: { struct: { v: "u8" } } } } };
+    expect(refusal({ w: 1, items: [{ v: 1 }, { v: 2 }, { v: 256 }] }, pixels)).toBe(refused("$.items[2].v: expected u8, got 256"));
+    expect(refusal({ w: "x", items: [] }, pixels)).toBe(refused("$.w: expected u8, got x"));
+    expect(refusal({ w: 1, items: [{ v: 1 }, 7] }, pixels)).toBe(refused("$.items[1]: expected object, got 7"));
+    expect(refusal({ a: true, ab: 5 }, { map: ["string", { option: "bool" }] })).toBe(refused("$.ab: expected bool, got 5"));
+    expect(refusal(new Map([[1, 2]]), { map: ["string", "u8"] })).toBe(refused("$.<key>: expected string, got 1"));
+    const tagged: Schema = { tuple: ["u8", { enum: { A: null, B: { seq: { option: "bytes" } } } }] };
+    expect(refusal([0, { B: [null, "x", 9] }], tagged)).toBe(refused("$[1].B[2]: expected bytes, got 9"));
+    expect(refusal([0, "C"], tagged)).toBe(refused("$[1]: expected one of A, B, got C"));
+    expect(refusal([0], tagged)).toBe(refused("$: expected tuple of 2, got [0]"));
+    expect(refusal([-1, "A"], tagged)).toBe(refused("$[0]: expected u8, got -1"));
+    expect(refusal({ x: [1.5] }, { struct: { x: { seq: "i64" } } })).toBe(refused("$.x[0]: expected i64, got 1.5"));
+    expect(refusal({ x: [2n ** 64n] }, { struct: { x: { seq: "u64" } } })).toBe(refused("$.x[0]: expected u64, got 18446744073709551616"));
+    expect(refusal({ x: ["1"] }, { struct: { x: { seq: "f32" } } })).toBe(refused("$.x[0]: expected f32, got 1"));
+  });
+
+  it("and writes integers at both ends of each type, from numbers, bigints and digits", () => {
+    const schema: Schema = { tuple: ["u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64", "u128", "i128"] };
+    const value = [255, -128, 65535, -32768, 2 ** 32 - 1, -(2 ** 31), 2n ** 64n - 1n, -(2n ** 63n), "340282366920938463463374607431768211455", -(2n ** 127n)];
+    const bytes = encode(Format.Bincode, value, schema);
+    expect(Array.from(bytes)).toEqual([255, 128, 255, 255, 0, 128, 255, 255, 255, 255, 0, 0, 0, 128, ...Array(8).fill(255), ...Array(7).fill(0), 128, ...Array(16).fill(255), ...Array(15).fill(0), 128]);
+    for (const [v, s] of [[256, "u8"], [-129, "i8"], [65536, "u16"], [2 ** 31, "i32"], [-1, "u32"], [2n ** 63n, "i64"]] as const) {
+      expect(refusal(v, s)).toBe(refused(`$: expected ${s}, got ${v}`));
+    }
+  });
+});
+
 describe("bincode integers up to 32 bits", () => {
   it("read back as the numbers written, at both ends of each type", () => {
     const schema: Schema = { tuple: ["u8", "u8", "i8", "i8", "u16", "u16", "i16", "i16", "u32", "u32", "i32", "i32"] };
