@@ -9,7 +9,11 @@ import { INTEGER, type Schema } from "./schema.js";
  */
 export function encodeBincode(value: unknown, schema: Schema): Uint8Array {
   const w = new Writer();
-  write(w, value, schema, "$");
+  try {
+    write(w, value, schema);
+  } catch (err) {
+    throw placed(err);
+  }
   return w.finish();
 }
 
@@ -20,8 +24,7 @@ export function decodeBincode(bytes: Uint8Array, schema: Schema, limit: number):
   try {
     value = read(r, schema);
   } catch (err) {
-    if (err instanceof Misplaced) throw new Error(`bincode: $${err.segments.reverse().join("")}: ${err.detail}`);
-    throw err;
+    throw placed(err);
   }
   if (r.pos !== bytes.length) throw new Error(`bincode: ${bytes.length - r.pos} trailing bytes`);
   return value;
@@ -30,8 +33,8 @@ export function decodeBincode(bytes: Uint8Array, schema: Schema, limit: number):
 const INT_WIDTH = { u8: 1, u16: 2, u32: 4, u64: 8, u128: 16, i8: 1, i16: 2, i32: 4, i64: 8, i128: 16 } as const;
 type IntName = keyof typeof INT_WIDTH;
 
-function fail(path: string, expected: string, value: unknown): never {
-  throw new Error(`bincode: ${path}: expected ${expected}, got ${describe(value)}`);
+function fail(expected: string, value: unknown): never {
+  throw new Misplaced(`expected ${expected}, got ${describe(value)}`);
 }
 
 /**
@@ -46,22 +49,22 @@ function describe(value: unknown): string {
   return s.length > 80 ? `${s.slice(0, 80)}...` : s;
 }
 
-function toBigInt(value: unknown, path: string, name: string): bigint {
+function toBigInt(value: unknown, name: string): bigint {
   if (typeof value === "bigint") return value;
   if (typeof value === "number" && Number.isInteger(value)) return BigInt(value);
   // digits (a JSON map's key), as many as an integer type can hold (INTEGER)
   if (typeof value === "string" && INTEGER.test(value)) return BigInt(value);
-  return fail(path, name, value);
+  return fail(name, value);
 }
 
-function writeInt(w: Writer, value: unknown, name: IntName, path: string) {
+function writeInt(w: Writer, value: unknown, name: IntName) {
   const width = INT_WIDTH[name];
   const signed = name[0] === "i";
-  const big = toBigInt(value, path, name);
+  const big = toBigInt(value, name);
   const bits = BigInt(width * 8);
   const min = signed ? -(1n << (bits - 1n)) : 0n;
   const max = signed ? (1n << (bits - 1n)) - 1n : (1n << bits) - 1n;
-  if (big < min || big > max) fail(path, name, value);
+  if (big < min || big > max) fail(name, value);
   let v = BigInt.asUintN(width * 8, big);
   for (let i = 0; i < width; i++) {
     w.u8(Number(v & 0xffn));
@@ -96,58 +99,84 @@ function readInt(r: Reader, name: IntName): number | bigint {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
-function write(w: Writer, value: unknown, s: Schema, path: string): void {
+function write(w: Writer, value: unknown, s: Schema): void {
   if (typeof s === "string") {
     switch (s) {
       case "unit":
         return;
       case "bool":
-        if (typeof value !== "boolean") fail(path, "bool", value);
+        if (typeof value !== "boolean") fail("bool", value);
         w.u8(value ? 1 : 0);
         return;
       case "f32":
       case "f64":
-        if (typeof value !== "number") fail(path, s, value);
+        if (typeof value !== "number") fail(s, value);
         if (s === "f32") w.f32(value);
         else w.f64(value);
         return;
       case "string":
-        if (typeof value !== "string") fail(path, "string", value);
+        if (typeof value !== "string") fail("string", value);
         return w.bytes(encoder.encode(value));
       case "bytes":
-        return w.bytes(asBytes(value, path));
+        return w.bytes(bytesOf(value));
       default:
-        return writeInt(w, value, s, path);
+        return writeInt(w, value, s);
     }
   }
   if ("option" in s) {
     if (value === null || value === undefined) return w.u8(0);
     w.u8(1);
-    return write(w, value, s.option, path);
+    return write(w, value, s.option);
   }
   if ("seq" in s) {
-    if (!Array.isArray(value)) fail(path, "array", value);
+    if (!Array.isArray(value)) fail("array", value);
     w.u64(value.length);
-    value.forEach((v, i) => write(w, v, s.seq, `${path}[${i}]`));
+    let i = 0;
+    try {
+      for (; i < value.length; i++) write(w, value[i], s.seq);
+    } catch (err) {
+      throw within(err, `[${i}]`);
+    }
     return;
   }
   if ("tuple" in s) {
-    if (!Array.isArray(value) || value.length !== s.tuple.length) fail(path, `tuple of ${s.tuple.length}`, value);
-    s.tuple.forEach((t, i) => write(w, value[i], t, `${path}[${i}]`));
+    if (!Array.isArray(value) || value.length !== s.tuple.length) fail(`tuple of ${s.tuple.length}`, value);
+    let i = 0;
+    try {
+      for (; i < s.tuple.length; i++) write(w, value[i], s.tuple[i]!);
+    } catch (err) {
+      throw within(err, `[${i}]`);
+    }
     return;
   }
   if ("map" in s) {
-    const entries = value instanceof Map ? [...value.entries()] : isObject(value) ? Object.entries(value) : fail(path, "map", value);
+    const entries = value instanceof Map ? [...value.entries()] : isObject(value) ? Object.entries(value) : fail("map", value);
     w.u64(entries.length);
-    for (const [k, v] of entries) {
-      write(w, k, s.map[0], `${path}.<key>`);
-      write(w, v, s.map[1], `${path}.${String(k)}`);
+    // undefined while a key is written
+    let key: string | undefined;
+    try {
+      for (const [k, v] of entries) {
+        key = undefined;
+        write(w, k, s.map[0]);
+        key = String(k);
+        write(w, v, s.map[1]);
+      }
+    } catch (err) {
+      throw within(err, key === undefined ? ".<key>" : `.${key}`);
     }
     return;
   }
   if ("struct" in s) {
-    if (!isObject(value)) fail(path, "object", value);
-    for (const [name, t] of Object.entries(s.struct)) write(w, value[name], t, `${path}.${name}`);
+    if (!isObject(value)) fail("object", value);
+    let field = "";
+    try {
+      for (const [name, t] of fieldsOf(s.struct)) {
+        field = name;
+        write(w, value[name], t);
+      }
+    } catch (err) {
+      throw within(err, `.${field}`);
+    }
     return;
   }
   const variants = Object.keys(s.enum);
@@ -155,24 +184,34 @@ function write(w: Writer, value: unknown, s: Schema, path: string): void {
   let inner: unknown;
   if (typeof value === "string") name = value;
   else if (isObject(value) && Object.keys(value).length === 1) [name, inner] = Object.entries(value)[0]!;
-  else return fail(path, `one of ${variants.join(", ")}`, value);
+  else return fail(`one of ${variants.join(", ")}`, value);
   const tag = variants.indexOf(name);
-  if (tag < 0) fail(path, `one of ${variants.join(", ")}`, value);
+  if (tag < 0) fail(`one of ${variants.join(", ")}`, value);
   w.u32(tag);
   const t = s.enum[name];
-  if (t) write(w, inner, t, `${path}.${name}`);
+  if (!t) return;
+  try {
+    write(w, inner, t);
+  } catch (err) {
+    throw within(err, `.${name}`);
+  }
 }
 
 /**
  * A fault at a place in the payload. Its path is made only once it is thrown: each container it
  * unwinds through adds its own segment (innermost first). A path string made for every element
- * read cost a refused 1 MiB payload of one-byte structs more CPU than the reading did.
+ * read or written cost a 1 MiB payload of one-byte structs more CPU than the bytes did.
  */
 class Misplaced extends Error {
   readonly segments: string[] = [];
   constructor(readonly detail: string) {
     super(detail);
   }
+}
+
+/** `err` as thrown to the caller: a Misplaced one as an Error naming its place (`$.items[2].v`). */
+function placed(err: unknown, root = "$"): unknown {
+  return err instanceof Misplaced ? new Error(`bincode: ${root}${err.segments.reverse().join("")}: ${err.detail}`) : err;
 }
 
 /** `err`, with `segment` added to its place when it has one. */
@@ -298,10 +337,18 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** serde writes `Vec<u8>` as a JSON array of numbers; a string is taken as UTF-8 text. */
 export function asBytes(value: unknown, path: string): Uint8Array {
+  try {
+    return bytesOf(value);
+  } catch (err) {
+    throw placed(err, path);
+  }
+}
+
+function bytesOf(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return value;
   if (typeof value === "string") return encoder.encode(value);
   if (Array.isArray(value) && value.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) {
     return Uint8Array.from(value as number[]);
   }
-  return fail(path, "bytes", value);
+  return fail("bytes", value);
 }
