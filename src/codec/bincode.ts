@@ -57,8 +57,29 @@ function toBigInt(value: unknown, name: string): bigint {
   return fail(name, value);
 }
 
+/** The least and most of each integer type up to 32 bits, which a number holds exactly. */
+const SMALL_RANGE: Partial<Record<IntName, [number, number]>> = {
+  u8: [0, 0xff],
+  i8: [-0x80, 0x7f],
+  u16: [0, 0xffff],
+  i16: [-0x8000, 0x7fff],
+  u32: [0, 0xffff_ffff],
+  i32: [-0x8000_0000, 0x7fff_ffff],
+};
+
 function writeInt(w: Writer, value: unknown, name: IntName) {
   const width = INT_WIDTH[name];
+  const range = SMALL_RANGE[name];
+  // Up to 32 bits, a number is written as it is: no BigInts made (a u8 per element was most of a
+  // large payload's CPU). Anything else (bigints, digits, a number out of range) takes the BigInt
+  // way, which refuses what does not fit with the same message.
+  if (range && typeof value === "number" && Number.isInteger(value) && value >= range[0] && value <= range[1]) {
+    const at = w.reserve(width);
+    if (width === 1) w.buf[at] = value & 0xff;
+    else if (width === 2) w.view.setUint16(at, value & 0xffff, true);
+    else w.view.setUint32(at, value >>> 0, true);
+    return;
+  }
   const signed = name[0] === "i";
   const big = toBigInt(value, name);
   const bits = BigInt(width * 8);
