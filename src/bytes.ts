@@ -20,6 +20,16 @@ export interface CapOptions {
   drain?: boolean;
 }
 
+/**
+ * A body read in one go on its declared length, held to the limit after all: a Request or
+ * Response another Worker made keeps the header it was given whatever its body (only workerd's
+ * HTTP server and client hold a body to it).
+ */
+export function heldTo(data: Uint8Array, declared: string | null, limit: number, what: string): Uint8Array {
+  if (data.length > limit) throw BusError.of("LimitExceeded", `${what} of ${data.length} bytes (declared ${declared}) is over the limit of ${limit}`);
+  return data;
+}
+
 /** Reads a body whole, failing with LimitExceeded as soon as it passes `limit` bytes. */
 export async function readCapped(
   body: ReadableStream<Uint8Array> | null,
@@ -34,14 +44,8 @@ export async function readCapped(
     throw BusError.of("LimitExceeded", `${what} of ${declared} bytes is over the limit of ${limit}`);
   }
   if (!body) return new Uint8Array();
-  // A declared length within the limit is one native read, not a promise per chunk. The body is
-  // held to the limit after it: a Request or Response another Worker made keeps the header it was
-  // given whatever its body (only workerd's HTTP server and client hold a body to it).
-  if (length <= limit) {
-    const data = new Uint8Array(await new Response(body).arrayBuffer());
-    if (data.length > limit) throw BusError.of("LimitExceeded", `${what} of ${data.length} bytes (declared ${declared}) is over the limit of ${limit}`);
-    return data;
-  }
+  // A declared length within the limit is one native read, not a promise per chunk.
+  if (length <= limit) return heldTo(new Uint8Array(await new Response(body).arrayBuffer()), declared, limit, what);
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

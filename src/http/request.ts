@@ -1,5 +1,5 @@
 import { Format, OS_WAPM, formatName } from "../abi.js";
-import { readCapped } from "../bytes.js";
+import { heldTo, readCapped } from "../bytes.js";
 import { type Payload, decode } from "../codec/index.js";
 import { fit } from "../codec/schema.js";
 import { validate } from "../codec/validate.js";
@@ -46,11 +46,8 @@ export async function callPayload(runtime: Runtime, request: Request, module: st
   // cancelled: answering before the upload ends breaks the connection behind a proxy.
   const data =
     length <= limit
-      ? new Uint8Array(await request.arrayBuffer())
+      ? heldTo(new Uint8Array(await request.arrayBuffer()), declared, limit, "request body")
       : await readCapped(request.body, declared, limit, "request body", { drain: true });
-  // The declared length is the sender's word: a Request another Worker made (a service binding)
-  // keeps the header it was given whatever its body; only workerd's HTTP server holds one to it.
-  if (data.length > limit) throw BusError.of("LimitExceeded", `request body of ${data.length} bytes (declared ${declared}) is over the limit of ${limit}`);
   if (format === Format.Json || format === Format.Msgpack) {
     if (!data.length) throw BusError.of("DeserializationFailed", `empty body: topic ${topic} wants one ${contentTypeOf(format)} value`);
     const value = decode(format, data, spec.request, limit);
