@@ -368,22 +368,33 @@ fn a_bad_request_is_its_callers_to_hear_not_the_modules_log() {
     assert!(mock::events().iter().any(|e| matches!(e, Event::Log { .. })));
 }
 
-#[test]
-fn words_for_a_call_that_is_over_are_not_kept() {
-    mock::reset();
-    thread_local! {
-        static KEPT: RefCell<Option<crate::Responder>> = const { RefCell::new(None) };
-    }
-    crate::listen("quick", |req: crate::Request| async move {
+thread_local! {
+    /// The responder of the last call `listen_keeping_responder`'s topic served.
+    static KEPT: RefCell<Option<crate::Responder>> = const { RefCell::new(None) };
+}
+
+/// Serves `topic` by replying at once and keeping the call's responder, to use once the call is over.
+fn listen_keeping_responder(topic: &str) {
+    crate::listen(topic, |req: crate::Request| async move {
         KEPT.with(|k| *k.borrow_mut() = Some(req.responder()));
         Ok(crate::Payload::raw(Vec::new()))
     })
     .unwrap();
+}
+
+fn kept_responder() -> crate::Responder {
+    KEPT.with(|k| k.borrow().unwrap())
+}
+
+#[test]
+fn words_for_a_call_that_is_over_are_not_kept() {
+    mock::reset();
+    listen_keeping_responder("quick");
     for _ in 0..100 {
         let h = mock::deliver_start(0, "quick", Format::Raw, b"");
         assert!(matches!(reply_of(h), Some(Event::Reply { .. })));
         // Too late (from a callback or a spawned task, say): nothing to say it to.
-        KEPT.with(|k| k.borrow().unwrap().explain("too late"));
+        kept_responder().explain("too late");
     }
     assert_eq!(crate::rt::stats().explanations, 0);
     // Words given while the handler makes its future (before it is a task) still count.
@@ -598,19 +609,12 @@ fn a_refused_callback_is_reported_and_logged_once_per_call() {
     assert_eq!(mock::events().iter().filter(|e| matches!(e, Event::Log { .. })).count(), 2);
     mock::deliver_drop(open2);
     // A call the host no longer knows is reported, not logged (no end would come to forget it).
-    thread_local! {
-        static KEPT: RefCell<Option<crate::Responder>> = const { RefCell::new(None) };
-    }
-    crate::listen("quick", |req: crate::Request| async move {
-        KEPT.with(|k| *k.borrow_mut() = Some(req.responder()));
-        Ok(crate::Payload::raw(Vec::new()))
-    })
-    .unwrap();
+    listen_keeping_responder("quick");
     let h = mock::deliver_start(0, "quick", Format::Raw, b"");
     assert!(matches!(reply_of(h), Some(Event::Reply { .. })));
     for _ in 0..10 {
         mock::fail_next("reply_callback", BusError::InvalidHandle.code());
-        let late = KEPT.with(|k| k.borrow().unwrap().callback_raw("tick", Format::Raw, b""));
+        let late = kept_responder().callback_raw("tick", Format::Raw, b"");
         assert_eq!(late, Err(BusError::InvalidHandle));
         assert_eq!(crate::last_callback_error(), Some(BusError::InvalidHandle));
     }
