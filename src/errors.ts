@@ -6,6 +6,8 @@ export interface BusErrorJson {
   message: string;
   detail?: string;
   relayed?: BusErrorJson;
+  /** Only where set: see BusError.ownFailure. */
+  ownFailure?: true;
 }
 
 /**
@@ -24,6 +26,12 @@ export class BusError extends Error {
      * refused with. The caller did nothing wrong then; the module's call did.
      */
     readonly relayed?: BusError,
+    /**
+     * The module's own failure, whatever its code says of the caller: a module that faults a call
+     * on a topic it declares with InvalidTopic or InvalidWapm (which only the host's routing may
+     * say of a caller) answers for itself, as one that passes on a refusal (`relayed`) does.
+     */
+    readonly ownFailure = false,
   ) {
     super(message);
   }
@@ -44,11 +52,13 @@ export class BusError extends Error {
   }
 
   toJSON(): BusErrorJson {
-    return { code: this.code, message: this.message, detail: this.detail, relayed: this.relayed?.toJSON() };
+    // It crosses RPC with the error (a process's fault reaches the edge so): its status depends on it.
+    const own = this.ownFailure ? { ownFailure: true as const } : {};
+    return { code: this.code, message: this.message, detail: this.detail, relayed: this.relayed?.toJSON(), ...own };
   }
 
   static fromJSON(json: BusErrorJson): BusError {
-    return new BusError(json.code, json.message, json.detail, json.relayed && BusError.fromJSON(json.relayed));
+    return new BusError(json.code, json.message, json.detail, json.relayed && BusError.fromJSON(json.relayed), json.ownFailure === true);
   }
 }
 

@@ -38,17 +38,18 @@ const STATUS: Partial<Record<number, number>> = {
 };
 
 /**
- * The status an error is answered with. A refusal a module passed on keeps its 5xx (a cycle, a
- * missing capability), but a 4xx refusal of the module's own call is the module's failure: 502.
+ * The status an error is answered with. Where the module failed, not its caller (a refusal it
+ * passed on, or its own failure), a 4xx is the module's failure: 502; a 5xx (a cycle, a missing
+ * capability) keeps its status.
  */
 export function statusOf(err: BusError): number {
   if (err instanceof HttpError) return err.status;
-  if (err.relayed) {
-    const status = statusOf(err.relayed);
-    return status < 500 ? 502 : status;
-  }
-  return STATUS[err.code] ?? 500;
+  if (err.relayed) return modulesFailure(statusOf(err.relayed));
+  const status = STATUS[err.code] ?? 500;
+  return err.ownFailure ? modulesFailure(status) : status;
 }
+
+const modulesFailure = (status: number) => (status < 500 ? 502 : status);
 
 /** The one JSON body of every error the Worker answers: `{error, code, codeName, module, topic, detail}`. */
 export function errorBody(err: unknown, scope: ErrorScope = {}) {

@@ -159,11 +159,11 @@ function fault(cx: InstanceContext, handle: number, code: number, detail?: strin
   // other keeps its code's status, as it is often the caller's own input passed through (a URL
   // http.fetch refuses is a 400). But no module or topic missing is the caller's, whoever found
   // it: the call reached this module, on a topic it declares, and only the host's routing of the
-  // call itself answers 404.
+  // call itself answers 404: one the module passes nothing on with is its own failure.
   const routing = code === Code.InvalidTopic || code === Code.InvalidWapm;
   const message = `module ${cx.module.name} faulted the call with ${codeName(code)} (${code})${reason ? `: ${reason}` : ""}`;
-  const relayed = passed && (!passed.heard || passed.error.relayed || routing) ? passed.error : routing ? new BusError(code, message, detail) : undefined;
-  return call.fault(new BusError(code, message, detail, relayed));
+  const relayed = passed && (!passed.heard || passed.error.relayed || routing) ? passed.error : undefined;
+  return call.fault(new BusError(code, message, detail, relayed, routing && !relayed));
 }
 
 function drop(cx: InstanceContext, handle: number): number {

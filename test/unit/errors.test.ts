@@ -151,6 +151,19 @@ describe("statusOf", () => {
     expect(statusOf(new BusError(Code.BadRequest, "outer", undefined, BusError.of("CallCycle", "c")))).toBe(508);
   });
 
+  it("a module's own failure makes its 4xx a 502 and keeps a 5xx, also across RPC as JSON", () => {
+    const own = (name: CodeName) => new BusError(Code[name], "module m faulted the call", "its words", undefined, true);
+    expect(statusOf(own("InvalidTopic"))).toBe(502);
+    expect(statusOf(own("InvalidWapm"))).toBe(502);
+    expect(statusOf(own("Timeout"))).toBe(504);
+    expect(statusOf(relaying(own("InvalidTopic")))).toBe(502);
+    const back = BusError.fromJSON(JSON.parse(JSON.stringify(own("InvalidTopic").toJSON())));
+    expect([back.ownFailure, back.relayed, statusOf(back)]).toEqual([true, undefined, 502]);
+    // only where set: every other error's JSON is as it was
+    expect(BusError.of("InvalidTopic", "x").toJSON()).not.toHaveProperty("ownFailure");
+    expect(statusOf(BusError.fromJSON(BusError.of("InvalidTopic", "x").toJSON()))).toBe(404);
+  });
+
   it("an HttpError answers its own status, also when relayed", () => {
     const err = new HttpError("Unsupported", "cannot transcode", 415);
     expect(err).toBeInstanceOf(BusError);
