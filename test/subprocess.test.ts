@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Code, Format } from "../src/abi.js";
 import { BusCall } from "../src/call.js";
 import type { BusError } from "../src/errors.js";
-import { liveSubprocesses, MAX_SUBPROCESSES, MAX_TREE_SUBPROCESSES } from "../src/services/process/index.js";
+import { liveSubprocesses, MAX_SUBPROCESSES, MAX_TREE_SUBPROCESSES } from "../src/services/process/slots.js";
 import { MAX_LINE } from "../src/wasi/stdio.js";
 import { guestApp } from "./helpers.js";
 
