@@ -6,12 +6,15 @@
 //   post {"text": "hi"}       called with parent = the caller's join call (wasm_bus_start's parent is
 //                             the kept join handle, which names the poster); replies {"delivered": n},
 //                             n = members the message reached, the poster included.
-//                             A post whose parent is not a live join faults with BadRequest (12).
+//                             A post without a parent faults with BadRequest (12), one under a join
+//                             that has ended with InvalidTopic (9): the SDK's answers for a sub-API's
+//                             method (listenUnder), which the host's own checks of the parent mostly
+//                             leave nothing to.
 //   dropping the join call    (wasm_bus_drop on its handle) leaves the room.
 //
 // A join whose caller did not keep the call alive is answered but never becomes a member: keepAlive()
 // asks the host (`kept`), and the reply then ends the request, as the host ends the call.
-import { Code, listen, listenWith, log, Request, Server, Value } from "../../sdk/assemblyscript/assembly";
+import { Code, listenUnder, listenWith, log, Request, Server, Value } from "../../sdk/assemblyscript/assembly";
 export * from "../../sdk/assemblyscript/assembly/exports";
 
 class Member {
@@ -59,9 +62,10 @@ class Join extends Server {
 }
 
 function post(req: Request): void {
+  // listenUnder let only a post under a live request of this module through: a join, the one
+  // topic kept alive, so a member; but the type does not know that.
   const member = memberOf(req.parentRequest());
   if (member == null) {
-    // No parent, or a parent that is not a live join of this room.
     req.fault(Code.BadRequest, "post needs a live join of this room as its parent");
     return;
   }
@@ -92,4 +96,4 @@ function post(req: Request): void {
 }
 
 listenWith("join", new Join());
-listen("post", post);
+listenUnder("post", post);

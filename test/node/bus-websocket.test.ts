@@ -81,10 +81,10 @@ describe("the bus over a real WebSocket (GET /bus/chat), through sdk/client", ()
     expect(await wait(adaJoin.call("post", { text: "anyone?" }).reply, "the post after bob left")).toEqual({ delivered: 1 });
     expect(await next(adaMessages, "ada's message")).toEqual({ from: "ada", text: "anyone?" });
 
-    // A post without a joined parent is the module's BadRequest (12), in its own words.
+    // A post without a parent is the module's BadRequest (12), in its SDK's words (listenUnder).
     const err = await ada.call("post", { text: "no parent" }).reply.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BusError);
-    expect(err).toMatchObject({ code: 12, codeName: "BadRequest", module: "chat", topic: "post", detail: "post needs a live join of this room as its parent" });
+    expect(err).toMatchObject({ code: 12, codeName: "BadRequest", module: "chat", topic: "post", detail: "no handler for topic post (a sub-API's topic needs its parent call)" });
 
     // Closing the session leaves the room too: a new member finds only itself.
     await ada.close();
