@@ -1,21 +1,13 @@
 //! leak-rs: each topic takes one path of the Rust SDK; `stats` says what the SDK holds
 //! afterwards (`wasm_bus::rt::stats`) and how big the memory is, so a test can call the rest
-//! thousands of times and check that a long-running server holds nothing per call.
+//! thousands of times and check that a long-running server holds nothing per call. The Counter
+//! API it serves and uses is counter-rs's own (the counter-api crate), `get` and all.
 
+use counter_api::{Counter, CounterClient, CounterService, Tally};
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
 use std::sync::Arc;
 use wasm_bus::prelude::*;
-
-#[wasm_bus(format = "json")]
-pub trait Counter {
-    async fn open(&self, start: u64, on_change: impl Fn(u64)) -> Arc<dyn Tally>;
-}
-
-#[wasm_bus(format = "json")]
-pub trait Tally {
-    async fn add(&self, n: u64) -> u64;
-}
 
 struct Counters;
 struct Tallied {
@@ -35,6 +27,10 @@ impl Tally for Tallied {
     async fn add(&self, n: u64) -> Result<u64, BusError> {
         self.total.set(self.total.get() + n);
         (self.on_change)(self.total.get());
+        Ok(self.total.get())
+    }
+
+    async fn get(&self) -> Result<u64, BusError> {
         Ok(self.total.get())
     }
 }
