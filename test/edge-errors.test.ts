@@ -31,7 +31,7 @@ describe("a body that is not valid in its format is 400", () => {
 
   it("refuses a msgpack body of more maps and arrays than JSON at the module's limit could hold, and serves the next call", async () => {
     // 1 MiB, hello's limits.requestBytes: JSON within it holds at most 524,288 containers (`[]` is
-    // two bytes); these are 1,048,571 empty arrays and maps in one array32, refused as read.
+    // two bytes, `,{}` three); these are 1,048,571 empty arrays and maps in one array32, refused as read.
     const body = new Uint8Array(1 << 20).fill(0x90);
     body.fill(0x80, 1 << 19);
     body.set([0xdd, 0x00, 0x0f, 0xff, 0xfb]);
@@ -39,7 +39,7 @@ describe("a body that is not valid in its format is 400", () => {
     expect(res.status).toBe(400);
     const json = (await res.json()) as ErrorBody;
     expect(json).toMatchObject({ codeName: "DeserializationFailed", code: Code.DeserializationFailed, module: "hello", topic: "greet" });
-    expect(json.error).toMatch("container budget: more than 524288 maps, arrays and bins, the most JSON within the limit of 1048576 bytes could hold");
+    expect(json.error).toMatch("container budget: its maps and bins (3 bytes each) and arrays (2) would take more than the limit of 1048576 bytes as the densest JSON");
     const next = await msgpack(pack({ name: "Ada" }));
     expect(next.status).toBe(200);
   });

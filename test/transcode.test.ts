@@ -66,7 +66,7 @@ describe("a request the host cannot transcode into its topic's format is the cal
   });
 });
 
-describe("a msgpack request's container budget is the serving module's (limits.requestBytes / 2)", () => {
+describe("a msgpack request's container budget is the serving module's limits.requestBytes (an array 2 bytes of it)", () => {
   it("600,000 empty arrays are refused by hello (1 MiB: 524,288) as they are read, and served by abi (8 MiB: 4,194,304)", async () => {
     const { runtime } = guestApp();
     const n = 600_000;
@@ -79,7 +79,7 @@ describe("a msgpack request's container budget is the serving module's (limits.r
       (err: BusError) => err,
     );
     expect(refused).toMatchObject({ codeName: "DeserializationFailed" });
-    expect(refused!.message).toBe("msgpack payload over its container budget: more than 524288 maps, arrays and bins, the most JSON within the limit of 1048576 bytes could hold ([] is 2 bytes)");
+    expect(refused!.message).toBe("msgpack payload over its container budget: its maps and bins (3 bytes each) and arrays (2) would take more than the limit of 1048576 bytes as the densest JSON ([] is 2 bytes, ,{} 3)");
     // abi's ok echoes its request, transcoded into JSON (1.2 MB, within its 8 MiB) and back
     const reply = await runtime.request("abi", "ok", request);
     expect(reply.format).toBe(Format.Msgpack);

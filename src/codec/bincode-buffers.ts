@@ -1,4 +1,4 @@
-import { containerBudget, overBudget } from "./budget.js";
+import { COST, containerBudget, overBudget } from "./budget.js";
 
 /** The byte buffers bincode writes into and reads from: little-endian, growing as needed, bounds-checked. */
 export class Writer {
@@ -59,8 +59,9 @@ export class Reader {
    */
   #announce: number;
   /**
-   * Objects still to be made (./budget.ts): a struct of one u8 is one byte of bincode, so 1 MiB
-   * of `Vec<Pixel>` was a million objects, where its JSON (`{"v":1},`) holds an eighth of them.
+   * What is left of the budget for objects still to be made (./budget.ts): a struct of one u8 is
+   * one byte of bincode, so 1 MiB of `Vec<Pixel>` was a million objects, where its JSON
+   * (`{"v":1},`) holds an eighth of them.
    */
   #containers: number;
   constructor(
@@ -71,9 +72,9 @@ export class Reader {
     this.#announce = buf.length + 0x10000;
     this.#containers = containerBudget(limit);
   }
-  /** Counts one object against the budget, before it is made. */
-  container() {
-    if (--this.#containers < 0) throw overBudget("bincode", this.limit);
+  /** Counts one object against the budget, before it is made: an array (seq, tuple) or a map (struct, map, enum variant) or bytes. */
+  container(kind: keyof typeof COST) {
+    if ((this.#containers -= COST[kind]) < 0) throw overBudget("bincode", this.limit);
   }
   take(n: number): number {
     if (this.pos + n > this.buf.length) throw new Error("bincode: unexpected end of input");

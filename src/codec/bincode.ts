@@ -271,7 +271,7 @@ function read(r: Reader, s: Schema): unknown {
       case "bytes": {
         const n = r.length();
         const at = r.take(n);
-        r.container();
+        r.container("bin");
         return r.buf.slice(at, at + n);
       }
       default:
@@ -286,7 +286,7 @@ function read(r: Reader, s: Schema): unknown {
   }
   if ("seq" in s) {
     const n = r.length();
-    r.container();
+    r.container("array");
     const out: unknown[] = [];
     let i = 0;
     try {
@@ -297,7 +297,7 @@ function read(r: Reader, s: Schema): unknown {
     return out;
   }
   if ("tuple" in s) {
-    r.container();
+    r.container("array");
     const out: unknown[] = [];
     let i = 0;
     try {
@@ -309,7 +309,7 @@ function read(r: Reader, s: Schema): unknown {
   }
   if ("map" in s) {
     const n = r.length();
-    r.container();
+    r.container("map");
     const out: Record<string, unknown> = {};
     // undefined while a key is read
     let k: string | undefined;
@@ -325,7 +325,7 @@ function read(r: Reader, s: Schema): unknown {
     return out;
   }
   if ("struct" in s) {
-    r.container();
+    r.container("map");
     const out: Record<string, unknown> = {};
     let field = "";
     try {
@@ -344,7 +344,7 @@ function read(r: Reader, s: Schema): unknown {
   if (!variant) throw new Misplaced(`invalid enum tag ${tag}`);
   const [name, t] = variant;
   if (!t) return name;
-  r.container();
+  r.container("map");
   try {
     return { [name]: read(r, t) };
   } catch (err) {

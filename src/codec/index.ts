@@ -26,7 +26,7 @@ export interface Payload {
 
 /**
  * The limit a payload's container budget (msgpack-scan.ts) is taken from where the caller knows
- * none (a host service's reply): the default limits.requestBytes, 1 MiB, so 524,288 containers.
+ * none (a host service's reply): the default limits.requestBytes, 1 MiB, so 524,288 empty arrays.
  */
 export const DEFAULT_PAYLOAD_LIMIT = DEFAULT_LIMITS.requestBytes;
 

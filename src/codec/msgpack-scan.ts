@@ -1,4 +1,4 @@
-import { containerBudget, overBudget } from "./budget.js";
+import { COST, containerBudget, overBudget } from "./budget.js";
 
 /**
  * What msgpackr lets through and the bus refuses, found in one pass over a payload's tokens, with
@@ -10,7 +10,7 @@ import { containerBudget, overBudget } from "./budget.js";
  *   outside serde's data model, which the bus's formats share. msgpackr makes objects of them
  *   that validate as what they are not and become `{}` in JSON; the SDKs' decoders refuse them;
  * - more maps, arrays and bins than its container budget (./budget.ts): each is a JS object once
- *   read, and msgpack spends one byte on an empty one where JSON spends two (`[]`, `{}`).
+ *   read, and msgpack spends one byte on an empty one where JSON spends two or three (`[]`, `,{}`).
  *
  * It runs before msgpackr reads the payload, so that a payload over its budget costs no object at
  * all; lengths in it may run past the bytes (msgpackr refuses such a payload after), and the scan
@@ -37,7 +37,7 @@ const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
 export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): string | undefined {
   sawProto = false;
   const n = d.length;
-  // Counted down, one for every map, array and bin (a Uint8Array once read).
+  // Counted down by every map, array and bin (a Uint8Array once read), each at its COST.
   let left = containerBudget(limit);
   let p = 0;
   // values still to read: one, and those each map and array adds
@@ -48,7 +48,7 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
     const t = d[p++]!;
     if (t < 0x80 || t >= 0xe0) continue; // fixint
     if (t < 0xa0) {
-      if (--left < 0) throw overBudget("msgpack", limit);
+      if ((left -= t < 0x90 ? COST.map : COST.array) < 0) throw overBudget("msgpack", limit);
       pending += t < 0x90 ? (t & 0x0f) * 2 : t & 0x0f; // fixmap, fixarray
       continue;
     }
@@ -59,7 +59,7 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
         if (!budgetOnly) return "byte 0xc1 is never used in msgpack";
         continue;
       case 0xc4: case 0xc5: case 0xc6: // bin
-        if (--left < 0) throw overBudget("msgpack", limit);
+        if ((left -= COST.bin) < 0) throw overBudget("msgpack", limit);
         p += t === 0xc4 ? 1 + d[p]! : t === 0xc5 ? 2 + u16(d, p) : 4 + u32(d, p);
         continue;
       case 0xc7: case 0xc8: case 0xc9: // ext: length, type, data
@@ -75,7 +75,7 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
       case 0xda: len = u16(d, p); p += 2; break;
       case 0xdb: len = u32(d, p); p += 4; break;
       case 0xdc: case 0xdd: case 0xde: case 0xdf: { // array 16/32, map 16/32
-        if (--left < 0) throw overBudget("msgpack", limit);
+        if ((left -= t < 0xde ? COST.array : COST.map) < 0) throw overBudget("msgpack", limit);
         const count = t & 1 ? u32(d, p) : u16(d, p);
         p += t & 1 ? 4 : 2;
         pending += t < 0xde ? count : 2 * count;

@@ -7,10 +7,13 @@ import { BusError } from "../../src/errors.js";
 
 /**
  * The container budget of a msgpack or bincode payload (src/codec/budget.ts): at a limit of L
- * bytes, at most L/2 objects, as many as the densest JSON within L (`[[[...]]]`) holds.
+ * bytes, what its objects would take as the densest JSON must fit L: an array 2 bytes (`[]`), a
+ * map, struct or byte array 3 (`,{}`), and the root needs no separator (L + 1 in all).
  */
 const LIMIT = 1000;
 const BUDGET = LIMIT / 2;
+/** The refusal's words at LIMIT. */
+const MSGPACK_OVER = `msgpack payload over its container budget: its maps and bins (3 bytes each) and arrays (2) would take more than the limit of ${LIMIT} bytes as the densest JSON ([] is 2 bytes, ,{} 3)`;
 
 /** An array16 of `n` elements, each `element`'s bytes. */
 function array16(n: number, element: number[]): Uint8Array {
@@ -30,20 +33,47 @@ function refusal(run: () => unknown): BusError {
   throw new Error("not refused");
 }
 
+const jsonOf = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : v));
+
 describe("the msgpack container budget", () => {
-  it("takes a payload of exactly the budget's maps and arrays, and refuses one more", () => {
-    // the outer array and its empty arrays and maps: BUDGET in all
+  it("takes a payload of exactly the budget's arrays, and refuses one more", () => {
+    // the outer array and its empty arrays: BUDGET in all, 2 bytes each
     const at = array16(BUDGET - 1, [0x90]);
-    at.fill(0x80, 3, 3 + 100);
     expect((decode(Format.Msgpack, at, undefined, LIMIT) as unknown[]).length).toBe(BUDGET - 1);
     const past = array16(BUDGET, [0x90]);
     const err = refusal(() => decode(Format.Msgpack, past, undefined, LIMIT));
     expect(err.code).toBe(Code.DeserializationFailed);
-    expect(err.message).toMatch(`container budget: more than ${BUDGET} maps, arrays and bins`);
-    expect(err.message).toMatch(`limit of ${LIMIT} bytes`);
+    expect(err.message).toBe(MSGPACK_OVER);
   });
 
-  it("counts nested containers and bins as the flat ones", () => {
+  it("counts a map or a bin as 3 bytes, as its JSON takes with the comma before it: a third of the limit of empty ones", () => {
+    // each empty map a 64-byte object and each bin a 104-byte Uint8Array view, where an empty
+    // array is 40: counted as arrays, a payload of them made 33.6 MB and 54.5 MB at 1 MiB
+    for (const empty of [[0x80], [0xc4, 0x00]]) {
+      // 2 + 3 * 333 = 1001: the limit and the root's missing comma
+      const at = array16(333, empty);
+      const value = decode(Format.Msgpack, at, undefined, LIMIT) as unknown[];
+      expect(value.length).toBe(333);
+      // as JSON, the same payload takes the whole limit
+      expect(jsonOf(value).length).toBe(LIMIT);
+      const past = array16(334, empty);
+      expect(refusal(() => decode(Format.Msgpack, past, undefined, LIMIT)).message).toBe(MSGPACK_OVER);
+      expect(jsonOf(decode(Format.Msgpack, past, undefined, LIMIT + 3)).length).toBe(LIMIT + 3);
+    }
+    // maps among arrays: 2 + 3 * 100 + 2 * 349 = 1000
+    const mixed = array16(449, [0x90]);
+    mixed.fill(0x80, 3, 3 + 100);
+    expect(() => decode(Format.Msgpack, mixed, undefined, LIMIT)).not.toThrow();
+    const more = array16(451, [0x90]);
+    more.fill(0x80, 3, 3 + 100);
+    expect(refusal(() => decode(Format.Msgpack, more, undefined, LIMIT)).message).toBe(MSGPACK_OVER);
+    // a map at the root needs no comma: `{}` within 2 bytes
+    expect(decode(Format.Msgpack, Uint8Array.of(0x80), undefined, 2)).toEqual({});
+    expect(decode(Format.Msgpack, Uint8Array.of(0x91, 0x80), undefined, 4)).toEqual([{}]);
+    expect(refusal(() => decode(Format.Msgpack, Uint8Array.of(0x91, 0x80), undefined, 3)).message).toMatch("container budget");
+  });
+
+  it("counts nested containers as the flat ones", () => {
     // BUDGET arrays nested in one another, the densest JSON's own shape
     const nested = new Uint8Array(BUDGET).fill(0x91);
     nested[BUDGET - 1] = 0x90;
@@ -51,9 +81,6 @@ describe("the msgpack container budget", () => {
     const deeper = new Uint8Array(BUDGET + 1).fill(0x91);
     deeper[BUDGET] = 0x90;
     expect(refusal(() => decode(Format.Msgpack, deeper, undefined, LIMIT)).message).toMatch("container budget");
-    // empty bins (`[]` in JSON too): each a Uint8Array once read
-    expect(() => decode(Format.Msgpack, array16(BUDGET - 1, [0xc4, 0x00]), undefined, LIMIT)).not.toThrow();
-    expect(refusal(() => decode(Format.Msgpack, array16(BUDGET, [0xc4, 0x00]), undefined, LIMIT)).message).toMatch("container budget");
   });
 
   it("takes a Vec<(u8,)> filling the limit, whose JSON would not even fit in it", () => {
@@ -89,7 +116,7 @@ describe("the msgpack container budget", () => {
     expect((decode(Format.Msgpack, at) as unknown[]).length).toBe(n - 1);
     const mib = new Uint8Array(DEFAULT_PAYLOAD_LIMIT).fill(0x90);
     mib.set([0xdd, 0, 0x0f, 0xff, 0xfb]);
-    expect(refusal(() => decode(Format.Msgpack, mib)).message).toMatch(`more than ${n} maps, arrays and bins`);
+    expect(refusal(() => decode(Format.Msgpack, mib)).message).toMatch(`would take more than the limit of ${DEFAULT_PAYLOAD_LIMIT} bytes`);
   });
 });
 
@@ -102,22 +129,27 @@ describe("the bincode container budget", () => {
   };
   const pixels: Schema = { seq: { struct: { v: "u8" } } };
 
-  it("takes a Vec<Pixel { v: u8 }> of the budget's objects, and refuses one more", () => {
-    // one byte of bincode a struct; `{"v":1},` eight of JSON
-    expect((decode(Format.Bincode, vec(BUDGET - 1), pixels, LIMIT) as unknown[]).length).toBe(BUDGET - 1);
-    const err = refusal(() => decode(Format.Bincode, vec(BUDGET), pixels, LIMIT));
+  it("takes a Vec<Pixel { v: u8 }> of as many structs as its JSON within the limit, and refuses one more", () => {
+    // one byte of bincode a struct, an object of 64 bytes of heap; 3 bytes of the budget (`,{}`),
+    // 2 the Vec's: 333 structs at 1000 bytes
+    expect((decode(Format.Bincode, vec(333), pixels, LIMIT) as unknown[]).length).toBe(333);
+    const err = refusal(() => decode(Format.Bincode, vec(334), pixels, LIMIT));
     expect(err.code).toBe(Code.DeserializationFailed);
-    expect(err.message).toMatch(`bincode payload over its container budget: more than ${BUDGET} structs`);
+    expect(err.message).toBe(
+      `bincode payload over its container budget: its structs, maps, byte arrays and enum variants with a value (3 bytes each) and sequences and tuples (2) would take more than the limit of ${LIMIT} bytes as the densest JSON ([] is 2 bytes, ,{} 3)`,
+    );
   });
 
-  it("counts tuples, byte arrays and enum variants with a value", () => {
+  it("counts tuples as arrays, byte arrays and enum variants with a value as maps", () => {
     expect(refusal(() => decode(Format.Bincode, vec(BUDGET), { seq: { tuple: ["u8"] } }, LIMIT)).message).toMatch("container budget");
     expect(() => decode(Format.Bincode, vec(BUDGET - 1), { seq: { tuple: ["u8"] } }, LIMIT)).not.toThrow();
     // 0-byte Vec<u8>s: eight bytes each, within the budget however many fit the limit
     const empties = new Uint8Array(8 + 8 * 100);
     new DataView(empties.buffer).setBigUint64(0, 100n, true);
     expect((decode(Format.Bincode, empties, { seq: "bytes" }, LIMIT) as unknown[]).length).toBe(100);
-    expect(refusal(() => decode(Format.Bincode, empties, { seq: "bytes" }, 200)).message).toMatch("more than 100 ");
+    // 2 + 3 * 100 = 302
+    expect(() => decode(Format.Bincode, empties, { seq: "bytes" }, 301)).not.toThrow();
+    expect(refusal(() => decode(Format.Bincode, empties, { seq: "bytes" }, 300)).message).toMatch("more than the limit of 300 bytes");
     // an enum's variant with a value is an object ({"V": ...}); one without, a string
     const tags = new Uint8Array(8 + 4 * 60);
     new DataView(tags.buffer).setBigUint64(0, 60n, true);
@@ -126,6 +158,8 @@ describe("the bincode container budget", () => {
     tags.fill(0);
     new DataView(tags.buffer).setBigUint64(0, 60n, true);
     for (let i = 0; i < 60; i++) tags[8 + 4 * i] = 1;
-    expect(refusal(() => decode(Format.Bincode, tags, e, 100)).message).toMatch("more than 50 ");
+    // 2 + 3 * 60 = 182
+    expect(() => decode(Format.Bincode, tags, e, 181)).not.toThrow();
+    expect(refusal(() => decode(Format.Bincode, tags, e, 180)).message).toMatch("more than the limit of 180 bytes");
   });
 });

@@ -208,18 +208,31 @@ describe("decodeFrame's container budget", () => {
   };
 
   it("reads a frame of as many maps, arrays and bins as JSON in its 64 KiB of room could hold, and refuses one more before making any", () => {
-    // the frame's map, its payload's bin, the array: 3 of the 32,768
-    expect(decodeFrame(padded(32_765))).toMatchObject({ type: "call", id: 7 });
-    expect(() => decodeFrame(padded(32_766))).toThrowError("msgpack payload over its container budget: more than 32768 maps, arrays and bins");
+    // the frame's map and its payload's bin (3 bytes each, `,{}`), the array (2, `[]`): 8 of the
+    // 65,537 (the root needs no comma), and 32,764 arrays in it
+    expect(decodeFrame(padded(32_764))).toMatchObject({ type: "call", id: 7 });
+    expect(() => decodeFrame(padded(32_765))).toThrowError("msgpack payload over its container budget: its maps and bins (3 bytes each) and arrays (2) would take more than the limit of 65536 bytes");
+    // empty maps and bins, 3 bytes each (`,{}`): 64 and 104 bytes of heap where an array is 40
+    const of = (n: number, unit: number[]) => {
+      const arrays = new Uint8Array(padded(n));
+      const out = new Uint8Array(arrays.length + n * (unit.length - 1));
+      out.set(arrays.subarray(0, arrays.length - n));
+      for (let i = 0; i < n; i++) out.set(unit, arrays.length - n + i * unit.length);
+      return out.buffer;
+    };
+    expect(decodeFrame(of(21_843, [0x80]))).toMatchObject({ type: "call", id: 7 });
+    expect(() => decodeFrame(of(21_844, [0x80]))).toThrowError("over its container budget");
+    expect(decodeFrame(of(21_843, [0xc4, 0x00]))).toMatchObject({ type: "call", id: 7 });
+    expect(() => decodeFrame(of(21_844, [0xc4, 0x00]))).toThrowError("over its container budget");
     // two million empty arrays: a frame within 2 MiB plus its room (the default requestBytes)
     const answer = badFrameAnswer(catchFrame(() => decodeFrame(padded(2_000_000))), () => false);
     expect(answer).toMatchObject({ type: "error", codeName: "BadRequest" });
   });
 
   it("holds past what else the scan would refuse: an ext value (msgpackr packs undefined as one), 0xc1 or a str not UTF-8 before the arrays", () => {
-    const budget = "msgpack payload over its container budget: more than 32768 maps, arrays and bins";
+    const budget = "msgpack payload over its container budget: its maps and bins (3 bytes each) and arrays (2) would take more than the limit of 65536 bytes";
     // A field msgpackr packs as fixext 1 (d4 00 00), as the client does a field left undefined.
-    expect(decodeFrame(padded(32_765, { note: undefined }))).toMatchObject({ type: "call", id: 7 });
+    expect(decodeFrame(padded(32_764, { note: undefined }))).toMatchObject({ type: "call", id: 7 });
     expect(() => decodeFrame(padded(2_000_000, { note: undefined }))).toThrowError(budget);
     // The same frame with the str "x" made a lone 0xff (msgpackr reads it as U+FFFD).
     const bad = new Uint8Array(padded(2_000_000, { note: "x" }));
