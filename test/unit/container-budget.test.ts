@@ -1,5 +1,5 @@
 /// <reference types="node" />
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Code, Format } from "../../src/abi.js";
 import { DEFAULT_PAYLOAD_LIMIT, decode, transcode } from "../../src/codec/index.js";
 import type { Schema } from "../../src/codec/schema.js";
@@ -138,6 +138,24 @@ describe("the bincode container budget", () => {
     expect(err.message).toBe(
       `bincode payload over its container budget: its structs, maps, byte arrays and enum variants with a value (3 bytes each) and sequences and tuples (2) would take more than the limit of ${LIMIT} bytes as the densest JSON ([] is 2 bytes, ,{} 3)`,
     );
+  });
+
+  it("makes each sequence and tuple of its length, not grown by push", () => {
+    // grown by push, a one-element array holds room for 17 (192 bytes of heap, where JSON's `[1]`
+    // takes 56): at 1 MiB, a Vec<(u8,)> at its budget held 101 MB
+    const push = vi.spyOn(Array.prototype, "push");
+    let value: unknown[][];
+    let pushed: unknown[];
+    try {
+      value = decode(Format.Bincode, vec(BUDGET - 1), { seq: { tuple: ["u8"] } }, LIMIT) as unknown[][];
+      pushed = [...push.mock.contexts];
+    } finally {
+      push.mockRestore();
+    }
+    expect(value).toHaveLength(BUDGET - 1);
+    expect(value[0]).toEqual([1]);
+    const made = new Set<unknown>([value, ...value]);
+    expect(pushed.filter((array) => made.has(array))).toHaveLength(0);
   });
 
   it("counts tuples as arrays, byte arrays and enum variants with a value as maps", () => {
