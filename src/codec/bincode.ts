@@ -1,5 +1,6 @@
 import { Reader, Writer } from "./bincode-buffers.js";
 import { setOwn } from "./own.js";
+import { bytesOfLength, copyOf } from "./small-bytes.js";
 import { INTEGER, type Schema } from "./schema.js";
 
 /**
@@ -358,20 +359,31 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }
 
-/** serde writes `Vec<u8>` as a JSON array of numbers; a string is taken as UTF-8 text. */
+/**
+ * serde writes `Vec<u8>` as a JSON array of numbers; a string is taken as UTF-8 text. For a
+ * decoded value, kept: small ones are views of a shared buffer (./small-bytes.ts).
+ */
 export function asBytes(value: unknown, path: string): Uint8Array {
   try {
-    return bytesOf(value);
+    return bytesOf(value, bytesOfLength);
   } catch (err) {
     throw placed(err, path);
   }
 }
 
-function bytesOf(value: unknown): Uint8Array {
+/** The bytes of a value to be written, which live only until they are. */
+const fresh = (n: number): Uint8Array => new Uint8Array(n);
+
+function bytesOf(value: unknown, make = fresh): Uint8Array {
   if (value instanceof Uint8Array) return value;
-  if (typeof value === "string") return encoder.encode(value);
+  if (typeof value === "string") {
+    const text = encoder.encode(value);
+    return make === fresh ? text : copyOf(text);
+  }
   if (Array.isArray(value) && value.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) {
-    return Uint8Array.from(value as number[]);
+    const out = make(value.length);
+    out.set(value as number[]);
+    return out;
   }
   return fail("bytes", value);
 }

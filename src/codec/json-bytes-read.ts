@@ -9,6 +9,7 @@ import { BYTES_BY_HAND, piece, SCRATCH_KEPT, text } from "./json-bytes.js";
 import { type JsonKernel, jsonKernel, KERNEL_BASE } from "./json-kernel.js";
 import { setOwn } from "./own.js";
 import type { Schema } from "./schema.js";
+import { copyOf } from "./small-bytes.js";
 
 /** Where a long byte array was cut out of the text: a string of U+0000 (written as its escape) and the array's index. */
 const MARK = "\\u0000";
@@ -48,7 +49,7 @@ export function cutBytes(d: Uint8Array): { source: string; arrays: Uint8Array[] 
           const out = KERNEL_BASE + n + 16;
           end = kernel.decode(KERNEL_BASE + i + 1, KERNEL_BASE + n, out);
           if (end >= 0) {
-            bytes = kernel.bytes.slice(out, out + kernel.count);
+            bytes = copyOf(kernel.bytes, out, out + kernel.count);
             end -= KERNEL_BASE;
           }
         }
@@ -56,7 +57,7 @@ export function cutBytes(d: Uint8Array): { source: string; arrays: Uint8Array[] 
         if (end < 0) {
           if (scratch.length < n >> 1) scratch = new Uint8Array(n >> 1);
           end = byteArray(d, i);
-          if (end > 0) bytes = scratch.slice(0, count);
+          if (end > 0) bytes = copyOf(scratch, 0, count);
         }
         if (end > 0) {
           (parts ??= []).push((from === 0 ? text : piece).decode(d.subarray(from, i)), `"${MARK}${(arrays ??= []).length}"`);
