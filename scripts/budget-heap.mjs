@@ -96,12 +96,14 @@ export const cases = (l: number) => [
   { name: "json [0.5,...]", bytes: json(l, (l) => fill("[", "0.5", "]", l)), decode: js },
   { name: 'json ["ab",...]', bytes: json(l, (l) => fill("[", '"ab"', "]", l)), decode: js },
   { name: "json [[],...] as Vec<bytes>", bytes: json(l, (l) => fill("[", "[]", "]", l)), decode: (d: Uint8Array) => decode(Format.Json, d, { seq: "bytes" }) },
+  { name: 'json ["",...] as Vec<bytes>', bytes: json(l, (l) => fill("[", '""', "]", l)), decode: (d: Uint8Array) => decode(Format.Json, d, { seq: "bytes" }) },
   // msgpack at its budget: one kind of container each
   { name: "msgpack empty arrays", bytes: () => array32(most(l, "array"), [0x90]), decode: mp(l) },
   { name: "msgpack Vec<(u8,)>", bytes: () => array32(Math.min(most(l, "array"), Math.floor((l - 5) / 2)), [0x91, 0x01]), decode: mp(l) },
   { name: "msgpack empty maps", bytes: () => array32(most(l, "map"), [0x80]), decode: mp(l) },
   { name: "msgpack {'':0} maps", bytes: () => array32(Math.min(most(l, "map"), Math.floor((l - 5) / 3)), [0x81, 0xa0, 0x00]), decode: mp(l) },
-  { name: "msgpack [[],...] as Vec<bytes>", bytes: () => array32(most(l, "array"), [0x90]), decode: (d: Uint8Array) => decode(Format.Msgpack, d, { seq: "bytes" }, l) },
+  { name: "msgpack [[],...] as Vec<bytes>", bytes: () => array32(most(l, "bin"), [0x90]), decode: (d: Uint8Array) => decode(Format.Msgpack, d, { seq: "bytes" }, l) },
+  { name: 'msgpack ["",...] as Vec<bytes>', bytes: () => array32(Math.min(l - 5, most(l, "bin")), [0xa0]), decode: (d: Uint8Array) => decode(Format.Msgpack, d, { seq: "bytes" }, l) },
   { name: "msgpack empty bins", bytes: () => array32(most(l, "bin"), [0xc4, 0x00]), decode: mp(l) },
   { name: "msgpack 1-byte bins", bytes: () => array32(Math.min(most(l, "bin"), Math.floor((l - 5) / 3)), [0xc4, 0x01, 0x00]), decode: mp(l) },
   // bincode at its budget

@@ -2,9 +2,10 @@ import { Packr } from "msgpackr";
 import { Format, type FormatValue, formatName } from "../abi.js";
 import { BusError } from "../errors.js";
 import { decodeBincode, encodeBincode } from "./bincode.js";
+import { COST, overBudget } from "./budget.js";
 import { conform, decodeJson, encodeJson, escapesSurrogate, wellFormed } from "./json.js";
 import { DEFAULT_LIMITS } from "../manifest.js";
-import { msgpackFault, sawProto } from "./msgpack-scan.js";
+import { budgetLeft, msgpackFault, sawProto } from "./msgpack-scan.js";
 import { setOwn } from "./own.js";
 import type { Schema } from "./schema.js";
 
@@ -42,8 +43,17 @@ export function decode(format: number, data: Uint8Array, schema?: Schema, limit 
         return data;
       case Format.Json:
         return decodeJson(data, schema);
-      case Format.Msgpack:
-        return conform(data.length ? unpackOne(data, limit) : undefined, schema);
+      case Format.Msgpack: {
+        if (!data.length) return conform(undefined, schema);
+        const value = unpackOne(data, limit);
+        // A str or array the topic's types read as bytes is a Uint8Array more (a bin's 104 bytes
+        // of heap): it takes what is left of the budget, as a bin would have. Counted as nothing
+        // (a str) or as an array, 1 MiB of msgpack strs read as Vec<Vec<u8>> held 201 MB.
+        let left = budgetLeft;
+        return conform(value, schema, (from) => {
+          if ((left -= COST.bin - (Array.isArray(from) ? COST.array : 0)) < 0) throw overBudget("msgpack", limit);
+        });
+      }
       case Format.Bincode:
         if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none");
         return decodeBincode(data, schema, limit);

@@ -105,17 +105,24 @@ export function decodeJson(data: Uint8Array, schema?: Schema): unknown {
   return conform(parse(text.decode(data)), schema);
 }
 
-/** Brings a self-describing value to the shape the schema names: byte arrays become Uint8Array. */
-export function conform(value: unknown, schema?: Schema): unknown {
-  if (!schema || typeof schema === "string") return schema === "bytes" && value != null ? asBytes(value, "$") : value;
+/**
+ * Brings a self-describing value to the shape the schema names: byte arrays become Uint8Array.
+ * `making` hears of each byte array made of something else (an array, a string) before it is made.
+ */
+export function conform(value: unknown, schema?: Schema, making?: (from: unknown) => void): unknown {
+  if (!schema || typeof schema === "string") {
+    if (schema !== "bytes" || value == null) return value;
+    if (making && !(value instanceof Uint8Array)) making(value);
+    return asBytes(value, "$");
+  }
   // Nothing to bring where the schema names no bytes: the value is the parse's own, as it is.
   if (value === null || value === undefined || typeof value !== "object" || !namesBytes(schema)) return value;
-  if ("option" in schema) return conform(value, schema.option);
-  if ("seq" in schema && Array.isArray(value)) return value.map((v) => conform(v, schema.seq));
-  if ("tuple" in schema && Array.isArray(value)) return value.map((v, i) => conform(v, schema.tuple[i]));
+  if ("option" in schema) return conform(value, schema.option, making);
+  if ("seq" in schema && Array.isArray(value)) return value.map((v) => conform(v, schema.seq, making));
+  if ("tuple" in schema && Array.isArray(value)) return value.map((v, i) => conform(v, schema.tuple[i], making));
   if ("struct" in schema) {
     const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-    for (const [k, s] of Object.entries(schema.struct)) if (k in out) out[k] = conform(out[k], s);
+    for (const [k, s] of Object.entries(schema.struct)) if (k in out) out[k] = conform(out[k], s, making);
     return out;
   }
   return value;

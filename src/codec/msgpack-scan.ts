@@ -25,6 +25,8 @@ const u32 = (d: Uint8Array, p: number) => d[p]! * 0x1000000 + ((d[p + 1]! << 16)
 
 /** Whether the last payload msgpackFault scanned holds the str "__proto__" (as a key or not). */
 export let sawProto = false;
+/** What the last payload msgpackFault scanned left of its container budget. */
+export let budgetLeft = 0;
 const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
 
 /**
@@ -88,6 +90,7 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
     if (len === 9 && d[p] === 0x5f && PROTO.every((b, i) => d[p + i] === b)) sawProto = true;
     p += len;
   }
+  budgetLeft = left;
   return undefined;
 }
 

@@ -73,6 +73,23 @@ describe("the msgpack container budget", () => {
     expect(refusal(() => decode(Format.Msgpack, Uint8Array.of(0x91, 0x80), undefined, 3)).message).toMatch("container budget");
   });
 
+  it("counts a str or an array the topic's types read as bytes as a bin: 3 bytes, `,[]`", () => {
+    // each a Uint8Array once conformed; counted as nothing (a str) or as an array, 1 MiB of
+    // empty strs read as Vec<Vec<u8>> held 201 MB
+    const bytes: Schema = { seq: "bytes" };
+    for (const empty of [[0xa0], [0x90]]) {
+      const at = array16(333, empty);
+      expect((decode(Format.Msgpack, at, bytes, LIMIT) as Uint8Array[]).every((b) => b instanceof Uint8Array)).toBe(true);
+      // as JSON, the same value takes the whole limit
+      expect(transcode({ format: Format.Msgpack, data: at }, Format.Json, bytes, LIMIT).data.length).toBe(LIMIT);
+      expect(refusal(() => decode(Format.Msgpack, array16(334, empty), bytes, LIMIT)).message).toBe(MSGPACK_OVER);
+      // without the types that make them bytes, they are strs and arrays as they are
+      expect(() => decode(Format.Msgpack, array16(334, empty), undefined, LIMIT)).not.toThrow();
+    }
+    // bins are bytes already, counted as they were read
+    expect(() => decode(Format.Msgpack, array16(333, [0xc4, 0x00]), bytes, LIMIT)).not.toThrow();
+  });
+
   it("counts nested containers as the flat ones", () => {
     // BUDGET arrays nested in one another, the densest JSON's own shape
     const nested = new Uint8Array(BUDGET).fill(0x91);
