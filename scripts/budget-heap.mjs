@@ -11,7 +11,8 @@
 // own. A payload the budget refuses prints "refused" and its message. It runs on an older
 // src/codec/budget.ts too (one unit a container, before COST), to compare.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -46,11 +47,8 @@ if (process.argv[2] === "--child") {
   process.exit(0);
 }
 
-const dir = join(root, "node_modules", ".cache", "budget-heap");
-mkdirSync(dir, { recursive: true });
-const entry = join(dir, "entry.ts");
-writeFileSync(
-  entry,
+const dir = mkdtempSync(join(tmpdir(), "budget-heap-"));
+const entry =
   `
 import { Format } from ${JSON.stringify(join(root, "src/abi.ts"))};
 import { decode } from ${JSON.stringify(join(root, "src/codec/index.ts"))};
@@ -113,11 +111,10 @@ export const cases = (l: number) => [
   { name: "bincode Vec<HashMap> empty", bytes: () => vec(Math.min(most(l, "map"), Math.floor((l - 8) / 8)), [0, 0, 0, 0, 0, 0, 0, 0]), decode: bc(l, { seq: { map: ["string", "u8"] } }) },
 ];
 
-`,
-);
+`;
 const bundle = join(dir, "bundle.mjs");
 const { build } = await import("esbuild");
-await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "node", outfile: bundle, logLevel: "error" });
+await build({ stdin: { contents: entry, resolveDir: root, loader: "ts" }, bundle: true, format: "esm", platform: "node", outfile: bundle, logLevel: "error" });
 
 const { cases } = await import(pathToFileURL(bundle).href);
 const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
@@ -136,4 +133,4 @@ for (const { name } of cases(LIMIT)) {
   if (last.refused) console.log(`${name.padEnd(30)} refused: ${last.refused}`);
   else console.log(`${name.padEnd(30)} ${mb(median(runs)).padStart(9)}  (${last.payload} bytes)`);
 }
-rmSync(entry);
+rmSync(dir, { recursive: true });
