@@ -39,6 +39,7 @@ import { exportGlobals } from "./wasm-globals.mjs";
 import { asyncify } from "./wasm-asyncify.mjs";
 import { capMemory, declaredMax } from "./wasm-memory-max.mjs";
 import { meter } from "./wasm-meter.mjs";
+import { readManifest } from "./module-manifest.mjs";
 import { signatures } from "./wasm-signatures.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -295,7 +296,7 @@ function compile(mod) {
   return capMemory(exportGlobals(readFileSync(file)), memoryPages(mod));
 }
 
-function listTree({ tree, outName, registry, served }) {
+async function listTree({ tree, outName, registry, served }) {
   const base = join(root, tree);
   const mods = [];
   if (existsSync(base)) {
@@ -303,7 +304,7 @@ function listTree({ tree, outName, registry, served }) {
       const dir = join(base, name);
       if (!statSync(dir).isDirectory() || !existsSync(join(dir, "module.json"))) continue;
       if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new Error(`${tree}/${name}: module names are lower-case letters, digits and dashes`);
-      const manifest = JSON.parse(readFileSync(join(dir, "module.json"), "utf8"));
+      const manifest = await readManifest(root, name, dir, `${tree}/${name}`);
       const target = join(out, outName, `${name}.wasm`);
       mods.push({ name, dir, manifest, sdk: sdkOf(dir, manifest), tree, outName, registry, served, target, keyFile: `${target}.key` });
     }
@@ -311,7 +312,13 @@ function listTree({ tree, outName, registry, served }) {
   return mods;
 }
 
-const trees = TREES.map((t) => ({ ...t, mods: listTree(t) }));
+// Every manifest, not only the selected modules': the registries list them all.
+const trees = [];
+try {
+  for (const t of TREES) trees.push({ ...t, mods: await listTree(t) });
+} catch (err) {
+  fail(err.message);
+}
 const all = trees.flatMap((t) => t.mods);
 
 // What to build: the named modules, else every module (only the served ones with --served).

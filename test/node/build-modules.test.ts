@@ -26,6 +26,7 @@ const script = process.env.WASM_BUS_BUILD_SCRIPT ?? join(repo, "scripts/build-mo
 const COPY = [
   "src", "durable-objects", "sdk/assemblyscript", "wrangler.toml", "tsconfig.json", "package.json",
   ...readdirSync(join(repo, "scripts")).filter((f) => /^wasm-.*\.mjs$/.test(f)).map((f) => `scripts/${f}`),
+  "scripts/module-manifest.mjs",
   "modules/hello", "modules/upcase", "test/guests/ticks", "test/guests/ticks-fresh",
 ];
 
@@ -151,6 +152,25 @@ describe("scripts/build-modules.mjs", () => {
     expect(run.stderr).toMatch(/hello, upcase/);
     expect(run.stderr).toMatch(/ticks, ticks-fresh/);
     expect(changed(before, snapshot())).toEqual([]);
+  }, 60_000);
+
+  it("a manifest the Worker would refuse fails the build, naming the module and the field, and writes nothing", async () => {
+    // The Worker parses every listed manifest when it starts: one it refuses would take every module down.
+    const manifest = read("modules/hello/module.json");
+    const before = snapshot();
+    try {
+      writeFileSync(join(tree, "modules/hello/module.json"), JSON.stringify({ ...JSON.parse(manifest), limits: { timeoutMs: 100 } }));
+      let run = await build("upcase"); // not the module built: the registry lists hello's manifest all the same
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toMatch(/modules\/hello\/module\.json: module hello: unknown limit "timeoutMs"/);
+      writeFileSync(join(tree, "modules/hello/module.json"), '{"topics": ');
+      run = await build("hello");
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toMatch(/modules\/hello\/module\.json: .*JSON/);
+      expect(changed(before, snapshot())).toEqual([]);
+    } finally {
+      writeFileSync(join(tree, "modules/hello/module.json"), manifest);
+    }
   }, 60_000);
 
   it("wrangler dev keeps answering while a module is rebuilt, then serves the new build", async () => {
