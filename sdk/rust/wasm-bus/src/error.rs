@@ -28,6 +28,10 @@ macro_rules! named {
         impl BusError {
             $(pub const $name: BusError = BusError(Code::$name as u32);)*
         }
+
+        /// Every named constant, for the test that holds them to `Code::ALL`.
+        #[cfg(test)]
+        pub(crate) const NAMED: &[BusError] = &[$(BusError::$name),*];
     };
 }
 
@@ -35,7 +39,8 @@ named! {
     SerializationFailed DeserializationFailed InvalidWapm FetchFailed CompileError
     IncorrectAbi Aborted InvalidHandle InvalidTopic MissingCallbacks Unsupported
     BadRequest InternalFailure MemoryAllocationFailed BusInvocationFailed AccessDenied
-    Timeout LimitExceeded GuestTrapped InvalidPointer InvalidUtf8 CallCycle Unknown
+    Timeout LimitExceeded GuestTrapped InvalidPointer InvalidUtf8 CallCycle NotFound
+    MethodNotAllowed Unauthorized Busy Unknown
 }
 
 impl BusError {

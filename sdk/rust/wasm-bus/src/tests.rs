@@ -123,6 +123,15 @@ fn errors_keep_their_code() {
 }
 
 #[test]
+fn every_code_but_success_has_its_constant() {
+    // A caller matches on them: a module's Busy (every instance taken) must be `BusError::Busy`.
+    let named: Vec<&str> = crate::error::NAMED.iter().map(|e| e.name()).collect();
+    let codes: Vec<&str> = crate::Code::ALL.iter().filter(|c| **c != crate::Code::Success).map(|c| c.name()).collect();
+    assert_eq!(named, codes);
+    assert_eq!(BusError::Busy.code(), 28);
+}
+
+#[test]
 fn dropping_a_pending_call_cancels_it() {
     mock::reset();
     let c = call("m", "t").json(&1).unwrap();
