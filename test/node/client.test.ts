@@ -244,6 +244,21 @@ describe("errors over HTTP, typed", () => {
   });
 });
 
+describe("a module's own words", () => {
+  it("are the error's detail, and its message says them once, over HTTP and over a session", async () => {
+    // chat faults a post under no join with these words (fault_message).
+    const words = "post needs a live join of this room as its parent";
+    const overHttp = (await client.call("chat", "post", { text: "hi" }).catch((e: unknown) => e)) as BusError;
+    const session = open(client.session("chat", "words"));
+    const overSession = (await wait(session.call("post", { text: "hi" }).reply, "the fault").catch((e: unknown) => e)) as BusError;
+    for (const err of [overHttp, overSession]) {
+      expect(err).toBeInstanceOf(BusError);
+      expect(err).toMatchObject({ codeName: "BadRequest", detail: words });
+      expect(err.message.split(words).length - 1, err.message).toBe(1);
+    }
+  });
+});
+
 describe("a call the caller gives up on", () => {
   it("is Timeout under AbortSignal.timeout and Aborted under an abort with a reason, not InternalFailure", async () => {
     // fetcher sleeps delayMs before its fetch: the answer comes long after the signal.
