@@ -118,6 +118,15 @@ describe("a module's own reason reaches its caller", () => {
     expect(await (await call("divider-rs", "divide", { a: 9, b: 3 })).json()).toBe(3);
   });
 
+  it("passes the words a Rust trait method gives with wasm_bus::explain", async () => {
+    const { call } = guestApp();
+    const res = await call("divider-rs", "remainder", { a: 7, b: 0 });
+    expect(res.status).toBe(400);
+    const json = (await res.json()) as ErrorBody;
+    expect(json).toMatchObject({ codeName: "BadRequest", module: "divider-rs", topic: "remainder", detail: "no remainder of 7 by 0" });
+    expect(await (await call("divider-rs", "remainder", { a: 7, b: 4 })).json()).toBe(3);
+  });
+
   it("keeps a reason to its own call: the next call on a pooled instance does not carry it", async () => {
     const { call } = guestApp();
     const bad = (await (await call("divider-rs", "divide", { a: 7 })).json()) as ErrorBody;

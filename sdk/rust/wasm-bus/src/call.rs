@@ -447,7 +447,7 @@ impl Responder {
     /// Says why, in words: when the handler serving this call returns an error, the caller
     /// gets this message with the code (in the HTTP error body's `detail`, a `fault` frame).
     pub fn explain(&self, message: impl Into<String>) {
-        crate::rt::explain(self.handle, message.into());
+        crate::rt::explain_call(self.handle, message.into());
     }
 
     /// Invokes the caller's callback `topic` with `data`. A refusal (`LimitExceeded`: the

@@ -49,7 +49,7 @@ pub use error::BusError;
 pub use format::{Codec, Payload};
 #[allow(deprecated)]
 pub use rt::serve;
-pub use rt::{block_on, last_callback_error, serve_forever};
+pub use rt::{block_on, explain, last_callback_error, serve_forever};
 pub use task::{spawn, JoinHandle};
 
 pub use serde;

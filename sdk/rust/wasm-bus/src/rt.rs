@@ -64,8 +64,10 @@ pub(crate) struct State {
     handlers: BTreeMap<u32, BTreeMap<String, Handler>>,
     /// inbound call handle -> the task serving it.
     inbound: BTreeMap<u32, u64>,
-    /// inbound call handle -> why it is failing, in words (`Responder::explain`).
+    /// inbound call handle -> why it is failing, in words (`Responder::explain`, `explain`).
     explanations: BTreeMap<u32, String>,
+    /// The task being polled: the innermost, as `poll` delivers events re-entrantly.
+    current: Option<u64>,
     /// What the host said to the module's latest callback: `last_callback_error`.
     callback_status: Option<BusError>,
     /// Inbound calls a refused callback was logged for: one line per call, not per callback,
@@ -160,7 +162,9 @@ pub(crate) fn run_ready() {
         });
         let Some((id, mut future)) = next else { break };
         let waker = Waker::from(Arc::new(TaskWaker(id)));
+        let outer = with(|s| s.current.replace(id));
         let done = future.as_mut().poll(&mut Context::from_waker(&waker)).is_ready();
+        with(|s| s.current = outer);
         let finished = with(|s| {
             let task = s.tasks.get_mut(&id)?;
             match task.slot {
@@ -355,7 +359,31 @@ where
 /// The task of an inbound call whose handler is still making its future.
 const STARTING: u64 = u64::MAX;
 
-pub(crate) fn explain(handle: u32, message: String) {
+/// Says why the inbound call the running task serves fails, in words: when its handler returns an
+/// error, the caller gets them with the code (the HTTP error body's `detail`, a `fault` frame's).
+/// For a `#[wasm_bus]` method, which has no `Request` to ask for a [`Responder`](crate::Responder):
+///
+/// ```no_run
+/// # use wasm_bus::BusError;
+/// # fn lookup(id: u32) -> Result<String, BusError> {
+/// wasm_bus::explain(format!("no note {id}"));
+/// Err(BusError::NotFound)
+/// # }
+/// ```
+///
+/// Only from the task the SDK runs for the call (a task it spawned is another, and its words go
+/// nowhere), and only the latest words count.
+pub fn explain(message: impl Into<String>) {
+    let handle = with(|s| {
+        let task = s.current?;
+        s.inbound.iter().find(|(_, t)| **t == task).map(|(h, _)| *h)
+    });
+    if let Some(handle) = handle {
+        explain_call(handle, message.into());
+    }
+}
+
+pub(crate) fn explain_call(handle: u32, message: String) {
     // Only while a task serves the call: words for a call that is over would be kept forever.
     with(|s| {
         if s.inbound.contains_key(&handle) {

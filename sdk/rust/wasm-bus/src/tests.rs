@@ -417,6 +417,49 @@ fn words_for_a_call_that_is_over_are_not_kept() {
     assert!(message.starts_with("cannot decode json: invalid type"), "{message}");
 }
 
+#[wasm_bus(format = "json", service = "")]
+pub trait Notes {
+    async fn lookup(&self, id: u32) -> String;
+}
+
+struct MyNotes;
+
+#[wasm_bus]
+impl Notes for MyNotes {
+    async fn lookup(&self, id: u32) -> Result<String, BusError> {
+        if id == 0 {
+            // After an await: the words go to the call this task serves, whenever it runs.
+            call("os", "time.sleep").json(&serde_json::json!({"duration_ms": 1}))?.await?;
+        }
+        crate::explain(format!("no note {id}"));
+        Err(BusError::NotFound)
+    }
+}
+
+#[test]
+fn a_trait_method_explains_its_error() {
+    mock::reset();
+    NotesService::listen(Arc::new(MyNotes)).unwrap();
+    let h = mock::deliver_start(0, "lookup", Format::Json, br#"{"id":7}"#);
+    let Some(Event::FaultMessage { code, message, .. }) = reply_of(h) else { panic!("{:?}", reply_of(h)) };
+    assert_eq!((code, message.as_str()), (BusError::NotFound.code(), "no note 7"));
+    // Two calls waiting at once, answered in the other order: each gets its own words.
+    let first = mock::deliver_start(0, "lookup", Format::Json, br#"{"id":0}"#);
+    let first_sleep = call_handle("time.sleep");
+    let second = mock::deliver_start(0, "lookup", Format::Json, br#"{"id":0}"#);
+    let second_sleep = call_handle("time.sleep");
+    assert_ne!(first_sleep, second_sleep);
+    mock::deliver_finish(second_sleep, Format::Json, b"null");
+    mock::deliver_finish(first_sleep, Format::Json, b"null");
+    for h in [first, second] {
+        let Some(Event::FaultMessage { message, .. }) = reply_of(h) else { panic!("{:?}", reply_of(h)) };
+        assert_eq!(message, "no note 0");
+    }
+    // Outside any task serving a call, there is no one to say it to.
+    crate::explain("nobody");
+    assert_eq!(crate::rt::stats().explanations, 0);
+}
+
 #[test]
 fn dropping_an_inbound_call_cancels_its_task_and_calls() {
     mock::reset();
