@@ -87,6 +87,8 @@ describe("the OpenAPI document", () => {
     expect(op.responses["200"].content["application/json"].schema).toEqual({ type: "array", items: { type: "string" } });
     expect(op.responses["400"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Error" });
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(["200", "400", "401", "404", "413", "415", "500", "502", "504", "default"]));
+    // Each status names the codes that answer with it: a module's own NotFound is a 404 too.
+    expect(op.responses["404"].description).toMatch(/InvalidWapm.*InvalidTopic.*NotFound/);
     expect(op["x-wasm-bus-callbacks"]).toEqual({ changed: jsonSchemaOf("u64") });
     expect(op.description).toMatch(/Callbacks \(changed\) reach WebSocket callers .*and HTTP callers that send Accept: application\/x-ndjson/);
     // A topic without types takes any value; a raw topic takes bytes only.

@@ -16,7 +16,7 @@ export const CALL_ERRORS = {
   "400": error("The body is empty, malformed for its format, or does not fit the topic's request type (the error names the field); or the module refused it (BadRequest)."),
   "401": error("No or a wrong `Authorization: Bearer` token (where the Worker has a BUS_TOKEN)."),
   "403": error("Sent by a browser from a page of another origin than the Worker's own that ALLOWED_ORIGINS does not list, or to a host name that ALLOWED_HOSTS, when set, does not list (AccessDenied)."),
-  "404": error("No such module (InvalidWapm) or topic (InvalidTopic)."),
+  "404": error("No such module (InvalidWapm) or topic (InvalidTopic); or the module faulted the call with NotFound, for a thing it does not have."),
   "413": error("The body, as sent or once transcoded into the topic's format, is over the module's `limits.requestBytes` (LimitExceeded)."),
   "415": error("The Content-Type is not a bus format, or cannot be transcoded into the topic's (Unsupported)."),
   "500": error("The guest trapped, faulted or broke the ABI (GuestTrapped, BusInvocationFailed, ...)."),
