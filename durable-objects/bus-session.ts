@@ -3,6 +3,8 @@ import { Code, OS_WAPM, formatName, formatValue } from "../src/abi.js";
 import { BusCall, type CallSink } from "../src/call.js";
 import type { Env } from "../src/env.js";
 import type { Payload } from "../src/codec/index.js";
+import { checkRequest } from "../src/codec/request-check.js";
+import type { TopicSpec } from "../src/codec/schema.js";
 import type { SessionObject } from "../src/objects.js";
 import { BusError, nameInMessage, type Outcome, osNotServed } from "../src/errors.js";
 import { type CallEvents, RemoteCalls, type RemoteCallOptions } from "../src/remote.js";
@@ -11,6 +13,7 @@ import { socketProtocol } from "../src/http/guard.js";
 import type { Durable, Guest, Saved } from "../src/instance/guest.js";
 import type { SavedCall } from "../src/instance/snapshot.js";
 import type { Limits } from "../src/manifest.js";
+import { moduleOf } from "../src/registry.js";
 import type { ModuleEntry } from "../src/runtime.js";
 import { createRuntime } from "../src/worker-runtime.js";
 import { SqlKv } from "./kv.js";
@@ -173,6 +176,23 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     this.#closed(ws);
   }
 
+  /** Why a call frame's payload is refused before any guest runs, if it is. */
+  #refusedRequest(module: string, frame: CallFrame): BusError | undefined {
+    const wapm = frame.wapm ?? module;
+    let spec: TopicSpec;
+    try {
+      spec = this.#runtime.topic(wapm, frame.topic);
+    } catch {
+      return undefined;
+    }
+    try {
+      checkRequest(spec, formatValue(frame.format), frame.payload, moduleOf(this.#runtime.modules, wapm)!.manifest.limits.requestBytes);
+    } catch (err) {
+      return BusError.from(err);
+    }
+    return undefined;
+  }
+
   /** Starts a client's call. */
   #start(ws: WebSocket, sid: string, frame: CallFrame): void {
     const module = this.#guest!.module.name;
@@ -181,6 +201,10 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     if (frame.parent !== undefined && !parent) {
       return send(ws, faultFrame(frame.id, BusError.of("InvalidHandle", `parent ${frame.parent} is not a live call`)));
     }
+    // Held to the topic's request type as an HTTP body is, so the module sees the same requests
+    // either way. A frame the routing refuses (no such module or topic) is left to it, with its words.
+    const refused = this.#refusedRequest(module, frame);
+    if (refused) return send(ws, faultFrame(frame.id, refused));
     const call = this.#runtime.start(
       frame.wapm ?? module,
       frame.topic,

@@ -91,6 +91,23 @@ describe("what one socket may do to a session it shares", () => {
     c.ws.close(1000, "done");
   });
 
+  it("refuses a call's payload as the HTTP edge refuses a body, before any guest runs: malformed, or not of the topic's request type (naming the field)", async () => {
+    const c = await open(`/bus/chat/typed-${crypto.randomUUID().slice(0, 8)}`);
+    c.call(1, "join", { name: 5 }, { keepalive: true });
+    expect(await c.next((f) => f.id === 1)).toEqual({ type: "fault", id: 1, code: Code.BadRequest, codeName: "BadRequest", error: "request.name: expected a string, got a number (5)" });
+    c.ws.send(pack({ type: "call", id: 2, topic: "join", format: "json", payload: new TextEncoder().encode("{nonsense") }));
+    expect(await c.next((f) => f.id === 2)).toMatchObject({ type: "fault", id: 2, code: Code.DeserializationFailed });
+    // msgpack for the json topic: held to the same type.
+    c.ws.send(pack({ type: "call", id: 3, topic: "join", format: "msgpack", payload: pack({ nom: "x" }) }));
+    expect(await c.next((f) => f.id === 3)).toMatchObject({ type: "fault", id: 3, code: Code.BadRequest, error: "request: missing field name" });
+    // What fits goes on, and a topic nobody serves is still the routing's InvalidTopic.
+    c.call(4, "join", { name: "ada" }, { keepalive: true });
+    expect((await c.next((f) => f.id === 4)).type).toBe("reply");
+    c.call(5, "no-such-topic", {});
+    expect(await c.next((f) => f.id === 5)).toMatchObject({ type: "fault", id: 5, code: Code.InvalidTopic });
+    c.ws.close(1000, "done");
+  });
+
   it("refuses a call frame reusing a live call's id with an error frame (InvalidHandle, or BadRequest unread) that ends no call: the live call's reply and callbacks still come under that id", async () => {
     // A call in flight: ticks-shared's wait sleeps 50 ms, then answers. A session of a test guest: straight to its object.
     const name = `dup-${crypto.randomUUID().slice(0, 8)}`;

@@ -1,8 +1,8 @@
 import { Format, OS_WAPM, formatName } from "../abi.js";
 import { heldTo, readCapped } from "../bytes.js";
-import { type Payload, decode } from "../codec/index.js";
+import type { Payload } from "../codec/index.js";
+import { checkRequest } from "../codec/request-check.js";
 import { fit } from "../codec/schema.js";
-import { validate } from "../codec/validate.js";
 import { BusError, osNotServed } from "../errors.js";
 import { moduleOf } from "../registry.js";
 import type { Runtime } from "../runtime.js";
@@ -48,13 +48,10 @@ export async function callPayload(runtime: Runtime, request: Request, module: st
     length <= limit
       ? heldTo(new Uint8Array(await request.arrayBuffer()), declared, limit, "request body")
       : await readCapped(request.body, declared, limit, "request body", { drain: true });
-  if (format === Format.Json || format === Format.Msgpack) {
-    if (!data.length) throw BusError.of("DeserializationFailed", `empty body: topic ${topic} wants one ${contentTypeOf(format)} value`);
-    const value = decode(format, data, spec.request, limit);
-    if (spec.request) validate(value, spec.request, "request");
-  } else if (format === Format.Bincode) {
-    decode(format, data, spec.request, limit);
+  if ((format === Format.Json || format === Format.Msgpack) && !data.length) {
+    throw BusError.of("DeserializationFailed", `empty body: topic ${topic} wants one ${contentTypeOf(format)} value`);
   }
+  checkRequest(spec, format, data, limit);
   return { format, data };
 }
 

@@ -1,0 +1,20 @@
+import { Format } from "../abi.js";
+import { decode } from "./index.js";
+import type { TopicSpec } from "./schema.js";
+import { validate } from "./validate.js";
+
+/**
+ * Refuses a caller's request before any guest runs: malformed for its format
+ * (DeserializationFailed), or not of the topic's declared request type (BadRequest, naming the
+ * field). Every caller from outside is held to it, an HTTP body and a WebSocket client's call
+ * frame alike, so a module sees the same requests whichever way they came. Raw bytes pass as they
+ * are; bincode is read only against a declared type, which it needs.
+ */
+export function checkRequest(spec: TopicSpec, format: number, data: Uint8Array, limit: number): void {
+  if (format === Format.Json || format === Format.Msgpack) {
+    const value = decode(format, data, spec.request, limit);
+    if (spec.request) validate(value, spec.request, "request");
+  } else if (format === Format.Bincode && spec.request) {
+    decode(format, data, spec.request, limit);
+  }
+}
