@@ -65,21 +65,40 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = defaults;
 
+/** module.json's keys: the Worker's, and the build's (`target`, `source`, `metering`). */
+const MANIFEST_KEYS = ["description", "topics", "fetch", "limits", "instances", "target", "source", "metering"];
+const TOPIC_KEYS = ["format", "accepts", "request", "response", "callbacks", "description"] satisfies (keyof TopicSpec)[];
+const FETCH_KEYS = ["allow"];
+
+/** A misspelt key would be ignored, and what it meant to say with it (`limit` for `limits`). */
+function knownKeys(object: object, keys: readonly string[], where: string): void {
+  for (const key of Object.keys(object)) {
+    if (!keys.includes(key)) throw new Error(`${where}: unknown key "${key}" (one of ${keys.join(", ")})`);
+  }
+}
+
 /** Validates a manifest as read from JSON; throws naming the field at fault. */
 export function parseManifest(name: string, raw: unknown): Manifest {
   if (!raw || typeof raw !== "object") throw new Error(`module ${name}: manifest is not an object`);
   const m = raw as Record<string, unknown>;
+  knownKeys(m, MANIFEST_KEYS, `module ${name}`);
   // Names come from the manifest: a null-prototype object, so "constructor" or "__proto__" are just names.
   const topics: Record<string, TopicSpec> = Object.create(null);
   for (const [topic, spec] of Object.entries((m.topics ?? {}) as Record<string, unknown>)) {
     const s = (typeof spec === "string" ? { format: spec } : spec) as Record<string, unknown>;
+    if (s && typeof s === "object") knownKeys(s, TOPIC_KEYS, `module ${name}: topic ${topic}`);
     const format = (s.format ?? "json") as FormatName;
     if (!FORMAT_NAMES.includes(format)) throw new Error(`module ${name}: topic ${topic}: unknown format "${format}"`);
     if (s.request !== undefined) checkSchema(s.request, `module ${name}: topic ${topic}: request`);
     if (s.response !== undefined) checkSchema(s.response, `module ${name}: topic ${topic}: response`);
+    if (s.callbacks !== undefined) {
+      if (!s.callbacks || typeof s.callbacks !== "object" || Array.isArray(s.callbacks)) throw new Error(`module ${name}: topic ${topic}: callbacks must be an object of callback names and their types`);
+      for (const [callback, schema] of Object.entries(s.callbacks)) checkSchema(schema, `module ${name}: topic ${topic}: callbacks.${callback}`);
+    }
     topics[topic] = { ...(s as object), format } as TopicSpec;
   }
   const fetch = (m.fetch ?? {}) as { allow?: unknown };
+  if (fetch && typeof fetch === "object") knownKeys(fetch, FETCH_KEYS, `module ${name}: fetch`);
   const allow = fetch.allow ?? [];
   if (!Array.isArray(allow) || !allow.every((h) => typeof h === "string")) {
     throw new Error(`module ${name}: fetch.allow must be a list of host patterns`);

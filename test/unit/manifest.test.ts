@@ -1,0 +1,40 @@
+// module.json as src/manifest.ts reads it: what it refuses, naming the key, and every manifest in
+// the repository passing. A misspelt key was ignored: "limit" for "limits" left the defaults in
+// place, "fromat" made a msgpack topic json, and nothing said so.
+import { readdirSync, readFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseManifest } from "../../src/manifest.js";
+
+const topic = { format: "json", request: { struct: { id: "u32" } } };
+
+describe("parseManifest", () => {
+  it("refuses a key it does not know, at the top and in a topic, naming it", () => {
+    expect(() => parseManifest("m", { topics: { t: topic }, limit: { fuel: 1 } })).toThrow(/module m: unknown key "limit"/);
+    expect(() => parseManifest("m", { topics: { t: { ...topic, fromat: "msgpack" } } })).toThrow(/module m: topic t: unknown key "fromat"/);
+    expect(() => parseManifest("m", { topics: {}, fetch: { alow: ["*"] } })).toThrow(/module m: fetch: unknown key "alow"/);
+  });
+
+  it("checks a topic's callbacks as it checks its request and response", () => {
+    expect(() => parseManifest("m", { topics: { t: { ...topic, callbacks: { tick: "u33" } } } })).toThrow(/module m: topic t: callbacks\.tick: unknown type "u33"/);
+    expect(() => parseManifest("m", { topics: { t: { ...topic, callbacks: ["tick"] } } })).toThrow(/module m: topic t: callbacks must be an object/);
+  });
+
+  it("takes every key a module may have, the build's (target, source, metering) among them", () => {
+    const manifest = parseManifest("m", {
+      description: "d", instances: "shared", target: "wasm32-wasip1", source: "x.wat", metering: false,
+      fetch: { allow: ["*"] }, limits: { fuel: 10 },
+      topics: { t: { ...topic, accepts: ["msgpack"], response: "bool", callbacks: { tick: "u32" }, description: "t" }, raw: "raw" },
+    });
+    expect(manifest.topics.t!.callbacks).toEqual({ tick: "u32" });
+  });
+
+  it("takes every module.json in the repository", () => {
+    for (const tree of ["modules", "test/guests", "bench/guests"]) {
+      for (const name of readdirSync(tree)) {
+        const file = join(tree, name, "module.json");
+        if (existsSync(file)) expect(() => parseManifest(name, JSON.parse(readFileSync(file, "utf8"))), file).not.toThrow();
+      }
+    }
+  });
+});
