@@ -246,8 +246,8 @@ describe("errors over HTTP, typed", () => {
 
 describe("a module's own words", () => {
   it("are the error's detail, and its message says them once, over HTTP and over a session", async () => {
-    // chat faults a post under no join with these words (fault_message).
-    const words = "post needs a live join of this room as its parent";
+    // The AssemblyScript SDK faults chat's post under no join with these words (listenUnder).
+    const words = "no handler for topic post (a sub-API's topic needs its parent call)";
     const overHttp = (await client.call("chat", "post", { text: "hi" }).catch((e: unknown) => e)) as BusError;
     const session = open(client.session("chat", "words"));
     const overSession = (await wait(session.call("post", { text: "hi" }).reply, "the fault").catch((e: unknown) => e)) as BusError;
