@@ -70,7 +70,8 @@ export type Stream = "stdin" | "stdout" | "stderr";
 /**
  * A process's fd 0, 1 or 2. A pipe unless the process runs on a terminal: wasi-libc's `isatty`
  * (and Rust's `IsTerminal`) is true only for a character device without seek rights. Reads and
- * writes are the imports' own (stdin from the Pipe, output as lines); the rest is here.
+ * writes are the imports' own (stdin from the Pipe, output as lines), as are what fds.ts answers;
+ * the rest is here, for the shim's imports.
  */
 export class Stdio extends Fd {
   readonly ino = Inode.issue_ino();
@@ -87,14 +88,10 @@ export class Stdio extends Fd {
   get nonblocking(): boolean {
     return (this.flags & defs.FDFLAGS_NONBLOCK) !== 0;
   }
-  override fd_fdstat_get() {
-    const fdstat = new defs.Fdstat(this.filetype, this.flags);
+  /** Read or write by direction, never seek or tell. */
+  get rights(): bigint {
     const io = this.stream === "stdin" ? defs.RIGHTS_FD_READ : defs.RIGHTS_FD_WRITE;
-    fdstat.fs_rights_base = BigInt(io | defs.RIGHTS_POLL_FD_READWRITE | defs.RIGHTS_FD_FDSTAT_SET_FLAGS | defs.RIGHTS_FD_FILESTAT_GET);
-    return { ret: defs.ERRNO_SUCCESS, fdstat };
-  }
-  override fd_filestat_get() {
-    return { ret: defs.ERRNO_SUCCESS, filestat: new defs.Filestat(this.ino, this.filetype, 0n) };
+    return BigInt(io | defs.RIGHTS_POLL_FD_READWRITE | defs.RIGHTS_FD_FDSTAT_SET_FLAGS | defs.RIGHTS_FD_FILESTAT_GET);
   }
   override fd_fdstat_set_flags(flags: number) {
     if (flags & ~(defs.FDFLAGS_APPEND | defs.FDFLAGS_NONBLOCK)) return defs.ERRNO_INVAL;
@@ -105,22 +102,6 @@ export class Stdio extends Fd {
   // is an error to a libc that scans fds for preopens from 0).
   override fd_prestat_get() {
     return { ret: defs.ERRNO_BADF, prestat: null };
-  }
-  // A pipe or a terminal has no position.
-  override fd_seek() {
-    return { ret: defs.ERRNO_SPIPE, offset: 0n };
-  }
-  override fd_tell() {
-    return { ret: defs.ERRNO_SPIPE, offset: 0n };
-  }
-  override fd_pread() {
-    return { ret: defs.ERRNO_SPIPE, data: new Uint8Array() };
-  }
-  override fd_pwrite() {
-    return { ret: defs.ERRNO_SPIPE, nwritten: 0 };
-  }
-  override fd_allocate() {
-    return defs.ERRNO_SPIPE;
   }
   override fd_read() {
     return { ret: defs.ERRNO_BADF, data: new Uint8Array() };

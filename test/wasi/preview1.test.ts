@@ -47,6 +47,37 @@ describe("WASI preview1: every function answers with an errno, none traps", () =
     expect(ran.stdout.at(-1)).toBe("done");
   });
 
+  it("the calls for files and directories on stdio answer as Linux does for a pipe, and write no out-pointer", async () => {
+    // Linux (and wasmtime's preview1 adapter, for a stream): posix_fadvise, fallocate, lseek,
+    // pread and pwrite ESPIPE; fsync, fdatasync and ftruncate EINVAL; getdents ENOTDIR. The shim
+    // said success for advise and the syncs, ENOTSUP for readdir and set_size, and wrote seek's
+    // offset and pread's nread though they failed.
+    const stdio = `advise=${ESPIPE} allocate=${ESPIPE} sync=${EINVAL} datasync=${EINVAL} readdir=${ENOTDIR} set_size=${EINVAL} seek=${ESPIPE} tell=${ESPIPE} pread=${ESPIPE} pwrite=${ESPIPE} untouched=true`;
+    const closed = `advise=${EBADF} allocate=${EBADF} sync=${EBADF} datasync=${EBADF} readdir=${EBADF} set_size=${EBADF} seek=${EBADF} tell=${EBADF} pread=${EBADF} pwrite=${EBADF} untouched=true`;
+    for (const tty of [false, true]) {
+      const ran = await probe(["fdops"], { tty });
+      exited(ran);
+      expect(ran.stdout).toEqual([`fd0 ${stdio}`, `fd1 ${stdio}`, `fd2 ${stdio}`, `fd42 ${closed}`]);
+    }
+  });
+
+  it("an fdstat or filestat that runs past the end of memory is EFAULT with nothing of it written; a whole one is every byte", async () => {
+    const ran = await probe(["edges"], { stdin: "abc" });
+    exited(ran);
+    const got = fields(ran.stdout);
+    // The shim wrote an fdstat's first fields (a filestat's first 32 bytes) before failing, and a
+    // whole filestat's times at 38, 46 and 52: bytes 60-63 stayed as they were.
+    const { fdstat, fdstat_kept, filestat, filestat_kept, filestat_whole, filestat_zeros } = got;
+    expect({ fdstat, fdstat_kept, filestat, filestat_kept, filestat_whole, filestat_zeros }).toEqual({
+      fdstat: String(EFAULT),
+      fdstat_kept: "true",
+      filestat: String(EFAULT),
+      filestat_kept: "true",
+      filestat_whole: "0",
+      filestat_zeros: "true",
+    });
+  });
+
   it("fds follow fd_renumber and fd_close", async () => {
     const ran = await probe(["renumber"]);
     exited(ran);

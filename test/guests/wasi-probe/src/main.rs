@@ -50,6 +50,24 @@ extern "C" {
     fn raw_random_get(buf: i32, len: i32) -> i32;
     #[link_name = "clock_time_get"]
     fn raw_clock_time_get(id: i32, precision: i64, time: i32) -> i32;
+    #[link_name = "fd_advise"]
+    fn raw_fd_advise(fd: i32, offset: i64, len: i64, advice: i32) -> i32;
+    #[link_name = "fd_allocate"]
+    fn raw_fd_allocate(fd: i32, offset: i64, len: i64) -> i32;
+    #[link_name = "fd_sync"]
+    fn raw_fd_sync(fd: i32) -> i32;
+    #[link_name = "fd_datasync"]
+    fn raw_fd_datasync(fd: i32) -> i32;
+    #[link_name = "fd_readdir"]
+    fn raw_fd_readdir(fd: i32, buf: i32, buf_len: i32, cookie: i64, bufused: i32) -> i32;
+    #[link_name = "fd_filestat_set_size"]
+    fn raw_fd_filestat_set_size(fd: i32, size: i64) -> i32;
+    #[link_name = "fd_tell"]
+    fn raw_fd_tell(fd: i32, offset: i32) -> i32;
+    #[link_name = "fd_pread"]
+    fn raw_fd_pread(fd: i32, iovs: i32, iovs_len: i32, offset: i64, nread: i32) -> i32;
+    #[link_name = "fd_pwrite"]
+    fn raw_fd_pwrite(fd: i32, iovs: i32, iovs_len: i32, offset: i64, nwritten: i32) -> i32;
 }
 
 const EVENTTYPE_CLOCK: u8 = 0;
@@ -160,6 +178,22 @@ fn filestat_type(fd: i32) -> String {
     format!("type{}", buf[2] as u8)
 }
 
+/// The last `n` bytes of memory, set to 0xee while `f` runs (which may not allocate: they may be
+/// the heap's), then put back: whether `f` left them as they were, and what it answered.
+fn at_end(n: usize, f: impl FnOnce(i32) -> i32) -> (i32, bool) {
+    let end = core::arch::wasm32::memory_size(0) * 65536;
+    let p = (end - n) as *mut u8;
+    let mut saved = [0u8; 64];
+    unsafe {
+        core::ptr::copy_nonoverlapping(p, saved.as_mut_ptr(), n);
+        core::ptr::write_bytes(p, 0xee, n);
+        let r = f(p as usize as i32);
+        let untouched = (0..n).all(|i| *p.add(i) == 0xee);
+        core::ptr::copy_nonoverlapping(saved.as_ptr(), p, n);
+        (r, untouched)
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let probe = args.get(1).map(String::as_str).unwrap_or("");
@@ -205,6 +239,60 @@ fn main() {
             println!("seek_stdout={}", raw_fd_seek(1, 0, 0, ptr(&mut n)));
             println!("read_stdout={}", raw_fd_read(1, ptr(&iov), 1, ptr(&mut n)));
             println!("done");
+        },
+        // The fd calls for files and directories on stdio (and an fd not open): their errnos, and
+        // whether an out-pointer they were given was left alone.
+        "fdops" => unsafe {
+            for fd in [0, 1, 2, 42] {
+                let mut out = [0xeeu8; 16];
+                let o = ptr(out.as_mut_ptr());
+                let mut buf = [0u8; 16];
+                let iov = Iovec { buf: buf.as_mut_ptr(), len: buf.len() };
+                println!(
+                    "fd{fd} advise={} allocate={} sync={} datasync={} readdir={} set_size={} seek={} tell={} pread={} pwrite={} untouched={}",
+                    raw_fd_advise(fd, 0, 0, 0),
+                    raw_fd_allocate(fd, 0, 1),
+                    raw_fd_sync(fd),
+                    raw_fd_datasync(fd),
+                    raw_fd_readdir(fd, o, 0, 0, o + 8),
+                    raw_fd_filestat_set_size(fd, 0),
+                    raw_fd_seek(fd, 0, 1, o),
+                    raw_fd_tell(fd, o),
+                    raw_fd_pread(fd, ptr(&iov), 1, 0, o + 8),
+                    raw_fd_pwrite(fd, ptr(&iov), 1, 0, o + 8),
+                    out.iter().all(|&b| b == 0xee),
+                );
+            }
+        },
+        // Results that run past the end of memory: EFAULT, and nothing done or written in part.
+        "edges" => unsafe {
+            let (fdstat, fdstat_kept) = at_end(8, |p| raw_fd_fdstat_get(1, p));
+            let (filestat, filestat_kept) = at_end(32, |p| raw_fd_filestat_get(1, p));
+            // A whole filestat: every byte but ino and filetype 0, none left as it was.
+            let mut stat = [0xffu8; 64];
+            let whole = raw_fd_filestat_get(1, ptr(stat.as_mut_ptr()));
+            let zeros = stat.iter().enumerate().all(|(i, &b)| (8..17).contains(&i) || b == 0);
+            // stdin holds "abc": a read whose nread is past memory takes none of it.
+            let mut buf = [0u8; 8];
+            let iov = Iovec { buf: buf.as_mut_ptr(), len: buf.len() };
+            let (read, _) = at_end(2, |p| raw_fd_read(0, ptr(&iov), 1, p));
+            let mut n = 0u32;
+            let again = raw_fd_read(0, ptr(&iov), 1, ptr(&mut n));
+            let got = String::from_utf8_lossy(&buf[..n as usize]).into_owned();
+            // A write whose nwritten is past memory writes nothing.
+            let msg = b"never written\n";
+            let wiov = Iovec { buf: msg.as_ptr(), len: msg.len() };
+            let (write, _) = at_end(2, |p| raw_fd_write(1, ptr(&wiov), 1, p));
+            // A poll whose nevents is past memory: no event written.
+            let subs = [Subscription::fd(7, EVENTTYPE_FD_WRITE, 1)];
+            let mut events = [Event([0xee; 32]); 1];
+            let (poll, _) = at_end(2, |p| raw_poll_oneoff(ptr(subs.as_ptr()), ptr(events.as_mut_ptr()), 1, p));
+            let events_kept = events[0].0.iter().all(|&b| b == 0xee);
+            println!("fdstat={fdstat} fdstat_kept={fdstat_kept} filestat={filestat} filestat_kept={filestat_kept}");
+            println!("filestat_whole={whole} filestat_zeros={zeros}");
+            println!("read={read} again={again} got={got}");
+            println!("write={write}");
+            println!("poll={poll} events_kept={events_kept}");
         },
         // What stdio are: pipes, or a terminal where the process asked for one.
         "stdio" => {
@@ -341,7 +429,7 @@ fn main() {
         }
         "exit" => std::process::exit(arg(2, 0) as i32),
         _ => {
-            eprintln!("usage: wasi-probe sock|errnos|stdio|renumber|poll|wait-input|sleep|cat|upcase|nonblock|print|random|env|exit");
+            eprintln!("usage: wasi-probe sock|errnos|fdops|edges|stdio|renumber|poll|wait-input|sleep|cat|upcase|nonblock|print|random|env|exit");
             std::process::exit(2);
         }
     }
