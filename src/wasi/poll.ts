@@ -171,7 +171,9 @@ export function pollImports(ctx: WasiContext): { clock_res_get: Import; clock_ti
     if (n === 0) return defs.ERRNO_INVAL;
     const subs = subscriptions(inPtr, n);
     if (typeof subs === "number") return subs;
-    memory().peek(outPtr, n * EVENT, "poll_oneoff events"); // a wild buffer fails before any wait
+    // Wild results fail before any wait, and before an event is written or a clock's floor moves.
+    memory().check(outPtr, n * EVENT, "poll_oneoff events");
+    memory().check(neventsPtr, 4, "poll_oneoff nevents");
     const now = readyEvents(subs);
     if (now.length) return deliver(outPtr, neventsPtr, now);
     // Nothing is ready. Where the guest cannot wait (not asyncified, or called where it cannot

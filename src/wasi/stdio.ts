@@ -129,7 +129,9 @@ export function stdioImports(ctx: WasiContext, stdout: Lines, stderr: Lines): { 
   const readStdin = (iovs: number, count: number, nreadPtr: number): number | null => {
     const vecs = iovecs(memory(), iovs, count, "fd_read iovecs");
     const total = vecs.reduce((n, [, len]) => n + len, 0);
-    for (const [p, len] of vecs) memory().peek(p, len, "fd_read buffer"); // wild buffers fail before a byte is consumed
+    // Wild buffers (or nread) fail before a byte is consumed: taken, it would be lost.
+    for (const [p, len] of vecs) memory().check(p, len, "fd_read buffer");
+    memory().check(nreadPtr, 4, "fd_read nread");
     // Room for nothing: 0 at once, as read(2) answers, not a wait for data it cannot take.
     const data = total === 0 ? new Uint8Array() : stdin.read(total);
     if (data === null) return null;
@@ -163,7 +165,10 @@ export function stdioImports(ctx: WasiContext, stdout: Lines, stderr: Lines): { 
     if (f.stream === "stdin") return defs.ERRNO_BADF;
     const out = f.stream === "stdout" ? stdout : stderr;
     const vecs = iovecs(memory(), iovs, count, "fd_write iovecs");
-    for (const [p, len] of vecs) memory().peek(p, len, "fd_write buffer"); // all or nothing
+    // All or nothing: a wild buffer (or nwritten) fails before a byte goes out, or the guest
+    // would write again what went.
+    for (const [p, len] of vecs) memory().check(p, len, "fd_write buffer");
+    memory().check(nwrittenPtr, 4, "fd_write nwritten");
     // Iovecs may point at the same bytes again and again: one call could ask for terabytes from a
     // small memory (host time and output without end, and nwritten wraps past 2^32). A call
     // writes at most what memory holds, and ends at most MAX_WRITE_LINES lines; the rest is a

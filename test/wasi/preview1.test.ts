@@ -78,6 +78,16 @@ describe("WASI preview1: every function answers with an errno, none traps", () =
     });
   });
 
+  it("a count that runs past the end of memory (nread, nwritten, nevents) is EFAULT before anything is taken, written out or reported", async () => {
+    const ran = await probe(["edges"], { stdin: "abc" });
+    exited(ran);
+    const { read, again, got, write, poll, events_kept } = fields(ran.stdout);
+    // stdin was consumed (and lost) before nread failed; the line went out before nwritten failed
+    // (the guest would write it again); the events were written before nevents failed.
+    expect({ read, again, got, write, poll, events_kept }).toEqual({ read: String(EFAULT), again: "0", got: "abc", write: String(EFAULT), poll: String(EFAULT), events_kept: "true" });
+    expect(ran.stdout.filter((l) => l.includes("never written"))).toEqual([]);
+  });
+
   it("fds follow fd_renumber and fd_close", async () => {
     const ran = await probe(["renumber"]);
     exited(ran);
