@@ -26,7 +26,8 @@ export interface Wasi {
 }
 
 /**
- * WASI's own state in a snapshot: the partial output lines, the flags of fds 0-2 (closed: null),
+ * WASI's own state in a snapshot: the partial output lines (and the start of a character a write
+ * ended inside, as byte values: a snapshot saved before it was kept has none), the flags of fds 0-2 (closed: null),
  * which stream each is (fd_renumber moves them: stderr onto 1 writes to stderr through 1; a
  * snapshot saved before this was kept has none, each fd the stream it opened as), and the clocks
  * (a snapshot saved before they were kept has none).
@@ -34,6 +35,7 @@ export interface Wasi {
 export interface WasiState {
   stdout: string;
   stderr: string;
+  held?: { stdout: number[]; stderr: number[] };
   fds: (number | null)[];
   streams?: (Stream | null)[];
   clocks?: ClockState;
@@ -140,12 +142,15 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
     stop: () => ctx.ended.abort(),
     save: () => {
       const open = [0, 1, 2].map((fd) => ctx.fd(fd) as Stdio | undefined);
-      return { stdout: stdout.pending, stderr: stderr.pending, fds: open.map((f) => f?.flags ?? null), streams: open.map((f) => f?.stream ?? null), clocks: clocks.save() };
+      const held = { stdout: [...stdout.held], stderr: [...stderr.held] };
+      return { stdout: stdout.pending, stderr: stderr.pending, held, fds: open.map((f) => f?.flags ?? null), streams: open.map((f) => f?.stream ?? null), clocks: clocks.save() };
     },
     load: (state) => {
       if (state.clocks) clocks.load(state.clocks);
       stdout.pending = state.stdout;
       stderr.pending = state.stderr;
+      stdout.held = new Uint8Array(state.held?.stdout ?? []);
+      stderr.held = new Uint8Array(state.held?.stderr ?? []);
       state.fds.forEach((flags, fd) => {
         const stream = state.streams?.[fd] ?? (shim.fds[fd] as Stdio).stream;
         if (flags === null) shim.fds[fd] = undefined as never;

@@ -23,20 +23,66 @@ function cut(line: string): number {
   return last >= 0xd800 && last <= 0xdbff ? MAX_LINE - 1 : MAX_LINE;
 }
 
-/** Splits a byte stream into lines; the last partial line comes out on flush. */
+/** The most bytes one Lines.step takes: with what Lines holds, never more than one piece's worth. */
+const STEP = MAX_LINE / 2;
+
+/**
+ * Where the last whole UTF-8 sequence in `bytes` ends: after it may come the start of a
+ * character that the next write completes (at most 3 bytes). A sequence that is cut short only by
+ * the end of `bytes` is not whole yet; an invalid one is, and decodes as it would have anyway.
+ */
+function whole(bytes: Uint8Array): number {
+  for (let i = bytes.length - 1; i >= 0 && i >= bytes.length - 3; i--) {
+    const b = bytes[i]!;
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: its lead is further back
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return bytes.length - i < need ? i : bytes.length;
+  }
+  return bytes.length;
+}
+
+/**
+ * Splits a byte stream into lines; the last partial line comes out on flush. The start of a
+ * character a write ends inside is held as bytes (a streaming TextDecoder held it out of sight):
+ * so a step can count it, and a snapshot keep it.
+ */
 export class Lines {
   #pending = "";
+  /** The newline after `#pending` was taken (by a step that put out a piece first): it is the rest of a line. */
+  #ended = false;
+  #held: Uint8Array = new Uint8Array(0);
   #decoder = new TextDecoder();
   constructor(readonly emit: (line: string) => void) {}
-  /** The partial line not yet emitted: a snapshot keeps it (a UTF-8 sequence cut in two is not). */
+  /** The partial line not yet emitted, with its newline if that was taken: a snapshot keeps it. */
   get pending(): string {
-    return this.#pending;
+    return this.#ended ? `${this.#pending}\n` : this.#pending;
   }
   set pending(text: string) {
-    this.#pending = text;
+    this.#ended = text.endsWith("\n");
+    this.#pending = this.#ended ? text.slice(0, -1) : text;
+  }
+  /** The start of a character cut by the end of the last write (0-3 bytes): a snapshot keeps it. */
+  get held(): Uint8Array {
+    return this.#held;
+  }
+  set held(bytes: Uint8Array) {
+    this.#held = bytes;
+  }
+  /** What is held and `bytes` as text, up to the last whole character (all of it where a line `ends` after them); the rest is held. */
+  #decode(bytes: Uint8Array, ends: boolean): string {
+    let all = bytes;
+    if (this.#held.length) {
+      all = new Uint8Array(this.#held.length + bytes.length);
+      all.set(this.#held);
+      all.set(bytes, this.#held.length);
+    }
+    const upto = ends ? all.length : whole(all);
+    this.#held = all.slice(upto);
+    return this.#decoder.decode(all.subarray(0, upto));
   }
   write(bytes: Uint8Array) {
-    const text = this.#decoder.decode(bytes, { stream: true });
+    this.end();
+    const text = this.#decode(bytes, false);
     if (!text.includes("\n") && this.#pending.length + text.length <= MAX_LINE) {
       this.#pending += text;
       return;
@@ -44,11 +90,46 @@ export class Lines {
     const parts = (this.#pending + text).split("\n");
     this.#pending = parts.pop()!;
     for (const line of parts) this.#emitLong(line);
-    while (this.#pending.length > MAX_LINE) {
-      const at = cut(this.#pending);
-      this.emit(this.#pending.slice(0, at));
-      this.#pending = this.#pending.slice(at);
+    while (this.#pending.length > MAX_LINE) this.#piece();
+  }
+  /**
+   * Takes `bytes` up to their first newline (at most STEP bytes) and puts out at most one line,
+   * or one piece of a line longer than MAX_LINE: a guest that can wait stops right after the one
+   * that filled its reader. How many bytes it took, and what came out. Lines keeps at most
+   * MAX_LINE units and holds at most 3 bytes, and a byte is at most one UTF-16 unit, so what one
+   * step adds is never more than one piece. A piece made at a line's end leaves the newline to the
+   * next step, with the rest of the line; but where the piece was all it took (what it held came
+   * out as replacement characters before the newline) it takes the newline too, so that a step
+   * that puts something out always takes a byte (a write of 0 bytes is an error to Rust's
+   * write_all), and the rest comes out by `end`.
+   */
+  step(bytes: Uint8Array): { used: number; out?: "line" | "piece" } {
+    if (this.end()) return { used: 0, out: "line" };
+    const nl = bytes.subarray(0, STEP + 1).indexOf(10);
+    const chunk = bytes.subarray(0, nl >= 0 ? nl : Math.min(bytes.length, STEP));
+    this.#pending += this.#decode(chunk, nl >= 0);
+    if (this.#pending.length > MAX_LINE) {
+      this.#piece();
+      this.#ended = nl === 0;
+      return { used: nl === 0 ? 1 : chunk.length, out: "piece" };
     }
+    if (nl < 0) return { used: chunk.length };
+    this.emit(this.#pending);
+    this.#pending = "";
+    return { used: nl + 1, out: "line" };
+  }
+  /** Puts out the rest of a line whose newline a step took, if one did: whether it did. */
+  end(): boolean {
+    if (!this.#ended) return false;
+    this.#ended = false;
+    this.emit(this.#pending);
+    this.#pending = "";
+    return true;
+  }
+  #piece() {
+    const at = cut(this.#pending);
+    this.emit(this.#pending.slice(0, at));
+    this.#pending = this.#pending.slice(at);
   }
   #emitLong(line: string) {
     while (line.length > MAX_LINE) {
@@ -59,7 +140,8 @@ export class Lines {
     this.emit(line);
   }
   flush() {
-    const rest = this.#pending + this.#decoder.decode();
+    this.end();
+    const rest = this.#pending + this.#decode(new Uint8Array(), true);
     this.#pending = "";
     if (rest) this.#emitLong(rest);
   }
@@ -183,32 +265,29 @@ export function stdioImports(ctx: WasiContext, stdout: Lines, stderr: Lines): { 
     for (const [p, len] of vecs) {
       const bytes = memory().peek(p, Math.min(len, most - total), "fd_write buffer");
       let take = bytes.length;
-      let written = 0;
-      let nl = bytes.indexOf(10);
-      while (nl >= 0 || (blocked && written < bytes.length)) {
-        // A guest that can wait also stops after a piece of a line longer than MAX_LINE: Lines
-        // emits one, and the queue may fill on it, mid-line. So it feeds Lines steps that emit at
-        // most one line or piece each: at most MAX_LINE / 2 bytes (a byte is at most one UTF-16
-        // unit, Lines keeps at most MAX_LINE pending, and its decoder may hold 2 more), and a
-        // line's end only where the whole line is one piece. The write ends right after the
-        // piece or line that filled the queue.
-        let end = nl + 1;
-        if (blocked && nl !== written && (nl < 0 || nl - written > MAX_LINE / 2 || out.pending.length + (nl - written) + 2 > MAX_LINE)) {
-          end = Math.min(nl < 0 ? bytes.length : nl, written + MAX_LINE / 2);
+      if (blocked) {
+        // A guest that can wait feeds Lines a step at a time, each at most one line or one piece
+        // of a line longer than MAX_LINE (the queue may fill on a piece, mid-line), and ends its
+        // write right after the one that filled the queue.
+        take = 0;
+        while (take < bytes.length) {
+          const { used, out: put } = out.step(bytes.subarray(take));
+          take += used;
+          if ((put === "line" && ++lines === MAX_WRITE_LINES) || (put && blocked())) {
+            stop = true;
+            break;
+          }
         }
-        if (blocked) {
-          out.write(bytes.subarray(written, end));
-          written = end;
+      } else {
+        for (let nl = bytes.indexOf(10); nl >= 0; nl = bytes.indexOf(10, nl + 1)) {
+          if (++lines === MAX_WRITE_LINES) {
+            take = nl + 1;
+            stop = true;
+            break;
+          }
         }
-        const isLine = end === nl + 1;
-        if (isLine) nl = bytes.indexOf(10, end);
-        if ((isLine && ++lines === MAX_WRITE_LINES) || blocked?.()) {
-          take = end;
-          stop = true;
-          break;
-        }
+        out.write(bytes.subarray(0, take));
       }
-      out.write(bytes.subarray(written, take));
       total += take;
       if (stop || take < len) break;
     }
@@ -218,9 +297,17 @@ export function stdioImports(ctx: WasiContext, stdout: Lines, stderr: Lines): { 
   const fdWrite = (fd: number, iovs: number, count: number, nwritten: number): number | Promise<number> => {
     const f = stdioAt(ctx, fd);
     if (!f) return base.fd_write!(fd as never, iovs as never, count as never, nwritten as never) as number;
-    const wait = f.stream !== "stdin" && ctx.canWait() ? options.outputReady?.() : undefined;
-    if (!wait) return writeNow(f, iovs, count, nwritten);
-    return wait.then(() => writeNow(f, iovs, count, nwritten));
+    const ready = () => (f.stream !== "stdin" && ctx.canWait() ? options.outputReady?.() : undefined);
+    // The rest of a line a step ended after its last piece (Lines.step) comes out on its own, once
+    // there is room, and the write waits again if it filled the reader: a write that ended there
+    // having taken nothing would be an error to the guest.
+    const out = f.stream === "stdout" ? stdout : f.stream === "stderr" ? stderr : undefined;
+    const go = (): number | Promise<number> => {
+      const wait = out?.end() ? ready() : undefined;
+      return wait ? wait.then(() => writeNow(f, iovs, count, nwritten)) : writeNow(f, iovs, count, nwritten);
+    };
+    const wait = ready();
+    return wait ? wait.then(go) : go();
   };
 
   return { fd_read: fdRead as Import, fd_write: fdWrite as Import };

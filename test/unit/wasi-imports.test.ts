@@ -200,6 +200,107 @@ describe("WASI output lines", () => {
   });
 });
 
+describe("WASI output: a character split across fd_write calls", () => {
+  /**
+   * A guest that can wait (a stub suspender that always can) whose reader fills on demand: after
+   * `fullAfter()` says so, each line it is given while full is one the spawner would have counted
+   * lost (src/services/process/child-output.ts).
+   */
+  function waiting() {
+    const memory = new GuestMemory(new WebAssembly.Memory({ initial: 4 }));
+    const lines: string[] = [];
+    let full = false;
+    let fillOnNext = false;
+    let lost = 0;
+    const made = wasiImports(
+      { outputBlocked: () => full, outputReady: () => void (full = false) },
+      {
+        memory: () => memory,
+        clock: { sleepUntil: () => new Promise<void>(() => {}), now: Date.now },
+        log: (_stream, line) => {
+          if (full) lost++;
+          lines.push(line);
+          if (fillOnNext) [full, fillOnNext] = [true, false];
+        },
+        suspender: { canSuspend: true, suspending: (fn: never) => fn } as never,
+      },
+    );
+    const write = (bytes: Uint8Array): number => {
+      new Uint8Array(memory.raw.buffer).set(bytes, 4096);
+      const view = new DataView(memory.raw.buffer);
+      view.setUint32(64, 4096, true);
+      view.setUint32(68, bytes.length, true);
+      expect((made.imports.fd_write as (...a: number[]) => number)(1, 64, 1, 72)).toBe(defs.ERRNO_SUCCESS);
+      return view.getUint32(72, true);
+    };
+    return { made, lines, write, fullAfterNext: () => void (fillOnNext = true), lost: () => lost };
+  }
+  const utf8 = (text: string) => new TextEncoder().encode(text);
+  const bytes = (...parts: (string | number[])[]) => new Uint8Array(parts.flatMap((p) => (typeof p === "string" ? [...utf8(p)] : p)));
+
+  it("the rest of a line after its last piece is never put out in the same step as the piece, and a step takes a byte", () => {
+    // A full line's worth, then the first two bytes of "€" that never get their third: the
+    // newline makes them a replacement character, one unit past MAX_LINE. Piece and rest came out
+    // of one step: the rest was given to a reader already full, and counted lost.
+    const w = waiting();
+    expect(w.write(bytes("a".repeat(MAX_LINE), [0xe2, 0x82]))).toBe(MAX_LINE + 2);
+    w.fullAfterNext();
+    expect(w.write(bytes("\n", "next\n"))).toBe(1); // ends after the piece, having taken the newline
+    expect(w.lost()).toBe(0);
+    expect(w.write(bytes("next\n"))).toBe(5);
+    expect(w.lost()).toBe(0);
+    expect(w.lines.map((l) => (l.length > 10 ? l.length : l))).toEqual([MAX_LINE, "\ufffd", "next"]);
+  });
+
+  it("a character split across two writes comes out whole, at a piece's edge, around a line's end and across a snapshot", () => {
+    for (const at of [MAX_LINE - 2, MAX_LINE - 1, MAX_LINE]) {
+      for (const char of ["€", "😀"]) {
+        const w = waiting();
+        const c = utf8(char);
+        expect(w.write(bytes("a".repeat(at), [...c.subarray(0, 2)]))).toBe(at + 2);
+        // Restored in between: the two bytes are kept with the partial line.
+        const state = JSON.parse(JSON.stringify(w.made.save()));
+        const restored = waiting();
+        restored.made.load(state);
+        restored.fullAfterNext();
+        let rest = bytes([...c.subarray(2)], "\n");
+        while (rest.length) rest = rest.subarray(restored.write(rest));
+        restored.made.flush();
+        expect(restored.lost()).toBe(0);
+        expect(restored.lines.join("")).toBe(`${"a".repeat(at)}${char}`);
+        for (const line of restored.lines) expect(line.isWellFormed() && line.length <= MAX_LINE).toBe(true);
+      }
+    }
+  });
+
+  it("lines come out as one decoder would make them of the whole stream, however it is cut into writes", () => {
+    // Valid and broken UTF-8 cut at every place: held bytes decode as the stream would.
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const pieces = [utf8("a"), utf8("é"), utf8("€"), utf8("😀"), utf8("\n"), new Uint8Array([0xf0, 0x9f]), new Uint8Array([0xe2]), new Uint8Array([0x80]), new Uint8Array([0xff])];
+    for (let round = 0; round < 200; round++) {
+      const stream = new Uint8Array([...Array.from({ length: 40 }, () => [...pieces[rnd(pieces.length)]!]).flat(), 10]);
+      for (const canWait of [true, false]) {
+        const w = waiting();
+        const lines: string[] = [];
+        const out = canWait ? w : undefined;
+        const direct = new Lines((l) => lines.push(l));
+        for (let i = 0; i < stream.length; ) {
+          const n = 1 + rnd(5);
+          const part = stream.subarray(i, i + n);
+          if (out) {
+            let rest = part;
+            while (rest.length) rest = rest.subarray(out.write(rest));
+          } else direct.write(part);
+          i += n;
+        }
+        const expected = new TextDecoder().decode(stream).split("\n").slice(0, -1);
+        expect(out ? out.lines : lines).toEqual(expected);
+      }
+    }
+  });
+});
+
 describe("WASI fd_read", () => {
   it("a read of 0 bytes answers 0 at once, as read(2) does, even while stdin is open and empty", () => {
     const stdin = new Pipe();
