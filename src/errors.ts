@@ -1,4 +1,5 @@
 import { Code, type CodeName, OS_WAPM, codeName } from "./abi.js";
+import { cutAt } from "./text.js";
 
 /** What a BusError is as data: how it crosses Workers RPC and storage. */
 export interface BusErrorJson {
@@ -130,7 +131,7 @@ const NAME_IN_MESSAGE = 256;
 
 /** A name as an error message repeats it: cut to 256 characters, with an ellipsis where it was cut. */
 export function nameInMessage(name: string): string {
-  return name.length > NAME_IN_MESSAGE ? `${name.slice(0, NAME_IN_MESSAGE)}… (${name.length} characters)` : name;
+  return name.length > NAME_IN_MESSAGE ? `${name.slice(0, cutAt(name, NAME_IN_MESSAGE))}… (${name.length} characters)` : name;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Format } from "../src/abi.js";
-import { LOG_LINE_BYTES } from "../src/services/log/index.js";
+import { LOG_LINE_UNITS } from "../src/services/log/index.js";
 import { guestApp } from "./helpers.js";
 
 const json = (v: unknown) => ({ format: Format.Json, data: new TextEncoder().encode(JSON.stringify(v)) });
@@ -24,6 +24,15 @@ describe("os log.write", () => {
     const { runtime, logs } = guestApp();
     await runtime.request("os", "log.write", json({ level: 2, message: "x".repeat(500_000) }), { caller: "test" });
     expect(logs).toHaveLength(1);
-    expect(logs[0]!.msg).toBe(`${"x".repeat(LOG_LINE_BYTES)}… (cut: 500000 characters)`);
+    expect(logs[0]!.msg).toBe(`${"x".repeat(LOG_LINE_UNITS)}… (cut: 500000 characters)`);
+  });
+
+  it("never cuts a line between the two halves of a character", async () => {
+    const { runtime, logs } = guestApp();
+    // The cut falls inside the emoji: its first half alone would be a lone surrogate in the log.
+    const message = `${"x".repeat(LOG_LINE_UNITS - 1)}😀${"y".repeat(10)}`;
+    await runtime.request("os", "log.write", json({ level: 2, message }), { caller: "test" });
+    expect(logs[0]!.msg).toBe(`${"x".repeat(LOG_LINE_UNITS - 1)}… (cut: ${message.length} characters)`);
+    expect(logs[0]!.msg.isWellFormed()).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
 import { Fd, Inode, wasi as defs } from "@bjorn3/browser_wasi_shim";
+import { cutAt } from "../text.js";
 import { type Import, type WasiContext, iovecs, setU32 } from "./context.js";
 
 // fds 0-2 of a process: what they are (pipes or a terminal), stdin read from its Pipe, stdout and
@@ -14,14 +15,8 @@ export const MAX_LINE = 64 * 1024;
  */
 export const MAX_WRITE_LINES = 4096;
 
-/**
- * Where a piece of a line longer than MAX_LINE ends: never between the two halves of a surrogate
- * pair, which apart are each a replacement character once encoded (the character lost).
- */
-function cut(line: string): number {
-  const last = line.charCodeAt(MAX_LINE - 1);
-  return last >= 0xd800 && last <= 0xdbff ? MAX_LINE - 1 : MAX_LINE;
-}
+/** Where a piece of a line longer than MAX_LINE ends (never inside a character). */
+const cut = (line: string) => cutAt(line, MAX_LINE);
 
 /** The most bytes one Lines.step takes: with what Lines holds, never more than one piece's worth. */
 const STEP = MAX_LINE / 2;

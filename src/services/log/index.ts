@@ -1,8 +1,12 @@
 import { levelName } from "../../log.js";
+import { cutNoted } from "../../text.js";
 import { builtin } from "../service.js";
 
-/** Longest line log.write passes on (a process's output comes in pieces of the same size). */
-export const LOG_LINE_BYTES = 64 << 10;
+/**
+ * Longest line log.write passes on, in UTF-16 units, as the log budget counts (a process's output
+ * comes in pieces of the same size).
+ */
+export const LOG_LINE_UNITS = 64 << 10;
 
 /** The `log` service, for guests that prefer a bus call to the `log` import. */
 export const logService = builtin({
@@ -20,7 +24,5 @@ export const logService = builtin({
   },
 });
 
-/** A line cut to LOG_LINE_BYTES (counted in UTF-16 units, as the budget is), saying so. */
-function cut(msg: string): string {
-  return msg.length > LOG_LINE_BYTES ? `${msg.slice(0, LOG_LINE_BYTES)}… (cut: ${msg.length} characters)` : msg;
-}
+/** A line cut to LOG_LINE_UNITS, saying so. */
+const cut = (msg: string) => cutNoted(msg, LOG_LINE_UNITS);
