@@ -21,13 +21,11 @@ function storeOf(ctx: ServeContext, topic: string): { kv: KvStore; limits: Limit
 }
 
 const utf8 = new TextEncoder();
-/** A UTF-16 surrogate with no partner: a string that UTF-8 cannot hold. */
-const LONE_SURROGATE = /\p{Cs}/u;
 
 /** A key: 1 to limits.kvKeyBytes bytes of well-formed UTF-8. */
 function checkKey(key: string, limits: Limits, topic: string): string {
   if (!key.length) throw BusError.of("BadRequest", `${topic}: the key is empty`);
-  if (LONE_SURROGATE.test(key)) throw BusError.of("BadRequest", `${topic}: the key is not well-formed UTF-8 (a lone surrogate)`);
+  if (!key.isWellFormed()) throw BusError.of("BadRequest", `${topic}: the key is not well-formed UTF-8 (a lone surrogate)`);
   checkPrefix(key, limits, topic);
   return key;
 }
@@ -112,9 +110,9 @@ export const kv = builtin({
       validate(req, this.request, "request");
       const { kv, limits } = storeOf(ctx, "kv.list");
       checkPrefix(req.prefix, limits, "kv.list");
-      if (LONE_SURROGATE.test(req.prefix)) throw BusError.of("BadRequest", "kv.list: the prefix is not well-formed UTF-8 (a lone surrogate)");
+      if (!req.prefix.isWellFormed()) throw BusError.of("BadRequest", "kv.list: the prefix is not well-formed UTF-8 (a lone surrogate)");
       const cursor = req.cursor ?? null;
-      if (cursor !== null && LONE_SURROGATE.test(cursor)) throw BusError.of("BadRequest", "kv.list: the cursor is not well-formed UTF-8 (a lone surrogate)");
+      if (cursor !== null && !cursor.isWellFormed()) throw BusError.of("BadRequest", "kv.list: the cursor is not well-formed UTF-8 (a lone surrogate)");
       const limit = Math.min(Number(req.limit) || LIST_DEFAULT, LIST_MAX);
       return kv.list(req.prefix, limit, cursor);
     },
