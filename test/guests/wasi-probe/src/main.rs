@@ -393,6 +393,14 @@ fn main() {
                 println!("{}", line.unwrap().to_uppercase());
             }
         }
+        // Line by line, upper-cased and numbered from 1, until the end of input: the count lives
+        // only in the guest's memory (and the lines read ahead in std's buffer), so a restore
+        // from a snapshot older than the output numbers the lines wrong (test/node/crash.test.ts).
+        "number" => {
+            for (n, line) in std::io::stdin().lock().lines().enumerate() {
+                println!("{} {}", n + 1, line.unwrap().to_uppercase());
+            }
+        }
         // A non-blocking stdin: EAGAIN (6) instead of a wait while nothing is there.
         "nonblock" => unsafe {
             let set = raw_fd_fdstat_set_flags(0, 4);
