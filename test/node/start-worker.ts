@@ -1,11 +1,14 @@
 /// <reference types="node" />
 // The Worker in Node tests: wrangler's unstable_startWorker on 127.0.0.1 with a free port, state
 // in memory (or, with `persist`, in that directory, kept across starts), as `npm start` serves it
-// (behind wrangler dev's proxy).
+// (behind wrangler dev's proxy); `entrypoint` serves another Worker (test/node/process-worker.ts:
+// the test guests too).
 
 export type StartedWorker = Awaited<ReturnType<typeof import("wrangler").unstable_startWorker>>;
 
-export async function startWorker(options: { token?: string; allowedOrigins?: string; persist?: string; logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none" } = {}): Promise<{
+export async function startWorker(
+  options: { token?: string; allowedOrigins?: string; persist?: string; entrypoint?: string; logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none" } = {},
+): Promise<{
   worker: StartedWorker;
   url: URL;
 }> {
@@ -14,6 +17,7 @@ export async function startWorker(options: { token?: string; allowedOrigins?: st
   const { unstable_startWorker } = await import("wrangler");
   const worker = await unstable_startWorker({
     config: "wrangler.toml",
+    ...(options.entrypoint ? { entrypoint: options.entrypoint } : {}),
     bindings: {
       ...(options.token ? { BUS_TOKEN: { type: "plain_text", value: options.token } } : {}),
       ...(options.allowedOrigins ? { ALLOWED_ORIGINS: { type: "plain_text", value: options.allowedOrigins } } : {}),
