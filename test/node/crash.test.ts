@@ -8,6 +8,8 @@
 // (b) `tally` incr over HTTP (plain calls: the module's keys in its BusStore object), a few at once;
 // (c) a session's clients over the bus WebSocket: a `chat` room (join, then posts, each heard
 //     back as a message) and `tally` in a session of its own (its keys in the session's object);
+// (e) calls to a daemon process (`echo-daemon`: each answer counts the calls its instance served,
+//     in its memory), over HTTP through the process's object, a few at once;
 // (d) a `countdown` process asleep on its alarm; and a `sleepcat-rs` asleep in a blocking wait,
 //     fed stdin while it sleeps, in frames acked by the error frame of a bad frame behind them
 //     (frames are taken in order: its answer comes after theirs was saved).
@@ -295,6 +297,9 @@ describe("SIGKILL of the runtime while clients are busy, and a start again on it
       const client = () => new Client({ url: origin, modules });
 
       // (d) asleep on its alarm at the first kill: 3 at once, then a line every SLEEP_MS.
+      // (e)
+      const daemon = await spawn({ module: "echo-daemon" });
+      let daemonCount = 0;
       const countdown = await spawn({ module: "countdown", args: ["3", String(SLEEP_MS)] });
       const countdownDue = Date.now() + 2 * SLEEP_MS;
       const napper = await spawn({ module: "sleepcat-rs", args: [String(NAP_MS)] });
@@ -317,6 +322,7 @@ describe("SIGKILL of the runtime while clients are busy, and a start again on it
         const c = client();
         // (b) plain calls: tally's count in its BusStore object.
         const http = driver((i) => c.module("tally").incr({ by: 1 }).then((r) => Number(r.count)), INCR_AT_ONCE);
+        const echoes = driver((i) => c.process(daemon).call<{ served: number }>("echo", { i }).then((r) => r.served), INCR_AT_ONCE);
         // (c) a chat member posting, and tally in a session.
         const room = c.session("chat", "crash-room", { reconnect: false });
         const heard: string[] = [];
@@ -334,6 +340,7 @@ describe("SIGKILL of the runtime while clients are busy, and a start again on it
         feeder.hold = phase === 3 ? LINES : goal - 2 * STDIN_WINDOW;
         feeder.pump();
         http.start();
+        echoes.start();
         posts.start();
         sessionIncrs.start();
 
@@ -341,10 +348,13 @@ describe("SIGKILL of the runtime while clients are busy, and a start again on it
           // The last phase runs to the end: every line, and the counts go on by one each.
           await until(() => feeder.exit !== undefined, "wasi-probe to exit", 40_000);
           http.stop();
+          echoes.stop();
           posts.stop();
           sessionIncrs.stop();
-          await until(() => http.inFlight.size + posts.inFlight.size + sessionIncrs.inFlight.size === 0, "the last calls");
+          await until(() => http.inFlight.size + echoes.inFlight.size + posts.inFlight.size + sessionIncrs.inFlight.size === 0, "the last calls");
           expect([...http.failures.values()].map(String)).toEqual([]);
+          expect([...echoes.failures.values()].map(String)).toEqual([]);
+          expect([...echoes.acks.values()].sort((x, y) => x - y)).toEqual(Array.from({ length: echoes.acks.size }, (_, k) => daemonCount + k + 1));
           expect([...posts.failures.values()].map(String)).toEqual([]);
           expect([...sessionIncrs.failures.values()].map(String)).toEqual([]);
           expect([...http.acks.values()].sort((x, y) => x - y)).toEqual(Array.from({ length: http.acks.size }, (_, k) => httpCount + k + 1));
@@ -364,24 +374,25 @@ describe("SIGKILL of the runtime while clients are busy, and a start again on it
         // The kill point: the others first get so many acks each, while stdin waits a little short
         // of its point; then stdin goes on, and the kill comes with its ack number `goal`, with
         // frames in flight behind it.
-        const progress = () => `stdin ${feeder.acked}/${goal}, http ${http.acks.size}, posts ${posts.acks.size}, session ${sessionIncrs.acks.size}; failed: ${[...http.failures.values(), ...posts.failures.values(), ...sessionIncrs.failures.values()].map(String).join("; ")}`;
-        await until(() => http.acks.size >= 10 && posts.acks.size >= 10 && sessionIncrs.acks.size >= 10, `phase ${phase}'s progress (${progress()})`, 40_000);
+        const progress = () => `stdin ${feeder.acked}/${goal}, http ${http.acks.size}, echoes ${echoes.acks.size}, posts ${posts.acks.size}, session ${sessionIncrs.acks.size}; failed: ${[...http.failures.values(), ...echoes.failures.values(), ...posts.failures.values(), ...sessionIncrs.failures.values()].map(String).join("; ")}`;
+        await until(() => http.acks.size >= 10 && echoes.acks.size >= 10 && posts.acks.size >= 10 && sessionIncrs.acks.size >= 10, `phase ${phase}'s progress (${progress()})`, 40_000);
         expect(feeder.acked, "stdin went past its kill point before the others got going").toBeLessThan(goal);
-        let acked!: { stdin: number; http: number[]; posts: number; session: number[]; heard: string[] };
-        let pending!: { http: Promise<number>[]; posts: Promise<unknown>[]; session: Promise<number>[] };
-        let inFlight!: { stdin: number; http: number; posts: number; session: number };
+        let acked!: { stdin: number; http: number[]; echoes: number[]; posts: number; session: number[]; heard: string[] };
+        let pending!: { http: Promise<number>[]; echoes: Promise<number>[]; posts: Promise<unknown>[]; session: Promise<number>[] };
+        let inFlight!: { stdin: number; http: number; echoes: number; posts: number; session: number };
         /** Writes sent in this phase: a count may hold each at most once. */
-        let issued!: { http: number; session: number };
+        let issued!: { http: number; echoes: number; session: number };
         const killed = new Promise<{ reaped: Promise<void> }>((resolve) => {
           feeder.onAck = (n) => {
             if (n !== goal) return;
             const kill = crash();
             feeder.onAck = undefined;
-            acked = { stdin: feeder.acked, http: [...http.acks.values()], posts: posts.acks.size, session: [...sessionIncrs.acks.values()], heard: [...heard] };
-            pending = { http: [...http.inFlight.values()], posts: [...posts.inFlight.values()], session: [...sessionIncrs.inFlight.values()] };
-            inFlight = { stdin: feeder.sent - feeder.acked, http: pending.http.length, posts: pending.posts.length, session: pending.session.length };
-            issued = { http: http.acks.size + http.inFlight.size, session: sessionIncrs.acks.size + sessionIncrs.inFlight.size };
+            acked = { stdin: feeder.acked, http: [...http.acks.values()], echoes: [...echoes.acks.values()], posts: posts.acks.size, session: [...sessionIncrs.acks.values()], heard: [...heard] };
+            pending = { http: [...http.inFlight.values()], echoes: [...echoes.inFlight.values()], posts: [...posts.inFlight.values()], session: [...sessionIncrs.inFlight.values()] };
+            inFlight = { stdin: feeder.sent - feeder.acked, http: pending.http.length, echoes: pending.echoes.length, posts: pending.posts.length, session: pending.session.length };
+            issued = { http: http.acks.size + http.inFlight.size, echoes: echoes.acks.size + echoes.inFlight.size, session: sessionIncrs.acks.size + sessionIncrs.inFlight.size };
             http.stop();
+            echoes.stop();
             posts.stop();
             sessionIncrs.stop();
             resolve(kill);
@@ -394,23 +405,26 @@ describe("SIGKILL of the runtime while clients are busy, and a start again on it
         napperAsleep &&= Date.now() < napperDue - 500;
         napSocket.close();
         expect(feeder.wrong, "wasi-probe answered out of order").toEqual([]);
-        mark(`killed: acked ${JSON.stringify({ ...acked, http: acked.http.length, session: acked.session.length, heard: acked.heard.length })}, in flight ${JSON.stringify(inFlight)}`);
+        mark(`killed: acked ${JSON.stringify({ ...acked, http: acked.http.length, echoes: acked.echoes.length, session: acked.session.length, heard: acked.heard.length })}, in flight ${JSON.stringify(inFlight)}`);
 
         // What was in flight fails, by its code, and soon: the network is gone (InternalFailure
         // over HTTP) and the socket with it (Aborted: lost); or its answer was on its way.
         // Each ack is a count of its own (the store lost no update).
         const outcomes = {
           http: await Promise.all(pending.http.map(settled)),
+          echoes: await Promise.all(pending.echoes.map(settled)),
           posts: await Promise.all(pending.posts.map(settled)),
           session: await Promise.all(pending.session.map(settled)),
           join: (await withTimeout(join.ended, FAIL_MS, "the join to end at the kill")) === "lost" ? join.error?.codeName : `ended ${join.state}`,
         };
         mark(`in flight ended: ${JSON.stringify(outcomes)}`);
         acked.http.push(...lateAcks(outcomes.http, "InternalFailure"));
+        acked.echoes.push(...lateAcks(outcomes.echoes, "InternalFailure"));
         acked.posts += lateAcks(outcomes.posts, "Aborted").length;
         acked.session.push(...lateAcks(outcomes.session, "Aborted"));
         expect(outcomes.join).toBe("Aborted");
         expect(new Set(acked.http).size).toBe(acked.http.length);
+        expect(new Set(acked.echoes).size).toBe(acked.echoes.length);
         expect(new Set(acked.session).size).toBe(acked.session.length);
         await withTimeout(feeder.closed!, FAIL_MS, "the attached socket to close at the kill");
         // Every post heard once, in order, and every acked one among them.
@@ -433,11 +447,19 @@ describe("SIGKILL of the runtime while clients are busy, and a start again on it
         const probe = c2.session("tally", "crash-count", { reconnect: false });
         const nowSession = Number((await probe.call("get", {}).reply).count);
         await probe.close();
+        // The daemon's next answer counts every call it served before: the acked ones, and at most
+        // those in flight besides.
+        const nowEchoes = (await c2.process(daemon).call<{ served: number }>("echo", { i: "probe" })).served - 1;
         const bounds = {
+          echoes: [Math.max(...acked.echoes), daemonCount + issued.echoes],
           http: [Math.max(...acked.http), httpCount + issued.http],
           session: [Math.max(...acked.session), sessionCount + issued.session],
         };
         mark(`counts: http ${nowHttp} in ${JSON.stringify(bounds.http)}, session ${nowSession} in ${JSON.stringify(bounds.session)}`);
+        mark(`daemon served ${nowEchoes} in ${JSON.stringify(bounds.echoes)}`);
+        expect(nowEchoes).toBeGreaterThanOrEqual(bounds.echoes[0]!);
+        expect(nowEchoes).toBeLessThanOrEqual(bounds.echoes[1]!);
+        daemonCount = nowEchoes + 1;
         expect(nowHttp).toBeGreaterThanOrEqual(bounds.http[0]!);
         expect(nowHttp).toBeLessThanOrEqual(bounds.http[1]!);
         expect(nowSession).toBeGreaterThanOrEqual(bounds.session[0]!);
