@@ -21,7 +21,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BusError, Client, modules } from "../../sdk/client/src/index.js";
 import type { LogLine } from "../../src/log.js";
 import type { ProcessInfo } from "../../src/process.js";
@@ -48,12 +48,13 @@ let dir = "";
 let worker: StartedWorker | undefined;
 let origin = "";
 
-beforeAll(async () => {
+beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "wasm-bus-crash-"));
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await withTimeout(worker?.dispose() ?? Promise.resolve(), 20_000, "the Worker to stop").catch((err) => console.warn(String(err)));
+  worker = undefined;
   if (dir) await rm(dir, { recursive: true, force: true });
 }, 30_000);
 
@@ -492,5 +493,29 @@ describe("SIGKILL of the runtime while clients are busy, and a start again on it
     } finally {
       console.log(`crash test:\n  ${timeline.join("\n  ")}`);
     }
+  });
+
+  it("a sleeper killed again right after each start, before its restore comes to rest, still wakes once and finishes", { timeout: 90_000 }, async () => {
+    // A restore forgets the sleeps on record and makes them anew (durable-objects/timers.ts): a
+    // kill between the two must not leave a sleeper without its alarm, nor wake it twice.
+    await start();
+    const bus = await spawn({ module: "countdown", args: ["2", String(SLEEP_MS)] });
+    const wasi = await spawn({ module: "wasi-probe", args: ["sleep", String(SLEEP_MS)] });
+    const due = Date.now() + SLEEP_MS;
+    for (let round = 0; round < 3; round++) {
+      await crash().reaped;
+      await start();
+      // The status request brings each object back, which restores its process; then the kill.
+      for (const id of [bus, wasi]) expect(await json<ProcessInfo>(`/processes/${id}`)).toMatchObject({ status: "running" });
+    }
+    expect(Date.now(), "the kills took until the sleeps were due: make SLEEP_MS longer").toBeLessThan(due);
+    await crash().reaped;
+    await start();
+    // Nothing asks after them until they should have finished: their alarms alone wake them.
+    await sleep(due + 3000 - Date.now());
+    expect(await json<ProcessInfo>(`/processes/${bus}`)).toMatchObject({ status: "exited", code: 0 });
+    expect(await stdout(bus)).toEqual(["2", "1"]);
+    expect(await json<ProcessInfo>(`/processes/${wasi}`)).toMatchObject({ status: "exited", code: 0 });
+    expect(await stdout(wasi)).toEqual(["slept true"]);
   });
 });
