@@ -299,10 +299,10 @@ describe("SIGKILL of the runtime while clients are busy, and a start again on it
       mark(`started on ${origin}`);
       const client = () => new Client({ url: origin, modules });
 
-      // (d) asleep on its alarm at the first kill: 3 at once, then a line every SLEEP_MS.
       // (e)
       const daemon = await spawn({ module: "echo-daemon" });
       let daemonCount = 0;
+      // (d) asleep on its alarm at the first kill: 3 at once, then a line every SLEEP_MS.
       const countdown = await spawn({ module: "countdown", args: ["3", String(SLEEP_MS)] });
       const countdownDue = Date.now() + 2 * SLEEP_MS;
       const napper = await spawn({ module: "sleepcat-rs", args: [String(NAP_MS)] });
@@ -325,6 +325,7 @@ describe("SIGKILL of the runtime while clients are busy, and a start again on it
         const c = client();
         // (b) plain calls: tally's count in its BusStore object.
         const http = driver((i) => c.module("tally").incr({ by: 1 }).then((r) => Number(r.count)), INCR_AT_ONCE);
+        // (e) calls to the daemon: each answer is its count of calls served.
         const echoes = driver((i) => c.process(daemon).call<{ served: number }>("echo", { i }).then((r) => r.served), INCR_AT_ONCE);
         // (c) a chat member posting, and tally in a session.
         const room = c.session("chat", "crash-room", { reconnect: false });
