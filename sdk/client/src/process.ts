@@ -1,4 +1,5 @@
 import { Attachment } from "./attach.js";
+import { backoffDelay } from "./backoff.js";
 import type { CallFormat } from "./codec.js";
 import { type Http, segment } from "./http.js";
 
@@ -107,11 +108,21 @@ export class ProcessHandle {
     return attachment;
   }
 
-  /** Waits for the end: attached, so the exit is seen as it happens, and answers the final state. */
+  /**
+   * Waits for the end: attached, so the exit is seen as it happens, and answers the final state.
+   * A socket that closes while the process runs on (its object was evicted, the runtime started
+   * again) is attached anew, after a back-off: answering then handed back a running process as
+   * if it had ended. Where the Worker cannot be reached, the status request fails (InternalFailure),
+   * and so does the wait.
+   */
   async wait(): Promise<ProcessInfo> {
-    const attachment = await this.attach();
-    await attachment.ended;
-    attachment.close();
-    return this.status();
+    for (let attempt = 0; ; attempt++) {
+      const attachment = await this.attach();
+      await attachment.ended;
+      attachment.close();
+      const info = await this.status();
+      if (info.status !== "running") return info;
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt)));
+    }
   }
 }

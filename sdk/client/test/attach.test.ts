@@ -73,3 +73,44 @@ describe("attaching to a process", () => {
     expect(await iterator.next()).toEqual({ value: undefined, done: true });
   });
 });
+
+describe("waiting for a process", () => {
+  it("attaches again where the socket closes while the process runs on (an eviction, a restart), and answers only its end", async () => {
+    const { sockets, factory } = fakeSockets();
+    let status = "running";
+    const { fetch, requests } = fakeFetch(() => Response.json({ id: "abc", module: "countdown", args: [], status, startedAt: 1, ...(status === "exited" ? { code: 0 } : {}) }));
+    const waiting = new Client({ url: "https://bus.test", webSocket: factory, fetch }).process("abc").wait();
+    let settled = false;
+    void waiting.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await tick();
+    sockets[0]!.open();
+    await tick();
+    // The object goes away under the socket: no end frame, and the process still runs.
+    sockets[0]!.drop();
+    for (let i = 0; i < 50 && sockets.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(settled, "wait() answered a running process as its end").toBe(false);
+    expect(sockets).toHaveLength(2);
+    sockets[1]!.open();
+    await tick();
+    status = "exited";
+    sockets[1]!.receive(JSON.stringify({ exit: 0 }));
+    expect(await waiting).toMatchObject({ status: "exited", code: 0 });
+    expect(requests.map((r) => new URL(r.url).pathname)).toEqual(["/processes/abc", "/processes/abc"]);
+  });
+
+  it("fails with the error of the status request where the Worker cannot be reached after the socket closed", async () => {
+    const { sockets, factory } = fakeSockets();
+    const fetch = async () => {
+      throw new TypeError("fetch failed");
+    };
+    const waiting = new Client({ url: "https://bus.test", webSocket: factory, fetch }).process("abc").wait();
+    await tick();
+    sockets[0]!.open();
+    await tick();
+    sockets[0]!.drop();
+    await expect(waiting).rejects.toMatchObject({ codeName: "InternalFailure" });
+  });
+});
