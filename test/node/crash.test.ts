@@ -17,7 +17,8 @@
 // After each: every write acknowledged before the kill is there, once and in order; nothing
 // is applied twice (a count never passes what was acked plus what was in flight); every request
 // in flight at the kill fails with a BusError named by its code, within seconds, never hangs or
-// succeeds in silence; and the sleeping process wakes and finishes by itself.
+// succeeds in silence (a client's process.wait() too: never a running process as its end); and
+// the sleeping process wakes and finishes by itself.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -386,6 +387,10 @@ describe("SIGKILL of the runtime while clients are busy, and a start again on it
         let inFlight!: { stdin: number; http: number; echoes: number; posts: number; session: number };
         /** Writes sent in this phase: a count may hold each at most once. */
         let issued!: { http: number; echoes: number; session: number };
+        // A client waiting for the sleeper's end across the kill: an error, never a running
+        // process answered as ended.
+        const waiting = c.process(countdown).wait();
+        waiting.catch(() => {}); // read below, after the kill (it may fail before that)
         const killed = new Promise<{ reaped: Promise<void> }>((resolve) => {
           feeder.onAck = (n) => {
             if (n !== goal) return;
@@ -422,6 +427,8 @@ describe("SIGKILL of the runtime while clients are busy, and a start again on it
           join: (await withTimeout(join.ended, FAIL_MS, "the join to end at the kill")) === "lost" ? join.error?.codeName : `ended ${join.state}`,
         };
         mark(`in flight ended: ${JSON.stringify(outcomes)}`);
+        const waited = await settled(waiting);
+        expect("code" in waited ? waited.code : waited.value.status, "process.wait() in flight at the kill").toBe("InternalFailure");
         acked.http.push(...lateAcks(outcomes.http, "InternalFailure"));
         acked.echoes.push(...lateAcks(outcomes.echoes, "InternalFailure"));
         acked.posts += lateAcks(outcomes.posts, "Aborted").length;
