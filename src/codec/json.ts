@@ -115,9 +115,12 @@ export function conform(value: unknown, schema?: Schema, making?: (from: unknown
     if (making && !(value instanceof Uint8Array)) making(value);
     return asBytes(value, "$");
   }
+  // An option is what it holds, before anything else: a string where it holds bytes was left a
+  // string here but read as its bytes from a long text (restore), so the same value changed with
+  // the text's length.
+  if ("option" in schema) return conform(value, schema.option, making);
   // Nothing to bring where the schema names no bytes: the value is the parse's own, as it is.
   if (value === null || value === undefined || typeof value !== "object" || !namesBytes(schema)) return value;
-  if ("option" in schema) return conform(value, schema.option, making);
   if ("seq" in schema && Array.isArray(value)) return value.map((v) => conform(v, schema.seq, making));
   if ("tuple" in schema && Array.isArray(value)) return value.map((v, i) => conform(v, schema.tuple[i], making));
   if ("struct" in schema) {
