@@ -326,3 +326,20 @@ describe("WASI fd_prestat_get", () => {
     }
   });
 });
+
+describe("WASI imports answer EFAULT with memory and streams untouched (WASI fuzzer)", () => {
+  it("poll_oneoff with a wild nevents pointer writes no event", () => {
+    const { call, view, bytes } = wasi();
+    // One clock subscription, due at once: an event is ready.
+    view().setBigUint64(64, 0x1234n, true);
+    view().setUint8(72, defs.EVENTTYPE_CLOCK);
+    view().setUint32(80, defs.CLOCKID_MONOTONIC, true);
+    view().setBigUint64(88, 0n, true);
+    const before = bytes().slice();
+    expect(call("poll_oneoff", 64, 1024, 1, bytes().length - 2)).toBe(defs.ERRNO_FAULT);
+    expect(bytes()).toEqual(before);
+    expect(call("poll_oneoff", 64, 1024, 1, 256)).toBe(defs.ERRNO_SUCCESS);
+    expect(view().getUint32(256, true)).toBe(1);
+    expect(view().getBigUint64(1024, true)).toBe(0x1234n);
+  });
+});
