@@ -342,4 +342,30 @@ describe("WASI imports answer EFAULT with memory and streams untouched (WASI fuz
     expect(view().getUint32(256, true)).toBe(1);
     expect(view().getBigUint64(1024, true)).toBe(0x1234n);
   });
+
+  it("fd_read with a wild nread pointer takes no byte from stdin and writes none", () => {
+    const stdin = new Pipe(new TextEncoder().encode("hello"));
+    const { call, view, bytes } = wasi({ stdin });
+    view().setUint32(64, 1024, true);
+    view().setUint32(68, 16, true);
+    const before = bytes().slice();
+    expect(call("fd_read", 0, 64, 1, bytes().length - 3)).toBe(defs.ERRNO_FAULT);
+    expect(bytes()).toEqual(before);
+    expect(stdin.buffered).toBe(5);
+    // The guest, told EFAULT, asks again with a good pointer: nothing was lost.
+    expect(call("fd_read", 0, 64, 1, 72)).toBe(defs.ERRNO_SUCCESS);
+    expect(view().getUint32(72, true)).toBe(5);
+    expect(new TextDecoder().decode(bytes().subarray(1024, 1029))).toBe("hello");
+  });
+
+  it("fd_write with a wild nwritten pointer writes no line (the guest, told EFAULT, writes them again)", () => {
+    const { call, view, bytes, out } = wasi();
+    bytes().set(new TextEncoder().encode("one\ntwo\n"), 1024);
+    view().setUint32(64, 1024, true);
+    view().setUint32(68, 8, true);
+    expect(call("fd_write", 1, 64, 1, bytes().length - 1)).toBe(defs.ERRNO_FAULT);
+    expect(out.stdout.count).toBe(0);
+    expect(call("fd_write", 1, 64, 1, 72)).toBe(defs.ERRNO_SUCCESS);
+    expect(out.stdout.lines).toEqual(["one", "two"]);
+  });
 });
