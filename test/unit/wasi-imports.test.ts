@@ -368,4 +368,17 @@ describe("WASI imports answer EFAULT with memory and streams untouched (WASI fuz
     expect(call("fd_write", 1, 64, 1, 72)).toBe(defs.ERRNO_SUCCESS);
     expect(out.stdout.lines).toEqual(["one", "two"]);
   });
+
+  it("fd_fdstat_get and fd_filestat_get with a record that runs past memory write none of it; a closed fd is still EBADF", () => {
+    const { call, bytes } = wasi();
+    const end = bytes().length;
+    const before = bytes().slice();
+    for (const fd of [0, 1, 2]) {
+      expect(call("fd_fdstat_get", fd, end - 16), `fd_fdstat_get ${fd}`).toBe(defs.ERRNO_FAULT);
+      expect(call("fd_filestat_get", fd, end - 40), `fd_filestat_get ${fd}`).toBe(defs.ERRNO_FAULT);
+    }
+    expect(bytes()).toEqual(before);
+    expect(call("fd_fdstat_get", 7, end - 16)).toBe(defs.ERRNO_BADF);
+    expect(call("fd_fdstat_get", 1, end - 24)).toBe(defs.ERRNO_SUCCESS);
+  });
 });
