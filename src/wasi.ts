@@ -41,9 +41,6 @@ export interface WasiState {
   clocks?: ClockState;
 }
 
-/** The shim's imports that write a record of several fields: the argument that points at it, and its size. */
-const RECORDS: Record<string, [arg: number, bytes: number]> = { fd_fdstat_get: [1, 24], fd_filestat_get: [1, 64] };
-
 /**
  * The errno for an exception out of an import: none may reach the guest as a trap. GuestExit
  * (proc_exit, a halt, fuel) is deliberate and passes.
@@ -128,16 +125,6 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
     sock_send: (fd: number) => notSocket(fd),
     sock_shutdown: (fd: number) => notSocket(fd),
   };
-  // The shim writes these records field by field: one that ran past memory was EFAULT with its
-  // first fields written over the guest's. Checked whole first, where the fd is open (a closed
-  // one stays EBADF, as the shim answers before it writes).
-  for (const [name, [arg, bytes]] of Object.entries(RECORDS)) {
-    const fn = base[name]!;
-    own[name] = (...args: never[]) => {
-      if (ctx.fd(args[0]) !== undefined) memory().check(args[arg], bytes, `${name} record`);
-      return fn(...args);
-    };
-  }
   const imports: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries({ ...base, ...own })) {
     const safe = guarded(fn);
