@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The ABI fuzzer (test/fuzz/abi-fuzzer.ts) for any seed, outside vitest:
 //
-//   npm run fuzz -- [--seed N] [--actions M] [--trace] [--runs K]
+//   npm run fuzz -- [--seed N] [--actions M] [--trace] [--runs K] [--frames | --codec | --wasi]
 //
 // --seed N      the seed (default: the CI seed, 20261124); --runs K tries N, N+1, ... N+K-1
 // --actions M   actions per run (default 10,000)
@@ -12,6 +12,10 @@
 // --codec       runs the codec fuzzers (test/unit/codec-fuzz.test.ts: JSON byte arrays read by hand
 //               against JSON.parse; test/unit/msgpack-scan.test.ts: msgpack round trips and
 //               mutations) in Node for --seed, --actions values each (default 2,000)
+// --wasi        runs the WASI fuzzer (test/fuzz/wasi-fuzzer.ts, through test/unit/wasi-fuzz.test.ts):
+//               every wasi_snapshot_preview1 import with hostile pointers, lengths, iovecs, poll
+//               subscriptions and fds, in Node, for seeds --seed .. --seed + --runs - 1, --actions
+//               calls each (default 5,000)
 //
 // It bundles the fuzzer with the runtime's src/ (esbuild, as bench/lib/build.mjs bundles the core)
 // and runs it in this Node with gc exposed. A failure prints the seed, the action index and the
@@ -84,6 +88,22 @@ if (args.includes("--codec")) {
     }
   }
   process.exit(failed ? 1 : 0);
+}
+
+// --wasi: the WASI fuzzer instead, in Node (vitest's unit project), all its seeds in one run.
+if (args.includes("--wasi")) {
+  try {
+    execFileSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "unit", "test/unit/wasi-fuzz.test.ts"], {
+      cwd: root,
+      stdio: "inherit",
+      // gc() for its memory samples, as the ABI fuzzer has.
+      env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --expose-gc`, WASI_FUZZ_SEED: String(seed), WASI_FUZZ_RUNS: String(runs), WASI_FUZZ_COUNT: String(args.includes("--actions") ? actions : 5000) },
+    });
+  } catch {
+    console.error(`WASI fuzzer: seeds ${seed}..${seed + runs - 1} failed`);
+    process.exit(1);
+  }
+  process.exit(0);
 }
 
 // gc() for the memory samples: re-run this script with --expose-gc unless it has it.
