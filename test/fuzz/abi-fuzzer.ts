@@ -12,7 +12,8 @@
  * from inside the host's entries, as a guest would: wild pointers and lengths (u32 wrap-around
  * included), forged and stale handles, re-entrant calls, drops at every point, replies out of
  * order and twice, huge or wild allocations, memory grown past its limit, traps, fuel burnt, and
- * calls to the built-in services (os), to the real `hello` module, to each other, and cycles.
+ * calls to the built-in services (os), to the real `hello` module, to each other, and cycles;
+ * `call_now` with its out record or result buffer past memory, and `kept` on any handle.
  * Between entries the driver makes calls from outside, drops them, times them out, advances a
  * virtual clock (sleeps are deterministic, so a seed reproduces) and asks `hello` for a greeting.
  *
@@ -1077,10 +1078,11 @@ class AbiFuzzer {
       this.violate(`${name} threw out of the import: ${(err as Error)?.stack ?? err}`);
     }
     // The answer goes with the action, for the failure report and the trace.
-    this.recent[this.recent.length - 1] += ` = ${name === "handle" || name === "thread_id" ? status : codeName(status)}`;
-    this.o.trace?.(`    = ${name === "handle" || name === "thread_id" ? status : codeName(status)}`);
+    const plain = name === "handle" || name === "thread_id" || name === "kept"; // a number, not a status
+    this.recent[this.recent.length - 1] += ` = ${plain ? status : codeName(status)}`;
+    this.o.trace?.(`    = ${plain ? status : codeName(status)}`);
     this.check(typeof status === "number" && Number.isInteger(status), () => `${name} returned ${String(status)}, not an i32`);
-    if (name !== "handle" && name !== "thread_id") {
+    if (!plain) {
       this.check(VALID_CODES.has(u32(status)), () => `${name} returned ${u32(status)}, not a code of the ABI`);
       this.count(`${name}:${codeName(status)}`);
     }
@@ -1508,12 +1510,55 @@ class AbiFuzzer {
   }
 
   misc(si: StandIn) {
-    const which = this.rng.pick(["poll", "fork", "thread_id"] as const);
+    const which = this.rng.pick(["poll", "fork", "thread_id", "kept", "call_now"] as const);
+    if (which === "kept") return this.kept(si);
+    if (which === "call_now") return this.callNowWild(si);
     const status = this.invoke(si, which, []);
     if (which === "thread_id") this.check(status === 0, () => `thread_id() returned ${status}`);
     else if (which === "poll") this.check(status === Code.Unsupported, () => `poll() answered ${codeName(status)} without JSPI`);
     // fork is Success in a process: a stand-in spawned by process.spawn is one.
     else this.check(status === Code.Unsupported || status === Code.Success, () => `fork() answered ${codeName(status)}`);
+  }
+
+  /**
+   * kept(handle): 0 or 1; 0 for 0 and for a handle the model knows is not an inbound call (reserved,
+   * outbound, a callback). Not for every other handle: a call whose wasm_bus_start is still queued
+   * is an inbound call of this guest already. It changes nothing.
+   */
+  kept(si: StandIn) {
+    const h = this.pickHandle(si, "in");
+    const answer = this.invoke(si, "kept", [h]);
+    this.check(answer === 0 || answer === 1, () => `kept(${h}) returned ${answer}, not 0 or 1`);
+    const other = u32(h) === 0 || si.reserved.has(u32(h)) || si.outs.has(u32(h)) || si.cbs.has(u32(h));
+    if (other) this.check(answer === 0, () => `kept(${h}) returned ${answer} for a handle that is no inbound call`);
+  }
+
+  /**
+   * call_now with its out record or result buffer past memory: InvalidPointer before any call
+   * starts, whatever else the call names (a result or callback delivered later to its handle fails
+   * the run), and not a byte of memory changed. Refused, it consumes its handle and the callbacks
+   * registered on it, as `call` does (docs/abi.md).
+   */
+  callNowWild(si: StandIn) {
+    const r = this.rng;
+    const size = si.size;
+    const wapm = si.put(enc.encode("os"));
+    const topic = si.put(enc.encode("echo.echo"));
+    const body = si.put(r.bytes(8));
+    const handle = r.chance(0.5) && si.reserved.size ? r.pick([...si.reserved.keys()]) : 0;
+    const outWild = r.chance(0.5);
+    const out = outWild ? r.pick([size - r.range(1, 19), size, 0xffffffff - r.int(8), r.u32() | 0x80000000]) : si.put(new Uint8Array(20));
+    const [resPtr, resLen] = outWild && r.chance(0.5) ? [si.put(new Uint8Array(16)), 16] : r.pick<[number, number]>([[size - 4, 8], [0xffffffff - r.int(4), 16], [0, 0xffffffff], [r.int(size), size]]);
+    if (!outWild && u32(resPtr) + u32(resLen) <= size) return;
+    const before = si.bytes().slice();
+    const status = this.invoke(si, "call_now", [0, handle, r.int(2), Format.Raw, wapm, 2, topic, 9, body, 8, resPtr, resLen, out], " (a buffer past memory)");
+    this.check(status === Code.InvalidPointer, () => `call_now with a buffer past memory answered ${codeName(status)}`);
+    const after = si.bytes();
+    this.check(before.length === after.length && before.every((b, i) => b === after[i]), () => "call_now refused for a buffer past memory changed memory");
+    if (handle) {
+      for (const cb of si.reserved.get(handle)!.values()) si.cbs.delete(cb);
+      si.reserved.delete(handle);
+    }
   }
 
   /** What a tidy guest does now and then: gives back its reserved handles and the callbacks of calls that are over. */

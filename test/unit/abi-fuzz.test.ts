@@ -33,6 +33,7 @@ describe("the ABI fuzzer", () => {
       "reply:LimitExceeded",
       "drop:Success",
       "reply_callback:Success",
+      "call_now:InvalidPointer",
       "ext:fail:GuestTrapped",
       "ext:fail:MemoryAllocationFailed",
       "ext:fail:Busy",
