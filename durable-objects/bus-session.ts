@@ -185,8 +185,16 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     } catch {
       return undefined;
     }
+    // The session's own limit let the frame in; the serving module's may be smaller. Over it the
+    // payload is refused for its size, as an HTTP body capped at that limit is, before its bytes
+    // are read against the type (whose verdict, BadRequest or the container budget's
+    // DeserializationFailed, would blame what the caller sent, not how much).
+    const limit = moduleOf(this.#runtime.modules, wapm)!.manifest.limits.requestBytes;
+    if (frame.payload.length > limit) {
+      return BusError.of("LimitExceeded", `request of ${frame.payload.length} bytes to topic ${nameInMessage(frame.topic)} is over module ${nameInMessage(wapm)}'s limit of ${limit} (limits.requestBytes)`);
+    }
     try {
-      checkRequest(spec, formatValue(frame.format), frame.payload, moduleOf(this.#runtime.modules, wapm)!.manifest.limits.requestBytes);
+      checkRequest(spec, formatValue(frame.format), frame.payload, limit);
     } catch (err) {
       return BusError.from(err);
     }

@@ -108,6 +108,27 @@ describe("what one socket may do to a session it shares", () => {
     c.ws.close(1000, "done");
   });
 
+  it("refuses a call to another module over that module's requestBytes as LimitExceeded, as the runtime and the HTTP edge do, not by what its bytes say", async () => {
+    // abi takes 8 MiB requests, hello the default 1 MiB: a frame the session's limit lets through
+    // is over hello's, and its type is not judged (a BadRequest would say the caller sent a wrong
+    // name, where the routing says it sent too much).
+    const name = `over-${crypto.randomUUID().slice(0, 8)}`;
+    const sessions = (env as unknown as Env).SESSIONS;
+    const c = await open(`/bus/abi/${name}`, (path, init) => sessions.get(sessions.idFromName(`abi/${name}`)).fetch(`http://bus.test${path}`, init));
+    const big = "x".repeat((1 << 20) + 10);
+    c.call(1, "greet", { name: 5, pad: big }, { wapm: "hello" });
+    expect(await c.next((f) => f.id === 1)).toMatchObject({ type: "fault", codeName: "LimitExceeded", error: expect.stringContaining("over module hello's limit of 1048576 (limits.requestBytes)") });
+    // msgpack, whose container budget is taken from hello's limit: still LimitExceeded, not the budget's DeserializationFailed
+    const arrays = new Uint8Array((1 << 20) + 10).fill(0x90);
+    arrays.set([0xdd, 0x00, 0x10, 0x00, 0x05]);
+    c.ws.send(pack({ type: "call", id: 2, topic: "greet", format: "msgpack", payload: arrays, wapm: "hello" }));
+    expect(await c.next((f) => f.id === 2)).toMatchObject({ type: "fault", codeName: "LimitExceeded" });
+    // within hello's limit the type is judged, as before
+    c.call(3, "greet", { name: 5 }, { wapm: "hello" });
+    expect(await c.next((f) => f.id === 3)).toMatchObject({ type: "fault", codeName: "BadRequest" });
+    c.ws.close(1000, "done");
+  });
+
   it("refuses a call frame reusing a live call's id with an error frame (InvalidHandle, or BadRequest unread) that ends no call: the live call's reply and callbacks still come under that id", async () => {
     // A call in flight: ticks-shared's wait sleeps 50 ms, then answers. A session of a test guest: straight to its object.
     const name = `dup-${crypto.randomUUID().slice(0, 8)}`;
