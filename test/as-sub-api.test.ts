@@ -38,6 +38,13 @@ describe("shelf-as: a sub-API's topic in the AssemblyScript SDK", () => {
     expect(s.json(peek)).toEqual({ underShelf: true });
     s.call(3, "shelf.peek", {});
     expect(await s.next((f) => f.id === 3)).toMatchObject({ type: "fault", codeName: "BadRequest" });
+    // A peek the caller keeps alive is live for the host, but the module let its request go when it
+    // replied: a peek under it names an object that is gone, the caller's mistake (NotFound, 404),
+    // not InvalidTopic, which would be the module's own failure (a 502).
+    s.call(4, "shelf.peek", {}, { parent: 1, keepalive: true });
+    expect((await s.next((f) => f.id === 4)).type).toBe("reply");
+    s.call(5, "shelf.peek", {}, { parent: 4 });
+    expect(await s.next((f) => f.id === 5)).toMatchObject({ type: "fault", codeName: "NotFound" });
     s.ws.close(1000, "done");
   });
 });

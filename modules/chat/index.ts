@@ -7,7 +7,7 @@
 //                             the kept join handle, which names the poster); replies {"delivered": n},
 //                             n = members the message reached, the poster included.
 //                             A post without a parent faults with BadRequest (12), one under a join
-//                             that has ended with InvalidTopic (9): the SDK's answers for a sub-API's
+//                             that has ended with NotFound (25): the SDK's answers for a sub-API's
 //                             method (listenUnder), which the host's own checks of the parent mostly
 //                             leave nothing to.
 //   dropping the join call    (wasm_bus_drop on its handle) leaves the room.

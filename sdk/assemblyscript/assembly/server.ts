@@ -50,7 +50,8 @@ export function listenWith(topic: string, server: Server): u32 {
 /**
  * Serves `topic` as a method of a sub-API: each call names as parent a kept-alive request this
  * module holds (req.parentRequest()). A call without a parent is the caller's mistake, faulted
- * here with BadRequest; one under a parent that has ended, with InvalidTopic (as the Rust SDK does).
+ * here with BadRequest; one under a parent this module no longer holds, with NotFound: the object
+ * it names is gone, which is no failure of the module's (as the Rust SDK does).
  */
 export function listenUnder(topic: string, fn: (req: Request) => void): u32 {
   return listenWithUnder(topic, new FnServer(fn));
@@ -75,7 +76,7 @@ export function startRequest(parent: u32, handle: u32, format: u32, topic: strin
       return;
     }
     if (findRequest(parent) === null) {
-      faultWhy(handle, bus.Code.InvalidTopic, "no handler for topic " + topic + " under parent " + parent.toString() + " (the object it names is gone)");
+      faultWhy(handle, bus.Code.NotFound, "no handler for topic " + topic + " under parent " + parent.toString() + " (the object it names is gone)");
       return;
     }
   }

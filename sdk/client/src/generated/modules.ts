@@ -55,7 +55,7 @@ export const modules = {
         };
       }
     >("json"),
-    /** Posts to every member, you included; call it with parent = your join call. Replies with how many members it reached. Without a parent, or without a string text: BadRequest (12); under a join that has ended: InvalidTopic (9). */
+    /** Posts to every member, you included; call it with parent = your join call. Replies with how many members it reached. Without a parent, or without a string text: BadRequest (12); under a join that has ended: NotFound (25). */
     post: topic<
       {
         text: string;

@@ -485,7 +485,8 @@ pub(crate) fn on_start(parent: u32, handle: u32, format: u32, mut buffer: Vec<u8
             // The caller's to hear, not a line of this module's log (limits.logBytes is not for
             // callers to spend): a sub-API's topic called without its parent, or after it ended.
             // A topic served only under a parent, called without one, is the caller's mistake
-            // (BadRequest); a topic with no handler at all is the module's (InvalidTopic).
+            // (BadRequest), as one under a parent this module no longer holds is (NotFound: the
+            // object it names is gone); a topic with no handler at all is the module's (InvalidTopic).
             let (code, why) = match parent {
                 NO_HANDLE if with(|s| s.listened.contains(&topic)) => (
                     Code::BadRequest,
@@ -493,7 +494,7 @@ pub(crate) fn on_start(parent: u32, handle: u32, format: u32, mut buffer: Vec<u8
                 ),
                 NO_HANDLE => (Code::InvalidTopic, format!("no handler for topic {topic}")),
                 _ => (
-                    Code::InvalidTopic,
+                    Code::NotFound,
                     format!("no handler for topic {topic} under parent {parent} (the object it names is gone)"),
                 ),
             };

@@ -11,6 +11,7 @@ use std::sync::Arc;
 const DESERIALIZATION_FAILED: u32 = crate::Code::DeserializationFailed as u32;
 const INVALID_TOPIC: u32 = crate::Code::InvalidTopic as u32;
 const BAD_REQUEST: u32 = crate::Code::BadRequest as u32;
+const NOT_FOUND: u32 = crate::Code::NotFound as u32;
 
 fn calls() -> Vec<Event> {
     mock::events().into_iter().filter(|e| !matches!(e, Event::Log { .. })).collect()
@@ -502,7 +503,9 @@ fn a_relative_object_is_served_under_its_call() {
     mock::deliver_drop(open);
     assert!(!TALLY_ALIVE.with(|a| a.get()));
     let late = mock::deliver_start(open, "tally.add", Format::Json, br#"{"n":2}"#);
-    assert!(matches!(reply_of(late), Some(Event::FaultMessage { code: INVALID_TOPIC, .. })));
+    // under an object that is gone: the caller's stale name for it, NotFound, not the module's failure
+    let Some(Event::FaultMessage { code: NOT_FOUND, message, .. }) = reply_of(late) else { panic!("{:?}", reply_of(late)) };
+    assert_eq!(message, format!("no handler for topic tally.add under parent {open} (the object it names is gone)"));
     // a second object: no second listen
     let open2 = mock::deliver_start_kept(0, "counter.open", Format::Json, br#"{"start":1}"#);
     assert!(TALLY_ALIVE.with(|a| a.get()));
@@ -521,7 +524,7 @@ fn a_relative_object_made_for_a_call_not_kept_alive_goes_with_the_reply() {
         assert_eq!(reply_of(open), Some(Event::Reply { handle: open, format: 1, data: b"null".to_vec() }));
         assert!(!TALLY_ALIVE.with(|a| a.get()), "the object went with the reply");
         let late = mock::deliver_start(open, "tally.add", Format::Json, br#"{"n":2}"#);
-        assert!(matches!(reply_of(late), Some(Event::FaultMessage { code: INVALID_TOPIC, .. })));
+        assert!(matches!(reply_of(late), Some(Event::FaultMessage { code: NOT_FOUND, .. })));
     }
     assert_eq!(crate::rt::stats(), crate::rt::Stats { tasks: 0, ..Default::default() });
 }
