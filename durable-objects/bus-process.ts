@@ -95,7 +95,13 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     // kv.* keys of the modules running here live in this object's own SQLite (durable-objects/kv.ts).
     this.#runtime = createRuntime({ clock: this.#timers, log: (line) => this.#output.record(line), storage: new SqlKv(ctx.storage) }, processModules);
     this.#remote = new RemoteCalls(this.#runtime);
-    this.#snapshots = new Snapshots(ctx.storage, () => this.#extra(), () => this.#process?.info.status === "running");
+    this.#snapshots = new Snapshots(
+      ctx.storage,
+      () => this.#extra(),
+      () => this.#process?.info.status === "running",
+      // Sent after the save's writes: the output gate holds the acks until they are stored.
+      () => this.#clients.stored(this.#snapshots.stored!),
+    );
     // A fresh object with a running process on record lost its instance to an eviction (or a
     // restart of the runtime): it goes on from its last snapshot, before any event is delivered.
     const info = this.#info();
@@ -221,6 +227,8 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return errorResponse(new HttpError("BadRequest", "attach wants a WebSocket upgrade", 426));
     }
+    const ack = new URL(request.url).searchParams.get("ack");
+    if (ack !== null && ack !== "stdin") return errorResponse(new HttpError("BadRequest", `ack=${JSON.stringify(ack)}: the one ack there is, is ack=stdin`, 400));
     const info = this.#info();
     if (!info) return errorResponse(new HttpError("InvalidHandle", "no process here", 404));
     const { 0: client, 1: server } = new WebSocketPair();
@@ -231,7 +239,8 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     // Its own output only, as a live client gets: not its sub-processes' lines, nor log lines.
     for (const line of this.#output.output(info.id, 100)) server.send(JSON.stringify({ stream: line.stream, line: line.msg }));
     if (info.status === "running") {
-      attachClient(this.#clients, server, () => this.#process, () => this.#stdinChanged());
+      const stdin = ack === null ? undefined : { taken: () => this.#snapshots.streamOffset(this.#process?.stdin.written ?? 0), stored: () => this.#snapshots.stored };
+      attachClient(this.#clients, server, () => this.#process, () => this.#stdinChanged(), stdin);
     } else {
       server.send(JSON.stringify(endFrame(info)));
       server.close(1000, info.status);

@@ -13,11 +13,43 @@ import type { Process, ProcessInfo } from "../src/process.js";
  * saying how many it missed, before the next frame.
  */
 export class Clients {
-  #sockets = new Map<WebSocket, { dropped: number }>();
+  /** `want`: of a client that asked for acks (`?ack=stdin`), where the stdin its next ack covers ends. */
+  #sockets = new Map<WebSocket, { dropped: number; acks: boolean; want?: number }>();
   constructor(readonly limit: () => number) {}
 
-  add(ws: WebSocket) {
-    this.#sockets.set(ws, { dropped: 0 });
+  add(ws: WebSocket, acks = false) {
+    this.#sockets.set(ws, { dropped: 0, acks });
+  }
+
+  /**
+   * A client that asked for acks wants one once the store holds stdin up to `want` (a count as
+   * `stdin_taken` counts); `stored` is how far it does now: the ack goes at once where that is far
+   * enough, otherwise with the save that gets there (`stored`).
+   */
+  awaitAck(ws: WebSocket, want: number, stored: number | undefined) {
+    const state = this.#sockets.get(ws);
+    if (!state?.acks) return;
+    state.want = Math.max(state.want ?? 0, want);
+    if (stored !== undefined) this.#ack(ws, state, stored);
+  }
+
+  /**
+   * A save stored stdin up to `count`: {"stdin_taken": count} to each client that asked for acks
+   * and waits for that far. Sent whatever is unsent: one per frame taken at most, so they grow no
+   * faster than the client's own frames.
+   */
+  stored(count: number) {
+    for (const [ws, state] of this.#sockets) this.#ack(ws, state, count);
+  }
+
+  #ack(ws: WebSocket, state: { want?: number }, count: number) {
+    if (state.want === undefined || count < state.want) return;
+    state.want = undefined;
+    try {
+      ws.send(JSON.stringify({ stdin_taken: count }));
+    } catch {
+      // it went away: nothing to ack
+    }
   }
   delete(ws: WebSocket) {
     this.#sockets.delete(ws);
@@ -63,15 +95,27 @@ export function endFrame(info: ProcessInfo) {
   return info.status === "exited" ? { exit: info.code } : { failed: info.reason };
 }
 
+/** How a process's stdin is counted for acks: `taken`, where it ends; `stored`, how far the store holds it. */
+export interface StdinCount {
+  taken(): number;
+  stored(): number | undefined;
+}
+
 /**
  * A client of a running process joins `clients`: its frames are stdin for `process()` (the one
  * running when each frame comes), and it leaves on close or error. `stdinChanged` hears each
- * write to stdin and its close (a snapshot must hold them: BusProcess).
+ * write to stdin and its close (a snapshot must hold them: BusProcess). A client that asked for
+ * acks gets the first at once where all stdin taken so far is stored (else with the save that
+ * stores it), then one after each frame it wrote or closed with (the save after it).
  */
-export function attachClient(clients: Clients, ws: WebSocket, process: () => Process | undefined, stdinChanged: () => void) {
-  clients.add(ws);
+export function attachClient(clients: Clients, ws: WebSocket, process: () => Process | undefined, stdinChanged: () => void, acks?: StdinCount) {
+  clients.add(ws, acks !== undefined);
+  if (acks) clients.awaitAck(ws, acks.taken(), acks.stored());
   ws.addEventListener("message", (e) => {
-    if (input(process(), ws, e.data)) stdinChanged();
+    if (!input(process(), ws, e.data)) return;
+    // Not `stored` now: a close is not stored until the save after it, even where no byte came.
+    if (acks) clients.awaitAck(ws, acks.taken(), undefined);
+    stdinChanged();
   });
   ws.addEventListener("close", (e) => {
     clients.delete(ws);

@@ -66,6 +66,8 @@ export class Snapshots {
     storage: DurableObjectStorage,
     readonly extra: () => KeeperState,
     readonly keep: (guest: Guest) => boolean,
+    /** Hears each save that was written (queued: the output gate holds what is sent after it until it is stored). */
+    readonly saved: () => void = () => {},
   ) {
     this.#storage = storage;
     const sql = storage.sql;
@@ -140,7 +142,22 @@ export class Snapshots {
       }
     });
     this.#stored = this.#origin + (stream?.written ?? 0);
-    return (this.last = { pages: pages.length, bytes, ms: performance.now() - started });
+    this.last = { pages: pages.length, bytes, ms: performance.now() - started };
+    this.saved();
+    return this.last;
+  }
+
+  /**
+   * Where `offset` of the keeper's stream is counting from the stream's first byte ever (its
+   * offsets start anew at each restore): the same before and after a restart.
+   */
+  streamOffset(offset: number): number {
+    return this.#origin + offset;
+  }
+
+  /** How far the store holds the keeper's stream (counted as `streamOffset` counts); undefined where unknown. */
+  get stored(): number | undefined {
+    return this.#stored;
   }
 
   has(): boolean {

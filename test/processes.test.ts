@@ -134,6 +134,44 @@ describe("processes (BusProcess Durable Object)", () => {
     expect(await status(id)).toMatchObject({ status: "exited", code: 0 });
   });
 
+  it("acks stdin to a client that asks (?ack=stdin): {stdin_taken} once the store holds that much", async () => {
+    const { id } = await spawn("upcase", [], { stdin: "first line\n", stdinOpen: true });
+    const { ws, frames, closedWithin } = await attach(id, (path, init) => worker(`${path}?ack=stdin`, init));
+    const acks = () => frames.filter((f) => "stdin_taken" in f).map((f) => f.stdin_taken);
+    /** How far the snapshot holds the process's stdin, counted from its first byte: read, or unread and kept. */
+    const stored = () =>
+      runInDurableObject(stub(id), (_o, state) => {
+        const { read } = JSON.parse(state.storage.sql.exec<{ json: string }>("SELECT json FROM snapshot").one().json) as { read: number };
+        return Math.max(read, state.storage.sql.exec<{ end: number | null }>("SELECT max(end) AS end FROM snapshot_stream").one().end ?? 0);
+      });
+    const ackOf = async (n: number) => {
+      for (let i = 0; i < 100 && !acks().includes(n); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(acks()).toContain(n);
+      expect(await stored()).toBeGreaterThanOrEqual(n);
+    };
+    await ackOf(11); // what the spawn wrote: where this client's bytes begin
+    ws.send(JSON.stringify({ stdin: "second line\n" }));
+    await ackOf(23);
+    ws.send(new TextEncoder().encode("third\n"));
+    await ackOf(29);
+    ws.send(JSON.stringify({ stdin: 5 })); // refused: an error frame, no ack
+    ws.send(JSON.stringify({ close_stdin: true }));
+    expect(await closedWithin(3000)).toMatchObject({ code: 1000 });
+    // The close is acked too where a save stores it before the process ends (the end frame says the rest).
+    expect(acks().slice(0, 3)).toEqual([11, 23, 29]);
+    expect(acks().slice(3)).toEqual(acks().length > 3 ? [29] : []);
+    expect(frames.filter((f) => "stream" in f).map((f) => f.line)).toEqual(["FIRST LINE", "SECOND LINE", "THIRD"]);
+    expect(frames.at(-1)).toEqual({ exit: 0 });
+  });
+
+  it("refuses an attach asking for an ack other than ?ack=stdin: 400 BadRequest", async () => {
+    const { id } = await spawn("upcase", [], { stdinOpen: true });
+    const res = await worker(`/processes/${id}/attach?ack=all`, { headers: { upgrade: "websocket" } });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ codeName: "BadRequest", error: expect.stringContaining("ack=stdin") });
+    await worker(`/processes/${id}`, { method: "DELETE" });
+  });
+
   it("kills a process with DELETE: exit 137, its last output still readable", async () => {
     const { id } = await spawn("upcase", [], { stdin: "before the kill\n", stdinOpen: true });
     await new Promise((r) => setTimeout(r, 30));

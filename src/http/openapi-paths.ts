@@ -55,9 +55,9 @@ export function callOperation(module: ModuleView, topic: string, spec: TopicSpec
 
 const pathParam = (name: string, description: string, schema: JsonSchema = { type: "string", minLength: 1 }) => ({ name, in: "path", required: true, description, schema });
 const PROCESS_ID = pathParam("id", "The process id POST /processes answered.");
-const webSocket = (description: string, errors: Record<string, unknown>) => ({
+const webSocket = (description: string, errors: Record<string, unknown>, query: object[] = []) => ({
   description,
-  parameters: [{ name: "Upgrade", in: "header", required: true, schema: { const: "websocket" } }],
+  parameters: [{ name: "Upgrade", in: "header", required: true, schema: { const: "websocket" } }, ...query],
   responses: {
     "101": { description: "Switching Protocols: the WebSocket." },
     // Ours (JSON) without an Upgrade header; the platform's own (text) when the handshake's other headers are missing.
@@ -136,8 +136,9 @@ export function processPaths(auth: boolean, modules: string[]) {
         tags: ["processes"],
         summary: "Attach to a process's output and stdin (WebSocket)",
         ...webSocket(
-          'Text frames from the server: {"stream": "stdout"|"stderr", "line"}, then {"exit": code} or {"failed": reason}. To the server: stdin as binary frames or {"stdin": "..."}, and {"close_stdin": true}; a frame that does nothing (the wrong shape: BadRequest; stdin closed or the process ended: InvalidHandle) is answered {"error", "code", "codeName"}.',
-          { "404": unknown, ...GUARDED_ERRORS },
+          'Text frames from the server: {"stream": "stdout"|"stderr", "line"}, then {"exit": code} or {"failed": reason}; with ?ack=stdin, also {"stdin_taken": n} once the bytes of stdin stored reach n (first right after the attach, then after each stdin frame). To the server: stdin as binary frames or {"stdin": "..."}, and {"close_stdin": true}; a frame that does nothing (the wrong shape: BadRequest; stdin closed or the process ended: InvalidHandle) is answered {"error", "code", "codeName"}.',
+          { "400": error("`ack` is other than `stdin` (BadRequest)."), "404": unknown, ...GUARDED_ERRORS },
+          [{ name: "ack", in: "query", description: 'With `stdin`: acks of stdin, {"stdin_taken": n}, n the bytes of the process\'s stdin stored, counted from its first (docs/host.md).', schema: { type: "string", enum: ["stdin"] } }],
         ),
         ...guarded,
       },
