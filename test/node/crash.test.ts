@@ -19,6 +19,8 @@
 // in flight at the kill fails with a BusError named by its code, within seconds, never hangs or
 // succeeds in silence (a client's process.wait() too: never a running process as its end); and
 // the sleeping process wakes and finishes by itself.
+// Then stdin acked over `?ack=stdin` ({"stdin_taken": n}), killed at an ack: every acked byte
+// is there after the start, and the first ack of a new attach says where to resend exactly the rest.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,6 +34,9 @@ import { type StartedWorker, startWorker, withTimeout } from "./start-worker.js"
 /** Lines fed to wasi-probe in all, and how many may be unacked at once (frames in flight at a kill). */
 const LINES = 360;
 const STDIN_WINDOW = 16;
+/** Lines fed with acks (?ack=stdin), and the one whose ack is the kill point. */
+const ACK_LINES = 200;
+const ACK_KILL_AT = 120;
 /** HTTP incrs at once. */
 const INCR_AT_ONCE = 3;
 /** Chat posts and session incrs unacked at once. */
@@ -223,6 +228,37 @@ class StdinFeeder {
       this.#ws!.send(JSON.stringify({ close_stdin: true }));
     }
   }
+}
+
+/**
+ * Attaches with ?ack=stdin: `taken`, the count of the first ack (the replay comes before it);
+ * `onAck` hears each ack after it; `exit`, the exit code.
+ */
+async function ackedAttach(id: string) {
+  const ws = new WebSocket(`${origin.replace("http", "ws")}/processes/${id}/attach?ack=stdin`);
+  ws.binaryType = "arraybuffer";
+  let first!: (n: number) => void;
+  let ended!: (code: number) => void;
+  const attached = {
+    ws,
+    taken: new Promise<number>((resolve) => (first = resolve)),
+    exit: new Promise<number>((resolve) => (ended = resolve)),
+    onAck: undefined as ((n: number) => void) | undefined,
+  };
+  let acks = 0;
+  ws.addEventListener("message", (e) => {
+    const frame = JSON.parse(String(e.data)) as { stdin_taken?: number; exit?: number; error?: string };
+    expect(frame.error, "an error frame").toBeUndefined();
+    if (frame.exit !== undefined) ended(frame.exit);
+    if (frame.stdin_taken === undefined) return;
+    if (acks++ === 0) first(frame.stdin_taken);
+    else attached.onAck?.(frame.stdin_taken);
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.addEventListener("open", () => resolve());
+    ws.addEventListener("error", () => reject(new Error("attach failed")));
+  });
+  return attached;
 }
 
 /**
@@ -503,6 +539,47 @@ describe("SIGKILL of the runtime while clients are busy, and a start again on it
     } finally {
       console.log(`crash test:\n  ${timeline.join("\n  ")}`);
     }
+  });
+
+  it("stdin acked over ?ack=stdin is in the process's input after a kill at an ack; the client resends exactly the rest", { timeout: 90_000 }, async () => {
+    // The ack ({"stdin_taken": n}) is sent after the save's writes are queued, not after they are
+    // stored: the output gate holds it until they are. A kill at an ack shows whether it does.
+    await start();
+    const id = await spawn({ module: "wasi-probe", args: ["number"], stdinOpen: true });
+    const fed = new TextEncoder().encode(Array.from({ length: ACK_LINES }, (_, i) => `${line(i)}\n`).join(""));
+    const size = fed.length / ACK_LINES;
+    const first = await ackedAttach(id);
+    expect(await first.taken, "the first ack: stdin stored before this client's").toBe(0);
+    let sent = 0;
+    let taken = 0;
+    const pump = () => {
+      while (sent < fed.length && sent < taken + STDIN_WINDOW * size) first.ws.send(fed.slice(sent, (sent += size)));
+    };
+    const killed = new Promise<{ acked: number; sent: number; kill: ReturnType<typeof crash> }>((resolve) => {
+      first.onAck = (n) => {
+        expect(n, "acks count up").toBeGreaterThanOrEqual(taken);
+        taken = n;
+        if (taken < ACK_KILL_AT * size) return pump();
+        first.onAck = undefined;
+        resolve({ acked: taken, sent, kill: crash() }); // in the handler that saw the ack: nothing else ran
+      };
+    });
+    pump();
+    const { acked, sent: sentAtKill, kill } = await withTimeout(killed, 30_000, `the ack of line ${ACK_KILL_AT} (acked ${taken} bytes)`);
+    await kill.reaped;
+    await start();
+    const again = await ackedAttach(id);
+    const stored = await withTimeout(again.taken, 10_000, "the first ack after the restart");
+    console.log(`crash test (acks): killed at an ack of ${acked} bytes, ${sentAtKill} sent; ${stored} stored after the restart`);
+    // Every acked byte is there; nothing past what was sent.
+    expect(stored).toBeGreaterThanOrEqual(acked);
+    expect(stored).toBeLessThanOrEqual(sentAtKill);
+    // The rest, from exactly there; then the end.
+    again.ws.send(fed.slice(stored));
+    again.ws.send(JSON.stringify({ close_stdin: true }));
+    expect(await withTimeout(again.exit, 20_000, "wasi-probe to exit")).toBe(0);
+    // Every line read once, in order: no acked one lost, none resent twice.
+    expect(numbered(await stdout(id))).toEqual(Array.from({ length: ACK_LINES }, (_, k) => LINE(k)));
   });
 
   it("a sleeper killed again right after each start, before its restore comes to rest, still wakes once and finishes", { timeout: 90_000 }, async () => {
