@@ -188,6 +188,20 @@ describe("processes", () => {
     expect(lines).toEqual(["HELLO, PROCESS", "BYTES TOO"]);
   });
 
+  it("acks stdin when asked: stdinTaken counts the bytes stored, the spawn's stdin first", async () => {
+    const process = await client.spawn("upcase", { stdin: "spawned\n", stdinOpen: true });
+    const attachment = await wait(process.attach({ ackStdin: true }), "attach");
+    const until = (n: number) => wait(new Promise<void>((resolve) => (attachment.stdinTaken === n ? resolve() : attachment.on("stdinTaken", (t) => t === n && resolve()))), `stdin_taken ${n}`);
+    await until(8);
+    attachment.write("hello\n");
+    await until(14);
+    attachment.write(new TextEncoder().encode("bytes\n"));
+    await until(20);
+    attachment.closeStdin();
+    expect(await wait(attachment.ended, "the exit")).toEqual({ code: 0 });
+    expect(attachment.stdinTaken).toBe(20);
+  });
+
   it("read by handlers alone, an attachment keeps no more than the last 1,024 events for an iterator nobody took", async () => {
     const process = await client.spawn("upcase");
     const attachment = await wait(process.attach(), "attach");

@@ -24,7 +24,18 @@ export type ProcessEnd = { code: number } | { reason: string };
  */
 export const KEPT_UNREAD = 1024;
 
-type AttachmentEvents = { [K in ProcessEvent["type"]]: [Extract<ProcessEvent, { type: K }>] } & { close: [] };
+/** How to attach. */
+export interface AttachOptions {
+  /**
+   * Ask for acks of stdin (`?ack=stdin`): `stdinTaken` and the `stdinTaken` event then say how many
+   * bytes of the process's stdin are stored, counted from its first byte (its spawn's `stdin`
+   * first). The first ack comes right after the attach: where this client's bytes will begin.
+   * After a crash, attach again with acks: the first ack says where to resend from.
+   */
+  ackStdin?: boolean;
+}
+
+type AttachmentEvents = { [K in ProcessEvent["type"]]: [Extract<ProcessEvent, { type: K }>] } & { close: []; stdinTaken: [taken: number] };
 
 /**
  * A WebSocket attached to a process (GET /processes/:id/attach): its output as it comes (the
@@ -41,6 +52,7 @@ export class Attachment implements AsyncIterable<ProcessEvent> {
   #end!: (end: ProcessEnd) => void;
   #opened: Promise<void>;
   #gone = false;
+  #taken?: number;
 
   /** @internal Use `client.process(id).attach()`. */
   constructor(id: string, socket: SocketLike, whyNot: () => Promise<BusError>) {
@@ -77,6 +89,14 @@ export class Attachment implements AsyncIterable<ProcessEvent> {
     this.#end({ reason: "the attachment closed" });
     this.#channel.end();
     this.#events.emit("close");
+  }
+
+  /**
+   * Asked for with `ackStdin`: the bytes of the process's stdin stored, as the last ack said
+   * (undefined before the first). Bytes written past it may be lost with a crash: resend them.
+   */
+  get stdinTaken(): number | undefined {
+    return this.#taken;
   }
 
   /** Resolves once attached; rejects with why not (404 for an unknown process, 401). */
@@ -122,10 +142,16 @@ export class Attachment implements AsyncIterable<ProcessEvent> {
   }
 
   #frame(text: string) {
-    let frame: { stream?: "stdout" | "stderr"; line?: string; exit?: number; failed?: string; error?: string };
+    let frame: { stream?: "stdout" | "stderr"; line?: string; exit?: number; failed?: string; error?: string; stdin_taken?: number };
     try {
       frame = JSON.parse(text);
     } catch {
+      return;
+    }
+    // Not an event of the iterator: only a client that asked gets it, and its count is `stdinTaken`.
+    if (typeof frame.stdin_taken === "number") {
+      this.#taken = frame.stdin_taken;
+      this.#events.emit("stdinTaken", frame.stdin_taken);
       return;
     }
     let event: ProcessEvent;

@@ -1,4 +1,4 @@
-import { Attachment } from "./attach.js";
+import { type AttachOptions, Attachment } from "./attach.js";
 import { backoffDelay } from "./backoff.js";
 import type { CallFormat } from "./codec.js";
 import { type Http, segment } from "./http.js";
@@ -100,9 +100,9 @@ export class ProcessHandle {
     return this.#call(this.#path(`/call/${segment(topic)}`), { topic }, request, options.format ?? "json") as Promise<Res>;
   }
 
-  /** Attaches to its output and stdin over a WebSocket. */
-  async attach(): Promise<Attachment> {
-    const path = this.#path("/attach");
+  /** Attaches to its output and stdin over a WebSocket; `ackStdin`: with acks of stdin stored. */
+  async attach(options: AttachOptions = {}): Promise<Attachment> {
+    const path = this.#path(options.ackStdin ? "/attach?ack=stdin" : "/attach");
     const attachment = new Attachment(this.id, this.#http.socket(path), () => this.#http.whyNoSocket(path));
     await attachment.opened();
     return attachment;

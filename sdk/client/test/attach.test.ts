@@ -34,6 +34,31 @@ describe("attaching to a process", () => {
     expect(outputs).toEqual(["stdout:3", "stderr:oops"]);
   });
 
+  it("with ackStdin, asks for ?ack=stdin and counts the acks in stdinTaken (an event, not one of the iterator's)", async () => {
+    const { sockets, factory } = fakeSockets();
+    const { fetch } = fakeFetch(() => Response.json({}));
+    const attaching = new Client({ url: "https://bus.test", webSocket: factory, fetch }).process("abc").attach({ ackStdin: true });
+    const socket = sockets[0]!;
+    expect(socket.url).toBe("wss://bus.test/processes/abc/attach?ack=stdin");
+    socket.open();
+    const attachment = await attaching;
+    expect(attachment.stdinTaken).toBeUndefined();
+    const heard: number[] = [];
+    attachment.on("stdinTaken", (n) => heard.push(n));
+    socket.receive(JSON.stringify({ stdin_taken: 4 }));
+    expect(attachment.stdinTaken).toBe(4);
+    attachment.write("hello\n");
+    socket.receive(JSON.stringify({ stream: "stdout", line: "HELLO" }));
+    socket.receive(JSON.stringify({ stdin_taken: 10 }));
+    expect(attachment.stdinTaken).toBe(10);
+    expect(heard).toEqual([4, 10]);
+    socket.receive(JSON.stringify({ exit: 0 }));
+    socket.close();
+    const events: ProcessEvent[] = [];
+    for await (const e of attachment) events.push(e);
+    expect(events).toEqual([{ type: "output", stream: "stdout", line: "HELLO" }, { type: "exit", code: 0 }]);
+  });
+
   it("an attach that is refused rejects with the route's error", async () => {
     const { sockets, factory } = fakeSockets();
     const { fetch } = fakeFetch(() => Response.json({ error: "no process abc", code: 8, codeName: "InvalidHandle" }, { status: 404 }));
