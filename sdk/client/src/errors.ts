@@ -26,7 +26,7 @@ export class BusError extends Error {
 
   constructor(body: ErrorBody, status?: number) {
     // The runtime's account of a module's fault already ends with its words; another server's may not.
-    super(body.detail && !body.error.includes(body.detail) ? `${body.error}: ${body.detail}` : body.error);
+    super(body.detail && !body.error.endsWith(body.detail) ? `${body.error}: ${body.detail}` : body.error);
     this.code = body.code;
     // The number decides: a server newer than this client may send a name this table lacks.
     this.codeName = codeName(body.code);

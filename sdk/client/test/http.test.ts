@@ -40,6 +40,15 @@ describe("calls over HTTP", () => {
     expect((err as Error).message).toContain("name must be a string");
   });
 
+  it("says the module's words once where the runtime's error ends with them, and adds them where it only names them", async () => {
+    const words = "no note 5";
+    const ending = new BusError({ error: `module notes faulted the call with NotFound (25): ${words}`, code: 25, detail: words });
+    expect(ending.message).toBe(`module notes faulted the call with NotFound (25): ${words}`);
+    // Words the error holds elsewhere are not the detail said: they are added at its end.
+    const inside = new BusError({ error: `${words} was asked for`, code: 25, detail: words });
+    expect(inside.message).toBe(`${words} was asked for: ${words}`);
+  });
+
   it("turns an answer that is not the runtime's (a proxy's page) into a BusError too", async () => {
     const { fetch } = fakeFetch(() => new Response("<html>bad gateway</html>", { status: 502 }));
     const err = await new Client({ url: "http://bus.test", fetch }).call("hello", "greet", {}).catch((e: unknown) => e);
