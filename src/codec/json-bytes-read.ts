@@ -220,6 +220,17 @@ export function restore(value: unknown, schema: Schema | undefined, arrays: Uint
     for (const k of Object.keys(out)) setOwn(out, k, restore(out[k], Object.hasOwn(schema.struct, k) ? schema.struct[k] : undefined, arrays));
     return out;
   }
+  // A map's values and an enum variant's value, as conform brings them (./json.ts).
+  if ("map" in schema && !Array.isArray(value)) {
+    const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+    for (const k of Object.keys(out)) setOwn(out, k, restore(out[k], schema.map[1], arrays));
+    return out;
+  }
+  if ("enum" in schema && !Array.isArray(value)) {
+    const [name, ...more] = Object.keys(value);
+    const of = name !== undefined && !more.length && Object.hasOwn(schema.enum, name) ? schema.enum[name] : null;
+    if (of) return { [name!]: restore((value as Record<string, unknown>)[name!], of, arrays) };
+  }
   return unmark(value, arrays);
 }
 

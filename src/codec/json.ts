@@ -14,6 +14,7 @@
 import { asBytes } from "./bincode.js";
 import { cutBytes, restore } from "./json-bytes-read.js";
 import { text } from "./json-bytes.js";
+import { setOwn } from "./own.js";
 import { INTEGER, type Schema } from "./schema.js";
 
 // The writer and the byte-array constant are re-exported: codec/index.ts and the tests import
@@ -127,6 +128,21 @@ export function conform(value: unknown, schema?: Schema, making?: (from: unknown
     const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
     for (const [k, s] of Object.entries(schema.struct)) if (k in out) out[k] = conform(out[k], s, making);
     return out;
+  }
+  // A map's values and an enum variant's value are brought as a struct's fields are: left as they
+  // came, bytes there reached a module as arrays of numbers where a struct's were bytes.
+  if ("map" in schema) {
+    const of = schema.map[1];
+    if (value instanceof Map) return new Map([...value].map(([k, v]) => [k, conform(v, of, making)]));
+    const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+    // setOwn: a key is the caller's, "__proto__" too, which assigned would set the prototype.
+    for (const k of Object.keys(out)) setOwn(out, k, conform(out[k], of, making));
+    return out;
+  }
+  if ("enum" in schema && !Array.isArray(value)) {
+    const [name, ...more] = Object.keys(value);
+    const of = name !== undefined && !more.length && Object.hasOwn(schema.enum, name) ? schema.enum[name] : null;
+    return of ? { [name!]: conform((value as Record<string, unknown>)[name!], of, making) } : value;
   }
   return value;
 }

@@ -234,3 +234,44 @@ describe("bincode integers up to 32 bits", () => {
     expect(decode(Format.Bincode, bytes, schema)).toEqual(value);
   });
 });
+
+describe("bytes inside a map or an enum", () => {
+  const map: Schema = { map: ["string", "bytes"] };
+  const variant: Schema = { enum: { Data: "bytes", Empty: null } };
+  const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+
+  it("are bytes as a struct's are, from short JSON and long (read by whole blocks) alike", () => {
+    for (const n of [2, 700]) {
+      const bytes = new Array(n).fill(7);
+      const m = decode(Format.Json, json({ a: bytes, __proto__x: bytes }), map) as Record<string, unknown>;
+      expect(m.a).toBeInstanceOf(Uint8Array);
+      expect([...(m.a as Uint8Array)]).toEqual(bytes);
+      const e = decode(Format.Json, json({ Data: bytes }), variant) as Record<string, unknown>;
+      expect(e.Data).toBeInstanceOf(Uint8Array);
+      expect(decode(Format.Json, json("Empty"), variant)).toBe("Empty");
+    }
+  });
+
+  it("go on to msgpack as bins, as a struct's do", () => {
+    const m = unpack(transcode({ format: Format.Json, data: json({ a: [1, 2] }) }, Format.Msgpack, map).data);
+    expect(m.a).toBeInstanceOf(Uint8Array);
+    const e = unpack(transcode({ format: Format.Json, data: json({ Data: [1, 2] }) }, Format.Msgpack, variant).data);
+    expect(e.Data).toBeInstanceOf(Uint8Array);
+  });
+
+  it("keep a map key named __proto__ as a key", () => {
+    const text = new TextEncoder().encode('{"__proto__":[1,2],"b":[3]}');
+    const m = decode(Format.Json, text, map) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(m)).toBe(Object.prototype);
+    expect(Object.keys(m)).toEqual(["__proto__", "b"]);
+    expect(m.__proto__).toBeInstanceOf(Uint8Array);
+  });
+
+  it("count against the container budget when msgpack strs become them", () => {
+    // 400 empty strs (a byte each) read as bytes: a bin's 3 each, over a 1,000-byte limit's budget.
+    const strs = pack({ a: new Array(400).fill("") });
+    expect(strs.length).toBeLessThan(1000);
+    expect(() => decode(Format.Msgpack, strs, { map: ["string", { seq: "bytes" }] }, 1000)).toThrowError(/budget/);
+    expect(decode(Format.Msgpack, strs, { map: ["string", { seq: "string" }] }, 1000)).toEqual({ a: new Array(400).fill("") });
+  });
+});
