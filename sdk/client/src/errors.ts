@@ -46,16 +46,30 @@ export class BusError extends Error {
   }
 }
 
+/**
+ * The fields of an error body or fault frame that have the types ErrorBody says, or undefined
+ * where `error` or `code` does not: what another server (a proxy, a newer or buggy runtime) sent
+ * is not trusted to be a string where a string goes.
+ */
+export function errorBodyOf(value: unknown): ErrorBody | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const raw = value as Record<string, unknown>;
+  if (typeof raw.error !== "string" || typeof raw.code !== "number") return undefined;
+  const body: ErrorBody = { error: raw.error, code: raw.code };
+  for (const key of ["codeName", "module", "topic", "detail"] as const) if (typeof raw[key] === "string") body[key] = raw[key];
+  return body;
+}
+
 /** An HTTP answer that is not 2xx as a BusError: its JSON error body where it has one. */
 export async function errorOf(res: Response, scope: { module?: string; topic?: string } = {}): Promise<BusError> {
   const text = await res.text().catch(() => "");
-  let body: Partial<ErrorBody> | undefined;
+  let body: ErrorBody | undefined;
   try {
-    body = JSON.parse(text) as Partial<ErrorBody>;
+    body = errorBodyOf(JSON.parse(text));
   } catch {
     body = undefined;
   }
-  if (body && typeof body.error === "string" && typeof body.code === "number") return new BusError(body as ErrorBody, res.status);
+  if (body) return new BusError(body, res.status);
   // Not the runtime's body (a proxy's page, say): keep what there is.
   const code = res.status === 404 ? Code.NotFound : res.status === 401 ? Code.Unauthorized : Code.Unknown;
   return new BusError({ error: `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ""}`, code, ...scope }, res.status);

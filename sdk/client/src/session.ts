@@ -1,7 +1,7 @@
 import { type ReconnectOptions, backoffDelay } from "./backoff.js";
-import type { FormatName } from "./codes.js";
 import { decodePayload, encodePayload, packFrame, unpackFrame } from "./codec.js";
-import { BusError } from "./errors.js";
+import { Code, type FormatName } from "./codes.js";
+import { BusError, errorBodyOf } from "./errors.js";
 import { Emitter } from "./events.js";
 import { type Http, type SocketLike, segment } from "./http.js";
 import { type CallHost, SessionCall, type SessionCallOptions } from "./session-call.js";
@@ -293,11 +293,22 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
         return;
       case "fault":
         this.#calls.delete(call.id);
-        call.finish(
-          "failed",
-          new BusError({ error: frame.error ?? "the call failed", code: frame.code ?? 0xffff_ffff, module: this.module, topic: call.topic, ...(frame.detail !== undefined ? { detail: frame.detail } : {}) }),
-        );
+        call.finish("failed", this.#fault(frame, call));
     }
+  }
+
+  /**
+   * A fault frame's error. Its fields come from the server as they are: one not of its type (an
+   * error that is not a string, a code that is not a number, a proxy's or a newer runtime's
+   * frame) would throw building the error and leave the call pending for good; where the error
+   * or code cannot be read, the call fails Unknown and says what the frame held.
+   */
+  #fault(frame: ServerFrame, call: SessionCall<any, D>): BusError {
+    const scope = { module: this.module, topic: call.topic };
+    const body = errorBodyOf({ ...frame, error: frame.error ?? "the call failed", code: frame.code ?? Code.Unknown });
+    if (body) return new BusError({ ...body, ...scope });
+    const seen = (value: unknown) => (value instanceof Uint8Array ? `${value.length} bytes` : JSON.stringify(value) ?? String(value));
+    return new BusError({ error: `call ${call.id} (${call.topic}) failed with a fault frame that cannot be read: error ${seen(frame.error)}, code ${seen(frame.code)}`, code: Code.Unknown, ...scope });
   }
 
   #decode(frame: ServerFrame): unknown {

@@ -40,6 +40,13 @@ describe("calls over HTTP", () => {
     expect((err as Error).message).toContain("name must be a string");
   });
 
+  it("keeps only the fields of an error body that have their types: a detail or module that is not a string is left out", async () => {
+    const { fetch } = fakeFetch(() => Response.json({ error: "bad", code: 12, detail: { a: 1 }, module: 3, topic: ["x"] }, { status: 400 }));
+    const err = (await new Client({ url: "http://bus.test", fetch }).call("hello", "greet", {}).catch((e: unknown) => e)) as BusError;
+    expect(err).toMatchObject({ name: "BusError", codeName: "BadRequest", message: "bad", status: 400 });
+    expect([err.detail, err.module, err.topic]).toEqual([undefined, undefined, undefined]);
+  });
+
   it("says the module's words once where the runtime's error ends with them, and adds them where it only names them", async () => {
     const words = "no note 5";
     const ending = new BusError({ error: `module notes faulted the call with NotFound (25): ${words}`, code: 25, detail: words });

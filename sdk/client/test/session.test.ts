@@ -85,6 +85,22 @@ describe("a bus session over a WebSocket", () => {
     await expect(callbacks.next()).rejects.toBe(err);
   });
 
+  it("fails a call with a fault frame whose fields have the wrong types (a proxy's, a newer runtime's), instead of throwing and leaving it pending", async () => {
+    const { client, sockets } = setup();
+    const chat = client.session("chat");
+    const socket = sockets[0]!;
+    socket.open();
+    const post = chat.call("post", { text: "hi" });
+    socket.receive({ type: "fault", id: post.id, code: "12", error: { why: "no" }, detail: "d" });
+    await expect(post.reply).rejects.toMatchObject({ name: "BusError", codeName: "Unknown", module: "chat", topic: "post", message: expect.stringContaining('error {"why":"no"}, code "12"') });
+    expect(post.state).toBe("failed");
+    const get = chat.call("post", { text: "again" });
+    socket.receive({ type: "fault", id: get.id, code: 8, error: "no live call", detail: 5, module: 3 });
+    await expect(get.reply).rejects.toMatchObject({ codeName: "InvalidHandle", message: "no live call", module: "chat" });
+    expect((await get.reply.catch((e: BusError) => e)).detail).toBeUndefined();
+    expect(chat.calls).toEqual([]);
+  });
+
   it("fails a call whose reply or callback payload it cannot read with SerializationFailed, dropping it on the server; a frame that is no map is an error event", async () => {
     const { client, sockets } = setup();
     const chat = client.session("chat");
