@@ -264,7 +264,8 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
       return;
     }
     if (frame.type === "error") {
-      this.#events.emit("error", frame.error ?? "the server could not read a frame");
+      // The event's message is a string, whatever another server put there.
+      this.#events.emit("error", typeof frame.error === "string" ? frame.error : "the server could not read a frame (its error frame said no more)");
       return;
     }
     // Frames of a call we dropped (or never made) are nobody's.

@@ -101,6 +101,18 @@ describe("a bus session over a WebSocket", () => {
     expect(chat.calls).toEqual([]);
   });
 
+  it("says an error frame's message as a string, whatever type the server gave it", () => {
+    const { client, sockets } = setup();
+    const chat = client.session("chat");
+    const errors: unknown[] = [];
+    chat.on("error", (e) => errors.push(e));
+    sockets[0]!.open();
+    sockets[0]!.receive({ type: "error", error: { nested: 1 } });
+    sockets[0]!.receive({ type: "error", error: 5 });
+    sockets[0]!.receive({ type: "error", error: "bad frame" });
+    expect(errors).toEqual(["the server could not read a frame (its error frame said no more)", "the server could not read a frame (its error frame said no more)", "bad frame"]);
+  });
+
   it("fails a call whose reply or callback payload it cannot read with SerializationFailed, dropping it on the server; a frame that is no map is an error event", async () => {
     const { client, sockets } = setup();
     const chat = client.session("chat");
