@@ -142,12 +142,16 @@ export class Attachment implements AsyncIterable<ProcessEvent> {
   }
 
   #frame(text: string) {
-    let frame: { stream?: "stdout" | "stderr"; line?: string; exit?: number; failed?: string; error?: string; stdin_taken?: number };
+    let frame: { stream?: unknown; line?: unknown; exit?: unknown; failed?: unknown; error?: unknown; stdin_taken?: unknown };
     try {
       frame = JSON.parse(text);
     } catch {
       return;
     }
+    // What the server sent is not trusted to have the shape docs/abi.md gives (a proxy's text, a
+    // newer runtime's frame): a frame that is not an object, or whose field is not of its type, is
+    // left out as one that cannot be read is, rather than throw here or hand on a line that is no string.
+    if (typeof frame !== "object" || frame === null) return;
     // Not an event of the iterator: only a client that asked gets it, and its count is `stdinTaken`.
     if (typeof frame.stdin_taken === "number") {
       this.#taken = frame.stdin_taken;
@@ -155,10 +159,12 @@ export class Attachment implements AsyncIterable<ProcessEvent> {
       return;
     }
     let event: ProcessEvent;
-    if (frame.stream !== undefined) event = { type: "output", stream: frame.stream, line: frame.line ?? "" };
-    else if (frame.exit !== undefined) event = { type: "exit", code: frame.exit };
-    else if (frame.failed !== undefined) event = { type: "failed", reason: frame.failed };
-    else if (frame.error !== undefined) event = { type: "error", error: frame.error };
+    if (frame.stream !== undefined) {
+      if ((frame.stream !== "stdout" && frame.stream !== "stderr") || (frame.line !== undefined && typeof frame.line !== "string")) return;
+      event = { type: "output", stream: frame.stream, line: frame.line ?? "" };
+    } else if (typeof frame.exit === "number") event = { type: "exit", code: frame.exit };
+    else if (typeof frame.failed === "string") event = { type: "failed", reason: frame.failed };
+    else if (typeof frame.error === "string") event = { type: "error", error: frame.error };
     else return;
     if (event.type === "exit") this.#end({ code: event.code });
     if (event.type === "failed") this.#end({ reason: event.reason });

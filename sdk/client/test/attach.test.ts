@@ -59,6 +59,27 @@ describe("attaching to a process", () => {
     expect(events).toEqual([{ type: "output", stream: "stdout", line: "HELLO" }, { type: "exit", code: 0 }]);
   });
 
+  it("leaves out frames that are not objects or whose fields are not of their types, without throwing, and goes on", async () => {
+    const { sockets, factory } = fakeSockets();
+    const { fetch } = fakeFetch(() => Response.json({}));
+    const attaching = new Client({ url: "https://bus.test", webSocket: factory, fetch }).process("abc").attach();
+    const socket = sockets[0]!;
+    socket.open();
+    const attachment = await attaching;
+    const seen: ProcessEvent[] = [];
+    for (const type of ["output", "exit", "failed", "error"] as const) attachment.on(type, (e) => seen.push(e));
+    for (const frame of ["null", "5", '"text"', "[]", '{"stream":"stdin","line":"x"}', '{"stream":"stdout","line":7}', '{"exit":"0"}', '{"exit":null}', '{"failed":{}}', '{"error":5}']) {
+      expect(() => socket.receive(frame)).not.toThrow();
+    }
+    socket.receive(JSON.stringify({ stream: "stdout", line: "ok" }));
+    socket.receive(JSON.stringify({ exit: 0 }));
+    expect(seen).toEqual([
+      { type: "output", stream: "stdout", line: "ok" },
+      { type: "exit", code: 0 },
+    ]);
+    expect(await attachment.ended).toEqual({ code: 0 });
+  });
+
   it("an attach that is refused rejects with the route's error", async () => {
     const { sockets, factory } = fakeSockets();
     const { fetch } = fakeFetch(() => Response.json({ error: "no process abc", code: 8, codeName: "InvalidHandle" }, { status: 404 }));
