@@ -1,7 +1,7 @@
 import { type CallFormat, CONTENT_TYPES, decodePayload, encodePayload, formatOfContentType } from "./codec.js";
 import { BusError } from "./errors.js";
-import { type ClientOptions, Http, segment } from "./http.js";
-import { ProcessHandle, type ProcessInfo, type SpawnOptions } from "./process.js";
+import { arrayIn, type ClientOptions, Http, segment } from "./http.js";
+import { ProcessHandle, type ProcessInfo, processInfoOf, type SpawnOptions } from "./process.js";
 import { Session, type SessionOptions } from "./session.js";
 import type { ModuleDef, ModuleOf, ModuleTable, RequestOf, ResponseOf } from "./types.js";
 
@@ -76,12 +76,12 @@ export class Client<M extends ModuleTable = {}> {
 
   /** GET /modules: every module, its topics with their schemas, its limits. */
   async modules(): Promise<ModuleInfo[]> {
-    return (await this.http.json<{ modules: ModuleInfo[] }>("GET", "modules")).modules;
+    return this.http.json("GET", "modules", undefined, arrayIn<ModuleInfo>("modules"));
   }
 
   /** POST /processes: starts a command-style module as a process. */
   async spawn(module: string, options: SpawnOptions = {}): Promise<ProcessHandle & { info: ProcessInfo }> {
-    const info = await this.http.json<ProcessInfo>("POST", "processes", { module, ...options });
+    const info = await this.http.json("POST", "processes", { module, ...options }, processInfoOf);
     return Object.assign(this.process(info.id), { info });
   }
 

@@ -126,9 +126,14 @@ export class Http {
     }
   }
 
-  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /**
+   * A JSON request's answer; `take` picks what the caller wants out of it and throws where the
+   * body is not of that shape (a proxy's `null`, a newer runtime's), so that is SerializationFailed
+   * too, rather than a TypeError where the caller reads it.
+   */
+  async json<T>(method: string, path: string, body?: unknown, take: (value: unknown) => T = (value) => value as T): Promise<T> {
     const res = await this.request(method, path, body === undefined ? {} : { body: JSON.stringify(body), type: "application/json" });
-    return this.read(res, `${method} ${path}`, (bytes) => JSON.parse(new TextDecoder().decode(bytes)) as T);
+    return this.read(res, `${method} ${path}`, (bytes) => take(JSON.parse(new TextDecoder().decode(bytes))));
   }
 
   /**
@@ -172,6 +177,21 @@ function failure(what: string, err: unknown, init: { signal?: AbortSignal; scope
   if (init.signal?.aborted || name === "AbortError") return BusError.of("Aborted", message, init.scope);
   return BusError.of("InternalFailure", message, init.scope);
 }
+
+/** A JSON answer's object, where it is one. */
+export function objectOf<T>(value: unknown): T {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new TypeError(`not an object but ${JSON.stringify(value)?.slice(0, 100)}`);
+  return value as T;
+}
+
+/** A JSON answer's array `key`, where it has one. */
+export const arrayIn =
+  <T>(key: string) =>
+  (value: unknown): T[] => {
+    const found = objectOf<Record<string, unknown>>(value)[key];
+    if (!Array.isArray(found)) throw new TypeError(`"${key}" is not an array but ${JSON.stringify(found)?.slice(0, 100) ?? "missing"}`);
+    return found as T[];
+  };
 
 const WebSocketCtor = (): new (url: string, init?: unknown) => SocketLike => {
   const ctor = (globalThis as { WebSocket?: new (url: string, init?: unknown) => SocketLike }).WebSocket;

@@ -1,7 +1,7 @@
 import { type AttachOptions, Attachment } from "./attach.js";
 import { backoffDelay } from "./backoff.js";
 import type { CallFormat } from "./codec.js";
-import { type Http, segment } from "./http.js";
+import { arrayIn, type Http, objectOf, segment } from "./http.js";
 
 export type ProcessStatus = "running" | "exited" | "failed";
 
@@ -56,6 +56,13 @@ export interface SpawnOptions {
   tty?: boolean;
 }
 
+/** A process's state as an answer holds it: an object with a string id and status, or it cannot be read. */
+export function processInfoOf(value: unknown): ProcessInfo {
+  const info = objectOf<ProcessInfo>(value);
+  if (typeof info.id !== "string" || typeof info.status !== "string") throw new TypeError(`not a process's state: id ${JSON.stringify(info.id)}, status ${JSON.stringify(info.status)}`);
+  return info;
+}
+
 /** What a process handle needs to call a topic over HTTP, without importing the client (no cycle). */
 export type TopicCaller = (path: string, scope: { module?: string; topic: string }, request: unknown, format: CallFormat) => Promise<unknown>;
 
@@ -77,7 +84,7 @@ export class ProcessHandle {
   }
 
   async status(): Promise<ProcessInfo> {
-    return this.#http.json("GET", this.#path());
+    return this.#http.json("GET", this.#path(), undefined, processInfoOf);
   }
 
   /** Its recent lines (up to 1,000), oldest first; see LogsOptions to page on from a line read before. */
@@ -87,12 +94,12 @@ export class ProcessHandle {
     if (options.limit !== undefined) query.set("limit", String(options.limit));
     const search = query.toString();
     const path = this.#path(search ? `/logs?${search}` : "/logs");
-    return (await this.#http.json<{ lines: KeptLine[] }>("GET", path)).lines;
+    return this.#http.json("GET", path, undefined, arrayIn<KeptLine>("lines"));
   }
 
   /** Kills it (exit code 137); answers its state. */
   async kill(): Promise<ProcessInfo> {
-    return this.#http.json("DELETE", this.#path());
+    return this.#http.json("DELETE", this.#path(), undefined, processInfoOf);
   }
 
   /** Calls a topic the running process serves (a module that listened and forked). */

@@ -47,6 +47,16 @@ describe("calls over HTTP", () => {
     expect([err.detail, err.module, err.topic]).toEqual([undefined, undefined, undefined]);
   });
 
+  it("fails SerializationFailed where a JSON answer is not of its shape (null, no array, a process without an id), not with a TypeError where it is read", async () => {
+    for (const body of ["null", "[]", '{"modules": null, "lines": 5}', '{"id": 5, "status": "running"}']) {
+      const client = new Client({ url: "http://bus.test", fetch: fakeFetch(() => new Response(body, { headers: { "content-type": "application/json" } })).fetch });
+      const process = client.process("abc");
+      for (const op of [() => client.modules(), () => client.spawn("counter"), () => process.status(), () => process.logs(), () => process.kill()]) {
+        await expect(op()).rejects.toMatchObject({ name: "BusError", codeName: "SerializationFailed", message: expect.stringMatching(/cannot be read: (not an object|"(modules|lines)" is not an array|not a process's state)/) });
+      }
+    }
+  });
+
   it("says the module's words once where the runtime's error ends with them, and adds them where it only names them", async () => {
     const words = "no note 5";
     const ending = new BusError({ error: `module notes faulted the call with NotFound (25): ${words}`, code: 25, detail: words });
