@@ -313,6 +313,9 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
   }
 
   #decode(frame: ServerFrame): unknown {
+    // A payload that is not bytes (a str, a number) would be handed on as it is for raw, and as
+    // null for msgpack: the value would not be what the server meant, so the call fails instead.
+    if (frame.payload !== undefined && frame.payload !== null && !(frame.payload instanceof Uint8Array)) throw new TypeError(`its payload is not bytes but ${typeof frame.payload}`);
     return decodePayload(formatOf(frame.format), frame.payload ?? new Uint8Array());
   }
 

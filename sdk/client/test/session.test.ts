@@ -101,6 +101,19 @@ describe("a bus session over a WebSocket", () => {
     expect(chat.calls).toEqual([]);
   });
 
+  it("fails a call whose reply payload is not bytes (a str, a number) with SerializationFailed, in raw and msgpack alike", async () => {
+    const { client, sockets } = setup();
+    const chat = client.session("chat");
+    const socket = sockets[0]!;
+    socket.open();
+    const raw = chat.call("post", "hi", { format: "raw" });
+    socket.receive({ type: "reply", id: raw.id, format: "raw", payload: "not bytes" });
+    await expect(raw.reply).rejects.toMatchObject({ codeName: "SerializationFailed", message: expect.stringContaining("its payload is not bytes but string") });
+    const packed = chat.call("post", { text: "hi" }, { format: "msgpack" });
+    socket.receive({ type: "reply", id: packed.id, format: "msgpack", payload: 5 });
+    await expect(packed.reply).rejects.toMatchObject({ codeName: "SerializationFailed", message: expect.stringContaining("its payload is not bytes but number") });
+  });
+
   it("says an error frame's message as a string, whatever type the server gave it", () => {
     const { client, sockets } = setup();
     const chat = client.session("chat");
