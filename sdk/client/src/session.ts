@@ -273,6 +273,8 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
     if (!call) return;
     let value: unknown;
     try {
+      // A callback without a topic names no handler; handed on it would be an event whose topic is no string.
+      if (frame.type === "callback" && typeof frame.topic !== "string") throw new TypeError(`its topic is not a string but ${JSON.stringify(frame.topic) ?? "missing"}`);
       value = frame.type === "reply" || frame.type === "callback" ? this.#decode(frame) : undefined;
     } catch (err) {
       // A payload not valid in the format it names fails its call, as a reply the runtime cannot
@@ -290,7 +292,7 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
         call.replied(value);
         return;
       case "callback":
-        call.callback(frame.topic ?? "", value);
+        call.callback(frame.topic as string, value);
         return;
       case "fault":
         this.#calls.delete(call.id);

@@ -114,6 +114,19 @@ describe("a bus session over a WebSocket", () => {
     await expect(packed.reply).rejects.toMatchObject({ codeName: "SerializationFailed", message: expect.stringContaining("its payload is not bytes but number") });
   });
 
+  it("fails a call that gets a callback without a string topic with SerializationFailed and drops it on the server", async () => {
+    const { client, sockets } = setup();
+    const chat = client.session("chat");
+    const socket = sockets[0]!;
+    socket.open();
+    const join = chat.call("join", { name: "ada" }, { keepalive: true });
+    const events = join.callbacks();
+    socket.receive({ type: "callback", id: join.id, topic: 5, format: "json", payload: json({ text: "hi" }) });
+    await expect(join.reply).rejects.toMatchObject({ codeName: "SerializationFailed", message: expect.stringContaining("its topic is not a string but 5") });
+    await expect(events.next()).rejects.toMatchObject({ codeName: "SerializationFailed" });
+    expect(socket.frames().at(-1)).toEqual({ type: "drop", id: join.id });
+  });
+
   it("says an error frame's message as a string, whatever type the server gave it", () => {
     const { client, sockets } = setup();
     const chat = client.session("chat");
