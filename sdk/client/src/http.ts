@@ -24,6 +24,9 @@ export interface ClientOptions {
   webSocket?: SocketFactory;
 }
 
+/** How long the question of why a WebSocket did not open waits for its answer. */
+export const WHY_NO_SOCKET_MS = 10_000;
+
 /**
  * A name (a module, topic, session or process id) as one segment of a URL's path. BadRequest where
  * it cannot be one: a lone surrogate, on which encodeURIComponent throws a bare URIError.
@@ -155,10 +158,16 @@ export class Http {
    * (upgrade wanted) means the route was fine and the network was not.
    */
   async whyNoSocket(path: string, scope: { module?: string } = {}): Promise<BusError> {
+    // What waits on the answer (a session's queued calls, `opened()`) would wait for good on a
+    // server or proxy that takes the request and never answers: the question has a deadline.
+    const asking = new AbortController();
+    const timer = setTimeout(() => asking.abort(new DOMException(`no answer in ${WHY_NO_SOCKET_MS} ms to why the WebSocket did not open`, "TimeoutError")), WHY_NO_SOCKET_MS);
     try {
-      await this.request("GET", path, { scope });
+      await this.request("GET", path, { scope, signal: asking.signal });
     } catch (err) {
       if (err instanceof BusError && err.status !== 426) return err;
+    } finally {
+      clearTimeout(timer);
     }
     return BusError.of("InternalFailure", `the WebSocket to ${this.url(path)} did not open`, scope);
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { BusError, Client, modules, type SessionCall } from "../src/index.js";
 import { backoffDelay } from "../src/backoff.js";
+import { WHY_NO_SOCKET_MS } from "../src/http.js";
 import { fakeFetch, fakeSockets, json, tick } from "./fakes.js";
 
 const text = (b: unknown) => JSON.parse(new TextDecoder().decode(b as Uint8Array)) as unknown;
@@ -286,6 +287,25 @@ describe("a bus session over a WebSocket", () => {
     expect(session.state).toBe("closed");
     expect(new URL(requests[0]!.url).pathname).toBe("/bus/nope/x");
     expect(sockets).toHaveLength(1); // no retry: it never worked
+  });
+
+  it("fails a refused handshake with Timeout where the question of why gets no answer (a proxy that holds it), and the calls waiting with it", async () => {
+    vi.useFakeTimers();
+    try {
+      const { sockets, factory } = fakeSockets();
+      // A fetch that never answers, and rejects as fetch does when its signal aborts.
+      const { fetch } = fakeFetch((req) => new Promise<Response>((_, reject) => req.signal.addEventListener("abort", () => reject(req.signal.reason))));
+      const session = new Client({ url: "http://bus.test", webSocket: factory, fetch }).session("chat");
+      const call = session.call("join", { name: "ada" });
+      sockets[0]!.refuse();
+      await vi.advanceTimersByTimeAsync(WHY_NO_SOCKET_MS);
+      expect(call.state).toBe("failed");
+      await expect(call.reply).rejects.toMatchObject({ codeName: "Timeout", message: expect.stringContaining(`no answer in ${WHY_NO_SOCKET_MS} ms`) });
+      await expect(session.opened()).rejects.toMatchObject({ codeName: "Timeout" });
+      expect(session.state).toBe("closed");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("takes a refused handshake reported only as an error (Node's WebSocket) as a refusal too", async () => {
