@@ -304,12 +304,13 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
    * A fault frame's error. Its fields come from the server as they are: one not of its type (an
    * error that is not a string, a code that is not a number, a proxy's or a newer runtime's
    * frame) would throw building the error and leave the call pending for good; where the error
-   * or code cannot be read, the call fails Unknown and says what the frame held.
+   * or code cannot be read (or is empty, or Success), the call fails Unknown and says what the frame held.
    */
   #fault(frame: ServerFrame, call: SessionCall<any, D>): BusError {
     const scope = { module: this.module, topic: call.topic };
     const body = errorBodyOf({ ...frame, error: frame.error ?? "the call failed", code: frame.code ?? Code.Unknown });
-    if (body) return new BusError({ ...body, ...scope });
+    // An empty error says nothing, and a fault's code is never Success: such a frame is not read as one.
+    if (body && body.error !== "" && body.code !== Code.Success) return new BusError({ ...body, ...scope });
     const seen = (value: unknown) => (value instanceof Uint8Array ? `${value.length} bytes` : JSON.stringify(value) ?? String(value));
     return new BusError({ error: `call ${call.id} (${call.topic}) failed with a fault frame that cannot be read: error ${seen(frame.error)}, code ${seen(frame.code)}`, code: Code.Unknown, ...scope });
   }

@@ -102,6 +102,19 @@ describe("a bus session over a WebSocket", () => {
     expect(chat.calls).toEqual([]);
   });
 
+  it("fails a call with a fault frame whose error is empty or whose code is Success as Unknown, saying what the frame held", async () => {
+    const { client, sockets } = setup();
+    const chat = client.session("chat");
+    const socket = sockets[0]!;
+    socket.open();
+    const empty = chat.call("post", { text: "empty" });
+    socket.receive({ type: "fault", id: empty.id, code: 12, error: "" });
+    await expect(empty.reply).rejects.toMatchObject({ codeName: "Unknown", message: `call ${empty.id} (post) failed with a fault frame that cannot be read: error "", code 12` });
+    const success = chat.call("post", { text: "success" });
+    socket.receive({ type: "fault", id: success.id, code: 0, error: "ok?" });
+    await expect(success.reply).rejects.toMatchObject({ codeName: "Unknown", message: expect.stringContaining('error "ok?", code 0') });
+  });
+
   it("fails a call whose reply payload is not bytes (a str, a number) with SerializationFailed, in raw and msgpack alike", async () => {
     const { client, sockets } = setup();
     const chat = client.session("chat");
