@@ -69,7 +69,8 @@ export async function errorOf(res: Response, scope: { module?: string; topic?: s
   } catch {
     body = undefined;
   }
-  if (body) return new BusError(body, res.status);
+  // An empty error says nothing, and a failed answer is never Success: read as another server's body.
+  if (body && body.error !== "" && body.code !== Code.Success) return new BusError(body, res.status);
   // Not the runtime's body (a proxy's page, say): keep what there is.
   const code = res.status === 404 ? Code.NotFound : res.status === 401 ? Code.Unauthorized : Code.Unknown;
   return new BusError({ error: `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ""}`, code, ...scope }, res.status);

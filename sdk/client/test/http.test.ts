@@ -57,6 +57,14 @@ describe("calls over HTTP", () => {
     }
   });
 
+  it("reads an error body with an empty error or the code Success as another server's: the status decides, and the body is said", async () => {
+    for (const [status, body, codeName] of [[500, { error: "", code: 12 }, "Unknown"], [404, { error: "fine", code: 0 }, "NotFound"]] as const) {
+      const { fetch } = fakeFetch(() => Response.json(body, { status }));
+      const err = await new Client({ url: "http://bus.test", fetch }).call("hello", "greet", {}).catch((e: unknown) => e);
+      expect(err).toMatchObject({ name: "BusError", codeName, status, message: `HTTP ${status}: ${JSON.stringify(body)}` });
+    }
+  });
+
   it("says the module's words once where the runtime's error ends with them, and adds them where it only names them", async () => {
     const words = "no note 5";
     const ending = new BusError({ error: `module notes faulted the call with NotFound (25): ${words}`, code: 25, detail: words });
