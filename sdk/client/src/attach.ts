@@ -153,9 +153,10 @@ export class Attachment implements AsyncIterable<ProcessEvent> {
     // left out as one that cannot be read is, rather than throw here or hand on a line that is no string.
     if (typeof frame !== "object" || frame === null) return;
     // Not an event of the iterator: only a client that asked gets it, and its count is `stdinTaken`.
-    if (typeof frame.stdin_taken === "number") {
-      this.#taken = frame.stdin_taken;
-      this.#events.emit("stdinTaken", frame.stdin_taken);
+    // A count of bytes: a negative or fractional one would have a client resend from nowhere.
+    if (Number.isSafeInteger(frame.stdin_taken) && (frame.stdin_taken as number) >= 0) {
+      this.#taken = frame.stdin_taken as number;
+      this.#events.emit("stdinTaken", this.#taken);
       return;
     }
     let event: ProcessEvent;

@@ -52,6 +52,11 @@ describe("attaching to a process", () => {
     socket.receive(JSON.stringify({ stdin_taken: 10 }));
     expect(attachment.stdinTaken).toBe(10);
     expect(heard).toEqual([4, 10]);
+    // A count that is no count of bytes is left out.
+    socket.receive(JSON.stringify({ stdin_taken: -1 }));
+    socket.receive(JSON.stringify({ stdin_taken: 2.5 }));
+    expect(attachment.stdinTaken).toBe(10);
+    expect(heard).toEqual([4, 10]);
     socket.receive(JSON.stringify({ exit: 0 }));
     socket.close();
     const events: ProcessEvent[] = [];
