@@ -42,6 +42,10 @@ export class FakeSocket implements SocketLike {
     const data = typeof frame === "string" ? frame : pack(frame);
     this.#emit("message", { data: typeof data === "string" ? data : data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) });
   }
+  /** Bytes as a binary message, as they are (garbage, a truncated frame). */
+  receiveBytes(data: Uint8Array) {
+    this.#emit("message", { data: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) });
+  }
   /** A refused handshake as Node's WebSocket (undici) reports it: an error, no close, still CONNECTING. */
   refuse() {
     this.#emit("error");
