@@ -60,9 +60,39 @@ export function errorBodyOf(value: unknown): ErrorBody | undefined {
   return body;
 }
 
+/**
+ * How much of an error body is read. The runtime's are a few KiB at most (a module's words are cut
+ * at 4 KiB); a proxy's page, or a server that never ends the body, would otherwise be held whole,
+ * or waited on for good.
+ */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** The first `limit` bytes of a body as text; the rest is not read (the stream is cancelled). */
+async function prefixOf(res: Response, limit: number): Promise<string> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  while (length < limit) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    length += value.length;
+  }
+  if (length >= limit) void reader.cancel().catch(() => {});
+  const bytes = new Uint8Array(Math.min(length, limit));
+  let at = 0;
+  for (const chunk of chunks) {
+    const part = chunk.subarray(0, bytes.length - at);
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
 /** An HTTP answer that is not 2xx as a BusError: its JSON error body where it has one. */
 export async function errorOf(res: Response, scope: { module?: string; topic?: string } = {}): Promise<BusError> {
-  const text = await res.text().catch(() => "");
+  const text = await prefixOf(res, MAX_ERROR_BODY_BYTES).catch(() => "");
   let body: ErrorBody | undefined;
   try {
     body = errorBodyOf(JSON.parse(text));

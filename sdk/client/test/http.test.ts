@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BusError, Client, modules } from "../src/index.js";
+import { MAX_ERROR_BODY_BYTES } from "../src/errors.js";
 import { fakeFetch, pack } from "./fakes.js";
 
 describe("calls over HTTP", () => {
@@ -63,6 +64,21 @@ describe("calls over HTTP", () => {
       const err = await new Client({ url: "http://bus.test", fetch }).call("hello", "greet", {}).catch((e: unknown) => e);
       expect(err).toMatchObject({ name: "BusError", codeName, status, message: `HTTP ${status}: ${JSON.stringify(body)}` });
     }
+  });
+
+  it("reads at most MAX_ERROR_BODY_BYTES of an error body: the rest of a long one (a hostile proxy's, which need never end) is not read", async () => {
+    // 12 MB here, so that reading it whole fails the count rather than hang the test.
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (++pulled > 2000) controller.close();
+        else controller.enqueue(new TextEncoder().encode("<html>".repeat(1000)));
+      },
+    });
+    const { fetch } = fakeFetch(() => new Response(endless, { status: 502 }));
+    const err = await new Client({ url: "http://bus.test", fetch }).call("hello", "greet", {}).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: "BusError", codeName: "Unknown", status: 502, message: expect.stringMatching(/^HTTP 502: (<html>)+/) });
+    expect(pulled * 6000).toBeLessThan(MAX_ERROR_BODY_BYTES + 2 * 6000);
   });
 
   it("says the module's words once where the runtime's error ends with them, and adds them where it only names them", async () => {
