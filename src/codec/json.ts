@@ -25,23 +25,60 @@ export { encodeJson, stringifyJson } from "./json-bytes-write.js";
 /** Texts shorter than this are left to JSON.parse whole: what byte arrays they hold are short. */
 const CUT_FROM = 512;
 
+/** The types a schema holds directly. */
+const innerOf = (schema: Exclude<Schema, string>): (Schema | null)[] =>
+  "option" in schema ? [schema.option]
+  : "seq" in schema ? [schema.seq]
+  : "tuple" in schema ? schema.tuple
+  : "map" in schema ? schema.map
+  : "struct" in schema ? Object.values(schema.struct)
+  : Object.values(schema.enum);
+
 /** Whether a schema names bytes anywhere (only then are byte arrays cut out of the text). */
 const withBytes = new WeakMap<object, boolean>();
 function namesBytes(schema: Schema): boolean {
   if (typeof schema === "string") return schema === "bytes";
   let known = withBytes.get(schema);
-  if (known === undefined) {
-    const inner: (Schema | null)[] =
-      "option" in schema ? [schema.option]
-      : "seq" in schema ? [schema.seq]
-      : "tuple" in schema ? schema.tuple
-      : "map" in schema ? schema.map
-      : "struct" in schema ? Object.values(schema.struct)
-      : Object.values(schema.enum);
-    known = inner.some((s) => s !== null && namesBytes(s));
-    withBytes.set(schema, known);
-  }
+  if (known === undefined) withBytes.set(schema, (known = innerOf(schema).some((s) => s !== null && namesBytes(s))));
   return known;
+}
+
+/** Whether a schema names f32 or f64 anywhere. */
+const withFloats = new WeakMap<object, boolean>();
+function namesFloats(schema: Schema): boolean {
+  if (typeof schema === "string") return schema === "f32" || schema === "f64";
+  let known = withFloats.get(schema);
+  if (known === undefined) withFloats.set(schema, (known = innerOf(schema).some((s) => s !== null && namesFloats(s))));
+  return known;
+}
+
+/**
+ * Where the schema names a float, a bigint the parse made of an integer's digits (`parse`) as the
+ * number it is. JavaScript writes a float past 2^53 with no fraction as bare digits
+ * (1e20 as "100000000000000000000"), which then read as a bigint: bincode refused it ("expected
+ * f64") and msgpack wrote it as an integer, or refused it past 2^64. Walks only where the text held
+ * a run of 16 digits and the schema names a float; containers are the parse's own, changed in place.
+ */
+function floatsAsNumbers(value: unknown, schema: Schema | null | undefined): unknown {
+  if (schema === null || schema === undefined) return value;
+  if (typeof schema === "string") return typeof value === "bigint" && (schema === "f32" || schema === "f64") ? Number(value) : value;
+  if ("option" in schema) return floatsAsNumbers(value, schema.option);
+  if (value === null || typeof value !== "object" || value instanceof Uint8Array || !namesFloats(schema)) return value;
+  if (Array.isArray(value)) {
+    if ("seq" in schema) for (let i = 0; i < value.length; i++) value[i] = floatsAsNumbers(value[i], schema.seq);
+    if ("tuple" in schema) for (let i = 0; i < value.length; i++) value[i] = floatsAsNumbers(value[i], schema.tuple[i]);
+    return value;
+  }
+  const o = value as Record<string, unknown>;
+  const field = (k: string) =>
+    "struct" in schema ? (Object.hasOwn(schema.struct, k) ? schema.struct[k] : undefined)
+    : "map" in schema ? schema.map[1]
+    : "enum" in schema && Object.hasOwn(schema.enum, k) ? schema.enum[k] : undefined;
+  for (const k of Object.keys(o)) {
+    const v = floatsAsNumbers(o[k], field(k));
+    if (v !== o[k]) setOwn(o, k, v);
+  }
+  return o;
 }
 
 declare global {
@@ -101,10 +138,15 @@ export function wellFormed(root: unknown): boolean {
 export function decodeJson(data: Uint8Array, schema?: Schema): unknown {
   if (schema !== undefined && data.length >= CUT_FROM && namesBytes(schema)) {
     const cut = cutBytes(data);
-    if (cut) return restore(parse(cut.source), schema, cut.arrays);
+    if (cut) return floats(restore(parse(cut.source), schema, cut.arrays), schema, cut.source);
   }
-  return conform(parse(text.decode(data)), schema);
+  const source = text.decode(data);
+  return floats(conform(parse(source), schema), schema, source);
 }
+
+/** floatsAsNumbers where the parse can have made a bigint (parse's test) and the schema names a float. */
+const floats = (value: unknown, schema: Schema | undefined, source: string) =>
+  schema !== undefined && namesFloats(schema) && /\d{16}/.test(source) ? floatsAsNumbers(value, schema) : value;
 
 /**
  * Brings a self-describing value to the shape the schema names: byte arrays become Uint8Array.
