@@ -334,7 +334,8 @@ function read(r: Reader, s: Schema): unknown {
     try {
       for (const [name, t] of fieldsOf(s.struct)) {
         field = name;
-        out[name] = read(r, t);
+        // setOwn: a field named "__proto__" (serde's rename allows it) is data, as a map's key is.
+        setOwn(out, name, read(r, t));
       }
     } catch (err) {
       throw within(err, `.${field}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Format } from "../../src/abi.js";
-import { decode, transcode } from "../../src/codec/index.js";
+import { decode, encode, transcode } from "../../src/codec/index.js";
 import type { Schema } from "../../src/codec/schema.js";
 
 /**
@@ -31,5 +31,27 @@ describe("JSON floats written as bare digits", () => {
 
   it("stay integers where the schema names one", () => {
     expect(decode(Format.Json, enc.encode('{"x":100000000000000000000}'), { struct: { x: "u128" } })).toEqual({ x: 100000000000000000000n });
+  });
+});
+
+describe('a struct field named "__proto__"', () => {
+  const schema: Schema = { struct: JSON.parse('{"__proto__":"u8","body":"bytes"}') };
+  const value = Object.defineProperty({ body: new Uint8Array([1, 2]) }, "__proto__", { value: 7, enumerable: true, writable: true, configurable: true });
+
+  it("is read back from bincode as an own field, not as the object's prototype", () => {
+    const bin = encode(Format.Bincode, value, schema);
+    const back = decode(Format.Bincode, bin, schema) as object;
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(back, "__proto__")?.value).toBe(7);
+  });
+
+  it("holding bytes, is read from JSON and msgpack as an own field with its bytes (as it was)", () => {
+    const withBytes: Schema = { struct: JSON.parse('{"__proto__":"bytes"}') };
+    for (const format of [Format.Json, Format.Msgpack]) {
+      const data = format === Format.Json ? enc.encode('{"__proto__":[1,2]}') : encode(Format.Msgpack, JSON.parse('{"__proto__":[1,2]}'));
+      const back = decode(format, data, withBytes) as object;
+      expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+      expect(Object.getOwnPropertyDescriptor(back, "__proto__")?.value).toEqual(new Uint8Array([1, 2]));
+    }
   });
 });
