@@ -11,7 +11,10 @@
 // --frames      runs the frame fuzzer (test/frame-fuzz.test.ts, in workerd) for --seed, --actions frames
 // --codec       runs the codec fuzzers (test/unit/codec-fuzz.test.ts: JSON byte arrays read by hand
 //               against JSON.parse; test/unit/msgpack-scan.test.ts: msgpack round trips and
-//               mutations) in Node for --seed, --actions values each (default 2,000)
+//               mutations; test/unit/codec-diff.test.ts: random schemas and values through json,
+//               msgpack and bincode, every transcoding between them, validate, and JSON's writer and
+//               long-text reader, test/fuzz/codec-diff.ts) in Node for --seed, --actions values each
+//               (default 2,000)
 // --wasi        runs the WASI fuzzer (test/fuzz/wasi-fuzzer.ts, through test/unit/wasi-fuzz.test.ts):
 //               every wasi_snapshot_preview1 import with hostile pointers, lengths, iovecs, poll
 //               subscriptions and fds, in Node, for seeds --seed .. --seed + --runs - 1, --actions
@@ -77,7 +80,7 @@ if (args.includes("--codec")) {
   let failed = 0;
   for (let s = seed; s < seed + runs; s++) {
     try {
-      execFileSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "unit", "test/unit/codec-fuzz.test.ts", "test/unit/msgpack-scan.test.ts"], {
+      execFileSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "unit", "test/unit/codec-fuzz.test.ts", "test/unit/msgpack-scan.test.ts", "test/unit/codec-diff.test.ts"], {
         cwd: root,
         stdio: "inherit",
         env: { ...process.env, CODEC_FUZZ_SEED: String(s), CODEC_FUZZ_COUNT: String(args.includes("--actions") ? actions : 2000) },
