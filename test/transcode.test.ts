@@ -51,7 +51,7 @@ describe("a request the host cannot transcode into its topic's format is the cal
 
   it.each([
     ["nested 10,000 deep", "[".repeat(10_000) + "]".repeat(10_000), /Maximum call stack size exceeded/],
-    ["an integer past 64 bits", "123456789012345678901234567890", /too large to fit in MessagePack 64-bit integer format/],
+    ["an integer past 64 bits", "123456789012345678901234567890", /the integer 123456789012345678901234567890 is past 64 bits, which a msgpack integer cannot hold/],
     ["a lone surrogate (msgpack strings are UTF-8)", '"\\ud800"', /a string holds a lone surrogate/],
   ])("JSON %s, for a msgpack topic: 400 BadRequest naming the request, not the host's 500", async (_what, junk, why) => {
     const { call } = guestApp();

@@ -74,7 +74,7 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
         return encodeJson(value);
       case Format.Msgpack:
         // pack() hands back a view of msgpackr's reusable buffer: copy it out.
-        return packr.pack(value).slice();
+        return packMsgpack(value);
       case Format.Bincode:
         if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none");
         return encodeBincode(value, schema);
@@ -84,6 +84,21 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
     throw BusError.of("SerializationFailed", `cannot encode as ${formatName(format)}: ${(err as Error).message}`);
   }
   throw BusError.of("SerializationFailed", `unknown format ${format}`);
+}
+
+/**
+ * msgpack as this runtime writes it. An integer past 64 bits (a u128 or i128 can hold one) has no
+ * msgpack form: msgpackr's refusal names its own options (useBigIntExtension, ...), which mean
+ * nothing to whoever sent the value, so it is said in the bus's terms.
+ */
+function packMsgpack(value: unknown): Uint8Array {
+  try {
+    return packr.pack(value).slice();
+  } catch (err) {
+    const wide = /^(-?\d+) was too large to fit in MessagePack 64-bit integer format/.exec((err as Error).message);
+    if (!wide) throw err;
+    throw BusError.of("SerializationFailed", `cannot encode as msgpack: the integer ${wide[1]} is past 64 bits, which a msgpack integer cannot hold (a u128 or i128 that large travels in JSON or bincode)`);
+  }
 }
 
 /** Re-encodes a payload; the identity when the formats agree. `limit` is decode's. */

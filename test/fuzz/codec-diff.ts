@@ -225,8 +225,8 @@ const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
 /**
- * Whether a value holds an integer past 64 bits (a u128 or i128): msgpack (msgpackr) refuses to
- * write one ("too large to fit in MessagePack 64-bit integer format"), where rmp-serde writes it as
+ * Whether a value holds an integer past 64 bits (a u128 or i128): msgpack refuses to
+ * write one (SerializationFailed: "past 64 bits, which a msgpack integer cannot hold"), where rmp-serde may write it as
  * a 16-byte bin. A known gap, not fixed yet, so such values skip msgpack.
  */
 function wideInt(v: unknown): boolean {

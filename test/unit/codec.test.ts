@@ -275,3 +275,21 @@ describe("bytes inside a map or an enum", () => {
     expect(decode(Format.Msgpack, strs, { map: ["string", { seq: "string" }] }, 1000)).toEqual({ a: new Array(400).fill("") });
   });
 });
+
+describe("an integer past 64 bits", () => {
+  it("is refused as msgpack in the bus's words, not msgpackr's options", () => {
+    const wide = 2n ** 70n;
+    const err = (() => {
+      try {
+        encode(Format.Msgpack, { n: wide });
+      } catch (e) {
+        return e as BusError;
+      }
+    })();
+    expect(err).toBeInstanceOf(BusError);
+    expect(err?.message).toBe(`cannot encode as msgpack: the integer ${wide} is past 64 bits, which a msgpack integer cannot hold (a u128 or i128 that large travels in JSON or bincode)`);
+    // It travels in JSON and bincode as it is.
+    const json = transcode({ format: Format.Json, data: new TextEncoder().encode(`{"n":${wide}}`) }, Format.Bincode, { struct: { n: "u128" } });
+    expect(decode(Format.Bincode, json.data, { struct: { n: "u128" } })).toEqual({ n: wide });
+  });
+});
