@@ -38,6 +38,12 @@ describe("sessions by name (GET /bus/:module/:session)", () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ codeName: "BadRequest" });
   });
+
+  it.each(["/bus/chat", "/bus/chat/room-a"])("answers GET %s without an upgrade with 426, naming the route asked", async (path) => {
+    const res = await worker(path);
+    expect(res.status).toBe(426);
+    expect(await res.json()).toMatchObject({ codeName: "BadRequest", error: `GET ${path} is the bus over a WebSocket: it wants an Upgrade: websocket request` });
+  });
 });
 
 describe("what one socket may do to a session it shares", () => {

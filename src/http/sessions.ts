@@ -19,7 +19,8 @@ export function sessionRoutes(runtime: Runtime) {
       throw BusError.of("BadRequest", `session names are 1 to 64 letters, digits, '_', '.' or '-': ${JSON.stringify(session.slice(0, 80))}`);
     }
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      throw new HttpError("BadRequest", "GET /bus/:module wants a WebSocket upgrade", 426);
+      // The route asked, as asked: `/bus/chat/room-a` wants the upgrade as much as `/bus/chat` does.
+      throw new HttpError("BadRequest", `GET ${new URL(c.req.raw.url).pathname} is the bus over a WebSocket: it wants an Upgrade: websocket request`, 426);
     }
     const stub = c.env.SESSIONS.get(c.env.SESSIONS.idFromName(sessionKey(module, session)));
     return stub.fetch(c.req.raw);
