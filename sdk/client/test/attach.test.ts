@@ -3,6 +3,16 @@ import { KEPT_UNREAD } from "../src/attach.js";
 import { Client, type ProcessEvent } from "../src/index.js";
 import { fakeFetch, fakeSockets, tick } from "./fakes.js";
 
+/** An attachment to process abc over a fake socket, opened. */
+async function attached(options?: { ackStdin?: boolean }) {
+  const { sockets, factory } = fakeSockets();
+  const { fetch } = fakeFetch(() => Response.json({}));
+  const attaching = new Client({ url: "https://bus.test", webSocket: factory, fetch }).process("abc").attach(options);
+  const socket = sockets[0]!;
+  socket.open();
+  return { socket, attachment: await attaching };
+}
+
 describe("attaching to a process", () => {
   it("turns frames into events, writes stdin, and resolves ended with the exit code", async () => {
     const { sockets, factory } = fakeSockets();
@@ -35,13 +45,8 @@ describe("attaching to a process", () => {
   });
 
   it("with ackStdin, asks for ?ack=stdin and counts the acks in stdinTaken (an event, not one of the iterator's)", async () => {
-    const { sockets, factory } = fakeSockets();
-    const { fetch } = fakeFetch(() => Response.json({}));
-    const attaching = new Client({ url: "https://bus.test", webSocket: factory, fetch }).process("abc").attach({ ackStdin: true });
-    const socket = sockets[0]!;
+    const { socket, attachment } = await attached({ ackStdin: true });
     expect(socket.url).toBe("wss://bus.test/processes/abc/attach?ack=stdin");
-    socket.open();
-    const attachment = await attaching;
     expect(attachment.stdinTaken).toBeUndefined();
     const heard: number[] = [];
     attachment.on("stdinTaken", (n) => heard.push(n));
@@ -65,12 +70,7 @@ describe("attaching to a process", () => {
   });
 
   it("leaves out frames that are not objects or whose fields are not of their types, without throwing, and goes on", async () => {
-    const { sockets, factory } = fakeSockets();
-    const { fetch } = fakeFetch(() => Response.json({}));
-    const attaching = new Client({ url: "https://bus.test", webSocket: factory, fetch }).process("abc").attach();
-    const socket = sockets[0]!;
-    socket.open();
-    const attachment = await attaching;
+    const { socket, attachment } = await attached();
     const seen: ProcessEvent[] = [];
     for (const type of ["output", "exit", "failed", "error"] as const) attachment.on(type, (e) => seen.push(e));
     for (const frame of ["null", "5", '"text"', "[]", '{"stream":"stdin","line":"x"}', '{"stream":"stdout","line":7}', '{"exit":"0"}', '{"exit":null}', '{"failed":{}}', '{"error":5}']) {
@@ -94,12 +94,7 @@ describe("attaching to a process", () => {
   });
 
   it("an iterator taken and not read ends with LimitExceeded past KEPT_UNREAD, after the events it holds; the handlers and the end go on", async () => {
-    const { sockets, factory } = fakeSockets();
-    const { fetch } = fakeFetch(() => Response.json({}));
-    const attaching = new Client({ url: "https://bus.test", webSocket: factory, fetch }).process("abc").attach();
-    const socket = sockets[0]!;
-    socket.open();
-    const attachment = await attaching;
+    const { socket, attachment } = await attached();
     let heard = 0;
     attachment.on("output", () => heard++);
     const iterator = attachment[Symbol.asyncIterator]();
