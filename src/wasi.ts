@@ -3,13 +3,15 @@ import { BusError, GuestExit } from "./errors.js";
 import { Pipe } from "./pipe.js";
 import { argsImports } from "./wasi/args.js";
 import { fdImports } from "./wasi/fds.js";
+import { pathImports } from "./wasi/paths.js";
 import type { Import, WasiContext, WasiHost, WasiOptions } from "./wasi/context.js";
 import { type ClockState, pollImports } from "./wasi/poll.js";
 import { Lines, Stdio, type Stream, stdioImports } from "./wasi/stdio.js";
 
 // The import table. What the imports do lives beside it: wasi/stdio.ts (fds 0-2, fd_read,
 // fd_write), wasi/poll.ts (clocks, poll_oneoff), wasi/args.ts (argv, environ), wasi/context.ts
-// (what they share), wasi/fds.ts (what the other fd imports answer on stdio). Importers
+// (what they share), wasi/fds.ts (what the other fd imports answer on stdio), wasi/paths.ts
+// (path_*: a path is checked, then there is no directory). Importers
 // keep importing from here.
 export type { WasiHost, WasiOptions } from "./wasi/context.js";
 export { MAX_LINE } from "./wasi/stdio.js";
@@ -101,6 +103,7 @@ export function wasiImports(options: WasiOptions, host: WasiHost): Wasi {
   const own: Record<string, Import> = {
     ...argsImports(options.args ?? [], env, memory),
     ...fdImports(ctx),
+    ...pathImports(ctx),
     fd_read,
     fd_write,
     poll_oneoff,

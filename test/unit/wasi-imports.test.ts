@@ -327,6 +327,57 @@ describe("WASI fd_prestat_get", () => {
   });
 });
 
+describe("WASI path_* imports", () => {
+  // Each import's arguments with its path(s) at `at`, `n` bytes long, on directory fd `fd`.
+  const calls: Record<string, (fd: number, at: number, n: number) => (number | bigint)[]> = {
+    path_create_directory: (fd, at, n) => [fd, at, n],
+    path_filestat_get: (fd, at, n) => [fd, 0, at, n, 512],
+    path_filestat_set_times: (fd, at, n) => [fd, 0, at, n, 0n, 0n, 0],
+    path_link: (fd, at, n) => [fd, 0, at, n, fd, at, n],
+    path_open: (fd, at, n) => [fd, 0, at, n, 0, 0n, 0n, 0, 512],
+    path_readlink: (fd, at, n) => [fd, at, n, 512, 64, 600],
+    path_remove_directory: (fd, at, n) => [fd, at, n],
+    path_rename: (fd, at, n) => [fd, at, n, fd, at, n],
+    path_symlink: (fd, at, n) => [at, n, fd, at, n],
+    path_unlink_file: (fd, at, n) => [fd, at, n],
+  };
+  const answer = (name: string) => (name === "path_open" ? defs.ERRNO_NOTDIR : defs.ERRNO_NOTSUP);
+
+  it("a path that runs past memory is EFAULT on stdio, with nothing written; a path in memory gets the answer; a closed fd EBADF", () => {
+    // The shim read a path with Uint8Array.slice, which clamps (and counts a negative start from
+    // the end): a wild path was read short, empty or from elsewhere, and the call went on with it.
+    const { call, bytes } = wasi();
+    const end = bytes().length;
+    bytes().set(new TextEncoder().encode("file.txt"), 64);
+    const before = bytes().slice();
+    for (const [name, args] of Object.entries(calls)) {
+      for (const fd of [0, 1, 2]) {
+        for (const [at, n] of [[end - 4, 8], [end + 1, 0], [0x8000_0000, 1], [0xffff_fff0, 0x20], [64, 0xffff_ffff], [-8, 4]] as const) {
+          expect(call(name, ...args(fd, at | 0, n | 0)), `${name} fd ${fd} path (${at}, ${n})`).toBe(defs.ERRNO_FAULT);
+        }
+        expect(call(name, ...args(fd, 64, 8)), `${name} fd ${fd}`).toBe(answer(name));
+        // An empty path at the very end is in memory.
+        expect(call(name, ...args(fd, end, 0)), `${name} fd ${fd} empty`).toBe(answer(name));
+      }
+      expect(call(name, ...args(7, end - 4, 8)), `${name} closed fd`).toBe(defs.ERRNO_BADF);
+    }
+    expect(bytes()).toEqual(before);
+  });
+
+  it("path_link, path_rename and path_symlink check both paths", () => {
+    const { call, bytes } = wasi();
+    const end = bytes().length;
+    expect(call("path_link", 1, 0, 64, 4, 1, end - 2, 4)).toBe(defs.ERRNO_FAULT);
+    expect(call("path_rename", 1, end - 2, 4, 1, 64, 4)).toBe(defs.ERRNO_FAULT);
+    expect(call("path_rename", 1, 64, 4, 1, end - 2, 4)).toBe(defs.ERRNO_FAULT);
+    expect(call("path_symlink", end - 2, 4, 1, 64, 4)).toBe(defs.ERRNO_FAULT);
+    expect(call("path_symlink", 64, 4, 1, end - 2, 4)).toBe(defs.ERRNO_FAULT);
+    // Either directory fd closed: EBADF first, as the shim answered.
+    expect(call("path_link", 1, 0, end - 2, 4, 9, 64, 4)).toBe(defs.ERRNO_BADF);
+    expect(call("path_rename", 9, 64, 4, 1, end - 2, 4)).toBe(defs.ERRNO_BADF);
+  });
+});
+
 describe("WASI imports answer EFAULT with memory and streams untouched (WASI fuzzer)", () => {
   it("poll_oneoff with a wild nevents pointer writes no event", () => {
     const { call, view, bytes } = wasi();
