@@ -6,13 +6,15 @@
  * Arguments arrive as Wasm hands them to a JavaScript import: an i32 as a signed number (a pointer
  * past 2 GiB is negative), an i64 as a signed BigInt. Pointers are wild, at the end of memory, and
  * wrap past 2^32 with their lengths; iovec arrays and poll subscriptions are written into memory
- * with wild entries; counts are huge, negative, and multiples that wrap; fds are closed and
+ * with wild entries; paths are written into memory, or run past its end, wrap or are wild; counts are huge, negative, and multiples that wrap; fds are closed and
  * renumbered; memory grows between calls; a process that can wait gets its waits (stdin, sleeps,
  * output backpressure) answered, fed, closed or stopped; snapshots (save, load) are taken.
  *
  * After every call: no import threw (only proc_exit's GuestExit), it answered an errno preview1
  * defines (a number, never a promise where the guest cannot wait), it wrote no byte outside the
- * buffers that import was given, EFAULT left memory untouched, no output line is longer than
+ * buffers that import was given, EFAULT left memory untouched, a path_* call on open fds answered
+ * EFAULT exactly when a path ran past memory (EBADF on an fd not open) and wrote nothing, no
+ * output line is longer than
  * MAX_LINE, one fd_write ends at most MAX_WRITE_LINES lines and loses none it wrote, fd_read's
  * nread is what left stdin, and a wait resolves once it has what it waits for. Periodically host
  * memory (after gc, where exposed) has grown less than the limit.
@@ -56,9 +58,9 @@ export class WasiFuzzFailure extends Error {
 }
 
 /**
- * Each import's parameters, in order: fd, p (pointer), n (length), c (count of the iovecs or
- * subscriptions just before it), iov / subs (where those are), f (flags, any u32), L (i64), k
- * (clock id), w (whence), e (exit code).
+ * Each import's parameters, in order: fd, p (pointer), n (length), s (a path: its pointer and
+ * length, two parameters), c (count of the iovecs or subscriptions just before it), iov / subs
+ * (where those are), f (flags, any u32), L (i64), k (clock id), w (whence), e (exit code).
  */
 const SIGS: Record<string, string> = {
   args_get: "p p",
@@ -88,16 +90,16 @@ const SIGS: Record<string, string> = {
   fd_sync: "fd",
   fd_tell: "fd p",
   fd_write: "fd iov c p",
-  path_create_directory: "fd p n",
-  path_filestat_get: "fd f p n p",
-  path_filestat_set_times: "fd f p n L L f",
-  path_link: "fd f p n fd p n",
-  path_open: "fd f p n f L L f p",
-  path_readlink: "fd p n p n p",
-  path_remove_directory: "fd p n",
-  path_rename: "fd p n fd p n",
-  path_symlink: "p n fd p n",
-  path_unlink_file: "fd p n",
+  path_create_directory: "fd s",
+  path_filestat_get: "fd f s p",
+  path_filestat_set_times: "fd f s L L f",
+  path_link: "fd f s fd s",
+  path_open: "fd f s f L L f p",
+  path_readlink: "fd s p n p",
+  path_remove_directory: "fd s",
+  path_rename: "fd s fd s",
+  path_symlink: "s fd s",
+  path_unlink_file: "fd s",
   poll_oneoff: "subs p c p",
   proc_exit: "e",
   proc_raise: "f",
@@ -241,6 +243,36 @@ export async function runWasiFuzz(opts: WasiFuzzOptions): Promise<WasiFuzzReport
     }
     return [at, n];
   };
+  /**
+   * A path, as a guest passes one: its bytes written somewhere in memory (an empty one may sit at
+   * its very end), or a pointer and length that run past the end, wrap past 2^32, start past 2 GiB
+   * (a negative i32 to the import) or are wild.
+   */
+  const path = (): Region => {
+    const s = size();
+    const bytes = enc.encode(r.pick(["", ".", "..", "a", "file.txt", "dir/sub/x", "/abs", "€😀", "a\0b", "x".repeat(r.int(300))]));
+    switch (tame ? r.weighted({ in: 9, end: 1 }) : r.weighted({ in: 4, end: 3, empty: 1, wild: 2, top: 1, long: 1, high: 1 })) {
+      case "in": {
+        const at = r.int(Math.max(1, s - bytes.length));
+        new Uint8Array(proc.memory.buffer).set(bytes.subarray(0, s - at), at);
+        return [at, bytes.length];
+      }
+      case "end": {
+        const n = r.range(1, 64);
+        return [s - r.int(n), n]; // its last byte, at least, past the end
+      }
+      case "empty":
+        return [r.pick([0, s, s + 1, r.u32()]), 0];
+      case "wild":
+        return [r.u32(), r.range(1, 300)];
+      case "top":
+        return [(0x1_0000_0000 - r.int(64)) >>> 0, r.range(1, 128)];
+      case "long":
+        return [r.int(s), r.pick([s, 0xffffffff, 0x80000000, r.u32()])];
+      default:
+        return [(0x8000_0000 + r.int(s)) >>> 0, r.range(1, 16)];
+    }
+  };
   const subs = (): [number, number] => {
     const n = tame ? r.range(1, 3) : r.pick([0, 1, 1, 2, 3, r.int(8), 0x05555556, 0xffffffff, r.u32()]);
     const write = Math.min(n, 16);
@@ -381,12 +413,22 @@ export async function runWasiFuzz(opts: WasiFuzzOptions): Promise<WasiFuzzReport
     tame = r.chance(0.5);
     const sig = SIGS[name]!.split(" ").filter(Boolean);
     const args: (number | bigint)[] = [];
+    /** The fds and paths among them: a path_* call is checked against them. */
+    const fds: number[] = [];
+    const paths: Region[] = [];
     let pendingCount: number | undefined;
     for (const kind of sig) {
       switch (kind) {
         case "fd":
-          args.push(fd());
+          fds.push(fd());
+          args.push(fds.at(-1)!);
           break;
+        case "s": {
+          const at = path();
+          paths.push(at);
+          args.push(...at);
+          break;
+        }
         case "p":
           args.push(ptr(name === "poll_oneoff" ? EVENT * 4 : 64));
           break;
@@ -435,6 +477,8 @@ export async function runWasiFuzz(opts: WasiFuzzOptions): Promise<WasiFuzzReport
     if (recent.length > 40) recent.shift();
     opts.trace?.(label);
 
+    // Before `before`: fdstat writes (and puts back) a scratch record.
+    const fdsOpen = name.startsWith("path_") && fds.every((f) => fdstat(proc, f)[0] !== defs.ERRNO_BADF);
     const before = new Uint8Array(proc.memory.buffer).slice();
     const regions = outs(name, args, before);
     const consumed = proc.stdin.consumed;
@@ -491,6 +535,16 @@ export async function runWasiFuzz(opts: WasiFuzzOptions): Promise<WasiFuzzReport
     const at = stray(before, after, regions);
     if (at !== undefined) fail(`${name} (errno ${errno}) wrote byte ${at} (0x${at.toString(16)}), outside the buffers it was given: ${JSON.stringify(regions.slice(0, 8))}`);
     if (errno === defs.ERRNO_FAULT && !untouched(before, after)) fail(`${name} answered EFAULT and changed memory`);
+    if (name.startsWith("path_")) {
+      // No directory is open: every path_* call fails, BADF before EFAULT before its answer. It
+      // faults for a path past memory and nothing else (a wild result pointer is never written).
+      const past = paths.find(([p, l]) => p + l > before.length);
+      const want = !fdsOpen ? "EBADF" : past ? "EFAULT" : "neither";
+      const got = errno === defs.ERRNO_BADF ? "EBADF" : errno === defs.ERRNO_FAULT ? "EFAULT" : errno === defs.ERRNO_SUCCESS ? "success" : "neither";
+      if (got !== want) fail(`${name} answered ${errno}; paths ${JSON.stringify(paths)} in a memory of ${before.length}, fds ${fdsOpen ? "open" : "not all open"}: expected ${want}`);
+      if (!untouched(before, after)) fail(`${name} failed (errno ${errno}) and changed memory`);
+      count(past ? "path:past-memory" : "path:in-memory");
+    }
     if (proc.bad.length) fail(proc.bad[0]!);
     const emitted = proc.lines - linesBefore;
     if (name === "fd_write" && errno === defs.ERRNO_SUCCESS) {

@@ -12,7 +12,7 @@ const RUNS = Number(process.env.WASI_FUZZ_RUNS ?? 1);
 const CALLS = Number(process.env.WASI_FUZZ_COUNT ?? 5000);
 
 describe("the WASI fuzzer", () => {
-  it(`holds for seeds ${SEED}..${SEED + RUNS - 1}, ${CALLS} calls each: no import throws, errnos only, no stray writes, EFAULT touches nothing, output whole`, { timeout: 60_000 * RUNS }, async () => {
+  it(`holds for seeds ${SEED}..${SEED + RUNS - 1}, ${CALLS} calls each: no import throws, errnos only, no stray writes, EFAULT touches nothing, a path past memory EFAULT, output whole`, { timeout: 60_000 * RUNS }, async () => {
     const counts: Record<string, number> = {};
     for (let seed = SEED; seed < SEED + RUNS; seed++) {
       const report = await runWasiFuzz({ seed, calls: CALLS });
@@ -22,7 +22,7 @@ describe("the WASI fuzzer", () => {
     }
     // It reached what it is meant to reach: successes, faults, waits answered each way, snapshots.
     if (CALLS * RUNS >= 5000) {
-      for (const key of ["fd_write:0", "fd_write:21", "fd_read:0", "poll_oneoff:0", "poll_oneoff:21", "poll_oneoff:28", "args_get:21", "random_get:0", "fd_renumber:0", "between:snapshot", "wait:feed", "wait:stop"]) {
+      for (const key of ["fd_write:0", "fd_write:21", "fd_read:0", "poll_oneoff:0", "poll_oneoff:21", "poll_oneoff:28", "args_get:21", "random_get:0", "path:past-memory", "path:in-memory", "path_open:21", "path_open:54", "fd_renumber:0", "between:snapshot", "wait:feed", "wait:stop"]) {
         expect(counts[key] ?? 0, key).toBeGreaterThan(0);
       }
     }
