@@ -64,6 +64,11 @@ export function fdImports(ctx: WasiContext): Record<string, Import> {
     fd_sync: onStdio(ctx, "fd_sync", () => defs.ERRNO_INVAL),
     fd_datasync: onStdio(ctx, "fd_datasync", () => defs.ERRNO_INVAL),
     fd_filestat_set_size: onStdio(ctx, "fd_filestat_set_size", () => defs.ERRNO_INVAL),
+    // No times to set: a stream's filestat says 0 for each. wasmtime's adapter says EINVAL (a
+    // stream is not a file), its native preview1 EBADF (for an fd that is open), Linux sets a
+    // pipe's times; the shim said ENOTSUP, as for what it had not written. EINVAL, as for
+    // fd_filestat_set_size: success would claim times that fd_filestat_get never shows.
+    fd_filestat_set_times: onStdio(ctx, "fd_filestat_set_times", () => defs.ERRNO_INVAL),
     fd_readdir: onStdio(ctx, "fd_readdir", () => defs.ERRNO_NOTDIR),
   };
 }

@@ -327,6 +327,18 @@ describe("WASI fd_prestat_get", () => {
   });
 });
 
+describe("WASI fd_filestat_set_times", () => {
+  it("stdio is EINVAL, as wasmtime's preview1 adapter answers for a stream (the shim's was ENOTSUP); an fd not open EBADF", () => {
+    const { call } = wasi({ tty: true });
+    for (const fd of [0, 1, 2]) {
+      for (const flags of [0, defs.FSTFLAGS_ATIM | defs.FSTFLAGS_MTIM_NOW, defs.FSTFLAGS_ATIM | defs.FSTFLAGS_ATIM_NOW]) {
+        expect(call("fd_filestat_set_times", fd, 1_000_000_000n, 0n, flags), `fd ${fd} flags ${flags}`).toBe(defs.ERRNO_INVAL);
+      }
+    }
+    expect(call("fd_filestat_set_times", 5, 0n, 0n, 0)).toBe(defs.ERRNO_BADF);
+  });
+});
+
 describe("WASI path_* imports", () => {
   // Each import's arguments with its path(s) at `at`, `n` bytes long, on directory fd `fd`.
   const calls: Record<string, (fd: number, at: number, n: number) => (number | bigint)[]> = {
