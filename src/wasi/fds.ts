@@ -51,7 +51,9 @@ export function fdImports(ctx: WasiContext): Record<string, Import> {
       return write(ptr, b, "fd_filestat_get filestat");
     }),
     // A pipe or a terminal has no position: lseek, pread, pwrite, posix_fadvise and
-    // posix_fallocate say ESPIPE.
+    // posix_fallocate say ESPIPE. (Linux's posix_fadvise succeeds on a terminal; a `tty` stdio is
+    // ESPIPE all the same, as wasmtime's adapter answers for any stream: advice is a hint callers
+    // pass over, and a terminal here is a stream the host makes, with no pages to advise on.)
     fd_seek: onStdio(ctx, "fd_seek", () => defs.ERRNO_SPIPE),
     fd_tell: onStdio(ctx, "fd_tell", () => defs.ERRNO_SPIPE),
     fd_pread: onStdio(ctx, "fd_pread", () => defs.ERRNO_SPIPE),

@@ -170,6 +170,10 @@ export class Stdio extends Fd {
     const io = this.stream === "stdin" ? defs.RIGHTS_FD_READ : defs.RIGHTS_FD_WRITE;
     return BigInt(io | defs.RIGHTS_POLL_FD_READWRITE | defs.RIGHTS_FD_FDSTAT_SET_FLAGS | defs.RIGHTS_FD_FILESTAT_GET);
   }
+  // Success, though wasmtime says EBADF for stdio (native and its adapter take only files): a
+  // guest sets NONBLOCK on stdin to poll it (Go's wasip1 syscall.SetNonblock since 1.21, wasi-libc's
+  // fcntl(F_SETFL); wazero added it for Go), as Linux's fcntl allows on a pipe or a terminal, and
+  // fd_read then answers EAGAIN instead of waiting. The sync flags EINVAL, as wasmtime answers.
   override fd_fdstat_set_flags(flags: number) {
     if (flags & ~(defs.FDFLAGS_APPEND | defs.FDFLAGS_NONBLOCK)) return defs.ERRNO_INVAL;
     this.flags = flags;
