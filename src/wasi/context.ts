@@ -55,7 +55,7 @@ export interface WasiContext {
   host: WasiHost;
   /** Whether an import called now may wait (answer with a promise): the guest can suspend. */
   canWait(): boolean;
-  /** The shim's own imports: what an fd that is not stdio (or a clock we do not keep) falls back to. */
+  /** The shim's own imports: what an fd that is not stdio falls back to. */
   base: Record<string, Import>;
   stdin: Pipe;
   /** The guest's memory, asked for on each use: it is not there until the guest is instantiated. */

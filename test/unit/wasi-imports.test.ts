@@ -182,6 +182,26 @@ describe("WASI clocks", () => {
   });
 });
 
+describe("WASI clocks past 2 GiB", () => {
+  it("clock_res_get, and clock_time_get of a CPU-time clock, write through a pointer past 2 GiB (a negative i32 to the import)", () => {
+    // The shim wrote them with a DataView at the pointer as Wasm hands it over, signed: one past
+    // 2 GiB was a negative offset, a RangeError, and EFAULT for a result inside memory.
+    const { call, memory } = wasi({}, 32769);
+    const high = 0x8000_0000 | 0;
+    const read = () => new DataView(memory.raw.buffer).getBigUint64(0x8000_0000, true);
+    expect(call("clock_res_get", defs.CLOCKID_MONOTONIC, high)).toBe(defs.ERRNO_SUCCESS);
+    expect(read()).toBe(5_000n);
+    expect(call("clock_res_get", defs.CLOCKID_REALTIME, high)).toBe(defs.ERRNO_SUCCESS);
+    expect(read()).toBe(1_000_000n);
+    new DataView(memory.raw.buffer).setBigUint64(0x8000_0000, 7n, true);
+    expect(call("clock_time_get", defs.CLOCKID_PROCESS_CPUTIME_ID, 0n, high)).toBe(defs.ERRNO_SUCCESS);
+    expect(read()).toBe(0n);
+    // Past the end, still EFAULT.
+    expect(call("clock_res_get", defs.CLOCKID_MONOTONIC, (32769 * 65536 - 4) | 0)).toBe(defs.ERRNO_FAULT);
+    expect(call("clock_time_get", defs.CLOCKID_THREAD_CPUTIME_ID, 0n, (32769 * 65536 - 4) | 0)).toBe(defs.ERRNO_FAULT);
+  });
+});
+
 describe("WASI output lines", () => {
   it("a line longer than MAX_LINE comes out in pieces that never split a character in two", () => {
     const lines: string[] = [];
