@@ -16,7 +16,7 @@
 //               long-text reader, test/fuzz/codec-diff.ts) in Node for --seed, --actions values each
 //               (default 2,000)
 // --wasi        runs the WASI fuzzer (test/fuzz/wasi-fuzzer.ts, through test/unit/wasi-fuzz.test.ts):
-//               every wasi_snapshot_preview1 import with hostile pointers, lengths, iovecs, poll
+//               every wasi_snapshot_preview1 import with hostile pointers, lengths, paths, iovecs, poll
 //               subscriptions and fds, in Node, for seeds --seed .. --seed + --runs - 1, --actions
 //               calls each (default 5,000)
 //
