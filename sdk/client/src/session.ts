@@ -3,6 +3,7 @@ import { decodePayload, encodePayload, packFrame, unpackFrame } from "./codec.js
 import { Code, type FormatName } from "./codes.js";
 import { BusError, errorBodyOf } from "./errors.js";
 import { Emitter } from "./events.js";
+import { InOrder, frameData } from "./in-order.js";
 import { type Http, type SocketLike, segment } from "./http.js";
 import { type CallHost, SessionCall, type SessionCallOptions } from "./session-call.js";
 import type { CallbacksOf, ModuleDef, RequestOf, UntypedModule } from "./types.js";
@@ -193,8 +194,12 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
       for (const { call, frame } of this.#queue.splice(0)) this.#send(call, frame);
       this.#events.emit("open", { reconnected });
     });
+    // Frames and the close in the order they came, though a Blob's bytes come later (in-order.ts).
+    const inOrder = new InOrder();
     socket.addEventListener("message", (event: { data: unknown }) => {
-      if (this.#socket === socket) void this.#message(event.data);
+      inOrder.add(frameData(event.data), (data) => {
+        if (this.#socket === socket) this.#message(data);
+      });
     });
     const gone = (event?: { code?: unknown; reason?: unknown }) => {
       if (this.#socket !== socket) return;
@@ -205,11 +210,11 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
         // closed already
       }
     };
-    socket.addEventListener("close", gone);
+    socket.addEventListener("close", (event) => inOrder.add(event, gone));
     // Browsers follow an error with close; Node's WebSocket (undici) refuses a handshake with
     // only an error, and stays CONNECTING. Whichever comes first ends the socket (an error has
     // no close code to tell).
-    socket.addEventListener("error", () => gone());
+    socket.addEventListener("error", () => inOrder.add(undefined, gone));
   }
 
   /** The socket closed under us: its calls are lost; reconnect, or give up. */
@@ -252,12 +257,12 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
     }, delayMs);
   }
 
-  async #message(data: unknown) {
+  #message(data: Uint8Array | string | Error) {
     let frame: ServerFrame;
     try {
-      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : typeof data === "string" ? undefined : new Uint8Array(await (data as Blob).arrayBuffer());
-      if (!bytes) throw new Error(`a text frame: ${String(data).slice(0, 100)}`);
-      frame = unpackFrame(bytes) as ServerFrame;
+      if (data instanceof Error) throw data;
+      if (typeof data === "string") throw new Error(`a text frame: ${data.slice(0, 100)}`);
+      frame = unpackFrame(data) as ServerFrame;
       if (typeof frame !== "object" || frame === null) throw new Error(`not a map: ${String(frame)}`);
     } catch (err) {
       this.#events.emit("error", `unreadable frame from the server: ${(err as Error).message}`);

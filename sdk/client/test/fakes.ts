@@ -42,6 +42,10 @@ export class FakeSocket implements SocketLike {
     const data = typeof frame === "string" ? frame : pack(frame);
     this.#emit("message", { data: typeof data === "string" ? data : data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) });
   }
+  /** A frame as a browser's socket hands it over where binaryType stays "blob": its bytes come asynchronously. */
+  receiveBlob(frame: object) {
+    this.#emit("message", { data: new Blob([pack(frame)]) });
+  }
   /** Bytes as a binary message, as they are (garbage, a truncated frame). */
   receiveBytes(data: Uint8Array) {
     this.#emit("message", { data: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) });

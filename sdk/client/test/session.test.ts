@@ -187,6 +187,28 @@ describe("a bus session over a WebSocket", () => {
     expect(chat.state).toBe("open");
   });
 
+  it("handles a Blob frame (a browser socket's binaryType left \"blob\") in its place: before the frames and the close that came after it", async () => {
+    const { client, sockets } = setup();
+    const chat = client.session("chat", "room", { reconnect: false });
+    const socket = sockets[0]!;
+    socket.open();
+    const join = chat.call("join", { name: "ada" }, { keepalive: true });
+    const heard: string[] = [];
+    join.on("message", (m) => heard.push(m.text));
+    socket.receiveBlob({ type: "callback", id: join.id, topic: "message", format: "json", payload: json({ from: "bo", text: "first" }) });
+    socket.receive({ type: "callback", id: join.id, topic: "message", format: "json", payload: json({ from: "bo", text: "second" }) });
+    socket.receiveBlob({ type: "callback", id: join.id, topic: "message", format: "json", payload: json({ from: "bo", text: "third" }) });
+    socket.receive({ type: "callback", id: join.id, topic: "message", format: "json", payload: json({ from: "bo", text: "fourth" }) });
+    await vi.waitFor(() => expect(heard).toHaveLength(4));
+    expect(heard).toEqual(["first", "second", "third", "fourth"]);
+    // A reply read from a Blob, then the close: the reply came first, so the call is not lost.
+    const post = join.call("post", { text: "hi" });
+    socket.receiveBlob({ type: "reply", id: post.id, format: "json", payload: json({ delivered: 1 }) });
+    socket.closeBy(1000, "bye");
+    await expect(post.reply).resolves.toEqual({ delivered: 1 });
+    await expect(join.ended).resolves.toBe("lost");
+  });
+
   it("tells the lost calls the server's close code and reason (1009: a frame too large to read)", async () => {
     const { client, sockets } = setup();
     const chat = client.session("chat", "room", { reconnect: false });
