@@ -8,7 +8,10 @@ export type ProcessEvent =
   | { type: "output"; stream: "stdout" | "stderr"; line: string }
   | { type: "exit"; code: number }
   | { type: "failed"; reason: string }
-  /** The server refused something we sent (stdin to an ended process, a bad frame). */
+  /**
+   * The server refused something we sent (stdin to an ended process, a bad frame), or sent a
+   * binary frame, which an attachment does not have (the error says so and its size).
+   */
   | { type: "error"; error: string };
 
 /** How the process ended, as far as the attachment saw: an exit code, a failure, or only the socket closing. */
@@ -79,6 +82,7 @@ export class Attachment implements AsyncIterable<ProcessEvent> {
     this.#opened.catch(() => {});
     socket.addEventListener("message", (event: { data: unknown }) => {
       if (typeof event.data === "string") this.#frame(event.data);
+      else this.#binary(event.data);
     });
     socket.addEventListener("close", () => this.#closed());
   }
@@ -141,6 +145,25 @@ export class Attachment implements AsyncIterable<ProcessEvent> {
     );
   }
 
+  /**
+   * The server sends an attachment text frames only (docs/host.md, the attach route: output, the
+   * end, errors and acks are JSON; bytes go the other way, as stdin). A binary frame is none of
+   * them (a proxy's, a newer runtime's): its data cannot be read as output, and it is not left
+   * out unsaid either, but said as an error event, in its place among the others.
+   */
+  #binary(data: unknown) {
+    const size = data instanceof ArrayBuffer || ArrayBuffer.isView(data) ? data.byteLength : typeof (data as Blob)?.size === "number" ? (data as Blob).size : undefined;
+    this.#push({
+      type: "error",
+      error: `process ${this.id}: the server sent a binary frame${size === undefined ? "" : ` of ${size} bytes`}, which an attachment does not have (its frames are JSON text), so this client cannot read it`,
+    });
+  }
+
+  #push(event: ProcessEvent) {
+    this.#channel.push(event);
+    this.#events.emit(event.type, event as never);
+  }
+
   #frame(text: string) {
     let frame: { stream?: unknown; line?: unknown; exit?: unknown; failed?: unknown; error?: unknown; stdin_taken?: unknown };
     try {
@@ -169,7 +192,6 @@ export class Attachment implements AsyncIterable<ProcessEvent> {
     else return;
     if (event.type === "exit") this.#end({ code: event.code });
     if (event.type === "failed") this.#end({ reason: event.reason });
-    this.#channel.push(event);
-    this.#events.emit(event.type, event as never);
+    this.#push(event);
   }
 }

@@ -85,6 +85,24 @@ describe("attaching to a process", () => {
     expect(await attachment.ended).toEqual({ code: 0 });
   });
 
+  it("says a binary frame (which the server never sends an attachment) as an error event in its place, not left out unsaid, and goes on", async () => {
+    const { socket, attachment } = await attached();
+    const seen: ProcessEvent[] = [];
+    for (const type of ["output", "exit", "error"] as const) attachment.on(type, (e) => seen.push(e));
+    socket.receive(JSON.stringify({ stream: "stdout", line: "before" }));
+    socket.receiveBytes(new TextEncoder().encode("after\n"));
+    socket.receiveBlob({ stream: "stdout" });
+    socket.receive(JSON.stringify({ stream: "stdout", line: "after" }));
+    socket.receive(JSON.stringify({ exit: 0 }));
+    socket.close();
+    const iterated: ProcessEvent[] = [];
+    for await (const e of attachment) iterated.push(e);
+    const binary = (bytes: number) => ({ type: "error", error: `process abc: the server sent a binary frame of ${bytes} bytes, which an attachment does not have (its frames are JSON text), so this client cannot read it` });
+    const expected = [{ type: "output", stream: "stdout", line: "before" }, binary(6), binary(17), { type: "output", stream: "stdout", line: "after" }, { type: "exit", code: 0 }];
+    expect(seen).toEqual(expected);
+    expect(iterated).toEqual(expected);
+  });
+
   it("an attach that is refused rejects with the route's error", async () => {
     const { sockets, factory } = fakeSockets();
     const { fetch } = fakeFetch(() => Response.json({ error: "no process abc", code: 8, codeName: "InvalidHandle" }, { status: 404 }));
