@@ -11,6 +11,6 @@ export { BusError, type ErrorBody } from "./errors.js";
 export { Code, codeName, type CodeName, type FormatName } from "./codes.js";
 export type { CallFormat } from "./codec.js";
 export type { ClientOptions, SocketFactory, SocketLike } from "./http.js";
-export type { ReconnectOptions } from "./backoff.js";
+export { STABLE_MS, type ReconnectOptions } from "./backoff.js";
 export { topic, type Bytes, type Int64, type ModuleDef, type ModuleTable, type TopicDef, type RequestOf, type ResponseOf, type CallbacksOf } from "./types.js";
 export { modules, type Modules } from "./generated/modules.js";

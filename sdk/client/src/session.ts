@@ -1,4 +1,4 @@
-import { type ReconnectOptions, backoffDelay } from "./backoff.js";
+import { type ReconnectOptions, STABLE_MS, backoffDelay } from "./backoff.js";
 import { decodePayload, encodePayload, packFrame, unpackFrame } from "./codec.js";
 import { Code, type FormatName } from "./codes.js";
 import { BusError, errorBodyOf } from "./errors.js";
@@ -183,12 +183,13 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
     this.#socket = socket;
     socket.binaryType = "arraybuffer";
     let opened = false;
+    let openedAt = 0;
     socket.addEventListener("open", () => {
       if (this.#socket !== socket) return;
       opened = true;
+      openedAt = Date.now();
       const reconnected = this.#everOpened;
       this.#everOpened = true;
-      this.#attempt = 0;
       this.#state = "open";
       this.#openedSettle.resolve();
       for (const { call, frame } of this.#queue.splice(0)) this.#send(call, frame);
@@ -203,6 +204,7 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
     });
     const gone = (event?: { code?: unknown; reason?: unknown }) => {
       if (this.#socket !== socket) return;
+      if (opened && Date.now() - openedAt >= STABLE_MS) this.#attempt = 0;
       void this.#dropped(opened, closeOf(event));
       try {
         socket.close();

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { BusError, Client, modules, type SessionCall } from "../src/index.js";
-import { backoffDelay } from "../src/backoff.js";
+import { STABLE_MS, backoffDelay } from "../src/backoff.js";
 import { WHY_NO_SOCKET_MS } from "../src/http.js";
 import { fakeFetch, fakeSockets, json, tick } from "./fakes.js";
 
@@ -274,6 +274,41 @@ describe("a bus session over a WebSocket", () => {
       expect(orphan.state).toBe("failed");
       await expect(orphan.reply).rejects.toMatchObject({ codeName: "InvalidHandle" });
       expect(chat.state).toBe("open");
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("a server that closes every socket as it opens: the back-off grows and maxAttempts ends it; a socket open STABLE_MS starts the count again", async () => {
+    vi.useFakeTimers();
+    try {
+      const { client, sockets } = setup();
+      const chat = client.session("chat", "room", { reconnect: { initialDelayMs: 100, maxDelayMs: 100_000, maxAttempts: 3 } });
+      const retries: { attempt: number; delayMs: number }[] = [];
+      chat.on("retry", (info) => retries.push(info));
+      const closed = new Promise((resolve) => chat.on("close", resolve));
+      const next = async () => {
+        await vi.advanceTimersByTimeAsync(retries.at(-1)!.delayMs);
+        const socket = sockets.at(-1)!;
+        socket.open();
+        return socket;
+      };
+      sockets[0]!.open();
+      sockets[0]!.closeBy(1011, "going away");
+      (await next()).closeBy(1011, "going away");
+      // One that stays open long enough is progress: the drop after it retries from the first wait.
+      const stable = await next();
+      await vi.advanceTimersByTimeAsync(STABLE_MS);
+      stable.closeBy(1011, "going away");
+      (await next()).closeBy(1011, "going away");
+      (await next()).closeBy(1011, "going away");
+      expect(retries.map((r) => r.attempt)).toEqual([1, 2, 1, 2, 3]);
+      [1, 2, 1, 2, 3].forEach((attempt, n) => expect(retries[n]!.delayMs).toBeGreaterThanOrEqual(50 * 2 ** (attempt - 1)));
+      expect(sockets).toHaveLength(5);
+      (await next()).closeBy(1011, "going away");
+      expect(await closed).toMatchObject({ codeName: "Aborted", message: expect.stringContaining("(1011: going away)") });
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(sockets).toHaveLength(6);
     } finally {
       vi.useRealTimers();
     }
