@@ -5,7 +5,7 @@
 export { Client, type CallOptions, type ModuleClient, type ModuleInfo, type TypedClientOptions } from "./client.js";
 export { Session, type SessionEvents, type SessionOptions, type SessionState } from "./session.js";
 export { MAX_UNREAD_CALLBACKS, SessionCall, type CallbackEvent, type CallState, type SessionCallOptions } from "./session-call.js";
-export { type KeptLine, type LogLine, type LogsOptions, ProcessHandle, type ProcessInfo, type ProcessStatus, type SpawnOptions } from "./process.js";
+export { type KeptLine, type LogLine, type LogsOptions, ProcessHandle, WAIT_REATTACHES, type ProcessInfo, type ProcessStatus, type SpawnOptions } from "./process.js";
 export { type AttachOptions, Attachment, type ProcessEnd, type ProcessEvent } from "./attach.js";
 export { BusError, type ErrorBody } from "./errors.js";
 export { Code, codeName, type CodeName, type FormatName } from "./codes.js";

@@ -1,6 +1,7 @@
 import { type AttachOptions, Attachment } from "./attach.js";
-import { backoffDelay } from "./backoff.js";
+import { STABLE_MS, backoffDelay } from "./backoff.js";
 import type { CallFormat } from "./codec.js";
+import { BusError } from "./errors.js";
 import { arrayIn, type Http, objectOf, segment } from "./http.js";
 
 export type ProcessStatus = "running" | "exited" | "failed";
@@ -63,6 +64,13 @@ export function processInfoOf(value: unknown): ProcessInfo {
   return info;
 }
 
+/**
+ * How many times in a row `wait()` attaches again after an attachment that closed within STABLE_MS
+ * of opening while the process ran on (an eviction or a restart takes one or two); after one more
+ * such close it fails Aborted.
+ */
+export const WAIT_REATTACHES = 5;
+
 /** What a process handle needs to call a topic over HTTP, without importing the client (no cycle). */
 export type TopicCaller = (path: string, scope: { module?: string; topic: string }, request: unknown, format: CallFormat) => Promise<unknown>;
 
@@ -120,16 +128,27 @@ export class ProcessHandle {
    * A socket that closes while the process runs on (its object was evicted, the runtime started
    * again) is attached anew, after a back-off: answering then handed back a running process as
    * if it had ended. Where the Worker cannot be reached, the status request fails (InternalFailure),
-   * and so does the wait.
+   * and so does the wait. Where the attachment closes within STABLE_MS of opening WAIT_REATTACHES
+   * + 1 times in a row (a server or proxy that closes every socket at once), it fails Aborted
+   * rather than attach for good; one that stayed open longer starts the count again.
    */
   async wait(): Promise<ProcessInfo> {
-    for (let attempt = 0; ; attempt++) {
+    for (let fruitless = 0; ; ) {
       const attachment = await this.attach();
+      const openedAt = Date.now();
       await attachment.ended;
+      const stayed = Date.now() - openedAt;
       attachment.close();
       const info = await this.status();
       if (info.status !== "running") return info;
-      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt)));
+      fruitless = stayed >= STABLE_MS ? 0 : fruitless + 1;
+      if (fruitless > WAIT_REATTACHES) {
+        throw BusError.of(
+          "Aborted",
+          `process ${this.id} runs on, but its attachment closed within ${STABLE_MS} ms of opening ${fruitless} times in a row, so wait() stopped attaching again (WAIT_REATTACHES ${WAIT_REATTACHES}), as a server or proxy that closes every socket at once would have it attach for good`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(fruitless)));
     }
   }
 }

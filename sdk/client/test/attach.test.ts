@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { KEPT_UNREAD } from "../src/attach.js";
-import { Client, type ProcessEvent } from "../src/index.js";
-import { fakeFetch, fakeSockets, tick } from "./fakes.js";
+import { Client, type ProcessEvent, type SocketFactory, STABLE_MS, WAIT_REATTACHES } from "../src/index.js";
+import { type FakeSocket, fakeFetch, fakeSockets, tick } from "./fakes.js";
 
 /** An attachment to process abc over a fake socket, opened. */
 async function attached(options?: { ackStdin?: boolean }) {
@@ -163,6 +163,71 @@ describe("waiting for a process", () => {
     sockets[1]!.receive(JSON.stringify({ exit: 0 }));
     expect(await waiting).toMatchObject({ status: "exited", code: 0 });
     expect(requests.map((r) => new URL(r.url).pathname)).toEqual(["/processes/abc", "/processes/abc"]);
+  });
+
+  it("against a server that closes every attachment as it opens, attaches again WAIT_REATTACHES times, backing off, then fails Aborted", async () => {
+    vi.useFakeTimers();
+    try {
+      const { sockets, factory } = fakeSockets();
+      const made: number[] = [];
+      const closing: SocketFactory = (url, headers) => {
+        const socket = factory(url, headers) as FakeSocket;
+        made.push(Date.now());
+        queueMicrotask(() => {
+          socket.open();
+          socket.closeBy(1011, "going away");
+        });
+        return socket;
+      };
+      const { fetch } = fakeFetch(() => Response.json({ id: "abc", module: "countdown", args: [], status: "running", startedAt: 1 }));
+      const waiting = new Client({ url: "https://bus.test", webSocket: closing, fetch }).process("abc").wait();
+      let result: unknown;
+      waiting.then(
+        (info) => (result = info),
+        (err: unknown) => (result = err),
+      );
+      for (let ms = 0; ms < 120_000 && result === undefined; ms += 100) await vi.advanceTimersByTimeAsync(100);
+      expect(result).toMatchObject({ name: "BusError", codeName: "Aborted" });
+      expect((result as Error).message).toContain(`closed within ${STABLE_MS} ms of opening ${WAIT_REATTACHES + 1} times in a row`);
+      expect(sockets).toHaveLength(WAIT_REATTACHES + 1);
+      // Backing off, not a busy loop: each wait at least half of 250 ms * 2^n (backoffDelay).
+      made.slice(1).forEach((at, n) => expect(at - made[n]!).toBeGreaterThanOrEqual(125 * 2 ** (n + 1)));
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(sockets).toHaveLength(WAIT_REATTACHES + 1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("an attachment open STABLE_MS before it closed starts the count again: wait() goes on past WAIT_REATTACHES closes in all", async () => {
+    vi.useFakeTimers();
+    try {
+      const { sockets, factory } = fakeSockets();
+      let status = "running";
+      const { fetch } = fakeFetch(() => Response.json({ id: "abc", module: "countdown", args: [], status, startedAt: 1, ...(status === "exited" ? { code: 0 } : {}) }));
+      const waiting = new Client({ url: "https://bus.test", webSocket: factory, fetch }).process("abc").wait();
+      const next = async () => {
+        const count = sockets.length;
+        for (let ms = 0; ms < 60_000 && sockets.length === count; ms += 50) await vi.advanceTimersByTimeAsync(50);
+        const socket = sockets.at(-1)!;
+        socket.open();
+        await vi.advanceTimersByTimeAsync(0);
+        return socket;
+      };
+      // WAIT_REATTACHES quick closes, one that stayed open, WAIT_REATTACHES quick closes again: never WAIT_REATTACHES + 1 in a row.
+      for (const stays of [...Array(WAIT_REATTACHES).fill(0), STABLE_MS, ...Array(WAIT_REATTACHES).fill(0)]) {
+        const socket = await next();
+        await vi.advanceTimersByTimeAsync(stays);
+        socket.closeBy(1011, "going away");
+      }
+      const last = await next();
+      status = "exited";
+      last.receive(JSON.stringify({ exit: 0 }));
+      expect(await waiting).toMatchObject({ status: "exited", code: 0 });
+      expect(sockets).toHaveLength(2 * WAIT_REATTACHES + 2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("fails with the error of the status request where the Worker cannot be reached after the socket closed", async () => {
