@@ -6,6 +6,7 @@ import { COST, overBudget } from "./budget.js";
 import { conform, decodeJson, encodeJson, escapesSurrogate, wellFormed } from "./json.js";
 import { DEFAULT_LIMITS } from "../manifest.js";
 import { budgetLeft, msgpackFault, sawProto } from "./msgpack-scan.js";
+import { widesAsBins, widesFromBins } from "./msgpack-wide.js";
 import { setOwn } from "./own.js";
 import type { Schema } from "./schema.js";
 
@@ -50,9 +51,11 @@ export function decode(format: number, data: Uint8Array, schema?: Schema, limit 
         // of heap): it takes what is left of the budget, as a bin would have. Counted as nothing
         // (a str) or as an array, 1 MiB of msgpack strs read as Vec<Vec<u8>> held 201 MB.
         let left = budgetLeft;
-        return conform(value, schema, (from) => {
+        const conformed = conform(value, schema, (from) => {
           if ((left -= COST.bin - (Array.isArray(from) ? COST.array : 0)) < 0) throw overBudget("msgpack", limit);
         });
+        // A u128 or i128 that rmp-serde wrote is a 16-byte bin (./msgpack-wide.ts).
+        return widesFromBins(conformed, schema);
       }
       case Format.Bincode:
         if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none");
@@ -74,7 +77,7 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
         return encodeJson(value);
       case Format.Msgpack:
         // pack() hands back a view of msgpackr's reusable buffer: copy it out.
-        return packMsgpack(value);
+        return packMsgpack(widesAsBins(value, schema));
       case Format.Bincode:
         if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none");
         return encodeBincode(value, schema);
@@ -87,9 +90,10 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
 }
 
 /**
- * msgpack as this runtime writes it. An integer past 64 bits (a u128 or i128 can hold one) has no
- * msgpack form: msgpackr's refusal names its own options (useBigIntExtension, ...), which mean
- * nothing to whoever sent the value, so it is said in the bus's terms.
+ * msgpack as this runtime writes it. An integer past 64 bits has no msgpack integer form; where the
+ * topic's types say u128 or i128 it was made rmp-serde's 16-byte bin before this (./msgpack-wide.ts),
+ * and anywhere else it is refused: msgpackr's refusal names its own options (useBigIntExtension,
+ * ...), which mean nothing to whoever sent the value, so it is said in the bus's terms.
  */
 function packMsgpack(value: unknown): Uint8Array {
   try {
@@ -97,7 +101,7 @@ function packMsgpack(value: unknown): Uint8Array {
   } catch (err) {
     const wide = /^(-?\d+) was too large to fit in MessagePack 64-bit integer format/.exec((err as Error).message);
     if (!wide) throw err;
-    throw BusError.of("SerializationFailed", `cannot encode as msgpack: the integer ${wide[1]} is past 64 bits, which a msgpack integer cannot hold (a u128 or i128 that large travels in JSON or bincode)`);
+    throw BusError.of("SerializationFailed", `cannot encode as msgpack: the integer ${wide[1]} is past 64 bits, which a msgpack integer cannot hold (a u128 or i128 that large travels in msgpack where the topic declares its type, as rmp-serde's 16-byte bin, and in JSON or bincode)`);
   }
 }
 

@@ -9,8 +9,7 @@
  *   - JSON's writer (long byte arrays by hand) writes JSON.stringify's text, and its reader on the
  *     same text padded past 512 bytes (long byte arrays cut out by hand, in JavaScript and in the
  *     Wasm kernel) reads the value too.
- * Known gaps, left out and said where: -0's sign (canon), integers past 64 bits in msgpack (wideInt),
- * NaN and the infinities (not generated).
+ * Known gaps, left out and said where: -0's sign (canon), NaN and the infinities (not generated).
  * A mismatch throws a CodecMismatch naming the case, its schema, value and what differed, after
  * minimising the value (smaller seqs, maps, bytes and strings that still fail).
  * No Node APIs beyond what the codecs use; run through test/unit/codec-diff.test.ts.
@@ -224,17 +223,6 @@ function show(v: unknown): string {
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
-/**
- * Whether a value holds an integer past 64 bits (a u128 or i128): msgpack refuses to
- * write one (SerializationFailed: "past 64 bits, which a msgpack integer cannot hold"), where rmp-serde may write it as
- * a 16-byte bin. A known gap, not fixed yet, so such values skip msgpack.
- */
-function wideInt(v: unknown): boolean {
-  if (typeof v === "bigint") return v < -(2n ** 63n) || v >= 2n ** 64n;
-  if (v === null || typeof v !== "object" || v instanceof Uint8Array) return false;
-  return Object.values(v).some(wideInt);
-}
-
 /** The first thing that differs for (schema, value), or undefined. */
 export function check(schema: Schema, value: unknown, kernel?: WebAssembly.Module): string | undefined {
   const want = canon(value, schema);
@@ -244,7 +232,7 @@ export function check(schema: Schema, value: unknown, kernel?: WebAssembly.Modul
     return (`validate refused the value: ${(err as Error).message}`);
   }
   const encoded = new Map<number, Uint8Array>();
-  const formats = FORMATS.filter((f) => f !== Format.Msgpack || !wideInt(value));
+  const formats = FORMATS;
   for (const f of formats) {
     let data: Uint8Array;
     try {

@@ -287,7 +287,7 @@ describe("an integer past 64 bits", () => {
       }
     })();
     expect(err).toBeInstanceOf(BusError);
-    expect(err?.message).toBe(`cannot encode as msgpack: the integer ${wide} is past 64 bits, which a msgpack integer cannot hold (a u128 or i128 that large travels in JSON or bincode)`);
+    expect(err?.message).toBe(`cannot encode as msgpack: the integer ${wide} is past 64 bits, which a msgpack integer cannot hold (a u128 or i128 that large travels in msgpack where the topic declares its type, as rmp-serde's 16-byte bin, and in JSON or bincode)`);
     // It travels in JSON and bincode as it is.
     const json = transcode({ format: Format.Json, data: new TextEncoder().encode(`{"n":${wide}}`) }, Format.Bincode, { struct: { n: "u128" } });
     expect(decode(Format.Bincode, json.data, { struct: { n: "u128" } })).toEqual({ n: wide });

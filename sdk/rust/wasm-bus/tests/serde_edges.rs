@@ -1,0 +1,75 @@
+//! What the SDK's codecs (rmp-serde, serde_json, bincode as pinned in Cargo.lock) do at the edges
+//! the host must agree with: u128/i128 in msgpack, -0.0, duplicate keys. The host's side of each
+//! is held to the same bytes in test/unit/serde-edges.test.ts; docs/abi.md says both.
+
+use serde::{Deserialize, Serialize};
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct U {
+    v: u128,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct I {
+    v: i128,
+}
+
+/// `{"v": x}` as msgpack: fixmap 1, fixstr "v", then x.
+fn v(x: &str) -> Vec<u8> {
+    unhex(&format!("81a176{x}"))
+}
+
+#[test]
+fn msgpack_writes_every_u128_and_i128_as_a_16_byte_bin_big_endian() {
+    let cases: [(u128, &str); 4] = [
+        (5, "c41000000000000000000000000000000005"),
+        (u64::MAX as u128, "c4100000000000000000ffffffffffffffff"),
+        (u64::MAX as u128 + 1, "c41000000000000000010000000000000000"),
+        (u128::MAX, "c410ffffffffffffffffffffffffffffffff"),
+    ];
+    for (x, bin) in cases {
+        assert_eq!(hex(&rmp_serde::to_vec_named(&U { v: x }).unwrap()), format!("81a176{bin}"));
+        assert_eq!(rmp_serde::from_slice::<U>(&v(bin)).unwrap(), U { v: x });
+    }
+    let cases: [(i128, &str); 4] = [
+        (-1, "c410ffffffffffffffffffffffffffffffff"),
+        (i64::MIN as i128 - 1, "c410ffffffffffffffff7fffffffffffffff"),
+        (i128::MIN, "c41080000000000000000000000000000000"),
+        (i128::MAX, "c4107fffffffffffffffffffffffffffffff"),
+    ];
+    for (x, bin) in cases {
+        assert_eq!(hex(&rmp_serde::to_vec_named(&I { v: x }).unwrap()), format!("81a176{bin}"));
+        assert_eq!(rmp_serde::from_slice::<I>(&v(bin)).unwrap(), I { v: x });
+    }
+}
+
+#[test]
+fn msgpack_reads_a_u128_or_i128_from_any_integer_but_no_other_bin_or_float() {
+    // what the host writes for one that fits 64 bits: a msgpack integer
+    assert_eq!(rmp_serde::from_slice::<U>(&v("05")).unwrap(), U { v: 5 });
+    assert_eq!(rmp_serde::from_slice::<U>(&v("cfffffffffffffffff")).unwrap(), U { v: u64::MAX as u128 });
+    assert_eq!(rmp_serde::from_slice::<I>(&v("d38000000000000000")).unwrap(), I { v: i64::MIN as i128 });
+    // A negative integer read as a u128 is cast, not refused: -1 is u128::MAX (the host refuses it).
+    assert_eq!(rmp_serde::from_slice::<U>(&v("ff")).unwrap(), U { v: u128::MAX });
+    // A bin of another length, or a float, is refused.
+    let short = rmp_serde::from_slice::<U>(&v("c40105")).unwrap_err();
+    assert!(matches!(short, rmp_serde::decode::Error::LengthMismatch(16)), "{short:?}");
+    assert!(rmp_serde::from_slice::<U>(&v("cb4014000000000000")).is_err());
+}
+
+#[test]
+fn json_writes_and_reads_u128_and_i128_as_digits() {
+    let text = r#"{"v":340282366920938463463374607431768211455}"#;
+    assert_eq!(serde_json::to_string(&U { v: u128::MAX }).unwrap(), text);
+    assert_eq!(serde_json::from_str::<U>(text).unwrap(), U { v: u128::MAX });
+    let text = r#"{"v":-170141183460469231731687303715884105728}"#;
+    assert_eq!(serde_json::from_str::<I>(text).unwrap(), I { v: i128::MIN });
+}

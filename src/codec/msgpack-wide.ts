@@ -1,0 +1,139 @@
+/**
+ * u128 and i128 in msgpack, as rmp-serde (the Rust SDK's msgpack) has them. msgpack's integers
+ * stop at 64 bits; rmp-serde 1.3 writes every u128 and i128 as a 16-byte `bin`, big-endian (two's
+ * complement for i128), 5 as `c4 10 00..05`, and reads that or any msgpack integer
+ * (sdk/rust/wasm-bus/tests/serde_edges.rs holds it to this). Where a topic's types say u128 or
+ * i128, the host reads such a `bin` as the integer, and writes an integer past 64 bits as one. An
+ * integer that fits 64 bits stays the msgpack integer the host always wrote: rmp-serde reads it,
+ * and so do the other bus SDKs, which know no 16-byte form.
+ */
+import { setOwn } from "./own.js";
+import type { Schema } from "./schema.js";
+
+const WIDE = { u128: [0n, 2n ** 128n - 1n], i128: [-(2n ** 127n), 2n ** 127n - 1n] } as const;
+const U64_MAX = 2n ** 64n - 1n;
+const I64_MIN = -(2n ** 63n);
+
+/** Whether a schema names u128 or i128 anywhere but a map's key (a msgpack map's keys are strings to the host). */
+const withWide = new WeakMap<object, boolean>();
+function namesWide(schema: Schema | null | undefined): boolean {
+  if (schema === null || schema === undefined) return false;
+  if (typeof schema === "string") return schema === "u128" || schema === "i128";
+  let known = withWide.get(schema);
+  if (known === undefined) {
+    const inner =
+      "option" in schema ? [schema.option]
+      : "seq" in schema ? [schema.seq]
+      : "tuple" in schema ? schema.tuple
+      : "map" in schema ? [schema.map[1]]
+      : "struct" in schema ? Object.values(schema.struct)
+      : Object.values(schema.enum);
+    withWide.set(schema, (known = inner.some(namesWide)));
+  }
+  return known;
+}
+
+/** The type a container's member `k` has, or undefined where the schema says none. */
+function member(schema: Exclude<Schema, string>, k: string | number): Schema | null | undefined {
+  if ("seq" in schema) return schema.seq;
+  if ("tuple" in schema) return schema.tuple[k as number];
+  if ("map" in schema) return schema.map[1];
+  if ("struct" in schema) return Object.hasOwn(schema.struct, k) ? schema.struct[k as string] : undefined;
+  if ("enum" in schema) return Object.hasOwn(schema.enum, k) ? schema.enum[k as string] : undefined;
+  return undefined;
+}
+
+/**
+ * A msgpack value read without types, with each 16-byte `bin` where the schema says u128 or i128
+ * made the integer it holds (a number where it is safe, as every codec hands integers out). The
+ * containers are msgpackr's own, fresh: changed in place. A `bin` of any other length is left as
+ * it is, for validate to refuse (rmp-serde: "LengthMismatch(16)").
+ */
+export function widesFromBins(value: unknown, schema: Schema | undefined): unknown {
+  if (!namesWide(schema)) return value;
+  return fromBins(value, schema!);
+}
+
+function fromBins(value: unknown, schema: Schema): unknown {
+  if (typeof schema === "string") {
+    if (!(value instanceof Uint8Array) || value.length !== 16 || !(schema === "u128" || schema === "i128")) return value;
+    let n = 0n;
+    for (const b of value) n = (n << 8n) | BigInt(b);
+    if (schema === "i128") n = BigInt.asIntN(128, n);
+    return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
+  }
+  if ("option" in schema) return value === null || value === undefined ? value : fromBins(value, schema.option);
+  if (value === null || typeof value !== "object" || value instanceof Uint8Array || !namesWide(schema)) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const t = member(schema, i);
+      if (t) value[i] = fromBins(value[i], t);
+    }
+    return value;
+  }
+  const o = value as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    const t = member(schema, k);
+    if (!t) continue;
+    const v = fromBins(o[k], t);
+    if (v !== o[k]) setOwn(o, k, v);
+  }
+  return o;
+}
+
+/**
+ * A value to be written as msgpack, with each integer past 64 bits where the schema says u128 or
+ * i128 as rmp-serde's 16-byte `bin`. The value may be the caller's: copied where it changes, never
+ * changed. One out of the type's range is refused, as bincode refuses it.
+ */
+export function widesAsBins(value: unknown, schema: Schema | undefined): unknown {
+  if (!namesWide(schema)) return value;
+  return asBins(value, schema!);
+}
+
+function asBins(value: unknown, schema: Schema): unknown {
+  if (typeof schema === "string") {
+    if (!(schema === "u128" || schema === "i128")) return value;
+    if (typeof value === "number" && Number.isInteger(value)) {
+      // rmp-serde takes a negative integer as a u128 by casting it (-1 as u340282...455): refused instead.
+      if (schema === "u128" && value < 0) throw new Error(`${value} is out of range for u128`);
+      return value;
+    }
+    if (typeof value !== "bigint") return value;
+    const [min, max] = WIDE[schema];
+    if (value < min || value > max) throw new Error(`${value} is out of range for ${schema}`);
+    if (value >= I64_MIN && value <= U64_MAX) return value;
+    const out = new Uint8Array(16);
+    let v = BigInt.asUintN(128, value);
+    for (let i = 15; i >= 0; i--, v >>= 8n) out[i] = Number(v & 0xffn);
+    return out;
+  }
+  if ("option" in schema) return value === null || value === undefined ? value : asBins(value, schema.option);
+  if (value === null || typeof value !== "object" || value instanceof Uint8Array || !namesWide(schema)) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const t = member(schema, i);
+      const v = t ? asBins(value[i], t) : value[i];
+      if (v !== value[i]) (out ??= [...value])[i] = v;
+    }
+    return out ?? value;
+  }
+  if (value instanceof Map) {
+    const t = member(schema, "");
+    return t ? new Map([...value].map(([k, v]) => [k, asBins(v, t)])) : value;
+  }
+  const o = value as Record<string, unknown>;
+  let out: Record<string, unknown> | undefined;
+  for (const k of Object.keys(o)) {
+    const t = member(schema, k);
+    const v = t ? asBins(o[k], t) : o[k];
+    if (v === o[k]) continue;
+    if (!out) {
+      out = {};
+      for (const j of Object.keys(o)) setOwn(out, j, o[j]);
+    }
+    setOwn(out, k, v);
+  }
+  return out ?? o;
+}
