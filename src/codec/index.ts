@@ -6,6 +6,7 @@ import { COST, overBudget } from "./budget.js";
 import { conform, decodeJson, encodeJson, escapesSurrogate, wellFormed } from "./json.js";
 import { DEFAULT_LIMITS } from "../manifest.js";
 import { budgetLeft, msgpackFault, sawProto } from "./msgpack-scan.js";
+import { signedZeros } from "./msgpack-sign.js";
 import { widesAsBins, widesFromBins } from "./msgpack-wide.js";
 import { setOwn } from "./own.js";
 import type { Schema } from "./schema.js";
@@ -93,11 +94,12 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
  * msgpack as this runtime writes it. An integer past 64 bits has no msgpack integer form; where the
  * topic's types say u128 or i128 it was made rmp-serde's 16-byte bin before this (./msgpack-wide.ts),
  * and anywhere else it is refused: msgpackr's refusal names its own options (useBigIntExtension,
- * ...), which mean nothing to whoever sent the value, so it is said in the bus's terms.
+ * ...), which mean nothing to whoever sent the value, so it is said in the bus's terms. A -0 is
+ * written as the float it is (./msgpack-sign.ts).
  */
 function packMsgpack(value: unknown): Uint8Array {
   try {
-    return packr.pack(value).slice();
+    return packr.pack(signedZeros(value)).slice();
   } catch (err) {
     const wide = /^(-?\d+) was too large to fit in MessagePack 64-bit integer format/.exec((err as Error).message);
     if (!wide) throw err;

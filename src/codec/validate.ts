@@ -64,6 +64,8 @@ function check(value: unknown, schema: Schema): Fault | undefined {
       default: {
         const [min, max] = INT_RANGE[schema]!;
         if (typeof value !== "bigint" && !(typeof value === "number" && Number.isInteger(value))) return expected(`an integer (${schema})`, value);
+        // serde reads -0 (JSON's "-0", msgpack's float) as the float -0.0, which an integer refuses.
+        if (value === 0 && 1 / value < 0) return fault(`expected an integer (${schema}), got the float -0`);
         const n = BigInt(value);
         return n < min || n > max ? fault(`${n} is out of range for ${schema}`) : undefined;
       }

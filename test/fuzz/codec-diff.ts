@@ -9,7 +9,7 @@
  *   - JSON's writer (long byte arrays by hand) writes JSON.stringify's text, and its reader on the
  *     same text padded past 512 bytes (long byte arrays cut out by hand, in JavaScript and in the
  *     Wasm kernel) reads the value too.
- * Known gaps, left out and said where: -0's sign (canon), NaN and the infinities (not generated).
+ * Known gaps, left out and said where: NaN and the infinities (not generated).
  * A mismatch throws a CodecMismatch naming the case, its schema, value and what differed, after
  * minimising the value (smaller seqs, maps, bytes and strings that still fail).
  * No Node APIs beyond what the codecs use; run through test/unit/codec-diff.test.ts.
@@ -172,12 +172,9 @@ export function canon(v: unknown, s: Schema): string {
         return v instanceof Uint8Array ? `b[${v.join(",")}]` : `!bytes(${show(v)})`;
       case "f32":
       case "f64":
-        // -0 comes back 0 from JSON (JSON.stringify writes "0") and msgpack (msgpackr writes the
-        // integer 0). Kept so: the writers take no schema, so a -0 could be an integer field's
-        // (Math.round(-0.2)), and serde_json reads "-0" as the float -0.0, which an integer refuses.
-        // So the sign is not compared (bincode keeps it).
+        // -0 keeps its sign in every format, as serde keeps an f32's or f64's (JSON "-0.0", msgpack's float).
         // NaN and the infinities are not generated: JSON has no text for them (serde_json writes null).
-        return typeof v === "number" ? String(v) : `!float(${show(v)})`;
+        return typeof v === "number" ? (Object.is(v, -0) ? "-0" : String(v)) : `!float(${show(v)})`;
       default:
         if (typeof v === "number" && Number.isSafeInteger(v)) return `${v}`;
         // A bigint where a number would do is taken: msgpack hands every 64-bit integer out as one.
@@ -275,7 +272,7 @@ export function check(schema: Schema, value: unknown, kernel?: WebAssembly.Modul
   }
   // JSON's writer against JSON.stringify, its reader (long texts cut by hand) against JSON.parse + conform.
   const written = text.decode(encoded.get(Format.Json)!);
-  const reference = JSON.stringify(value, (_k, x) => (x instanceof Uint8Array ? Array.from(x) : typeof x === "bigint" ? JSON.rawJSON(String(x)) : x));
+  const reference = JSON.stringify(value, (_k, x) => (x instanceof Uint8Array ? Array.from(x) : typeof x === "bigint" ? JSON.rawJSON(String(x)) : Object.is(x, -0) ? JSON.rawJSON("-0.0") : x));
   if (written !== reference) return (`JSON writer:\n  want ${reference.slice(0, 300)}\n  got  ${written.slice(0, 300)}`);
   // Padded past CUT_FROM (json.ts), the long path reads it (byte arrays cut out by hand, in
   // JavaScript and in the kernel) whenever the schema names bytes: the same value as the short.

@@ -85,3 +85,39 @@ describe("u128 and i128 in msgpack, as rmp-serde 1.3 has them", () => {
     expect(err.message).toMatch(/past 64 bits/);
   });
 });
+
+describe("-0, as serde keeps an f32's or f64's sign", () => {
+  const F: Schema = { struct: { v: "f64" } };
+  const sign = (x: unknown) => Object.is((x as { v: number }).v, -0);
+
+  it("writes -0 as serde_json does (\"-0.0\"), from msgpack and bincode", () => {
+    expect(text.decode(encode(Format.Json, { v: -0 }))).toBe('{"v":-0.0}');
+    expect(text.decode(transcode(msgpack("cb8000000000000000"), Format.Json, F).data)).toBe('{"v":-0.0}');
+    expect(text.decode(transcode({ format: Format.Bincode, data: unhex("0000000000000080") }, Format.Json, F).data)).toBe('{"v":-0.0}');
+    expect(text.decode(encode(Format.Json, [0, -0]))).toBe("[0,-0.0]");
+  });
+
+  it("writes -0 as msgpack's float -0.0 (cb 80..), as rmp-serde does, not the integer 0 (read as +0.0)", () => {
+    for (const t of ['{"v":-0}', '{"v":-0.0}', '{"v":-0e3}', '{"v":-1e-400}']) {
+      expect(hex(transcode(json(t), Format.Msgpack, F).data)).toBe("81a176cb8000000000000000");
+      expect(hex(transcode(json(t), Format.Msgpack).data)).toBe("81a176cb8000000000000000");
+    }
+    expect(hex(transcode({ format: Format.Bincode, data: unhex("0000000000000080") }, Format.Msgpack, F).data)).toBe("81a176cb8000000000000000");
+    expect(hex(encode(Format.Msgpack, { v: 0 }))).toBe("81a17600");
+    expect(sign(decode(Format.Msgpack, encode(Format.Msgpack, { v: -0 })))).toBe(true);
+    // the caller's value is left as it was
+    const mine = { v: -0, w: [1, -0] };
+    encode(Format.Msgpack, mine);
+    expect(Object.is(mine.v, -0) && Object.is(mine.w[1], -0)).toBe(true);
+  });
+
+  it("refuses -0 at an integer field at the edge, as serde_json and rmp-serde refuse the float -0.0 there", () => {
+    const I: Schema = { struct: { v: "i64" } };
+    for (const [format, data] of [[Format.Json, utf8.encode('{"v":-0}')], [Format.Msgpack, v("cb8000000000000000")]] as const) {
+      const err = refusal(() => checkRequest({ format: "json", request: I }, format, data, 1 << 20));
+      expect(err.codeName).toBe("BadRequest");
+      expect(err.message).toBe("request.v: expected an integer (i64), got the float -0");
+    }
+    expect(() => checkRequest({ format: "json", request: I }, Format.Json, utf8.encode('{"v":0}'), 1 << 20)).not.toThrow();
+  });
+});

@@ -73,3 +73,47 @@ fn json_writes_and_reads_u128_and_i128_as_digits() {
     let text = r#"{"v":-170141183460469231731687303715884105728}"#;
     assert_eq!(serde_json::from_str::<I>(text).unwrap(), I { v: i128::MIN });
 }
+
+#[derive(Serialize, Deserialize, Debug)]
+struct F64 {
+    v: f64,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+struct F32 {
+    v: f32,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Int {
+    v: i64,
+}
+
+#[test]
+fn json_keeps_the_sign_of_minus_zero_in_floats_and_refuses_it_in_integers() {
+    assert_eq!(serde_json::to_string(&F64 { v: -0.0 }).unwrap(), r#"{"v":-0.0}"#);
+    assert_eq!(serde_json::to_string(&F32 { v: -0.0 }).unwrap(), r#"{"v":-0.0}"#);
+    // "-0" is the float -0.0 to serde_json, as are its other spellings and an underflow
+    for text in [r#"{"v":-0}"#, r#"{"v":-0.0}"#, r#"{"v":-0e3}"#, r#"{"v":-1e-400}"#] {
+        assert!(serde_json::from_str::<F64>(text).unwrap().v.is_sign_negative(), "{text}");
+        assert!(serde_json::from_str::<F32>(text).unwrap().v.is_sign_negative(), "{text}");
+        let err = serde_json::from_str::<Int>(text).unwrap_err().to_string();
+        assert!(err.starts_with("invalid type: floating point `-0.0`, expected i64"), "{err}");
+    }
+    assert!(serde_json::from_str::<F64>(r#"{"v":0}"#).unwrap().v.is_sign_positive());
+}
+
+#[test]
+fn msgpack_keeps_the_sign_of_minus_zero_as_a_float_and_reads_the_integer_0_as_plus_zero() {
+    assert_eq!(hex(&rmp_serde::to_vec_named(&F64 { v: -0.0 }).unwrap()), "81a176cb8000000000000000");
+    assert_eq!(hex(&rmp_serde::to_vec_named(&F32 { v: -0.0 }).unwrap()), "81a176ca80000000");
+    assert!(rmp_serde::from_slice::<F64>(&v("cb8000000000000000")).unwrap().v.is_sign_negative());
+    assert!(rmp_serde::from_slice::<F32>(&v("cb8000000000000000")).unwrap().v.is_sign_negative());
+    // what the host wrote for -0: the integer 0, read as +0.0
+    assert!(rmp_serde::from_slice::<F64>(&v("00")).unwrap().v.is_sign_positive());
+    assert!(rmp_serde::from_slice::<Int>(&v("cb8000000000000000")).is_err());
+    // bincode has only the float's bits
+    let bits = bincode::serialize(&F64 { v: -0.0 }).unwrap();
+    assert_eq!(hex(&bits), "0000000000000080");
+    assert!(bincode::deserialize::<F64>(&bits).unwrap().v.is_sign_negative());
+}

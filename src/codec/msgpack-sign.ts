@@ -1,0 +1,68 @@
+/**
+ * -0 in msgpack, as rmp-serde writes an f32 or f64 -0.0: a float with its sign (`cb 80 00..`).
+ * msgpackr writes -0 as the integer 0 (it tests `value >>> 0 === value`, which -0 passes), and
+ * the sign was lost between JSON or bincode and a Rust guest's f64. rmp-serde reads a float or an
+ * integer into an f64, so the integer 0 read as +0.0.
+ */
+import { addExtension } from "msgpackr";
+import { setOwn } from "./own.js";
+
+/** Stands for -0 in a value about to be packed; its extension writes the float's nine bytes. */
+class NegativeZero {}
+const NEGATIVE_ZERO = new NegativeZero();
+
+// msgpackr hands `pack` an allocator into its output (its typings do not say so): writing there
+// and returning nothing writes no extension header. An ext type is required; it is never written,
+// and reading it stays refused with msgpackr's own words.
+const EXT_TYPE = 0x2d;
+addExtension({
+  Class: NegativeZero,
+  type: EXT_TYPE,
+  pack: ((_value: unknown, allocate: (size: number) => { target: Uint8Array; targetView: DataView; position: number }) => {
+    const { target, targetView, position } = allocate(9);
+    target[position] = 0xcb;
+    targetView.setFloat64(position + 1, -0);
+  }) as unknown as (value: unknown) => Uint8Array,
+  unpack() {
+    throw new Error(`Unknown extension type ${EXT_TYPE}`);
+  },
+});
+
+const isNegativeZero = (v: unknown) => v === 0 && 1 / (v as number) < 0;
+
+/** The value with every -0 in it as NEGATIVE_ZERO; copied where it changes (it may be the caller's), itself where none. */
+export function signedZeros(v: unknown): unknown {
+  if (isNegativeZero(v)) return NEGATIVE_ZERO;
+  if (v === null || typeof v !== "object" || v instanceof Uint8Array) return v;
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      const y = typeof x === "number" ? (isNegativeZero(x) ? NEGATIVE_ZERO : x) : typeof x === "object" ? signedZeros(x) : x;
+      if (y !== x) (out ??= v.slice())[i] = y;
+    }
+    return out ?? v;
+  }
+  if (v instanceof Map) {
+    let changed = false;
+    const entries = [...v].map(([k, x]) => {
+      const y = signedZeros(x);
+      if (y !== x) changed = true;
+      return [k, y] as const;
+    });
+    return changed ? new Map(entries) : v;
+  }
+  const o = v as Record<string, unknown>;
+  let out: Record<string, unknown> | undefined;
+  for (const k of Object.keys(o)) {
+    const x = o[k];
+    const y = typeof x === "number" ? (isNegativeZero(x) ? NEGATIVE_ZERO : x) : typeof x === "object" ? signedZeros(x) : x;
+    if (y === x) continue;
+    if (!out) {
+      out = {};
+      for (const j of Object.keys(o)) setOwn(out, j, o[j]);
+    }
+    setOwn(out, k, y);
+  }
+  return out ?? o;
+}
