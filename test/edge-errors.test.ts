@@ -58,6 +58,8 @@ describe("a request that does not fit the topic's declared type is 400 naming th
     ["{}", /request: missing field name/],
     ['{"name": 5}', /request\.name: expected a string, got a number/],
     ['{"name": null}', /request\.name: expected a string, got null/],
+    // serde refuses a field twice ("duplicate field `name`"); JSON.parse kept the last and the guest got it
+    ['{"name": "Ada", "name": "Bob"}', /^request: duplicate field name$/],
   ])("%s", async (body, message) => {
     const res = await post("/call/hello/greet", body);
     expect(res.status).toBe(400);
@@ -74,6 +76,14 @@ describe("a request that does not fit the topic's declared type is 400 naming th
     const res = await msgpack(pack({ name: 7 }));
     expect(res.status).toBe(400);
     expect(((await res.json()) as ErrorBody).error).toMatch(/request\.name: expected a string/);
+  });
+
+  it("refuses a msgpack map naming a struct's field twice, as rmp-serde does", async () => {
+    // {"name": "Ada", "name": "Bob"}: msgpackr kept the last
+    const twice = new Uint8Array([0x82, 0xa4, ...new TextEncoder().encode("name"), 0xa3, 65, 100, 97, 0xa4, ...new TextEncoder().encode("name"), 0xa3, 66, 111, 98]);
+    const res = await msgpack(twice);
+    expect(res.status).toBe(400);
+    expect((await res.json()) as ErrorBody).toMatchObject({ codeName: "BadRequest", error: "request: duplicate field name", module: "hello", topic: "greet" });
   });
 });
 

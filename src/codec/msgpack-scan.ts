@@ -27,6 +27,8 @@ const u32 = (d: Uint8Array, p: number) => d[p]! * 0x1000000 + ((d[p + 1]! << 16)
 export let sawProto = false;
 /** What the last payload msgpackFault scanned left of its container budget. */
 export let budgetLeft = 0;
+/** The keys (entries) of every map in the last payload msgpackFault scanned (./duplicates.ts). */
+export let mapPairs = 0;
 const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
 
 /**
@@ -38,6 +40,7 @@ const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
  */
 export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): string | undefined {
   sawProto = false;
+  let pairs = 0;
   const n = d.length;
   // Counted down by every map, array and bin (a Uint8Array once read), each at its COST.
   let left = containerBudget(limit);
@@ -51,6 +54,7 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
     if (t < 0x80 || t >= 0xe0) continue; // fixint
     if (t < 0xa0) {
       if ((left -= t < 0x90 ? COST.map : COST.array) < 0) throw overBudget("msgpack", limit);
+      if (t < 0x90) pairs += t & 0x0f;
       pending += t < 0x90 ? (t & 0x0f) * 2 : t & 0x0f; // fixmap, fixarray
       continue;
     }
@@ -80,6 +84,7 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
         if ((left -= t < 0xde ? COST.array : COST.map) < 0) throw overBudget("msgpack", limit);
         const count = t & 1 ? u32(d, p) : u16(d, p);
         p += t & 1 ? 4 : 2;
+        if (t >= 0xde) pairs += count;
         pending += t < 0xde ? count : 2 * count;
         continue;
       }
@@ -91,6 +96,7 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
     p += len;
   }
   budgetLeft = left;
+  mapPairs = pairs;
   return undefined;
 }
 

@@ -5,7 +5,8 @@
  * each format (json, msgpack, bincode) it checks that
  *   - decode(encode(value)) is the value (normalised by `canon`, below),
  *   - transcode from every format to every other is the value once decoded,
- *   - validate accepts the value and what each format decodes,
+ *   - validate accepts the value and what each format decodes, the edge's checkRequest what each
+ *     format writes, and the duplicate-key scans (duplicates.ts) find no key twice in it,
  *   - JSON's writer (long byte arrays by hand) writes JSON.stringify's text, and its reader on the
  *     same text padded past 512 bytes (long byte arrays cut out by hand, in JavaScript and in the
  *     Wasm kernel) reads the value too.
@@ -15,9 +16,11 @@
  * No Node APIs beyond what the codecs use; run through test/unit/codec-diff.test.ts.
  */
 import { Format } from "../../src/abi.js";
+import { jsonDuplicates, msgpackDuplicates } from "../../src/codec/duplicates.js";
 import { decode, encode, transcode } from "../../src/codec/index.js";
 import { decodeJson } from "../../src/codec/json.js";
 import { useJsonKernel } from "../../src/codec/json-kernel.js";
+import { checkRequest } from "../../src/codec/request-check.js";
 import { checkSchema, type Schema } from "../../src/codec/schema.js";
 import { validate } from "../../src/codec/validate.js";
 import { Rng } from "./rng.js";
@@ -251,6 +254,14 @@ export function check(schema: Schema, value: unknown, kernel?: WebAssembly.Modul
     } catch (err) {
       return (`validate refused ${NAMES[f]}'s decoded value: ${(err as Error).message}`);
     }
+    // The edge's check takes what each format writes; none holds a key twice (the scan finds none).
+    try {
+      checkRequest({ format: "json", request: schema }, f, data, 1 << 24);
+    } catch (err) {
+      return (`checkRequest refused ${NAMES[f]}: ${(err as Error).message}`);
+    }
+    const twice = f === Format.Json ? jsonDuplicates(data) : f === Format.Msgpack ? msgpackDuplicates(data) : [];
+    if (twice.length) return (`${NAMES[f]}: keys found twice where none is: ${JSON.stringify(twice)}`);
   }
   for (const f of formats) {
     for (const g of formats) {
@@ -269,6 +280,25 @@ export function check(schema: Schema, value: unknown, kernel?: WebAssembly.Modul
       }
       if (got !== want) return (`transcode ${NAMES[f]}→${NAMES[g]}:\n  want ${want}\n  got  ${got}`);
     }
+  }
+  // The same text with its first key given twice: the scan finds it, and the edge refuses it where
+  // the root is a struct that declares that field (serde's "duplicate field"), else keeps the last.
+  const json = text.decode(encoded.get(Format.Json)!);
+  const first = typeof schema === "object" && ("struct" in schema || "map" in schema) && json.length > 2 ? firstPair(json) : undefined;
+  if (first) {
+    const twice = utf8.encode(`{${first},${json.slice(1)}`);
+    const found = jsonDuplicates(twice);
+    const key = JSON.parse(`{${first}}`) as Record<string, unknown>;
+    const name = Object.keys(key)[0]!;
+    if (found.length !== 1 || found[0]!.key !== name || found[0]!.path.length) return (`JSON with ${JSON.stringify(name)} twice: the scan found ${JSON.stringify(found)}`);
+    let refused: string | undefined;
+    try {
+      checkRequest({ format: "json", request: schema }, Format.Json, twice, 1 << 24);
+    } catch (err) {
+      refused = (err as Error).message;
+    }
+    const declared = typeof schema === "object" && "struct" in schema && Object.hasOwn(schema.struct, name);
+    if (declared ? refused !== `request: duplicate field ${name}` : refused !== undefined) return (`JSON with ${JSON.stringify(name)} twice: checkRequest ${refused ?? "took it"}`);
   }
   // JSON's writer against JSON.stringify, its reader (long texts cut by hand) against JSON.parse + conform.
   const written = text.decode(encoded.get(Format.Json)!);
@@ -290,6 +320,24 @@ export function check(schema: Schema, value: unknown, kernel?: WebAssembly.Modul
     if (got !== want) return (`JSON long path${module ? " (kernel)" : ""}:\n  want ${want}\n  got  ${got}`);
   }
   return undefined;
+}
+
+/** The first `"key":value` of JSON text that is an object with a key, as written (parsed by JSON.parse of growing prefixes). */
+function firstPair(json: string): string | undefined {
+  for (let end = json.indexOf(",", 1); end > 0; end = json.indexOf(",", end + 1)) {
+    try {
+      JSON.parse(`{${json.slice(1, end)}}`);
+      return json.slice(1, end);
+    } catch {
+      // the comma was inside the first value
+    }
+  }
+  try {
+    JSON.parse(json);
+    return json.length > 2 ? json.slice(1, -1) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Smaller values of the same schema: seqs, maps, byte arrays and strings cut down. */

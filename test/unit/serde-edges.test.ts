@@ -121,3 +121,63 @@ describe("-0, as serde keeps an f32's or f64's sign", () => {
     expect(() => checkRequest({ format: "json", request: I }, Format.Json, utf8.encode('{"v":0}'), 1 << 20)).not.toThrow();
   });
 });
+
+describe("a key twice, as serde_json and rmp-serde have it", () => {
+  const Pair: Schema = { struct: { a: "u8", b: { option: "u8" } } };
+  const spec = (request: Schema) => ({ format: "json" as const, request });
+  const check = (request: Schema, format: number, data: Uint8Array) => () => checkRequest(spec(request), format, data, 1 << 20);
+  // the msgpack of each JSON text, its keys in the same order (serde_edges.rs has the same bytes)
+  const cases: [string, string][] = [
+    ['{"a":1,"a":2}', "82a16101a16102"],
+    ['{"a":1,"b":2,"b":null}', "83a16101a16202a162c0"],
+  ];
+
+  it("refuses a struct's field twice at the edge with BadRequest naming it, in JSON and msgpack", () => {
+    for (const [t, mp] of cases) {
+      for (const [format, data] of [[Format.Json, utf8.encode(t)], [Format.Msgpack, unhex(mp)]] as const) {
+        const err = refusal(check(Pair, format, data));
+        expect(err.codeName).toBe("BadRequest");
+        expect(err.message).toMatch(/^request: duplicate field [ab]$/);
+      }
+    }
+  });
+
+  it("names the place of one deep in the request", () => {
+    const deep: Schema = { struct: { items: { seq: { map: ["string", Pair] } } } };
+    const t = '{"items":[{"x":{"a":1}},{"y":{"a":1},"z":{"a":1,"b":null,"a":3}}]}';
+    expect(refusal(check(deep, Format.Json, utf8.encode(t))).message).toBe("request.items[1].z: duplicate field a");
+    // the same as msgpack: {"items":[{"x":{"a":1}},{"y":{"a":1},"z":{"a":1,"b":nil,"a":3}}]}
+    const mp = "81a56974656d739281a17881a1610182a17981a16101a17a83a16101a162c0a16103";
+    expect(refusal(check(deep, Format.Msgpack, unhex(mp))).message).toBe("request.items[1].z: duplicate field a");
+  });
+
+  it("lets a field the struct does not declare come twice, and keeps a map's last value, as serde does", () => {
+    for (const [format, data] of [[Format.Json, utf8.encode('{"a":1,"c":1,"c":2}')], [Format.Msgpack, unhex("83a16101a16301a16302")]] as const) {
+      expect(check(Pair, format, data)).not.toThrow();
+    }
+    const M: Schema = { map: ["string", "u8"] };
+    for (const [format, data] of [[Format.Json, utf8.encode('{"k":1,"k":2}')], [Format.Msgpack, unhex("82a16b01a16b02")]] as const) {
+      expect(check(M, format, data)).not.toThrow();
+      expect(decode(format, data, M)).toEqual({ k: 2 });
+      const other = format === Format.Json ? Format.Msgpack : Format.Json;
+      expect(decode(other, transcode({ format, data }, other, M).data, M)).toEqual({ k: 2 });
+    }
+  });
+
+  it("refuses an enum's object with a key twice, as serde does", () => {
+    const Shape: Schema = { enum: { Circle: "u8", Square: "u8" } };
+    const err = refusal(check({ struct: { s: Shape } }, Format.Json, utf8.encode('{"s":{"Circle":1,"Circle":2}}')));
+    expect(err.codeName).toBe("BadRequest");
+    expect(err.message).toBe("request.s: expected one variant, got the key Circle twice");
+  });
+
+  it("is not fooled by colons in strings, escaped ones included, or by keys spelt apart", () => {
+    // no key twice, many colons in strings
+    const ok = '{"a":1,"b":":::","c":{"x:y":"\\u003a"}}';
+    expect(check({ struct: { a: "u8", b: "string" } }, Format.Json, utf8.encode(ok))).not.toThrow();
+    // "\u0061" is "a": the same key, spelt apart; its colon count is no help either ("\u003a")
+    for (const t of ['{"a":1,"\\u0061":2}', '{"a":1,"s":"\\u003a","a":2}', '{"s":"q\\":","a":1,"a":2}', '{"s":"\\\\","a":1,"a":2}']) {
+      expect(refusal(check({ struct: { a: "u8", s: { option: "string" } } }, Format.Json, utf8.encode(t))).message).toBe("request: duplicate field a");
+    }
+  });
+});

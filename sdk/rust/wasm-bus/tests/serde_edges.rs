@@ -117,3 +117,55 @@ fn msgpack_keeps_the_sign_of_minus_zero_as_a_float_and_reads_the_integer_0_as_pl
     assert_eq!(hex(&bits), "0000000000000080");
     assert!(bincode::deserialize::<F64>(&bits).unwrap().v.is_sign_negative());
 }
+
+#[derive(Deserialize, Debug)]
+#[allow(dead_code)]
+struct Pair {
+    a: u8,
+    b: Option<u8>,
+}
+
+#[derive(Deserialize, Debug)]
+#[allow(dead_code)]
+enum Shape {
+    Circle(u8),
+    Square(u8),
+}
+
+type Map = std::collections::HashMap<String, u8>;
+type Tree = std::collections::BTreeMap<String, u8>;
+
+#[test]
+fn json_refuses_a_struct_field_twice_and_keeps_a_maps_last_value() {
+    for text in [r#"{"a":1,"a":2}"#, r#"{"a":1,"b":2,"b":null}"#] {
+        let err = serde_json::from_str::<Pair>(text).unwrap_err().to_string();
+        assert!(err.starts_with("duplicate field `"), "{text}: {err}");
+    }
+    // a field the struct does not declare may come twice: ignored, as any unknown field
+    assert_eq!(serde_json::from_str::<Pair>(r#"{"a":1,"c":1,"c":2}"#).unwrap().a, 1);
+    assert_eq!(serde_json::from_str::<Map>(r#"{"k":1,"k":2}"#).unwrap()["k"], 2);
+    assert_eq!(serde_json::from_str::<Tree>(r#"{"k":1,"k":2}"#).unwrap()["k"], 2);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(r#"{"k":1,"k":2}"#).unwrap()["k"], 2);
+    // each value is read: one that does not fit is refused even where a later one would be kept
+    assert!(serde_json::from_str::<Map>(r#"{"k":"x","k":2}"#).is_err());
+    // an enum's object holds one key
+    assert!(serde_json::from_str::<Shape>(r#"{"Circle":1,"Circle":2}"#).is_err());
+    assert!(serde_json::from_str::<Shape>(r#"{"Circle":1,"Square":2}"#).is_err());
+}
+
+#[test]
+fn msgpack_refuses_a_struct_field_twice_and_keeps_a_maps_last_value() {
+    // {"a":1,"a":2}
+    let twice = unhex("82a16101a16102");
+    let err = rmp_serde::from_slice::<Pair>(&twice).unwrap_err();
+    assert_eq!(err.to_string(), "duplicate field `a`");
+    // the SDK's decode says BadRequest for it (a Syntax error: wasm-bus/src/format.rs)
+    assert!(matches!(err, rmp_serde::decode::Error::Syntax(_)), "{err:?}");
+    // {"a":1,"c":1,"c":2}
+    assert_eq!(rmp_serde::from_slice::<Pair>(&unhex("83a16101a16301a16302")).unwrap().a, 1);
+    // {"k":1,"k":2}
+    assert_eq!(rmp_serde::from_slice::<Map>(&unhex("82a16b01a16b02")).unwrap()["k"], 2);
+    assert_eq!(rmp_serde::from_slice::<Tree>(&unhex("82a16b01a16b02")).unwrap()["k"], 2);
+    // {"Circle":1,"Circle":2}
+    assert!(rmp_serde::from_slice::<Shape>(&unhex("82a6436972636c6501a6436972636c6502")).is_err());
+}

@@ -1,0 +1,249 @@
+/**
+ * Keys a JSON object or msgpack map holds twice. JSON.parse and msgpackr keep the last value and
+ * say nothing; serde keeps the last too for a map (HashMap, BTreeMap, serde_json::Value), but
+ * refuses a struct that names a field twice ("duplicate field `a`", serde_json and rmp-serde
+ * alike; a field it does not know may come twice) and an enum's object with a second key. So a
+ * request with such a struct passed the edge and failed in the guest. checkRequest refuses it
+ * where the topic declares its types (sdk/rust/wasm-bus/tests/serde_edges.rs holds the crates to
+ * this).
+ *
+ * Finding them costs a scan of the payload with a Set of keys per object, so it runs only where a
+ * cheaper count says some key came twice: the keys the payload spells (a msgpack map's count, a
+ * JSON text's colons outside strings) against the keys of the value read from it.
+ */
+import { BusError } from "../errors.js";
+import type { Schema } from "./schema.js";
+
+/** Whether a schema names a struct or an enum, where a key held twice may be refused. */
+const keyed = new WeakMap<object, boolean>();
+export function namesKeyed(schema: Schema | null | undefined): boolean {
+  if (schema === null || schema === undefined || typeof schema === "string") return false;
+  if ("struct" in schema || "enum" in schema) return true;
+  let known = keyed.get(schema);
+  if (known === undefined) {
+    const inner = "option" in schema ? [schema.option] : "seq" in schema ? [schema.seq] : "tuple" in schema ? schema.tuple : schema.map;
+    keyed.set(schema, (known = inner.some(namesKeyed)));
+  }
+  return known;
+}
+
+/** A key held twice, and the path (keys and indexes) from the root to the object holding it. */
+export interface Duplicate {
+  path: (string | number)[];
+  key: string;
+}
+
+/** How many keys the objects and maps of a read value hold; a loop, not recursion: JSON.parse takes any depth. */
+function keysIn(root: unknown): number {
+  let keys = 0;
+  const stack = [root];
+  while (stack.length) {
+    const v = stack.pop();
+    if (v === null || typeof v !== "object" || v instanceof Uint8Array) continue;
+    if (Array.isArray(v)) {
+      for (const x of v) if (x !== null && typeof x === "object") stack.push(x);
+    } else if (v instanceof Map) {
+      keys += v.size;
+      for (const x of v.values()) stack.push(x);
+    } else {
+      for (const k in v) {
+        keys++;
+        const x = (v as Record<string, unknown>)[k];
+        if (x !== null && typeof x === "object") stack.push(x);
+      }
+    }
+  }
+  return keys;
+}
+
+/**
+ * The colons outside strings in JSON text: one for each key it spells. The loop alone in its
+ * function (as json-bytes-read.ts keeps its loops).
+ */
+function pairsIn(d: Uint8Array): number {
+  let pairs = 0;
+  let inString = false;
+  for (let i = 0; i < d.length; i++) {
+    const c = d[i]!;
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x3a) pairs++;
+  }
+  return pairs;
+}
+
+/** Whether JSON text may hold a key twice, given the value JSON.parse read from it: fewer keys in the value than the text spells. */
+export function jsonMayRepeat(d: Uint8Array, value: unknown): boolean {
+  return keysIn(value) < pairsIn(d);
+}
+
+/** Whether a msgpack payload of `pairs` map entries (msgpack-scan.ts counts them) may hold a key twice, given its value. */
+export function msgpackMayRepeat(pairs: number, value: unknown): boolean {
+  return keysIn(value) < pairs;
+}
+
+const text = new TextDecoder();
+
+/** The index after the closing quote of the JSON string whose opening quote is at `i`. */
+function endOfString(d: Uint8Array, i: number): number {
+  let j = i + 1;
+  for (;;) {
+    const q = d.indexOf(0x22, j);
+    if (q < 0) return d.length;
+    let k = q - 1;
+    while (d[k] === 0x5c) k--;
+    if ((q - 1 - k) % 2 === 0) return q + 1;
+    j = q + 1;
+  }
+}
+
+/** An object or array being read: its keys so far (an object) and where in it the reader is. */
+interface Frame {
+  keys?: Set<string>;
+  /** An array's index; a msgpack map's count of keys and values read. */
+  index: number;
+  /** The object's key being read (undefined: a msgpack key that is not a str). */
+  key?: string;
+  /** A msgpack container's keys and values, or elements, in all. */
+  total?: number;
+}
+
+const pathOf = (stack: Frame[]): (string | number)[] =>
+  stack.slice(0, -1).map((f) => (f.keys ? (f.key ?? "?") : f.index));
+
+function saw(stack: Frame[], key: string, out: Duplicate[]) {
+  const top = stack[stack.length - 1]!;
+  if (top.keys!.has(key)) out.push({ path: pathOf(stack), key });
+  else top.keys!.add(key);
+  top.key = key;
+}
+
+/** The keys well-formed JSON text holds twice in one object. */
+export function jsonDuplicates(d: Uint8Array): Duplicate[] {
+  const out: Duplicate[] = [];
+  const stack: Frame[] = [];
+  let wantKey = false;
+  for (let i = 0; i < d.length; ) {
+    const c = d[i]!;
+    if (c === 0x22) {
+      const end = endOfString(d, i);
+      if (wantKey) saw(stack, JSON.parse(text.decode(d.subarray(i, end))) as string, out);
+      wantKey = false;
+      i = end;
+      continue;
+    }
+    if (c === 0x7b) {
+      stack.push({ keys: new Set(), index: 0 });
+      wantKey = true;
+    } else if (c === 0x5b) {
+      stack.push({ index: 0 });
+      wantKey = false;
+    } else if (c === 0x7d || c === 0x5d) {
+      stack.pop();
+      wantKey = false;
+    } else if (c === 0x2c) {
+      const top = stack[stack.length - 1]!;
+      if (top.keys) wantKey = true;
+      else top.index++;
+    }
+    i++;
+  }
+  return out;
+}
+
+const u16 = (d: Uint8Array, p: number) => (d[p]! << 8) | d[p + 1]!;
+const u32 = (d: Uint8Array, p: number) => d[p]! * 0x1000000 + ((d[p + 1]! << 16) | (d[p + 2]! << 8) | d[p + 3]!);
+
+/** The str keys a well-formed msgpack payload (one msgpack-scan.ts and msgpackr took) holds twice in one map. */
+export function msgpackDuplicates(d: Uint8Array): Duplicate[] {
+  const out: Duplicate[] = [];
+  const stack: Frame[] = [];
+  let p = 0;
+  while (p < d.length) {
+    const top = stack[stack.length - 1];
+    const isKey = top?.keys !== undefined && top.index % 2 === 0;
+    const t = d[p++]!;
+    let str = -1;
+    let container: Frame | undefined;
+    if (t < 0x80 || t >= 0xe0) {
+      // fixint
+    } else if (t < 0x90) container = { keys: new Set(), index: 0, total: (t & 0x0f) * 2 };
+    else if (t < 0xa0) container = { index: 0, total: t & 0x0f };
+    else if (t < 0xc0) str = t & 0x1f;
+    else {
+      switch (t) {
+        case 0xc4: p += 1 + d[p]!; break;
+        case 0xc5: p += 2 + u16(d, p); break;
+        case 0xc6: p += 4 + u32(d, p); break;
+        case 0xcc: case 0xd0: p += 1; break;
+        case 0xcd: case 0xd1: p += 2; break;
+        case 0xca: case 0xce: case 0xd2: p += 4; break;
+        case 0xcb: case 0xcf: case 0xd3: p += 8; break;
+        case 0xd9: str = d[p]!; p += 1; break;
+        case 0xda: str = u16(d, p); p += 2; break;
+        case 0xdb: str = u32(d, p); p += 4; break;
+        case 0xdc: container = { index: 0, total: u16(d, p) }; p += 2; break;
+        case 0xdd: container = { index: 0, total: u32(d, p) }; p += 4; break;
+        case 0xde: container = { keys: new Set(), index: 0, total: u16(d, p) * 2 }; p += 2; break;
+        case 0xdf: container = { keys: new Set(), index: 0, total: u32(d, p) * 2 }; p += 4; break;
+        default: break; // nil, booleans (anything else msgpack-scan refused before)
+      }
+    }
+    if (isKey) {
+      if (str >= 0) saw(stack, text.decode(d.subarray(p, p + str)), out);
+      else top!.key = undefined;
+    }
+    if (str >= 0) p += str;
+    if (container?.total) {
+      stack.push(container);
+      continue;
+    }
+    // an item read whole: its container moves on, and ends with its last
+    for (;;) {
+      const f = stack[stack.length - 1];
+      if (!f) return out;
+      if (++f.index < f.total!) break;
+      stack.pop();
+    }
+  }
+  return out;
+}
+
+/**
+ * Refuses (BadRequest, naming the place) a duplicate where serde refuses one: a struct's declared
+ * field, or an enum's second key. A map's, or an undeclared field's, is left: the last value is
+ * the one kept, as serde keeps it.
+ */
+export function refuseDuplicates(found: Duplicate[], schema: Schema, root: string): void {
+  for (const { path, key } of found) {
+    let s: Schema | null | undefined = schema;
+    let at = root;
+    for (const seg of path) {
+      s = inner(s, seg);
+      at += typeof seg === "number" ? `[${seg}]` : `.${seg}`;
+    }
+    s = unwrap(s);
+    if (s === undefined || typeof s === "string") continue;
+    if ("struct" in s && Object.hasOwn(s.struct, key)) throw BusError.of("BadRequest", `${at}: duplicate field ${key}`);
+    if ("enum" in s) throw BusError.of("BadRequest", `${at}: expected one variant, got the key ${key} twice`);
+  }
+}
+
+function unwrap(s: Schema | null | undefined): Schema | undefined {
+  while (s && typeof s === "object" && "option" in s) s = s.option;
+  return s ?? undefined;
+}
+
+/** The type of a container's member, or undefined where the schema says none (an undeclared field: serde ignores what it holds). */
+function inner(s: Schema | null | undefined, seg: string | number): Schema | undefined {
+  s = unwrap(s);
+  if (s === undefined || typeof s === "string") return undefined;
+  if ("seq" in s) return s.seq;
+  if ("tuple" in s) return typeof seg === "number" ? s.tuple[seg] : undefined;
+  if ("map" in s) return s.map[1];
+  if ("struct" in s) return typeof seg === "string" && Object.hasOwn(s.struct, seg) ? s.struct[seg] : undefined;
+  if ("enum" in s) return typeof seg === "string" && Object.hasOwn(s.enum, seg) ? (s.enum[seg] ?? undefined) : undefined;
+  return undefined;
+}
