@@ -12,8 +12,8 @@
 // --codec       runs the codec fuzzers (test/unit/codec-fuzz.test.ts: JSON byte arrays read by hand
 //               against JSON.parse; test/unit/msgpack-scan.test.ts: msgpack round trips and
 //               mutations; test/unit/codec-diff.test.ts: random schemas and values through json,
-//               msgpack and bincode, every transcoding between them, validate, and JSON's writer and
-//               long-text reader, test/fuzz/codec-diff.ts) in Node for --seed, --actions values each
+//               msgpack and bincode, every transcoding between them, validate and checkRequest (a
+//               repeated key too), and JSON's writer and long-text reader, test/fuzz/codec-diff.ts) in Node for --seed, --actions values each
 //               (default 2,000)
 // --wasi        runs the WASI fuzzer (test/fuzz/wasi-fuzzer.ts, through test/unit/wasi-fuzz.test.ts):
 //               every wasi_snapshot_preview1 import with hostile pointers, lengths, paths, iovecs, poll

@@ -5,8 +5,8 @@ import { jsonKernelModule } from "./wat.js";
 
 /**
  * The differential codec fuzzer (test/fuzz/codec-diff.ts) for one seed: random schemas and values
- * through json, msgpack and bincode, every transcoding between them, validate, and JSON's long
- * path. `npm run fuzz -- --codec [--seed N] [--runs K] [--actions M]` runs it for other seeds.
+ * through json, msgpack and bincode, every transcoding between them, validate and the edge's
+ * checkRequest (a repeated key too), and JSON's long path. `npm run fuzz -- --codec [--seed N] [--runs K] [--actions M]` runs it for other seeds.
  */
 const seed = Number(process.env.CODEC_FUZZ_SEED ?? 20261130);
 const count = Number(process.env.CODEC_FUZZ_COUNT ?? 2000);
