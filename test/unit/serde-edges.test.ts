@@ -79,6 +79,13 @@ describe("u128 and i128 in msgpack, as rmp-serde 1.3 has them", () => {
     expect(err.message).toMatch(/request\.v: expected an integer \(u128\), got bytes/);
   });
 
+  it("refuses a negative integer as a u128, where rmp-serde casts it (-1 as 2^128 - 1), as serde_json and bincode do", () => {
+    const err = refusal(() => checkRequest({ format: "msgpack", request: U }, Format.Msgpack, v("ff"), 1 << 20));
+    expect(err.codeName).toBe("BadRequest");
+    expect(err.message).toBe("request.v: -1 is out of range for u128");
+    expect(refusal(() => encode(Format.Msgpack, { v: -1 }, U)).message).toMatch(/-1 is out of range for u128/);
+  });
+
   it("still refuses an integer past 64 bits where no type says u128", () => {
     const err = refusal(() => encode(Format.Msgpack, { v: 2n ** 70n }));
     expect(err.codeName).toBe("SerializationFailed");
