@@ -12,20 +12,11 @@
  * JSON text's colons outside strings) against the keys of the value read from it.
  */
 import { BusError } from "../errors.js";
-import type { Schema } from "./schema.js";
+import { holds, type Schema, type SchemaQuery } from "./schema.js";
 
-/** Whether a schema names a struct or an enum, where a key held twice may be refused. */
-const keyed = new WeakMap<object, boolean>();
-export function namesKeyed(schema: Schema | null | undefined): boolean {
-  if (schema === null || schema === undefined || typeof schema === "string") return false;
-  if ("struct" in schema || "enum" in schema) return true;
-  let known = keyed.get(schema);
-  if (known === undefined) {
-    const inner = "option" in schema ? [schema.option] : "seq" in schema ? [schema.seq] : "tuple" in schema ? schema.tuple : schema.map;
-    keyed.set(schema, (known = inner.some(namesKeyed)));
-  }
-  return known;
-}
+/** A struct or an enum, where a key held twice may be refused. */
+const KEYED: SchemaQuery = { is: (s) => typeof s === "object" && ("struct" in s || "enum" in s), keys: true };
+export const namesKeyed = (schema: Schema | null | undefined) => holds(schema, KEYED);
 
 /** A key held twice, and the path (keys and indexes) from the root to the object holding it. */
 export interface Duplicate {

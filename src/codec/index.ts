@@ -6,7 +6,7 @@ import { COST, overBudget } from "./budget.js";
 import { conform, decodeJson, encodeJson, escapesSurrogate, wellFormed } from "./json.js";
 import { DEFAULT_LIMITS } from "../manifest.js";
 import { budgetLeft, msgpackFault, sawProto } from "./msgpack-scan.js";
-import { signedZeros } from "./msgpack-sign.js";
+import { withSignedZeros } from "./msgpack-sign.js";
 import { widesAsBins, widesFromBins } from "./msgpack-wide.js";
 import { setOwn } from "./own.js";
 import type { Schema } from "./schema.js";
@@ -78,7 +78,7 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
         return encodeJson(value);
       case Format.Msgpack:
         // pack() hands back a view of msgpackr's reusable buffer: copy it out.
-        return packMsgpack(widesAsBins(value, schema));
+        return packMsgpack(withSignedZeros(widesAsBins(value, schema), schema));
       case Format.Bincode:
         if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none");
         return encodeBincode(value, schema);
@@ -99,7 +99,7 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
  */
 function packMsgpack(value: unknown): Uint8Array {
   try {
-    return packr.pack(signedZeros(value)).slice();
+    return packr.pack(value).slice();
   } catch (err) {
     const wide = /^(-?\d+) was too large to fit in MessagePack 64-bit integer format/.exec((err as Error).message);
     if (!wide) throw err;

@@ -6,6 +6,7 @@
  */
 import { addExtension } from "msgpackr";
 import { setOwn } from "./own.js";
+import { holds, type Schema, type SchemaQuery } from "./schema.js";
 
 /** Stands for -0 in a value about to be packed; its extension writes the float's nine bytes. */
 class NegativeZero {}
@@ -30,8 +31,18 @@ addExtension({
 
 const isNegativeZero = (v: unknown) => v === 0 && 1 / (v as number) < 0;
 
-/** The value with every -0 in it as NEGATIVE_ZERO; copied where it changes (it may be the caller's), itself where none. */
-export function signedZeros(v: unknown): unknown {
+const FLOAT: SchemaQuery = { is: (s) => s === "f32" || s === "f64", keys: true };
+
+/**
+ * The value as msgpackr should pack it: every -0 in it as NEGATIVE_ZERO, copied where it changes
+ * (it may be the caller's), itself where none. Where the types are known and hold no float there
+ * is no walk: an integer type refuses -0 (validate), so only a float keeps one.
+ */
+export function withSignedZeros(v: unknown, schema: Schema | undefined): unknown {
+  return schema !== undefined && !holds(schema, FLOAT) ? v : signedZeros(v);
+}
+
+function signedZeros(v: unknown): unknown {
   if (isNegativeZero(v)) return NEGATIVE_ZERO;
   if (v === null || typeof v !== "object" || v instanceof Uint8Array) return v;
   if (Array.isArray(v)) {

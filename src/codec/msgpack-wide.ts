@@ -8,30 +8,15 @@
  * and so do the other bus SDKs, which know no 16-byte form.
  */
 import { setOwn } from "./own.js";
-import type { Schema } from "./schema.js";
+import { holds, type Schema, type SchemaQuery } from "./schema.js";
 
 const WIDE = { u128: [0n, 2n ** 128n - 1n], i128: [-(2n ** 127n), 2n ** 127n - 1n] } as const;
 const U64_MAX = 2n ** 64n - 1n;
 const I64_MIN = -(2n ** 63n);
 
-/** Whether a schema names u128 or i128 anywhere but a map's key (a msgpack map's keys are strings to the host). */
-const withWide = new WeakMap<object, boolean>();
-function namesWide(schema: Schema | null | undefined): boolean {
-  if (schema === null || schema === undefined) return false;
-  if (typeof schema === "string") return schema === "u128" || schema === "i128";
-  let known = withWide.get(schema);
-  if (known === undefined) {
-    const inner =
-      "option" in schema ? [schema.option]
-      : "seq" in schema ? [schema.seq]
-      : "tuple" in schema ? schema.tuple
-      : "map" in schema ? [schema.map[1]]
-      : "struct" in schema ? Object.values(schema.struct)
-      : Object.values(schema.enum);
-    withWide.set(schema, (known = inner.some(namesWide)));
-  }
-  return known;
-}
+/** A u128 or i128 anywhere but a map's key (a msgpack map's keys are strings to the host). */
+const WIDE_INT: SchemaQuery = { is: (s) => s === "u128" || s === "i128", keys: false };
+const namesWide = (schema: Schema | null | undefined) => holds(schema, WIDE_INT);
 
 /** The type a container's member `k` has, or undefined where the schema says none. */
 function member(schema: Exclude<Schema, string>, k: string | number): Schema | null | undefined {

@@ -41,6 +41,39 @@ export interface TopicSpec {
  * transcoded by the topic's types, or refused: raw bytes have no types to be transcoded by, either
  * way. A format that is none of the four is never taken as it is.
  */
+/** What `holds` asks of each type inside a schema; `keys`: a map's key counts too. */
+export interface SchemaQuery {
+  is(schema: Schema): boolean;
+  keys: boolean;
+}
+
+const answers = new WeakMap<SchemaQuery, WeakMap<object, boolean>>();
+
+/**
+ * Whether a type `query.is` accepts is anywhere in `schema`. Asked by the codecs on every payload
+ * (is there a u128, a float, a struct?), so the answer is kept per schema and query: a schema is
+ * its manifest's, made once.
+ */
+export function holds(schema: Schema | null | undefined, query: SchemaQuery): boolean {
+  if (schema === null || schema === undefined) return false;
+  if (query.is(schema)) return true;
+  if (typeof schema === "string") return false;
+  let known = answers.get(query);
+  if (!known) answers.set(query, (known = new WeakMap()));
+  let answer = known.get(schema);
+  if (answer === undefined) {
+    const inner =
+      "option" in schema ? [schema.option]
+      : "seq" in schema ? [schema.seq]
+      : "tuple" in schema ? schema.tuple
+      : "map" in schema ? (query.keys ? schema.map : [schema.map[1]])
+      : "struct" in schema ? Object.values(schema.struct)
+      : Object.values(schema.enum);
+    known.set(schema, (answer = inner.some((s) => holds(s, query))));
+  }
+  return answer;
+}
+
 export type Fit = "as-is" | "transcode" | "refused";
 export function fit(spec: TopicSpec, format: import("../abi.js").FormatName | undefined): Fit {
   if (format !== undefined && (spec.format === format || spec.accepts?.includes(format))) return "as-is";

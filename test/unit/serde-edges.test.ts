@@ -118,6 +118,13 @@ describe("-0, as serde keeps an f32's or f64's sign", () => {
     expect(Object.is(mine.v, -0) && Object.is(mine.w[1], -0)).toBe(true);
   });
 
+  it("walks a value for -0 only where its types hold a float: inside an option, a map's value or an enum too", () => {
+    const deep: Schema = { map: ["string", { enum: { A: { option: { seq: "f32" } }, B: null } }] };
+    expect(hex(encode(Format.Msgpack, { k: { A: [-0] } }, deep))).toBe("81a16b81a14191cb8000000000000000");
+    // no float in the types: an integer refuses -0 (validate), so the value is packed as it is
+    expect(hex(encode(Format.Msgpack, { v: -0 }, { struct: { v: "i64" } }))).toBe("81a17600");
+  });
+
   it("refuses -0 at an integer field at the edge, as serde_json and rmp-serde refuse the float -0.0 there", () => {
     const I: Schema = { struct: { v: "i64" } };
     for (const [format, data] of [[Format.Json, utf8.encode('{"v":-0}')], [Format.Msgpack, v("cb8000000000000000")]] as const) {
