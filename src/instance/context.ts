@@ -151,6 +151,17 @@ export class InstanceContext {
     this.current = call.origin === this.command?.origin ? undefined : call.origin;
   }
 
+  /**
+   * Lets go of the calls this instance is done with, once it is at rest. `current` and the failure
+   * met during a call outlast the call; an instance kept for later (a pool's idle one, a session's)
+   * then kept the ended call reachable, and through it (its caller's sink, `from`, its origin and
+   * that call's `server`) the instances on its chain that were otherwise gone, each with its memory.
+   */
+  forgetEnded() {
+    if (this.current?.ended) this.current = undefined;
+    if (this.#met?.during.ended) this.#met = undefined;
+  }
+
   childId(): string | undefined {
     return this.command && `${this.command.id}.${++this.subprocesses}`;
   }

@@ -254,7 +254,10 @@ export class Guest {
     // #settle, where nothing is live and no one is to be told (a call answered inside its entry)
     const d = this.#delivery;
     if (d.pending || d.suspended) return;
-    if (handles.live === 0 && !this.#durable && !this.#exit && !this.#broken) return void this.#onIdle?.(this);
+    if (handles.live === 0 && !this.#durable && !this.#exit && !this.#broken) {
+      cx.forgetEnded();
+      return void this.#onIdle?.(this);
+    }
     this.#settle();
   }
 
@@ -431,6 +434,7 @@ export class Guest {
   /** After the guest returns: fail calls nothing can answer any more, end a finished command, free an idle instance. */
   #settle() {
     if (this.#delivery.pending || this.#delivery.suspended) return;
+    this.#cx.forgetEnded();
     this.#rested();
     const handles = this.#cx.handles;
     if (this.#ephemeral && !this.#broken && handles.outbound === 0 && handles.serving) {
