@@ -130,7 +130,7 @@ export function callNow(
   // once reads the bytes where they are; whatever keeps them copies them first (BusCall.own).
   const request = read(cx, format, reqPtr, reqLen, limits.requestBytes, "request", "view");
   const sink = new NowSink(cx, delivery, handle, resPtr, resLen);
-  const outbound = new BusCall(wapm, topic, request, sink, { parent: parentCall, keepalive, caller: cx.module.name, origin: cx.current ?? cx.command?.origin, from: cx, madeFor: cx.attributed() });
+  const outbound = new BusCall(wapm, topic, request, sink, cx.outboundOptions(parentCall, keepalive));
   sink.call = outbound;
   if (reserved) cx.handles.set(handle, { kind: "out", call: outbound, callbacks: reserved.callbacks });
   // A module's idle instance may take the call now, inside this import, instead of after it.

@@ -1,5 +1,5 @@
 import { Code, type CodeName, LogLevel } from "../abi.js";
-import type { BusCall } from "../call.js";
+import type { BusCall, CallOptions } from "../call.js";
 import { BusError, GuestExit } from "../errors.js";
 import { HandleTable } from "../handles.js";
 import type { Host } from "../host.js";
@@ -160,6 +160,14 @@ export class InstanceContext {
   forgetEnded() {
     if (this.current?.ended) this.current = undefined;
     if (this.#met?.during.ended) this.#met = undefined;
+  }
+
+  /**
+   * How a call this guest makes (`call`, `call_now`) is made: on the chain of the call it serves
+   * (a process's own, outside any call, on its spawn's), charged to this instance.
+   */
+  outboundOptions(parent: BusCall | undefined, keepalive: boolean): CallOptions {
+    return { parent, keepalive, caller: this.module.name, origin: this.current ?? this.command?.origin, madeFor: this.attributed(), from: this };
   }
 
   childId(): string | undefined {

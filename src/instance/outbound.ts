@@ -37,14 +37,7 @@ export function call(
   const wapm = cx.memory.readName(wapmPtr, wapmLen, "wapm");
   const topic = cx.memory.readName(topicPtr, topicLen, "topic");
   const request = read(cx, format, reqPtr, reqLen, limits.requestBytes, "request");
-  const outbound = new BusCall(wapm, topic, request, sinkFor(cx, delivery, handle), {
-    parent: parentCall,
-    keepalive,
-    caller: cx.module.name,
-    origin: cx.current ?? cx.command?.origin,
-    madeFor: cx.attributed(),
-    from: cx,
-  });
+  const outbound = new BusCall(wapm, topic, request, sinkFor(cx, delivery, handle), cx.outboundOptions(parentCall, keepalive));
   cx.handles.set(handle, { kind: "out", call: outbound, callbacks: entry.callbacks });
   const refused = dispatch(cx, outbound);
   if (refused) {
