@@ -89,12 +89,7 @@ export class Guest {
 
   /** Instantiates and initialises a module; a trap during start-up is the module's fault: GuestTrapped. */
   static create(module: LoadedModule, host: Host, options: GuestOptions = {}): Guest {
-    let guest: Guest;
-    try {
-      guest = new Guest(module, host, options);
-    } catch (err) {
-      throw trapError(module.name, "start-up", err);
-    }
+    const guest = Guest.#instantiate(module, host, options);
     // The pages a first snapshot writes are those that differ from what the data segments leave.
     if (options.durable) guest.#pages = new PageTracker(guest.#cx.memory.raw.buffer);
     const init = guest.#cx.exports._initialize;
@@ -110,12 +105,7 @@ export class Guest {
    * the snapshot cannot be restored (the module changed since).
    */
   static restore(module: LoadedModule, host: Host, options: GuestOptions, saved: Saved, adopt: Adopt): Guest {
-    let guest: Guest;
-    try {
-      guest = new Guest(module, host, options);
-    } catch (err) {
-      throw trapError(module.name, "start-up", err);
-    }
+    const guest = Guest.#instantiate(module, host, options);
     const cx = guest.#cx;
     restoreMemory(cx, saved.state, saved.pages);
     if (saved.state.wasi) guest.#wasi?.load(saved.state.wasi);
@@ -129,6 +119,15 @@ export class Guest {
     // A command goes on when its keeper says (resume); any other instance at once.
     if (!module.command) guest.#goOn();
     return guest;
+  }
+
+  /** The instance, its imports wired and nothing of it run but its Wasm start section; what that throws is the module's (trapError). */
+  static #instantiate(module: LoadedModule, host: Host, options: GuestOptions): Guest {
+    try {
+      return new Guest(module, host, options);
+    } catch (err) {
+      throw trapError(module.name, "start-up", err);
+    }
   }
 
   /** A restored instance goes on: the entry that waited rewinds into its wait, or it settles. */
