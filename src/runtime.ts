@@ -85,9 +85,18 @@ export class Runtime implements Host {
 
   /** A command-style module, instantiated and not yet started (`run()` starts it). */
   spawn(name: string, options: GuestOptions = {}): Guest {
+    const [module, command] = this.#command(name, options);
+    return this.instances.create(module, command);
+  }
+
+  /**
+   * A command's module (InvalidWapm where there is none by that name), and the options its
+   * instance is made with, spawned or restored alike: its name as argv[0], and not ephemeral.
+   */
+  #command(name: string, options: GuestOptions): [LoadedModule, GuestOptions] {
     const module = this.modules.get(name);
     if (!module) throw BusError.of("InvalidWapm", `no module named ${nameInMessage(name)}`);
-    return this.instances.create(module, { ...options, args: [name, ...(options.args ?? [])], ephemeral: false });
+    return [module, { ...options, args: [name, ...(options.args ?? [])], ephemeral: false }];
   }
 
   /**
@@ -103,9 +112,8 @@ export class Runtime implements Host {
 
   /** A command-style module as a snapshot saved it, with the options `spawn` was given (not yet resumed: `resume()`). */
   restore(name: string, options: GuestOptions, saved: Saved, adopt: Adopt = () => undefined): Guest {
-    const module = this.modules.get(name);
-    if (!module) throw BusError.of("InvalidWapm", `no module named ${nameInMessage(name)}`);
-    return this.instances.restore(module, { ...options, args: [name, ...(options.args ?? [])], ephemeral: false }, saved, adopt);
+    const [module, command] = this.#command(name, options);
+    return this.instances.restore(module, command, saved, adopt);
   }
 
   /** The contract of a topic (format, types), or InvalidWapm / InvalidTopic. */
