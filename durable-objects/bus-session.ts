@@ -10,7 +10,7 @@ import { BusError, nameInMessage, type Outcome, osNotServed } from "../src/error
 import { type CallEvents, RemoteCalls, type RemoteCallOptions } from "../src/remote.js";
 import { errorResponse } from "../src/http/errors.js";
 import { socketProtocol } from "../src/http/guard.js";
-import type { Durable, Guest, Saved } from "../src/instance/guest.js";
+import type { Durable, Guest, GuestOptions, Saved } from "../src/instance/guest.js";
 import type { SavedCall } from "../src/instance/snapshot.js";
 import type { Limits } from "../src/manifest.js";
 import { moduleOf } from "../src/registry.js";
@@ -262,7 +262,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     if (!module) throw BusError.of("InvalidWapm", `no module named ${nameInMessage(name)}: this Worker no longer serves it`);
     // A new instance's first snapshot writes the pages that differ from its module's data: no old row may stay.
     this.#snapshots.clear();
-    return this.#use(this.#runtime.instances.create(module, { ephemeral: false, durable: this.#durable() }));
+    return this.#use(this.#runtime.instances.create(module, this.#instanceOptions()));
   }
 
   #use(guest: Guest): Guest {
@@ -271,8 +271,9 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     return guest;
   }
 
-  #durable(): Durable {
-    return {
+  /** How the session's instance is made, new or restored: it serves until it breaks, and is saved at each rest. */
+  #instanceOptions(): GuestOptions {
+    const durable: Durable = {
       quiet: (guest) => this.#snapshots.durable.quiet(guest),
       // Its calls with a key are left to the instance restored from the last snapshot.
       broke: (guest, err) => {
@@ -281,6 +282,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
         return true;
       },
     };
+    return { ephemeral: false, durable };
   }
 
   /** After hibernation: the instance as its snapshot left it, the calls its clients' sockets still hold adopted. */
@@ -303,7 +305,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     };
     try {
       if (!module) throw BusError.of("InvalidWapm", `no module named ${saved.state.module}`);
-      this.#use(this.#runtime.instances.restore(module, { ephemeral: false, durable: this.#durable() }, saved, adopt));
+      this.#use(this.#runtime.instances.restore(module, this.#instanceOptions(), saved, adopt));
     } catch (err) {
       this.#snapshots.clear();
       console.warn(`session of ${saved.state.module}: its snapshot could not be restored: ${BusError.from(err).message}`);
@@ -338,7 +340,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
       return found;
     };
     try {
-      this.#use(this.#runtime.instances.restore(broken.module, { ephemeral: false, durable: this.#durable() }, saved!, adopt));
+      this.#use(this.#runtime.instances.restore(broken.module, this.#instanceOptions(), saved!, adopt));
     } catch (err) {
       this.#unpin?.();
       this.#guest = undefined;
