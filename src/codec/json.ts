@@ -87,11 +87,14 @@ declare global {
   }
 }
 
-/** Integers past 2^53 keep their digits as bigint (u64/u128 fields). */
-function parse(source: string): unknown {
+/** Whether the text has a run of 16 digits: only then can the parse make a bigint (`parse`). */
+const LONG_DIGITS = /\d{16}/;
+
+/** Integers past 2^53 keep their digits as bigint (u64/u128 fields); `long`: LONG_DIGITS found in the source. */
+function parse(source: string, long: boolean): unknown {
   // A reviver costs ten times the parse, so only text with a run of 16 digits pays for it. Longer
   // integers than a bus type holds stay the numbers JSON.parse made (a float, Infinity past 1e308).
-  if (!/\d{16}/.test(source)) return JSON.parse(source);
+  if (!long) return JSON.parse(source);
   return JSON.parse(source, (_key, value, context?: { source?: string }) =>
     typeof value === "number" && !Number.isSafeInteger(value) && context?.source && INTEGER.test(context.source) ? BigInt(context.source) : value,
   );
@@ -138,15 +141,19 @@ export function wellFormed(root: unknown): boolean {
 export function decodeJson(data: Uint8Array, schema?: Schema): unknown {
   if (schema !== undefined && data.length >= CUT_FROM && namesBytes(schema)) {
     const cut = cutBytes(data);
-    if (cut) return floats(restore(parse(cut.source), schema, cut.arrays), schema, cut.source);
+    if (cut) {
+      const long = LONG_DIGITS.test(cut.source);
+      return floats(restore(parse(cut.source, long), schema, cut.arrays), schema, long);
+    }
   }
   const source = text.decode(data);
-  return floats(conform(parse(source), schema), schema, source);
+  const long = LONG_DIGITS.test(source);
+  return floats(conform(parse(source, long), schema), schema, long);
 }
 
-/** floatsAsNumbers where the parse can have made a bigint (parse's test) and the schema names a float. */
-const floats = (value: unknown, schema: Schema | undefined, source: string) =>
-  schema !== undefined && namesFloats(schema) && /\d{16}/.test(source) ? floatsAsNumbers(value, schema) : value;
+/** floatsAsNumbers where the parse can have made a bigint (`long`) and the schema names a float. */
+const floats = (value: unknown, schema: Schema | undefined, long: boolean) =>
+  long && schema !== undefined && namesFloats(schema) ? floatsAsNumbers(value, schema) : value;
 
 /**
  * Brings a self-describing value to the shape the schema names: byte arrays become Uint8Array.
