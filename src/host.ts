@@ -6,7 +6,9 @@ import type { LogLine } from "./log.js";
 
 /** The fuel meter every metered guest of one runtime ticks (src/fuel.wat). */
 export interface Meter {
-  tick: Function;
+  /** wasm_bus_meter.log_execution: takes a unit of fuel (the argument is binaryen's site id, unused); throws once none is left. */
+  tick: (site: number) => void;
+  /** The units left to the entry running now (an i64: a bigint), set before each entry. */
   fuel: WebAssembly.Global;
 }
 
