@@ -8,7 +8,7 @@ import { asBytes } from "./bincode.js";
 import { BYTES_BY_HAND, piece, SCRATCH_KEPT, text } from "./json-bytes.js";
 import { type JsonKernel, jsonKernel, KERNEL_BASE } from "./json-kernel.js";
 import { setOwn } from "./own.js";
-import type { Schema } from "./schema.js";
+import { type Schema, variantOf } from "./schema.js";
 import { copyOf } from "./small-bytes.js";
 
 /** Where a long byte array was cut out of the text: a string of U+0000 (written as its escape) and the array's index. */
@@ -227,9 +227,8 @@ export function restore(value: unknown, schema: Schema | undefined, arrays: Uint
     return out;
   }
   if ("enum" in schema && !Array.isArray(value)) {
-    const [name, ...more] = Object.keys(value);
-    const of = name !== undefined && !more.length && Object.hasOwn(schema.enum, name) ? schema.enum[name] : null;
-    if (of) return { [name!]: restore((value as Record<string, unknown>)[name!], of, arrays) };
+    const name = variantOf(value, schema.enum);
+    if (name !== undefined) return { [name]: restore((value as Record<string, unknown>)[name], schema.enum[name]!, arrays) };
   }
   return unmark(value, arrays);
 }

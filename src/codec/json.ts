@@ -15,7 +15,7 @@ import { asBytes } from "./bincode.js";
 import { cutBytes, restore } from "./json-bytes-read.js";
 import { text } from "./json-bytes.js";
 import { setOwn } from "./own.js";
-import { INTEGER, type Schema } from "./schema.js";
+import { INTEGER, type Schema, variantOf } from "./schema.js";
 
 // The writer and the byte-array constant are re-exported: codec/index.ts and the tests import
 // them from here, where JSON's encode and decode are found together.
@@ -189,9 +189,8 @@ export function conform(value: unknown, schema?: Schema, making?: (from: unknown
     return out;
   }
   if ("enum" in schema && !Array.isArray(value)) {
-    const [name, ...more] = Object.keys(value);
-    const of = name !== undefined && !more.length && Object.hasOwn(schema.enum, name) ? schema.enum[name] : null;
-    return of ? { [name!]: conform((value as Record<string, unknown>)[name!], of, making) } : value;
+    const name = variantOf(value, schema.enum);
+    return name === undefined ? value : { [name]: conform((value as Record<string, unknown>)[name], schema.enum[name]!, making) };
   }
   return value;
 }

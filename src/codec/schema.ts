@@ -81,6 +81,18 @@ export function fit(spec: TopicSpec, format: import("../abi.js").FormatName | un
 }
 
 /**
+ * The variant an externally tagged enum value names, `{ Variant: value }`, where it is one the
+ * enum has and it carries a value: what JSON's readers bring to the variant's type (json.ts
+ * conform, json-bytes-read.ts restore). Undefined for anything else, left as it came.
+ */
+export function variantOf(value: object, variants: Record<string, Schema | null>): string | undefined {
+  const keys = Object.keys(value);
+  if (keys.length !== 1) return undefined;
+  const name = keys[0]!;
+  return Object.hasOwn(variants, name) && variants[name] ? name : undefined;
+}
+
+/**
  * Digits of an integer a bus type can hold (u128 and i128 take up to 39), which the codecs read as
  * bigint; longer ones are not read so: BigInt of a string is quadratic (a million digits, one
  * 1 MiB request, cost 200 ms of CPU).
