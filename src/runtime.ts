@@ -46,8 +46,9 @@ export interface RequestOptions {
 
 /**
  * Routes calls to built-in services (wapm `os`) and to modules by name. It is the Host of every
- * instance it makes; the HTTP edge, both Durable Objects and the guests make calls through
- * `start` (or `request`, its promise).
+ * instance it makes. The HTTP edge and both Durable Objects make calls through `start` (or
+ * `request`, its promise); a guest makes its BusCall itself and hands it to `dispatch`, because
+ * the call must sit under the guest's handle before any service runs (one may answer at once).
  */
 export class Runtime implements Host {
   readonly modules: ReadonlyMap<string, LoadedModule>;
@@ -121,7 +122,7 @@ export class Runtime implements Host {
     return this.#route(wapm, topic).spec;
   }
 
-  /** The one way to make a call: made, dispatched, and faulted through its sink if it is refused. */
+  /** A call from outside any guest: made, dispatched, and faulted through its sink if it is refused. */
   start(wapm: string, topic: string, request: Payload, sink: CallSink, options: CallOptions = {}): BusCall {
     const call = new BusCall(wapm, topic, request, sink, options);
     const refused = this.dispatch(call);
