@@ -23,8 +23,6 @@ interface Slot {
   guest: Guest;
   /** Between taking a call and coming free (or breaking). */
   serving: boolean;
-  /** In the pool's idle list. */
-  idle: boolean;
   /**
    * Made, in the request of the call it took, when that call outlasts the turn it came in; no
    * waiting call waits on it yet. Dropped once the call has ended (its request may end with it).
@@ -95,10 +93,7 @@ export class Pool {
   /** An idle instance, or a new one where the count allows: undefined if neither, null if a new one failed (the call is faulted). */
   #free(call: BusCall): Slot | null | undefined {
     const idle = this.#idle.pop();
-    if (idle) {
-      idle.idle = false;
-      return idle;
-    }
+    if (idle) return idle;
     if (this.#live >= this.module.manifest.limits.maxInstances) return undefined;
     try {
       return this.#grow();
@@ -197,11 +192,8 @@ export class Pool {
       if (!counted) return false;
       counted = false;
       this.#live--;
-      if (slot.idle) {
-        slot.idle = false;
-        const at = this.#idle.indexOf(slot);
-        if (at >= 0) this.#idle.splice(at, 1);
-      }
+      const idle = this.#idle.indexOf(slot);
+      if (idle >= 0) this.#idle.splice(idle, 1);
       return true;
     };
     // Free of its call (or broken), in the request of that call: the first waiting call looks again.
@@ -211,18 +203,17 @@ export class Pool {
       if (slot.spare) this.#unspare(slot);
       this.#vacate();
     };
-    const slot = { serving: false, idle: false } as Slot;
+    const slot = { serving: false } as Slot;
     slot.guest = this.make({
       onIdle: () => {
         if (!counted) return;
         vacate();
         if (fresh) retire();
-        else if (!slot.idle) {
+        // Every settle at rest says idle, so it may say so again while it waits in the list.
+        else if (!this.#idle.includes(slot)) {
           // Kept for a waiting call even past the pool's size: it is about to take it.
-          if (this.#idle.length < POOL_SIZE || this.#waiting.length) {
-            slot.idle = true;
-            this.#idle.push(slot);
-          } else retire();
+          if (this.#idle.length < POOL_SIZE || this.#waiting.length) this.#idle.push(slot);
+          else retire();
         }
       },
       onBreak: () => {
