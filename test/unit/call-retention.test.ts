@@ -34,27 +34,37 @@ const CALLER = `(module
     (drop (call $call (i32.const 0) (call $handle) (i32.const 0) (i32.const 0) (i32.const 32) (i32.const 6) (i32.const 48) (i32.const 2) (i32.const 16) (i32.const 1)))
     (drop (call $reply (local.get $h) (i32.const 0) (i32.const 16) (i32.const 1)))))`;
 
-/** On "hi": replies. */
-const CALLEE = `(module
+/**
+ * On "hi": replies. `refused`: first makes a call in format 9, which there is not, and is refused:
+ * the instance keeps that refusal, and the call it was serving, for a fault that passes it on.
+ */
+const callee = (refused: boolean) => `(module
   (import "wasm-bus" "listen" (func $listen (param i32 i32) (result i32)))
   (import "wasm-bus" "reply" (func $reply (param i32 i32 i32 i32) (result i32)))
+  (import "wasm-bus" "handle" (func $handle (result i32)))
+  (import "wasm-bus" "call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 16)
   (data (i32.const 16) "hi")
   (func (export "_initialize") (drop (call $listen (i32.const 16) (i32.const 2))))
   (func (export "wasm_bus_malloc") (param i32) (result i32) (i32.const 4096))
   (func (export "wasm_bus_drop") (param i32))
   (func (export "wasm_bus_start") (param $parent i32) (param $h i32) (param $format i32) (param i32 i32 i32 i32)
+    ${refused ? "(drop (call $call (i32.const 0) (call $handle) (i32.const 0) (i32.const 9) (i32.const 16) (i32.const 2) (i32.const 16) (i32.const 2) (i32.const 16) (i32.const 1)))" : ""}
     (drop (call $reply (local.get $h) (i32.const 0) (i32.const 16) (i32.const 1)))))`;
 
 const sink: CallSink = { finish() {}, fail() {}, callback: () => Code.Success };
 const turn = () => new Promise((r) => setTimeout(r, 0));
 
 describe("a fresh instance that called another module, once it is done", () => {
-  it.each(["pooled", "shared"] as const)("is not kept by the %s instance that served its call", async (instances) => {
+  it.each([
+    ["pooled", false],
+    ["shared", false],
+    ["pooled", true],
+  ] as const)("is not kept by the %s instance that served its call (refused an import while serving it: %s)", async (instances, refused) => {
     const rt = new Runtime(
       {
         caller: { manifest: { topics: { go: "raw" }, instances: "fresh" } as never, wasm: watModule(CALLER) },
-        callee: { manifest: { topics: { hi: "raw" }, instances } as never, wasm: watModule(CALLEE) },
+        callee: { manifest: { topics: { hi: "raw" }, instances } as never, wasm: watModule(callee(refused)) },
       },
       { fuel: fuel(), log: () => {} },
     );
