@@ -18,21 +18,31 @@ export interface Clock {
 export const timerClock: Clock = {
   now: () => Date.now(),
   sleepUntil(until, signal) {
-    const ms = Math.max(0, until - Date.now());
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(aborted(signal));
-      const timer = setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
+      let timer: ReturnType<typeof setTimeout>;
+      // A timer holds at most MAX_TIMER_MS (a longer one fires at once, in Node and workerd): a
+      // longer sleep (a guest may ask for any u128 of milliseconds) waits in steps of it.
+      const arm = () => {
+        const ms = Math.max(0, until - Date.now());
+        timer = setTimeout(() => {
+          if (ms > MAX_TIMER_MS) return arm();
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        }, Math.min(ms, MAX_TIMER_MS));
+      };
       const onAbort = () => {
         clearTimeout(timer);
         reject(aborted(signal));
       };
+      arm();
       signal.addEventListener("abort", onAbort, { once: true });
     });
   },
 };
+
+/** The longest delay setTimeout keeps: a signed 32-bit count of milliseconds (about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function aborted(signal: AbortSignal): BusError {
   return BusError.of("Aborted", String(signal.reason ?? "dropped"));
