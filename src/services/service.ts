@@ -1,6 +1,7 @@
 import { FORMAT_NAMES } from "../abi.js";
 import type { BusCall } from "../call.js";
 import { decode, encode } from "../codec/index.js";
+import { validate } from "../codec/validate.js";
 import type { Schema, TopicSpec } from "../codec/schema.js";
 import { BusError, codeOf } from "../errors.js";
 import type { Clock } from "../clock.js";
@@ -65,7 +66,11 @@ export function builtin(topics: Record<string, Topic>): Service {
       let response: unknown;
       try {
         // The caller's own limit held the request's bytes as it sent them.
-        response = topic.run(decode(format, call.request.data, topic.request, ctx.caller?.limits.requestBytes), call, ctx);
+        const request = decode(format, call.request.data, topic.request, ctx.caller?.limits.requestBytes);
+        // Of the topic's types (json and msgpack decode to whatever the bytes say): a guest's call
+        // comes to a service unchecked, as the edge checks only requests that come through it.
+        validate(request, topic.request, "request");
+        response = topic.run(request, call, ctx);
         // A topic that answers at once (time.now, log.write) replies before serve returns, so a
         // guest's call_now takes the result inside the import.
         if (!(response instanceof Promise)) return answer(response);

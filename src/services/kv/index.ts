@@ -1,5 +1,4 @@
 import type { Schema } from "../../codec/schema.js";
-import { validate } from "../../codec/validate.js";
 import { BusError } from "../../errors.js";
 import { builtin, type ServeContext } from "../service.js";
 import type { Limits } from "../../manifest.js";
@@ -67,7 +66,6 @@ export const kv = builtin({
     request: { struct: { key: "string" } },
     response: { option: "bytes" },
     run(req: { key: string }, _call, ctx) {
-      validate(req, this.request, "request");
       const { kv, limits } = storeOf(ctx, "kv.get");
       return then(kv.read(checkKey(req.key, limits, "kv.get")), (e) => e.value);
     },
@@ -77,7 +75,6 @@ export const kv = builtin({
     request: { struct: { key: "string" } },
     response: entry,
     run(req: { key: string }, _call, ctx) {
-      validate(req, this.request, "request");
       const { kv, limits } = storeOf(ctx, "kv.read");
       return kv.read(checkKey(req.key, limits, "kv.read"));
     },
@@ -87,7 +84,6 @@ export const kv = builtin({
     request: { struct: { key: "string", value: "bytes" } },
     response: "u64",
     run(req: { key: string; value: Uint8Array }, _call, ctx) {
-      validate(req, this.request, "request");
       const { kv, limits } = storeOf(ctx, "kv.put");
       return kv.put(checkKey(req.key, limits, "kv.put"), checkValue(req.value, limits, "kv.put"), limits);
     },
@@ -97,7 +93,6 @@ export const kv = builtin({
     request: { struct: { key: "string" } },
     response: "bool",
     run(req: { key: string }, _call, ctx) {
-      validate(req, this.request, "request");
       const { kv, limits } = storeOf(ctx, "kv.delete");
       return kv.delete(checkKey(req.key, limits, "kv.delete"));
     },
@@ -107,7 +102,6 @@ export const kv = builtin({
     request: { struct: { prefix: "string", limit: "u32", cursor: { option: "string" } } },
     response: { struct: { keys: { seq: "string" }, cursor: { option: "string" } } },
     run(req: { prefix: string; limit: number; cursor?: string | null }, _call, ctx) {
-      validate(req, this.request, "request");
       const { kv, limits } = storeOf(ctx, "kv.list");
       checkPrefix(req.prefix, limits, "kv.list");
       if (!req.prefix.isWellFormed()) throw BusError.of("BadRequest", "kv.list: the prefix is not well-formed UTF-8 (a lone surrogate)");
@@ -123,7 +117,6 @@ export const kv = builtin({
     request: { struct: { key: "string", version: "u64", value: { option: "bytes" } } },
     response: { struct: { ok: "bool", version: "u64" } },
     run(req: { key: string; version: number | bigint; value?: Uint8Array | null }, _call, ctx) {
-      validate(req, this.request, "request");
       const { kv, limits } = storeOf(ctx, "kv.cas");
       const value = req.value == null ? null : checkValue(req.value, limits, "kv.cas");
       return kv.cas(checkKey(req.key, limits, "kv.cas"), versionOf(req.version), value, limits);
