@@ -13,7 +13,12 @@
  * included), forged and stale handles, re-entrant calls, drops at every point, replies out of
  * order and twice, huge or wild allocations, memory grown past its limit, traps, fuel burnt, and
  * calls to the built-in services (os), to the real `hello` module, to each other, and cycles;
- * `call_now` with its out record or result buffer past memory, and `kept` on any handle.
+ * `call_now` with its out record or result buffer past memory, and with buffers that are fine
+ * (echo's bytes must come back whole, in the caller's buffer or one from wasm_bus_malloc), `kept`
+ * on any handle, and hostile requests to the built-in services, framed right with wrong or edge
+ * values inside (./service-payloads.ts), through `call` and `call_now`: each must end with one of
+ * the codes the request may end with (a coded refusal delivered to the guest, never
+ * InternalFailure, never a reply to a request that is not of its topic's types).
  * Between entries the driver makes calls from outside, drops them, times them out, advances a
  * virtual clock (sleeps are deterministic, so a seed reproduces) and asks `hello` for a greeting.
  *
@@ -38,6 +43,7 @@ import { BusError, GuestExit } from "../../src/errors.js";
 import { MAX_NAME_BYTES } from "../../src/memory.js";
 import { Runtime } from "../../src/runtime.js";
 import { Rng } from "./rng.js";
+import { serviceRequest } from "./service-payloads.js";
 
 /**
  * Findings of the fuzzer that the host has not fixed yet, counted instead of failing the run (the
@@ -169,6 +175,8 @@ interface Ext {
 interface Out {
   /** For os/echo.echo: the bytes that must come back. */
   echo?: Uint8Array;
+  /** For a hostile request to a built-in service: the codes it may end with (Success: a reply). */
+  outcome?: number[];
   keepalive: boolean;
   target: string;
   callbacks: Map<string, number>;
@@ -216,6 +224,8 @@ class StandIn {
   confused = false;
   depth = 0;
   lastMalloc?: { ptr: number; len: number };
+  /** wasm_bus_malloc answers plainly (no trap, no re-entry, no wild pointer): a call_now whose result it takes. */
+  tame = false;
 
   constructor(
     readonly id: number,
@@ -923,13 +933,14 @@ class AbiFuzzer {
     this.act(`${si.label} wasm_bus_malloc(${len})`);
     try {
       this.check(!si.broken, () => `the host called wasm_bus_malloc on ${si.label}, an instance it should have thrown away`);
-      this.check(si.depth === 0, () => `the host called wasm_bus_malloc on ${si.label} from inside one of its imports`);
+      // call_now takes a result that does not fit the caller's buffer through wasm_bus_malloc, inside the import (docs/abi.md).
+      this.check(si.depth === 0 || si.tame, () => `the host called wasm_bus_malloc on ${si.label} from inside one of its imports`);
       this.check(len > 0 && len <= Math.max(LIMITS.requestBytes, LIMITS.responseBytes) + 4096, () => `the host asked ${si.label} for ${len} bytes: zero, or over the limits`);
     } catch {
       return 0;
     }
     const r = this.rng;
-    const how = this.exhausted ? "ok" : r.weighted({ ok: 86, zero: 3, wild: 4, trap: 2, reentrant: 5 });
+    const how = this.exhausted || si.tame ? "ok" : r.weighted({ ok: 86, zero: 3, wild: 4, trap: 2, reentrant: 5 });
     si.depth++;
     try {
       if (how === "trap") {
@@ -1029,6 +1040,8 @@ class AbiFuzzer {
     this.count("deliver:finish");
     this.check(!out!.answered, () => `wasm_bus_finish for handle ${handle} (${out!.target}), answered already`);
     this.checkTag(data, MAGIC_REPLY, si, handle, "reply");
+    const outcome = out!.outcome;
+    if (outcome) this.check(outcome.includes(Code.Success), () => `${out!.target} was answered; expected ${outcome.map((c) => codeName(c)).join(" or ")}`);
     const echo = out!.echo;
     if (echo) this.check(echo.length === data.length && echo.every((b, i) => b === data[i]), () => `os/echo.echo answered ${data.length} bytes that are not the ${echo.length} it was sent`);
     if (out!.keepalive) out!.answered = true;
@@ -1039,6 +1052,13 @@ class AbiFuzzer {
     handle = u32(handle);
     this.count(`deliver:error:${codeName(code)}`);
     this.check(si.outs.has(handle), () => `wasm_bus_error(${handle}, ${codeName(code)}) for ${si.dropped.has(handle) ? "a call the guest dropped" : "a handle that is not a live call"}`);
+    const out = si.outs.get(handle)!;
+    // A built-in service fails a call with a code of the ABI (a module's own fault passes on any u32 it names).
+    // Aborted: the call ended with what it was made under, whatever it asked; MemoryAllocationFailed:
+    // wasm_bus_malloc had no room for its reply.
+    const outcome = out.outcome;
+    if (outcome) this.check(u32(code) !== Code.Success && VALID_CODES.has(u32(code)), () => `wasm_bus_error(${handle}, ${u32(code)}): not a code of the ABI for a failure`);
+    if (outcome) this.check(outcome.includes(u32(code)) || u32(code) === Code.Aborted || u32(code) === Code.MemoryAllocationFailed, () => `${out.target} failed ${codeName(code)}; expected ${outcome.map((c) => codeName(c)).join(" or ")}`);
     this.endOut(si, handle);
   }
 
@@ -1079,6 +1099,7 @@ class AbiFuzzer {
         drop: 9,
         log: 3,
         misc: 2,
+        call_now: inMalloc ? 0 : 3,
         grow: inMalloc ? 0 : 1.5,
         tidy: 3,
         wind_down: inMalloc ? 0 : 4,
@@ -1188,6 +1209,8 @@ class AbiFuzzer {
         return this.log(si);
       case "misc":
         return this.misc(si);
+      case "call_now":
+        return this.callNowResult(si);
       case "grow":
         return this.grow(si);
       case "tidy":
@@ -1221,12 +1244,28 @@ class AbiFuzzer {
   }
 
   /** What a guest may call, and what its request looks like. */
-  target(si: StandIn): { wapm: Uint8Array; topic: Uint8Array; format: number; body: Uint8Array; note: string; link?: boolean; expect?: number[]; echo?: boolean; spawn?: boolean } {
+  target(si: StandIn): {
+    wapm: Uint8Array;
+    topic: Uint8Array;
+    format: number;
+    body: Uint8Array;
+    note: string;
+    link?: boolean;
+    expect?: number[];
+    echo?: boolean;
+    spawn?: boolean;
+    outcome?: number[];
+    sub?: "socket" | "process";
+  } {
     const r = this.rng;
     const s = (t: string) => enc.encode(t);
     const json = (v: unknown) => enc.encode(JSON.stringify(v));
-    const kind = r.weighted({ echo: 12, sleep: 10, now: 2, osBad: 3, hello: 8, helloBad: 3, fuzz: 30, fuzzBad: 3, wapmBad: 4, denied: 2, spawn: 4 });
+    const kind = r.weighted({ echo: 12, sleep: 10, now: 2, osBad: 3, hello: 8, helloBad: 3, fuzz: 30, fuzzBad: 3, wapmBad: 4, denied: 2, spawn: 4, service: 10 });
     switch (kind) {
+      case "service": {
+        const req = serviceRequest(r);
+        return { wapm: s("os"), topic: s(req.topic), format: req.format, body: req.body, note: req.note, outcome: req.outcome, sub: req.sub };
+      }
       case "echo": {
         const size = r.pick([0, 1, 16, 64, 1000, 20000, 60000, LIMITS.requestBytes, LIMITS.requestBytes + 1]);
         const expect = size > LIMITS.requestBytes ? [Code.LimitExceeded] : [Code.Success];
@@ -1297,6 +1336,7 @@ class AbiFuzzer {
     let parent = 0;
     const kept = [...si.outs].filter(([, o]) => o.keepalive).map(([h]) => h);
     if (t.note.endsWith("/sub.op") && kept.length && r.chance(0.8)) parent = r.pick(kept);
+    else if (t.sub && si.outs.size && r.chance(0.8)) parent = r.pick([...si.outs.keys()]);
     else if (r.chance(0.1)) parent = this.pickHandle(si, "out");
     const keepalive = r.chance(t.note.endsWith("/sub") || t.spawn ? 0.8 : 0.2) ? 1 : 0;
     // A caller that wants callbacks registers them on the handle before the call.
@@ -1353,7 +1393,9 @@ class AbiFuzzer {
     si.reserved.delete(u32(handle));
     if (status === Code.Success) {
       const echo = t.echo && !wWild && !tWild && !bWild ? t.body.slice() : undefined;
-      si.outs.set(u32(handle), { keepalive: keepalive === 1, target: t.note, callbacks: wasReserved, answered: false, parent: u32(parent), echo });
+      // A sub-API call under a process.spawn may do what it asks: its outcome is not the model's to say.
+      const free = t.sub === "process" && si.outs.get(u32(parent))?.target === "os/process.spawn";
+      si.outs.set(u32(handle), { keepalive: keepalive === 1, target: t.note, callbacks: wasReserved, answered: false, parent: u32(parent), echo, outcome: free ? undefined : t.outcome });
     } else {
       // A refused call consumes its handle and the callbacks registered on it.
       if (nonce) this.pendingReq.delete(nonce);
@@ -1555,6 +1597,90 @@ class AbiFuzzer {
     this.check(answer === 0 || answer === 1, () => `kept(${h}) returned ${answer}, not 0 or 1`);
     const other = u32(h) === 0 || si.reserved.has(u32(h)) || si.outs.has(u32(h)) || si.cbs.has(u32(h));
     if (other) this.check(answer === 0, () => `kept(${h}) returned ${answer} for a handle that is no inbound call`);
+  }
+
+  /**
+   * call_now with buffers that are fine, to os: echo.echo (its bytes must come back whole, in the
+   * caller's buffer when they fit, else in one from wasm_bus_malloc), time.now, or a hostile
+   * request to a built-in service. Refused or failed at once, the status is a code the request may
+   * end with; answered at once, the out record says where the result is; in flight, it names the
+   * handle the result will come to, as `call` does.
+   */
+  callNowResult(si: StandIn) {
+    const r = this.rng;
+    const kind = r.weighted({ echo: 4, now: 1, service: 5 });
+    let topic = "echo.echo";
+    let format = r.int(4);
+    let body: Uint8Array;
+    let outcome: number[] = [Code.Success];
+    if (kind === "echo") body = r.bytes(r.pick([0, 1, 8, 100, 3000]));
+    else if (kind === "now") {
+      topic = "time.now";
+      format = Format.Json;
+      body = enc.encode("{}");
+    } else {
+      const req = serviceRequest(r);
+      topic = req.topic;
+      format = req.format;
+      body = req.body;
+      // Without a parent, a sub-API topic has none to act on.
+      outcome = req.sub ? [...req.outcome, Code.InvalidHandle] : req.outcome;
+    }
+    const note = kind === "echo" ? `os/echo.echo ${body.length} B` : kind === "now" ? "os/time.now" : `os/${topic}`;
+    const handle = r.chance(0.5) ? this.handle(si) : 0;
+    if (this.exhausted) return;
+    const keepalive = r.chance(0.15) ? 1 : 0;
+    let resLen = Math.max(0, r.pick([0, 4, 16, 4096, body.length, body.length - 1, body.length + 7]));
+    // Every buffer of the call in scratch at once (a body too big for it goes to the top of memory), none over another.
+    const scratched = body.length > SCRATCH_END - SCRATCH ? 0 : body.length;
+    const need = () => 2 + topic.length * 3 + scratched + resLen + 20 + 6;
+    if (need() > SCRATCH_END - SCRATCH) resLen = Math.max(0, SCRATCH_END - SCRATCH - need() + resLen);
+    if (si.scratch + need() > SCRATCH_END) si.scratch = SCRATCH;
+    const wapm = si.put(enc.encode("os"));
+    const tp = si.put(enc.encode(topic));
+    const bp = si.put(body);
+    const resPtr = si.put(new Uint8Array(resLen));
+    const outPtr = si.put(new Uint8Array(20));
+    const echo = kind === "echo" ? body.slice() : undefined;
+    si.tame = true;
+    let status: number;
+    try {
+      status = this.invoke(si, "call_now", [0, handle, keepalive, format, wapm, 2, tp, enc.encode(topic).length, bp, body.length, resPtr, resLen, outPtr], ` → ${note}${keepalive ? " keepalive" : ""}, result buffer ${resLen} B`);
+    } finally {
+      si.tame = false;
+    }
+    if (si.broken || si.overLimit) return;
+    const reserved = handle ? si.reserved.get(handle) : undefined;
+    if (handle) si.reserved.delete(handle);
+    if (status !== Code.Success) {
+      for (const cb of reserved?.values() ?? []) si.cbs.delete(cb);
+      // The host's own refusals (too many calls or handles) come before the service sees it.
+      return this.check(outcome.includes(status) || status === Code.LimitExceeded, () => `call_now → ${note} answered ${codeName(status)}; expected ${outcome.map((c) => codeName(c)).join(" or ")}`);
+    }
+    const bytes = si.bytes();
+    const ready = readU32(bytes, outPtr);
+    const live = readU32(bytes, outPtr + 4);
+    const replyFormat = readU32(bytes, outPtr + 8);
+    const ptr = readU32(bytes, outPtr + 12);
+    const len = readU32(bytes, outPtr + 16);
+    this.check(ready === 0 || ready === 1, () => `call_now's out record says ready ${ready}`);
+    if (ready === 1) {
+      this.check(outcome.includes(Code.Success), () => `call_now → ${note} was answered at once; expected ${outcome.map((c) => codeName(c)).join(" or ")}`);
+      this.check(ptr + len <= si.size, () => `call_now's result (${len} bytes at ${ptr}) runs past memory (${si.size})`);
+      this.check(replyFormat === format, () => `call_now's result is in format ${replyFormat}, the request was in ${format}`);
+      if (len && len <= resLen) this.check(ptr === resPtr, () => `call_now's result of ${len} bytes fits the ${resLen}-byte buffer at ${resPtr}, but is at ${ptr}`);
+      else if (len) this.check(si.lastMalloc?.ptr === ptr && si.lastMalloc.len >= len, () => `call_now's result of ${len} bytes at ${ptr} is not the buffer wasm_bus_malloc returned (${JSON.stringify(si.lastMalloc)})`);
+      else this.check(ptr === 0 || ptr === resPtr, () => `call_now's empty result is at ${ptr}`);
+      if (echo) this.check(len === echo.length && echo.every((b, i) => b === bytes[ptr + i]), () => `call_now → os/echo.echo answered ${len} bytes that are not the ${echo.length} it was sent`);
+      if (!keepalive) return this.check(live === 0, () => `call_now answered at once and not kept alive names handle ${live}`);
+      this.check(live !== 0 && !si.live(live) && (!handle || live === handle), () => `call_now kept alive names handle ${live} (given ${handle})`);
+      si.saw(live);
+      si.outs.set(live, { keepalive: true, target: note, callbacks: reserved ?? new Map(), answered: true, parent: 0, outcome });
+      return;
+    }
+    this.check(live !== 0 && !si.live(live) && (!handle || live === handle), () => `call_now in flight names handle ${live} (given ${handle})`);
+    si.saw(live);
+    si.outs.set(live, { keepalive: keepalive === 1, target: note, callbacks: reserved ?? new Map(), answered: false, parent: 0, outcome, echo });
   }
 
   /**
