@@ -68,11 +68,12 @@ export class SqlKv implements KvStorage {
 
   list(module: string, prefix: string, limit: number, after: string | null): KvPage {
     const upper = prefixEnd(prefix);
-    const from = after !== null && after >= prefix ? after : null;
+    // The cursor goes to SQLite as it is: compared here (UTF-16 order), a cursor past the prefix in
+    // SQLite's byte order (U+10000 after U+E000) looked before it and listed the page again.
     const keys = this.#sql
       .exec<{ key: string }>(
-        `SELECT key FROM kv_entries WHERE module = ? AND key >= ?${from !== null ? " AND key > ?" : ""}${upper !== null ? " AND key < ?" : ""} ORDER BY key LIMIT ?`,
-        ...[module, prefix, ...(from !== null ? [from] : []), ...(upper !== null ? [upper] : []), limit + 1],
+        `SELECT key FROM kv_entries WHERE module = ? AND key >= ?${after !== null ? " AND key > ?" : ""}${upper !== null ? " AND key < ?" : ""} ORDER BY key LIMIT ?`,
+        ...[module, prefix, ...(after !== null ? [after] : []), ...(upper !== null ? [upper] : []), limit + 1],
       )
       .toArray()
       .map((r) => r.key);

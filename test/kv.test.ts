@@ -162,6 +162,47 @@ describe("kv.* (issue 9, section 3): the calling module's own keys", () => {
   });
 });
 
+describe("kv.* with hostile but well-formed requests (the ABI fuzzer's kinds, test/fuzz/service-payloads.ts, against SQLite)", () => {
+  it("a cursor from no page lists only keys after it in byte order, though it sorts before the prefix in UTF-16", async () => {
+    const { os } = probes();
+    const p = `${fresh("cursor")}\ue000`;
+    for (const k of ["a", "b"]) await os("kv-probe", "kv.put", { key: p + k, value: new Uint8Array([1]) });
+    // U+10000 is F0 90 80 80 in UTF-8, after U+E000's EE 80 80; in UTF-16 its D800 comes before E000.
+    const after = `${p.slice(0, -1)}\u{10000}`;
+    expect(await os("kv-probe", "kv.list", { prefix: p, limit: 0, cursor: after })).toEqual({ keys: [], cursor: null });
+    // A cursor that is before the prefix in both orders lists from the start.
+    expect(await os("kv-probe", "kv.list", { prefix: p, limit: 0, cursor: p.slice(0, -1) })).toEqual({ keys: [`${p}a`, `${p}b`], cursor: null });
+    for (const k of ["a", "b"]) await os("kv-probe", "kv.delete", { key: p + k });
+  });
+
+  it("a refused put or cas leaves the key as it was", async () => {
+    const { os, fails } = probes();
+    const key = fresh("kept");
+    const version = Number(await os("kv-probe", "kv.put", { key, value: new Uint8Array([1, 2]) }));
+    const before = await os("kv-probe", "kv.read", { key });
+    expect(await fails(os("kv-probe", "kv.put", { key, value: new Uint8Array(DEFAULT_LIMITS.kvValueBytes + 1) }, Format.Msgpack))).toBe("LimitExceeded");
+    expect(await fails(os("kv-probe", "kv.cas", { key, version, value: new Uint8Array(DEFAULT_LIMITS.kvValueBytes + 1) }, Format.Msgpack))).toBe("LimitExceeded");
+    expect(await fails(os("kv-probe", "kv.put", { key, value: [256] }))).toMatch(/^(BadRequest|DeserializationFailed)$/);
+    // Versions no write has had (past 2^53, the largest u64) are no match: nothing is written.
+    for (const v of [2n ** 53n + 1n, 2n ** 64n - 1n]) {
+      expect(await os("kv-probe", "kv.cas", { key, version: v, value: new Uint8Array([9]) }, Format.Msgpack)).toMatchObject({ ok: false });
+    }
+    expect(await os("kv-probe", "kv.read", { key })).toEqual(before);
+    expect(await os("kv-probe", "kv.delete", { key })).toBe(true);
+  });
+
+  it("keeps keys that differ after a NUL apart", async () => {
+    const { os } = probes();
+    const p = `${fresh("nul")}\0`;
+    await os("kv-probe", "kv.put", { key: `${p}b`, value: new Uint8Array([1]) });
+    await os("kv-probe", "kv.put", { key: `${p}c`, value: new Uint8Array([2]) });
+    expect(await os("kv-probe", "kv.get", { key: `${p}b` })).toEqual(new Uint8Array([1]));
+    expect(await os("kv-probe", "kv.get", { key: `${p}c` })).toEqual(new Uint8Array([2]));
+    expect(await os("kv-probe", "kv.list", { prefix: p, limit: 0, cursor: null })).toEqual({ keys: [`${p}b`, `${p}c`], cursor: null });
+    for (const k of ["b", "c"]) await os("kv-probe", "kv.delete", { key: p + k });
+  });
+});
+
 describe("tally and tally-rs: compare-and-set never loses an increment", () => {
   const count = async (module: string) => {
     const res = await post(`/call/${module}/get`, {});
