@@ -35,6 +35,21 @@ describe("http.fetch and the caller's manifest", () => {
     expect(error?.message).toMatch(/may not reach 127\.0\.0\.1/);
   });
 
+  it("refuses a request fetch cannot make (a header with CR/LF, a bad method, a body on GET) with BadRequest, not FetchFailed", async () => {
+    const url = `${origin}/echo`;
+    for (const request of [
+      { method: "GET", url, headers: [["x-a", "b\r\nx-injected: 1"]], body: null },
+      { method: "GET", url, headers: [["x a", "b"]], body: null },
+      { method: "G\r\nET", url, headers: [], body: null },
+      { method: "CONNECT", url, headers: [], body: null },
+      { method: "GET", url, headers: [], body: [1] },
+    ]) {
+      const { error } = await fetchAs("wsclient", request);
+      expect(error?.codeName, JSON.stringify(request)).toBe("BadRequest");
+      expect(error?.message).toMatch(/^http\.fetch: /);
+    }
+  });
+
   it("fails a response over limits.responseBytes with LimitExceeded", async () => {
     const { error } = await fetchAs("wsclient", { method: "GET", url: `${origin}/bytes?n=${5 << 20}`, headers: [], body: null });
     expect(error?.code).toBe(Code.LimitExceeded);

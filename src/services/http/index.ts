@@ -34,15 +34,23 @@ export const http = builtin({
         throw BusError.of("AccessDenied", `http.fetch: module ${ctx.caller?.name ?? call.caller} may not reach ${url.host} (fetch.allow: ${JSON.stringify(allow)})`);
       }
       const limit = ctx.caller?.limits.responseBytes ?? Infinity;
-      let res: Response;
+      let request: Request;
       try {
-        res = await fetch(url, {
+        // Made apart from the fetch: what it refuses (a header with CR/LF, a method it forbids, a
+        // body on GET) is the caller's request, not a failure to reach the host.
+        request = new Request(url, {
           method: (req.method || "GET").toUpperCase(),
           headers: req.headers ?? [],
           body: req.body?.length ? req.body : undefined,
           signal: call.signal,
           redirect: "manual",
         });
+      } catch (err) {
+        throw BusError.of("BadRequest", `http.fetch: fetch cannot make this request: ${(err as Error).message}`);
+      }
+      let res: Response;
+      try {
+        res = await fetch(request);
       } catch (err) {
         if (call.signal.aborted) throw BusError.of("Aborted", "http.fetch dropped");
         throw BusError.of("FetchFailed", `http.fetch ${url}: ${(err as Error).message}`);
