@@ -1394,7 +1394,8 @@ class AbiFuzzer {
     if (status === Code.Success) {
       const echo = t.echo && !wWild && !tWild && !bWild ? t.body.slice() : undefined;
       // A sub-API call under a process.spawn may do what it asks: its outcome is not the model's to say.
-      const free = t.sub === "process" && si.outs.get(u32(parent))?.target === "os/process.spawn";
+      // So is one whose request the host read from somewhere else than the driver wrote it (a wild region), or in another format.
+      const free = (t.sub === "process" && si.outs.get(u32(parent))?.target === "os/process.spawn") || wWild || tWild || bWild || u32(format) !== t.format;
       si.outs.set(u32(handle), { keepalive: keepalive === 1, target: t.note, callbacks: wasReserved, answered: false, parent: u32(parent), echo, outcome: free ? undefined : t.outcome });
     } else {
       // A refused call consumes its handle and the callbacks registered on it.
