@@ -19,6 +19,8 @@
  * values inside (./service-payloads.ts), through `call` and `call_now`: each must end with one of
  * the codes the request may end with (a coded refusal delivered to the guest, never
  * InternalFailure, never a reply to a request that is not of its topic's types).
+ * Module `fuzz` is also reached in another object (`fuzz@other`: src/remote.ts, RemoteCalls in a
+ * second runtime, its calls and callbacks copied and a turn later, as Workers RPC has them).
  * Between entries the driver makes calls from outside, drops them, times them out, advances a
  * virtual clock (sleeps are deterministic, so a seed reproduces) and asks `hello` for a greeting.
  *
@@ -41,6 +43,7 @@ import type { Clock } from "../../src/clock.js";
 import type { Payload } from "../../src/codec/index.js";
 import { BusError, GuestExit } from "../../src/errors.js";
 import { MAX_NAME_BYTES } from "../../src/memory.js";
+import { RemoteCalls, remoteService, type CallTarget } from "../../src/remote.js";
 import { Runtime } from "../../src/runtime.js";
 import { Rng } from "./rng.js";
 import { serviceRequest } from "./service-payloads.js";
@@ -144,6 +147,33 @@ const LIMITS = {
 const FUZZ_MODULES = { fuzz: "pooled", "fuzz-shared": "shared", "fuzz-fresh": "fresh" } as const;
 type FuzzModule = keyof typeof FUZZ_MODULES;
 const FUZZ_NAMES = Object.keys(FUZZ_MODULES) as FuzzModule[];
+/** Module `fuzz` in another object (src/remote.ts): a second runtime, reached through RemoteCalls. */
+const OTHER = "fuzz@other";
+const moduleOfWapm = (wapm: string) => (wapm === OTHER ? "fuzz" : wapm);
+
+/**
+ * The other object as its callers reach it: what crosses is copied (structured clone), and every
+ * call, callback and drop is a turn later, as Workers RPC makes them.
+ */
+function otherObject(calls: RemoteCalls, count: (key: string) => void): CallTarget {
+  const later = () => Promise.resolve();
+  return {
+    call: async (topic, request, options, events) => {
+      count(options?.parent ? "remote:sub-call" : "remote:call");
+      await later();
+      const crossed = events && {
+        callback: async (t: string, p: Payload) => (count("remote:callback"), await later(), events.callback(t, structuredClone(p))),
+        reply: events.reply && (async (p: Payload) => (await later(), events.reply!(structuredClone(p)))),
+      };
+      return structuredClone(await calls.serve("fuzz", topic, structuredClone(request), structuredClone(options), crossed));
+    },
+    drop: async (id, reason) => {
+      count("remote:drop");
+      await later();
+      calls.drop(id, reason);
+    },
+  };
+}
 
 const PAGE = 65536;
 const SCRATCH = 64; // [64, 16 KiB): what the driver writes for one import call
@@ -388,6 +418,8 @@ class AbiFuzzer {
   readonly pendingReply = new Map<number, { to: StandIn | Ext; handle: number }>();
   readonly pendingCb = new Map<number, { to: StandIn | Ext; handle: number; topic: string }>();
   runtime!: Runtime;
+  /** The other object's runtime: it serves `fuzz@other` (src/remote.ts), as a bus session's object serves `<module>@<session>`. */
+  other!: Runtime;
   stubs = new Map<WebAssembly.Module, FuzzModule>();
   index = -1;
   action = "start";
@@ -495,15 +527,16 @@ class AbiFuzzer {
     let peak = 0;
     let last = 0;
     try {
-      this.runtime = new Runtime(registry, {
-        fuel: compile(readFileSync(join(root, "build/fuel.wasm"))),
-        clock: this.clock,
-        log: (line) => {
-          this.logLines++;
-          this.lastLogs.push(`${line.module} ${line.level}: ${String(line.msg).slice(0, 200)}`);
-          if (this.lastLogs.length > 6) this.lastLogs.shift();
-        },
-      });
+      const fuelModule = compile(readFileSync(join(root, "build/fuel.wasm")));
+      const log = (line: { module: string; level: string; msg: unknown }) => {
+        this.logLines++;
+        this.lastLogs.push(`${line.module} ${line.level}: ${String(line.msg).slice(0, 200)}`);
+        if (this.lastLogs.length > 6) this.lastLogs.shift();
+      };
+      this.other = new Runtime(registry, { fuel: fuelModule, clock: this.clock, log });
+      const target = otherObject(new RemoteCalls(this.other), (key) => this.count(key));
+      const remote = remoteService("fuzz", FUZZ_TOPICS as never, () => target);
+      this.runtime = new Runtime(registry, { fuel: fuelModule, clock: this.clock, log, remote: (wapm) => (wapm === OTHER ? remote : undefined) });
       await this.hello();
       baseline = memory();
       while (!this.exhausted) {
@@ -648,13 +681,15 @@ class AbiFuzzer {
   /** A call from outside to a fuzz module, as the edge makes it: through Runtime.start. */
   extCall(child = false) {
     const r = this.rng;
-    const wapm = r.pick([...FUZZ_NAMES, "fuzz"]);
-    const topic = r.weighted({ work: 40, sub: 15, "sub.op": 10, talk: 15, never: 4, constructor: 3, __proto__: 2, nope: 2 });
+    let wapm: string = r.pick([...FUZZ_NAMES, "fuzz", OTHER]);
+    let topic = r.weighted({ work: 40, sub: 15, "sub.op": 10, talk: 15, never: 4, constructor: 3, __proto__: 2, nope: 2 });
     const keepalive = r.chance(topic === "sub" ? 0.5 : 0.1);
     let parent: Ext | undefined;
     if (child) {
       const candidates = this.exts.filter((e) => e.keepalive);
       parent = candidates.length ? r.pick(candidates) : undefined;
+      // Mostly the sub-API of a call to the other object goes there too, naming its parent's id.
+      if (parent?.label.includes(` ${OTHER}/`) && r.chance(0.7)) [wapm, topic] = [OTHER, "sub.op"];
     }
     const ext: Ext = { kind: "ext", id: this.exts.length + 1, label: "", keepalive, replies: 0, fails: 0 };
     ext.label = `ext#${ext.id} ${wapm}/${topic}${keepalive ? " keepalive" : ""}${parent ? ` parent ${parent.label.split(" ")[0]}` : ""}`;
@@ -886,7 +921,7 @@ class AbiFuzzer {
       throw new StandInTrap("unreachable (the fuzzer's trap)");
     }
     if (end === "fuel") {
-      const fuel = Number(this.runtime.meter.fuel.value);
+      const fuel = Number((si.tick === this.other.meter.tick ? this.other : this.runtime).meter.fuel.value);
       this.act(`${si.label} loops until its fuel runs out (the meter holds ${fuel})`);
       // The meter holds at most this entry's budget, whatever ran during its imports.
       if (fuel > LIMITS.fuel && this.known("fuel-reset-by-nested-entry", `${si.label} (fuel ${LIMITS.fuel} per entry) has ${fuel} on the meter: an instance started inside one of its imports refuelled the shared meter with its own budget`)) {
@@ -1003,7 +1038,7 @@ class AbiFuzzer {
       if (link) this.check(intact(request, readU32(request, 4)), () => `the request of a call from ${link!.to.label} arrived with other bytes than were sent`);
     }
     // A call reaches an instance of the module it names, whatever its parent.
-    const astray = link !== undefined && link.wapm !== si.module;
+    const astray = link !== undefined && moduleOfWapm(link.wapm) !== si.module;
     // Once confused so, it may serve its own calls (the chain names another module): its parents are not checked.
     if (astray) si.confused = true;
     if (astray) this.known("parent-routes-across-modules", `a call to module ${link!.wapm} (from ${link!.to.label}) reached ${si.label}, an instance of ${si.module}: its parent call was served there`);
@@ -1296,7 +1331,8 @@ class AbiFuzzer {
       case "fuzz": {
         // Mostly another module: a call to its own module is a cycle once it serves a call.
         const others = FUZZ_NAMES.filter((n) => n !== si.module);
-        const wapm = r.chance(0.75) ? r.pick(others) : r.pick(FUZZ_NAMES);
+        // Now and then the instance another object holds, through RPC (src/remote.ts).
+        const wapm = r.chance(0.12) ? OTHER : r.chance(0.75) ? r.pick(others) : r.pick(FUZZ_NAMES);
         const topic = r.weighted({ work: 45, sub: 20, "sub.op": 15, talk: 20 });
         if (topic === "talk") {
           return { wapm: s(wapm), topic: s(topic), format: r.pick([Format.Json, Format.Msgpack]), body: r.chance(0.9) ? json({ n: r.int(9) }) : s("{x"), note: `${wapm}/talk` };
@@ -1335,7 +1371,13 @@ class AbiFuzzer {
     if (!handle) handle = r.chance(0.85) ? this.pickHandle(si, "reserved") : this.pickHandle(si, "any");
     let parent = 0;
     const kept = [...si.outs].filter(([, o]) => o.keepalive).map(([h]) => h);
-    if (t.note.endsWith("/sub.op") && kept.length && r.chance(0.8)) parent = r.pick(kept);
+    const keptOther = kept.filter((h) => si.outs.get(h)!.target.startsWith(`${OTHER}/`));
+    if (t.note.endsWith("/sub.op") && keptOther.length && r.chance(0.5)) {
+      // The sub-API of a call to the other object: the call goes there, naming its parent's id.
+      parent = r.pick(keptOther);
+      t.wapm = enc.encode(OTHER);
+      t.note = `${OTHER}/sub.op`;
+    } else if (t.note.endsWith("/sub.op") && kept.length && r.chance(0.8)) parent = r.pick(kept);
     else if (t.sub && si.outs.size && r.chance(0.8)) parent = r.pick([...si.outs.keys()]);
     else if (r.chance(0.1)) parent = this.pickHandle(si, "out");
     const keepalive = r.chance(t.note.endsWith("/sub") || t.spawn ? 0.8 : 0.2) ? 1 : 0;
