@@ -820,6 +820,14 @@ class AbiFuzzer {
         this.clock.advance(2000);
         await this.flush();
       }
+      // A request to a built-in service that can only be refused has been refused by now: none hangs.
+      for (const ref of this.standIns) {
+        const si = ref.deref();
+        if (!si || si.broken) continue;
+        for (const [h, out] of si.outs) {
+          this.check(!out.outcome || out.outcome.includes(Code.Success) || out.answered, () => `${si.label}'s call ${h} (${out.target}) was never answered; expected ${out.outcome!.map((c) => codeName(c)).join(" or ")}`);
+        }
+      }
       for (const ext of this.exts) ext.call?.drop("the fuzz run ended");
       await this.flush();
       for (let i = 0; i < 3; i++) {
