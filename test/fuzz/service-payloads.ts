@@ -3,7 +3,7 @@
  * their format, with wrong or edge values inside (empty and huge keys, lone surrogates, wrong
  * types, negative, fractional, NaN and out-of-range numbers, garbage cursors, versions past u64,
  * URLs that are invalid or of another scheme, headers with CR/LF, thousands of headers, sleeps of
- * any length). Each comes with the codes its call may end with: a coded refusal the guest hears,
+ * any length, spawns of modules that are not there). Each comes with the codes its call may end with: a coded refusal the guest hears,
  * never a host failure (InternalFailure) and never silence.
  *
  * The ABI fuzzer (./abi-fuzzer.ts) sends them through `call` and `call_now`. Its runtime has no
@@ -226,9 +226,30 @@ function kvCall(r: Rng): ServiceRequest {
   return { topic, format: Format.Json, body: text(body), note: `key ${key.note}`, outcome: bad ? BAD : [Code.Unsupported] };
 }
 
+/** process.spawn of a module that is not there, or with fields of the wrong types: refused, nothing spawned. */
+function spawn(r: Rng): ServiceRequest {
+  if (r.chance(0.5)) {
+    const module = r.pick(['""', '"nope"', '"\\ud800"', '"os"', str("m".repeat(300)), '"__proto__"', '"constructor"', '"hello@x"']);
+    return {
+      topic: "process.spawn",
+      format: Format.Json,
+      body: text(`{"module":${module},"args":[],"env":{},"stdin":null}`),
+      note: `module ${module.slice(0, 12)}`,
+      outcome: [Code.InvalidWapm, Code.BadRequest],
+    };
+  }
+  const field = r.pick(['"args":"x"', '"args":[1]', '"env":"x"', '"env":{"a":1}', '"stdin":[300]', '"module":5']);
+  const fields = { module: '"countdown"', args: '["1"]', env: "{}", stdin: "null" } as Record<string, string>;
+  const [name, value] = [field.slice(1, field.indexOf('"', 1)), field.slice(field.indexOf(":") + 1)];
+  fields[name] = value;
+  const body = `{${Object.entries(fields).map(([k, v]) => `"${k}":${v}`).join(",")}}`;
+  return { topic: "process.spawn", format: Format.Json, body: text(body), note: field, outcome: BAD };
+}
+
 /** One hostile request to a built-in service. */
 export function serviceRequest(r: Rng): ServiceRequest {
-  const kind = r.weighted({ log: 3, sleep: 4, http: 3, ws: 2, sub: 2, kv: 3 });
-  const req = kind === "log" ? logWrite(r) : kind === "sleep" ? sleep(r) : kind === "http" ? httpFetch(r) : kind === "ws" ? wsConnect(r) : kind === "sub" ? subCall(r) : kvCall(r);
+  const kind = r.weighted({ log: 3, sleep: 4, http: 3, ws: 2, sub: 2, kv: 3, spawn: 1 });
+  const req =
+    kind === "log" ? logWrite(r) : kind === "sleep" ? sleep(r) : kind === "http" ? httpFetch(r) : kind === "ws" ? wsConnect(r) : kind === "sub" ? subCall(r) : kind === "kv" ? kvCall(r) : spawn(r);
   return { ...req, note: `os/${req.topic} (${req.note})` };
 }
