@@ -1684,19 +1684,26 @@ class AbiFuzzer {
     let resLen = Math.max(0, r.pick([0, 4, 16, 4096, body.length, body.length - 1, body.length + 7]));
     // Every buffer of the call in scratch at once (a body too big for it goes to the top of memory), none over another.
     const scratched = body.length > SCRATCH_END - SCRATCH ? 0 : body.length;
-    const need = () => 2 + topic.length * 3 + scratched + resLen + 20 + 6;
+    const need = () => 2 + topic.length * 3 + 20 + 4 + scratched + resLen + 16;
     if (need() > SCRATCH_END - SCRATCH) resLen = Math.max(0, SCRATCH_END - SCRATCH - need() + resLen);
     if (si.scratch + need() > SCRATCH_END) si.scratch = SCRATCH;
     const wapm = si.put(enc.encode("os"));
     const tp = si.put(enc.encode(topic));
-    const bp = si.put(body);
-    const resPtr = si.put(new Uint8Array(resLen));
     const outPtr = si.put(new Uint8Array(20));
+    si.put(new Uint8Array(4)); // room before the request for a result buffer that starts before it
+    const bp = si.put(body);
+    let resPtr = si.put(new Uint8Array(resLen));
+    // A guest that takes the echo into the buffer it sent from, or one that overlaps it (the copy must be a memmove).
+    const overlap = kind === "echo" && body.length ? r.weighted({ apart: 6, same: 2, after: 1, before: 1 }) : "apart";
+    if (overlap !== "apart") {
+      resPtr = overlap === "same" ? bp : overlap === "after" ? bp + 3 : bp - 3;
+      resLen = body.length;
+    }
     const echo = kind === "echo" ? body.slice() : undefined;
     si.tame = true;
     let status: number;
     try {
-      status = this.invoke(si, "call_now", [0, handle, keepalive, format, wapm, 2, tp, enc.encode(topic).length, bp, body.length, resPtr, resLen, outPtr], ` → ${note}${keepalive ? " keepalive" : ""}, result buffer ${resLen} B`);
+      status = this.invoke(si, "call_now", [0, handle, keepalive, format, wapm, 2, tp, enc.encode(topic).length, bp, body.length, resPtr, resLen, outPtr], ` → ${note}${keepalive ? " keepalive" : ""}, result buffer ${resLen} B${overlap === "apart" ? "" : ` (${overlap} as the request)`}`);
     } finally {
       si.tame = false;
     }
