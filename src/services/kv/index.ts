@@ -40,7 +40,7 @@ function checkValue(value: Uint8Array, limits: Limits, topic: string): Uint8Arra
   if (value.length > limits.kvValueBytes) {
     throw BusError.of("LimitExceeded", `${topic}: a value of ${value.length} bytes is over the limit of ${limits.kvValueBytes} (limits.kvValueBytes)`);
   }
-  // A value decoded from JSON is an array of numbers until here; one lent from guest memory is copied.
+  // A copy of its own: a value may be a view of guest memory or of a shared small-bytes slab, which the store must not keep.
   return Uint8Array.from(value);
 }
 
