@@ -117,6 +117,19 @@ describe("a module's own reason reaches its caller", () => {
     expect((await call("faults", "fault", Code.BadRequest)).status).toBe(400);
   });
 
+  it("answers a guest's fault with Success or a number the ABI does not name as Unknown (500), the number in its words", async () => {
+    const { call } = guestApp();
+    for (const code of [Code.Success, 13, 4149070517]) {
+      const res = await call("faults", "fault", code);
+      expect(res.status).toBe(500);
+      expect(await res.json()).toMatchObject({
+        code: Code.Unknown,
+        codeName: "Unknown",
+        error: `module faults faulted the call with ${code}, a code the ABI does not name (Unknown): the guest's own reason`,
+      });
+    }
+  });
+
   it("passes a Rust panic's message, and the next call is served", async () => {
     const { call } = guestApp();
     const res = await call("divider-rs", "divide", { a: 1, b: 0 });

@@ -152,6 +152,10 @@ function fault(cx: InstanceContext, handle: number, code: number, detail?: strin
   if (!call) return Code.InvalidHandle;
   cx.handles.remove(handle);
   code >>>= 0;
+  // Success, or a number the ABI gives no name, tells a caller nothing it can act on (and a
+  // failure named Success is none): the call fails as Unknown, the guest's number in the words.
+  const given = code === Code.Success || codeName(code) === "Unknown" ? code : undefined;
+  if (given !== undefined) code = Code.Unknown;
   const passed = cx.passedOn(call, code);
   const reason = detail ?? passed?.error.message;
   // A refusal is the module's failure (relayed: a 502 for a 4xx). A failure heard of goes on as
@@ -161,7 +165,8 @@ function fault(cx: InstanceContext, handle: number, code: number, detail?: strin
   // it: the call reached this module, on a topic it declares, and only the host's routing of the
   // call itself answers 404: one the module passes nothing on with is its own failure.
   const routing = code === Code.InvalidTopic || code === Code.InvalidWapm;
-  const message = `module ${cx.module.name} faulted the call with ${codeName(code)} (${code})${reason ? `: ${reason}` : ""}`;
+  const named = given === undefined ? `${codeName(code)} (${code})` : `${given}, a code the ABI does not name (Unknown)`;
+  const message = `module ${cx.module.name} faulted the call with ${named}${reason ? `: ${reason}` : ""}`;
   const relayed = passed && (!passed.heard || passed.error.relayed || routing) ? passed.error : undefined;
   return call.fault(new BusError(code, message, detail, relayed, routing && !relayed));
 }
