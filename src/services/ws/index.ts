@@ -45,6 +45,13 @@ export const ws = builtin({
         throw BusError.of("FetchFailed", `socket_builder.connect ${req.url}: ${(err as Error).message}`);
       }
       socket.accept();
+      // A drop after fetch settled and before this ran fired its abort event already: close now.
+      const close = () => socket.close(1000, "dropped");
+      if (call.signal.aborted) {
+        close();
+        return null;
+      }
+      call.signal.addEventListener("abort", close);
       socket.binaryType = "arraybuffer";
       call.server = socket;
       const utf8 = new TextEncoder();
@@ -58,7 +65,6 @@ export const ws = builtin({
       socket.addEventListener("error", () => {
         emit(call, "state_change", "Failed", socketState); // a listener that returns a value makes workerd warn
       });
-      call.signal.addEventListener("abort", () => socket.close(1000, "dropped"));
       emit(call, "state_change", "Opened", socketState);
       return null;
     },
