@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The ABI fuzzer (test/fuzz/abi-fuzzer.ts) for any seed, outside vitest:
 //
-//   npm run fuzz -- [--seed N] [--actions M] [--trace] [--runs K] [--frames | --codec | --wasi]
+//   npm run fuzz -- [--seed N] [--actions M] [--trace] [--runs K] [--frames | --http | --codec | --wasi]
 //
 // --seed N      the seed (default: the CI seed, 20261124); --runs K tries N, N+1, ... N+K-1
 // --actions M   actions per run (default 10,000)
@@ -9,6 +9,7 @@
 // --counts      prints how often each import answered each status, and each delivery
 // --strict      fails on the known findings too (KNOWN_FINDINGS in test/fuzz/abi-fuzzer.ts)
 // --frames      runs the frame fuzzer (test/frame-fuzz.test.ts, in workerd) for --seed, --actions frames
+// --http        runs the hostile-HTTP fuzzer (test/http-fuzz.test.ts, in workerd) for --seed, --actions requests
 // --codec       runs the codec fuzzers (test/unit/codec-fuzz.test.ts: JSON byte arrays read by hand
 //               against JSON.parse; test/unit/msgpack-scan.test.ts: msgpack round trips and
 //               mutations; test/unit/codec-diff.test.ts: random schemas and values through json,
@@ -66,6 +67,31 @@ if (args.includes("--frames")) {
       } catch {
         failed++;
         console.error(`frame fuzzer: seed ${s} failed`);
+      }
+    }
+  } finally {
+    rmSync(file, { force: true });
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+// --http: the hostile-HTTP fuzzer (test/http-fuzz.test.ts, in workerd) instead, the same way: the
+// seed and the request count (--actions, default 2,000) go to build/http-fuzz.json for the run.
+if (args.includes("--http")) {
+  const file = join(root, "build/http-fuzz.json");
+  let failed = 0;
+  try {
+    for (let s = seed; s < seed + runs; s++) {
+      writeFileSync(file, JSON.stringify({ seed: s, requests: args.includes("--actions") ? actions : 2000 }));
+      try {
+        execFileSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "workers", "test/http-fuzz.test.ts"], {
+          cwd: root,
+          stdio: "inherit",
+          env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+        });
+      } catch {
+        failed++;
+        console.error(`HTTP fuzzer: seed ${s} failed`);
       }
     }
   } finally {
