@@ -1,4 +1,4 @@
-import { pack } from "msgpackr";
+import { pack, unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { Code } from "../src/abi.js";
 import { guestApp } from "./helpers.js";
@@ -7,6 +7,9 @@ import { post, worker } from "./worker.js";
 type ErrorBody = { error: string; code: number; codeName: string; module?: string; topic?: string; detail?: string };
 
 const msgpack = (body: Uint8Array) => post("/call/hello/greet", body, "application/msgpack");
+/** `depth` arrays, each holding the next, nil (null) at the bottom. */
+const nestedMsgpack = (depth: number) => new Uint8Array(depth + 1).fill(0x91).fill(0xc0, depth);
+const nestedJson = (depth: number) => `${"[".repeat(depth - 1)}[null]${"]".repeat(depth - 1)}`;
 
 describe("a body that is not valid in its format is 400", () => {
   it("refuses the msgpack byte 0xc1, which msgpack never uses", async () => {
@@ -42,6 +45,41 @@ describe("a body that is not valid in its format is 400", () => {
     expect(json.error).toMatch("container budget: its maps and bins (3 bytes each) and arrays (2) would take more than the limit of 1048576 bytes as the densest JSON");
     const next = await msgpack(pack({ name: "Ada" }));
     expect(next.status).toBe(200);
+  });
+
+  it("refuses maps and arrays nested deeper than 512 levels, in json and msgpack, with the limit in the reason", async () => {
+    // msgpackr reads them recursively: 100,000 levels was "Maximum call stack size exceeded".
+    for (const depth of [513, 100_000]) {
+      for (const res of [await msgpack(nestedMsgpack(depth)), await post("/call/hello/greet", nestedJson(depth))]) {
+        expect(res.status).toBe(400);
+        expect(await res.json()).toMatchObject({ codeName: "DeserializationFailed", module: "hello", topic: "greet", error: expect.stringMatching(/^(json|msgpack) payload nested deeper than 512 levels of maps and arrays, the bus's limit$/) });
+      }
+    }
+    // Brackets in strings are no levels.
+    const text = await post("/call/hello/greet", { name: `${"[{".repeat(600)}\\"` });
+    expect(text.status).toBe(200);
+  });
+
+  it("passes 512 levels to a module and back in every format, and refuses 3,000 as the caller's, however the reply is asked for", async () => {
+    const spawned = await post("/processes", { module: "echo-daemon" });
+    const { id } = (await spawned.json()) as { id: string };
+    try {
+      const echo = (body: BodyInit, type: string, accept: string) => worker(`/processes/${id}/call/echo`, { method: "POST", headers: { "content-type": type, accept }, body });
+      for (const accept of ["application/json", "application/x-ndjson"]) {
+        for (const [type, body] of [["application/json", nestedJson(511)], ["application/msgpack", nestedMsgpack(511)]] as const) {
+          const res = await echo(body, type, accept);
+          expect(res.status, `${type}, accept ${accept}`).toBe(200);
+          const reply = accept === "application/json" ? (type === "application/json" ? await res.json() : unpack(new Uint8Array(await res.arrayBuffer()))) : undefined;
+          if (reply !== undefined) expect(JSON.stringify((reply as { echo: unknown }).echo)).toBe(nestedJson(511));
+        }
+        // Read, it passed; transcoded back for an ndjson caller, its echo was a 500 blaming the module.
+        const deep = await echo(nestedMsgpack(3000), "application/msgpack", accept);
+        expect(deep.status, accept).toBe(400);
+        expect(await deep.json()).toMatchObject({ codeName: "DeserializationFailed", module: "echo-daemon", topic: "echo" });
+      }
+    } finally {
+      await worker(`/processes/${id}`, { method: "DELETE" });
+    }
   });
 
   it("says an empty body is empty", async () => {

@@ -50,7 +50,6 @@ describe("a request the host cannot transcode into its topic's format is the cal
   const os = (junk: string) => `{"topic":"kv.get","format":1,"payload":[],"junk":${junk}}`;
 
   it.each([
-    ["nested 10,000 deep", "[".repeat(10_000) + "]".repeat(10_000), /Maximum call stack size exceeded/],
     ["an integer past 64 bits", "123456789012345678901234567890", /the integer 123456789012345678901234567890 is past 64 bits, which a msgpack integer cannot hold/],
     ["a lone surrogate (msgpack strings are UTF-8)", '"\\ud800"', /a string holds a lone surrogate/],
   ])("JSON %s, for a msgpack topic: 400 BadRequest naming the request, not the host's 500", async (_what, junk, why) => {
@@ -62,6 +61,14 @@ describe("a request the host cannot transcode into its topic's format is the cal
     expect(body.error).toMatch(/^request of \d+ bytes of json cannot be transcoded into msgpack for topic os: cannot encode as msgpack: /);
     expect(body.error).toMatch(why);
     // The runtime is unharmed: the next call goes through.
+    expect((await call("hello", "greet", { name: "Ada" })).status).toBe(200);
+  });
+
+  it("JSON nested 10,000 deep is refused as it is read (past 512 levels), not as the writer's stack runs out", async () => {
+    const { call } = guestApp();
+    const res = await call("kv-probe", "os", os("[".repeat(10_000) + "]".repeat(10_000)));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ codeName: "DeserializationFailed", module: "kv-probe", topic: "os", error: "json payload nested deeper than 512 levels of maps and arrays, the bus's limit" });
     expect((await call("hello", "greet", { name: "Ada" })).status).toBe(200);
   });
 });

@@ -13,6 +13,7 @@
  */
 import { asBytes } from "./bincode.js";
 import { cutBytes, restore } from "./json-bytes-read.js";
+import { jsonTooDeep, tooDeep } from "./nesting.js";
 import { text } from "./json-bytes.js";
 import { setOwn } from "./own.js";
 import { INTEGER, type Schema, variantOf } from "./schema.js";
@@ -136,9 +137,11 @@ export function wellFormed(root: unknown): boolean {
 /**
  * Reads JSON. Where the schema names bytes, long arrays of 0-255 are cut out of the UTF-8 text
  * and read into Uint8Arrays directly; the rest goes through JSON.parse. The value is brought to
- * the schema's shape (byte arrays become Uint8Array); throws what JSON.parse throws.
+ * the schema's shape (byte arrays become Uint8Array); throws what JSON.parse throws, and
+ * DeserializationFailed for text nested deeper than MAX_NESTING (./nesting.ts).
  */
 export function decodeJson(data: Uint8Array, schema?: Schema): unknown {
+  if (jsonTooDeep(data)) throw tooDeep("json");
   if (schema !== undefined && data.length >= CUT_FROM && namesBytes(schema)) {
     const cut = cutBytes(data);
     if (cut) {

@@ -1,4 +1,5 @@
 import { COST, containerBudget, overBudget } from "./budget.js";
+import { MAX_NESTING, tooDeep } from "./nesting.js";
 
 /**
  * What msgpackr lets through and the bus refuses, found in one pass over a payload's tokens, with
@@ -10,7 +11,8 @@ import { COST, containerBudget, overBudget } from "./budget.js";
  *   outside serde's data model, which the bus's formats share. msgpackr makes objects of them
  *   that validate as what they are not and become `{}` in JSON; the SDKs' decoders refuse them;
  * - more maps, arrays and bins than its container budget (./budget.ts): each is a JS object once
- *   read, and msgpack spends one byte on an empty one where JSON spends two or three (`[]`, `,{}`).
+ *   read, and msgpack spends one byte on an empty one where JSON spends two or three (`[]`, `,{}`);
+ * - maps and arrays nested deeper than MAX_NESTING (./nesting.ts): msgpackr reads them recursively.
  *
  * It runs before msgpackr reads the payload, so that a payload over its budget costs no object at
  * all; lengths in it may run past the bytes (msgpackr refuses such a payload after), and the scan
@@ -47,7 +49,10 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
   let p = 0;
   // values still to read: one, and those each map and array adds
   let pending = 1;
+  // For each map and array open around the value read next: `pending` once its values are read.
+  const closes: number[] = [];
   while (pending > 0 && p < n) {
+    while (closes.length && pending <= closes[closes.length - 1]!) closes.pop();
     pending--;
     const at = p;
     const t = d[p++]!;
@@ -55,6 +60,8 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
     if (t < 0xa0) {
       if ((left -= t < 0x90 ? COST.map : COST.array) < 0) throw overBudget("msgpack", limit);
       if (t < 0x90) pairs += t & 0x0f;
+      if (closes.length >= MAX_NESTING) throw tooDeep("msgpack");
+      if (t & 0x0f) closes.push(pending);
       pending += t < 0x90 ? (t & 0x0f) * 2 : t & 0x0f; // fixmap, fixarray
       continue;
     }
@@ -82,9 +89,11 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
       case 0xdb: len = u32(d, p); p += 4; break;
       case 0xdc: case 0xdd: case 0xde: case 0xdf: { // array 16/32, map 16/32
         if ((left -= t < 0xde ? COST.array : COST.map) < 0) throw overBudget("msgpack", limit);
+        if (closes.length >= MAX_NESTING) throw tooDeep("msgpack");
         const count = t & 1 ? u32(d, p) : u16(d, p);
         p += t & 1 ? 4 : 2;
         if (t >= 0xde) pairs += count;
+        if (count) closes.push(pending);
         pending += t < 0xde ? count : 2 * count;
         continue;
       }

@@ -1,0 +1,44 @@
+import { BusError } from "../errors.js";
+
+/**
+ * How deep a payload read from a caller may nest maps and arrays. msgpackr's reader, the JSON and
+ * msgpack writers that transcode and the line writer of callbacks over HTTP all recurse, one stack
+ * frame a level: past a few thousand levels they run out of stack, where they are is what decides,
+ * so a request the edge read could fail once transcoded, or pass and its echo fail as the module's
+ * reply (a 500 blaming the module for the caller's bytes). Held to this when read, every value the
+ * host holds is far within any of them. serde_json's own limit is 128.
+ */
+export const MAX_NESTING = 512;
+
+/** The refusal of a payload nested deeper than MAX_NESTING: the caller's bytes (400), as other unreadable payloads are. */
+export function tooDeep(format: "json" | "msgpack"): BusError {
+  return BusError.of("DeserializationFailed", `${format} payload nested deeper than ${MAX_NESTING} levels of maps and arrays, the bus's limit`);
+}
+
+/**
+ * Whether JSON text opens more than MAX_NESTING arrays and objects at once, by one pass over its
+ * bytes, strings stepped over. Text that is not JSON may be told either way: JSON.parse refuses it.
+ */
+export function jsonTooDeep(d: Uint8Array): boolean {
+  // Each level opens with a byte of its own.
+  if (d.length <= MAX_NESTING) return false;
+  let depth = 0;
+  for (let i = 0; i < d.length; i++) {
+    const c = d[i]!;
+    if (c === 0x22) {
+      // to the closing quote: the first one not escaped by an odd run of backslashes
+      for (;;) {
+        i = d.indexOf(0x22, i + 1);
+        if (i < 0) return false;
+        let k = i - 1;
+        while (d[k] === 0x5c) k--;
+        if ((i - 1 - k) % 2 === 0) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_NESTING) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
