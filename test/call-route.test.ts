@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { Code } from "../src/abi.js";
 import { callAddress } from "../src/http/call-route.js";
@@ -127,6 +128,37 @@ describe("the call route and the router answer alike", () => {
     const get = await worker("/call/hello/greet");
     expect(get.status).toBe(405);
     expect(get.headers.get("allow")).toBe("POST");
+  });
+});
+
+describe("a body that breaks off as it is read is the caller's 400, not a 500", () => {
+  /** Some bytes, then the client's upload fails. */
+  const breaking = (declared?: number) => {
+    let sent = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent) return controller.error(new Error("the upload broke off"));
+        sent = true;
+        controller.enqueue(new TextEncoder().encode('{"name":'));
+      },
+    });
+    const headers: Record<string, string> = { "content-type": "application/json", ...(declared === undefined ? {} : { "content-length": String(declared) }) };
+    return { method: "POST", headers, body, duplex: "half" } as RequestInit;
+  };
+
+  it.each([
+    ["/call/hello/greet", undefined, "request body"],
+    ["/call/hello/greet", 14, "request body"],
+    ["/call/hell%6F/greet", undefined, "request body"],
+    ["/processes", undefined, "a POST /processes body"],
+    ["/processes", 14, "a POST /processes body"],
+  ])("%s, Content-Length %s", async (path, declared, what) => {
+    const { app, logs } = guestApp();
+    const res = await app.request(path, breaking(declared), env);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ codeName: "BadRequest", code: Code.BadRequest, error: `${what} could not be read: the upload broke off` });
+    expect(logs.filter((l) => l.module === "hello")).toEqual([]);
+    expect((await app.request("/call/hello/greet", { method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"Ada"}' })).status).toBe(200);
   });
 });
 

@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import type { Env } from "../env.js";
 import { KEEP_LINES } from "../log.js";
-import { readCapped } from "../bytes.js";
 import { BusError, codeOf, nameInMessage, unwrap } from "../errors.js";
 import { DEFAULT_LIMITS } from "../manifest.js";
 import { checkSpawnRequest, notCommand, type SpawnRequest } from "../process.js";
@@ -11,7 +10,7 @@ import { formatOfContentType } from "./formats.js";
 import { Format } from "../abi.js";
 import type { Payload } from "../codec/index.js";
 import { callbackStream, wantsCallbacks } from "./callbacks.js";
-import { callPayload, payloadResponse } from "./request.js";
+import { callPayload, payloadResponse, readBody } from "./request.js";
 
 /** What a POST /processes body may hold besides stdin: module, args, env, flags. */
 export const BODY_BYTES = 1024 * 1024;
@@ -58,7 +57,7 @@ export function processRoutes(runtime: Runtime) {
 
   app.post("/", async (c) => {
     checkJson(c.req.header("content-type"));
-    const raw = await readCapped(c.req.raw.body, c.req.header("content-length") ?? null, maxBody, "a POST /processes body", { drain: true });
+    const raw = await readBody(c.req.raw, maxBody, "a POST /processes body");
     let body: { module?: unknown; args?: unknown; env?: unknown; stdin?: unknown; stdinOpen?: unknown; tty?: unknown };
     try {
       body = JSON.parse(new TextDecoder().decode(raw));

@@ -38,21 +38,34 @@ export async function callPayload(runtime: Runtime, request: Request, module: st
   // A session's instance (`chat@room-a`) is held to its module's limit. These are the bytes on the
   // wire; the runtime holds a request it transcodes to the limit again, in the topic's format.
   const limit = moduleOf(runtime.modules, module)!.manifest.limits.requestBytes;
-  const declared = headers.get("content-length");
-  const length = declared === null || declared === "" ? Number.NaN : Number(declared);
-  // A declared length within the limit is read in one native call on the request itself (the
-  // runtime holds a body to its declared length): wrapping its stream in a Response to read it
-  // was a fifth of the route's CPU. Past the limit, or undeclared, the body is drained, not
-  // cancelled: answering before the upload ends breaks the connection behind a proxy.
-  const data =
-    length <= limit
-      ? heldTo(new Uint8Array(await request.arrayBuffer()), declared, limit, "request body")
-      : await readCapped(request.body, declared, limit, "request body", { drain: true });
+  const data = await readBody(request, limit, "request body");
   if ((format === Format.Json || format === Format.Msgpack) && !data.length) {
     throw BusError.of("DeserializationFailed", `empty body: topic ${topic} wants one ${contentTypeOf(format)} value`);
   }
   checkRequest(spec, format, data, limit);
   return { format, data };
+}
+
+/**
+ * A request's body, whole, held to `limit` bytes (LimitExceeded past it). One that breaks off as
+ * it is read (the client's upload failed, or it went away) is the caller's: 400 BadRequest, not
+ * a 500 InternalFailure.
+ */
+export async function readBody(request: Request, limit: number, what: string): Promise<Uint8Array> {
+  const declared = request.headers.get("content-length");
+  const length = declared === null || declared === "" ? Number.NaN : Number(declared);
+  try {
+    // A declared length within the limit is read in one native call on the request itself (the
+    // runtime holds a body to its declared length): wrapping its stream in a Response to read it
+    // was a fifth of the route's CPU. Past the limit, or undeclared, the body is drained, not
+    // cancelled: answering before the upload ends breaks the connection behind a proxy.
+    return length <= limit
+      ? heldTo(new Uint8Array(await request.arrayBuffer()), declared, limit, what)
+      : await readCapped(request.body, declared, limit, what, { drain: true });
+  } catch (err) {
+    if (err instanceof BusError) throw err;
+    throw BusError.of("BadRequest", `${what} could not be read: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 /** A reply as the HTTP answer: its bytes as they are, under its format's content type. */
