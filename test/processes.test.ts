@@ -349,6 +349,25 @@ describe("processes (BusProcess Durable Object)", () => {
     expect(await res.json()).toMatchObject({ codeName: "InvalidHandle", module: "echo-daemon", topic: "echo" });
   });
 
+  it("a call to a process killed while its body was read is 409 too, not the 500 of the object's InvalidHandle", async () => {
+    const { app } = guestApp();
+    for (const accept of ["application/json", "application/x-ndjson"]) {
+      const { id } = await spawn("echo-daemon", []);
+      // The edge found it running; the body's first read kills it, before the call reaches the object.
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          expect((await worker(`/processes/${id}`, { method: "DELETE" })).status).toBe(200);
+          controller.enqueue(new TextEncoder().encode("{}"));
+          controller.close();
+        },
+      });
+      const init = { method: "POST", headers: { "content-type": "application/json", accept }, body, duplex: "half" } as RequestInit;
+      const res = await app.request(`/processes/${id}/call/echo`, init, env);
+      expect(res.status, accept).toBe(409);
+      expect(await res.json()).toMatchObject({ codeName: "InvalidHandle", module: "echo-daemon", topic: "echo", error: `process ${id} is not running` });
+    }
+  });
+
   it("takes only application/json (or no Content-Type, as /call): 415 Unsupported for text/plain or msgpack", async () => {
     const body = JSON.stringify({ module: "countdown", args: ["1", "1"] });
     for (const type of ["text/plain", "application/msgpack"]) {

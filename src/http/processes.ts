@@ -7,7 +7,7 @@ import { checkSpawnRequest, notCommand, type SpawnRequest } from "../process.js"
 import type { Runtime } from "../runtime.js";
 import { HttpError } from "./errors.js";
 import { formatOfContentType } from "./formats.js";
-import { Format } from "../abi.js";
+import { Code, Format } from "../abi.js";
 import type { Payload } from "../codec/index.js";
 import { callbackStream, wantsCallbacks } from "./callbacks.js";
 import { callPayload, payloadResponse, readBody } from "./request.js";
@@ -116,7 +116,15 @@ export function processRoutes(runtime: Runtime) {
     c.set("topic", topic);
     if (info.status !== "running") throw new HttpError("InvalidHandle", `process ${info.id} is not running`, 409);
     const request = await callPayload(runtime, c.req.raw, info.module, topic);
-    if (!wantsCallbacks(c.req.raw)) return payloadResponse(unwrap(await stub.call(topic, request)) as Payload);
+    // The object's refusal of a process that ended since the check above (killed while the body
+    // was read, say): 409 as that check answers, not the 500 of its code. Any other, as it is.
+    const ended = async (err: unknown): Promise<never> => {
+      if (err instanceof BusError && err.code === Code.InvalidHandle && (await stub.status())?.status !== "running") {
+        throw new HttpError("InvalidHandle", err.message, 409);
+      }
+      throw err;
+    };
+    if (!wantsCallbacks(c.req.raw)) return payloadResponse((await stub.call(topic, request).then((outcome) => unwrap(outcome)).catch(ended)) as Payload);
     // Accept: application/x-ndjson: its callbacks, then the reply, as lines. The object sends
     // them through a stub of `events`, which lives as long as the RPC call: until the reply.
     return callbackStream(c.req.raw, { module: info.module, topic }, async (sink) => {
@@ -125,6 +133,8 @@ export function processRoutes(runtime: Runtime) {
       sink.signal.addEventListener("abort", drop, { once: true });
       try {
         return unwrap(await stub.call(topic, request, { id, caller: "http" }, { callback: (t, p) => codeOf(() => sink.callback(t, p)) })) as Payload;
+      } catch (err) {
+        return await ended(err);
       } finally {
         sink.signal.removeEventListener("abort", drop);
       }
