@@ -45,7 +45,7 @@ const NAMES = Object.keys(MODULES);
 /** A name as a path segment: a real one mostly, else something hostile. */
 function segment(rng: Rng, real: readonly string[]): string {
   const name = real.length ? rng.pick(real) : "x";
-  switch (rng.weighted({ real: 30, encoded: 2, badEscape: 2, long: 1, unicode: 2, dots: 1, empty: 1, proto: 1, odd: 2, os: 1 })) {
+  switch (rng.weighted({ real: 80, encoded: 2, badEscape: 2, long: 1, unicode: 2, dots: 1, empty: 1, proto: 1, odd: 2, os: 1 })) {
     case "real":
       return name;
     case "encoded":
@@ -89,7 +89,7 @@ function query(rng: Rng): string {
 
 /** A path of some route (or of none), made odd, and the method that route takes. */
 function path(rng: Rng, targets: Targets): [path: string, method: string] {
-  const route = rng.weighted({ call: 40, processes: 22, bus: 8, openapi: 4, console: 4, root: 4, unknown: 10 });
+  const route = rng.weighted({ call: 40, processes: 22, bus: 8, openapi: 4, console: 4, root: 4, unknown: 5 });
   let p: string;
   let m = "GET";
   switch (route) {
@@ -122,8 +122,8 @@ function path(rng: Rng, targets: Targets): [path: string, method: string] {
     default:
       p = `/${segment(rng, ["nowhere", "call", "processes", "bus"])}/${segment(rng, ["x"])}`;
   }
-  if (rng.chance(0.08)) p = p.replace("/", "//");
-  if (rng.chance(0.05)) p += "/";
+  if (rng.chance(0.04)) p = p.replace("/", "//");
+  if (rng.chance(0.03)) p += "/";
   return [p + query(rng), m];
 }
 
@@ -195,31 +195,41 @@ function value(rng: Rng): unknown {
   ]);
 }
 
-function body(rng: Rng): Uint8Array<ArrayBuffer> | string | undefined {
-  switch (rng.weighted({ json: 10, none: 2, empty: 2, truncated: 3, nested: 2, huge: 1, msgpack: 3, garbage: 3, textual: 3 })) {
+const JSON_TYPE = "application/json";
+const MSGPACK = "application/msgpack";
+
+/** A body, and the content type it is in (a guess, for garbage). */
+function body(rng: Rng): [Uint8Array<ArrayBuffer> | string | undefined, string] {
+  switch (rng.weighted({ json: 10, none: 2, empty: 2, truncated: 3, nested: 4, huge: 1, msgpack: 3, garbage: 3, textual: 3 })) {
     case "json":
-      return JSON.stringify(value(rng));
+      return [JSON.stringify(value(rng)), JSON_TYPE];
     case "none":
-      return undefined;
+      return [undefined, JSON_TYPE];
     case "empty":
-      return "";
+      return ["", rng.pick([JSON_TYPE, MSGPACK])];
     case "truncated": {
       const text = JSON.stringify(value(rng));
-      return text.slice(0, rng.int(text.length));
+      return [text.slice(0, rng.int(text.length)), JSON_TYPE];
     }
     case "nested": {
-      const depth = rng.pick([100, 1000, 100_000, 600_000]);
+      const depth = rng.pick([100, 600, 1000, 3000, 10_000, 100_000, 600_000]);
+      if (rng.chance(0.4)) {
+        // msgpack: fixarrays of one, nil at the bottom
+        const deep = new Uint8Array(depth + 1).fill(0x91);
+        deep[depth] = 0xc0;
+        return [deep, MSGPACK];
+      }
       const open = rng.pick(["[", '{"a":', '{"name":[']);
-      return rng.chance(0.5) ? open.repeat(depth) : `${"[".repeat(depth)}${"]".repeat(depth)}`;
+      return [rng.chance(0.5) ? open.repeat(depth) : `${"[".repeat(depth)}${"]".repeat(depth)}`, JSON_TYPE];
     }
     case "huge":
-      return rng.pick([JSON.stringify({ name: "x".repeat((1 << 20) + rng.int(1000)) }), `[${"1,".repeat(600_000)}1]`, `"${"\\u0000".repeat(200_000)}"`]);
+      return [rng.pick([JSON.stringify({ name: "x".repeat((1 << 20) + rng.int(1000)) }), `[${"1,".repeat(600_000)}1]`, `"${"\\u0000".repeat(200_000)}"`]), JSON_TYPE];
     case "msgpack":
-      return new Uint8Array(pack(value(rng)));
+      return [new Uint8Array(pack(value(rng))), MSGPACK];
     case "garbage":
-      return rng.bytes(rng.pick([1, 2, 7, 100, 4096])) as Uint8Array<ArrayBuffer>;
+      return [rng.bytes(rng.pick([1, 2, 7, 100, 4096])) as Uint8Array<ArrayBuffer>, rng.pick([MSGPACK, "application/x-bincode", "application/octet-stream", JSON_TYPE])];
     default:
-      return rng.pick([
+      return [rng.pick([
         '{"name":"Ada"} trailing',
         '\uFEFF{"name":"Ada"}',
         '{"name":"\\ud800"}',
@@ -236,7 +246,7 @@ function body(rng: Rng): Uint8Array<ArrayBuffer> | string | undefined {
         "null",
         " ",
         "\u0000",
-      ]);
+      ]), JSON_TYPE];
   }
 }
 
@@ -245,13 +255,13 @@ export function httpCase(rng: Rng, targets: Targets): HttpCase {
   const [p, own] = path(rng, targets);
   const m = method(rng, own);
   const headers: [string, string][] = [];
-  if (rng.chance(0.85)) headers.push(["content-type", rng.chance(0.5) ? "application/json" : rng.pick(CONTENT_TYPES)]);
+  // fetch refuses a GET or HEAD with a body.
+  const [b, type] = m === "GET" || m === "HEAD" ? [undefined, JSON_TYPE] : body(rng);
+  if (rng.chance(0.85)) headers.push(["content-type", rng.chance(0.6) ? type : rng.pick(CONTENT_TYPES)]);
   if (rng.chance(0.3)) headers.push(["accept", rng.pick(["application/json", "application/x-ndjson", "application/x-ndjson;q=0", "application/x-ndjson; q=0.5, */*", "*/*", "text/html", "garbage;;;q=x", ""])]);
   if (rng.chance(0.06)) headers.push(["origin", rng.pick(["http://bus.test", "https://evil.example", "null", "http://bus.test:80", ""])]);
   if (rng.chance(0.1)) headers.push(["authorization", rng.pick(["Bearer x", "Bearer", "Basic abc", "x".repeat(10_000)])]);
   if (rng.chance(0.05)) headers.push(["sec-websocket-protocol", "wasm-bus, wasm-bus.bearer.zz"]);
-  // fetch refuses a GET or HEAD with a body.
-  const b = m === "GET" || m === "HEAD" ? undefined : body(rng);
   const length = b === undefined ? 0 : typeof b === "string" ? enc.encode(b).length : b.length;
   if (b !== undefined && rng.chance(0.1)) {
     headers.push(["content-length", rng.pick([String(length), "0", "1", String(length + 1), String(Math.max(0, length - 1)), "99999999999", "-1", "abc", "1e3", ""])]);
