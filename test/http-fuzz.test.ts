@@ -16,6 +16,8 @@ import { post, worker as fetchWorker } from "./worker.js";
  * request may hang; a good call made beside it and one made after it are answered right; and
  * nothing is thrown past the Worker (an unhandled rejection, an error on the console).
  * CI: seed 20261201, 300 requests. Another: `npm run fuzz -- --http --seed N --actions M`.
+ * workerd logs "uncaught exception" for a case whose own upload fails or that gives up: that is
+ * the client's side (it does so for a route that never reads the body), not the Worker's.
  */
 declare global {
   interface ImportMeta {
@@ -60,10 +62,10 @@ function request(c: HttpCase, signal?: AbortSignal): Request | string {
   }
 }
 
-/** The answer to one case: through the Worker's own fetch, or with ALLOWED_HOSTS set, its handler with that var. */
+/** The answer to one case: through the Worker's own fetch, or where the case sets vars, its handler with them. */
 function send(c: HttpCase, req: Request): Promise<Response> {
-  if (c.allowedHosts === undefined) return fetchWorker(req.url.slice("http://bus.test".length), req);
-  return Promise.resolve(worker.fetch(req, { ...(env as unknown as Env), ALLOWED_HOSTS: c.allowedHosts }, { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext));
+  if (c.vars === undefined) return fetchWorker(req.url.slice("http://bus.test".length), req);
+  return Promise.resolve(worker.fetch(req, { ...(env as unknown as Env), ...c.vars }, { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext));
 }
 
 function within<T>(promise: Promise<T>, what: string): Promise<T> {

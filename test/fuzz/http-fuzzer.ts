@@ -12,8 +12,11 @@ export interface HttpCase {
   path: string;
   headers: [string, string][];
   body?: Uint8Array<ArrayBuffer> | string;
-  /** ALLOWED_HOSTS for this request, where the case tries the host rule (src/http/hosts.ts). */
-  allowedHosts?: string;
+  /**
+   * Vars the Worker runs this request under, where the case tries the host rule (ALLOWED_HOSTS,
+   * src/http/hosts.ts), the origin rule (ALLOWED_ORIGINS) or the bearer token (BUS_TOKEN).
+   */
+  vars?: Record<string, string>;
   /** The body as a stream of chunks of this many bytes (no length known), failing after the first where `fails`. */
   stream?: { chunk: number; fails: boolean };
   /** The client gives up after this many milliseconds (0: as soon as it has sent). */
@@ -259,20 +262,31 @@ export function httpCase(rng: Rng, targets: Targets): HttpCase {
   const [b, type] = m === "GET" || m === "HEAD" ? [undefined, JSON_TYPE] : body(rng);
   if (rng.chance(0.85)) headers.push(["content-type", rng.chance(0.6) ? type : rng.pick(CONTENT_TYPES)]);
   if (rng.chance(0.3)) headers.push(["accept", rng.pick(["application/json", "application/x-ndjson", "application/x-ndjson;q=0", "application/x-ndjson; q=0.5, */*", "*/*", "text/html", "garbage;;;q=x", ""])]);
-  if (rng.chance(0.06)) headers.push(["origin", rng.pick(["http://bus.test", "https://evil.example", "null", "http://bus.test:80", ""])]);
+  if (rng.chance(0.08)) headers.push(["origin", rng.pick(["http://bus.test", "https://evil.example", "null", "http://bus.test:80", "", "HTTPS://EVIL.EXAMPLE"])]);
+  if (rng.chance(0.03)) headers.push(["access-control-request-method", rng.pick(["POST", "GET", "PUT", ""])]);
   if (rng.chance(0.1)) headers.push(["authorization", rng.pick(["Bearer x", "Bearer", "Basic abc", "x".repeat(10_000)])]);
   if (rng.chance(0.05)) headers.push(["sec-websocket-protocol", "wasm-bus, wasm-bus.bearer.zz"]);
   const length = b === undefined ? 0 : typeof b === "string" ? enc.encode(b).length : b.length;
   if (b !== undefined && rng.chance(0.1)) {
     headers.push(["content-length", rng.pick([String(length), "0", "1", String(length + 1), String(Math.max(0, length - 1)), "99999999999", "-1", "abc", "1e3", ""])]);
   }
-  const allowedHosts = rng.chance(0.1) ? rng.pick(["localhost, *.localhost", "*", "bus.test", ""]) : undefined;
-  if (allowedHosts !== undefined || rng.chance(0.05)) {
+  let vars: Record<string, string> | undefined;
+  if (rng.chance(0.15)) {
+    vars = {};
+    if (rng.chance(0.6)) vars.ALLOWED_HOSTS = rng.pick(["localhost, *.localhost", "*", "bus.test", "", " , ,"]);
+    if (rng.chance(0.4)) vars.ALLOWED_ORIGINS = rng.pick(["*", "https://evil.example", "http://bus.test/", "null", ","]);
+    if (rng.chance(0.4)) {
+      vars.BUS_TOKEN = "s3cret";
+      if (rng.chance(0.6)) headers.push(["authorization", rng.pick(["Bearer s3cret", "bearer   s3cret  ", "Bearer s3cret2", "Bearer s3cre"])]);
+    }
+  }
+  if (vars?.ALLOWED_HOSTS !== undefined || rng.chance(0.05)) {
     headers.push(["host", rng.pick(["localhost", "localhost:8787", "LOCALHOST", "app.localhost", "evil.example", "127.0.0.1:1", "[::1]", "[::1", "", "a b", "bus.test", "x".repeat(300), "localhost.", "xn--nxasmq6b", "0x7f.1", "localhost:99999"])]);
   }
-  const stream = b !== undefined && rng.chance(0.1) ? { chunk: rng.pick([1, 100, 4096, 65536]), fails: rng.chance(0.4) } : undefined;
+  // Chunks of a byte or a hundred only for small bodies: a megabyte a byte a chunk takes a minute to pump.
+  const stream = b !== undefined && rng.chance(0.1) ? { chunk: rng.pick(length > 16_384 ? [4096, 65536] : [1, 100, 4096, 65536]), fails: rng.chance(0.4) } : undefined;
   const abortMs = rng.chance(0.05) ? rng.pick([0, 1, 5, 20]) : undefined;
-  return { method: m, path: p, headers, body: b, allowedHosts, stream, abortMs };
+  return { method: m, path: p, headers, body: b, vars, stream, abortMs };
 }
 
 /** A case as one line for a failure message: enough to see it, never megabytes. */
@@ -280,5 +294,5 @@ export function describeCase(c: HttpCase): string {
   const cut = (s: string) => (s.length > 120 ? `${s.slice(0, 120)}… (${s.length})` : s);
   const b = c.body === undefined ? "no body" : typeof c.body === "string" ? `body ${JSON.stringify(cut(c.body))}` : `body bytes[${c.body.length}] ${[...c.body.slice(0, 16)].join(",")}`;
   const how = `${c.stream ? ` streamed in ${c.stream.chunk}-byte chunks${c.stream.fails ? ", failing after the first" : ""}` : ""}${c.abortMs !== undefined ? `, aborted after ${c.abortMs} ms` : ""}`;
-  return `${c.method} ${JSON.stringify(cut(c.path))} headers ${JSON.stringify(c.headers.map(([k, v]) => [k, cut(v)]))} ${b}${c.allowedHosts !== undefined ? ` ALLOWED_HOSTS=${JSON.stringify(c.allowedHosts)}` : ""}${how}`;
+  return `${c.method} ${JSON.stringify(cut(c.path))} headers ${JSON.stringify(c.headers.map(([k, v]) => [k, cut(v)]))} ${b}${c.vars ? ` vars ${JSON.stringify(c.vars)}` : ""}${how}`;
 }
