@@ -207,6 +207,25 @@ describe("route misses and auth are JSON errors with their own codes", () => {
     expect(json.code).not.toBe(Code.Success);
   });
 
+  it("repeats a long path, process id, Content-Type, Host or Origin cut to 256 characters, not whole", async () => {
+    const long = "a".repeat(20_000);
+    const cases: [Response | Promise<Response>, number, string][] = [
+      [worker(`/nowhere/${long}`), 404, `no route GET /nowhere/${"a".repeat(247)}… (20009 characters); GET / lists the routes`],
+      [worker(`/call/${long}/greet`, { method: "OPTIONS" }), 405, `OPTIONS is not allowed on /call/${"a".repeat(250)}… (20012 characters); use POST`],
+      [post("/call/hello/greet", "{}", long), 415, `Content-Type ${long.slice(0, 256)}… (20000 characters) is not a bus format (application/json, application/msgpack, application/x-msgpack, application/vnd.msgpack, application/octet-stream, application/x-bincode)`],
+      [worker(`/processes/${long}/logs`), 404, `no process ${long.slice(0, 256)}… (20000 characters)`],
+      [post("/processes", "{}", long), 415, `Content-Type ${long.slice(0, 256)}… (20000 characters) is not application/json, the one type POST /processes takes`],
+    ];
+    const { app } = guestApp();
+    cases.push([app.request("/modules", { headers: { host: long } }, { ALLOWED_HOSTS: "localhost" }), 403, `this server does not answer to the host "${long.slice(0, 256)}… (20000 characters)": ALLOWED_HOSTS lists the hostnames it does (comma-separated, *.name for the names under one, * for any)`]);
+    cases.push([app.request("/modules", { headers: { origin: `https://${long}` } }), 403, `a page of https://${long.slice(0, 248)}… (20008 characters) may not call here: ALLOWED_ORIGINS lists the origins whose pages may (this Worker's own always may)`]);
+    for (const [answer, status, error] of cases) {
+      const res = await answer;
+      expect(res.status).toBe(status);
+      expect(((await res.json()) as ErrorBody).error).toBe(error);
+    }
+  });
+
   it("a wrong method on a known route is 405 with Allow", async () => {
     const get = await worker("/call/hello/greet");
     expect(get.status).toBe(405);

@@ -110,6 +110,8 @@ async function problems(c: HttpCase, res: Response): Promise<string[]> {
   const extra = Object.keys(body).filter((k) => !ERROR_KEYS.has(k));
   if (extra.length) out.push(`keys beyond the error body's: ${extra.join(", ")}`);
   if (typeof body.error !== "string" || body.error === "") out.push(`no error message: ${text.slice(0, 200)}`);
+  // What the caller sent is repeated cut (nameInMessage): a message of a 20,000-character path is no clearer for all of it.
+  else if (body.error.length > 1000) out.push(`an error message of ${body.error.length} characters: ${body.error.slice(0, 200)}`);
   if (typeof body.code !== "number" || body.codeName !== codeName(body.code) || body.codeName === "Unknown" || body.code === Code.Success) out.push(`code ${body.code} and codeName ${body.codeName} are no known pair`);
   if (/call stack|TypeError|RangeError|ReferenceError|undefined is not|Cannot read prop/i.test(String(body.error))) out.push(`the engine's words, not the Worker's: ${String(body.error).slice(0, 300)}`);
   if (res.status === 500 && !MODULE_FAILURES.has(String(body.codeName))) out.push(`a 500 that is no module's failure: ${text.slice(0, 300)}`);

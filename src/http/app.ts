@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { ABI_VERSION } from "../abi.js";
-import { BusError } from "../errors.js";
+import { BusError, nameInMessage } from "../errors.js";
 import type { Env } from "../env.js";
 import type { Runtime } from "../runtime.js";
 import { callAddress, serveCall } from "./call-route.js";
@@ -74,10 +74,12 @@ export function createApp(runtime: Runtime) {
   app.notFound((c) => {
     const path = new URL(c.req.url).pathname;
     const allowed = ROUTE_PATTERNS.filter((r) => r.pattern.test(path)).map((r) => r.method);
+    // The path as the message repeats it, cut: a caller's path may be 200 KB.
+    const named = nameInMessage(path);
     if (allowed.length) {
-      return errorResponse(BusError.of("MethodNotAllowed", `${c.req.method} is not allowed on ${path}; use ${allowed.join(" or ")}`), {}, { allow: allowed.join(", ") });
+      return errorResponse(BusError.of("MethodNotAllowed", `${c.req.method} is not allowed on ${named}; use ${allowed.join(" or ")}`), {}, { allow: allowed.join(", ") });
     }
-    return errorResponse(BusError.of("NotFound", `no route ${c.req.method} ${path}; GET / lists the routes`));
+    return errorResponse(BusError.of("NotFound", `no route ${c.req.method} ${named}; GET / lists the routes`));
   });
 
   app.onError((err, c) => errorResponse(err, { module: c.get("module"), topic: c.get("topic") }));

@@ -1,5 +1,5 @@
 import type { Env } from "../env.js";
-import { BusError } from "../errors.js";
+import { BusError, nameInMessage } from "../errors.js";
 import { errorResponse } from "./errors.js";
 
 // Which names the Worker answers to. The origin rule (origins.ts) cannot tell a page of a name its
@@ -25,7 +25,7 @@ export function withHosts<E extends Partial<Env> | undefined, C>(fetch: Fetch<E,
     const host = request.headers.get("host") ?? new URL(request.url).host;
     const name = hostname(host);
     if (name !== undefined && (ipAddress(name) || allowed(name, list))) return fetch(request, env, ctx);
-    return errorResponse(BusError.of("AccessDenied", `this server does not answer to the host ${JSON.stringify(host)}: ALLOWED_HOSTS lists the hostnames it does (comma-separated, *.name for the names under one, * for any)`));
+    return errorResponse(BusError.of("AccessDenied", `this server does not answer to the host ${JSON.stringify(nameInMessage(host))}: ALLOWED_HOSTS lists the hostnames it does (comma-separated, *.name for the names under one, * for any)`));
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Env } from "../env.js";
-import { BusError } from "../errors.js";
+import { BusError, nameInMessage } from "../errors.js";
 import { errorResponse } from "./errors.js";
 
 // Which web pages may use the Worker from a browser. A browser sends some requests of another
@@ -50,7 +50,7 @@ function allowed(origin: string, list: string | undefined): boolean {
 async function crossOrigin(origin: string, request: Request, list: string | undefined, next: () => Response | Promise<Response>): Promise<Response> {
   if (!allowed(origin, list)) {
     const what = request.headers.get("upgrade")?.toLowerCase() === "websocket" ? "open a WebSocket" : "call";
-    return errorResponse(BusError.of("AccessDenied", `a page of ${origin} may not ${what} here: ALLOWED_ORIGINS lists the origins whose pages may (this Worker's own always may)`));
+    return errorResponse(BusError.of("AccessDenied", `a page of ${nameInMessage(origin)} may not ${what} here: ALLOWED_ORIGINS lists the origins whose pages may (this Worker's own always may)`));
   }
   const cors = { "access-control-allow-origin": origin, vary: "Origin" };
   if (request.method === "OPTIONS" && request.headers.has("access-control-request-method")) {

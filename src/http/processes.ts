@@ -21,9 +21,12 @@ export const BODY_BYTES = 1024 * 1024;
  */
 function checkJson(contentType: string | undefined): void {
   if (formatOfContentType(contentType) !== Format.Json) {
-    throw new HttpError("Unsupported", `Content-Type ${contentType} is not application/json, the one type POST /processes takes`, 415);
+    throw new HttpError("Unsupported", `Content-Type ${nameInMessage(String(contentType))} is not application/json, the one type POST /processes takes`, 415);
   }
 }
+
+/** The 404 of an id that names no process: the id as the caller gave it, cut (it may be any path segment). */
+const noProcess = (id: string) => new HttpError("InvalidHandle", `no process ${nameInMessage(id)}`, 404);
 
 /** A query parameter that is a whole number from `min` to `max`, if given; BadRequest for anything else. */
 function count(value: string | undefined, name: string, min: number, max: number): number | undefined {
@@ -50,7 +53,7 @@ export function processRoutes(runtime: Runtime) {
     try {
       objectId = env.PROCESSES.idFromString(id);
     } catch {
-      throw new HttpError("InvalidHandle", `no process ${id}`, 404);
+      throw noProcess(id);
     }
     return env.PROCESSES.get(objectId);
   };
@@ -86,13 +89,13 @@ export function processRoutes(runtime: Runtime) {
 
   app.get("/:id", async (c) => {
     const info = await stubOf(c.env, c.req.param("id")).status();
-    if (!info) throw new HttpError("InvalidHandle", `no process ${c.req.param("id")}`, 404);
+    if (!info) throw noProcess(c.req.param("id"));
     return c.json(info);
   });
 
   app.delete("/:id", async (c) => {
     const info = await stubOf(c.env, c.req.param("id")).kill();
-    if (!info) throw new HttpError("InvalidHandle", `no process ${c.req.param("id")}`, 404);
+    if (!info) throw noProcess(c.req.param("id"));
     return c.json(info);
   });
 
@@ -100,7 +103,7 @@ export function processRoutes(runtime: Runtime) {
     const after = count(c.req.query("after"), "after", 0, Number.MAX_SAFE_INTEGER);
     const limit = count(c.req.query("limit"), "limit", 1, KEEP_LINES) ?? KEEP_LINES;
     const stub = stubOf(c.env, c.req.param("id"));
-    if (!(await stub.status())) throw new HttpError("InvalidHandle", `no process ${c.req.param("id")}`, 404);
+    if (!(await stub.status())) throw noProcess(c.req.param("id"));
     return c.json({ lines: await stub.logs(limit, after) });
   });
 
@@ -109,7 +112,7 @@ export function processRoutes(runtime: Runtime) {
   app.post("/:id/call/:topic", async (c) => {
     const stub = stubOf(c.env, c.req.param("id"));
     const info = await stub.status();
-    if (!info) throw new HttpError("InvalidHandle", `no process ${c.req.param("id")}`, 404);
+    if (!info) throw noProcess(c.req.param("id"));
     const topic = c.req.param("topic");
     // The scope before any refusal of the call, so every error body of it names module and topic.
     c.set("module", info.module);
@@ -143,7 +146,7 @@ export function processRoutes(runtime: Runtime) {
 
   app.get("/:id/attach", async (c) => {
     const stub = stubOf(c.env, c.req.param("id"));
-    if (!(await stub.status())) throw new HttpError("InvalidHandle", `no process ${c.req.param("id")}`, 404);
+    if (!(await stub.status())) throw noProcess(c.req.param("id"));
     return stub.fetch(c.req.raw);
   });
 

@@ -3,7 +3,7 @@ import { heldTo, readCapped } from "../bytes.js";
 import type { Payload } from "../codec/index.js";
 import { checkRequest } from "../codec/request-check.js";
 import { fit } from "../codec/schema.js";
-import { BusError, osNotServed } from "../errors.js";
+import { BusError, nameInMessage, osNotServed } from "../errors.js";
 import { moduleOf } from "../registry.js";
 import type { Runtime } from "../runtime.js";
 import { HttpError } from "./errors.js";
@@ -21,7 +21,7 @@ export async function callPayload(runtime: Runtime, request: Request, module: st
   const contentType = headers.get("content-type") ?? undefined;
   const format = formatOfContentType(contentType);
   if (format === undefined) {
-    throw new HttpError("Unsupported", `Content-Type ${contentType} is not a bus format (${BODY_TYPES.join(", ")})`, 415);
+    throw new HttpError("Unsupported", `Content-Type ${nameInMessage(String(contentType))} is not a bus format (${BODY_TYPES.join(", ")})`, 415);
   }
   const given = formatName(format)!;
   if (fit(spec, given) === "refused") {
