@@ -44,6 +44,10 @@ function prepare(v: unknown): unknown {
   if (typeof v === "bigint") return JSON.rawJSON(v.toString());
   // -0 as serde_json writes an f32 or f64 -0.0: JSON.stringify writes "0", and the sign was lost.
   if (v === 0 && 1 / v < 0) return JSON.rawJSON("-0.0");
+  // A float past 2^53 with no fraction, as a float: JSON.stringify writes 1e20 as 21 digits, which
+  // read back as an integer (a bigint past u64 that msgpack refuses); serde_json writes "1e20".
+  // An integer that large is a bigint here (every reader makes one), so a number is a float.
+  if (typeof v === "number") return Number.isSafeInteger(v) || !Number.isInteger(v) ? v : JSON.rawJSON(v.toExponential());
   if (v === null || typeof v !== "object") return v;
   if (v instanceof Uint8Array) {
     if (v.length < BYTES_BY_HAND) return Array.from(v);

@@ -93,6 +93,18 @@ describe("u128 and i128 in msgpack, as rmp-serde 1.3 has them", () => {
   });
 });
 
+describe("a float past 2^53 with no fraction, as serde_json writes one: a float", () => {
+  it("writes it with an exponent, so that it reads back a float and msgpack takes it back, with no types known", () => {
+    expect(text.decode(encode(Format.Json, { v: 1e20, w: [2 ** 60, -(2 ** 70)], s: 2 ** 53 - 1 }))).toBe('{"v":1e+20,"w":[1.152921504606847e+18,-1.1805916207174113e+21],"s":9007199254740991}');
+    // msgpack's float 1e20 through JSON (a module whose topic is json) and back
+    const there = transcode(msgpack("cb4415af1d78b58c40"), Format.Json);
+    expect(text.decode(there.data)).toBe('{"v":1e+20}');
+    expect(hex(transcode(there, Format.Msgpack).data)).toBe("81a176cb4415af1d78b58c40");
+    // a u64 past 2^53 is a bigint, and keeps its digits
+    expect(text.decode(encode(Format.Json, { v: 2n ** 60n }))).toBe('{"v":1152921504606846976}');
+  });
+});
+
 describe("-0, as serde keeps an f32's or f64's sign", () => {
   const F: Schema = { struct: { v: "f64" } };
   const sign = (x: unknown) => Object.is((x as { v: number }).v, -0);
