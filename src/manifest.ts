@@ -65,6 +65,18 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = defaults;
 
+/**
+ * The most `requestBytes` and `responseBytes` may be: 16 MiB. A process's or session's call
+ * crosses Workers RPC to its Durable Object, and RPC refuses a value over 32 MiB with an error
+ * that names no limit (a 40 MiB reply failed as "Serialized RPC arguments or return values are
+ * limited to 32MiB"). Half of that leaves room for the envelope, and keeps the copies one call
+ * holds at once (the guest's, the transcoded one, the RPC one, the caller's) within a Worker's
+ * 128 MB; it is also MAX_QUEUED_BYTES (src/call.ts), so one callback at the limit still fits the
+ * queue of callbacks on their way.
+ */
+export const MAX_PAYLOAD_BYTES = 16 << 20;
+const PAYLOAD_LIMITS = ["requestBytes", "responseBytes"];
+
 /** module.json's keys: the Worker's, and the build's (`target`, `source`, `metering`). */
 const MANIFEST_KEYS = ["description", "topics", "fetch", "limits", "instances", "target", "source", "metering"];
 const TOPIC_KEYS = ["format", "accepts", "request", "response", "callbacks", "description"] satisfies (keyof TopicSpec)[];
@@ -107,6 +119,9 @@ export function parseManifest(name: string, raw: unknown): Manifest {
   for (const [key, value] of Object.entries((m.limits ?? {}) as Record<string, unknown>)) {
     if (!Object.hasOwn(limits, key)) throw new Error(`module ${name}: unknown limit "${key}"`);
     if (typeof value !== "number" || !(value > 0)) throw new Error(`module ${name}: limit ${key} must be a positive number`);
+    if (PAYLOAD_LIMITS.includes(key) && value > MAX_PAYLOAD_BYTES) {
+      throw new Error(`module ${name}: limit ${key} is ${value}, over the most a call can carry across objects, ${MAX_PAYLOAD_BYTES} (16 MiB)`);
+    }
     limits[key as keyof Limits] = value;
   }
   const instances = (m.instances ?? "pooled") as Instances;

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseManifest } from "../../src/manifest.js";
+import { MAX_PAYLOAD_BYTES, parseManifest } from "../../src/manifest.js";
 
 const topic = { format: "json", request: { struct: { id: "u32" } } };
 
@@ -18,6 +18,15 @@ describe("parseManifest", () => {
   it("checks a topic's callbacks as it checks its request and response", () => {
     expect(() => parseManifest("m", { topics: { t: { ...topic, callbacks: { tick: "u33" } } } })).toThrow(/module m: topic t: callbacks\.tick: unknown type "u33"/);
     expect(() => parseManifest("m", { topics: { t: { ...topic, callbacks: ["tick"] } } })).toThrow(/module m: topic t: callbacks must be an object/);
+  });
+
+  it("refuses requestBytes and responseBytes over what a call across objects carries (Workers RPC: 32 MiB), naming the key and the most", () => {
+    for (const key of ["requestBytes", "responseBytes"]) {
+      for (const value of [100 * 2 ** 20, 2 ** 40, MAX_PAYLOAD_BYTES + 1]) {
+        expect(() => parseManifest("m", { topics: {}, limits: { [key]: value } })).toThrow(`module m: limit ${key} is ${value}, over the most a call can carry across objects, ${MAX_PAYLOAD_BYTES} (16 MiB)`);
+      }
+      expect(parseManifest("m", { topics: {}, limits: { [key]: MAX_PAYLOAD_BYTES } }).limits[key as "requestBytes"]).toBe(MAX_PAYLOAD_BYTES);
+    }
   });
 
   it("takes every key a module may have, the build's (target, source, metering) among them", () => {

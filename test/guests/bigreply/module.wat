@@ -1,0 +1,20 @@
+;; fill [n as u32 little-endian]: answers n bytes of its memory from 64 KiB on, growing memory to
+;; hold them first. A reply as large as limits allow, from a request of four bytes.
+(module
+  (import "wasm-bus" "listen" (func $listen (param i32 i32) (result i32)))
+  (import "wasm-bus" "reply" (func $reply (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "fill")
+  (func (export "_initialize")
+    (drop (call $listen (i32.const 16) (i32.const 4))))
+  (func (export "wasm_bus_malloc") (param i32) (result i32) (i32.const 4096))
+  (func (export "wasm_bus_free") (param i32 i32))
+  (func (export "wasm_bus_start") (param i32) (param $h i32) (param i32) (param $t i32) (param $tlen i32) (param $req i32) (param $len i32)
+    (local $n i32) (local $pages i32)
+    (local.set $n (i32.load (local.get $req)))
+    (local.set $pages (i32.add (i32.const 2) (i32.shr_u (local.get $n) (i32.const 16))))
+    (if (i32.gt_u (local.get $pages) (memory.size))
+      (then (drop (memory.grow (i32.sub (local.get $pages) (memory.size))))))
+    (drop (call $reply (local.get $h) (i32.const 0) (i32.const 65536) (local.get $n))))
+  (func (export "wasm_bus_error") (param i32 i32))
+  (func (export "wasm_bus_drop") (param i32)))
