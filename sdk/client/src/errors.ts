@@ -1,3 +1,4 @@
+import { readUpTo } from "./body.js";
 import { Code, type CodeName, codeName } from "./codes.js";
 
 /** The fields of the runtime's one error body (HTTP) and of a fault frame (WebSocket). */
@@ -67,32 +68,9 @@ export function errorBodyOf(value: unknown): ErrorBody | undefined {
  */
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
-/** The first `limit` bytes of a body as text; the rest is not read (the stream is cancelled). */
-async function prefixOf(res: Response, limit: number): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  while (length < limit) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    length += value.length;
-  }
-  if (length >= limit) void reader.cancel().catch(() => {});
-  const bytes = new Uint8Array(Math.min(length, limit));
-  let at = 0;
-  for (const chunk of chunks) {
-    const part = chunk.subarray(0, bytes.length - at);
-    bytes.set(part, at);
-    at += part.length;
-  }
-  return new TextDecoder().decode(bytes);
-}
-
 /** An HTTP answer that is not 2xx as a BusError: its JSON error body where it has one. */
 export async function errorOf(res: Response, scope: { module?: string; topic?: string } = {}): Promise<BusError> {
-  const text = await prefixOf(res, MAX_ERROR_BODY_BYTES).catch(() => "");
+  const text = await readUpTo(res, MAX_ERROR_BODY_BYTES).then(({ bytes }) => new TextDecoder().decode(bytes)).catch(() => "");
   let body: ErrorBody | undefined;
   try {
     body = errorBodyOf(JSON.parse(text));

@@ -1,3 +1,4 @@
+import { readUpTo } from "./body.js";
 import { Code } from "./codes.js";
 import { BusError, errorOf } from "./errors.js";
 
@@ -22,7 +23,19 @@ export interface ClientOptions {
   fetch?: (request: Request) => Promise<Response>;
   /** How WebSockets are opened; the global WebSocket by default. */
   webSocket?: SocketFactory;
+  /** The most bytes of a 2xx answer's body read before the call fails with LimitExceeded; MAX_REPLY_BYTES (16 MiB) by default. */
+  maxReplyBytes?: number;
 }
+
+/**
+ * The most of a 2xx answer's body the client reads by default: 16 MiB, the runtime's most for a
+ * module's `limits.responseBytes` (MAX_PAYLOAD_BYTES in src/manifest.ts). A reply's body is the
+ * reply's bytes and nothing around them, and the runtime holds responseBytes to the reply once
+ * transcoded into the format the caller asked for, so the JSON form of a reply is what was
+ * counted; its other answers (a process's logs: 4 MiB of kept lines) are smaller. A larger body
+ * is not the runtime's (a proxy streaming without end), and is not held whole.
+ */
+export const MAX_REPLY_BYTES = 16 * 1024 * 1024;
 
 /** How long the question of why a WebSocket did not open waits for its answer. */
 export const WHY_NO_SOCKET_MS = 10_000;
@@ -48,6 +61,7 @@ export class Http {
   #token: ClientOptions["token"];
   #fetch: (request: Request) => Promise<Response>;
   #webSocket: SocketFactory;
+  readonly maxReplyBytes: number;
 
   constructor(options: ClientOptions = {}) {
     const origin = (globalThis as { location?: { origin?: string } }).location?.origin;
@@ -57,6 +71,9 @@ export class Http {
     this.#token = options.token;
     this.#fetch = options.fetch ?? ((request) => fetch(request));
     this.#webSocket = options.webSocket ?? defaultSocket;
+    const max = options.maxReplyBytes ?? MAX_REPLY_BYTES;
+    if (!(Number.isSafeInteger(max) && max >= 0)) throw new TypeError(`wasm-bus client: options.maxReplyBytes must be a whole number of bytes, not ${max}`);
+    this.maxReplyBytes = max;
   }
 
   get token(): string | undefined {
@@ -109,18 +126,22 @@ export class Http {
   }
 
   /**
-   * A 2xx answer's body, decoded. A body that breaks off (the connection, the signal) or that
+   * A 2xx answer's body, decoded. A body over maxReplyBytes is LimitExceeded, read no further. A body that breaks off (the connection, the signal) or that
    * `decode` cannot read (a proxy's page, a cut-off JSON) is a BusError too, like every other
    * failure: SerializationFailed for one it cannot read, as the runtime says of a reply it cannot
    * transcode.
    */
   async read<T>(res: Response, what: string, decode: (bytes: Uint8Array) => T, init: { signal?: AbortSignal; scope?: { module?: string; topic?: string } } = {}): Promise<T> {
-    let bytes: Uint8Array;
+    let read: { bytes: Uint8Array; over: boolean };
     try {
-      bytes = new Uint8Array(await res.arrayBuffer());
+      read = await readUpTo(res, this.maxReplyBytes);
     } catch (err) {
       throw failure(`${what}: the answer broke off`, err, init);
     }
+    if (read.over) {
+      throw BusError.of("LimitExceeded", `${what}: the answer (HTTP ${res.status}) is over the client's maxReplyBytes, ${this.maxReplyBytes}; the rest was not read`, init.scope);
+    }
+    const { bytes } = read;
     try {
       return decode(bytes);
     } catch (err) {

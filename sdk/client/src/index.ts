@@ -10,7 +10,7 @@ export { type AttachOptions, Attachment, type ProcessEnd, type ProcessEvent } fr
 export { BusError, type ErrorBody } from "./errors.js";
 export { Code, codeName, type CodeName, type FormatName } from "./codes.js";
 export type { CallFormat } from "./codec.js";
-export type { ClientOptions, SocketFactory, SocketLike } from "./http.js";
+export { MAX_REPLY_BYTES, type ClientOptions, type SocketFactory, type SocketLike } from "./http.js";
 export { STABLE_MS, type ReconnectOptions } from "./backoff.js";
 export { topic, type Bytes, type Int64, type ModuleDef, type ModuleTable, type TopicDef, type RequestOf, type ResponseOf, type CallbacksOf } from "./types.js";
 export { modules, type Modules } from "./generated/modules.js";
