@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { MAX_REPLY_BYTES } from "../../sdk/client/src/http.js";
 import { MAX_PAYLOAD_BYTES, parseManifest } from "../../src/manifest.js";
 
 const topic = { format: "json", request: { struct: { id: "u32" } } };
@@ -27,6 +28,10 @@ describe("parseManifest", () => {
       }
       expect(parseManifest("m", { topics: {}, limits: { [key]: MAX_PAYLOAD_BYTES } }).limits[key as "requestBytes"]).toBe(MAX_PAYLOAD_BYTES);
     }
+  });
+
+  it("is the client's default cap on a reply's body: the client reads whatever reply the runtime may send, and no more", () => {
+    expect(MAX_REPLY_BYTES).toBe(MAX_PAYLOAD_BYTES);
   });
 
   it("takes every key a module may have, the build's (target, source, metering) among them", () => {
