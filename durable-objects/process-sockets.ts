@@ -153,7 +153,12 @@ function input(process: Process | undefined, ws: WebSocket, message: string | Ar
     return true;
   } catch (err) {
     const e = BusError.from(err);
-    ws.send(JSON.stringify({ error: e.message, code: e.code, codeName: e.codeName }));
+    try {
+      ws.send(JSON.stringify({ error: e.message, code: e.code, codeName: e.codeName }));
+    } catch {
+      // The process ended and closed the socket while this frame was on its way (it crossed the
+      // end frame): the end frame and the close said it, and a send now throws.
+    }
     return false;
   }
 }
