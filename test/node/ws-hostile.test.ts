@@ -24,6 +24,8 @@ const ACTIONS = Number(process.env.WSFUZZ_ACTIONS ?? 400);
 const GOOD_MS = Number(process.env.WSFUZZ_GOOD_MS ?? 5000);
 const REQUEST_BYTES = DEFAULT_LIMITS.requestBytes;
 const STDIN_BYTES = DEFAULT_LIMITS.stdinBytes;
+/** Live calls one session socket may hold (docs/host.md): a sixteenth of maxHandles. */
+const CALL_CAP = DEFAULT_LIMITS.maxHandles / 16;
 /** The most joins a hostile session client keeps: see "flood". */
 const MEMBERS = 16;
 /** Past this a session frame is not read: close 1009 (docs/host.md, "The bus over a WebSocket"). */
@@ -168,7 +170,7 @@ describe("hostile clients beside a good one (real sockets)", () => {
       const life = r.range(5, 80);
       let ending: "terminate" | "close" | "huge" | undefined;
       for (let i = 0; i < life && done < ACTIONS && !closed; i++, done++) {
-        const kind = r.weighted({ join: 4, post: 8, wapm: 3, garbage: 6, text: 4, dupId: 4, dropUnknown: 4, dropLive: 2, flood: 2, huge: 0.15, wait: 2 });
+        const kind = r.weighted({ join: 4, post: 8, wapm: 3, cap: 0.3, garbage: 6, text: 4, dupId: 4, dropUnknown: 4, dropLive: 2, flood: 2, huge: 0.15, wait: 2 });
         count(kind);
         timeline.push([Date.now(), kind]);
         switch (kind) {
@@ -179,9 +181,12 @@ describe("hostile clients beside a good one (real sockets)", () => {
             live.push(id);
             break;
           }
-          case "post":
-            call(r.chance(0.8) ? next++ : r.int(next + 5), "post", { text: "x".repeat(r.int(2000)) }, r.chance(0.8) && live.length ? { parent: r.pick(live) } : {});
+          case "post": {
+            // Under a join mostly; else under no call, or a call that may still be in flight (its last post), kept alive or not.
+            const parent = r.chance(0.8) && live.length ? r.pick(live) : r.chance(0.5) ? next - 1 : undefined;
+            call(r.chance(0.8) ? next++ : r.int(next + 5), "post", { text: "x".repeat(r.int(2000)) }, { ...(parent === undefined ? {} : { parent }), ...(r.chance(0.1) ? { keepalive: true } : {}) });
             break;
+          }
           case "garbage":
             ws.send(r.bytes(r.int(r.chance(0.9) ? 64 : 200_000)));
             break;
@@ -205,6 +210,13 @@ describe("hostile clients beside a good one (real sockets)", () => {
               call(id, "join", { name: "w" }, { keepalive: true, wapm });
               if (live.length < MEMBERS) live.push(id);
             } else call(id, wapm === "hello" ? "greet" : "post", { name: "w", text: "w" }, { wapm });
+            break;
+          }
+          case "cap": {
+            // Past the socket's share of live calls (a sixteenth of maxHandles): kept-alive posts, each refused LimitExceeded once it is full.
+            if (!live.length) break;
+            const parent = r.pick(live);
+            for (let k = 0; k <= CALL_CAP; k++) call(next++, "post", { text: "c" }, { parent, keepalive: true });
             break;
           }
           case "dropUnknown":
@@ -287,7 +299,7 @@ describe("hostile clients beside a good one (real sockets)", () => {
     expect(goodClosed).toBeUndefined();
     expect(hostileProblems.slice(0, 10), `seed ${SEED}: ${JSON.stringify(stats)}`).toEqual([]);
     // It reached what it is meant to reach.
-    for (const k of ["got fault:InvalidHandle", "got error:BadRequest", "got error:InvalidHandle", "terminated", "flood"]) expect(stats[k] ?? 0, `${k}; ${JSON.stringify(stats)}`).toBeGreaterThan(0);
+    for (const k of ["got fault:InvalidHandle", "got error:BadRequest", "got error:InvalidHandle", "got fault:LimitExceeded", "terminated", "flood"]) expect(stats[k] ?? 0, `${k}; ${JSON.stringify(stats)}`).toBeGreaterThan(0);
     console.log(`session: seed ${SEED}, ${ACTIONS} actions, good posts ${posted.length} (max ${Math.max(...latencies)} ms), ${JSON.stringify(stats)}`);
     good.close(1000, "done");
   });
@@ -447,9 +459,34 @@ describe("hostile clients beside a good one (real sockets)", () => {
     stop = true;
     await goodLoop;
 
+    // Hostile clients writing on as the process ends: their frames cross the end frame.
+    const writers = await Promise.all([0, 1].map(() => opened(url)));
+    const ends = writers.map((ws) => {
+      const end: { frames: Record<string, unknown>[]; closed?: { code: number; reason: string } } = { frames: [] };
+      ws.on("message", (data) => end.frames.push(JSON.parse(String(data)) as Record<string, unknown>));
+      ws.on("close", (code, reason) => (end.closed = { code, reason: String(reason) }));
+      ws.on("error", () => {});
+      return end;
+    });
+    const spam = setInterval(() => {
+      for (const ws of writers) {
+        if (ws.readyState !== WebSocket.OPEN) continue;
+        for (let k = 0; k < 20; k++) ws.send(r.chance(0.5) ? "garbage" : r.chance(0.5) ? JSON.stringify({ stdin: "late\n" }) : Uint8Array.of(0x78, 10));
+      }
+    }, 1);
+
     // The end: stdin closed by the good client, the process exits 0, the end frame last, then 1000.
+    await sleep(20);
     good.send(JSON.stringify({ close_stdin: true }));
     await until(() => goodClosed, GOOD_MS, () => "the good attachment's close after close_stdin");
+    await until(() => (ends.every((e) => e.closed) ? true : undefined), GOOD_MS, () => "the writers' closes");
+    clearInterval(spam);
+    for (const e of ends) {
+      expect(e.closed, "a writer's close").toEqual({ code: 1000, reason: "exited" });
+      const last = e.frames.at(-1);
+      expect(last, "a writer's last frame").toEqual({ exit: 0 });
+      for (const f of e.frames.filter((f) => "error" in f)) expect(codeProblem(f), JSON.stringify(f)).toBeUndefined();
+    }
     expect(goodClosed!.code).toBe(1000);
     const mine = goodOut.filter((l) => l.startsWith("GOOD-"));
     expect(mine, `seed ${SEED}: the good client's lines, whole and in order`).toEqual(written);
