@@ -301,6 +301,20 @@ describe("hostile clients beside a good one (real sockets)", () => {
     // It reached what it is meant to reach.
     for (const k of ["got fault:InvalidHandle", "got error:BadRequest", "got error:InvalidHandle", "got fault:LimitExceeded", "terminated", "flood"]) expect(stats[k] ?? 0, `${k}; ${JSON.stringify(stats)}`).toBeGreaterThan(0);
     console.log(`session: seed ${SEED}, ${ACTIONS} actions, good posts ${posted.length} (max ${Math.max(...latencies)} ms), ${JSON.stringify(stats)}`);
+    // Every hostile socket is gone, and so are its joins (through this session's name too): a
+    // newcomer finds the good client alone in the room, once the server has seen the last close.
+    const probe = async () => {
+      const ws = await opened(path);
+      const answer = new Promise<BusFrame>((resolve) => ws.once("message", (data) => resolve(packr.unpack(data as Buffer) as BusFrame)));
+      ws.send(packr.pack({ type: "call", id: 1, topic: "join", format: "json", payload: enc.encode(JSON.stringify({ name: "probe" })), keepalive: true }));
+      const n = (JSON.parse(dec.decode((await answer).payload as Uint8Array)) as { members: number }).members;
+      ws.close(1000, "probed");
+      await sleep(100); // its own join gone before the next probe
+      return n;
+    };
+    let members = await probe();
+    for (const end = Date.now() + GOOD_MS; members !== 2 && Date.now() < end; ) members = await probe();
+    expect(members, `seed ${SEED}: members after every hostile socket closed (the good one and the probe)`).toBe(2);
     good.close(1000, "done");
   });
 
