@@ -128,10 +128,14 @@ describe("hostile clients beside a good one (real sockets)", () => {
         latencies.push(Date.now() - at);
         await sleep(goodR.pick([0, 2, 10]));
       }
-    })().catch((err: Error) => {
-      failed = true;
-      throw err;
-    });
+    })().then(
+      () => undefined,
+      // Held until the hostile loop sees `failed` and stops, then thrown (not an unhandled rejection meanwhile).
+      (err: Error) => {
+        failed = true;
+        return err;
+      },
+    );
 
     // The hostile clients, one after another on the same session: each sends frames of every kind,
     // floods without reading, and closes (abruptly, mostly) at a random point.
@@ -146,6 +150,11 @@ describe("hostile clients beside a good one (real sockets)", () => {
       let closed: { code: number; reason: string } | undefined;
       /** Set once a frame over FRAME_MAX went: a 1009 close is its answer. */
       let hugeSent = false;
+      const live: number[] = [];
+      /** Its joins in this room (not through wapm). */
+      const joins = new Set<number>();
+      /** LimitExceeded faults naming the socket's live-call share. */
+      let capFaults = 0;
       ws.on("message", (data, binary) => {
         if (!binary) return void hostileProblems.push(`a text frame: ${String(data).slice(0, 80)}`);
         let f: BusFrame;
@@ -156,6 +165,7 @@ describe("hostile clients beside a good one (real sockets)", () => {
         }
         if (!f || typeof f !== "object" || !["reply", "fault", "callback", "error"].includes(f.type as string)) return void hostileProblems.push(`an unknown frame: ${JSON.stringify(f).slice(0, 120)}`);
         count(`got ${f.type === "fault" || f.type === "error" ? `${f.type}:${f.codeName}` : f.type}`);
+        if (f.type === "fault" && f.codeName === "LimitExceeded" && /live calls already/.test(String(f.error))) capFaults++;
         if (f.type === "fault" || f.type === "error") {
           const problem = codeProblem(f);
           if (problem) hostileProblems.push(`${f.type} frame: ${problem}: ${JSON.stringify(f).slice(0, 160)}`);
@@ -163,7 +173,6 @@ describe("hostile clients beside a good one (real sockets)", () => {
       });
       ws.on("close", (code, reason) => (closed = { code, reason: String(reason) }));
       ws.on("error", () => {});
-      const live: number[] = [];
       let next = 1;
       const call = (id: number, topic: string, body: unknown, extra: Record<string, unknown> = {}) =>
         ws.send(packr.pack({ type: "call", id, topic, format: "json", payload: enc.encode(JSON.stringify(body)), ...extra }));
@@ -179,6 +188,7 @@ describe("hostile clients beside a good one (real sockets)", () => {
             const id = next++;
             call(id, "join", { name: `h${id}` }, { keepalive: true });
             live.push(id);
+            joins.add(id);
             break;
           }
           case "post": {
@@ -214,9 +224,14 @@ describe("hostile clients beside a good one (real sockets)", () => {
           }
           case "cap": {
             // Past the socket's share of live calls (a sixteenth of maxHandles): kept-alive posts, each refused LimitExceeded once it is full.
-            if (!live.length) break;
-            const parent = r.pick(live);
+            // Under one of its own joins in this room (a post under another room's join fails, and is not live).
+            const mine = live.filter((id) => joins.has(id));
+            if (!mine.length) break;
+            const parent = r.pick(mine);
+            const before = capFaults;
             for (let k = 0; k <= CALL_CAP; k++) call(next++, "post", { text: "c" }, { parent, keepalive: true });
+            reading(ws, true);
+            await until(() => (capFaults > before || closed ? true : undefined), GOOD_MS, () => `a LimitExceeded fault past ${CALL_CAP} live calls`);
             break;
           }
           case "dropUnknown":
@@ -276,7 +291,8 @@ describe("hostile clients beside a good one (real sockets)", () => {
       }
     }
     stop = true;
-    await goodLoop;
+    const goodFailed = await goodLoop;
+    if (goodFailed) throw goodFailed;
 
     // Its callbacks: its own messages, every one, in order, on its join.
     await until(
@@ -329,6 +345,8 @@ describe("hostile clients beside a good one (real sockets)", () => {
     const good = await opened(`${url}?ack=stdin`);
     const goodOut: string[] = [];
     const goodOther: Record<string, unknown>[] = [];
+    /** Its writes refused: stdin is shared, and a hostile client may have filled it (LimitExceeded); then it writes again. */
+    const goodErrors: Record<string, unknown>[] = [];
     let goodClosed: { code: number; reason: string } | undefined;
     let lastAck = -1;
     good.on("message", (data, binary) => {
@@ -338,7 +356,8 @@ describe("hostile clients beside a good one (real sockets)", () => {
       else if (typeof f.stdin_taken === "number") {
         if (f.stdin_taken < lastAck) goodOther.push({ ackWentBack: f.stdin_taken, after: lastAck });
         lastAck = f.stdin_taken;
-      } else goodOther.push(f);
+      } else if ("error" in f) goodErrors.push(f);
+      else goodOther.push(f);
     });
     good.on("close", (code, reason) => (goodClosed = { code, reason: String(reason) }));
 
@@ -347,24 +366,39 @@ describe("hostile clients beside a good one (real sockets)", () => {
     const goodR = new Rng(SEED + 2);
     const written: string[] = [];
     const latencies: number[] = [];
+    let goodRefused = 0;
     const goodLoop = (async () => {
       for (let n = 0; !stop; n++) {
         const line = `good-${n}-${"z".repeat(goodR.int(300))}`;
         const at = Date.now();
-        // Binary or text, always the whole line in one frame: a frame is written to stdin whole.
-        if (n % 2) good.send(enc.encode(`${line}\n`));
-        else good.send(JSON.stringify({ stdin: `${line}\n` }));
+        const end = at + GOOD_MS;
+        for (;;) {
+          const refusedBefore = goodErrors.length;
+          // Binary or text, always the whole line in one frame: a frame is written to stdin whole.
+          if (n % 2) good.send(enc.encode(`${line}\n`));
+          else good.send(JSON.stringify({ stdin: `${line}\n` }));
+          const outcome = await until(() => (goodOut.includes(line.toUpperCase()) ? "back" : goodErrors.length > refusedBefore ? "refused" : undefined), Math.max(0, end - Date.now()), () => `the good client's line ${n} back (max so far ${Math.max(0, ...latencies)} ms); the hostile's last actions: ${timeline.slice(-15).map(([t, k]) => `${t - at}ms ${k}`).join(", ")}; the good client's last lines: ${goodOut.slice(-3).map((l) => l.slice(0, 40)).join(" | ")}`);
+          if (outcome === "back") break;
+          const refused = goodErrors.at(-1)!;
+          if (refused.codeName !== "LimitExceeded") throw new Error(`the good client's line ${n} refused: ${JSON.stringify(refused)}`);
+          goodRefused++;
+          await sleep(10);
+        }
         written.push(line.toUpperCase());
-        await until(() => (goodOut.includes(line.toUpperCase()) ? true : undefined), GOOD_MS, () => `the good client's line ${n} back (max so far ${Math.max(0, ...latencies)} ms)`);
         latencies.push(Date.now() - at);
         await sleep(goodR.pick([0, 5, 20]));
       }
-    })().catch((err: Error) => {
-      failed = true;
-      throw err;
-    });
+    })().then(
+      () => undefined,
+      // Held until the hostile loop sees `failed` and stops, then thrown (not an unhandled rejection meanwhile).
+      (err: Error) => {
+        failed = true;
+        return err;
+      },
+    );
 
     const problems: string[] = [];
+    const timeline: [number, string][] = [];
     const stats: Record<string, number> = {};
     const count = (k: string) => (stats[k] = (stats[k] ?? 0) + 1);
     let done = 0;
@@ -408,6 +442,7 @@ describe("hostile clients beside a good one (real sockets)", () => {
       for (let i = 0; i < life && done < ACTIONS && !closed; i++, done++) {
         const kind = r.weighted({ line: 6, garbage: 5, text: 6, over: 1, flood: 1, midWrite: 0.5, wait: 2 });
         count(kind);
+        timeline.push([Date.now(), kind]);
         // Every byte of stdin it writes ends a line, so that the good client's lines start at one.
         switch (kind) {
           case "line":
@@ -462,6 +497,7 @@ describe("hostile clients beside a good one (real sockets)", () => {
       else if (!aborted && r.chance(0.4)) {
         ws.terminate();
         count("terminated");
+        timeline.push([Date.now(), "terminated"]);
       } else if (!aborted) {
         // Before a clean close, the errors it was owed, in order: one per frame that did nothing.
         const pattern = new RegExp(`^${owed.replace(/l/g, "L?")}$`);
@@ -471,7 +507,8 @@ describe("hostile clients beside a good one (real sockets)", () => {
       } else count("midWrite aborted");
     }
     stop = true;
-    await goodLoop;
+    const goodFailed = await goodLoop;
+    if (goodFailed) throw goodFailed;
 
     // Hostile clients writing on as the process ends: their frames cross the end frame.
     const writers = await Promise.all([0, 1].map(() => opened(url)));
@@ -508,6 +545,6 @@ describe("hostile clients beside a good one (real sockets)", () => {
     expect(goodOut.some((l) => l.includes("lines dropped"))).toBe(false);
     expect(problems.slice(0, 10), `seed ${SEED}: ${JSON.stringify(stats)}`).toEqual([]);
     for (const k of ["got BadRequest", "got LimitExceeded", "midWrite aborted", "terminated"]) expect(stats[k] ?? 0, `${k}; ${JSON.stringify(stats)}`).toBeGreaterThan(0);
-    console.log(`attachment: seed ${SEED}, ${ACTIONS} actions, good lines ${written.length} (max ${Math.max(...latencies)} ms), ${JSON.stringify(stats)}`);
+    console.log(`attachment: seed ${SEED}, ${ACTIONS} actions, good lines ${written.length} (max ${Math.max(...latencies)} ms, ${goodRefused} writes refused while stdin was full), ${JSON.stringify(stats)}`);
   });
 });
