@@ -173,9 +173,14 @@ export function conform(value: unknown, schema?: Schema, making?: (from: unknown
   // the text's length.
   if ("option" in schema) return conform(value, schema.option, making);
   // Nothing to bring where the schema names no bytes: the value is the parse's own, as it is.
-  if (value === null || value === undefined || typeof value !== "object" || !namesBytes(schema)) return value;
+  // A bin (msgpack) where a container is named is left as it came, for validate to refuse.
+  if (value === null || value === undefined || typeof value !== "object" || value instanceof Uint8Array || !namesBytes(schema)) return value;
   if ("seq" in schema && Array.isArray(value)) return value.map((v) => conform(v, schema.seq, making));
   if ("tuple" in schema && Array.isArray(value)) return value.map((v, i) => conform(v, schema.tuple[i], making));
+  // An array where a struct or map is named is left an array, as restore leaves it, for validate
+  // to refuse: spread into an object it was one with keys "0", "1"..., which passed a struct of
+  // options, and hid as many repeated keys from the count in ./duplicates.ts.
+  if (Array.isArray(value)) return value;
   if ("struct" in schema) {
     const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
     for (const [k, s] of Object.entries(schema.struct)) if (k in out) out[k] = conform(out[k], s, making);

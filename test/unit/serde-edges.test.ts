@@ -207,3 +207,28 @@ describe("a key twice, as serde_json and rmp-serde have it", () => {
     }
   });
 });
+
+describe("an array or bin where a struct is named", () => {
+  // A struct of options given an array (JSON) or a bin (msgpack): made an object with keys "0",
+  // "1"..., it passed validate, and its keys made up for a field given twice elsewhere, so the
+  // count in duplicates.ts saw none.
+  const S: Schema = { struct: { a: { option: { struct: { b: { option: "bytes" } } } }, c: "u8" } };
+  const check = (format: number, data: Uint8Array) => () => checkRequest({ format: "json", request: S }, format, data, 1 << 20);
+
+  it("is refused, and does not hide a field given twice", () => {
+    for (const [format, data] of [
+      [Format.Json, utf8.encode('{"a":[0],"c":1}')],
+      [Format.Msgpack, unhex("82a161c40100a16301")],
+    ] as const) {
+      const err = refusal(check(format, data));
+      expect(err.codeName).toBe("BadRequest");
+      expect(err.message).toMatch(/^request\.a: expected an object/);
+    }
+    for (const [format, data] of [
+      [Format.Json, utf8.encode('{"a":[0],"c":1,"c":2}')],
+      [Format.Msgpack, unhex("83a161c40100a16301a16302")],
+    ] as const) {
+      expect(refusal(check(format, data)).codeName).toBe("BadRequest");
+    }
+  });
+});
