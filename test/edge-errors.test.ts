@@ -166,6 +166,11 @@ describe("a module's own reason reaches its caller", () => {
         error: `module faults faulted the call with ${code}, a code the ABI does not name (Unknown): the guest's own reason`,
       });
     }
+    // Unknown itself is a code the ABI names
+    expect(await (await call("faults", "fault", Code.Unknown)).json()).toMatchObject({
+      codeName: "Unknown",
+      error: `module faults faulted the call with Unknown (${Code.Unknown}): the guest's own reason`,
+    });
   });
 
   it("passes a Rust panic's message, and the next call is served", async () => {

@@ -154,7 +154,7 @@ function fault(cx: InstanceContext, handle: number, code: number, detail?: strin
   code >>>= 0;
   // Success, or a number the ABI gives no name, tells a caller nothing it can act on (and a
   // failure named Success is none): the call fails as Unknown, the guest's number in the words.
-  const given = code === Code.Success || codeName(code) === "Unknown" ? code : undefined;
+  const given = code === Code.Success || (code !== Code.Unknown && codeName(code) === "Unknown") ? code : undefined;
   if (given !== undefined) code = Code.Unknown;
   const passed = cx.passedOn(call, code);
   const reason = detail ?? passed?.error.message;
