@@ -12,6 +12,8 @@
  * JSON text's colons outside strings) against the keys of the value read from it.
  */
 import { BusError } from "../errors.js";
+import { u16, u32 } from "./msgpack-scan.js";
+import { endOfString } from "./nesting.js";
 import { holds, type Schema, type SchemaQuery } from "./schema.js";
 
 /** A struct or an enum, where a key held twice may be refused. */
@@ -77,19 +79,6 @@ export function msgpackMayRepeat(pairs: number, value: unknown): boolean {
 
 const text = new TextDecoder();
 
-/** The index after the closing quote of the JSON string whose opening quote is at `i`. */
-function endOfString(d: Uint8Array, i: number): number {
-  let j = i + 1;
-  for (;;) {
-    const q = d.indexOf(0x22, j);
-    if (q < 0) return d.length;
-    let k = q - 1;
-    while (d[k] === 0x5c) k--;
-    if ((q - 1 - k) % 2 === 0) return q + 1;
-    j = q + 1;
-  }
-}
-
 /** An object or array being read: its keys so far (an object) and where in it the reader is. */
 interface Frame {
   keys?: Set<string>;
@@ -143,9 +132,6 @@ export function jsonDuplicates(d: Uint8Array): Duplicate[] {
   }
   return out;
 }
-
-const u16 = (d: Uint8Array, p: number) => (d[p]! << 8) | d[p + 1]!;
-const u32 = (d: Uint8Array, p: number) => d[p]! * 0x1000000 + ((d[p + 1]! << 16) | (d[p + 2]! << 8) | d[p + 3]!);
 
 /** The str keys a well-formed msgpack payload (one msgpack-scan.ts and msgpackr took) holds twice in one map. */
 export function msgpackDuplicates(d: Uint8Array): Duplicate[] {

@@ -22,8 +22,9 @@ import { MAX_NESTING, tooDeep } from "./nesting.js";
 
 const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-const u16 = (d: Uint8Array, p: number) => (d[p]! << 8) | d[p + 1]!;
-const u32 = (d: Uint8Array, p: number) => d[p]! * 0x1000000 + ((d[p + 1]! << 16) | (d[p + 2]! << 8) | d[p + 3]!);
+/** Big-endian u16 and u32 at `p` (./duplicates.ts reads msgpack with them too). */
+export const u16 = (d: Uint8Array, p: number) => (d[p]! << 8) | d[p + 1]!;
+export const u32 = (d: Uint8Array, p: number) => d[p]! * 0x1000000 + ((d[p + 1]! << 16) | (d[p + 2]! << 8) | d[p + 3]!);
 
 /** Whether the last payload msgpackFault scanned holds the str "__proto__" (as a key or not). */
 export let sawProto = false;

@@ -26,14 +26,7 @@ export function jsonTooDeep(d: Uint8Array): boolean {
   for (let i = 0; i < d.length; i++) {
     const c = d[i]!;
     if (c === 0x22) {
-      // to the closing quote: the first one not escaped by an odd run of backslashes
-      for (;;) {
-        i = d.indexOf(0x22, i + 1);
-        if (i < 0) return false;
-        let k = i - 1;
-        while (d[k] === 0x5c) k--;
-        if ((i - 1 - k) % 2 === 0) break;
-      }
+      i = endOfString(d, i) - 1;
     } else if (c === 0x5b || c === 0x7b) {
       if (++depth > MAX_NESTING) return true;
     } else if (c === 0x5d || c === 0x7d) {
@@ -41,4 +34,17 @@ export function jsonTooDeep(d: Uint8Array): boolean {
     }
   }
   return false;
+}
+
+/** The index after the closing quote (the first not escaped by an odd run of backslashes) of the JSON string whose opening quote is at `i`; the text's length where there is none. */
+export function endOfString(d: Uint8Array, i: number): number {
+  let j = i + 1;
+  for (;;) {
+    const q = d.indexOf(0x22, j);
+    if (q < 0) return d.length;
+    let k = q - 1;
+    while (d[k] === 0x5c) k--;
+    if ((q - 1 - k) % 2 === 0) return q + 1;
+    j = q + 1;
+  }
 }
