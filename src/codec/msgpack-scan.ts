@@ -3,7 +3,8 @@ import { MAX_NESTING, tooDeep } from "./nesting.js";
 
 /**
  * What msgpackr lets through and the bus refuses, found in one pass over a payload's tokens, with
- * no recursion (nesting as deep as the payload is long costs nothing) and no allocation:
+ * no recursion (nesting as deep as the payload is long costs nothing) and no allocation but a stack
+ * of at most MAX_NESTING numbers:
  * - the byte 0xc1, which msgpack never uses: msgpackr reads it as a placeholder object;
  * - a str that is not UTF-8: msgpackr puts U+FFFD in place of the bad bytes, where the JSON
  *   decoder refuses the whole payload, and the module would get bytes no serde `String` reads;
