@@ -16,7 +16,7 @@ import { cutBytes, restore } from "./json-bytes-read.js";
 import { jsonTooDeep, tooDeep } from "./nesting.js";
 import { text } from "./json-bytes.js";
 import { setOwn } from "./own.js";
-import { INTEGER, type Schema, variantOf } from "./schema.js";
+import { FLOAT, holds, INTEGER, type Schema, type SchemaQuery, variantOf } from "./schema.js";
 
 // The writer and the byte-array constant are re-exported: codec/index.ts and the tests import
 // them from here, where JSON's encode and decode are found together.
@@ -26,32 +26,12 @@ export { encodeJson, stringifyJson } from "./json-bytes-write.js";
 /** Texts shorter than this are left to JSON.parse whole: what byte arrays they hold are short. */
 const CUT_FROM = 512;
 
-/** The types a schema holds directly. */
-const innerOf = (schema: Exclude<Schema, string>): (Schema | null)[] =>
-  "option" in schema ? [schema.option]
-  : "seq" in schema ? [schema.seq]
-  : "tuple" in schema ? schema.tuple
-  : "map" in schema ? schema.map
-  : "struct" in schema ? Object.values(schema.struct)
-  : Object.values(schema.enum);
-
 /** Whether a schema names bytes anywhere (only then are byte arrays cut out of the text). */
-const withBytes = new WeakMap<object, boolean>();
-function namesBytes(schema: Schema): boolean {
-  if (typeof schema === "string") return schema === "bytes";
-  let known = withBytes.get(schema);
-  if (known === undefined) withBytes.set(schema, (known = innerOf(schema).some((s) => s !== null && namesBytes(s))));
-  return known;
-}
+const BYTES: SchemaQuery = { is: (s) => s === "bytes", keys: true };
+const namesBytes = (schema: Schema) => holds(schema, BYTES);
 
 /** Whether a schema names f32 or f64 anywhere. */
-const withFloats = new WeakMap<object, boolean>();
-function namesFloats(schema: Schema): boolean {
-  if (typeof schema === "string") return schema === "f32" || schema === "f64";
-  let known = withFloats.get(schema);
-  if (known === undefined) withFloats.set(schema, (known = innerOf(schema).some((s) => s !== null && namesFloats(s))));
-  return known;
-}
+const namesFloats = (schema: Schema) => holds(schema, FLOAT);
 
 /**
  * Where the schema names a float, a bigint the parse made of an integer's digits (`parse`) as the

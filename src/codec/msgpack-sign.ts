@@ -6,7 +6,7 @@
  */
 import { addExtension } from "msgpackr";
 import { setOwn } from "./own.js";
-import { holds, type Schema, type SchemaQuery } from "./schema.js";
+import { FLOAT, holds, type Schema } from "./schema.js";
 
 /** Stands for -0 in a value about to be packed; its extension writes the float's nine bytes. */
 class NegativeZero {}
@@ -30,8 +30,6 @@ addExtension({
 });
 
 const isNegativeZero = (v: unknown) => v === 0 && 1 / (v as number) < 0;
-
-const FLOAT: SchemaQuery = { is: (s) => s === "f32" || s === "f64", keys: true };
 
 /**
  * The value as msgpackr should pack it: every -0 in it as NEGATIVE_ZERO, copied where it changes

@@ -74,6 +74,9 @@ export function holds(schema: Schema | null | undefined, query: SchemaQuery): bo
   return answer;
 }
 
+/** An f32 or f64 (a map's key too): asked by JSON's reader (bigints back to floats) and the msgpack writer (-0). */
+export const FLOAT: SchemaQuery = { is: (s) => s === "f32" || s === "f64", keys: true };
+
 export type Fit = "as-is" | "transcode" | "refused";
 export function fit(spec: TopicSpec, format: import("../abi.js").FormatName | undefined): Fit {
   if (format !== undefined && (spec.format === format || spec.accepts?.includes(format))) return "as-is";
