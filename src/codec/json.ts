@@ -163,7 +163,9 @@ export function conform(value: unknown, schema?: Schema, making?: (from: unknown
   if (Array.isArray(value)) return value;
   if ("struct" in schema) {
     const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-    for (const [k, s] of Object.entries(schema.struct)) if (k in out) out[k] = conform(out[k], s, making);
+    // Own keys only: `in` found "constructor" or "toString" on every object's prototype, and a
+    // field of that name absent from the request was made the prototype's function, then refused.
+    for (const [k, s] of Object.entries(schema.struct)) if (Object.hasOwn(out, k)) setOwn(out, k, conform(out[k], s, making));
     return out;
   }
   // A map's values and an enum variant's value are brought as a struct's fields are: left as they
