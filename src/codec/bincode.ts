@@ -192,9 +192,9 @@ function write(w: Writer, value: unknown, s: Schema): void {
     if (!isObject(value)) fail("object", value);
     let field = "";
     try {
-      for (const [name, t] of fieldsOf(s.struct)) {
+      for (const [name, t, inherited] of fieldsOf(s.struct)) {
         field = name;
-        write(w, value[name], t);
+        write(w, inherited && !Object.hasOwn(value, name) ? undefined : value[name], t);
       }
     } catch (err) {
       throw within(err, `.${field}`);
@@ -242,11 +242,15 @@ function within(err: unknown, segment: string): unknown {
   return err;
 }
 
-/** A struct's fields, listed once per schema (a topic's, never changed once loaded) rather than once per struct read. */
-const fields = new WeakMap<Record<string, Schema>, [string, Schema][]>();
-function fieldsOf(struct: Record<string, Schema>): [string, Schema][] {
+/**
+ * A struct's fields, listed once per schema (a topic's, never changed once loaded) rather than once
+ * per struct read; each with whether every object inherits a property of its name ("constructor",
+ * "toString"), which a value that leaves the field out must not be taken to give.
+ */
+const fields = new WeakMap<Record<string, Schema>, [string, Schema, boolean][]>();
+function fieldsOf(struct: Record<string, Schema>): [string, Schema, boolean][] {
   let list = fields.get(struct);
-  if (!list) fields.set(struct, (list = Object.entries(struct)));
+  if (!list) fields.set(struct, (list = Object.entries(struct).map(([name, t]) => [name, t, name in Object.prototype])));
   return list;
 }
 

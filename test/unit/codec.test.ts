@@ -307,3 +307,15 @@ describe("a struct field named as a prototype's property", () => {
     expect(decode(Format.Msgpack, pack({ c: 1, toString: 3 }), S)).toEqual({ c: 1, toString: 3 });
   });
 });
+
+describe("a struct field named as a prototype's property, written as bincode", () => {
+  // value[name] read Object.prototype.constructor for a value that left the field out: an Option
+  // written as Some(function), refused ("expected bytes"), where None was meant.
+  const S = JSON.parse('{"struct":{"constructor":{"option":"bytes"},"c":"u8"}}') as Schema;
+
+  it("is None where the value leaves it out", () => {
+    const out = transcode({ format: Format.Json, data: new TextEncoder().encode('{"c":1}') }, Format.Bincode, S);
+    expect([...out.data]).toEqual([0, 1]);
+    expect(decode(Format.Bincode, out.data, S)).toEqual({ constructor: null, c: 1 });
+  });
+});
