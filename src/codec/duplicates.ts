@@ -9,7 +9,10 @@
  *
  * Finding them costs a scan of the payload with a Set of keys per object, so it runs only where a
  * cheaper count says some key came twice: the keys the payload spells (a msgpack map's count, a
- * JSON text's colons outside strings) against the keys of the value read from it.
+ * JSON text's colons outside strings) against the keys of the value read from it. That holds
+ * only while every key of the value is one the payload spells: a reader that adds one (conform
+ * once spread an array into a struct's place, and filled in "constructor" from the prototype)
+ * hides a repeated key from the count.
  */
 import { BusError } from "../errors.js";
 import { u16, u32 } from "./msgpack-scan.js";
