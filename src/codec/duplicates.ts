@@ -23,10 +23,35 @@ import { holds, type Schema, type SchemaQuery } from "./schema.js";
 const KEYED: SchemaQuery = { is: (s) => typeof s === "object" && ("struct" in s || "enum" in s), keys: true };
 export const namesKeyed = (schema: Schema | null | undefined) => holds(schema, KEYED);
 
-/** A key held twice, and the path (keys and indexes) from the root to the object holding it. */
-export interface Duplicate {
-  path: (string | number)[];
-  key: string;
+/**
+ * Where an object or array is: the container holding it and its key or index there (none for the
+ * root), made once per container, so every key found twice in one object shares it: a path array
+ * per repeat cost 700 MB for a 1 MiB request repeating one key 170,000 times 500 levels down.
+ */
+interface Place {
+  up: Place | undefined;
+  seg: string | number | undefined;
+  /** refuseDuplicates' memo: the type there, options unwrapped (null: none). */
+  type?: Schema | null;
+}
+
+/** A key held twice, and where the object holding it is. */
+export class Duplicate {
+  constructor(
+    readonly place: Place,
+    readonly key: string,
+  ) {}
+
+  /** The keys and indexes from the root to the object holding the key. */
+  get path(): (string | number)[] {
+    const path: (string | number)[] = [];
+    for (let p: Place | undefined = this.place; p?.up; p = p.up) path.push(p.seg!);
+    return path.reverse();
+  }
+
+  toJSON() {
+    return { path: this.path, key: this.key };
+  }
 }
 
 /** How many keys the objects and maps of a read value hold; a loop, not recursion: JSON.parse takes any depth. */
@@ -91,14 +116,18 @@ interface Frame {
   key?: string;
   /** A msgpack container's keys and values, or elements, in all. */
   total?: number;
+  place: Place;
 }
 
-const pathOf = (stack: Frame[]): (string | number)[] =>
-  stack.slice(0, -1).map((f) => (f.keys ? (f.key ?? "?") : f.index));
+/** The place of a container about to be pushed onto `stack`. */
+function placeIn(stack: Frame[]): Place {
+  const top = stack[stack.length - 1];
+  return top ? { up: top.place, seg: top.keys ? (top.key ?? "?") : top.index } : { up: undefined, seg: undefined };
+}
 
 function saw(stack: Frame[], key: string, out: Duplicate[]) {
   const top = stack[stack.length - 1]!;
-  if (top.keys!.has(key)) out.push({ path: pathOf(stack), key });
+  if (top.keys!.has(key)) out.push(new Duplicate(top.place, key));
   else top.keys!.add(key);
   top.key = key;
 }
@@ -118,10 +147,10 @@ export function jsonDuplicates(d: Uint8Array): Duplicate[] {
       continue;
     }
     if (c === 0x7b) {
-      stack.push({ keys: new Set(), index: 0 });
+      stack.push({ keys: new Set(), index: 0, place: placeIn(stack) });
       wantKey = true;
     } else if (c === 0x5b) {
-      stack.push({ index: 0 });
+      stack.push({ index: 0, place: placeIn(stack) });
       wantKey = false;
     } else if (c === 0x7d || c === 0x5d) {
       stack.pop();
@@ -146,7 +175,7 @@ export function msgpackDuplicates(d: Uint8Array): Duplicate[] {
     const isKey = top?.keys !== undefined && top.index % 2 === 0;
     const t = d[p++]!;
     let str = -1;
-    let container: Frame | undefined;
+    let container: Omit<Frame, "place"> | undefined;
     if (t < 0x80 || t >= 0xe0) {
       // fixint
     } else if (t < 0x90) container = { keys: new Set(), index: 0, total: (t & 0x0f) * 2 };
@@ -177,7 +206,7 @@ export function msgpackDuplicates(d: Uint8Array): Duplicate[] {
     }
     if (str >= 0) p += str;
     if (container?.total) {
-      stack.push(container);
+      stack.push({ ...container, place: placeIn(stack) });
       continue;
     }
     // an item read whole: its container moves on, and ends with its last
@@ -197,18 +226,20 @@ export function msgpackDuplicates(d: Uint8Array): Duplicate[] {
  * the one kept, as serde keeps it.
  */
 export function refuseDuplicates(found: Duplicate[], schema: Schema, root: string): void {
-  for (const { path, key } of found) {
-    let s: Schema | null | undefined = schema;
-    let at = root;
-    for (const seg of path) {
-      s = inner(s, seg);
-      at += typeof seg === "number" ? `[${seg}]` : `.${seg}`;
-    }
-    s = unwrap(s);
+  for (const dup of found) {
+    const { place, key } = dup;
+    const s = typeAt(place, schema);
     if (s === undefined || typeof s === "string") continue;
-    if ("struct" in s && Object.hasOwn(s.struct, key)) throw BusError.of("BadRequest", `${at}: duplicate field ${key}`);
-    if ("enum" in s) throw BusError.of("BadRequest", `${at}: expected one variant, got the key ${key} twice`);
+    const at = () => root + dup.path.map((seg) => (typeof seg === "number" ? `[${seg}]` : `.${seg}`)).join("");
+    if ("struct" in s && Object.hasOwn(s.struct, key)) throw BusError.of("BadRequest", `${at()}: duplicate field ${key}`);
+    if ("enum" in s) throw BusError.of("BadRequest", `${at()}: expected one variant, got the key ${key} twice`);
   }
+}
+
+/** The type at a place, options unwrapped; worked out once a place (each container's its own). */
+function typeAt(place: Place, schema: Schema): Schema | undefined {
+  if (place.type === undefined) place.type = (place.up ? unwrap(inner(typeAt(place.up, schema), place.seg!)) : unwrap(schema)) ?? null;
+  return place.type ?? undefined;
 }
 
 function unwrap(s: Schema | null | undefined): Schema | undefined {

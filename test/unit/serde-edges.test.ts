@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Format } from "../../src/abi.js";
+import { jsonDuplicates } from "../../src/codec/duplicates.js";
 import { checkRequest } from "../../src/codec/request-check.js";
 import { decode, encode, transcode } from "../../src/codec/index.js";
 import type { Schema } from "../../src/codec/schema.js";
@@ -230,5 +231,30 @@ describe("an array or bin where a struct is named", () => {
     ] as const) {
       expect(refusal(check(format, data)).codeName).toBe("BadRequest");
     }
+  });
+});
+
+describe("a key repeated many times deep in a request", () => {
+  // Each repeat kept its own path from the root: 170,000 repeats of one key 500 levels down, a
+  // 1 MiB request (the default requestBytes), held 700 MB at the edge, past a Worker's 128 MB.
+  it("costs the scan no path per repeat", async () => {
+    const { setFlagsFromString } = await import("node:v8");
+    const { runInNewContext } = await import("node:vm");
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const depth = 500;
+    const t = '{"x":'.repeat(depth) + "{" + '"k":1,'.repeat(170_000) + '"k":1}' + "}".repeat(depth);
+    const data = utf8.encode(t);
+    expect(data.length).toBeLessThan(1 << 20);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const found = jsonDuplicates(data);
+    gc();
+    const held = process.memoryUsage().heapUsed - before;
+    expect(found).toHaveLength(170_000);
+    expect(found[0]!.path).toHaveLength(depth);
+    expect(held).toBeLessThan(64 << 20);
+    // the struct at the root does not declare x, so nothing is refused
+    expect(() => checkRequest({ format: "json", request: { struct: { a: { option: "u8" } } } }, Format.Json, data, 1 << 20)).not.toThrow();
   });
 });
