@@ -55,3 +55,18 @@ describe("built-in services refuse a request not of the topic's types with BadRe
     expect(await codeOf("http.fetch", '{"method":"GET","url":"https://example.com/","headers":[],"body":null}')).toBe("AccessDenied");
   });
 });
+
+describe("a service's refusal repeats a guest's URL cut, as the edge cuts a caller's names", () => {
+  it.each([
+    ["http.fetch", (url: string) => JSON.stringify({ method: "GET", url, headers: [] })],
+    ["socket_builder.connect", (url: string) => JSON.stringify({ url })],
+  ])("%s", async (topic, body) => {
+    const runtime = new Runtime({}, { fuel: fuel(), log: () => {} });
+    const url = `not a url ${"x".repeat(100_000)}`;
+    const err = (await runtime.request("os", topic, { format: Format.Json, data: enc.encode(body(url)) }).catch((e: unknown) => e)) as BusError;
+    expect(err.codeName).toBe("BadRequest");
+    expect(err.message).toContain("not a URL: not a url xxx");
+    expect(err.message).toContain("(100010 characters)");
+    expect(err.message.length).toBeLessThan(1000);
+  });
+});

@@ -1,5 +1,5 @@
 import { readCapped } from "../../bytes.js";
-import { BusError } from "../../errors.js";
+import { BusError, nameInMessage } from "../../errors.js";
 import { hostAllowed } from "../../manifest.js";
 import type { Schema } from "../../codec/schema.js";
 import { builtin } from "../service.js";
@@ -24,14 +24,14 @@ export const http = builtin({
       try {
         url = new URL(String(req.url));
       } catch {
-        throw BusError.of("BadRequest", `http.fetch: not a URL: ${String(req.url)}`);
+        throw BusError.of("BadRequest", `http.fetch: not a URL: ${nameInMessage(String(req.url))}`);
       }
       if (url.protocol !== "http:" && url.protocol !== "https:") {
         throw BusError.of("BadRequest", `http.fetch: only http and https URLs, not ${url.protocol}`);
       }
       const allow = ctx.caller?.fetch.allow ?? [];
       if (!hostAllowed(allow, url)) {
-        throw BusError.of("AccessDenied", `http.fetch: module ${ctx.caller?.name ?? call.caller} may not reach ${url.host} (fetch.allow: ${JSON.stringify(allow)})`);
+        throw BusError.of("AccessDenied", `http.fetch: module ${ctx.caller?.name ?? call.caller} may not reach ${nameInMessage(url.host)} (fetch.allow: ${JSON.stringify(allow)})`);
       }
       const limit = ctx.caller?.limits.responseBytes ?? Infinity;
       let request: Request;
@@ -53,7 +53,7 @@ export const http = builtin({
         res = await fetch(request);
       } catch (err) {
         if (call.signal.aborted) throw BusError.of("Aborted", "http.fetch dropped");
-        throw BusError.of("FetchFailed", `http.fetch ${url}: ${(err as Error).message}`);
+        throw BusError.of("FetchFailed", `http.fetch ${nameInMessage(String(url))}: ${(err as Error).message}`);
       }
       return { status: res.status, headers: [...res.headers], body: await readCapped(res.body, res.headers.get("content-length"), limit, "http.fetch response") };
     },

@@ -1,4 +1,4 @@
-import { BusError } from "../../errors.js";
+import { BusError, nameInMessage } from "../../errors.js";
 import { hostAllowed } from "../../manifest.js";
 import type { Schema } from "../../codec/schema.js";
 import { builtin, emit } from "../service.js";
@@ -25,13 +25,13 @@ export const ws = builtin({
       try {
         url = new URL(String(req.url));
       } catch {
-        throw BusError.of("BadRequest", `socket_builder.connect: not a URL: ${String(req.url)}`);
+        throw BusError.of("BadRequest", `socket_builder.connect: not a URL: ${nameInMessage(String(req.url))}`);
       }
       if (!["ws:", "wss:", "http:", "https:"].includes(url.protocol)) {
         throw BusError.of("BadRequest", `socket_builder.connect: ws(s) or http(s) URLs only, not ${url.protocol}`);
       }
       if (!hostAllowed(ctx.caller?.fetch.allow ?? [], url)) {
-        throw BusError.of("AccessDenied", `socket_builder.connect: module ${ctx.caller?.name ?? call.caller} may not reach ${url.host}`);
+        throw BusError.of("AccessDenied", `socket_builder.connect: module ${ctx.caller?.name ?? call.caller} may not reach ${nameInMessage(url.host)}`);
       }
       emit(call, "state_change", "Opening", socketState);
       url.protocol = url.protocol === "wss:" || url.protocol === "https:" ? "https:" : "http:";
@@ -42,7 +42,7 @@ export const ws = builtin({
         socket = res.webSocket;
       } catch (err) {
         emit(call, "state_change", "Failed", socketState);
-        throw BusError.of("FetchFailed", `socket_builder.connect ${req.url}: ${(err as Error).message}`);
+        throw BusError.of("FetchFailed", `socket_builder.connect ${nameInMessage(req.url)}: ${(err as Error).message}`);
       }
       socket.accept();
       // A drop after fetch settled and before this ran fired its abort event already: close now.
@@ -59,7 +59,7 @@ export const ws = builtin({
         emit(call, "receive", typeof e.data === "string" ? utf8.encode(e.data) : new Uint8Array(e.data as ArrayBuffer), "bytes");
       });
       socket.addEventListener("close", (e) => {
-        ctx.log({ module: call.caller, level: "info", msg: `WebSocket ${req.url} closed: ${e.code} ${e.reason}`, call: call.id });
+        ctx.log({ module: call.caller, level: "info", msg: `WebSocket ${nameInMessage(req.url)} closed: ${e.code} ${e.reason}`, call: call.id });
         emit(call, "state_change", "Closed", socketState);
       });
       socket.addEventListener("error", () => {
