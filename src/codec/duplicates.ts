@@ -17,7 +17,7 @@
 import { BusError } from "../errors.js";
 import { u16, u32 } from "./msgpack-scan.js";
 import { endOfString } from "./nesting.js";
-import { holds, type Schema, type SchemaQuery } from "./schema.js";
+import { holds, memberType, type Schema, type SchemaQuery } from "./schema.js";
 
 /** A struct or an enum, where a key held twice may be refused. */
 const KEYED: SchemaQuery = { is: (s) => typeof s === "object" && ("struct" in s || "enum" in s), keys: true };
@@ -247,14 +247,8 @@ function unwrap(s: Schema | null | undefined): Schema | undefined {
   return s ?? undefined;
 }
 
-/** The type of a container's member, or undefined where the schema says none (an undeclared field: serde ignores what it holds). */
+/** The type of a container's member (memberType), through the options around the container. */
 function inner(s: Schema | null | undefined, seg: string | number): Schema | undefined {
   s = unwrap(s);
-  if (s === undefined || typeof s === "string") return undefined;
-  if ("seq" in s) return s.seq;
-  if ("tuple" in s) return typeof seg === "number" ? s.tuple[seg] : undefined;
-  if ("map" in s) return s.map[1];
-  if ("struct" in s) return typeof seg === "string" && Object.hasOwn(s.struct, seg) ? s.struct[seg] : undefined;
-  if ("enum" in s) return typeof seg === "string" && Object.hasOwn(s.enum, seg) ? (s.enum[seg] ?? undefined) : undefined;
-  return undefined;
+  return s === undefined || typeof s === "string" ? undefined : (memberType(s, seg) ?? undefined);
 }

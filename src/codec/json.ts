@@ -16,7 +16,7 @@ import { cutBytes, restore } from "./json-bytes-read.js";
 import { jsonTooDeep, tooDeep } from "./nesting.js";
 import { text } from "./json-bytes.js";
 import { setOwn } from "./own.js";
-import { FLOAT, holds, INTEGER, type Schema, type SchemaQuery, variantOf } from "./schema.js";
+import { FLOAT, holds, INTEGER, memberType, type Schema, type SchemaQuery, variantOf } from "./schema.js";
 
 // The writer and the byte-array constant are re-exported: codec/index.ts and the tests import
 // them from here, where JSON's encode and decode are found together.
@@ -51,12 +51,8 @@ function floatsAsNumbers(value: unknown, schema: Schema | null | undefined): unk
     return value;
   }
   const o = value as Record<string, unknown>;
-  const field = (k: string) =>
-    "struct" in schema ? (Object.hasOwn(schema.struct, k) ? schema.struct[k] : undefined)
-    : "map" in schema ? schema.map[1]
-    : "enum" in schema && Object.hasOwn(schema.enum, k) ? schema.enum[k] : undefined;
   for (const k of Object.keys(o)) {
-    const v = floatsAsNumbers(o[k], field(k));
+    const v = floatsAsNumbers(o[k], memberType(schema, k));
     if (v !== o[k]) setOwn(o, k, v);
   }
   return o;

@@ -8,7 +8,7 @@
  * and so do the other bus SDKs, which know no 16-byte form.
  */
 import { setOwn } from "./own.js";
-import { holds, type Schema, type SchemaQuery } from "./schema.js";
+import { holds, memberType, type Schema, type SchemaQuery } from "./schema.js";
 
 const WIDE = { u128: [0n, 2n ** 128n - 1n], i128: [-(2n ** 127n), 2n ** 127n - 1n] } as const;
 const U64_MAX = 2n ** 64n - 1n;
@@ -17,16 +17,6 @@ const I64_MIN = -(2n ** 63n);
 /** A u128 or i128 anywhere but a map's key (a msgpack map's keys are strings to the host). */
 const WIDE_INT: SchemaQuery = { is: (s) => s === "u128" || s === "i128", keys: false };
 const namesWide = (schema: Schema | null | undefined) => holds(schema, WIDE_INT);
-
-/** The type a container's member `k` has, or undefined where the schema says none. */
-function member(schema: Exclude<Schema, string>, k: string | number): Schema | null | undefined {
-  if ("seq" in schema) return schema.seq;
-  if ("tuple" in schema) return schema.tuple[k as number];
-  if ("map" in schema) return schema.map[1];
-  if ("struct" in schema) return Object.hasOwn(schema.struct, k) ? schema.struct[k as string] : undefined;
-  if ("enum" in schema) return Object.hasOwn(schema.enum, k) ? schema.enum[k as string] : undefined;
-  return undefined;
-}
 
 /**
  * A msgpack value read without types, with each 16-byte `bin` where the schema says u128 or i128
@@ -51,14 +41,14 @@ function fromBins(value: unknown, schema: Schema): unknown {
   if (value === null || typeof value !== "object" || value instanceof Uint8Array || !namesWide(schema)) return value;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const t = member(schema, i);
+      const t = memberType(schema, i);
       if (t) value[i] = fromBins(value[i], t);
     }
     return value;
   }
   const o = value as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    const t = member(schema, k);
+    const t = memberType(schema, k);
     if (!t) continue;
     const v = fromBins(o[k], t);
     if (v !== o[k]) setOwn(o, k, v);
@@ -98,20 +88,20 @@ function asBins(value: unknown, schema: Schema): unknown {
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
-      const t = member(schema, i);
+      const t = memberType(schema, i);
       const v = t ? asBins(value[i], t) : value[i];
       if (v !== value[i]) (out ??= [...value])[i] = v;
     }
     return out ?? value;
   }
   if (value instanceof Map) {
-    const t = member(schema, "");
+    const t = memberType(schema, "");
     return t ? new Map([...value].map(([k, v]) => [k, asBins(v, t)])) : value;
   }
   const o = value as Record<string, unknown>;
   let out: Record<string, unknown> | undefined;
   for (const k of Object.keys(o)) {
-    const t = member(schema, k);
+    const t = memberType(schema, k);
     const v = t ? asBins(o[k], t) : o[k];
     if (v === o[k]) continue;
     if (!out) {

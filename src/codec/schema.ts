@@ -41,6 +41,21 @@ export interface TopicSpec {
  * transcoded by the topic's types, or refused: raw bytes have no types to be transcoded by, either
  * way. A format that is none of the four is never taken as it is.
  */
+/**
+ * The type of a container's member `key` (an index of a seq or tuple, a struct's field, a map's
+ * key, an enum's variant), or undefined where the schema says none: a field the struct does not
+ * declare (serde ignores what it holds), an index past the tuple. null: a unit variant. An option
+ * is its caller's to unwrap first.
+ */
+export function memberType(schema: Exclude<Schema, string>, key: string | number): Schema | null | undefined {
+  if ("seq" in schema) return schema.seq;
+  if ("tuple" in schema) return typeof key === "number" ? schema.tuple[key] : undefined;
+  if ("map" in schema) return schema.map[1];
+  if ("struct" in schema) return typeof key === "string" && Object.hasOwn(schema.struct, key) ? schema.struct[key] : undefined;
+  if ("enum" in schema) return typeof key === "string" && Object.hasOwn(schema.enum, key) ? schema.enum[key] : undefined;
+  return undefined;
+}
+
 /** What `holds` asks of each type inside a schema; `keys`: a map's key counts too. */
 export interface SchemaQuery {
   is(schema: Schema): boolean;
