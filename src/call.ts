@@ -1,5 +1,6 @@
 import { Code, formatName } from "./abi.js";
 import { type Payload, transcode } from "./codec/index.js";
+import { transcodeRepeated } from "./codec/repeat-transcode.js";
 import type { Schema } from "./codec/schema.js";
 import { BusError } from "./errors.js";
 
@@ -255,11 +256,11 @@ export class BusCall {
    * `replyAs.limit`. Throws why not: SerializationFailed (not valid in its own format, or not of
    * the topic's declared type) or LimitExceeded, each naming `what`.
    */
-  #inCallersFormat(payload: Payload, schema: Schema | undefined, what: string): Payload {
+  #inCallersFormat(payload: Payload, schema: Schema | undefined, what: string, convert = transcode): Payload {
     const { format, limit } = this.replyAs!;
     let out: Payload;
     try {
-      out = transcode(payload, format, schema, limit);
+      out = convert(payload, format, schema, limit);
     } catch (err) {
       throw BusError.of("SerializationFailed", `${what} cannot be transcoded into ${formatName(format)} for its caller: ${BusError.from(err).message}`);
     }
@@ -288,7 +289,8 @@ export class BusCall {
     if (this.replyAs && payload.format !== this.replyAs.format) {
       const callbacks = this.replyAs.callbacks;
       const schema = callbacks && Object.hasOwn(callbacks, topic) ? callbacks[topic] : undefined;
-      payload = this.#inCallersFormat(payload, schema, `callback ${topic} of module ${this.wapm}'s ${this.topic}`);
+      // The same callback often goes to many callers (a post to each member of a room): transcoded once.
+      payload = this.#inCallersFormat(payload, schema, `callback ${topic} of module ${this.wapm}'s ${this.topic}`, transcodeRepeated);
     }
     return this.#sink.callback(topic, payload);
   }
