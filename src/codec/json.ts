@@ -117,15 +117,16 @@ export function wellFormed(root: unknown): boolean {
  * DeserializationFailed for text nested deeper than MAX_NESTING (./nesting.ts).
  */
 export function decodeJson(data: Uint8Array, schema?: Schema): unknown {
-  if (jsonTooDeep(data)) throw tooDeep("json");
   if (schema !== undefined && data.length >= CUT_FROM && namesBytes(schema)) {
     const cut = cutBytes(data);
     if (cut) {
+      if (jsonTooDeep(cut.source)) throw tooDeep("json");
       const long = LONG_DIGITS.test(cut.source);
       return floats(restore(parse(cut.source, long), schema, cut.arrays), schema, long);
     }
   }
   const source = text.decode(data);
+  if (jsonTooDeep(source)) throw tooDeep("json");
   const long = LONG_DIGITS.test(source);
   return floats(conform(parse(source, long), schema), schema, long);
 }

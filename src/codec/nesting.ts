@@ -16,17 +16,20 @@ export function tooDeep(format: "json" | "msgpack"): BusError {
 }
 
 /**
- * Whether JSON text opens more than MAX_NESTING arrays and objects at once, by one pass over its
- * bytes, strings stepped over. Text that is not JSON may be told either way: JSON.parse refuses it.
+ * Whether JSON text opens more than MAX_NESTING arrays and objects at once, by one pass over it,
+ * strings stepped over. Text that is not JSON may be told either way: JSON.parse refuses it. The
+ * text is what JSON.parse is given: where long byte arrays were cut out of it (./json-bytes-read.ts)
+ * they are leaves of the value, and the pass is over what is left, not over their digits.
  */
-export function jsonTooDeep(d: Uint8Array): boolean {
-  // Each level opens with a byte of its own.
-  if (d.length <= MAX_NESTING) return false;
+export function jsonTooDeep(t: string): boolean {
+  // Each level opens with a character of its own: fewer than the limit cannot nest past it. They
+  // are counted natively (indexOf); the pass by character in JavaScript is for the rest.
+  if (t.length <= MAX_NESTING || opens(t) <= MAX_NESTING) return false;
   let depth = 0;
-  for (let i = 0; i < d.length; i++) {
-    const c = d[i]!;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
     if (c === 0x22) {
-      i = endOfString(d, i) - 1;
+      i = endOfText(t, i) - 1;
     } else if (c === 0x5b || c === 0x7b) {
       if (++depth > MAX_NESTING) return true;
     } else if (c === 0x5d || c === 0x7d) {
@@ -34,6 +37,27 @@ export function jsonTooDeep(d: Uint8Array): boolean {
     }
   }
   return false;
+}
+
+/** How many `[` and `{` the text holds, strings included, counted up to one past MAX_NESTING. */
+function opens(t: string): number {
+  let n = 0;
+  for (let i = t.indexOf("["); i >= 0 && n <= MAX_NESTING; i = t.indexOf("[", i + 1)) n++;
+  for (let i = t.indexOf("{"); i >= 0 && n <= MAX_NESTING; i = t.indexOf("{", i + 1)) n++;
+  return n;
+}
+
+/** endOfString on text: the index after the closing quote of the string whose opening quote is at `i`. */
+function endOfText(t: string, i: number): number {
+  let j = i + 1;
+  for (;;) {
+    const q = t.indexOf('"', j);
+    if (q < 0) return t.length;
+    let k = q - 1;
+    while (t.charCodeAt(k) === 0x5c) k--;
+    if ((q - 1 - k) % 2 === 0) return q + 1;
+    j = q + 1;
+  }
 }
 
 /** The index after the closing quote (the first not escaped by an odd run of backslashes) of the JSON string whose opening quote is at `i`; the text's length where there is none. */
