@@ -95,9 +95,22 @@ function pairsIn(d: Uint8Array): number {
   return pairs;
 }
 
-/** Whether JSON text may hold a key twice, given the value JSON.parse read from it: fewer keys in the value than the text spells. */
+/** Colons in JSON text, strings included, counted natively (indexOf) up to one past `most`. */
+function colonsUpTo(d: Uint8Array, most: number): number {
+  let n = 0;
+  for (let i = d.indexOf(0x3a); i >= 0 && n <= most; i = d.indexOf(0x3a, i + 1)) n++;
+  return n;
+}
+
+/**
+ * Whether JSON text may hold a key twice, given the value JSON.parse read from it: fewer keys in
+ * the value than the text spells. Every colon, a string's too, bounds the keys spelled from
+ * above: where there are no more than the value's keys none came twice, with no pass by byte in
+ * JavaScript (a long byte array, a run of numbers, holds none).
+ */
 export function jsonMayRepeat(d: Uint8Array, value: unknown): boolean {
-  return keysIn(value) < pairsIn(d);
+  const keys = keysIn(value);
+  return colonsUpTo(d, keys) > keys && keys < pairsIn(d);
 }
 
 /** Whether a msgpack payload of `pairs` map entries (msgpack-scan.ts counts them) may hold a key twice, given its value. */
