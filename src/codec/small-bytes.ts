@@ -23,8 +23,13 @@ export function bytesOfLength(n: number): Uint8Array {
   return view;
 }
 
-/** A copy of `from`'s bytes [start, end), as bytesOfLength makes it. */
+/**
+ * A copy of `from`'s bytes [start, end), as bytesOfLength makes it. A large one is made from the
+ * view itself: V8 then fills the new buffer as it copies, where `new Uint8Array(n)` and `set`
+ * first zero it (64 KiB in a loop: 2.4-3.5 us against 2.8-4.2 us).
+ */
 export function copyOf(from: Uint8Array, start = 0, end = from.length): Uint8Array {
+  if (end - start > SMALL) return new Uint8Array(from.subarray(start, end));
   const out = bytesOfLength(end - start);
   out.set(from.subarray(start, end));
   return out;
