@@ -41,13 +41,14 @@ export class JsonKernel {
       view.setUint32(b * 4, word, true);
       m[1024 + b] = s.length;
     }
-    // encode's shuffles: four bytes of 2 + k digits-and-comma each keep the last 2 + k of their four slots
-    for (let i = 0; i < 81; i++) {
+    // encode's shuffles, by which of four bytes are over 9 (bits 0-3) and over 99 (bits 4-7): each
+    // byte keeps the last 2 + k of its four slots "hto,", k its bits set (a row with a byte over 99 and not over 9 is never read)
+    for (let i = 0; i < 256; i++) {
       let q = 0;
-      for (let g = 0, k = i; g < 4; g++, k = Math.floor(k / 3)) {
-        for (let s = 2 - (k % 3); s < 4; s++) m[5632 + i * 16 + q++] = g * 4 + s;
+      for (let g = 0; g < 4; g++) {
+        const k = ((i >> g) & 1) + ((i >> (g + 4)) & 1);
+        for (let s = 2 - k; s < 4; s++) m[16384 + i * 16 + q++] = g * 4 + s;
       }
-      m[6928 + i * 16] = q;
     }
     // decode's: tens by b - '0'; hundreds and the check bias by a - ',' (0 two digits, 4-13 the
     // hundreds), 15 for one digit

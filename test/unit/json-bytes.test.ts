@@ -190,6 +190,17 @@ describe("the Wasm kernel against JavaScript", () => {
     const [js, kernel] = both(() => text.decode(encodeJson({ body: Uint8Array.from(mixes) })));
     expect(kernel).toBe(js);
     expect(js).toBe(JSON.stringify({ body: mixes }));
+    // ... and each mix at every one of the four places in a 16-byte block (each place reads its
+    // widths from other bits of the block's masks), after 0-15 bytes of every width
+    for (let lead = 0; lead < 16; lead++) {
+      const body = [...Array.from({ length: lead }, (_, i) => widths[i % 3]![1]!), ...mixes, ...mixes.slice(0, 16)];
+      for (const shift of [4, 8, 12]) {
+        const shifted = [...body.slice(0, lead), ...mixes.slice(324 - shift), ...body.slice(lead)];
+        const [jsShifted, kernelShifted] = both(() => text.decode(encodeJson({ body: Uint8Array.from(shifted) })));
+        expect(kernelShifted, `lead ${lead}, shift ${shift}`).toBe(jsShifted);
+        expect(jsShifted).toBe(JSON.stringify({ body: shifted }));
+      }
+    }
   });
 
   it("refuses a leading zero, a number over 255 and a fourth digit at every lane of its blocks, as JavaScript does", () => {
