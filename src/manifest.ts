@@ -75,7 +75,62 @@ export const DEFAULT_LIMITS: Limits = defaults;
  * queue of callbacks on their way.
  */
 export const MAX_PAYLOAD_BYTES = 16 << 20;
-const PAYLOAD_LIMITS = ["requestBytes", "responseBytes"];
+
+/**
+ * The most each limit may be, and what stops it there: past it the limit would bound nothing,
+ * since the platform or the runtime's own structure fails first (an isolate killed at 128 MB, an
+ * RPC or a SQLite row refused, a timer that fires at once), and a module.json that says 1e15
+ * would read as a limit and hold nothing. `why` and `shown` complete "limit K is V, over <why>, <most> (<shown>)".
+ */
+export const LIMIT_MAXIMA: Readonly<Record<keyof Limits, { most: number; why: string; shown?: string }>> = {
+  // A Worker's isolate has 128 MB for everything: a guest memory declared larger is never a
+  // bound (the isolate dies before memory.grow fails), where at the limit the guest sees -1.
+  memoryPages: { most: 2048, why: "the pages a Worker's 128 MB can hold", shown: "128 MiB" },
+  requestBytes: { most: MAX_PAYLOAD_BYTES, why: "the most a call can carry across objects", shown: "16 MiB" },
+  responseBytes: { most: MAX_PAYLOAD_BYTES, why: "the most a call can carry across objects", shown: "16 MiB" },
+  // The call's timer is a setTimeout, whose delay is a signed 32-bit count of ms: a longer one
+  // fires at once (Node says TimeoutOverflowWarning and waits 1 ms), failing every call with Timeout.
+  callTimeoutMs: { most: 2 ** 31 - 1, why: "the longest a timer waits", shown: "ms: 24.8 days" },
+  // The meter is an i64 global set from this number (BigInt(limits.fuel)): past 2^53 the JSON
+  // number is no longer the integer written. Workers' CPU limit (5 min at most) stops a guest long before.
+  fuel: { most: Number.MAX_SAFE_INTEGER, why: "the largest integer a JSON number holds exactly" },
+  // Each call in flight holds a handle: more calls than handles can never be in flight.
+  maxCalls: { most: 1 << 20, why: "the most handles an instance may hold", shown: "each call in flight holds one" },
+  // Every live handle holds an entry in the instance's table (an object and a Map slot, some 50
+  // bytes for the lightest, a reserved one): 2^20 of them are about 50 MB of the isolate's 128 MB.
+  maxHandles: { most: 1 << 20, why: "the handles an isolate's 128 MB can hold beside its instances" },
+  // Nothing is held for a log line (it goes to console.log at once): the budget bounds what one
+  // instance sends to the account's logs, and Workers Logs records at most 256 KB of an
+  // invocation. A budget past one invocation's is for long-lived instances (a process over many
+  // alarms, a pooled instance over many requests); 16 MiB is 64 invocations' whole capture.
+  logBytes: { most: 16 << 20, why: "64 invocations' worth of Workers Logs (256 KB each)", shown: "16 MiB" },
+  // Each instance holds its memory, at least one 64 KiB page: more than 2048 of them cannot fit
+  // in the isolate's 128 MB, so the pool's bound would never be reached before the isolate died.
+  maxInstances: { most: 2048, why: "the instances of one 64 KiB page a Worker's 128 MB can hold" },
+  // A waiting call holds its request and its call's state in the isolate: docs/performance.md
+  // measured 16,734 sleeping calls (a heavier state: a suspended guest call) fitting in 128 MB.
+  maxWaiting: { most: 16384, why: "the calls an isolate was measured to hold at once" },
+  // A spawn's stdin crosses Workers RPC to the process's object whole (POST /processes, process.spawn),
+  // and what is unread is held in the object's memory.
+  stdinBytes: { most: MAX_PAYLOAD_BYTES, why: "the most a call can carry across objects", shown: "16 MiB" },
+  // What a client leaves unread is held in its object's memory (128 MB for the instance, its
+  // queues and every client): the share a call's payload and the queue of callbacks get (MAX_QUEUED_BYTES).
+  socketBufferBytes: { most: MAX_PAYLOAD_BYTES, why: "the most one object holds for a queue", shown: "16 MiB" },
+  // A list page is at most LIST_MAX (1,000) keys; at 2 KiB each, escaped in JSON at up to 6 bytes a
+  // byte (\u0001), it is 12.3 MB, within a reply's MAX_PAYLOAD_BYTES. 2 KiB is also the
+  // Durable Object storage API's own key limit.
+  kvKeyBytes: { most: 2048, why: "the longest key a page of 1000 keys fits a reply with" },
+  // A key and its value are one row of the object's SQLite, which holds at most 2 MB: 1 MiB (as
+  // durable-objects/snapshots.ts's CHUNK_BYTES) leaves room for the key, the module and the version.
+  kvValueBytes: { most: 1 << 20, why: "the most one SQLite row of a Durable Object holds with its key", shown: "1 MiB" },
+  // Each key is a row with bytes kvBytes does not count (its module, its version, its B-tree
+  // cell: some 100 bytes): 10 million rows are 1 GB beyond the bytes kvBytes counts, as much again
+  // as kvBytes' most.
+  kvKeys: { most: 10_000_000, why: "the rows an object's 10 GB of SQLite holds beside the bytes" },
+  // A Durable Object's SQLite holds at most 10 GB, and one object holds the stores of every module
+  // that runs in it (a process's, its children's) beside its snapshots and output: a tenth each.
+  kvBytes: { most: 1 << 30, why: "a tenth of the 10 GB a Durable Object's SQLite holds", shown: "1 GiB" },
+};
 
 /** module.json's keys: the Worker's, and the build's (`target`, `source`, `metering`). */
 const MANIFEST_KEYS = ["description", "topics", "fetch", "limits", "instances", "target", "source", "metering"];
@@ -118,10 +173,10 @@ export function parseManifest(name: string, raw: unknown): Manifest {
   const limits = { ...DEFAULT_LIMITS };
   for (const [key, value] of Object.entries((m.limits ?? {}) as Record<string, unknown>)) {
     if (!Object.hasOwn(limits, key)) throw new Error(`module ${name}: unknown limit "${key}"`);
-    if (typeof value !== "number" || !(value > 0)) throw new Error(`module ${name}: limit ${key} must be a positive number`);
-    if (PAYLOAD_LIMITS.includes(key) && value > MAX_PAYLOAD_BYTES) {
-      throw new Error(`module ${name}: limit ${key} is ${value}, over the most a call can carry across objects, ${MAX_PAYLOAD_BYTES} (16 MiB)`);
-    }
+    // An integer: a count, bytes, ms, pages (fuel 1.5 failed every instance, BigInt(1.5) throws).
+    if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) throw new Error(`module ${name}: limit ${key} must be a positive integer`);
+    const { most, why, shown } = LIMIT_MAXIMA[key as keyof Limits];
+    if (value > most) throw new Error(`module ${name}: limit ${key} is ${value}, over ${why}, ${most}${shown ? ` (${shown})` : ""}`);
     limits[key as keyof Limits] = value;
   }
   const instances = (m.instances ?? "pooled") as Instances;

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MAX_REPLY_BYTES } from "../../sdk/client/src/http.js";
-import { MAX_PAYLOAD_BYTES, parseManifest } from "../../src/manifest.js";
+import { DEFAULT_LIMITS, LIMIT_MAXIMA, MAX_PAYLOAD_BYTES, parseManifest, type Limits } from "../../src/manifest.js";
 
 const topic = { format: "json", request: { struct: { id: "u32" } } };
 
@@ -27,6 +27,37 @@ describe("parseManifest", () => {
         expect(() => parseManifest("m", { topics: {}, limits: { [key]: value } })).toThrow(`module m: limit ${key} is ${value}, over the most a call can carry across objects, ${MAX_PAYLOAD_BYTES} (16 MiB)`);
       }
       expect(parseManifest("m", { topics: {}, limits: { [key]: MAX_PAYLOAD_BYTES } }).limits[key as "requestBytes"]).toBe(MAX_PAYLOAD_BYTES);
+    }
+  });
+
+  // Each limit's most, written out: a change to one is a change to the contract docs/host.md states.
+  const MOST: Record<keyof Limits, number> = {
+    memoryPages: 2048, requestBytes: 16 << 20, responseBytes: 16 << 20, callTimeoutMs: 2 ** 31 - 1,
+    fuel: Number.MAX_SAFE_INTEGER, maxCalls: 1 << 20, maxHandles: 1 << 20, logBytes: 16 << 20,
+    maxInstances: 2048, maxWaiting: 16384, stdinBytes: 16 << 20, socketBufferBytes: 16 << 20,
+    kvKeyBytes: 2048, kvValueBytes: 1 << 20, kvKeys: 10_000_000, kvBytes: 1 << 30,
+  };
+
+  it("bounds every limit from above: at its most it is taken, one past it (or 2^60) is refused naming the key and the most", () => {
+    expect(Object.keys(MOST).sort()).toEqual(Object.keys(DEFAULT_LIMITS).sort());
+    for (const [key, most] of Object.entries(MOST) as [keyof Limits, number][]) {
+      expect(LIMIT_MAXIMA[key].most, key).toBe(most);
+      expect(parseManifest("m", { topics: {}, limits: { [key]: most } }).limits[key], key).toBe(most);
+      for (const value of [most + 1, 2 ** 60]) {
+        // most + 1 of MAX_SAFE_INTEGER is not an integer JSON can tell from it: 2 ** 53 + 2 is.
+        const over = most === Number.MAX_SAFE_INTEGER && value === most + 1 ? most + 3 : value;
+        expect(() => parseManifest("m", { topics: {}, limits: { [key]: over } }), `${key} ${over}`).toThrow(new RegExp(`^module m: limit ${key} is ${over}, over .*, ${most}( \\(.*\\))?$`));
+      }
+    }
+  });
+
+  it("holds every default within its most", () => {
+    for (const [key, value] of Object.entries(DEFAULT_LIMITS) as [keyof Limits, number][]) expect(value, key).toBeLessThanOrEqual(LIMIT_MAXIMA[key].most);
+  });
+
+  it("refuses a limit that is not a positive integer (fuel 1.5 failed every instance: BigInt(1.5) throws)", () => {
+    for (const value of [1.5, 0, -1, Number.NaN, "10", null]) {
+      expect(() => parseManifest("m", { topics: {}, limits: { fuel: value } }), String(value)).toThrow("module m: limit fuel must be a positive integer");
     }
   });
 
