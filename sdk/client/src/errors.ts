@@ -1,4 +1,4 @@
-import { readUpTo } from "./body.js";
+import { readPrefix } from "./body.js";
 import { Code, type CodeName, codeName } from "./codes.js";
 
 /** The fields of the runtime's one error body (HTTP) and of a fault frame (WebSocket). */
@@ -64,13 +64,14 @@ export function errorBodyOf(value: unknown): ErrorBody | undefined {
 /**
  * How much of an error body is read. The runtime's are a few KiB at most (a module's words are cut
  * at 4 KiB); a proxy's page, or a server that never ends the body, would otherwise be held whole,
- * or waited on for good.
+ * or waited on for good. Once this many are in, nothing more is read (readPrefix): a server that
+ * stops at exactly this many without ending the body is not waited on.
  */
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /** An HTTP answer that is not 2xx as a BusError: its JSON error body where it has one. */
 export async function errorOf(res: Response, scope: { module?: string; topic?: string } = {}): Promise<BusError> {
-  const text = await readUpTo(res, MAX_ERROR_BODY_BYTES).then(({ bytes }) => new TextDecoder().decode(bytes)).catch(() => "");
+  const text = await readPrefix(res, MAX_ERROR_BODY_BYTES).then((bytes) => new TextDecoder().decode(bytes)).catch(() => "");
   let body: ErrorBody | undefined;
   try {
     body = errorBodyOf(JSON.parse(text));
