@@ -88,8 +88,9 @@ export const LIMIT_MAXIMA: Readonly<Record<keyof Limits, { most: number; why: st
   memoryPages: { most: 2048, why: "the pages a Worker's 128 MB can hold", shown: "128 MiB" },
   requestBytes: { most: MAX_PAYLOAD_BYTES, why: "the most a call can carry across objects", shown: "16 MiB" },
   responseBytes: { most: MAX_PAYLOAD_BYTES, why: "the most a call can carry across objects", shown: "16 MiB" },
-  // The call's timer is a setTimeout, whose delay is a signed 32-bit count of ms: a longer one
-  // fires at once (Node says TimeoutOverflowWarning and waits 1 ms), failing every call with Timeout.
+  // The call's timer is a setTimeout, whose delay is a signed 32-bit count of ms: under Node (the
+  // runtime's unit tests and benchmarks run it there) a longer one fires after 1 ms
+  // (TimeoutOverflowWarning), failing every call with Timeout; workerd waits, but one bound for both.
   callTimeoutMs: { most: 2 ** 31 - 1, why: "the longest a timer waits", shown: "ms: 24.8 days" },
   // The meter is an i64 global set from this number (BigInt(limits.fuel)): past 2^53 the JSON
   // number is no longer the integer written. Workers' CPU limit (5 min at most) stops a guest long before.

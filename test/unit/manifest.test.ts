@@ -5,6 +5,9 @@ import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MAX_REPLY_BYTES } from "../../sdk/client/src/http.js";
+import { Format } from "../../src/abi.js";
+import { encode } from "../../src/codec/index.js";
+import { kv, LIST_MAX } from "../../src/services/kv/index.js";
 import { DEFAULT_LIMITS, LIMIT_MAXIMA, MAX_PAYLOAD_BYTES, parseManifest, type Limits } from "../../src/manifest.js";
 
 const topic = { format: "json", request: { struct: { id: "u32" } } };
@@ -53,6 +56,13 @@ describe("parseManifest", () => {
 
   it("holds every default within its most", () => {
     for (const [key, value] of Object.entries(DEFAULT_LIMITS) as [keyof Limits, number][]) expect(value, key).toBeLessThanOrEqual(LIMIT_MAXIMA[key].most);
+  });
+
+  it("has kvKeyBytes' most hold its reason: a full kv.list page of the longest keys, as JSON escapes them at the most (\\u0001 for a byte), fits a reply", () => {
+    const key = "\u0001".repeat(LIMIT_MAXIMA.kvKeyBytes.most);
+    const page = encode(Format.Json, { keys: Array<string>(LIST_MAX).fill(key), cursor: key }, kv.topics["kv.list"]!.response);
+    expect(page.length).toBeGreaterThan(6 * LIST_MAX * LIMIT_MAXIMA.kvKeyBytes.most);
+    expect(page.length).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
   });
 
   it("refuses a limit that is not a positive integer (fuel 1.5 failed every instance: BigInt(1.5) throws)", () => {
