@@ -42,6 +42,11 @@ export class ModuleInstances implements Service {
   }
 
   serve(call: BusCall): void {
+    // The common case first: a plain call, and an instance at rest in the pool to take it.
+    if (call.parent === undefined && this.#pinned === undefined && this.#pool?.serveIdle(call)) {
+      if (!call.answered) this.#timeout(call);
+      return;
+    }
     const module = this.module;
     // A parent that has ended has no sub-API left, and nothing would end a call made under it.
     if (call.parent?.ended) return void call.fault(BusError.of("InvalidHandle", `the parent call to ${module.name} has ended`));
@@ -53,14 +58,19 @@ export class ModuleInstances implements Service {
       return void call.fault(BusError.of("InvalidHandle", `the parent call is served by module ${parent.module.name}, not ${module.name}`));
     }
     const owner = parent ?? this.pinned;
-    if (owner instanceof Guest) return owner.accept(call);
+    if (owner instanceof Guest) return void owner.accept(call);
     try {
       this.#plain(call);
     } catch (err) {
       call.fault(BusError.from(err));
     }
     // A call answered already (an instance took it at once, inside the caller's call_now) needs no timer.
-    if (call.answered) return;
+    if (!call.answered) this.#timeout(call);
+  }
+
+  /** Faults the call where the module has not answered it within limits.callTimeoutMs. */
+  #timeout(call: BusCall) {
+    const module = this.module;
     const timeout = module.manifest.limits.callTimeoutMs;
     const timer = setTimeout(() => call.fault(BusError.of("Timeout", `module ${module.name} did not answer ${call.topic} within ${timeout} ms`)), timeout);
     call.onAnswer(() => clearTimeout(timer));
@@ -73,7 +83,7 @@ export class ModuleInstances implements Service {
       let unpin: (() => void) | undefined;
       const guest = this.instances.create(this.module, { onBreak: () => unpin?.() });
       unpin = this.pin(guest);
-      return guest.accept(call);
+      return void guest.accept(call);
     }
     (this.#pool ??= new Pool(this.module, (options) => this.instances.create(this.module, options))).serve(call);
   }

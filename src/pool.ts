@@ -23,6 +23,8 @@ interface Slot {
   guest: Guest;
   /** Between taking a call and coming free (or breaking). */
   serving: boolean;
+  /** In the count of live instances: from when it has started until it is retired or breaks. */
+  counted: boolean;
   /**
    * Made, in the request of the call it took, when that call outlasts the turn it came in; no
    * waiting call waits on it yet. Dropped once the call has ended (its request may end with it).
@@ -67,12 +69,16 @@ export class Pool {
   #vacancy?: Signal;
   #live = 0;
   readonly #waiting: Waiter[] = [];
+  /** A fresh instance per call: one at rest is retired, not kept. */
+  readonly #fresh: boolean;
 
   constructor(
     readonly module: LoadedModule,
     /** Makes an instance (Instances.create); throws its start-up failure. */
     readonly make: (options: GuestOptions) => Guest,
-  ) {}
+  ) {
+    this.#fresh = module.manifest.instances === "fresh";
+  }
 
   /**
    * Gives a plain call to an instance, now or when one comes free: never more than
@@ -84,10 +90,21 @@ export class Pool {
       return void call.fault(BusError.of("Busy", `module ${this.module.name}: all ${maxInstances} instances are busy and ${maxWaiting} calls wait already`));
     }
     const slot = this.#free(call);
-    if (slot) return this.#give(slot, call);
+    if (slot) return void this.#give(slot, call);
     if (slot === null) return;
     call.own(); // it waits past its caller's import
     this.#wait(call);
+  }
+
+  /**
+   * `serve` where an instance is idle, the common case: it takes the call (nothing is Busy while
+   * one is at rest). False where none is, the call untouched: `serve` it.
+   */
+  serveIdle(call: BusCall): boolean {
+    const slot = this.#idle.pop();
+    if (!slot) return false;
+    this.#give(slot, call);
+    return true;
   }
 
   /** An idle instance, or a new one where the count allows: undefined if neither, null if a new one failed (the call is faulted). */
@@ -106,7 +123,8 @@ export class Pool {
   /** Gives `call` to an instance; one still serving it when this turn ends gets a spare signal (see above). */
   #give(slot: Slot, call: BusCall) {
     slot.serving = true;
-    slot.guest.accept(call);
+    // At rest again at once (it answered inside its caller's call_now): told here, not by onIdle.
+    if (slot.guest.accept(call)) return this.#rest(slot);
     if (!slot.serving || call.ended) return;
     const spare = signal(); // in the request of `call`
     slot.spare = spare;
@@ -184,44 +202,49 @@ export class Pool {
 
   /** One more instance: counted while it lives; its coming free wakes the first waiting call. */
   #grow(): Slot {
-    const fresh = this.module.manifest.instances === "fresh";
-    // An instance leaves the count once: retired (idle and not kept) or broken, whichever first.
-    // Counted once it has started: one that breaks while it starts was never counted.
-    let counted = false;
-    const retire = () => {
-      if (!counted) return false;
-      counted = false;
-      this.#live--;
-      const idle = this.#idle.indexOf(slot);
-      if (idle >= 0) this.#idle.splice(idle, 1);
-      return true;
-    };
-    // Free of its call (or broken), in the request of that call: the first waiting call looks again.
-    const vacate = () => {
-      if (!slot.serving) return;
-      slot.serving = false;
-      if (slot.spare) this.#unspare(slot);
-      this.#vacate();
-    };
-    const slot = { serving: false } as Slot;
+    const slot: Slot = { serving: false, counted: false } as Slot;
     slot.guest = this.make({
-      onIdle: () => {
-        if (!counted) return;
-        vacate();
-        if (fresh) retire();
-        // Every settle at rest says idle, so it may say so again while it waits in the list.
-        else if (!this.#idle.includes(slot)) {
-          // Kept for a waiting call even past the pool's size: it is about to take it.
-          if (this.#idle.length < POOL_SIZE || this.#waiting.length) this.#idle.push(slot);
-          else retire();
-        }
-      },
+      onIdle: () => this.#rest(slot),
       onBreak: () => {
-        if (retire()) vacate();
+        if (this.#retire(slot)) this.#release(slot);
       },
     });
-    counted = true;
+    // Counted once it has started: one that breaks while it starts was never counted.
+    slot.counted = true;
     this.#live++;
     return slot;
+  }
+
+  /**
+   * At rest with nothing live (onIdle, or `accept` answering true): free of its call, and kept
+   * idle or retired. Every settle at rest says so, so it may come again while the slot is idle.
+   */
+  #rest(slot: Slot) {
+    if (!slot.counted) return;
+    this.#release(slot);
+    if (this.#fresh) this.#retire(slot);
+    else if (!this.#idle.includes(slot)) {
+      // Kept for a waiting call even past the pool's size: it is about to take it.
+      if (this.#idle.length < POOL_SIZE || this.#waiting.length) this.#idle.push(slot);
+      else this.#retire(slot);
+    }
+  }
+
+  /** Free of its call (or broken), in the request of that call: the first waiting call looks again. */
+  #release(slot: Slot) {
+    if (!slot.serving) return;
+    slot.serving = false;
+    if (slot.spare) this.#unspare(slot);
+    this.#vacate();
+  }
+
+  /** Leaves the count, once: retired (idle and not kept) or broken, whichever comes first. */
+  #retire(slot: Slot): boolean {
+    if (!slot.counted) return false;
+    slot.counted = false;
+    this.#live--;
+    const idle = this.#idle.indexOf(slot);
+    if (idle >= 0) this.#idle.splice(idle, 1);
+    return true;
   }
 }

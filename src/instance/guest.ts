@@ -20,7 +20,10 @@ export interface GuestOptions extends WasiOptions {
   ephemeral?: boolean;
   /** Runs as a process: `fork` keeps it serving after `_start` returns; its lines carry its id. */
   command?: CommandOptions;
-  /** Called when the guest has no calls left either way and can serve another (a pool). */
+  /**
+   * Called when the guest has no calls left either way and can serve another (a pool); not where
+   * `accept` answers true, which says the same to its caller at once.
+   */
   onIdle?: (guest: Guest) => void;
   /** Called once when the instance breaks (a trap, fuel, a kill): it will serve nothing more. */
   onBreak?: (guest: Guest) => void;
@@ -207,14 +210,17 @@ export class Guest {
   /**
    * Delivers an inbound call to the guest through `wasm_bus_start`: now, where its caller waits
    * inside `call_now` and the instance is at rest, else once the caller's import has returned.
+   * True where it took the call now and is at rest again with nothing live (it answered inside
+   * its start), as onIdle would say: onIdle is not called then, the caller (a pool) knows.
    */
-  accept(call: BusCall): void {
+  accept(call: BusCall): boolean {
     // Now: the caller waits inside call_now, and the instance is `quiet` and cannot suspend
     // (`quiet`'s conditions for an instance without asyncify, written out as everything on
     // #acceptNow's path: a change to `quiet` changes this too).
     const d = this.#delivery;
-    if (call.waiting && !this.#asyncify && this.#depth === 0 && !this.#broken && d.pending === 0 && d.suspended === 0 && !d.draining) this.#acceptNow(call);
-    else this.#acceptLater(call);
+    if (call.waiting && !this.#asyncify && this.#depth === 0 && !this.#broken && d.pending === 0 && d.suspended === 0 && !d.draining) return this.#acceptNow(call);
+    this.#acceptLater(call);
+    return false;
   }
 
   /**
@@ -226,14 +232,14 @@ export class Guest {
    * than runs differ: docs/performance.md, "Fourth pass"). What it would refuse goes the general
    * way (#acceptLater), which says why.
    */
-  #acceptNow(call: BusCall) {
+  #acceptNow(call: BusCall): boolean {
     const cx = this.#cx;
     const topic = cx.listening.get(call.topic);
     const start = cx.exports.wasm_bus_start;
-    if (!topic || !start) return this.#acceptLater(call);
+    if (!topic || !start) return (this.#acceptLater(call), false);
     const handles = cx.handles;
     const handle = handles.add({ kind: "in", call });
-    if (!handle) return this.#acceptLater(call);
+    if (!handle) return (this.#acceptLater(call), false);
     const parent = call.parent ? handles.inboundOf(call.parent) : NO_HANDLE;
     call.server = this;
     // #enter without a closure (an entry that cannot suspend returns no promise). The caller's
@@ -250,14 +256,16 @@ export class Guest {
     } finally {
       this.#depth--;
     }
-    // #settle, where nothing is live and no one is to be told (a call answered inside its entry)
+    // #settle, where nothing is live and no one is to be told (a call answered inside its entry):
+    // idle again, which the caller learns from the answer instead of onIdle.
     const d = this.#delivery;
-    if (d.pending || d.suspended) return;
+    if (d.pending || d.suspended) return false;
     if (handles.live === 0 && !this.#durable && !this.#exit && !this.#broken) {
       cx.forgetEnded();
-      return void this.#onIdle?.(this);
+      return true;
     }
     this.#settle();
+    return false;
   }
 
   /** The general way: what is refused, with why; anything else delivered once the caller's import has returned. */
