@@ -45,7 +45,15 @@ export class InstanceContext {
   queuedBytes = 0;
   /** The topics the guest listens on, each with its UTF-8 bytes (what wasm_bus_start hands it). */
   readonly listening = new Map<string, Uint8Array>();
+  /**
+   * The exports the host calls, in one object of the same shape for every instance. The engine's
+   * exports object has a map of its own per instance, so `exports.wasm_bus_start` read from it at
+   * a site that sees several instances (every module's) is a polymorphic load, megamorphic past
+   * four: that was on every module call's path twice.
+   */
   exports!: GuestExports;
+  /** Every export of the instance (as asyncify binds them): the globals a snapshot saves are among them. */
+  allExports!: Readonly<Record<string, unknown>>;
   /** The inbound call the guest is working on (set as each entry starts): tags its log lines, roots its own calls' chain. */
   current?: BusCall;
   /**
@@ -85,7 +93,18 @@ export class InstanceContext {
 
   /** Called once the instance exists: before then (the Wasm start section) there is no memory. */
   bind(exports: GuestExports) {
-    this.exports = exports;
+    this.allExports = exports as unknown as Record<string, unknown>;
+    this.exports = {
+      memory: exports.memory,
+      wasm_bus_malloc: exports.wasm_bus_malloc,
+      wasm_bus_free: exports.wasm_bus_free,
+      wasm_bus_start: exports.wasm_bus_start,
+      wasm_bus_finish: exports.wasm_bus_finish,
+      wasm_bus_error: exports.wasm_bus_error,
+      wasm_bus_drop: exports.wasm_bus_drop,
+      _initialize: exports._initialize,
+      _start: exports._start,
+    };
     this.#memory = new GuestMemory(exports.memory);
   }
 

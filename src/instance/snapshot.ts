@@ -102,7 +102,7 @@ function saveEntry(entry: Entry): SavedEntry {
 /** The instance's state but its memory and WASI: call only while no guest code runs. */
 export function saveInstance(cx: InstanceContext): InstanceState {
   const globals: InstanceState["globals"] = [];
-  for (const [name, value] of Object.entries(cx.exports)) {
+  for (const [name, value] of Object.entries(cx.allExports)) {
     if (!name.startsWith(GLOBAL_PREFIX)) continue;
     const v = (value as WebAssembly.Global).value as number | bigint;
     globals.push([name, typeof v === "bigint" ? v.toString() : v]);
@@ -131,7 +131,7 @@ export function restoreMemory(cx: InstanceContext, state: InstanceState, pages: 
   if (grow > 0) memory.grow(grow);
   const bytes = new Uint8Array(memory.buffer);
   for (const [page, data] of pages) bytes.set(data, page * PAGE_BYTES);
-  const exports = cx.exports as unknown as Record<string, unknown>;
+  const exports = cx.allExports;
   for (const [name, value] of state.globals) {
     const global = exports[name];
     if (!(global instanceof WebAssembly.Global)) throw BusError.of("IncorrectAbi", `module ${cx.module.name} has no global ${name} to restore`);
