@@ -1,5 +1,6 @@
 //! What the SDK's codecs (rmp-serde, serde_json, bincode as pinned in Cargo.lock) do at the edges
-//! the host must agree with: u128/i128 in msgpack, -0.0, duplicate keys. The host's side of each
+//! the host must agree with: u128/i128 in msgpack, -0.0, duplicate keys, a whole float at an
+//! integer, bin keys in msgpack, integer map keys. The host's side of each
 //! is held to the same bytes in test/unit/serde-edges.test.ts; docs/abi.md says both.
 
 use serde::{Deserialize, Serialize};
@@ -168,4 +169,105 @@ fn msgpack_refuses_a_struct_field_twice_and_keeps_a_maps_last_value() {
     assert_eq!(rmp_serde::from_slice::<Tree>(&unhex("82a16b01a16b02")).unwrap()["k"], 2);
     // {"Circle":1,"Circle":2}
     assert!(rmp_serde::from_slice::<Shape>(&unhex("82a6436972636c6501a6436972636c6502")).is_err());
+}
+
+#[derive(Deserialize, Debug)]
+#[allow(dead_code)]
+struct Ints {
+    a: Option<u8>,
+    b: Option<u32>,
+    c: Option<u64>,
+    d: Option<i8>,
+    e: Option<i64>,
+    f: Option<u128>,
+}
+
+#[derive(Deserialize, Debug, PartialEq)]
+struct Floats {
+    x: f64,
+    y: f32,
+}
+
+#[test]
+fn json_refuses_a_whole_float_at_an_integer_field_however_it_is_spelt() {
+    // Any number with a fraction or an exponent is a float to serde_json, whole or not.
+    // A u128 (f) reads digits alone: it stops at the `.` or `e` ("expected `,` or `}`"), or at
+    // the `-` ("number out of range").
+    for field in ["a", "b", "c", "d", "e", "f"] {
+        for n in ["1.0", "1e0", "1E0", "1.0e0", "10e-1", "0.1e1", "-1.0", "0.0", "1e2"] {
+            let text = format!(r#"{{"{field}":{n}}}"#);
+            let err = serde_json::from_str::<Ints>(&text).unwrap_err().to_string();
+            let why = if field != "f" { "invalid type: floating point `" } else if n.starts_with('-') { "number out of range" } else { "expected `,` or `}`" };
+            assert!(err.starts_with(why), "{text}: {err}");
+        }
+        // the same digits with neither are the integer
+        assert!(serde_json::from_str::<Ints>(&format!(r#"{{"{field}":1}}"#)).is_ok());
+    }
+    // a float field takes an integer, and a float that is whole
+    let f = serde_json::from_str::<Floats>(r#"{"x":1,"y":2}"#).unwrap();
+    assert_eq!(f, Floats { x: 1.0, y: 2.0 });
+    assert_eq!(serde_json::from_str::<Floats>(r#"{"x":1e0,"y":2.0}"#).unwrap(), f);
+}
+
+#[test]
+fn msgpack_refuses_a_whole_float_f32_or_f64_at_an_integer_field() {
+    // f64 1.0, f32 1.0, f64 0.0, f64 -3.0, f64 2^40
+    for float in ["cb3ff0000000000000", "ca3f800000", "cb0000000000000000", "cbc008000000000000", "cb4270000000000000"] {
+        for field in ["a", "b", "c", "d", "e", "f"] {
+            let bytes = unhex(&format!("81a1{}{float}", hex(field.as_bytes())));
+            let err = rmp_serde::from_slice::<Ints>(&bytes).unwrap_err().to_string();
+            // a u128 (f) reads an integer or a bin, and says so of any other marker
+            let why = if field == "f" { "wrong msgpack marker F" } else { "invalid type: floating point `" };
+            assert!(err.starts_with(why), "{field} {float}: {err}");
+        }
+    }
+    // a float field takes an integer of either kind and a float of either width
+    let f = unhex("82a17801a17902");
+    assert_eq!(rmp_serde::from_slice::<Floats>(&f).unwrap(), Floats { x: 1.0, y: 2.0 });
+    let f = unhex("82a178ca3f800000a179cb4000000000000000");
+    assert_eq!(rmp_serde::from_slice::<Floats>(&f).unwrap(), Floats { x: 1.0, y: 2.0 });
+}
+
+#[test]
+fn msgpack_reads_a_bin_key_as_its_bytes_a_structs_field_and_a_string_keys_text() {
+    // {bin "a": 1}: the field a
+    assert_eq!(rmp_serde::from_slice::<Pair>(&unhex("81c4016101")).unwrap().a, 1);
+    // {"a": 1, bin "a": 2}, {bin "a": 1, "a": 2}: the field a twice
+    for twice in ["82a16101c4016102", "82c4016101a16102"] {
+        let err = rmp_serde::from_slice::<Pair>(&unhex(twice)).unwrap_err();
+        assert_eq!(err.to_string(), "duplicate field `a`", "{twice}");
+    }
+    // a bin key that is not UTF-8 is a field the struct does not declare: ignored
+    assert_eq!(rmp_serde::from_slice::<Pair>(&unhex("82a16101c401ff02")).unwrap().a, 1);
+    // a String key takes a bin's bytes where they are UTF-8, as the text, and the last value
+    let m = rmp_serde::from_slice::<Tree>(&unhex("82a16b01c4016b02")).unwrap();
+    assert_eq!(m.into_iter().collect::<Vec<_>>(), [("k".to_string(), 2)]);
+    assert!(rmp_serde::from_slice::<Tree>(&unhex("81c401ff01")).is_err());
+    // an enum's variant named by a bin
+    assert!(matches!(rmp_serde::from_slice::<Shape>(&unhex("81c406436972636c6501")).unwrap(), Shape::Circle(1)));
+}
+
+type IntKeys = std::collections::BTreeMap<i32, u8>;
+
+#[test]
+fn integer_map_keys_are_integers_in_msgpack_and_digits_in_strings_in_json() {
+    let m: IntKeys = [(1, 5), (-2, 3)].into_iter().collect();
+    // rmp-serde: msgpack integers (negative fixint fe), sorted as a BTreeMap is
+    assert_eq!(hex(&rmp_serde::to_vec_named(&m).unwrap()), "82fe030105");
+    assert_eq!(rmp_serde::from_slice::<IntKeys>(&unhex("82fe030105")).unwrap(), m);
+    // ... and a str key is refused: {"1": 5}
+    let err = rmp_serde::from_slice::<IntKeys>(&unhex("81a13105")).unwrap_err().to_string();
+    assert_eq!(err, "wrong msgpack marker FixStr(1)");
+    // nor a float: {1.0: 5}
+    assert!(rmp_serde::from_slice::<IntKeys>(&unhex("81cb3ff000000000000005")).is_err());
+    // serde_json: the digits as a string key, both ways
+    assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"-2":3,"1":5}"#);
+    assert_eq!(serde_json::from_str::<IntKeys>(r#"{"1":5,"-2":3}"#).unwrap(), m);
+    // read as JSON's number grammar: no leading zero, plus, space, fraction or -0
+    for key in ["01", "+1", " 1", "1 ", "1.0", "1e0", "-0", "", "x"] {
+        assert!(serde_json::from_str::<IntKeys>(&format!(r#"{{"{key}":5}}"#)).is_err(), "{key:?}");
+    }
+    assert_eq!(serde_json::from_str::<IntKeys>(r#"{"0":5}"#).unwrap()[&0], 5);
+    // bincode: the key's own integer encoding
+    assert_eq!(hex(&bincode::serialize(&m).unwrap()), "0200000000000000feffffff030100000005");
 }
