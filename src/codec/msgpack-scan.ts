@@ -33,6 +33,8 @@ export let sawProto = false;
 export let budgetLeft = 0;
 /** The keys (entries) of every map in the last payload msgpackFault scanned (./duplicates.ts). */
 export let mapPairs = 0;
+/** The floats (f32, f64) in the last payload msgpackFault scanned (./whole-floats.ts). */
+export let floatCount = 0;
 const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
 
 /**
@@ -45,6 +47,7 @@ const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
 export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): string | undefined {
   sawProto = false;
   let pairs = 0;
+  let floats = 0;
   const n = d.length;
   // Counted down by every map, array and bin (a Uint8Array once read), each at its COST.
   let left = containerBudget(limit);
@@ -84,8 +87,10 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
         continue;
       case 0xcc: case 0xd0: p += 1; continue;
       case 0xcd: case 0xd1: p += 2; continue;
-      case 0xca: case 0xce: case 0xd2: p += 4; continue;
-      case 0xcb: case 0xcf: case 0xd3: p += 8; continue;
+      case 0xce: case 0xd2: p += 4; continue;
+      case 0xcf: case 0xd3: p += 8; continue;
+      case 0xca: floats++; p += 4; continue;
+      case 0xcb: floats++; p += 8; continue;
       case 0xd9: len = d[p]!; p += 1; break; // str
       case 0xda: len = u16(d, p); p += 2; break;
       case 0xdb: len = u32(d, p); p += 4; break;
@@ -108,6 +113,7 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
   }
   budgetLeft = left;
   mapPairs = pairs;
+  floatCount = floats;
   return undefined;
 }
 

@@ -4,11 +4,12 @@ import { decode } from "./index.js";
 import { mapPairs } from "./msgpack-scan.js";
 import type { TopicSpec } from "./schema.js";
 import { validate } from "./validate.js";
+import { refuseWholeFloats } from "./whole-floats.js";
 
 /**
  * Refuses a caller's request before any guest runs: malformed for its format
  * (DeserializationFailed), or not of the topic's declared request type (BadRequest, naming the
- * field; a struct's field given twice too, as serde refuses it). Every caller from outside is
+ * field; a struct's field given twice, and a whole float at an integer, too, as serde refuses them). Every caller from outside is
  * held to it, an HTTP body and a WebSocket client's call frame alike, so a module sees the same
  * requests whichever way they came. Raw bytes pass as they are; bincode is read only against a
  * declared type, which it needs.
@@ -25,6 +26,8 @@ export function checkRequest(spec: TopicSpec, format: number, data: Uint8Array, 
       if (twice) refuseDuplicates(twice, spec.request, "request");
     }
     validate(value, spec.request, "request");
+    // 1.0 where an integer is declared: read as 1, serde refuses it (./whole-floats.ts).
+    refuseWholeFloats(format, data, spec.request, "request");
   } else if (format === Format.Bincode && spec.request) {
     decode(format, data, spec.request, limit);
   }

@@ -7,6 +7,7 @@ import { INTEGER, type Schema } from "./schema.js";
  * Unknown struct fields pass, as serde ignores them by default.
  */
 export function validate(value: unknown, schema: Schema, path: string): void {
+  integersChecked = 0;
   const found = check(value, schema);
   if (found) throw BusError.of("BadRequest", `${path}${found.at}: ${found.what}`);
 }
@@ -20,6 +21,12 @@ interface Fault {
   at: string;
   what: string;
 }
+
+/**
+ * How many values the last validate took at an integer type (a map's keys too): where none,
+ * ./whole-floats.ts need not look for a float read as one.
+ */
+export let integersChecked = 0;
 
 const fault = (what: string): Fault => ({ at: "", what });
 const expected = (what: string, value: unknown): Fault => fault(`expected ${what}, got ${describe(value)}`);
@@ -62,6 +69,7 @@ function check(value: unknown, schema: Schema): Fault | undefined {
         if (Array.isArray(value) && value.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return undefined;
         return expected("bytes (an array of 0-255)", value);
       default: {
+        integersChecked++;
         const [min, max] = INT_RANGE[schema]!;
         if (typeof value !== "bigint" && !(typeof value === "number" && Number.isInteger(value))) return expected(`an integer (${schema})`, value);
         // serde reads -0 (JSON's "-0", msgpack's float) as the float -0.0, which an integer refuses.

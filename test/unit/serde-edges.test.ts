@@ -258,3 +258,72 @@ describe("a key repeated many times deep in a request", () => {
     expect(() => checkRequest({ format: "json", request: { struct: { a: { option: "u8" } } } }, Format.Json, data, 1 << 20)).not.toThrow();
   });
 });
+
+describe("a whole float where an integer is declared, as serde_json and rmp-serde refuse it", () => {
+  // serde_edges.rs: json_refuses_a_whole_float_at_an_integer_field_however_it_is_spelt,
+  // msgpack_refuses_a_whole_float_f32_or_f64_at_an_integer_field. JSON.parse and msgpackr read
+  // each as the number 1 (or 0, -1, 100), which validate alone took as the integer.
+  const INTS = ["u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128"] as const;
+  const check = (request: Schema, format: number, data: Uint8Array) => () => checkRequest({ format: "json", request }, format, data, 1 << 20);
+  const floats = ["1.0", "1e0", "1E0", "1.0e0", "10e-1", "0.1e1", "0.0", "1e2"];
+  // f64 1.0, f32 1.0, f64 0.0, f64 100.0 (and their texts, as the refusal spells them)
+  const msgpackFloats: [string, string][] = [["cb3ff0000000000000", "1.0"], ["ca3f800000", "1.0"], ["cb0000000000000000", "0.0"], ["cb4059000000000000", "100.0"]];
+
+  it("refuses JSON's 1.0, 1e0, 10e-1 ... at every integer type, with BadRequest naming the field and the text", () => {
+    for (const int of INTS) {
+      const S: Schema = { struct: { v: int } };
+      for (const n of floats) {
+        const err = refusal(check(S, Format.Json, utf8.encode(`{"v":${n}}`)));
+        expect(err.codeName).toBe("BadRequest");
+        expect(err.message).toBe(`request.v: expected an integer (${int}), got the float ${n}`);
+      }
+      if (!int.startsWith("u")) expect(refusal(check(S, Format.Json, utf8.encode('{"v":-1.0}'))).message).toMatch(/got the float -1\.0$/);
+      expect(check(S, Format.Json, utf8.encode('{"v":1}'))).not.toThrow();
+    }
+  });
+
+  it("refuses msgpack's f32 or f64 holding a whole number at every integer type", () => {
+    for (const int of INTS) {
+      for (const [float, said] of msgpackFloats) {
+        const err = refusal(check({ struct: { v: int } }, Format.Msgpack, v(float)));
+        expect(err.codeName).toBe("BadRequest");
+        expect(err.message).toBe(`request.v: expected an integer (${int}), got the float ${said}`);
+      }
+      expect(check({ struct: { v: int } }, Format.Msgpack, v("01"))).not.toThrow();
+    }
+  });
+
+  it("takes a whole float at a float field, and a float's spelling inside a string", () => {
+    const S: Schema = { struct: { n: "u32", x: "f64", y: { option: "f32" }, s: { option: "string" } } };
+    expect(check(S, Format.Json, utf8.encode('{"n":1,"x":1.0,"y":2e0,"s":"v1.0 at 127.0.0.1, 2e3"}'))).not.toThrow();
+    // {"n":1,"x":f64 1.0,"y":f32 2.0}
+    expect(check(S, Format.Msgpack, unhex("83a16e01a178cb3ff0000000000000a179ca40000000"))).not.toThrow();
+  });
+
+  it("finds one deep in the request: a seq's element, a map's value or key, an enum's variant, under options", () => {
+    const S: Schema = {
+      struct: {
+        a: { option: { seq: "i64" } },
+        m: { option: { map: ["u32", { option: "u8" }] } },
+        e: { option: { enum: { C: "u16", U: null } } },
+      },
+    };
+    const json: [string, string][] = [
+      ['{"a":[1,2E1]}', "request.a[1]: expected an integer (i64), got the float 2E1"],
+      ['{"m":{"7":2.0}}', "request.m.7: expected an integer (u8), got the float 2.0"],
+      ['{"e":{"C":3.0}}', "request.e.C: expected an integer (u16), got the float 3.0"],
+    ];
+    for (const [t, said] of json) expect(refusal(check(S, Format.Json, utf8.encode(t))).message).toBe(said);
+    const msgpack: [string, string][] = [
+      // {"a":[1, f64 2.0]}
+      ["81a1619201cb4000000000000000", "request.a[1]: expected an integer (i64), got the float 2.0"],
+      // {"m":{7: f64 2.0}}
+      ["81a16d8107cb4000000000000000", "request.m.7: expected an integer (u8), got the float 2.0"],
+      // {"m":{f64 1.0: 1}}: a float key where the key is a u32 (rmp-serde refuses it too)
+      ["81a16d81cb3ff000000000000001", "request.m key: expected an integer (u32), got the float 1.0"],
+      // {"e":{"C": f32 3.0}}
+      ["81a16581a143ca40400000", "request.e.C: expected an integer (u16), got the float 3.0"],
+    ];
+    for (const [mp, said] of msgpack) expect(refusal(check(S, Format.Msgpack, unhex(mp))).message).toBe(said);
+  });
+});
