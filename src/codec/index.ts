@@ -131,23 +131,52 @@ function unpackOne(data: Uint8Array, limit: number): unknown {
   if (fault) throw new Error(fault);
   let value: unknown;
   let end = 0;
-  packr.unpackMultiple(data, (v: unknown, _start?: number, stop?: number) => {
-    if (end) throw new Error(`${data.length - end} bytes after the value`);
-    value = v;
-    end = stop ?? data.length;
-  });
+  try {
+    packr.unpackMultiple(data, (v: unknown, _start?: number, stop?: number) => {
+      if (end) throw new Error(`${data.length - end} bytes after the value`);
+      value = v;
+      end = stop ?? data.length;
+    });
+  } catch (err) {
+    // A map with a bin (or array, or map) for a key, which msgpackr will not make an object key:
+    // read it again with maps as Maps (objects() says what such a key is).
+    if (!NOT_A_KEY.test((err as Error).message)) throw err;
+    return objects(mapPackr.unpack(data));
+  }
   if (end !== data.length) throw new Error(`${data.length - end} bytes after the value`);
   // msgpackr renames a key "__proto__" to "__proto_" (so as not to set a prototype): read such a
   // payload again with maps as Maps, and make them objects with the key as data.
   return sawProto ? objects(mapPackr.unpack(data)) : value;
 }
 
-/** Maps as objects, with keys as msgpackr makes them (String of the key), "__proto__" defined as data. */
+const NOT_A_KEY = /^Invalid property type for record/;
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * Maps as objects, with keys as msgpackr makes them (String of a number, nil or boolean),
+ * "__proto__" defined as data. A bin key is its UTF-8 text, as rmp-serde reads one (a struct's
+ * field by its name's bytes, a String key's text: sdk/rust/wasm-bus/tests/serde_edges.rs);
+ * msgpackr refused it in its own words, and with a "__proto__" in the payload made it the digits
+ * of its bytes ("97" for "a"), which hid a field given twice. A bin that is not UTF-8, an array
+ * or a map, is no key of the bus's types, and is refused.
+ */
 function objects(v: unknown): unknown {
   if (v instanceof Map) {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of v) setOwn(out, String(k), objects(x));
+    for (const [k, x] of v) setOwn(out, keyText(k), objects(x));
     return out;
   }
   return Array.isArray(v) ? v.map(objects) : v;
+}
+
+function keyText(k: unknown): string {
+  if (k instanceof Uint8Array) {
+    try {
+      return strictUtf8.decode(k);
+    } catch {
+      throw new Error("a map's key is a bin that is not UTF-8 text");
+    }
+  }
+  if (k !== null && typeof k === "object") throw new Error("a map's key is an array or a map, which no key type of the bus's holds");
+  return String(k);
 }

@@ -327,3 +327,40 @@ describe("a whole float where an integer is declared, as serde_json and rmp-serd
     for (const [mp, said] of msgpack) expect(refusal(check(S, Format.Msgpack, unhex(mp))).message).toBe(said);
   });
 });
+
+describe("a bin key in msgpack, read by rmp-serde as its bytes", () => {
+  // serde_edges.rs: msgpack_reads_a_bin_key_as_its_bytes_a_structs_field_and_a_string_keys_text
+  const Pair: Schema = { struct: { a: "u8", b: { option: "u8" } } };
+  const check = (request: Schema, data: Uint8Array) => () => checkRequest({ format: "msgpack", request }, Format.Msgpack, data, 1 << 20);
+  /** "__proto__": 0, which made the host read the payload's maps as Maps, and a bin key the digits of its bytes. */
+  const proto = "a95f5f70726f746f5f5f00";
+
+  it("is the field its bytes spell: {bin a: 1} is {a: 1}, to the edge and through JSON", () => {
+    expect(decode(Format.Msgpack, unhex("81c4016101"), Pair)).toEqual({ a: 1 });
+    expect(check(Pair, unhex("81c4016101"))).not.toThrow();
+    expect(text.decode(transcode({ format: Format.Msgpack, data: unhex("81c4016101") }, Format.Json, Pair).data)).toBe('{"a":1}');
+    expect(decode(Format.Msgpack, unhex(`82${proto}c4016101`), Pair)).toEqual({ ["__proto__"]: 0, a: 1 });
+  });
+
+  it("gives the field twice with a str key of the same text, refused as rmp-serde refuses it", () => {
+    for (const mp of ["82a16101c4016102", "82c4016101a16102", `83${proto}a16101c4016102`]) {
+      const err = refusal(check(Pair, unhex(mp)));
+      expect(err.codeName).toBe("BadRequest");
+      expect(err.message).toBe("request: duplicate field a");
+    }
+  });
+
+  it("is a String key's text, the last value kept, as in a map of str keys", () => {
+    const M: Schema = { map: ["string", "u8"] };
+    expect(check(M, unhex("82a16b01c4016b02"))).not.toThrow();
+    expect(decode(Format.Msgpack, unhex("82a16b01c4016b02"), M)).toEqual({ k: 2 });
+  });
+
+  it("is refused where its bytes are no UTF-8 text, in the bus's words", () => {
+    for (const mp of ["81c401ff01", `82${proto}c401ff01`]) {
+      const err = refusal(check(Pair, unhex(mp)));
+      expect(err.codeName).toBe("DeserializationFailed");
+      expect(err.message).toBe("malformed msgpack payload: a map's key is a bin that is not UTF-8 text");
+    }
+  });
+});
