@@ -6,10 +6,11 @@ import { COST, overBudget } from "./budget.js";
 import { conform, decodeJson, encodeJson, escapesSurrogate, wellFormed } from "./json.js";
 import { DEFAULT_LIMITS } from "../manifest.js";
 import { budgetLeft, msgpackFault, sawProto } from "./msgpack-scan.js";
+import { INT_KEYED, intKeysAsIntegers } from "./msgpack-keys.js";
 import { withSignedZeros } from "./msgpack-sign.js";
-import { widesAsBins, widesFromBins } from "./msgpack-wide.js";
+import { WIDE_INT, widesAsBins, widesFromBins } from "./msgpack-wide.js";
 import { setOwn } from "./own.js";
-import type { Schema } from "./schema.js";
+import { FLOAT, holds, type Schema, type SchemaQuery } from "./schema.js";
 
 export { decodeJson, encodeJson, stringifyJson } from "./json.js";
 
@@ -78,7 +79,8 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
         return encodeJson(value);
       case Format.Msgpack:
         // pack() hands back a view of msgpackr's reusable buffer: copy it out.
-        return packMsgpack(withSignedZeros(widesAsBins(value, schema), schema));
+        if (schema !== undefined && !holds(schema, REWRITTEN)) return packMsgpack(value);
+        return packMsgpack(intKeysAsIntegers(withSignedZeros(widesAsBins(value, schema), schema), schema));
       case Format.Bincode:
         if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none");
         return encodeBincode(value, schema);
@@ -95,7 +97,8 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
  * topic's types say u128 or i128 it was made rmp-serde's 16-byte bin before this (./msgpack-wide.ts),
  * and anywhere else it is refused: msgpackr's refusal names its own options (useBigIntExtension,
  * ...), which mean nothing to whoever sent the value, so it is said in the bus's terms. A -0 is
- * written as the float it is (./msgpack-sign.ts).
+ * written as the float it is (./msgpack-sign.ts), an integer-keyed map's keys as integers
+ * (./msgpack-keys.ts).
  */
 function packMsgpack(value: unknown): Uint8Array {
   try {
@@ -106,6 +109,12 @@ function packMsgpack(value: unknown): Uint8Array {
     throw BusError.of("SerializationFailed", `cannot encode as msgpack: the integer ${wide[1]} is past 64 bits, which a msgpack integer cannot hold (a u128 or i128 that large travels in msgpack where the topic declares its type, as rmp-serde's 16-byte bin, and in JSON or bincode)`);
   }
 }
+
+/**
+ * A type one of msgpack's rewrites before packing looks for: a u128 or i128, a float, an
+ * integer-keyed map. Asked once, so a schema with none (greet's) pays one look-up, not three.
+ */
+const REWRITTEN: SchemaQuery = { is: (s) => WIDE_INT.is(s) || FLOAT.is(s) || INT_KEYED.is(s), keys: true };
 
 /** Re-encodes a payload; the identity when the formats agree. `limit` is decode's. */
 export function transcode(payload: Payload, to: FormatValue, schema?: Schema, limit?: number): Payload {

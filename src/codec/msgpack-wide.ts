@@ -15,7 +15,7 @@ const U64_MAX = 2n ** 64n - 1n;
 const I64_MIN = -(2n ** 63n);
 
 /** A u128 or i128 anywhere but a map's key (a msgpack map's keys are strings to the host). */
-const WIDE_INT: SchemaQuery = { is: (s) => s === "u128" || s === "i128", keys: false };
+export const WIDE_INT: SchemaQuery = { is: (s) => s === "u128" || s === "i128", keys: false };
 const namesWide = (schema: Schema | null | undefined) => holds(schema, WIDE_INT);
 
 /**

@@ -117,6 +117,13 @@ export function variantOf(value: object, variants: Record<string, Schema | null>
  */
 export const INTEGER = /^-?\d{1,39}$/;
 
+/**
+ * A JSON map key that is an integer's digits as serde_json reads one into an integer key type: by
+ * JSON's number grammar, so no leading zero, no "+", no space and no "-0" ("01" and "-0" are
+ * refused, sdk/rust/wasm-bus/tests/serde_edges.rs), where INTEGER took them.
+ */
+export const INTEGER_KEY = /^(?:0|-?[1-9]\d{0,38})$/;
+
 const SCALARS = new Set<string>([
   "unit", "bool", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128",
   "f32", "f64", "string", "bytes",

@@ -1,5 +1,5 @@
 import { BusError } from "../errors.js";
-import { INTEGER, type Schema } from "./schema.js";
+import { INTEGER_KEY, type Schema } from "./schema.js";
 
 /**
  * Checks a decoded json or msgpack value against a topic's declared type, so a request that
@@ -106,8 +106,9 @@ function check(value: unknown, schema: Schema): Fault | undefined {
     }
     if (!isObject(value)) return expected("an object", value);
     for (const k of Object.keys(value)) {
-      // JSON object keys are strings; a numeric key type takes their digits (as many as one can hold).
-      const key = typeof schema.map[0] === "string" && schema.map[0] !== "string" && INTEGER.test(k) ? BigInt(k) : k;
+      // JSON object keys are strings; a numeric key type takes their digits (as many as one can
+      // hold), spelt as serde_json reads them.
+      const key = typeof schema.map[0] === "string" && schema.map[0] !== "string" && INTEGER_KEY.test(k) ? BigInt(k) : k;
       const inner = under(" key", check(key, schema.map[0])) ?? under(`.${k}`, check(value[k], schema.map[1]));
       if (inner) return inner;
     }

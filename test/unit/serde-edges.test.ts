@@ -364,3 +364,37 @@ describe("a bin key in msgpack, read by rmp-serde as its bytes", () => {
     }
   });
 });
+
+describe("integer map keys: msgpack integers, as rmp-serde writes and reads them; JSON's digits in strings", () => {
+  // serde_edges.rs: integer_map_keys_are_integers_in_msgpack_and_digits_in_strings_in_json
+  const M: Schema = { map: ["i32", "u8"] };
+  const check = (format: number, data: Uint8Array) => () => checkRequest({ format: "json", request: M }, format, data, 1 << 20);
+
+  it("writes a JSON caller's digits as msgpack integers, which rmp-serde reads (it refuses a str key)", () => {
+    // rmp-serde writes 82 fe 03 01 05 (sorted); the host writes the object's order, which rmp-serde reads alike
+    expect(hex(transcode(json('{"1":5,"-2":3}'), Format.Msgpack, M).data)).toBe("820105fe03");
+    expect(hex(transcode({ format: Format.Bincode, data: unhex("0200000000000000feffffff030100000005") }, Format.Msgpack, M).data)).toBe("820105fe03");
+    // deep, under an option and a seq, and a u64 past 2^53 as msgpack's u64
+    const S: Schema = { struct: { m: { option: { seq: { map: ["u64", "string"] } } } } };
+    const value = { m: [{ "18446744073709551615": "x", "7": "y" }] };
+    expect(hex(encode(Format.Msgpack, value, S))).toBe("81a16d918207a179cfffffffffffffffffa178");
+    // the caller's value is left as it was
+    expect(Object.keys(value.m[0]!)).toEqual(["7", "18446744073709551615"]);
+    // no types: the keys stay strs, as they always were
+    expect(hex(encode(Format.Msgpack, { 1: 5 }))).toBe("81a13105");
+  });
+
+  it("reads rmp-serde's integer keys as JSON's digits", () => {
+    expect(text.decode(transcode({ format: Format.Msgpack, data: unhex("82fe030105") }, Format.Json, M).data)).toBe('{"1":5,"-2":3}');
+    expect(check(Format.Msgpack, unhex("82fe030105"))).not.toThrow();
+  });
+
+  it("refuses a JSON key serde_json's number grammar does not read (01, +1, -0, 1.0), takes 0 and -2", () => {
+    for (const key of ["01", "+1", " 1", "1.0", "1e0", "-0", "-01", "", "x"]) {
+      const err = refusal(check(Format.Json, utf8.encode(`{"${key}":5}`)));
+      expect(err.codeName).toBe("BadRequest");
+      expect(err.message).toMatch(/^request key: expected an integer \(i32\), got a string/);
+    }
+    expect(check(Format.Json, utf8.encode('{"0":5,"-2":3}'))).not.toThrow();
+  });
+});

@@ -255,6 +255,8 @@ fn integer_map_keys_are_integers_in_msgpack_and_digits_in_strings_in_json() {
     // rmp-serde: msgpack integers (negative fixint fe), sorted as a BTreeMap is
     assert_eq!(hex(&rmp_serde::to_vec_named(&m).unwrap()), "82fe030105");
     assert_eq!(rmp_serde::from_slice::<IntKeys>(&unhex("82fe030105")).unwrap(), m);
+    // in any order: the host writes a JSON caller's {"1":5,"-2":3} so
+    assert_eq!(rmp_serde::from_slice::<IntKeys>(&unhex("820105fe03")).unwrap(), m);
     // ... and a str key is refused: {"1": 5}
     let err = rmp_serde::from_slice::<IntKeys>(&unhex("81a13105")).unwrap_err().to_string();
     assert_eq!(err, "wrong msgpack marker FixStr(1)");
