@@ -6,11 +6,12 @@ import { COST, overBudget } from "./budget.js";
 import { conform, decodeJson, encodeJson, escapesSurrogate, wellFormed } from "./json.js";
 import { DEFAULT_LIMITS } from "../manifest.js";
 import { budgetLeft, msgpackFault, sawProto } from "./msgpack-scan.js";
+import { wholeFloatsAsIntegers } from "./msgpack-ints.js";
 import { INT_KEYED, intKeysAsIntegers } from "./msgpack-keys.js";
 import { withSignedZeros } from "./msgpack-sign.js";
 import { WIDE_INT, widesAsBins, widesFromBins } from "./msgpack-wide.js";
 import { setOwn } from "./own.js";
-import { FLOAT, holds, type Schema, type SchemaQuery } from "./schema.js";
+import { FLOAT, holds, type Schema } from "./schema.js";
 
 export { decodeJson, encodeJson, stringifyJson } from "./json.js";
 
@@ -79,8 +80,7 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
         return encodeJson(value);
       case Format.Msgpack:
         // pack() hands back a view of msgpackr's reusable buffer: copy it out.
-        if (schema !== undefined && !holds(schema, REWRITTEN)) return packMsgpack(value);
-        return packMsgpack(intKeysAsIntegers(withSignedZeros(widesAsBins(value, schema), schema), schema));
+        return packMsgpack(rewritten(value, schema));
       case Format.Bincode:
         if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none");
         return encodeBincode(value, schema);
@@ -98,11 +98,12 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
  * and anywhere else it is refused: msgpackr's refusal names its own options (useBigIntExtension,
  * ...), which mean nothing to whoever sent the value, so it is said in the bus's terms. A -0 is
  * written as the float it is (./msgpack-sign.ts), an integer-keyed map's keys as integers
- * (./msgpack-keys.ts).
+ * (./msgpack-keys.ts), a whole number past 32 bits as an integer, not msgpackr's f64
+ * (./msgpack-ints.ts).
  */
 function packMsgpack(value: unknown): Uint8Array {
   try {
-    return packr.pack(value).slice();
+    return wholeFloatsAsIntegers(packr.pack(value).slice());
   } catch (err) {
     const wide = /^(-?\d+) was too large to fit in MessagePack 64-bit integer format/.exec((err as Error).message);
     if (!wide) throw err;
@@ -111,10 +112,25 @@ function packMsgpack(value: unknown): Uint8Array {
 }
 
 /**
- * A type one of msgpack's rewrites before packing looks for: a u128 or i128, a float, an
- * integer-keyed map. Asked once, so a schema with none (greet's) pays one look-up, not three.
+ * Which of msgpack's rewrites before packing a schema needs (1: u128 and i128 as bins, 2: -0 as
+ * the float, 4: integer keys), kept per schema: each rewrite asks its own question of the schema
+ * again, at a look-up each, so a schema that needs none or one (greet's, time.sleep's) pays for
+ * one or two, not three.
  */
-const REWRITTEN: SchemaQuery = { is: (s) => WIDE_INT.is(s) || FLOAT.is(s) || INT_KEYED.is(s), keys: true };
+const REWRITES = new WeakMap<object, number>();
+function rewritten(value: unknown, schema: Schema | undefined): unknown {
+  // No types: -0 is looked for everywhere, and nothing else can be known.
+  if (schema === undefined) return withSignedZeros(value, schema);
+  let r = typeof schema === "object" ? REWRITES.get(schema) : undefined;
+  if (r === undefined) {
+    r = (holds(schema, WIDE_INT) ? 1 : 0) | (holds(schema, FLOAT) ? 2 : 0) | (holds(schema, INT_KEYED) ? 4 : 0);
+    if (typeof schema === "object") REWRITES.set(schema, r);
+  }
+  if (r & 1) value = widesAsBins(value, schema);
+  if (r & 2) value = withSignedZeros(value, schema);
+  if (r & 4) value = intKeysAsIntegers(value, schema);
+  return value;
+}
 
 /** Re-encodes a payload; the identity when the formats agree. `limit` is decode's. */
 export function transcode(payload: Payload, to: FormatValue, schema?: Schema, limit?: number): Payload {

@@ -398,3 +398,31 @@ describe("integer map keys: msgpack integers, as rmp-serde writes and reads them
     expect(check(Format.Json, utf8.encode('{"0":5,"-2":3}'))).not.toThrow();
   });
 });
+
+describe("a whole number past 32 bits written as msgpack: an integer, as rmp-serde writes it", () => {
+  // serde_edges.rs: msgpack_writes_an_integer_past_32_bits_as_one_and_a_float_reads_it. msgpackr
+  // wrote any number past int32 and uint32 as an f64 (cb 41 f0 00..), which rmp-serde refuses at
+  // a u64 or i64, so a JSON caller's {"v":4294967296} reached a msgpack Rust module as a float.
+  const U: Schema = { struct: { v: "u64" } };
+  const I: Schema = { struct: { v: "i64" } };
+
+  it("writes cf or d3 where msgpackr wrote cb, from a value, from JSON and from bincode", () => {
+    expect(hex(encode(Format.Msgpack, { v: 2 ** 32 }, U))).toBe("81a176cf0000000100000000");
+    expect(hex(encode(Format.Msgpack, { v: -(2 ** 31) - 1 }, I))).toBe("81a176d3ffffffff7fffffff");
+    expect(hex(transcode(json('{"v":4294967296}'), Format.Msgpack, U).data)).toBe("81a176cf0000000100000000");
+    expect(hex(transcode({ format: Format.Bincode, data: unhex("0000000001000000") }, Format.Msgpack, U).data)).toBe("81a176cf0000000100000000");
+    // the largest safe integer, in an array, with no types
+    expect(hex(encode(Format.Msgpack, [2 ** 53 - 1, -(2 ** 53 - 1)]))).toBe("92cf001fffffffffffffd3ffe0000000000001");
+    // and what it wrote, the edge takes (it refused msgpackr's f64 as a whole float)
+    const out = transcode(json('{"v":4294967296}'), Format.Msgpack, U).data;
+    expect(() => checkRequest({ format: "msgpack", request: U }, Format.Msgpack, out, 1 << 20)).not.toThrow();
+  });
+
+  it("leaves a float a float: a fraction, -0, past 2^53, and the bytes of one inside a bin", () => {
+    expect(hex(encode(Format.Msgpack, { v: 4294967296.5 }))).toBe("81a176cb41f0000000080000");
+    expect(hex(encode(Format.Msgpack, { v: -0 }))).toBe("81a176cb8000000000000000");
+    expect(hex(encode(Format.Msgpack, { v: 2 ** 53 }))).toBe("81a176cb4340000000000000");
+    // the bytes of an f64 of 2^32 inside a bin are left as they are
+    expect(hex(encode(Format.Msgpack, { b: unhex("cb41f0000000000000") }))).toBe("81a162c409cb41f0000000000000");
+  });
+});

@@ -273,3 +273,24 @@ fn integer_map_keys_are_integers_in_msgpack_and_digits_in_strings_in_json() {
     // bincode: the key's own integer encoding
     assert_eq!(hex(&bincode::serialize(&m).unwrap()), "0200000000000000feffffff030100000005");
 }
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct U64 {
+    v: u64,
+}
+
+#[test]
+fn msgpack_writes_an_integer_past_32_bits_as_one_and_a_float_reads_it() {
+    // what the host writes for a whole number past 32 bits (msgpackr alone wrote the f64)
+    assert_eq!(hex(&rmp_serde::to_vec_named(&U64 { v: 1 << 32 }).unwrap()), "81a176cf0000000100000000");
+    assert_eq!(hex(&rmp_serde::to_vec_named(&Int { v: -(1 << 31) - 1 }).unwrap()), "81a176d3ffffffff7fffffff");
+    assert_eq!(rmp_serde::from_slice::<U64>(&v("cf0000000100000000")).unwrap(), U64 { v: 1 << 32 });
+    // an i64 read from a u64's token and the other way, where the value fits
+    assert_eq!(rmp_serde::from_slice::<Int>(&v("cf0000000100000000")).unwrap().v, 1 << 32);
+    assert_eq!(rmp_serde::from_slice::<U64>(&v("d30000000100000000")).unwrap(), U64 { v: 1 << 32 });
+    // msgpackr's f64 of it, refused
+    assert!(rmp_serde::from_slice::<U64>(&v("cb41f0000000000000")).is_err());
+    // an f64 or f32 takes the integer
+    assert_eq!(rmp_serde::from_slice::<F64>(&v("cf0000000100000000")).unwrap().v, 4294967296.0);
+    assert_eq!(rmp_serde::from_slice::<F32>(&v("d3ffffffff7fffffff")).unwrap().v, -2147483649.0);
+}
