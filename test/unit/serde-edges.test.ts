@@ -1,6 +1,7 @@
 /**
- * The host's codecs against what the Rust SDK's serde codecs do at three edges, byte for byte:
- * the same bytes are held to rmp-serde, serde_json and bincode in
+ * The host's codecs against what the Rust SDK's serde codecs do at their edges, byte for byte
+ * (u128, -0, a key twice, a whole float at an integer, bin keys, integer keys, integers past 32
+ * bits): the same bytes are held to rmp-serde, serde_json and bincode in
  * sdk/rust/wasm-bus/tests/serde_edges.rs (cargo test), so both sides are checked against the real
  * crates, not against a memory of them.
  */
