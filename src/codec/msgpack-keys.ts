@@ -7,8 +7,8 @@
  * Rust module as a map it refused. Where the topic's types say a map's key is an integer, each key
  * that is an integer's digits is written as that integer.
  */
-import { setOwn } from "./own.js";
-import { holds, INTEGER_KEY, memberType, type Schema, type SchemaQuery } from "./schema.js";
+import { mapMembers } from "./copy-members.js";
+import { holds, INTEGER_KEY, type Schema, type SchemaQuery } from "./schema.js";
 
 const INTEGERS = new Set<Schema>(["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"]);
 /** A map whose key type is an integer that fits msgpack's (a u128 or i128 key is not taken there: docs/abi.md). */
@@ -35,27 +35,6 @@ function walk(value: unknown, schema: Schema): unknown {
     const ints = INTEGERS.has(key);
     return new Map(entries.map(([k, v]) => [ints && typeof k === "string" ? asInteger(k) : k, walk(v, of)]));
   }
-  if (Array.isArray(value)) {
-    let out: unknown[] | undefined;
-    for (let i = 0; i < value.length; i++) {
-      const t = memberType(schema, i);
-      const v = t ? walk(value[i], t) : value[i];
-      if (v !== value[i]) (out ??= [...value])[i] = v;
-    }
-    return out ?? value;
-  }
   if (value instanceof Map) return value;
-  const o = value as Record<string, unknown>;
-  let out: Record<string, unknown> | undefined;
-  for (const k of Object.keys(o)) {
-    const t = memberType(schema, k);
-    const v = t ? walk(o[k], t) : o[k];
-    if (v === o[k]) continue;
-    if (!out) {
-      out = {};
-      for (const j of Object.keys(o)) setOwn(out, j, o[j]);
-    }
-    setOwn(out, k, v);
-  }
-  return out ?? o;
+  return mapMembers(value, schema, walk);
 }

@@ -7,6 +7,7 @@
  * integer that fits 64 bits stays the msgpack integer the host always wrote: rmp-serde reads it,
  * and so do the other bus SDKs, which know no 16-byte form.
  */
+import { mapMembers } from "./copy-members.js";
 import { setOwn } from "./own.js";
 import { holds, memberType, type Schema, type SchemaQuery } from "./schema.js";
 
@@ -85,30 +86,9 @@ function asBins(value: unknown, schema: Schema): unknown {
   }
   if ("option" in schema) return value === null || value === undefined ? value : asBins(value, schema.option);
   if (value === null || typeof value !== "object" || value instanceof Uint8Array || !namesWide(schema)) return value;
-  if (Array.isArray(value)) {
-    let out: unknown[] | undefined;
-    for (let i = 0; i < value.length; i++) {
-      const t = memberType(schema, i);
-      const v = t ? asBins(value[i], t) : value[i];
-      if (v !== value[i]) (out ??= [...value])[i] = v;
-    }
-    return out ?? value;
-  }
   if (value instanceof Map) {
     const t = memberType(schema, "");
     return t ? new Map([...value].map(([k, v]) => [k, asBins(v, t)])) : value;
   }
-  const o = value as Record<string, unknown>;
-  let out: Record<string, unknown> | undefined;
-  for (const k of Object.keys(o)) {
-    const t = memberType(schema, k);
-    const v = t ? asBins(o[k], t) : o[k];
-    if (v === o[k]) continue;
-    if (!out) {
-      out = {};
-      for (const j of Object.keys(o)) setOwn(out, j, o[j]);
-    }
-    setOwn(out, k, v);
-  }
-  return out ?? o;
+  return mapMembers(value, schema, asBins);
 }
