@@ -11,12 +11,12 @@
 // 3000 requests over 4 connections; its CPU is workerd's (every thread) over the round. Printed:
 // the medians, and the median of the per-round ratios (this/ref is the code's move).
 import { execFileSync } from "node:child_process";
-import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { out, root } from "./lib/paths.mjs";
 import { median } from "./lib/stats.mjs";
-import { bundleWorker, freePort, serveWorkerd } from "./lib/workerd.mjs";
+import { bundleWorker, cpuNs, freePort, serveWorkerd } from "./lib/workerd.mjs";
 
 const require = createRequire(import.meta.url);
 const autocannon = require("autocannon");
@@ -39,18 +39,6 @@ const worker = (name) =>
   `const ${name} :Workerd.Worker = ( modules = [ (name = "index.js", esModule = embed "${name}/index.js"),
 ${readdirSync(join(dir, name)).filter((f) => f.endsWith(".wasm")).map((f) => `    (name = "${f}", wasm = embed "${name}/${f}"),`).join("\n")}
   ], compatibilityDate = "${DATE}" );`;
-
-function cpuNs(pid) {
-  let total = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      total += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // a thread that ended meanwhile
-    }
-  }
-  return total;
-}
 
 const load = (url, amount) =>
   new Promise((resolve, reject) =>

@@ -1,8 +1,8 @@
 // What the sections that run workerd itself share (7 cpu, 8 snapshot): a Worker bundled by
-// wrangler as it deploys, a free port on 127.0.0.1, and the workerd binary serving a config
-// until it answers (no Miniflare, no wrangler dev proxy in front).
+// wrangler as it deploys, a free port on 127.0.0.1, the workerd binary serving a config
+// until it answers (no Miniflare, no wrangler dev proxy in front), and the CPU time its process spent.
 import { execFileSync, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import { root } from "./paths.mjs";
@@ -52,4 +52,17 @@ export async function serveWorkerd(dir, config, ready, what) {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** CPU time of every thread of a process, in ns (the schedstat of each of its tasks in /proc). */
+export function cpuNs(pid) {
+  let total = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return total;
 }

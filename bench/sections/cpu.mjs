@@ -6,11 +6,11 @@
 // round, the routes taking turns, and the CPU time workerd spent (every thread, from
 // /proc/<pid>/task/*/schedstat, in ns) over a round divided by its requests is the CPU per
 // request. Requests per second per core is its inverse. All on 127.0.0.1, bounded in time.
-import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { out, root } from "../lib/paths.mjs";
-import { bundleWorker, freePort, serveWorkerd } from "../lib/workerd.mjs";
+import { bundleWorker, cpuNs, freePort, serveWorkerd } from "../lib/workerd.mjs";
 import { median } from "../lib/stats.mjs";
 
 const require = createRequire(import.meta.url);
@@ -51,19 +51,6 @@ const js :Workerd.Worker = (
   const file = join(dir, "config.capnp");
   writeFileSync(file, config);
   return file;
-}
-
-/** CPU time of every thread of a process, in ns. */
-function cpuNs(pid) {
-  let total = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      total += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // a thread that ended meanwhile
-    }
-  }
-  return total;
 }
 
 function load(url, { connections, amount }) {
