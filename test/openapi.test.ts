@@ -117,7 +117,7 @@ describe("GET /openapi.json", () => {
     const doc = (await res.json()) as any;
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.servers).toEqual([{ url: "http://bus.test" }]);
-    const { modules } = (await (await worker("/modules")).json()) as { modules: { name: string; topics: Record<string, unknown>; error?: string }[] };
+    const { modules } = (await (await worker("/modules")).json()) as { modules: { name: string; topics: Record<string, unknown>; limits: Record<string, number>; error?: string }[] };
     for (const m of modules.filter((m) => !m.error)) {
       for (const topic of Object.keys(m.topics)) expect(doc.paths, `${m.name} ${topic}`).toHaveProperty([`/call/${m.name}/${topic}`, "post"]);
     }
@@ -126,6 +126,16 @@ describe("GET /openapi.json", () => {
       expect(doc.paths, path).toHaveProperty([path]);
     }
     expect(doc.components.schemas.Error.properties.codeName.enum).toEqual(Object.keys(Code));
+    // Every served module's limits are what ModuleInfo says they can be: each key, an integer within its bounds.
+    const limits = doc.components.schemas.ModuleInfo.properties.limits;
+    for (const m of modules) {
+      expect(Object.keys(m.limits).sort(), m.name).toEqual([...limits.required].sort());
+      for (const [key, value] of Object.entries(m.limits)) {
+        const { minimum, maximum } = limits.properties[key];
+        expect(Number.isInteger(value) && value >= minimum && value <= maximum, `${m.name} ${key} ${value}`).toBe(true);
+      }
+    }
+    expect(limits.properties.stdinBytes.maximum).toBe(16 * 1024 * 1024);
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
 
     // Every $ref resolves, every operationId is unique.

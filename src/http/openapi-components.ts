@@ -4,6 +4,7 @@
  * path items (openapi-paths.ts) and the document (openapi.ts) use them, so they sit below both.
  */
 import { Code } from "../abi.js";
+import { LIMIT_MAXIMA } from "../manifest.js";
 import { NDJSON } from "./callbacks.js";
 import type { JsonSchema } from "./json-schema.js";
 
@@ -124,7 +125,14 @@ export const SCHEMAS: Record<string, JsonSchema> = {
       description: { type: "string" },
       topics: { type: "object", additionalProperties: { type: "object", required: ["format"], properties: { format: { enum: ["raw", "json", "msgpack", "bincode"] } } } },
       fetch: { type: "object", properties: { allow: { type: "array", items: { type: "string" } } } },
-      limits: { type: "object", additionalProperties: { type: "number" } },
+      limits: {
+        type: "object",
+        // Every limit, each a positive integer up to its most (src/manifest.ts says why each is the most).
+        required: Object.keys(LIMIT_MAXIMA),
+        properties: Object.fromEntries(
+          Object.entries(LIMIT_MAXIMA).map(([key, { most, why }]) => [key, { type: "integer", minimum: 1, maximum: most, description: `At most ${most}: ${why}.` }]),
+        ),
+      },
       error: { type: "string", description: "Why the module cannot run." },
     },
   },
