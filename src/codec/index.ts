@@ -80,7 +80,7 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
         return encodeJson(value);
       case Format.Msgpack:
         // pack() hands back a view of msgpackr's reusable buffer: copy it out.
-        return packMsgpack(rewritten(value, schema));
+        return packMsgpack(rewritten(value, schema), schema);
       case Format.Bincode:
         if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none");
         return encodeBincode(value, schema);
@@ -101,9 +101,9 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
  * (./msgpack-keys.ts), a whole number past 32 bits as an integer, not msgpackr's f64
  * (./msgpack-ints.ts).
  */
-function packMsgpack(value: unknown): Uint8Array {
+function packMsgpack(value: unknown, schema: Schema | undefined): Uint8Array {
   try {
-    return wholeFloatsAsIntegers(packr.pack(value).slice());
+    return wholeFloatsAsIntegers(packr.pack(value).slice(), schema);
   } catch (err) {
     const wide = /^(-?\d+) was too large to fit in MessagePack 64-bit integer format/.exec((err as Error).message);
     if (!wide) throw err;

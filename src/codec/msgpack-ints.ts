@@ -5,16 +5,25 @@
  * so a u64 or i64 past 32 bits that reached the host as a JS number (from JSON, from bincode, a
  * built-in service's reply) reached a msgpack Rust module as a value it refused. rmp-serde writes
  * it as `cf` (u64) or `d3` (i64), nine bytes as the f64 is, so the packed bytes are rewritten in
- * place. Every safe integer is so written, as msgpackr writes the smaller ones: a float type reads
- * an integer in every SDK (rmp-serde's f64 and f32 take one), so no type is needed.
+ * place. Every safe integer is so written, as msgpackr writes the smaller ones (a float type reads
+ * an integer in every SDK: rmp-serde's f64 and f32 take one), but where the topic's types declare
+ * f32 or f64: there rmp-serde writes an f64, and a JavaScript reader (msgpackr with 64-bit
+ * integers as bigint, the client SDK's) would read a bigint where its type says number.
  */
 
 import { u16, u32 } from "./msgpack-scan.js";
+import { typeAt } from "./places.js";
+import { FLOAT, holds, type Schema } from "./schema.js";
+import { walkMsgpack } from "./token-walk.js";
 
-/** The packed bytes with each f64 that holds a safe integer (but -0) as the same integer, in place. */
-export function wholeFloatsAsIntegers(out: Uint8Array): Uint8Array {
+/**
+ * The packed bytes with each f64 that holds a safe integer (but -0) as the same integer, in place,
+ * but at a place `schema` declares f32 or f64.
+ */
+export function wholeFloatsAsIntegers(out: Uint8Array, schema?: Schema): Uint8Array {
   // No 0xcb byte, no f64: most payloads are let go after one native search.
   if (out.indexOf(0xcb) < 0) return out;
+  if (schema !== undefined && holds(schema, FLOAT)) return typedWholeFloats(out, schema);
   let view: DataView | undefined;
   const n = out.length;
   for (let p = 0; p < n; ) {
@@ -27,10 +36,7 @@ export function wholeFloatsAsIntegers(out: Uint8Array): Uint8Array {
       case 0xcb: {
         view ??= new DataView(out.buffer, out.byteOffset, out.byteLength);
         const v = view.getFloat64(p);
-        if (Number.isSafeInteger(v) && !Object.is(v, -0)) {
-          out[p - 1] = v < 0 ? 0xd3 : 0xcf;
-          view.setBigUint64(p, BigInt.asUintN(64, BigInt(v)));
-        }
+        asInteger(out, view, p - 1, v);
         p += 8;
         break;
       }
@@ -53,5 +59,27 @@ export function wholeFloatsAsIntegers(out: Uint8Array): Uint8Array {
       default: break; // nil, booleans
     }
   }
+  return out;
+}
+
+function asInteger(out: Uint8Array, view: DataView, at: number, v: number): void {
+  if (!Number.isSafeInteger(v) || Object.is(v, -0)) return;
+  out[at] = v < 0 ? 0xd3 : 0xcf;
+  view.setBigUint64(at + 1, BigInt.asUintN(64, BigInt(v)));
+}
+
+const FLOATS = new Set<Schema | undefined>(["f32", "f64"]);
+
+/** The same, walking the bytes with the place of each f64 (./token-walk.ts) to leave a declared float one. */
+function typedWholeFloats(out: Uint8Array, schema: Schema): Uint8Array {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  walkMsgpack(out, {
+    float(_token, v, at, top, start) {
+      if (out[start!] !== 0xcb) return;
+      const s = at ? typeAt(at, schema) : typeAt(top!.place, schema);
+      const type = at ? s : s !== undefined && typeof s === "object" && "map" in s ? s.map[0] : undefined;
+      if (!FLOATS.has(type)) asInteger(out, view, start!, v);
+    },
+  });
   return out;
 }

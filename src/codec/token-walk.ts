@@ -27,8 +27,8 @@ export interface Frame {
 export interface Visit {
   /** A key of the object `top`, before it becomes top.key; undefined where it is not text (a msgpack integer key is its digits in top.key alone). */
   key?(top: Frame, key: string | undefined): void;
-  /** A float (JSON: a number with a fraction or exponent; msgpack: f32, f64), `token` its text, at the place `at`, or as a key of `top` (`at` undefined). */
-  float?(token: string, value: number, at: Place | undefined, top: Frame | undefined): void;
+  /** A float (JSON: a number with a fraction or exponent; msgpack: f32, f64), `token` its text, at the place `at`, or as a key of `top` (`at` undefined); `start`: a msgpack float's marker's offset. */
+  float?(token: string, value: number, at: Place | undefined, top: Frame | undefined, start?: number): void;
 }
 
 /** The place of a value about to be read under `top` (a container's, or a scalar's). */
@@ -95,7 +95,7 @@ function binText(b: Uint8Array): string | undefined {
   }
 }
 
-/** A msgpack payload one msgpack-scan.ts and msgpackr took. */
+/** A msgpack payload one msgpack-scan.ts and msgpackr took, or msgpackr wrote. */
 export function walkMsgpack(d: Uint8Array, on: Visit): void {
   const stack: Frame[] = [];
   const view = new DataView(d.buffer, d.byteOffset, d.byteLength);
@@ -103,6 +103,7 @@ export function walkMsgpack(d: Uint8Array, on: Visit): void {
   while (p < d.length) {
     const top = stack[stack.length - 1];
     const isKey = top?.map === true && top.index % 2 === 0;
+    const start = p;
     const t = d[p++]!;
     let str = -1;
     let bin = -1;
@@ -137,10 +138,15 @@ export function walkMsgpack(d: Uint8Array, on: Visit): void {
         case 0xdd: container = { map: false, index: 0, total: u32(d, p) }; p += 4; break;
         case 0xde: container = { map: true, index: 0, total: u16(d, p) * 2 }; p += 2; break;
         case 0xdf: container = { map: true, index: 0, total: u32(d, p) * 2 }; p += 4; break;
-        default: break; // nil, booleans (anything else msgpack-scan refused before)
+        // ext (length, type, data): msgpack-scan refuses one in a payload read, msgpackr may write one
+        case 0xc7: p += 2 + d[p]!; break;
+        case 0xc8: p += 3 + u16(d, p); break;
+        case 0xc9: p += 5 + u32(d, p); break;
+        case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: p += 1 + (1 << (t - 0xd4)); break;
+        default: break; // nil, booleans
       }
     }
-    if (float !== undefined && on.float) on.float(floatText(float), float, isKey ? undefined : placeUnder(top), isKey ? top : undefined);
+    if (float !== undefined && on.float) on.float(floatText(float), float, isKey ? undefined : placeUnder(top), isKey ? top : undefined, start);
     if (isKey) {
       const key = str >= 0 ? text.decode(d.subarray(p, p + str)) : bin >= 0 ? binText(d.subarray(p, p + bin)) : undefined;
       on.key?.(top, key);

@@ -426,4 +426,16 @@ describe("a whole number past 32 bits written as msgpack: an integer, as rmp-ser
     // the bytes of an f64 of 2^32 inside a bin are left as they are
     expect(hex(encode(Format.Msgpack, { b: unhex("cb41f0000000000000") }))).toBe("81a162c409cb41f0000000000000");
   });
+
+  it("leaves a whole number where the types declare f32 or f64 a float, as rmp-serde writes an f64 (a JS caller reads a number there)", () => {
+    const F: Schema = { struct: { v: "f64" } };
+    expect(hex(encode(Format.Msgpack, { v: 2 ** 32 }, F))).toBe("81a176cb41f0000000000000");
+    expect(hex(transcode(json('{"v":4294967296}'), Format.Msgpack, F).data)).toBe("81a176cb41f0000000000000");
+    expect(decode(Format.Msgpack, encode(Format.Msgpack, { v: 2 ** 32 }, F), F)).toEqual({ v: 2 ** 32 });
+    // beside an integer, in a seq, under an option, and a field the types do not declare (no type: an integer)
+    const M: Schema = { struct: { f: { option: { seq: "f64" } }, u: "u64" } };
+    expect(hex(encode(Format.Msgpack, { f: [2 ** 32], u: 2 ** 32, x: 2 ** 32 }, M))).toBe(
+      "83a16691cb41f0000000000000a175cf0000000100000000a178cf0000000100000000",
+    );
+  });
 });
