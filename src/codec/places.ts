@@ -46,5 +46,7 @@ function unwrap(s: Schema | null | undefined): Schema | undefined {
 /** The type of a container's member (memberType), through the options around the container. */
 function inner(s: Schema | null | undefined, seg: string | number): Schema | undefined {
   s = unwrap(s);
+  // bytes given as an array: serde reads each element as a u8
+  if (s === "bytes") return typeof seg === "number" ? "u8" : undefined;
   return s === undefined || typeof s === "string" ? undefined : (memberType(s, seg) ?? undefined);
 }

@@ -65,6 +65,9 @@ function check(value: unknown, schema: Schema): Fault | undefined {
       case "f64":
         return typeof value === "number" || typeof value === "bigint" ? undefined : expected("a number", value);
       case "bytes":
+        // given as an array (JSON's is made a Uint8Array before this), serde reads each element
+        // as a u8, which refuses a whole float (./whole-floats.ts)
+        integersChecked++;
         if (value instanceof Uint8Array) return undefined;
         if (Array.isArray(value) && value.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return undefined;
         return expected("bytes (an array of 0-255)", value);

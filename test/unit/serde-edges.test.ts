@@ -327,6 +327,14 @@ describe("a whole float where an integer is declared, as serde_json and rmp-serd
     ];
     for (const [mp, said] of msgpack) expect(refusal(check(S, Format.Msgpack, unhex(mp))).message).toBe(said);
   });
+
+  it("finds one in bytes given as an array, whose elements serde reads as u8", () => {
+    const S: Schema = { struct: { b: { option: "bytes" } } };
+    expect(refusal(check(S, Format.Json, utf8.encode('{"b":[1,2.0]}'))).message).toBe("request.b[1]: expected an integer (u8), got the float 2.0");
+    // {"b":[1, f64 2.0]}
+    expect(refusal(check(S, Format.Msgpack, unhex("81a1629201cb4000000000000000"))).message).toBe("request.b[1]: expected an integer (u8), got the float 2.0");
+    expect(check(S, Format.Json, utf8.encode('{"b":[1,2]}'))).not.toThrow();
+  });
 });
 
 describe("a bin key in msgpack, read by rmp-serde as its bytes", () => {
