@@ -23,7 +23,8 @@ import { walkMsgpack } from "./token-walk.js";
 export function wholeFloatsAsIntegers(out: Uint8Array, schema?: Schema): Uint8Array {
   // No 0xcb byte, no f64: most payloads are let go after one native search.
   if (out.indexOf(0xcb) < 0) return out;
-  if (schema !== undefined && holds(schema, FLOAT)) return typedWholeFloats(out, schema);
+  // Where the types hold a float, the walk with places (dearer) only once there is a whole f64.
+  const typed = schema !== undefined && holds(schema, FLOAT);
   let view: DataView | undefined;
   const n = out.length;
   for (let p = 0; p < n; ) {
@@ -36,6 +37,7 @@ export function wholeFloatsAsIntegers(out: Uint8Array, schema?: Schema): Uint8Ar
       case 0xcb: {
         view ??= new DataView(out.buffer, out.byteOffset, out.byteLength);
         const v = view.getFloat64(p);
+        if (typed && isWhole(v)) return typedWholeFloats(out, schema!);
         asInteger(out, view, p - 1, v);
         p += 8;
         break;
@@ -62,8 +64,10 @@ export function wholeFloatsAsIntegers(out: Uint8Array, schema?: Schema): Uint8Ar
   return out;
 }
 
+const isWhole = (v: number) => Number.isSafeInteger(v) && !Object.is(v, -0);
+
 function asInteger(out: Uint8Array, view: DataView, at: number, v: number): void {
-  if (!Number.isSafeInteger(v) || Object.is(v, -0)) return;
+  if (!isWhole(v)) return;
   out[at] = v < 0 ? 0xd3 : 0xcf;
   view.setBigUint64(at + 1, BigInt.asUintN(64, BigInt(v)));
 }

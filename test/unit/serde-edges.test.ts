@@ -440,6 +440,8 @@ describe("a whole number past 32 bits written as msgpack: an integer, as rmp-ser
     expect(hex(encode(Format.Msgpack, { v: 2 ** 32 }, F))).toBe("81a176cb41f0000000000000");
     expect(hex(transcode(json('{"v":4294967296}'), Format.Msgpack, F).data)).toBe("81a176cb41f0000000000000");
     expect(decode(Format.Msgpack, encode(Format.Msgpack, { v: 2 ** 32 }, F), F)).toEqual({ v: 2 ** 32 });
+    // after a fraction, which alone needs no walk with places
+    expect(hex(encode(Format.Msgpack, { a: 0.5, v: 2 ** 32 }, { struct: { a: "f64", v: "f64" } }))).toBe("82a161cb3fe0000000000000a176cb41f0000000000000");
     // beside an integer, in a seq, under an option, and a field the types do not declare (no type: an integer)
     const M: Schema = { struct: { f: { option: { seq: "f64" } }, u: "u64" } };
     expect(hex(encode(Format.Msgpack, { f: [2 ** 32], u: 2 ** 32, x: 2 ** 32 }, M))).toBe(
