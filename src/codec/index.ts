@@ -155,23 +155,30 @@ function unpackOne(data: Uint8Array, limit: number): unknown {
   const fault = msgpackFault(data, limit);
   if (fault) throw new Error(fault);
   let value: unknown;
-  let end = 0;
   try {
-    packr.unpackMultiple(data, (v: unknown, _start?: number, stop?: number) => {
-      if (end) throw new Error(`${data.length - end} bytes after the value`);
-      value = v;
-      end = stop ?? data.length;
-    });
+    value = readOne(packr, data);
   } catch (err) {
     // A map with a bin (or array, or map) for a key, which msgpackr will not make an object key:
     // read it again with maps as Maps (objects() says what such a key is).
     if (!NOT_A_KEY.test((err as Error).message)) throw err;
-    return objects(mapPackr.unpack(data));
+    return objects(readOne(mapPackr, data));
   }
-  if (end !== data.length) throw new Error(`${data.length - end} bytes after the value`);
   // msgpackr renames a key "__proto__" to "__proto_" (so as not to set a prototype): read such a
   // payload again with maps as Maps, and make them objects with the key as data.
   return sawProto ? objects(mapPackr.unpack(data)) : value;
+}
+
+/** The one value `data` holds; bytes after it are refused in the bus's words, not msgpackr's (which stringify the value). */
+function readOne(p: Packr, data: Uint8Array): unknown {
+  let value: unknown;
+  let end = 0;
+  p.unpackMultiple(data, (v: unknown, _start?: number, stop?: number) => {
+    if (end) throw new Error(`${data.length - end} bytes after the value`);
+    value = v;
+    end = stop ?? data.length;
+  });
+  if (end !== data.length) throw new Error(`${data.length - end} bytes after the value`);
+  return value;
 }
 
 const NOT_A_KEY = /^Invalid property type for record/;

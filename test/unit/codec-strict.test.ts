@@ -48,6 +48,8 @@ describe("msgpack decoding is strict", () => {
     expect(one.message).toBe("malformed msgpack payload: 1 bytes after the value");
     expect(thrown(() => decode(Format.Msgpack, bytes(0x01, 0x02, 0x03))).message).toMatch(/2 bytes after the value/);
     expect(thrown(() => decode(Format.Msgpack, new Uint8Array([...pack({ a: 1 }), 0xc0]))).code).toBe(Code.DeserializationFailed);
+    // in the bus's words too where a map's key is a bin ({bin "a": 1}, read again with maps as Maps)
+    expect(thrown(() => decode(Format.Msgpack, bytes(0x81, 0xc4, 0x01, 0x61, 0x01, 0xc0))).message).toBe("malformed msgpack payload: 1 bytes after the value");
   });
 
   it("refuses truncated values", () => {
