@@ -5,8 +5,16 @@ import { decodeJson, encodeJson, encodeText } from "./json.js";
 // Records off, as the runtime's own Packr: a record extension would mean nothing to other
 // clients, and decoding them generates code, which Workers and strict CSPs forbid.
 const frames = new Packr({ useRecords: false, mapsAsObjects: true });
-// Payloads keep 64-bit integers exact (bigint); frames never carry such numbers.
-const payloads = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: "bigint" });
+// Payloads keep 64-bit integers exact: a number where it holds one exactly, a bigint past 2^53, as
+// JSON's are read (./json.ts). rmp-serde, and the runtime, write a u64 or i64 past 32 bits as
+// msgpack's 64-bit integer whatever its size; read as a bigint always, 5000000000 came back
+// 5000000000n in msgpack and 5000000000 in JSON. Frames never carry such numbers.
+const payloads = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  // @ts-expect-error msgpackr reads "auto" (its unpack.js); its index.d.ts names only "bigint", "number" and "string"
+  int64AsType: "auto",
+});
 
 /** The formats a caller picks for a request: the reply comes back in the same one. */
 export type CallFormat = "json" | "msgpack" | "raw";

@@ -23,6 +23,15 @@ describe("calls over HTTP", () => {
     expect(new Uint8Array(await requests[0]!.arrayBuffer())).toEqual(pack({ n: 2 }));
   });
 
+  it("reads msgpack's 64-bit integers as JSON's are read: a number where one holds it exactly, a bigint past 2^53", async () => {
+    // {"a": 5000000000, "b": -5000000000, "c": 2^53 + 1} as rmp-serde writes u64 and i64 past 32 bits (cf, d3)
+    const int64 = (marker: number, v: bigint) => [marker, ...Array.from({ length: 8 }, (_, i) => Number((BigInt.asUintN(64, v) >> BigInt(56 - 8 * i)) & 0xffn))];
+    const body = new Uint8Array([0x83, 0xa1, 0x61, ...int64(0xcf, 5_000_000_000n), 0xa1, 0x62, ...int64(0xd3, -5_000_000_000n), 0xa1, 0x63, ...int64(0xcf, 2n ** 53n + 1n)]);
+    const { fetch } = fakeFetch(() => new Response(body, { headers: { "content-type": "application/msgpack" } }));
+    const client = new Client({ url: "http://bus.test", fetch });
+    expect(await client.call("any-module", "any.topic", {}, { format: "msgpack" })).toStrictEqual({ a: 5_000_000_000, b: -5_000_000_000, c: 2n ** 53n + 1n });
+  });
+
   it("sends integers past 2^53 as their digits in JSON, and reads them back as bigints", async () => {
     const { requests, fetch } = fakeFetch(() => new Response('{"total": 18446744073709551615}', { headers: { "content-type": "application/json" } }));
     const client = new Client({ url: "http://bus.test", fetch });
