@@ -4,36 +4,26 @@ import { Code, Format } from "../../src/abi.js";
 import { decode, encode, stringifyJson, transcode } from "../../src/codec/index.js";
 import { validate } from "../../src/codec/validate.js";
 import { BusError } from "../../src/errors.js";
+import { thrown } from "./thrown.js";
 
 const utf8 = new TextEncoder();
 const json = (text: string) => utf8.encode(text);
 const bytes = (...b: number[]) => new Uint8Array(b);
 
-/** The BusError `fn` throws. */
-function thrown(fn: () => unknown): BusError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BusError);
-    return err as BusError;
-  }
-  throw new Error("expected a BusError, nothing was thrown");
-}
-
 describe("msgpack decoding is strict", () => {
   it("refuses 0xc1 as a whole payload with DeserializationFailed", () => {
-    const err = thrown(() => decode(Format.Msgpack, bytes(0xc1)));
+    const err = thrown(BusError, () => decode(Format.Msgpack, bytes(0xc1)));
     expect(err.code).toBe(Code.DeserializationFailed);
     expect(err.message).toBe("malformed msgpack payload: byte 0xc1 is never used in msgpack");
   });
 
   it("refuses 0xc1 nested in arrays and maps", () => {
     // {"a": [0xc1]}
-    expect(thrown(() => decode(Format.Msgpack, bytes(0x81, 0xa1, 0x61, 0x91, 0xc1))).message).toMatch(/0xc1/);
+    expect(thrown(BusError, () => decode(Format.Msgpack, bytes(0x81, 0xa1, 0x61, 0x91, 0xc1))).message).toMatch(/0xc1/);
     // [1, {"b": 0xc1}]
-    expect(thrown(() => decode(Format.Msgpack, bytes(0x92, 0x01, 0x81, 0xa1, 0x62, 0xc1))).code).toBe(Code.DeserializationFailed);
+    expect(thrown(BusError, () => decode(Format.Msgpack, bytes(0x92, 0x01, 0x81, 0xa1, 0x62, 0xc1))).code).toBe(Code.DeserializationFailed);
     // {0xc1: 1}: a key that is no value at all
-    expect(thrown(() => decode(Format.Msgpack, bytes(0x81, 0xc1, 0x01))).code).toBe(Code.DeserializationFailed);
+    expect(thrown(BusError, () => decode(Format.Msgpack, bytes(0x81, 0xc1, 0x01))).code).toBe(Code.DeserializationFailed);
   });
 
   it("takes the byte 0xc1 inside bin data and as an integer's payload", () => {
@@ -43,18 +33,18 @@ describe("msgpack decoding is strict", () => {
   });
 
   it("refuses bytes after the value, saying how many", () => {
-    const one = thrown(() => decode(Format.Msgpack, bytes(0x01, 0x02)));
+    const one = thrown(BusError, () => decode(Format.Msgpack, bytes(0x01, 0x02)));
     expect(one.code).toBe(Code.DeserializationFailed);
     expect(one.message).toBe("malformed msgpack payload: 1 bytes after the value");
-    expect(thrown(() => decode(Format.Msgpack, bytes(0x01, 0x02, 0x03))).message).toMatch(/2 bytes after the value/);
-    expect(thrown(() => decode(Format.Msgpack, new Uint8Array([...pack({ a: 1 }), 0xc0]))).code).toBe(Code.DeserializationFailed);
+    expect(thrown(BusError, () => decode(Format.Msgpack, bytes(0x01, 0x02, 0x03))).message).toMatch(/2 bytes after the value/);
+    expect(thrown(BusError, () => decode(Format.Msgpack, new Uint8Array([...pack({ a: 1 }), 0xc0]))).code).toBe(Code.DeserializationFailed);
     // in the bus's words too where a map's key is a bin ({bin "a": 1}, read again with maps as Maps)
-    expect(thrown(() => decode(Format.Msgpack, bytes(0x81, 0xc4, 0x01, 0x61, 0x01, 0xc0))).message).toBe("malformed msgpack payload: 1 bytes after the value");
+    expect(thrown(BusError, () => decode(Format.Msgpack, bytes(0x81, 0xc4, 0x01, 0x61, 0x01, 0xc0))).message).toBe("malformed msgpack payload: 1 bytes after the value");
   });
 
   it("refuses truncated values", () => {
     for (const bad of [bytes(0x92, 0x01), bytes(0xa3, 0x61), bytes(0xcd, 0x01), bytes(0xc4, 0x05, 1, 2), bytes(0x81, 0xa1, 0x61)]) {
-      expect(thrown(() => decode(Format.Msgpack, bad)).code).toBe(Code.DeserializationFailed);
+      expect(thrown(BusError, () => decode(Format.Msgpack, bad)).code).toBe(Code.DeserializationFailed);
     }
   });
 
@@ -69,13 +59,13 @@ describe("msgpack decoding is strict", () => {
       bytes(0x81, 0xa1, 0xff, 0x01), // a map key
       bytes(0x92, 0xc4, 0x01, 0xff, 0xa1, 0xfe), // after bin data, which may hold any bytes
     ]) {
-      const err = thrown(() => decode(Format.Msgpack, bad));
+      const err = thrown(BusError, () => decode(Format.Msgpack, bad));
       expect(err.code).toBe(Code.DeserializationFailed);
       expect(err.message).toMatch(/^malformed msgpack payload: the str at byte \d+ is not UTF-8$/);
     }
-    expect(thrown(() => decode(Format.Msgpack, bytes(0x92, 0x01, 0xa1, 0xff))).message).toMatch(/str at byte 2 /);
+    expect(thrown(BusError, () => decode(Format.Msgpack, bytes(0x92, 0x01, 0xa1, 0xff))).message).toMatch(/str at byte 2 /);
     // and so nothing of it is transcoded into JSON with U+FFFD in its place
-    expect(thrown(() => transcode({ format: Format.Msgpack, data: bytes(0x81, 0xa1, 0x6e, 0xa2, 0xff, 0x41) }, Format.Json)).code).toBe(Code.DeserializationFailed);
+    expect(thrown(BusError, () => transcode({ format: Format.Msgpack, data: bytes(0x81, 0xa1, 0x6e, 0xa2, 0xff, 0x41) }, Format.Json)).code).toBe(Code.DeserializationFailed);
   });
 
   it("takes UTF-8 of every width, U+FFFD itself, and any bytes in bin", () => {
@@ -93,11 +83,11 @@ describe("msgpack decoding is strict", () => {
       [bytes(0xc7, 0x01, 0x42, 0x05), /ext type 66 at byte 0:/], // msgpackr's bigint
     ];
     for (const [bad, why] of cases) {
-      const err = thrown(() => decode(Format.Msgpack, bad));
+      const err = thrown(BusError, () => decode(Format.Msgpack, bad));
       expect(err.code).toBe(Code.DeserializationFailed);
       expect(err.message).toMatch(why);
     }
-    expect(thrown(() => transcode({ format: Format.Msgpack, data: encode(Format.Msgpack, { name: "Ada", at: new Date(0) }) }, Format.Json)).code).toBe(Code.DeserializationFailed);
+    expect(thrown(BusError, () => transcode({ format: Format.Msgpack, data: encode(Format.Msgpack, { name: "Ada", at: new Date(0) }) }, Format.Json)).code).toBe(Code.DeserializationFailed);
   });
 
   it('keeps a key "__proto__" (msgpackr alone renames it "__proto_"), as data: nothing inherits from its value', () => {
@@ -153,7 +143,7 @@ describe("json decoding", () => {
 
   it("refuses malformed text and invalid UTF-8 with DeserializationFailed", () => {
     for (const bad of [json("{"), json("[1,]"), json("{'a':1}"), json("01"), json("[1] x"), new Uint8Array(), bytes(0x22, 0xff, 0x22)]) {
-      const err = thrown(() => decode(Format.Json, bad));
+      const err = thrown(BusError, () => decode(Format.Json, bad));
       expect(err.code).toBe(Code.DeserializationFailed);
       expect(err.message).toMatch(/^malformed json payload: /);
     }
@@ -170,14 +160,14 @@ describe("a lone surrogate is JSON's alone", () => {
   it("cannot be transcoded into msgpack or bincode, whose strings are UTF-8: SerializationFailed, in a value or a key, however nested", () => {
     for (const bad of lone) {
       for (const to of [Format.Msgpack, Format.Bincode] as const) {
-        const err = thrown(() => transcode({ format: Format.Json, data: json(bad) }, to, to === Format.Bincode ? "unit" : undefined));
+        const err = thrown(BusError, () => transcode({ format: Format.Json, data: json(bad) }, to, to === Format.Bincode ? "unit" : undefined));
         expect(err.code, bad).toBe(Code.SerializationFailed);
         expect(err.message).toMatch(/^cannot encode as (msgpack|bincode): a string holds a lone surrogate \(an unpaired \\uD800-\\uDFFF escape\), which UTF-8 cannot carry$/);
       }
     }
     // and so in long text cut for its byte arrays
     const long = `{"body":[${Array.from({ length: 400 }, (_, i) => i % 256).join(",")}],"s":"\\udbff"}`;
-    expect(thrown(() => transcode({ format: Format.Json, data: json(long) }, Format.Msgpack, { struct: { body: "bytes", s: "string" } })).code).toBe(Code.SerializationFailed);
+    expect(thrown(BusError, () => transcode({ format: Format.Json, data: json(long) }, Format.Msgpack, { struct: { body: "bytes", s: "string" } })).code).toBe(Code.SerializationFailed);
   });
 
   it("pairs written as escapes, and a backslash that escapes itself before u, transcode as they are", () => {
@@ -237,7 +227,7 @@ describe("transcoding json <-> msgpack keeps values", () => {
   });
 
   it("fails integers past 64 bits into msgpack with SerializationFailed, not a float", () => {
-    const err = thrown(() => transcode({ format: Format.Json, data: json('{"n":123456789012345678901234567890}') }, Format.Msgpack));
+    const err = thrown(BusError, () => transcode({ format: Format.Json, data: json('{"n":123456789012345678901234567890}') }, Format.Msgpack));
     expect(err.code).toBe(Code.SerializationFailed);
   });
 
@@ -247,8 +237,8 @@ describe("transcoding json <-> msgpack keeps values", () => {
   });
 
   it("passes the strictness on: malformed msgpack does not transcode", () => {
-    expect(thrown(() => transcode({ format: Format.Msgpack, data: bytes(0x91, 0xc1) }, Format.Json)).code).toBe(Code.DeserializationFailed);
-    expect(thrown(() => transcode({ format: Format.Msgpack, data: bytes(0xc0, 0xc0) }, Format.Json)).code).toBe(Code.DeserializationFailed);
+    expect(thrown(BusError, () => transcode({ format: Format.Msgpack, data: bytes(0x91, 0xc1) }, Format.Json)).code).toBe(Code.DeserializationFailed);
+    expect(thrown(BusError, () => transcode({ format: Format.Msgpack, data: bytes(0xc0, 0xc0) }, Format.Json)).code).toBe(Code.DeserializationFailed);
   });
 
   it("is the identity where the formats agree", () => {

@@ -4,6 +4,7 @@ import { Code, Format } from "../../src/abi.js";
 import { DEFAULT_PAYLOAD_LIMIT, decode, transcode } from "../../src/codec/index.js";
 import type { Schema } from "../../src/codec/schema.js";
 import { BusError } from "../../src/errors.js";
+import { thrown } from "./thrown.js";
 
 /**
  * The container budget of a msgpack or bincode payload (src/codec/budget.ts): at a limit of L
@@ -23,16 +24,6 @@ function array16(n: number, element: number[]): Uint8Array {
   return out;
 }
 
-function refusal(run: () => unknown): BusError {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof BusError) return err;
-    throw err;
-  }
-  throw new Error("not refused");
-}
-
 const jsonOf = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : v));
 
 describe("the msgpack container budget", () => {
@@ -41,7 +32,7 @@ describe("the msgpack container budget", () => {
     const at = array16(BUDGET - 1, [0x90]);
     expect((decode(Format.Msgpack, at, undefined, LIMIT) as unknown[]).length).toBe(BUDGET - 1);
     const past = array16(BUDGET, [0x90]);
-    const err = refusal(() => decode(Format.Msgpack, past, undefined, LIMIT));
+    const err = thrown(BusError, () => decode(Format.Msgpack, past, undefined, LIMIT));
     expect(err.code).toBe(Code.DeserializationFailed);
     expect(err.message).toBe(MSGPACK_OVER);
   });
@@ -57,7 +48,7 @@ describe("the msgpack container budget", () => {
       // as JSON, the same payload takes the whole limit
       expect(jsonOf(value).length).toBe(LIMIT);
       const past = array16(334, empty);
-      expect(refusal(() => decode(Format.Msgpack, past, undefined, LIMIT)).message).toBe(MSGPACK_OVER);
+      expect(thrown(BusError, () => decode(Format.Msgpack, past, undefined, LIMIT)).message).toBe(MSGPACK_OVER);
       expect(jsonOf(decode(Format.Msgpack, past, undefined, LIMIT + 3)).length).toBe(LIMIT + 3);
     }
     // maps among arrays: 2 + 3 * 100 + 2 * 349 = 1000
@@ -66,11 +57,11 @@ describe("the msgpack container budget", () => {
     expect(() => decode(Format.Msgpack, mixed, undefined, LIMIT)).not.toThrow();
     const more = array16(451, [0x90]);
     more.fill(0x80, 3, 3 + 100);
-    expect(refusal(() => decode(Format.Msgpack, more, undefined, LIMIT)).message).toBe(MSGPACK_OVER);
+    expect(thrown(BusError, () => decode(Format.Msgpack, more, undefined, LIMIT)).message).toBe(MSGPACK_OVER);
     // a map at the root needs no comma: `{}` within 2 bytes
     expect(decode(Format.Msgpack, Uint8Array.of(0x80), undefined, 2)).toEqual({});
     expect(decode(Format.Msgpack, Uint8Array.of(0x91, 0x80), undefined, 4)).toEqual([{}]);
-    expect(refusal(() => decode(Format.Msgpack, Uint8Array.of(0x91, 0x80), undefined, 3)).message).toMatch("container budget");
+    expect(thrown(BusError, () => decode(Format.Msgpack, Uint8Array.of(0x91, 0x80), undefined, 3)).message).toMatch("container budget");
   });
 
   it("counts a str or an array the topic's types read as bytes as a bin: 3 bytes, `,[]`", () => {
@@ -82,7 +73,7 @@ describe("the msgpack container budget", () => {
       expect((decode(Format.Msgpack, at, bytes, LIMIT) as Uint8Array[]).every((b) => b instanceof Uint8Array)).toBe(true);
       // as JSON, the same value takes the whole limit
       expect(transcode({ format: Format.Msgpack, data: at }, Format.Json, bytes, LIMIT).data.length).toBe(LIMIT);
-      expect(refusal(() => decode(Format.Msgpack, array16(334, empty), bytes, LIMIT)).message).toBe(MSGPACK_OVER);
+      expect(thrown(BusError, () => decode(Format.Msgpack, array16(334, empty), bytes, LIMIT)).message).toBe(MSGPACK_OVER);
       // without the types that make them bytes, they are strs and arrays as they are
       expect(() => decode(Format.Msgpack, array16(334, empty), undefined, LIMIT)).not.toThrow();
     }
@@ -97,7 +88,7 @@ describe("the msgpack container budget", () => {
     expect(() => decode(Format.Msgpack, nested, undefined, LIMIT)).not.toThrow();
     const deeper = new Uint8Array(BUDGET + 1).fill(0x91);
     deeper[BUDGET] = 0x90;
-    expect(refusal(() => decode(Format.Msgpack, deeper, undefined, LIMIT)).message).toMatch("container budget");
+    expect(thrown(BusError, () => decode(Format.Msgpack, deeper, undefined, LIMIT)).message).toMatch("container budget");
   });
 
   it("takes a Vec<(u8,)> filling the limit, whose JSON would not even fit in it", () => {
@@ -116,12 +107,12 @@ describe("the msgpack container budget", () => {
   it("refuses before msgpackr builds anything: the payload's end is never reached", () => {
     // past the budget, then cut short: msgpackr alone would refuse the end of input
     const cut = array16(BUDGET + 10, [0x90]).subarray(0, 3 + BUDGET + 1);
-    expect(refusal(() => decode(Format.Msgpack, cut, undefined, LIMIT)).message).toMatch("container budget");
+    expect(thrown(BusError, () => decode(Format.Msgpack, cut, undefined, LIMIT)).message).toMatch("container budget");
   });
 
   it("holds transcoding to the limit it is given", () => {
     const past = { format: Format.Msgpack, data: array16(BUDGET, [0x90]) };
-    expect(refusal(() => transcode(past, Format.Json, undefined, LIMIT)).message).toMatch("container budget");
+    expect(thrown(BusError, () => transcode(past, Format.Json, undefined, LIMIT)).message).toMatch("container budget");
     expect(new TextDecoder().decode(transcode(past, Format.Json, undefined, LIMIT + 2).data)).toBe(`[${Array(BUDGET).fill("[]").join(",")}]`);
   });
 
@@ -133,7 +124,7 @@ describe("the msgpack container budget", () => {
     expect((decode(Format.Msgpack, at) as unknown[]).length).toBe(n - 1);
     const mib = new Uint8Array(DEFAULT_PAYLOAD_LIMIT).fill(0x90);
     mib.set([0xdd, 0, 0x0f, 0xff, 0xfb]);
-    expect(refusal(() => decode(Format.Msgpack, mib)).message).toMatch(`would take more than the limit of ${DEFAULT_PAYLOAD_LIMIT} bytes`);
+    expect(thrown(BusError, () => decode(Format.Msgpack, mib)).message).toMatch(`would take more than the limit of ${DEFAULT_PAYLOAD_LIMIT} bytes`);
   });
 });
 
@@ -150,7 +141,7 @@ describe("the bincode container budget", () => {
     // one byte of bincode a struct, an object of 64 bytes of heap; 3 bytes of the budget (`,{}`),
     // 2 the Vec's: 333 structs at 1000 bytes
     expect((decode(Format.Bincode, vec(333), pixels, LIMIT) as unknown[]).length).toBe(333);
-    const err = refusal(() => decode(Format.Bincode, vec(334), pixels, LIMIT));
+    const err = thrown(BusError, () => decode(Format.Bincode, vec(334), pixels, LIMIT));
     expect(err.code).toBe(Code.DeserializationFailed);
     expect(err.message).toBe(
       `bincode payload over its container budget: its structs, maps, byte arrays and enum variants with a value (3 bytes each) and sequences and tuples (2) would take more than the limit of ${LIMIT} bytes as the densest JSON ([] is 2 bytes, ,{} 3)`,
@@ -176,7 +167,7 @@ describe("the bincode container budget", () => {
   });
 
   it("counts tuples as arrays, byte arrays and enum variants with a value as maps", () => {
-    expect(refusal(() => decode(Format.Bincode, vec(BUDGET), { seq: { tuple: ["u8"] } }, LIMIT)).message).toMatch("container budget");
+    expect(thrown(BusError, () => decode(Format.Bincode, vec(BUDGET), { seq: { tuple: ["u8"] } }, LIMIT)).message).toMatch("container budget");
     expect(() => decode(Format.Bincode, vec(BUDGET - 1), { seq: { tuple: ["u8"] } }, LIMIT)).not.toThrow();
     // 0-byte Vec<u8>s: eight bytes each, within the budget however many fit the limit
     const empties = new Uint8Array(8 + 8 * 100);
@@ -184,7 +175,7 @@ describe("the bincode container budget", () => {
     expect((decode(Format.Bincode, empties, { seq: "bytes" }, LIMIT) as unknown[]).length).toBe(100);
     // 2 + 3 * 100 = 302
     expect(() => decode(Format.Bincode, empties, { seq: "bytes" }, 301)).not.toThrow();
-    expect(refusal(() => decode(Format.Bincode, empties, { seq: "bytes" }, 300)).message).toMatch("more than the limit of 300 bytes");
+    expect(thrown(BusError, () => decode(Format.Bincode, empties, { seq: "bytes" }, 300)).message).toMatch("more than the limit of 300 bytes");
     // an enum's variant with a value is an object ({"V": ...}); one without, a string
     const tags = new Uint8Array(8 + 4 * 60);
     new DataView(tags.buffer).setBigUint64(0, 60n, true);
@@ -195,6 +186,6 @@ describe("the bincode container budget", () => {
     for (let i = 0; i < 60; i++) tags[8 + 4 * i] = 1;
     // 2 + 3 * 60 = 182
     expect(() => decode(Format.Bincode, tags, e, 181)).not.toThrow();
-    expect(refusal(() => decode(Format.Bincode, tags, e, 180)).message).toMatch("more than the limit of 180 bytes");
+    expect(thrown(BusError, () => decode(Format.Bincode, tags, e, 180)).message).toMatch("more than the limit of 180 bytes");
   });
 });

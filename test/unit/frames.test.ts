@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { BadFrame, badFrameAnswer, decodeFrame, encodeFrame, faultFrame, type ServerFrame } from "../../durable-objects/frames.js";
 import { Code } from "../../src/abi.js";
 import { BusError } from "../../src/errors.js";
+import { thrown } from "./thrown.js";
 
 /** A frame as the WebSocket hands it over: an ArrayBuffer of exactly the frame's bytes. */
 const frame = (value: unknown): ArrayBuffer => new Uint8Array(pack(value)).buffer;
@@ -225,7 +226,7 @@ describe("decodeFrame's container budget", () => {
     expect(decodeFrame(of(21_843, [0xc4, 0x00]))).toMatchObject({ type: "call", id: 7 });
     expect(() => decodeFrame(of(21_844, [0xc4, 0x00]))).toThrowError("over its container budget");
     // two million empty arrays: a frame within 2 MiB plus its room (the default requestBytes)
-    const answer = badFrameAnswer(catchFrame(() => decodeFrame(padded(2_000_000))), () => false);
+    const answer = badFrameAnswer(thrown(BadFrame, () => decodeFrame(padded(2_000_000))), () => false);
     expect(answer).toMatchObject({ type: "error", codeName: "BadRequest" });
   });
 
@@ -245,13 +246,3 @@ describe("decodeFrame's container budget", () => {
     expect(() => decodeFrame(c1.buffer)).toThrowError(budget);
   });
 });
-
-function catchFrame(run: () => unknown): BadFrame {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof BadFrame) return err;
-    throw err;
-  }
-  throw new Error("not refused");
-}

@@ -2,23 +2,13 @@ import { describe, expect, it } from "vitest";
 import { Code } from "../../src/abi.js";
 import { BusError } from "../../src/errors.js";
 import { GuestMemory } from "../../src/memory.js";
+import { thrown } from "./thrown.js";
 
 const PAGE = 65536;
 
 function setup() {
   const raw = new WebAssembly.Memory({ initial: 1, maximum: 4 });
   return { raw, mem: new GuestMemory(raw), bytes: () => new Uint8Array(raw.buffer) };
-}
-
-/** The BusError `fn` throws. */
-function thrown(fn: () => unknown): BusError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BusError);
-    return err as BusError;
-  }
-  throw new Error("expected a BusError, nothing was thrown");
 }
 
 describe("GuestMemory bounds", () => {
@@ -28,20 +18,20 @@ describe("GuestMemory bounds", () => {
     expect(mem.read(0, PAGE)).toHaveLength(PAGE);
     expect(mem.read(PAGE - 1, 1)).toHaveLength(1);
     expect(mem.read(PAGE, 0)).toHaveLength(0);
-    const err = thrown(() => mem.read(1, PAGE));
+    const err = thrown(BusError, () => mem.read(1, PAGE));
     expect(err.code).toBe(Code.InvalidPointer);
     expect(err.codeName).toBe("InvalidPointer");
     expect(err.message).toBe(`buffer: ${PAGE} bytes at 1 run past guest memory (${PAGE} bytes)`);
-    expect(thrown(() => mem.read(PAGE, 1)).code).toBe(Code.InvalidPointer);
-    expect(thrown(() => mem.read(PAGE + 1, 0)).code).toBe(Code.InvalidPointer);
+    expect(thrown(BusError, () => mem.read(PAGE, 1)).code).toBe(Code.InvalidPointer);
+    expect(thrown(BusError, () => mem.read(PAGE + 1, 0)).code).toBe(Code.InvalidPointer);
   });
 
   it("names what was being read", () => {
     const { mem } = setup();
-    expect(thrown(() => mem.read(PAGE, 4, "request")).message).toMatch(/^request: 4 bytes at 65536 run past/);
-    expect(thrown(() => mem.peek(PAGE, 4, "topic")).message).toMatch(/^topic: /);
-    expect(thrown(() => mem.readString(PAGE, 4, "wapm")).message).toMatch(/^wapm: /);
-    expect(thrown(() => mem.write(PAGE, new Uint8Array(4), "reply buffer")).message).toMatch(/^reply buffer: /);
+    expect(thrown(BusError, () => mem.read(PAGE, 4, "request")).message).toMatch(/^request: 4 bytes at 65536 run past/);
+    expect(thrown(BusError, () => mem.peek(PAGE, 4, "topic")).message).toMatch(/^topic: /);
+    expect(thrown(BusError, () => mem.readString(PAGE, 4, "wapm")).message).toMatch(/^wapm: /);
+    expect(thrown(BusError, () => mem.write(PAGE, new Uint8Array(4), "reply buffer")).message).toMatch(/^reply buffer: /);
   });
 
   // (ptr, len) as the guest's i32s: negative numbers are u32s past 2^31, and ptr + len must not wrap.
@@ -57,15 +47,15 @@ describe("GuestMemory bounds", () => {
 
   it.each(wild)("refuses %s with InvalidPointer, in every accessor", (_what, ptr, len) => {
     const { mem } = setup();
-    expect(thrown(() => mem.read(ptr, len)).code).toBe(Code.InvalidPointer);
-    expect(thrown(() => mem.peek(ptr, len)).code).toBe(Code.InvalidPointer);
-    expect(thrown(() => mem.readString(ptr, len)).code).toBe(Code.InvalidPointer);
+    expect(thrown(BusError, () => mem.read(ptr, len)).code).toBe(Code.InvalidPointer);
+    expect(thrown(BusError, () => mem.peek(ptr, len)).code).toBe(Code.InvalidPointer);
+    expect(thrown(BusError, () => mem.readString(ptr, len)).code).toBe(Code.InvalidPointer);
   });
 
   it("refuses a write with a wild pointer or one that runs past the end, writing nothing", () => {
     const { mem, bytes } = setup();
     for (const ptr of [PAGE - 1, PAGE, -1, 0xffff_fffe, -0x8000_0000]) {
-      const err = thrown(() => mem.write(ptr, new Uint8Array([1, 2])));
+      const err = thrown(BusError, () => mem.write(ptr, new Uint8Array([1, 2])));
       expect(err.code).toBe(Code.InvalidPointer);
     }
     expect(bytes()[PAGE - 1]).toBe(0);
@@ -75,7 +65,7 @@ describe("GuestMemory bounds", () => {
   it("reads a pointer past 2^31 as a u32 once memory is that large: no negative indexes", () => {
     const { mem } = setup();
     // -65536 is 0xffff0000: far past one page, never index -65536 from the end.
-    expect(thrown(() => mem.read(-PAGE, 16)).message).toContain(`at ${0xffff_0000}`);
+    expect(thrown(BusError, () => mem.read(-PAGE, 16)).message).toContain(`at ${0xffff_0000}`);
   });
 });
 
@@ -146,7 +136,7 @@ describe("GuestMemory strings", () => {
 
   it.each(invalid)("refuses %s with InvalidUtf8, naming what it read", (_what, data) => {
     const { mem } = setup();
-    const err = thrown(() => mem.readString(8, put(mem, 8, data), "topic"));
+    const err = thrown(BusError, () => mem.readString(8, put(mem, 8, data), "topic"));
     expect(err.code).toBe(Code.InvalidUtf8);
     expect(err.message).toBe("topic is not valid UTF-8");
   });
@@ -155,7 +145,7 @@ describe("GuestMemory strings", () => {
 describe("GuestMemory after memory.grow", () => {
   it("sees the new pages in later reads, peeks and writes", () => {
     const { raw, mem } = setup();
-    expect(thrown(() => mem.read(PAGE, 4)).code).toBe(Code.InvalidPointer);
+    expect(thrown(BusError, () => mem.read(PAGE, 4)).code).toBe(Code.InvalidPointer);
     const before = mem.peek(0, 4); // a view of the buffer grow() detaches
     raw.grow(1);
     expect(before.length).toBe(0);
@@ -163,7 +153,7 @@ describe("GuestMemory after memory.grow", () => {
     mem.write(2 * PAGE - 4, new Uint8Array([1, 2, 3, 4]));
     expect([...mem.read(2 * PAGE - 4, 4)]).toEqual([1, 2, 3, 4]);
     expect([...new Uint8Array(raw.buffer, 2 * PAGE - 4)]).toEqual([1, 2, 3, 4]);
-    expect(thrown(() => mem.read(2 * PAGE - 3, 4)).message).toContain(`(${2 * PAGE} bytes)`);
+    expect(thrown(BusError, () => mem.read(2 * PAGE - 3, 4)).message).toContain(`(${2 * PAGE} bytes)`);
   });
 
   it("keeps what was written before the grow", () => {
@@ -199,4 +189,3 @@ describe("GuestMemory after memory.grow", () => {
     }
   });
 });
-

@@ -12,6 +12,7 @@ import { checkRequest } from "../../src/codec/request-check.js";
 import { decode, encode, transcode } from "../../src/codec/index.js";
 import type { Schema } from "../../src/codec/schema.js";
 import { BusError } from "../../src/errors.js";
+import { thrown } from "./thrown.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const unhex = (s: string) => new Uint8Array(Buffer.from(s, "hex"));
@@ -21,16 +22,6 @@ const text = new TextDecoder();
 const v = (x: string) => unhex(`81a176${x}`);
 const json = (s: string) => ({ format: Format.Json, data: utf8.encode(s) });
 const msgpack = (x: string) => ({ format: Format.Msgpack, data: v(x) });
-
-function refusal(f: () => unknown): BusError {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof BusError) return err;
-    throw err;
-  }
-  throw new Error("not refused");
-}
 
 describe("u128 and i128 in msgpack, as rmp-serde 1.3 has them", () => {
   const U: Schema = { struct: { v: "u128" } };
@@ -76,20 +67,20 @@ describe("u128 and i128 in msgpack, as rmp-serde 1.3 has them", () => {
   });
 
   it("refuses a bin of another length at the edge, as rmp-serde does (LengthMismatch), naming the field", () => {
-    const err = refusal(() => checkRequest({ format: "msgpack", request: U }, Format.Msgpack, v("c40105"), 1 << 20));
+    const err = thrown(BusError, () => checkRequest({ format: "msgpack", request: U }, Format.Msgpack, v("c40105"), 1 << 20));
     expect(err.codeName).toBe("BadRequest");
     expect(err.message).toMatch(/request\.v: expected an integer \(u128\), got bytes/);
   });
 
   it("refuses a negative integer as a u128, where rmp-serde casts it (-1 as 2^128 - 1), as serde_json and bincode do", () => {
-    const err = refusal(() => checkRequest({ format: "msgpack", request: U }, Format.Msgpack, v("ff"), 1 << 20));
+    const err = thrown(BusError, () => checkRequest({ format: "msgpack", request: U }, Format.Msgpack, v("ff"), 1 << 20));
     expect(err.codeName).toBe("BadRequest");
     expect(err.message).toBe("request.v: -1 is out of range for u128");
-    expect(refusal(() => encode(Format.Msgpack, { v: -1 }, U)).message).toMatch(/-1 is out of range for u128/);
+    expect(thrown(BusError, () => encode(Format.Msgpack, { v: -1 }, U)).message).toMatch(/-1 is out of range for u128/);
   });
 
   it("still refuses an integer past 64 bits where no type says u128", () => {
-    const err = refusal(() => encode(Format.Msgpack, { v: 2n ** 70n }));
+    const err = thrown(BusError, () => encode(Format.Msgpack, { v: 2n ** 70n }));
     expect(err.codeName).toBe("SerializationFailed");
     expect(err.message).toMatch(/past 64 bits/);
   });
@@ -142,7 +133,7 @@ describe("-0, as serde keeps an f32's or f64's sign", () => {
   it("refuses -0 at an integer field at the edge, as serde_json and rmp-serde refuse the float -0.0 there", () => {
     const I: Schema = { struct: { v: "i64" } };
     for (const [format, data] of [[Format.Json, utf8.encode('{"v":-0}')], [Format.Msgpack, v("cb8000000000000000")]] as const) {
-      const err = refusal(() => checkRequest({ format: "json", request: I }, format, data, 1 << 20));
+      const err = thrown(BusError, () => checkRequest({ format: "json", request: I }, format, data, 1 << 20));
       expect(err.codeName).toBe("BadRequest");
       expect(err.message).toBe("request.v: expected an integer (i64), got the float -0");
     }
@@ -163,7 +154,7 @@ describe("a key twice, as serde_json and rmp-serde have it", () => {
   it("refuses a struct's field twice at the edge with BadRequest naming it, in JSON and msgpack", () => {
     for (const [t, mp] of cases) {
       for (const [format, data] of [[Format.Json, utf8.encode(t)], [Format.Msgpack, unhex(mp)]] as const) {
-        const err = refusal(check(Pair, format, data));
+        const err = thrown(BusError, check(Pair, format, data));
         expect(err.codeName).toBe("BadRequest");
         expect(err.message).toMatch(/^request: duplicate field [ab]$/);
       }
@@ -173,10 +164,10 @@ describe("a key twice, as serde_json and rmp-serde have it", () => {
   it("names the place of one deep in the request", () => {
     const deep: Schema = { struct: { items: { seq: { map: ["string", Pair] } } } };
     const t = '{"items":[{"x":{"a":1}},{"y":{"a":1},"z":{"a":1,"b":null,"a":3}}]}';
-    expect(refusal(check(deep, Format.Json, utf8.encode(t))).message).toBe("request.items[1].z: duplicate field a");
+    expect(thrown(BusError, check(deep, Format.Json, utf8.encode(t))).message).toBe("request.items[1].z: duplicate field a");
     // the same as msgpack: {"items":[{"x":{"a":1}},{"y":{"a":1},"z":{"a":1,"b":nil,"a":3}}]}
     const mp = "81a56974656d739281a17881a1610182a17981a16101a17a83a16101a162c0a16103";
-    expect(refusal(check(deep, Format.Msgpack, unhex(mp))).message).toBe("request.items[1].z: duplicate field a");
+    expect(thrown(BusError, check(deep, Format.Msgpack, unhex(mp))).message).toBe("request.items[1].z: duplicate field a");
   });
 
   it("lets a field the struct does not declare come twice, and keeps a map's last value, as serde does", () => {
@@ -194,7 +185,7 @@ describe("a key twice, as serde_json and rmp-serde have it", () => {
 
   it("refuses an enum's object with a key twice, as serde does", () => {
     const Shape: Schema = { enum: { Circle: "u8", Square: "u8" } };
-    const err = refusal(check({ struct: { s: Shape } }, Format.Json, utf8.encode('{"s":{"Circle":1,"Circle":2}}')));
+    const err = thrown(BusError, check({ struct: { s: Shape } }, Format.Json, utf8.encode('{"s":{"Circle":1,"Circle":2}}')));
     expect(err.codeName).toBe("BadRequest");
     expect(err.message).toBe("request.s: expected one variant, got the key Circle twice");
   });
@@ -205,7 +196,7 @@ describe("a key twice, as serde_json and rmp-serde have it", () => {
     expect(check({ struct: { a: "u8", b: "string" } }, Format.Json, utf8.encode(ok))).not.toThrow();
     // "\u0061" is "a": the same key, spelt apart; its colon count is no help either ("\u003a")
     for (const t of ['{"a":1,"\\u0061":2}', '{"a":1,"s":"\\u003a","a":2}', '{"s":"q\\":","a":1,"a":2}', '{"s":"\\\\","a":1,"a":2}']) {
-      expect(refusal(check({ struct: { a: "u8", s: { option: "string" } } }, Format.Json, utf8.encode(t))).message).toBe("request: duplicate field a");
+      expect(thrown(BusError, check({ struct: { a: "u8", s: { option: "string" } } }, Format.Json, utf8.encode(t))).message).toBe("request: duplicate field a");
     }
   });
 });
@@ -222,7 +213,7 @@ describe("an array or bin where a struct is named", () => {
       [Format.Json, utf8.encode('{"a":[0],"c":1}')],
       [Format.Msgpack, unhex("82a161c40100a16301")],
     ] as const) {
-      const err = refusal(check(format, data));
+      const err = thrown(BusError, check(format, data));
       expect(err.codeName).toBe("BadRequest");
       expect(err.message).toMatch(/^request\.a: expected an object/);
     }
@@ -230,7 +221,7 @@ describe("an array or bin where a struct is named", () => {
       [Format.Json, utf8.encode('{"a":[0],"c":1,"c":2}')],
       [Format.Msgpack, unhex("83a161c40100a16301a16302")],
     ] as const) {
-      expect(refusal(check(format, data)).codeName).toBe("BadRequest");
+      expect(thrown(BusError, check(format, data)).codeName).toBe("BadRequest");
     }
   });
 });
@@ -274,11 +265,11 @@ describe("a whole float where an integer is declared, as serde_json and rmp-serd
     for (const int of INTS) {
       const S: Schema = { struct: { v: int } };
       for (const n of floats) {
-        const err = refusal(check(S, Format.Json, utf8.encode(`{"v":${n}}`)));
+        const err = thrown(BusError, check(S, Format.Json, utf8.encode(`{"v":${n}}`)));
         expect(err.codeName).toBe("BadRequest");
         expect(err.message).toBe(`request.v: expected an integer (${int}), got the float ${n}`);
       }
-      if (!int.startsWith("u")) expect(refusal(check(S, Format.Json, utf8.encode('{"v":-1.0}'))).message).toMatch(/got the float -1\.0$/);
+      if (!int.startsWith("u")) expect(thrown(BusError, check(S, Format.Json, utf8.encode('{"v":-1.0}'))).message).toMatch(/got the float -1\.0$/);
       expect(check(S, Format.Json, utf8.encode('{"v":1}'))).not.toThrow();
     }
   });
@@ -286,7 +277,7 @@ describe("a whole float where an integer is declared, as serde_json and rmp-serd
   it("refuses msgpack's f32 or f64 holding a whole number at every integer type", () => {
     for (const int of INTS) {
       for (const [float, said] of msgpackFloats) {
-        const err = refusal(check({ struct: { v: int } }, Format.Msgpack, v(float)));
+        const err = thrown(BusError, check({ struct: { v: int } }, Format.Msgpack, v(float)));
         expect(err.codeName).toBe("BadRequest");
         expect(err.message).toBe(`request.v: expected an integer (${int}), got the float ${said}`);
       }
@@ -314,7 +305,7 @@ describe("a whole float where an integer is declared, as serde_json and rmp-serd
       ['{"m":{"7":2.0}}', "request.m.7: expected an integer (u8), got the float 2.0"],
       ['{"e":{"C":3.0}}', "request.e.C: expected an integer (u16), got the float 3.0"],
     ];
-    for (const [t, said] of json) expect(refusal(check(S, Format.Json, utf8.encode(t))).message).toBe(said);
+    for (const [t, said] of json) expect(thrown(BusError, check(S, Format.Json, utf8.encode(t))).message).toBe(said);
     const msgpack: [string, string][] = [
       // {"a":[1, f64 2.0]}
       ["81a1619201cb4000000000000000", "request.a[1]: expected an integer (i64), got the float 2.0"],
@@ -325,14 +316,14 @@ describe("a whole float where an integer is declared, as serde_json and rmp-serd
       // {"e":{"C": f32 3.0}}
       ["81a16581a143ca40400000", "request.e.C: expected an integer (u16), got the float 3.0"],
     ];
-    for (const [mp, said] of msgpack) expect(refusal(check(S, Format.Msgpack, unhex(mp))).message).toBe(said);
+    for (const [mp, said] of msgpack) expect(thrown(BusError, check(S, Format.Msgpack, unhex(mp))).message).toBe(said);
   });
 
   it("finds one in bytes given as an array, whose elements serde reads as u8", () => {
     const S: Schema = { struct: { b: { option: "bytes" } } };
-    expect(refusal(check(S, Format.Json, utf8.encode('{"b":[1,2.0]}'))).message).toBe("request.b[1]: expected an integer (u8), got the float 2.0");
+    expect(thrown(BusError, check(S, Format.Json, utf8.encode('{"b":[1,2.0]}'))).message).toBe("request.b[1]: expected an integer (u8), got the float 2.0");
     // {"b":[1, f64 2.0]}
-    expect(refusal(check(S, Format.Msgpack, unhex("81a1629201cb4000000000000000"))).message).toBe("request.b[1]: expected an integer (u8), got the float 2.0");
+    expect(thrown(BusError, check(S, Format.Msgpack, unhex("81a1629201cb4000000000000000"))).message).toBe("request.b[1]: expected an integer (u8), got the float 2.0");
     expect(check(S, Format.Json, utf8.encode('{"b":[1,2]}'))).not.toThrow();
   });
 });
@@ -353,7 +344,7 @@ describe("a bin key in msgpack, read by rmp-serde as its bytes", () => {
 
   it("gives the field twice with a str key of the same text, refused as rmp-serde refuses it", () => {
     for (const mp of ["82a16101c4016102", "82c4016101a16102", `83${proto}a16101c4016102`]) {
-      const err = refusal(check(Pair, unhex(mp)));
+      const err = thrown(BusError, check(Pair, unhex(mp)));
       expect(err.codeName).toBe("BadRequest");
       expect(err.message).toBe("request: duplicate field a");
     }
@@ -367,7 +358,7 @@ describe("a bin key in msgpack, read by rmp-serde as its bytes", () => {
 
   it("is refused where its bytes are no UTF-8 text, in the bus's words", () => {
     for (const mp of ["81c401ff01", `82${proto}c401ff01`]) {
-      const err = refusal(check(Pair, unhex(mp)));
+      const err = thrown(BusError, check(Pair, unhex(mp)));
       expect(err.codeName).toBe("DeserializationFailed");
       expect(err.message).toBe("malformed msgpack payload: a map's key is a bin that is not UTF-8 text");
     }
@@ -400,7 +391,7 @@ describe("integer map keys: msgpack integers, as rmp-serde writes and reads them
 
   it("refuses a JSON key serde_json's number grammar does not read (01, +1, -0, 1.0), takes 0 and -2", () => {
     for (const key of ["01", "+1", " 1", "1.0", "1e0", "-0", "-01", "", "x"]) {
-      const err = refusal(check(Format.Json, utf8.encode(`{"${key}":5}`)));
+      const err = thrown(BusError, check(Format.Json, utf8.encode(`{"${key}":5}`)));
       expect(err.codeName).toBe("BadRequest");
       expect(err.message).toMatch(/^request key: expected an integer \(i32\), got a string/);
     }
