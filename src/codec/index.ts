@@ -12,6 +12,7 @@ import { withSignedZeros } from "./msgpack-sign.js";
 import { WIDE_INT, widesAsBins, widesFromBins } from "./msgpack-wide.js";
 import { setOwn } from "./own.js";
 import { FLOAT, holds, type Schema } from "./schema.js";
+import { binText } from "./token-walk.js";
 
 export { decodeJson, encodeJson, stringifyJson } from "./json.js";
 
@@ -165,7 +166,7 @@ function unpackOne(data: Uint8Array, limit: number): unknown {
   }
   // msgpackr renames a key "__proto__" to "__proto_" (so as not to set a prototype): read such a
   // payload again with maps as Maps, and make them objects with the key as data.
-  return sawProto ? objects(mapPackr.unpack(data)) : value;
+  return sawProto ? objects(readOne(mapPackr, data)) : value;
 }
 
 /** The one value `data` holds; bytes after it are refused in the bus's words, not msgpackr's (which stringify the value). */
@@ -182,7 +183,6 @@ function readOne(p: Packr, data: Uint8Array): unknown {
 }
 
 const NOT_A_KEY = /^Invalid property type for record/;
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Maps as objects, with keys as msgpackr makes them (String of a number, nil or boolean),
@@ -203,11 +203,9 @@ function objects(v: unknown): unknown {
 
 function keyText(k: unknown): string {
   if (k instanceof Uint8Array) {
-    try {
-      return strictUtf8.decode(k);
-    } catch {
-      throw new Error("a map's key is a bin that is not UTF-8 text");
-    }
+    const text = binText(k);
+    if (text === undefined) throw new Error("a map's key is a bin that is not UTF-8 text");
+    return text;
   }
   if (k !== null && typeof k === "object") throw new Error("a map's key is an array or a map, which no key type of the bus's holds");
   return String(k);

@@ -86,8 +86,8 @@ export function walkJson(d: Uint8Array, on: Visit): void {
   }
 }
 
-/** A msgpack payload's text of a key: a str's, or a bin's where it is UTF-8 (rmp-serde reads a bin key as its bytes). */
-function binText(b: Uint8Array): string | undefined {
+/** A msgpack bin key's text, where it is UTF-8 (rmp-serde reads a bin key as its bytes); undefined where not. */
+export function binText(b: Uint8Array): string | undefined {
   try {
     return utf8.decode(b);
   } catch {
