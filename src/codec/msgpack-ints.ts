@@ -12,9 +12,8 @@
  */
 
 import { u16, u32 } from "./msgpack-scan.js";
-import { typeAt } from "./places.js";
 import { FLOAT, holds, type Schema } from "./schema.js";
-import { walkMsgpack } from "./token-walk.js";
+import { declaredAt, walkMsgpack } from "./token-walk.js";
 
 /**
  * The packed bytes with each f64 that holds a safe integer (but -0) as the same integer, in place,
@@ -80,9 +79,7 @@ function typedWholeFloats(out: Uint8Array, schema: Schema): Uint8Array {
   walkMsgpack(out, {
     float(_token, v, at, top, start) {
       if (out[start!] !== 0xcb) return;
-      const s = at ? typeAt(at, schema) : typeAt(top!.place, schema);
-      const type = at ? s : s !== undefined && typeof s === "object" && "map" in s ? s.map[0] : undefined;
-      if (!FLOATS.has(type)) asInteger(out, view, start!, v);
+      if (!FLOATS.has(declaredAt(schema, at, top))) asInteger(out, view, start!, v);
     },
   });
   return out;

@@ -7,7 +7,8 @@
  */
 import { u16, u32 } from "./msgpack-scan.js";
 import { endOfString } from "./nesting.js";
-import { type Place, ROOT } from "./places.js";
+import { type Place, ROOT, typeAt } from "./places.js";
+import type { Schema } from "./schema.js";
 
 /** An object or array being read, and where in it the reader is. */
 export interface Frame {
@@ -29,6 +30,13 @@ export interface Visit {
   key?(top: Frame, key: string | undefined): void;
   /** A float (JSON: a number with a fraction or exponent; msgpack: f32, f64), `token` its text, at the place `at`, or as a key of `top` (`at` undefined); `start`: a msgpack float's marker's offset. */
   float?(token: string, value: number, at: Place | undefined, top: Frame | undefined, start?: number): void;
+}
+
+/** The type `schema` declares for what a Visit was told of: the value at `at`, or else a key of `top` (its map's key type). */
+export function declaredAt(schema: Schema, at: Place | undefined, top: Frame | undefined): Schema | undefined {
+  if (at) return typeAt(at, schema);
+  const s = typeAt(top!.place, schema);
+  return s !== undefined && typeof s === "object" && "map" in s ? s.map[0] : undefined;
 }
 
 /** The place of a value about to be read under `top` (a container's, or a scalar's). */

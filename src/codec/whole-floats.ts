@@ -14,9 +14,9 @@
 import { Format } from "../abi.js";
 import { BusError } from "../errors.js";
 import { floatCount } from "./msgpack-scan.js";
-import { type Place, showPlace, typeAt } from "./places.js";
+import { type Place, showPlace } from "./places.js";
 import type { Schema } from "./schema.js";
-import { type Frame, walkJson, walkMsgpack } from "./token-walk.js";
+import { declaredAt, type Frame, walkJson, walkMsgpack } from "./token-walk.js";
 import { integersChecked } from "./validate.js";
 
 const INTEGERS = new Set<Schema>(["u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128"]);
@@ -52,7 +52,7 @@ export function refuseWholeFloats(format: number, d: Uint8Array, schema: Schema,
   if (format === Format.Msgpack ? floatCount === 0 : format !== Format.Json || !mayHoldFloat(d)) return;
   const float = (token: string, _value: number, at: Place | undefined, top: Frame | undefined) => {
     // a value's type, or a map key's
-    const type = at ? typeAt(at, schema) : keyType(typeAt(top!.place, schema));
+    const type = declaredAt(schema, at, top);
     if (type === undefined || !INTEGERS.has(type)) return;
     const where = at ? showPlace(root, at) : `${showPlace(root, top!.place)} key`;
     throw BusError.of("BadRequest", `${where}: expected an integer (${type}), got the float ${token}`);
@@ -61,5 +61,3 @@ export function refuseWholeFloats(format: number, d: Uint8Array, schema: Schema,
 }
 
 const isDigit = (b: number) => b >= 0x30 && b <= 0x39;
-
-const keyType = (s: Schema | undefined) => (s !== undefined && typeof s === "object" && "map" in s ? s.map[0] : undefined);
