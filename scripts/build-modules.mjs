@@ -15,7 +15,7 @@
 //   --force                                     rebuild even what is up to date
 //
 // Each module is compiled, metered (scripts/wasm-meter.mjs, see docs/host.md), asyncified where
-// it may block (scripts/wasm-asyncify.mjs), has its mutable globals exported for snapshots
+// it may block (scripts/wasm-asyncify.mjs), has its mutable globals made reachable for snapshots
 // (scripts/wasm-globals.mjs) and is given its limits.memoryPages as its memory's maximum
 // (scripts/wasm-memory-max.mjs). The registry carries each binary's hash: a snapshot is bound to
 // the binary it was taken of.
@@ -35,7 +35,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import wabtInit from "wabt";
-import { exportGlobals } from "./wasm-globals.mjs";
+import { addGlobalAccess } from "./wasm-globals.mjs";
 import { asyncify } from "./wasm-asyncify.mjs";
 import { capMemory, declaredMax } from "./wasm-memory-max.mjs";
 import { meter } from "./wasm-meter.mjs";
@@ -292,8 +292,8 @@ function compile(mod) {
   // Fuel metering: every loop iteration and some function entries take fuel (scripts/wasm-meter.mjs).
   if (mod.manifest.metering !== false) meter(file, bin("wasm-opt"));
   asyncify(file, bin("wasm-opt")); // a blocking module waits with its stack in its memory (scripts/wasm-asyncify.mjs)
-  // Snapshots read and restore every mutable global: exported under a reserved name (scripts/wasm-globals.mjs).
-  return capMemory(exportGlobals(readFileSync(file)), memoryPages(mod));
+  // Snapshots read and restore every mutable global: through two functions the build adds (scripts/wasm-globals.mjs).
+  return capMemory(addGlobalAccess(readFileSync(file)), memoryPages(mod));
 }
 
 async function listTree({ tree, outName, registry, served }) {

@@ -51,12 +51,3 @@ export function sections(bytes) {
 export function section(id, body) {
   return Uint8Array.from([id, ...writeUleb(body.length), ...body]);
 }
-
-/** `bytes` with the bytes from `start` to `end` replaced by `replacement`. */
-export function splice(bytes, start, end, replacement) {
-  const out = new Uint8Array(bytes.length - (end - start) + replacement.length);
-  out.set(bytes.subarray(0, start), 0);
-  out.set(replacement, start);
-  out.set(bytes.subarray(end), start + replacement.length);
-  return out;
-}

@@ -149,10 +149,11 @@ describe("a process survives its object's eviction (snapshots)", () => {
     // countdown has one page of memory: its data segments, then what it wrote (argv, the request).
     expect(pages.map((p) => p.page)).toEqual([0]);
     const state = JSON.parse((await sql<{ json: string }>(id, "SELECT json FROM snapshot"))[0]!.json).state;
-    // Its three mutable globals, exported by the build: n, the request's length, the heap top
-    // (numbered from 1: global 0 is the fuel meter's counter, which metering imports).
-    expect(state.globals.map((g: [string, number]) => g[0])).toEqual(["__wasm_bus_global_1", "__wasm_bus_global_2", "__wasm_bus_global_3"]);
-    expect(state.globals[0][1]).toBe(2); // $n: 3 printed, 2 next
+    // Its three mutable globals, reachable through the build's two exports: n, the request's length,
+    // the heap top (numbered from 1: global 0 is the fuel meter's counter, which metering imports),
+    // each as the decimal i64 of its bits.
+    expect(state.globals.map((g: [string, string]) => g[0])).toEqual(["__wasm_bus_global_1", "__wasm_bus_global_2", "__wasm_bus_global_3"]);
+    expect(state.globals[0][1]).toBe("2"); // $n: 3 printed, 2 next
     expect(state.handles).toEqual([[expect.any(Number), expect.objectContaining({ kind: "out", call: expect.objectContaining({ topic: "time.sleep", resume: { topic: "time.sleep_until", request: { until_ms: expect.any(Number) } } }) })]]);
     await worker(`/processes/${id}`, { method: "DELETE" });
   });

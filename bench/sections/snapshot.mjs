@@ -29,7 +29,7 @@
 // started again on the objects' storage on disk.
 //
 // The binaries are the build's: hello and fetcher from build/modules (their mutable globals
-// exported by scripts/wasm-globals.mjs), heap-1mib through the same exportGlobals here; each is
+// reachable through scripts/wasm-globals.mjs), heap-1mib through the same addGlobalAccess here; each is
 // registered with its SHA-256 as build/registry.ts registers it, so a restore checks the hash
 // as it does in workerd.
 import { createHash } from "node:crypto";
@@ -37,7 +37,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { exportGlobals } from "../../scripts/wasm-globals.mjs";
+import { addGlobalAccess } from "../../scripts/wasm-globals.mjs";
 import { accept, assertNoProblems, makeRuntime, projectModule } from "../lib/bus.mjs";
 import { guest, out, root } from "../lib/paths.mjs";
 import { bundleWorker, freePort, serveWorkerd } from "../lib/workerd.mjs";
@@ -55,7 +55,7 @@ const words = (reply) => [...new Uint32Array(reply.data.slice().buffer)];
 /** A registry entry as the build writes it: the binary with its hash. */
 function entry(name) {
   if (name === "heap-1mib") {
-    const bytes = exportGlobals(readFileSync(guest(name)));
+    const bytes = addGlobalAccess(readFileSync(guest(name)));
     const manifest = JSON.parse(readFileSync(join(root, "bench/guests", name, "module.json"), "utf8"));
     return { manifest, wasm: new WebAssembly.Module(bytes), hash: sha256(bytes) };
   }

@@ -52,7 +52,7 @@ export class InstanceContext {
    * four: that was on every module call's path twice.
    */
   exports!: GuestExports;
-  /** Every export of the instance (as asyncify binds them): the globals a snapshot saves are among them. */
+  /** Every export of the instance (as asyncify binds them): the functions that reach the globals a snapshot saves are among them (./globals.ts). */
   allExports!: Readonly<Record<string, unknown>>;
   /** The inbound call the guest is working on (set as each entry starts): tags its log lines, roots its own calls' chain. */
   current?: BusCall;

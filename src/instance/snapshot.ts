@@ -8,6 +8,7 @@ import type { WasiState } from "../wasi.js";
 import type { InstanceContext } from "./context.js";
 import type { Suspended } from "./asyncify.js";
 import type { Delivery } from "./delivery.js";
+import { restoreGlobals, type SavedGlobal, saveGlobals } from "./globals.js";
 import { sinkFor } from "./outbound.js";
 
 const utf8 = new TextEncoder();
@@ -18,9 +19,6 @@ const utf8 = new TextEncoder();
 // in the restored instance where someone can find it again: an inbound call with a key (a
 // WebSocket client's), an outbound call its service can resume (a sleep); every other call ends
 // as its caller or service went away: the guest hears wasm_bus_drop or wasm_bus_error.
-
-/** The build exports every mutable global under this prefix (scripts/wasm-globals.mjs). */
-export const GLOBAL_PREFIX = "__wasm_bus_global_";
 
 /** A call as a snapshot keeps it. */
 export interface SavedCall {
@@ -51,8 +49,8 @@ export interface InstanceState {
   hash: string;
   /** Memory size, in pages. */
   pages: number;
-  /** Each mutable global, by its export name; an i64 as a decimal string. */
-  globals: [name: string, value: number | string][];
+  /** Each mutable global (./globals.ts). */
+  globals: SavedGlobal[];
   /** The handle the table issues next. */
   next: number;
   handles: [handle: number, entry: SavedEntry][];
@@ -101,17 +99,11 @@ function saveEntry(entry: Entry): SavedEntry {
 
 /** The instance's state but its memory and WASI: call only while no guest code runs. */
 export function saveInstance(cx: InstanceContext): InstanceState {
-  const globals: InstanceState["globals"] = [];
-  for (const [name, value] of Object.entries(cx.allExports)) {
-    if (!name.startsWith(GLOBAL_PREFIX)) continue;
-    const v = (value as WebAssembly.Global).value as number | bigint;
-    globals.push([name, typeof v === "bigint" ? v.toString() : v]);
-  }
   return {
     module: cx.module.name,
     hash: cx.module.hash,
     pages: cx.memory.size / PAGE_BYTES,
-    globals,
+    globals: saveGlobals(cx),
     next: cx.handles.next,
     handles: cx.handles.entries().map(([h, e]) => [h, saveEntry(e)]),
     listening: [...cx.listening.keys()],
@@ -131,12 +123,7 @@ export function restoreMemory(cx: InstanceContext, state: InstanceState, pages: 
   if (grow > 0) memory.grow(grow);
   const bytes = new Uint8Array(memory.buffer);
   for (const [page, data] of pages) bytes.set(data, page * PAGE_BYTES);
-  const exports = cx.allExports;
-  for (const [name, value] of state.globals) {
-    const global = exports[name];
-    if (!(global instanceof WebAssembly.Global)) throw BusError.of("IncorrectAbi", `module ${cx.module.name} has no global ${name} to restore`);
-    global.value = typeof value === "string" ? BigInt(value) : value;
-  }
+  restoreGlobals(cx, state.globals);
   cx.listening.clear();
   for (const topic of state.listening) cx.listening.set(topic, utf8.encode(topic));
   cx.forked = state.forked;
