@@ -217,23 +217,21 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
       frame.wapm ?? module,
       frame.topic,
       { format: formatValue(frame.format), data: frame.payload },
-      this.#sink(ws, sid, frame.id, frame.keepalive === true),
+      this.#sink(ws, sid, frame.id),
       { parent, keepalive: frame.keepalive, caller: "ws", key: callKey(sid, frame.id) },
     );
     if (call.ended) return;
-    calls.set(frame.id, call);
+    this.#keep(sid, frame.id, call);
     this.ctx.storage.sql.exec("INSERT OR REPLACE INTO live_calls (sid, id) VALUES (?, ?)", sid, frame.id);
   }
 
   /** Where a client's call's reply, fault and callbacks go: its socket, as frames with its id. */
-  #sink(ws: WebSocket, sid: string, id: number, keepalive: boolean): CallSink {
+  #sink(ws: WebSocket, sid: string, id: number): CallSink {
     return {
       finish: (reply) => {
-        if (!keepalive) this.#forget(sid, id);
         send(ws, { type: "reply", id, format: formatName(reply.format)!, payload: reply.data });
       },
       fail: (err) => {
-        this.#forget(sid, id);
         send(ws, faultFrame(id, err));
       },
       callback: (topic, payload) => {
@@ -245,6 +243,15 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
         return Code.Success;
       },
     };
+  }
+
+  /**
+   * A client's live call, kept until it ends however it does: its reply, a fault, a drop, or its
+   * parent's end (a kept-alive call under it that was answered hears nothing else of that).
+   */
+  #keep(sid: string, id: number, call: BusCall) {
+    this.#callsOf(sid).set(id, call);
+    call.onEnd(() => this.#forget(sid, id));
   }
 
   #callsOf(sid: string): Map<number, BusCall> {
@@ -293,14 +300,14 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
       const [sid, id] = splitKey(call.key!);
       const ws = sockets.get(sid);
       if (!ws || !module) return undefined;
-      const adopted = new BusCall(call.wapm, call.topic, { format: call.format as never, data: new Uint8Array() }, this.#sink(ws, sid, id, call.keepalive), {
+      const adopted = new BusCall(call.wapm, call.topic, { format: call.format as never, data: new Uint8Array() }, this.#sink(ws, sid, id), {
         parent,
         keepalive: call.keepalive,
         answered: call.answered,
         caller: "ws",
         key: call.key,
       });
-      this.#callsOf(sid).set(id, adopted);
+      this.#keep(sid, id, adopted);
       return adopted;
     };
     try {

@@ -179,6 +179,26 @@ describe("what one socket may do to a session it shares", () => {
     for (const c of [t, ada, bob]) c.ws.close(1000, "done");
   });
 
+  it("frees the ids and the cap of kept-alive calls under a kept-alive call once it ends: they end with it", async () => {
+    const c = await open(`/bus/chat/nest-${crypto.randomUUID().slice(0, 8)}`);
+    c.call(1, "join", { name: "ada" }, { keepalive: true });
+    expect((await c.next((f) => f.id === 1)).type).toBe("reply");
+    c.call(2, "post", { text: "kept" }, { parent: 1, keepalive: true });
+    expect((await c.next((f) => f.id === 2 && f.type === "reply")).type).toBe("reply");
+    c.ws.send(pack({ type: "drop", id: 1 }));
+    // Its child went with it: its id is free, and a drop of it finds no live call.
+    c.call(2, "join", { name: "ada again" }, { keepalive: true });
+    const again = await c.next((f) => (f.id === 2 && f.type !== "callback") || f.type === "error");
+    expect(again).toMatchObject({ type: "reply" });
+    expect(c.json(again)).toEqual({ joined: "ada again", members: 1 });
+    c.call(3, "post", { text: "kept" }, { parent: 2, keepalive: true });
+    expect((await c.next((f) => f.id === 3 && f.type === "reply")).type).toBe("reply");
+    c.ws.send(pack({ type: "drop", id: 2 }));
+    c.ws.send(pack({ type: "drop", id: 3 }));
+    expect(await c.next((f) => f.id === 3)).toMatchObject({ type: "fault", codeName: "InvalidHandle", error: "no live call 3 to drop" });
+    c.ws.close(1000, "done");
+  });
+
   it("closes the socket with 1009 on a frame too large to read at all, saying why", async () => {
     const c = await open(`/bus/chat/big-${crypto.randomUUID().slice(0, 8)}`);
     const closed = new Promise<{ code: number; reason: string }>((resolve) => c.ws.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason })));
