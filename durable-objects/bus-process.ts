@@ -153,6 +153,9 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
    * module (a deploy changed the binary), ends failed with the reason.
    */
   #restore(info: ProcessInfo) {
+    // Its sleeps went with its instance: a restore makes them anew, and a failed one wants none
+    // (left, the alarm woke the failed process to log each one's sleeper lost).
+    this.#timers.forgetSleeps();
     const saved = this.#snapshots.load();
     const fail = (reason: string) => {
       this.#snapshots.clear();
@@ -162,7 +165,6 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     if (!saved) return fail("its Durable Object was evicted, and there is no snapshot to go on from (the process had not yet come to rest, or its last snapshot could not be saved)");
     const { stdinClosed, request = this.#spawned() } = saved.extra.json as ProcessExtra;
     if (!request) return fail("its Durable Object was evicted, and there is no record of how it was spawned to go on from");
-    this.#timers.forgetSleeps();
     const durable = this.#snapshots.durable;
     try {
       const process = this.#begin(

@@ -174,6 +174,8 @@ describe("a process survives its object's eviction (snapshots)", () => {
     expect(info).toMatchObject({ status: "failed" });
     expect(info.reason).toMatch(/no snapshot to go on from/);
     expect(await stdout(id)).toEqual(["3", "2"]); // the old snapshot did not print 2 again
+    // Its sleep went with its instance: no alarm wakes the failed process for it, to log it lost.
+    expect(await timers(id)).toEqual(["retention"]);
   });
 
   it("fails with the reason, instead of running new code on old memory, when the module's binary changed", async () => {
