@@ -162,6 +162,30 @@ describe("a body that breaks off as it is read is the caller's 400, not a 500", 
   });
 });
 
+describe("the call route reads the caller's signal only for a call that is still running", () => {
+  /** A call's request whose `signal` counts its reads (making one is a native object a request). */
+  const counted = (path: string, body: string) => {
+    const request = new Request(`http://bus.test${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const signal = request.signal;
+    let reads = 0;
+    Object.defineProperty(request, "signal", { get: () => (reads++, signal) });
+    return { request, reads: () => reads };
+  };
+
+  it("not for one answered at once; once for one that waits (instances.test.ts: such a call is dropped when its caller goes away)", async () => {
+    const { app } = guestApp();
+    const greet = counted("/call/hello/greet", '{"name":"Ada"}');
+    const res = await app.fetch(greet.request, env);
+    expect(await res.json()).toEqual({ message: "Hello, Ada!" });
+    expect(greet.reads()).toBe(0);
+
+    // test/guests/limits: slow sleeps 50 ms, so its call is still running when the route asks for the signal.
+    const slow = counted("/call/limits/slow", "{}");
+    expect((await app.fetch(slow.request, env)).status).toBe(200);
+    expect(slow.reads()).toBe(1);
+  });
+});
+
 describe("the call route keeps the bearer token", () => {
   const env = { BUS_TOKEN: "s3cret" };
   const init = (headers: Record<string, string> = {}) => ({

@@ -16,7 +16,9 @@ export async function serveCall(runtime: Runtime, request: Request, module: stri
       // Accept: application/x-ndjson: the call's callbacks, then its reply, as lines (callbacks.ts).
       return callbackStream(request, { module, topic }, (sink) => runtime.request(module, topic, payload, { signal: sink.signal, callback: sink.callback }));
     }
-    return payloadResponse(await runtime.request(module, topic, payload, { signal: request.signal }));
+    // The signal is read only for a call still running when `request` returns (runtime.ts): one
+    // answered at once needs none, and reading it makes an AbortSignal object a request.
+    return payloadResponse(await runtime.request(module, topic, payload, { get signal() { return request.signal; } }));
   } catch (err) {
     return errorResponse(err, { module, topic });
   }
