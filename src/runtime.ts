@@ -36,7 +36,7 @@ export interface RuntimeOptions {
 
 /** What a caller of `request` may pass besides the payload. */
 export interface RequestOptions {
-  /** Aborting it drops the call. */
+  /** Aborting it drops the call. Read only where the call is still running when `request` returns (a getter may make it then). */
   signal?: AbortSignal;
   /** Callbacks the service invokes, answered with an ABI code; none by default (MissingCallbacks). */
   callback?: CallSink["callback"];
