@@ -37,7 +37,9 @@ export function call(
   const wapm = cx.memory.readName(wapmPtr, wapmLen, "wapm");
   const topic = cx.memory.readName(topicPtr, topicLen, "topic");
   const request = read(cx, format, reqPtr, reqLen, limits.requestBytes, "request");
-  const outbound = new BusCall(wapm, topic, request, sinkFor(cx, delivery, handle), cx.outboundOptions(parentCall, keepalive));
+  const sink = sinkFor(cx, delivery, handle);
+  const outbound = new BusCall(wapm, topic, request, sink, cx.outboundOptions(parentCall, keepalive));
+  endsWithParent(outbound, sink);
   cx.handles.set(handle, { kind: "out", call: outbound, callbacks: entry.callbacks });
   const refused = dispatch(cx, outbound);
   if (refused) {
@@ -62,6 +64,21 @@ export function dispatch(cx: InstanceContext, call: BusCall): BusError | undefin
   } finally {
     if (fuel) fuel.value = left;
   }
+}
+
+/**
+ * A kept-alive call made under a parent ends with it, and once answered its sink hears nothing of
+ * that (BusCall.drop fails only a pending call): the guest hears it as any end of a kept-alive
+ * call, wasm_bus_error (Aborted), and its handle goes, or it stays under limits.maxHandles for as
+ * long as the instance lives. A pending one is failed so already (the second fail finds no handle).
+ */
+export function endsWithParent(call: BusCall, sink: CallSink) {
+  const parent = call.parent;
+  if (!call.keepalive || !parent) return;
+  call.onEnd(() => {
+    // Any other end is the guest's own drop (its handle gone already) or the server's fault, which the sink hears next.
+    if (parent.ended) sink.fail(BusError.of("Aborted", String(call.signal.reason)));
+  });
 }
 
 /**
