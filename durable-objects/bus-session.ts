@@ -6,7 +6,7 @@ import type { Payload } from "../src/codec/index.js";
 import { checkRequest } from "../src/codec/request-check.js";
 import type { TopicSpec } from "../src/codec/schema.js";
 import type { SessionObject } from "../src/objects.js";
-import { BusError, nameInMessage, type Outcome, osNotServed } from "../src/errors.js";
+import { BusError, nameInMessage, type Outcome, osNotServed, outcome } from "../src/errors.js";
 import { type CallEvents, RemoteCalls, type RemoteCallOptions } from "../src/remote.js";
 import { errorResponse } from "../src/http/errors.js";
 import { socketProtocol } from "../src/http/guard.js";
@@ -109,7 +109,10 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     const serves = await this.ctx.storage.get<string>("module");
     if (serves === undefined) await this.ctx.storage.put("module", module);
     else if (serves !== module) return { ok: false, error: BusError.of("InvalidWapm", `this session serves ${serves}, not ${module}`).toJSON() };
-    await this.#ensureGuest();
+    // An instance that cannot be made (its module traps starting) fails the call with why, as a
+    // plain call to the module does: thrown, it crossed RPC as this object's failure (InternalFailure).
+    const started = await outcome(() => this.#ensureGuest());
+    if (!started.ok) return started;
     return this.#remote.serve(module, topic, request, options, events);
   }
 

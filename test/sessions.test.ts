@@ -6,7 +6,9 @@ import { modules as testGuests } from "../build/test-registry.js";
 import { setSessionModules } from "../durable-objects/bus-session.js";
 import { Code } from "../src/abi.js";
 import type { Env } from "../src/env.js";
+import { sessionServices } from "../src/remote.js";
 import { open } from "./bus-socket.js";
+import { guestApp } from "./helpers.js";
 import { worker } from "./worker.js";
 
 setSessionModules({ ...modules, ...testGuests }); // ticks-shared, a test guest, runs in a session
@@ -223,5 +225,21 @@ describe("names a client sends", () => {
     c.call(1, "join", { name: "x" }, { wapm, keepalive: true });
     expect(await c.next((f) => f.id === 1)).toMatchObject({ type: "fault", codeName: "InvalidWapm" });
     c.ws.close(1000, "done");
+  });
+});
+
+describe("a session whose instance cannot be made (init-trap: its _initialize traps)", () => {
+  it("answers a call to <module>@<session> with the module's failure, as a plain call to the module gets it, not the object's", async () => {
+    const { call } = guestApp({ remote: sessionServices(() => (env as unknown as Env).SESSIONS) });
+    const plain = await call("init-trap", "hi");
+    const viaSession = await call(`init-trap@s-${crypto.randomUUID().slice(0, 8)}`, "hi");
+    // All but the name it was called by (`module`).
+    const body = async (res: Response) => {
+      const { code, codeName, error } = (await res.json()) as { code: number; codeName: string; error: string };
+      return { status: res.status, code, codeName, error };
+    };
+    const expected = await body(plain);
+    expect(expected).toMatchObject({ status: 500, codeName: "GuestTrapped" });
+    expect(await body(viaSession)).toEqual(expected);
   });
 });
