@@ -206,7 +206,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
 
   /** Starts a client's call. */
   #start(ws: WebSocket, sid: string, frame: CallFrame): void {
-    const module = this.#guest!.module.name;
+    const { name: module, manifest } = this.#guest!.module;
     const calls = this.#callsOf(sid);
     const parent = frame.parent === undefined ? undefined : calls.get(frame.parent);
     if (frame.parent !== undefined && !parent) {
@@ -220,7 +220,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
       frame.wapm ?? module,
       frame.topic,
       { format: formatValue(frame.format), data: frame.payload },
-      this.#sink(ws, sid, frame.id),
+      this.#sink(ws, sid, frame.id, manifest.limits),
       { parent, keepalive: frame.keepalive, caller: "ws", key: callKey(sid, frame.id) },
     );
     if (call.ended) return;
@@ -228,8 +228,12 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     this.ctx.storage.sql.exec("INSERT OR REPLACE INTO live_calls (sid, id) VALUES (?, ?)", sid, frame.id);
   }
 
-  /** Where a client's call's reply, fault and callbacks go: its socket, as frames with its id. */
-  #sink(ws: WebSocket, sid: string, id: number): CallSink {
+  /**
+   * Where a client's call's reply, fault and callbacks go: its socket, as frames with its id.
+   * `limits`: the session module's, where the socket's buffer bound is; not read from the instance,
+   * which a failed restore leaves unset while the socket's calls to other sessions go on.
+   */
+  #sink(ws: WebSocket, sid: string, id: number, limits: Limits): CallSink {
     return {
       finish: (reply) => {
         send(ws, { type: "reply", id, format: formatName(reply.format)!, payload: reply.data });
@@ -240,7 +244,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
       callback: (topic, payload) => {
         // Backpressure: a client that does not read gets no more callbacks until it drains;
         // the module hears LimitExceeded, as for a guest's own full queue.
-        const buffer = this.#guest!.module.manifest.limits.socketBufferBytes;
+        const buffer = limits.socketBufferBytes;
         if (ws.bufferedAmount > buffer) throw BusError.of("LimitExceeded", `callback ${topic}: the client's socket has more than limits.socketBufferBytes (${buffer}) unsent`);
         send(ws, { type: "callback", id, topic, format: formatName(payload.format)!, payload: payload.data });
         return Code.Success;
@@ -303,7 +307,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
       const [sid, id] = splitKey(call.key!);
       const ws = sockets.get(sid);
       if (!ws || !module) return undefined;
-      const adopted = new BusCall(call.wapm, call.topic, { format: call.format as never, data: new Uint8Array() }, this.#sink(ws, sid, id), {
+      const adopted = new BusCall(call.wapm, call.topic, { format: call.format as never, data: new Uint8Array() }, this.#sink(ws, sid, id, module.manifest.limits), {
         parent,
         keepalive: call.keepalive,
         answered: call.answered,

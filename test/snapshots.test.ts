@@ -427,6 +427,31 @@ describe("a session survives hibernation and a broken instance (snapshots)", () 
     c.call(4, "count", {});
     expect(c.json(await c.next((f) => f.id === 4 && f.type === "reply"))).toBe(3);
   });
+
+  it("a trap whose restore fails (a snapshot the module no longer fits) leaves the socket's calls to other sessions going on: their callbacks still come", async () => {
+    const room = `no-restore-${crypto.randomUUID().slice(0, 8)}`;
+    const far = await openGuest("ticks-shared", room);
+    far.call(1, "count", {});
+    expect(far.json(await far.next((f) => f.id === 1 && f.type === "reply"))).toBe(1);
+    far.call(2, "join", { name: "far" }, { keepalive: true, wapm: `chat@${room}` });
+    expect(far.json(await far.next((f) => f.id === 2 && f.type === "reply"))).toEqual({ joined: "far", members: 1 });
+    // The instance's last snapshot no longer fits its module: it cannot be restored in its place.
+    await runInDurableObject(session("ticks-shared", room), (_o, state) => {
+      state.storage.sql.exec("UPDATE snapshot SET json = json_set(json, '$.state.hash', 'another binary')");
+    });
+    far.call(3, "trap", {});
+    expect(await far.next((f) => f.id === 3)).toMatchObject({ type: "fault", codeName: "GuestTrapped" });
+    const near = await open(`/bus/chat/${room}`);
+    near.call(1, "join", { name: "near" }, { keepalive: true });
+    expect(near.json(await near.next((f) => f.id === 1 && f.type === "reply"))).toMatchObject({ members: 2 });
+    near.call(2, "post", { text: "still there?" }, { parent: 1 });
+    expect(near.json(await near.next((f) => f.id === 2 && f.type === "reply"))).toEqual({ delivered: 2 });
+    const heard = await far.next((f) => f.id === 2);
+    expect(heard).toMatchObject({ type: "callback", topic: "message" });
+    expect(far.json(heard)).toEqual({ from: "near", text: "still there?" });
+    far.ws.close(1000, "done");
+    near.ws.close(1000, "done");
+  });
 });
 
 describe("a session whose module a deploy took away", () => {
