@@ -70,7 +70,7 @@ export function dispatch(cx: InstanceContext, call: BusCall): BusError | undefin
  * A kept-alive call made under a parent ends with it, and once answered its sink hears nothing of
  * that (BusCall.drop fails only a pending call): the guest hears it as any end of a kept-alive
  * call, wasm_bus_error (Aborted), and its handle goes, or it stays under limits.maxHandles for as
- * long as the instance lives. A pending one is failed so already (the second fail finds no handle).
+ * long as the instance lives. A pending one is failed so already (the second end, delivered, finds no handle).
  */
 export function endsWithParent(call: BusCall, sink: CallSink) {
   const parent = call.parent;
@@ -91,7 +91,8 @@ export function checkOutbound(cx: InstanceContext, verb: "call" | "call_now", pa
   let parentCall: BusCall | undefined;
   if (parent !== NO_HANDLE) {
     const p = cx.handles.get(parent);
-    if (p?.kind !== "out") throw outboundRefusal(cx, verb, parent, format);
+    // A kept-alive call keeps its handle until its end is delivered (sinkFor), but is no parent then.
+    if (p?.kind !== "out" || p.call.ended) throw outboundRefusal(cx, verb, parent, format);
     parentCall = p.call;
   }
   if (formatName(format) === undefined || cx.handles.outbound >= cx.module.manifest.limits.maxCalls) throw outboundRefusal(cx, verb, parent, format);
@@ -100,7 +101,8 @@ export function checkOutbound(cx: InstanceContext, verb: "call" | "call_now", pa
 
 /** Why checkOutbound refuses: out of line, as GuestMemory's refusals are (see `outside` in ../memory.ts). */
 function outboundRefusal(cx: InstanceContext, verb: string, parent: number, format: number): BusError {
-  if (parent !== NO_HANDLE && cx.handles.get(parent)?.kind !== "out") return BusError.of("InvalidHandle", `${verb}: parent ${parent} is not a live call`);
+  const p = parent === NO_HANDLE ? undefined : cx.handles.get(parent);
+  if (parent !== NO_HANDLE && (p?.kind !== "out" || p.call.ended)) return BusError.of("InvalidHandle", `${verb}: parent ${parent} is not a live call`);
   if (formatName(format) === undefined) return BusError.of("BadRequest", `${verb}: unknown format ${format}`);
   return BusError.of("LimitExceeded", `${verb}: limits.maxCalls (${cx.module.manifest.limits.maxCalls}) calls are in flight already`);
 }
@@ -146,16 +148,25 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
     }
     cx.exports.wasm_bus_error?.(to, err.code);
   };
-  // The call is over (its result or failure came): its handle goes now, so the guest can no
-  // longer use or drop it; its callbacks once what was queued for them before this has arrived,
-  // when the end is delivered (the function this returns).
+  // The call is over (its result or failure came); its callbacks go once what was queued for them
+  // before this has arrived, when the end is delivered (the function this returns). A call not
+  // kept alive loses its handle now, so the guest can no longer use or drop it. A kept-alive one
+  // keeps it until then, as its reply may wait in the queue ahead of the end: the guest may still
+  // drop it, and then hears no more (the function answers false; as where the end
+  // comes twice: endsWithParent).
   const end = (entry: Extract<Entry, { kind: "out" }>) => {
-    cx.handles.remove(handle);
+    const kept = entry.call.keepalive;
+    if (!kept) cx.handles.remove(handle);
     return () => {
+      if (kept) {
+        if (cx.handles.get(handle) !== entry) return false;
+        cx.handles.remove(handle);
+      }
       for (const cb of entry.callbacks?.values() ?? []) {
         const e = cx.handles.get(cb);
         if (e?.kind === "callback" && e.parent === handle) cx.handles.remove(cb);
       }
+      return true;
     };
   };
   return {
@@ -170,7 +181,7 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
       if (entry?.kind !== "out") return;
       const ended = end(entry);
       delivery.push(() => {
-        ended();
+        if (!ended()) return;
         cx.resumeFor(entry.call);
         cx.heard(err, entry.call.madeFor);
         cx.exports.wasm_bus_error?.(handle, err.code);
