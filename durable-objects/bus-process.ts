@@ -48,13 +48,15 @@ export function setProcessModules(registry: Record<string, ModuleEntry>) {
  * One process: a module instance that lives as long as it has work, its
  * stdout/stderr/log lines, its exit. Sleeps go to this object's alarm.
  * Attached clients are WebSockets: output frames go out as JSON text, stdin
- * comes in as binary frames or `{"stdin": "..."}` / `{"close_stdin": true}`;
- * the end frame is the last, and the socket closes (1000) right after it.
+ * comes in as binary frames or `{"stdin": "..."}` / `{"close_stdin": true}`, and a client's
+ * acks of what it received as `{"received": n}`; the end frame is the last, and the socket closes
+ * (1000) right after it.
  *
  * Output at volume: lines reach the log table, the sockets and Workers logs in batches (one
  * INSERT, one console call per batch, never one per line). A process writing faster than its
  * clients read is held back: before each write to stdout or stderr, a guest that can wait (a blocking one: asyncify)
- * waits while a client has more than half its module's `socketBufferBytes` unsent, and yields
+ * waits while a client is more than half its module's `socketBufferBytes` behind (unsent, or
+ * where the platform does not count that, unacknowledged: unacked.ts), and yields
  * to the isolate after every batch, so the object answers other requests throughout. Where a
  * guest cannot wait, a client past the whole `socketBufferBytes` misses lines, and is told how
  * many in one stderr line when it has caught up. The batches and the backpressure are
@@ -239,11 +241,12 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     // No await from here on: no line may come out between the ones replayed and the attach.
     this.#output.flush();
     // Its own output only, as a live client gets: not its sub-processes' lines, nor log lines.
-    for (const line of this.#output.output(info.id, 100)) server.send(JSON.stringify({ stream: line.stream, line: line.msg }));
+    const replay = this.#output.output(info.id, 100).map((line) => JSON.stringify({ stream: line.stream, line: line.msg }));
     if (info.status === "running") {
       const stdin = ack === null ? undefined : { taken: () => this.#snapshots.streamOffset(this.#process?.stdin.written ?? 0), stored: () => this.#snapshots.stored };
-      attachClient(this.#clients, server, () => this.#process, () => this.#stdinChanged(), stdin);
+      attachClient(this.#clients, server, () => this.#process, () => this.#stdinChanged(), stdin, replay);
     } else {
+      for (const frame of replay) server.send(frame);
       server.send(JSON.stringify(endFrame(info)));
       server.close(1000, info.status);
     }

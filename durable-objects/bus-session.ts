@@ -13,13 +13,14 @@ import { socketProtocol } from "../src/http/guard.js";
 import type { Durable, Guest, GuestOptions, Saved } from "../src/instance/guest.js";
 import type { SavedCall } from "../src/instance/snapshot.js";
 import type { Limits } from "../src/manifest.js";
-import { moduleOf } from "../src/registry.js";
+import { type LoadedModule, moduleOf } from "../src/registry.js";
 import type { ModuleEntry } from "../src/runtime.js";
 import { createRuntime } from "../src/worker-runtime.js";
 import { SqlKv } from "./kv.js";
 import { Snapshots } from "./snapshots.js";
 import { closeBack, closeReason } from "./sockets.js";
 import { BadFrame, type ClientFrame, FRAME_OVERHEAD, badFrameAnswer, decodeFrame, encodeFrame, errorFrame, faultFrame, type ServerFrame } from "./frames.js";
+import { acknowledge, behind, type SocketBytes, sendCounted } from "./unacked.js";
 
 type CallFrame = Extract<ClientFrame, { type: "call" }>;
 
@@ -42,9 +43,13 @@ export function socketCallCap(limits: Limits): number {
   return Math.max(1, Math.floor(limits.maxHandles / 16));
 }
 
+/** What a socket keeps through hibernation. */
 interface Attachment {
   /** This socket's key in the live_calls table. */
   sid: string;
+  /** The bytes sent to it and those its client acknowledged (unacked.ts); absent on a socket accepted before they were counted. */
+  sent?: number;
+  acked?: number;
 }
 
 /**
@@ -122,28 +127,36 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer) {
-    let guest: Guest;
+    // No instance can serve the socket (its module is gone, or it traps starting): it closes with
+    // why, which its client gives its calls, instead of leaving every frame unanswered.
+    const unserved = (err: unknown) => ws.close(1011, closeReason(BusError.from(err).message));
+    let limits: Limits;
     try {
-      guest = await this.#ensureGuest();
+      limits = (await this.#module()).manifest.limits;
     } catch (err) {
-      // No instance can serve the socket (its module is gone, or it traps starting): it closes
-      // with why, which its client gives its calls, instead of leaving every frame unanswered.
-      return ws.close(1011, closeReason(BusError.from(err).message));
+      return unserved(err);
     }
-    const limits = guest.module.manifest.limits;
     const size = typeof data === "string" ? data.length : data.byteLength;
     // A frame far past the module's request limit is not even read: the socket closes with why.
     if (size > 2 * limits.requestBytes + FRAME_OVERHEAD) {
       return ws.close(1009, `a frame of ${size} bytes is over the limit (requestBytes ${limits.requestBytes})`);
     }
-    const { sid } = ws.deserializeAttachment() as Attachment;
-    const live = (id: number) => this.#calls.get(sid)?.has(id) === true;
-    let frame: ClientFrame;
+    let frame: ClientFrame | BadFrame;
     try {
       frame = decodeFrame(data);
     } catch (err) {
-      return send(ws, badFrameAnswer(err instanceof BadFrame ? err : new BadFrame(String(err)), live));
+      frame = err instanceof BadFrame ? err : new BadFrame(String(err));
     }
+    // An ack needs no instance: a hibernated session is not restored to count one.
+    if (!(frame instanceof BadFrame) && frame.type === "ack") return this.#acked(ws, frame.bytes);
+    try {
+      await this.#ensureGuest();
+    } catch (err) {
+      return unserved(err);
+    }
+    const { sid } = ws.deserializeAttachment() as Attachment;
+    const live = (id: number) => this.#calls.get(sid)?.has(id) === true;
+    if (frame instanceof BadFrame) return send(ws, badFrameAnswer(frame, live));
     if (frame.type === "drop") {
       const call = this.#calls.get(sid)?.get(frame.id);
       if (!call) return send(ws, faultFrame(frame.id, BusError.of("InvalidHandle", `no live call ${frame.id} to drop`)));
@@ -168,6 +181,17 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
       return send(ws, faultFrame(frame.id, BusError.of("LimitExceeded", `this socket holds ${cap} live calls already, its limit (a sixteenth of the module's maxHandles): end some first`)));
     }
     this.#start(ws, sid, frame);
+  }
+
+  /** A client's ack of the bytes it received; a bad one gets an error frame, and changes nothing. */
+  #acked(ws: WebSocket, received: unknown) {
+    const bytes = socketBytes(ws);
+    try {
+      acknowledge(bytes, received, "ack.bytes");
+    } catch (err) {
+      return send(ws, errorFrame(err));
+    }
+    ws.serializeAttachment(bytes);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string) {
@@ -242,10 +266,13 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
         send(ws, faultFrame(id, err));
       },
       callback: (topic, payload) => {
-        // Backpressure: a client that does not read gets no more callbacks until it drains;
-        // the module hears LimitExceeded, as for a guest's own full queue.
+        // Backpressure: a client that does not read (or does not acknowledge what it read:
+        // unacked.ts) gets no more callbacks until it catches up; the module hears
+        // LimitExceeded, as for a guest's own full queue.
         const buffer = limits.socketBufferBytes;
-        if (ws.bufferedAmount > buffer) throw BusError.of("LimitExceeded", `callback ${topic}: the client's socket has more than limits.socketBufferBytes (${buffer}) unsent`);
+        if (behind(ws, socketBytes(ws)) > buffer) {
+          throw BusError.of("LimitExceeded", `callback ${topic}: the client has more than limits.socketBufferBytes (${buffer}) of this socket's frames unsent or unacknowledged`);
+        }
         send(ws, { type: "callback", id, topic, format: formatName(payload.format)!, payload: payload.data });
         return Code.Success;
       },
@@ -267,13 +294,20 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     return calls;
   }
 
-  /** The one instance every client of the module shares: a fresh one for a new session. */
-  async #ensureGuest(): Promise<Guest> {
-    if (this.#guest && !this.#guest.broken) return this.#guest;
+  /** The module the session serves. */
+  async #module(): Promise<LoadedModule> {
+    if (this.#guest) return this.#guest.module;
     const name = (await this.ctx.storage.get<string>("module"))!;
     const module = this.#runtime.modules.get(name);
     // Sockets outlive a deploy, which may have taken their module away.
     if (!module) throw BusError.of("InvalidWapm", `no module named ${nameInMessage(name)}: this Worker no longer serves it`);
+    return module;
+  }
+
+  /** The one instance every client of the module shares: a fresh one for a new session. */
+  async #ensureGuest(): Promise<Guest> {
+    if (this.#guest && !this.#guest.broken) return this.#guest;
+    const module = await this.#module();
     // A new instance's first snapshot writes the pages that differ from its module's data: no old row may stay.
     this.#snapshots.clear();
     return this.#use(this.#runtime.instances.create(module, this.#instanceOptions()));
@@ -385,9 +419,18 @@ function splitKey(key: string): [sid: string, id: number] {
   return [key.slice(0, at), Number(key.slice(at + 1))];
 }
 
+/** A socket's key and its bytes, as its attachment keeps them. */
+function socketBytes(ws: WebSocket): Required<Attachment> & SocketBytes {
+  const { sid, sent = 0, acked = 0 } = ws.deserializeAttachment() as Attachment;
+  return { sid, sent, acked };
+}
+
+/** A frame to a client, counted in its attachment, which outlives hibernation as the count must. */
 function send(ws: WebSocket, frame: ServerFrame) {
+  const bytes = socketBytes(ws);
   try {
-    ws.send(encodeFrame(frame));
+    sendCounted(ws, bytes, encodeFrame(frame));
+    ws.serializeAttachment(bytes);
   } catch {
     // the client went away; its close handler drops its calls
   }

@@ -9,7 +9,9 @@ import { BusError } from "../src/errors.js";
  */
 export type ClientFrame =
   | { type: "call"; id: number; topic: string; format: FormatName; payload: Uint8Array; keepalive?: boolean; parent?: number; wapm?: string }
-  | { type: "drop"; id: number };
+  | { type: "drop"; id: number }
+  /** `bytes`: of every frame the client received on this socket; checked against what was sent (unacked.ts). */
+  | { type: "ack"; bytes: unknown };
 
 export type ServerFrame =
   | { type: "reply"; id: number; format: FormatName; payload: Uint8Array }
@@ -84,6 +86,8 @@ export function decodeFrame(data: ArrayBuffer | string): ClientFrame {
     throw new BadFrame(`not msgpack: ${(err as Error).message}`);
   }
   if (!raw || typeof raw !== "object" || Array.isArray(raw) || raw instanceof Uint8Array) throw new BadFrame("a frame is a msgpack map");
+  // An ack is no call's: it has no id.
+  if (raw.type === "ack") return { type: "ack", bytes: raw.bytes };
   const id = raw.id;
   if (!isId(id)) throw new BadFrame("id must be a non-negative integer");
   if (raw.type === "drop") return { type: "drop", id };

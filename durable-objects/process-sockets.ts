@@ -1,24 +1,54 @@
 import { BusError } from "../src/errors.js";
 import type { Pipe } from "../src/pipe.js";
 import type { Process, ProcessInfo } from "../src/process.js";
+import { acknowledge, behind, noBytes, type SocketBytes, sendCounted } from "./unacked.js";
 
 // The WebSockets attached to a process (GET /processes/:id/attach): frames out to each, with the
 // count of what a slow one missed; stdin frames in. BusProcess decides when they attach and end;
 // process-output.ts decides when frames go out.
 
 /**
- * The clients attached to a process: frames to each, and how far behind each is. A client with
- * more than `limit()` bytes unsent misses frames (only a guest that cannot wait gets that far
- * ahead: BusProcess holds one that can), counted; once it has caught up it gets one stderr line
- * saying how many it missed, before the next frame.
+ * One attached client. `want`: of a client that asked for acks (`?ack=stdin`), where the stdin its
+ * next ack covers ends; `bytes`: what was sent to it and what it acknowledged (unacked.ts).
+ */
+interface Client {
+  dropped: number;
+  acks: boolean;
+  want?: number;
+  bytes: SocketBytes;
+}
+
+/**
+ * The clients attached to a process: frames to each, and how far behind each is (unacked.ts: its
+ * unsent bytes where the platform counts them, else those it has not acknowledged). A client more
+ * than `limit()` bytes behind misses frames (only a guest that cannot wait gets that far ahead:
+ * BusProcess holds one that can), counted; once it has caught up it gets one stderr line saying
+ * how many it missed, before the next frame.
  */
 export class Clients {
-  /** `want`: of a client that asked for acks (`?ack=stdin`), where the stdin its next ack covers ends. */
-  #sockets = new Map<WebSocket, { dropped: number; acks: boolean; want?: number }>();
+  #sockets = new Map<WebSocket, Client>();
   constructor(readonly limit: () => number) {}
 
   add(ws: WebSocket, acks = false) {
-    this.#sockets.set(ws, { dropped: 0, acks });
+    this.#sockets.set(ws, { dropped: 0, acks, bytes: noBytes() });
+  }
+
+  /** A frame to one client, counted; false where it went away. */
+  sendTo(ws: WebSocket, frame: string): boolean {
+    const state = this.#sockets.get(ws);
+    try {
+      if (state) sendCounted(ws, state.bytes, frame);
+      else ws.send(frame);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A client's `{"received": n}`: BadRequest, changing nothing, where n is no count of what it was sent. */
+  received(ws: WebSocket, received: unknown) {
+    const state = this.#sockets.get(ws);
+    if (state) acknowledge(state.bytes, received, "received");
   }
 
   /**
@@ -42,11 +72,11 @@ export class Clients {
     for (const [ws, state] of this.#sockets) this.#ack(ws, state, count);
   }
 
-  #ack(ws: WebSocket, state: { want?: number }, count: number) {
+  #ack(ws: WebSocket, state: Client, count: number) {
     if (state.want === undefined || count < state.want) return;
     state.want = undefined;
     try {
-      ws.send(JSON.stringify({ stdin_taken: count }));
+      sendCounted(ws, state.bytes, JSON.stringify({ stdin_taken: count }));
     } catch {
       // it went away: nothing to ack
     }
@@ -61,9 +91,9 @@ export class Clients {
     return this.#sockets.keys();
   }
 
-  /** Whether some client has more than `bytes` unsent. */
+  /** Whether some client is more than `bytes` behind. */
   behind(bytes: number): boolean {
-    for (const ws of this.#sockets.keys()) if (ws.bufferedAmount > bytes) return true;
+    for (const [ws, state] of this.#sockets) if (behind(ws, state.bytes) > bytes) return true;
     return false;
   }
 
@@ -73,15 +103,15 @@ export class Clients {
     for (const [ws, state] of this.#sockets) {
       try {
         for (const frame of frames) {
-          if (!always && ws.bufferedAmount > limit) {
+          if (!always && behind(ws, state.bytes) > limit) {
             state.dropped++;
             continue;
           }
           if (state.dropped) {
-            ws.send(JSON.stringify({ stream: "stderr", line: `[wasm-bus] ${state.dropped} lines dropped: this client read too slowly` }));
+            sendCounted(ws, state.bytes, JSON.stringify({ stream: "stderr", line: `[wasm-bus] ${state.dropped} lines dropped: this client read too slowly` }));
             state.dropped = 0;
           }
-          ws.send(frame);
+          sendCounted(ws, state.bytes, frame);
         }
       } catch {
         // a client that went away misses the frames; the rest still get them
@@ -106,13 +136,15 @@ export interface StdinCount {
  * running when each frame comes), and it leaves on close or error. `stdinChanged` hears each
  * write to stdin and its close (a snapshot must hold them: BusProcess). A client that asked for
  * acks gets the first at once where all stdin taken so far is stored (else with the save that
- * stores it), then one after each frame it wrote or closed with (the save after it).
+ * stores it), then one after each frame it wrote or closed with (the save after it). `replay`:
+ * the frames it gets first (the last lines), counted as every frame to it is.
  */
-export function attachClient(clients: Clients, ws: WebSocket, process: () => Process | undefined, stdinChanged: () => void, acks?: StdinCount) {
+export function attachClient(clients: Clients, ws: WebSocket, process: () => Process | undefined, stdinChanged: () => void, acks?: StdinCount, replay: string[] = []) {
   clients.add(ws, acks !== undefined);
+  for (const frame of replay) clients.sendTo(ws, frame);
   if (acks) clients.awaitAck(ws, acks.taken(), acks.stored());
   ws.addEventListener("message", (e) => {
-    if (!input(process(), ws, e.data)) return;
+    if (!input(process(), clients, ws, e.data)) return;
     // Not `stored` now: a close is not stored until the save after it, even where no byte came.
     if (acks) clients.awaitAck(ws, acks.taken(), undefined);
     stdinChanged();
@@ -134,7 +166,8 @@ export function attachClient(clients: Clients, ws: WebSocket, process: () => Pro
 }
 
 /** What a text frame may be: every BadRequest about one says it. */
-const TEXT_FRAMES = 'a text frame is a JSON object: {"stdin": "<text>"}, {"close_stdin": true}, or both (bytes go as binary frames)';
+const TEXT_FRAMES =
+  'a text frame is a JSON object: {"stdin": "<text>"}, {"close_stdin": true}, or both (bytes go as binary frames); or {"received": <bytes of every frame this socket received>}, alone';
 
 /**
  * A frame from an attached client: stdin; true where it wrote or closed it. What the process has
@@ -142,29 +175,32 @@ const TEXT_FRAMES = 'a text frame is a JSON object: {"stdin": "<text>"}, {"close
  * (LimitExceeded), not buffered. Every frame that does nothing gets an error frame, `{"error",
  * "code", "codeName"}`, and the socket stays open: BadRequest for a frame of the wrong shape,
  * InvalidHandle for stdin once it is closed or the process has ended (as the HTTP routes answer a
- * process that is not running). A second close is no error: stdin is closed, as asked.
+ * process that is not running). A second close is no error: stdin is closed, as asked. An ack of
+ * what the client received (`{"received": n}`) is no input: it goes to `clients`, whatever the
+ * process's state, and a bad one gets BadRequest.
  */
-function input(process: Process | undefined, ws: WebSocket, message: string | ArrayBuffer): boolean {
+function input(process: Process | undefined, clients: Clients, ws: WebSocket, message: string | ArrayBuffer): boolean {
   try {
     const frame = typeof message === "string" ? textFrame(message) : { bytes: new Uint8Array(message), close: false };
+    if ("received" in frame) {
+      clients.received(ws, frame.received);
+      return false;
+    }
     const stdin = openStdin(process);
     if (frame.bytes && !stdin.write(frame.bytes)) throw BusError.of("InvalidHandle", `process ${process!.info.id}: stdin is closed, so it takes no more input`);
     if (frame.close) stdin.close();
     return true;
   } catch (err) {
     const e = BusError.from(err);
-    try {
-      ws.send(JSON.stringify({ error: e.message, code: e.code, codeName: e.codeName }));
-    } catch {
-      // The process ended and closed the socket while this frame was on its way (it crossed the
-      // end frame): the end frame and the close said it, and a send now throws.
-    }
+    // Where the process ended and closed the socket while this frame was on its way (it crossed
+    // the end frame), the send fails: the end frame and the close said it.
+    clients.sendTo(ws, JSON.stringify({ error: e.message, code: e.code, codeName: e.codeName }));
     return false;
   }
 }
 
-/** A text frame's stdin bytes and close; BadRequest, saying what a frame is, for anything else. */
-function textFrame(message: string): { bytes?: Uint8Array; close: boolean } {
+/** A text frame's stdin bytes and close, or its ack; BadRequest, saying what a frame is, for anything else. */
+function textFrame(message: string): { bytes?: Uint8Array; close: boolean } | { received: unknown } {
   const refuse = (what: string) => BusError.of("BadRequest", `${what}: ${TEXT_FRAMES}`);
   let frame: unknown;
   try {
@@ -173,9 +209,13 @@ function textFrame(message: string): { bytes?: Uint8Array; close: boolean } {
     throw refuse("the frame is not JSON");
   }
   if (typeof frame !== "object" || frame === null || Array.isArray(frame)) throw refuse(`the frame is ${frame === null ? "null" : Array.isArray(frame) ? "an array" : `a ${typeof frame}`}`);
-  const { stdin, close_stdin: close, ...rest } = frame as Record<string, unknown>;
+  const { stdin, close_stdin: close, received, ...rest } = frame as Record<string, unknown>;
   const unknown = Object.keys(rest);
   if (unknown.length) throw refuse(`unknown field ${JSON.stringify(unknown[0])}`);
+  if (received !== undefined) {
+    if (stdin !== undefined || close !== undefined) throw refuse("received goes in a frame of its own");
+    return { received };
+  }
   if (stdin !== undefined && typeof stdin !== "string") throw refuse(`stdin is a ${stdin === null ? "null" : typeof stdin}, not a string`);
   if (close !== undefined && close !== true) throw refuse("close_stdin is true or absent");
   if (stdin === undefined && close === undefined) throw refuse("the frame asks for nothing");

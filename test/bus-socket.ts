@@ -13,12 +13,16 @@ export async function open(path: string, fetch: (path: string, init: RequestInit
   ws.accept();
   const frames: Frame[] = [];
   let wake: (() => void) | undefined;
+  /** Bytes of every frame received so far, as an ack counts them. */
+  let received = 0;
   // Binary messages arrive as Blobs here: read them in order.
   let order = Promise.resolve();
   ws.addEventListener("message", (e) => {
     const data = e.data as Blob | ArrayBuffer;
     order = order.then(async () => {
-      frames.push(unpack(new Uint8Array(data instanceof ArrayBuffer ? data : await data.arrayBuffer())) as Frame);
+      const bytes = new Uint8Array(data instanceof ArrayBuffer ? data : await data.arrayBuffer());
+      received += bytes.length;
+      frames.push(unpack(bytes) as Frame);
       wake?.();
     });
   });
@@ -37,6 +41,8 @@ export async function open(path: string, fetch: (path: string, init: RequestInit
   const call = (id: number, topic: string, body: unknown, extra: Record<string, unknown> = {}) =>
     ws.send(pack({ type: "call", id, topic, format: "json", payload: new TextEncoder().encode(JSON.stringify(body)), ...extra }));
   const json = (f: Frame) => JSON.parse(new TextDecoder().decode(f.payload));
-  return { ws, frames, next, call, json };
+  /** Acknowledges `bytes` (all received so far by default). */
+  const ack = (bytes: unknown = received) => ws.send(pack({ type: "ack", bytes }));
+  return { ws, frames, next, call, json, ack, received: () => received };
 }
 

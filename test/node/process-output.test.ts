@@ -44,11 +44,23 @@ async function until(id: string, done: (p: { status: string }) => boolean, ms = 
   }
 }
 
-/** Attaches; resolves once open. `frames` fills as they come; `closed` resolves at the close. */
+/**
+ * Attaches; resolves once open. `frames` fills as they come; `closed` resolves at the close. It
+ * acknowledges what it received every 64 KiB, as a client that wants more than socketBufferBytes does.
+ */
 async function attach(id: string) {
   const ws = new WebSocket(`${origin.replace("http", "ws")}/processes/${id}/attach`);
   const frames: Record<string, unknown>[] = [];
-  ws.on("message", (data) => frames.push(JSON.parse(String(data)) as Record<string, unknown>));
+  let received = 0;
+  let acked = 0;
+  ws.on("message", (data) => {
+    const text = String(data);
+    received += Buffer.byteLength(text);
+    frames.push(JSON.parse(text) as Record<string, unknown>);
+    if (received - acked < 64 << 10) return;
+    acked = received;
+    ws.send(JSON.stringify({ received }));
+  });
   const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     ws.once("open", () => resolve());

@@ -1,0 +1,200 @@
+// socketBufferBytes over real sockets in workerd, which has no WebSocket.bufferedAmount
+// (cloudflare/workerd#988): how far behind a client is, is what it has not acknowledged. A client
+// that does not acknowledge is held to the bound (the process waits for it, misses lines, its
+// callbacks are refused); one that acknowledges what it receives gets everything; a bad ack is an
+// error frame and changes nothing.
+import { env as testEnv } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { modules } from "../build/registry.js";
+import { modules as testGuests } from "../build/test-registry.js";
+import { setProcessModules } from "../durable-objects/bus-process.js";
+import { setSessionModules } from "../durable-objects/bus-session.js";
+import type { ModuleEntry } from "../src/runtime.js";
+import type { Env } from "../src/env.js";
+import { open } from "./bus-socket.js";
+import { processStub } from "./worker.js";
+
+/** `entry` with a `socketBufferBytes` of `bytes`. */
+function tight(entry: ModuleEntry, bytes: number): ModuleEntry {
+  const manifest = entry.manifest as { limits?: object };
+  return { ...entry, manifest: { ...manifest, limits: { ...manifest.limits, socketBufferBytes: bytes } } };
+}
+
+const registry = {
+  ...modules,
+  ...testGuests,
+  "chat-tight": tight(modules.chat!, 512),
+  "countdown-tight": tight(modules.countdown!, 100),
+  // Past a batch of lines (64 KiB, process-output.ts): a batch goes to the sockets whole.
+  "wasi-probe-tight": tight(testGuests["wasi-probe"]!, 256 << 10),
+};
+setProcessModules(registry);
+setSessionModules(registry);
+const env = testEnv as unknown as Env;
+
+async function spawn(module: string, args: string[]): Promise<string> {
+  const id = env.PROCESSES.newUniqueId().toString();
+  const made = await processStub(id).spawn(id, { module, args, stdinOpen: true });
+  expect(made.ok, JSON.stringify(made)).toBe(true);
+  return id;
+}
+
+/** Attaches to a process. `acking.on`: it acknowledges each frame as it comes (all it received so far), but an error frame. */
+async function attach(id: string) {
+  const res = await processStub(id).fetch(`http://bus.test/processes/${id}/attach`, { headers: { upgrade: "websocket" } });
+  expect(res.status).toBe(101);
+  const ws = res.webSocket!;
+  const frames: Record<string, unknown>[] = [];
+  const acking = { on: false };
+  let received = 0;
+  const closed = new Promise<number>((resolve) => ws.addEventListener("close", (e) => resolve(e.code)));
+  ws.addEventListener("message", (e) => {
+    frames.push(JSON.parse(e.data as string));
+    received += new TextEncoder().encode(e.data as string).length;
+    // Not an error frame (one that refused an ack would be answered with another, without end).
+    if (acking.on && !frames.at(-1)!.error) ws.send(JSON.stringify({ received }));
+  });
+  ws.accept();
+  return { ws, frames, closed, acking, received: () => received };
+}
+
+const stdout = (frames: Record<string, unknown>[]) => frames.filter((f) => f.stream === "stdout").map((f) => f.line);
+const dropped = (frames: Record<string, unknown>[]) => frames.filter((f) => f.stream === "stderr" && String(f.line).includes("lines dropped"));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("an attached client is as far behind as it has not acknowledged", () => {
+  it("a guest that can wait waits for a client that does not ack, and goes on once it acks: every line, none dropped", { timeout: 30_000 }, async () => {
+    const N = 20_000;
+    const id = await spawn("wasi-probe-tight", ["print", String(N), "wait"]);
+    const client = await attach(id);
+    client.ws.send(JSON.stringify({ close_stdin: true }));
+    await sleep(1500);
+    const info = await processStub(id).status();
+    const held = stdout(client.frames).length;
+    expect(info?.status, `${held} lines reached the client, which acked none`).toBe("running");
+    expect(held).toBeLessThan(N);
+    // It acks all it has, and each frame from now on.
+    client.acking.on = true;
+    client.ws.send(JSON.stringify({ received: client.received() }));
+    expect(await client.closed).toBe(1000);
+    expect(client.frames.at(-1)).toEqual({ exit: 0 });
+    expect(dropped(client.frames)).toEqual([]);
+    const lines = stdout(client.frames);
+    expect(lines.length).toBe(N);
+    expect(lines.findIndex((l, i) => l !== `line ${i}`)).toBe(-1);
+  });
+
+  it("where the guest cannot wait, a client that does not ack misses lines past socketBufferBytes and is told how many; one that acks gets every line", { timeout: 30_000 }, async () => {
+    const N = 30;
+    const id = await spawn("countdown-tight", [String(N), "20"]);
+    const [silent, acking] = [await attach(id), await attach(id)];
+    acking.acking.on = true;
+    acking.ws.send(JSON.stringify({ received: acking.received() }));
+    expect(await silent.closed).toBe(1000);
+    expect(await acking.closed).toBe(1000);
+    const counted = dropped(silent.frames);
+    expect(counted).toHaveLength(1);
+    const missed = Number(/\] (\d+) lines dropped/.exec(String(counted[0]!.line))![1]);
+    expect(missed).toBeGreaterThan(0);
+    expect(stdout(silent.frames).length + missed).toBe(N);
+    expect(silent.frames.at(-1)).toEqual({ exit: 0 });
+    expect(stdout(acking.frames)).toEqual(Array.from({ length: N }, (_, i) => String(N - i)));
+    expect(dropped(acking.frames)).toEqual([]);
+  });
+
+  it.each([
+    ["not a number", "10", "is a string, not an integer"],
+    ["negative", -1, "is -1, negative"],
+    ["more than was sent", 1e9, "more than the"],
+    ["fractional", 1.5, "is 1.5, not an integer"],
+  ])("a bad ack (%s) gets an error frame, BadRequest, and changes nothing", async (_, received, why) => {
+    const id = await spawn("wasi-probe-tight", ["print", "1", "wait"]);
+    const client = await attach(id);
+    client.ws.send(JSON.stringify({ received }));
+    await expect.poll(() => client.frames.find((f) => f.error)).toMatchObject({ codeName: "BadRequest", error: expect.stringContaining(why) });
+    // The count stands: an ack of all it received is taken (no error), as is the same ack again.
+    const errors = () => client.frames.filter((f) => f.error).length;
+    client.ws.send(JSON.stringify({ received: client.received() }));
+    client.ws.send(JSON.stringify({ received: client.received() }));
+    client.ws.send(JSON.stringify({ close_stdin: true }));
+    expect(await client.closed).toBe(1000);
+    expect(errors()).toBe(1);
+    expect(stdout(client.frames)).toEqual(["line 0"]);
+  });
+
+  it("an ack going backwards, or in a frame with stdin, gets an error frame, BadRequest, and changes nothing", async () => {
+    const id = await spawn("countdown-tight", ["2", "1000"]);
+    const client = await attach(id);
+    await expect.poll(() => stdout(client.frames)).toEqual(["2"]);
+    const all = client.received();
+    client.ws.send(JSON.stringify({ received: all }));
+    client.ws.send(JSON.stringify({ received: all - 1 }));
+    client.ws.send(JSON.stringify({ received: all, stdin: "x" }));
+    await expect.poll(() => client.frames.filter((f) => f.error)).toHaveLength(2);
+    const [backwards, withStdin] = client.frames.filter((f) => f.error);
+    expect(backwards).toMatchObject({ codeName: "BadRequest", error: expect.stringContaining(`is ${all - 1}, less than the ${all} acknowledged before`) });
+    expect(withStdin).toMatchObject({ codeName: "BadRequest", error: expect.stringContaining("received goes in a frame of its own") });
+    // The count stands, and moves on with what came since (the error frames).
+    client.ws.send(JSON.stringify({ received: client.received() }));
+    expect(await client.closed).toBe(1000);
+    expect(client.frames.filter((f) => f.error)).toHaveLength(2);
+    expect(stdout(client.frames)).toEqual(["2", "1"]);
+  });
+});
+
+describe("a session's callbacks to a client are held to what it has not acknowledged", () => {
+  /** A client of session `name` of chat-tight (socketBufferBytes 512), which the Worker does not serve. */
+  const member = (name: string) => open(`/bus/chat-tight/${name}`, (path, init) => env.SESSIONS.get(env.SESSIONS.idFromName(`chat-tight/${name}`)).fetch(`http://bus.test${path}`, init));
+
+  it("one that never acks has callbacks refused past socketBufferBytes (the module hears LimitExceeded); one that acks gets every one", { timeout: 30_000 }, async () => {
+    const room = `room-${crypto.randomUUID().slice(0, 8)}`;
+    const [silent, acking] = [await member(room), await member(room)];
+    silent.call(1, "join", { name: "silent" }, { keepalive: true });
+    expect((await silent.next((f) => f.id === 1 && f.type !== "callback")).type).toBe("reply");
+    acking.call(1, "join", { name: "acking" }, { keepalive: true });
+    expect((await acking.next((f) => f.id === 1 && f.type !== "callback")).type).toBe("reply");
+    const N = 40;
+    const delivered: number[] = [];
+    for (let i = 0; i < N; i++) {
+      acking.call(2 + i, "post", { text: `message ${i}` }, { parent: 1 });
+      delivered.push(acking.json(await acking.next((f) => f.id === 2 + i && f.type === "reply")).delivered);
+      acking.ack();
+    }
+    await sleep(200);
+    const heard = (c: typeof silent) => c.frames.filter((f) => f.type === "callback").map((f) => c.json(f).text);
+    const all = Array.from({ length: N }, (_, i) => `message ${i}`);
+    expect(heard(acking)).toEqual(all);
+    const got = heard(silent);
+    expect(got.length, `the silent member got ${got.length}`).toBeGreaterThan(0);
+    expect(got.length).toBeLessThan(N);
+    expect(got).toEqual(all.slice(0, got.length));
+    expect(delivered).toEqual([...Array(got.length).fill(2), ...Array(N - got.length).fill(1)]);
+    // Once it acks, it gets callbacks again.
+    silent.ack();
+    acking.call(100, "post", { text: "again" }, { parent: 1 });
+    expect(acking.json(await acking.next((f) => f.id === 100 && f.type === "reply"))).toEqual({ delivered: 2 });
+    for (const c of [silent, acking]) c.ws.close(1000, "done");
+  });
+
+  it.each([
+    ["not a number", "10", "is a string, not an integer"],
+    ["negative", -1, "is -1, negative"],
+    ["fractional", 0.5, "is 0.5, not an integer"],
+    ["more than was sent", 1e9, "more than the"],
+  ])("a bad ack (%s) gets an error frame, BadRequest, and changes nothing", async (_, bytes, why) => {
+    const c = await member(`bad-${crypto.randomUUID().slice(0, 8)}`);
+    c.call(1, "join", { name: "c" }, { keepalive: true });
+    expect((await c.next((f) => f.id === 1)).type).toBe("reply");
+    c.ack(bytes);
+    expect(await c.next((f) => f.type === "error")).toMatchObject({ codeName: "BadRequest", error: expect.stringContaining(why) });
+    // Acks of what it received are taken, the same one twice too, and one going back is refused.
+    c.ack();
+    c.ack();
+    const all = c.received();
+    c.ack(all - 1);
+    expect(await c.next((f) => f.type === "error")).toMatchObject({ codeName: "BadRequest", error: expect.stringContaining(`is ${all - 1}, less than the ${all} acknowledged before`) });
+    await sleep(100);
+    expect(c.frames.filter((f) => f.type === "error")).toEqual([]);
+    c.ws.close(1000, "done");
+  });
+});

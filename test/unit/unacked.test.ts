@@ -1,0 +1,44 @@
+// How far behind a socket's client is (durable-objects/unacked.ts): the platform's
+// bufferedAmount where it is a number, else the bytes sent less those the client acknowledged.
+import { describe, expect, it } from "vitest";
+import { acknowledge, behind, frameBytes, noBytes, sendCounted } from "../../durable-objects/unacked.js";
+
+/** A server socket; `bufferedAmount` as the platform has it (workerd: none). */
+const socket = (bufferedAmount?: number) => ({ bufferedAmount, send: () => {} }) as unknown as WebSocket;
+
+describe("unacked bytes", () => {
+  it("counts a text frame in UTF-8, as it goes on the wire; a binary one by its length", () => {
+    for (const text of ["", "ascii", "é", "€", "😀", "a\u{10FFFF}b", "\ud800", "x\udc00y", "\ud800\ud800\udc00"]) {
+      expect(frameBytes(text), JSON.stringify(text)).toBe(new TextEncoder().encode(text).length);
+    }
+    expect(frameBytes(new Uint8Array(7))).toBe(7);
+  });
+
+  it("is the bytes not acknowledged where the platform has no bufferedAmount (workerd), bufferedAmount where it has", () => {
+    const bytes = noBytes();
+    const ws = socket();
+    sendCounted(ws, bytes, "{\"line\":\"€\"}");
+    sendCounted(ws, bytes, new Uint8Array(10));
+    expect(behind(ws, bytes)).toBe(14 + 10);
+    acknowledge(bytes, 14, "received");
+    expect(behind(ws, bytes)).toBe(10);
+    expect(behind(socket(3), bytes)).toBe(3);
+  });
+
+  it.each([
+    [undefined, "is missing"],
+    ["5", "is a string, not an integer"],
+    [null, "is null, not an integer"],
+    [1.5, "is 1.5, not an integer"],
+    [-1, "is -1, negative"],
+    [21, "is 21, more than the 20 bytes sent to it"],
+    [4, "is 4, less than the 5 acknowledged before"],
+  ])("refuses the ack %j with BadRequest (%s), changing nothing", (received, why) => {
+    const bytes = { sent: 20, acked: 5 };
+    expect(() => acknowledge(bytes, received, "received")).toThrow(expect.objectContaining({ codeName: "BadRequest", message: expect.stringContaining(`received ${why}`) }));
+    expect(bytes).toEqual({ sent: 20, acked: 5 });
+    acknowledge(bytes, 5, "received"); // the same again is no error
+    acknowledge(bytes, 20, "received");
+    expect(bytes).toEqual({ sent: 20, acked: 20 });
+  });
+});
