@@ -1,3 +1,4 @@
+import { Acks } from "./acks.js";
 import { Channel } from "./channel.js";
 import { BusError } from "./errors.js";
 import { Emitter } from "./events.js";
@@ -80,11 +81,19 @@ export class Attachment implements AsyncIterable<ProcessEvent> {
       socket.addEventListener("close", failed);
     });
     this.#opened.catch(() => {});
-    socket.addEventListener("message", (event: { data: unknown }) => {
-      if (typeof event.data === "string") this.#frame(event.data);
-      else this.#binary(event.data);
+    const acks = new Acks((received) => {
+      if (socket.readyState === 1) socket.send(JSON.stringify({ received }));
     });
-    socket.addEventListener("close", () => this.#closed());
+    socket.addEventListener("message", (event: { data: unknown }) => {
+      if (typeof event.data === "string") {
+        acks.received(event.data);
+        this.#frame(event.data);
+      } else this.#binary(event.data);
+    });
+    socket.addEventListener("close", () => {
+      acks.stop();
+      this.#closed();
+    });
   }
 
   #closed() {

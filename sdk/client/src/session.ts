@@ -1,3 +1,4 @@
+import { Acks } from "./acks.js";
 import { type ReconnectOptions, STABLE_MS, backoffDelay } from "./backoff.js";
 import { decodePayload, encodePayload, packFrame, unpackFrame } from "./codec.js";
 import { Code, type FormatName } from "./codes.js";
@@ -197,12 +198,19 @@ export class Session<D extends ModuleDef = UntypedModule> implements CallHost<D>
     });
     // Frames and the close in the order they came, though a Blob's bytes come later (in-order.ts).
     const inOrder = new InOrder();
+    // Each socket's own count: a reconnect's server counts from its first frame.
+    const acks = new Acks((bytes) => {
+      if (this.#socket === socket && socket.readyState === 1) socket.send(packFrame({ type: "ack", bytes }));
+    });
     socket.addEventListener("message", (event: { data: unknown }) => {
       inOrder.add(frameData(event.data), (data) => {
-        if (this.#socket === socket) this.#message(data);
+        if (this.#socket !== socket) return;
+        if (!(data instanceof Error)) acks.received(data);
+        this.#message(data);
       });
     });
     const gone = (event?: { code?: unknown; reason?: unknown }) => {
+      acks.stop();
       if (this.#socket !== socket) return;
       if (opened && Date.now() - openedAt >= STABLE_MS) this.#attempt = 0;
       void this.#dropped(opened, closeOf(event));

@@ -1,0 +1,54 @@
+/**
+ * How long after a frame comes its ack goes: one ack covers every frame of a burst, and none is
+ * held back for longer.
+ */
+export const ACK_DELAY_MS = 20;
+
+/**
+ * Acks of what one socket received (docs/host.md, "How far behind a client is"): the server holds
+ * a client to its module's `socketBufferBytes` of frames the client has not acknowledged (workerd
+ * cannot see what is still unsent), so a client that reads acks, or is held back once that much
+ * has come. The count is every frame's bytes since the socket opened (a text frame's UTF-8);
+ * `send` writes the ack frame. Where the limit is, the client does not know: it acks every frame,
+ * within `ACK_DELAY_MS`.
+ */
+export class Acks {
+  #received = 0;
+  #timer?: ReturnType<typeof setTimeout>;
+
+  constructor(readonly send: (received: number) => void) {}
+
+  /** A frame came: its ack goes within ACK_DELAY_MS. */
+  received(frame: string | Uint8Array | ArrayBuffer) {
+    this.#received += typeof frame === "string" ? utf8Bytes(frame) : frame.byteLength;
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      try {
+        this.send(this.#received);
+      } catch {
+        // The socket is going: nothing more to ack.
+      }
+    }, ACK_DELAY_MS);
+  }
+
+  /** The socket is gone: no ack is due. */
+  stop() {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+/** Bytes of `text` in UTF-8, as it came on the wire (a lone surrogate went as U+FFFD, 3 bytes). */
+export function utf8Bytes(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2;
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
