@@ -1,5 +1,5 @@
-// socketBufferBytes over real sockets in workerd, which has no WebSocket.bufferedAmount
-// (cloudflare/workerd#988): how far behind a client is, is what it has not acknowledged. A client
+// socketBufferBytes over real sockets in workerd, whose WebSocket.bufferedAmount is undefined on
+// these sockets (cloudflare/workerd#988): how far behind a client is, is what it has not acknowledged. A client
 // that does not acknowledge is held to the bound (the process waits for it, misses lines, its
 // callbacks are refused); one that acknowledges what it receives gets everything; a bad ack is an
 // error frame and changes nothing.

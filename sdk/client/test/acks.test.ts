@@ -2,7 +2,7 @@
 // client to socketBufferBytes of frames it has not acknowledged, so the typed client acks every
 // frame, one ack per burst, within ACK_DELAY_MS.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ACK_DELAY_MS, utf8Bytes } from "../src/acks.js";
+import { ACK_BYTES, ACK_DELAY_MS, utf8Bytes } from "../src/acks.js";
 import { Client, modules } from "../src/index.js";
 import { fakeFetch, fakeSockets, json, pack } from "./fakes.js";
 
@@ -37,6 +37,10 @@ describe("acks of what the socket received", () => {
     expect(acks()).toEqual([{ type: "ack", bytes: first }, { type: "ack", bytes: first + 1 }]);
     await vi.advanceTimersByTimeAsync(10 * ACK_DELAY_MS);
     expect(acks(), "nothing new, no ack").toHaveLength(2);
+    // ACK_BYTES come: acked at once, not after the delay.
+    const big = { ...callback, payload: json({ from: "bob", text: "x".repeat(ACK_BYTES) }) };
+    socket.receive(big);
+    expect(acks().at(-1)).toEqual({ type: "ack", bytes: first + 1 + pack(big).length });
 
     // A new socket is a new count: its server has sent it nothing yet.
     socket.drop();
