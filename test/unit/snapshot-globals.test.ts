@@ -41,15 +41,20 @@ const GLOBALS = `(module
 
 const durable: Durable = { quiet() {}, broke: () => false };
 
+/** A runtime with module g: GLOBALS as the build gives it, its globals reachable. */
+function runtime() {
+  const wasm = compile(addGlobalAccess(watBytes(GLOBALS, { mutable_globals: true })));
+  const rt = new Runtime({ g: { manifest: { topics: { set: "raw", get: "raw" } } as never, wasm } }, { fuel: fuel(), log: () => {} });
+  return { rt, module: rt.modules.get("g")! };
+}
+
 async function call(rt: Runtime, topic: string): Promise<Uint8Array> {
   return (await rt.request("g", topic, { format: Format.Raw, data: new Uint8Array(0) })).data.slice();
 }
 
 describe("a snapshot's globals (src/instance/globals.ts)", () => {
   it("come back bit for bit after the state's JSON: -0, a NaN with its payload, an i64 past 2^53, a negative i32", async () => {
-    const wasm = compile(addGlobalAccess(watBytes(GLOBALS, { mutable_globals: true })));
-    const rt = new Runtime({ g: { manifest: { topics: { set: "raw", get: "raw" } } as never, wasm } }, { fuel: fuel(), log: () => {} });
-    const module = rt.modules.get("g")!;
+    const { rt, module } = runtime();
     const first: Guest = rt.instances.create(module, { ephemeral: false, durable });
     const unpin = rt.instances.pin(first);
     const set = await call(rt, "set");
@@ -70,9 +75,7 @@ describe("a snapshot's globals (src/instance/globals.ts)", () => {
   });
 
   it("a global the binary does not have is refused with IncorrectAbi, naming it", () => {
-    const wasm = compile(addGlobalAccess(watBytes(GLOBALS, { mutable_globals: true })));
-    const rt = new Runtime({ g: { manifest: { topics: { set: "raw", get: "raw" } } as never, wasm } }, { fuel: fuel(), log: () => {} });
-    const module = rt.modules.get("g")!;
+    const { rt, module } = runtime();
     const first = rt.instances.create(module, { ephemeral: false, durable });
     const { state, pages } = first.snapshot();
     const saved: Saved = { state: { ...state, globals: [...state.globals, ["__wasm_bus_global_9", "1"]] }, pages: pages.map(([p, d]) => [p, d.slice()]) };
