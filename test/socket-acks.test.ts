@@ -3,7 +3,8 @@
 // that does not acknowledge is held to the bound (the process waits for it, misses lines, its
 // callbacks are refused); one that acknowledges what it receives gets everything; a bad ack is an
 // error frame and changes nothing.
-import { env as testEnv } from "cloudflare:test";
+import { env as testEnv, evictDurableObject } from "cloudflare:test";
+import { pack } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { modules } from "../build/registry.js";
 import { modules as testGuests } from "../build/test-registry.js";
@@ -143,8 +144,9 @@ describe("an attached client is as far behind as it has not acknowledged", () =>
 });
 
 describe("a session's callbacks to a client are held to what it has not acknowledged", () => {
+  const session = (name: string) => env.SESSIONS.get(env.SESSIONS.idFromName(`chat-tight/${name}`));
   /** A client of session `name` of chat-tight (socketBufferBytes 512), which the Worker does not serve. */
-  const member = (name: string) => open(`/bus/chat-tight/${name}`, (path, init) => env.SESSIONS.get(env.SESSIONS.idFromName(`chat-tight/${name}`)).fetch(`http://bus.test${path}`, init));
+  const member = (name: string) => open(`/bus/chat-tight/${name}`, (path, init) => session(name).fetch(`http://bus.test${path}`, init));
 
   it("one that never acks has callbacks refused past socketBufferBytes (the module hears LimitExceeded); one that acks gets every one", { timeout: 30_000 }, async () => {
     const room = `room-${crypto.randomUUID().slice(0, 8)}`;
@@ -173,6 +175,48 @@ describe("a session's callbacks to a client are held to what it has not acknowle
     silent.ack();
     acking.call(100, "post", { text: "again" }, { parent: 1 });
     expect(acking.json(await acking.next((f) => f.id === 100 && f.type === "reply"))).toEqual({ delivered: 2 });
+    for (const c of [silent, acking]) c.ws.close(1000, "done");
+  });
+
+  it("the counts outlive an eviction: a member held before it is held after it, and one that acked before it is not", { timeout: 30_000 }, async () => {
+    const room = `evicted-${crypto.randomUUID().slice(0, 8)}`;
+    const [silent, acking] = [await member(room), await member(room)];
+    silent.call(1, "join", { name: "silent" }, { keepalive: true });
+    expect((await silent.next((f) => f.id === 1 && f.type !== "callback")).type).toBe("reply");
+    acking.call(1, "join", { name: "acking" }, { keepalive: true });
+    expect((await acking.next((f) => f.id === 1 && f.type !== "callback")).type).toBe("reply");
+    /** acking posts `text`, acks all it has, and answers how many members the post reached. */
+    let id = 2;
+    const post = async (text: string) => {
+      acking.call(id, "post", { text }, { parent: 1 });
+      const { delivered } = acking.json(await acking.next((f) => f.id === id && f.type === "reply"));
+      id++;
+      acking.ack();
+      return delivered as number;
+    };
+    // Posts until the silent member is past the bound: it is held from then on.
+    let posts = 0;
+    while ((await post(`before ${posts}`)) === 2) expect(++posts).toBeLessThan(40);
+    const heard = (c: typeof silent) => c.frames.filter((f) => f.type === "callback").map((f) => c.json(f).text);
+    const held = heard(silent);
+    expect(held).toHaveLength(posts);
+    // The acking member has had more than the bound sent to it: only its acks keep it under.
+    expect(acking.received()).toBeGreaterThan(512);
+    await evictDurableObject(session(room));
+    // A fresh object: the counts it reads are those its sockets' attachments kept. Counted from
+    // nothing, the silent member would get this post; without the acks, the acking member would not.
+    expect(await post("after the eviction")).toBe(1);
+    expect(heard(acking).at(-1)).toBe("after the eviction");
+    await sleep(100);
+    expect(heard(silent)).toEqual(held);
+    // It acks (its count, kept through the eviction, takes the ack as the next after its last): callbacks flow again.
+    silent.ack();
+    // Its socket's frames are handled in order: once this drop is answered, the ack is counted.
+    silent.ws.send(pack({ type: "drop", id: 99 }));
+    expect(await silent.next((f) => f.id === 99)).toMatchObject({ type: "fault", codeName: "InvalidHandle" });
+    expect(await post("acked")).toBe(2);
+    expect(silent.json(await silent.next((f) => f.type === "callback" && silent.json(f).text === "acked"))).toEqual({ from: "acking", text: "acked" });
+    expect(silent.frames.filter((f) => f.type === "error")).toEqual([]);
     for (const c of [silent, acking]) c.ws.close(1000, "done");
   });
 
