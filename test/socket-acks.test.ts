@@ -171,8 +171,11 @@ describe("a session's callbacks to a client are held to what it has not acknowle
     expect(got.length).toBeLessThan(N);
     expect(got).toEqual(all.slice(0, got.length));
     expect(delivered).toEqual([...Array(got.length).fill(2), ...Array(N - got.length).fill(1)]);
-    // Once it acks, it gets callbacks again.
+    // Once it acks, it gets callbacks again. Its socket's frames are handled in order: once this
+    // drop is answered, the ack is counted, and the post on the other socket cannot overtake it.
     silent.ack();
+    silent.ws.send(pack({ type: "drop", id: 99 }));
+    expect(await silent.next((f) => f.id === 99)).toMatchObject({ type: "fault", codeName: "InvalidHandle" });
     acking.call(100, "post", { text: "again" }, { parent: 1 });
     expect(acking.json(await acking.next((f) => f.id === 100 && f.type === "reply"))).toEqual({ delivered: 2 });
     for (const c of [silent, acking]) c.ws.close(1000, "done");
