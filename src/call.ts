@@ -313,7 +313,18 @@ export class BusCall {
 
   /** Out of line, as the transcoding above: most calls have no children, and #end is on every call's path. */
   #endChildren(reason: string) {
-    for (const child of [...this.#children!]) child.drop(`parent call ended: ${reason}`);
+    for (const child of [...this.#children!]) child.#endWithParent(`parent call ended: ${reason}`);
+  }
+
+  /**
+   * Its parent ended: its caller hears it as a failure (Aborted), answered and kept alive or not,
+   * as nothing else tells it of this end (a drop fails only a pending call): a guest through
+   * wasm_bus_error, a WebSocket client in a fault frame.
+   */
+  #endWithParent(reason: string) {
+    if (this.#state === "ended") return;
+    this.#end(reason);
+    this.#sink.fail(BusError.of("Aborted", reason));
   }
 
   #end(reason: string) {

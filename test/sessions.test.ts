@@ -181,14 +181,16 @@ describe("what one socket may do to a session it shares", () => {
     for (const c of [t, ada, bob]) c.ws.close(1000, "done");
   });
 
-  it("frees the ids and the cap of kept-alive calls under a kept-alive call once it ends: they end with it", async () => {
+  it("ends the kept-alive calls under a kept-alive call with it: each gets a fault frame (Aborted), and its id and place under the cap are free", async () => {
     const c = await open(`/bus/chat/nest-${crypto.randomUUID().slice(0, 8)}`);
     c.call(1, "join", { name: "ada" }, { keepalive: true });
     expect((await c.next((f) => f.id === 1)).type).toBe("reply");
     c.call(2, "post", { text: "kept" }, { parent: 1, keepalive: true });
     expect((await c.next((f) => f.id === 2 && f.type === "reply")).type).toBe("reply");
     c.ws.send(pack({ type: "drop", id: 1 }));
-    // Its child went with it: its id is free, and a drop of it finds no live call.
+    // Its child went with it, and the client hears so (it was answered: nothing else would say it).
+    expect(await c.next((f) => f.id === 2)).toMatchObject({ type: "fault", codeName: "Aborted" });
+    // Its id is free, and a drop of it finds no live call.
     c.call(2, "join", { name: "ada again" }, { keepalive: true });
     const again = await c.next((f) => (f.id === 2 && f.type !== "callback") || f.type === "error");
     expect(again).toMatchObject({ type: "reply" });
@@ -197,6 +199,7 @@ describe("what one socket may do to a session it shares", () => {
     expect((await c.next((f) => f.id === 3 && f.type === "reply")).type).toBe("reply");
     c.ws.send(pack({ type: "drop", id: 2 }));
     c.ws.send(pack({ type: "drop", id: 3 }));
+    expect(await c.next((f) => f.id === 3)).toMatchObject({ type: "fault", codeName: "Aborted" });
     expect(await c.next((f) => f.id === 3)).toMatchObject({ type: "fault", codeName: "InvalidHandle", error: "no live call 3 to drop" });
     c.ws.close(1000, "done");
   });

@@ -400,7 +400,7 @@ describe("a session survives hibernation and a broken instance (snapshots)", () 
     expect(ada.json(await ada.next((f) => f.id === 3 && f.type === "reply"))).toEqual({ delivered: 1 });
   });
 
-  it("chat: a kept-alive call under a join, restored after an eviction, ends with the join's drop: its id is free again", async () => {
+  it("chat: a kept-alive call under a join, restored after an eviction, ends with the join's drop: its client hears so, and its id is free again", async () => {
     const c = await open("/bus/chat/hibernate-nested");
     c.call(1, "join", { name: "ada" }, { keepalive: true });
     expect((await c.next((f) => f.id === 1 && f.type === "reply")).type).toBe("reply");
@@ -408,6 +408,7 @@ describe("a session survives hibernation and a broken instance (snapshots)", () 
     expect((await c.next((f) => f.id === 2 && f.type === "reply")).type).toBe("reply");
     await evictDurableObject(session("chat", "hibernate-nested"));
     c.ws.send(pack({ type: "drop", id: 1 }));
+    expect(await c.next((f) => f.id === 2)).toMatchObject({ type: "fault", codeName: "Aborted" });
     c.call(2, "join", { name: "ada again" }, { keepalive: true });
     expect(await c.next((f) => (f.id === 2 && f.type !== "callback") || f.type === "error")).toMatchObject({ type: "reply" });
     c.ws.close(1000, "done");

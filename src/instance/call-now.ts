@@ -5,7 +5,7 @@ import type { BusError } from "../errors.js";
 import type { Entry } from "../handles.js";
 import { badMalloc, type InstanceContext } from "./context.js";
 import type { Delivery } from "./delivery.js";
-import { checkOutbound, dispatch, endsWithParent, sinkFor } from "./outbound.js";
+import { checkOutbound, dispatch, sinkFor } from "./outbound.js";
 import { read } from "./read-payload.js";
 
 // The `call_now` import on its own: it differs from `call` in everything after the dispatch (a
@@ -132,7 +132,6 @@ export function callNow(
   const sink = new NowSink(cx, delivery, handle, resPtr, resLen);
   const outbound = new BusCall(wapm, topic, request, sink, cx.outboundOptions(parentCall, keepalive));
   sink.call = outbound;
-  endsWithParent(outbound, sink);
   if (reserved) cx.handles.set(handle, { kind: "out", call: outbound, callbacks: reserved.callbacks });
   // A module's idle instance may take the call now, inside this import, instead of after it.
   outbound.waiting = true;

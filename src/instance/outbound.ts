@@ -37,9 +37,7 @@ export function call(
   const wapm = cx.memory.readName(wapmPtr, wapmLen, "wapm");
   const topic = cx.memory.readName(topicPtr, topicLen, "topic");
   const request = read(cx, format, reqPtr, reqLen, limits.requestBytes, "request");
-  const sink = sinkFor(cx, delivery, handle);
-  const outbound = new BusCall(wapm, topic, request, sink, cx.outboundOptions(parentCall, keepalive));
-  endsWithParent(outbound, sink);
+  const outbound = new BusCall(wapm, topic, request, sinkFor(cx, delivery, handle), cx.outboundOptions(parentCall, keepalive));
   cx.handles.set(handle, { kind: "out", call: outbound, callbacks: entry.callbacks });
   const refused = dispatch(cx, outbound);
   if (refused) {
@@ -64,21 +62,6 @@ export function dispatch(cx: InstanceContext, call: BusCall): BusError | undefin
   } finally {
     if (fuel) fuel.value = left;
   }
-}
-
-/**
- * A kept-alive call made under a parent ends with it, and once answered its sink hears nothing of
- * that (BusCall.drop fails only a pending call): the guest hears it as any end of a kept-alive
- * call, wasm_bus_error (Aborted), and its handle goes, or it stays under limits.maxHandles for as
- * long as the instance lives. A pending one is failed so already (the second end, delivered, finds no handle).
- */
-export function endsWithParent(call: BusCall, sink: CallSink) {
-  const parent = call.parent;
-  if (!call.keepalive || !parent) return;
-  call.onEnd(() => {
-    // Any other end is the guest's own drop (its handle gone already) or the server's fault, which the sink hears next.
-    if (parent.ended) sink.fail(BusError.of("Aborted", String(call.signal.reason)));
-  });
 }
 
 /**
@@ -152,8 +135,7 @@ export function sinkFor(cx: InstanceContext, delivery: Delivery, handle: number)
   // before this has arrived, when the end is delivered (the function this returns). A call not
   // kept alive loses its handle now, so the guest can no longer use or drop it. A kept-alive one
   // keeps it until then, as its reply may wait in the queue ahead of the end: the guest may still
-  // drop it, and then hears no more (the function answers false; as where the end
-  // comes twice: endsWithParent).
+  // drop it, and then hears no more (the function answers false).
   const end = (entry: Extract<Entry, { kind: "out" }>) => {
     const kept = entry.call.keepalive;
     if (!kept) cx.handles.remove(handle);

@@ -165,9 +165,8 @@ describe("a kept-alive call its server answers and ends at once", () => {
     }
   });
 
-  // Not answered, its sink hears its end twice (BusCall.drop fails a pending call, and
-  // endsWithParent), and the handle stays until the first is delivered: the guest hears it once.
-  // (With call_now it fails at once, inside the import.)
+  // Not answered, it ends with its parent too: the guest hears that once. (With call_now it fails
+  // at once, inside the import.)
   it("made with call, not answered, under a call the server ends: the guest hears the end once", async () => {
     const rt = runtime("call");
     for (let i = 0; i < ROUNDS; i++) {
