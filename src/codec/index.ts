@@ -9,9 +9,9 @@ import { budgetLeft, msgpackFault, sawProto } from "./msgpack-scan.js";
 import { wholeFloatsAsIntegers } from "./msgpack-ints.js";
 import { INT_KEYED, intKeysAsIntegers } from "./msgpack-keys.js";
 import { withSignedZeros } from "./msgpack-sign.js";
-import { WIDE_INT, widesAsBins, widesFromBins } from "./msgpack-wide.js";
+import { fromBin, isWide, WIDE_INT, widesAsBins, widesFromBins } from "./msgpack-wide.js";
 import { setOwn } from "./own.js";
-import { FLOAT, holds, type Schema } from "./schema.js";
+import { FLOAT, holds, memberType, type Schema } from "./schema.js";
 import { binText } from "./token-walk.js";
 
 export { decodeJson, encodeJson, stringifyJson } from "./json.js";
@@ -50,7 +50,7 @@ export function decode(format: number, data: Uint8Array, schema?: Schema, limit 
         return decodeJson(data, schema);
       case Format.Msgpack: {
         if (!data.length) return conform(undefined, schema);
-        const value = unpackOne(data, limit);
+        const value = unpackOne(data, limit, schema);
         // A str or array the topic's types read as bytes is a Uint8Array more (a bin's 104 bytes
         // of heap): it takes what is left of the budget, as a bin would have. Counted as nothing
         // (a str) or as an array, 1 MiB of msgpack strs read as Vec<Vec<u8>> held 201 MB.
@@ -152,7 +152,7 @@ export function transcode(payload: Payload, to: FormatValue, schema?: Schema, li
  * UTF-8 with U+FFFD in place of its bad bytes, and builds every map and array it is given
  * (msgpack-scan.ts refuses all three, before msgpackr builds anything).
  */
-function unpackOne(data: Uint8Array, limit: number): unknown {
+function unpackOne(data: Uint8Array, limit: number, schema: Schema | undefined): unknown {
   const fault = msgpackFault(data, limit);
   if (fault) throw new Error(fault);
   let value: unknown;
@@ -162,11 +162,11 @@ function unpackOne(data: Uint8Array, limit: number): unknown {
     // A map with a bin (or array, or map) for a key, which msgpackr will not make an object key:
     // read it again with maps as Maps (objects() says what such a key is).
     if (!NOT_A_KEY.test((err as Error).message)) throw err;
-    return objects(readOne(mapPackr, data));
+    return objects(readOne(mapPackr, data), schema);
   }
   // msgpackr renames a key "__proto__" to "__proto_" (so as not to set a prototype): read such a
   // payload again with maps as Maps, and make them objects with the key as data.
-  return sawProto ? objects(readOne(mapPackr, data)) : value;
+  return sawProto ? objects(readOne(mapPackr, data), schema) : value;
 }
 
 /** The one value `data` holds; bytes after it are refused in the bus's words, not msgpackr's (which stringify the value). */
@@ -189,16 +189,32 @@ const NOT_A_KEY = /^Invalid property type for record/;
  * "__proto__" defined as data. A bin key is its UTF-8 text, as rmp-serde reads one (a struct's
  * field by its name's bytes, a String key's text: sdk/rust/wasm-bus/tests/serde_edges.rs);
  * msgpackr refused it in its own words, and with a "__proto__" in the payload made it the digits
- * of its bytes ("97" for "a"), which hid a field given twice. A bin that is not UTF-8, an array
- * or a map, is no key of the bus's types, and is refused.
+ * of its bytes ("97" for "a"), which hid a field given twice. Where `schema` says the map's key is
+ * a u128 or i128, a 16-byte bin key is the integer it holds, as rmp-serde writes every such key
+ * (./msgpack-wide.ts): its digits, as a JSON key spells it; a bin of another length there is
+ * refused, as rmp-serde refuses it. A bin that is not UTF-8, an array or a map, is no key of the
+ * bus's types, and is refused.
  */
-function objects(v: unknown): unknown {
+function objects(v: unknown, schema: Schema | undefined): unknown {
+  while (typeof schema === "object" && "option" in schema) schema = schema.option;
+  const inner = typeof schema === "object" ? schema : undefined;
+  const typeOf = (key: string | number) => (inner && memberType(inner, key)) ?? undefined;
   if (v instanceof Map) {
+    const wide = inner && "map" in inner && isWide(inner.map[0]) ? inner.map[0] : undefined;
     const out: Record<string, unknown> = {};
-    for (const [k, x] of v) setOwn(out, keyText(k), objects(x));
+    for (const [k, x] of v) {
+      const key = wide && k instanceof Uint8Array ? String(fromBin(sixteen(k, wide), wide)) : keyText(k);
+      setOwn(out, key, objects(x, typeOf(key)));
+    }
     return out;
   }
-  return Array.isArray(v) ? v.map(objects) : v;
+  return Array.isArray(v) ? v.map((x, i) => objects(x, typeOf(i))) : v;
+}
+
+/** A bin key where the types say u128 or i128, refused unless it has rmp-serde's 16 bytes (rmp-serde: "LengthMismatch(16)"). */
+function sixteen(k: Uint8Array, type: string): Uint8Array {
+  if (k.length !== 16) throw new Error(`a map's ${type} key is a bin of ${k.length} bytes, where rmp-serde writes 16`);
+  return k;
 }
 
 function keyText(k: unknown): string {

@@ -1,7 +1,7 @@
 /**
  * The host's codecs against what the Rust SDK's serde codecs do at their edges, byte for byte
- * (u128, -0, a key twice, a whole float at an integer, bin keys, integer keys, integers past 32
- * bits): the same bytes are held to rmp-serde, serde_json and bincode in
+ * (u128, -0, a key twice, a whole float at an integer, bin keys, integer keys, u128 keys,
+ * integers past 32 bits): the same bytes are held to rmp-serde, serde_json and bincode in
  * sdk/rust/wasm-bus/tests/serde_edges.rs (cargo test), so both sides are checked against the real
  * crates, not against a memory of them.
  */
@@ -438,5 +438,75 @@ describe("a whole number past 32 bits written as msgpack: an integer, as rmp-ser
     expect(hex(encode(Format.Msgpack, { f: [2 ** 32], u: 2 ** 32, x: 2 ** 32 }, M))).toBe(
       "83a16691cb41f0000000000000a175cf0000000100000000a178cf0000000100000000",
     );
+  });
+});
+
+describe("u128 and i128 map keys in msgpack: rmp-serde's 16-byte bin, or any integer", () => {
+  // serde_edges.rs: msgpack_writes_a_u128_or_i128_key_as_a_16_byte_bin_and_reads_that_or_any_integer.
+  // The host read such a bin key as its text ("\u0000...\u0005" for 5) or refused it as no UTF-8
+  // text, and wrote a JSON caller's "5" as a str key, which rmp-serde refuses.
+  const U: Schema = { map: ["u128", "u8"] };
+  const I: Schema = { map: ["i128", "u8"] };
+  const MAX = "340282366920938463463374607431768211455";
+  const MIN = "-170141183460469231731687303715884105728";
+  const check = (request: Schema, format: number, data: Uint8Array) => () => checkRequest({ format: "msgpack", request }, format, data, 1 << 20);
+  const mp = (x: string) => ({ format: Format.Msgpack, data: unhex(x) });
+  // rmp-serde's bytes for {5: 1, u128::MAX: 2} and {i128::MIN: 3, -1: 1, 5: 2}
+  const rmpU = "82c4100000000000000000000000000000000501c410ffffffffffffffffffffffffffffffff02";
+  const rmpI = "83c4108000000000000000000000000000000003c410ffffffffffffffffffffffffffffffff01c4100000000000000000000000000000000502";
+
+  it("reads rmp-serde's bin keys as the integers' digits, at the edge and into JSON", () => {
+    expect(decode(Format.Msgpack, unhex(rmpU), U)).toEqual({ 5: 1, [MAX]: 2 });
+    expect(text.decode(transcode(mp(rmpU), Format.Json, U).data)).toBe(`{"5":1,"${MAX}":2}`);
+    expect(check(U, Format.Msgpack, unhex(rmpU))).not.toThrow();
+    expect(text.decode(transcode(mp(rmpI), Format.Json, I).data)).toBe(`{"5":2,"${MIN}":3,"-1":1}`);
+    expect(check(I, Format.Msgpack, unhex(rmpI))).not.toThrow();
+    // deep: under a struct's option, in a seq
+    const S: Schema = { struct: { m: { option: { seq: U } } } };
+    expect(decode(Format.Msgpack, unhex(`81a16d91${rmpU}`), S)).toEqual({ m: [{ 5: 1, [MAX]: 2 }] });
+    // and into bincode, the key's 16 bytes little-endian (serde_edges.rs: bincode's bytes of {5: 1})
+    expect(hex(transcode(mp("81c4100000000000000000000000000000000501"), Format.Bincode, U).data)).toBe("01000000000000000500000000000000000000000000000001");
+  });
+
+  it("reads an integer key of any marker, as rmp-serde does", () => {
+    for (const [key, n] of [["05", "5"], ["cc05", "5"], ["cf0000000000000005", "5"], ["d005", "5"], ["d38000000000000000", "-9223372036854775808"]] as const) {
+      expect(decode(Format.Msgpack, unhex(`81${key}01`), I)).toEqual({ [n]: 1 });
+      expect(check(I, Format.Msgpack, unhex(`81${key}01`))).not.toThrow();
+    }
+  });
+
+  it("writes a key that fits 64 bits as the msgpack integer, one past as rmp-serde's bin, from JSON and bincode", () => {
+    // rmp-serde reads both (serde_edges.rs)
+    expect(hex(transcode(json(`{"5":2,"${MAX}":1}`), Format.Msgpack, U).data)).toBe("820502c410ffffffffffffffffffffffffffffffff01");
+    expect(hex(transcode(json(`{"-1":1,"${MIN}":3,"5":2}`), Format.Msgpack, I).data)).toBe("830502ff01c4108000000000000000000000000000000003");
+    expect(hex(transcode({ format: Format.Bincode, data: unhex("01000000000000000500000000000000000000000000000001") }, Format.Msgpack, U).data)).toBe("810501");
+    // what it wrote reads back the same, at the edge too
+    const out = transcode(json(`{"5":2,"${MAX}":1}`), Format.Msgpack, U).data;
+    expect(check(U, Format.Msgpack, out)).not.toThrow();
+    expect(text.decode(transcode({ format: Format.Msgpack, data: out }, Format.Json, U).data)).toBe(`{"5":2,"${MAX}":1}`);
+  });
+
+  it("refuses a key out of the type's range, -1 as a u128 among them (rmp-serde casts it), as serde_json does", () => {
+    const err = thrown(BusError, check(U, Format.Json, utf8.encode('{"-1":1}')));
+    expect(err.codeName).toBe("BadRequest");
+    expect(err.message).toBe("request key: -1 is out of range for u128");
+    expect(thrown(BusError, check(U, Format.Msgpack, unhex("81ff01"))).message).toBe("request key: -1 is out of range for u128");
+    // from a reply, say: 2^128 (past u128::MAX) and -1
+    for (const said of ["340282366920938463463374607431768211456", "-1"]) {
+      const e = thrown(BusError, () => encode(Format.Msgpack, { [said]: 1 }, U));
+      expect(e.codeName).toBe("SerializationFailed");
+      expect(e.message).toBe(`cannot encode as msgpack: ${said} is out of range for u128`);
+    }
+  });
+
+  it("refuses a bin key of another length, as rmp-serde does (LengthMismatch), where its text would be digits", () => {
+    // {bin "5": 1}, {bin ff: 1}
+    for (const [x, n] of [["81c4013501", 1], ["81c401ff01", 1], ["81c40f00000000000000000000000000000501", 15]] as const) {
+      const err = thrown(BusError, check(U, Format.Msgpack, unhex(x)));
+      expect(err.codeName).toBe("DeserializationFailed");
+      expect(err.message).toBe(`malformed msgpack payload: a map's u128 key is a bin of ${n} bytes, where rmp-serde writes 16`);
+    }
+    // where no type says u128, a bin key is its text, as before
+    expect(decode(Format.Msgpack, unhex("81c4013501"), { map: ["string", "u8"] })).toEqual({ 5: 1 });
   });
 });

@@ -1,6 +1,6 @@
 //! What the SDK's codecs (rmp-serde, serde_json, bincode as pinned in Cargo.lock) do at the edges
 //! the host must agree with: u128/i128 in msgpack, -0.0, duplicate keys, a whole float at an
-//! integer, bin keys in msgpack, integer map keys. The host's side of each
+//! integer, bin keys in msgpack, integer map keys (u128 and i128 ones too). The host's side of each
 //! is held to the same bytes in test/unit/serde-edges.test.ts; docs/abi.md says both.
 
 use serde::{Deserialize, Serialize};
@@ -293,4 +293,60 @@ fn msgpack_writes_an_integer_past_32_bits_as_one_and_a_float_reads_it() {
     // an f64 or f32 takes the integer
     assert_eq!(rmp_serde::from_slice::<F64>(&v("cf0000000100000000")).unwrap().v, 4294967296.0);
     assert_eq!(rmp_serde::from_slice::<F32>(&v("d3ffffffff7fffffff")).unwrap().v, -2147483649.0);
+}
+
+type U128Keys = std::collections::BTreeMap<u128, u8>;
+type I128Keys = std::collections::BTreeMap<i128, u8>;
+
+#[test]
+fn msgpack_writes_a_u128_or_i128_key_as_a_16_byte_bin_and_reads_that_or_any_integer() {
+    // Every key is a bin8 of 16 bytes, as a u128 or i128 value is, whatever it holds (5 too).
+    let m: U128Keys = [(5, 1), (u128::MAX, 2)].into_iter().collect();
+    let bytes = "82c4100000000000000000000000000000000501c410ffffffffffffffffffffffffffffffff02";
+    assert_eq!(hex(&rmp_serde::to_vec_named(&m).unwrap()), bytes);
+    assert_eq!(rmp_serde::from_slice::<U128Keys>(&unhex(bytes)).unwrap(), m);
+    let h: std::collections::HashMap<u128, u8> = [(5, 1)].into_iter().collect();
+    assert_eq!(hex(&rmp_serde::to_vec_named(&h).unwrap()), "81c4100000000000000000000000000000000501");
+    let m: I128Keys = [(-1, 1), (5, 2), (i128::MIN, 3)].into_iter().collect();
+    let bytes = "83c4108000000000000000000000000000000003c410ffffffffffffffffffffffffffffffff01c4100000000000000000000000000000000502";
+    assert_eq!(hex(&rmp_serde::to_vec_named(&m).unwrap()), bytes);
+    assert_eq!(rmp_serde::from_slice::<I128Keys>(&unhex(bytes)).unwrap(), m);
+    // A msgpack integer key of any marker reads too: what the host writes for one that fits 64 bits.
+    for (key, n) in
+        [("05", 5), ("cc05", 5), ("cf0000000000000005", 5), ("d005", 5), ("d38000000000000000", i64::MIN as i128)]
+    {
+        let bytes = unhex(&format!("81{key}01"));
+        assert_eq!(rmp_serde::from_slice::<I128Keys>(&bytes).unwrap()[&n], 1, "{key}");
+        if n >= 0 {
+            assert_eq!(rmp_serde::from_slice::<U128Keys>(&bytes).unwrap()[&(n as u128)], 1, "{key}");
+        }
+    }
+    // ... so what the host writes for a JSON caller's keys: those that fit 64 bits as integers, the rest as the bin
+    let m: U128Keys = [(5, 2), (u128::MAX, 1)].into_iter().collect();
+    assert_eq!(rmp_serde::from_slice::<U128Keys>(&unhex("820502c410ffffffffffffffffffffffffffffffff01")).unwrap(), m);
+    let m: I128Keys = [(5, 2), (-1, 1), (i128::MIN, 3)].into_iter().collect();
+    assert_eq!(
+        rmp_serde::from_slice::<I128Keys>(&unhex("830502ff01c4108000000000000000000000000000000003")).unwrap(),
+        m
+    );
+    // A negative key is cast to a u128, as a value is: -1 is u128::MAX (the host refuses it).
+    assert_eq!(rmp_serde::from_slice::<U128Keys>(&unhex("81ff01")).unwrap()[&u128::MAX], 1);
+    // A str key (the digits), a bin of another length or a bin16 of 16, and a float are refused.
+    let err = |x: &str| format!("{:?}", rmp_serde::from_slice::<U128Keys>(&unhex(x)).unwrap_err());
+    assert_eq!(err("81a13501"), "TypeMismatch(FixStr(1))");
+    assert_eq!(err("81c4013501"), "LengthMismatch(16)");
+    assert_eq!(err("81c40f00000000000000000000000000000501"), "LengthMismatch(16)");
+    assert_eq!(err("81c50010000000000000000000000000000000000501"), "TypeMismatch(Bin16)");
+    assert_eq!(err("81cb401400000000000001"), "TypeMismatch(F64)");
+    // serde_json: the digits as a string key, both ways; a negative one refused as a u128
+    let m: U128Keys = [(5, 2), (u128::MAX, 1)].into_iter().collect();
+    let text = r#"{"5":2,"340282366920938463463374607431768211455":1}"#;
+    assert_eq!(serde_json::to_string(&m).unwrap(), text);
+    assert_eq!(serde_json::from_str::<U128Keys>(text).unwrap(), m);
+    assert!(serde_json::from_str::<U128Keys>(r#"{"-1":1}"#).is_err());
+    let text = r#"{"-170141183460469231731687303715884105728":3}"#;
+    assert_eq!(serde_json::from_str::<I128Keys>(text).unwrap()[&i128::MIN], 3);
+    // bincode: the key's 16 bytes, little-endian
+    let m: U128Keys = [(5, 1)].into_iter().collect();
+    assert_eq!(hex(&bincode::serialize(&m).unwrap()), "01000000000000000500000000000000000000000000000001");
 }
