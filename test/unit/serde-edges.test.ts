@@ -1,7 +1,7 @@
 /**
  * The host's codecs against what the Rust SDK's serde codecs do at their edges, byte for byte
  * (u128, -0, a key twice, a whole float at an integer, bin keys, integer keys, u128 keys,
- * integers past 32 bits): the same bytes are held to rmp-serde, serde_json and bincode in
+ * integers past 32 bits, an integer key at a struct): the same bytes are held to rmp-serde, serde_json and bincode in
  * sdk/rust/wasm-bus/tests/serde_edges.rs (cargo test), so both sides are checked against the real
  * crates, not against a memory of them.
  */
@@ -508,5 +508,34 @@ describe("u128 and i128 map keys in msgpack: rmp-serde's 16-byte bin, or any int
     }
     // where no type says u128, a bin key is its text, as before
     expect(decode(Format.Msgpack, unhex("81c4013501"), { map: ["string", "u8"] })).toEqual({ 5: 1 });
+  });
+});
+
+describe("an integer key at a struct: rmp-serde reads an unsigned one as the field's position; the host, as the field its digits name", () => {
+  // serde_edges.rs: msgpack_reads_an_unsigned_integer_key_at_a_struct_as_the_fields_position. The
+  // bus names a struct's fields: the host reads {0: 1} as serde_json reads {"0": 1}, the JSON it
+  // transcodes to, a field "0" the struct does not declare (docs/abi.md says why).
+  const Both: Schema = { struct: { a: "u8", b: { option: "u8" } } };
+  const Opts: Schema = { struct: { a: { option: "u8" }, b: { option: "u8" } } };
+  const check = (request: Schema, x: string) => () => checkRequest({ format: "msgpack", request }, Format.Msgpack, unhex(x), 1 << 20);
+  const mp = (x: string) => ({ format: Format.Msgpack, data: unhex(x) });
+
+  it("refuses a required field given by its position alone, BadRequest naming it, as serde_json refuses {\"0\":1}", () => {
+    for (const x of ["810001", "8200010102", "81cc0001", "81cf000000000000000001"]) {
+      const err = thrown(BusError, check(Both, x));
+      expect(err.codeName).toBe("BadRequest");
+      expect(err.message).toBe("request: missing field a");
+    }
+    expect(thrown(BusError, () => checkRequest({ format: "json", request: Both }, Format.Json, utf8.encode('{"0":1}'), 1 << 20)).message).toBe("request: missing field a");
+  });
+
+  it("takes a position beside the named field as a field the struct does not declare, and so transcodes it", () => {
+    // {1: 1, "a": 2}: rmp-serde reads b = 1 from it, serde_json b = None from the JSON
+    expect(check(Both, "820101a16102")).not.toThrow();
+    expect(text.decode(transcode(mp("820101a16102"), Format.Json, Both).data)).toBe('{"1":1,"a":2}');
+    // {0: 1} where every field is an option: rmp-serde reads a = 1, serde_json a = None from the JSON
+    expect(check(Opts, "810001")).not.toThrow();
+    expect(text.decode(transcode(mp("810001"), Format.Json, Opts).data)).toBe('{"0":1}');
+    expect(decode(Format.Msgpack, unhex("810001"), Opts)).toEqual({ 0: 1 });
   });
 });

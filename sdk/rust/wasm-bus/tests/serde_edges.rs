@@ -1,6 +1,7 @@
 //! What the SDK's codecs (rmp-serde, serde_json, bincode as pinned in Cargo.lock) do at the edges
 //! the host must agree with: u128/i128 in msgpack, -0.0, duplicate keys, a whole float at an
-//! integer, bin keys in msgpack, integer map keys (u128 and i128 ones too). The host's side of each
+//! integer, bin keys in msgpack, integer map keys (u128 and i128 ones too), an integer key at a
+//! struct. The host's side of each
 //! is held to the same bytes in test/unit/serde-edges.test.ts; docs/abi.md says both.
 
 use serde::{Deserialize, Serialize};
@@ -349,4 +350,54 @@ fn msgpack_writes_a_u128_or_i128_key_as_a_16_byte_bin_and_reads_that_or_any_inte
     // bincode: the key's 16 bytes, little-endian
     let m: U128Keys = [(5, 1)].into_iter().collect();
     assert_eq!(hex(&bincode::serialize(&m).unwrap()), "01000000000000000500000000000000000000000000000001");
+}
+
+#[derive(Deserialize, Debug, PartialEq)]
+struct Both {
+    a: u8,
+    b: Option<u8>,
+}
+
+#[derive(Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct Strict {
+    a: u8,
+    b: Option<u8>,
+}
+
+#[test]
+fn msgpack_reads_an_unsigned_integer_key_at_a_struct_as_the_fields_position() {
+    let both = |x: &str| rmp_serde::from_slice::<Both>(&unhex(x)).map_err(|e| e.to_string());
+    let strict = |x: &str| rmp_serde::from_slice::<Strict>(&unhex(x)).map_err(|e| e.to_string());
+    // {0: 1}, {0: 1, 1: 2}: the fields a and b, by their place in the struct's declaration
+    assert_eq!(both("810001"), Ok(Both { a: 1, b: None }));
+    assert_eq!(both("8200010102"), Ok(Both { a: 1, b: Some(2) }));
+    assert_eq!(strict("8200010102"), Ok(Strict { a: 1, b: Some(2) }));
+    // {1: 1, "a": 2}: a position beside a name
+    assert_eq!(both("820101a16102"), Ok(Both { a: 2, b: Some(1) }));
+    // every unsigned marker: u8, u64
+    assert_eq!(both("81cc0001"), Ok(Both { a: 1, b: None }));
+    assert_eq!(both("81cf000000000000000001"), Ok(Both { a: 1, b: None }));
+    // {"a": 1, 0: 2}: the field a twice
+    assert_eq!(both("82a161010002"), Err("duplicate field `a`".into()));
+    // {5: 1, "a": 1}: past the last field, an unknown field: ignored, or refused where unknown fields are
+    assert_eq!(both("820501a16101"), Ok(Both { a: 1, b: None }));
+    assert_eq!(strict("820501a16101"), Err("invalid value: integer `5`, expected field index 0 <= i < 2".into()));
+    // A signed marker is refused, 0 too (i8 0, i64 0, -1), and so is nil, a boolean or a float.
+    for (key, said) in [
+        ("d000", "integer `0`"),
+        ("d30000000000000000", "integer `0`"),
+        ("ff", "integer `-1`"),
+        ("c0", "unit value"),
+        ("c2", "boolean `false`"),
+        ("cb0000000000000000", "floating point `0.0`"),
+    ] {
+        let x = format!("82{key}01a16101");
+        assert_eq!(both(&x), Err(format!("invalid type: {said}, expected field identifier")), "{key}");
+    }
+    // serde_json reads a key "0" as a field named "0": unknown, ignored
+    assert_eq!(serde_json::from_str::<Both>(r#"{"0":1,"a":2}"#).unwrap(), Both { a: 2, b: None });
+    assert!(serde_json::from_str::<Both>(r#"{"0":1}"#).unwrap_err().to_string().starts_with("missing field `a`"));
+    // and rmp-serde a str "0" so too
+    assert_eq!(both("82a13001a16102"), Ok(Both { a: 2, b: None }));
 }
