@@ -1,4 +1,4 @@
-import { Packr } from "msgpackr";
+import { type Options, Packr } from "msgpackr";
 import { FORMAT_NAMES, type FormatName, formatName } from "../src/abi.js";
 import { msgpackFault } from "../src/codec/msgpack-scan.js";
 import { BusError } from "../src/errors.js";
@@ -22,8 +22,11 @@ export type ServerFrame =
 /** Room in a frame for what is not payload: its type, id, topic, format, wapm, parent. */
 export const FRAME_OVERHEAD = 64 << 10;
 
-// Records off: workerd forbids the code generation msgpackr uses for them.
-const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+// Records off: workerd forbids the code generation msgpackr uses for them. A 64-bit integer
+// (0xcf, 0xd3: what some encoders write for any u64 or i64 field) is a number where it is one
+// exactly: msgpackr's default made every one a bigint, and a client's ids and acks were refused.
+// ("auto" is in msgpackr's README and code, not yet in its types.)
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: "auto" as Options["int64AsType"] });
 
 /** The fault frame of a failed call: the same fields as the HTTP error body. */
 export function faultFrame(id: number, err: unknown): ServerFrame {

@@ -223,6 +223,21 @@ describe("a session's callbacks to a client are held to what it has not acknowle
     for (const c of [silent, acking]) c.ws.close(1000, "done");
   });
 
+  it("an ack whose bytes are a 64-bit msgpack integer (as encoders that write every u64 so send it) is taken", async () => {
+    const c = await member(`u64-${crypto.randomUUID().slice(0, 8)}`);
+    c.call(1, "join", { name: "c" }, { keepalive: true });
+    expect((await c.next((f) => f.id === 1)).type).toBe("reply");
+    const all = c.received();
+    const u64 = [0xcf, ...Array.from({ length: 8 }, (_, i) => Number((BigInt(all) >> BigInt(56 - 8 * i)) & 0xffn))];
+    c.ws.send(Uint8Array.of(0x82, ...pack("type"), ...pack("ack"), ...pack("bytes"), ...u64));
+    // Taken: an ack of one byte less now goes back.
+    c.ack(all - 1);
+    expect(await c.next((f) => f.type === "error")).toMatchObject({ codeName: "BadRequest", error: expect.stringContaining(`is ${all - 1}, less than the ${all} acknowledged before`) });
+    await sleep(100);
+    expect(c.frames.filter((f) => f.type === "error")).toEqual([]);
+    c.ws.close(1000, "done");
+  });
+
   it.each([
     ["not a number", "10", "is a string, not an integer"],
     ["negative", -1, "is -1, negative"],

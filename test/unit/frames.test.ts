@@ -111,6 +111,21 @@ describe("decodeFrame takes", () => {
     expect((decoded as { payload: Uint8Array }).payload).toEqual(new Uint8Array());
   });
 
+  it("integers written in 64 bits (uint64 0xcf, int64 0xd3), as some encoders write every u64 or i64 field: ids and an ack's bytes as numbers", () => {
+    // A fixmap of `fields` whose values are msgpack bytes written by hand.
+    const map = (fields: Record<string, number[]>) => raw(0x80 | Object.keys(fields).length, ...Object.entries(fields).flatMap(([k, v]) => [...pack(k), ...v]));
+    const u64 = (n: bigint) => [0xcf, ...Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(56 - 8 * i)) & 0xffn))];
+    const i64 = (n: bigint) => [0xd3, ...u64(BigInt.asUintN(64, n)).slice(1)];
+    const type = (t: string) => [...pack(t)];
+    expect(decodeFrame(map({ type: type("drop"), id: u64(5n) }))).toEqual({ type: "drop", id: 5 });
+    expect(decodeFrame(map({ type: type("call"), id: i64(7n), topic: [...pack("greet")], format: u64(1n), parent: u64(3n) }))).toMatchObject({ type: "call", id: 7, format: "json", parent: 3 });
+    expect(decodeFrame(map({ type: type("ack"), bytes: u64(2n ** 40n) }))).toEqual({ type: "ack", bytes: 2 ** 40 });
+    expect(decodeFrame(map({ type: type("ack"), bytes: i64(-1n) }))).toEqual({ type: "ack", bytes: -1 });
+    // Past 2^53 a number would be another integer: it stays a bigint, which no check takes.
+    expect(decodeFrame(map({ type: type("ack"), bytes: u64(2n ** 64n - 1n) }))).toEqual({ type: "ack", bytes: 2n ** 64n - 1n });
+    expect(() => decodeFrame(map({ type: type("drop"), id: u64(2n ** 63n) }))).toThrowError("id must be a non-negative integer");
+  });
+
   it("a frame in a Uint8Array's own ArrayBuffer, whatever offset the socket's buffer would have", () => {
     const bytes = new Uint8Array(16 + pack(call).length);
     bytes.set(pack(call), 16);
