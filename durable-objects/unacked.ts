@@ -55,11 +55,19 @@ export function behind(ws: WebSocket, bytes: SocketBytes): number {
 export function acknowledge(bytes: SocketBytes, received: unknown, what: string): void {
   const refuse = (why: string) => BusError.of("BadRequest", `${what} ${why}: it is the count of bytes of every frame this socket received so far`);
   if (received === undefined) throw refuse("is missing");
-  if (typeof received !== "number" || !Number.isSafeInteger(received)) {
-    throw refuse(`is ${received === null ? "null" : typeof received === "number" ? String(received) : `a ${typeof received}`}, not an integer`);
-  }
-  if (received < 0) throw refuse(`is ${received}, negative`);
-  if (received > bytes.sent) throw refuse(`is ${received}, more than the ${bytes.sent} bytes sent to it`);
-  if (received < bytes.acked) throw refuse(`is ${received}, less than the ${bytes.acked} acknowledged before`);
-  bytes.acked = received;
+  // An integer past 2^53 (a bigint is a msgpack 64-bit one) is still one: more than was sent.
+  if (typeof received !== "bigint" && !Number.isInteger(received)) throw refuse(`is ${kind(received)}, not an integer`);
+  const n = received as number | bigint;
+  if (n < 0) throw refuse(`is ${n}, negative`);
+  if (n > bytes.sent) throw refuse(`is ${n}, more than the ${bytes.sent} bytes sent to it`);
+  if (n < bytes.acked) throw refuse(`is ${n}, less than the ${bytes.acked} acknowledged before`);
+  bytes.acked = Number(n);
+}
+
+/** What a value that is no integer is, for a client to read (JSON or msgpack). */
+function kind(value: unknown): string {
+  if (value === null || typeof value === "number") return String(value);
+  if (Array.isArray(value)) return "an array";
+  if (value instanceof Uint8Array) return "bytes";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }

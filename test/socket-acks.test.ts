@@ -108,6 +108,8 @@ describe("an attached client is as far behind as it has not acknowledged", () =>
     ["negative", -1, "is -1, negative"],
     ["more than was sent", 1e9, "more than the"],
     ["fractional", 1.5, "is 1.5, not an integer"],
+    ["an integer past 2^53", 2 ** 53 + 2, "is 9007199254740994, more than the"],
+    ["an object", { n: 1 }, "is an object, not an integer"],
   ])("a bad ack (%s) gets an error frame, BadRequest, and changes nothing", async (_, received, why) => {
     const id = await spawn("wasi-probe-tight", ["print", "1", "wait"]);
     const client = await attach(id);
@@ -243,6 +245,8 @@ describe("a session's callbacks to a client are held to what it has not acknowle
     ["negative", -1, "is -1, negative"],
     ["fractional", 0.5, "is 0.5, not an integer"],
     ["more than was sent", 1e9, "more than the"],
+    ["a uint64 past 2^53", 2n ** 64n - 1n, "is 18446744073709551615, more than the"],
+    ["bytes", new Uint8Array(4), "is bytes, not an integer"],
   ])("a bad ack (%s) gets an error frame, BadRequest, and changes nothing", async (_, bytes, why) => {
     const c = await member(`bad-${crypto.randomUUID().slice(0, 8)}`);
     c.call(1, "join", { name: "c" }, { keepalive: true });

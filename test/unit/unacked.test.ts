@@ -33,6 +33,15 @@ describe("unacked bytes", () => {
     [-1, "is -1, negative"],
     [21, "is 21, more than the 20 bytes sent to it"],
     [4, "is 4, less than the 5 acknowledged before"],
+    // Integers past 2^53 are integers, just more than was sent.
+    [2 ** 53 + 2, "is 9007199254740994, more than the 20 bytes sent to it"],
+    [1e21, "is 1e+21, more than the 20 bytes sent to it"],
+    [Number.NaN, "is NaN, not an integer"],
+    [Number.POSITIVE_INFINITY, "is Infinity, not an integer"],
+    [true, "is a boolean, not an integer"],
+    [[20], "is an array, not an integer"],
+    [new Uint8Array(1), "is bytes, not an integer"],
+    [{ bytes: 20 }, "is an object, not an integer"],
   ])("refuses the ack %j with BadRequest (%s), changing nothing", (received, why) => {
     const bytes = { sent: 20, acked: 5 };
     expect(() => acknowledge(bytes, received, "received")).toThrow(expect.objectContaining({ codeName: "BadRequest", message: expect.stringContaining(`received ${why}`) }));
@@ -40,5 +49,12 @@ describe("unacked bytes", () => {
     acknowledge(bytes, 5, "received"); // the same again is no error
     acknowledge(bytes, 20, "received");
     expect(bytes).toEqual({ sent: 20, acked: 20 });
+  });
+
+  it("refuses a bigint (a msgpack 64-bit integer past 2^53) as the integer it is, changing nothing", () => {
+    const bytes = { sent: 20, acked: 5 };
+    expect(() => acknowledge(bytes, 2n ** 64n - 1n, "ack.bytes")).toThrow(expect.objectContaining({ codeName: "BadRequest", message: expect.stringContaining("ack.bytes is 18446744073709551615, more than the 20 bytes sent to it") }));
+    expect(() => acknowledge(bytes, -(2n ** 63n), "ack.bytes")).toThrow(expect.objectContaining({ codeName: "BadRequest", message: expect.stringContaining("ack.bytes is -9223372036854775808, negative") }));
+    expect(bytes).toEqual({ sent: 20, acked: 5 });
   });
 });
