@@ -125,6 +125,12 @@ describe("GET /openapi.json", () => {
     for (const path of ["/processes", "/processes/{id}", "/processes/{id}/logs", "/processes/{id}/call/{topic}", "/processes/{id}/attach", "/bus/{module}", "/bus/{module}/{session}", "/modules", "/"]) {
       expect(doc.paths, path).toHaveProperty([path]);
     }
+    // A client that reads them knows every frame it may send, the acks its bound counts among them.
+    expect(doc.paths["/processes/{id}/attach"].get.description).toContain('{"received": n}');
+    for (const path of ["/bus/{module}", "/bus/{module}/{session}"]) {
+      expect(doc.paths[path].get.description, path).toContain('{type: "ack", bytes}');
+      expect(doc.paths[path].get.description, path).toContain('docs/host.md, "The bus over a WebSocket"');
+    }
     expect(doc.components.schemas.Error.properties.codeName.enum).toEqual(Object.keys(Code));
     // Every served module's limits are what ModuleInfo says they can be: each key, an integer within its bounds.
     const limits = doc.components.schemas.ModuleInfo.properties.limits;

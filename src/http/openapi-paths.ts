@@ -136,7 +136,7 @@ export function processPaths(auth: boolean, modules: string[]) {
         tags: ["processes"],
         summary: "Attach to a process's output and stdin (WebSocket)",
         ...webSocket(
-          'Text frames from the server: {"stream": "stdout"|"stderr", "line"}, then {"exit": code} or {"failed": reason}; with ?ack=stdin, also {"stdin_taken": n} once the bytes of stdin stored reach n (first right after the attach, then after each stdin frame). To the server: stdin as binary frames or {"stdin": "..."}, and {"close_stdin": true}; a frame that does nothing (the wrong shape: BadRequest; stdin closed or the process ended: InvalidHandle) is answered {"error", "code", "codeName"}.',
+          'Text frames from the server: {"stream": "stdout"|"stderr", "line"}, then {"exit": code} or {"failed": reason}; with ?ack=stdin, also {"stdin_taken": n} once the bytes of stdin stored reach n (first right after the attach, then after each stdin frame). To the server: stdin as binary frames or {"stdin": "..."}, {"close_stdin": true}, and {"received": n}, n the bytes of every frame received so far (what a client has not acknowledged counts against the module\'s socketBufferBytes: docs/host.md, "How far behind a client is"); a frame that does nothing (the wrong shape: BadRequest; stdin closed or the process ended: InvalidHandle) is answered {"error", "code", "codeName"}.',
           { "400": error("`ack` is other than `stdin` (BadRequest)."), "404": unknown, ...GUARDED_ERRORS },
           [{ name: "ack", in: "query", description: 'With `stdin`: acks of stdin, {"stdin_taken": n}, n the bytes of the process\'s stdin stored, counted from its first (docs/host.md).', schema: { type: "string", enum: ["stdin"] } }],
         ),
@@ -148,7 +148,7 @@ export function processPaths(auth: boolean, modules: string[]) {
 
 export function busPaths(auth: boolean, modules: string[]) {
   const description =
-    "The bus over a WebSocket: binary msgpack frames. To the server {type: \"call\", id, topic, format, payload, keepalive?, parent?, wapm?} and {type: \"drop\", id}; from it {type: \"reply\"|\"fault\"|\"callback\"|\"error\", ...} (docs/abi.md, \"The bus over a WebSocket\").";
+    "The bus over a WebSocket: binary msgpack frames. To the server {type: \"call\", id, topic, format, payload, keepalive?, parent?, wapm?}, {type: \"drop\", id} and {type: \"ack\", bytes}, bytes of every frame received so far (what a client has not acknowledged counts against the module's socketBufferBytes: docs/host.md, \"How far behind a client is\"); from it {type: \"reply\"|\"fault\"|\"callback\"|\"error\", ...} (docs/host.md, \"The bus over a WebSocket\").";
   const errors = { "404": error("No such module (InvalidWapm)."), ...GUARDED_ERRORS };
   const module = pathParam("module", "A module's name.", { type: "string", minLength: 1, examples: modules.slice(0, 3) });
   return {
