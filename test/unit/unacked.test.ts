@@ -1,7 +1,10 @@
 // How far behind a socket's client is (durable-objects/unacked.ts): the platform's
 // bufferedAmount where it is a number, else the bytes sent less those the client acknowledged.
 import { describe, expect, it } from "vitest";
+import { decodeFrame } from "../../durable-objects/frames.js";
 import { acknowledge, behind, frameBytes, noBytes, sendCounted } from "../../durable-objects/unacked.js";
+import { Acks } from "../../sdk/client/src/acks.js";
+import { packFrame } from "../../sdk/client/src/codec.js";
 
 /** A server socket; `bufferedAmount` as the platform has it (workerd: none). */
 const socket = (bufferedAmount?: number) => ({ bufferedAmount, send: () => {} }) as unknown as WebSocket;
@@ -56,5 +59,18 @@ describe("unacked bytes", () => {
     expect(() => acknowledge(bytes, 2n ** 64n - 1n, "ack.bytes")).toThrow(expect.objectContaining({ codeName: "BadRequest", message: expect.stringContaining("ack.bytes is 18446744073709551615, more than the 20 bytes sent to it") }));
     expect(() => acknowledge(bytes, -(2n ** 63n), "ack.bytes")).toThrow(expect.objectContaining({ codeName: "BadRequest", message: expect.stringContaining("ack.bytes is -9223372036854775808, negative") }));
     expect(bytes).toEqual({ sent: 20, acked: 5 });
+  });
+
+  it("counts past 2^32 exactly, from the typed client's count through its ack frame to the server's", () => {
+    const frame = { byteLength: 2 ** 31 + 1 } as ArrayBuffer; // only its length is read
+    const total = 3 * (2 ** 31 + 1);
+    const counts: number[] = [];
+    const acks = new Acks((n) => counts.push(n));
+    for (let i = 0; i < 3; i++) acks.received(frame);
+    expect(counts).toEqual([2 ** 31 + 1, 2 * (2 ** 31 + 1), total]);
+    const ack = decodeFrame(new Uint8Array(packFrame({ type: "ack", bytes: counts.at(-1) })).buffer);
+    const bytes = { sent: total, acked: 2 ** 32 };
+    acknowledge(bytes, ack.type === "ack" ? ack.bytes : undefined, "ack.bytes");
+    expect(bytes).toEqual({ sent: total, acked: total });
   });
 });
