@@ -147,7 +147,8 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     } catch (err) {
       frame = err instanceof BadFrame ? err : new BadFrame(String(err));
     }
-    // An ack needs no instance: a hibernated session is not restored to count one.
+    // An ack needs no instance: none is made to count one (a session that woke has restored its
+    // snapshot already, in the constructor; one without a snapshot stays without an instance).
     if (!(frame instanceof BadFrame) && frame.type === "ack") return this.#acked(ws, frame.bytes);
     try {
       await this.#ensureGuest();
