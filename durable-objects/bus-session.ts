@@ -20,7 +20,8 @@ import { SqlKv } from "./kv.js";
 import { Snapshots } from "./snapshots.js";
 import { closeBack, closeReason } from "./sockets.js";
 import { BadFrame, type ClientFrame, FRAME_OVERHEAD, badFrameAnswer, decodeFrame, encodeFrame, errorFrame, faultFrame, type ServerFrame } from "./frames.js";
-import { acknowledge, behind, type SocketBytes, sendCounted } from "./unacked.js";
+import { newState, saveState, stateOf } from "./socket-attachment.js";
+import { acknowledge, behind, sendCounted } from "./unacked.js";
 
 type CallFrame = Extract<ClientFrame, { type: "call" }>;
 
@@ -41,15 +42,6 @@ export function setSessionModules(registry: Record<string, ModuleEntry>) {
  */
 export function socketCallCap(limits: Limits): number {
   return Math.max(1, Math.floor(limits.maxHandles / 16));
-}
-
-/** What a socket keeps through hibernation. */
-interface Attachment {
-  /** This socket's key in the live_calls table. */
-  sid: string;
-  /** The bytes sent to it and those its client acknowledged (unacked.ts); absent on a socket accepted before they were counted. */
-  sent?: number;
-  acked?: number;
 }
 
 /**
@@ -96,7 +88,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     await this.ctx.storage.put("module", module);
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ sid: crypto.randomUUID() } satisfies Attachment);
+    newState(server, crypto.randomUUID());
     return new Response(null, { status: 101, webSocket: client, headers: socketProtocol(request) });
   }
 
@@ -155,7 +147,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     } catch (err) {
       return unserved(err);
     }
-    const { sid } = ws.deserializeAttachment() as Attachment;
+    const { sid } = stateOf(ws);
     const live = (id: number) => this.#calls.get(sid)?.has(id) === true;
     if (frame instanceof BadFrame) return send(ws, badFrameAnswer(frame, live));
     if (frame.type === "drop") {
@@ -186,13 +178,13 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
 
   /** A client's ack of the bytes it received; a bad one gets an error frame, and changes nothing. */
   #acked(ws: WebSocket, received: unknown) {
-    const bytes = socketBytes(ws);
+    const state = stateOf(ws);
     try {
-      acknowledge(bytes, received, "ack.bytes");
+      acknowledge(state, received, "ack.bytes");
     } catch (err) {
       return send(ws, errorFrame(err));
     }
-    ws.serializeAttachment(bytes);
+    saveState(ws, state);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string) {
@@ -271,7 +263,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
         // unacked.ts) gets no more callbacks until it catches up; the module hears
         // LimitExceeded, as for a guest's own full queue.
         const buffer = limits.socketBufferBytes;
-        if (behind(ws, socketBytes(ws)) > buffer) {
+        if (behind(ws, stateOf(ws)) > buffer) {
           throw BusError.of("LimitExceeded", `callback ${topic}: the client has more than limits.socketBufferBytes (${buffer}) of this socket's frames unsent or unacknowledged`);
         }
         send(ws, { type: "callback", id, topic, format: formatName(payload.format)!, payload: payload.data });
@@ -364,7 +356,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
 
   /** The hibernated sockets, by their key. */
   #sockets(): Map<string, WebSocket> {
-    return new Map(this.ctx.getWebSockets().map((ws) => [(ws.deserializeAttachment() as Attachment).sid, ws]));
+    return new Map(this.ctx.getWebSockets().map((ws) => [stateOf(ws).sid, ws]));
   }
 
   /** The calls on record that the instance does not hold (or that could not be restored) end with a fault frame. */
@@ -406,7 +398,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
   }
 
   #closed(ws: WebSocket) {
-    const { sid } = ws.deserializeAttachment() as Attachment;
+    const { sid } = stateOf(ws);
     for (const call of this.#calls.get(sid)?.values() ?? []) call.drop("the WebSocket closed");
     this.#calls.delete(sid);
     this.ctx.storage.sql.exec("DELETE FROM live_calls WHERE sid = ?", sid);
@@ -420,18 +412,12 @@ function splitKey(key: string): [sid: string, id: number] {
   return [key.slice(0, at), Number(key.slice(at + 1))];
 }
 
-/** A socket's key and its bytes, as its attachment keeps them. */
-function socketBytes(ws: WebSocket): Required<Attachment> & SocketBytes {
-  const { sid, sent = 0, acked = 0 } = ws.deserializeAttachment() as Attachment;
-  return { sid, sent, acked };
-}
-
 /** A frame to a client, counted in its attachment, which outlives hibernation as the count must. */
 function send(ws: WebSocket, frame: ServerFrame) {
-  const bytes = socketBytes(ws);
+  const state = stateOf(ws);
   try {
-    sendCounted(ws, bytes, encodeFrame(frame));
-    ws.serializeAttachment(bytes);
+    sendCounted(ws, state, encodeFrame(frame));
+    saveState(ws, state);
   } catch {
     // the client went away; its close handler drops its calls
   }

@@ -3,7 +3,7 @@
 // that does not acknowledge is held to the bound (the process waits for it, misses lines, its
 // callbacks are refused); one that acknowledges what it receives gets everything; a bad ack is an
 // error frame and changes nothing.
-import { env as testEnv, evictDurableObject } from "cloudflare:test";
+import { env as testEnv, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { pack } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { modules } from "../build/registry.js";
@@ -238,6 +238,41 @@ describe("a session's callbacks to a client are held to what it has not acknowle
     await sleep(100);
     expect(c.frames.filter((f) => f.type === "error")).toEqual([]);
     c.ws.close(1000, "done");
+  });
+
+  // Hibernation may follow any idle moment, with no hook before it, and keeps of a socket only its
+  // attachment: the counts are there as soon as the event that changed them ends, not only in memory.
+  it("each socket's attachment holds its own counts once the frame or ack that changed them is done", async () => {
+    // chat, not chat-tight: the poster gets every callback it does not ack.
+    const room = `counts-${crypto.randomUUID().slice(0, 8)}`;
+    const stub = env.SESSIONS.get(env.SESSIONS.idFromName(`chat/${room}`));
+    const client = () => open(`/bus/chat/${room}`, (path, init) => stub.fetch(`http://bus.test${path}`, init));
+    const [poster, reader] = [await client(), await client()];
+    poster.call(1, "join", { name: "poster" }, { keepalive: true });
+    expect((await poster.next((f) => f.id === 1 && f.type !== "callback")).type).toBe("reply");
+    reader.call(1, "join", { name: "reader" }, { keepalive: true });
+    expect((await reader.next((f) => f.id === 1 && f.type !== "callback")).type).toBe("reply");
+    for (let i = 0; i < 3; i++) {
+      poster.call(2 + i, "post", { text: `message ${i}` }, { parent: 1 });
+      await poster.next((f) => f.id === 2 + i && f.type === "reply");
+    }
+    await reader.next((f) => f.type === "callback" && reader.json(f).text === "message 2");
+    // The ack is the reader's last frame, and nothing is sent to it after: its attachment must
+    // have it from the ack itself.
+    reader.ack();
+    const acked = reader.received();
+    const counts = async () => {
+      const attachments = await runInDurableObject(stub, (_o, state) => state.getWebSockets().map((ws) => ws.deserializeAttachment() as { sent: number; acked: number }));
+      return attachments.map(({ sent, acked }) => ({ sent, acked })).sort((x, y) => x.acked - y.acked);
+    };
+    // The object reads the ack in its own time: up to 2 s for its count to show.
+    for (let until = Date.now() + 2000; (await counts())[1]?.acked !== acked && Date.now() < until; ) await sleep(20);
+    expect(await counts()).toEqual([
+      { sent: poster.received(), acked: 0 },
+      { sent: reader.received(), acked },
+    ]);
+    expect(acked).toBeGreaterThan(0);
+    for (const c of [poster, reader]) c.ws.close(1000, "done");
   });
 
   it.each([
