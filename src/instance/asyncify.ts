@@ -191,12 +191,23 @@ export class Asyncify implements Suspender {
           this.#rewinding = true;
           x.asyncify_start_rewind(this.#data!);
         }
-        const result = this.#within("promising", fn, args);
+        let result: R;
+        try {
+          result = this.#within("promising", fn, args);
+        } catch (err) {
+          // Unwinding only stores frames: a trap then is one past the end of memory.
+          if (this.#unwinding && err instanceof WebAssembly.RuntimeError) throw this.#overflow(name);
+          throw err;
+        }
         if (!this.#unwinding) {
           if (this.#rewinding) throw BusError.of("InternalFailure", `module ${this.module}: ${name} returned without rewinding into the import it waited in`);
           return result;
         }
         this.#unwinding = false;
+        // Asyncify checks the buffer's end only here (its stop_unwind traps `unreachable`), after
+        // the frames that did not fit were written past it.
+        const view = new DataView(this.#memory!.buffer);
+        if (view.getUint32(this.#data!, true) > view.getUint32(this.#data! + 4, true)) throw this.#overflow(name);
         x.asyncify_stop_unwind();
         const pending = this.#pending!;
         this.#pending = undefined;
@@ -217,6 +228,15 @@ export class Asyncify implements Suspender {
       // A trap half-way leaves asyncify's state as it was; the instance is broken then anyway.
       this.#unwinding = this.#rewinding = false;
     }
+  }
+
+  /**
+   * The guest's stack did not fit the asyncify buffer where it waited: it trapped, or would trap,
+   * having overwritten memory past the buffer. The instance is over (nothing of its memory is kept).
+   */
+  #overflow(name: string): BusError {
+    const room = (this.#malloc ? BUFFER_BYTES : PAGE_BYTES) - HEADER_BYTES;
+    return BusError.of("GuestTrapped", `module ${this.module} trapped during ${name}: its stack where it waited is more than the ${room} bytes of its asyncify buffer (too deep a recursion or too many locals under a wait)`);
   }
 
   /** Runs `fn` as an entry of the kind given (what an import inside it may do), then goes back to the outer one. */
