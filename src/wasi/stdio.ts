@@ -242,7 +242,8 @@ export function stdioImports(ctx: WasiContext, stdout: Lines, stderr: Lines): { 
     })();
   };
 
-  const writeNow = (f: Stdio, iovs: number, count: number, nwrittenPtr: number): number => {
+  /** `canWait`: whether the guest could wait when it called (see fdWrite). */
+  const writeNow = (f: Stdio, iovs: number, count: number, nwrittenPtr: number, canWait: boolean): number => {
     if (f.stream === "stdin") return defs.ERRNO_BADF;
     const out = f.stream === "stdout" ? stdout : stderr;
     const vecs = iovecs(memory(), iovs, count, "fd_write iovecs");
@@ -257,7 +258,7 @@ export function stdioImports(ctx: WasiContext, stdout: Lines, stderr: Lines): { 
     const most = Math.min(memory().size, 0xffff_ffff);
     // A guest that can wait ends its write after the line that filled its reader (outputBlocked),
     // and waits in the next: the lines after it would have nowhere to go.
-    const blocked = ctx.canWait() ? options.outputBlocked : undefined;
+    const blocked = canWait ? options.outputBlocked : undefined;
     let total = 0;
     let lines = 0;
     let stop = false;
@@ -296,17 +297,25 @@ export function stdioImports(ctx: WasiContext, stdout: Lines, stderr: Lines): { 
   const fdWrite = (fd: number, iovs: number, count: number, nwritten: number): number | Promise<number> => {
     const f = stdioAt(ctx, fd);
     if (!f) return base.fd_write!(fd as never, iovs as never, count as never, nwritten as never) as number;
-    const ready = () => (f.stream !== "stdin" && ctx.canWait() ? options.outputReady?.() : undefined);
+    // Asked once, at the call: after a wait the write goes on in the wait's promise, outside the
+    // guest's entry, where an asyncified guest's driver says it cannot suspend (though it is
+    // suspended, waiting for this very write).
+    const canWait = ctx.canWait();
+    const ready = () => (f.stream !== "stdin" && canWait ? options.outputReady?.() : undefined);
     // The rest of a line a step ended after its last piece (Lines.step) comes out on its own, once
     // there is room, and the write waits again if it filled the reader: a write that ended there
     // having taken nothing would be an error to the guest.
     const out = f.stream === "stdout" ? stdout : f.stream === "stderr" ? stderr : undefined;
+    // After a wait, nothing of an instance that has stopped meanwhile (killed, or replaced by one
+    // restored from a snapshot, which writes the same bytes again): no line, no nwritten.
+    const unlessEnded = (next: () => number | Promise<number>) => () => (ctx.ended.signal.aborted ? defs.ERRNO_CANCELED : next());
     const go = (): number | Promise<number> => {
       const wait = out?.end() ? ready() : undefined;
-      return wait ? wait.then(() => writeNow(f, iovs, count, nwritten)) : writeNow(f, iovs, count, nwritten);
+      const write = () => writeNow(f, iovs, count, nwritten, canWait);
+      return wait ? wait.then(unlessEnded(write)) : write();
     };
     const wait = ready();
-    return wait ? wait.then(go) : go();
+    return wait ? wait.then(unlessEnded(go)) : go();
   };
 
   return { fd_read: fdRead as Import, fd_write: fdWrite as Import };
