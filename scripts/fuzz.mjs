@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The ABI fuzzer (test/fuzz/abi-fuzzer.ts) for any seed, outside vitest:
 //
-//   npm run fuzz -- [--seed N] [--actions M] [--trace] [--runs K] [--frames | --http | --codec | --wasi]
+//   npm run fuzz -- [--seed N] [--actions M] [--trace] [--runs K] [--frames | --http | --codec | --wasi | --asyncify]
 //
 // --seed N      the seed (default: the CI seed, 20261124); --runs K tries N, N+1, ... N+K-1
 // --actions M   actions per run (default 10,000)
@@ -20,6 +20,13 @@
 //               every wasi_snapshot_preview1 import with hostile pointers, lengths, paths, iovecs, poll
 //               subscriptions and fds, in Node, for seeds --seed .. --seed + --runs - 1, --actions
 //               calls each (default 5,000)
+// --asyncify    runs the asyncify fuzzer (test/fuzz/asyncify-fuzzer.ts, through
+//               test/unit/asyncify-fuzz.test.ts): a real asyncified WASI guest runs an action script
+//               (an import, hostile pointers and lengths, a recursion depth), suspended and rewound
+//               while the host feeds and closes stdin, fires sleeps, holds and lets go output, grows
+//               memory, snapshots and restores, and kills; each answer and memory checked against the
+//               same call made directly, in Node, for seeds --seed .. --seed + --runs - 1, --actions
+//               actions each (default 1,000); --trace prints every call and every host action
 //
 // It bundles the fuzzer with the runtime's src/ (esbuild, as bench/lib/build.mjs bundles the core)
 // and runs it in this Node with gc exposed. A failure prints the seed, the action index and the
@@ -130,6 +137,22 @@ if (args.includes("--wasi")) {
     });
   } catch {
     console.error(`WASI fuzzer: seeds ${seed}..${seed + runs - 1} failed`);
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
+// --asyncify: the asyncify fuzzer instead, in Node (vitest's unit project), all its seeds in one run.
+if (args.includes("--asyncify")) {
+  try {
+    execFileSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "unit", "test/unit/asyncify-fuzz.test.ts"], {
+      cwd: root,
+      stdio: "inherit",
+      // Without --seed, the CI seed (the test's own).
+      env: { ...process.env, ...(args.includes("--seed") ? { ASYNCIFY_FUZZ_SEED: String(seed) } : {}), ASYNCIFY_FUZZ_RUNS: String(runs), ASYNCIFY_FUZZ_COUNT: String(args.includes("--actions") ? actions : 1000), ...(trace ? { ASYNCIFY_FUZZ_TRACE: "1" } : {}) },
+    });
+  } catch {
+    console.error(`asyncify fuzzer: ${runs} seed(s) from ${args.includes("--seed") ? seed : "the CI seed"} failed`);
     process.exit(1);
   }
   process.exit(0);
