@@ -37,7 +37,7 @@ import { Asyncify, AsyncifyState } from "../../src/instance/asyncify.js";
 import { GuestMemory } from "../../src/memory.js";
 import { Pipe } from "../../src/pipe.js";
 import { type Wasi, type WasiOptions, wasiImports } from "../../src/wasi.js";
-import { asyncifiedGuest, LAYOUT, MAX_ACTIONS, type Op, OPS } from "./asyncify-guest.js";
+import { asyncifiedGuest, LAYOUT, MAX_ACTIONS, meterImports, type Op, OPS } from "./asyncify-guest.js";
 import { Rng } from "./rng.js";
 
 export interface AsyncifyFuzzOptions {
@@ -217,14 +217,15 @@ export async function runAsyncifyFuzz(opts: AsyncifyFuzzOptions): Promise<Asynci
       guestLive.on = twinLive.on = false;
     };
     const instantiate = () => {
-      driver = new Asyncify(`fuzz-${processes}`, () => {});
+      const fuel = meterImports();
+      driver = new Asyncify(`fuzz-${processes}`, fuel.refuel);
       const { live, log } = liveLog(guestSide.lines);
       guestLive = live;
       const wasi = wasiImports(guestSide.options, { memory: () => gm, clock: guestSide.clock, log, suspender: driver });
       guestSide.wasi = wasi;
       const imports: Record<string, unknown> = {};
       for (const [name, fn] of Object.entries(wasi.imports)) imports[name] = observe(name as Op, fn as (...a: (number | bigint)[]) => unknown);
-      const instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: imports as WebAssembly.ModuleImports });
+      const instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: imports as WebAssembly.ModuleImports, wasm_bus_meter: fuel.imports });
       exports = driver.bind(instance.exports) as typeof exports;
       gm = new GuestMemory(exports.memory);
     };

@@ -1,8 +1,9 @@
 /// <reference types="node" />
 /**
- * The guest of the asyncify fuzzer (./asyncify-fuzzer.ts): a WASI command, written in WAT and
- * asyncified as the build does every blocking module (scripts/wasm-asyncify.mjs, the same
- * function and the same wasm-opt), which runs an action script the fuzzer wrote into its memory.
+ * The guest of the asyncify fuzzer (./asyncify-fuzzer.ts): a WASI command, written in WAT,
+ * metered and asyncified as the build does every blocking module (scripts/wasm-meter.mjs and
+ * scripts/wasm-asyncify.mjs, the same functions and the same wasm-opt), which runs an action
+ * script the fuzzer wrote into its memory.
  *
  * Each action names an import, its arguments and a recursion depth: the guest descends that many
  * frames (each holding locals of every type, and a value on the operand stack across the call), makes the
@@ -16,6 +17,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join, resolve } from "node:path";
 // @ts-expect-error: a plain ES module script without types
 import { asyncify } from "../../scripts/wasm-asyncify.mjs";
+// @ts-expect-error: a plain ES module script without types
+import { meter } from "../../scripts/wasm-meter.mjs";
 import { watBytes } from "../unit/wat.js";
 
 /** Memory layout: the fuzzer writes the script, the guest the results; imports write only at SCRATCH and up. */
@@ -122,14 +125,15 @@ const root = resolve(__dirname, "../..");
 let built: WebAssembly.Module | undefined;
 
 /**
- * The guest, asyncified by scripts/wasm-asyncify.mjs with the build's wasm-opt. wasm-opt takes
- * seconds to start, so the binary is kept under node_modules/.cache by what made it: the text, the
- * script and binaryen's version (as the build keys its outputs).
+ * The guest, metered and asyncified as the build makes a module (scripts/wasm-meter.mjs, then
+ * scripts/wasm-asyncify.mjs, with the build's wasm-opt). wasm-opt takes seconds to start, so the
+ * binary is kept under node_modules/.cache by what made it: the text, the scripts and binaryen's
+ * version (as the build keys its outputs). Its imports besides WASI are the fuel meter's (`meterImports`).
  */
 export function asyncifiedGuest(): WebAssembly.Module {
   if (built) return built;
   const binaryen = JSON.parse(readFileSync(join(root, "node_modules/binaryen/package.json"), "utf8")) as { version: string };
-  const key = createHash("sha256").update(WAT).update(readFileSync(join(root, "scripts/wasm-asyncify.mjs"))).update(binaryen.version).digest("hex").slice(0, 16);
+  const key = createHash("sha256").update(WAT).update(readFileSync(join(root, "scripts/wasm-meter.mjs"))).update(readFileSync(join(root, "scripts/wasm-asyncify.mjs"))).update(binaryen.version).digest("hex").slice(0, 16);
   const cache = join(root, "node_modules/.cache/wasm-bus-asyncify-fuzz");
   const file = join(cache, `guest-${key}.wasm`);
   if (!existsSync(file)) {
@@ -137,6 +141,8 @@ export function asyncifiedGuest(): WebAssembly.Module {
     const made = `${file}.${process.pid}.tmp`;
     try {
       writeFileSync(made, watBytes(WAT));
+      // As scripts/build-modules.mjs makes a module: metered, then asyncified.
+      meter(made, join(root, "node_modules/.bin/wasm-opt"));
       const suspending: string[] = asyncify(made, join(root, "node_modules/.bin/wasm-opt"));
       if (suspending.length !== 3) throw new Error(`asyncify made ${suspending.join(", ")} suspending, not fd_read, fd_write and poll_oneoff`);
       renameSync(made, file);
@@ -146,4 +152,22 @@ export function asyncifiedGuest(): WebAssembly.Module {
   }
   built = new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(readFileSync(file));
   return built;
+}
+
+/**
+ * The fuel meter as the runtime links it (src/runtime.ts): a counter the guest takes units from
+ * inline, and a tick it calls once that is below zero. `refuel` gives an entry its budget back, as
+ * the driver's `resumed` does before each rewind (src/instance/instantiate.ts).
+ */
+export function meterImports(budget = 1n << 40n) {
+  const fuel = new WebAssembly.Global({ value: "i64", mutable: true }, budget);
+  return {
+    imports: {
+      fuel,
+      log_execution: () => {
+        throw new Error("the guest ran out of fuel");
+      },
+    },
+    refuel: () => void (fuel.value = budget),
+  };
 }

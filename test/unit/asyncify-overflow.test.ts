@@ -5,7 +5,7 @@ import { Asyncify } from "../../src/instance/asyncify.js";
 import { GuestMemory } from "../../src/memory.js";
 import { Pipe } from "../../src/pipe.js";
 import { wasiImports } from "../../src/wasi.js";
-import { asyncifiedGuest, LAYOUT, OPS } from "../fuzz/asyncify-guest.js";
+import { asyncifiedGuest, LAYOUT, meterImports, OPS } from "../fuzz/asyncify-guest.js";
 
 /**
  * A stack too deep for the asyncify buffer (found by test/fuzz/asyncify-fuzzer.ts): the guest
@@ -16,11 +16,12 @@ import { asyncifiedGuest, LAYOUT, OPS } from "../fuzz/asyncify-guest.js";
  * after it), which said nothing of why. It is GuestTrapped saying the stack did not fit.
  */
 async function waitDeep(depth: number, growAfterBuffer: boolean): Promise<unknown> {
-  const driver = new Asyncify("deep", () => {});
+  const fuel = meterImports();
+  const driver = new Asyncify("deep", fuel.refuel);
   const stdin = new Pipe();
   let memory!: GuestMemory;
   const wasi = wasiImports({ stdin }, { memory: () => memory, clock: { now: Date.now, sleepUntil: () => Promise.resolve() }, log: () => {}, suspender: driver });
-  const exports = driver.bind(new WebAssembly.Instance(asyncifiedGuest(), { wasi_snapshot_preview1: wasi.imports as WebAssembly.ModuleImports }).exports) as { memory: WebAssembly.Memory; _start(): void };
+  const exports = driver.bind(new WebAssembly.Instance(asyncifiedGuest(), { wasi_snapshot_preview1: wasi.imports as WebAssembly.ModuleImports, wasm_bus_meter: fuel.imports }).exports) as { memory: WebAssembly.Memory; _start(): void };
   memory = new GuestMemory(exports.memory);
   const view = new DataView(exports.memory.buffer);
   // Two reads of stdin: a shallow one, which makes the buffer, then the deep one.

@@ -4,7 +4,7 @@ import { expect, it } from "vitest";
 import { Asyncify } from "../../src/instance/asyncify.js";
 import { GuestMemory } from "../../src/memory.js";
 import { wasiImports } from "../../src/wasi.js";
-import { asyncifiedGuest, LAYOUT, OPS } from "../fuzz/asyncify-guest.js";
+import { asyncifiedGuest, LAYOUT, meterImports, OPS } from "../fuzz/asyncify-guest.js";
 
 /**
  * An asyncified guest's fd_write that waited for output backpressure keeps to outputBlocked once
@@ -14,14 +14,15 @@ import { asyncifiedGuest, LAYOUT, OPS } from "../fuzz/asyncify-guest.js";
  * write after that line, short, for the guest to wait in its next.
  */
 it("an asyncified fd_write that waited for backpressure ends after the line that fills the reader, as a direct call does", async () => {
-  const driver = new Asyncify("writer", () => {});
+  const fuel = meterImports();
+  const driver = new Asyncify("writer", fuel.refuel);
   let memory!: GuestMemory;
   const lines: string[] = [];
   let release!: () => void;
   let held: Promise<void> | undefined = new Promise<void>((resolve) => (release = resolve));
   const options = { outputReady: () => held, outputBlocked: () => true };
   const wasi = wasiImports(options, { memory: () => memory, clock: { now: Date.now, sleepUntil: () => new Promise<void>(() => {}) }, log: (_s, line) => lines.push(line), suspender: driver });
-  const exports = driver.bind(new WebAssembly.Instance(asyncifiedGuest(), { wasi_snapshot_preview1: wasi.imports as WebAssembly.ModuleImports }).exports) as { memory: WebAssembly.Memory; _start(): void };
+  const exports = driver.bind(new WebAssembly.Instance(asyncifiedGuest(), { wasi_snapshot_preview1: wasi.imports as WebAssembly.ModuleImports, wasm_bus_meter: fuel.imports }).exports) as { memory: WebAssembly.Memory; _start(): void };
   memory = new GuestMemory(exports.memory);
   const view = new DataView(exports.memory.buffer);
   // One action: fd_write(1, one iovec of "a\nb\n", nwritten).
