@@ -1,6 +1,8 @@
+import { env, evictDurableObject } from "cloudflare:test";
 import { pack, unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { BadFrame, decodeFrame } from "../durable-objects/frames.js";
+import type { Env } from "../src/env.js";
 import { Rng } from "./fuzz/rng.js";
 import { worker } from "./worker.js";
 
@@ -11,12 +13,25 @@ import { worker } from "./worker.js";
  * formats out of range; payloads of the wrong type or just over requestBytes; parents that do
  * not exist or are another socket's; wapm unknown, "os", "hello"), valid calls with hostile fields,
  * drops of live and unknown ids — in bursts of up to 300 frames sent without waiting, while a
- * member of the room reads nothing. After the run: every frame the server could not read got an
- * error frame, or a fault for its call where its id could be read, and every call frame it could
- * read got an answer with its id (never silence; calls naming wapm "os" are refused), or, where
- * the id was a live call's, an error frame naming it (a fault would end that call), the
- * fuzzed socket still answers, and a well-behaved member and a newcomer still join, post and get
- * their callbacks. CI: seed 20261124, 2,000 frames, a few seconds. Another seed:
+ * member of the room reads nothing. Between about one burst in four the room's Durable Object is
+ * evicted, its sockets hibernated, and woken by the next frame (from a second generator seeded
+ * from the seed, so the frames are those of the seed without evictions): straight after a burst
+ * whose frames are still arriving, while the next burst is sent (in both, calls are unanswered
+ * when it is asked for: at least once a run), or once every frame was answered. The harness's
+ * eviction lets the object handle the frames that reached it and finish what it was doing
+ * first (it refuses, after 30 s, one that holds a call open to another object), so no eviction
+ * cuts a call off midway: what crosses one is the calls kept alive (joins, restored from the
+ * snapshot) and the frames sent while it happens, answered by the object going or the one restored.
+ * After the run: every frame the server could not read got an error frame, or a fault for its
+ * call where its id could be read, and every call frame it could read got an answer with its id
+ * (never silence; calls naming wapm "os" are refused), or, where the id was a live call's, an
+ * error frame naming it (a fault would end that call); no call frame got two replies, none got
+ * Aborted (a call the restored instance lost), and once dropped, every id an eviction could
+ * have caught takes a new call (none is stuck "in use"); the fuzzed socket still answers, and a
+ * well-behaved member and a newcomer still join, post and get their callbacks. After each
+ * eviction the well-behaved member posts and hears it; after one with every frame answered, its
+ * post reaches the fuzzed socket's joins the post before the eviction reached, no fewer, no more.
+ * CI: seed 20261124, 2,000 frames, 8 evictions, seconds. Another seed:
  * `npm run fuzz -- --frames --seed N --actions M` (M frames).
  */
 declare global {
@@ -33,12 +48,15 @@ const FRAMES = adHoc?.frames ?? 2000;
 const REQUEST_BYTES = 1 << 20;
 /** A call id this client never uses: fresh() starts above it. */
 const NEVER_ISSUED = 999;
+/** Ids of the fuzzed socket's calls to an unknown topic that mark where its frames have got to: above any the fuzzer uses. */
+const MARKS = 2_000_000;
 
 type Frame = { type: string; id?: number; topic?: string; payload?: Uint8Array; code?: number; codeName?: string; error?: string; format?: string };
 
 const enc = new TextEncoder();
 const json = (v: unknown) => enc.encode(JSON.stringify(v));
-const parse = (f: Frame) => JSON.parse(new TextDecoder().decode(f.payload)) as Record<string, unknown>;
+/** A frame's payload: each call's answers and callbacks come in its own format (a join may be msgpack). */
+const parse = (f: Frame) => (f.format === "msgpack" ? unpack(f.payload!) : JSON.parse(new TextDecoder().decode(f.payload))) as Record<string, unknown>;
 
 /** A client inside workerd: its frames in order, counted as they come. */
 async function client(path: string, read = true) {
@@ -339,35 +357,13 @@ describe("the frame fuzzer (GET /bus/chat)", () => {
      * read past its id, InvalidWapm for one naming the host's services (`os`).
      */
     const refusedFirst = new Map<number, string>();
-    let count = 0;
-    while (count < FRAMES) {
-      const burst = Math.min(FRAMES - count, gen.r.pick([1, 1, 3, 10, 40, 100, 300]));
-      for (let i = 0; i < burst; i++, count++) {
-        const { bytes, what } = gen.frame();
-        sent.push(`#${count} ${what}`);
-        const owe = (id: number) => {
-          answersOwed.set(id, (answersOwed.get(id) ?? 0) + 1);
-          byId.set(id, [...(byId.get(id) ?? []), `#${count} ${what}`]);
-        };
-        try {
-          // A copy of exactly the frame's bytes, as the socket hands them over (pack may return a view of a larger buffer).
-          const frame = decodeFrame(Uint8Array.from(bytes).buffer);
-          if (frame.type === "call") owe(frame.id);
-          if (frame.type === "call" && frame.wapm === "os") refusedFirst.set(frame.id, "InvalidWapm");
-        } catch (err) {
-          // A call frame whose id could be read is faulted (BadRequest); any other gets an error frame.
-          if (err instanceof BadFrame && err.call !== undefined) {
-            owe(err.call);
-            refusedFirst.set(err.call, "BadRequest");
-          } else errorsOwed++;
-        }
-        fuzzed.send(bytes);
-      }
-      // Let the burst land before the next one, as a client that waits a moment would.
-      await new Promise((r) => setTimeout(r, gen.r.pick([0, 1, 5, 20])));
-    }
-
-    // Every frame answered: wait for the last answers (sleeps, posts behind the queue).
+    // Evictions between bursts come from their own generator, so the frames for a seed are those
+    // it sent before evictions were fuzzed too.
+    const evictions = new Rng(SEED ^ 0x5eed);
+    const object = (env as unknown as Env).SESSIONS.get((env as unknown as Env).SESSIONS.idFromName(`chat/${room}`));
+    const evicted = { idle: 0, busy: 0, racing: 0 };
+    /** Evictions that came with calls of the fuzzed socket still unanswered. */
+    let caught = 0;
     const owed = () => {
       const answered = new Map<number, number>();
       const answer = (id: number) => answered.set(id, (answered.get(id) ?? 0) + 1);
@@ -384,17 +380,111 @@ describe("the frame fuzzer (GET /bus/chat)", () => {
       const missing = [...answersOwed].filter(([id, n]) => (answered.get(id) ?? 0) < n).map(([id]) => id);
       return { missing, errors };
     };
-    const context = () => `seed ${SEED}; the frames sent last:\n  ${sent.slice(-12).join("\n  ")}`;
-    try {
-      await fuzzed.until(() => {
+    const context = () => `seed ${SEED}, evictions ${JSON.stringify(evicted)}; the frames sent last:\n  ${sent.slice(-12).join("\n  ")}`;
+    /** Until the server has answered every frame sent so far. */
+    const settled = async () => {
+      try {
+        await fuzzed.until(() => {
+          const o = owed();
+          return o.missing.length === 0 && o.errors >= errorsOwed ? true : undefined;
+        }, 15_000, "answer for every frame");
+      } catch (err) {
         const o = owed();
-        return o.missing.length === 0 && o.errors >= errorsOwed ? true : undefined;
-      }, 15_000, "answer for every frame");
-    } catch (err) {
-      const o = owed();
-      const unanswered = o.missing.slice(0, 5).map((id) => `${id}: ${byId.get(id)?.join("; ")}`);
-      throw new Error(`${(err as Error).message}\nseed ${SEED}: ${o.missing.length} calls unanswered, first:\n  ${unanswered.join("\n  ")}\n${o.errors} error frames of ${errorsOwed} owed\n${context()}`);
+        const unanswered = o.missing.slice(0, 5).map((id) => `${id}: ${byId.get(id)?.join("; ")}`);
+        throw new Error(`${(err as Error).message}\nseed ${SEED}: ${o.missing.length} calls unanswered, first:\n  ${unanswered.join("\n  ")}\n${o.errors} error frames of ${errorsOwed} owed\n${context()}`);
+      }
+    };
+    let marks = MARKS;
+    let probes = 10;
+    /** A frame of the fuzzed socket's own after every frame the server sent it before `mark` was read. */
+    const mark = async () => {
+      const id = marks++;
+      fuzzed.call(id, "mark", {});
+      await fuzzed.until(() => fuzzed.frames.find((f) => f.id === id), 10_000, `the mark ${id}`);
+    };
+    /** The well-behaved member posts `text` and hears it; the fuzzed socket's joins it reached, by their ids. */
+    const probe = async (text: string) => {
+      const id = probes++;
+      good.call(id, "post", { text }, { parent: 1 });
+      const posted = await good.answer(id);
+      expect(posted.type, `good's post "${text}": ${JSON.stringify(posted)}; ${context()}`).toBe("reply");
+      await good.until(() => good.frames.find((f) => f.type === "callback" && f.id === 1 && parse(f).text === text), 10_000, `its own "${text}" back`);
+      await mark();
+      return fuzzed.frames.filter((f) => f.type === "callback" && parse(f).text === text).map((f) => f.id!).sort((a, b) => a - b);
+    };
+    /** Ids of the calls an eviction could have caught: kept alive before it, or sent just before or while it came. */
+    const crossed = new Set<number>();
+    /** Ids of kept-alive call frames sent so far. */
+    const kept = new Set<number>();
+    /** An eviction started before the burst being sent, which that burst races. */
+    let evicting: Promise<void> | undefined;
+    let count = 0;
+    while (count < FRAMES) {
+      const burst = Math.min(FRAMES - count, gen.r.pick([1, 1, 3, 10, 40, 100, 300]));
+      /** This burst's call ids. */
+      const ids: number[] = [];
+      for (let i = 0; i < burst; i++, count++) {
+        const { bytes, what } = gen.frame();
+        sent.push(`#${count} ${what}`);
+        const owe = (id: number) => {
+          answersOwed.set(id, (answersOwed.get(id) ?? 0) + 1);
+          byId.set(id, [...(byId.get(id) ?? []), `#${count} ${what}`]);
+          ids.push(id);
+        };
+        try {
+          // A copy of exactly the frame's bytes, as the socket hands them over (pack may return a view of a larger buffer).
+          const frame = decodeFrame(Uint8Array.from(bytes).buffer);
+          if (frame.type === "call") owe(frame.id);
+          if (frame.type === "call" && frame.keepalive) kept.add(frame.id);
+          if (frame.type === "call" && frame.wapm === "os") refusedFirst.set(frame.id, "InvalidWapm");
+        } catch (err) {
+          // A call frame whose id could be read is faulted (BadRequest); any other gets an error frame.
+          if (err instanceof BadFrame && err.call !== undefined) {
+            owe(err.call);
+            refusedFirst.set(err.call, "BadRequest");
+          } else errorsOwed++;
+        }
+        fuzzed.send(bytes);
+      }
+      if (evicting) {
+        for (const id of ids) crossed.add(id);
+        if (owed().missing.length) caught++;
+        await evicting;
+        evicting = undefined;
+        evicted.racing++;
+        await probe(`after racing eviction ${evicted.racing}`);
+      }
+      // Between some bursts the room's object is evicted, its sockets hibernated (the harness lets
+      // the frames that reached it be handled first): busy, straight after a burst whose frames are
+      // still arriving; racing, while the next burst is sent; or idle, once every frame was
+      // answered, when the fuzzed socket's joins the room reached before must be the ones it
+      // reaches after. The well-behaved member posts after each, and hears it.
+      if (count < FRAMES && evictions.chance(1 / 4)) {
+        for (const id of kept) crossed.add(id);
+        const how = evictions.pick(["busy", "racing", "idle"] as const);
+        if (how === "racing") evicting = evictDurableObject(object);
+        else if (how === "busy") {
+          for (const id of ids) crossed.add(id);
+          if (owed().missing.length) caught++;
+          await evictDurableObject(object);
+          evicted.busy++;
+          await probe(`after busy eviction ${evicted.busy}`);
+        } else {
+          await settled();
+          const before = await probe(`before idle eviction ${evicted.idle + 1}`);
+          await evictDurableObject(object);
+          evicted.idle++;
+          expect(await probe(`after idle eviction ${evicted.idle}`), `the fuzzed socket's joins the room reached before and after idle eviction ${evicted.idle}; ${context()}`).toEqual(before);
+        }
+      }
+      // Let the burst land before the next one, as a client that waits a moment would.
+      await new Promise((r) => setTimeout(r, gen.r.pick([0, 1, 5, 20])));
     }
+    expect(evicted.idle + evicted.busy + evicted.racing, "evictions").toBeGreaterThanOrEqual(3);
+    expect(caught, `evictions with calls unanswered; ${context()}`).toBeGreaterThan(0);
+
+    // Every frame answered: wait for the last answers (sleeps, posts behind the queue).
+    await settled();
     expect(owed().errors, `error frames (one per frame the server cannot read); ${context()}`).toBe(errorsOwed);
     expect(fuzzed.bad, context()).toEqual([]);
     expect(fuzzed.closed(), `the fuzzed socket closed; ${context()}`).toBeUndefined();
@@ -407,7 +497,7 @@ describe("the frame fuzzer (GET /bus/chat)", () => {
     expect(gen.foreign.size, "calls naming another socket's call as parent").toBeGreaterThan(10);
     // It reached what it is meant to reach.
     const kinds: Record<string, number> = {};
-    for (const f of fuzzed.frames) kinds[f.type === "fault" ? `fault:${f.codeName}` : f.type] = (kinds[f.type === "fault" ? `fault:${f.codeName}` : f.type] ?? 0) + 1;
+    for (const f of fuzzed.frames.filter((f) => (f.id ?? 0) < MARKS)) kinds[f.type === "fault" ? `fault:${f.codeName}` : f.type] = (kinds[f.type === "fault" ? `fault:${f.codeName}` : f.type] ?? 0) + 1;
     expect(errorsOwed, "frames the server cannot read").toBeGreaterThan(FRAMES / 5);
     expect(answersOwed.size, "call ids").toBeGreaterThan(FRAMES / 5);
     for (const kind of ["reply", "callback", "fault:InvalidHandle", "fault:InvalidTopic", "fault:InvalidWapm", "fault:BadRequest", "fault:LimitExceeded"]) {
@@ -439,7 +529,30 @@ describe("the frame fuzzer (GET /bus/chat)", () => {
     expect((await slow.answer(2)).type).toBe("reply");
     expect(slow.closed()).toBeUndefined();
 
+    // No call frame was answered twice (a call run again after a wake would reply again).
+    const replies = new Map<number, number>();
+    for (const f of fuzzed.frames) if (f.type === "reply" && f.id! < MARKS) replies.set(f.id!, (replies.get(f.id!) ?? 0) + 1);
+    const twice = [...replies].filter(([id, n]) => n > (answersOwed.get(id) ?? 0) + (id === 1_000_000 ? 1 : 0));
+    expect(twice.map(([id, n]) => `${id} (${n} replies): ${byId.get(id)?.join("; ")}`), context()).toEqual([]);
+    // Of the calls an eviction could have caught, the server holds live exactly the joins a post
+    // reaches (chat keeps no other call past its reply): a drop ends each of those, and answers
+    // every other "no live call"; then each id takes a new call, none is stuck "in use".
+    const members = new Set(await probe("who is here"));
+    const ids = [...crossed];
+    const from = fuzzed.frames.length;
+    for (const id of ids) fuzzed.send(pack({ type: "drop", id }));
+    for (const id of ids) fuzzed.call(id, "mark", {});
+    await mark();
+    const answers = fuzzed.frames.slice(from).filter((f) => f.type === "fault");
+    const ended = new Set(answers.filter((f) => f.codeName === "InvalidHandle").map((f) => f.id));
+    expect(ids.filter((id) => members.has(id) === ended.has(id)).map((id) => `${id} (${members.has(id) ? "a member" : "no member"}): ${byId.get(id)?.join("; ")}`), `calls live that are no member, or members not live; ${context()}`).toEqual([]);
+    const taken = new Set(answers.filter((f) => f.codeName === "InvalidTopic").map((f) => f.id));
+    expect(ids.filter((id) => !taken.has(id)).map((id) => `${id}: ${byId.get(id)?.join("; ")}`), `ids still in use after every call was dropped; ${context()}`).toEqual([]);
+    // The harness lets an object finish what it was doing before it is evicted, and each rest is
+    // saved: no call is ever one its restored instance does not hold.
+    expect(fuzzed.frames.filter((f) => f.codeName === "Aborted").map((f) => `${f.id}: ${f.error}`), context()).toEqual([]);
+
     for (const c of [good, slow, fuzzed, newcomer]) c.ws.close(1000, "done");
-    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(Date.now() - started).toBeLessThan(30_000 * Math.max(1, FRAMES / 2000));
   });
 });
