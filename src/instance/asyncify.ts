@@ -195,8 +195,7 @@ export class Asyncify implements Suspender {
         try {
           result = this.#within("promising", fn, args);
         } catch (err) {
-          // Unwinding only stores frames: a trap then is one past the end of memory.
-          if (this.#unwinding && err instanceof WebAssembly.RuntimeError) throw this.#overflow(name);
+          if (this.#unwinding && err instanceof WebAssembly.RuntimeError && this.#overflowed(err)) throw this.#overflow(name);
           throw err;
         }
         if (!this.#unwinding) {
@@ -206,8 +205,7 @@ export class Asyncify implements Suspender {
         this.#unwinding = false;
         // Asyncify checks the buffer's end only here (its stop_unwind traps `unreachable`), after
         // the frames that did not fit were written past it.
-        const view = new DataView(this.#memory!.buffer);
-        if (view.getUint32(this.#data!, true) > view.getUint32(this.#data! + 4, true)) throw this.#overflow(name);
+        if (this.#pastEnd()) throw this.#overflow(name);
         x.asyncify_stop_unwind();
         const pending = this.#pending!;
         this.#pending = undefined;
@@ -228,6 +226,24 @@ export class Asyncify implements Suspender {
       // A trap half-way leaves asyncify's state as it was; the instance is broken then anyway.
       this.#unwinding = this.#rewinding = false;
     }
+  }
+
+  /** Whether the frames saved so far run past the buffer's end (the header's two u32). */
+  #pastEnd(): boolean {
+    const view = new DataView(this.#memory!.buffer);
+    return view.getUint32(this.#data!, true) > view.getUint32(this.#data! + 4, true);
+  }
+
+  /**
+   * Whether a trap while the guest unwound is its stack overflowing the buffer: the frames run
+   * past its end, or a store ran off memory where the buffer ends at memory's end (the trapping
+   * frame was not counted yet). Any other is the guest's own, kept in its words: code asyncify
+   * left alone (`asyncify-ignore-indirect`, a remove list) goes on running while it unwinds.
+   */
+  #overflowed(trap: WebAssembly.RuntimeError): boolean {
+    if (this.#pastEnd()) return true;
+    const end = new DataView(this.#memory!.buffer).getUint32(this.#data! + 4, true);
+    return end === this.#memory!.buffer.byteLength && /out of bounds/.test(trap.message);
   }
 
   /**

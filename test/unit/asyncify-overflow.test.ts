@@ -1,4 +1,8 @@
 /// <reference types="node" />
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BusError } from "../../src/errors.js";
 import { Asyncify } from "../../src/instance/asyncify.js";
@@ -6,6 +10,7 @@ import { GuestMemory } from "../../src/memory.js";
 import { Pipe } from "../../src/pipe.js";
 import { wasiImports } from "../../src/wasi.js";
 import { asyncifiedGuest, LAYOUT, meterImports, OPS } from "../fuzz/asyncify-guest.js";
+import { compile, watBytes } from "./wat.js";
 
 /**
  * A stack too deep for the asyncify buffer (found by test/fuzz/asyncify-fuzzer.ts): the guest
@@ -60,4 +65,40 @@ describe("a stack too deep for the asyncify buffer", () => {
   it("one that fits (1,000 frames) waits and returns", async () => {
     expect(await waitDeep(1000, true)).toBe("returned");
   });
+});
+
+/**
+ * A guest asyncified with indirect calls left alone (`asyncify-ignore-indirect`, a common size
+ * option): the function that reaches its waiting import through a table is not instrumented, so
+ * it goes on running while the guest unwinds, and traps there (here dividing by the import's 0).
+ * That trap is the guest's own, with its own words: its stack is one frame, far within the buffer.
+ */
+function unwindsIntoItsOwnTrap(): WebAssembly.Module {
+  const dir = mkdtempSync(join(tmpdir(), "asyncify-trap-"));
+  const file = join(dir, "g.wasm");
+  try {
+    writeFileSync(
+      file,
+      watBytes(`(module
+        (import "env" "wait" (func $wait (result i32)))
+        (type $t (func (result i32)))
+        (table 1 funcref)
+        (elem (i32.const 0) $wait)
+        (memory (export "memory") 1)
+        (func (export "run") (result i32) (i32.div_u (i32.const 1) (call_indirect (type $t) (i32.const 0)))))`),
+    );
+    execFileSync(resolve(__dirname, "../../node_modules/.bin/wasm-opt"), [file, "--asyncify", "--pass-arg=asyncify-imports@env.wait", "--pass-arg=asyncify-ignore-indirect", "-o", file]);
+    return compile(readFileSync(file));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+it("a trap while the guest unwinds that is no overflow keeps its own words", async () => {
+  const driver = new Asyncify("own-trap", () => {});
+  const wait = driver.suspending(() => new Promise<number>(() => {}));
+  const exports = driver.bind(new WebAssembly.Instance(unwindsIntoItsOwnTrap(), { env: { wait } }).exports) as { run(): number };
+  const err = await driver.promising(exports.run, "run")().then(() => "returned", (e: unknown) => e);
+  expect(err).toBeInstanceOf(WebAssembly.RuntimeError);
+  expect((err as Error).message).toMatch(/divide by zero/);
 });
