@@ -92,7 +92,7 @@ export function decodeFrame(data: ArrayBuffer | string): ClientFrame {
   // An ack is no call's: it has no id.
   if (raw.type === "ack") return { type: "ack", bytes: raw.bytes };
   const id = raw.id;
-  if (!isId(id)) throw new BadFrame("id must be a non-negative integer");
+  if (!isId(id)) throw new BadFrame("id must be a non-negative integer below 2^53");
   if (raw.type === "drop") return { type: "drop", id };
   if (raw.type !== "call") throw new BadFrame(`unknown frame type ${JSON.stringify(raw.type)}`);
   // A call frame from here on: its id is known, so what is wrong fails that call.

@@ -95,7 +95,7 @@ describe("what one socket may do to a session it shares", () => {
     c.ws.send(pack({ type: "call", id: 5, topic: 42, format: "json" }));
     expect(await c.next((f) => f.id === 5)).toEqual({ type: "fault", id: 5, code: Code.BadRequest, codeName: "BadRequest", error: "bad frame: call.topic must be a string" });
     c.ws.send(pack({ type: "call", id: "5", topic: "join", format: "json" }));
-    expect(await c.next((f) => f.type === "error")).toEqual({ type: "error", code: Code.BadRequest, codeName: "BadRequest", error: "bad frame: id must be a non-negative integer" });
+    expect(await c.next((f) => f.type === "error")).toEqual({ type: "error", code: Code.BadRequest, codeName: "BadRequest", error: "bad frame: id must be a non-negative integer below 2^53" });
     c.ws.close(1000, "done");
   });
 

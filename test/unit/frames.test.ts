@@ -123,7 +123,8 @@ describe("decodeFrame takes", () => {
     expect(decodeFrame(map({ type: type("ack"), bytes: i64(-1n) }))).toEqual({ type: "ack", bytes: -1 });
     // Past 2^53 a number would be another integer: it stays a bigint, which no check takes.
     expect(decodeFrame(map({ type: type("ack"), bytes: u64(2n ** 64n - 1n) }))).toEqual({ type: "ack", bytes: 2n ** 64n - 1n });
-    expect(() => decodeFrame(map({ type: type("drop"), id: u64(2n ** 63n) }))).toThrowError("id must be a non-negative integer");
+    // An id past 2^53 is an integer, but not one a client can count with exactly: the bound is named.
+    expect(() => decodeFrame(map({ type: type("drop"), id: u64(2n ** 63n) }))).toThrowError("id must be a non-negative integer below 2^53");
   });
 
   it("a frame in a Uint8Array's own ArrayBuffer, whatever offset the socket's buffer would have", () => {
@@ -196,7 +197,7 @@ describe("badFrameAnswer", () => {
   });
 
   it("answers an error frame, with its code, where there is no call id to fault", () => {
-    expect(answer({ type: "call", id: -1, topic: "greet" })).toEqual({ type: "error", code: Code.BadRequest, codeName: "BadRequest", error: "bad frame: id must be a non-negative integer" });
+    expect(answer({ type: "call", id: -1, topic: "greet" })).toEqual({ type: "error", code: Code.BadRequest, codeName: "BadRequest", error: "bad frame: id must be a non-negative integer below 2^53" });
     expect(answer(5)).toMatchObject({ type: "error", codeName: "BadRequest", error: "bad frame: a frame is a msgpack map" });
     // Not a call: the client made no call by that id.
     expect(answer({ type: "reply", id: 1 })).toMatchObject({ type: "error", codeName: "BadRequest" });
