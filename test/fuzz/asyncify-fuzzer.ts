@@ -39,6 +39,7 @@ import { Pipe } from "../../src/pipe.js";
 import { type Wasi, type WasiOptions, wasiImports } from "../../src/wasi.js";
 import { asyncifiedGuest, LAYOUT, MAX_ACTIONS, meterImports, type Op, OPS } from "./asyncify-guest.js";
 import { Rng } from "./rng.js";
+import { EVENT, wasiWrites } from "./wasi-writes.js";
 
 export interface AsyncifyFuzzOptions {
   seed: number;
@@ -64,7 +65,6 @@ export class AsyncifyFuzzFailure extends Error {
 
 const PAGE = 65536;
 const SUBSCRIPTION = 48;
-const EVENT = 32;
 /** The asyncify buffer of a module without wasm_bus_malloc: one page (src/instance/asyncify.ts). */
 const BUFFER_BYTES = PAGE;
 /** Deep enough to overflow the buffer (a frame of the guest's descent saves 44 bytes): that error, never below SAFE_DEPTH. */
@@ -73,8 +73,6 @@ const TOO_DEEP = 1600;
 const WEIGHTS: Record<Op, number> = { fd_read: 6, fd_write: 6, poll_oneoff: 6, random_get: 1, clock_time_get: 1, args_sizes_get: 1, fd_fdstat_get: 1, fd_fdstat_set_flags: 1, sched_yield: 0.5, proc_exit: 0.1 };
 /** Ops whose output bytes differ from the twin's by nature: random bytes, the time. */
 const UNEQUAL: Partial<Record<Op, true>> = { random_get: true, clock_time_get: true };
-
-type Region = [ptr: number, len: number];
 
 interface Action {
   op: Op;
@@ -311,7 +309,7 @@ export async function runAsyncifyFuzz(opts: AsyncifyFuzzOptions): Promise<Asynci
       if (twin.length !== after.length) fail(`memory is ${after.length} bytes; the twin's ${twin.length}`);
       const data = driver.data;
       const skip = (i: number) => data !== undefined && i >= data && i < data + BUFFER_BYTES;
-      const regions = writes(c.name, c.given, c.before);
+      const regions = wasiWrites(c.name, c.given, c.before);
       const inRegion = (i: number) => regions.some(([p, l]) => i >= p && i - p < l);
       for (const i of differing(after, twin, c.before)) {
         if (skip(i)) continue;
@@ -597,38 +595,5 @@ function* differing(a: Uint8Array, b: Uint8Array, c: Uint8Array): Generator<numb
     const x = a.subarray(at, end);
     if (Buffer.compare(x, b.subarray(at, end)) === 0 && (at >= c.length ? x.every((v) => v === 0) : Buffer.compare(x, c.subarray(at, end)) === 0)) continue;
     for (let i = at; i < end; i++) yield i;
-  }
-}
-
-/** The buffers `name` may write, from its arguments (u32) and what memory held before the call. */
-function writes(name: Op, given: (number | bigint)[], before: Uint8Array): Region[] {
-  const u = (i: number) => Number(given[i]) >>> 0;
-  const vecs = (at: number, count: number): Region[] => {
-    const out: Region[] = [];
-    const view = new DataView(before.buffer);
-    for (let i = 0; i < Math.min(count, 4096); i++) {
-      const p = at + i * 8;
-      if (p + 8 > before.length) break;
-      out.push([view.getUint32(p, true), view.getUint32(p + 4, true)]);
-    }
-    return out;
-  };
-  switch (name) {
-    case "fd_read":
-      return [...vecs(u(1), u(2)), [u(3), 4]];
-    case "fd_write":
-      return [[u(3), 4]];
-    case "poll_oneoff":
-      return [[u(1), u(2) * EVENT], [u(3), 4]];
-    case "random_get":
-      return [[u(0), u(1)]];
-    case "clock_time_get":
-      return [[u(2), 8]];
-    case "args_sizes_get":
-      return [[u(0), 4], [u(1), 4]];
-    case "fd_fdstat_get":
-      return [[u(1), 24]];
-    default:
-      return [];
   }
 }

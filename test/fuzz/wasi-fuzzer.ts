@@ -30,6 +30,7 @@ import { MAX_LINE, type Wasi, type WasiOptions, wasiImports } from "../../src/wa
 import { WASI_FUNCTIONS } from "../../src/wasi/functions.js";
 import { MAX_WRITE_LINES } from "../../src/wasi/stdio.js";
 import { Rng } from "./rng.js";
+import { EVENT, type Region, wasiWrites } from "./wasi-writes.js";
 
 export interface WasiFuzzOptions {
   seed: number;
@@ -115,11 +116,8 @@ const SIGS: Record<string, string> = {
 const WEIGHTS: Record<string, number> = { fd_close: 0.3, fd_renumber: 0.6, fd_write: 14, fd_read: 8, poll_oneoff: 8, fd_pread: 3, fd_pwrite: 3, random_get: 3, args_get: 3, environ_get: 3, clock_time_get: 3, fd_fdstat_get: 3, fd_filestat_get: 2, fd_fdstat_set_flags: 2, fd_readdir: 2, proc_exit: 0.2 };
 
 const SUBSCRIPTION = 48;
-const EVENT = 32;
 const PAGE = 65536;
 const MAX_ERRNO = defs.ERRNO_NOTCAPABLE;
-
-type Region = [ptr: number, len: number];
 
 /** One process: its memory, its WASI, and what the fuzzer knows it should see. */
 interface Proc {
@@ -296,75 +294,6 @@ export async function runWasiFuzz(opts: WasiFuzzOptions): Promise<WasiFuzzReport
     return [at, n];
   };
 
-  /** The buffers `name` may write, from its (u32) arguments and what memory held before the call. */
-  const outs = (name: string, a: (number | bigint)[], before: Uint8Array): Region[] => {
-    const u = (i: number) => Number(a[i]) >>> 0;
-    const vecs = (at: number, n: number): Region[] => {
-      const out: Region[] = [];
-      const view = new DataView(before.buffer);
-      for (let i = 0; i < Math.min(n, 100_000); i++) {
-        const p = at + i * 8;
-        if (p + 8 > before.length) break;
-        out.push([view.getUint32(p, true), view.getUint32(p + 4, true)]);
-      }
-      return out;
-    };
-    const total = (list: Uint8Array[]) => list.reduce((s, e) => s + e.length, 0);
-    switch (name) {
-      case "args_sizes_get":
-      case "environ_sizes_get":
-        return [[u(0), 4], [u(1), 4]];
-      case "args_get":
-        return [[u(0), proc.argv.length * 4], [u(1), total(proc.argv)]];
-      case "environ_get":
-        return [[u(0), proc.environ.length * 4], [u(1), total(proc.environ)]];
-      case "clock_res_get":
-        return [[u(1), 8]];
-      case "clock_time_get":
-        return [[u(2), 8]];
-      case "fd_fdstat_get":
-        return [[u(1), 24]];
-      case "fd_filestat_get":
-        return [[u(1), 64]];
-      case "fd_prestat_get":
-        return [[u(1), 8]];
-      case "fd_prestat_dir_name":
-        return [[u(1), u(2)]];
-      case "fd_pread":
-        return [...vecs(u(1), u(2)), [u(4), 4]];
-      case "fd_read":
-        return [...vecs(u(1), u(2)), [u(3), 4]];
-      case "fd_pwrite":
-        return [[u(4), 4]];
-      case "fd_write":
-        return [[u(3), 4]];
-      case "fd_readdir":
-        return [[u(1), u(2)], [u(4), 4]];
-      case "fd_seek":
-        return [[u(3), 8]];
-      case "fd_tell":
-        return [[u(1), 8]];
-      case "path_filestat_get":
-        return [[u(4), 64]];
-      case "path_open":
-        return [[u(8), 4]];
-      case "path_readlink":
-        return [[u(3), u(4)], [u(5), 4]];
-      case "poll_oneoff":
-        return [[u(1), u(2) * EVENT], [u(3), 4]];
-      case "random_get":
-        return [[u(0), u(1)]];
-      case "sock_accept":
-        return [[u(2), 4]];
-      case "sock_recv":
-        return [...vecs(u(1), u(2)), [u(4), 4], [u(5), 2]];
-      case "sock_send":
-        return [[u(4), 4]];
-      default:
-        return [];
-    }
-  };
-
   /** Changed bytes outside every region: the first one, if any. */
   const stray = (before: Uint8Array, after: Uint8Array, regions: Region[]): number | undefined => {
     if (Buffer.compare(before.subarray(0, after.length), after.subarray(0, before.length)) === 0) return undefined;
@@ -480,7 +409,7 @@ export async function runWasiFuzz(opts: WasiFuzzOptions): Promise<WasiFuzzReport
     // Before `before`: fdstat writes (and puts back) a scratch record.
     const fdsOpen = name.startsWith("path_") && fds.every((f) => fdstat(proc, f)[0] !== defs.ERRNO_BADF);
     const before = new Uint8Array(proc.memory.buffer).slice();
-    const regions = outs(name, args, before);
+    const regions = wasiWrites(name, args, before, proc);
     const consumed = proc.stdin.consumed;
     const linesBefore = proc.lines;
     const fn = proc.wasi.imports[name] as (...a: (number | bigint)[]) => unknown;
