@@ -1,6 +1,10 @@
 /// <reference types="node" />
 // Hostile: kept-alive calls three deep (a grandchild under a child under a parent), the top one
-// ended by the guest or by its server, many times over on one instance held to few handles.
+// ended by the guest or by its server, many times over on one instance held to few handles. A
+// call under one that ends ends with it (docs/abi.md, `call`), answered or not: the guest hears
+// wasm_bus_error (Aborted), and its handle goes. Answered, it once heard nothing (BusCall.drop
+// tells the sink only of a pending call), and its handle stayed in the guest's table, under
+// limits.maxHandles, for as long as the instance lived.
 import { describe, expect, it } from "vitest";
 import { Code, Format } from "../../src/abi.js";
 import { Runtime } from "../../src/runtime.js";
