@@ -274,7 +274,8 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
 
   /**
    * A client's live call, kept until it ends however it does: its reply, a fault, a drop, or its
-   * parent's end (a kept-alive call under it that was answered hears nothing else of that).
+   * parent's end. The call's end says so, not its sink: the client's own drop of an answered
+   * kept-alive call tells the sink nothing.
    */
   #keep(sid: string, id: number, call: BusCall) {
     this.#callsOf(sid).set(id, call);
