@@ -9,7 +9,7 @@ import { budgetLeft, msgpackFault, sawProto } from "./msgpack-scan.js";
 import { wholeFloatsAsIntegers } from "./msgpack-ints.js";
 import { INT_KEYED, intKeysAsIntegers } from "./msgpack-keys.js";
 import { withSignedZeros } from "./msgpack-sign.js";
-import { fromBin, isWide, WIDE_INT, widesAsBins, widesFromBins } from "./msgpack-wide.js";
+import { fromBin, isWide, WIDE_INT, type Wide, widesAsBins, widesFromBins } from "./msgpack-wide.js";
 import { setOwn } from "./own.js";
 import { FLOAT, holds, memberType, type Schema } from "./schema.js";
 import { binText } from "./token-walk.js";
@@ -203,7 +203,7 @@ function objects(v: unknown, schema: Schema | undefined): unknown {
     const wide = inner && "map" in inner && isWide(inner.map[0]) ? inner.map[0] : undefined;
     const out: Record<string, unknown> = {};
     for (const [k, x] of v) {
-      const key = wide && k instanceof Uint8Array ? String(fromBin(sixteen(k, wide), wide)) : keyText(k);
+      const key = wide && k instanceof Uint8Array ? wideKeyDigits(k, wide) : keyText(k);
       setOwn(out, key, objects(x, typeOf(key)));
     }
     return out;
@@ -211,10 +211,10 @@ function objects(v: unknown, schema: Schema | undefined): unknown {
   return Array.isArray(v) ? v.map((x, i) => objects(x, typeOf(i))) : v;
 }
 
-/** A bin key where the types say u128 or i128, refused unless it has rmp-serde's 16 bytes (rmp-serde: "LengthMismatch(16)"). */
-function sixteen(k: Uint8Array, type: string): Uint8Array {
+/** The digits of a bin key where the types say u128 or i128; refused unless it has rmp-serde's 16 bytes (rmp-serde: "LengthMismatch(16)"). */
+function wideKeyDigits(k: Uint8Array, type: Wide): string {
   if (k.length !== 16) throw new Error(`a map's ${type} key is a bin of ${k.length} bytes, where rmp-serde writes 16`);
-  return k;
+  return String(fromBin(k, type));
 }
 
 function keyText(k: unknown): string {

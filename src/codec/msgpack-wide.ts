@@ -17,7 +17,7 @@ const WIDE = { u128: [0n, 2n ** 128n - 1n], i128: [-(2n ** 127n), 2n ** 127n - 1
 const U64_MAX = 2n ** 64n - 1n;
 const I64_MIN = -(2n ** 63n);
 
-type Wide = keyof typeof WIDE;
+export type Wide = keyof typeof WIDE;
 export const isWide = (schema: Schema): schema is Wide => schema === "u128" || schema === "i128";
 
 /** A u128 or i128 anywhere but a map's key (./msgpack-keys.ts writes those, index.ts reads them). */
