@@ -12,7 +12,7 @@ import { errorResponse } from "../src/http/errors.js";
 import { socketProtocol } from "../src/http/guard.js";
 import type { Durable, Guest, GuestOptions, Saved } from "../src/instance/guest.js";
 import type { SavedCall } from "../src/instance/snapshot.js";
-import type { Limits } from "../src/manifest.js";
+import { DEFAULT_LIMITS, type Limits } from "../src/manifest.js";
 import { type LoadedModule, moduleOf } from "../src/registry.js";
 import type { ModuleEntry } from "../src/runtime.js";
 import { createRuntime } from "../src/worker-runtime.js";
@@ -21,7 +21,8 @@ import { Snapshots } from "./snapshots.js";
 import { closeBack, closeReason } from "./sockets.js";
 import { BadFrame, type ClientFrame, FRAME_OVERHEAD, badFrameAnswer, decodeFrame, encodeFrame, errorFrame, faultFrame, type ServerFrame } from "./frames.js";
 import { newState, saveState, stateOf } from "./socket-attachment.js";
-import { acknowledge, behind, sendCounted } from "./unacked.js";
+import { caughtUp, sendBounded } from "./socket-bound.js";
+import { acknowledge, behind } from "./unacked.js";
 
 type CallFrame = Extract<ClientFrame, { type: "call" }>;
 
@@ -78,7 +79,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     if (saved) this.#restore(saved);
     // No snapshot (its last save failed): the calls its sockets held are gone with the instance,
     // and their clients must hear it rather than wait for a reply that never comes.
-    else this.#endUnheld(this.#sockets(), "the session's instance was lost with its Durable Object (it had no snapshot to restore): call again");
+    else this.#endUnheld(this.#sockets(), "the session's instance was lost with its Durable Object (it had no snapshot to restore): call again", DEFAULT_LIMITS);
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -119,6 +120,8 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer) {
+    // Closed for being too far behind (socket-bound.ts): its calls are dropped, and what it sent since is not read.
+    if (ws.readyState !== WebSocket.OPEN) return;
     // No instance can serve the socket (its module is gone, or it traps starting): it closes with
     // why, which its client gives its calls, instead of leaving every frame unanswered.
     const unserved = (err: unknown) => ws.close(1011, closeReason(BusError.from(err).message));
@@ -141,7 +144,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     }
     // An ack needs no instance: none is made to count one (a session that woke has restored its
     // snapshot already, in the constructor; one without a snapshot stays without an instance).
-    if (!(frame instanceof BadFrame) && frame.type === "ack") return this.#acked(ws, frame.bytes);
+    if (!(frame instanceof BadFrame) && frame.type === "ack") return this.#acked(ws, frame.bytes, limits);
     try {
       await this.#ensureGuest();
     } catch (err) {
@@ -149,40 +152,57 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     }
     const { sid } = stateOf(ws);
     const live = (id: number) => this.#calls.get(sid)?.has(id) === true;
-    if (frame instanceof BadFrame) return send(ws, badFrameAnswer(frame, live));
+    const send = (frame: ServerFrame) => this.#send(ws, frame, limits);
+    if (frame instanceof BadFrame) return send(badFrameAnswer(frame, live));
     if (frame.type === "drop") {
       const call = this.#calls.get(sid)?.get(frame.id);
-      if (!call) return send(ws, faultFrame(frame.id, BusError.of("InvalidHandle", `no live call ${frame.id} to drop`)));
+      if (!call) return send(faultFrame(frame.id, BusError.of("InvalidHandle", `no live call ${frame.id} to drop`)));
       this.#forget(sid, frame.id);
       call.drop("dropped by the WebSocket client");
       return;
     }
     // Not a fault with that id: its client would end the live call, whose reply is still to come.
     if (live(frame.id)) {
-      return send(ws, errorFrame(BusError.of("InvalidHandle", `call id ${frame.id} is in use by a live call of this socket, which goes on: this call frame is refused (an id is free again once its call ends)`)));
+      return send(errorFrame(BusError.of("InvalidHandle", `call id ${frame.id} is in use by a live call of this socket, which goes on: this call frame is refused (an id is free again once its call ends)`)));
     }
     // Held to the module's limit before any guest runs, exactly as an HTTP body: one client's
     // oversized call fails alone instead of breaking the instance every member shares.
     if (frame.payload.length > limits.requestBytes) {
-      return send(ws, faultFrame(frame.id, BusError.of("LimitExceeded", `request of ${frame.payload.length} bytes is over the limit of ${limits.requestBytes}`)));
+      return send(faultFrame(frame.id, BusError.of("LimitExceeded", `request of ${frame.payload.length} bytes is over the limit of ${limits.requestBytes}`)));
     }
     // The host's services are for modules, as over HTTP: a client that could name them would
     // sleep, log and spawn inside this object outside any module's limits.
-    if (frame.wapm === OS_WAPM) return send(ws, faultFrame(frame.id, osNotServed("a WebSocket")));
+    if (frame.wapm === OS_WAPM) return send(faultFrame(frame.id, osNotServed("a WebSocket")));
+    // A client that neither reads nor acks what it was sent would have its replies pile up in the
+    // object every member shares: past the bound its calls are refused before any guest runs.
+    const buffer = limits.socketBufferBytes;
+    if (behind(ws, stateOf(ws)) > buffer) {
+      return send(
+        faultFrame(frame.id, BusError.of("LimitExceeded", `this client is more than limits.socketBufferBytes (${buffer}) behind: it has not read, or not acknowledged with {type: "ack", bytes}, what it was sent; ack it, then call again`)),
+      );
+    }
     const cap = socketCallCap(limits);
     if ((this.#calls.get(sid)?.size ?? 0) >= cap) {
-      return send(ws, faultFrame(frame.id, BusError.of("LimitExceeded", `this socket holds ${cap} live calls already, its limit (a sixteenth of the module's maxHandles): end some first`)));
+      return send(faultFrame(frame.id, BusError.of("LimitExceeded", `this socket holds ${cap} live calls already, its limit (a sixteenth of the module's maxHandles): end some first`)));
     }
     this.#start(ws, sid, frame);
   }
 
-  /** A client's ack of the bytes it received; a bad one gets an error frame, and changes nothing. */
-  #acked(ws: WebSocket, received: unknown) {
+  /**
+   * A client's ack of the bytes it received; a bad one gets an error frame, and changes nothing.
+   * One that brings it back under its bound gets the count of error frames it was not sent.
+   */
+  #acked(ws: WebSocket, received: unknown, limits: Limits) {
     const state = stateOf(ws);
     try {
       acknowledge(state, received, "ack.bytes");
     } catch (err) {
-      return send(ws, errorFrame(err));
+      return this.#send(ws, errorFrame(err), limits);
+    }
+    try {
+      caughtUp(ws, state, limits.socketBufferBytes, errorBytes);
+    } catch {
+      // the client went away; its close handler drops its calls
     }
     saveState(ws, state);
   }
@@ -227,12 +247,12 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     const calls = this.#callsOf(sid);
     const parent = frame.parent === undefined ? undefined : calls.get(frame.parent);
     if (frame.parent !== undefined && !parent) {
-      return send(ws, faultFrame(frame.id, BusError.of("InvalidHandle", `parent ${frame.parent} is not a live call`)));
+      return this.#send(ws, faultFrame(frame.id, BusError.of("InvalidHandle", `parent ${frame.parent} is not a live call`)), manifest.limits);
     }
     // Held to the topic's request type as an HTTP body is, so the module sees the same requests
     // either way. A frame the routing refuses (no such module or topic) is left to it, with its words.
     const refused = this.#refusedRequest(module, frame);
-    if (refused) return send(ws, faultFrame(frame.id, refused));
+    if (refused) return this.#send(ws, faultFrame(frame.id, refused), manifest.limits);
     const call = this.#runtime.start(
       frame.wapm ?? module,
       frame.topic,
@@ -253,10 +273,10 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
   #sink(ws: WebSocket, sid: string, id: number, limits: Limits): CallSink {
     return {
       finish: (reply) => {
-        send(ws, { type: "reply", id, format: formatName(reply.format)!, payload: reply.data });
+        this.#send(ws, { type: "reply", id, format: formatName(reply.format)!, payload: reply.data }, limits);
       },
       fail: (err) => {
-        send(ws, faultFrame(id, err));
+        this.#send(ws, faultFrame(id, err), limits);
       },
       callback: (topic, payload) => {
         // Backpressure: a client that does not read (or does not acknowledge what it read:
@@ -266,7 +286,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
         if (behind(ws, stateOf(ws)) > buffer) {
           throw BusError.of("LimitExceeded", `callback ${topic}: the client has more than limits.socketBufferBytes (${buffer}) of this socket's frames unsent or unacknowledged`);
         }
-        send(ws, { type: "callback", id, topic, format: formatName(payload.format)!, payload: payload.data });
+        this.#send(ws, { type: "callback", id, topic, format: formatName(payload.format)!, payload: payload.data }, limits);
         return Code.Success;
       },
     };
@@ -352,7 +372,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
       this.#snapshots.clear();
       console.warn(`session of ${saved.state.module}: its snapshot could not be restored: ${BusError.from(err).message}`);
     }
-    this.#endUnheld(sockets, "the session's instance was restored without this call (it was not held when last saved): call again");
+    this.#endUnheld(sockets, "the session's instance was restored without this call (it was not held when last saved): call again", module?.manifest.limits ?? DEFAULT_LIMITS);
   }
 
   /** The hibernated sockets, by their key. */
@@ -361,12 +381,12 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
   }
 
   /** The calls on record that the instance does not hold (or that could not be restored) end with a fault frame. */
-  #endUnheld(sockets: Map<string, WebSocket>, reason: string) {
+  #endUnheld(sockets: Map<string, WebSocket>, reason: string, limits: Limits) {
     for (const { sid, id } of this.ctx.storage.sql.exec<{ sid: string; id: number }>("SELECT sid, id FROM live_calls").toArray()) {
       if (this.#calls.get(sid)?.has(id)) continue;
       this.ctx.storage.sql.exec("DELETE FROM live_calls WHERE sid = ? AND id = ?", sid, id);
       const ws = sockets.get(sid);
-      if (ws) send(ws, faultFrame(id, BusError.of("Aborted", reason)));
+      if (ws) this.#send(ws, faultFrame(id, BusError.of("Aborted", reason)), limits);
     }
   }
 
@@ -398,6 +418,23 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     this.ctx.storage.sql.exec("DELETE FROM live_calls WHERE sid = ? AND id = ?", sid, id);
   }
 
+  /**
+   * A frame to a client, counted in its attachment, which outlives hibernation as the count must;
+   * held to the client's bound (socket-bound.ts): an error frame waits out a client past it, and a
+   * client past twice it is closed, which drops its calls as any close does.
+   */
+  #send(ws: WebSocket, frame: ServerFrame, limits: Limits) {
+    const state = stateOf(ws);
+    try {
+      const sent = sendBounded(ws, state, limits.socketBufferBytes, encodeFrame(frame), errorBytes, frame.type === "error");
+      saveState(ws, state);
+      // Not from inside this send, which may be a call's own end: its calls are dropped once it is over.
+      if (sent === "closed") queueMicrotask(() => this.#closed(ws));
+    } catch {
+      // the client went away; its close handler drops its calls
+    }
+  }
+
   #closed(ws: WebSocket) {
     const { sid } = stateOf(ws);
     for (const call of this.#calls.get(sid)?.values() ?? []) call.drop("the WebSocket closed");
@@ -413,13 +450,5 @@ function splitKey(key: string): [sid: string, id: number] {
   return [key.slice(0, at), Number(key.slice(at + 1))];
 }
 
-/** A frame to a client, counted in its attachment, which outlives hibernation as the count must. */
-function send(ws: WebSocket, frame: ServerFrame) {
-  const state = stateOf(ws);
-  try {
-    sendCounted(ws, state, encodeFrame(frame));
-    saveState(ws, state);
-  } catch {
-    // the client went away; its close handler drops its calls
-  }
-}
+/** An error frame as a session's client reads it. */
+const errorBytes = (err: BusError) => encodeFrame(errorFrame(err));

@@ -1,7 +1,8 @@
 import { BusError } from "../src/errors.js";
 import type { Pipe } from "../src/pipe.js";
 import type { Process, ProcessInfo } from "../src/process.js";
-import { acknowledge, behind, noBytes, type SocketBytes, sendCounted } from "./unacked.js";
+import { type BoundedBytes, caughtUp, type Sent, sendBounded } from "./socket-bound.js";
+import { acknowledge, behind, noBytes, sendCounted } from "./unacked.js";
 
 // The WebSockets attached to a process (GET /processes/:id/attach): frames out to each, with the
 // count of what a slow one missed; stdin frames in. BusProcess decides when they attach and end;
@@ -15,7 +16,7 @@ interface Client {
   dropped: number;
   acks: boolean;
   want?: number;
-  bytes: SocketBytes;
+  bytes: BoundedBytes;
 }
 
 /**
@@ -23,32 +24,60 @@ interface Client {
  * unsent bytes where the platform counts them, else those it has not acknowledged). A client more
  * than `limit()` bytes behind misses frames (only a guest that cannot wait gets that far ahead:
  * BusProcess holds one that can), counted; once it has caught up it gets one stderr line saying
- * how many it missed, before the next frame.
+ * how many it missed, before the next frame. Every frame to a client is held to that bound
+ * (socket-bound.ts): error frames wait out a client past it, counted, and a client past twice it
+ * is closed (1008) and leaves at once, so the process waits for it no more.
  */
 export class Clients {
   #sockets = new Map<WebSocket, Client>();
   constructor(readonly limit: () => number) {}
 
   add(ws: WebSocket, acks = false) {
-    this.#sockets.set(ws, { dropped: 0, acks, bytes: noBytes() });
+    this.#sockets.set(ws, { dropped: 0, acks, bytes: { ...noBytes(), unsent: 0 } });
   }
 
-  /** A frame to one client, counted; false where it went away. */
-  sendTo(ws: WebSocket, frame: string): boolean {
+  /** Whether `ws` is still attached: not once it closed, or was closed for being too far behind. */
+  has(ws: WebSocket): boolean {
+    return this.#sockets.has(ws);
+  }
+
+  /** The last lines, to a client that attached: held to its bound as the lines that follow are. */
+  replay(ws: WebSocket, frames: string[]) {
+    const state = this.#sockets.get(ws);
+    if (state) this.#lines(ws, state, frames, this.limit(), false);
+  }
+
+  /** An error frame answering a client's frame: not sent while the client is past its bound, only counted. */
+  sendError(ws: WebSocket, err: BusError) {
     const state = this.#sockets.get(ws);
     try {
-      if (state) sendCounted(ws, state.bytes, frame);
-      else ws.send(frame);
-      return true;
+      if (state) this.#send(ws, state, errorText(err), true);
     } catch {
-      return false;
+      // Where the process ended and closed the socket while the client's frame was on its way (it
+      // crossed the end frame), the send fails: the end frame and the close said it.
     }
   }
 
-  /** A client's `{"received": n}`: BadRequest, changing nothing, where n is no count of what it was sent. */
+  /**
+   * A client's `{"received": n}`: BadRequest, changing nothing, where n is no count of what it was
+   * sent. One that brings it back under its bound gets the count of error frames it was not sent.
+   */
   received(ws: WebSocket, received: unknown) {
     const state = this.#sockets.get(ws);
-    if (state) acknowledge(state.bytes, received, "received");
+    if (!state) return;
+    acknowledge(state.bytes, received, "received");
+    try {
+      caughtUp(ws, state.bytes, this.limit(), errorText);
+    } catch {
+      // it went away
+    }
+  }
+
+  /** The one place a frame goes to an attached client: a client closed for being too far behind leaves at once. */
+  #send(ws: WebSocket, state: Client, frame: string, isError = false): Sent {
+    const sent = sendBounded(ws, state.bytes, this.limit(), frame, errorText, isError);
+    if (sent === "closed") this.#sockets.delete(ws);
+    return sent;
   }
 
   /**
@@ -76,7 +105,7 @@ export class Clients {
     if (state.want === undefined || count < state.want) return;
     state.want = undefined;
     try {
-      sendCounted(ws, state.bytes, JSON.stringify({ stdin_taken: count }));
+      this.#send(ws, state, JSON.stringify({ stdin_taken: count }));
     } catch {
       // it went away: nothing to ack
     }
@@ -100,22 +129,31 @@ export class Clients {
   /** Frames (JSON text) to every client; `always`: the end frame, sent whatever is unsent. */
   send(frames: string[], always = false) {
     const limit = this.limit();
-    for (const [ws, state] of this.#sockets) {
-      try {
-        for (const frame of frames) {
-          if (!always && behind(ws, state.bytes) > limit) {
-            state.dropped++;
-            continue;
-          }
-          if (state.dropped) {
-            sendCounted(ws, state.bytes, JSON.stringify({ stream: "stderr", line: `[wasm-bus] ${state.dropped} lines dropped: this client read too slowly` }));
-            state.dropped = 0;
-          }
-          sendCounted(ws, state.bytes, frame);
+    for (const [ws, state] of this.#sockets) this.#lines(ws, state, frames, limit, always);
+  }
+
+  /** A line to a client; `last`: the end frame (and the count before it), which goes whatever is unsent, as the close follows it and nothing more can. */
+  #put(ws: WebSocket, state: Client, frame: string, last: boolean): Sent {
+    if (!last) return this.#send(ws, state, frame);
+    sendCounted(ws, state.bytes, frame);
+    return "sent";
+  }
+
+  #lines(ws: WebSocket, state: Client, frames: string[], limit: number, always: boolean) {
+    try {
+      for (const frame of frames) {
+        if (!always && behind(ws, state.bytes) > limit) {
+          state.dropped++;
+          continue;
         }
-      } catch {
-        // a client that went away misses the frames; the rest still get them
+        if (state.dropped) {
+          if (this.#put(ws, state, JSON.stringify({ stream: "stderr", line: `[wasm-bus] ${state.dropped} lines dropped: this client read too slowly` }), always) === "closed") return;
+          state.dropped = 0;
+        }
+        if (this.#put(ws, state, frame, always) === "closed") return;
       }
+    } catch {
+      // a client that went away misses the frames; the rest still get them
     }
   }
 }
@@ -137,13 +175,15 @@ export interface StdinCount {
  * write to stdin and its close (a snapshot must hold them: BusProcess). A client that asked for
  * acks gets the first at once where all stdin taken so far is stored (else with the save that
  * stores it), then one after each frame it wrote or closed with (the save after it). `replay`:
- * the frames it gets first (the last lines), counted as every frame to it is.
+ * the frames it gets first (the last lines), held to its bound as the lines after them are.
  */
 export function attachClient(clients: Clients, ws: WebSocket, process: () => Process | undefined, stdinChanged: () => void, acks?: StdinCount, replay: string[] = []) {
   clients.add(ws, acks !== undefined);
-  for (const frame of replay) clients.sendTo(ws, frame);
+  clients.replay(ws, replay);
   if (acks) clients.awaitAck(ws, acks.taken(), acks.stored());
   ws.addEventListener("message", (e) => {
+    // Closed for being too far behind: what it sent since is not taken.
+    if (!clients.has(ws)) return;
     if (!input(process(), clients, ws, e.data)) return;
     // Not `stored` now: a close is not stored until the save after it, even where no byte came.
     if (acks) clients.awaitAck(ws, acks.taken(), undefined);
@@ -173,7 +213,7 @@ const TEXT_FRAMES =
  * A frame from an attached client: stdin; true where it wrote or closed it. What the process has
  * not read yet is held to its module's `limits.stdinBytes`: a write past it is refused
  * (LimitExceeded), not buffered. Every frame that does nothing gets an error frame, `{"error",
- * "code", "codeName"}`, and the socket stays open: BadRequest for a frame of the wrong shape,
+ * "code", "codeName"}` (not while the client is past its bound: Clients.sendError), and the socket stays open: BadRequest for a frame of the wrong shape,
  * InvalidHandle for stdin once it is closed or the process has ended (as the HTTP routes answer a
  * process that is not running). A second close is no error: stdin is closed, as asked. An ack of
  * what the client received (`{"received": n}`) is no input: it goes to `clients`, whatever the
@@ -191,10 +231,7 @@ function input(process: Process | undefined, clients: Clients, ws: WebSocket, me
     if (frame.close) stdin.close();
     return true;
   } catch (err) {
-    const e = BusError.from(err);
-    // Where the process ended and closed the socket while this frame was on its way (it crossed
-    // the end frame), the send fails: the end frame and the close said it.
-    clients.sendTo(ws, JSON.stringify({ error: e.message, code: e.code, codeName: e.codeName }));
+    clients.sendError(ws, BusError.from(err));
     return false;
   }
 }
@@ -228,4 +265,9 @@ function openStdin(process: Process | undefined): Pipe {
     throw BusError.of("InvalidHandle", `${process ? `process ${process.info.id}` : "the process"} is not running (${process?.info.status ?? "gone"}): it takes no more input`);
   }
   return process.stdin;
+}
+
+/** An error frame as an attached client reads it. */
+function errorText(e: BusError): string {
+  return JSON.stringify({ error: e.message, code: e.code, codeName: e.codeName });
 }

@@ -1,4 +1,4 @@
-import type { SocketBytes } from "./unacked.js";
+import type { BoundedBytes } from "./socket-bound.js";
 
 /** What a session's socket keeps through hibernation. */
 export interface Attachment {
@@ -7,10 +7,12 @@ export interface Attachment {
   /** The bytes sent to it and those its client acknowledged (unacked.ts); absent on a socket accepted before they were counted. */
   sent?: number;
   acked?: number;
+  /** Error frames it was not sent for being past its bound (socket-bound.ts); absent where none. */
+  unsent?: number;
 }
 
 /** A socket's key and its bytes, as its attachment keeps them. */
-export type SocketState = Required<Attachment> & SocketBytes;
+export type SocketState = Required<Attachment> & BoundedBytes;
 
 /**
  * Each socket's attachment as last written, so that a frame reads its counts from memory: reading
@@ -26,8 +28,8 @@ const states = new WeakMap<WebSocket, SocketState>();
 export function stateOf(ws: WebSocket): SocketState {
   let state = states.get(ws);
   if (!state) {
-    const { sid, sent = 0, acked = 0 } = ws.deserializeAttachment() as Attachment;
-    states.set(ws, (state = { sid, sent, acked }));
+    const { sid, sent = 0, acked = 0, unsent = 0 } = ws.deserializeAttachment() as Attachment;
+    states.set(ws, (state = { sid, sent, acked, unsent }));
   }
   return state;
 }
@@ -43,7 +45,7 @@ export function saveState(ws: WebSocket, state: SocketState): void {
 
 /** A new socket's state: its key, nothing sent. */
 export function newState(ws: WebSocket, sid: string): void {
-  const state: SocketState = { sid, sent: 0, acked: 0 };
+  const state: SocketState = { sid, sent: 0, acked: 0, unsent: 0 };
   saveState(ws, state);
   states.set(ws, state);
 }

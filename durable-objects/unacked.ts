@@ -1,12 +1,13 @@
 import { BusError } from "../src/errors.js";
 
 // How far behind the client of one server socket is, the one measure every socket bound uses
-// (a process's attached clients, a session's callbacks). The platform's `bufferedAmount` where it
-// is a number; workerd does not always have it (cloudflare/workerd#988: undefined on a socket
-// whose client is in the same workerd, as in the workers tests), and then it is what the client
-// has not acknowledged: the bytes sent to it less the bytes it says it received. A client that
-// never acknowledges is held to the same bound: everything sent to it stays unacknowledged
-// (docs/host.md, "How far behind a client is", says so, and why).
+// (every frame to a process's attached client or a session's client: socket-bound.ts). The
+// platform's `bufferedAmount` where it is a number; workerd does not always have it
+// (cloudflare/workerd#988: undefined on a socket whose client is in the same workerd, as in the
+// workers tests), and then it is what the client has not acknowledged: the bytes sent to it less
+// the bytes it says it received. A client that never acknowledges is held to the same bound:
+// everything sent to it stays unacknowledged (docs/host.md, "How far behind a client is", says
+// so, and why).
 
 /** What was sent to one socket and what its client acknowledged, in bytes, since it opened. */
 export interface SocketBytes {

@@ -132,7 +132,11 @@ describe("an attached client is as far behind as it has not acknowledged", () =>
     const all = client.received();
     client.ws.send(JSON.stringify({ received: all }));
     client.ws.send(JSON.stringify({ received: all - 1 }));
-    client.ws.send(JSON.stringify({ received: all, stdin: "x" }));
+    await expect.poll(() => client.frames.filter((f) => f.error)).toHaveLength(1);
+    // That error frame is more than socketBufferBytes (100): the client acks it before it sends
+    // the next bad frame, whose error frame would otherwise wait until it did.
+    client.ws.send(JSON.stringify({ received: client.received() }));
+    client.ws.send(JSON.stringify({ received: client.received(), stdin: "x" }));
     await expect.poll(() => client.frames.filter((f) => f.error)).toHaveLength(2);
     const [backwards, withStdin] = client.frames.filter((f) => f.error);
     expect(backwards).toMatchObject({ codeName: "BadRequest", error: expect.stringContaining(`is ${all - 1}, less than the ${all} acknowledged before`) });

@@ -32,7 +32,7 @@ describe("a session socket's counts", () => {
       saveState(s.ws, state);
     }
     expect(s.calls).toEqual({ reads: 0, writes: 6 });
-    expect(s.attachment()).toEqual({ sid: "sid-1", sent: 50, acked: 0 });
+    expect(s.attachment()).toEqual({ sid: "sid-1", sent: 50, acked: 0, unsent: 0 });
   });
 
   it("after a wake (the same attachment on a new socket object), are what was last written", () => {
@@ -43,19 +43,19 @@ describe("a session socket's counts", () => {
     state.acked = 2;
     saveState(before.ws, state);
     const woken = socket(before.attachment());
-    expect(stateOf(woken.ws)).toEqual({ sid: "sid-2", sent: 3, acked: 2 });
+    expect(stateOf(woken.ws)).toEqual({ sid: "sid-2", sent: 3, acked: 2, unsent: 0 });
     expect(stateOf(woken.ws)).toBe(stateOf(woken.ws));
     expect(woken.calls.reads).toBe(1);
   });
 
   it("of a socket accepted before they were counted (an attachment with its key alone) start at none", () => {
-    expect(stateOf(socket({ sid: "old" }).ws)).toEqual({ sid: "old", sent: 0, acked: 0 });
+    expect(stateOf(socket({ sid: "old" }).ws)).toEqual({ sid: "old", sent: 0, acked: 0, unsent: 0 });
   });
 
   it("are each socket's own", () => {
     const [a, b] = [socket({ sid: "a" }), socket({ sid: "b" })];
     sendCounted(a.ws, stateOf(a.ws), new Uint8Array(7));
     expect(stateOf(a.ws).sent).toBe(7);
-    expect(stateOf(b.ws)).toEqual({ sid: "b", sent: 0, acked: 0 });
+    expect(stateOf(b.ws)).toEqual({ sid: "b", sent: 0, acked: 0, unsent: 0 });
   });
 });

@@ -1,0 +1,58 @@
+import { BusError } from "../src/errors.js";
+import { closeBack, closeReason } from "./sockets.js";
+import { behind, type SocketBytes, sendCounted } from "./unacked.js";
+
+// The bound on how far behind a server socket's client may fall (limits.socketBufferBytes), held
+// for every frame the server sends it, not only those the module or the process makes: what a
+// client's own frames make the server send (error frames, faults, replies, acks of stdin) grows
+// the object's memory as much, and that memory is every other client's too. Checked before each
+// frame goes, where the growth happens: a session's and an attachment's frames all go through here.
+
+/** A socket's bytes, and the error frames it was not sent for being past its bound. */
+export interface BoundedBytes extends SocketBytes {
+  unsent: number;
+}
+
+/** Past this many times its bound a socket is closed: the last resort against a client that neither reads nor acks. */
+const CLOSE_AT = 2;
+
+/** How a socket's protocol writes an error frame. */
+export type ErrorFrame = (err: BusError) => string | Uint8Array;
+
+/** What happened to a frame: it went, it was held back (an error frame past the bound), or the socket was closed instead. */
+export type Sent = "sent" | "held" | "closed";
+
+/**
+ * Sends `frame` to a socket whose client may be `bound` bytes behind. An error frame (`error`:
+ * one that answers a client's frame and ends no call) is not sent while the client is past the
+ * bound, only counted; once it is back under, the next frame is preceded by one error frame
+ * saying how many were not. Any other frame goes, up to twice the bound: a client past that is
+ * closed (1008) instead, and gets nothing more. Throws where the socket does (it went away).
+ */
+export function sendBounded(ws: WebSocket, bytes: BoundedBytes, bound: number, frame: string | Uint8Array, error: ErrorFrame, isError = false): Sent {
+  const late = behind(ws, bytes);
+  if (late > CLOSE_AT * bound) {
+    closeBack(ws, 1008, closeReason(`more than twice limits.socketBufferBytes (${bound}) unread or unacknowledged: closed`));
+    return "closed";
+  }
+  if (late > bound) {
+    if (!isError) return send(ws, bytes, frame);
+    bytes.unsent++;
+    return "held";
+  }
+  caughtUp(ws, bytes, bound, error);
+  return send(ws, bytes, frame);
+}
+
+/** A client back under its bound (it acked, or its buffer drained) is told how many error frames it was not sent. */
+export function caughtUp(ws: WebSocket, bytes: BoundedBytes, bound: number, error: ErrorFrame): void {
+  if (!bytes.unsent || behind(ws, bytes) > bound) return;
+  const n = bytes.unsent;
+  bytes.unsent = 0;
+  sendCounted(ws, bytes, error(BusError.of("LimitExceeded", `${n} error frame${n === 1 ? " was" : "s were"} not sent: this client was more than limits.socketBufferBytes (${bound}) behind (unread, or unacknowledged)`)));
+}
+
+function send(ws: WebSocket, bytes: BoundedBytes, frame: string | Uint8Array): Sent {
+  sendCounted(ws, bytes, frame);
+  return "sent";
+}
