@@ -13,12 +13,12 @@
 // the median of the per-sample ratios (this tree / ref). The socket I/O to the clients is in the
 // count, on loopback: bench/chat-fanout.mjs is the runtime's part alone.
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { out, root } from "./lib/paths.mjs";
 import { median } from "./lib/stats.mjs";
-import { bundleWorker, cpuNs, freePort, serveWorkerd } from "./lib/workerd.mjs";
+import { bundleWorker, busWorker, cpuNs, freePort, serveWorkerd } from "./lib/workerd.mjs";
 
 const require = createRequire(import.meta.url);
 const WebSocket = require("ws");
@@ -38,23 +38,6 @@ rmSync(tree, { recursive: true, force: true }); // a tree a stopped run left beh
 execFileSync("git", ["worktree", "prune"], { cwd: root });
 execFileSync("git", ["worktree", "add", "--detach", tree, ref], { cwd: root, stdio: "ignore" });
 
-/** A side's Worker in the config: its bundle (dir/<name>), its objects on SQLite in state-<name>. */
-const worker = (name) => `const ${name} :Workerd.Worker = (
-  modules = [ (name = "index.js", esModule = embed "${name}/index.js"),
-${readdirSync(join(dir, name)).filter((f) => f.endsWith(".wasm")).map((f) => `    (name = "${f}", wasm = embed "${name}/${f}"),`).join("\n")}
-  ],
-  compatibilityDate = "2026-11-01",
-  bindings = [
-    (name = "PROCESSES", durableObjectNamespace = "BusProcess"),
-    (name = "SESSIONS", durableObjectNamespace = "BusSession"),
-    (name = "STORES", durableObjectNamespace = "BusStore"),
-    (name = "PROCESS_RETENTION_MS", text = "3600000"),
-  ],
-  durableObjectNamespaces = [
-${["BusProcess", "BusSession", "BusStore"].map((c) => `    (className = "${c}", uniqueKey = "session-fanout-${name}-${c}", enableSql = true),`).join("\n")}
-  ],
-  durableObjectStorage = (localDisk = "state-${name}"),
-);`;
 
 /** A member of room `room` on `port`, joined; `onCallback` hears each callback it gets. */
 async function member(port, room, i, onCallback) {
@@ -127,7 +110,7 @@ const config :Workerd.Config = (
   services = [ ${sides.map((s) => `(name = "${s}", worker = .${s}), (name = "state-${s}", disk = (path = ${JSON.stringify(join(dir, `state-${s}`))}, writable = true))`).join(", ")} ],
   sockets = [ ${sides.map((s) => `(name = "${s}", address = "127.0.0.1:${ports[s]}", http = (), service = "${s}")`).join(", ")} ],
 );
-${sides.map(worker).join("\n")}
+${sides.map((s) => busWorker(s, { dir, at: s, key: `session-fanout-${s}`, storage: `state-${s}` })).join("\n")}
 `);
   const up = async () => (await Promise.all(sides.map((s) => fetch(`http://127.0.0.1:${ports[s]}/modules`)))).every((r) => r.ok);
   child = await serveWorkerd(dir, join(dir, "config.capnp"), up, "session-fanout");

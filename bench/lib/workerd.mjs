@@ -1,4 +1,4 @@
-// What the sections that run workerd itself share (7 cpu, 8 snapshot): a Worker bundled by
+// What the benches that run workerd itself share (sections 7 cpu and 8 snapshot, session-fanout.mjs): a Worker bundled by
 // wrangler as it deploys, a free port on 127.0.0.1, the workerd binary serving a config
 // until it answers (no Miniflare, no wrangler dev proxy in front), and the CPU time its process spent.
 import { execFileSync, spawn } from "node:child_process";
@@ -65,4 +65,34 @@ export function cpuNs(pid) {
     }
   }
   return total;
+}
+
+const CLASSES = ["BusProcess", "BusSession", "BusStore"];
+
+/**
+ * The project's Worker in a workerd config, as the constant `name`: its bundle (index.js and its
+ * .wasm modules, in `dir`'s folder `at`), wrangler.toml's bindings, and its three Durable Object
+ * classes on SQLite (uniqueKey `${key}-<class>`), stored in the disk service `storage`. Written
+ * here once for every bench that serves it, so each runs the same Worker wrangler.toml declares.
+ */
+export function busWorker(name, { dir, at = "", key, storage }) {
+  const path = (f) => (at ? `${at}/${f}` : f);
+  const wasm = readdirSync(join(dir, at)).filter((f) => f.endsWith(".wasm"));
+  return `const ${name} :Workerd.Worker = (
+  modules = [
+    (name = "index.js", esModule = embed "${path("index.js")}"),
+${wasm.map((f) => `    (name = "${f}", wasm = embed "${path(f)}"),`).join("\n")}
+  ],
+  compatibilityDate = "2026-11-01",
+  bindings = [
+    (name = "PROCESSES", durableObjectNamespace = "BusProcess"),
+    (name = "SESSIONS", durableObjectNamespace = "BusSession"),
+    (name = "STORES", durableObjectNamespace = "BusStore"),
+    (name = "PROCESS_RETENTION_MS", text = "3600000"),
+  ],
+  durableObjectNamespaces = [
+${CLASSES.map((c) => `    (className = "${c}", uniqueKey = "${key}-${c}", enableSql = true),`).join("\n")}
+  ],
+  durableObjectStorage = (localDisk = "${storage}"),
+);`;
 }

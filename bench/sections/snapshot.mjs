@@ -33,14 +33,14 @@
 // registered with its SHA-256 as build/registry.ts registers it, so a restore checks the hash
 // as it does in workerd.
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { addGlobalAccess } from "../../scripts/wasm-globals.mjs";
 import { accept, assertNoProblems, makeRuntime, projectModule } from "../lib/bus.mjs";
 import { guest, out, root } from "../lib/paths.mjs";
-import { bundleWorker, freePort, serveWorkerd } from "../lib/workerd.mjs";
+import { bundleWorker, busWorker, freePort, serveWorkerd } from "../lib/workerd.mjs";
 import { measure, median, now, ratio } from "../lib/stats.mjs";
 import { atMost, SNAPSHOT_TARGETS } from "../lib/targets.mjs";
 
@@ -389,33 +389,14 @@ function workerdRows(result, w) {
 
 // ---- workerd: a session woken after a restart ---------------------------------
 
-/** The project's Worker (wrangler.toml: the app and its Durable Objects), bundled as wrangler deploys it. */
-/** A workerd config for it: wrangler.toml's bindings, its objects on SQLite, their storage in `state`. */
+/** A workerd config serving the project's Worker (its bundle in `dir`) on `port`, its objects' storage in `state`. */
 function writeConfig(dir, state, port) {
-  const wasm = readdirSync(dir).filter((f) => f.endsWith(".wasm"));
-  const classes = ["BusProcess", "BusSession", "BusStore"];
   const config = `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [ (name = "bus", worker = .bus), (name = "state", disk = (path = ${JSON.stringify(state)}, writable = true)) ],
   sockets = [ (name = "bus", address = "127.0.0.1:${port}", http = (), service = "bus") ],
 );
-const bus :Workerd.Worker = (
-  modules = [
-    (name = "index.js", esModule = embed "index.js"),
-${wasm.map((f) => `    (name = "${f}", wasm = embed "${f}"),`).join("\n")}
-  ],
-  compatibilityDate = "2026-11-01",
-  bindings = [
-    (name = "PROCESSES", durableObjectNamespace = "BusProcess"),
-    (name = "SESSIONS", durableObjectNamespace = "BusSession"),
-    (name = "STORES", durableObjectNamespace = "BusStore"),
-    (name = "PROCESS_RETENTION_MS", text = "3600000"),
-  ],
-  durableObjectNamespaces = [
-${classes.map((c) => `    (className = "${c}", uniqueKey = "wasm-bus-bench-${c}", enableSql = true),`).join("\n")}
-  ],
-  durableObjectStorage = (localDisk = "state"),
-);
+${busWorker("bus", { dir, key: "wasm-bus-bench", storage: "state" })}
 `;
   const file = join(dir, "config.capnp");
   writeFileSync(file, config);
