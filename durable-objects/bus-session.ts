@@ -78,8 +78,13 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     const saved = this.#snapshots.load();
     if (saved) this.#restore(saved);
     // No snapshot (its last save failed): the calls its sockets held are gone with the instance,
-    // and their clients must hear it rather than wait for a reply that never comes.
-    else this.#endUnheld(this.#sockets(), "the session's instance was lost with its Durable Object (it had no snapshot to restore): call again", DEFAULT_LIMITS);
+    // and their clients must hear it rather than wait for a reply that never comes. Held to their
+    // module's bound, read here without an await, not the default one: a smaller one would close
+    // a client its module lets be that far behind.
+    else {
+      const served = this.#runtime.modules.get(ctx.storage.kv.get<string>("module") ?? "");
+      this.#endUnheld(this.#sockets(), "the session's instance was lost with its Durable Object (it had no snapshot to restore): call again", served?.manifest.limits ?? DEFAULT_LIMITS);
+    }
   }
 
   override async fetch(request: Request): Promise<Response> {

@@ -1,7 +1,7 @@
 // socketBufferBytes holds for every frame a client can make the server send, over real sockets in
 // workerd (where how far behind a client is, is what it has not acknowledged): error frames wait
 // out a client past the bound, its calls are refused there, and past twice the bound it is closed.
-import { env as testEnv } from "cloudflare:test";
+import { env as testEnv, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { pack } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { modules } from "../build/registry.js";
@@ -9,7 +9,7 @@ import { setProcessModules } from "../durable-objects/bus-process.js";
 import { setSessionModules } from "../durable-objects/bus-session.js";
 import type { ModuleEntry } from "../src/runtime.js";
 import type { Env } from "../src/env.js";
-import { open } from "./bus-socket.js";
+import { type Frame, open } from "./bus-socket.js";
 import { processStub } from "./worker.js";
 
 const BOUND = 512;
@@ -20,7 +20,9 @@ function tight(entry: ModuleEntry, bytes: number): ModuleEntry {
   return { ...entry, manifest: { ...manifest, limits: { ...manifest.limits, socketBufferBytes: bytes } } };
 }
 
-const registry = { ...modules, "chat-tight": tight(modules.chat!, BOUND), "countdown-tight": tight(modules.countdown!, BOUND) };
+// Past the default bound's twice (2 MiB): a session that wakes without its snapshot must hold its clients to this one.
+const WIDE = 4 << 20;
+const registry = { ...modules, "chat-tight": tight(modules.chat!, BOUND), "chat-wide": tight(modules.chat!, WIDE), "countdown-tight": tight(modules.countdown!, BOUND) };
 setProcessModules(registry);
 setSessionModules(registry);
 const env = testEnv as unknown as Env;
@@ -115,6 +117,36 @@ describe("a session's socket is held to socketBufferBytes for every frame", () =
     expect(c.received()).toBeLessThan(BOUND);
     c.ws.close(1000, "done");
     expect((await c.closed).code).toBe(1000);
+  });
+});
+
+describe("a session that wakes without its snapshot holds its clients to their module's bound", () => {
+  it("a client within its module's bound, but past twice the default one, gets the faults of its lost calls and stays open", { timeout: 60_000 }, async () => {
+    const name = `chat-wide/wake-${crypto.randomUUID().slice(0, 8)}`;
+    const stub = env.SESSIONS.get(env.SESSIONS.idFromName(name));
+    const c = await open(`/bus/${name}`, (path, init) => stub.fetch(`http://bus.test${path}`, init));
+    const closed = new Promise<Frame>((resolve) => c.ws.addEventListener("close", (e) => resolve({ type: `closed ${e.code}` })));
+    c.call(1, "join", { name: "c" }, { keepalive: true });
+    expect((await c.next((f) => f.id === 1 && f.type !== "callback")).type).toBe("reply");
+    // Its own posts come back to it as callbacks, which it never acks: 2.4 MiB behind, under WIDE.
+    const text = "x".repeat(800 << 10);
+    for (let i = 0; i < 3; i++) {
+      c.call(2 + i, "post", { text }, { parent: 1 });
+      expect(c.json(await c.next((f) => f.id === 2 + i && f.type === "reply"))).toEqual({ delivered: 1 });
+    }
+    expect(c.received()).toBeGreaterThan(2 * (1 << 20));
+    expect(c.received()).toBeLessThan(WIDE);
+    c.frames.length = 0;
+    // Its snapshot lost: the join the object held is gone with the instance when it wakes.
+    await runInDurableObject(stub, (_o, state) => {
+      for (const table of ["snapshot", "snapshot_pages", "snapshot_stream", "snapshot_bytes"]) state.storage.sql.exec(`DELETE FROM ${table}`);
+    });
+    await evictDurableObject(stub);
+    // The drop wakes it; its answer comes after the fault of the lost join.
+    c.ws.send(pack({ type: "drop", id: 99 }));
+    expect(await Promise.race([c.next((f) => f.id === 99, 10_000).catch((e: Error) => ({ type: e.message })), closed])).toMatchObject({ type: "fault", codeName: "InvalidHandle" });
+    expect(c.frames).toEqual([expect.objectContaining({ type: "fault", id: 1, codeName: "Aborted", error: expect.stringContaining("no snapshot to restore") })]);
+    c.ws.close(1000, "done");
   });
 });
 
