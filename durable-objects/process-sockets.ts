@@ -94,8 +94,8 @@ export class Clients {
 
   /**
    * A save stored stdin up to `count`: {"stdin_taken": count} to each client that asked for acks
-   * and waits for that far. Sent whatever is unsent: one per frame taken at most, so they grow no
-   * faster than the client's own frames.
+   * and waits for that far. Sent past the bound (one per frame taken at most, so they grow no
+   * faster than the client's own frames), but not past twice it: socket-bound.ts closes it there.
    */
   stored(count: number) {
     for (const [ws, state] of this.#sockets) this.#ack(ws, state, count);

@@ -6,7 +6,8 @@ import { behind, type SocketBytes, sendCounted } from "./unacked.js";
 // for every frame the server sends it, not only those the module or the process makes: what a
 // client's own frames make the server send (error frames, faults, replies, acks of stdin) grows
 // the object's memory as much, and that memory is every other client's too. Checked before each
-// frame goes, where the growth happens: a session's and an attachment's frames all go through here.
+// frame goes, where the growth happens: a session's and an attachment's frames all go through here,
+// but for a process's end frame, which the close follows (process-sockets.ts: Clients.send).
 
 /** A socket's bytes, and the error frames it was not sent for being past its bound. */
 export interface BoundedBytes extends SocketBytes {
@@ -23,7 +24,7 @@ export type ErrorFrame = (err: BusError) => string | Uint8Array;
 export type Sent = "sent" | "held" | "closed";
 
 /**
- * Sends `frame` to a socket whose client may be `bound` bytes behind. An error frame (`error`:
+ * Sends `frame` to a socket whose client may be `bound` bytes behind. An error frame (`isError`:
  * one that answers a client's frame and ends no call) is not sent while the client is past the
  * bound, only counted; once it is back under, the next frame is preceded by one error frame
  * saying how many were not. Any other frame goes, up to twice the bound: a client past that is
