@@ -64,6 +64,22 @@ describe("a session's socket is held to socketBufferBytes for every frame", () =
     c.ws.close(1000, "done");
   });
 
+  it("the count of error frames not sent outlives an eviction: the client that acks after it is told all of them", async () => {
+    const name = room();
+    const c = await member(name);
+    const N = 100;
+    for (let i = 0; i < N; i++) c.ws.send("not msgpack");
+    await settle(c, 9999);
+    const seen = c.frames.filter((f) => f.type === "error").length;
+    expect(seen).toBeLessThan(N);
+    c.frames.length = 0;
+    // A fresh object: the count it has is the one the socket's attachment kept.
+    await evictDurableObject(session(name));
+    c.ack();
+    expect(await c.next((f) => f.type === "error")).toMatchObject({ codeName: "LimitExceeded", error: expect.stringContaining(`${N - seen} error frames were not sent`) });
+    c.ws.close(1000, "done");
+  });
+
   it("a client that never acks has its calls refused past the bound (LimitExceeded), is closed past twice it, and its neighbour is served throughout", { timeout: 30_000 }, async () => {
     const name = room();
     const [flooder, neighbour] = [await member(name), await member(name)];
