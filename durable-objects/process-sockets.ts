@@ -73,7 +73,7 @@ export class Clients {
     }
   }
 
-  /** The one place a frame goes to an attached client: a client closed for being too far behind leaves at once. */
+  /** A frame to an attached client, but for the end frame (#put): one closed for being too far behind leaves at once, so the process waits for it no more. */
   #send(ws: WebSocket, state: Client, frame: string, isError = false): Sent {
     const sent = sendBounded(ws, state.bytes, this.limit(), frame, errorText, isError);
     if (sent === "closed") this.#sockets.delete(ws);
