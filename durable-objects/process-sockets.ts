@@ -213,9 +213,9 @@ const TEXT_FRAMES =
  * A frame from an attached client: stdin; true where it wrote or closed it. What the process has
  * not read yet is held to its module's `limits.stdinBytes`: a write past it is refused
  * (LimitExceeded), not buffered. Every frame that does nothing gets an error frame, `{"error",
- * "code", "codeName"}` (not while the client is past its bound: Clients.sendError), and the socket stays open: BadRequest for a frame of the wrong shape,
- * InvalidHandle for stdin once it is closed or the process has ended (as the HTTP routes answer a
- * process that is not running). A second close is no error: stdin is closed, as asked. An ack of
+ * "code", "codeName"}` (not while the client is past its bound: Clients.sendError), and the
+ * socket stays open: BadRequest for a frame of the wrong shape, InvalidHandle for stdin once it
+ * is closed or the process has ended (as the HTTP routes answer a process that is not running). A second close is no error: stdin is closed, as asked. An ack of
  * what the client received (`{"received": n}`) is no input: it goes to `clients`, whatever the
  * process's state, and a bad one gets BadRequest.
  */
