@@ -11,7 +11,7 @@ import { INT_KEYED, intKeysAsIntegers } from "./msgpack-keys.js";
 import { withSignedZeros } from "./msgpack-sign.js";
 import { fromBin, isWide, WIDE_INT, type Wide, widesAsBins, widesFromBins } from "./msgpack-wide.js";
 import { setOwn } from "./own.js";
-import { FLOAT, holds, memberType, type Schema } from "./schema.js";
+import { FLOAT, holds, memberType, type Schema, unwrapOption } from "./schema.js";
 import { binText } from "./token-walk.js";
 
 export { decodeJson, encodeJson, stringifyJson } from "./json.js";
@@ -195,10 +195,10 @@ const NOT_A_KEY = /^Invalid property type for record/;
  * refused, as rmp-serde refuses it. A bin that is not UTF-8, an array or a map, is no key of the
  * bus's types, and is refused.
  */
-function objects(v: unknown, schema: Schema | undefined): unknown {
-  while (typeof schema === "object" && "option" in schema) schema = schema.option;
-  const inner = typeof schema === "object" ? schema : undefined;
-  const typeOf = (key: string | number) => (inner && memberType(inner, key)) ?? undefined;
+function objects(v: unknown, schema: Schema | null | undefined): unknown {
+  const s = unwrapOption(schema);
+  const inner = typeof s === "object" ? s : undefined;
+  const typeOf = (key: string | number) => inner && memberType(inner, key);
   if (v instanceof Map) {
     const wide = inner && "map" in inner && isWide(inner.map[0]) ? inner.map[0] : undefined;
     const out: Record<string, unknown> = {};

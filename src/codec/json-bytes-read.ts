@@ -8,7 +8,7 @@ import { asBytes } from "./bincode.js";
 import { BYTES_BY_HAND, piece, SCRATCH_KEPT, text } from "./json-bytes.js";
 import { type JsonKernel, jsonKernel, KERNEL_BASE } from "./json-kernel.js";
 import { setOwn } from "./own.js";
-import { type Schema, variantOf } from "./schema.js";
+import { type Schema, unwrapOption, variantOf } from "./schema.js";
 import { copyOf } from "./small-bytes.js";
 
 /** Where a long byte array was cut out of the text: a string of U+0000 (written as its escape) and the array's index. */
@@ -203,7 +203,7 @@ function marked(s: string, arrays: Uint8Array[]): Uint8Array | undefined {
  * bytes and arrays of numbers anywhere else, as JSON.parse would have made them.
  */
 export function restore(value: unknown, schema: Schema | undefined, arrays: Uint8Array[]): unknown {
-  while (schema !== undefined && typeof schema !== "string" && "option" in schema) schema = schema.option;
+  schema = unwrapOption(schema);
   if (typeof value === "string") {
     const bytes = marked(value, arrays);
     if (bytes) return schema === "bytes" ? bytes : Array.from(bytes);

@@ -4,7 +4,7 @@
  * value read from them has lost (a key given twice, `1.0` read as 1), then ask the topic's types
  * what is declared there.
  */
-import { memberType, type Schema } from "./schema.js";
+import { memberType, type Schema, unwrapOption } from "./schema.js";
 
 /**
  * Where a value is: the container holding it and its key or index there (none for the root),
@@ -34,18 +34,13 @@ export function showPlace(root: string, place: Place): string {
 
 /** The type at a place, options unwrapped; worked out once a place. */
 export function typeAt(place: Place, schema: Schema): Schema | undefined {
-  if (place.type === undefined) place.type = (place.up ? unwrap(inner(typeAt(place.up, schema), place.seg!)) : unwrap(schema)) ?? null;
+  if (place.type === undefined) place.type = (place.up ? unwrapOption(inner(typeAt(place.up, schema), place.seg!)) : unwrapOption(schema)) ?? null;
   return place.type ?? undefined;
-}
-
-function unwrap(s: Schema | null | undefined): Schema | undefined {
-  while (s && typeof s === "object" && "option" in s) s = s.option;
-  return s ?? undefined;
 }
 
 /** The type of a container's member (memberType), through the options around the container. */
 function inner(s: Schema | null | undefined, seg: string | number): Schema | undefined {
-  s = unwrap(s);
+  s = unwrapOption(s);
   // bytes given as an array: serde reads each element as a u8
   if (s === "bytes") return typeof seg === "number" ? "u8" : undefined;
   return s === undefined || typeof s === "string" ? undefined : (memberType(s, seg) ?? undefined);

@@ -41,6 +41,12 @@ export interface TopicSpec {
  * transcoded by the topic's types, or refused: raw bytes have no types to be transcoded by, either
  * way. A format that is none of the four is never taken as it is.
  */
+/** The type inside the options around `schema`, if any (undefined for none, or for null: a unit's). */
+export function unwrapOption(schema: Schema | null | undefined): Schema | undefined {
+  while (schema && typeof schema === "object" && "option" in schema) schema = schema.option;
+  return schema ?? undefined;
+}
+
 /**
  * The type of a container's member `key` (an index of a seq or tuple, a struct's field, a map's
  * key, an enum's variant), or undefined where the schema says none: a field the struct does not
