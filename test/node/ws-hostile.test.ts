@@ -342,6 +342,39 @@ describe("hostile clients beside a good one (real sockets)", () => {
     good.close(1000, "done");
   });
 
+  // One socket's backlog is its own: a client that sends a burst of costly calls (posts to a room
+  // it fills with its own joins, each one fanned out to every member) does not put them ahead of
+  // another client's call sent just after. Nothing in the session queues frames across sockets:
+  // workerd reads each socket's frames in turn, and this holds that nothing comes to.
+  it("a session: one socket's burst of costly calls does not hold back another socket's call sent after it", { timeout: 120_000 }, async () => {
+    const path = `${origin.replace("http", "ws")}/bus/chat/burst-${Date.now() % 1e6}`;
+    const JOINS = CALL_CAP - 1;
+    const POSTS = 200;
+    const burst = await opened(path);
+    const burstFrames: BusFrame[] = [];
+    burst.on("message", (data) => burstFrames.push(packr.unpack(data as Buffer) as BusFrame));
+    const send = (ws: WebSocket, id: number, topic: string, body: unknown, extra: Record<string, unknown> = {}) =>
+      ws.send(packr.pack({ type: "call", id, topic, format: "json", payload: enc.encode(JSON.stringify(body)), ...extra }));
+    for (let id = 1; id <= JOINS; id++) send(burst, id, "join", { name: `b${id}` }, { keepalive: true });
+    await until(() => (burstFrames.filter((f) => f.type === "reply").length === JOINS ? true : undefined), GOOD_MS * 4, () => `${JOINS} joins answered`);
+    const good = await opened(path);
+    const goodFrames: BusFrame[] = [];
+    good.on("message", (data) => goodFrames.push(packr.unpack(data as Buffer) as BusFrame));
+    send(good, 1, "join", { name: "good" }, { keepalive: true });
+    await until(() => goodFrames.find((f) => f.id === 1 && f.type === "reply"), GOOD_MS, () => "the good join's reply");
+
+    // Each post reaches JOINS + 1 members: some milliseconds each, seconds for the burst in order.
+    for (let i = 0; i < POSTS; i++) send(burst, 1000 + i, "post", { text: "x" }, { parent: 1 });
+    send(good, 2, "post", { text: "after the burst" }, { parent: 1 });
+    const answer = await until(() => goodFrames.find((f) => f.id === 2 && (f.type === "reply" || f.type === "fault")), GOOD_MS, () => "the good post's answer");
+    const ahead = burstFrames.filter((f) => typeof f.id === "number" && f.id >= 1000 && (f.type === "reply" || f.type === "fault")).length;
+    expect(answer.type).toBe("reply");
+    expect(ahead, `posts of the burst answered before the good client's post`).toBeLessThan(POSTS / 2);
+    // The rest of the burst is not read once its socket closes; its joins leave the room with it.
+    burst.close(1000, "done");
+    good.close(1000, "done");
+  });
+
   it(`a process attachment (upcase): seed ${SEED}, ${ACTIONS} hostile actions; the good client's lines whole and in order, limits refused with LimitExceeded as they are hit`, { timeout: 120_000 }, async () => {
     const r = new Rng(SEED ^ 0x5a5a);
     const res = await fetch(`${origin}/processes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ module: "upcase" }) });
