@@ -101,10 +101,10 @@ export const LIMIT_MAXIMA: Readonly<Record<keyof Limits, { most: number; why: st
   // bytes for the lightest, a reserved one): 2^20 of them are about 50 MB of the isolate's 128 MB.
   maxHandles: { most: 1 << 20, why: "the handles an isolate's 128 MB can hold beside its instances" },
   // Nothing is held for a log line (it goes to console.log at once): the budget bounds what one
-  // instance sends to the account's logs, and Workers Logs records at most 256 KB of an
-  // invocation. A budget past one invocation's is for long-lived instances (a process over many
-  // alarms, a pooled instance over many requests); 16 MiB is 64 invocations' whole capture.
-  logBytes: { most: 16 << 20, why: "64 invocations' worth of Workers Logs (256 KB each)", shown: "16 MiB" },
+  // entry into an instance sends to the account's logs. An entry runs inside one invocation, of
+  // which Workers Logs records at most 256 KB; `wrangler tail` and local logs see more, up to
+  // 64 times that.
+  logBytes: { most: 16 << 20, why: "64 times what Workers Logs records of one invocation (256 KB), inside which an entry runs", shown: "16 MiB" },
   // Each instance holds its memory, at least one 64 KiB page: more than 2048 of them cannot fit
   // in the isolate's 128 MB, so the pool's bound would never be reached before the isolate died.
   maxInstances: { most: 2048, why: "the instances of one 64 KiB page a Worker's 128 MB can hold" },

@@ -68,9 +68,13 @@ export class InstanceContext {
   forked = false;
   /** Set by `bind`; until then (the Wasm start section) every access to it throws IncorrectAbi. */
   #memory: GuestMemory;
-  /** Bytes logged so far, against `limits.logBytes`: kept in a snapshot, so a restore does not reset the budget. */
+  /**
+   * Bytes logged in this entry, against `limits.logBytes`: renewed with the fuel (`renew`). An
+   * entry runs inside one invocation, whose lines Workers Logs keeps up to 256 KB; a budget for the
+   * instance's whole life silenced a pooled or session instance for good after that much.
+   */
   logBytes = 0;
-  /** Sub-processes spawned so far (a process's: see childId), kept in a snapshot as logBytes is. */
+  /** Sub-processes spawned so far (a process's: see childId), kept in a snapshot. */
   subprocesses = 0;
   readonly #fuel: bigint;
   /** limits.memoryPages in bytes. */
@@ -198,7 +202,7 @@ export class InstanceContext {
     const limit = this.module.manifest.limits.logBytes;
     if (this.logBytes > limit) return;
     this.logBytes += msg.length;
-    if (this.logBytes > limit) msg = `log limit of ${limit} bytes reached; further lines from this instance are dropped`;
+    if (this.logBytes > limit) msg = `log limit of ${limit} bytes reached; further lines from this instance are dropped until its next entry (a call, a callback, a wake)`;
     this.host.log({ module: this.module.name, level: levelName(level), msg, call: this.current?.id, process: this.command?.id, stream });
   }
 
@@ -222,12 +226,14 @@ export class InstanceContext {
   }
 
   /**
-   * Sets this entry's loop budget on the runtime's one meter. Sharing one meter is sound because
-   * guests never run at the same time: every entry, and every return from a suspending import
-   * (other guests ran meanwhile), sets it afresh before guest code runs; a guest whose call import
-   * ran another one inside gets back what it had left (dispatch in ./outbound.ts).
+   * Sets this entry's budgets: its log bytes, and its loop budget on the runtime's one meter.
+   * Sharing one meter is sound because guests never run at the same time: every entry, and every
+   * return from a suspending import (other guests ran meanwhile), sets it afresh before guest code
+   * runs; a guest whose call import ran another one inside gets back what it had left (dispatch in
+   * ./outbound.ts).
    */
-  refuel() {
+  renew() {
+    this.logBytes = 0;
     if (this.module.metered) this.host.meter.fuel.value = this.#fuel;
   }
 

@@ -225,7 +225,7 @@ export class Guest {
 
   /**
    * A call taken now, inside its caller's import, on one flat path: `#enter`, and the checks of
-   * `refuel`, `checkMemory` and `#settle` for the common case, written out here (`#start` is
+   * `renew`, `checkMemory` and `#settle` for the common case, written out here (`#start` is
    * called: one place for it, as its twin here once lost a check). This is the hottest path of a
    * module-to-module call, and V8's concurrent compiler takes it tighter so: the module call went
    * from 2.10x to about 2.0x the echo (medians of six processes; each step alone moved it less
@@ -244,7 +244,7 @@ export class Guest {
     call.server = this;
     // #enter without a closure (an entry that cannot suspend returns no promise). The caller's
     // fuel comes back when its import returns (dispatch in ./outbound.ts).
-    if (this.module.metered) cx.refuel();
+    cx.renew();
     this.#depth++;
     try {
       this.#start(call, start, topic, parent, handle);
@@ -368,7 +368,7 @@ export class Guest {
 
   /** Runs guest code with fresh fuel; a trap breaks this instance and only it. */
   #enter(fn: () => unknown): void {
-    this.#cx.refuel();
+    this.#cx.renew();
     this.#depth++;
     try {
       const result = fn();
@@ -383,7 +383,7 @@ export class Guest {
 
   /** `during`: what the guest was running, for a trap's reason (a process's `_start` is no call). */
   async #enterAsync(fn: () => unknown, during?: string): Promise<void> {
-    this.#cx.refuel();
+    this.#cx.renew();
     this.#delivery.suspended++;
     try {
       await fn();

@@ -21,7 +21,7 @@ export interface Instantiated {
 export function instantiate(cx: InstanceContext, delivery: Delivery, options: WasiOptions, rested: () => void): Instantiated {
   const { module, host } = cx;
   const made: Instantiated = {};
-  const suspender = module.blocking && module.asyncify ? (made.asyncify = new Asyncify(module.name, () => cx.refuel(), rested)) : undefined;
+  const suspender = module.blocking && module.asyncify ? (made.asyncify = new Asyncify(module.name, () => cx.renew(), rested)) : undefined;
   const imports: WebAssembly.Imports = { [IMPORT_MODULE]: busImports(cx, delivery, suspender), ...envImports(cx) };
   if (module.wasi) {
     const wasi = wasiImports(options, {
@@ -37,7 +37,7 @@ export function instantiate(cx: InstanceContext, delivery: Delivery, options: Wa
     made.wasi = wasi;
   }
   if (module.metered) imports.wasm_bus_meter = { log_execution: host.meter.tick, fuel: host.meter.fuel };
-  cx.refuel(); // the start function runs metered too
+  cx.renew(); // the start function runs metered too
   const exports = new WebAssembly.Instance(module.wasm, imports).exports;
   cx.bind((suspender ? suspender.bind(exports) : exports) as unknown as GuestExports);
   return made;

@@ -56,7 +56,6 @@ export interface InstanceState {
   handles: [handle: number, entry: SavedEntry][];
   listening: string[];
   forked: boolean;
-  logBytes: number;
   /** Sub-processes spawned so far (InstanceContext.subprocesses); a snapshot saved before it was kept has none. */
   subprocesses?: number;
   wasi?: WasiState;
@@ -108,7 +107,6 @@ export function saveInstance(cx: InstanceContext): InstanceState {
     handles: cx.handles.entries().map(([h, e]) => [h, saveEntry(e)]),
     listening: [...cx.listening.keys()],
     forked: cx.forked,
-    logBytes: cx.logBytes,
     subprocesses: cx.subprocesses,
   };
 }
@@ -127,7 +125,6 @@ export function restoreMemory(cx: InstanceContext, state: InstanceState, pages: 
   cx.listening.clear();
   for (const topic of state.listening) cx.listening.set(topic, utf8.encode(topic));
   cx.forked = state.forked;
-  cx.logBytes = state.logBytes;
   cx.subprocesses = state.subprocesses ?? 0;
 }
 
