@@ -219,7 +219,7 @@ describe("the Wasm kernel against JavaScript", () => {
     }
   });
 
-  it("reads the same values, and fails alike, on arrays near the edges of its 16-byte blocks", () => {
+  it("reads the same values, and fails alike, on arrays near the edges of its 16-byte blocks", { timeout: 30_000 }, () => {
     let seed = 11;
     const random = (m: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % m;
     // what a number may be turned into: JSON that is not a byte, or is one with whitespace
