@@ -5,7 +5,7 @@
 // error frame and changes nothing.
 import { env as testEnv, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { pack } from "msgpackr";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { modules } from "../build/registry.js";
 import { modules as testGuests } from "../build/test-registry.js";
 import { setProcessModules } from "../durable-objects/bus-process.js";
@@ -185,6 +185,36 @@ describe("a session's callbacks to a client are held to what it has not acknowle
     acking.call(100, "post", { text: "again" }, { parent: 1 });
     expect(acking.json(await acking.next((f) => f.id === 100 && f.type === "reply"))).toEqual({ delivered: 2 });
     for (const c of [silent, acking]) c.ws.close(1000, "done");
+  });
+
+  it("a post whose callbacks are refused to several members logs one line saying how many, not one per member", { timeout: 30_000 }, async () => {
+    const room = `quiet-${crypto.randomUUID().slice(0, 8)}`;
+    const silent = [await member(room), await member(room), await member(room)];
+    const acking = await member(room);
+    for (const [i, c] of [...silent, acking].entries()) {
+      c.call(1, "join", { name: `m${i}` }, { keepalive: true });
+      expect((await c.next((f) => f.id === 1 && f.type !== "callback")).type).toBe("reply");
+    }
+    const warned: string[] = [];
+    const spy = vi.spyOn(console, "warn").mockImplementation((...args: unknown[]) => void warned.push(args.map(String).join(" ")));
+    let refused = 0;
+    const N = 30;
+    try {
+      for (let i = 0; i < N; i++) {
+        acking.call(2 + i, "post", { text: `message ${i}` }, { parent: 1 });
+        refused += 4 - acking.json(await acking.next((f) => f.id === 2 + i && f.type === "reply")).delivered;
+        acking.ack();
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    const lines = warned.map((w) => (JSON.parse(w) as { msg: string }).msg).filter((m) => m.includes("not delivered"));
+    expect(refused, "callbacks refused to the three silent members").toBeGreaterThan(N);
+    const counts = lines.map((m) => Number(/not delivered to (\d+) member\(s\), m[0-2] the first: code 20$/.exec(m)?.[1]));
+    expect(counts.every((n) => n >= 1 && n <= 3), lines.join("\n")).toBe(true);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(refused);
+    expect(lines.length).toBeLessThanOrEqual(N);
+    for (const c of [...silent, acking]) c.ws.close(1000, "done");
   });
 
   it("the counts outlive an eviction: a member held before it is held after it, and one that acked before it is not", { timeout: 30_000 }, async () => {
