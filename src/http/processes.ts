@@ -9,6 +9,7 @@ import { HttpError } from "./errors.js";
 import { formatOfContentType } from "./formats.js";
 import { Code, Format } from "../abi.js";
 import type { Payload } from "../codec/index.js";
+import type { CallEvents } from "../objects.js";
 import { callbackStream, wantsCallbacks } from "./callbacks.js";
 import { callPayload, payloadResponse, readBody } from "./request.js";
 
@@ -127,21 +128,25 @@ export function processRoutes(runtime: Runtime) {
       }
       throw err;
     };
-    if (!wantsCallbacks(c.req.raw)) return payloadResponse((await stub.call(topic, request).then((outcome) => unwrap(outcome)).catch(ended)) as Payload);
-    // Accept: application/x-ndjson: its callbacks, then the reply, as lines. The object sends
-    // them through a stub of `events`, which lives as long as the RPC call: until the reply.
-    return callbackStream(c.req.raw, { module: info.module, topic }, async (sink) => {
+    // The call waits as long as its caller does: one whose caller went away is dropped in the
+    // process, or it would hold the process's handles (maxHandles, shared by every caller) until
+    // the guest answers, which may be never.
+    const call = async (signal: AbortSignal, events?: CallEvents): Promise<Payload> => {
       const id = crypto.randomUUID();
       const drop = () => void stub.drop(id, "the HTTP caller went away").catch(() => {});
-      sink.signal.addEventListener("abort", drop, { once: true });
+      signal.addEventListener("abort", drop, { once: true });
       try {
-        return unwrap(await stub.call(topic, request, { id, caller: "http" }, { callback: (t, p) => codeOf(() => sink.callback(t, p)) })) as Payload;
+        return unwrap(await stub.call(topic, request, { id, caller: "http" }, events)) as Payload;
       } catch (err) {
         return await ended(err);
       } finally {
-        sink.signal.removeEventListener("abort", drop);
+        signal.removeEventListener("abort", drop);
       }
-    });
+    };
+    if (!wantsCallbacks(c.req.raw)) return payloadResponse(await call(c.req.raw.signal));
+    // Accept: application/x-ndjson: its callbacks, then the reply, as lines. The object sends
+    // them through a stub of `events`, which lives as long as the RPC call: until the reply.
+    return callbackStream(c.req.raw, { module: info.module, topic }, (sink) => call(sink.signal, { callback: (t, p) => codeOf(() => sink.callback(t, p)) }));
   });
 
   app.get("/:id/attach", async (c) => {
