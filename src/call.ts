@@ -85,6 +85,10 @@ export interface Resume {
 
 type State = "pending" | "answered" | "ended";
 
+const EMPTY = new Uint8Array(0);
+/** What a call's request becomes once its bytes are forgotten (BusCall.forgetRequest), one per format. */
+const EMPTY_PAYLOADS: readonly Payload[] = [0, 1, 2, 3].map((format) => Object.freeze({ format: format as Payload["format"], data: EMPTY }));
+
 let nextId = 1;
 
 /**
@@ -167,6 +171,17 @@ export class BusCall {
   own(): void {
     if (!this.lent) return;
     this.request = { format: this.request.format, data: this.request.data.slice() };
+    this.lent = false;
+  }
+
+  /**
+   * Forgets the request's bytes, keeping their format: the server has them (a guest, in its
+   * memory), or they were lent and must not be read again. A call its server holds (a kept-alive
+   * join) may live for days: kept, its bytes lived as long, and a session's client holds 256 such
+   * calls of up to requestBytes each, more than its object's memory.
+   */
+  forgetRequest(): void {
+    this.request = EMPTY_PAYLOADS[this.request.format] ?? { format: this.request.format, data: EMPTY };
     this.lent = false;
   }
 

@@ -138,11 +138,8 @@ export function callNow(
   outbound.lent = true;
   const refused = dispatch(cx, outbound);
   outbound.waiting = false;
-  if (outbound.lent) {
-    // Nothing may read the view once the guest runs again.
-    outbound.lent = false;
-    outbound.request = EMPTY_PAYLOADS[request.format]!;
-  }
+  // Nothing may read the view once the guest runs again.
+  if (outbound.lent) outbound.forgetRequest();
   if (refused) {
     if (reserved) cx.handles.release(handle);
     parentCall?.children.delete(outbound);
@@ -211,6 +208,3 @@ function writeOut(cx: InstanceContext, outPtr: number, ready: number, handle: nu
   out.setUint32(at + CALL_NOW_OUT.len, len, true);
 }
 
-const EMPTY = new Uint8Array(0);
-/** What a call's request becomes once the bytes it was lent are gone, one per format. */
-const EMPTY_PAYLOADS: readonly Payload[] = [0, 1, 2, 3].map((format) => Object.freeze({ format: format as Payload["format"], data: EMPTY }));

@@ -303,7 +303,7 @@ export class Guest {
    */
   #start(call: BusCall, entry: (...args: number[]) => unknown, topic: Uint8Array, parent: number, handle: number): unknown {
     if (call.ended) return void this.#cx.handles.remove(handle);
-    const data = call.request.data;
+    const { format, data } = call.request;
     const ptr = this.#cx.give(topic, data);
     // wasm_bus_malloc is guest code too: it may have ended the call (by faulting its parent).
     if (call.ended) return void this.#cx.handles.remove(handle);
@@ -312,8 +312,10 @@ export class Guest {
       this.#cx.handles.remove(handle);
       return void call.fault(badMalloc(topic.length + data.length, 0));
     }
+    // The guest has the bytes: a call it holds (a kept-alive join) keeps no copy of them in the host.
+    call.forgetRequest();
     this.#cx.current = call;
-    return entry(parent, handle, call.request.format, ptr, topic.length, ptr + topic.length, data.length);
+    return entry(parent, handle, format, ptr, topic.length, ptr + topic.length, data.length);
   }
 
   /** When the caller drops the call (or it times out), the guest hears it: wasm_bus_drop. */
