@@ -177,7 +177,10 @@ export function remoteService(module: string, topics: Readonly<Record<string, To
         reply: (payload) => void call.reply(payload),
       };
       const options: RemoteCallOptions = { id, module, keepalive: call.keepalive, parent, caller: call.caller, chain: call.chain() };
-      object.call(call.topic, call.request, options, events).then(
+      const sent = object.call(call.topic, call.request, options, events);
+      // Its bytes crossed RPC with the call: a kept-alive one keeps none of them here as long as it lives.
+      call.forgetRequest();
+      sent.then(
         (outcome) => {
           over = true;
           if (!outcome.ok) call.fault(BusError.fromJSON(outcome.error));
