@@ -312,8 +312,6 @@ export class Guest {
       this.#cx.handles.remove(handle);
       return void call.fault(badMalloc(topic.length + data.length, 0));
     }
-    // The guest has the bytes: a call it holds (a kept-alive join) keeps no copy of them in the host.
-    call.forgetRequest();
     this.#cx.current = call;
     return entry(parent, handle, format, ptr, topic.length, ptr + topic.length, data.length);
   }
@@ -322,6 +320,9 @@ export class Guest {
   #hearEnd(call: BusCall, handle: number) {
     // Ended already (answered inside wasm_bus_start, the common case): no listener to make.
     if (call.ended) return this.#heardEnd(handle);
+    // It lives on, and the guest has its bytes: a call it holds (a kept-alive join) keeps no copy
+    // of them in the host. Not before: the common case needs no forgetting.
+    call.forgetRequest();
     const heard = () => this.#heardEnd(handle);
     call.onEnd(heard);
     // Kept with the handle, so a break that hands the call over can take it back (#break).
