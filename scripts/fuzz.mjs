@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The ABI fuzzer (test/fuzz/abi-fuzzer.ts) for any seed, outside vitest:
 //
-//   npm run fuzz -- [--seed N] [--actions M] [--trace] [--runs K] [--frames | --http | --codec | --wasi | --asyncify]
+//   npm run fuzz -- [--seed N] [--actions M] [--trace] [--runs K] [--frames | --http | --kv | --codec | --wasi | --asyncify]
 //
 // --seed N      the seed (default: the CI seed, 20261124); --runs K tries N, N+1, ... N+K-1
 // --actions M   actions per run (default 10,000)
@@ -10,6 +10,8 @@
 // --strict      fails on the known findings too (KNOWN_FINDINGS in test/fuzz/abi-fuzzer.ts)
 // --frames      runs the frame fuzzer (test/frame-fuzz.test.ts, in workerd) for --seed, --actions frames
 // --http        runs the hostile-HTTP fuzzer (test/http-fuzz.test.ts, in workerd) for --seed, --actions requests
+// --kv          runs the kv fuzzer (test/kv-fuzz.test.ts, in workerd: a guest's kv.* against a model) for
+//               --seed, --actions actions
 // --codec       runs the codec fuzzers (test/unit/codec-fuzz.test.ts: JSON byte arrays read by hand
 //               against JSON.parse; test/unit/msgpack-scan.test.ts: msgpack round trips and
 //               mutations; test/unit/codec-diff.test.ts: random schemas and values through json,
@@ -57,48 +59,30 @@ const trace = args.includes("--trace");
 // as in CI; --strict fails on them too; --tolerate id,id counts just those.
 const tolerateAt = args.indexOf("--tolerate");
 
-// --frames: the frame fuzzer for GET /bus/chat (test/frame-fuzz.test.ts) instead, in workerd: the
-// seed and the frame count (--actions, default 2,000) go to build/frame-fuzz.json for the run.
-if (args.includes("--frames")) {
-  const file = join(root, "build/frame-fuzz.json");
+// --frames, --http and --kv: the fuzzers that run in workerd (test/frame-fuzz.test.ts,
+// test/http-fuzz.test.ts, test/kv-fuzz.test.ts) instead. workerd sees no environment variables:
+// the seed and the count (--actions, default 2,000) go to build/<name>-fuzz.json for each run.
+const IN_WORKERD = {
+  frames: { name: "frame", test: "test/frame-fuzz.test.ts", count: "frames", what: "frame fuzzer" },
+  http: { name: "http", test: "test/http-fuzz.test.ts", count: "requests", what: "HTTP fuzzer" },
+  kv: { name: "kv", test: "test/kv-fuzz.test.ts", count: "actions", what: "kv fuzzer" },
+};
+for (const [flag, { name, test, count, what }] of Object.entries(IN_WORKERD)) {
+  if (!args.includes(`--${flag}`)) continue;
+  const file = join(root, `build/${name}-fuzz.json`);
   let failed = 0;
   try {
     for (let s = seed; s < seed + runs; s++) {
-      writeFileSync(file, JSON.stringify({ seed: s, frames: args.includes("--actions") ? actions : 2000 }));
+      writeFileSync(file, JSON.stringify({ seed: s, [count]: args.includes("--actions") ? actions : 2000 }));
       try {
-        execFileSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "workers", "test/frame-fuzz.test.ts"], {
+        execFileSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "workers", test], {
           cwd: root,
           stdio: "inherit",
           env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
         });
       } catch {
         failed++;
-        console.error(`frame fuzzer: seed ${s} failed`);
-      }
-    }
-  } finally {
-    rmSync(file, { force: true });
-  }
-  process.exit(failed ? 1 : 0);
-}
-
-// --http: the hostile-HTTP fuzzer (test/http-fuzz.test.ts, in workerd) instead, the same way: the
-// seed and the request count (--actions, default 2,000) go to build/http-fuzz.json for the run.
-if (args.includes("--http")) {
-  const file = join(root, "build/http-fuzz.json");
-  let failed = 0;
-  try {
-    for (let s = seed; s < seed + runs; s++) {
-      writeFileSync(file, JSON.stringify({ seed: s, requests: args.includes("--actions") ? actions : 2000 }));
-      try {
-        execFileSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "workers", "test/http-fuzz.test.ts"], {
-          cwd: root,
-          stdio: "inherit",
-          env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-        });
-      } catch {
-        failed++;
-        console.error(`HTTP fuzzer: seed ${s} failed`);
+        console.error(`${what}: seed ${s} failed`);
       }
     }
   } finally {
