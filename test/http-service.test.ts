@@ -50,6 +50,15 @@ describe("http.fetch and the caller's manifest", () => {
     }
   });
 
+  it("fails a response whose host drops it before the body's end with FetchFailed, not InternalFailure or a reply of what came", async () => {
+    for (const length of ["short", "cut"]) {
+      const { reply, error } = await fetchAs("wsclient", { method: "GET", url: `${origin}/hostile/body?n=1000&length=${length}`, headers: [], body: null });
+      expect(reply, length).toBeUndefined();
+      expect(error?.codeName, length).toBe("FetchFailed");
+      expect(error?.message).toMatch(/^http\.fetch http:\/\/127\.0\.0\.1:\d+\/hostile\/body.*: the response's body broke off/);
+    }
+  });
+
   it("fails a response over limits.responseBytes with LimitExceeded", async () => {
     const { error } = await fetchAs("wsclient", { method: "GET", url: `${origin}/bytes?n=${5 << 20}`, headers: [], body: null });
     expect(error?.code).toBe(Code.LimitExceeded);

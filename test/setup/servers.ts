@@ -2,6 +2,7 @@
 import { createServer, type Server } from "node:http";
 import type { TestProject } from "vitest/node";
 import { WebSocketServer } from "ws";
+import { hostile } from "./hostile-http.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -16,6 +17,7 @@ let wss: WebSocketServer;
 export async function setup(project: TestProject) {
   server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    if (url.pathname.startsWith("/hostile/")) return void hostile(req, res, url);
     if (url.pathname === "/bytes") {
       const n = Number(url.searchParams.get("n") ?? 0);
       res.writeHead(200, { "content-type": "application/octet-stream", "x-test": "yes" });

@@ -55,7 +55,16 @@ export const http = builtin({
         if (call.signal.aborted) throw BusError.of("Aborted", "http.fetch dropped");
         throw BusError.of("FetchFailed", `http.fetch ${nameInMessage(String(url))}: ${(err as Error).message}`);
       }
-      return { status: res.status, headers: [...res.headers], body: await readCapped(res.body, res.headers.get("content-length"), limit, "http.fetch response") };
+      let body: Uint8Array;
+      try {
+        body = await readCapped(res.body, res.headers.get("content-length"), limit, "http.fetch response");
+      } catch (err) {
+        if (err instanceof BusError) throw err;
+        if (call.signal.aborted) throw BusError.of("Aborted", "http.fetch dropped");
+        // The host dropped the connection before the body's end: as much a failure to reach it as no connection.
+        throw BusError.of("FetchFailed", `http.fetch ${nameInMessage(String(url))}: the response's body broke off: ${(err as Error).message}`);
+      }
+      return { status: res.status, headers: [...res.headers], body };
     },
   },
 });

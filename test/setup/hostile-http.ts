@@ -1,0 +1,76 @@
+// Runs in Node (the global setup's HTTP server): responses a host may send http.fetch, as the
+// http.fetch fuzzer (test/http-fetch-fuzz.test.ts) asks for them in the query.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { gzipSync } from "node:zlib";
+
+/** Tokens of /hostile/hit requests: a redirect followed shows here. */
+const hits = new Set<string>();
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * /hostile/body?n&chunk&delay&length&gzip: n bytes (byte i is i % 251), in chunks of `chunk`
+ * with `delay` ms between, declared by length=exact (Content-Length), none (chunked), short
+ * (declares n, sends half, then drops the connection) or cut (chunked, half, then drops);
+ * gzip=1 sends them gzipped (Content-Length then the compressed size).
+ * /hostile/status?code: a raw status line with any code. /hostile/headers?count&size: that many
+ * headers of that size. /hostile/redirect?code&to: a redirect. /hostile/hit?token and
+ * /hostile/hits?token: whether anything followed a redirect to the hit.
+ */
+export async function hostile(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const q = (k: string) => url.searchParams.get(k) ?? "";
+  const num = (k: string) => Number(q(k) || 0);
+  switch (url.pathname) {
+    case "/hostile/body": {
+      const n = num("n");
+      let body = Buffer.from(Uint8Array.from({ length: n }, (_, i) => i % 251));
+      const headers: Record<string, string | number> = { "content-type": "application/octet-stream" };
+      if (q("gzip") === "1") {
+        body = gzipSync(body);
+        headers["content-encoding"] = "gzip";
+      }
+      const mode = q("length");
+      if (mode === "exact" || mode === "short") headers["content-length"] = body.length;
+      res.writeHead(200, headers);
+      const end = mode === "short" || mode === "cut" ? body.length >> 1 : body.length;
+      const chunk = Math.max(1, num("chunk") || body.length);
+      for (let at = 0; at < end; at += chunk) {
+        if (at && num("delay")) await sleep(num("delay"));
+        res.write(body.subarray(at, Math.min(at + chunk, end)));
+      }
+      if (end < body.length) {
+        // Let what was written go out, then drop the connection with the body unfinished.
+        await sleep(5);
+        res.socket?.destroy();
+      } else res.end();
+      return;
+    }
+    case "/hostile/status": {
+      // Written raw: Node's writeHead refuses codes outside 100..999.
+      req.socket.end(`HTTP/1.1 ${q("code")} Odd\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok`);
+      return;
+    }
+    case "/hostile/headers": {
+      const headers: [string, string][] = [];
+      for (let i = 0; i < num("count"); i++) headers.push([`x-h-${i}`, "v".repeat(num("size"))]);
+      res.writeHead(200, headers.flat());
+      res.end("ok");
+      return;
+    }
+    case "/hostile/redirect":
+      res.writeHead(num("code"), { location: q("to") });
+      res.end("moved");
+      return;
+    case "/hostile/hit":
+      hits.add(q("token"));
+      res.end("hit");
+      return;
+    case "/hostile/hits":
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ hit: hits.has(q("token")) }));
+      return;
+    default:
+      res.writeHead(404);
+      res.end();
+  }
+}
