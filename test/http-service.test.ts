@@ -59,6 +59,17 @@ describe("http.fetch and the caller's manifest", () => {
     }
   });
 
+  it("reads a gzipped response only until its decoded bytes pass limits.responseBytes: its Content-Length counts the gzip, not the body", async () => {
+    // 512 KiB that gzip makes some 2 KiB, sent 128 bytes at a time: fetch-probe's limit is 4,096.
+    const token = `gzip-${Date.now()}`;
+    const url = `${origin}/hostile/body?n=${1 << 19}&length=exact&gzip=1&chunk=128&delay=50&token=${token}`;
+    const { reply, error } = await fetchAs("fetch-probe", { method: "GET", url, headers: [], body: null });
+    expect(reply).toBeUndefined();
+    expect(error?.codeName).toBe("LimitExceeded");
+    // The read stopped at the limit: the rest was never fetched, let alone decoded and held.
+    expect(await (await fetch(`${origin}/hostile/sent?token=${token}`)).json()).toEqual({ whole: false });
+  });
+
   it("fails a response over limits.responseBytes with LimitExceeded", async () => {
     const { error } = await fetchAs("wsclient", { method: "GET", url: `${origin}/bytes?n=${5 << 20}`, headers: [], body: null });
     expect(error?.code).toBe(Code.LimitExceeded);

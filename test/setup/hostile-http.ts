@@ -5,6 +5,8 @@ import { gzipSync } from "node:zlib";
 
 /** Tokens of /hostile/hit requests: a redirect followed shows here. */
 const hits = new Set<string>();
+/** Tokens of /hostile/body requests whose body went out to its end. */
+const sentWhole = new Set<string>();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -12,7 +14,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * /hostile/body?n&chunk&delay&length&gzip: n bytes (byte i is i % 251), in chunks of `chunk`
  * with `delay` ms between, declared by length=exact (Content-Length), none (chunked), short
  * (declares n, sends half, then drops the connection) or cut (chunked, half, then drops);
- * gzip=1 sends them gzipped (Content-Length then the compressed size).
+ * gzip=1 sends them gzipped (Content-Length then the compressed size); with token=T,
+ * /hostile/sent?token=T says whether the body went out to its end (no client cancelled it).
  * /hostile/status?code: a raw status line with any code. /hostile/headers?count&size: that many
  * headers of that size. /hostile/redirect?code&to: a redirect. /hostile/hit?token and
  * /hostile/hits?token: whether anything followed a redirect to the hit.
@@ -36,13 +39,14 @@ export async function hostile(req: IncomingMessage, res: ServerResponse, url: UR
       const chunk = Math.max(1, num("chunk") || body.length);
       for (let at = 0; at < end; at += chunk) {
         if (at && num("delay")) await sleep(num("delay"));
+        if (res.destroyed) return;
         res.write(body.subarray(at, Math.min(at + chunk, end)));
       }
       if (end < body.length) {
         // Let what was written go out, then drop the connection with the body unfinished.
         await sleep(5);
         res.socket?.destroy();
-      } else res.end();
+      } else res.end(() => q("token") && sentWhole.add(q("token")));
       return;
     }
     case "/hostile/status": {
@@ -64,6 +68,10 @@ export async function hostile(req: IncomingMessage, res: ServerResponse, url: UR
     case "/hostile/hit":
       hits.add(q("token"));
       res.end("hit");
+      return;
+    case "/hostile/sent":
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ whole: sentWhole.has(q("token")) }));
       return;
     case "/hostile/hits":
       res.writeHead(200, { "content-type": "application/json" });

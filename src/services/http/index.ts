@@ -57,7 +57,10 @@ export const http = builtin({
       }
       let body: Uint8Array;
       try {
-        body = await readCapped(res.body, res.headers.get("content-length"), limit, "http.fetch response");
+        // fetch decodes a gzip or brotli body but keeps the Content-Length of its encoded bytes,
+        // which bounds nothing: 2 KB of gzip is 512 KB of body, read whole before it was refused.
+        const declared = res.headers.has("content-encoding") ? null : res.headers.get("content-length");
+        body = await readCapped(res.body, declared, limit, "http.fetch response");
       } catch (err) {
         if (err instanceof BusError) throw err;
         if (call.signal.aborted) throw BusError.of("Aborted", "http.fetch dropped");
