@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The ABI fuzzer (test/fuzz/abi-fuzzer.ts) for any seed, outside vitest:
 //
-//   npm run fuzz -- [--seed N] [--actions M] [--trace] [--runs K] [--frames | --http | --kv | --codec | --wasi | --asyncify]
+//   npm run fuzz -- [--seed N] [--actions M] [--trace] [--runs K] [--frames | --http | --kv | --fetch | --codec | --wasi | --asyncify]
 //
 // --seed N      the seed (default: the CI seed, 20261124); --runs K tries N, N+1, ... N+K-1
 // --actions M   actions per run (default 10,000)
@@ -12,6 +12,8 @@
 // --http        runs the hostile-HTTP fuzzer (test/http-fuzz.test.ts, in workerd) for --seed, --actions requests
 // --kv          runs the kv fuzzer (test/kv-fuzz.test.ts, in workerd: a guest's kv.* against a model) for
 //               --seed, --actions actions
+// --fetch       runs the http.fetch fuzzer (test/http-fetch-fuzz.test.ts, in workerd: hostile responses
+//               from a local host past the allow list) for --seed, --actions requests
 // --codec       runs the codec fuzzers (test/unit/codec-fuzz.test.ts: JSON byte arrays read by hand
 //               against JSON.parse; test/unit/msgpack-scan.test.ts: msgpack round trips and
 //               mutations; test/unit/codec-diff.test.ts: random schemas and values through json,
@@ -59,13 +61,14 @@ const trace = args.includes("--trace");
 // as in CI; --strict fails on them too; --tolerate id,id counts just those.
 const tolerateAt = args.indexOf("--tolerate");
 
-// --frames, --http and --kv: the fuzzers that run in workerd (test/frame-fuzz.test.ts,
-// test/http-fuzz.test.ts, test/kv-fuzz.test.ts) instead. workerd sees no environment variables:
+// --frames, --http, --kv and --fetch: the fuzzers that run in workerd (test/frame-fuzz.test.ts,
+// test/http-fuzz.test.ts, test/kv-fuzz.test.ts, test/http-fetch-fuzz.test.ts) instead. workerd sees no environment variables:
 // the seed and the count (--actions, default 2,000) go to build/<name>-fuzz.json for each run.
 const IN_WORKERD = {
   frames: { name: "frame", test: "test/frame-fuzz.test.ts", count: "frames", what: "frame fuzzer" },
   http: { name: "http", test: "test/http-fuzz.test.ts", count: "requests", what: "HTTP fuzzer" },
   kv: { name: "kv", test: "test/kv-fuzz.test.ts", count: "actions", what: "kv fuzzer" },
+  fetch: { name: "fetch", test: "test/http-fetch-fuzz.test.ts", count: "requests", what: "http.fetch fuzzer" },
 };
 for (const [flag, { name, test, count, what }] of Object.entries(IN_WORKERD)) {
   if (!args.includes(`--${flag}`)) continue;
