@@ -119,7 +119,8 @@ function readInt(r: Reader, name: IntName): number | bigint {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+// ignoreBOM keeps a leading U+FEFF: each string is a value of its own, not a text whose BOM goes.
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function write(w: Writer, value: unknown, s: Schema): void {
   if (typeof s === "string") {

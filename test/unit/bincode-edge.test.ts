@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Format } from "../../src/abi.js";
 import { HttpError } from "../../src/http/errors.js";
 import { callPayload } from "../../src/http/request.js";
+import { decode, encode, transcode } from "../../src/codec/index.js";
 import { type Scripted, scriptedRuntime } from "../fuzz/scripted.js";
 
 const root = resolve(__dirname, "../..");
@@ -38,5 +39,21 @@ describe("a bincode caller of a topic in another format needs both of its types"
     const reply = await open.runtime.request("svc", "both", await bincode("both"));
     expect(reply).toEqual({ format: Format.Bincode, data: new Uint8Array([1]) });
     expect(served).toBe(1);
+  });
+});
+
+describe("a bincode string that starts with U+FEFF", () => {
+  // Bincode (serde's String::from_utf8) keeps every byte; TextDecoder's default drops a leading
+  // BOM, which made kv.list {prefix: "\ufeff"} list from "" and kv.put of "\ufeffk" write "k".
+  const schema = { struct: { key: "string", rest: { seq: "string" } } } as const;
+  const value = { key: "\ufeffk", rest: ["\ufeff", "a\ufeff", "\ufeff\ufeff"] };
+
+  it("keeps it, read alone or as an element, and transcoded to json and msgpack", () => {
+    const bytes = encode(Format.Bincode, value, schema);
+    expect(decode(Format.Bincode, bytes, schema)).toEqual(value);
+    for (const to of [Format.Json, Format.Msgpack]) {
+      const out = transcode({ format: Format.Bincode, data: bytes }, to, schema);
+      expect(decode(to, out.data, schema), String(to)).toEqual(value);
+    }
   });
 });
