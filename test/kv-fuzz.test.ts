@@ -7,7 +7,10 @@ import type { Env } from "../src/env.js";
 import { parseManifest } from "../src/manifest.js";
 import { kv } from "../src/services/kv/index.js";
 import { storeObjects } from "../src/store.js";
+import { modules } from "../build/registry.js";
 import { modules as testGuests } from "../build/test-registry.js";
+import { setSessionModules } from "../durable-objects/bus-session.js";
+import { open } from "./bus-socket.js";
 import { type KvAction, KvActions } from "./fuzz/kv-actions.js";
 import { KvModel, type KvModelLimits, type KvOp, type Outcome } from "./fuzz/kv-model.js";
 import { Rng } from "./fuzz/rng.js";
@@ -15,8 +18,9 @@ import { guestApp } from "./helpers.js";
 
 /**
  * The kv fuzzer: seeded kv.* requests (test/fuzz/kv-actions.ts) from a real guest, kv-probe-tiny
- * (kv-probe with tiny kv limits), through the runtime's call path to its BusStore object's
- * SQLite, each answer held to an in-memory model (test/fuzz/kv-model.ts): what get, read and
+ * (kv-probe with tiny kv limits), through the runtime's call path to the SQLite of the object
+ * that holds its keys (its BusStore object for plain calls, over RPC; a bus session's own, within
+ * the call), each answer held to an in-memory model (test/fuzz/kv-model.ts): what get, read and
  * list return, each version, which code a refusal has, that a refusal changes nothing, and that
  * the store's counts of keys and bytes are the model's after every action; the object is
  * evicted now and then, so the counts and sequence must come back from storage.
@@ -35,14 +39,30 @@ const ACTIONS = adHoc?.actions ?? 400;
 const env = testEnv as unknown as Env;
 const MODULE = "kv-probe-tiny";
 const LIMITS: KvModelLimits = parseManifest(MODULE, testGuests[MODULE]!.manifest).limits;
-const store = () => env.STORES.get(env.STORES.idFromName(MODULE));
+// A session's object runs the test guests too.
+setSessionModules({ ...modules, ...testGuests });
 
 type Answer = { reply: unknown } | { code: CodeName; message: string };
-
 /** One kv.* request as the guest sends it: the reply decoded, or the code it was refused with. */
-function caller() {
+type Os = (topic: string, format: number, payload: Uint8Array) => Promise<Answer>;
+/** Where the guest's keys are: how it is called, and the object that holds them. */
+interface Place {
+  os: Os;
+  stub: DurableObjectStub;
+  close(): void;
+}
+
+/** The guest's {format, payload} reply to os, decoded as `topic`'s reply. */
+function answerOf(topic: string, format: number, bytes: Uint8Array): Answer {
+  const reply = unpack(bytes) as { format: number; payload: Uint8Array };
+  if (reply.format !== format) throw new Error(`a reply in format ${reply.format} to a request in ${format}`);
+  return { reply: numbers(decode(format, reply.payload, kv.topics[topic]!.response)) };
+}
+
+/** Plain calls (POST /call): the keys are in the module's BusStore object, one RPC away. */
+function plainCalls(): Place {
   const { app } = guestApp({ storage: storeObjects(() => env.STORES) });
-  return async (topic: string, format: number, payload: Uint8Array): Promise<Answer> => {
+  const os: Os = async (topic, format, payload) => {
     const res = await app.request(`/call/${MODULE}/os`, {
       method: "POST",
       headers: { "content-type": "application/msgpack" },
@@ -52,10 +72,24 @@ function caller() {
       const body = (await res.json()) as { code: number; error: string };
       return { code: codeName(body.code), message: body.error };
     }
-    const reply = unpack(new Uint8Array(await res.arrayBuffer())) as { format: number; payload: Uint8Array };
-    if (reply.format !== format) throw new Error(`a reply in format ${reply.format} to a request in ${format}`);
-    return { reply: numbers(decode(format, reply.payload, kv.topics[topic]!.response)) };
+    return answerOf(topic, format, new Uint8Array(await res.arrayBuffer()));
   };
+  return { os, stub: env.STORES.get(env.STORES.idFromName(MODULE)), close() {} };
+}
+
+/** Calls in a bus session (GET /bus/:module/:session): the keys are in the session's own object, answered within the call. */
+async function inSession(): Promise<Place> {
+  const stub = env.SESSIONS.get(env.SESSIONS.idFromName(`${MODULE}/kv-fuzz-${SEED}-${crypto.randomUUID().slice(0, 8)}`));
+  const socket = await open(`/bus/${MODULE}/s`, (path, init) => stub.fetch(`http://bus.test${path}`, init));
+  let id = 0;
+  const os: Os = async (topic, format, payload) => {
+    const call = ++id;
+    socket.ws.send(pack({ type: "call", id: call, topic: "os", format: "msgpack", payload: pack({ topic, format, payload }) }));
+    const frame = await socket.next((f) => f.id === call && (f.type === "reply" || f.type === "fault"));
+    if (frame.type === "fault") return { code: frame.codeName as CodeName, message: frame.error! };
+    return answerOf(topic, format, frame.payload!);
+  };
+  return { os, stub, close: () => socket.ws.close(1000, "done") };
 }
 
 /** Versions as numbers, whichever way a format decodes a u64. */
@@ -72,8 +106,8 @@ function describeAction(a: KvAction): string {
 }
 
 /** What the store's object holds for the module: its counts and its rows, read from its SQLite. */
-function stored() {
-  return runInDurableObject(store(), (_o, state) => {
+function stored(stub: DurableObjectStub) {
+  return runInDurableObject(stub, (_o, state) => {
     const sql = state.storage.sql;
     if (!sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE name = 'kv_modules'").one().n) return { counts: undefined, rows: [] };
     const counts = sql.exec<{ seq: number; keys: number; bytes: number }>("SELECT seq, keys, bytes FROM kv_modules WHERE module = ?", MODULE).toArray()[0];
@@ -86,8 +120,8 @@ function stored() {
 }
 
 /** Where the store's object and the model differ: counts, sequence, or any row. */
-async function differences(model: KvModel, rows: boolean): Promise<string[]> {
-  const now = await stored();
+async function differences(stub: DurableObjectStub, model: KvModel, rows: boolean): Promise<string[]> {
+  const now = await stored(stub);
   const out: string[] = [];
   const counts = now.counts ?? { seq: 0, keys: 0, bytes: 0 };
   const want = { seq: model.seq, keys: model.keys, bytes: model.bytes };
@@ -101,7 +135,7 @@ async function differences(model: KvModel, rows: boolean): Promise<string[]> {
 }
 
 /** Every key the store lists, page by page: what an empty prefix must answer. */
-async function listAll(os: ReturnType<typeof caller>, limit: number): Promise<string[]> {
+async function listAll(os: Os, limit: number): Promise<string[]> {
   const keys: string[] = [];
   let cursor: string | null = null;
   for (let page = 0; page < 10_000; page++) {
@@ -116,7 +150,7 @@ async function listAll(os: ReturnType<typeof caller>, limit: number): Promise<st
 }
 
 /** The module's store emptied through kv.*, and the model's sequence learnt from one write. */
-async function fresh(os: ReturnType<typeof caller>, model: KvModel) {
+async function fresh(os: Os, model: KvModel) {
   const send = (op: KvOp) => os(op.topic, Format.Msgpack, encode(Format.Msgpack, op, kv.topics[op.topic]!.request));
   for (const key of await listAll(os, 1000)) await send({ topic: "kv.delete", key });
   const put = await send({ topic: "kv.put", key: "s", value: new Uint8Array() });
@@ -142,12 +176,15 @@ function mismatch(answer: Answer, outcome: Outcome): string | undefined {
 
 const show = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? `<bytes ${[...x].join(",")}>` : x));
 
-describe(`kv.* against a model (seed ${SEED}, ${ACTIONS} actions)`, () => {
+describe.each([
+  ["plain calls, in the module's BusStore object", plainCalls],
+  ["a bus session, in the session's own object", inSession],
+])(`kv.* against a model (seed ${SEED}, ${ACTIONS} actions): %s`, (where, place) => {
   it("answers every request as the model does, refuses with the right code and changes nothing then, and keeps its counts exact across evictions", { timeout: 120_000 }, async () => {
-    const os = caller();
+    const { os, stub, close } = await place();
     const model = new KvModel(LIMITS);
     await fresh(os, model);
-    expect(await differences(model, true)).toEqual([]);
+    expect(await differences(stub, model, true)).toEqual([]);
     const rng = new Rng(SEED);
     const actions = new KvActions(rng, model);
     const tally: Record<string, number> = {};
@@ -167,11 +204,11 @@ describe(`kv.* against a model (seed ${SEED}, ${ACTIONS} actions)`, () => {
         actions.lastCursor = (answer.reply as { cursor: string | null }).cursor;
         actions.lastPrefix = action.op.prefix;
       }
-      const off = await differences(model, i % 20 === 0);
+      const off = await differences(stub, model, i % 20 === 0);
       if (off.length) throw new Error(`${where}: ${off.join("; ")}`);
       // Now and then (and once for certain) the object goes, and its counts must come back from storage.
       if (rng.chance(0.03) || i === ACTIONS >> 1) {
-        await evictDurableObject(store());
+        await evictDurableObject(stub);
         evictions++;
       }
     }
@@ -182,8 +219,9 @@ describe(`kv.* against a model (seed ${SEED}, ${ACTIONS} actions)`, () => {
       const read = await os("kv.read", Format.Bincode, encode(Format.Bincode, { key }, kv.topics["kv.read"]!.request));
       expect(read).toEqual({ reply: { value: model.entries.get(key)!.value, version: model.versionOf(key) } });
     }
-    expect(await differences(model, true)).toEqual([]);
-    console.log(`kv fuzz: seed ${SEED}, ${ACTIONS} actions, ${evictions} evictions; ${JSON.stringify(Object.fromEntries(Object.entries(tally).sort()))}`);
+    expect(await differences(stub, model, true)).toEqual([]);
+    close();
+    console.log(`kv fuzz (${where}): seed ${SEED}, ${ACTIONS} actions, ${evictions} evictions; ${JSON.stringify(Object.fromEntries(Object.entries(tally).sort()))}`);
     // A run that never stored, never filled its store or never refused a key proves little.
     for (const kind of ["kv.put ok", "kv.put LimitExceeded", "kv.cas ok", "kv.list ok", "kv.get BadRequest"]) expect(tally[kind], kind).toBeGreaterThan(0);
   });

@@ -18,7 +18,7 @@ export interface KvAction {
   refuse?: CodeName[];
 }
 
-const ATOMS = ["a", "b", "ab", "%", "_", "a%", "a_", "%_", "\\", "'", '"', "*", "[", "/", "\0", " ", "é", "€", "😀", "\x7f", "\uffff", "\ud7ff", "\ue000", "\u{10000}", "\u{10ffff}", "A", "~"];
+const ATOMS = ["a", "b", "ab", "%", "_", "a%", "a_", "%_", "\\", "'", '"', "*", "[", "/", "\0", " ", "é", "€", "😀", "\x7f", "\uffff", "\ud7ff", "\ue000", "\u{10000}", "\u{10ffff}", "\ufeff", "e\u0301", "A", "~"];
 const LONE = ["\ud800", "\udbff", "\udc00", "\udfff"];
 /** Characters of 1, 2, 3 and 4 bytes of UTF-8, to make keys of an exact byte length. */
 const WIDTHS = ["x", "é", "€", "😀"];
