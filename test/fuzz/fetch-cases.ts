@@ -24,7 +24,7 @@ export function fetchCase(rng: Rng, limit: number, index: number): FetchCase {
       return { kind: "body", n, chunk, delay, length: rng.pick(["exact", "exact", "none", "none", "short", "cut"]), gzip: rng.chance(0.25) };
     }
     case "status":
-      return { kind: "status", code: rng.pick([200, 201, 202, 203, 206, 226, 299, 300, 399, 400, 404, 418, 451, 499, 500, 502, 599, 600, 700, 999]) };
+      return { kind: "status", code: rng.pick([0, 99, 100, 101, 103, 199, 200, 201, 202, 203, 206, 226, 299, 300, 399, 400, 404, 418, 451, 499, 500, 502, 599, 600, 700, 999, 1000, 65535, 65536]) };
     case "headers":
       return { kind: "headers", count: rng.pick([0, 1, 64, 500]), size: rng.pick([0, 1, 100, 2000]) };
     default:
