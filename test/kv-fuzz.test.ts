@@ -23,7 +23,9 @@ import { guestApp } from "./helpers.js";
  * the call), each answer held to an in-memory model (test/fuzz/kv-model.ts): what get, read and
  * list return, each version, which code a refusal has, that a refusal changes nothing, and that
  * the store's counts of keys and bytes are the model's after every action; the object is
- * evicted now and then, so the counts and sequence must come back from storage.
+ * evicted now and then, so the counts and sequence must come back from storage. Now and then a
+ * few requests go at once (half the time racing on one key): their answers must be those of one
+ * order of them.
  * CI: seed 20261202, 400 actions. Another: `npm run fuzz -- --kv --seed N --actions M`.
  */
 declare global {
@@ -174,6 +176,30 @@ function mismatch(answer: Answer, outcome: Outcome): string | undefined {
   }
 }
 
+/**
+ * The models after each order of `batch` that gives every one of `answers` (one, for a lone
+ * request), or what is wrong where none does. A malformed request changes nothing: the model is
+ * not asked.
+ */
+function explanations(model: KvModel, batch: KvAction[], answers: Answer[]): KvModel[] | string {
+  const found: KvModel[] = [];
+  let first: string | undefined;
+  for (const order of permutations(batch.length)) {
+    const m = model.clone();
+    const wrong = order.map((k) => mismatch(answers[k]!, batch[k]!.refuse ? { refused: batch[k]!.refuse! } : m.apply(batch[k]!.op))).find((w) => w !== undefined);
+    if (wrong === undefined) found.push(m);
+    else first ??= wrong;
+  }
+  if (found.length) return found;
+  return batch.length === 1 ? first! : `no order of them gives their answers (${answers.map((a) => ("code" in a ? a.code : show(a.reply))).join(" | ")}); in the order sent: ${first}`;
+}
+
+/** Every order of 0..n-1, the order sent first. */
+function permutations(n: number): number[][] {
+  if (n <= 1) return [[...Array(n).keys()]];
+  return permutations(n - 1).flatMap((p) => Array.from({ length: n }, (_, k) => [...p.slice(0, n - 1 - k), n - 1, ...p.slice(n - 1 - k)]));
+}
+
 const show = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? `<bytes ${[...x].join(",")}>` : x));
 
 describe.each([
@@ -189,25 +215,40 @@ describe.each([
     const actions = new KvActions(rng, model);
     const tally: Record<string, number> = {};
     let evictions = 0;
-    for (let i = 0; i < ACTIONS; i++) {
-      const action = actions.next();
-      const where = `action ${i} (seed ${SEED}): ${describeAction(action)}`;
-      const payload = action.wire ?? encode(action.format, action.op, kv.topics[action.op.topic]!.request);
-      const answer = await os(action.op.topic, action.format, payload);
-      // A malformed request changes nothing: the model is not asked.
-      const outcome: Outcome = action.refuse ? { refused: action.refuse } : model.apply(action.op);
-      const wrong = mismatch(answer, outcome);
-      if (wrong) throw new Error(`${where}: ${wrong}`);
-      const kind = `${action.op.topic} ${"code" in answer ? answer.code : "ok"}`;
-      tally[kind] = (tally[kind] ?? 0) + 1;
-      if (action.op.topic === "kv.list" && "reply" in answer) {
-        actions.lastCursor = (answer.reply as { cursor: string | null }).cursor;
-        actions.lastPrefix = action.op.prefix;
+    let bursts = 0;
+    for (let i = 0, round = 0; i < ACTIONS; round++) {
+      // Mostly one request at a time; now and then a few at once, which the store must answer as
+      // one after another in some order (each is one transaction).
+      const n = Math.min(ACTIONS - i, rng.chance(0.1) ? rng.range(2, 4) : 1);
+      const batch = n > 1 && rng.chance(0.5) ? actions.contended(n) : Array.from({ length: n }, () => actions.next());
+      const where = `action${batch.length > 1 ? `s ${i}..${i + batch.length - 1} at once` : ` ${i}`} (seed ${SEED}): ${batch.map(describeAction).join(" | ")}`;
+      const answers = await Promise.all(batch.map((a) => os(a.op.topic, a.format, a.wire ?? encode(a.format, a.op, kv.topics[a.op.topic]!.request))));
+      const orders = explanations(model, batch, answers);
+      if (typeof orders === "string") throw new Error(`${where}: ${orders}`);
+      // Where several orders explain the answers, the store's rows say which it took.
+      let chosen = orders[0]!;
+      for (const m of orders.length > 1 ? orders : []) {
+        if (!(await differences(stub, m, true)).length) {
+          chosen = m;
+          break;
+        }
       }
-      const off = await differences(stub, model, i % 20 === 0);
+      model.assign(chosen);
+      batch.forEach((action, k) => {
+        const answer = answers[k]!;
+        const kind = `${action.op.topic} ${"code" in answer ? answer.code : "ok"}`;
+        tally[kind] = (tally[kind] ?? 0) + 1;
+        if (action.op.topic === "kv.list" && "reply" in answer) {
+          actions.lastCursor = (answer.reply as { cursor: string | null }).cursor;
+          actions.lastPrefix = action.op.prefix;
+        }
+      });
+      if (batch.length > 1) bursts++;
+      const off = await differences(stub, model, batch.length > 1 || round % 20 === 0);
       if (off.length) throw new Error(`${where}: ${off.join("; ")}`);
+      i += batch.length;
       // Now and then (and once for certain) the object goes, and its counts must come back from storage.
-      if (rng.chance(0.03) || i === ACTIONS >> 1) {
+      if (rng.chance(0.03) || (!evictions && i >= ACTIONS >> 1)) {
         await evictDurableObject(stub);
         evictions++;
       }
@@ -221,7 +262,7 @@ describe.each([
     }
     expect(await differences(stub, model, true)).toEqual([]);
     close();
-    console.log(`kv fuzz (${where}): seed ${SEED}, ${ACTIONS} actions, ${evictions} evictions; ${JSON.stringify(Object.fromEntries(Object.entries(tally).sort()))}`);
+    console.log(`kv fuzz (${where}): seed ${SEED}, ${ACTIONS} actions, ${bursts} bursts, ${evictions} evictions; ${JSON.stringify(Object.fromEntries(Object.entries(tally).sort()))}`);
     // A run that never stored, never filled its store or never refused a key proves little.
     for (const kind of ["kv.put ok", "kv.put LimitExceeded", "kv.cas ok", "kv.list ok", "kv.get BadRequest"]) expect(tally[kind], kind).toBeGreaterThan(0);
   });

@@ -160,6 +160,29 @@ export class KvActions {
     return { op, format: this.formatFor(op) };
   }
 
+  /**
+   * `n` requests on one key to go at once, most of them swaps from the version it has now: a
+   * read-modify-write race, of which one swap at most may win.
+   */
+  contended(n: number): KvAction[] {
+    const { rng, model } = this;
+    const keys = model.sortedKeys();
+    const key = keys.length && rng.chance(0.7) ? rng.pick(keys) : rng.pick(ATOMS);
+    const version = model.versionOf(key);
+    return Array.from({ length: n }, () => {
+      const small = () => rng.bytes(rng.int(4));
+      const op: KvOp = rng.pick<() => KvOp>([
+        () => ({ topic: "kv.cas", key, version, value: small() }),
+        () => ({ topic: "kv.cas", key, version, value: small() }),
+        () => ({ topic: "kv.cas", key, version, value: null }),
+        () => ({ topic: "kv.put", key, value: small() }),
+        () => ({ topic: "kv.delete", key }),
+        () => ({ topic: "kv.read", key }),
+      ])();
+      return { op, format: this.formatFor(op) };
+    });
+  }
+
   /** Any of json, msgpack and bincode, but for what only some carry as it is. */
   formatFor(op: KvOp): number {
     const strings = op.topic === "kv.list" ? [op.prefix, op.cursor ?? ""] : [op.key];

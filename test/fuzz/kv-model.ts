@@ -53,6 +53,19 @@ export class KvModel {
 
   constructor(readonly limits: KvModelLimits) {}
 
+  /** A model of its own in the same state: one order of a burst of requests tried on it. */
+  clone(): KvModel {
+    const copy = new KvModel(this.limits);
+    copy.assign(this);
+    return copy;
+  }
+
+  assign(other: KvModel) {
+    this.entries.clear();
+    for (const [k, e] of other.entries) this.entries.set(k, e);
+    this.seq = other.seq;
+  }
+
   get keys(): number {
     return this.entries.size;
   }
