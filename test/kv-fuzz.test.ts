@@ -4,11 +4,13 @@ import { describe, expect, it } from "vitest";
 import { type CodeName, codeName, Format } from "../src/abi.js";
 import { decode, encode } from "../src/codec/index.js";
 import type { Env } from "../src/env.js";
+import { unwrap } from "../src/errors.js";
 import { parseManifest } from "../src/manifest.js";
 import { kv } from "../src/services/kv/index.js";
 import { storeObjects } from "../src/store.js";
 import { modules } from "../build/registry.js";
 import { modules as testGuests } from "../build/test-registry.js";
+import { setProcessModules } from "../durable-objects/bus-process.js";
 import { setSessionModules } from "../durable-objects/bus-session.js";
 import { open } from "./bus-socket.js";
 import { type KvAction, KvActions } from "./fuzz/kv-actions.js";
@@ -19,14 +21,14 @@ import { guestApp } from "./helpers.js";
 /**
  * The kv fuzzer: seeded kv.* requests (test/fuzz/kv-actions.ts) from a real guest, kv-probe-tiny
  * (kv-probe with tiny kv limits), through the runtime's call path to the SQLite of the object
- * that holds its keys (its BusStore object for plain calls, over RPC; a bus session's own, within
- * the call), each answer held to an in-memory model (test/fuzz/kv-model.ts): what get, read and
+ * that holds its keys (its BusStore object for plain calls, over RPC; a bus session's or a
+ * process's own, within the call; the process is daemon-rs, given the same limits), each answer held to an in-memory model (test/fuzz/kv-model.ts): what get, read and
  * list return, each version, which code a refusal has, that a refusal changes nothing, and that
  * the store's counts of keys and bytes are the model's after every action; the object is
  * evicted now and then, so the counts and sequence must come back from storage. Now and then a
  * few requests go at once (half the time racing on one key): their answers must be those of one
  * order of them.
- * CI: seed 20261202, 400 actions. Another: `npm run fuzz -- --kv --seed N --actions M`.
+ * CI: seed 20261202, 300 actions in each place. Another: `npm run fuzz -- --kv --seed N --actions M`.
  */
 declare global {
   interface ImportMeta {
@@ -36,13 +38,16 @@ declare global {
 // workerd sees no environment variables: `npm run fuzz -- --kv` writes build/kv-fuzz.json.
 const adHoc = Object.values(import.meta.glob<{ seed: number; actions: number }>("../build/kv-fuzz.json", { eager: true, import: "default" }))[0];
 const SEED = adHoc?.seed ?? 20261202;
-const ACTIONS = adHoc?.actions ?? 400;
+const ACTIONS = adHoc?.actions ?? 300;
 
 const env = testEnv as unknown as Env;
 const MODULE = "kv-probe-tiny";
 const LIMITS: KvModelLimits = parseManifest(MODULE, testGuests[MODULE]!.manifest).limits;
-// A session's object runs the test guests too.
+// A session's and a process's object run the test guests too; daemon-rs, a process, with kv-probe-tiny's kv limits.
+const daemon = testGuests["daemon-rs"]!;
+const tinyDaemon = { ...daemon, manifest: { ...(daemon.manifest as object), limits: LIMITS } };
 setSessionModules({ ...modules, ...testGuests });
+setProcessModules({ ...modules, ...testGuests, "daemon-rs": tinyDaemon });
 
 type Answer = { reply: unknown } | { code: CodeName; message: string };
 /** One kv.* request as the guest sends it: the reply decoded, or the code it was refused with. */
@@ -51,7 +56,9 @@ type Os = (topic: string, format: number, payload: Uint8Array) => Promise<Answer
 interface Place {
   os: Os;
   stub: DurableObjectStub;
-  close(): void;
+  /** The module whose keys they are. */
+  module: string;
+  close(): void | Promise<void>;
 }
 
 /** The guest's {format, payload} reply to os, decoded as `topic`'s reply. */
@@ -76,7 +83,7 @@ function plainCalls(): Place {
     }
     return answerOf(topic, format, new Uint8Array(await res.arrayBuffer()));
   };
-  return { os, stub: env.STORES.get(env.STORES.idFromName(MODULE)), close() {} };
+  return { os, stub: env.STORES.get(env.STORES.idFromName(MODULE)), module: MODULE, close() {} };
 }
 
 /** Calls in a bus session (GET /bus/:module/:session): the keys are in the session's own object, answered within the call. */
@@ -91,7 +98,21 @@ async function inSession(): Promise<Place> {
     if (frame.type === "fault") return { code: frame.codeName as CodeName, message: frame.error! };
     return answerOf(topic, format, frame.payload!);
   };
-  return { os, stub, close: () => socket.ws.close(1000, "done") };
+  return { os, stub, module: MODULE, close: () => socket.ws.close(1000, "done") };
+}
+
+/** Calls to a process (daemon-rs, whose os topic is kv-probe's): the keys are in the process's own object. */
+async function inProcess(): Promise<Place> {
+  const id = env.PROCESSES.newUniqueId();
+  const stub = env.PROCESSES.get(id);
+  unwrap(await stub.spawn(id.toString(), { module: "daemon-rs" }));
+  for (let i = 0; i < 100 && (await stub.status())?.status !== "running"; i++) await new Promise((r) => setTimeout(r, 20));
+  const os: Os = async (topic, format, payload) => {
+    const out = await stub.call("os", { format: Format.Msgpack, data: pack({ topic, format, payload }) });
+    if (!out.ok) return { code: codeName(out.error.code), message: out.error.message };
+    return answerOf(topic, format, out.value!.data);
+  };
+  return { os, stub, module: "daemon-rs", close: async () => void (await stub.kill()) };
 }
 
 /** Versions as numbers, whichever way a format decodes a u64. */
@@ -108,13 +129,13 @@ function describeAction(a: KvAction): string {
 }
 
 /** What the store's object holds for the module: its counts and its rows, read from its SQLite. */
-function stored(stub: DurableObjectStub) {
+function stored(stub: DurableObjectStub, module: string) {
   return runInDurableObject(stub, (_o, state) => {
     const sql = state.storage.sql;
     if (!sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE name = 'kv_modules'").one().n) return { counts: undefined, rows: [] };
-    const counts = sql.exec<{ seq: number; keys: number; bytes: number }>("SELECT seq, keys, bytes FROM kv_modules WHERE module = ?", MODULE).toArray()[0];
+    const counts = sql.exec<{ seq: number; keys: number; bytes: number }>("SELECT seq, keys, bytes FROM kv_modules WHERE module = ?", module).toArray()[0];
     const rows = sql
-      .exec<{ key: string; value: ArrayBuffer; version: number }>("SELECT key, value, version FROM kv_entries WHERE module = ?", MODULE)
+      .exec<{ key: string; value: ArrayBuffer; version: number }>("SELECT key, value, version FROM kv_entries WHERE module = ?", module)
       .toArray()
       .map((r) => ({ key: r.key, value: new Uint8Array(r.value), version: r.version }));
     return { counts, rows };
@@ -122,8 +143,8 @@ function stored(stub: DurableObjectStub) {
 }
 
 /** Where the store's object and the model differ: counts, sequence, or any row. */
-async function differences(stub: DurableObjectStub, model: KvModel, rows: boolean): Promise<string[]> {
-  const now = await stored(stub);
+async function differences({ stub, module }: Place, model: KvModel, rows: boolean): Promise<string[]> {
+  const now = await stored(stub, module);
   const out: string[] = [];
   const counts = now.counts ?? { seq: 0, keys: 0, bytes: 0 };
   const want = { seq: model.seq, keys: model.keys, bytes: model.bytes };
@@ -205,12 +226,14 @@ const show = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (x instanceof
 describe.each([
   ["plain calls, in the module's BusStore object", plainCalls],
   ["a bus session, in the session's own object", inSession],
+  ["a process, in the process's own object", inProcess],
 ])(`kv.* against a model (seed ${SEED}, ${ACTIONS} actions): %s`, (where, place) => {
   it("answers every request as the model does, refuses with the right code and changes nothing then, and keeps its counts exact across evictions", { timeout: 120_000 }, async () => {
-    const { os, stub, close } = await place();
+    const at = await place();
+    const { os, stub, close } = at;
     const model = new KvModel(LIMITS);
     await fresh(os, model);
-    expect(await differences(stub, model, true)).toEqual([]);
+    expect(await differences(at, model, true)).toEqual([]);
     const rng = new Rng(SEED);
     const actions = new KvActions(rng, model);
     const tally: Record<string, number> = {};
@@ -228,7 +251,7 @@ describe.each([
       // Where several orders explain the answers, the store's rows say which it took.
       let chosen = orders[0]!;
       for (const m of orders.length > 1 ? orders : []) {
-        if (!(await differences(stub, m, true)).length) {
+        if (!(await differences(at, m, true)).length) {
           chosen = m;
           break;
         }
@@ -244,7 +267,7 @@ describe.each([
         }
       });
       if (batch.length > 1) bursts++;
-      const off = await differences(stub, model, batch.length > 1 || round % 20 === 0);
+      const off = await differences(at, model, batch.length > 1 || round % 20 === 0);
       if (off.length) throw new Error(`${where}: ${off.join("; ")}`);
       i += batch.length;
       // Now and then (and once for certain) the object goes, and its counts must come back from storage.
@@ -260,8 +283,8 @@ describe.each([
       const read = await os("kv.read", Format.Bincode, encode(Format.Bincode, { key }, kv.topics["kv.read"]!.request));
       expect(read).toEqual({ reply: { value: model.entries.get(key)!.value, version: model.versionOf(key) } });
     }
-    expect(await differences(stub, model, true)).toEqual([]);
-    close();
+    expect(await differences(at, model, true)).toEqual([]);
+    await close();
     console.log(`kv fuzz (${where}): seed ${SEED}, ${ACTIONS} actions, ${bursts} bursts, ${evictions} evictions; ${JSON.stringify(Object.fromEntries(Object.entries(tally).sort()))}`);
     // A run that never stored, never filled its store or never refused a key proves little.
     for (const kind of ["kv.put ok", "kv.put LimitExceeded", "kv.cas ok", "kv.list ok", "kv.get BadRequest"]) expect(tally[kind], kind).toBeGreaterThan(0);
