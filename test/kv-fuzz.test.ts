@@ -1,33 +1,22 @@
-import { evictDurableObject, env as testEnv, runInDurableObject } from "cloudflare:test";
-import { pack, unpack } from "msgpackr";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { type CodeName, codeName, Format } from "../src/abi.js";
-import { decode, encode } from "../src/codec/index.js";
-import type { Env } from "../src/env.js";
-import { unwrap } from "../src/errors.js";
-import { parseManifest } from "../src/manifest.js";
+import { Format } from "../src/abi.js";
+import { encode } from "../src/codec/index.js";
 import { kv } from "../src/services/kv/index.js";
-import { storeObjects } from "../src/store.js";
-import { modules } from "../build/registry.js";
-import { modules as testGuests } from "../build/test-registry.js";
-import { setProcessModules } from "../durable-objects/bus-process.js";
-import { setSessionModules } from "../durable-objects/bus-session.js";
-import { open } from "./bus-socket.js";
 import { type KvAction, KvActions } from "./fuzz/kv-actions.js";
-import { KvModel, type KvModelLimits, type KvOp, type Outcome } from "./fuzz/kv-model.js";
+import { KvModel, type KvOp, type Outcome } from "./fuzz/kv-model.js";
+import { type Answer, inProcess, inSession, LIMITS, type Os, type Place, plainCalls } from "./fuzz/kv-places.js";
 import { Rng } from "./fuzz/rng.js";
-import { guestApp } from "./helpers.js";
 
 /**
- * The kv fuzzer: seeded kv.* requests (test/fuzz/kv-actions.ts) from a real guest, kv-probe-tiny
- * (kv-probe with tiny kv limits), through the runtime's call path to the SQLite of the object
- * that holds its keys (its BusStore object for plain calls, over RPC; a bus session's or a
- * process's own, within the call; the process is daemon-rs, given the same limits), each answer held to an in-memory model (test/fuzz/kv-model.ts): what get, read and
- * list return, each version, which code a refusal has, that a refusal changes nothing, and that
- * the store's counts of keys and bytes are the model's after every action; the object is
- * evicted now and then, so the counts and sequence must come back from storage. Now and then a
- * few requests go at once (half the time racing on one key): their answers must be those of one
- * order of them.
+ * The kv fuzzer: seeded kv.* requests (test/fuzz/kv-actions.ts) from a real guest with tiny kv
+ * limits, through the runtime's call path to the SQLite of the object that holds its keys (a
+ * BusStore object over RPC, a session's or a process's own: test/fuzz/kv-places.ts), each
+ * answer held to an in-memory model (test/fuzz/kv-model.ts): what get, read and list return,
+ * each version, which code a refusal has, that a refusal changes nothing, and that the store's
+ * counts of keys and bytes are the model's after every action. The object is evicted now and
+ * then, so the counts and sequence must come back from storage; now and then a few requests go
+ * at once (half the time racing on one key), and their answers must be those of one order.
  * CI: seed 20261202, 300 actions in each place. Another: `npm run fuzz -- --kv --seed N --actions M`.
  */
 declare global {
@@ -39,89 +28,6 @@ declare global {
 const adHoc = Object.values(import.meta.glob<{ seed: number; actions: number }>("../build/kv-fuzz.json", { eager: true, import: "default" }))[0];
 const SEED = adHoc?.seed ?? 20261202;
 const ACTIONS = adHoc?.actions ?? 300;
-
-const env = testEnv as unknown as Env;
-const MODULE = "kv-probe-tiny";
-const LIMITS: KvModelLimits = parseManifest(MODULE, testGuests[MODULE]!.manifest).limits;
-// A session's and a process's object run the test guests too; daemon-rs, a process, with kv-probe-tiny's kv limits.
-const daemon = testGuests["daemon-rs"]!;
-const tinyDaemon = { ...daemon, manifest: { ...(daemon.manifest as object), limits: LIMITS } };
-setSessionModules({ ...modules, ...testGuests });
-setProcessModules({ ...modules, ...testGuests, "daemon-rs": tinyDaemon });
-
-type Answer = { reply: unknown } | { code: CodeName; message: string };
-/** One kv.* request as the guest sends it: the reply decoded, or the code it was refused with. */
-type Os = (topic: string, format: number, payload: Uint8Array) => Promise<Answer>;
-/** Where the guest's keys are: how it is called, and the object that holds them. */
-interface Place {
-  os: Os;
-  stub: DurableObjectStub;
-  /** The module whose keys they are. */
-  module: string;
-  close(): void | Promise<void>;
-}
-
-/** The guest's {format, payload} reply to os, decoded as `topic`'s reply. */
-function answerOf(topic: string, format: number, bytes: Uint8Array): Answer {
-  const reply = unpack(bytes) as { format: number; payload: Uint8Array };
-  if (reply.format !== format) throw new Error(`a reply in format ${reply.format} to a request in ${format}`);
-  return { reply: numbers(decode(format, reply.payload, kv.topics[topic]!.response)) };
-}
-
-/** Plain calls (POST /call): the keys are in the module's BusStore object, one RPC away. */
-function plainCalls(): Place {
-  const { app } = guestApp({ storage: storeObjects(() => env.STORES) });
-  const os: Os = async (topic, format, payload) => {
-    const res = await app.request(`/call/${MODULE}/os`, {
-      method: "POST",
-      headers: { "content-type": "application/msgpack" },
-      body: pack({ topic, format, payload }),
-    });
-    if (res.status !== 200) {
-      const body = (await res.json()) as { code: number; error: string };
-      return { code: codeName(body.code), message: body.error };
-    }
-    return answerOf(topic, format, new Uint8Array(await res.arrayBuffer()));
-  };
-  return { os, stub: env.STORES.get(env.STORES.idFromName(MODULE)), module: MODULE, close() {} };
-}
-
-/** Calls in a bus session (GET /bus/:module/:session): the keys are in the session's own object, answered within the call. */
-async function inSession(): Promise<Place> {
-  const stub = env.SESSIONS.get(env.SESSIONS.idFromName(`${MODULE}/kv-fuzz-${SEED}-${crypto.randomUUID().slice(0, 8)}`));
-  const socket = await open(`/bus/${MODULE}/s`, (path, init) => stub.fetch(`http://bus.test${path}`, init));
-  let id = 0;
-  const os: Os = async (topic, format, payload) => {
-    const call = ++id;
-    socket.ws.send(pack({ type: "call", id: call, topic: "os", format: "msgpack", payload: pack({ topic, format, payload }) }));
-    const frame = await socket.next((f) => f.id === call && (f.type === "reply" || f.type === "fault"));
-    if (frame.type === "fault") return { code: frame.codeName as CodeName, message: frame.error! };
-    return answerOf(topic, format, frame.payload!);
-  };
-  return { os, stub, module: MODULE, close: () => socket.ws.close(1000, "done") };
-}
-
-/** Calls to a process (daemon-rs, whose os topic is kv-probe's): the keys are in the process's own object. */
-async function inProcess(): Promise<Place> {
-  const id = env.PROCESSES.newUniqueId();
-  const stub = env.PROCESSES.get(id);
-  unwrap(await stub.spawn(id.toString(), { module: "daemon-rs" }));
-  for (let i = 0; i < 100 && (await stub.status())?.status !== "running"; i++) await new Promise((r) => setTimeout(r, 20));
-  const os: Os = async (topic, format, payload) => {
-    const out = await stub.call("os", { format: Format.Msgpack, data: pack({ topic, format, payload }) });
-    if (!out.ok) return { code: codeName(out.error.code), message: out.error.message };
-    return answerOf(topic, format, out.value!.data);
-  };
-  return { os, stub, module: "daemon-rs", close: async () => void (await stub.kill()) };
-}
-
-/** Versions as numbers, whichever way a format decodes a u64. */
-function numbers(v: unknown): unknown {
-  if (typeof v === "bigint") return Number(v);
-  if (v && typeof v === "object" && !(v instanceof Uint8Array) && !Array.isArray(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, numbers(x)]));
-  return v;
-}
-
 /** An action for a failure message: strings escaped, bytes by their length. */
 function describeAction(a: KvAction): string {
   const op = JSON.stringify(a.op, (_k, v: unknown) => (v instanceof Uint8Array ? `<${v.length} bytes>` : typeof v === "bigint" ? `${v}n` : v));
