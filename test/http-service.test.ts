@@ -70,6 +70,16 @@ describe("http.fetch and the caller's manifest", () => {
     expect(await (await fetch(`${origin}/hostile/sent?token=${token}`)).json()).toEqual({ whole: false });
   });
 
+  it("holds a response's headers to limits.responseBytes too, as the reply carries them", async () => {
+    // fetch-probe's limit is 4,096: 3 headers of 1,000 bytes fit, 5 do not.
+    const within = await fetchAs("fetch-probe", { method: "GET", url: `${origin}/hostile/headers?count=3&size=1000`, headers: [], body: null });
+    expect(within.error).toBeUndefined();
+    const over = await fetchAs("fetch-probe", { method: "GET", url: `${origin}/hostile/headers?count=5&size=1000`, headers: [], body: null });
+    expect(over.reply).toBeUndefined();
+    expect(over.error?.codeName).toBe("LimitExceeded");
+    expect(over.error?.message).toMatch(/^http\.fetch response headers of \d+ bytes are over the limit of 4096 \(limits\.responseBytes\)$/);
+  });
+
   it("fails a response over limits.responseBytes with LimitExceeded", async () => {
     const { error } = await fetchAs("wsclient", { method: "GET", url: `${origin}/bytes?n=${5 << 20}`, headers: [], body: null });
     expect(error?.code).toBe(Code.LimitExceeded);

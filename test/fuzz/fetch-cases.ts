@@ -87,6 +87,13 @@ export function fetchProblem(c: FetchCase, limit: number, answer: { reply: Fetch
       if (refused) return refused.code === "FetchFailed" ? undefined : `status ${c.code} refused with ${refused.code}`;
       return reply!.status === c.code ? undefined : `status ${reply!.status}, not the ${c.code} sent`;
     case "headers": {
+      // Past the limit as the reply carries them (names and values: 'x-h-<i>' and the value), LimitExceeded.
+      let bytes = 0;
+      for (let i = 0; i < c.count; i++) bytes += `x-h-${i}`.length + c.size;
+      if (bytes > limit) {
+        if (reply) return `${c.count} headers of ${c.size} bytes (${bytes} in all) passed a limit of ${limit}`;
+        return refused!.code === "LimitExceeded" || refused!.code === "FetchFailed" ? undefined : `${bytes} bytes of headers refused with ${refused!.code}`;
+      }
       if (refused) return refused.code === "FetchFailed" ? undefined : `${c.count} headers of ${c.size} bytes refused with ${refused.code}`;
       for (let i = 0; i < c.count; i++) {
         const h = reply!.headers.find(([k]) => k === `x-h-${i}`);

@@ -16,7 +16,7 @@ const header: Schema = { tuple: ["string", "string"] };
 /** Outbound HTTP(S) through the Worker's fetch, limited to the hosts the module's manifest allows. */
 export const http = builtin({
   "http.fetch": {
-    description: "Fetches a URL. Only hosts in the caller's fetch.allow list; the response body is capped at its limits.responseBytes.",
+    description: "Fetches a URL. Only hosts in the caller's fetch.allow list; the response body is capped at its limits.responseBytes, and so are its headers.",
     request: { struct: { method: "string", url: "string", headers: { seq: header }, body: { option: "bytes" } } },
     response: { struct: { status: "u16", headers: { seq: header }, body: "bytes" } },
     async run(req: FetchRequest, call, ctx) {
@@ -55,6 +55,15 @@ export const http = builtin({
         if (call.signal.aborted) throw BusError.of("Aborted", "http.fetch dropped");
         throw BusError.of("FetchFailed", `http.fetch ${nameInMessage(String(url))}: ${(err as Error).message}`);
       }
+      // The headers come to the guest with the body: a host's 128 KB of them reached a module whose
+      // responseBytes is 4 KiB. Counted as the reply carries them (names and values are bytes).
+      const headers = [...res.headers];
+      let headerBytes = 0;
+      for (const [name, value] of headers) headerBytes += name.length + value.length;
+      if (headerBytes > limit) {
+        res.body?.cancel().catch(() => {});
+        throw BusError.of("LimitExceeded", `http.fetch response headers of ${headerBytes} bytes are over the limit of ${limit} (limits.responseBytes)`);
+      }
       let body: Uint8Array;
       try {
         // fetch decodes a gzip or brotli body but keeps the Content-Length of its encoded bytes,
@@ -67,7 +76,7 @@ export const http = builtin({
         // The host dropped the connection before the body's end: as much a failure to reach it as no connection.
         throw BusError.of("FetchFailed", `http.fetch ${nameInMessage(String(url))}: the response's body broke off: ${(err as Error).message}`);
       }
-      return { status: res.status, headers: [...res.headers], body };
+      return { status: res.status, headers, body };
     },
   },
 });
