@@ -1,75 +1,23 @@
 /// <reference types="node" />
-// The console (GET /console) in a real browser: Debian's chromium driven by playwright-core,
-// against the Worker served on 127.0.0.1 (wrangler's unstable_startWorker). Screenshots go to
-// build/console-*.png. No chromium is a failure, not a skip: `.ci/run` installs it
-// (scripts/ci/callers.sh), and locally `apt-get install -y chromium`.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+// The console (GET /console) in a real browser (test/node/console-browser.ts): its first paths.
+import { type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "../../sdk/client/src/index.js";
-import { startWorker, type StartedWorker } from "./start-worker.js";
+import { startWorker } from "./start-worker.js";
+import { type ConsoleBrowser, field, openConsole as open, openSession, pageErrors, shot, startConsoleBrowser, terminalText, testId, UI_MS } from "./console-browser.js";
 
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const SHOTS = join(process.cwd(), "build");
-/** How long the page may take to show what a step waits for. */
-const UI_MS = 15_000;
-
-let worker: StartedWorker | undefined;
+let browser: ConsoleBrowser | undefined;
 let origin = "";
 let context: BrowserContext | undefined;
-let profile = "";
-
-async function launch(): Promise<BrowserContext> {
-  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM)`);
-  profile = mkdtempSync(join(tmpdir(), "wasm-bus-chromium-"));
-  // A fresh profile, and no background traffic: this machine's network is closed.
-  return chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 860 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-}
-
-async function openConsole(): Promise<Page> {
-  const page = await context!.newPage();
-  const errors: string[] = [];
-  page.on("pageerror", (err) => errors.push(err.message));
-  (page as Page & { errors?: string[] }).errors = errors;
-  await page.goto(`${origin}/console`);
-  await page.locator('[data-module="hello"]').waitFor({ timeout: UI_MS });
-  return page;
-}
-
-const testId = (page: Page, id: string) => page.locator(`[data-testid="${id}"]`);
-/** A request field of one panel's form (the other panels have forms of their own). */
-const field = (page: Page, panel: "call" | "session" | "process", path: string) => page.locator(`[data-testid="panel-${panel}"] [data-field="${path}"]`);
-const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `console-${name}.png`), fullPage: true });
-const terminalText = (page: Page) => page.locator('[data-testid="terminal"] .xterm-rows').innerText();
-const pageErrors = (page: Page) => (page as Page & { errors?: string[] }).errors ?? [];
-/** The session panel, its session of `module` open (named, or the route's `default`). */
-async function openSession(page: Page, module: string, name?: string) {
-  await testId(page, "tab-session").click();
-  await testId(page, "session-module").selectOption(module);
-  if (name !== undefined) await testId(page, "session-name").fill(name);
-  await testId(page, "session-open").click();
-  await expect.poll(() => testId(page, "session-state").textContent(), { timeout: UI_MS }).toBe("open");
-}
+const openConsole = () => open(context!, origin);
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  const started = await startWorker();
-  worker = started.worker;
-  origin = started.url.origin;
-  context = await launch();
+  browser = await startConsoleBrowser();
+  ({ origin, context } = browser);
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
-  await worker?.dispose();
+  await browser?.close();
 });
 
 describe("the console in chromium", () => {
