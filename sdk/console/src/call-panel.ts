@@ -42,7 +42,7 @@ export function callPanel(app: App): { element: HTMLElement; open(module: string
     try {
       request = editor?.value();
     } catch (err) {
-      clear(result, h("div", { class: "error", "data-testid": "error" }, (err as Error).message));
+      clear(result, errorView(err));
       return;
     }
     button.disabled = true;

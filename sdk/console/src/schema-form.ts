@@ -1,3 +1,4 @@
+import { BusError } from "../../client/src/index.js";
 import { parseJson, stringifyJson } from "../../client/src/json.js";
 import { h } from "./dom.js";
 
@@ -14,9 +15,12 @@ export type Schema =
 /** An input for a value of one schema: its element, and the value it holds now. */
 export interface Field {
   element: HTMLElement;
-  /** The value; throws an Error naming the field where the input cannot be one. */
+  /** The value; throws a BadRequest naming the field where the input cannot be one. */
   value(): unknown;
 }
+
+/** What the edge would answer for the same request: BadRequest, the field named first. */
+const invalid = (path: string, why: string) => BusError.of("BadRequest", `${path}: ${why}`);
 
 const INTS: Record<string, [bigint, bigint]> = {
   u8: [0n, 255n], u16: [0n, 65535n], u32: [0n, 4294967295n], u64: [0n, 2n ** 64n - 1n], u128: [0n, 2n ** 128n - 1n],
@@ -76,7 +80,7 @@ function scalarField(type: string, path: string): Field {
         element: input,
         value: () => {
           const n = Number(input.value);
-          if (input.value.trim() === "" || Number.isNaN(n)) throw new Error(`${path}: a number, please`);
+          if (input.value.trim() === "" || Number.isNaN(n)) throw invalid(path, "a number, please");
           return n;
         },
       };
@@ -94,9 +98,9 @@ function scalarField(type: string, path: string): Field {
         element: input,
         value: () => {
           const text = input.value.trim();
-          if (!/^-?\d+$/.test(text)) throw new Error(`${path}: an integer (${type}), please`);
+          if (!/^-?\d+$/.test(text)) throw invalid(path, `an integer (${type}), please`);
           const n = BigInt(text);
-          if (n < range[0] || n > range[1]) throw new Error(`${path}: ${text} is out of range for ${type}`);
+          if (n < range[0] || n > range[1]) throw invalid(path, `${text} is out of range for ${type}`);
           return Number.isSafeInteger(Number(n)) ? Number(n) : n;
         },
       };
@@ -181,7 +185,7 @@ export function jsonField(path: string, initial: unknown): Field {
       try {
         return parseJson(area.value);
       } catch (err) {
-        throw new Error(`${path}: not JSON (${(err as Error).message})`);
+        throw invalid(path, `not JSON (${(err as Error).message})`);
       }
     },
   };

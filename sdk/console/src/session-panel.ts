@@ -134,7 +134,7 @@ export function sessionPanel(app: App): HTMLElement {
     try {
       request = editor?.value();
     } catch (err) {
-      entry("fault", (err as Error).message);
+      entry("fault", errorView(err));
       return;
     }
     const parent = calls.find((c) => String(c.id) === parentSelect.value);

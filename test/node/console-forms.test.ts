@@ -1,0 +1,68 @@
+/// <reference types="node" />
+// The console's request forms in a real browser (test/node/console-browser.ts): what a user types
+// that cannot be sent, and what comes back.
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ConsoleBrowser, field, openConsole, openSession, pageErrors, startConsoleBrowser, testId, UI_MS } from "./console-browser.js";
+
+let browser: ConsoleBrowser | undefined;
+let context: BrowserContext | undefined;
+const open = () => openConsole(context!, browser!.origin);
+
+beforeAll(async () => {
+  browser = await startConsoleBrowser();
+  context = browser.context;
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** The code name and text of the error a locator holds. */
+const shown = async (error: ReturnType<Page["locator"]>) => {
+  await error.waitFor({ timeout: UI_MS });
+  return { codeName: await error.getAttribute("data-code-name"), text: await error.innerText() };
+};
+
+describe("the console's forms in chromium", () => {
+  it("refuses what a form cannot send as the edge would, BadRequest naming the field, in every panel", async () => {
+    const page = await open();
+    await page.locator('[data-module="tally"] [data-topic="incr"]').click();
+    const error = testId(page, "call-result").locator('[data-testid="error"]');
+    for (const [typed, why] of [
+      ["abc", /request\.by: an integer \(u32\), please/],
+      ["", /request\.by: an integer \(u32\), please/],
+      ["4294967296", /request\.by: 4294967296 is out of range for u32/],
+    ] as const) {
+      await field(page, "call", "request.by").fill(typed);
+      await testId(page, "call-send").click();
+      const { codeName, text } = await shown(error);
+      expect(codeName).toBe("BadRequest");
+      expect(text).toMatch(/^BadRequest \(12\)/);
+      expect(text).toMatch(why);
+    }
+
+    // A session's call: the same words, as a fault in its log.
+    await openSession(page, "chat", "forms-room");
+    await testId(page, "session-topic").selectOption("join");
+    await testId(page, "panel-session").locator('[data-testid="as-json"]').check();
+    await field(page, "session", "request").fill('{"name": ');
+    await testId(page, "session-send").click();
+    const fault = shown(testId(page, "session-log").locator('[data-kind="fault"] [data-testid="error"]'));
+    await expect(fault).resolves.toEqual({ codeName: "BadRequest", text: expect.stringMatching(/^BadRequest \(12\)[\s\S]*request: not JSON/) });
+
+    // A call to a process: not a failure of the runtime's own (InternalFailure), the user's JSON.
+    await testId(page, "tab-process").click();
+    await testId(page, "process-module").selectOption("echo-daemon");
+    await testId(page, "process-run").click();
+    await expect.poll(() => testId(page, "process-status").textContent(), { timeout: UI_MS }).toMatch(/^running/);
+    await field(page, "process", "request").fill('{"n": ');
+    await testId(page, "process-call").click();
+    const refused = shown(testId(page, "process-call-result").locator('[data-testid="error"]'));
+    await expect(refused).resolves.toEqual({ codeName: "BadRequest", text: expect.stringMatching(/^BadRequest \(12\)[\s\S]*request: not JSON/) });
+    await testId(page, "process-kill").click();
+    await expect.poll(() => testId(page, "process-status").textContent(), { timeout: UI_MS }).toMatch(/^exited 137/);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+});
