@@ -3,6 +3,7 @@
 // that cannot be sent, and what comes back.
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseJson } from "../../sdk/client/src/json.js";
 import { type ConsoleBrowser, field, openConsole, openSession, pageErrors, startConsoleBrowser, testId, UI_MS } from "./console-browser.js";
 
 let browser: ConsoleBrowser | undefined;
@@ -62,6 +63,30 @@ describe("the console's forms in chromium", () => {
     await expect(refused).resolves.toEqual({ codeName: "BadRequest", text: expect.stringMatching(/^BadRequest \(12\)[\s\S]*request: not JSON/) });
     await testId(page, "process-kill").click();
     await expect.poll(() => testId(page, "process-status").textContent(), { timeout: UI_MS }).toMatch(/^exited 137/);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+  it("sends and shows a u64 past 2^53 by its digits, in json and in msgpack", async () => {
+    const page = await open();
+    await page.locator('[data-module="greeter-rs"] [data-topic="count"]').click();
+    await field(page, "call", "request.start").fill("18446744073709551610");
+    const add = testId(page, "panel-call").locator('[data-field="request.add"]');
+    for (const n of ["2", "3"]) {
+      await add.getByText("+ add").click();
+      await field(page, "call", "request.add[]").last().fill(n);
+    }
+    for (const format of ["json", "msgpack"]) {
+      await testId(page, "call-format").selectOption(format);
+      await testId(page, "call-send").click();
+      // The click clears the reply before: this is this call's.
+      const reply = testId(page, "call-reply");
+      await expect.poll(() => reply.textContent(), { timeout: UI_MS }).toMatch(/"total": 18446744073709551615\n/);
+      expect(parseJson((await reply.textContent())!)).toEqual({
+        totals: [18446744073709551612n, 18446744073709551615n],
+        changes: [18446744073709551612n, 18446744073709551615n],
+        total: 18446744073709551615n,
+      });
+    }
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });

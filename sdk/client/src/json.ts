@@ -16,7 +16,8 @@ const MARK = `bigint${Math.random().toString(36).slice(2, 10)}:`;
 const BIGINT = `\u0000${MARK}`;
 const BIGINT_TEXT = new RegExp(`"\\\\u0000${MARK}(-?\\d+)"`, "g");
 
-export function stringifyJson(value: unknown): string {
+/** `space` indents as JSON.stringify's does, for text a person reads. */
+export function stringifyJson(value: unknown, space?: number): string {
   let sawBigint = false;
   const text = JSON.stringify(value, (_key, v: unknown) => {
     if (typeof v === "bigint") {
@@ -25,7 +26,7 @@ export function stringifyJson(value: unknown): string {
     }
     if (v instanceof Uint8Array) return Array.from(v);
     return v;
-  });
+  }, space);
   return sawBigint ? text.replace(BIGINT_TEXT, "$1") : text;
 }
 

@@ -1,10 +1,14 @@
 import { BusError } from "../../client/src/index.js";
+import { stringifyJson } from "../../client/src/json.js";
 import { h } from "./dom.js";
 
-/** A value as readable JSON (indented, or on one line for a log): bigints as their digits, bytes as arrays. */
+/**
+ * A value as readable JSON (indented, or on one line for a log) as the runtime writes it: a
+ * 64-bit integer as its digits, not a string, and bytes as arrays.
+ */
 export function pretty(value: unknown, compact = false): string {
   if (value instanceof Uint8Array) return `bytes(${value.length}) ${Array.from(value.slice(0, 64), (b) => b.toString(16).padStart(2, "0")).join(" ")}${value.length > 64 ? " …" : ""}`;
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? Array.from(v) : v), compact ? undefined : 2) ?? String(value);
+  return stringifyJson(value, compact ? undefined : 2) ?? String(value);
 }
 
 /** An error as the console shows it: code name and number first, then the runtime's words and the module's. */
