@@ -55,8 +55,8 @@ app.onModules(() =>
         h("h4", {}, m.name, isCommand(m) ? h("span", { class: "badge" }, "command") : null, m.error ? h("span", { class: "badge bad", title: m.error }, "broken") : null),
         h("p", { class: "description", title: m.description }, m.description),
         isCommand(m)
-          ? h("button", { type: "button", class: "chip", onclick: () => show("process") }, "run as a process")
-          : h("div", { class: "topics" }, ...Object.keys(m.topics).map((t) => h("button", { type: "button", class: "chip", "data-topic": t, onclick: () => (calls.open(m.name, t), show("call")) }, t))),
+          ? h("button", { type: "button", class: "chip", "aria-label": `run ${m.name} as a process`, onclick: () => show("process") }, "run as a process")
+          : h("div", { class: "topics" }, ...Object.keys(m.topics).map((t) => h("button", { type: "button", class: "chip", "data-topic": t, "aria-label": `${m.name} ${t}`, onclick: () => (calls.open(m.name, t), show("call")) }, t))),
       ),
     ),
   ),

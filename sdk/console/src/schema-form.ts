@@ -56,12 +56,19 @@ export function fieldFor(schema: Schema | undefined, path = "request"): Field {
   return enumField(schema.enum, path);
 }
 
+/**
+ * A field's name and type beside its input. Only a lone input sits in a <label>: a label labels
+ * its first control, which in a list or an optional value is not the one it names (a click on
+ * the name of an empty list would add an item).
+ */
 function label(name: string, type: string, input: HTMLElement): HTMLElement {
-  return h("label", { class: "field" }, h("span", { class: "name" }, name), h("span", { class: "type" }, type), input);
+  const lone = input.matches("input, select, textarea");
+  return h(lone ? "label" : "div", { class: "field" }, h("span", { class: "name" }, name), h("span", { class: "type" }, type), input);
 }
 
 function scalarField(type: string, path: string): Field {
-  const attrs = { "data-field": path, name: path };
+  // Every input is named by its path, as errors name it: an item of a list or a set optional has no label of its own.
+  const attrs = { "data-field": path, name: path, "aria-label": path };
   switch (type) {
     case "unit":
       return { element: h("span", { class: "unit" }, "null"), value: () => null };
@@ -137,7 +144,7 @@ function structField(fields: Record<string, Schema>, path: string): Field {
 
 function optionField(inner: Schema, path: string): Field {
   const field = fieldFor(inner, path);
-  const set = h("input", { type: "checkbox", class: "option-set", title: "set this optional value", "data-field": `${path}?` });
+  const set = h("input", { type: "checkbox", class: "option-set", title: "set this optional value", "aria-label": `set ${path}`, "data-field": `${path}?` });
   const wrap = h("span", { class: "option off" }, set, field.element);
   set.addEventListener("change", () => wrap.classList.toggle("off", !set.checked));
   return { element: wrap, value: () => (set.checked ? field.value() : undefined) };
@@ -150,19 +157,19 @@ function listField(make: () => Field, path: string, finish: (items: unknown[]) =
     const field = make();
     const row = h("div", { class: "list-item" }, field.element);
     const entry = { field, row };
-    row.append(h("button", { type: "button", class: "small", title: "remove", onclick: () => (items.splice(items.indexOf(entry), 1), row.remove()) }, "×"));
+    row.append(h("button", { type: "button", class: "small", title: "remove", "aria-label": `remove from ${path}`, onclick: () => (items.splice(items.indexOf(entry), 1), row.remove()) }, "×"));
     items.push(entry);
     list.append(row);
   };
   return {
-    element: h("div", { class: "list", "data-field": path }, list, h("button", { type: "button", class: "small", onclick: add }, "+ add")),
+    element: h("div", { class: "list", "data-field": path }, list, h("button", { type: "button", class: "small", "aria-label": `add to ${path}`, onclick: add }, "+ add")),
     value: () => finish(items.map((i) => i.field.value())),
   };
 }
 
 function enumField(variants: Record<string, Schema | null>, path: string): Field {
   const names = Object.keys(variants);
-  const choice = h("select", { "data-field": path }, ...names.map((n) => h("option", { value: n }, n)));
+  const choice = h("select", { "data-field": path, "aria-label": path }, ...names.map((n) => h("option", { value: n }, n)));
   const slot = h("span", { class: "variant" });
   let inner: Field | undefined;
   const pick = () => {
@@ -178,7 +185,7 @@ function enumField(variants: Record<string, Schema | null>, path: string): Field
 /** A JSON text area: for topics without a declared type, and for values the form cannot build. */
 export function jsonField(path: string, initial: unknown): Field {
   // The client's JSON: 64-bit integers keep their digits both ways.
-  const area = h("textarea", { class: "json", rows: 4, spellcheck: "false", "data-field": path }, stringifyJson(initial));
+  const area = h("textarea", { class: "json", rows: 4, spellcheck: "false", "data-field": path, "aria-label": `${path} as JSON` }, stringifyJson(initial));
   return {
     element: area,
     value: () => {

@@ -1,0 +1,89 @@
+/// <reference types="node" />
+// The console without a mouse or eyes (test/node/console-browser.ts): every control has a name a
+// screen reader says and getByRole finds, and a form's inputs are named as its errors name them.
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ConsoleBrowser, openConsole, openSession, pageErrors, startConsoleBrowser, testId, UI_MS } from "./console-browser.js";
+
+let browser: ConsoleBrowser | undefined;
+let context: BrowserContext | undefined;
+const open = () => openConsole(context!, browser!.origin);
+
+beforeAll(async () => {
+  browser = await startConsoleBrowser();
+  context = browser.context;
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+const CONTROLS = new Set(["textbox", "searchbox", "checkbox", "radio", "combobox", "listbox", "spinbutton", "slider", "switch", "button", "tab"]);
+
+/** The controls a screen reader reaches (chromium's accessibility tree), as "role name". */
+async function controls(page: Page): Promise<{ role: string; name: string }[]> {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { nodes } = (await cdp.send("Accessibility.getFullAXTree")) as { nodes: { ignored: boolean; role?: { value?: unknown }; name?: { value?: unknown } }[] };
+    return nodes.filter((n) => !n.ignored && CONTROLS.has(String(n.role?.value))).map((n) => ({ role: String(n.role?.value), name: String(n.name?.value ?? "").trim() }));
+  } finally {
+    await cdp.detach();
+  }
+}
+
+/** Each visible input of a form panel: its data-field, and the name chromium gives it. */
+async function namedFields(page: Page, panel: string): Promise<{ path: string; snapshot: string }[]> {
+  const inputs = testId(page, `panel-${panel}`).locator("input[data-field], select[data-field], textarea[data-field]");
+  const out = [];
+  for (const input of await inputs.all()) {
+    if (!(await input.isVisible())) continue;
+    out.push({ path: (await input.getAttribute("data-field"))!.replace(/\?$/, ""), snapshot: await input.ariaSnapshot() });
+  }
+  return out;
+}
+
+describe("the console's controls, by name", () => {
+  it("names every control of every topic's form, each input by the path errors name it, and every topic's button by its module", async () => {
+    const page = await open();
+    const modules = (await (await fetch(`${browser!.origin}/modules`)).json()) as { modules: { name: string; topics: Record<string, unknown> }[] };
+    const unnamed: string[] = [];
+    const misnamed: string[] = [];
+    const unfound: string[] = [];
+    for (const { name, topics } of modules.modules) {
+      for (const topic of Object.keys(topics)) {
+        // The sidebar's button for this topic, by the name a screen reader says: one, not one per module with a topic so called.
+        const found = await page.getByRole("button", { name: `${name} ${topic}`, exact: true }).count();
+        if (found !== 1) unfound.push(`${name} ${topic}: ${found} buttons`);
+        await page.locator(`[data-module="${name}"] [data-topic="${topic}"]`).click();
+        // Every list with an item, every optional value set: the controls they show are named too.
+        const form = testId(page, "panel-call");
+        for (const add of await form.getByText("+ add").all()) await add.click();
+        for (const option of await form.locator("input.option-set").all()) await option.check();
+        for (const c of await controls(page)) if (!c.name) unnamed.push(`${name} ${topic}: a ${c.role}`);
+        for (const { path, snapshot } of await namedFields(page, "call")) if (!snapshot.includes(path)) misnamed.push(`${name} ${topic}: ${path} is ${snapshot}`);
+      }
+    }
+    for (const command of ["countdown", "upcase"]) {
+      const found = await page.getByRole("button", { name: `run ${command} as a process`, exact: true }).count();
+      if (found !== 1) unfound.push(`run ${command}: ${found} buttons`);
+    }
+
+    // A session's form, and a process's JSON request.
+    await openSession(page, "chat", "names");
+    for (const c of await controls(page)) if (!c.name) unnamed.push(`session: a ${c.role}`);
+    await testId(page, "tab-process").click();
+    await testId(page, "process-module").selectOption("echo-daemon");
+    await testId(page, "process-run").click();
+    await expect.poll(() => testId(page, "process-status").textContent(), { timeout: UI_MS }).toMatch(/^running/);
+    for (const c of await controls(page)) if (!c.name) unnamed.push(`process: a ${c.role}`);
+    for (const { path, snapshot } of await namedFields(page, "process")) if (!snapshot.includes(path)) misnamed.push(`process: ${path} is ${snapshot}`);
+    await testId(page, "process-kill").click();
+    await expect.poll(() => testId(page, "process-status").textContent(), { timeout: UI_MS }).toMatch(/^exited 137/);
+
+    expect(unnamed).toEqual([]);
+    expect(misnamed).toEqual([]);
+    expect(unfound).toEqual([]);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+});
