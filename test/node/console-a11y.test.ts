@@ -86,4 +86,42 @@ describe("the console's controls, by name", () => {
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
+  it("takes the cursor from a module's button to its form, scrolled to on a phone's width, where Enter calls it or runs it", async () => {
+    const page = await open();
+    await page.setViewportSize({ width: 375, height: 740 });
+    const focused = async () => {
+      const element = page.locator(":focus");
+      return (await element.getAttribute("data-field")) ?? (await element.getAttribute("data-testid"));
+    };
+    /** The focused element is on the screen, not below the modules. */
+    const focusInView = async () => {
+      const box = await page.locator(":focus").boundingBox();
+      return box !== null && box.y >= 0 && box.y + box.height <= 740;
+    };
+
+    await page.getByRole("button", { name: "hello greet", exact: true }).click();
+    expect(await focused()).toBe("request.name");
+    expect(await focusInView()).toBe(true);
+    await page.keyboard.type("Ada");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => testId(page, "call-reply").textContent(), { timeout: UI_MS }).toContain('"message": "Hello, Ada!"');
+
+    // A topic without fields: the cursor is on the button that calls it.
+    await page.getByRole("button", { name: "tally get", exact: true }).click();
+    expect(await focused()).toBe("call-send");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => testId(page, "call-reply").textContent(), { timeout: UI_MS }).toMatch(/"count": \d+/);
+
+    // A command's button opens the process panel on that command.
+    await page.getByRole("button", { name: "run upcase as a process", exact: true }).click();
+    expect(await testId(page, "process-module").inputValue()).toBe("upcase");
+    expect(await focused()).toBe("process-args");
+    expect(await focusInView()).toBe(true);
+    await page.keyboard.press("Enter");
+    await expect.poll(() => testId(page, "process-status").textContent(), { timeout: UI_MS }).toMatch(/^running · upcase/);
+    await testId(page, "process-eof").click();
+    await expect.poll(() => testId(page, "process-status").textContent(), { timeout: UI_MS }).toMatch(/^exited 0 · upcase/);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
 });

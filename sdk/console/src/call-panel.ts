@@ -3,7 +3,10 @@ import { clear, h, select } from "./dom.js";
 import { requestEditor, type Field, type Schema } from "./schema-form.js";
 import { errorView, pretty } from "./show.js";
 
-/** Call a topic over HTTP (POST /call/:module/:topic) with a form built from its request type. */
+/**
+ * Call a topic over HTTP (POST /call/:module/:topic) with a form built from its request type.
+ * `open` picks a topic and puts the cursor in its form (call it with the panel shown).
+ */
 export function callPanel(app: App): { element: HTMLElement; open(module: string, topic: string): void } {
   const moduleSelect = select([], { "data-testid": "call-module" });
   const topicSelect = select([], { "data-testid": "call-topic" });
@@ -82,6 +85,8 @@ export function callPanel(app: App): { element: HTMLElement; open(module: string
       fillTopics();
       topicSelect.value = topic;
       showTopic();
+      // Where the user types next; on a narrow screen the form is below the modules, and this scrolls to it.
+      (formSlot.querySelector<HTMLElement>("input[data-field], select[data-field], textarea[data-field]") ?? button).focus();
     },
   };
 }

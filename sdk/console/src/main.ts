@@ -13,7 +13,8 @@ import { errorView } from "./show.js";
  */
 const app = new App();
 const calls = callPanel(app);
-const tabs = { call: calls.element, session: sessionPanel(app), process: processPanel(app) } as const;
+const processes = processPanel(app);
+const tabs = { call: calls.element, session: sessionPanel(app), process: processes.element } as const;
 type Tab = keyof typeof tabs;
 for (const [name, panel] of Object.entries(tabs)) panel.dataset.testid = `panel-${name}`;
 const tabButtons = Object.fromEntries(
@@ -55,8 +56,8 @@ app.onModules(() =>
         h("h4", {}, m.name, isCommand(m) ? h("span", { class: "badge" }, "command") : null, m.error ? h("span", { class: "badge bad", title: m.error }, "broken") : null),
         h("p", { class: "description", title: m.description }, m.description),
         isCommand(m)
-          ? h("button", { type: "button", class: "chip", "aria-label": `run ${m.name} as a process`, onclick: () => show("process") }, "run as a process")
-          : h("div", { class: "topics" }, ...Object.keys(m.topics).map((t) => h("button", { type: "button", class: "chip", "data-topic": t, "aria-label": `${m.name} ${t}`, onclick: () => (calls.open(m.name, t), show("call")) }, t))),
+          ? h("button", { type: "button", class: "chip", "aria-label": `run ${m.name} as a process`, onclick: () => (show("process"), processes.open(m.name)) }, "run as a process")
+          : h("div", { class: "topics" }, ...Object.keys(m.topics).map((t) => h("button", { type: "button", class: "chip", "data-topic": t, "aria-label": `${m.name} ${t}`, onclick: () => (show("call"), calls.open(m.name, t)) }, t))),
       ),
     ),
   ),

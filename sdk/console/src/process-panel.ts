@@ -13,9 +13,10 @@ export function splitArgs(line: string): string[] {
 /**
  * Run a module as a process (POST /processes) with a terminal attached (GET
  * /processes/:id/attach): output as it comes, typed lines as stdin, Ctrl-D closes stdin,
- * Ctrl-C kills. Its logs, and calls to the topics a serving process listens on.
+ * Ctrl-C kills. Its logs, and calls to the topics a serving process listens on. `open` picks a
+ * module and puts the cursor in its arguments (call it with the panel shown).
  */
-export function processPanel(app: App): HTMLElement {
+export function processPanel(app: App): { element: HTMLElement; open(module: string): void } {
   const moduleSelect = select([], { "data-testid": "process-module" });
   const argsInput = h("input", { type: "text", placeholder: 'arguments, e.g. 3 200 or "two words"', "data-testid": "process-args" });
   const runButton = h("button", { type: "submit", class: "primary", "data-testid": "process-run" }, "Run");
@@ -167,7 +168,7 @@ export function processPanel(app: App): HTMLElement {
     clear(moduleSelect, ...ordered.map((m) => h("option", { value: m.name }, isCommand(m) ? m.name : `${m.name} (serves topics)`)));
   });
 
-  return h(
+  const element = h(
     "section",
     { class: "panel" },
     h("p", { class: "about" }, "Runs a command-style module in its own Durable Object. Type into the terminal to write its stdin (a line at a time); Ctrl-D closes stdin, Ctrl-C kills it."),
@@ -179,4 +180,11 @@ export function processPanel(app: App): HTMLElement {
     logs,
     topicBox,
   );
+  return {
+    element,
+    open(module) {
+      moduleSelect.value = module;
+      argsInput.focus();
+    },
+  };
 }
