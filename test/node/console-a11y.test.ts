@@ -3,7 +3,8 @@
 // screen reader says and getByRole finds, and a form's inputs are named as its errors name them.
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ConsoleBrowser, openConsole, openSession, pageErrors, startConsoleBrowser, testId, UI_MS } from "./console-browser.js";
+import { Client } from "../../sdk/client/src/index.js";
+import { type ConsoleBrowser, openConsole, openSession, pageErrors, startConsoleBrowser, terminalText, testId, UI_MS } from "./console-browser.js";
 
 let browser: ConsoleBrowser | undefined;
 let context: BrowserContext | undefined;
@@ -121,6 +122,18 @@ describe("the console's controls, by name", () => {
     await expect.poll(() => testId(page, "process-status").textContent(), { timeout: UI_MS }).toMatch(/^running · upcase/);
     await testId(page, "process-eof").click();
     await expect.poll(() => testId(page, "process-status").textContent(), { timeout: UI_MS }).toMatch(/^exited 0 · upcase/);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+  it("attaches by id with Enter to a process that has ended: its lines again, and its end code", async () => {
+    const ended = await new Client({ url: browser!.origin }).spawn("countdown", { args: ["2", "10"] });
+    expect(await ended.wait()).toMatchObject({ status: "exited", code: 0 });
+    const page = await open();
+    await testId(page, "tab-process").click();
+    await testId(page, "process-id").fill(ended.id);
+    await testId(page, "process-id").press("Enter");
+    await expect.poll(() => testId(page, "process-status").textContent(), { timeout: UI_MS }).toBe(`exited 0 · countdown · ${ended.id}`);
+    await expect.poll(() => terminalText(page), { timeout: UI_MS }).toMatch(/2\s+1\s+\[exited with code 0\]/);
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });

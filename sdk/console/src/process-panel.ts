@@ -110,7 +110,8 @@ export function processPanel(app: App): { element: HTMLElement; open(module: str
     }
   };
 
-  const attachById = async () => {
+  const attachById = async (event: Event) => {
+    event.preventDefault();
     const id = idInput.value.trim();
     if (!id) return;
     const handle = app.client.process(id);
@@ -173,7 +174,8 @@ export function processPanel(app: App): { element: HTMLElement; open(module: str
     { class: "panel" },
     h("p", { class: "about" }, "Runs a command-style module in its own Durable Object. Type into the terminal to write its stdin (a line at a time); Ctrl-D closes stdin, Ctrl-C kills it."),
     h("form", { class: "row", onsubmit: (e: Event) => void run(e) }, h("label", {}, "module ", moduleSelect), h("label", { class: "grow" }, "args ", argsInput), runButton),
-    h("div", { class: "row" }, h("label", { class: "grow" }, "attach to ", idInput), h("button", { type: "button", onclick: () => void attachById() }, "Attach")),
+    // A form, as the run row is: Enter in the id attaches.
+    h("form", { class: "row", onsubmit: (e: Event) => void attachById(e) }, h("label", { class: "grow" }, "attach to ", idInput), h("button", { type: "submit", "data-testid": "process-attach" }, "Attach")),
     status,
     screen,
     h("div", { class: "row" }, killButton, eofButton, logsButton),
