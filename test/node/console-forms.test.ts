@@ -90,4 +90,24 @@ describe("the console's forms in chromium", () => {
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
+  it("cancels a slow call (fetcher sleeping 30 s): Aborted at once, and the form calls again", async () => {
+    const page = await open();
+    await page.locator('[data-module="fetcher"] [data-topic="fetch"]').click();
+    await field(page, "call", "request.url").fill(`${browser!.origin}/health`);
+    await field(page, "call", "request.delayMs").fill("30000");
+    await testId(page, "call-send").click();
+    await expect.poll(() => testId(page, "call-result").textContent(), { timeout: UI_MS }).toBe("calling…");
+    const started = Date.now();
+    await testId(page, "call-cancel").click({ timeout: UI_MS });
+    const error = testId(page, "call-result").locator('[data-testid="error"]');
+    await expect(shown(error)).resolves.toEqual({ codeName: "Aborted", text: expect.stringMatching(/^Aborted \(\d+\)[\s\S]*cancelled in the console/) });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await testId(page, "call-cancel").isVisible()).toBe(false);
+
+    await field(page, "call", "request.delayMs").fill("0");
+    await testId(page, "call-send").click();
+    await expect.poll(() => testId(page, "call-reply").textContent(), { timeout: UI_MS }).toMatch(/"sleptMs": \d+/);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
 });

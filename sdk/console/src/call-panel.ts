@@ -15,6 +15,9 @@ export function callPanel(app: App): { element: HTMLElement; open(module: string
   const formSlot = h("div", { class: "form" });
   const result = h("div", { class: "result", "data-testid": "call-result" });
   const button = h("button", { class: "primary", type: "submit", "data-testid": "call-send" }, "Call");
+  // A slow call (a module that sleeps, fetches, waits on another) need not hold the form until it ends.
+  const cancel = h("button", { type: "button", hidden: true, title: "Stop waiting: the request is dropped", "data-testid": "call-cancel" }, "Cancel");
+  let calling: AbortController | undefined;
   let editor: Field | undefined;
 
   const withTopics = () => app.modules.filter((m) => Object.keys(m.topics).length);
@@ -49,18 +52,23 @@ export function callPanel(app: App): { element: HTMLElement; open(module: string
       return;
     }
     button.disabled = true;
+    cancel.hidden = false;
+    const controller = (calling = new AbortController());
     clear(result, h("p", { class: "muted" }, "calling…"));
     const started = performance.now();
     try {
-      const reply = await app.client.call(module, topic, request, { format: format.value as "json" | "msgpack" });
+      const reply = await app.client.call(module, topic, request, { format: format.value as "json" | "msgpack", signal: controller.signal });
       const ms = Math.round(performance.now() - started);
       clear(result, h("p", { class: "ok" }, `reply from ${module} ${topic} in ${ms} ms`), h("pre", { class: "reply", "data-testid": "call-reply" }, pretty(reply)));
     } catch (err) {
       clear(result, errorView(err));
     } finally {
       button.disabled = false;
+      cancel.hidden = true;
+      calling = undefined;
     }
   };
+  cancel.addEventListener("click", () => calling?.abort(new Error("cancelled in the console")));
 
   moduleSelect.addEventListener("change", fillTopics);
   topicSelect.addEventListener("change", showTopic);
@@ -75,7 +83,7 @@ export function callPanel(app: App): { element: HTMLElement; open(module: string
     h("div", { class: "row" }, h("label", {}, "module ", moduleSelect), h("label", {}, "topic ", topicSelect), h("label", {}, "format ", format)),
     about,
     formSlot,
-    h("div", { class: "row" }, button),
+    h("div", { class: "row" }, button, cancel),
     result,
   );
   return {
