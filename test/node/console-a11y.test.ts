@@ -87,6 +87,7 @@ describe("the console's controls, by name", () => {
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
+
   it("takes the cursor from a module's button to its form, scrolled to on a phone's width, where Enter calls it or runs it", async () => {
     const page = await open();
     await page.setViewportSize({ width: 375, height: 740 });
@@ -125,6 +126,7 @@ describe("the console's controls, by name", () => {
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
+
   it("attaches by id with Enter to a process that has ended: its lines again, and its end code", async () => {
     const ended = await new Client({ url: browser!.origin }).spawn("countdown", { args: ["2", "10"] });
     expect(await ended.wait()).toMatchObject({ status: "exited", code: 0 });
@@ -134,6 +136,22 @@ describe("the console's controls, by name", () => {
     await testId(page, "process-id").press("Enter");
     await expect.poll(() => testId(page, "process-status").textContent(), { timeout: UI_MS }).toBe(`exited 0 · countdown · ${ended.id}`);
     await expect.poll(() => terminalText(page), { timeout: UI_MS }).toMatch(/2\s+1\s+\[exited with code 0\]/);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("says which tab is shown", async () => {
+    const page = await open();
+    const pressed = async () => {
+      const out: string[] = [];
+      for (const tab of ["Call", "Session", "Processes"]) if ((await page.getByRole("button", { name: tab, exact: true, pressed: true }).count()) === 1) out.push(tab);
+      return out;
+    };
+    expect(await pressed()).toEqual(["Call"]);
+    await testId(page, "tab-session").click();
+    expect(await pressed()).toEqual(["Session"]);
+    await testId(page, "tab-process").click();
+    expect(await pressed()).toEqual(["Processes"]);
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });

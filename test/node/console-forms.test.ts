@@ -66,6 +66,7 @@ describe("the console's forms in chromium", () => {
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
+
   it("sends and shows a u64 past 2^53 by its digits, in json and in msgpack", async () => {
     const page = await open();
     await page.locator('[data-module="greeter-rs"] [data-topic="count"]').click();
@@ -90,6 +91,7 @@ describe("the console's forms in chromium", () => {
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
+
   it("cancels a slow call (fetcher sleeping 30 s): Aborted at once, and the form calls again", async () => {
     const page = await open();
     await page.locator('[data-module="fetcher"] [data-topic="fetch"]').click();

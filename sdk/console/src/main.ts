@@ -23,7 +23,11 @@ const tabButtons = Object.fromEntries(
 
 function show(tab: Tab) {
   for (const [name, panel] of Object.entries(tabs)) panel.hidden = name !== tab;
-  for (const [name, button] of Object.entries(tabButtons)) button.classList.toggle("active", name === tab);
+  for (const [name, button] of Object.entries(tabButtons)) {
+    button.classList.toggle("active", name === tab);
+    // What the underline shows, said: which panel is the one shown.
+    button.setAttribute("aria-pressed", String(name === tab));
+  }
   // The terminal measures itself when it becomes visible.
   window.dispatchEvent(new Event("resize"));
 }
