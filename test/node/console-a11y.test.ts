@@ -155,4 +155,20 @@ describe("the console's controls, by name", () => {
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
+
+  it("names each drop button by the call it drops", async () => {
+    const page = await open();
+    await openSession(page, "chat", "drops");
+    for (const name of ["ada", "bob"]) {
+      await testId(page, "session-topic").selectOption("join");
+      await testId(page, "panel-session").locator('[data-field="request.name"]').fill(name);
+      await testId(page, "session-send").click();
+    }
+    await expect.poll(() => page.locator('[data-testid="session-calls"] [data-state="live"]').count(), { timeout: UI_MS }).toBe(2);
+    await page.getByRole("button", { name: "drop #2 join", exact: true }).click({ timeout: UI_MS });
+    await expect.poll(() => page.locator('[data-testid="session-calls"] [data-call="2"]').getAttribute("data-state"), { timeout: UI_MS }).toBe("dropped");
+    expect(await page.locator('[data-testid="session-calls"] [data-call="1"]').getAttribute("data-state")).toBe("live");
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
 });

@@ -67,7 +67,7 @@ export function sessionPanel(app: App): HTMLElement {
           h("span", {}, c.topic),
           c.parent ? h("span", { class: "muted" }, `under #${c.parent.id}`) : null,
           h("span", { class: "badge" }, c.state),
-          c.active ? h("button", { type: "button", class: "small", "data-testid": `drop-${c.id}`, onclick: () => c.drop() }, "drop") : null,
+          c.active ? h("button", { type: "button", class: "small", "data-testid": `drop-${c.id}`, "aria-label": `drop #${c.id} ${c.topic}`, onclick: () => c.drop() }, "drop") : null,
         ),
       ),
     );
