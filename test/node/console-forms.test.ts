@@ -112,4 +112,28 @@ describe("the console's forms in chromium", () => {
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
+
+  it("sends an optional value once it is typed, and not once it is unset: greeter-rs relays to hello, or to the module named", async () => {
+    const page = await open();
+    await page.locator('[data-module="greeter-rs"] [data-topic="relay"]').click();
+    await page.keyboard.type("Ada");
+    await testId(page, "call-send").click();
+    await expect.poll(() => testId(page, "call-reply").textContent(), { timeout: UI_MS }).toMatch(/"from": "hello"\n/);
+
+    // From the name, Tab passes the optional's switch and reaches its input: what is typed there is sent.
+    await field(page, "call", "request.name").focus();
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("hello-rs");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => testId(page, "call-reply").textContent(), { timeout: UI_MS }).toMatch(/"from": "hello-rs"\n/);
+    expect(await field(page, "call", "request.to?").isChecked()).toBe(true);
+
+    // Unset, what it holds is left out, as serde reads a missing Option.
+    await field(page, "call", "request.to?").uncheck();
+    await testId(page, "call-send").click();
+    await expect.poll(() => testId(page, "call-reply").textContent(), { timeout: UI_MS }).toMatch(/"from": "hello"\n/);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
 });

@@ -146,7 +146,13 @@ function optionField(inner: Schema, path: string): Field {
   const field = fieldFor(inner, path);
   const set = h("input", { type: "checkbox", class: "option-set", title: "set this optional value", "aria-label": `set ${path}`, "data-field": `${path}?` });
   const wrap = h("span", { class: "option off" }, set, field.element);
-  set.addEventListener("change", () => wrap.classList.toggle("off", !set.checked));
+  const show = () => wrap.classList.toggle("off", !set.checked);
+  set.addEventListener("change", show);
+  // Typing in it sets it: what is typed would otherwise be left out without a word.
+  field.element.addEventListener("input", () => {
+    set.checked = true;
+    show();
+  });
   return { element: wrap, value: () => (set.checked ? field.value() : undefined) };
 }
 
