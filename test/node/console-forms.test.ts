@@ -136,4 +136,20 @@ describe("the console's forms in chromium", () => {
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
+
+  it("shows the edge's refusal of a msgpack request with its code name and the field it names", async () => {
+    const page = await open();
+    await page.locator('[data-module="counter-rs"] [data-topic="counter.open"]').click();
+    await testId(page, "call-format").selectOption("msgpack");
+    await testId(page, "panel-call").locator('[data-testid="as-json"]').check();
+    await field(page, "call", "request").fill('{"start": "five"}');
+    await testId(page, "call-send").click();
+    const error = testId(page, "call-result").locator('[data-testid="error"]');
+    await expect(shown(error)).resolves.toEqual({
+      codeName: "BadRequest",
+      text: expect.stringMatching(/^BadRequest \(12\) HTTP 400\n[\s\S]*request\.start: expected an integer \(u64\), got a string/),
+    });
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
 });
