@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian's chromium for the browser tests (test/node/console.test.ts drives it with playwright-core;
+# Debian's chromium for the browser tests (test/node/console*.test.ts drive it with playwright-core;
 # a test tool's own browser download cannot work here). Installs it where missing: `npm test` runs
 # this before the suite, as it sets the Rust toolchain up, so the test command works on a new machine.
 set -euo pipefail

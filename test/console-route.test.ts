@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { worker } from "./worker.js";
 
-// The page itself is driven in chromium by test/node/console.test.ts; here, what the Worker serves.
+// The page itself is driven in chromium by test/node/console*.test.ts; here, what the Worker serves.
 describe("GET /console", () => {
   it("serves the page, its bundled script and stylesheet from the Worker, nothing from elsewhere", async () => {
     const page = await worker("/console");

@@ -2,7 +2,7 @@
 # CI for what callers use (issue 11): the TypeScript client (sdk/client), the console
 # (sdk/console, GET /console) and the OpenAPI description (GET /openapi.json). .ci/run calls it
 # after `npm run build` and before `npm test`, whose node project then runs the client's
-# integration tests and the console in chromium (test/node/client.test.ts, console.test.ts).
+# integration tests and the console in chromium (test/node/client.test.ts, console*.test.ts).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
