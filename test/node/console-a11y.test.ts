@@ -171,4 +171,29 @@ describe("the console's controls, by name", () => {
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
+
+  it("says what comes back as it comes: a reply or an error, a session's events, a process's state", async () => {
+    const page = await open();
+    const call = testId(page, "panel-call").getByRole("status");
+    expect(await call.count()).toBe(1);
+    await page.getByRole("button", { name: "hello greet", exact: true }).click();
+    await page.keyboard.type("Ada");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => call.innerText(), { timeout: UI_MS }).toMatch(/"message": "Hello, Ada!"/);
+    await page.getByRole("button", { name: "tally incr", exact: true }).click();
+    await page.keyboard.press("Enter");
+    await expect.poll(() => call.innerText(), { timeout: UI_MS }).toMatch(/^BadRequest \(12\)[\s\S]*request\.by/);
+
+    await openSession(page, "chat", "spoken");
+    expect(await testId(page, "panel-session").getByRole("log").count()).toBe(1);
+    await expect.poll(() => testId(page, "panel-session").getByRole("log").innerText(), { timeout: UI_MS }).toMatch(/opening chat, session spoken[\s\S]*open/);
+
+    await page.getByRole("button", { name: "run countdown as a process", exact: true }).click();
+    await page.keyboard.type("1 10");
+    expect(await testId(page, "panel-process").getByRole("status").count()).toBe(1);
+    await page.keyboard.press("Enter");
+    await expect.poll(() => testId(page, "panel-process").getByRole("status").innerText(), { timeout: UI_MS }).toMatch(/^exited 0 · countdown/);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
 });

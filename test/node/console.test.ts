@@ -189,6 +189,8 @@ describe("the console in chromium", () => {
       await page.goto(`${locked.url.origin}/console`);
       const notice = testId(page, "notice");
       await expect.poll(() => notice.locator('[data-testid="error"]').getAttribute("data-code-name"), { timeout: UI_MS }).toBe("Unauthorized");
+      // Said as it comes, not found by chance: an alert.
+      await expect(page.getByRole("alert").innerText({ timeout: UI_MS })).resolves.toMatch(/^Unauthorized \(\d+\)/);
       await testId(page, "token").fill("console-s3cret");
       await testId(page, "token").press("Enter");
       await page.locator('[data-module="hello"]').waitFor({ timeout: UI_MS });

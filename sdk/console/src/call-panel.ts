@@ -13,7 +13,8 @@ export function callPanel(app: App): { element: HTMLElement; open(module: string
   const format = select([{ value: "json" }, { value: "msgpack" }], { "data-testid": "call-format" });
   const about = h("p", { class: "about" });
   const formSlot = h("div", { class: "form" });
-  const result = h("div", { class: "result", "data-testid": "call-result" });
+  // A status region: a screen reader says the reply or the error when it comes.
+  const result = h("div", { class: "result", role: "status", "data-testid": "call-result" });
   const button = h("button", { class: "primary", type: "submit", "data-testid": "call-send" }, "Call");
   // A slow call (a module that sleeps, fetches, waits on another) need not hold the form until it ends.
   const cancel = h("button", { type: "button", hidden: true, title: "Stop waiting: the request is dropped", "data-testid": "call-cancel" }, "Cancel");

@@ -33,7 +33,7 @@ function show(tab: Tab) {
 }
 
 const tokenInput = h("input", { type: "password", placeholder: "bearer token", title: "The Worker's BUS_TOKEN, where it has one; kept for this tab only (sessionStorage)", value: app.token, "data-testid": "token", autocomplete: "off" });
-const notice = h("div", { class: "notice", "data-testid": "notice" });
+const notice = h("div", { class: "notice", role: "alert", "data-testid": "notice" });
 const sidebar = h("nav", { class: "modules", "data-testid": "modules" });
 
 async function load() {

@@ -21,7 +21,8 @@ export function processPanel(app: App): { element: HTMLElement; open(module: str
   const argsInput = h("input", { type: "text", placeholder: 'arguments, e.g. 3 200 or "two words"', "data-testid": "process-args" });
   const runButton = h("button", { type: "submit", class: "primary", "data-testid": "process-run" }, "Run");
   const idInput = h("input", { type: "text", placeholder: "a process id", "data-testid": "process-id" });
-  const status = h("div", { class: "status-line", "data-testid": "process-status" }, "no process");
+  // Status regions (here and a call's result): a screen reader says what changed when it does.
+  const status = h("div", { class: "status-line", role: "status", "data-testid": "process-status" }, "no process");
   const killButton = h("button", { type: "button", disabled: true, "data-testid": "process-kill" }, "Kill");
   const eofButton = h("button", { type: "button", disabled: true, "data-testid": "process-eof", title: "Ctrl-D" }, "Close stdin");
   const logsButton = h("button", { type: "button", disabled: true, "data-testid": "process-logs-button" }, "Logs");
@@ -141,7 +142,7 @@ export function processPanel(app: App): { element: HTMLElement; open(module: str
     if (topicBox.hidden) return;
     const topicSelect = select(Object.keys(topics).map((t) => ({ value: t })), { "data-testid": "process-topic" });
     const slot = h("div", {});
-    const result = h("div", { class: "result", "data-testid": "process-call-result" });
+    const result = h("div", { class: "result", role: "status", "data-testid": "process-call-result" });
     let editor: Field = requestEditor(topics[topicSelect.value]?.request as Schema | undefined);
     slot.append(editor.element);
     topicSelect.addEventListener("change", () => {

@@ -36,7 +36,8 @@ export function sessionPanel(app: App): HTMLElement {
   const formSlot = h("div", { class: "form" });
   const sendButton = h("button", { type: "submit", class: "primary", "data-testid": "session-send" }, "Send");
   const callsList = h("div", { class: "calls", "data-testid": "session-calls" });
-  const log = h("div", { class: "log", "data-testid": "session-log" });
+  // A log region: a screen reader says each event as it is added.
+  const log = h("div", { class: "log", role: "log", "data-testid": "session-log" });
   const callForm = h(
     "form",
     { class: "session-call", hidden: true },
