@@ -196,4 +196,22 @@ describe("the console's controls, by name", () => {
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
+
+  it("opens a session with Enter in its name, and a name the server refuses is logged with its code name", async () => {
+    const page = await open();
+    await testId(page, "tab-session").click();
+    await testId(page, "session-module").selectOption("chat");
+    await testId(page, "session-name").fill("bad name!");
+    await testId(page, "session-name").press("Enter");
+    const fault = testId(page, "session-log").locator('[data-kind="fault"] [data-testid="error"]');
+    await expect.poll(() => fault.count(), { timeout: UI_MS }).toBe(1);
+    expect(await fault.getAttribute("data-code-name")).toBe("BadRequest");
+    await testId(page, "session-name").fill("by-enter");
+    await testId(page, "session-name").press("Enter");
+    await expect.poll(() => testId(page, "session-state").textContent(), { timeout: UI_MS }).toBe("open");
+    await testId(page, "session-open").click();
+    await expect.poll(() => testId(page, "session-state").textContent(), { timeout: UI_MS }).toBe("closed");
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
 });

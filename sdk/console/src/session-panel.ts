@@ -28,7 +28,7 @@ const shorten = (text: string) => (text.length > ENTRY_CHARS ? `${text.slice(0, 
 export function sessionPanel(app: App): HTMLElement {
   const moduleSelect = select([], { "data-testid": "session-module" });
   const nameInput = h("input", { type: "text", value: "default", pattern: "[A-Za-z0-9_.\\-]{1,64}", "data-testid": "session-name", title: "1 to 64 letters, digits, _ . -" });
-  const openButton = h("button", { type: "button", class: "primary", "data-testid": "session-open" }, "Open");
+  const openButton = h("button", { type: "submit", class: "primary", "data-testid": "session-open" }, "Open");
   const stateBadge = h("span", { class: "badge", "data-testid": "session-state" }, "closed");
   const topicSelect = select([], { "data-testid": "session-topic" });
   const keepalive = h("input", { type: "checkbox", "data-testid": "session-keepalive" });
@@ -162,7 +162,6 @@ export function sessionPanel(app: App): HTMLElement {
   };
 
   topicSelect.addEventListener("change", showTopic);
-  openButton.addEventListener("click", () => void open());
   callForm.addEventListener("submit", send);
   app.onModules(() => clear(moduleSelect, ...app.modules.filter((m) => Object.keys(m.topics).length).map((m) => h("option", { value: m.name }, m.name))));
   setState("closed");
@@ -171,7 +170,8 @@ export function sessionPanel(app: App): HTMLElement {
     "section",
     { class: "panel" },
     h("p", { class: "about" }, "The bus over a WebSocket: every client of one session shares one instance of the module, which pushes callbacks as they happen. Open the same session in two tabs to talk between them."),
-    h("div", { class: "row" }, h("label", {}, "module ", moduleSelect), h("label", {}, "session ", nameInput), openButton, stateBadge),
+    // A form: Enter in the session's name opens it. The server judges the name (its BadRequest is logged), not the browser.
+    h("form", { class: "row", novalidate: true, onsubmit: (e: Event) => (e.preventDefault(), void open()) }, h("label", {}, "module ", moduleSelect), h("label", {}, "session ", nameInput), openButton, stateBadge),
     callForm,
     h("div", { class: "split" }, h("div", {}, h("h3", {}, "Calls"), callsList), h("div", {}, h("h3", {}, "Events"), log)),
   );
