@@ -1,23 +1,13 @@
 /// <reference types="node" />
 // The console without a mouse or eyes (test/node/console-browser.ts): every control has a name a
 // screen reader says and getByRole finds, and a form's inputs are named as its errors name them.
-import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { Client } from "../../sdk/client/src/index.js";
-import { type ConsoleBrowser, openConsole, openSession, pageErrors, startConsoleBrowser, terminalText, testId, UI_MS } from "./console-browser.js";
+import { consoleForFile, openSession, pageErrors, terminalText, testId, UI_MS } from "./console-browser.js";
 
-let browser: ConsoleBrowser | undefined;
-let context: BrowserContext | undefined;
-const open = () => openConsole(context!, browser!.origin);
-
-beforeAll(async () => {
-  browser = await startConsoleBrowser();
-  context = browser.context;
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
+const ui = consoleForFile();
+const open = ui.open;
 
 const CONTROLS = new Set(["textbox", "searchbox", "checkbox", "radio", "combobox", "listbox", "spinbutton", "slider", "switch", "button", "tab"]);
 
@@ -46,7 +36,7 @@ async function namedFields(page: Page, panel: string): Promise<{ path: string; s
 describe("the console's controls, by name", () => {
   it("names every control of every topic's form, each input by the path errors name it, and every topic's button by its module", async () => {
     const page = await open();
-    const modules = (await (await fetch(`${browser!.origin}/modules`)).json()) as { modules: { name: string; topics: Record<string, unknown> }[] };
+    const modules = (await (await fetch(`${ui.origin}/modules`)).json()) as { modules: { name: string; topics: Record<string, unknown> }[] };
     const unnamed: string[] = [];
     const misnamed: string[] = [];
     const unfound: string[] = [];
@@ -128,7 +118,7 @@ describe("the console's controls, by name", () => {
   });
 
   it("attaches by id with Enter to a process that has ended: its lines again, and its end code", async () => {
-    const ended = await new Client({ url: browser!.origin }).spawn("countdown", { args: ["2", "10"] });
+    const ended = await new Client({ url: ui.origin }).spawn("countdown", { args: ["2", "10"] });
     expect(await ended.wait()).toMatchObject({ status: "exited", code: 0 });
     const page = await open();
     await testId(page, "tab-process").click();

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { startWorker, type StartedWorker } from "./start-worker.js";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -44,6 +44,29 @@ export async function startConsoleBrowser(): Promise<ConsoleBrowser> {
       rmSync(profile, { recursive: true, force: true });
       await worker.dispose();
     },
+  };
+}
+
+/**
+ * The Worker and chromium of one test file: started before its tests, closed after them. Read
+ * `origin` and `context` inside a test; `open()` is a new tab on the console.
+ */
+export function consoleForFile() {
+  let browser: ConsoleBrowser | undefined;
+  beforeAll(async () => {
+    browser = await startConsoleBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return {
+    get origin() {
+      return browser!.origin;
+    },
+    get context() {
+      return browser!.context;
+    },
+    open: () => openConsole(browser!.context, browser!.origin),
   };
 }
 

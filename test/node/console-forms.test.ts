@@ -1,23 +1,13 @@
 /// <reference types="node" />
 // The console's request forms in a real browser (test/node/console-browser.ts): what a user types
 // that cannot be sent, and what comes back.
-import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { parseJson } from "../../sdk/client/src/json.js";
-import { type ConsoleBrowser, field, openConsole, openSession, pageErrors, startConsoleBrowser, testId, UI_MS } from "./console-browser.js";
+import { consoleForFile, field, openSession, pageErrors, testId, UI_MS } from "./console-browser.js";
 
-let browser: ConsoleBrowser | undefined;
-let context: BrowserContext | undefined;
-const open = () => openConsole(context!, browser!.origin);
-
-beforeAll(async () => {
-  browser = await startConsoleBrowser();
-  context = browser.context;
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
+const ui = consoleForFile();
+const open = ui.open;
 
 /** The code name and text of the error a locator holds. */
 const shown = async (error: ReturnType<Page["locator"]>) => {
@@ -95,7 +85,7 @@ describe("the console's forms in chromium", () => {
   it("cancels a slow call (fetcher sleeping 30 s): Aborted at once, and the form calls again", async () => {
     const page = await open();
     await page.locator('[data-module="fetcher"] [data-topic="fetch"]').click();
-    await field(page, "call", "request.url").fill(`${browser!.origin}/health`);
+    await field(page, "call", "request.url").fill(`${ui.origin}/health`);
     await field(page, "call", "request.delayMs").fill("30000");
     await testId(page, "call-send").click();
     await expect.poll(() => testId(page, "call-result").textContent(), { timeout: UI_MS }).toBe("calling…");

@@ -1,22 +1,12 @@
 /// <reference types="node" />
 // The console on a phone's width (test/node/console-browser.ts): nothing runs past the screen's
 // right edge, where it would be cut off or need the whole page scrolled sideways.
-import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ConsoleBrowser, field, openConsole, openSession, pageErrors, shot, startConsoleBrowser, testId, UI_MS } from "./console-browser.js";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { consoleForFile, field, openSession, pageErrors, shot, testId, UI_MS } from "./console-browser.js";
 
-let browser: ConsoleBrowser | undefined;
-let context: BrowserContext | undefined;
-const open = () => openConsole(context!, browser!.origin);
-
-beforeAll(async () => {
-  browser = await startConsoleBrowser();
-  context = browser.context;
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
+const ui = consoleForFile();
+const open = ui.open;
 
 const WIDTH = 360;
 

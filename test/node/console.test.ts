@@ -1,29 +1,18 @@
 /// <reference types="node" />
 // The console (GET /console) in a real browser (test/node/console-browser.ts): its first paths.
-import { type BrowserContext, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { Client } from "../../sdk/client/src/index.js";
 import { startWorker } from "./start-worker.js";
-import { type ConsoleBrowser, field, openConsole as open, openSession, pageErrors, shot, startConsoleBrowser, terminalText, testId, UI_MS } from "./console-browser.js";
+import { consoleForFile, field, openSession, pageErrors, shot, terminalText, testId, UI_MS } from "./console-browser.js";
 
-let browser: ConsoleBrowser | undefined;
-let origin = "";
-let context: BrowserContext | undefined;
-const openConsole = () => open(context!, origin);
-
-beforeAll(async () => {
-  browser = await startConsoleBrowser();
-  ({ origin, context } = browser);
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
+const ui = consoleForFile();
+const openConsole = ui.open;
 
 describe("the console in chromium", () => {
   it("lists the modules and calls hello greet from a form built from its schema; a bad request shows its code name", async () => {
     const page = await openConsole();
-    const served = (await (await fetch(`${origin}/modules`)).json()) as { modules: { name: string }[] };
+    const served = (await (await fetch(`${ui.origin}/modules`)).json()) as { modules: { name: string }[] };
     for (const { name } of served.modules) await expect(page.locator(`[data-module="${name}"]`).count()).resolves.toBe(1);
 
     await page.locator('[data-module="hello"] [data-topic="greet"]').click();
@@ -90,7 +79,7 @@ describe("the console in chromium", () => {
     await page.locator('[data-testid="session-calls"] [data-state="live"]').waitFor({ timeout: UI_MS });
 
     // Another member posts 1,200 messages; each reaches the page as a callback.
-    const session = new Client({ url: origin }).session("chat", "busy-room");
+    const session = new Client({ url: ui.origin }).session("chat", "busy-room");
     try {
       const join = session.call("join", { name: "talker" }, { keepalive: true });
       await join.reply;
@@ -104,7 +93,7 @@ describe("the console in chromium", () => {
     await expect(log.locator(".entry").first().innerText()).resolves.not.toMatch(/opening chat/);
 
     // A large callback shows its first 4,096 characters, and how many more there were.
-    const talker = new Client({ url: origin }).session("chat", "busy-room");
+    const talker = new Client({ url: ui.origin }).session("chat", "busy-room");
     try {
       const join = talker.call("join", { name: "talker" }, { keepalive: true });
       await join.reply;
@@ -185,7 +174,7 @@ describe("the console in chromium", () => {
   it("honours a bearer token: without it the page says Unauthorized, with it (kept in sessionStorage) calls go through", async () => {
     const locked = await startWorker({ token: "console-s3cret" });
     try {
-      const page = await context!.newPage();
+      const page = await ui.context.newPage();
       await page.goto(`${locked.url.origin}/console`);
       const notice = testId(page, "notice");
       await expect.poll(() => notice.locator('[data-testid="error"]').getAttribute("data-code-name"), { timeout: UI_MS }).toBe("Unauthorized");
