@@ -39,10 +39,13 @@ describe("HTTP edge over a test guest", () => {
   it("lists modules with their topics, formats and limits", async () => {
     const { app } = guestApp();
     const res = await app.request("/modules");
-    const { modules } = (await res.json()) as { modules: { name: string; topics: Record<string, { format: string }>; limits: { fuel: number } }[] };
+    const { modules } = (await res.json()) as { modules: { name: string; topics: Record<string, { format: string }>; limits: { fuel: number }; command: boolean }[] };
     const abi = modules.find((m) => m.name === "abi");
     expect(abi?.topics.ok).toEqual({ format: "json" });
     expect(abi?.limits.fuel).toBe(1_000_000);
+    // Whether it runs as a process: it exports _start.
+    expect(abi?.command).toBe(false);
+    expect(modules.find((m) => m.name === "cmd")?.command).toBe(true);
   });
 
   it("guards the endpoints with a bearer token when BUS_TOKEN is set", async () => {

@@ -63,6 +63,7 @@ export function createApp(runtime: Runtime) {
         topics: m.manifest.topics,
         fetch: m.manifest.fetch,
         limits: m.manifest.limits,
+        command: m.command,
         ...(m.error ? { error: m.error.message } : {}),
       })),
     }),

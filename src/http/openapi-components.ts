@@ -119,7 +119,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
   },
   ModuleInfo: {
     type: "object",
-    required: ["name", "description", "topics", "fetch", "limits"],
+    required: ["name", "description", "topics", "fetch", "limits", "command"],
     properties: {
       name: { type: "string" },
       description: { type: "string" },
@@ -133,6 +133,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
           Object.entries(LIMIT_MAXIMA).map(([key, { most, why }]) => [key, { type: "integer", minimum: 1, maximum: most, description: `At most ${most}: ${why}.` }]),
         ),
       },
+      command: { type: "boolean", description: "Exports _start: it runs as a process (POST /processes); a module without it only serves its topics." },
       error: { type: "string", description: "Why the module cannot run." },
     },
   },

@@ -23,6 +23,8 @@ export interface ModuleInfo {
   topics: Record<string, { format: string; request?: unknown; response?: unknown; callbacks?: Record<string, unknown>; description?: string }>;
   fetch: { allow: string[] };
   limits: Record<string, number>;
+  /** Exports `_start`: it runs as a process (`spawn`); one without it only serves its topics. */
+  command: boolean;
   /** Why it cannot run, where it failed to load. */
   error?: string;
 }

@@ -36,5 +36,5 @@ export class App {
   }
 }
 
-/** Modules without topics are commands: they run as processes. */
-export const isCommand = (m: ModuleInfo) => Object.keys(m.topics).length === 0;
+/** Modules that run as processes (they export `_start`), as GET /modules says. */
+export const isCommand = (m: ModuleInfo) => m.command;

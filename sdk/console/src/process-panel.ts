@@ -165,9 +165,8 @@ export function processPanel(app: App): { element: HTMLElement; open(module: str
   eofButton.addEventListener("click", closeStdin);
   logsButton.addEventListener("click", () => void showLogs());
   app.onModules(() => {
-    // Commands (no topics) first: they are what runs as a process; a serving module (echo-daemon) runs too.
-    const ordered = [...app.modules.filter(isCommand), ...app.modules.filter((m) => !isCommand(m))];
-    clear(moduleSelect, ...ordered.map((m) => h("option", { value: m.name }, isCommand(m) ? m.name : `${m.name} (serves topics)`)));
+    // Only what runs as a process: any other module fails to spawn (IncorrectAbi, no _start).
+    clear(moduleSelect, ...app.modules.filter(isCommand).map((m) => h("option", { value: m.name }, m.name)));
   });
 
   const element = h(
