@@ -181,7 +181,7 @@ export class BusCall {
    * calls of up to requestBytes each, more than its object's memory.
    */
   forgetRequest(): void {
-    this.request = EMPTY_PAYLOADS[this.request.format] ?? { format: this.request.format, data: EMPTY };
+    this.request = EMPTY_PAYLOADS[this.request.format]!;
     this.lent = false;
   }
 
