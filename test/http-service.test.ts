@@ -70,6 +70,17 @@ describe("http.fetch and the caller's manifest", () => {
     expect(await (await fetch(`${origin}/hostile/sent?token=${token}`)).json()).toEqual({ whole: false });
   });
 
+  it("answers a HEAD, a 204 and a 304 whose Content-Length is past limits.responseBytes: no body comes with them to be over it", async () => {
+    // fetch-probe's limit is 4,096; each response declares 1 MiB and carries nothing.
+    for (const [method, query] of [["HEAD", "code=200"], ["GET", "code=204"], ["GET", "code=304"]]) {
+      const { reply, error } = await fetchAs("fetch-probe", { method, url: `${origin}/hostile/declared?${query}&length=${1 << 20}`, headers: [], body: null });
+      expect(error, `${method} ${query}`).toBeUndefined();
+      const res = JSON.parse(new TextDecoder().decode(reply!.data)) as { status: number; body: number[] };
+      expect(res.status).toBe(Number(query.slice(5)));
+      expect(res.body).toEqual([]);
+    }
+  });
+
   it("holds a response's headers to limits.responseBytes too, as the reply carries them", async () => {
     // fetch-probe's limit is 4,096: 3 headers of 1,000 bytes fit, 5 do not.
     const within = await fetchAs("fetch-probe", { method: "GET", url: `${origin}/hostile/headers?count=3&size=1000`, headers: [], body: null });

@@ -16,8 +16,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * (declares n, sends half, then drops the connection) or cut (chunked, half, then drops);
  * gzip=1 sends them gzipped (Content-Length then the compressed size); with token=T,
  * /hostile/sent?token=T says whether the body went out to its end (no client cancelled it).
- * /hostile/status?code: a raw status line with any code. /hostile/headers?count&size: that many
- * headers of that size. /hostile/redirect?code&to: a redirect. /hostile/hit?token and
+ * /hostile/status?code: a raw status line with any code. /hostile/declared?code&length: a raw
+ * status line declaring `length` bytes and sending none (as a HEAD's, 204's or 304's may).
+ * /hostile/headers?count&size: that many headers of that size. /hostile/redirect?code&to: a redirect. /hostile/hit?token and
  * /hostile/hits?token: whether anything followed a redirect to the hit.
  */
 export async function hostile(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -59,6 +60,12 @@ export async function hostile(req: IncomingMessage, res: ServerResponse, url: UR
       for (let i = 0; i < num("count"); i++) headers.push([`x-h-${i}`, "v".repeat(num("size"))]);
       res.writeHead(200, headers.flat());
       res.end("ok");
+      return;
+    }
+    case "/hostile/declared": {
+      // A response with no body that declares one (a HEAD's, a 204's or a 304's may): raw, as
+      // Node drops a Content-Length it thinks cannot be.
+      req.socket.end(`HTTP/1.1 ${q("code")} Odd\r\ncontent-length: ${q("length")}\r\nconnection: close\r\n\r\n`);
       return;
     }
     case "/hostile/redirect":

@@ -68,7 +68,9 @@ export const http = builtin({
       try {
         // fetch decodes a gzip or brotli body but keeps the Content-Length of its encoded bytes,
         // which bounds nothing: 2 KB of gzip is 512 KB of body, read whole before it was refused.
-        const declared = res.headers.has("content-encoding") ? null : res.headers.get("content-length");
+        // A response with no body (a HEAD's, a 204's, a 304's) may declare the length of one it
+        // does not send: nothing comes to be over the limit.
+        const declared = res.body === null || res.headers.has("content-encoding") ? null : res.headers.get("content-length");
         body = await readCapped(res.body, declared, limit, "http.fetch response");
       } catch (err) {
         if (err instanceof BusError) throw err;
