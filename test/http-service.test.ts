@@ -91,6 +91,14 @@ describe("http.fetch and the caller's manifest", () => {
     expect(over.error?.message).toMatch(/^http\.fetch response headers of \d+ bytes are over the limit of 4096 \(limits\.responseBytes\)$/);
   });
 
+  it("counts a response's header bytes past ASCII as the reply carries them, more than one byte each", async () => {
+    // 3 headers of 1,000 bytes 0xFF: 3,000 characters, within fetch-probe's 4,096, but each is
+    // two or three bytes in the reply's UTF-8.
+    const { reply, error } = await fetchAs("fetch-probe", { method: "GET", url: `${origin}/hostile/headers?count=3&size=1000&char=ff`, headers: [], body: null });
+    expect(reply?.data.length, "the reply's bytes").toBeUndefined();
+    expect(error?.codeName).toBe("LimitExceeded");
+  });
+
   it("fails a response over limits.responseBytes with LimitExceeded", async () => {
     const { error } = await fetchAs("wsclient", { method: "GET", url: `${origin}/bytes?n=${5 << 20}`, headers: [], body: null });
     expect(error?.code).toBe(Code.LimitExceeded);

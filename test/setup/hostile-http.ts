@@ -18,7 +18,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * /hostile/sent?token=T says whether the body went out to its end (no client cancelled it).
  * /hostile/status?code: a raw status line with any code. /hostile/declared?code&length: a raw
  * status line declaring `length` bytes and sending none (as a HEAD's, 204's or 304's may).
- * /hostile/headers?count&size: that many headers of that size. /hostile/redirect?code&to: a redirect. /hostile/hit?token and
+ * /hostile/headers?count&size&char: that many headers of that size (char=ff: of bytes 0xFF). /hostile/redirect?code&to: a redirect. /hostile/hit?token and
  * /hostile/hits?token: whether anything followed a redirect to the hit.
  */
 export async function hostile(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -57,7 +57,9 @@ export async function hostile(req: IncomingMessage, res: ServerResponse, url: UR
     }
     case "/hostile/headers": {
       const headers: [string, string][] = [];
-      for (let i = 0; i < num("count"); i++) headers.push([`x-h-${i}`, "v".repeat(num("size"))]);
+      // char=ff: each value's bytes are 0xFF, which a header may hold (obs-text) and UTF-8 cannot.
+      const value = q("char") === "ff" ? Buffer.alloc(num("size"), 0xff).toString("latin1") : "v".repeat(num("size"));
+      for (let i = 0; i < num("count"); i++) headers.push([`x-h-${i}`, value]);
       res.writeHead(200, headers.flat());
       res.end("ok");
       return;

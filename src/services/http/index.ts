@@ -12,6 +12,7 @@ interface FetchRequest {
 }
 
 const header: Schema = { tuple: ["string", "string"] };
+const utf8 = new TextEncoder();
 
 /** Outbound HTTP(S) through the Worker's fetch, limited to the hosts the module's manifest allows. */
 export const http = builtin({
@@ -56,10 +57,11 @@ export const http = builtin({
         throw BusError.of("FetchFailed", `http.fetch ${nameInMessage(String(url))}: ${(err as Error).message}`);
       }
       // The headers come to the guest with the body: a host's 128 KB of them reached a module whose
-      // responseBytes is 4 KiB. Counted as the reply carries them (names and values are bytes).
+      // responseBytes is 4 KiB. Counted as the reply carries them, in UTF-8: a value's bytes past
+      // ASCII come as characters of two or three bytes each.
       const headers = [...res.headers];
       let headerBytes = 0;
-      for (const [name, value] of headers) headerBytes += name.length + value.length;
+      for (const [name, value] of headers) headerBytes += utf8.encode(name).length + utf8.encode(value).length;
       if (headerBytes > limit) {
         res.body?.cancel().catch(() => {});
         throw BusError.of("LimitExceeded", `http.fetch response headers of ${headerBytes} bytes are over the limit of ${limit} (limits.responseBytes)`);
