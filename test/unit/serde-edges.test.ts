@@ -183,6 +183,14 @@ describe("a key twice, as serde_json and rmp-serde have it", () => {
     }
   });
 
+  it("tells a key that starts with U+FEFF from the key without it: \\ufeffa is a field the struct does not declare, not a twice", () => {
+    // {"a":1,"\ufeffa":2,"c":1,"c":2}: "c" twice makes the scan run; serde takes it (c is undeclared).
+    const t = '{"a":1,"\ufeffa":2,"c":1,"c":2}';
+    for (const [format, data] of [[Format.Json, utf8.encode(t)], [Format.Msgpack, unhex("84a16101a4efbbbf6102a16301a16302")]] as const) {
+      expect(check(Pair, format, data), String(format)).not.toThrow();
+    }
+  });
+
   it("refuses an enum's object with a key twice, as serde does", () => {
     const Shape: Schema = { enum: { Circle: "u8", Square: "u8" } };
     const err = thrown(BusError, check({ struct: { s: Shape } }, Format.Json, utf8.encode('{"s":{"Circle":1,"Circle":2}}')));
