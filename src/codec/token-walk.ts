@@ -46,7 +46,7 @@ export function placeUnder(top: Frame | undefined): Place {
 
 // ignoreBOM keeps a leading U+FEFF: a msgpack key is a value of its own, not a text whose BOM goes
 // ("\ufeffa" is not "a"), as the payload's reader has it.
-const text = new TextDecoder("utf-8", { ignoreBOM: true });
+const text = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 const isNumberByte = (c: number) => (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x45 || c === 0x65;
