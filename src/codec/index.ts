@@ -5,7 +5,8 @@ import { decodeBincode, encodeBincode } from "./bincode.js";
 import { COST, overBudget } from "./budget.js";
 import { conform, decodeJson, encodeJson, escapesSurrogate, wellFormed } from "./json.js";
 import { DEFAULT_LIMITS } from "../manifest.js";
-import { budgetLeft, msgpackFault, sawProto } from "./msgpack-scan.js";
+import { withBomsKept } from "./msgpack-bom.js";
+import { bomStrs, budgetLeft, msgpackFault, sawProto } from "./msgpack-scan.js";
 import { wholeFloatsAsIntegers } from "./msgpack-ints.js";
 import { INT_KEYED, intKeysAsIntegers } from "./msgpack-keys.js";
 import { withSignedZeros } from "./msgpack-sign.js";
@@ -155,6 +156,7 @@ export function transcode(payload: Payload, to: FormatValue, schema?: Schema, li
 function unpackOne(data: Uint8Array, limit: number, schema: Schema | undefined): unknown {
   const fault = msgpackFault(data, limit);
   if (fault) throw new Error(fault);
+  if (bomStrs) data = withBomsKept(data, bomStrs);
   let value: unknown;
   try {
     value = readOne(packr, data);

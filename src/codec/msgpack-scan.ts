@@ -1,4 +1,5 @@
 import { COST, containerBudget, overBudget } from "./budget.js";
+import { bomDropped } from "./msgpack-bom.js";
 import { MAX_NESTING, tooDeep } from "./nesting.js";
 
 /**
@@ -29,6 +30,8 @@ export const u32 = (d: Uint8Array, p: number) => d[p]! * 0x1000000 + ((d[p + 1]!
 
 /** Whether the last payload msgpackFault scanned holds the str "__proto__" (as a key or not). */
 export let sawProto = false;
+/** The offsets of the strs whose leading U+FEFF msgpackr would drop in the last payload msgpackFault scanned (./msgpack-bom.ts). */
+export let bomStrs: number[] | undefined;
 /** What the last payload msgpackFault scanned left of its container budget. */
 export let budgetLeft = 0;
 /** The keys (entries) of every map in the last payload msgpackFault scanned (./duplicates.ts). */
@@ -46,6 +49,7 @@ const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
  */
 export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): string | undefined {
   sawProto = false;
+  bomStrs = undefined;
   let pairs = 0;
   let floats = 0;
   const n = d.length;
@@ -109,6 +113,7 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
     // A length past the bytes is msgpackr's to refuse: only the bytes there are are looked at.
     if (!budgetOnly && !isUtf8(d, p, Math.min(p + len, n))) return `the str at byte ${at} is not UTF-8`;
     if (len === 9 && d[p] === 0x5f && PROTO.every((b, i) => d[p + i] === b)) sawProto = true;
+    else if (d[p] === 0xef && bomDropped(d, p, len)) (bomStrs ??= []).push(at);
     p += len;
   }
   budgetLeft = left;
