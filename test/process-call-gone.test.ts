@@ -59,5 +59,24 @@ describe("POST /processes/:id/call/:topic whose caller goes away", () => {
       await answered;
       await app.request(`/processes/${id}`, { method: "DELETE" }, env);
     });
+
+    it(`makes no call in the process for a caller gone before it was made (Accept: ${accept}): gone while the process's status was asked`, async () => {
+      const id = await spawnDaemon();
+      const body = pack({ topic: "time.sleep", format: Format.Json, payload: new TextEncoder().encode('{"duration_ms":600000}') });
+      const gone = new AbortController();
+      const request = new Request(`http://bus.test/processes/${id}/call/os`, {
+        method: "POST",
+        headers: { "content-type": "application/msgpack", accept },
+        body,
+        signal: gone.signal,
+      });
+      const answered = Promise.resolve(app.fetch(request, env)).catch((err: unknown) => err);
+      // The route is waiting for the process's status: no listener on the signal yet.
+      gone.abort(new Error("the client gave up"));
+      await Promise.race([answered, new Promise((r) => setTimeout(r, 2000))]);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await sleeps(id)).toBe(0);
+      await app.request(`/processes/${id}`, { method: "DELETE" }, env);
+    });
   }
 });

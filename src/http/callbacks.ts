@@ -80,7 +80,10 @@ export function callbackStream(request: Request, scope: ErrorScope, run: (sink: 
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
   const gone = new AbortController();
-  request.signal.addEventListener("abort", () => gone.abort("the HTTP caller went away"), { once: true });
+  const goneAway = () => gone.abort("the HTTP caller went away");
+  // A caller gone before this (while its body was read) is gone: its abort event came already.
+  if (request.signal.aborted) goneAway();
+  else request.signal.addEventListener("abort", goneAway, { once: true });
   let started = false;
   return new Promise<Response>((answer) => {
     const start = () => {

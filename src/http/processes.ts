@@ -132,6 +132,8 @@ export function processRoutes(runtime: Runtime) {
     // process, or it would hold the process's handles (maxHandles, shared by every caller) until
     // the guest answers, which may be never.
     const call = async (signal: AbortSignal, events?: CallEvents): Promise<Payload> => {
+      // Gone while the status was asked or the body read: an abort listened for now never comes.
+      if (signal.aborted) throw BusError.of("Aborted", "the HTTP caller went away");
       const id = crypto.randomUUID();
       const drop = () => void stub.drop(id, "the HTTP caller went away").catch(() => {});
       signal.addEventListener("abort", drop, { once: true });
