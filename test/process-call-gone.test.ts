@@ -39,19 +39,18 @@ async function spawnDaemon(): Promise<string> {
   return id;
 }
 
+/** daemon-rs os {topic, format, payload}: a ten-minute time.sleep, made by the process for this call. */
+function tenMinuteSleep(id: string, accept: string, signal: AbortSignal): Request {
+  const body = pack({ topic: "time.sleep", format: Format.Json, payload: new TextEncoder().encode('{"duration_ms":600000}') });
+  return new Request(`http://bus.test/processes/${id}/call/os`, { method: "POST", headers: { "content-type": "application/msgpack", accept }, body, signal });
+}
+
 describe("POST /processes/:id/call/:topic whose caller goes away", () => {
   for (const accept of ["application/json", "application/x-ndjson"]) {
     it(`drops the call in the process (Accept: ${accept}): its sleep's timer goes, no handle stays held`, async () => {
       const id = await spawnDaemon();
-      // daemon-rs os {topic, format, payload}: a ten-minute time.sleep, made by the process for this call.
-      const body = pack({ topic: "time.sleep", format: Format.Json, payload: new TextEncoder().encode('{"duration_ms":600000}') });
       const gone = new AbortController();
-      const request = new Request(`http://bus.test/processes/${id}/call/os`, {
-        method: "POST",
-        headers: { "content-type": "application/msgpack", accept },
-        body,
-        signal: gone.signal,
-      });
+      const request = tenMinuteSleep(id, accept, gone.signal);
       const answered = Promise.resolve(app.fetch(request, env)).catch((err: unknown) => err);
       await until(async () => (await sleeps(id)) === 1, "the call's sleep to start");
       gone.abort(new Error("the client gave up"));
@@ -62,14 +61,8 @@ describe("POST /processes/:id/call/:topic whose caller goes away", () => {
 
     it(`makes no call in the process for a caller gone before it was made (Accept: ${accept}): gone while the process's status was asked`, async () => {
       const id = await spawnDaemon();
-      const body = pack({ topic: "time.sleep", format: Format.Json, payload: new TextEncoder().encode('{"duration_ms":600000}') });
       const gone = new AbortController();
-      const request = new Request(`http://bus.test/processes/${id}/call/os`, {
-        method: "POST",
-        headers: { "content-type": "application/msgpack", accept },
-        body,
-        signal: gone.signal,
-      });
+      const request = tenMinuteSleep(id, accept, gone.signal);
       const answered = Promise.resolve(app.fetch(request, env)).catch((err: unknown) => err);
       // The route is waiting for the process's status: no listener on the signal yet.
       gone.abort(new Error("the client gave up"));
