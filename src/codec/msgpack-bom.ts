@@ -24,26 +24,23 @@ export const DROPS_FROM = drops(3) ? 3 : drops(65) ? 65 : Infinity;
 export const bomDropped = (d: Uint8Array, p: number, len: number) =>
   len >= DROPS_FROM && p + len <= d.length && d[p] === 0xef && d[p + 1] === 0xbb && d[p + 2] === 0xbf;
 
-/** `d` with one U+FEFF more at the start of each str at `ats` (their tokens' offsets, in order), each then a str32. */
-export function withBomsKept(d: Uint8Array, ats: readonly number[]): Uint8Array {
-  const out = new Uint8Array(d.length + ats.length * 8);
+/**
+ * `d` with one U+FEFF more at the start of each str in `strs` (msgpackFault's bomStrs: its token's
+ * offset, its bytes' offset and length, in order), each then a str32.
+ */
+export function withBomsKept(d: Uint8Array, strs: readonly number[]): Uint8Array {
+  const out = new Uint8Array(d.length + (strs.length / 3) * 8);
   let from = 0;
   let o = 0;
-  for (const at of ats) {
-    const t = d[at]!;
-    const head = t === 0xd9 ? 2 : t === 0xda ? 3 : t === 0xdb ? 5 : 1;
-    const len =
-      t === 0xd9 ? d[at + 1]!
-      : t === 0xda ? (d[at + 1]! << 8) | d[at + 2]!
-      : t === 0xdb ? new DataView(d.buffer, d.byteOffset + at + 1, 4).getUint32(0)
-      : t & 0x1f; // fixstr
+  for (let i = 0; i < strs.length; i += 3) {
+    const at = strs[i]!;
     out.set(d.subarray(from, at), o);
     o += at - from;
-    new DataView(out.buffer, o, 5).setUint32(1, len + 3);
     out[o] = 0xdb;
+    new DataView(out.buffer, o + 1, 4).setUint32(0, strs[i + 2]! + 3);
     out.set(BOM, o + 5);
     o += 8;
-    from = at + head;
+    from = strs[i + 1]!; // its bytes follow, after the token head they replace
   }
   out.set(d.subarray(from), o);
   return out.subarray(0, o + d.length - from);

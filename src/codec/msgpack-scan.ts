@@ -30,7 +30,10 @@ export const u32 = (d: Uint8Array, p: number) => d[p]! * 0x1000000 + ((d[p + 1]!
 
 /** Whether the last payload msgpackFault scanned holds the str "__proto__" (as a key or not). */
 export let sawProto = false;
-/** The offsets of the strs whose leading U+FEFF msgpackr would drop in the last payload msgpackFault scanned (./msgpack-bom.ts). */
+/**
+ * The strs whose leading U+FEFF msgpackr would drop in the last payload msgpackFault scanned
+ * (./msgpack-bom.ts), three numbers each: where its token starts, where its bytes start, how many.
+ */
 export let bomStrs: number[] | undefined;
 /** What the last payload msgpackFault scanned left of its container budget. */
 export let budgetLeft = 0;
@@ -113,7 +116,7 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
     // A length past the bytes is msgpackr's to refuse: only the bytes there are are looked at.
     if (!budgetOnly && !isUtf8(d, p, Math.min(p + len, n))) return `the str at byte ${at} is not UTF-8`;
     if (len === 9 && d[p] === 0x5f && PROTO.every((b, i) => d[p + i] === b)) sawProto = true;
-    else if (d[p] === 0xef && bomDropped(d, p, len)) (bomStrs ??= []).push(at);
+    else if (d[p] === 0xef && bomDropped(d, p, len)) (bomStrs ??= []).push(at, p, len);
     p += len;
   }
   budgetLeft = left;
