@@ -7,6 +7,7 @@ import { checkRequest } from "../src/codec/request-check.js";
 import type { TopicSpec } from "../src/codec/schema.js";
 import type { SessionObject } from "../src/objects.js";
 import { BusError, nameInMessage, type Outcome, osNotServed, outcome } from "../src/errors.js";
+import { CallShares, SOCKET_SHARE } from "../src/call-shares.js";
 import { type CallEvents, RemoteCalls, type RemoteCallOptions } from "../src/remote.js";
 import { errorResponse } from "../src/http/errors.js";
 import { socketProtocol } from "../src/http/guard.js";
@@ -36,16 +37,6 @@ export function setSessionModules(registry: Record<string, ModuleEntry>) {
 }
 
 /**
- * Live calls one socket may hold: a sixteenth of the instance's `maxHandles` (256 of the default
- * 4,096). Every member's calls hold handles of the one instance they share, so one socket that
- * could take them all would lock the others out; at this share sixteen full sockets are needed to
- * fill the instance, and a client with a few joins and posts never comes near it.
- */
-export function socketCallCap(limits: Limits): number {
-  return Math.max(1, Math.floor(limits.maxHandles / 16));
-}
-
-/**
  * The bus over WebSockets for one session of one module (GET /bus/:module/:session; GET
  * /bus/:module is the session "default"): every client of the session shares one instance, so
  * the module can push callbacks from one client's call to another's (a chat room). Sockets are
@@ -65,6 +56,8 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
   #unpin?: () => void;
   /** Live calls per socket, by the client's call id. */
   #calls = new Map<string, Map<number, BusCall>>();
+  /** Each socket's share of the instance's handles, by its id. */
+  #shares = new CallShares(SOCKET_SHARE);
   #snapshots = new Snapshots(
     this.ctx.storage,
     () => ({ json: null }),
@@ -186,10 +179,8 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
         faultFrame(frame.id, BusError.of("LimitExceeded", `this client is more than limits.socketBufferBytes (${buffer}) behind: it has not read, or not acknowledged with {type: "ack", bytes}, what it was sent; ack it, then call again`)),
       );
     }
-    const cap = socketCallCap(limits);
-    if ((this.#calls.get(sid)?.size ?? 0) >= cap) {
-      return send(faultFrame(frame.id, BusError.of("LimitExceeded", `this socket holds ${cap} live calls already, its limit (a sixteenth of the module's maxHandles): end some first`)));
-    }
+    const overShare = this.#shares.refusal(sid, "this socket", limits);
+    if (overShare) return send(faultFrame(frame.id, overShare));
     this.#start(ws, sid, frame);
   }
 
@@ -304,6 +295,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
    */
   #keep(sid: string, id: number, call: BusCall) {
     this.#callsOf(sid).set(id, call);
+    this.#shares.hold(sid, call);
     call.onEnd(() => this.#forget(sid, id));
   }
 

@@ -43,7 +43,11 @@ export interface Limits {
   maxCalls: number;
   /** Log bytes one instance may write before its lines are dropped. */
   logBytes: number;
-  /** Live handles one instance may hold (calls either way, callbacks, reserved handles). */
+  /**
+   * Live handles one instance may hold (calls either way, callbacks, reserved handles). Of a
+   * session's or process's instance, one WebSocket client holds at most a sixteenth in live
+   * calls, and one caller by Workers RPC a quarter (src/call-shares.ts).
+   */
   maxHandles: number;
   /** Instances of the module one isolate holds at once for plain calls; more calls wait for one. */
   maxInstances: number;

@@ -64,7 +64,10 @@ export interface RemoteCallOptions {
   keepalive?: boolean;
   /** The id of an earlier kept-alive call to the same object: this call addresses its sub-API. */
   parent?: string;
-  /** Who is calling, for logs ("http", a module's name). */
+  /**
+   * Who is calling ("http", a module's name, "ws" for a client of another session): for logs, and
+   * the key of its share of the serving instance's handles (src/call-shares.ts, CALLER_SHARE).
+   */
   caller?: string;
   /** The modules the call has passed through (BusCall.chain), so depth and cycles count across objects. */
   chain?: string[];

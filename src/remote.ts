@@ -1,12 +1,13 @@
 import { Code } from "./abi.js";
 import { BusCall, type CallSink, MAX_QUEUED_BYTES } from "./call.js";
+import { CALLER_SHARE, CallShares } from "./call-shares.js";
 import type { Payload } from "./codec/index.js";
 import type { TopicSpec } from "./codec/schema.js";
-import { BusError, type Outcome, codeOf } from "./errors.js";
+import { BusError, type Outcome, codeOf, nameInMessage } from "./errors.js";
 import type { CallEvents, RemoteCallOptions, SessionObject } from "./objects.js";
 
 export type { CallEvents, RemoteCallOptions } from "./objects.js";
-import type { LoadedModule } from "./registry.js";
+import { type LoadedModule, moduleOf } from "./registry.js";
 import type { Runtime } from "./runtime.js";
 import type { Service } from "./services/service.js";
 import { sessionAddress, sessionKey } from "./session-names.js";
@@ -41,6 +42,11 @@ const NO_SINK: CallSink = { finish() {}, fail() {}, callback: () => Code.Invalid
  */
 export class RemoteCalls {
   readonly #calls = new Map<string, BusCall>();
+  /**
+   * Each caller's share of the instance's handles, keyed by `options.caller`: calls that come by
+   * RPC hold handles of the instance the object's own clients (a session's sockets) use too.
+   */
+  readonly #shares = new CallShares(CALLER_SHARE);
 
   constructor(readonly runtime: Runtime) {}
 
@@ -55,6 +61,11 @@ export class RemoteCalls {
       if (options.parent !== undefined && !parent) {
         return resolve({ ok: false, error: BusError.of("InvalidHandle", `parent ${options.parent} is not a live call here`).toJSON() });
       }
+      const caller = options.caller ?? "rpc";
+      const limits = moduleOf(this.runtime.modules, wapm)?.manifest.limits;
+      // Refused before any guest runs; a module the runtime does not know is left to its routing's words.
+      const overShare = limits && this.#shares.refusal(caller, `caller ${nameInMessage(caller)}`, limits);
+      if (overShare) return resolve({ ok: false, error: overShare.toJSON() });
       const undelivered = new Set<Promise<unknown>>();
       /** Bytes of the callbacks in `undelivered`. */
       let undeliveredBytes = 0;
@@ -97,8 +108,9 @@ export class RemoteCalls {
           return Code.Success;
         },
       };
-      call = this.runtime.start(wapm, topic, request, sink, { parent, keepalive, caller: options.caller ?? "rpc", origin: originOf(options.chain) });
+      call = this.runtime.start(wapm, topic, request, sink, { parent, keepalive, caller, origin: originOf(options.chain) });
       if (call.ended) return;
+      this.#shares.hold(caller, call);
       if (id !== undefined) this.#calls.set(id, call);
       call.onEnd(() => {
         if (id !== undefined && this.#calls.get(id) === call) this.#calls.delete(id);

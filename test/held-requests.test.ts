@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { socketCallCap } from "../durable-objects/bus-session.js";
+import { SOCKET_SHARE, shareCap } from "../src/call-shares.js";
 import { Format } from "../src/abi.js";
 import type { CallSink } from "../src/call.js";
 import type { BusError } from "../src/errors.js";
@@ -10,7 +10,7 @@ import { guestApp } from "./helpers.js";
 
 // A live call (a kept-alive join, a request answered later) must not keep its request's bytes in
 // the host once they are where the call is served (a guest's memory, another object): a session's
-// client holds socketCallCap live calls (256 by default), each up to requestBytes (1 MiB), which
+// client holds its share of live calls (256 by default), each up to requestBytes (1 MiB), which
 // kept came to 256 MiB in the object every member shares, twice an isolate's 128 MB.
 
 /** A join {name: "ada"} padded with whitespace to requestBytes: valid JSON, which the guest reads past. */
@@ -35,7 +35,7 @@ async function join(runtime: Runtime, wapm: string) {
 }
 
 describe("a call whose request has gone where it is served keeps no copy of it in the host", () => {
-  it(`a kept-alive chat join padded to requestBytes (a socket may hold ${socketCallCap(DEFAULT_LIMITS)} of them) holds none of its bytes once joined`, async () => {
+  it(`a kept-alive chat join padded to requestBytes (a socket may hold ${shareCap(SOCKET_SHARE, DEFAULT_LIMITS)} of them) holds none of its bytes once joined`, async () => {
     const { call, reply } = await join(guestApp().runtime, "chat");
     expect(reply).toEqual({ joined: "ada", members: 1 });
     expect(call.ended).toBe(false);
