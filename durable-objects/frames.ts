@@ -1,6 +1,7 @@
 import { type Options, Packr } from "msgpackr";
 import { FORMAT_NAMES, type FormatName, formatName } from "../src/abi.js";
-import { msgpackFault } from "../src/codec/msgpack-scan.js";
+import { withBomsKept } from "../src/codec/msgpack-bom.js";
+import { bomStrs, msgpackFault } from "../src/codec/msgpack-scan.js";
 import { BusError } from "../src/errors.js";
 
 /**
@@ -83,8 +84,10 @@ export function decodeFrame(data: ArrayBuffer | string): ClientFrame {
   } catch (err) {
     throw new BadFrame((err as Error).message);
   }
+  // msgpackr drops the leading U+FEFF of a long str (in workerd): a topic "\ufeff..." named another topic.
+  const kept = bomStrs ? withBomsKept(bytes, bomStrs) : bytes;
   try {
-    raw = packr.unpack(bytes) as Record<string, unknown>;
+    raw = packr.unpack(kept) as Record<string, unknown>;
   } catch (err) {
     throw new BadFrame(`not msgpack: ${(err as Error).message}`);
   }

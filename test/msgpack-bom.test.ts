@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { Format } from "../src/abi.js";
 import { decode, transcode } from "../src/codec/index.js";
 import type { Schema } from "../src/codec/schema.js";
+import { open } from "./bus-socket.js";
 
 // In workerd, where msgpackr reads a str past 64 bytes with a TextDecoder of its own (Node's
 // msgpackr reads it another way), so the unit project cannot see what this holds.
@@ -25,5 +26,17 @@ describe("a msgpack str that starts with U+FEFF keeps it, as bincode and JSON ke
     expect(decode(Format.Msgpack, pack({ ["__proto__"]: s, x: s }), M)).toEqual({ ["__proto__"]: s, x: s });
     const extra = new Uint8Array([...pack(s), 1, 2]);
     expect(() => decode(Format.Msgpack, extra, "string")).toThrow(/2 bytes after the value/);
+  });
+});
+
+describe("a session call frame's str that starts with U+FEFF keeps it (durable-objects/frames.ts reads frames with msgpackr)", () => {
+  it("names a 71-character topic and wapm with their U+FEFF in the faults, not the names without it", async () => {
+    const c = await open(`/bus/chat/bom-${crypto.randomUUID().slice(0, 8)}`);
+    const name = `\ufeff${"t".repeat(70)}`;
+    c.call(1, name, {});
+    c.call(2, "greet", {}, { wapm: name });
+    expect(await c.next((f) => f.id === 1)).toMatchObject({ type: "fault", codeName: "InvalidTopic", error: `module chat has no topic ${name}` });
+    expect(await c.next((f) => f.id === 2)).toMatchObject({ type: "fault", codeName: "InvalidWapm", error: `no module named ${name}` });
+    c.ws.close(1000, "done");
   });
 });
