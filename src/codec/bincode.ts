@@ -2,6 +2,7 @@ import { Reader, Writer } from "./bincode-buffers.js";
 import { setOwn } from "./own.js";
 import { bytesOfLength, copyOf } from "./small-bytes.js";
 import { INTEGER, type Schema } from "./schema.js";
+import { strictUtf8 } from "./strict-utf8.js";
 
 /**
  * bincode 1.x with its default options (what `bincode::serialize` writes):
@@ -119,8 +120,6 @@ function readInt(r: Reader, name: IntName): number | bigint {
 }
 
 const encoder = new TextEncoder();
-// ignoreBOM keeps a leading U+FEFF: each string is a value of its own, not a text whose BOM goes.
-const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function write(w: Writer, value: unknown, s: Schema): void {
   if (typeof s === "string") {
@@ -272,7 +271,7 @@ function read(r: Reader, s: Schema): unknown {
       case "string": {
         const n = r.length();
         const at = r.take(n);
-        return decoder.decode(r.buf.subarray(at, at + n));
+        return strictUtf8.decode(r.buf.subarray(at, at + n));
       }
       case "bytes": {
         const n = r.length();

@@ -5,11 +5,12 @@
  * decides when to cut and parses the rest.
  */
 import { asBytes } from "./bincode.js";
-import { BYTES_BY_HAND, piece, SCRATCH_KEPT, text } from "./json-bytes.js";
+import { BYTES_BY_HAND, SCRATCH_KEPT, text } from "./json-bytes.js";
 import { type JsonKernel, jsonKernel, KERNEL_BASE } from "./json-kernel.js";
 import { setOwn } from "./own.js";
 import { type Schema, unwrapOption, variantOf } from "./schema.js";
 import { copyOf } from "./small-bytes.js";
+import { strictUtf8 } from "./strict-utf8.js";
 
 /** Where a long byte array was cut out of the text: a string of U+0000 (written as its escape) and the array's index. */
 const MARK = "\\u0000";
@@ -60,7 +61,8 @@ export function cutBytes(d: Uint8Array): { source: string; arrays: Uint8Array[] 
           if (end > 0) bytes = copyOf(scratch, 0, count);
         }
         if (end > 0) {
-          (parts ??= []).push((from === 0 ? text : piece).decode(d.subarray(from, i)), `"${MARK}${(arrays ??= []).length}"`);
+          // Past the first piece a U+FEFF is a character (and JSON.parse refuses it, as it would have).
+          (parts ??= []).push((from === 0 ? text : strictUtf8).decode(d.subarray(from, i)), `"${MARK}${(arrays ??= []).length}"`);
           arrays.push(bytes!);
           from = i = end;
           continue;
@@ -72,7 +74,7 @@ export function cutBytes(d: Uint8Array): { source: string; arrays: Uint8Array[] 
     if (scratch.length > SCRATCH_KEPT) scratch = new Uint8Array(1024);
   }
   if (!arrays) return undefined;
-  parts!.push((from === 0 ? text : piece).decode(d.subarray(from)));
+  parts!.push((from === 0 ? text : strictUtf8).decode(d.subarray(from)));
   return { source: parts!.join(""), arrays };
 }
 

@@ -5,9 +5,10 @@
  * encodeJson and stringifyJson live here rather than in json.ts because they share the state
  * `prepare` leaves behind (`found`, `holders`), which only this module can reset.
  */
-import { BYTES_BY_HAND, piece, SCRATCH_KEPT, utf8 } from "./json-bytes.js";
+import { BYTES_BY_HAND, SCRATCH_KEPT, utf8 } from "./json-bytes.js";
 import { type JsonKernel, jsonKernel, KERNEL_BASE } from "./json-kernel.js";
 import { setOwn } from "./own.js";
+import { strictUtf8 } from "./strict-utf8.js";
 
 declare global {
   interface JSON {
@@ -232,5 +233,5 @@ export function stringifyJson(value: unknown): string {
   holders = undefined;
   const prepared = prepare(value ?? null);
   if (!found) return JSON.stringify(prepared);
-  return piece.decode(encodeJson(value));
+  return strictUtf8.decode(encodeJson(value));
 }

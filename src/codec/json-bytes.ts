@@ -11,8 +11,6 @@ export const BYTES_BY_HAND = 32;
 export const utf8 = new TextEncoder();
 /** The first piece of a text: a leading BOM goes, as TextDecoder does for a whole text. */
 export const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
-/** Later pieces: a U+FEFF there is a character (and JSON.parse refuses it, as it would have). */
-export const piece = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Scratch kept between calls up to this size; a bigger one goes with its call. */
 export const SCRATCH_KEPT = 1 << 20;

@@ -1,6 +1,7 @@
 import { COST, containerBudget, overBudget } from "./budget.js";
 import { bomDropped } from "./msgpack-bom.js";
 import { MAX_NESTING, tooDeep } from "./nesting.js";
+import { strictUtf8 } from "./strict-utf8.js";
 
 /**
  * What msgpackr lets through and the bus refuses, found in one pass over a payload's tokens, with
@@ -21,8 +22,6 @@ import { MAX_NESTING, tooDeep } from "./nesting.js";
  * stops at the end of the bytes. On the way it notes a str "__proto__" (`sawProto`): msgpackr
  * renames that key `__proto_`.
  */
-
-const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Big-endian u16 and u32 at `p` (./duplicates.ts reads msgpack with them too). */
 export const u16 = (d: Uint8Array, p: number) => (d[p]! << 8) | d[p + 1]!;
@@ -153,7 +152,7 @@ function isUtf8(d: Uint8Array, from: number, to: number): boolean {
 /** Out of the loop's function: a try block there slows the loop. */
 function decodes(bytes: Uint8Array): boolean {
   try {
-    strict.decode(bytes);
+    strictUtf8.decode(bytes);
     return true;
   } catch {
     return false;

@@ -9,6 +9,7 @@ import { u16, u32 } from "./msgpack-scan.js";
 import { endOfString } from "./nesting.js";
 import { type Place, ROOT, typeAt } from "./places.js";
 import type { Schema } from "./schema.js";
+import { strictUtf8 } from "./strict-utf8.js";
 
 /** An object or array being read, and where in it the reader is. */
 export interface Frame {
@@ -47,7 +48,6 @@ export function placeUnder(top: Frame | undefined): Place {
 // ignoreBOM keeps a leading U+FEFF: a msgpack key is a value of its own, not a text whose BOM goes
 // ("\ufeffa" is not "a"), as the payload's reader has it.
 const text = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 const isNumberByte = (c: number) => (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x45 || c === 0x65;
 
@@ -99,7 +99,7 @@ export function walkJson(d: Uint8Array, on: Visit): void {
 /** A msgpack bin key's text, where it is UTF-8 (rmp-serde reads a bin key as its bytes); undefined where not. */
 export function binText(b: Uint8Array): string | undefined {
   try {
-    return utf8.decode(b);
+    return strictUtf8.decode(b);
   } catch {
     return undefined;
   }
