@@ -1,4 +1,5 @@
 import { BusError } from "../src/errors.js";
+import { utf8Length } from "../src/utf8-length.js";
 
 // How far behind the client of one server socket is, the one measure every socket bound uses
 // (every frame to a process's attached client or a session's client: socket-bound.ts). The
@@ -22,18 +23,7 @@ export function noBytes(): SocketBytes {
 
 /** Bytes on the wire of a frame: a text frame's UTF-8 (a lone surrogate goes as U+FFFD, 3 bytes). */
 export function frameBytes(frame: string | ArrayBuffer | ArrayBufferView): number {
-  if (typeof frame !== "string") return frame.byteLength;
-  let bytes = frame.length;
-  for (let i = 0; i < frame.length; i++) {
-    const c = frame.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) bytes += 1;
-    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < frame.length && (frame.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 2; // a pair: 4 bytes for its 2 units
-      i++;
-    } else bytes += 2;
-  }
-  return bytes;
+  return typeof frame === "string" ? utf8Length(frame) : frame.byteLength;
 }
 
 /** Sends `frame` and counts it; throws where the socket does (it went away). */

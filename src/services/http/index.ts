@@ -2,6 +2,7 @@ import { readCapped } from "../../bytes.js";
 import { BusError, nameInMessage } from "../../errors.js";
 import { hostAllowed } from "../../manifest.js";
 import type { Schema } from "../../codec/schema.js";
+import { utf8Length } from "../../utf8-length.js";
 import { builtin } from "../service.js";
 
 interface FetchRequest {
@@ -12,7 +13,6 @@ interface FetchRequest {
 }
 
 const header: Schema = { tuple: ["string", "string"] };
-const utf8 = new TextEncoder();
 
 /** Outbound HTTP(S) through the Worker's fetch, limited to the hosts the module's manifest allows. */
 export const http = builtin({
@@ -61,7 +61,7 @@ export const http = builtin({
       // ASCII come as characters of two or three bytes each.
       const headers = [...res.headers];
       let headerBytes = 0;
-      for (const [name, value] of headers) headerBytes += utf8.encode(name).length + utf8.encode(value).length;
+      for (const [name, value] of headers) headerBytes += utf8Length(name) + utf8Length(value);
       if (headerBytes > limit) {
         res.body?.cancel().catch(() => {});
         throw BusError.of("LimitExceeded", `http.fetch response headers of ${headerBytes} bytes are over the limit of ${limit} (limits.responseBytes)`);

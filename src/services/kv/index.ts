@@ -2,6 +2,7 @@ import type { Schema } from "../../codec/schema.js";
 import { BusError } from "../../errors.js";
 import { builtin, type ServeContext } from "../service.js";
 import type { Limits } from "../../manifest.js";
+import { utf8Length } from "../../utf8-length.js";
 import type { KvStore, MaybePromise } from "./types.js";
 
 export type { KvEntry, KvLimits, KvPage, KvStorage, KvStore, KvSwap, MaybePromise } from "./types.js";
@@ -19,8 +20,6 @@ function storeOf(ctx: ServeContext, topic: string): { kv: KvStore; limits: Limit
   return { kv: ctx.kv, limits: ctx.caller.limits };
 }
 
-const utf8 = new TextEncoder();
-
 /** A key: 1 to limits.kvKeyBytes bytes of well-formed UTF-8. */
 function checkKey(key: string, limits: Limits, topic: string): string {
   if (!key.length) throw BusError.of("BadRequest", `${topic}: the key is empty`);
@@ -31,8 +30,8 @@ function checkKey(key: string, limits: Limits, topic: string): string {
 
 function checkPrefix(key: string, limits: Limits, topic: string) {
   // Every UTF-16 unit is at most 3 bytes of UTF-8: count exactly only where that could matter.
-  if (key.length * 3 > limits.kvKeyBytes && utf8.encode(key).length > limits.kvKeyBytes) {
-    throw BusError.of("LimitExceeded", `${topic}: a key of ${utf8.encode(key).length} bytes is over the limit of ${limits.kvKeyBytes} (limits.kvKeyBytes)`);
+  if (key.length * 3 > limits.kvKeyBytes && utf8Length(key) > limits.kvKeyBytes) {
+    throw BusError.of("LimitExceeded", `${topic}: a key of ${utf8Length(key)} bytes is over the limit of ${limits.kvKeyBytes} (limits.kvKeyBytes)`);
   }
 }
 
