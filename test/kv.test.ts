@@ -6,7 +6,7 @@ import { decode, encode } from "../src/codec/index.js";
 import type { Env } from "../src/env.js";
 import { BusError } from "../src/errors.js";
 import { DEFAULT_LIMITS } from "../src/manifest.js";
-import { kv } from "../src/services/kv/index.js";
+import { kv, LIST_DEFAULT, LIST_MAX } from "../src/services/kv/index.js";
 import { storeObjects } from "../src/store.js";
 import { modules } from "../build/registry.js";
 import { modules as testGuests } from "../build/test-registry.js";
@@ -109,6 +109,33 @@ describe("kv.* (issue 9, section 3): the calling module's own keys", () => {
     } while (cursor !== null);
     expect(pages).toEqual([sorted.slice(0, 3), sorted.slice(3, 6), sorted.slice(6)]);
     expect(await os("kv-probe", "kv.list", { prefix: `${p}c/`, limit: 10, cursor: null })).toEqual({ keys: [`${p}c/1`, `${p}c/2`], cursor: null });
+  });
+
+  it(`pages of ${LIST_DEFAULT} keys with no limit and at most ${LIST_MAX} past it, over ${LIST_MAX + 50} keys, each seen once`, { timeout: 120_000 }, async () => {
+    const { os } = probes();
+    const p = `${fresh("pages")}/`;
+    // Zero-padded: byte order is number order.
+    const keys = Array.from({ length: LIST_MAX + 50 }, (_, i) => `${p}${String(i).padStart(4, "0")}`);
+    const each = async (topic: string, body: (key: string) => unknown) => {
+      for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((key) => os("kv-probe", topic, body(key))));
+    };
+    await each("kv.put", (key) => ({ key, value: new Uint8Array([1]) }));
+    type Page = { keys: string[]; cursor: string | null };
+    const first = (await os("kv-probe", "kv.list", { prefix: p, limit: 0, cursor: null })) as Page;
+    expect(first).toEqual({ keys: keys.slice(0, LIST_DEFAULT), cursor: keys[LIST_DEFAULT - 1] });
+    // A limit past the most a page holds is that most (docs/host.md, kv.*).
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    const sizes: number[] = [];
+    do {
+      const page = (await os("kv-probe", "kv.list", { prefix: p, limit: 5000, cursor }, Format.Msgpack)) as Page;
+      sizes.push(page.keys.length);
+      seen.push(...page.keys);
+      cursor = page.cursor;
+    } while (cursor !== null);
+    expect(sizes).toEqual([LIST_MAX, 50]);
+    expect(seen).toEqual(keys);
+    await each("kv.delete", (key) => ({ key }));
   });
 
   it("keeps each module's keys apart: kv-probe-b never sees kv-probe's", async () => {
