@@ -7,6 +7,8 @@ import { gzipSync } from "node:zlib";
 const hits = new Set<string>();
 /** Tokens of /hostile/body requests whose body went out to its end. */
 const sentWhole = new Set<string>();
+/** Tokens of /hostile/endless requests whose connection closed (the client gave up the body). */
+const closed = new Set<string>();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -20,6 +22,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * status line declaring `length` bytes and sending none (as a HEAD's, 204's or 304's may).
  * /hostile/headers?count&size&char: that many headers of that size (char=ff: of bytes 0xFF). /hostile/redirect?code&to: a redirect. /hostile/hit?token and
  * /hostile/hits?token: whether anything followed a redirect to the hit.
+ * /hostile/endless?chunk&delay&token: a body that never ends, `chunk` bytes at a time with `delay`
+ * ms between (chunked, no Content-Length), until the client closes the connection;
+ * /hostile/closed?token says whether it has.
  */
 export async function hostile(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const q = (k: string) => url.searchParams.get(k) ?? "";
@@ -50,6 +55,21 @@ export async function hostile(req: IncomingMessage, res: ServerResponse, url: UR
       } else res.end(() => q("token") && sentWhole.add(q("token")));
       return;
     }
+    case "/hostile/endless": {
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      res.on("close", () => closed.add(q("token")));
+      const chunk = Buffer.alloc(Math.max(1, num("chunk")), 0x61);
+      while (!res.destroyed) {
+        // Past what the socket takes at once, wait for it to drain (or close): bounded memory.
+        if (!res.write(chunk)) await new Promise((r) => (res.once("drain", r), res.once("close", r)));
+        else await sleep(num("delay"));
+      }
+      return;
+    }
+    case "/hostile/closed":
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ closed: closed.has(q("token")) }));
+      return;
     case "/hostile/status": {
       // Written raw: Node's writeHead refuses codes outside 100..999.
       req.socket.end(`HTTP/1.1 ${q("code")} Odd\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok`);
