@@ -23,6 +23,7 @@ import { closeBack, closeReason } from "./sockets.js";
 import { BadFrame, type ClientFrame, FRAME_OVERHEAD, badFrameAnswer, decodeFrame, encodeFrame, errorFrame, faultFrame, type ServerFrame } from "./frames.js";
 import { newState, saveState, stateOf } from "./socket-attachment.js";
 import { caughtUp, sendBounded } from "./socket-bound.js";
+import { SocketTotal } from "./socket-total.js";
 import { acknowledge, behind } from "./unacked.js";
 
 type CallFrame = Extract<ClientFrame, { type: "call" }>;
@@ -58,6 +59,16 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
   #calls = new Map<string, Map<number, BusCall>>();
   /** Each socket's share of the instance's handles, by its id. */
   #shares = new CallShares(SOCKET_SHARE);
+  /**
+   * How far behind every client is together (socket-total.ts): counted again from the sockets'
+   * attachments on first use after a wake. A client it closes has its calls dropped, once the
+   * send that closed it is over (it may be a call's own end).
+   */
+  #total = new SocketTotal(
+    stateOf,
+    (ws) => queueMicrotask(() => this.#closed(ws)),
+    () => this.ctx.getWebSockets(),
+  );
   #snapshots = new Snapshots(
     this.ctx.storage,
     () => ({ json: null }),
@@ -88,6 +99,7 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     newState(server, crypto.randomUUID());
+    this.#total.note(server, stateOf(server));
     return new Response(null, { status: 101, webSocket: client, headers: socketProtocol(request) });
   }
 
@@ -174,9 +186,9 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     // A client that neither reads nor acks what it was sent would have its replies pile up in the
     // object every member shares: past the bound its calls are refused before any guest runs.
     const buffer = limits.socketBufferBytes;
-    if (behind(ws, stateOf(ws)) > buffer) {
+    if (behind(ws, stateOf(ws)) > this.#total.bound(buffer)) {
       return send(
-        faultFrame(frame.id, BusError.of("LimitExceeded", `this client is more than limits.socketBufferBytes (${buffer}) behind: it has not read, or not acknowledged with {type: "ack", bytes}, what it was sent; ack it, then call again`)),
+        faultFrame(frame.id, BusError.of("LimitExceeded", `this client is more than ${this.#total.boundName(buffer)} behind: it has not read, or not acknowledged with {type: "ack", bytes}, what it was sent; ack it, then call again`)),
       );
     }
     const overShare = this.#shares.refusal(sid, "this socket", limits);
@@ -195,8 +207,9 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
     } catch (err) {
       return this.#send(ws, errorFrame(err), limits);
     }
+    this.#total.note(ws, state);
     try {
-      caughtUp(ws, state, limits.socketBufferBytes, errorBytes);
+      caughtUp(ws, state, limits.socketBufferBytes, errorBytes, this.#total);
     } catch {
       // the client went away; its close handler drops its calls
     }
@@ -279,8 +292,8 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
         // unacked.ts) gets no more callbacks until it catches up; the module hears
         // LimitExceeded, as for a guest's own full queue.
         const buffer = limits.socketBufferBytes;
-        if (behind(ws, stateOf(ws)) > buffer) {
-          throw BusError.of("LimitExceeded", `callback ${topic}: the client has more than limits.socketBufferBytes (${buffer}) of this socket's frames unsent or unacknowledged`);
+        if (behind(ws, stateOf(ws)) > this.#total.bound(buffer)) {
+          throw BusError.of("LimitExceeded", `callback ${topic}: the client has more than ${this.#total.boundName(buffer)} of this socket's frames unsent or unacknowledged`);
         }
         this.#send(ws, { type: "callback", id, topic, format: formatName(payload.format)!, payload: payload.data }, limits);
         return Code.Success;
@@ -418,21 +431,21 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
   /**
    * A frame to a client, counted in its attachment, which outlives hibernation as the count must;
    * held to the client's bound (socket-bound.ts): an error frame waits out a client past it, and a
-   * client past twice it is closed, which drops its calls as any close does.
+   * client past twice it is closed, as are the clients furthest behind where all of them together
+   * are past their budget (#total), which drops their calls as any close does.
    */
   #send(ws: WebSocket, frame: ServerFrame, limits: Limits) {
     const state = stateOf(ws);
     try {
-      const sent = sendBounded(ws, state, limits.socketBufferBytes, encodeFrame(frame), errorBytes, frame.type === "error");
+      sendBounded(ws, state, limits.socketBufferBytes, encodeFrame(frame), errorBytes, this.#total, frame.type === "error");
       saveState(ws, state);
-      // Not from inside this send, which may be a call's own end: its calls are dropped once it is over.
-      if (sent === "closed") queueMicrotask(() => this.#closed(ws));
     } catch {
       // the client went away; its close handler drops its calls
     }
   }
 
   #closed(ws: WebSocket) {
+    this.#total.gone(ws);
     const { sid } = stateOf(ws);
     for (const call of this.#calls.get(sid)?.values() ?? []) call.drop("the WebSocket closed");
     this.#calls.delete(sid);

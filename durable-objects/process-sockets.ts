@@ -2,6 +2,7 @@ import { BusError } from "../src/errors.js";
 import type { Pipe } from "../src/pipe.js";
 import type { Process, ProcessInfo } from "../src/process.js";
 import { type BoundedBytes, caughtUp, type Sent, sendBounded } from "./socket-bound.js";
+import { SocketTotal } from "./socket-total.js";
 import { acknowledge, behind, noBytes, sendCounted } from "./unacked.js";
 
 // The WebSockets attached to a process (GET /processes/:id/attach): frames out to each, with the
@@ -26,14 +27,22 @@ interface Client {
  * BusProcess holds one that can), counted; once it has caught up it gets one stderr line saying
  * how many it missed, before the next frame. Every frame to a client is held to that bound
  * (socket-bound.ts): error frames wait out a client past it, counted, and a client past twice it
- * is closed (1008) and leaves at once, so the process waits for it no more.
+ * is closed (1008) and leaves at once, so the process waits for it no more. All of them together
+ * are held to a budget too (socket-total.ts): past half of it a client's bound is its share where
+ * that is less, and past the whole of it the clients furthest behind are closed and leave.
  */
 export class Clients {
   #sockets = new Map<WebSocket, Client>();
+  #total = new SocketTotal(
+    (ws) => this.#sockets.get(ws)?.bytes,
+    (ws) => this.#sockets.delete(ws),
+  );
   constructor(readonly limit: () => number) {}
 
   add(ws: WebSocket, acks = false) {
-    this.#sockets.set(ws, { dropped: 0, acks, bytes: { ...noBytes(), unsent: 0 } });
+    const state = { dropped: 0, acks, bytes: { ...noBytes(), unsent: 0 } };
+    this.#sockets.set(ws, state);
+    this.#total.note(ws, state.bytes);
   }
 
   /** Whether `ws` is still attached: not once it closed, or was closed for being too far behind. */
@@ -66,18 +75,17 @@ export class Clients {
     const state = this.#sockets.get(ws);
     if (!state) return;
     acknowledge(state.bytes, received, "received");
+    this.#total.note(ws, state.bytes);
     try {
-      caughtUp(ws, state.bytes, this.limit(), errorText);
+      caughtUp(ws, state.bytes, this.limit(), errorText, this.#total);
     } catch {
       // it went away
     }
   }
 
-  /** A frame to an attached client, but for the end frame (#put): one closed for being too far behind leaves at once, so the process waits for it no more. */
+  /** A frame to an attached client, but for the end frame (#put): one closed for being too far behind leaves at once (#total), so the process waits for it no more. */
   #send(ws: WebSocket, state: Client, frame: string, isError = false): Sent {
-    const sent = sendBounded(ws, state.bytes, this.limit(), frame, errorText, isError);
-    if (sent === "closed") this.#sockets.delete(ws);
-    return sent;
+    return sendBounded(ws, state.bytes, this.limit(), frame, errorText, this.#total, isError);
   }
 
   /**
@@ -112,8 +120,10 @@ export class Clients {
   }
   delete(ws: WebSocket) {
     this.#sockets.delete(ws);
+    this.#total.gone(ws);
   }
   clear() {
+    for (const ws of this.#sockets.keys()) this.#total.gone(ws);
     this.#sockets.clear();
   }
   sockets(): Iterable<WebSocket> {
@@ -136,13 +146,15 @@ export class Clients {
   #put(ws: WebSocket, state: Client, frame: string, last: boolean): Sent {
     if (!last) return this.#send(ws, state, frame);
     sendCounted(ws, state.bytes, frame);
+    this.#total.note(ws, state.bytes);
     return "sent";
   }
 
+  /** Lines to a client past its bound (`#total.bound`, read at each: it shrinks where the clients together are far behind) it misses, counted. */
   #lines(ws: WebSocket, state: Client, frames: string[], limit: number, always: boolean) {
     try {
       for (const frame of frames) {
-        if (!always && behind(ws, state.bytes) > limit) {
+        if (!always && behind(ws, state.bytes) > this.#total.bound(limit)) {
           state.dropped++;
           continue;
         }

@@ -1,0 +1,97 @@
+// What all of one object's clients are behind together is held to a budget (16 x
+// socketBufferBytes: durable-objects/socket-total.ts), over real sockets in workerd, where how far
+// behind a client is, is what it has not acknowledged: many clients, each within its own bound,
+// cannot together pile up more than that in the object they share.
+import { env as testEnv, evictDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { modules } from "../build/registry.js";
+import { setSessionModules } from "../durable-objects/bus-session.js";
+import { socketBudget } from "../durable-objects/socket-total.js";
+import type { Env } from "../src/env.js";
+import type { ModuleEntry } from "../src/runtime.js";
+import { open } from "./bus-socket.js";
+
+const BOUND = 4096;
+const BUDGET = socketBudget(BOUND);
+
+/** `entry` with a `socketBufferBytes` of `bytes`. */
+function tight(entry: ModuleEntry, bytes: number): ModuleEntry {
+  const manifest = entry.manifest as { limits?: object };
+  return { ...entry, manifest: { ...manifest, limits: { ...manifest.limits, socketBufferBytes: bytes } } };
+}
+
+setSessionModules({ ...modules, "chat-total": tight(modules.chat!, BOUND) });
+const env = testEnv as unknown as Env;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("the clients of a session together are held to the object's budget", () => {
+  const name = `chat-total/total-${crypto.randomUUID().slice(0, 8)}`;
+  const session = env.SESSIONS.get(env.SESSIONS.idFromName(name));
+  const member = async () => {
+    const c = await open(`/bus/${name}`, (path, init) => session.fetch(`http://bus.test${path}`, init));
+    let closed: { code: number; reason: string } | undefined;
+    const closing = new Promise<void>((resolve) =>
+      c.ws.addEventListener("close", (e) => {
+        closed = { code: e.code, reason: e.reason };
+        resolve();
+      }),
+    );
+    return { ...c, closing, closed: () => closed };
+  };
+
+  it("past the budget the clients furthest behind are closed, the rest stay under it, and a client that acks is served throughout", { timeout: 60_000 }, async () => {
+    const reader = await member();
+    reader.call(1, "join", { name: "reader" }, { keepalive: true });
+    expect((await reader.next((f) => f.id === 1)).type).toBe("reply");
+    reader.ack();
+    /** A post by the reader, answered (not refused) and acked once its callback came. */
+    let post = 2;
+    const served = async () => {
+      const id = post++;
+      reader.call(id, "post", { text: `post ${id}` }, { parent: 1 });
+      const answer = await reader.next((f) => f.id === id && f.type !== "callback");
+      expect(answer.type, JSON.stringify(answer)).toBe("reply");
+      await reader.next((f) => f.id === 1 && f.type === "callback");
+      reader.ack();
+    };
+    // Clients that never ack, each kept under its own bound's twice (where it would be closed on
+    // its own): 18 answers of some 380 bytes. Together they are far past the budget.
+    const HOGS = 24;
+    const CALLS = 18;
+    const hogs = [];
+    for (let h = 0; h < HOGS; h++) {
+      const hog = await member();
+      hogs.push(hog);
+      for (let i = 0; i < CALLS; i++) hog.call(10 + i, "join", { name: `${h}:${"h".repeat(300)}` });
+      await Promise.race([hog.next((f) => f.id === 10 + CALLS - 1, 10_000), hog.closing]);
+      if (h % 4 === 3) await served();
+    }
+    await served();
+    // A close comes after the frames before it: once the reader is answered again, every close sent has come.
+    await sleep(200);
+    const closed = hogs.filter((h) => h.closed());
+    const open = hogs.filter((h) => !h.closed());
+    expect(closed.length).toBeGreaterThan(0);
+    expect(open.length).toBeGreaterThan(0);
+    for (const h of closed) expect(h.closed()).toEqual({ code: 1008, reason: expect.stringContaining(`clients together more than ${BUDGET} behind (16 x limits.socketBufferBytes`) });
+    // Each within its own twice the bound: none was closed on its own.
+    for (const h of hogs) expect(h.received()).toBeLessThan(2 * BOUND);
+    // Those closed were the furthest behind: past their bound each.
+    for (const h of closed) expect(h.received()).toBeGreaterThan(BOUND);
+    // What the rest are behind together: under the budget, but for the one frame that took it past.
+    const behind = open.reduce((sum, h) => sum + h.received(), 0);
+    expect(behind).toBeLessThan(BUDGET + 400);
+    // A hog left open is past its share of half the budget: its calls are refused, and say why.
+    const left = open.reduce((a, b) => (b.received() < a.received() ? b : a));
+    expect(left.received()).toBeGreaterThan(BUDGET / 2 / (open.length + 1));
+    left.call(99, "join", { name: "again" });
+    expect(await Promise.race([left.next((f) => f.id === 99), left.closing])).toMatchObject({ type: "fault", codeName: "LimitExceeded", error: expect.stringContaining("its share") });
+    // A fresh object counts the total again from its sockets' attachments: the share holds after the wake.
+    await evictDurableObject(session);
+    left.call(100, "join", { name: "again" });
+    expect(await Promise.race([left.next((f) => f.id === 100), left.closing])).toMatchObject({ type: "fault", codeName: "LimitExceeded", error: expect.stringContaining("its share") });
+    await served();
+    expect(reader.closed()).toBeUndefined();
+    for (const c of [reader, ...open]) c.ws.close(1000, "done");
+  });
+});
