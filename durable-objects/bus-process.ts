@@ -56,7 +56,8 @@ export function setProcessModules(registry: Record<string, ModuleEntry>) {
  * INSERT, one console call per batch, never one per line). A process writing faster than its
  * clients read is held back: before each write to stdout or stderr, a guest that can wait (a blocking one: asyncify)
  * waits while a client is more than half its module's `socketBufferBytes` behind (unsent, or
- * where the platform does not count that, unacknowledged: unacked.ts), and yields
+ * where the platform does not count that, unacknowledged: unacked.ts; half its share, where the
+ * clients together are far behind: socket-total.ts), and yields
  * to the isolate after every batch, so the object answers other requests throughout. Where a
  * guest cannot wait, a client past the whole `socketBufferBytes` misses lines, and is told how
  * many in one stderr line when it has caught up. The batches and the backpressure are
@@ -92,7 +93,7 @@ export class BusProcess extends DurableObject<Env> implements ProcessObject {
     sql.exec("CREATE TABLE IF NOT EXISTS lines (seq INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL)");
     // How the process was spawned, written once: a restore needs it, and it never changes.
     sql.exec("CREATE TABLE IF NOT EXISTS spawned (one INTEGER PRIMARY KEY CHECK (one = 1), json TEXT NOT NULL)");
-    this.#output = new ProcessOutput(sql, this.#clients, () => this.#process, () => this.#socketLimit());
+    this.#output = new ProcessOutput(sql, this.#clients, () => this.#process);
     this.#timers = new AlarmTimers(ctx.storage, (tag, id, waited) => this.#timerFired(tag, id, waited));
     // kv.* keys of the modules running here live in this object's own SQLite (durable-objects/kv.ts).
     this.#runtime = createRuntime({ clock: this.#timers, log: (line) => this.#output.record(line), storage: new SqlKv(ctx.storage) }, processModules);

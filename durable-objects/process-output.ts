@@ -41,8 +41,6 @@ export class ProcessOutput {
     readonly clients: Clients,
     /** The process running in the object, if any: read on each use, it changes with spawn. */
     readonly process: () => Process | undefined,
-    /** Its module's `socketBufferBytes`: the clients' limit, half of it where a guest waits. */
-    readonly socketLimit: () => number,
   ) {}
 
   /**
@@ -140,11 +138,13 @@ export class ProcessOutput {
 
   /**
    * Asked before each write to stdout or stderr (Process: outputReady): a promise holds a guest
-   * that can wait. It waits while a client is more than half its limit behind, and yields once
-   * after every batch so that other requests to this object are answered meanwhile.
+   * that can wait. It waits while a client is more than half its bound behind (its module's
+   * `socketBufferBytes`, or its share where the clients together are far behind: Clients), until
+   * every one is under a quarter of it, and yields once after every batch so that other requests
+   * to this object are answered meanwhile.
    */
   ready(): Promise<void> | undefined {
-    const soft = this.socketLimit() / 2;
+    const soft = this.clients.bound() / 2;
     if (this.clients.behind(soft)) {
       this.flush();
       this.#sinceYield = 0;
@@ -153,7 +153,7 @@ export class ProcessOutput {
         const check = () => {
           // A process that ended meanwhile (killed) never resumes: its instance is gone.
           if (process?.info.status !== "running") return;
-          if (this.clients.behind(soft / 2)) setTimeout(check, DRAIN_POLL_MS);
+          if (this.clients.behind(this.clients.bound() / 4)) setTimeout(check, DRAIN_POLL_MS);
           else resolve();
         };
         setTimeout(check, DRAIN_POLL_MS);

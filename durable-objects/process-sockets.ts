@@ -130,6 +130,11 @@ export class Clients {
     return this.#sockets.keys();
   }
 
+  /** How far behind a client may be: its module's bound, or its share where the clients together are far behind (#total). */
+  bound(): number {
+    return this.#total.bound(this.limit());
+  }
+
   /** Whether some client is more than `bytes` behind. */
   behind(bytes: number): boolean {
     for (const [ws, state] of this.#sockets) if (behind(ws, state.bytes) > bytes) return true;

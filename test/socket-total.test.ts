@@ -5,11 +5,13 @@
 import { env as testEnv, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { modules } from "../build/registry.js";
+import { setProcessModules } from "../durable-objects/bus-process.js";
 import { setSessionModules } from "../durable-objects/bus-session.js";
 import { socketBudget } from "../durable-objects/socket-total.js";
 import type { Env } from "../src/env.js";
 import type { ModuleEntry } from "../src/runtime.js";
 import { open } from "./bus-socket.js";
+import { processStub } from "./worker.js";
 
 const BOUND = 4096;
 const BUDGET = socketBudget(BOUND);
@@ -20,7 +22,9 @@ function tight(entry: ModuleEntry, bytes: number): ModuleEntry {
   return { ...entry, manifest: { ...manifest, limits: { ...manifest.limits, socketBufferBytes: bytes } } };
 }
 
-setSessionModules({ ...modules, "chat-total": tight(modules.chat!, BOUND) });
+const registry = { ...modules, "chat-total": tight(modules.chat!, BOUND), "countdown-total": tight(modules.countdown!, 512) };
+setSessionModules(registry);
+setProcessModules(registry);
 const env = testEnv as unknown as Env;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -94,4 +98,54 @@ describe("the clients of a session together are held to the object's budget", ()
     expect(reader.closed()).toBeUndefined();
     for (const c of [reader, ...open]) c.ws.close(1000, "done");
   });
+});
+
+describe("the clients attached to a process together are held to the object's budget", () => {
+  const bound = 512;
+  const budget = socketBudget(bound);
+  async function attach(id: string) {
+    const res = await processStub(id).fetch(`http://bus.test/processes/${id}/attach`, { headers: { upgrade: "websocket" } });
+    expect(res.status).toBe(101);
+    const ws = res.webSocket!;
+    const lines: string[] = [];
+    let received = 0;
+    ws.addEventListener("message", (e) => {
+      received += new TextEncoder().encode(e.data as string).length;
+      const frame = JSON.parse(e.data as string) as { line?: string };
+      if (frame.line !== undefined) lines.push(frame.line);
+    });
+    ws.accept();
+    return { ws, lines, received: () => received };
+  }
+
+  it("clients that never ack miss lines past their share of half the budget, together staying near it; one that acks gets every line", { timeout: 30_000 }, async () => {
+    const id = env.PROCESSES.newUniqueId().toString();
+    const made = await processStub(id).spawn(id, { module: "countdown-total", args: ["100000", "2"], stdinOpen: true });
+    expect(made.ok, JSON.stringify(made)).toBe(true);
+    try {
+      await heldTogether(id);
+    } finally {
+      await processStub(id).kill();
+    }
+  });
+
+  async function heldTogether(id: string) {
+    const reader = await attach(id);
+    reader.ws.addEventListener("message", () => reader.ws.send(JSON.stringify({ received: reader.received() })));
+    const N = 12;
+    const hogs: Awaited<ReturnType<typeof attach>>[] = [];
+    for (let i = 0; i < N; i++) hogs.push(await attach(id));
+    // Each alone would get its bound (512) and a line past it: together more than half the budget.
+    expect(N * bound).toBeGreaterThan(budget / 2);
+    const together = () => hogs.reduce((sum, h) => sum + h.received(), 0);
+    await expect.poll(together, { timeout: 10_000 }).toBeGreaterThan(budget / 2 - N * 40);
+    await expect.poll(() => reader.lines.length, { timeout: 10_000 }).toBeGreaterThan(100);
+    // Half the budget, and a line (some 35 bytes) past its share for each.
+    expect(together()).toBeLessThan(budget / 2 + (N + 1) * 40);
+    expect(hogs.every((h) => h.received() < bound)).toBe(true);
+    // The reader missed none: its lines count down one by one.
+    const got = reader.lines.map(Number);
+    expect(got.length).toBeGreaterThan(100);
+    expect(got.every((n, i) => i === 0 || n === got[i - 1]! - 1)).toBe(true);
+  }
 });

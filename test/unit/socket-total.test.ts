@@ -1,6 +1,7 @@
 // How far behind an object's sockets are together (durable-objects/socket-total.ts): a running
 // total kept at each frame, ack and close, counted again after a wake, and the budget it is held to.
 import { describe, expect, it } from "vitest";
+import { Clients } from "../../durable-objects/process-sockets.js";
 import type { BoundedBytes } from "../../durable-objects/socket-bound.js";
 import { sendBounded } from "../../durable-objects/socket-bound.js";
 import { SocketTotal, socketBudget } from "../../durable-objects/socket-total.js";
@@ -147,5 +148,22 @@ describe("the total of what an object's sockets are behind", () => {
     // An error frame to a client past its share (a nineteenth of half the budget) is held, not sent.
     expect(sendBounded(more.sockets[1]!, more.bytes.get(more.sockets[1]!)!, BOUND, "error", errorFrame, more.total, true)).toBe("held");
     expect(more.bytes.get(more.sockets[1]!)!.unsent).toBe(1);
+  });
+
+  it("a process's guest that can wait waits for a client past half its share, where its clients together are past half the budget", () => {
+    const clients = new Clients(() => BOUND);
+    const sockets = Array.from({ length: 30 }, () => new FakeSocket() as unknown as WebSocket);
+    for (const ws of sockets) clients.add(ws);
+    // 300 bytes each: under half the bound (500) each, 9,000 together, past half the budget (8,000).
+    clients.send(["x".repeat(300)]);
+    expect(clients.behind(clients.bound() / 2)).toBe(true);
+    // One leaves: 8,700 still, and a share of 275, past whose half every client is.
+    clients.delete(sockets[0]!);
+    expect(clients.behind(clients.bound() / 2)).toBe(true);
+    // Two more: 8,100, past half still; three: 7,800 is not, and each is held to its own bound again.
+    for (const ws of sockets.slice(1, 3)) clients.delete(ws);
+    expect(clients.behind(clients.bound() / 2)).toBe(true);
+    clients.delete(sockets[3]!);
+    expect(clients.behind(clients.bound() / 2)).toBe(false);
   });
 });
