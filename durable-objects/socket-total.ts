@@ -18,6 +18,9 @@ export function socketBudget(bound: number): number {
   return Math.min(BUDGET_BOUNDS * bound, BUDGET_MOST);
 }
 
+/** What makeRoom closed where it closed none: the common path allocates nothing. */
+const NONE: readonly WebSocket[] = [];
+
 /** How the budget is named in what a client is told. */
 const BUDGET_NAME = `${BUDGET_BOUNDS} x limits.socketBufferBytes, at most ${BUDGET_MOST >> 20} MiB`;
 
@@ -93,15 +96,15 @@ export class SocketTotal {
    * bound so that this search is not made again at every frame. Every socket's figure is read again first
    * (where the platform counts unsent bytes they may have drained). The sockets it closed.
    */
-  makeRoom(bound: number): WebSocket[] {
+  makeRoom(bound: number): readonly WebSocket[] {
     const budget = socketBudget(bound);
-    if (this.total <= budget) return [];
+    if (this.total <= budget) return NONE;
     for (const ws of this.#figures.keys()) {
       const bytes = this.bytesOf(ws);
       if (bytes && ws.readyState === WebSocket.OPEN) this.#set(ws, behind(ws, bytes));
       else this.gone(ws);
     }
-    if (this.#total <= budget) return [];
+    if (this.#total <= budget) return NONE;
     const furthest = [...this.#figures].sort((a, b) => b[1] - a[1]);
     const closed: WebSocket[] = [];
     for (const [ws] of furthest) {
