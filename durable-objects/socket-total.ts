@@ -18,6 +18,13 @@ export function socketBudget(bound: number): number {
   return Math.min(BUDGET_BOUNDS * bound, BUDGET_MOST);
 }
 
+/**
+ * A client's share is never less than this part of its bound: one that acks as it reads is never
+ * that far behind for long (the typed client acks every 16 KiB, a sixty-fourth of the default
+ * bound), so the clients the others' backlog holds back are the ones behind themselves.
+ */
+const SHARE_LEAST = 16;
+
 /** What makeRoom closed where it closed none: the common path allocates nothing. */
 const NONE: readonly WebSocket[] = [];
 
@@ -74,14 +81,14 @@ export class SocketTotal {
 
   /**
    * A client's bound: `bound`, its module's, while the sockets together are at most half the
-   * budget behind; past that, its even share of that half where that is less, so the clients
-   * furthest behind are held back first (at least one is past its share then) and those that
-   * read and ack are not. Read at every frame: it is O(1).
+   * budget behind; past that, its even share of that half where that is less (but never less
+   * than SHARE_LEAST of its bound), so the clients furthest behind are held back first and those
+   * that read and ack are not. Read at every frame: it is O(1).
    */
   bound(bound: number): number {
     const half = socketBudget(bound) / 2;
     if (this.total <= half) return bound;
-    return Math.min(bound, Math.floor(half / this.#figures.size));
+    return Math.min(bound, Math.max(Math.floor(half / this.#figures.size), Math.floor(bound / SHARE_LEAST)));
   }
 
   /** The bound `bound` gives, named for a client told it is past it. */

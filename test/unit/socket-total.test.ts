@@ -90,6 +90,10 @@ describe("the total of what an object's sockets are behind", () => {
     send(1, 1);
     expect(total.bound(BOUND)).toBe(Math.floor(BUDGET / 2 / 12));
     expect(total.boundName(BOUND)).toContain(`its share (${Math.floor(BUDGET / 2 / 12)})`);
+    // Among many sockets, never less than a sixteenth of the bound: a client that acks as it reads is within it.
+    const many = object(1000);
+    many.send(0, BUDGET);
+    expect(many.total.bound(BOUND)).toBe(Math.floor(BOUND / 16));
   });
 
   it("past the budget closes the clients furthest behind (1008) until the rest are a bound under it, and leaves the others", () => {
