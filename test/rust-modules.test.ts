@@ -37,6 +37,24 @@ describe("greeter-rs: Rust calling other modules by name", () => {
   });
 });
 
+describe("types-rs: the serde types JSON has no word for, over bincode", () => {
+  it("echoes a bool, an optional one, an enum, maps, bytes and 64-bit integers as serde read them", async () => {
+    // A string body: JSON.stringify would round the 64-bit integers.
+    const request = '{"yes":true,"shape":{"Rect":{"w":1,"h":2}},"tags":{"":0,"a":1},"seen":{"18446744073709551615":true},"data":[0,255],"big":18446744073709551615,"signed":-9223372036854775808}';
+    const res = await post("/call/types-rs/echo", request);
+    expect(res.status, await res.clone().text()).toBe(200);
+    const { kinds, rust } = JSON.parse(await res.text(), (_k, v, context?: { source?: string }) => (typeof v === "number" && !Number.isSafeInteger(v) ? BigInt(context!.source!) : v));
+    expect(kinds).toEqual({ yes: true, maybe: null, shape: { Rect: { w: 1, h: 2 } }, tags: { "": 0, a: 1 }, seen: { "18446744073709551615": true }, data: [0, 255], big: 18446744073709551615n, signed: -9223372036854775808n });
+    expect(rust).toBe('Kinds { yes: true, maybe: None, shape: Rect { w: 1, h: 2 }, tags: {"": 0, "a": 1}, seen: {18446744073709551615: true}, data: [0, 255], big: 18446744073709551615, signed: -9223372036854775808 }');
+  });
+
+  it("refuses a u64 past its range at the edge, naming the field: bincode has no room for it", async () => {
+    const res = await post("/call/types-rs/echo", '{"yes":false,"shape":"Dot","tags":{},"seen":{},"data":[],"big":18446744073709551616,"signed":0}');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: Code.BadRequest, error: "request.big: 18446744073709551616 is out of range for u64" });
+  });
+});
+
 describe("counter-rs: a relative object with a callback", () => {
   it("a Rust client opens a tally, adds through it and hears on_change", async () => {
     const res = await post("/call/greeter-rs/count", { start: 10, add: [1, 2, 3] });

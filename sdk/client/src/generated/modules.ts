@@ -250,6 +250,42 @@ export const modules = {
       {}
     >("json"),
   },
+  /** Sends back what it read, typed: echo {"yes": true, "shape": "Dot", "data": [0, 255], "big": 18446744073709551615, ...} -> {"kinds": the same, "rust": "Kinds { yes: true, ... }"}. A bool and an optional one, an enum, maps, bytes and 64-bit integers over bincode: how a client's values reach a Rust module. Written in Rust with the SDK in sdk/rust (#[wasm_bus] trait, service ""). */
+  "types-rs": {
+    /** Replies with the request as serde read it (kinds) and as Rust's Debug prints it (rust): a bool, an optional bool (left out: None), an enum with a unit, a newtype and a struct variant, a map with string keys and one with u64 keys, bytes, a u64 and an i64. The edge transcodes a JSON or msgpack request to bincode by these types, and the reply back. */
+    echo: topic<
+      {
+        yes: boolean;
+        maybe?: boolean | null;
+        shape: "Dot" | { Circle: number } | { Rect: {
+            w: number;
+            h: number;
+          } };
+        tags: Record<string, number>;
+        seen: Record<string, boolean>;
+        data: Bytes;
+        big: Int64;
+        signed: Int64;
+      },
+      {
+        kinds: {
+          yes: boolean;
+          maybe?: boolean | null;
+          shape: "Dot" | { Circle: number } | { Rect: {
+              w: number;
+              h: number;
+            } };
+          tags: Record<string, number>;
+          seen: Record<string, boolean>;
+          data: Bytes;
+          big: Int64;
+          signed: Int64;
+        };
+        rust: string;
+      },
+      {}
+    >("bincode"),
+  },
   /** Command: copies stdin to stdout in upper case until stdin closes, then exits 0. Written in WAT; blocks in fd_read, so the build asyncifies it. */
   upcase: {},
 };
