@@ -49,7 +49,16 @@ export function fieldFor(schema: Schema | undefined, path = "request"): Field {
         return { element: h("div", { class: "map-entry" }, key.element, h("span", {}, "→"), value.element), value: () => [key.value(), value.value()] };
       },
       path,
-      (entries) => Object.fromEntries((entries as [unknown, unknown][]).map(([k, v]) => [String(k), v])),
+      (entries) => {
+        const map = new Map<string, unknown>();
+        for (const [k, v] of entries as [unknown, unknown][]) {
+          // Keys as their type reads them ("00" is the u64 0): an object keeps one value a key, and would drop the other without a word.
+          const key = String(k);
+          if (map.has(key)) throw invalid(path, `the key ${JSON.stringify(key)} is given twice`);
+          map.set(key, v);
+        }
+        return Object.fromEntries(map);
+      },
     );
   }
   if ("struct" in schema) return structField(schema.struct, path);
@@ -93,14 +102,22 @@ function scalarField(type: string, path: string): Field {
       };
     }
     case "bytes": {
-      const input = h("input", { type: "text", placeholder: "text, sent as its UTF-8 bytes", ...attrs });
-      return { element: input, value: () => new TextEncoder().encode(input.value) };
+      // Hex, as the console shows bytes: text could not hold every byte (no UTF-8 has 0xff).
+      const input = h("input", { type: "text", spellcheck: "false", placeholder: "hex, two digits a byte: 00 7f ff", ...attrs });
+      return {
+        element: input,
+        value: () => {
+          const hex = input.value.replace(/\s+/g, "");
+          if (!/^(?:[0-9a-f]{2})*$/i.test(hex)) throw invalid(path, "hex, two digits a byte (00 to ff), please");
+          return Uint8Array.from(hex.match(/../g) ?? [], (byte) => parseInt(byte, 16));
+        },
+      };
     }
     default: {
       const range = INTS[type];
       if (!range) return jsonField(path, null);
-      // Text, not type=number: a 64-bit integer needs every digit.
-      const input = h("input", { type: "text", inputmode: "numeric", placeholder: type, ...attrs });
+      // Text, not type=number: a 64-bit integer needs every digit. A phone's numeric keypad has no minus: a signed type's gets the keyboard.
+      const input = h("input", { type: "text", inputmode: range[0] < 0n ? undefined : "numeric", placeholder: type, ...attrs });
       return {
         element: input,
         value: () => {
@@ -116,6 +133,8 @@ function scalarField(type: string, path: string): Field {
 }
 
 function typeName(schema: Schema): string {
+  // How bytes are typed, where the field is named: the placeholder is gone once something is.
+  if (schema === "bytes") return "bytes, hex";
   if (typeof schema === "string") return schema;
   const [kind] = Object.keys(schema);
   if (kind === "option") return `${typeName((schema as { option: Schema }).option)}?`;

@@ -1,0 +1,202 @@
+/// <reference types="node" />
+// The console's controls for the types JSON has no word for, in a real browser
+// (test/node/console-browser.ts): a bool, an enum, maps, bytes and 64-bit integers, filled as a
+// person would and sent to types-rs echo, which replies with what Rust read (its Debug, `rust`).
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { parseJson } from "../../sdk/client/src/json.js";
+import { consoleForFile, field, pageErrors, testId, UI_MS } from "./console-browser.js";
+
+const ui = consoleForFile();
+
+interface Echoed {
+  kinds: Record<string, unknown>;
+  rust: string;
+}
+
+/** A tab on types-rs echo, its integers filled (the form cannot send them empty), and the calls it makes counted. */
+async function openEcho(): Promise<{ page: Page; calls: () => number }> {
+  const page = await ui.open();
+  let calls = 0;
+  page.on("request", (r) => void (r.url().endsWith("/call/types-rs/echo") && calls++));
+  await page.locator('[data-module="types-rs"] [data-topic="echo"]').click();
+  await field(page, "call", "request.big").fill("0");
+  await field(page, "call", "request.signed").fill("0");
+  return { page, calls: () => calls };
+}
+
+/** Calls and reads the reply: this call's, as the click clears the last one. */
+async function call(page: Page, format: "json" | "msgpack" = "json"): Promise<Echoed> {
+  await testId(page, "call-format").selectOption(format);
+  await testId(page, "call-send").click();
+  const reply = testId(page, "call-reply");
+  await reply.waitFor({ timeout: UI_MS });
+  return parseJson((await reply.textContent())!) as Echoed;
+}
+
+/** The error the form shows: a refusal of the console's own has no HTTP status, as no request was made. */
+async function refused(page: Page): Promise<string> {
+  await testId(page, "call-send").click();
+  const error = testId(page, "call-result").locator('[data-testid="error"]');
+  await error.waitFor({ timeout: UI_MS });
+  expect(await error.getAttribute("data-code-name")).toBe("BadRequest");
+  return error.innerText();
+}
+
+const mapEntry = (page: Page, map: string, part: "key" | "value") => field(page, "call", `request.${map} ${part}`);
+const addTo = (page: Page, map: string) => page.getByRole("button", { name: `add to request.${map}`, exact: true });
+
+describe("the console's controls for bool, enum, map, bytes and 64-bit integers, against types-rs echo", () => {
+  it("a bool is a checkbox; an optional one is unset (None), set and unchecked (false), or checked (true)", async () => {
+    const { page } = await openEcho();
+    expect(await call(page)).toMatchObject({ kinds: { yes: false, maybe: null }, rust: expect.stringContaining("yes: false, maybe: None,") });
+
+    await page.getByRole("checkbox", { name: "request.yes", exact: true }).check();
+    await page.getByRole("checkbox", { name: "set request.maybe", exact: true }).check();
+    expect(await call(page)).toMatchObject({ kinds: { yes: true, maybe: false }, rust: expect.stringContaining("yes: true, maybe: Some(false),") });
+
+    await page.getByRole("checkbox", { name: "request.maybe", exact: true }).check();
+    expect(await call(page, "msgpack")).toMatchObject({ kinds: { maybe: true }, rust: expect.stringContaining("maybe: Some(true),") });
+
+    // Unset, what it holds is left out: None, though its box is still checked.
+    await page.getByRole("checkbox", { name: "set request.maybe", exact: true }).uncheck();
+    expect(await call(page)).toMatchObject({ kinds: { maybe: null }, rust: expect.stringContaining("maybe: None,") });
+
+    // Checking the inner box of an unset optional sets it: what is clicked is sent.
+    await page.getByRole("checkbox", { name: "request.maybe", exact: true }).uncheck();
+    expect(await page.getByRole("checkbox", { name: "set request.maybe", exact: true }).isChecked()).toBe(true);
+    expect(await call(page)).toMatchObject({ kinds: { maybe: false }, rust: expect.stringContaining("maybe: Some(false),") });
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("an enum is a list of its variants: a unit variant as its name, one with data with its own form", async () => {
+    const { page } = await openEcho();
+    const shape = page.getByRole("combobox", { name: "request.shape", exact: true });
+    expect(await shape.locator("option").allTextContents()).toEqual(["Dot", "Circle", "Rect"]);
+    expect(await call(page)).toMatchObject({ kinds: { shape: "Dot" }, rust: expect.stringContaining("shape: Dot,") });
+
+    await shape.selectOption("Circle");
+    await page.getByRole("textbox", { name: "request.shape.Circle", exact: true }).fill("7");
+    expect(await call(page)).toMatchObject({ kinds: { shape: { Circle: 7 } }, rust: expect.stringContaining("shape: Circle(7),") });
+
+    await shape.selectOption("Rect");
+    await page.getByRole("textbox", { name: "request.shape.Rect.w", exact: true }).fill("3");
+    await page.getByRole("textbox", { name: "request.shape.Rect.h", exact: true }).fill("4294967295");
+    for (const format of ["json", "msgpack"] as const) {
+      expect(await call(page, format)).toMatchObject({ kinds: { shape: { Rect: { w: 3, h: 4294967295 } } }, rust: expect.stringContaining("shape: Rect { w: 3, h: 4294967295 },") });
+    }
+
+    await shape.selectOption("Dot");
+    expect(await call(page, "msgpack")).toMatchObject({ kinds: { shape: "Dot" } });
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("a map is a list of key → value entries to add and remove; keys of its key type, a key given twice refused before any call", async () => {
+    const { page, calls } = await openEcho();
+    expect(await call(page)).toMatchObject({ kinds: { tags: {}, seen: {} }, rust: expect.stringContaining("tags: {}, seen: {},") });
+
+    for (const [key, value] of [["b", "2"], ["", "0"], ["gone", "9"], ["a", "1"]]) {
+      await addTo(page, "tags").click();
+      await mapEntry(page, "tags", "key").last().fill(key!);
+      await mapEntry(page, "tags", "value").last().fill(value!);
+    }
+    await page.getByRole("button", { name: "remove from request.tags", exact: true }).nth(2).click();
+    // u64 keys: past 2^53 by their digits.
+    for (const [key, on] of [["18446744073709551615", true], ["0", false]] as const) {
+      await addTo(page, "seen").click();
+      await mapEntry(page, "seen", "key").last().fill(key);
+      if (on) await mapEntry(page, "seen", "value").last().check();
+    }
+    for (const format of ["json", "msgpack"] as const) {
+      const { kinds, rust } = await call(page, format);
+      expect(kinds.tags).toEqual({ "": 0, a: 1, b: 2 });
+      expect(kinds.seen).toEqual({ "0": false, "18446744073709551615": true });
+      expect(rust).toContain(`tags: {"": 0, "a": 1, "b": 2}, seen: {0: false, 18446744073709551615: true},`);
+    }
+    const before = calls();
+
+    // A key twice: an object keeps one of them, so the other would be dropped without a word.
+    await mapEntry(page, "tags", "key").nth(1).fill("b");
+    expect(await refused(page)).toMatch(/request\.tags: the key "b" is given twice/);
+    await mapEntry(page, "tags", "key").nth(1).fill("");
+    // Keys are the map's key type: 0 and 00 are one u64.
+    await mapEntry(page, "seen", "key").last().fill("00");
+    await mapEntry(page, "seen", "key").first().fill("0");
+    expect(await refused(page)).toMatch(/request\.seen: the key "0" is given twice/);
+    await mapEntry(page, "seen", "key").first().fill("-1");
+    expect(await refused(page)).toMatch(/request\.seen key: -1 is out of range for u64/);
+    expect(calls()).toBe(before);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("bytes are typed as hex, as the form says, and reach the module exactly: 0 and 255, and none", async () => {
+    const { page, calls } = await openEcho();
+    const data = page.getByRole("textbox", { name: "request.data", exact: true });
+    // The form says how: beside the field, and in it while it is empty.
+    expect(await testId(page, "panel-call").locator("label.field", { has: data }).locator(".type").innerText()).toBe("bytes, hex");
+    expect(await data.getAttribute("placeholder")).toMatch(/hex/);
+
+    expect(await call(page)).toMatchObject({ kinds: { data: [] }, rust: expect.stringContaining("data: [],") });
+    for (const [typed, bytes] of [
+      ["00ff", [0, 255]],
+      ["00 7F 80 ff", [0, 127, 128, 255]],
+      ["  ", []],
+      ["00", [0]],
+    ] as const) {
+      await data.fill(typed);
+      for (const format of ["json", "msgpack"] as const) {
+        expect(await call(page, format)).toMatchObject({ kinds: { data: bytes }, rust: expect.stringContaining(`data: [${bytes.join(", ")}],`) });
+      }
+    }
+    const before = calls();
+    for (const typed of ["abc", "0g", "ÿ", "0x00"]) {
+      await data.fill(typed);
+      expect(await refused(page)).toMatch(/request\.data: hex, two digits a byte/);
+    }
+    expect(calls()).toBe(before);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("a u64 and an i64 past 2^53 keep every digit both ways, a negative i64 too; out of range refused naming the field before any call", async () => {
+    const { page, calls } = await openEcho();
+    // A phone shows a digits-only keypad for inputmode numeric: the i64's minus must be typable.
+    expect(await field(page, "call", "request.big").getAttribute("inputmode")).toBe("numeric");
+    expect(await field(page, "call", "request.signed").getAttribute("inputmode")).toBeNull();
+    for (const [big, signed] of [
+      ["18446744073709551615", "-9223372036854775808"],
+      ["9007199254740993", "9223372036854775807"],
+      ["0", "-9007199254740993"],
+    ]) {
+      await field(page, "call", "request.big").fill(big!);
+      await field(page, "call", "request.signed").fill(signed!);
+      for (const format of ["json", "msgpack"] as const) {
+        await call(page, format);
+        const text = (await testId(page, "call-reply").textContent())!;
+        expect(text).toContain(`"big": ${big},`);
+        expect(text).toContain(`"signed": ${signed}\n`);
+        expect(text).toContain(`big: ${big}, signed: ${signed} }`);
+      }
+    }
+    const before = calls();
+    for (const [name, typed, why] of [
+      ["big", "18446744073709551616", /request\.big: 18446744073709551616 is out of range for u64/],
+      ["big", "-1", /request\.big: -1 is out of range for u64/],
+      ["signed", "9223372036854775808", /request\.signed: 9223372036854775808 is out of range for i64/],
+      ["signed", "-9223372036854775809", /request\.signed: -9223372036854775809 is out of range for i64/],
+      ["signed", "1.5", /request\.signed: an integer \(i64\), please/],
+    ] as const) {
+      await field(page, "call", `request.${name}`).fill(typed);
+      const text = await refused(page);
+      expect(text).toMatch(why);
+      expect(text).not.toMatch(/HTTP \d+/);
+      await field(page, "call", `request.${name}`).fill("0");
+    }
+    expect(calls()).toBe(before);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+});
