@@ -48,6 +48,14 @@ describe("the console on a phone's width", () => {
     expect(await pastTheEdge(page)).toEqual([]);
     await shot(page, "narrow-call");
 
+    // A map's entries (key → value) and an enum's variant with a form of its own, side by side.
+    await page.locator('[data-module="types-rs"] [data-topic="echo"]').click();
+    for (const map of ["tags", "seen"]) await testId(page, "panel-call").getByRole("button", { name: `add to request.${map}`, exact: true }).click();
+    await testId(page, "panel-call").getByRole("combobox", { name: "request.shape", exact: true }).selectOption("Rect");
+    await page.locator('[data-testid="panel-call"] input.option-set').check();
+    expect(await pastTheEdge(page)).toEqual([]);
+    await shot(page, "narrow-types");
+
     await openSession(page, "chat", "narrow-room");
     await field(page, "session", "request.name").fill("ada");
     await testId(page, "session-send").click();
