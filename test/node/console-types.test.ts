@@ -116,6 +116,7 @@ describe("the console's controls for bool, enum, map, bytes and 64-bit integers,
       expect(rust).toContain(`tags: {"": 0, "a": 1, "b": 2}, seen: {0: false, 18446744073709551615: true},`);
     }
     const before = calls();
+    expect(before).toBeGreaterThan(0);
 
     // A key twice: an object keeps one of them, so the other would be dropped without a word.
     await mapEntry(page, "tags", "key").nth(1).fill("b");
@@ -152,6 +153,7 @@ describe("the console's controls for bool, enum, map, bytes and 64-bit integers,
       }
     }
     const before = calls();
+    expect(before).toBeGreaterThan(0);
     for (const typed of ["abc", "0g", "ÿ", "0x00"]) {
       await data.fill(typed);
       expect(await refused(page)).toMatch(/request\.data: hex, two digits a byte/);
@@ -182,6 +184,7 @@ describe("the console's controls for bool, enum, map, bytes and 64-bit integers,
       }
     }
     const before = calls();
+    expect(before).toBeGreaterThan(0);
     for (const [name, typed, why] of [
       ["big", "18446744073709551616", /request\.big: 18446744073709551616 is out of range for u64/],
       ["big", "-1", /request\.big: -1 is out of range for u64/],
