@@ -49,6 +49,11 @@ const addTo = (page: Page, map: string) => page.getByRole("button", { name: `add
 describe("the console's controls for bool, enum, map, bytes and 64-bit integers, against types-rs echo", () => {
   it("a bool is a checkbox; an optional one is unset (None), set and unchecked (false), or checked (true)", async () => {
     const { page } = await openEcho();
+    // The checkbox is where the other fields' inputs start, beside its name: not stretched across
+    // the row, which draws it in the middle, away from the name it belongs to.
+    const yes = (await page.getByRole("checkbox", { name: "request.yes", exact: true }).boundingBox())!;
+    const big = (await field(page, "call", "request.big").boundingBox())!;
+    expect(yes.x + yes.width - big.x).toBeLessThan(30);
     expect(await call(page)).toMatchObject({ kinds: { yes: false, maybe: null }, rust: expect.stringContaining("yes: false, maybe: None,") });
 
     await page.getByRole("checkbox", { name: "request.yes", exact: true }).check();
