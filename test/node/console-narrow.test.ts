@@ -52,7 +52,7 @@ describe("the console on a phone's width", () => {
     await page.locator('[data-module="types-rs"] [data-topic="echo"]').click();
     for (const map of ["tags", "seen"]) await testId(page, "panel-call").getByRole("button", { name: `add to request.${map}`, exact: true }).click();
     await testId(page, "panel-call").getByRole("combobox", { name: "request.shape", exact: true }).selectOption("Rect");
-    await page.locator('[data-testid="panel-call"] input.option-set').check();
+    await testId(page, "panel-call").getByRole("combobox", { name: "request.maybe", exact: true }).selectOption("true");
     expect(await pastTheEdge(page)).toEqual([]);
     await shot(page, "narrow-types");
 

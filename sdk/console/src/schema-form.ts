@@ -162,6 +162,11 @@ function structField(fields: Record<string, Schema>, path: string): Field {
 }
 
 function optionField(inner: Schema, path: string): Field {
+  // One choice of three: a switch and a checkbox side by side read as two bools, neither saying which is the value.
+  if (inner === "bool") {
+    const choice = h("select", { "data-field": path, "aria-label": path }, h("option", { value: "" }, "unset"), h("option", { value: "false" }, "false"), h("option", { value: "true" }, "true"));
+    return { element: choice, value: () => (choice.value === "" ? undefined : choice.value === "true") };
+  }
   const field = fieldFor(inner, path);
   const set = h("input", { type: "checkbox", class: "option-set", title: "set this optional value", "aria-label": `set ${path}`, "data-field": `${path}?` });
   const wrap = h("span", { class: "option off" }, set, field.element);
