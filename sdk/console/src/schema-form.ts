@@ -102,7 +102,7 @@ function scalarField(type: string, path: string): Field {
       };
     }
     case "bytes": {
-      // Hex, as the console shows bytes: text could not hold every byte (no UTF-8 has 0xff).
+      // Hex: text sent as its UTF-8 could not hold every byte (no UTF-8 has 0xff), and a list of numbers is long to type.
       const input = h("input", { type: "text", spellcheck: "false", placeholder: "hex, two digits a byte: 00 7f ff", ...attrs });
       return {
         element: input,
