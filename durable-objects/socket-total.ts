@@ -13,11 +13,6 @@ const BUDGET_MOST = 2 * MAX_PAYLOAD_BYTES;
 /** The budget in socket bounds: sixteen clients at their bound (1 MiB by default) fit. */
 const BUDGET_BOUNDS = 16;
 
-/** The most an object's sockets may be behind together, for a module's socketBufferBytes of `bound`. */
-export function socketBudget(bound: number): number {
-  return Math.min(BUDGET_BOUNDS * bound, BUDGET_MOST);
-}
-
 /**
  * A client's share is never less than this part of its bound: one that acks as it reads is never
  * that far behind for long (the typed client acks every 16 KiB, a sixty-fourth of the default
@@ -25,11 +20,27 @@ export function socketBudget(bound: number): number {
  */
 const SHARE_LEAST = 16;
 
+/**
+ * The most an object's `clients` sockets may be behind together, for a module's socketBufferBytes
+ * of `bound`: sixteen bounds, or each client's least share where they are more than 256 (at most
+ * BUDGET_MOST). Sixteen bounds alone would close clients that ack as they read in a large room:
+ * one post of 16 KiB to 1,025 members (each then 16 KiB behind until its ack comes back) was past
+ * 16 MiB, and closed sixty-five of them, none behind by its own doing.
+ */
+export function socketBudget(bound: number, clients: number): number {
+  return Math.min(Math.max(BUDGET_BOUNDS * bound, clients * leastShare(bound)), BUDGET_MOST);
+}
+
+/** The least share of `bound` a client is held to, however many share the budget. */
+function leastShare(bound: number): number {
+  return Math.floor(bound / SHARE_LEAST);
+}
+
 /** What makeRoom closed where it closed none: the common path allocates nothing. */
 const NONE: readonly WebSocket[] = [];
 
 /** How the budget is named in what a client is told. */
-const BUDGET_NAME = `${BUDGET_BOUNDS} x limits.socketBufferBytes, at most ${BUDGET_MOST >> 20} MiB`;
+const BUDGET_NAME = `${BUDGET_BOUNDS} x limits.socketBufferBytes, or a ${SHARE_LEAST}th of it per client where that is more, at most ${BUDGET_MOST >> 20} MiB`;
 
 export class SocketTotal {
   /** Each counted socket's figure as last seen: what `#total` holds of it. */
@@ -86,9 +97,9 @@ export class SocketTotal {
    * that read and ack are not. Read at every frame: it is O(1).
    */
   bound(bound: number): number {
-    const half = socketBudget(bound) / 2;
-    if (this.total <= half) return bound;
-    return Math.min(bound, Math.max(Math.floor(half / this.#figures.size), Math.floor(bound / SHARE_LEAST)));
+    const half = socketBudget(bound, this.count) / 2;
+    if (this.#total <= half) return bound;
+    return Math.min(bound, Math.max(Math.floor(half / this.#figures.size), leastShare(bound)));
   }
 
   /** The bound `bound` gives, named for a client told it is past it. */
@@ -104,7 +115,7 @@ export class SocketTotal {
    * (where the platform counts unsent bytes they may have drained). The sockets it closed.
    */
   makeRoom(bound: number): readonly WebSocket[] {
-    const budget = socketBudget(bound);
+    const budget = socketBudget(bound, this.count);
     if (this.total <= budget) return NONE;
     for (const ws of this.#figures.keys()) {
       const bytes = this.bytesOf(ws);

@@ -14,7 +14,8 @@ import { open } from "./bus-socket.js";
 import { processStub } from "./worker.js";
 
 const BOUND = 4096;
-const BUDGET = socketBudget(BOUND);
+/** The budget of a session of the few clients here (25): sixteen bounds. */
+const BUDGET = socketBudget(BOUND, 25);
 
 /** `entry` with a `socketBufferBytes` of `bytes`. */
 function tight(entry: ModuleEntry, bytes: number): ModuleEntry {
@@ -102,7 +103,8 @@ describe("the clients of a session together are held to the object's budget", ()
 
 describe("the clients attached to a process together are held to the object's budget", () => {
   const bound = 512;
-  const budget = socketBudget(bound);
+  /** The budget of a process of the few clients here (13): sixteen bounds. */
+  const budget = socketBudget(bound, 13);
   async function attach(id: string) {
     const res = await processStub(id).fetch(`http://bus.test/processes/${id}/attach`, { headers: { upgrade: "websocket" } });
     expect(res.status).toBe(101);

@@ -22,7 +22,8 @@ class FakeSocket {
 }
 
 const BOUND = 1000;
-const BUDGET = socketBudget(BOUND);
+/** The budget of the objects here: few clients (at most 30), so sixteen bounds. */
+const BUDGET = socketBudget(BOUND, 30);
 const errorFrame = () => "error";
 
 /** `n` sockets counted in one total; `closed` lists those it closed, as its owner hears them. */
@@ -45,9 +46,12 @@ function object(n: number, all = false) {
 }
 
 describe("the total of what an object's sockets are behind", () => {
-  it("is the budget sixteen bounds make, at most 32 MiB", () => {
-    expect(socketBudget(1 << 20)).toBe(16 << 20);
-    expect(socketBudget(16 << 20)).toBe(32 << 20);
+  it("is the budget sixteen bounds make, or a sixteenth of a bound per client where that is more, at most 32 MiB", () => {
+    expect(socketBudget(1 << 20, 1)).toBe(16 << 20);
+    expect(socketBudget(1 << 20, 256)).toBe(16 << 20);
+    expect(socketBudget(1 << 20, 300)).toBe(300 * (64 << 10));
+    expect(socketBudget(1 << 20, 2000)).toBe(32 << 20);
+    expect(socketBudget(16 << 20, 1)).toBe(32 << 20);
   });
 
   it("adds each frame sent, takes off each ack and each socket gone, without counting any socket twice", () => {
@@ -92,7 +96,7 @@ describe("the total of what an object's sockets are behind", () => {
     expect(total.boundName(BOUND)).toContain(`its share (${Math.floor(BUDGET / 2 / 12)})`);
     // Among many sockets, never less than a sixteenth of the bound: a client that acks as it reads is within it.
     const many = object(1000);
-    many.send(0, BUDGET);
+    many.send(0, socketBudget(BOUND, 1000));
     expect(many.total.bound(BOUND)).toBe(Math.floor(BOUND / 16));
   });
 
@@ -152,6 +156,25 @@ describe("the total of what an object's sockets are behind", () => {
     // An error frame to a client past its share (a nineteenth of half the budget) is held, not sent.
     expect(sendBounded(more.sockets[1]!, more.bytes.get(more.sockets[1]!)!, BOUND, "error", errorFrame, more.total, true)).toBe("held");
     expect(more.bytes.get(more.sockets[1]!)!.unsent).toBe(1);
+  });
+
+  it("closes none of a large room's members that ack as they read, each a post of 16 KiB behind, up to the most (32 MiB)", () => {
+    // The default bound (1 MiB); the typed client acks every 16 KiB, so a member of a busy room is
+    // up to that behind, with its ack on the way back. Sixteen bounds alone closed a thousand of these.
+    const bound = 1 << 20;
+    const post = new Uint8Array(16 << 10);
+    const room = object(2000);
+    const sent = room.sockets.map((ws) => sendBounded(ws, room.bytes.get(ws)!, bound, post, errorFrame, room.total));
+    expect(room.closed).toEqual([]);
+    expect(sent.every((s) => s === "sent")).toBe(true);
+    expect(room.total.total).toBe(2000 * post.length);
+    // Past half the budget, but each is within the least share it is held to, and its next call goes.
+    expect(room.total.bound(bound)).toBe(bound / 16);
+    // The most holds: past 32 MiB the furthest behind are closed as before, however many the members.
+    const crowd = object(2100);
+    for (const ws of crowd.sockets) sendBounded(ws, crowd.bytes.get(ws)!, bound, post, errorFrame, crowd.total);
+    expect(crowd.closed.length).toBeGreaterThan(0);
+    expect(crowd.total.total).toBeLessThanOrEqual(32 << 20);
   });
 
   it("a process's guest that can wait waits for a client past half its share, where its clients together are past half the budget", () => {
