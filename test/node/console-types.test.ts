@@ -159,7 +159,8 @@ describe("the console's controls for bool, enum, map, bytes and 64-bit integers,
     }
     const before = calls();
     expect(before).toBeGreaterThan(0);
-    for (const typed of ["abc", "0g", "ÿ", "0x00"]) {
+    // A space splits bytes, never a byte: "1 2 3 4" (four bytes meant, one digit each) is not 0x12 0x34.
+    for (const typed of ["abc", "0g", "ÿ", "0x00", "1 2 3 4", "0 0ff"]) {
       await data.fill(typed);
       expect(await refused(page)).toMatch(/request\.data: hex, two digits a byte/);
     }

@@ -107,9 +107,10 @@ function scalarField(type: string, path: string): Field {
       return {
         element: input,
         value: () => {
-          const hex = input.value.replace(/\s+/g, "");
-          if (!/^(?:[0-9a-f]{2})*$/i.test(hex)) throw invalid(path, "hex, two digits a byte (00 to ff), please");
-          return Uint8Array.from(hex.match(/../g) ?? [], (byte) => parseInt(byte, 16));
+          // Space between bytes, not within one: "1 2 3 4" is no two bytes 0x12 0x34.
+          const groups = input.value.trim().split(/\s+/).filter(Boolean);
+          if (!groups.every((g) => /^(?:[0-9a-f]{2})+$/i.test(g))) throw invalid(path, "hex, two digits a byte (00 to ff), please");
+          return Uint8Array.from(groups.join("").match(/../g) ?? [], (byte) => parseInt(byte, 16));
         },
       };
     }
