@@ -445,11 +445,13 @@ export class BusSession extends DurableObject<Env> implements SessionObject {
   }
 
   #closed(ws: WebSocket) {
-    this.#total.gone(ws);
     const { sid } = stateOf(ws);
     for (const call of this.#calls.get(sid)?.values() ?? []) call.drop("the WebSocket closed");
     this.#calls.delete(sid);
     this.ctx.storage.sql.exec("DELETE FROM live_calls WHERE sid = ?", sid);
+    // After the drops: a pending call's fault goes to a socket its client closed (only the server's
+    // own close stops sends), and would count it again in the total, for good.
+    this.#total.gone(ws);
   }
 }
 

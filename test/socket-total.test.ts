@@ -5,6 +5,7 @@
 import { env as testEnv, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { modules } from "../build/registry.js";
+import { modules as testGuests } from "../build/test-registry.js";
 import { setProcessModules } from "../durable-objects/bus-process.js";
 import { setSessionModules } from "../durable-objects/bus-session.js";
 import { socketBudget } from "../durable-objects/socket-total.js";
@@ -23,7 +24,7 @@ function tight(entry: ModuleEntry, bytes: number): ModuleEntry {
   return { ...entry, manifest: { ...manifest, limits: { ...manifest.limits, socketBufferBytes: bytes } } };
 }
 
-const registry = { ...modules, "chat-total": tight(modules.chat!, BOUND), "countdown-total": tight(modules.countdown!, 512) };
+const registry = { ...modules, "chat-total": tight(modules.chat!, BOUND), "countdown-total": tight(modules.countdown!, 512), "slow-total": tight(testGuests.slow!, 512) };
 setSessionModules(registry);
 setProcessModules(registry);
 const env = testEnv as unknown as Env;
@@ -150,4 +151,41 @@ describe("the clients attached to a process together are held to the object's bu
     expect(got.length).toBeGreaterThan(100);
     expect(got.every((n, i) => i === 0 || n === got[i - 1]! - 1)).toBe(true);
   }
+});
+
+describe("a client that closes with a call pending", () => {
+  // `slow` nap waits 10 s: a call of it is pending when its client closes. socketBufferBytes 512:
+  // a budget of 8 KiB, past whose half (4 KiB) each client is held to its share.
+  const bound = 512;
+  const name = `slow-total/ghosts-${crypto.randomUUID().slice(0, 8)}`;
+  const session = env.SESSIONS.get(env.SESSIONS.idFromName(name));
+  const client = () => open(`/bus/${name}`, (path, init) => session.fetch(`http://bus.test${path}`, init));
+  /** An error frame for a text frame (BadRequest): some 100 bytes the client does not ack. */
+  const behindBy = async (c: Awaited<ReturnType<typeof client>>, frames: number) => {
+    for (let i = 0; i < frames; i++) c.ws.send("not msgpack");
+    for (let i = 0; i < frames; i++) await c.next((f) => f.type === "error");
+  };
+
+  it("counts no more in what the clients are behind together once it closed, though its call's fault goes after its close", { timeout: 30_000 }, async () => {
+    // Each leaves some 400 bytes unacked and its nap's fault (Aborted) sent at its close: ten of
+    // them would be past half the budget, were they still counted.
+    for (let g = 0; g < 10; g++) {
+      const ghost = await client();
+      await behindBy(ghost, 4);
+      ghost.call(1, "nap", {});
+      await sleep(50);
+      ghost.ws.close(1000, "gone");
+      await sleep(50);
+    }
+    // A client 4 error frames behind is under its own bound (512), where the closed ones count no more.
+    const live = await client();
+    await behindBy(live, 4);
+    expect(live.received()).toBeLessThan(bound);
+    live.call(2, "nap", {});
+    live.call(3, "nap", {});
+    // Refused at once (its share, 4 KiB over 11), were the closed clients still counted.
+    await sleep(300);
+    expect(live.frames.filter((f) => f.codeName === "LimitExceeded")).toEqual([]);
+    live.ws.close(1000, "done");
+  });
 });
