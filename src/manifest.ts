@@ -41,7 +41,7 @@ export interface Limits {
   fuel: number;
   /** Calls the module may have in flight at once. */
   maxCalls: number;
-  /** Log bytes one instance may write before its lines are dropped. */
+  /** Log bytes each entry into an instance may write (renewed with its fuel) before its lines are dropped. */
   logBytes: number;
   /**
    * Live handles one instance may hold (calls either way, callbacks, reserved handles). Of a
