@@ -98,6 +98,27 @@ describe("the console's controls for bool, enum, map, bytes and 64-bit integers,
     await page.close();
   });
 
+  it("an enum's variant keeps what was typed in it while another is picked, as a tab does", async () => {
+    const { page } = await openEcho();
+    const shape = page.getByRole("combobox", { name: "request.shape", exact: true });
+    await shape.selectOption("Circle");
+    await page.getByRole("textbox", { name: "request.shape.Circle", exact: true }).fill("7");
+    await shape.selectOption("Rect");
+    await page.getByRole("textbox", { name: "request.shape.Rect.w", exact: true }).fill("3");
+    await page.getByRole("textbox", { name: "request.shape.Rect.h", exact: true }).fill("4");
+    await shape.selectOption("Dot");
+    // Only the picked variant's controls are on the page.
+    expect(await page.getByRole("textbox", { name: /^request\.shape\./ }).count()).toBe(0);
+    await shape.selectOption("Circle");
+    expect(await page.getByRole("textbox", { name: "request.shape.Circle", exact: true }).inputValue()).toBe("7");
+    expect(await page.getByRole("textbox", { name: /^request\.shape\.Rect/ }).count()).toBe(0);
+    expect(await call(page)).toMatchObject({ kinds: { shape: { Circle: 7 } } });
+    await shape.selectOption("Rect");
+    expect(await call(page)).toMatchObject({ kinds: { shape: { Rect: { w: 3, h: 4 } } }, rust: expect.stringContaining("shape: Rect { w: 3, h: 4 },") });
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+
   it("a map is a list of key → value entries to add and remove; keys of its key type, a key given twice refused before any call", async () => {
     const { page, calls } = await openEcho();
     expect(await call(page)).toMatchObject({ kinds: { tags: {}, seen: {} }, rust: expect.stringContaining("tags: {}, seen: {},") });

@@ -202,10 +202,16 @@ function enumField(variants: Record<string, Schema | null>, path: string): Field
   const names = Object.keys(variants);
   const choice = h("select", { "data-field": path, "aria-label": path }, ...names.map((n) => h("option", { value: n }, n)));
   const slot = h("span", { class: "variant" });
+  // Each variant's form, made when first picked and kept: picking another and back finds what was
+  // typed there, as a tab does. Out of the page while another is picked, not hidden in it: the
+  // first input, and the form's controls, are those of the variant shown.
+  const built = new Map<string, Field | undefined>();
   let inner: Field | undefined;
   const pick = () => {
-    const schema = variants[choice.value];
-    inner = schema === null || schema === undefined || schema === "unit" ? undefined : fieldFor(schema, `${path}.${choice.value}`);
+    const name = choice.value;
+    const schema = variants[name];
+    if (!built.has(name)) built.set(name, schema === null || schema === undefined || schema === "unit" ? undefined : fieldFor(schema, `${path}.${name}`));
+    inner = built.get(name);
     slot.replaceChildren(...(inner ? [inner.element] : []));
   };
   choice.addEventListener("change", pick);
