@@ -42,9 +42,15 @@ export function fieldFor(schema: Schema | undefined, path = "request"): Field {
   }
   if ("map" in schema) {
     const [keySchema, valueSchema] = schema.map;
+    const keyOf = keyField(keySchema, `${path} key`);
+    if (!keyOf) {
+      // No add button: an entry could not be sent, and an empty map can.
+      const why = `empty: the bus takes a map's keys as strings, integers or unit variants' names, never ${JSON.stringify(keySchema)}`;
+      return { element: h("p", { class: "unkeyed", "data-field": path }, why), value: () => ({}) };
+    }
     return listField(
       () => {
-        const key = scalarField(typeof keySchema === "string" ? keySchema : "string", `${path} key`);
+        const key = keyOf();
         const value = fieldFor(valueSchema, `${path} value`);
         return { element: h("div", { class: "map-entry" }, key.element, h("span", {}, "→"), value.element), value: () => [key.value(), value.value()] };
       },
@@ -63,6 +69,24 @@ export function fieldFor(schema: Schema | undefined, path = "request"): Field {
   }
   if ("struct" in schema) return structField(schema.struct, path);
   return enumField(schema.enum, path);
+}
+
+/**
+ * A maker of a map key's input, or undefined where no key of the type can be sent. JSON's keys are
+ * strings, and the runtime reads a msgpack map's as strings too (src/codec/msgpack-keys.ts); it
+ * takes one as a string, an integer type's digits or a unit variant's name (src/codec/validate.ts),
+ * and refuses it at any other type: a struct or a tuple key typed as text was refused, and two of
+ * them could be one text.
+ */
+function keyField(schema: Schema, path: string): (() => Field) | undefined {
+  if (schema === "string" || (typeof schema === "string" && Object.hasOwn(INTS, schema))) return () => scalarField(schema, path);
+  if (typeof schema === "string" || !("enum" in schema)) return undefined;
+  const units = Object.keys(schema.enum).filter((name) => schema.enum[name] === null || schema.enum[name] === "unit");
+  if (!units.length) return undefined;
+  return () => {
+    const choice = h("select", { "data-field": path, "aria-label": path }, ...units.map((n) => h("option", { value: n }, n)));
+    return { element: choice, value: () => choice.value };
+  };
 }
 
 /**
