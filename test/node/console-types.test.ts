@@ -216,6 +216,13 @@ describe("the console's controls for bool, enum, map, bytes and 64-bit integers,
         expect(await call(page, format)).toMatchObject({ kinds: { data: bytes }, rust: expect.stringContaining(`data: [${bytes.join(", ")}],`) });
       }
     }
+    // The reply's bytes are arrays of numbers, as the runtime writes them; beside it, in hex as typed.
+    await data.fill("00 7f ff");
+    for (const format of ["json", "msgpack"] as const) {
+      expect(await call(page, format)).toMatchObject({ kinds: { data: [0, 127, 255] } });
+      // Made with the reply (one clear()): read at once, not waited for.
+      expect(await testId(page, "call-reply-hex").allInnerTexts()).toEqual(["reply.kinds.data: bytes(3) 00 7f ff"]);
+    }
     const before = calls();
     expect(before).toBeGreaterThan(0);
     // A space splits bytes, never a byte: "1 2 3 4" (four bytes meant, one digit each) is not 0x12 0x34.

@@ -1,4 +1,5 @@
 import type { App } from "./app.js";
+import { bytesAsHex } from "./bytes-hex.js";
 import { clear, h, select } from "./dom.js";
 import { requestEditor, type Field, type Schema } from "./schema-form.js";
 import { errorView, pretty } from "./show.js";
@@ -60,7 +61,13 @@ export function callPanel(app: App): { element: HTMLElement; open(module: string
     try {
       const reply = await app.client.call(module, topic, request, { format: format.value as "json" | "msgpack", signal: controller.signal });
       const ms = Math.round(performance.now() - started);
-      clear(result, h("p", { class: "ok" }, `reply from ${module} ${topic} in ${ms} ms`), h("pre", { class: "reply", "data-testid": "call-reply" }, pretty(reply)));
+      const hex = bytesAsHex(reply, app.module(module)?.topics[topic]?.response as Schema | undefined);
+      clear(
+        result,
+        h("p", { class: "ok" }, `reply from ${module} ${topic} in ${ms} ms`),
+        h("pre", { class: "reply", "data-testid": "call-reply" }, pretty(reply)),
+        hex.length ? h("pre", { class: "reply", "data-testid": "call-reply-hex" }, hex.join("\n")) : null,
+      );
     } catch (err) {
       clear(result, errorView(err));
     } finally {
