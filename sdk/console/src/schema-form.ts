@@ -126,7 +126,7 @@ function scalarField(type: string, path: string): Field {
       };
     }
     case "bytes": {
-      // Hex: text sent as its UTF-8 could not hold every byte (no UTF-8 has 0xff), and a list of numbers is long to type.
+      // Hex, as the console shows bytes (show.ts, pretty): text sent as its UTF-8 could not hold every byte (no UTF-8 has 0xff).
       const input = h("input", { type: "text", spellcheck: "false", placeholder: "hex, two digits a byte: 00 7f ff", ...attrs });
       return {
         element: input,
