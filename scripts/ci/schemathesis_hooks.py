@@ -5,6 +5,8 @@ declares its types); the reply comes back in the request's format. Loaded by scr
 through SCHEMATHESIS_HOOKS.
 """
 
+import json
+
 import msgpack
 import schemathesis
 
@@ -42,12 +44,22 @@ def raw(ctx, value):
     return msgpack.packb(_packable(value), use_bin_type=True, unicode_errors="surrogatepass")
 
 
+def _json_key(key):
+    # A msgpack map's integer, float or bool keys (a map<u64, _> from a Rust module, as rmp-serde
+    # writes it) are the strings JSON has for them, which the schemas describe (serde_json's keys).
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, (int, float)):
+        return json.dumps(key)
+    return key
+
+
 def _jsonish(value):
     # The schemas describe bytes as JSON does (arrays of 0-255).
     if isinstance(value, bytes):
         return list(value)
     if isinstance(value, dict):
-        return {k: _jsonish(v) for k, v in value.items()}
+        return {_json_key(k): _jsonish(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_jsonish(v) for v in value]
     return value
