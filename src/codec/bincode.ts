@@ -1,6 +1,7 @@
 import { Reader, Writer } from "./bincode-buffers.js";
 import { setOwn } from "./own.js";
 import { bytesOfLength, copyOf } from "./small-bytes.js";
+import { keyValue } from "./map-keys.js";
 import { INTEGER, type Schema } from "./schema.js";
 import { strictUtf8 } from "./strict-utf8.js";
 
@@ -54,7 +55,7 @@ function describe(value: unknown): string {
 function toBigInt(value: unknown, name: string): bigint {
   if (typeof value === "bigint") return value;
   if (typeof value === "number" && Number.isInteger(value)) return BigInt(value);
-  // digits (a JSON map's key), as many as an integer type can hold (INTEGER)
+  // digits, as many as an integer type can hold (INTEGER)
   if (typeof value === "string" && INTEGER.test(value)) return BigInt(value);
   return fail(name, value);
 }
@@ -179,7 +180,8 @@ function write(w: Writer, value: unknown, s: Schema): void {
     try {
       for (const [k, v] of entries) {
         key = undefined;
-        write(w, k, s.map[0]);
+        // an object's key is a string: read as its type as serde_json reads one (./map-keys.ts)
+        write(w, typeof k === "string" ? keyValue(k, s.map[0]) : k, s.map[0]);
         key = String(k);
         write(w, v, s.map[1]);
       }

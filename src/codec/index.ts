@@ -8,7 +8,7 @@ import { DEFAULT_LIMITS } from "../manifest.js";
 import { withBomsKept } from "./msgpack-bom.js";
 import { bomStrs, budgetLeft, msgpackFault, sawProto } from "./msgpack-scan.js";
 import { wholeFloatsAsIntegers } from "./msgpack-ints.js";
-import { INT_KEYED, intKeysAsIntegers } from "./msgpack-keys.js";
+import { TYPED_KEYS, keysAsTyped } from "./msgpack-keys.js";
 import { withSignedZeros } from "./msgpack-sign.js";
 import { fromBin, isWide, WIDE_INT, type Wide, widesAsBins, widesFromBins } from "./msgpack-wide.js";
 import { setOwn } from "./own.js";
@@ -99,7 +99,7 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
  * topic's types say u128 or i128 it was made rmp-serde's 16-byte bin before this (./msgpack-wide.ts),
  * and anywhere else it is refused: msgpackr's refusal names its own options (useBigIntExtension,
  * ...), which mean nothing to whoever sent the value, so it is said in the bus's terms. A -0 is
- * written as the float it is (./msgpack-sign.ts), an integer-keyed map's keys as integers
+ * written as the float it is (./msgpack-sign.ts), an integer-, float- or bool-keyed map's keys as those
  * (./msgpack-keys.ts), a whole number past 32 bits as an integer, not msgpackr's f64
  * (./msgpack-ints.ts).
  */
@@ -115,7 +115,7 @@ function packMsgpack(value: unknown, schema: Schema | undefined): Uint8Array {
 
 /**
  * Which of msgpack's rewrites before packing a schema needs (1: u128 and i128 as bins, 2: -0 as
- * the float, 4: integer keys), kept per schema: each rewrite asks its own question of the schema
+ * the float, 4: integer, float and bool keys), kept per schema: each rewrite asks its own question of the schema
  * again, at a look-up each, so a schema that needs none or one (greet's, time.sleep's) pays for
  * one or two, not three.
  */
@@ -125,12 +125,12 @@ function rewritten(value: unknown, schema: Schema | undefined): unknown {
   if (schema === undefined) return withSignedZeros(value, schema);
   let r = typeof schema === "object" ? REWRITES.get(schema) : undefined;
   if (r === undefined) {
-    r = (holds(schema, WIDE_INT) ? 1 : 0) | (holds(schema, FLOAT) ? 2 : 0) | (holds(schema, INT_KEYED) ? 4 : 0);
+    r = (holds(schema, WIDE_INT) ? 1 : 0) | (holds(schema, FLOAT) ? 2 : 0) | (holds(schema, TYPED_KEYS) ? 4 : 0);
     if (typeof schema === "object") REWRITES.set(schema, r);
   }
   if (r & 1) value = widesAsBins(value, schema);
   if (r & 2) value = withSignedZeros(value, schema);
-  if (r & 4) value = intKeysAsIntegers(value, schema);
+  if (r & 4) value = keysAsTyped(value, schema);
   return value;
 }
 

@@ -6,37 +6,39 @@
  * payload spelt: msgpackr wrote them as strs, and a JSON caller's `{"1": 5}` reached a msgpack
  * Rust module as a map it refused. Where the topic's types say a map's key is an integer, each key
  * that is an integer's digits is written as that integer; a u128 or i128 key past 64 bits as
- * rmp-serde's 16-byte bin (./msgpack-wide.ts), which rmp-serde writes for every such key.
+ * rmp-serde's 16-byte bin (./msgpack-wide.ts), which rmp-serde writes for every such key. A float
+ * or bool key is its own msgpack type alike, as rmp-serde refuses a str for either; each key is
+ * read as serde_json reads it (./map-keys.ts), so a key the request check took reaches a msgpack
+ * module as one it reads.
  */
 import { mapMembers } from "./copy-members.js";
 import { asWide, isWide } from "./msgpack-wide.js";
-import { holds, INTEGER_KEY, type Schema, type SchemaQuery } from "./schema.js";
+import { keyValue } from "./map-keys.js";
+import { holds, type Schema, type SchemaQuery } from "./schema.js";
 
-const INTEGERS = new Set<Schema>(["u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128"]);
-/** A map whose key type is an integer. */
-export const INT_KEYED: SchemaQuery = { is: (s) => typeof s === "object" && "map" in s && INTEGERS.has(s.map[0]), keys: true };
+const TYPED = new Set<Schema>(["u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128", "f32", "f64", "bool"]);
+/** A map whose key type is an integer, a float or a bool. */
+export const TYPED_KEYS: SchemaQuery = { is: (s) => typeof s === "object" && "map" in s && TYPED.has(s.map[0]), keys: true };
 
-/** The value with each integer-keyed map a Map of integer keys; copied where it changes (it may be the caller's). */
-export function intKeysAsIntegers(value: unknown, schema: Schema | undefined): unknown {
-  return schema === undefined || !holds(schema, INT_KEYED) ? value : walk(value, schema);
+/** The value with each such map a Map of keys of its key type; copied where it changes (it may be the caller's). */
+export function keysAsTyped(value: unknown, schema: Schema | undefined): unknown {
+  return schema === undefined || !holds(schema, TYPED_KEYS) ? value : walk(value, schema);
 }
 
-function asInteger(k: string, type: Schema): unknown {
-  if (!INTEGER_KEY.test(k)) return k;
-  const n = Number(k);
-  const int = Number.isSafeInteger(n) ? n : BigInt(k);
-  return isWide(type) ? asWide(int, type) : int;
+function asTyped(k: string, type: Schema): unknown {
+  const v = keyValue(k, type);
+  return isWide(type) && typeof v !== "string" ? asWide(v as number | bigint, type) : v;
 }
 
 function walk(value: unknown, schema: Schema): unknown {
   if (typeof schema === "string" || value === null || typeof value !== "object" || value instanceof Uint8Array) return value;
   if ("option" in schema) return walk(value, schema.option);
-  if (!holds(schema, INT_KEYED)) return value;
+  if (!holds(schema, TYPED_KEYS)) return value;
   if ("map" in schema) {
     const [key, of] = schema.map;
     const entries = value instanceof Map ? [...value] : Object.entries(value);
-    const ints = INTEGERS.has(key);
-    return new Map(entries.map(([k, v]) => [ints && typeof k === "string" ? asInteger(k, key) : k, walk(v, of)]));
+    const typed = TYPED.has(key);
+    return new Map(entries.map(([k, v]) => [typed && typeof k === "string" ? asTyped(k, key) : k, walk(v, of)]));
   }
   if (value instanceof Map) return value;
   return mapMembers(value, schema, walk);

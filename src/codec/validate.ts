@@ -1,5 +1,6 @@
 import { BusError } from "../errors.js";
-import { INTEGER_KEY, type Schema } from "./schema.js";
+import { keyRefusal, keyValue } from "./map-keys.js";
+import type { Schema } from "./schema.js";
 
 /**
  * Checks a decoded json or msgpack value against a topic's declared type, so a request that
@@ -51,6 +52,9 @@ function describe(value: unknown): string {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array);
 
+/** A map's key: an object's is a string, read as its type as serde_json reads one (./map-keys.ts). */
+const checkKey = (key: unknown, type: Schema): Fault | undefined => check(typeof key === "string" ? keyValue(key, type) : key, type);
+
 /** The first fault, or undefined where the value fits. */
 function check(value: unknown, schema: Schema): Fault | undefined {
   if (typeof schema === "string") {
@@ -100,19 +104,25 @@ function check(value: unknown, schema: Schema): Fault | undefined {
     return undefined;
   }
   if ("map" in schema) {
+    const [keyType, valueType] = schema.map;
     if (value instanceof Map) {
+      if (value.size) {
+        const refused = keyRefusal(keyType);
+        if (refused) return under(" key", fault(refused));
+      }
       for (const [k, v] of value) {
-        const inner = under(" key", check(k, schema.map[0])) ?? under(`[${JSON.stringify(String(k))}]`, check(v, schema.map[1]));
+        const inner = under(" key", checkKey(k, keyType)) ?? under(`[${JSON.stringify(String(k))}]`, check(v, valueType));
         if (inner) return inner;
       }
       return undefined;
     }
     if (!isObject(value)) return expected("an object", value);
-    for (const k of Object.keys(value)) {
-      // JSON object keys are strings; a numeric key type takes their digits (as many as one can
-      // hold), spelt as serde_json reads them.
-      const key = typeof schema.map[0] === "string" && schema.map[0] !== "string" && INTEGER_KEY.test(k) ? BigInt(k) : k;
-      const inner = under(" key", check(key, schema.map[0])) ?? under(`.${k}`, check(value[k], schema.map[1]));
+    const keys = Object.keys(value);
+    // a key type serde_json cannot read is refused where a key is given: {} is any map's
+    const refused = keys.length ? keyRefusal(keyType) : undefined;
+    if (refused) return under(" key", fault(refused));
+    for (const k of keys) {
+      const inner = under(" key", checkKey(k, keyType)) ?? under(`.${k}`, check(value[k], valueType));
       if (inner) return inner;
     }
     return undefined;

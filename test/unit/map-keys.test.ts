@@ -1,0 +1,90 @@
+/**
+ * A map's keys over JSON and msgpack, whose keys are strings: taken as serde_json 1.0.154 reads
+ * them (its MapKey deserializer: a string, an integer or a float from a JSON number in the quotes,
+ * a bool from "true" or "false", a unit variant's name, an option as its inner type) and written
+ * on as the key's type to a bincode or msgpack module; any other key type refused at the request
+ * check, in the same words from JSON and from msgpack.
+ */
+import { describe, expect, it } from "vitest";
+import { Format } from "../../src/abi.js";
+import { transcode } from "../../src/codec/index.js";
+import { checkRequest } from "../../src/codec/request-check.js";
+import type { Schema } from "../../src/codec/schema.js";
+import { BusError } from "../../src/errors.js";
+import { thrown } from "./thrown.js";
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const unhex = (s: string) => new Uint8Array(Buffer.from(s, "hex"));
+const utf8 = new TextEncoder();
+const text = new TextDecoder();
+const json = (s: string) => ({ format: Format.Json, data: utf8.encode(s) });
+const check = (request: Schema, format: number, data: Uint8Array) => () => checkRequest({ format: "bincode", request }, format, data, 1 << 20);
+const refusal = (request: Schema, format: number, data: Uint8Array) => {
+  const err = thrown(BusError, check(request, format, data));
+  expect(err.codeName).toBe("BadRequest");
+  return err.message;
+};
+/** A struct {m: map<K, u8>}, as the requests below carry one. */
+const keyed = (key: Schema): Schema => ({ struct: { m: { map: [key, "u8"] } } });
+const TWO = "0200000000000000";
+
+describe("float and bool keys, which serde_json reads and writes", () => {
+  it("takes a float key spelt as a JSON number, whole or not, and writes it to bincode as the float", () => {
+    for (const t of ['{"m":{"1":3,"1.5":2}}', '{"m":{"-0.25":1,"1e3":2,"2E-1":3}}']) expect(check(keyed("f64"), Format.Json, utf8.encode(t))).not.toThrow();
+    expect(hex(transcode(json('{"m":{"1":3,"1.5":2}}'), Format.Bincode, keyed("f64")).data)).toBe(`${TWO}000000000000f03f03000000000000f83f02`);
+    expect(hex(transcode(json('{"m":{"-2.5e0":1}}'), Format.Bincode, keyed("f32")).data)).toBe("0100000000000000000020c001");
+    // and back, the digits serde_json reads as the same float
+    expect(text.decode(transcode({ format: Format.Bincode, data: unhex(`${TWO}000000000000f03f03000000000000f83f02`) }, Format.Json, keyed("f64")).data)).toBe('{"m":{"1":3,"1.5":2}}');
+  });
+
+  it("takes a bool key as true or false, to bincode as the bool", () => {
+    expect(check(keyed("bool"), Format.Json, utf8.encode('{"m":{"true":1,"false":0}}'))).not.toThrow();
+    expect(hex(transcode(json('{"m":{"true":1,"false":0}}'), Format.Bincode, keyed("bool")).data)).toBe(`${TWO}01010000`);
+    expect(text.decode(transcode({ format: Format.Bincode, data: unhex(`${TWO}01010000`) }, Format.Json, keyed("bool")).data)).toBe('{"m":{"true":1,"false":0}}');
+  });
+
+  it("writes float and bool keys to msgpack as their own types, which rmp-serde reads (it refuses a str for either)", () => {
+    expect(hex(transcode(json('{"m":{"1.5":2}}'), Format.Msgpack, keyed("f64")).data)).toBe("81a16d81cb3ff800000000000002");
+    expect(hex(transcode(json('{"m":{"true":1}}'), Format.Msgpack, keyed("bool")).data)).toBe("81a16d81c301");
+  });
+
+  it("takes an option's key as its inner type, as serde_json does (a key is never None)", () => {
+    expect(check(keyed({ option: "u32" }), Format.Json, utf8.encode('{"m":{"7":1}}'))).not.toThrow();
+    expect(hex(transcode(json('{"m":{"7":1}}'), Format.Bincode, keyed({ option: "u32" })).data)).toBe("01000000000000000107000000" + "01");
+  });
+
+  it("refuses what serde_json's number grammar or its bool does not read, at the check, in the key type's words", () => {
+    const f64 = keyed("f64");
+    for (const k of ["1.", ".5", "+1", " 1", "01.5", "1e", "NaN", "Infinity", "1e400", "0x10"]) {
+      expect(refusal(f64, Format.Json, utf8.encode(`{"m":{${JSON.stringify(k)}:1}}`))).toBe(`request.m key: expected a number, got a string (${k})`);
+    }
+    for (const k of ["True", "1", "yes", ""]) {
+      expect(refusal(keyed("bool"), Format.Json, utf8.encode(`{"m":{${JSON.stringify(k)}:1}}`))).toBe(`request.m key: expected a boolean, got a string (${k})`);
+    }
+  });
+});
+
+describe("key types serde_json neither reads nor writes", () => {
+  const refused: [Schema, string][] = [
+    ["unit", "unit"],
+    ["bytes", "bytes"],
+    [{ seq: "u8" }, "a seq"],
+    [{ tuple: ["u8", "u8"] }, "a tuple"],
+    [{ map: ["string", "u8"] }, "a map"],
+    [{ struct: { a: "u8" } }, "a struct"],
+    [{ option: { struct: { a: "u8" } } }, "a struct"],
+  ];
+
+  it("are refused at the check by type, naming the field, the same from JSON and from msgpack", () => {
+    for (const [key, what] of refused) {
+      const said = `request.m key: a map's key cannot be ${what} over JSON or msgpack: their keys are strings, which serde_json reads as a string, an integer, a float, a bool or a unit variant's name`;
+      expect(refusal(keyed(key), Format.Json, utf8.encode('{"m":{"a":1}}'))).toBe(said);
+      // {"m":{"a":1}}
+      expect(refusal(keyed(key), Format.Msgpack, unhex("81a16d81a16101"))).toBe(said);
+    }
+  });
+
+  it("leave an empty map be, which serde_json reads whatever its key type", () => {
+    for (const [key] of refused) expect(check(keyed(key), Format.Json, utf8.encode('{"m":{}}'))).not.toThrow();
+  });
+});
