@@ -22,6 +22,9 @@ export interface Field {
 /** What the edge would answer for the same request: BadRequest, the field named first. */
 const invalid = (path: string, why: string) => BusError.of("BadRequest", `${path}: ${why}`);
 
+/** The scalar key types besides the integers: serde_json reads a bool key from "true" or "false", a float's from its digits. */
+const KEY_SCALARS = new Set(["string", "bool", "f32", "f64"]);
+
 const INTS: Record<string, [bigint, bigint]> = {
   u8: [0n, 255n], u16: [0n, 65535n], u32: [0n, 4294967295n], u64: [0n, 2n ** 64n - 1n], u128: [0n, 2n ** 128n - 1n],
   i8: [-128n, 127n], i16: [-32768n, 32767n], i32: [-(2n ** 31n), 2n ** 31n - 1n], i64: [-(2n ** 63n), 2n ** 63n - 1n], i128: [-(2n ** 127n), 2n ** 127n - 1n],
@@ -45,7 +48,7 @@ export function fieldFor(schema: Schema | undefined, path = "request"): Field {
     const keyOf = keyField(keySchema, `${path} key`);
     if (!keyOf) {
       // No add button: an entry could not be sent, and an empty map can.
-      const why = `empty: the bus takes a map's keys as strings, integers or unit variants' names, never ${JSON.stringify(keySchema)}`;
+      const why = `empty: the bus takes a map's keys as strings, integers, floats, bools or unit variants' names, never ${JSON.stringify(keySchema)}`;
       return { element: h("p", { class: "unkeyed", "data-field": path }, why), value: () => ({}) };
     }
     return listField(
@@ -74,13 +77,14 @@ export function fieldFor(schema: Schema | undefined, path = "request"): Field {
 /**
  * A maker of a map key's input, or undefined where no key of the type can be sent. JSON's keys are
  * strings, and the runtime reads a msgpack map's as strings too (src/codec/msgpack-keys.ts); it
- * takes one as a string, an integer type's digits or a unit variant's name (src/codec/validate.ts),
- * and refuses it at any other type: a struct or a tuple key typed as text was refused, and two of
- * them could be one text.
+ * takes one as serde_json reads it, a string, an integer's or float's digits, true or false, a unit
+ * variant's name, or an option's as its inner type's (src/codec/map-keys.ts), and refuses it at any
+ * other type: a struct or a tuple key typed as text was refused, and two of them could be one text.
  */
 function keyField(schema: Schema, path: string): (() => Field) | undefined {
-  if (schema === "string" || (typeof schema === "string" && Object.hasOwn(INTS, schema))) return () => scalarField(schema, path);
-  if (typeof schema === "string" || !("enum" in schema)) return undefined;
+  if (typeof schema === "string") return KEY_SCALARS.has(schema) || Object.hasOwn(INTS, schema) ? () => scalarField(schema, path) : undefined;
+  if ("option" in schema) return keyField(schema.option, path);
+  if (!("enum" in schema)) return undefined;
   const units = Object.keys(schema.enum).filter((name) => schema.enum[name] === null || schema.enum[name] === "unit");
   if (!units.length) return undefined;
   return () => {
