@@ -12,6 +12,7 @@
  * module as one it reads.
  */
 import { mapMembers } from "./copy-members.js";
+import { signedZero } from "./msgpack-sign.js";
 import { asWide, isWide } from "./msgpack-wide.js";
 import { keyValue } from "./map-keys.js";
 import { holds, type Schema, type SchemaQuery } from "./schema.js";
@@ -27,7 +28,8 @@ export function keysAsTyped(value: unknown, schema: Schema | undefined): unknown
 
 function asTyped(k: string, type: Schema): unknown {
   const v = keyValue(k, type);
-  return isWide(type) && typeof v !== "string" ? asWide(v as number | bigint, type) : v;
+  // "-0" at a float key is -0.0 to serde_json, which a Map's key would make 0
+  return isWide(type) && typeof v !== "string" ? asWide(v as number | bigint, type) : signedZero(v);
 }
 
 function walk(value: unknown, schema: Schema): unknown {

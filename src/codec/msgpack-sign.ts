@@ -31,6 +31,9 @@ addExtension({
 
 const isNegativeZero = (v: unknown) => v === 0 && 1 / (v as number) < 0;
 
+/** A -0 as msgpackr should pack it; for a Map's key, which a Map makes 0 (./msgpack-keys.ts). */
+export const signedZero = (v: unknown): unknown => (isNegativeZero(v) ? NEGATIVE_ZERO : v);
+
 /**
  * The value as msgpackr should pack it: every -0 in it as NEGATIVE_ZERO, copied where it changes
  * (it may be the caller's), itself where none. Where the types are known and hold no float there

@@ -46,6 +46,9 @@ describe("float and bool keys, which serde_json reads and writes", () => {
   it("writes float and bool keys to msgpack as their own types, which rmp-serde reads (it refuses a str for either)", () => {
     expect(hex(transcode(json('{"m":{"1.5":2}}'), Format.Msgpack, keyed("f64")).data)).toBe("81a16d81cb3ff800000000000002");
     expect(hex(transcode(json('{"m":{"true":1}}'), Format.Msgpack, keyed("bool")).data)).toBe("81a16d81c301");
+    // "-0" is the float -0.0 to serde_json: msgpack's f64 -0, not the integer 0; bincode's -0 alike
+    expect(hex(transcode(json('{"m":{"-0":1}}'), Format.Msgpack, keyed("f64")).data)).toBe("81a16d81cb800000000000000001");
+    expect(hex(transcode(json('{"m":{"-0":1}}'), Format.Bincode, keyed("f64")).data)).toBe("0100000000000000000000000000008001");
   });
 
   it("takes an option's key as its inner type, as serde_json does (a key is never None)", () => {
