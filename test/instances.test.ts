@@ -58,6 +58,36 @@ describe("how plain calls find an instance (module.json instances)", () => {
     expect(new Set(counts).size).toBe(calls);
   });
 
+  it("pooled: calls refused before the guest runs (a declared topic it never listens on), past limits.maxInstances of them, give their instance back: the next call is served at once", async () => {
+    // test/guests/limits-unheard: 2 instances at most, each refuses unheard (InvalidTopic, as a
+    // plain call to echo-daemon's echo is); a call left waiting times out after 1 s.
+    const { call, logs } = guestApp();
+    const maxInstances = 2;
+    const refused = async () => {
+      const res = await call("limits-unheard", "unheard", {});
+      return `${res.status} ${((await res.json()) as { codeName: string }).codeName}`;
+    };
+    const bad = maxInstances * 4;
+    const sequential: string[] = [];
+    for (let i = 0; i < bad; i++) sequential.push(await refused());
+    const concurrent = await Promise.all(Array.from({ length: bad }, refused));
+    expect([...sequential, ...concurrent]).toEqual(new Array(bad * 2).fill("404 InvalidTopic"));
+    const started = Date.now();
+    const good = await call("limits-unheard", "slow", {});
+    expect(`${good.status} ${await good.text()}`).toBe("200 {}");
+    expect(Date.now() - started).toBeLessThan(500);
+    // One instance took every call: none was kept out of the pool by a refusal.
+    expect(logs.filter((l) => l.module === "limits-unheard" && l.msg === "started").length).toBe(1);
+  });
+
+  it("pooled, over HTTP: echo-daemon's echo, which a plain call's instance never listens on, is refused past limits.maxInstances calls", async () => {
+    // The fuzz's finding: each refusal kept its instance, and from call maxInstances + 1 on every call waited for one until its 10 s timeout.
+    for (let i = 0; i <= DEFAULT_LIMITS.maxInstances; i++) {
+      const res = await post("/call/echo-daemon/echo", { i });
+      expect(`${res.status} ${((await res.json()) as { codeName: string }).codeName}`).toBe("404 InvalidTopic");
+    }
+  });
+
   it("pooled: a waiting call whose caller goes away does not hold up the calls behind it", async () => {
     // test/guests/limits: 4 instances; slow sleeps 50 ms. Four calls take them all, two more wait.
     const { call } = guestApp();
