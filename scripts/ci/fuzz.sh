@@ -60,8 +60,6 @@ node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => pr
 # with --baseline-prune); the report says "Known failures: N".
 # - POST /call/greeter-rs/relay {"name": "", "to": ""}: 502, greeter-rs passes on InvalidWapm for
 #   the module its request named (modules/greeter-rs).
-# - POST /call/echo-daemon/echo, 17 times: from the 17th on, 504 Timeout after 10 s; a call to a
-#   declared topic the instance does not listen on (InvalidTopic, 404) never gives its instance back.
 #
 # msgpack and bincode bodies are sent too (scripts/ci/schemathesis_hooks.py). schemathesis keeps
 # its cache in the directory it runs in: build/schemathesis, not the clone's root.
