@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Code } from "../src/abi.js";
+import type { Schema } from "../src/codec/schema.js";
 import { jsonSchemaOf } from "../src/http/json-schema.js";
 import { openApiDocument } from "../src/http/openapi.js";
 import { parseManifest } from "../src/manifest.js";
@@ -43,8 +44,28 @@ describe("JSON Schema from the schema language", () => {
     expect(jsonSchemaOf({ seq: "u64" })).toMatchObject({ type: "array", items: { type: "integer", minimum: 0 } });
     expect(jsonSchemaOf({ tuple: ["string", "bool"] })).toEqual({ type: "array", prefixItems: [{ type: "string" }, { type: "boolean" }], items: false, minItems: 2, maxItems: 2 });
     expect(jsonSchemaOf({ map: ["string", "f32"] })).toEqual({ type: "object", additionalProperties: { type: "number", format: "float" } });
-    expect(jsonSchemaOf({ map: ["u32", "bool"] })).toEqual({ type: "object", additionalProperties: { type: "boolean" }, propertyNames: { pattern: "^[0-9]+$" } });
-    expect(jsonSchemaOf({ map: ["i64", "bool"] })).toMatchObject({ propertyNames: { pattern: "^-?[0-9]+$" } });
+    expect(jsonSchemaOf({ map: ["u32", "bool"] })).toEqual({ type: "object", additionalProperties: { type: "boolean" }, propertyNames: { pattern: "^(?:0|[1-9][0-9]*)$" } });
+    expect(jsonSchemaOf({ map: ["i64", "bool"] })).toMatchObject({ propertyNames: { pattern: "^(?:0|-?[1-9][0-9]*)$" } });
+  });
+
+  it("describes the keys of every key type serde_json reads, and a refused key type's map as empty", () => {
+    const keysOf = (key: Schema) => jsonSchemaOf({ map: [key, "u8"] });
+    expect(keysOf("f64")).toEqual({ type: "object", additionalProperties: jsonSchemaOf("u8"), propertyNames: { pattern: "^-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$" } });
+    expect(keysOf("f32").propertyNames).toEqual(keysOf("f64").propertyNames);
+    expect(keysOf("bool").propertyNames).toEqual({ enum: ["true", "false"] });
+    // a unit variant's name; a variant holding a value is no key
+    expect(keysOf({ enum: { Red: null, Green: "unit", Rgb: { tuple: ["u8", "u8", "u8"] } } }).propertyNames).toEqual({ enum: ["Red", "Green"] });
+    // a key is never None: an option's keys are its inner type's
+    expect(keysOf({ option: "bool" })).toEqual(keysOf("bool"));
+    expect(keysOf({ option: { option: "i8" } })).toEqual(keysOf("i8"));
+    expect(keysOf("string")).not.toHaveProperty("propertyNames");
+    const refusedKeys: Schema[] = ["unit", "bytes", { tuple: ["u8", "u8"] }, { seq: "u8" }, { struct: {} }, { map: ["u8", "u8"] }, { option: "unit" }, { enum: { Rgb: "u8" } }];
+    for (const refused of refusedKeys) {
+      const map = keysOf(refused);
+      expect(map).toMatchObject({ type: "object", maxProperties: 0 });
+      expect(map.description).toMatch(/^a map's key cannot be .* over JSON or msgpack/);
+      expect(map).not.toHaveProperty("propertyNames");
+    }
   });
 
   it("tags enums externally, as serde: a unit variant is its name, others {Name: value}", () => {

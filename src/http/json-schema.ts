@@ -1,3 +1,4 @@
+import { keyRefusal } from "../codec/map-keys.js";
 import type { Schema } from "../codec/schema.js";
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it), loosely typed: it is only ever serialized. */
@@ -61,9 +62,11 @@ export function jsonSchemaOf(schema: Schema): JsonSchema {
   if ("map" in schema) {
     const [key, value] = schema.map;
     const out: JsonSchema = { type: "object", additionalProperties: jsonSchemaOf(value) };
-    // JSON object keys are strings; a numeric key type takes its digits.
-    if (typeof key === "string" && (key in SMALL_INTS || key in WIDE_INTS)) out.propertyNames = { pattern: key.startsWith("u") ? "^[0-9]+$" : "^-?[0-9]+$" };
-    return out;
+    const names = keyNames(key);
+    if (names === undefined) return out;
+    // a key type no key text reads as: only the empty map passes (src/codec/validate.ts)
+    if ("description" in names) return { ...out, maxProperties: 0, description: names.description };
+    return { ...out, propertyNames: names };
   }
   if ("struct" in schema) {
     const properties: Record<string, JsonSchema> = {};
@@ -82,6 +85,30 @@ export function jsonSchemaOf(schema: Schema): JsonSchema {
     return tagged(jsonSchemaOf(inner));
   });
   return variants.length ? { oneOf: variants } : { not: {} };
+}
+
+/** JSON's number grammar, which a float key's text is held to (finite: "1e400" is refused too). */
+const NUMBER_KEY = "^-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$";
+
+/**
+ * The texts a map key of `type` may be in JSON, as serde_json reads them (src/codec/map-keys.ts):
+ * undefined for any string; a description where none reads as the type.
+ */
+function keyNames(type: Schema): JsonSchema | { description: string } | undefined {
+  if (typeof type === "object" && "option" in type) return keyNames(type.option);
+  const refused = keyRefusal(type);
+  if (refused) return { description: refused };
+  if (typeof type === "object") {
+    // an enum (keyRefusal took the others): a unit variant's name, as validate takes one
+    const variants = "enum" in type ? Object.entries(type.enum) : [];
+    const names = variants.filter(([, inner]) => inner === null || inner === "unit").map(([name]) => name);
+    return names.length ? { enum: names } : { description: "a map's key cannot be this enum over JSON or msgpack: a key is a unit variant's name, and the enum has no unit variant" };
+  }
+  if (type === "string") return undefined;
+  if (type === "bool") return { enum: ["true", "false"] };
+  if (type === "f32" || type === "f64") return { pattern: NUMBER_KEY };
+  // an integer's digits, no leading zero, no "-0" (serde_json reads that as the float -0.0)
+  return { pattern: type.startsWith("u") ? "^(?:0|[1-9][0-9]*)$" : "^(?:0|-?[1-9][0-9]*)$" };
 }
 
 function nullable(inner: JsonSchema): JsonSchema {
