@@ -19,7 +19,8 @@ describe("a map's keys through a bincode module", () => {
     const { call } = guestApp();
     const res = await call("keys", "floats", '{"1":3,"1.5":2,"-2e-1":1}');
     expect(res.status, await res.clone().text()).toBe(200);
-    expect(await res.json()).toEqual({ 1: 3, "1.5": 2, "-0.2": 1 });
+    // the keys as serde_json writes them: 1.0 is "1.0", not "1"
+    expect(await res.json()).toEqual({ "1.0": 3, "1.5": 2, "-0.2": 1 });
   });
 
   it("takes bool keys, from JSON and from msgpack", async () => {

@@ -1,6 +1,7 @@
 import { Reader, Writer } from "./bincode-buffers.js";
 import { setOwn } from "./own.js";
 import { bytesOfLength, copyOf } from "./small-bytes.js";
+import { floatKeyText, floatKeyType } from "./float-key-text.js";
 import { keyValue } from "./map-keys.js";
 import { INTEGER, type Schema } from "./schema.js";
 import { strictUtf8 } from "./strict-utf8.js";
@@ -320,12 +321,15 @@ function read(r: Reader, s: Schema): unknown {
     const n = r.length();
     r.container("map");
     const out: Record<string, unknown> = {};
+    const floatType = floatKeyType(s.map[0]);
     // undefined while a key is read
     let k: string | undefined;
     try {
       for (let i = 0; i < n; i++) {
         k = undefined;
-        k = String(read(r, s.map[0]));
+        const key = read(r, s.map[0]);
+        // a float key as serde_json writes it: String makes 1.0 "1" and -0.0 "0"
+        k = typeof key === "number" && floatType ? floatKeyText(key, floatType) : String(key);
         setOwn(out, k, read(r, s.map[1]));
       }
     } catch (err) {

@@ -5,6 +5,7 @@ import { decodeBincode, encodeBincode } from "./bincode.js";
 import { COST, overBudget } from "./budget.js";
 import { conform, decodeJson, encodeJson, escapesSurrogate, wellFormed } from "./json.js";
 import { DEFAULT_LIMITS } from "../manifest.js";
+import { floatKeysAsWritten } from "./json-float-keys.js";
 import { withBomsKept } from "./msgpack-bom.js";
 import { bomStrs, budgetLeft, msgpackFault, sawProto } from "./msgpack-scan.js";
 import { wholeFloatsAsIntegers } from "./msgpack-ints.js";
@@ -79,7 +80,7 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
       case Format.Raw:
         return value instanceof Uint8Array ? value : typeof value === "string" ? utf8.encode(value) : encodeJson(value);
       case Format.Json:
-        return encodeJson(value);
+        return encodeJson(floatKeysAsWritten(value, schema));
       case Format.Msgpack:
         // pack() hands back a view of msgpackr's reusable buffer: copy it out.
         return packMsgpack(rewritten(value, schema), schema);
