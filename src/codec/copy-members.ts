@@ -1,11 +1,11 @@
 import { setOwn } from "./own.js";
-import { memberType, type Schema } from "./schema.js";
+import { holds, memberType, type Schema, type SchemaQuery } from "./schema.js";
 
 /**
  * The members of an array or a plain object through `f`, each with its type in `schema` (a member
  * the schema gives no type passes as it is): the container itself where no member changed, else a
- * copy, as the value may be the caller's. The walks that rewrite a value for msgpack by its types
- * (./msgpack-wide.ts, ./msgpack-keys.ts) share it.
+ * copy, as the value may be the caller's. The walks that rewrite a value by its types
+ * (./msgpack-wide.ts, and mapsRebuilt's: ./msgpack-keys.ts, ./json-float-keys.ts) share it.
  */
 export function mapMembers(value: object, schema: Exclude<Schema, string>, f: (member: unknown, type: Schema) => unknown): unknown {
   if (Array.isArray(value)) {
@@ -30,4 +30,30 @@ export function mapMembers(value: object, schema: Exclude<Schema, string>, f: (m
     setOwn(out, k, v);
   }
   return out ?? o;
+}
+
+/**
+ * The value with each map the schema's `query` finds (and only where the schema holds one) made
+ * again by `rebuild` from its entries, whose values are walked first: a map's keys rewritten by
+ * their type (./msgpack-keys.ts for msgpack, ./json-float-keys.ts for JSON). Everything else is
+ * the value's own, copied only on the way to a map that changed, as mapMembers copies.
+ */
+export function mapsRebuilt(
+  value: unknown,
+  schema: Schema | undefined,
+  query: SchemaQuery,
+  rebuild: (entries: [unknown, unknown][], key: Schema) => unknown,
+): unknown {
+  const walk = (v: unknown, s: Schema): unknown => {
+    if (typeof s === "string" || v === null || typeof v !== "object" || v instanceof Uint8Array) return v;
+    if ("option" in s) return walk(v, s.option);
+    if (!holds(s, query)) return v;
+    if ("map" in s) {
+      const [key, of] = s.map;
+      return rebuild((v instanceof Map ? [...v] : Object.entries(v)).map(([k, x]) => [k, walk(x, of)]), key);
+    }
+    if (v instanceof Map) return v;
+    return mapMembers(v, s, walk);
+  };
+  return schema === undefined || !holds(schema, query) ? value : walk(value, schema);
 }

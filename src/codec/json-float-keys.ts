@@ -5,32 +5,22 @@
  * where the topic's types say a map's key is an f32 or f64, each key that reads as one is spelt
  * again as serde_json spells it. (msgpackr makes a -0.0 key "0"; its sign is gone before this.)
  */
-import { mapMembers } from "./copy-members.js";
+import { mapsRebuilt } from "./copy-members.js";
 import { floatKeyText, floatKeyType } from "./float-key-text.js";
 import { keyValue } from "./map-keys.js";
 import { setOwn } from "./own.js";
-import { holds, type Schema, type SchemaQuery } from "./schema.js";
+import type { Schema, SchemaQuery } from "./schema.js";
 
 const FLOAT_KEYS: SchemaQuery = { is: (s) => typeof s === "object" && "map" in s && floatKeyType(s.map[0]) !== undefined, keys: true };
 
 /** The value with each float-keyed map's keys as serde_json writes them; copied where it changes (it may be the caller's). */
 export function floatKeysAsWritten(value: unknown, schema: Schema | undefined): unknown {
-  return schema === undefined || !holds(schema, FLOAT_KEYS) ? value : walk(value, schema);
-}
-
-function walk(value: unknown, schema: Schema): unknown {
-  if (typeof schema === "string" || value === null || typeof value !== "object" || value instanceof Uint8Array) return value;
-  if ("option" in schema) return walk(value, schema.option);
-  if (!holds(schema, FLOAT_KEYS)) return value;
-  if ("map" in schema) {
-    const [key, of] = schema.map;
+  return mapsRebuilt(value, schema, FLOAT_KEYS, (entries, key) => {
     const type = floatKeyType(key);
     const out: Record<string, unknown> = {};
-    for (const [k, v] of value instanceof Map ? [...value] : Object.entries(value)) setOwn(out, type ? keyText(k, type) : String(k), walk(v, of));
+    for (const [k, v] of entries) setOwn(out, type ? keyText(k, type) : String(k), v);
     return out;
-  }
-  if (value instanceof Map) return value;
-  return mapMembers(value, schema, walk);
+  });
 }
 
 /** A key as serde_json writes its float; one that reads as none stays as it is, for the reader to refuse. */

@@ -11,11 +11,11 @@
  * read as serde_json reads it (./map-keys.ts), so a key the request check took reaches a msgpack
  * module as one it reads.
  */
-import { mapMembers } from "./copy-members.js";
+import { mapsRebuilt } from "./copy-members.js";
 import { signedZero } from "./msgpack-sign.js";
 import { asWide, isWide } from "./msgpack-wide.js";
 import { keyValue } from "./map-keys.js";
-import { holds, type Schema, type SchemaQuery } from "./schema.js";
+import type { Schema, SchemaQuery } from "./schema.js";
 
 const TYPED = new Set<Schema>(["u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128", "f32", "f64", "bool"]);
 /** A map whose key type is an integer, a float or a bool. */
@@ -23,25 +23,13 @@ export const TYPED_KEYS: SchemaQuery = { is: (s) => typeof s === "object" && "ma
 
 /** The value with each such map a Map of keys of its key type; copied where it changes (it may be the caller's). */
 export function keysAsTyped(value: unknown, schema: Schema | undefined): unknown {
-  return schema === undefined || !holds(schema, TYPED_KEYS) ? value : walk(value, schema);
+  return mapsRebuilt(value, schema, TYPED_KEYS, (entries, key) =>
+    new Map(TYPED.has(key) ? entries.map(([k, v]) => [typeof k === "string" ? asTyped(k, key) : k, v]) : entries),
+  );
 }
 
 function asTyped(k: string, type: Schema): unknown {
   const v = keyValue(k, type);
   // "-0" at a float key is -0.0 to serde_json, which a Map's key would make 0
   return isWide(type) && typeof v !== "string" ? asWide(v as number | bigint, type) : signedZero(v);
-}
-
-function walk(value: unknown, schema: Schema): unknown {
-  if (typeof schema === "string" || value === null || typeof value !== "object" || value instanceof Uint8Array) return value;
-  if ("option" in schema) return walk(value, schema.option);
-  if (!holds(schema, TYPED_KEYS)) return value;
-  if ("map" in schema) {
-    const [key, of] = schema.map;
-    const entries = value instanceof Map ? [...value] : Object.entries(value);
-    const typed = TYPED.has(key);
-    return new Map(entries.map(([k, v]) => [typed && typeof k === "string" ? asTyped(k, key) : k, walk(v, of)]));
-  }
-  if (value instanceof Map) return value;
-  return mapMembers(value, schema, walk);
 }
