@@ -10,8 +10,12 @@
  */
 import { INTEGER_KEY, type Schema } from "./schema.js";
 
-/** JSON's number grammar, which serde_json holds a float key's text to. */
-const NUMBER_KEY = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+/**
+ * JSON's number grammar, which serde_json holds a float key's text to; ASCII digits spelt out, as
+ * the OpenAPI's pattern is this one's source (src/http/json-schema.ts) and some readers' \d takes
+ * any script's digits.
+ */
+export const NUMBER_KEY = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 
 /** The key's value where its text spells one of its type, as serde_json reads it; else the text, for the type's check to refuse. */
 export function keyValue(key: string, type: Schema): unknown {

@@ -1,4 +1,4 @@
-import { keyRefusal } from "../codec/map-keys.js";
+import { keyRefusal, NUMBER_KEY } from "../codec/map-keys.js";
 import type { Schema } from "../codec/schema.js";
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it), loosely typed: it is only ever serialized. */
@@ -87,9 +87,6 @@ export function jsonSchemaOf(schema: Schema): JsonSchema {
   return variants.length ? { oneOf: variants } : { not: {} };
 }
 
-/** JSON's number grammar, which a float key's text is held to (finite: "1e400" is refused too). */
-const NUMBER_KEY = "^-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$";
-
 /**
  * The texts a map key of `type` may be in JSON, as serde_json reads them (src/codec/map-keys.ts):
  * undefined for any string; a description where none reads as the type.
@@ -106,7 +103,7 @@ function keyNames(type: Schema): JsonSchema | { description: string } | undefine
   }
   if (type === "string") return undefined;
   if (type === "bool") return { enum: ["true", "false"] };
-  if (type === "f32" || type === "f64") return { pattern: NUMBER_KEY };
+  if (type === "f32" || type === "f64") return { pattern: NUMBER_KEY.source };
   // an integer's digits, no leading zero, no "-0" (serde_json reads that as the float -0.0)
   return { pattern: type.startsWith("u") ? "^(?:0|[1-9][0-9]*)$" : "^(?:0|-?[1-9][0-9]*)$" };
 }
