@@ -19,6 +19,9 @@ export function floatKeyType(key: Schema): "f32" | "f64" | undefined {
 
 /** `x` as a key of `type` (an f32's is `x` rounded to one, as serde_json reads it). */
 export function floatKeyText(x: number, type: "f32" | "f64"): string {
+  // serde_json writes no key for NaN or an infinity; a bincode module's NaN key, or a key past
+  // f32's range, is left as JavaScript spells it ("NaN", "1e+39": read as an f32, infinite)
+  if (!Number.isFinite(type === "f32" ? Math.fround(x) : x)) return String(x);
   if (type === "f32") x = Math.fround(x);
   if (x === 0) return 1 / x < 0 ? "-0.0" : "0.0";
   const [digits, exp] = type === "f32" ? shortestF32(Math.abs(x)) : shortestF64(Math.abs(x));

@@ -46,6 +46,13 @@ describe("float keys in JSON, as serde_json writes them", () => {
     expect(toJson(Format.Msgpack, whole, { option: { map: [{ option: "f64" }, "u8"] } })).toBe('{"1.0":4}');
   });
 
+  it("a key serde_json writes no text for (NaN, an infinity, past f32's range) as JavaScript spells it, not a fault blamed on the payload", () => {
+    expect(toJson(Format.Bincode, bincodeMap([NaN, Infinity, -Infinity], 8), F64_KEYS)).toBe('{"NaN":1,"Infinity":2,"-Infinity":3}');
+    expect(toJson(Format.Bincode, bincodeMap([NaN, Infinity], 4), { map: ["f32", "u8"] })).toBe('{"NaN":1,"Infinity":2}');
+    // an f64 past f32's range, which serde_json reads into an f32 key as infinite
+    expect(toJson(Format.Msgpack, pack(new Map([[1e39, 1]])), { map: ["f32", "u8"] })).toBe('{"1e+39":1}');
+  });
+
   it("each of the formatter's forms, f64 and f32", () => {
     const f64: [number, string][] = [
       [1e15, "1000000000000000.0"], [1e16, "1e+16"], [9.1e15, "9100000000000000.0"], [1e-5, "0.00001"], [1e-6, "1e-6"],
