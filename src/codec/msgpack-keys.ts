@@ -15,17 +15,23 @@ import { mapsRebuilt } from "./copy-members.js";
 import { signedZero } from "./msgpack-sign.js";
 import { asWide, isWide } from "./msgpack-wide.js";
 import { keyValue } from "./map-keys.js";
-import type { Schema, SchemaQuery } from "./schema.js";
+import { type Schema, type SchemaQuery, unwrapOption } from "./schema.js";
 
 const TYPED = new Set<Schema>(["u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128", "f32", "f64", "bool"]);
+/** A key's type where it is an integer, a float or a bool (an option of one too: rmp-serde reads Some's inner type from the key's marker). */
+const typedKey = (key: Schema): Schema | undefined => {
+  const type = unwrapOption(key);
+  return type !== undefined && TYPED.has(type) ? type : undefined;
+};
 /** A map whose key type is an integer, a float or a bool. */
-export const TYPED_KEYS: SchemaQuery = { is: (s) => typeof s === "object" && "map" in s && TYPED.has(s.map[0]), keys: true };
+export const TYPED_KEYS: SchemaQuery = { is: (s) => typeof s === "object" && "map" in s && typedKey(s.map[0]) !== undefined, keys: true };
 
 /** The value with each such map a Map of keys of its key type; copied where it changes (it may be the caller's). */
 export function keysAsTyped(value: unknown, schema: Schema | undefined): unknown {
-  return mapsRebuilt(value, schema, TYPED_KEYS, (entries, key) =>
-    new Map(TYPED.has(key) ? entries.map(([k, v]) => [typeof k === "string" ? asTyped(k, key) : k, v]) : entries),
-  );
+  return mapsRebuilt(value, schema, TYPED_KEYS, (entries, key) => {
+    const type = typedKey(key);
+    return new Map(type ? entries.map(([k, v]) => [typeof k === "string" ? asTyped(k, type) : k, v]) : entries);
+  });
 }
 
 function asTyped(k: string, type: Schema): unknown {

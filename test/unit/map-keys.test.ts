@@ -54,6 +54,10 @@ describe("float and bool keys, which serde_json reads and writes", () => {
   it("takes an option's key as its inner type, as serde_json does (a key is never None)", () => {
     expect(check(keyed({ option: "u32" }), Format.Json, utf8.encode('{"m":{"7":1}}'))).not.toThrow();
     expect(hex(transcode(json('{"m":{"7":1}}'), Format.Bincode, keyed({ option: "u32" })).data)).toBe("01000000000000000107000000" + "01");
+    // to msgpack as the inner type's own, as rmp-serde reads Some(7) from the key's marker (it refuses a str)
+    expect(hex(transcode(json('{"m":{"7":1}}'), Format.Msgpack, keyed({ option: "u32" })).data)).toBe("81a16d810701");
+    expect(hex(transcode(json('{"m":{"1.5":2}}'), Format.Msgpack, keyed({ option: "f64" })).data)).toBe("81a16d81cb3ff800000000000002");
+    expect(hex(transcode(json('{"m":{"true":1}}'), Format.Msgpack, keyed({ option: { option: "bool" } })).data)).toBe("81a16d81c301");
   });
 
   it("refuses what serde_json's number grammar or its bool does not read, at the check, in the key type's words", () => {
