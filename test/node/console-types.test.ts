@@ -156,9 +156,13 @@ describe("the console's controls for bool, enum, map, bytes and 64-bit integers,
       await addTo(page, "scores").click();
       await mapEntry(page, "scores", "key").fill("1.5");
       await mapEntry(page, "scores", "value").fill("2");
+      // -0.0 is a key of its own to serde_json, not 0.0
+      await addTo(page, "scores").click();
+      await mapEntry(page, "scores", "key").last().fill("-0");
+      await mapEntry(page, "scores", "value").last().fill("3");
       const sent = page.waitForRequest((r) => r.url().endsWith("/call/types-rs/echo"));
       await call(page);
-      expect(JSON.parse((await sent).postData()!)).toMatchObject({ named: { Green: 5 }, pairs: {}, points: {}, flags: { true: 1, false: 0 }, scores: { "1.5": 2 } });
+      expect(JSON.parse((await sent).postData()!)).toMatchObject({ named: { Green: 5 }, pairs: {}, points: {}, flags: { true: 1, false: 0 }, scores: { "1.5": 2, "-0": 3 } });
       expect(pageErrors(page)).toEqual([]);
       await page.close();
     } finally {

@@ -62,7 +62,8 @@ export function fieldFor(schema: Schema | undefined, path = "request"): Field {
         const map = new Map<string, unknown>();
         for (const [k, v] of entries as [unknown, unknown][]) {
           // Keys as their type reads them ("00" is the u64 0): an object keeps one value a key, and would drop the other without a word.
-          const key = String(k);
+          // String makes a float key's -0 "0", which serde_json reads as 0.0
+          const key = Object.is(k, -0) ? "-0" : String(k);
           if (map.has(key)) throw invalid(path, `the key ${JSON.stringify(key)} is given twice`);
           map.set(key, v);
         }
