@@ -35,6 +35,9 @@ export function keyValue(key: string, type: Schema): unknown {
     case "bytes":
       return key;
     default: {
+      // serde_json reads an i128 key by its own digits, to which "-0" is 0; the other integers by
+      // its number parser, which makes "-0" the float -0.0 that they refuse
+      if (type === "i128" && key === "-0") return 0;
       if (!INTEGER_KEY.test(key)) return key;
       const n = Number(key);
       return Number.isSafeInteger(n) ? n : BigInt(key);

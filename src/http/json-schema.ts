@@ -104,8 +104,8 @@ function keyNames(type: Schema): JsonSchema | { description: string } | undefine
   if (type === "string") return undefined;
   if (type === "bool") return { enum: ["true", "false"] };
   if (type === "f32" || type === "f64") return { pattern: NUMBER_KEY.source };
-  // an integer's digits, no leading zero, no "-0" (serde_json reads that as the float -0.0)
-  return { pattern: type.startsWith("u") ? "^(?:0|[1-9][0-9]*)$" : "^(?:0|-?[1-9][0-9]*)$" };
+  // an integer's digits, no leading zero, no "-0" but an i128's (src/codec/map-keys.ts)
+  return { pattern: type.startsWith("u") ? "^(?:0|[1-9][0-9]*)$" : type === "i128" ? "^-?(?:0|[1-9][0-9]*)$" : "^(?:0|-?[1-9][0-9]*)$" };
 }
 
 function nullable(inner: JsonSchema): JsonSchema {

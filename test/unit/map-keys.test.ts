@@ -51,6 +51,13 @@ describe("float and bool keys, which serde_json reads and writes", () => {
     expect(hex(transcode(json('{"m":{"-0":1}}'), Format.Bincode, keyed("f64")).data)).toBe("0100000000000000000000000000008001");
   });
 
+  it("takes \"-0\" at an i128 key as 0, which serde_json reads by its own digits, and refuses it at i64, which serde_json reads as the float -0.0", () => {
+    expect(check(keyed("i128"), Format.Json, utf8.encode('{"m":{"-0":1}}'))).not.toThrow();
+    expect(hex(transcode(json('{"m":{"-0":1}}'), Format.Bincode, keyed("i128")).data)).toBe(`0100000000000000${"00".repeat(16)}01`);
+    expect(hex(transcode(json('{"m":{"-0":1}}'), Format.Msgpack, keyed("i128")).data)).toBe("81a16d810001");
+    expect(refusal(keyed("i64"), Format.Json, utf8.encode('{"m":{"-0":1}}'))).toBe("request.m key: expected an integer (i64), got a string (-0)");
+  });
+
   it("takes an option's key as its inner type, as serde_json does (a key is never None)", () => {
     expect(check(keyed({ option: "u32" }), Format.Json, utf8.encode('{"m":{"7":1}}'))).not.toThrow();
     expect(hex(transcode(json('{"m":{"7":1}}'), Format.Bincode, keyed({ option: "u32" })).data)).toBe("01000000000000000107000000" + "01");
