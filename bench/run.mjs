@@ -15,7 +15,7 @@ import { root } from "./lib/paths.mjs";
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
-const SECTIONS = ["roundtrip", "peers", "instantiate", "codec", "memory", "endpoint", "cpu", "snapshot"];
+const SECTIONS = ["roundtrip", "peers", "instantiate", "codec", "codec-workerd", "memory", "endpoint", "cpu", "snapshot"];
 // Keys latest.json always has (null when their section failed or their module is missing).
 const REQUIRED = [
   "bus_roundtrip_16b_ns", "raw_import_16b_ns", "bus_roundtrip_64kib_us", "vs_wapc_16b_ratio", "vs_extism_16b_ratio",

@@ -10,14 +10,9 @@
 //    bus's replacer and reviver.
 import { decode as mpDecode, encode as mpEncode } from "@msgpack/msgpack";
 import { core } from "../lib/bus.mjs";
+import { fetchResponse as response } from "../lib/fetch-response.mjs";
 import { measure, ratio } from "../lib/stats.mjs";
 
-const bytes = (n) => Uint8Array.from({ length: n }, (_, i) => (i * 31) & 0xff);
-const response = (n) => ({
-  status: 200,
-  headers: [["content-type", "application/octet-stream"], ["content-length", String(n)], ["date", "Tue, 24 Nov 2026 03:00:00 GMT"]],
-  body: bytes(n),
-});
 // The schemas the runtime decodes and encodes these with (the built-ins' topic specs).
 const topics = core.builtinServices().topics;
 const greet = { struct: { name: "string" } };
@@ -63,8 +58,7 @@ export async function run({ samples, targetMs }) {
     rows.push({ section, name: `msgpackr, records off (${size(packr.pack(value))})`, ns: m.msgpackr.ns });
     rows.push({ section, name: `@msgpack/msgpack (${size(mpEncode(value))})`, ns: m.msgpack.ns, vs: "msgpackr", ratio: ratio(m.msgpack, m.msgpackr) });
     const big = shape.startsWith("http.fetch response, 64 KiB");
-    const target = big ? { target: { text: "<= 10x msgpackr", met: ratio(m.busJson, m.msgpackr) <= 10, margin: 10 / ratio(m.busJson, m.msgpackr) } } : {};
-    rows.push({ section, name: `JSON as the bus does it (${size(core.encode(1, value, schema))})`, ns: m.busJson.ns, vs: "msgpackr", ratio: ratio(m.busJson, m.msgpackr), ...target });
+    rows.push({ section, name: `JSON as the bus does it (${size(core.encode(1, value, schema))})`, ns: m.busJson.ns, vs: "msgpackr", ratio: ratio(m.busJson, m.msgpackr) });
     rows.push({ section, name: "msgpack as the bus does it (src/codec decode and encode)", ns: m.busMsgpack.ns, vs: "msgpackr", ratio: ratio(m.busMsgpack, m.msgpackr) });
     rows.push({ section, name: "plain JSON.stringify/parse (floor, no replacer/reviver)", ns: m.plainJson.ns, vs: "msgpackr", ratio: ratio(m.plainJson, m.msgpackr) });
     if (shape.startsWith("http.fetch response, 1 KiB")) {
@@ -73,7 +67,11 @@ export async function run({ samples, targetMs }) {
       keys.codec_fetch_response_1kib_json_ratio = ratio(m.busJson, m.msgpackr);
     }
     if (big) {
-      keys.json_bytes_64kib_ratio = ratio(m.busJson, m.msgpackr);
+      // The target reads the same round trip in workerd (./codec-workerd.mjs): what Workers bill.
+      const faults = minorFaults(() => codecs.busJson(), 200);
+      rows.push({ section, name: "page faults per JSON round trip (msgpackr's beside it)", value: faults, unit: `(${minorFaults(() => codecs.msgpackr(), 200).toFixed(2)})` });
+      keys.json_bytes_64kib_node_ratio = ratio(m.busJson, m.msgpackr);
+      keys.json_bytes_64kib_node_faults = faults;
       keys.codec_fetch_response_64kib_msgpackr_ns = m.msgpackr.ns;
       keys.codec_fetch_response_64kib_json_ns = m.busJson.ns;
     }
@@ -84,4 +82,11 @@ export async function run({ samples, targetMs }) {
     }
   }
   return { rows, keys };
+}
+
+/** Minor page faults per call of `fn` in this process, over `n` calls. */
+function minorFaults(fn, n) {
+  const before = process.resourceUsage().minorPageFault;
+  for (let i = 0; i < n; i++) fn();
+  return (process.resourceUsage().minorPageFault - before) / n;
 }
