@@ -24,29 +24,31 @@ function bundle() {
   return dir;
 }
 
-/** A config for workerd: the bench Worker and the JavaScript greeting, each on a socket of its own. */
+/** Isolates per route: one isolate's draw (its heap, its JIT's choices) moves its CPU by up to a tenth. */
+const ISOLATES = 3;
+
+/**
+ * A config for workerd: each route served by ISOLATES Workers of its own (the bench Worker for the
+ * bus and the plain route, the JavaScript greeting), each Worker on a socket of its own.
+ */
 function writeConfig(dir, ports) {
   const wasm = readdirSync(dir).filter((f) => f.endsWith(".wasm"));
   const date = "2026-11-01";
-  const config = `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [ (name = "bus", worker = .bus), (name = "js", worker = .js) ],
-  sockets = [
-    (name = "bus", address = "127.0.0.1:${ports.bus}", http = (), service = "bus"),
-    (name = "js", address = "127.0.0.1:${ports.js}", http = (), service = "js"),
-  ],
-);
-const bus :Workerd.Worker = (
-  modules = [
+  const bench = `modules = [
     (name = "index.js", esModule = embed "index.js"),
 ${wasm.map((f) => `    (name = "${f}", wasm = embed "${f}"),`).join("\n")}
   ],
-  compatibilityDate = "${date}",
+  compatibilityDate = "${date}",`;
+  const js = `modules = [ (name = "js-greet.js", esModule = embed "js-greet.js") ], compatibilityDate = "${date}",`;
+  const names = Object.keys(ports);
+  const config = `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [ ${names.map((n) => `(name = "${n}", worker = .${n})`).join(", ")} ],
+  sockets = [
+${names.map((n) => `    (name = "${n}", address = "127.0.0.1:${ports[n]}", http = (), service = "${n}"),`).join("\n")}
+  ],
 );
-const js :Workerd.Worker = (
-  modules = [ (name = "js-greet.js", esModule = embed "js-greet.js") ],
-  compatibilityDate = "${date}",
-);
+${names.map((n) => `const ${n} :Workerd.Worker = ( ${n.startsWith("js") ? js : bench} );`).join("\n")}
 `;
   const file = join(dir, "config.capnp");
   writeFileSync(file, config);
@@ -63,44 +65,54 @@ function load(url, { connections, amount }) {
 
 export async function run({ quick }) {
   const dir = bundle();
-  const ports = { bus: await freePort(), js: await freePort() };
-  const urls = {
-    bus: `http://127.0.0.1:${ports.bus}/call/hello/greet`,
-    plain: `http://127.0.0.1:${ports.bus}/plain/greet`,
-    js: `http://127.0.0.1:${ports.js}/greet`,
+  const routes = { bus: "/call/hello/greet", plain: "/plain/greet", js: "/greet" };
+  const names = Object.keys(routes);
+  // Worker names: bus0..bus2, plain0..plain2, js0..js2.
+  const ports = {};
+  for (const name of names) for (let i = 0; i < ISOLATES; i++) ports[`${name}${i}`] = await freePort();
+  const urls = Object.fromEntries(names.map((n) => [n, Array.from({ length: ISOLATES }, (_, i) => `http://127.0.0.1:${ports[`${n}${i}`]}${routes[n]}`)]));
+  const all = names.flatMap((n) => urls[n]);
+  const post = (url) => fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: BODY });
+  const up = async () => {
+    for (const url of all) if (!(await post(url)).ok) return false;
+    return true;
   };
-  const up = async () => (await fetch(urls.js, { method: "POST", body: BODY })).ok && (await fetch(urls.plain, { method: "POST", body: BODY })).ok;
   const child = await serveWorkerd(dir, writeConfig(dir, ports), up, "cpu");
   try {
-    // Same request, same answer, on the three.
+    // Same request, same answer, on every Worker.
     const answers = {};
-    for (const [name, url] of Object.entries(urls)) {
-      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: BODY });
-      answers[name] = `${res.status} ${res.headers.get("content-type")} ${await res.text()}`;
+    for (const url of all) {
+      const res = await post(url);
+      answers[url] = `${res.status} ${res.headers.get("content-type")} ${await res.text()}`;
     }
-    if (new Set(Object.values(answers)).size !== 1 || !answers.bus.startsWith("200 application/json")) throw new Error(`cpu: routes answer differently: ${JSON.stringify(answers)}`);
+    const first = answers[urls.bus[0]];
+    if (new Set(Object.values(answers)).size !== 1 || !first.startsWith("200 application/json")) throw new Error(`cpu: routes answer differently: ${JSON.stringify(answers)}`);
 
     const connections = 4;
     const amount = quick ? 1500 : 4000;
     const rounds = quick ? 3 : 7;
-    for (const url of Object.values(urls)) await load(url, { connections, amount: 1000 }); // warm up (JIT, the pool)
-    const names = Object.keys(urls);
+    // A round's requests of a route are split over its isolates.
+    const share = Math.ceil(amount / ISOLATES);
+    for (const url of all) await load(url, { connections, amount: 1000 }); // warm up (JIT, the pool)
     const perRequest = Object.fromEntries(names.map((n) => [n, []]));
     for (let r = 0; r < rounds; r++) {
       const order = names.map((_, i) => names[(i + r) % names.length]); // each route takes each place in turn
       for (const name of order) {
-        const before = cpuNs(child.pid);
-        const result = await load(urls[name], { connections, amount });
-        const used = cpuNs(child.pid) - before;
-        if (result.bad || result.ok !== amount) throw new Error(`cpu ${name}: ${result.bad} failed of ${amount}`);
-        perRequest[name].push(used / amount / 1000);
+        let used = 0;
+        for (const url of urls[name]) {
+          const before = cpuNs(child.pid);
+          const result = await load(url, { connections, amount: share });
+          used += cpuNs(child.pid) - before;
+          if (result.bad || result.ok !== share) throw new Error(`cpu ${name}: ${result.bad} failed of ${share}`);
+        }
+        perRequest[name].push(used / (share * ISOLATES) / 1000);
       }
     }
     const us = Object.fromEntries(names.map((n) => [n, median(perRequest[n])]));
     const ratioTo = (base) => median(perRequest.bus.map((x, i) => x / perRequest[base][i]));
     const vsJs = ratioTo("js");
     const vsPlain = ratioTo("plain");
-    const section = `7. CPU per request, straight against workerd (${connections} connections, ${rounds}x${amount} requests each)`;
+    const section = `7. CPU per request, straight against workerd (${connections} connections, ${rounds}x${share * ISOLATES} requests each, over ${ISOLATES} isolates a route)`;
     const rows = [
       { section, name: "greeting in plain JavaScript, a Worker of its own (baseline)", value: us.js, unit: "us CPU" },
       { section, name: "plain route of the bench Worker (hono, no bus)", value: us.plain, unit: "us CPU" },
