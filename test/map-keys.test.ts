@@ -41,4 +41,17 @@ describe("a map's keys through a bincode module", () => {
       expect(await res.json()).toMatchObject({ code: Code.BadRequest, error: said });
     }
   });
+
+  it("refuses a reply's tuple keys for a JSON or msgpack caller by name, where they came as \"1,2\"; an empty map comes back", async () => {
+    const { app, call } = guestApp();
+    // triples answers [[1, 2, 3]] as the map {(1, 2): 3}
+    const said = "the reply of module keys to triples cannot be transcoded into %s for its caller: cannot encode as %s: a map's key cannot be a tuple over JSON or msgpack: their keys are strings, which serde_json reads as a string, an integer, a float, a bool or a unit variant's name";
+    for (const [res, format] of [[await call("keys", "triples", "[[1,2,3]]"), "json"], [await msgpackCall(app, "triples", pack([[1, 2, 3]])), "msgpack"]] as const) {
+      expect(res.status).toBe(500);
+      expect(await res.json()).toMatchObject({ codeName: "SerializationFailed", error: said.replaceAll("%s", format) });
+    }
+    const empty = await call("keys", "triples", "[]");
+    expect(empty.status, await empty.clone().text()).toBe(200);
+    expect(await empty.json()).toEqual({});
+  });
 });

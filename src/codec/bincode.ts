@@ -321,6 +321,10 @@ function read(r: Reader, s: Schema): unknown {
     const n = r.length();
     r.container("map");
     const out: Record<string, unknown> = {};
+    // Where a key has no text (unit, a tuple, a struct, bytes, a variant carrying a value), the
+    // map's keys as read: String made them "1,2" or "[object Object]", which the JSON and msgpack
+    // writers cannot tell from a key (./text-keys.ts refuses these), and bincode's writes them back.
+    let asRead: Map<unknown, unknown> | undefined;
     const floatType = floatKeyType(s.map[0]);
     // undefined while a key is read
     let k: string | undefined;
@@ -330,12 +334,13 @@ function read(r: Reader, s: Schema): unknown {
         const key = read(r, s.map[0]);
         // a float key as serde_json writes it: String makes 1.0 "1" and -0.0 "0"
         k = typeof key === "number" && floatType ? floatKeyText(key, floatType) : String(key);
-        setOwn(out, k, read(r, s.map[1]));
+        if (asRead || typeof key === "object") (asRead ??= new Map(Object.entries(out))).set(key, read(r, s.map[1]));
+        else setOwn(out, k, read(r, s.map[1]));
       }
     } catch (err) {
       throw within(err, k === undefined ? ".<key>" : `.${k}`);
     }
-    return out;
+    return asRead ?? out;
   }
   if ("struct" in s) {
     r.container("map");

@@ -14,6 +14,7 @@ import { withSignedZeros } from "./msgpack-sign.js";
 import { fromBin, isWide, WIDE_INT, type Wide, widesAsBins, widesFromBins } from "./msgpack-wide.js";
 import { setOwn } from "./own.js";
 import { FLOAT, holds, memberType, type Schema, unwrapOption } from "./schema.js";
+import { textKeysOnly } from "./text-keys.js";
 import { binText } from "./token-walk.js";
 
 export { decodeJson, encodeJson, stringifyJson } from "./json.js";
@@ -80,10 +81,10 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
       case Format.Raw:
         return value instanceof Uint8Array ? value : typeof value === "string" ? utf8.encode(value) : encodeJson(value);
       case Format.Json:
-        return encodeJson(floatKeysAsWritten(value, schema));
+        return encodeJson(floatKeysAsWritten(textKeysOnly(value, schema), schema));
       case Format.Msgpack:
         // pack() hands back a view of msgpackr's reusable buffer: copy it out.
-        return packMsgpack(rewritten(value, schema), schema);
+        return packMsgpack(rewritten(textKeysOnly(value, schema), schema), schema);
       case Format.Bincode:
         if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none");
         return encodeBincode(value, schema);

@@ -6,8 +6,8 @@
  * check, in the same words from JSON and from msgpack.
  */
 import { describe, expect, it } from "vitest";
-import { Format } from "../../src/abi.js";
-import { transcode } from "../../src/codec/index.js";
+import { Format, type FormatValue } from "../../src/abi.js";
+import { decode, encode, transcode } from "../../src/codec/index.js";
 import { checkRequest } from "../../src/codec/request-check.js";
 import type { Schema } from "../../src/codec/schema.js";
 import { BusError } from "../../src/errors.js";
@@ -100,5 +100,56 @@ describe("key types serde_json neither reads nor writes", () => {
 
   it("leave an empty map be, which serde_json reads whatever its key type", () => {
     for (const [key] of refused) expect(check(keyed(key), Format.Json, utf8.encode('{"m":{}}'))).not.toThrow();
+  });
+});
+
+describe("a bincode reply's keys that JSON and msgpack cannot carry", () => {
+  /** A bincode module's {m: map<K, u8>} transcoded for a JSON or msgpack caller: the refusal. */
+  const replyRefusal = (key: Schema, bincode: string, to: FormatValue) => {
+    const err = thrown(BusError, () => transcode({ format: Format.Bincode, data: unhex(bincode) }, to, keyed(key)));
+    expect(err.codeName).toBe("SerializationFailed");
+    return err.message;
+  };
+  // each map holds one key, whose bytes are these, and the value 7
+  const keys: [Schema, string, string][] = [
+    ["unit", "", "unit"],
+    ["bytes", "02000000000000006162", "bytes"],
+    [{ seq: "u8" }, "02000000000000000102", "a seq"],
+    [{ tuple: ["u8", "u8"] }, "0102", "a tuple"],
+    [{ map: ["u8", "u8"] }, "01000000000000000102", "a map"],
+    [{ struct: { a: "u8", b: "u8" } }, "0102", "a struct"],
+    [{ option: { tuple: ["u8", "u8"] } }, "010102", "a tuple"],
+  ];
+
+  it("are refused by the key's type, in the request check's words, where the host wrote \"1,2\" or \"[object Object]\"", () => {
+    for (const [key, bytes, what] of keys) {
+      for (const to of [Format.Json, Format.Msgpack] as const) {
+        expect(replyRefusal(key, `0100000000000000${bytes}07`, to)).toBe(
+          `cannot encode as ${to === Format.Json ? "json" : "msgpack"}: a map's key cannot be ${what} over JSON or msgpack: their keys are strings, which serde_json reads as a string, an integer, a float, a bool or a unit variant's name`,
+        );
+      }
+    }
+  });
+
+  it("an enum's variant that carries a value is refused, its unit variants written by name", () => {
+    const key: Schema = { enum: { Off: null, Level: "u8" } };
+    // {Level(5): 7}, then {Off: 7, Level(5): 8}
+    for (const bytes of ["0100000000000000010000000507", "02000000000000000000000007010000000508"]) {
+      expect(replyRefusal(key, bytes, Format.Json)).toBe("cannot encode as json: a map's key cannot be the variant Level, which carries a value, over JSON or msgpack: their keys are strings, and serde_json writes only a unit variant's name");
+    }
+    const off = { format: Format.Bincode, data: unhex("01000000000000000000000007") };
+    expect(text.decode(transcode(off, Format.Json, keyed(key)).data)).toBe('{"m":{"Off":7}}');
+    expect(hex(transcode(off, Format.Msgpack, keyed(key)).data)).toBe("81a16d81a34f666607");
+  });
+
+  it("write an empty map, as serde_json writes {} whatever its key type; bincode's keys travel to bincode as they are", () => {
+    for (const [key] of keys) {
+      const empty = { format: Format.Bincode, data: unhex("0000000000000000") };
+      expect(text.decode(transcode(empty, Format.Json, keyed(key)).data)).toBe('{"m":{}}');
+      expect(hex(transcode(empty, Format.Msgpack, keyed(key)).data)).toBe("81a16d80");
+    }
+    // the value read keeps the keys, which bincode writes back
+    const pair = unhex("01000000000000000102" + "07");
+    expect(hex(encode(Format.Bincode, decode(Format.Bincode, pair, keyed({ tuple: ["u8", "u8"] })), keyed({ tuple: ["u8", "u8"] })))).toBe(hex(pair));
   });
 });

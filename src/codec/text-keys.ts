@@ -1,0 +1,45 @@
+/**
+ * A map written to JSON or msgpack (a bincode module's reply for a JSON caller, a value a built-in
+ * service answers with) whose keys have no text: a key type ./map-keys.ts refuses (a tuple, a
+ * struct, a seq, bytes, unit), or an enum's variant that carries a value. serde_json refuses to
+ * write either ("key must be a string"), and the request check refuses them from a caller; the
+ * host wrote JavaScript's String of the key ("1,2", "[object Object]"), which reads back as no key
+ * of the type. An empty map has no key to write, and is written, as serde_json writes `{}`.
+ */
+import { mapsRebuilt } from "./copy-members.js";
+import { keyRefusal } from "./map-keys.js";
+import { setOwn } from "./own.js";
+import { type Schema, type SchemaQuery, unwrapOption } from "./schema.js";
+
+/** An enum with a variant that carries a value: its key in a value is that variant, not a name. */
+const carriesValues = (type: Schema | undefined) =>
+  typeof type === "object" && "enum" in type && Object.values(type.enum).some((inner) => inner !== null);
+
+/** A map whose key may be one with no text. */
+const TEXTLESS_KEYS: SchemaQuery = {
+  is: (s) => typeof s === "object" && "map" in s && (keyRefusal(s.map[0]) !== undefined || carriesValues(unwrapOption(s.map[0]))),
+  keys: true,
+};
+
+/**
+ * The value with each such map an object of its text keys; throws (for the encoder to refuse as
+ * SerializationFailed) at the first key that has none, in the request check's words. A key the
+ * bincode reader could not make text of is the value it read, in a Map (./bincode.ts).
+ */
+export function textKeysOnly(value: unknown, schema: Schema | undefined): unknown {
+  return mapsRebuilt(value, schema, TEXTLESS_KEYS, (entries, key) => {
+    const refused = keyRefusal(key);
+    if (refused && entries.length) throw new Error(refused);
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of entries) {
+      if (typeof k !== "string") throw new Error(variantRefusal(k));
+      setOwn(out, k, v);
+    }
+    return out;
+  });
+}
+
+function variantRefusal(k: unknown): string {
+  const name = k !== null && typeof k === "object" ? Object.keys(k)[0] : undefined;
+  return `a map's key cannot be ${name === undefined ? "this value" : `the variant ${name}, which carries a value,`} over JSON or msgpack: their keys are strings, and serde_json writes only a unit variant's name`;
+}
