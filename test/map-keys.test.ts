@@ -54,4 +54,12 @@ describe("a map's keys through a bincode module", () => {
     expect(empty.status, await empty.clone().text()).toBe(200);
     expect(await empty.json()).toEqual({});
   });
+
+  it("gives a msgpack module's -0.0 key to a JSON caller as \"-0.0\", as serde_json writes it, where it came as \"0.0\"", async () => {
+    const { call } = guestApp();
+    // "-0" reaches msgpack-floats as the f64 -0.0 (as serde_json reads it), which it answers with
+    const res = await call("keys", "msgpack-floats", '{"-0":1,"0":2}');
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await res.json()).toEqual({ "-0.0": 1, "0.0": 2 });
+  });
 });

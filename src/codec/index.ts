@@ -7,10 +7,11 @@ import { conform, decodeJson, encodeJson, escapesSurrogate, wellFormed } from ".
 import { DEFAULT_LIMITS } from "../manifest.js";
 import { floatKeysAsWritten } from "./json-float-keys.js";
 import { withBomsKept } from "./msgpack-bom.js";
-import { bomStrs, budgetLeft, msgpackFault, sawProto } from "./msgpack-scan.js";
+import { bomStrs, budgetLeft, msgpackFault, sawNegativeZero, sawProto } from "./msgpack-scan.js";
 import { wholeFloatsAsIntegers } from "./msgpack-ints.js";
 import { TYPED_KEYS, keysAsTyped } from "./msgpack-keys.js";
 import { withSignedZeros } from "./msgpack-sign.js";
+import { withZeroKeysSigned } from "./msgpack-zero-keys.js";
 import { fromBin, isWide, WIDE_INT, type Wide, widesAsBins, widesFromBins } from "./msgpack-wide.js";
 import { setOwn } from "./own.js";
 import { FLOAT, holds, memberType, type Schema, unwrapOption } from "./schema.js";
@@ -158,6 +159,8 @@ export function transcode(payload: Payload, to: FormatValue, schema?: Schema, li
 function unpackOne(data: Uint8Array, limit: number, schema: Schema | undefined): unknown {
   const fault = msgpackFault(data, limit);
   if (fault) throw new Error(fault);
+  // a token of the same length: the offsets bomStrs holds stay true
+  if (sawNegativeZero) data = withZeroKeysSigned(data);
   if (bomStrs) data = withBomsKept(data, bomStrs);
   let value: unknown;
   try {

@@ -3,7 +3,7 @@
  * the host wrote JavaScript's "1". The host's value of a map is an object whose keys are text as
  * its reader made them (msgpackr: String of the number; bincode: ./float-key-text.ts already), so
  * where the topic's types say a map's key is an f32 or f64, each key that reads as one is spelt
- * again as serde_json spells it. (msgpackr makes a -0.0 key "0"; its sign is gone before this.)
+ * again as serde_json spells it (a msgpack -0.0 key is "-0.0" already: ./msgpack-zero-keys.ts).
  */
 import { mapsRebuilt } from "./copy-members.js";
 import { floatKeyText, floatKeyType } from "./float-key-text.js";

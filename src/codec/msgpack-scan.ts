@@ -40,6 +40,8 @@ export let budgetLeft = 0;
 export let mapPairs = 0;
 /** The floats (f32, f64) in the last payload msgpackFault scanned (./whole-floats.ts). */
 export let floatCount = 0;
+/** Whether one of them is -0.0, which msgpackr makes the key "0" (./msgpack-zero-keys.ts). */
+export let sawNegativeZero = false;
 const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
 
 /**
@@ -52,6 +54,7 @@ const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
 export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): string | undefined {
   sawProto = false;
   bomStrs = undefined;
+  sawNegativeZero = false;
   let pairs = 0;
   let floats = 0;
   const n = d.length;
@@ -95,8 +98,8 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
       case 0xcd: case 0xd1: p += 2; continue;
       case 0xce: case 0xd2: p += 4; continue;
       case 0xcf: case 0xd3: p += 8; continue;
-      case 0xca: floats++; p += 4; continue;
-      case 0xcb: floats++; p += 8; continue;
+      case 0xca: floats++; if (d[p] === 0x80 && zerosFrom(d, p + 1, 3)) sawNegativeZero = true; p += 4; continue;
+      case 0xcb: floats++; if (d[p] === 0x80 && zerosFrom(d, p + 1, 7)) sawNegativeZero = true; p += 8; continue;
       case 0xd9: len = d[p]!; p += 1; break; // str
       case 0xda: len = u16(d, p); p += 2; break;
       case 0xdb: len = u32(d, p); p += 4; break;
@@ -122,6 +125,12 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
   mapPairs = pairs;
   floatCount = floats;
   return undefined;
+}
+
+/** Whether the `n` bytes from `p` are all there and all 0. */
+function zerosFrom(d: Uint8Array, p: number, n: number): boolean {
+  for (let i = p; i < p + n; i++) if (d[i] !== 0) return false;
+  return true;
 }
 
 /** The bytes after an ext token `t` (at p - 1) to the end of its value: length, type and data. */

@@ -12,6 +12,7 @@ import type { Schema } from "../../src/codec/schema.js";
 import { pack } from "msgpackr";
 
 const text = new TextDecoder();
+const unhex = (s: string) => new Uint8Array(Buffer.from(s, "hex"));
 const F64_KEYS: Schema = { map: ["f64", "u8"] };
 
 /** A bincode map<K, u8>: its length, then each key's bytes and its value. */
@@ -27,7 +28,7 @@ function bincodeMap(keys: number[], width: 4 | 8): Uint8Array {
   return new Uint8Array(out.buffer);
 }
 
-const toJson = (format: FormatValue, data: Uint8Array, schema: Schema) => text.decode(transcode({ format, data }, Format.Json, schema).data);
+const toJson = (format: FormatValue, data: Uint8Array, schema: Schema | undefined) => text.decode(transcode({ format, data }, Format.Json, schema).data);
 
 describe("float keys in JSON, as serde_json writes them", () => {
   it("a bincode module's map<f64, u8>: 1, 1.5, -0, 1e20, 0.1", () => {
@@ -44,6 +45,17 @@ describe("float keys in JSON, as serde_json writes them", () => {
     const whole = pack(new Map([[1, 4]]));
     expect(toJson(Format.Msgpack, data, F64_KEYS)).toBe('{"1.5":1,"1e+20":2,"0.1":3}');
     expect(toJson(Format.Msgpack, whole, { option: { map: [{ option: "f64" }, "u8"] } })).toBe('{"1.0":4}');
+  });
+
+  it("a msgpack module's -0.0 key, f64 and f32, with its sign: msgpackr made it the key \"0\"", () => {
+    // {-0.0: 1, 0.0: 2} as rmp-serde writes an f64 key, then an f32's
+    expect(JSON.parse(toJson(Format.Msgpack, unhex("82cb800000000000000001cb000000000000000002"), F64_KEYS))).toEqual({ "-0.0": 1, "0.0": 2 });
+    expect(toJson(Format.Msgpack, unhex("81ca8000000001"), { map: ["f32", "u8"] })).toBe('{"-0.0":1}');
+    // untyped, as serde_json spells it too; a -0.0 value stays the value
+    expect(toJson(Format.Msgpack, unhex("81cb800000000000000001"), undefined)).toBe('{"-0.0":1}');
+    expect(toJson(Format.Msgpack, unhex("81a161cb8000000000000000"), { map: ["string", "f64"] })).toBe('{"a":-0.0}');
+    // and to bincode as the float -0.0, where it was +0.0
+    expect(Buffer.from(transcode({ format: Format.Msgpack, data: unhex("81cb800000000000000001") }, Format.Bincode, F64_KEYS).data).toString("hex")).toBe("0100000000000000000000000000008001");
   });
 
   it("a key serde_json writes no text for (NaN, an infinity, past f32's range) as JavaScript spells it, not a fault blamed on the payload", () => {
