@@ -1,13 +1,6 @@
+import { strictUtf8 } from "./codec/strict-utf8.js";
 import { BusError } from "./errors.js";
 
-/**
- * Bounds-checked access to a guest's linear memory.
- *
- * Threat model: every (ptr, len) pair comes from guest code and may be wild.
- * Reads copy out (the guest may change its memory later); writes go only into
- * buffers the guest itself handed out from `wasm_bus_malloc`.
- */
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 /** Names remembered per memory (readName): a few places in a guest hold the names it calls. */
 const NAME_SLOTS = 64;
 /**
@@ -18,6 +11,13 @@ const NAME_SLOTS = 64;
 export const MAX_NAME_BYTES = 1024;
 const EMPTY = new Uint8Array(0);
 
+/**
+ * Bounds-checked access to a guest's linear memory.
+ *
+ * Threat model: every (ptr, len) pair comes from guest code and may be wild.
+ * Reads copy out (the guest may change its memory later); writes go only into
+ * buffers the guest itself handed out from `wasm_bus_malloc`.
+ */
 export class GuestMemory {
   #memory?: WebAssembly.Memory;
   /** Where there is no memory yet: what every access throws. */
@@ -132,8 +132,10 @@ export class GuestMemory {
       }
       if (ascii.length === bytes.length) return ascii;
     }
+    // The codecs' reader: a leading U+FEFF is part of the name, as it is in every payload, so a
+    // topic "\ufeffecho" is not echo and a name means the same bytes everywhere (snapshots too).
     try {
-      return utf8.decode(bytes);
+      return strictUtf8.decode(bytes);
     } catch {
       throw BusError.of("InvalidUtf8", `${what} is not valid UTF-8`);
     }

@@ -79,7 +79,7 @@ export function busImports(cx: InstanceContext, delivery: Delivery, suspender?: 
     listen: guarded((topicPtr, topicLen) => {
       const topic = cx.memory.readName(topicPtr, topicLen, "topic");
       if (!Object.hasOwn(cx.module.manifest.topics, topic)) return cx.refuse("InvalidTopic", `listen: topic ${topic} is not declared in module.json`);
-      // The topic as wasm_bus_start hands it back: its UTF-8, as a restored instance makes it (no BOM a guest wrote).
+      // The topic as wasm_bus_start hands it back: its UTF-8, as a restored instance makes it (the guest's own bytes).
       cx.listening.set(topic, utf8.encode(topic));
       return Code.Success;
     }),

@@ -123,6 +123,14 @@ describe("GuestMemory strings", () => {
     expect(mem.readString(0, put(mem, 0, long))).toBe(long);
   });
 
+  it("keeps a leading U+FEFF, as the codecs do: a name \\ufeffecho is not echo, short (readName too) or long", () => {
+    const { mem } = setup();
+    expect(mem.readString(0, put(mem, 0, "\ufeffecho"))).toBe("\ufeffecho");
+    expect(mem.readName(0, put(mem, 0, "\ufeffecho"))).toBe("\ufeffecho");
+    const long = "\ufeff" + "a-topic-name-longer-than-thirty-two-bytes";
+    expect(mem.readString(0, put(mem, 0, long))).toBe(long);
+  });
+
   const invalid: [string, number[]][] = [
     ["a lone continuation byte", [0x80]],
     ["0xff", [0x61, 0xff]],
