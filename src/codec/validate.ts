@@ -105,24 +105,15 @@ function check(value: unknown, schema: Schema): Fault | undefined {
   }
   if ("map" in schema) {
     const [keyType, valueType] = schema.map;
-    if (value instanceof Map) {
-      if (value.size) {
-        const refused = keyRefusal(keyType);
-        if (refused) return under(" key", fault(refused));
-      }
-      for (const [k, v] of value) {
-        const inner = under(" key", checkKey(k, keyType)) ?? under(`[${JSON.stringify(String(k))}]`, check(v, valueType));
-        if (inner) return inner;
-      }
-      return undefined;
-    }
-    if (!isObject(value)) return expected("an object", value);
-    const keys = Object.keys(value);
+    // a Map's keys may be of any type, named in a path as JSON strings (["1"]); an object's as fields (.k)
+    const isMap = value instanceof Map;
+    const entries = isMap ? [...value] : isObject(value) ? Object.entries(value) : undefined;
+    if (!entries) return expected("an object", value);
     // a key type serde_json cannot read is refused where a key is given: {} is any map's
-    const refused = keys.length ? keyRefusal(keyType) : undefined;
+    const refused = entries.length ? keyRefusal(keyType) : undefined;
     if (refused) return under(" key", fault(refused));
-    for (const k of keys) {
-      const inner = under(" key", checkKey(k, keyType)) ?? under(`.${k}`, check(value[k], valueType));
+    for (const [k, v] of entries) {
+      const inner = under(" key", checkKey(k, keyType)) ?? under(isMap ? `[${JSON.stringify(String(k))}]` : `.${k}`, check(v, valueType));
       if (inner) return inner;
     }
     return undefined;
