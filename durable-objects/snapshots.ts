@@ -1,4 +1,5 @@
 import type { Durable, Guest, Saved } from "../src/instance/guest.js";
+import { cutAt } from "../src/text.js";
 
 /** What one save wrote: pages, bytes (pages and state), and how long it took. */
 export interface SaveStats {
@@ -40,8 +41,9 @@ export interface KeeperState {
 /**
  * Snapshots of the one instance an object keeps (a process's, a session's), in the object's
  * SQLite: the state as JSON beside the keeper's own (`extra`: a process's stdin, say), and one row
- * per page that differs from the module's own data. A save writes the state and the pages
- * changed since the last save, in one transaction with whatever else the object wrote in the
+ * per page that differs from the module's own data. No row holds more than CHUNK_BYTES: a
+ * deployed Durable Object refuses one over 2 MB (SQLITE_ROW_BYTES), which local workerd takes.
+ * A save writes the state and the pages changed since the last save, in one transaction with whatever else the object wrote in the
  * same turn (the kv.* keys of its modules live in the same SQLite). An instance is saved each
  * time it comes to rest, once per turn of the event loop however often it settles in it.
  */
@@ -73,6 +75,10 @@ export class Snapshots {
     const sql = storage.sql;
     sql.exec("CREATE TABLE IF NOT EXISTS snapshot (one INTEGER PRIMARY KEY CHECK (one = 1), json TEXT NOT NULL, bytes BLOB)");
     sql.exec("CREATE TABLE IF NOT EXISTS snapshot_pages (page INTEGER PRIMARY KEY, data BLOB NOT NULL)");
+    // The state's JSON past its first piece (snapshot.json), where it is larger than a SQLite value
+    // may be: each live handle is in it, with its callbacks' names (up to 1 KiB each), so 4,096
+    // handles (the default maxHandles) can make megabytes of it.
+    sql.exec("CREATE TABLE IF NOT EXISTS snapshot_json (seq INTEGER PRIMARY KEY, data TEXT NOT NULL)");
     // The keeper's stream, a row per save that wrote to it, from `at` to `end` (offsets in the
     // stream). It holds the unread bytes at the last save and the rest of the row the first of
     // them is in: at most twice the keeper's own bound on unread bytes (a process's stdinBytes).
@@ -113,17 +119,19 @@ export class Snapshots {
     const stream = extra.stream;
     // `read`: where the stream's unread bytes begin in snapshot_stream (none for a keeper without one).
     const read = stream && this.#origin + stream.consumed;
-    const json = JSON.stringify({ state, extra: extra.json, read });
+    const json = pieces(JSON.stringify({ state, extra: extra.json, read }));
     const fresh = this.#stored === undefined;
     // Appended: the unread bytes the store does not hold yet (all of them, written anew).
     const from = read === undefined ? 0 : fresh ? read : Math.max(this.#stored!, read);
     const chunks = stream ? chunked(stream.since(from - this.#origin)) : [];
-    let bytes = json.length + chunks.reduce((n, c) => n + c.length, 0);
+    let bytes = json.reduce((n, p) => n + p.length, 0) + chunks.reduce((n, c) => n + c.length, 0);
     // Forgotten until the transaction commits: one that fails leaves the store without them.
     this.#stored = undefined;
     this.#storage.transactionSync(() => {
       const sql = this.#storage.sql;
-      sql.exec("INSERT INTO snapshot (one, json, bytes) VALUES (1, ?, NULL) ON CONFLICT (one) DO UPDATE SET json = excluded.json, bytes = NULL", json);
+      sql.exec("INSERT INTO snapshot (one, json, bytes) VALUES (1, ?, NULL) ON CONFLICT (one) DO UPDATE SET json = excluded.json, bytes = NULL", json[0]!);
+      sql.exec("DELETE FROM snapshot_json");
+      for (let seq = 1; seq < json.length; seq++) sql.exec("INSERT INTO snapshot_json (seq, data) VALUES (?, ?)", seq, json[seq]!);
       if (fresh) {
         sql.exec("DELETE FROM snapshot_bytes");
         sql.exec("DELETE FROM snapshot_stream");
@@ -172,7 +180,8 @@ export class Snapshots {
     const sql = this.#storage.sql;
     const row = sql.exec<{ json: string; bytes: ArrayBuffer | null }>("SELECT json, bytes FROM snapshot").toArray()[0];
     if (!row) return undefined;
-    const { state, extra: json, read } = JSON.parse(row.json) as { state: Saved["state"]; extra: unknown; read?: number };
+    const rest = sql.exec<{ data: string }>("SELECT data FROM snapshot_json ORDER BY seq").toArray();
+    const { state, extra: json, read } = JSON.parse(row.json + rest.map((r) => r.data).join("")) as { state: Saved["state"]; extra: unknown; read?: number };
     let bytes: Uint8Array | undefined;
     if (read === undefined) {
       // The old form (no `read`): the bytes whole; the next save writes them to snapshot_stream.
@@ -209,14 +218,34 @@ export class Snapshots {
   clear() {
     this.#stored = undefined;
     this.#storage.sql.exec("DELETE FROM snapshot");
+    this.#storage.sql.exec("DELETE FROM snapshot_json");
     this.#storage.sql.exec("DELETE FROM snapshot_pages");
     this.#storage.sql.exec("DELETE FROM snapshot_stream");
     this.#storage.sql.exec("DELETE FROM snapshot_bytes");
   }
 }
 
-/** The most bytes one SQLite value holds here, with room to spare (a Durable Object's limit is 2 MB). */
+/** The most bytes one SQLite value holds here, with room to spare under a Durable Object's SQLITE_ROW_BYTES. */
 export const CHUNK_BYTES = 1 << 20;
+
+/**
+ * The longest piece of the state's JSON, in UTF-16 units: a unit is at most 3 bytes of UTF-8 (a
+ * pair of them, 4), so a piece is at most CHUNK_BYTES in the row.
+ */
+const PIECE_UNITS = Math.floor(CHUNK_BYTES / 3);
+
+/** `json` in pieces of at most PIECE_UNITS, never between the two halves of a character (cutAt); at least one. */
+function pieces(json: string): string[] {
+  const out: string[] = [];
+  let rest = json;
+  while (rest.length > PIECE_UNITS) {
+    const end = cutAt(rest, PIECE_UNITS);
+    out.push(rest.slice(0, end));
+    rest = rest.slice(end);
+  }
+  out.push(rest);
+  return out;
+}
 
 /** `bytes` in values of at most CHUNK_BYTES; none for no bytes. */
 function chunked(bytes: Uint8Array): Uint8Array[] {
