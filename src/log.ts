@@ -1,4 +1,5 @@
 import { LOG_LEVEL_NAMES } from "./abi.js";
+import { cutNoted } from "./text.js";
 
 export type LevelName = (typeof LOG_LEVEL_NAMES)[number];
 
@@ -28,6 +29,15 @@ export interface KeptLine extends LogLine {
  * the last 100 of the process's own output (BusProcess's attach).
  */
 export const KEEP_LINES = 1000;
+
+/**
+ * Longest log line, in UTF-16 units, as the log budget counts: a process's output comes in pieces
+ * of the same size (MAX_LINE).
+ */
+export const LOG_LINE_UNITS = 64 << 10;
+
+/** A line cut to LOG_LINE_UNITS, saying so. */
+export const cutLine = (msg: string) => cutNoted(msg, LOG_LINE_UNITS);
 
 export type LogSink = (line: LogLine) => void;
 

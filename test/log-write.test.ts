@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Format } from "../src/abi.js";
-import { LOG_LINE_UNITS } from "../src/services/log/index.js";
+import { LOG_LINE_UNITS } from "../src/log.js";
 import { guestApp } from "./helpers.js";
 
 const json = (v: unknown) => ({ format: Format.Json, data: new TextEncoder().encode(JSON.stringify(v)) });

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Env } from "../src/env.js";
 import type { LogLine } from "../src/log.js";
 import type { ProcessInfo } from "../src/process.js";
+import { LOG_LINE_UNITS } from "../src/log.js";
 import { SQLITE_ROW_BYTES } from "../src/sqlite-row.js";
 import { modules } from "../build/registry.js";
 import { modules as testGuests } from "../build/test-registry.js";
@@ -44,6 +45,15 @@ const savedJson = (id: string) =>
 const saved = async (id: string) => (await runInDurableObject(stub(id), (_o, state) => state.storage.sql.exec("SELECT 1 FROM snapshot").toArray().length)) > 0;
 
 describe("the rows a process's object writes fit one SQLite row of a deployed Durable Object (2 MB)", () => {
+  it("a log line of 2,500,000 units (logBytes allows 16 MiB) is stored cut at 64 Ki units, as log.write cuts it", async () => {
+    const id = await spawnGuest("heavy-rest", []);
+    await until(() => saved(id));
+    expect((await largestRows(id)).lines).toBeLessThanOrEqual(SQLITE_ROW_BYTES);
+    const line = (await logs(id)).find((l) => l.level === "info" && l.msg.startsWith("xxx"))!;
+    expect(line.msg).toBe(`${"x".repeat(LOG_LINE_UNITS)}… (cut: 2500000 characters)`);
+    await worker(`/processes/${id}`, { method: "DELETE" });
+  });
+
   it("a rest whose state is 2.5 MB of JSON (1,200 callbacks named by 1 KiB each) is stored in pieces, and restored whole", async () => {
     const id = await spawnGuest("heavy-rest", []);
     await until(() => saved(id));

@@ -3,7 +3,7 @@ import type { BusCall, CallOptions } from "../call.js";
 import { BusError, GuestExit } from "../errors.js";
 import { HandleTable } from "../handles.js";
 import type { Host } from "../host.js";
-import { levelName } from "../log.js";
+import { cutLine, levelName } from "../log.js";
 import { GuestMemory } from "../memory.js";
 import type { LoadedModule } from "../registry.js";
 
@@ -197,10 +197,15 @@ export class InstanceContext {
     return this.command && `${this.command.id}.${++this.subprocesses}`;
   }
 
-  /** A log line of this instance, within its `logBytes` budget. */
+  /**
+   * A log line of this instance, within its `logBytes` budget, cut at LOG_LINE_UNITS as log.write
+   * cuts: a process's object keeps each line as one SQLite row, which a deployed Durable Object
+   * holds to 2 MB, where `logBytes` allows a line of 16 MiB (docs/host.md, "SQLite rows").
+   */
   log(level: number, msg: string, stream?: "stdout" | "stderr") {
     const limit = this.module.manifest.limits.logBytes;
     if (this.logBytes > limit) return;
+    msg = cutLine(msg);
     this.logBytes += msg.length;
     if (this.logBytes > limit) msg = `log limit of ${limit} bytes reached; further lines from this instance are dropped until its next entry (a call, a callback, a wake)`;
     this.host.log({ module: this.module.name, level: levelName(level), msg, call: this.current?.id, process: this.command?.id, stream });
