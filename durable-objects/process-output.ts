@@ -13,9 +13,14 @@ import type { Clients } from "./process-sockets.js";
  * (twice the bytes of ASCII), and is plenty to read in a terminal.
  */
 export const KEEP_BYTES = 4 * 1024 * 1024;
-/** Output goes to storage and sockets in batches of at most this many lines, or bytes. */
-const BATCH_LINES = 256;
-const BATCH_BYTES = 64 * 1024;
+/**
+ * Output goes to storage and sockets in batches of at most this many lines, or bytes (a batch goes
+ * once it holds BATCH_BYTES, so with its last line it may hold more). One INSERT binds a batch as
+ * one string, which a deployed Durable Object holds to 2 MB as it does a row: it stays under that
+ * as each line is cut at LOG_LINE_UNITS (test/unit/sqlite-row.test.ts does the sum).
+ */
+export const BATCH_LINES = 256;
+export const BATCH_BYTES = 64 * 1024;
 /** While a guest waits for slow clients, how often their buffers are looked at. */
 const DRAIN_POLL_MS = 5;
 

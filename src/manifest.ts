@@ -107,7 +107,8 @@ export const LIMIT_MAXIMA: Readonly<Record<keyof Limits, { most: number; why: st
   // Nothing is held for a log line (it goes to console.log at once): the budget bounds what one
   // entry into an instance sends to the account's logs. An entry runs inside one invocation, of
   // which Workers Logs records at most 256 KB; `wrangler tail` and local logs see more, up to
-  // 64 times that.
+  // 64 times that. One line is cut at LOG_LINE_UNITS whatever the budget: a process's object keeps
+  // each line as a SQLite row, which a deployed Durable Object holds to 2 MB (SQLITE_ROW_BYTES).
   logBytes: { most: 16 << 20, why: "64 times what Workers Logs records of one invocation (256 KB), inside which an entry runs", shown: "16 MiB" },
   // Each instance holds its memory, at least one 64 KiB page: more than 2048 of them cannot fit
   // in the isolate's 128 MB, so the pool's bound would never be reached before the isolate died.
@@ -125,9 +126,10 @@ export const LIMIT_MAXIMA: Readonly<Record<keyof Limits, { most: number; why: st
   // byte (\u0001), it is 12.3 MB, within a reply's MAX_PAYLOAD_BYTES. 2 KiB is also the
   // Durable Object storage API's own key limit.
   kvKeyBytes: { most: 2048, why: "the longest key a page of 1000 keys fits a reply with" },
-  // A key and its value are one row of the object's SQLite, which holds at most 2 MB: 1 MiB (as
-  // durable-objects/snapshots.ts's CHUNK_BYTES) leaves room for the key, the module and the version.
-  kvValueBytes: { most: 1 << 20, why: "the most one SQLite row of a Durable Object holds with its key", shown: "1 MiB" },
+  // A key and its value are one row of the object's SQLite, which a deployed Durable Object holds
+  // to 2 MB (SQLITE_ROW_BYTES; local workerd takes more, so only this bound holds it in tests): 1 MiB
+  // (as durable-objects/snapshots.ts's CHUNK_BYTES) leaves room for the key, the module and the version.
+  kvValueBytes: { most: 1 << 20, why: "the most one SQLite row of a deployed Durable Object (2 MB) holds with its key", shown: "1 MiB" },
   // Each key is a row with bytes kvBytes does not count (its module, its version, its B-tree
   // cell: some 100 bytes): 10 million rows are 1 GB beyond the bytes kvBytes counts, as much again
   // as kvBytes' most.
