@@ -3,15 +3,24 @@
 // JavaScript greeting, in one workerd, the routes taking turns: whether a move of section 7's
 // ratio came from the code or from the machine.
 //
-//   node bench/cpu-compare.mjs [ref] [rounds]     ref: a commit, branch or tag (default HEAD)
+//   node bench/cpu-compare.mjs [ref] [rounds] [--instructions]
+//     ref: a commit, branch or tag (default HEAD)
 //
 // The other side is a detached worktree of <ref> (removed after), with this tree's node_modules
 // and build/ (the same modules and kernels: only src/ and bench/worker differ), bundled by
 // wrangler as section 7 bundles its Worker (bench/sections/cpu.mjs). Per round, each route serves
 // 3000 requests over 4 connections; its CPU is workerd's (every thread) over the round. Printed:
 // the medians, and the median of the per-round ratios (this/ref is the code's move).
+//
+// --instructions: workerd runs under valgrind's callgrind (Debian: `apt install valgrind`), and
+// what is counted is the instructions it executes per request (its counters zeroed before a
+// route's requests and dumped after: `callgrind_control`), not its CPU time. A count does not
+// move with the machine's load or the host's speed, so a change of a few instructions a request
+// shows, where CPU time needs a tenth; but it leaves out the kernel's work (the sockets) and
+// what a cache miss costs, so it says which side executes less, not by how much CPU. workerd is
+// some 50 times slower under it: 600 requests a round, and a minute or more to start.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, cpSync, existsSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { out, root } from "./lib/paths.mjs";
@@ -20,9 +29,11 @@ import { bundleWorker, cpuNs, freePort, serveWorkerd } from "./lib/workerd.mjs";
 
 const require = createRequire(import.meta.url);
 const autocannon = require("autocannon");
-const ref = process.argv[2] ?? "HEAD";
-const rounds = Number(process.argv[3] ?? 9);
-const AMOUNT = 3000;
+const args = process.argv.slice(2).filter((a) => a !== "--instructions");
+const instructions = process.argv.includes("--instructions");
+const ref = args[0] ?? "HEAD";
+const rounds = Number(args[1] ?? (instructions ? 2 : 9));
+const AMOUNT = instructions ? 600 : 3000;
 const BODY = '{"name":"Ada"}';
 const DATE = "2026-11-01";
 
@@ -77,22 +88,44 @@ const js :Workerd.Worker = ( modules = [ (name = "js-greet.js", esModule = embed
     for (const url of Object.values(urls)) if (!(await post(url)).ok) return false;
     return true;
   };
-  child = await serveWorkerd(dir, join(dir, "config.capnp"), up, "cpu-compare");
-  for (const url of Object.values(urls)) await load(url, 1000); // warm up (JIT, the pool)
+  const callgrind = ["valgrind", "--tool=callgrind", "--smc-check=all-non-file", `--callgrind-out-file=${join(dir, "callgrind.%p")}`];
+  child = await serveWorkerd(dir, join(dir, "config.capnp"), up, "cpu-compare", instructions ? { under: callgrind, upMs: 300_000 } : {});
+  for (const url of Object.values(urls)) await load(url, instructions ? 300 : 1000); // warm up (JIT, the pool)
+  const meter = instructions ? instructionMeter(dir, child.pid) : { start: () => cpuNs(child.pid), since: (before) => cpuNs(child.pid) - before };
   const names = Object.keys(urls);
   const per = Object.fromEntries(names.map((n) => [n, []]));
   for (let r = 0; r < rounds; r++) {
     for (const name of names.map((_, i) => names[(i + r) % names.length])) {
-      const before = cpuNs(child.pid);
+      const before = meter.start();
       const ok = await load(urls[name], AMOUNT);
       if (ok !== AMOUNT) throw new Error(`cpu-compare ${name}: ${AMOUNT - ok} of ${AMOUNT} failed`);
-      per[name].push((cpuNs(child.pid) - before) / AMOUNT / 1000);
+      per[name].push(meter.since(before) / AMOUNT / (instructions ? 1 : 1000));
     }
   }
   const ratio = (a, b) => median(per[a].map((x, i) => x / per[b][i])).toFixed(3);
-  console.log(`CPU per request, us (median of ${rounds} rounds of ${AMOUNT}): this tree ${median(per.tree).toFixed(1)}, ${ref} ${median(per.ref).toFixed(1)}, the JavaScript greeting ${median(per.js).toFixed(1)}`);
+  const what = instructions ? "instructions per request, thousands" : "CPU per request, us";
+  const shown = (name) => (median(per[name]) / (instructions ? 1000 : 1)).toFixed(1);
+  console.log(`${what} (median of ${rounds} rounds of ${AMOUNT}): this tree ${shown("tree")}, ${ref} ${shown("ref")}, the JavaScript greeting ${shown("js")}`);
   console.log(`this tree / JavaScript ${ratio("tree", "js")}, ${ref} / JavaScript ${ratio("ref", "js")}, this tree / ${ref} ${ratio("tree", "ref")}`);
 } finally {
   child?.kill("SIGTERM");
   execFileSync("git", ["worktree", "remove", "--force", tree], { cwd: root, stdio: "ignore" });
+}
+
+/** Instructions workerd executes, read from callgrind: counters zeroed at `start`, dumped at `since`. */
+function instructionMeter(dir, pid) {
+  const control = (flag) => execFileSync("callgrind_control", [flag, String(pid)], { stdio: "ignore" });
+  let dumps = 0;
+  return {
+    start() {
+      control("-z");
+      return 0;
+    },
+    since() {
+      control("-d");
+      dumps += 1;
+      const text = readFileSync(join(dir, `callgrind.${pid}.${dumps}`), "utf8");
+      return Number(/^(?:summary|totals): (\d+)/m.exec(text)[1]);
+    },
+  };
 }

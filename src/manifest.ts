@@ -123,8 +123,7 @@ export const LIMIT_MAXIMA: Readonly<Record<keyof Limits, { most: number; why: st
   // queues and every client): the share a call's payload and the queue of callbacks get (MAX_QUEUED_BYTES).
   socketBufferBytes: { most: MAX_PAYLOAD_BYTES, why: "the most one object holds for a queue", shown: "16 MiB" },
   // A list page is at most LIST_MAX (1,000) keys; at 2 KiB each, escaped in JSON at up to 6 bytes a
-  // byte (\u0001), it is 12.3 MB, within a reply's MAX_PAYLOAD_BYTES. 2 KiB is also the
-  // Durable Object storage API's own key limit.
+  // byte (\u0001), it is 12.3 MB, within a reply's MAX_PAYLOAD_BYTES.
   kvKeyBytes: { most: 2048, why: "the longest key a page of 1000 keys fits a reply with" },
   // A key and its value are one row of the object's SQLite, which a deployed Durable Object holds
   // to 2 MB (SQLITE_ROW_BYTES; local workerd takes more, so only this bound holds it in tests): 1 MiB

@@ -30,16 +30,19 @@ export function freePort() {
 }
 
 /**
- * workerd serving `config` from `dir`, once `ready()` is true (within 30 s; it throws, with the
- * last lines workerd wrote, when not). `child` is the process; `what` names the section in errors.
+ * workerd serving `config` from `dir`, once `ready()` is true (within `upMs`, 30 s; it throws,
+ * with the last lines workerd wrote, when not). `child` is the process; `what` names the section
+ * in errors. `under` runs the binary under another program (valgrind and its arguments), whose
+ * process `child` then is.
  */
-export async function serveWorkerd(dir, config, ready, what) {
+export async function serveWorkerd(dir, config, ready, what, { under = [], upMs = 30_000 } = {}) {
   const workerd = await import("workerd"); // the binary's path, as the package's default export
   const bin = workerd.default?.default ?? workerd.default;
-  const child = spawn(bin, ["serve", config], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  const [command, ...args] = [...under, bin, "serve", config];
+  const child = spawn(command, args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
-  const until = Date.now() + 30_000;
+  const until = Date.now() + upMs;
   for (;;) {
     try {
       if (await ready()) return child;
