@@ -7,7 +7,7 @@ import { conform, decodeJson, encodeJson, escapesSurrogate, wellFormed } from ".
 import { DEFAULT_LIMITS } from "../manifest.js";
 import { floatKeysAsWritten } from "./json-float-keys.js";
 import { withBomsKept } from "./msgpack-bom.js";
-import { bomStrs, budgetLeft, msgpackFault, sawNegativeZero, sawProto } from "./msgpack-scan.js";
+import { bomStrs, budgetLeft, msgpackFault, sawProto, zeroKeys } from "./msgpack-scan.js";
 import { wholeFloatsAsIntegers } from "./msgpack-ints.js";
 import { TYPED_KEYS, keysAsTyped } from "./msgpack-keys.js";
 import { withSignedZeros } from "./msgpack-sign.js";
@@ -160,7 +160,7 @@ function unpackOne(data: Uint8Array, limit: number, schema: Schema | undefined):
   const fault = msgpackFault(data, limit);
   if (fault) throw new Error(fault);
   // a token of the same length: the offsets bomStrs holds stay true
-  if (sawNegativeZero) data = withZeroKeysSigned(data);
+  if (zeroKeys) data = withZeroKeysSigned(data, zeroKeys);
   if (bomStrs) data = withBomsKept(data, bomStrs);
   let value: unknown;
   try {

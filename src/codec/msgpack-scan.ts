@@ -20,7 +20,7 @@ import { strictUtf8 } from "./strict-utf8.js";
  * It runs before msgpackr reads the payload, so that a payload over its budget costs no object at
  * all; lengths in it may run past the bytes (msgpackr refuses such a payload after), and the scan
  * stops at the end of the bytes. On the way it notes a str "__proto__" (`sawProto`): msgpackr
- * renames that key `__proto_`.
+ * renames that key `__proto_`; and where each -0.0 float key is (`zeroKeys`).
  */
 
 /** Big-endian u16 and u32 at `p` (./duplicates.ts reads msgpack with them too). */
@@ -40,8 +40,14 @@ export let budgetLeft = 0;
 export let mapPairs = 0;
 /** The floats (f32, f64) in the last payload msgpackFault scanned (./whole-floats.ts). */
 export let floatCount = 0;
-/** Whether one of them is -0.0, which msgpackr makes the key "0" (./msgpack-zero-keys.ts). */
-export let sawNegativeZero = false;
+/**
+ * Where each -0.0 float key starts in the last payload msgpackFault scanned (undefined: none), which
+ * msgpackr makes the key "0" (./msgpack-zero-keys.ts). A -0.0 that is a value is not one: noted
+ * here, each would cost a walk of the whole payload (13 times the read of 1,000 f64s).
+ */
+export let zeroKeys: number[] | undefined;
+/** For each container `closes` holds, at its index: 1 for a map (isKey asks), 0 for an array. */
+const isMap = new Uint8Array(MAX_NESTING);
 const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
 
 /**
@@ -54,7 +60,7 @@ const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
 export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): string | undefined {
   sawProto = false;
   bomStrs = undefined;
-  sawNegativeZero = false;
+  zeroKeys = undefined;
   let pairs = 0;
   let floats = 0;
   const n = d.length;
@@ -75,7 +81,10 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
       if ((left -= t < 0x90 ? COST.map : COST.array) < 0) throw overBudget("msgpack", limit);
       if (t < 0x90) pairs += t & 0x0f;
       if (closes.length >= MAX_NESTING) throw tooDeep("msgpack");
-      if (t & 0x0f) closes.push(pending);
+      if (t & 0x0f) {
+        isMap[closes.length] = t < 0x90 ? 1 : 0;
+        closes.push(pending);
+      }
       pending += t < 0x90 ? (t & 0x0f) * 2 : t & 0x0f; // fixmap, fixarray
       continue;
     }
@@ -98,8 +107,8 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
       case 0xcd: case 0xd1: p += 2; continue;
       case 0xce: case 0xd2: p += 4; continue;
       case 0xcf: case 0xd3: p += 8; continue;
-      case 0xca: floats++; if (d[p] === 0x80 && zerosFrom(d, p + 1, 3)) sawNegativeZero = true; p += 4; continue;
-      case 0xcb: floats++; if (d[p] === 0x80 && zerosFrom(d, p + 1, 7)) sawNegativeZero = true; p += 8; continue;
+      case 0xca: floats++; if (d[p] === 0x80 && zerosFrom(d, p + 1, 3) && isKey(closes, pending)) (zeroKeys ??= []).push(at); p += 4; continue;
+      case 0xcb: floats++; if (d[p] === 0x80 && zerosFrom(d, p + 1, 7) && isKey(closes, pending)) (zeroKeys ??= []).push(at); p += 8; continue;
       case 0xd9: len = d[p]!; p += 1; break; // str
       case 0xda: len = u16(d, p); p += 2; break;
       case 0xdb: len = u32(d, p); p += 4; break;
@@ -109,7 +118,10 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
         const count = t & 1 ? u32(d, p) : u16(d, p);
         p += t & 1 ? 4 : 2;
         if (t >= 0xde) pairs += count;
-        if (count) closes.push(pending);
+        if (count) {
+          isMap[closes.length] = t >= 0xde ? 1 : 0;
+          closes.push(pending);
+        }
         pending += t < 0xde ? count : 2 * count;
         continue;
       }
@@ -125,6 +137,15 @@ export function msgpackFault(d: Uint8Array, limit: number, budgetOnly = false): 
   mapPairs = pairs;
   floatCount = floats;
   return undefined;
+}
+
+/**
+ * Whether the item just taken (`pending` items after it) is a key: its container is a map, and of
+ * what that map has left, this one and those after it, an even count.
+ */
+function isKey(closes: readonly number[], pending: number): boolean {
+  const depth = closes.length - 1;
+  return depth >= 0 && isMap[depth] === 1 && (pending - closes[depth]!) % 2 === 1;
 }
 
 /** Whether the `n` bytes from `p` are all there and all 0. */

@@ -6,26 +6,12 @@
  * reads it, each such key is made the str "-0.0" of the same length: the key as serde_json spells
  * it, which the float-key writers (./json-float-keys.ts, ./msgpack-keys.ts) read as -0.0 again.
  */
-import { walkMsgpack } from "./token-walk.js";
-
 const utf8 = new TextEncoder();
 /** "-0.0" as a str of the f32's five bytes (a fixstr) and of the f64's nine (a str32). */
 const AS_STR = { 5: Uint8Array.of(0xa4, ...utf8.encode("-0.0")), 9: Uint8Array.of(0xdb, 0, 0, 0, 4, ...utf8.encode("-0.0")) };
 
-/** `d` with each -0.0 float key the str "-0.0"; `d` itself where it has none (its -0.0s are values). */
-export function withZeroKeysSigned(d: Uint8Array): Uint8Array {
-  const starts: number[] = [];
-  try {
-    walkMsgpack(d, {
-      float(_token, value, _at, top, start) {
-        if (top && Object.is(value, -0)) starts.push(start!);
-      },
-    });
-  } catch {
-    // cut short (msgpack-scan.ts lets a length run past the bytes): msgpackr refuses it, in its words
-    return d;
-  }
-  if (!starts.length) return d;
+/** `d` with the float at each of `starts` (msgpackFault's zeroKeys: each a -0.0 key, its bytes all there) the str "-0.0". */
+export function withZeroKeysSigned(d: Uint8Array, starts: readonly number[]): Uint8Array {
   const out = d.slice();
   for (const at of starts) out.set(out[at] === 0xca ? AS_STR[5] : AS_STR[9], at);
   return out;

@@ -3,6 +3,8 @@ import { pack } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { Code, Format } from "../../src/abi.js";
 import { decode } from "../../src/codec/index.js";
+import { msgpackFault, zeroKeys } from "../../src/codec/msgpack-scan.js";
+import { walkMsgpack } from "../../src/codec/token-walk.js";
 import { BusError } from "../../src/errors.js";
 import { Rng } from "../fuzz/rng.js";
 
@@ -61,6 +63,46 @@ describe("the msgpack token scan", () => {
       } catch (err) {
         if (!(err instanceof BusError) || err.code !== Code.DeserializationFailed) expect(err).toBe("a DeserializationFailed");
       }
+    }
+  }, timeout);
+});
+
+describe("the -0.0 float keys the scan notes (zeroKeys), for msgpack-zero-keys.ts", () => {
+  const scanned = (hex: string) => {
+    const d = Uint8Array.from(Buffer.from(hex, "hex"));
+    expect(msgpackFault(d, 1 << 20)).toBeUndefined();
+    return zeroKeys;
+  };
+  const NEG64 = "cb8000000000000000";
+  const NEG32 = "ca80000000";
+
+  it("a key's offset, at any depth, in a fixmap or a map16; a -0.0 value's never (it would cost a walk of the payload)", () => {
+    expect(scanned(`81${NEG64}01`)).toEqual([1]);
+    expect(scanned(`de0001${NEG32}01`)).toEqual([3]);
+    // {"a": {-0.0: [-0.0]}, -0.0 (f32): 1}: the inner key at 4, the outer at 23, the array's -0.0 not
+    expect(scanned(`82a16181${NEG64}91${NEG64}${NEG32}01`)).toEqual([4, 23]);
+    expect(scanned(`81a161${NEG64}`)).toBeUndefined();
+    expect(scanned(`93${NEG64}${NEG32}${NEG64}`)).toBeUndefined();
+    expect(scanned(`dc0002${NEG64}81${NEG64}${NEG64}`)).toEqual([13]);
+    expect(scanned(NEG64)).toBeUndefined();
+  });
+
+  it("agrees with a walk of the tokens on seeded nestings of maps and arrays, -0.0 and 0.0 as keys and values", () => {
+    const r = new Rng(seed + 2);
+    const item = (depth: number): string => {
+      const pick = r.int(depth > 3 ? 3 : 5);
+      if (pick < 3) return r.pick([NEG64, NEG32, "cb0000000000000000", "01", "a161"]);
+      const n = r.pick([0, 1, 2, 3, 16]);
+      const items = Array.from({ length: pick === 3 ? n : 2 * n }, () => item(depth + 1)).join("");
+      const head = pick === 3 ? (n < 16 ? (0x90 + n).toString(16) : `dc${n.toString(16).padStart(4, "0")}`) : n < 16 ? (0x80 + n).toString(16) : `de${n.toString(16).padStart(4, "0")}`;
+      return head + items;
+    };
+    for (let i = 0; i < count; i++) {
+      const hex = item(0);
+      const d = Uint8Array.from(Buffer.from(hex, "hex"));
+      const walked: number[] = [];
+      walkMsgpack(d, { float: (_t, value, _at, top, start) => void (top && Object.is(value, -0) && walked.push(start!)) });
+      expect(scanned(hex) ?? []).toEqual(walked);
     }
   }, timeout);
 });
