@@ -142,6 +142,19 @@ describe("a bincode reply's keys that JSON and msgpack cannot carry", () => {
     expect(hex(transcode(off, Format.Msgpack, keyed(key)).data)).toBe("81a16d81a34f666607");
   });
 
+  it("an option's None is refused, where the map's entries went and it was written {}; its Some keys are written as their inner value", () => {
+    const key: Schema = { option: "string" };
+    // {None: 7}, {None: 7, Some("a"): 8}, {Some("a"): 8, None: 7}
+    for (const bytes of ["01000000000000000007", "020000000000000000070101000000000000006108", "020000000000000001010000000000000061080007"]) {
+      for (const to of [Format.Json, Format.Msgpack] as const) {
+        expect(replyRefusal(key, bytes, to)).toBe(`cannot encode as ${to === Format.Json ? "json" : "msgpack"}: a map's key cannot be None over JSON or msgpack: their keys are strings, and serde_json writes an option's key only where it is Some`);
+      }
+    }
+    expect(replyRefusal({ option: "u8" }, "01000000000000000007", Format.Json)).toMatch(/cannot be None/);
+    const some = { format: Format.Bincode, data: unhex("0100000000000000010100000000000000" + "6108") };
+    expect(text.decode(transcode(some, Format.Json, keyed(key)).data)).toBe('{"m":{"a":8}}');
+  });
+
   it("write an empty map, as serde_json writes {} whatever its key type; bincode's keys travel to bincode as they are", () => {
     for (const [key] of keys) {
       const empty = { format: Format.Bincode, data: unhex("0000000000000000") };
