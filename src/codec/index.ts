@@ -15,7 +15,7 @@ import { withZeroKeysSigned } from "./msgpack-zero-keys.js";
 import { fromBin, isWide, WIDE_INT, type Wide, widesAsBins, widesFromBins } from "./msgpack-wide.js";
 import { setOwn } from "./own.js";
 import { FLOAT, holds, memberType, type Schema, unwrapOption } from "./schema.js";
-import { textKeysOnly } from "./text-keys.js";
+import { TEXTLESS_KEYS, textKeysOnly } from "./text-keys.js";
 import { binText } from "./token-walk.js";
 
 export { decodeJson, encodeJson, stringifyJson } from "./json.js";
@@ -85,7 +85,7 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
         return encodeJson(floatKeysAsWritten(textKeysOnly(value, schema), schema));
       case Format.Msgpack:
         // pack() hands back a view of msgpackr's reusable buffer: copy it out.
-        return packMsgpack(rewritten(textKeysOnly(value, schema), schema), schema);
+        return packMsgpack(rewritten(value, schema), schema);
       case Format.Bincode:
         if (!schema) throw BusError.of("Unsupported", "bincode needs the payload's types, and this topic declares none");
         return encodeBincode(value, schema);
@@ -117,10 +117,10 @@ function packMsgpack(value: unknown, schema: Schema | undefined): Uint8Array {
 }
 
 /**
- * Which of msgpack's rewrites before packing a schema needs (1: u128 and i128 as bins, 2: -0 as
- * the float, 4: integer, float and bool keys), kept per schema: each rewrite asks its own question of the schema
- * again, at a look-up each, so a schema that needs none or one (greet's, time.sleep's) pays for
- * one or two, not three.
+ * Which of msgpack's rewrites before packing a schema needs (8: keys with no text refused, 1: u128
+ * and i128 as bins, 2: -0 as the float, 4: integer, float and bool keys), kept per schema: each
+ * rewrite asks its own question of the schema again, at a look-up each, so a schema that needs
+ * none or one (greet's, time.sleep's) pays for one or two, not four.
  */
 const REWRITES = new WeakMap<object, number>();
 function rewritten(value: unknown, schema: Schema | undefined): unknown {
@@ -128,9 +128,11 @@ function rewritten(value: unknown, schema: Schema | undefined): unknown {
   if (schema === undefined) return withSignedZeros(value, schema);
   let r = typeof schema === "object" ? REWRITES.get(schema) : undefined;
   if (r === undefined) {
-    r = (holds(schema, WIDE_INT) ? 1 : 0) | (holds(schema, FLOAT) ? 2 : 0) | (holds(schema, TYPED_KEYS) ? 4 : 0);
+    r = (holds(schema, WIDE_INT) ? 1 : 0) | (holds(schema, FLOAT) ? 2 : 0) | (holds(schema, TYPED_KEYS) ? 4 : 0) | (holds(schema, TEXTLESS_KEYS) ? 8 : 0);
     if (typeof schema === "object") REWRITES.set(schema, r);
   }
+  // first: the others take a map's keys as text
+  if (r & 8) value = textKeysOnly(value, schema);
   if (r & 1) value = widesAsBins(value, schema);
   if (r & 2) value = withSignedZeros(value, schema);
   if (r & 4) value = keysAsTyped(value, schema);

@@ -20,7 +20,7 @@ const carriesValues = (type: Schema | undefined) =>
 const isOption = (type: Schema) => typeof type === "object" && "option" in type;
 
 /** A map whose key may be one with no text. */
-const TEXTLESS_KEYS: SchemaQuery = {
+export const TEXTLESS_KEYS: SchemaQuery = {
   is: (s) => typeof s === "object" && "map" in s && (keyRefusal(s.map[0]) !== undefined || isOption(s.map[0]) || carriesValues(unwrapOption(s.map[0]))),
   keys: true,
 };
