@@ -10,3 +10,5 @@ export { useJsonKernel } from "../src/codec/json-kernel.js";
 export { builtinServices } from "../src/services/index.js";
 export { Code, Format } from "../src/abi.js";
 export { Packr } from "msgpackr";
+// The objects' snapshots, which section 8 runs on node:sqlite (bench/lib/sqlite-storage.mjs).
+export { Snapshots } from "../durable-objects/snapshots.js";

@@ -39,6 +39,18 @@ export interface KeeperState {
 }
 
 /**
+ * What Snapshots needs of its object's storage: a Durable Object's (ctx.storage), or SQLite behind
+ * the same calls, as the bench runs it in Node (bench/lib/sqlite-storage.mjs). A BLOB is read as
+ * an ArrayBuffer, as a Durable Object's SQLite gives it.
+ */
+export interface SnapshotStorage {
+  readonly sql: {
+    exec<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): Iterable<T> & { toArray(): T[] };
+  };
+  transactionSync<T>(fn: () => T): T;
+}
+
+/**
  * Snapshots of the one instance an object keeps (a process's, a session's), in the object's
  * SQLite: the state as JSON beside the keeper's own (`extra`: a process's stdin, say), and one row
  * per page that differs from the module's own data. No row holds more than CHUNK_BYTES: a
@@ -48,7 +60,7 @@ export interface KeeperState {
  * time it comes to rest, once per turn of the event loop however often it settles in it.
  */
 export class Snapshots {
-  readonly #storage: DurableObjectStorage;
+  readonly #storage: SnapshotStorage;
   #scheduled = false;
   /** Where the keeper's stream's offset 0 is in snapshot_stream: the offset it was restored at. */
   #origin = 0;
@@ -65,7 +77,7 @@ export class Snapshots {
    * that came to rest is still worth saving (a process that ended is not).
    */
   constructor(
-    storage: DurableObjectStorage,
+    storage: SnapshotStorage,
     readonly extra: () => KeeperState,
     readonly keep: (guest: Guest) => boolean,
     /** Hears each save that was written (queued: the output gate holds what is sent after it until it is stored). */

@@ -5,9 +5,10 @@
 //
 // In Node: the runtime core in this process, each instance made as the objects make theirs
 // (runtime.instances.create with `durable` and `ephemeral: false`, so it tracks its pages), each
-// saved by a copy of durable-objects/snapshots.ts's save on node:sqlite (DatabaseSync, a file in
-// bench/.out, WAL, synchronous NORMAL: a commit writes the WAL without an fsync): the same two
-// tables and statements (an upsert per changed page, one JSON row), the same bytes counted.
+// saved and restored by the product's own Snapshots (durable-objects/snapshots.ts, in the core
+// bundle: its tables, statements and transaction, the bytes it counts) as a session keeps its
+// instance (no extra state), over node:sqlite (bench/lib/sqlite-storage.mjs: a file in bench/.out
+// per module, WAL, synchronous NORMAL: a commit writes the WAL without an fsync).
 // Three modules: modules/hello (greet), modules/fetcher (fetch with delayMs 0; its http.fetch is
 // answered by a stub in this process, no network) and bench/guests/heap-1mib, a WAT guest whose
 // "fill" writes 1 MiB of heap and whose "touch" changes one word of it.
@@ -33,13 +34,13 @@
 // registered with its SHA-256 as build/registry.ts registers it, so a restore checks the hash
 // as it does in workerd.
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { addGlobalAccess } from "../../scripts/wasm-globals.mjs";
-import { accept, assertNoProblems, makeRuntime, projectModule } from "../lib/bus.mjs";
+import { accept, assertNoProblems, core, makeRuntime, projectModule } from "../lib/bus.mjs";
 import { guest, out, root } from "../lib/paths.mjs";
+import { sqliteStorage } from "../lib/sqlite-storage.mjs";
 import { bundleWorker, busWorker, freePort, serveWorkerd } from "../lib/workerd.mjs";
 import { measure, median, now, ratio } from "../lib/stats.mjs";
 import { atMost, SNAPSHOT_TARGETS } from "../lib/targets.mjs";
@@ -64,62 +65,32 @@ function entry(name) {
   return { ...built, hash: sha256(readFileSync(join(root, "build/modules", `${name}.wasm`))) };
 }
 
-/** durable-objects/snapshots.ts on node:sqlite: one object's snapshot tables. */
-class Store {
-  constructor(file) {
-    rmSync(file, { force: true });
-    rmSync(`${file}-wal`, { force: true });
-    rmSync(`${file}-shm`, { force: true });
-    const db = (this.db = new DatabaseSync(file));
-    db.exec("PRAGMA journal_mode = WAL");
-    db.exec("PRAGMA synchronous = NORMAL");
-    db.exec("CREATE TABLE IF NOT EXISTS snapshot (one INTEGER PRIMARY KEY CHECK (one = 1), json TEXT NOT NULL, bytes BLOB)");
-    db.exec("CREATE TABLE IF NOT EXISTS snapshot_pages (page INTEGER PRIMARY KEY, data BLOB NOT NULL)");
-    this.putState = db.prepare("INSERT INTO snapshot (one, json, bytes) VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE SET json = excluded.json, bytes = excluded.bytes");
-    this.putPage = db.prepare("INSERT INTO snapshot_pages (page, data) VALUES (?, ?) ON CONFLICT (page) DO UPDATE SET data = excluded.data");
-    this.getState = db.prepare("SELECT json, bytes FROM snapshot");
-    this.getPages = db.prepare("SELECT page, data FROM snapshot_pages");
-  }
+/** durable-objects/snapshots.ts on node:sqlite, as a session has it: no extra state, every instance kept. */
+function snapshotStore(file) {
+  const storage = sqliteStorage(file);
+  return { db: storage.db, snapshots: new core.Snapshots(storage, () => ({ json: null }), () => true) };
+}
 
-  /** Snapshots.save: the state and the changed pages in one transaction. Times snapshot() and the whole. */
-  save(g) {
-    const t0 = now();
-    const { state, pages } = g.snapshot();
-    const t1 = now();
-    const json = JSON.stringify({ state, extra: null }); // a session's extra is null
-    let bytes = json.length;
-    this.db.exec("BEGIN");
-    try {
-      this.putState.run(json, null);
-      for (const [page, data] of pages) {
-        this.putPage.run(page, data);
-        bytes += data.length;
-      }
-      this.db.exec("COMMIT");
-    } catch (err) {
-      this.db.exec("ROLLBACK");
-      throw err;
-    }
-    const t2 = now();
-    // A page is a view of the instance's memory: the bench reads the memory through it.
-    return { pages: pages.length, bytes, memoryPages: state.pages, snapshotNs: Number(t1 - t0), ns: Number(t2 - t0), memory: pages[0]?.[1].buffer };
-  }
-
-  /** Snapshots.load: the state, and the pages read as they are iterated. */
-  load() {
-    const row = this.getState.get();
-    const { state } = JSON.parse(row.json);
-    const getPages = this.getPages;
-    const pages = (function* () {
-      for (const { page, data } of getPages.iterate()) yield [page, data];
-    })();
-    return { state, pages };
-  }
-
-  clear() {
-    this.db.exec("DELETE FROM snapshot");
-    this.db.exec("DELETE FROM snapshot_pages");
-  }
+/**
+ * Snapshots.save of `g`, timed alone (hrtime around it: a save is 20 us and up), with the time of
+ * its snapshot() within it: the save is handed `g` with its snapshot() timed, which also tells
+ * the memory's size and, through a page (a view of the instance's memory), the memory itself.
+ */
+function save(snapshots, g) {
+  let snapshotNs, memoryPages, memory;
+  const timed = {
+    snapshot() {
+      const t0 = now();
+      const taken = g.snapshot();
+      snapshotNs = Number(now() - t0);
+      memoryPages = taken.state.pages;
+      memory = taken.pages[0]?.[1].buffer;
+      return taken;
+    },
+  };
+  const t0 = now();
+  const { pages, bytes } = snapshots.save(timed);
+  return { pages, bytes, memoryPages, snapshotNs, ns: Number(now() - t0), memory };
 }
 
 /** One module's calls: its first, one that changes little, and how to check an instance restored. */
@@ -164,11 +135,11 @@ async function inNode({ quick, samples, targetMs }) {
   try {
     const runtime = makeRuntime(Object.fromEntries(Object.keys(MODULES).map((n) => [n, entry(n)])));
     const loaded = Object.fromEntries(Object.keys(MODULES).map((n) => [n, runtime.modules.get(n)]));
-    for (const name of Object.keys(MODULES)) stores[name] = new Store(join(dir, `${name}.sqlite`));
+    for (const name of Object.keys(MODULES)) stores[name] = snapshotStore(join(dir, `${name}.sqlite`));
     const durable = { quiet() {} }; // saved by hand here, where the objects save a microtask later
     const options = { ephemeral: false, durable };
     const create = (name) => runtime.instances.create(loaded[name], options);
-    const restore = (name) => runtime.instances.restore(loaded[name], options, stores[name].load(), () => undefined);
+    const restore = (name) => runtime.instances.restore(loaded[name], options, stores[name].snapshots.load(), () => undefined);
     const call = (g, name, [topic, format, data]) => accept(g, name, topic, format, typeof data === "string" ? utf8.encode(data) : data);
     const SUM = ["sum", 0, new Uint8Array(0)];
 
@@ -184,13 +155,13 @@ async function inNode({ quick, samples, targetMs }) {
       for (const name of order) {
         const m = MODULES[name];
         const store = stores[name];
-        store.clear(); // a new instance: Snapshots.clear(), then its first save writes into empty tables
+        store.snapshots.clear(); // a new instance: its first save writes into empty tables
         const g = create(name);
         const first = await call(g, name, m.first);
         if (!g.quiet) throw new Error(`snapshot: ${name} is not at rest after its first call`);
-        const a = store.save(g);
+        const a = save(store.snapshots, g);
         const second = await call(g, name, m.steady);
-        const b = store.save(g);
+        const b = save(store.snapshots, g);
         if (name === "hello" && (text(first) !== '{"message":"Hello, Ada!"}' || text(second) !== text(first))) throw new Error(`snapshot: hello answered ${text(first)}, ${text(second)}`);
         if (name === "fetcher" && JSON.parse(text(second)).status !== 200) throw new Error(`snapshot: fetcher answered ${text(second)}`);
         if (record) {
@@ -215,9 +186,9 @@ async function inNode({ quick, samples, targetMs }) {
               }
             }
           }
-          const c = store.save(g);
+          const c = save(store.snapshots, g);
           const sum = words(await call(g, name, SUM));
-          store.save(g); // as it is after sum: the restored instance must answer sum alike, its count one more
+          save(store.snapshots, g); // as it is after sum: the restored instance must answer sum alike, its count one more
           // One restore, as an object that wakes makes one: read from SQLite + Guest.restore. Its wall
           // time, and the CPU time this process spent meanwhile (every thread: the work, without the
           // waits for a core that other processes' load brings; what Workers limit).
@@ -249,11 +220,11 @@ async function inNode({ quick, samples, targetMs }) {
     const live = {};
     for (const name of ["hello", "heap-1mib"]) {
       const m = MODULES[name];
-      stores[name].clear();
+      stores[name].snapshots.clear();
       live[name] = create(name);
       await call(live[name], name, m.first);
       await call(live[name], name, m.steady);
-      stores[name].save(live[name]);
+      save(stores[name].snapshots, live[name]);
     }
     const times = (fn) => async (k) => {
       for (let i = 0; i < k; i++) await fn();
@@ -265,18 +236,18 @@ async function inNode({ quick, samples, targetMs }) {
       {
         plain: times(() => runtime.instances.create(loaded[heap], { ephemeral: false })),
         durable: times(() => create(heap)),
-        read: times(() => [...stores[heap].load().pages]),
+        read: times(() => [...stores[heap].snapshots.load().pages]),
         restore: times(() => restore(heap)),
         live: times(() => call(live[heap], heap, touch)),
         saved: times(async () => {
           await call(live[heap], heap, touch);
-          stores[heap].save(live[heap]);
+          save(stores[heap].snapshots, live[heap]);
         }),
         wake: times(() => call(restore(heap), heap, touch)),
         "hello:live": times(() => call(live.hello, "hello", greet)),
         "hello:saved": times(async () => {
           await call(live.hello, "hello", greet);
-          stores.hello.save(live.hello);
+          save(stores.hello.snapshots, live.hello);
         }),
         "hello:wake": times(() => call(restore("hello"), "hello", greet)),
       },
