@@ -322,8 +322,9 @@ function read(r: Reader, s: Schema): unknown {
     r.container("map");
     const out: Record<string, unknown> = {};
     // Where a key has no text (unit, a tuple, a struct, bytes, a variant carrying a value), the
-    // map's keys as read: String made them "1,2" or "[object Object]", which the JSON and msgpack
-    // writers cannot tell from a key (./text-keys.ts refuses these), and bincode's writes them back.
+    // map's keys as read: String made them "1,2" or "[object Object]", which the JSON writer
+    // could not tell from a key (./written-keys.ts refuses them), and msgpack's and bincode's
+    // write them as they are.
     let asRead: Map<unknown, unknown> | undefined;
     const floatType = floatKeyType(s.map[0]);
     // undefined while a key is read

@@ -34,9 +34,10 @@ export function mapMembers(value: object, schema: Exclude<Schema, string>, f: (m
 
 /**
  * The value with each map the schema's `query` finds (and only where the schema holds one) made
- * again by `rebuild` from its entries, whose values are walked first: a map's keys rewritten by
- * their type (./msgpack-keys.ts for msgpack, ./json-float-keys.ts for JSON). Everything else is
- * the value's own, copied only on the way to a map that changed, as mapMembers copies.
+ * again by `rebuild` from its entries, whose keys and values are walked first: a map's keys
+ * rewritten by their type (./msgpack-keys.ts for msgpack, ./json-float-keys.ts for JSON).
+ * Everything else is the value's own, copied only on the way to a map that changed, as mapMembers
+ * copies.
  */
 export function mapsRebuilt(
   value: unknown,
@@ -50,7 +51,8 @@ export function mapsRebuilt(
     if (!holds(s, query)) return v;
     if ("map" in s) {
       const [key, of] = s.map;
-      return rebuild((v instanceof Map ? [...v] : Object.entries(v)).map(([k, x]) => [k, walk(x, of)]), key);
+      // a Map's key may be a value holding such a map itself (a struct's, a map's: ./map-keys.ts)
+      return rebuild((v instanceof Map ? [...v] : Object.entries(v)).map(([k, x]) => [walk(k, key), walk(x, of)]), key);
     }
     if (v instanceof Map) return v;
     return mapMembers(v, s, walk);

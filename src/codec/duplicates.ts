@@ -51,7 +51,8 @@ function keysIn(root: unknown): number {
       for (const x of v) if (x !== null && typeof x === "object") stack.push(x);
     } else if (v instanceof Map) {
       keys += v.size;
-      for (const x of v.values()) stack.push(x);
+      // a key may be a struct's map itself (a msgpack map whose keys are values: ./map-keys.ts)
+      for (const [k, x] of v) stack.push(k, x);
     } else {
       for (const k in v) {
         keys++;

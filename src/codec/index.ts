@@ -6,6 +6,7 @@ import { COST, overBudget } from "./budget.js";
 import { conform, decodeJson, encodeJson, escapesSurrogate, wellFormed } from "./json.js";
 import { DEFAULT_LIMITS } from "../manifest.js";
 import { floatKeysAsWritten } from "./json-float-keys.js";
+import { isOption, keysAreValues, VALUE_KEYS } from "./map-keys.js";
 import { withBomsKept } from "./msgpack-bom.js";
 import { bomStrs, budgetLeft, msgpackFault, sawProto, zeroKeys } from "./msgpack-scan.js";
 import { wholeFloatsAsIntegers } from "./msgpack-ints.js";
@@ -15,7 +16,7 @@ import { withZeroKeysSigned } from "./msgpack-zero-keys.js";
 import { fromBin, isWide, WIDE_INT, type Wide, widesAsBins, widesFromBins } from "./msgpack-wide.js";
 import { setOwn } from "./own.js";
 import { FLOAT, holds, memberType, type Schema, unwrapOption } from "./schema.js";
-import { TEXTLESS_KEYS, textKeysOnly } from "./text-keys.js";
+import { keysAsWritten } from "./written-keys.js";
 import { binText } from "./token-walk.js";
 
 export { decodeJson, encodeJson, stringifyJson } from "./json.js";
@@ -82,7 +83,7 @@ export function encode(format: number, value: unknown, schema?: Schema): Uint8Ar
       case Format.Raw:
         return value instanceof Uint8Array ? value : typeof value === "string" ? utf8.encode(value) : encodeJson(value);
       case Format.Json:
-        return encodeJson(floatKeysAsWritten(textKeysOnly(value, schema), schema));
+        return encodeJson(floatKeysAsWritten(keysAsWritten(value, schema, Format.Json), schema));
       case Format.Msgpack:
         // pack() hands back a view of msgpackr's reusable buffer: copy it out.
         return packMsgpack(rewritten(value, schema), schema);
@@ -117,10 +118,11 @@ function packMsgpack(value: unknown, schema: Schema | undefined): Uint8Array {
 }
 
 /**
- * Which of msgpack's rewrites before packing a schema needs (8: keys with no text refused, 1: u128
- * and i128 as bins, 2: -0 as the float, 4: integer, float and bool keys), kept per schema: each
- * rewrite asks its own question of the schema again, at a look-up each, so a schema that needs
- * none or one (greet's, time.sleep's) pays for one or two, not four.
+ * Which of msgpack's rewrites before packing a schema needs (8: keys that are values as a Map of
+ * them, ./written-keys.ts; 1: u128 and i128 as bins; 2: -0 as the float; 4: integer, float and
+ * bool keys), kept per schema: each rewrite asks its own question of the schema again, at a
+ * look-up each, so a schema that needs none or one (greet's, time.sleep's) pays for one or two,
+ * not four.
  */
 const REWRITES = new WeakMap<object, number>();
 function rewritten(value: unknown, schema: Schema | undefined): unknown {
@@ -128,11 +130,11 @@ function rewritten(value: unknown, schema: Schema | undefined): unknown {
   if (schema === undefined) return withSignedZeros(value, schema);
   let r = typeof schema === "object" ? REWRITES.get(schema) : undefined;
   if (r === undefined) {
-    r = (holds(schema, WIDE_INT) ? 1 : 0) | (holds(schema, FLOAT) ? 2 : 0) | (holds(schema, TYPED_KEYS) ? 4 : 0) | (holds(schema, TEXTLESS_KEYS) ? 8 : 0);
+    r = (holds(schema, WIDE_INT) ? 1 : 0) | (holds(schema, FLOAT) ? 2 : 0) | (holds(schema, TYPED_KEYS) ? 4 : 0) | (holds(schema, VALUE_KEYS) ? 8 : 0);
     if (typeof schema === "object") REWRITES.set(schema, r);
   }
-  // first: the others take a map's keys as text
-  if (r & 8) value = textKeysOnly(value, schema);
+  // first: a key it refuses costs none of the others' copies
+  if (r & 8) value = keysAsWritten(value, schema, Format.Msgpack);
   if (r & 1) value = widesAsBins(value, schema);
   if (r & 2) value = withSignedZeros(value, schema);
   if (r & 4) value = keysAsTyped(value, schema);
@@ -164,6 +166,9 @@ function unpackOne(data: Uint8Array, limit: number, schema: Schema | undefined):
   // a token of the same length: the offsets bomStrs holds stay true
   if (zeroKeys) data = withZeroKeysSigned(data, zeroKeys);
   if (bomStrs) data = withBomsKept(data, bomStrs);
+  // A map whose keys are values of their type (a tuple's, a struct's: ./map-keys.ts) is a Map
+  // of them, which only maps as Maps read (objects() makes the other maps objects).
+  if (schema !== undefined && holds(schema, VALUE_KEYS)) return objects(readOne(mapPackr, data), schema);
   let value: unknown;
   try {
     value = readOne(packr, data);
@@ -201,18 +206,26 @@ const NOT_A_KEY = /^Invalid property type for record/;
  * of its bytes ("97" for "a"), which hid a field given twice. Where `schema` says the map's key is
  * a u128 or i128, a 16-byte bin key is the integer it holds, as rmp-serde writes every such key
  * (./msgpack-wide.ts): its digits, as a JSON key spells it; a bin of another length there is
- * refused, as rmp-serde refuses it. A bin that is not UTF-8, an array or a map, is no key of the
- * bus's types, and is refused.
+ * refused, as rmp-serde refuses it. Where it says the keys are values (a tuple's, a struct's:
+ * ./map-keys.ts), the map stays a Map of them, as rmp-serde writes them (an array, a map) and
+ * the bincode reader reads them; so does a map with a nil key where the key type is an option (its
+ * None, as rmp-serde reads it). A bin that is not UTF-8, an array or a map, at a key type of text,
+ * is refused, naming that type.
  */
 function objects(v: unknown, schema: Schema | null | undefined): unknown {
   const s = unwrapOption(schema);
   const inner = typeof s === "object" ? s : undefined;
   const typeOf = (key: string | number) => inner && memberType(inner, key);
   if (v instanceof Map) {
-    const wide = inner && "map" in inner && isWide(inner.map[0]) ? inner.map[0] : undefined;
+    const map = inner && "map" in inner ? inner.map : undefined;
+    if (map && keysAreValues(map[0])) return new Map([...v].map(([k, x]) => [objects(k, map[0]), objects(x, map[1])]));
+    const wide = map && isWide(map[0]) ? map[0] : undefined;
+    const text = (k: unknown) => (wide && k instanceof Uint8Array ? wideKeyDigits(k, wide) : keyText(k, map?.[0]));
+    // an option's None (nil) has no text, "null" being Some("null"): a Map, as the bincode reader's
+    if (map && isOption(map[0]) && v.has(null)) return new Map([...v].map(([k, x]) => [k === null ? k : text(k), objects(x, map[1])]));
     const out: Record<string, unknown> = {};
     for (const [k, x] of v) {
-      const key = wide && k instanceof Uint8Array ? wideKeyDigits(k, wide) : keyText(k);
+      const key = text(k);
       setOwn(out, key, objects(x, typeOf(key)));
     }
     return out;
@@ -226,12 +239,21 @@ function wideKeyDigits(k: Uint8Array, type: Wide): string {
   return String(fromBin(k, type));
 }
 
-function keyText(k: unknown): string {
+/** A key as an object's: its text. `type`: the map's key type, where the topic declares it. */
+function keyText(k: unknown, type: Schema | undefined): string {
   if (k instanceof Uint8Array) {
     const text = binText(k);
     if (text === undefined) throw new Error("a map's key is a bin that is not UTF-8 text");
     return text;
   }
-  if (k !== null && typeof k === "object") throw new Error("a map's key is an array or a map, which no key type of the bus's holds");
+  if (k !== null && typeof k === "object") {
+    throw new Error(`a map's key is ${Array.isArray(k) ? "an array" : "a map"}, where ${type === undefined ? "no key type is declared to read it as" : `the map's key type is ${typeText(type)}`}`);
+  }
   return String(k);
+}
+
+/** A key type that takes text, named: `u8`, `option<string>`, `an enum of unit variants`. */
+function typeText(type: Schema): string {
+  if (typeof type === "string") return type;
+  return "option" in type ? `option<${typeText(type.option)}>` : "an enum of unit variants";
 }

@@ -57,10 +57,12 @@ function signedZeros(v: unknown): unknown {
   }
   if (v instanceof Map) {
     let changed = false;
+    // a key too: a Map's may be a value holding a float (a tuple's: ./map-keys.ts)
     const entries = [...v].map(([k, x]) => {
+      const j = signedZeros(k);
       const y = signedZeros(x);
-      if (y !== x) changed = true;
-      return [k, y] as const;
+      if (j !== k || y !== x) changed = true;
+      return [j, y] as const;
     });
     return changed ? new Map(entries) : v;
   }

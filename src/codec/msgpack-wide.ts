@@ -48,6 +48,12 @@ function fromBins(value: unknown, schema: Schema): unknown {
     }
     return value;
   }
+  // a map whose keys are values (a tuple's: ./map-keys.ts) is a Map; its values are the map's type
+  if (value instanceof Map) {
+    const t = memberType(schema, "");
+    if (t) for (const [k, v] of value) value.set(k, fromBins(v, t));
+    return value;
+  }
   const o = value as Record<string, unknown>;
   for (const k of Object.keys(o)) {
     const t = memberType(schema, k);

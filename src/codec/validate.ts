@@ -1,5 +1,5 @@
 import { BusError } from "../errors.js";
-import { keyRefusal, keyValue } from "./map-keys.js";
+import { keyRefusal, keysAreValues, keyValue, textlessVariant, variantKeyRefusal } from "./map-keys.js";
 import type { Schema } from "./schema.js";
 
 /**
@@ -52,8 +52,24 @@ function describe(value: unknown): string {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array);
 
-/** A map's key: an object's is a string, read as its type as serde_json reads one (./map-keys.ts). */
-const checkKey = (key: unknown, type: Schema): Fault | undefined => check(typeof key === "string" ? keyValue(key, type) : key, type);
+/**
+ * A map's key. Text (an object's key, or a Map's string key where the key type takes text) is
+ * read as its type as serde_json reads one, which refuses a key type with no text and a variant
+ * that carries a value (./map-keys.ts). A Map's key where the key type's keys are values (a
+ * msgpack payload's: rmp-serde writes a tuple key as an array) is checked as the value it is; a
+ * variant's name alone there is a unit variant's, as rmp-serde reads it.
+ */
+function checkKey(key: unknown, type: Schema, inMap: boolean): Fault | undefined {
+  if (typeof key !== "string" || (inMap && keysAreValues(type))) {
+    return typeof key === "string" && textlessVariant(type, key) ? fault(`variant ${key} carries a value`) : check(key, type);
+  }
+  const refused = keyRefusal(type) ?? (textlessVariant(type, key) ? variantKeyRefusal(key) : undefined);
+  return refused ? fault(refused) : check(keyValue(key, type), type);
+}
+
+/** A Map's key in a path: a value's as JSON ([[1,2]], [{"a":1}]), any other's as a JSON string (["1"]). */
+const keyPath = (k: unknown) =>
+  JSON.stringify(k !== null && typeof k === "object" ? k : String(k), (_, v: unknown) => (typeof v === "bigint" ? String(v) : v instanceof Uint8Array ? [...v] : v));
 
 /** The first fault, or undefined where the value fits. */
 function check(value: unknown, schema: Schema): Fault | undefined {
@@ -110,10 +126,8 @@ function check(value: unknown, schema: Schema): Fault | undefined {
     const entries = isMap ? [...value] : isObject(value) ? Object.entries(value) : undefined;
     if (!entries) return expected("an object", value);
     // a key type serde_json cannot read is refused where a key is given: {} is any map's
-    const refused = entries.length ? keyRefusal(keyType) : undefined;
-    if (refused) return under(" key", fault(refused));
     for (const [k, v] of entries) {
-      const inner = under(" key", checkKey(k, keyType)) ?? under(isMap ? `[${JSON.stringify(String(k))}]` : `.${k}`, check(v, valueType));
+      const inner = under(" key", checkKey(k, keyType, isMap)) ?? under(isMap ? `[${keyPath(k)}]` : `.${k}`, check(v, valueType));
       if (inner) return inner;
     }
     return undefined;

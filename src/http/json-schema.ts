@@ -96,10 +96,11 @@ function keyNames(type: Schema): JsonSchema | { description: string } | undefine
   const refused = keyRefusal(type);
   if (refused) return { description: refused };
   if (typeof type === "object") {
-    // an enum (keyRefusal took the others): a unit variant's name, as validate takes one
+    // an enum (keyRefusal took the others): a unit variant's name, as validate takes one; not a
+    // variant holding (), whose name serde_json reads as no key ("expected newtype variant")
     const variants = "enum" in type ? Object.entries(type.enum) : [];
-    const names = variants.filter(([, inner]) => inner === null || inner === "unit").map(([name]) => name);
-    return names.length ? { enum: names } : { description: "a map's key cannot be this enum over JSON or msgpack: a key is a unit variant's name, and the enum has no unit variant" };
+    const names = variants.filter(([, inner]) => inner === null).map(([name]) => name);
+    return names.length ? { enum: names } : { description: "a map's key cannot be this enum over JSON: a key is a unit variant's name, and the enum has no unit variant" };
   }
   if (type === "string") return undefined;
   if (type === "bool") return { enum: ["true", "false"] };
