@@ -212,8 +212,15 @@ function write(w: Writer, value: unknown, s: Schema): void {
   else return fail(`one of ${variants.join(", ")}`, value);
   const tag = variants.indexOf(name);
   if (tag < 0) fail(`one of ${variants.join(", ")}`, value);
-  w.u32(tag);
   const t = s.enum[name];
+  // as serde_json and rmp-serde read them: a variant that carries a value, () or an option too,
+  // is never its name alone (this wrote `Foo(())` for "Foo", None for an option's), and a unit
+  // variant's value, where given, is null ({"Bar": 5} is "expected unit"). A unit's own value is
+  // not held to null: rmp-serde writes a unit struct, which the schema calls unit too, as [].
+  if (t ? typeof value === "string" : inner !== null && inner !== undefined) {
+    fail(t ? `{${JSON.stringify(name)}: ...} (the variant ${name} carries a value)` : `${JSON.stringify(name)} or {${JSON.stringify(name)}: null}`, value);
+  }
+  w.u32(tag);
   if (!t) return;
   try {
     write(w, inner, t);

@@ -146,18 +146,20 @@ function check(value: unknown, schema: Schema): Fault | undefined {
     }
     return undefined;
   }
-  // enum, externally tagged: "Unit" or { Variant: value }
+  // enum, externally tagged: "Unit" or { Variant: value }. serde_json and rmp-serde read a unit
+  // variant as its name or { Unit: null }, and a variant that carries a value, () too (Foo(())),
+  // only as { Foo: value }: its name alone is "invalid type: unit variant, expected newtype variant".
   const variants = schema.enum;
   if (typeof value === "string") {
     if (!Object.hasOwn(variants, value)) return fault(`unknown variant ${JSON.stringify(value)}`);
     const inner = variants[value];
-    return inner === null || inner === "unit" ? undefined : fault(`variant ${value} carries a value`);
+    if (inner === null) return undefined;
+    return inner === "unit" ? expected(`{${JSON.stringify(value)}: null} (the variant ${value} carries ())`, value) : fault(`variant ${value} carries a value`);
   }
   if (!isObject(value)) return expected("a variant name or {variant: value}", value);
   const keys = Object.keys(value);
   if (keys.length !== 1) return expected("one variant", value);
   const name = keys[0]!;
   if (!Object.hasOwn(variants, name)) return fault(`unknown variant ${JSON.stringify(name)}`);
-  const inner = variants[name];
-  return inner === null || inner === undefined ? undefined : under(`.${name}`, check(value[name], inner));
+  return under(`.${name}`, check(value[name], variants[name] ?? "unit"));
 }

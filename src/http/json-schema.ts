@@ -79,9 +79,9 @@ export function jsonSchemaOf(schema: Schema): JsonSchema {
   }
   const variants = Object.entries(schema.enum).map(([name, inner]): JsonSchema => {
     const tagged = (value: JsonSchema): JsonSchema => ({ type: "object", properties: { [name]: value }, required: [name], additionalProperties: false });
-    // A unit variant is its name; serde also reads `{"Name": null}` for a variant holding unit.
-    if (inner === null) return { const: name };
-    if (inner === "unit") return { anyOf: [{ const: name }, tagged({ type: "null" })] };
+    // serde reads a unit variant as its name or `{"Name": null}`, and a variant holding () only as
+    // `{"Name": null}`: its name alone is "expected newtype variant" (src/codec/validate.ts).
+    if (inner === null) return { anyOf: [{ const: name }, tagged({ type: "null" })] };
     return tagged(jsonSchemaOf(inner));
   });
   return variants.length ? { oneOf: variants } : { not: {} };

@@ -1,7 +1,7 @@
 /**
  * The host's codecs against what the Rust SDK's serde codecs do at their edges, byte for byte
  * (u128, -0, a key twice, a whole float at an integer, bin keys, integer keys, u128 keys,
- * integers past 32 bits, an integer key at a struct): the same bytes are held to rmp-serde, serde_json and bincode in
+ * integers past 32 bits, an integer key at a struct, a variant holding ()): the same bytes are held to rmp-serde, serde_json and bincode in
  * sdk/rust/wasm-bus/tests/serde_edges.rs (cargo test), so both sides are checked against the real
  * crates, not against a memory of them.
  */
@@ -545,5 +545,52 @@ describe("an integer key at a struct: rmp-serde reads an unsigned one as the fie
     expect(check(Opts, "810001")).not.toThrow();
     expect(text.decode(transcode(mp("810001"), Format.Json, Opts).data)).toBe('{"0":1}');
     expect(decode(Format.Msgpack, unhex("810001"), Opts)).toEqual({ 0: 1 });
+  });
+});
+
+describe("a variant holding () (Foo(())), as serde_json and rmp-serde have it: tagged with null, never its name alone", () => {
+  // enum Holds { Foo(()), Bar, Opt(Option<()>) }; serde_edges.rs holds the crates to the same bytes
+  const Holds: Schema = { enum: { Foo: "unit", Bar: null, Opt: { option: "unit" } } };
+  const check = (format: number, data: Uint8Array) => () => checkRequest({ format: "json", request: Holds }, format, data, 1 << 20);
+  const refused = (format: number, data: Uint8Array) => {
+    const err = thrown(BusError, check(format, data));
+    expect(err.codeName).toBe("BadRequest");
+    return err.message;
+  };
+
+  it("refuses the name alone at the check, in JSON and msgpack (\"invalid type: unit variant, expected newtype variant\")", () => {
+    const said = 'request: expected {"Foo": null} (the variant Foo carries ()), got a string (Foo)';
+    expect(refused(Format.Json, utf8.encode('"Foo"'))).toBe(said);
+    expect(refused(Format.Msgpack, unhex("a3466f6f"))).toBe(said);
+    expect(refused(Format.Json, utf8.encode('"Opt"'))).toBe("request: variant Opt carries a value");
+    expect(check(Format.Json, utf8.encode('{"Foo":null}'))).not.toThrow();
+    expect(check(Format.Msgpack, unhex("81a3466f6fc0"))).not.toThrow();
+  });
+
+  it("refuses a unit variant's value other than null, which serde_json and rmp-serde refuse, and takes null", () => {
+    expect(refused(Format.Json, utf8.encode('{"Bar":5}'))).toBe("request.Bar: expected null, got a number (5)");
+    expect(refused(Format.Msgpack, unhex("81a342617290"))).toBe("request.Bar: expected null, got an array");
+    for (const [format, data] of [[Format.Json, utf8.encode('"Bar"')], [Format.Json, utf8.encode('{"Bar":null}')], [Format.Msgpack, unhex("a3426172")], [Format.Msgpack, unhex("81a3426172c0")]] as const) {
+      expect(check(format, data)).not.toThrow();
+    }
+  });
+
+  it("transcodes bincode's Foo(()) as serde_json and rmp-serde write it, and back", () => {
+    const bin = { format: Format.Bincode, data: unhex("00000000") };
+    expect(text.decode(transcode(bin, Format.Json, Holds).data)).toBe('{"Foo":null}');
+    expect(hex(transcode(bin, Format.Msgpack, Holds).data)).toBe("81a3466f6fc0");
+    expect(hex(transcode(json('{"Foo":null}'), Format.Bincode, Holds).data)).toBe("00000000");
+    expect(hex(transcode({ format: Format.Msgpack, data: unhex("81a3466f6fc0") }, Format.Bincode, Holds).data)).toBe("00000000");
+    expect(hex(transcode(json('{"Opt":null}'), Format.Bincode, Holds).data)).toBe("0200000000");
+  });
+
+  it("writes no bincode for what serde reads no value from: a carrying variant's name alone, a unit variant's non-null value", () => {
+    const writeRefusal = (s: string) => thrown(BusError, () => transcode(json(s), Format.Bincode, Holds));
+    // it wrote Foo(()) for "Foo", and None for "Opt"
+    expect(writeRefusal('"Foo"').message).toBe('cannot encode as bincode: bincode: $: expected {"Foo": ...} (the variant Foo carries a value), got Foo');
+    expect(writeRefusal('"Opt"').message).toBe('cannot encode as bincode: bincode: $: expected {"Opt": ...} (the variant Opt carries a value), got Opt');
+    expect(writeRefusal('{"Bar":5}').message).toBe('cannot encode as bincode: bincode: $: expected "Bar" or {"Bar": null}, got {"Bar":5}');
+    expect(writeRefusal('"Foo"').codeName).toBe("SerializationFailed");
+    expect(thrown(BusError, () => transcode({ format: Format.Msgpack, data: unhex("a3466f6f") }, Format.Bincode, Holds)).codeName).toBe("SerializationFailed");
   });
 });

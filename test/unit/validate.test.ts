@@ -185,12 +185,26 @@ describe("validate: seq, tuple, map", () => {
 describe("validate: enums (externally tagged)", () => {
   const state: Schema = { enum: { Opening: null, Opened: "unit", Closed: { struct: { code: "u16" } }, Moved: "string" } };
 
-  it("takes a unit variant by name and others as {Variant: value}", () => {
+  it("takes a unit variant by name or as {Variant: null}, and others as {Variant: value}, () too", () => {
     expect(fault("Opening", state)).toBeUndefined();
-    expect(fault("Opened", state)).toBeUndefined();
+    expect(fault({ Opening: null }, state)).toBeUndefined();
+    expect(fault({ Opened: null }, state)).toBeUndefined();
     expect(fault({ Closed: { code: 1000 } }, state)).toBeUndefined();
     expect(fault({ Moved: "there" }, state)).toBeUndefined();
-    expect(fault({ Opening: null }, state)).toBeUndefined();
+  });
+
+  it("refuses the name alone of a variant holding (), and a unit variant's value other than null, as serde does", () => {
+    // serde_json and rmp-serde: "invalid type: unit variant, expected newtype variant"
+    expect(fault("Opened", state)).toBe('request: expected {"Opened": null} (the variant Opened carries ()), got a string (Opened)');
+    expect(fault({ s: "Opened" }, { struct: { s: state } })).toBe('request.s: expected {"Opened": null} (the variant Opened carries ()), got a string (Opened)');
+    expect(fault({ Opened: [] }, state)).toBe("request.Opened: expected null, got an array");
+    // serde_json: "invalid type: integer `5`, expected unit"; rmp-serde: "wrong msgpack marker"
+    expect(fault({ Opening: 5 }, state)).toBe("request.Opening: expected null, got a number (5)");
+    expect(fault({ Opening: {} }, state)).toBe("request.Opening: expected null, got an object");
+    // an option of () is a value too: "Maybe" alone is refused, {"Maybe": null} is None
+    const maybe: Schema = { enum: { Maybe: { option: "unit" } } };
+    expect(fault("Maybe", maybe)).toBe("request: variant Maybe carries a value");
+    expect(fault({ Maybe: null }, maybe)).toBeUndefined();
   });
 
   it("refuses unknown variants, a bare name for a variant that carries a value, and bad inner values", () => {

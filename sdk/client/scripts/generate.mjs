@@ -68,10 +68,9 @@ export function tsType(schema, indent = "") {
       return `{\n${lines.join("\n")}\n${indent}}`;
     }
     case "enum": {
-      // Externally tagged, as serde: a unit variant is its name, others { Name: value }.
-      const variants = Object.entries(inner).map(([name, s]) =>
-        s === null || s === "unit" ? JSON.stringify(name) + (s === "unit" ? ` | { ${key(name)}: null }` : "") : `{ ${key(name)}: ${tsType(s, deeper)} }`,
-      );
+      // Externally tagged, as serde: a unit variant is its name, others { Name: value }, () too
+      // ({ Name: null }: serde reads no name alone for a variant holding ()).
+      const variants = Object.entries(inner).map(([name, s]) => (s === null ? JSON.stringify(name) : `{ ${key(name)}: ${tsType(s, deeper)} }`));
       return variants.length ? variants.join(" | ") : "never";
     }
     default:

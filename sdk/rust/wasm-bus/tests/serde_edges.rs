@@ -1,7 +1,7 @@
 //! What the SDK's codecs (rmp-serde, serde_json, bincode as pinned in Cargo.lock) do at the edges
 //! the host must agree with: u128/i128 in msgpack, -0.0, duplicate keys, a whole float at an
 //! integer, bin keys in msgpack, integer map keys (u128 and i128 ones too), an integer key at a
-//! struct. The host's side of each
+//! struct, a variant holding (). The host's side of each
 //! is held to the same bytes in test/unit/serde-edges.test.ts; docs/abi.md says both.
 
 use serde::{Deserialize, Serialize};
@@ -400,4 +400,52 @@ fn msgpack_reads_an_unsigned_integer_key_at_a_struct_as_the_fields_position() {
     assert!(serde_json::from_str::<Both>(r#"{"0":1}"#).unwrap_err().to_string().starts_with("missing field `a`"));
     // and rmp-serde a str "0" so too
     assert_eq!(both("82a13001a16102"), Ok(Both { a: 2, b: None }));
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum Holds {
+    Foo(()),
+    Bar,
+    Opt(Option<()>),
+    Tup(),
+    Emp {},
+}
+
+#[test]
+fn a_variant_holding_unit_is_written_and_read_only_tagged_a_unit_variant_also_as_its_name() {
+    // what each crate writes: Foo(()) is tagged with null (msgpack nil), never its name alone
+    assert_eq!(serde_json::to_string(&Holds::Foo(())).unwrap(), r#"{"Foo":null}"#);
+    assert_eq!(hex(&rmp_serde::to_vec(&Holds::Foo(())).unwrap()), "81a3466f6fc0");
+    assert_eq!(hex(&rmp_serde::to_vec_named(&Holds::Foo(())).unwrap()), "81a3466f6fc0");
+    assert_eq!(hex(&bincode::serialize(&Holds::Foo(())).unwrap()), "00000000");
+    assert_eq!(hex(&rmp_serde::to_vec(&Holds::Bar).unwrap()), "a3426172");
+    assert_eq!(hex(&bincode::serialize(&Holds::Opt(None)).unwrap()), "0200000000");
+    // what each reads: Foo's name alone is refused, in JSON and msgpack
+    let said = "invalid type: unit variant, expected newtype variant";
+    assert_eq!(serde_json::from_str::<Holds>(r#""Foo""#).unwrap_err().to_string(), said);
+    assert_eq!(rmp_serde::from_slice::<Holds>(&unhex("a3466f6f")).unwrap_err().to_string(), said);
+    assert_eq!(serde_json::from_str::<Holds>(r#"{"Foo":null}"#).unwrap(), Holds::Foo(()));
+    assert_eq!(rmp_serde::from_slice::<Holds>(&unhex("81a3466f6fc0")).unwrap(), Holds::Foo(()));
+    // an option of (): its name alone refused too; {"Opt": null} is None
+    assert_eq!(serde_json::from_str::<Holds>(r#""Opt""#).unwrap_err().to_string(), said);
+    assert_eq!(serde_json::from_str::<Holds>(r#"{"Opt":null}"#).unwrap(), Holds::Opt(None));
+    // a unit variant: its name, or tagged with null and nothing else
+    assert_eq!(serde_json::from_str::<Holds>(r#""Bar""#).unwrap(), Holds::Bar);
+    assert_eq!(serde_json::from_str::<Holds>(r#"{"Bar":null}"#).unwrap(), Holds::Bar);
+    assert_eq!(rmp_serde::from_slice::<Holds>(&unhex("81a3426172c0")).unwrap(), Holds::Bar);
+    for bad in [r#"{"Bar":5}"#, r#"{"Bar":[]}"#, r#"{"Bar":{}}"#, r#"{"Foo":[]}"#, r#"{"Foo":5}"#] {
+        assert!(serde_json::from_str::<Holds>(bad).is_err(), "{bad}");
+    }
+    // a variant holding an empty tuple or struct: tagged with [] or {}, never its name alone or null
+    assert_eq!(serde_json::to_string(&Holds::Tup()).unwrap(), r#"{"Tup":[]}"#);
+    assert_eq!(serde_json::to_string(&Holds::Emp {}).unwrap(), r#"{"Emp":{}}"#);
+    assert_eq!(serde_json::from_str::<Holds>(r#"{"Tup":[]}"#).unwrap(), Holds::Tup());
+    assert_eq!(serde_json::from_str::<Holds>(r#"{"Emp":{}}"#).unwrap(), Holds::Emp {});
+    for bad in [r#""Tup""#, r#"{"Tup":null}"#, r#""Emp""#, r#"{"Emp":null}"#] {
+        assert!(serde_json::from_str::<Holds>(bad).is_err(), "{bad}");
+    }
+    // {"Bar": 5}, {"Bar": []}, {"Foo": []}
+    for bad in ["81a342617205", "81a342617290", "81a3466f6f90"] {
+        assert!(rmp_serde::from_slice::<Holds>(&unhex(bad)).is_err(), "{bad}");
+    }
 }
