@@ -13,7 +13,7 @@ const MAX_DEPTH = 128;
 
 export function encodeJson(v: Value): Uint8Array {
   const w = new ByteWriter();
-  writeValue(w, v);
+  writeJson(w, v);
   return w.finish();
 }
 
@@ -98,7 +98,8 @@ function writeString(w: ByteWriter, s: string): void {
   w.byte(0x22);
 }
 
-function writeValue(w: ByteWriter, v: Value): void {
+/** Appends `v` as JSON to `w`. */
+export function writeJson(w: ByteWriter, v: Value): void {
   switch (v.kind) {
     case Kind.Null: w.ascii("null"); break;
     case Kind.Bool: w.ascii(v.asBool() ? "true" : "false"); break;
@@ -132,7 +133,7 @@ function writeValue(w: ByteWriter, v: Value): void {
       w.byte(0x5b);
       for (let i = 0; i < v.length; i++) {
         if (i) w.byte(0x2c);
-        writeValue(w, v.at(i)!);
+        writeJson(w, v.at(i)!);
       }
       w.byte(0x5d);
       break;
@@ -143,7 +144,7 @@ function writeValue(w: ByteWriter, v: Value): void {
         if (i) w.byte(0x2c);
         writeString(w, v.keyAt(i));
         w.byte(0x3a);
-        writeValue(w, v.at(i)!);
+        writeJson(w, v.at(i)!);
       }
       w.byte(0x7d);
       break;

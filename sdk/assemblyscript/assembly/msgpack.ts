@@ -14,7 +14,7 @@ const MAX_DEPTH = 128;
 
 export function encodeMsgpack(v: Value): Uint8Array {
   const w = new ByteWriter();
-  writeValue(w, v);
+  writeMsgpack(w, v);
   return w.finish();
 }
 
@@ -63,7 +63,8 @@ function writeStr(w: ByteWriter, s: string): void {
   w.buffer(b);
 }
 
-function writeValue(w: ByteWriter, v: Value): void {
+/** Appends `v` as MessagePack to `w`. */
+export function writeMsgpack(w: ByteWriter, v: Value): void {
   switch (v.kind) {
     case Kind.Null: w.byte(0xc0); break;
     case Kind.Bool: w.byte(v.asBool() ? 0xc3 : 0xc2); break;
@@ -92,7 +93,7 @@ function writeValue(w: ByteWriter, v: Value): void {
     case Kind.Array: {
       const n = v.length;
       writeHeader(w, <u32>n, 0x90, 15, 0, 0xdc, 0xdd);
-      for (let i = 0; i < n; i++) writeValue(w, v.at(i)!);
+      for (let i = 0; i < n; i++) writeMsgpack(w, v.at(i)!);
       break;
     }
     case Kind.Object: {
@@ -100,7 +101,7 @@ function writeValue(w: ByteWriter, v: Value): void {
       writeHeader(w, <u32>n, 0x80, 15, 0, 0xde, 0xdf);
       for (let i = 0; i < n; i++) {
         writeStr(w, v.keyAt(i));
-        writeValue(w, v.at(i)!);
+        writeMsgpack(w, v.at(i)!);
       }
       break;
     }

@@ -1,8 +1,8 @@
 /** Bytes in one format: what a request, reply or callback carries. */
 import { Format } from "./abi";
-import { text, utf8Bytes } from "./bytes";
-import { decodeJson, encodeJson } from "./json";
-import { decodeMsgpack, encodeMsgpack } from "./msgpack";
+import { ByteWriter, text, utf8Bytes } from "./bytes";
+import { decodeJson, encodeJson, writeJson } from "./json";
+import { decodeMsgpack, encodeMsgpack, writeMsgpack } from "./msgpack";
 import { Value } from "./value";
 
 export class Payload {
@@ -53,12 +53,25 @@ export function decodeAs(format: u32, data: Uint8Array): Value | null {
  * check `formatFor` first when the format comes from elsewhere.
  */
 export function encodeAs(format: u32, v: Value): Uint8Array {
-  if (format == Format.Msgpack) return encodeMsgpack(v);
-  if (format == Format.Raw) {
-    if (v.isBytes()) return v.asBytes()!;
-    if (v.isString()) return utf8Bytes(v.asString());
-  }
-  return encodeJson(v);
+  const raw = rawBytes(format, v);
+  if (raw !== null) return raw;
+  const w = new ByteWriter();
+  writeAs(w, format, v);
+  return w.finish();
+}
+
+/** What encodeAs answers for raw bytes or a raw string, which need no encoder; null for the rest. */
+export function rawBytes(format: u32, v: Value): Uint8Array | null {
+  if (format != Format.Raw) return null;
+  if (v.isBytes()) return v.asBytes()!;
+  if (v.isString()) return utf8Bytes(v.asString());
+  return null;
+}
+
+/** Appends what encodeAs answers for a Value rawBytes does not take (MessagePack, else JSON) to `w`. */
+export function writeAs(w: ByteWriter, format: u32, v: Value): void {
+  if (format == Format.Msgpack) writeMsgpack(w, v);
+  else writeJson(w, v);
 }
 
 /** The format a Value is written in when replying to `format`: itself, except bincode -> json. */

@@ -1,15 +1,40 @@
 /** An inbound call this module serves: what arrived, and how to answer it. */
 import * as bus from "./abi";
-import { text, utf8 } from "./bytes";
+import { ByteWriter, text, utf8 } from "./bytes";
 import { Entry, forget, lookup, track } from "./handles";
 import { log } from "./log";
-import { decodeAs, encodeAs, formatFor, Payload } from "./payload";
+import { decodeAs, formatFor, Payload, rawBytes, writeAs } from "./payload";
 import { Value } from "./value";
 
 /**
  * What hears that a request was dropped: its Server (./server.ts). Declared here so that a request
  * needs nothing of the module that serves it, and the imports go one way (server -> request).
  */
+/** A reply writer's first capacity: a typical small reply fits, with no growth. */
+const OUT_CAPACITY: i32 = 256;
+/** Past this, the writer is let go after the reply, so one large reply does not hold its memory for good. */
+const OUT_KEEP: i32 = 64 << 10;
+
+/**
+ * Where reply and callback encode a Value, reused from one to the next: the host copies what the
+ * `reply` and `reply_callback` imports hand it before they return (src/instance/read-payload.ts),
+ * so the bytes need no buffer of their own, nor finish()'s copy of them. A global, so the
+ * collector always reaches it.
+ */
+let out = new ByteWriter(OUT_CAPACITY);
+
+/** The writer, emptied, for the next encoding. */
+function outWriter(format: u32, v: Value): ByteWriter {
+  out.len = 0;
+  writeAs(out, format, v);
+  return out;
+}
+
+/** After the host has copied the writer's bytes: a writer grown past OUT_KEEP is let go. */
+function outDone(): void {
+  if (out.buf.length > OUT_KEEP) out = new ByteWriter(OUT_CAPACITY);
+}
+
 export abstract class DropListener {
   /** The caller dropped a request before it ended; its Step calls are already dropped. */
   onDrop(req: Request): void {}
@@ -24,8 +49,8 @@ export class Request extends Entry {
   dropped: bool = false;
   /** Kept after the reply, for a sub-API (see keepAlive). */
   kept: bool = false;
-  /** Calls made for this request with a Step handler: dropped with it. */
-  private calls: Array<Entry> = [];
+  /** Calls made for this request with a Step handler: dropped with it. Null until the first (most requests make none). */
+  private calls: Array<Entry> | null = null;
   private decoded: Value | null = null;
   private didDecode: bool = false;
 
@@ -72,13 +97,22 @@ export class Request extends Entry {
   /** Replies with a Value, in the request's format (JSON for bincode requests). */
   reply(v: Value): u32 {
     const format = formatFor(this.format);
-    return this.replyWith(format, encodeAs(format, v));
+    const raw = rawBytes(format, v);
+    if (raw !== null) return this.replyWith(format, raw);
+    const w = outWriter(format, v);
+    const status = this.replyBytes(format, w.buf.dataStart, w.len);
+    outDone();
+    return status;
   }
 
   /** Replies with bytes in `format`. A reply the host refuses (too large, ...) faults the call with that code. */
   replyWith(format: u32, data: Uint8Array): u32 {
+    return this.replyBytes(format, data.dataStart, data.length);
+  }
+
+  private replyBytes(format: u32, ptr: usize, len: i32): u32 {
     if (this.answered || this.ended) return bus.Code.InvalidHandle;
-    const status = bus.reply(this.handle, format, data.dataStart, <usize>data.length);
+    const status = bus.reply(this.handle, format, ptr, <usize>len);
     if (status != bus.Code.Success) {
       log.warn("reply to " + this.topic + " refused: " + bus.codeName(status));
       this.fault(status);
@@ -110,13 +144,22 @@ export class Request extends Entry {
   /** Invokes the caller's callback `topic` with a Value, in the request's format. */
   callback(topic: string, v: Value): u32 {
     const format = formatFor(this.format);
-    return this.callbackWith(topic, format, encodeAs(format, v));
+    const raw = rawBytes(format, v);
+    if (raw !== null) return this.callbackWith(topic, format, raw);
+    const w = outWriter(format, v);
+    const status = this.callbackBytes(topic, format, w.buf.dataStart, w.len);
+    outDone();
+    return status;
   }
 
   callbackWith(topic: string, format: u32, data: Uint8Array): u32 {
+    return this.callbackBytes(topic, format, data.dataStart, data.length);
+  }
+
+  private callbackBytes(topic: string, format: u32, ptr: usize, len: i32): u32 {
     if (this.ended) return bus.Code.InvalidHandle;
     const t = utf8(topic);
-    return bus.reply_callback(this.handle, format, changetype<usize>(t), <usize>t.byteLength, data.dataStart, <usize>data.length);
+    return bus.reply_callback(this.handle, format, changetype<usize>(t), <usize>t.byteLength, ptr, <usize>len);
   }
 
   /**
@@ -152,13 +195,17 @@ export class Request extends Entry {
   /** Links an outbound call to this request; false when the request is already over. */
   adopt(call: Entry): bool {
     if (this.ended) return false;
-    this.calls.push(call);
+    let calls = this.calls;
+    if (calls === null) this.calls = calls = [];
+    calls.push(call);
     return true;
   }
 
   disown(call: Entry): void {
-    const i = this.calls.indexOf(call);
-    if (i >= 0) this.calls.splice(i, 1);
+    const calls = this.calls;
+    if (calls === null) return;
+    const i = calls.indexOf(call);
+    if (i >= 0) calls.splice(i, 1);
   }
 
   hostDrop(): void {
@@ -166,8 +213,11 @@ export class Request extends Entry {
     this.dropped = true;
     this.close();
     // Cancel what was started for it; copy first, as each drop disowns.
-    const calls = this.calls.slice(0);
-    for (let i = 0; i < calls.length; i++) calls[i].cancel();
+    const made = this.calls;
+    if (made !== null) {
+      const calls = made.slice(0);
+      for (let i = 0; i < calls.length; i++) calls[i].cancel();
+    }
     this.server.onDrop(this);
   }
 

@@ -67,17 +67,19 @@ export class Value {
     v.data = data;
     return v;
   }
+  // Made by the constructor, which reserves room for a few elements, where `[]` reserves none
+  // and the first push moves the array's buffer.
   static array(): Value {
     const v = new Value();
     v.kind = Kind.Array;
-    v.items = [];
+    v.items = new Array<Value>();
     return v;
   }
   static object(): Value {
     const v = new Value();
     v.kind = Kind.Object;
-    v.items = [];
-    v.names = [];
+    v.items = new Array<Value>();
+    v.names = new Array<string>();
     return v;
   }
 
