@@ -36,7 +36,7 @@ import { copyIn } from "./bytes";
 import { eventEnd, eventStart } from "./call";
 import { lookup } from "./handles";
 import { Payload } from "./payload";
-import { startRequest } from "./server";
+import { startRequest, topicAt } from "./server";
 
 const COLLECT_EVERY: u32 = 64;
 /** Garbage below this never forces a collection by itself (bytes). */
@@ -122,7 +122,7 @@ function take(ptr: usize, len: usize): Uint8Array {
 /** An inbound call. Topic and request share one buffer, the request right after the topic. */
 export function wasm_bus_start(parent: u32, handle: u32, format: u32, topic_ptr: usize, topic_len: usize, req_ptr: usize, req_len: usize): void {
   depth++;
-  const topic = String.UTF8.decodeUnsafe(topic_ptr, topic_len);
+  const topic = topicAt(topic_ptr, topic_len);
   const data = copyIn(req_ptr, req_len);
   if (topic_ptr) heap.free(topic_ptr);
   eventStart();

@@ -22,17 +22,26 @@ export function stringifyJson(v: Value): string {
 }
 
 export function decodeJson(data: Uint8Array): Value | null {
-  const r = new JsonReader(data);
+  const r = reader;
+  r.data = data;
+  r.pos = 0;
   r.ws();
-  const v = r.value(0);
-  if (v == null) return null;
-  r.ws();
-  return r.pos == data.length ? v : null;
+  let v = r.value(0);
+  if (v != null) {
+    r.ws();
+    if (r.pos != data.length) v = null;
+  }
+  r.data = NO_BYTES; // holds no caller's bytes alive
+  return v;
 }
 
 export function parseJson(s: string): Value | null {
   return decodeJson(Uint8Array.wrap(utf8(s)));
 }
+
+const NO_BYTES = new Uint8Array(0);
+/** Every decode's reader, as a decode runs no code that could start another: a decode allocates none. */
+const reader = new JsonReader(NO_BYTES);
 
 // ---- encoding -------------------------------------------------------------------
 

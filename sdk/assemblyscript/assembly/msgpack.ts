@@ -19,10 +19,19 @@ export function encodeMsgpack(v: Value): Uint8Array {
 }
 
 export function decodeMsgpack(data: Uint8Array): Value | null {
-  const r = new MsgpackReader(data);
+  const r = reader;
+  r.data = data;
+  r.pos = 0;
+  r.ok = true;
   const v = r.value(0);
-  return v != null && r.pos == data.length ? v : null;
+  const whole = v != null && r.pos == data.length;
+  r.data = NO_BYTES; // holds no caller's bytes alive
+  return whole ? v : null;
 }
+
+const NO_BYTES = new Uint8Array(0);
+/** Every decode's reader, as a decode runs no code that could start another: a decode allocates none. */
+const reader = new MsgpackReader(NO_BYTES);
 
 // ---- encoding -------------------------------------------------------------------
 

@@ -22,6 +22,12 @@ class FnServer extends Server {
 const servers = new Map<string, Server>();
 /** Topics served only under a parent: the methods of a sub-API (listenUnder). */
 const underParent = new Set<string>();
+/**
+ * Each served topic's UTF-8 and that decoded, so that wasm_bus_start names a topic it serves with
+ * the string it already has: one allocation less per request.
+ */
+const topicBytes = new Array<ArrayBuffer>();
+const topicNames = new Array<string>();
 
 /** Serves `topic` (declared in module.json) with a function, as the `listen` import does. Call at top level. */
 export function listen(topic: string, fn: (req: Request) => void): u32 {
@@ -40,8 +46,13 @@ export function serveWith(topic: string, server: Server): u32 {
 
 /** Serves `topic` with a Server object, for onDrop or state. Call at top level. */
 export function listenWith(topic: string, server: Server): u32 {
-  servers.set(topic, server);
   const t = utf8(topic);
+  if (!servers.has(topic)) {
+    topicBytes.push(t);
+    // As wasm_bus_start would decode it (`utf8` replaces unpaired surrogates).
+    topicNames.push(String.UTF8.decode(t));
+  }
+  servers.set(topic, server);
   const status = bus.listen(changetype<usize>(t), <usize>t.byteLength);
   if (status != bus.Code.Success) log.error("listen " + topic + ": " + bus.codeName(status));
   return status;
@@ -61,6 +72,15 @@ export function listenUnder(topic: string, fn: (req: Request) => void): u32 {
 export function listenWithUnder(topic: string, server: Server): u32 {
   underParent.add(topic);
   return listenWith(topic, server);
+}
+
+/** The topic `len` bytes at `ptr` name (wasm_bus_start's): a served topic's own string, else the bytes decoded. */
+export function topicAt(ptr: usize, len: usize): string {
+  for (let i = 0; i < topicBytes.length; i++) {
+    const b = topicBytes[i];
+    if (<usize>b.byteLength == len && memory.compare(changetype<usize>(b), ptr, len) == 0) return topicNames[i];
+  }
+  return String.UTF8.decodeUnsafe(ptr, len);
 }
 
 /** wasm_bus_start, decoded. */

@@ -16,9 +16,13 @@ export class Value {
   private big: bool = false;
   private s: string = "";
   private data: Uint8Array | null = null;
-  /** Array elements, or object values. */
+  /**
+   * Array elements, or object values. Null until the first is added: an empty array or object
+   * allocates nothing more, and the first element goes into room the constructor reserves (`[]`
+   * reserves none, so its first push moved the buffer).
+   */
   private items: Array<Value> | null = null;
-  /** Object keys, parallel to `items`. */
+  /** Object keys, parallel to `items` (null with it). */
   private names: Array<string> | null = null;
 
   // ---- construction ----------------------------------------------------------
@@ -67,19 +71,14 @@ export class Value {
     v.data = data;
     return v;
   }
-  // Made by the constructor, which reserves room for a few elements, where `[]` reserves none
-  // and the first push moves the array's buffer.
   static array(): Value {
     const v = new Value();
     v.kind = Kind.Array;
-    v.items = new Array<Value>();
     return v;
   }
   static object(): Value {
     const v = new Value();
     v.kind = Kind.Object;
-    v.items = new Array<Value>();
-    v.names = new Array<string>();
     return v;
   }
 
@@ -134,10 +133,10 @@ export class Value {
     if (this.kind == Kind.Bytes) return this.data;
     if (this.kind == Kind.String) return Uint8Array.wrap(String.UTF8.encode(this.s, false, String.UTF8.ErrorMode.REPLACE));
     if (this.kind != Kind.Array) return null;
-    const items = this.items!;
-    const out = new Uint8Array(items.length);
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i];
+    const n = this.length;
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const item = this.items![i];
       if (!item.isInteger()) return null;
       const n = item.asInt();
       if (n < 0 || n > 255) return null;
@@ -150,7 +149,10 @@ export class Value {
 
   /** Elements of an array, entries of an object, bytes of bytes, UTF-16 units of a string. */
   get length(): i32 {
-    if (this.kind == Kind.Array || this.kind == Kind.Object) return this.items!.length;
+    if (this.kind == Kind.Array || this.kind == Kind.Object) {
+      const items = this.items;
+      return items === null ? 0 : items.length;
+    }
     if (this.kind == Kind.Bytes) return this.data!.length;
     if (this.kind == Kind.String) return this.s.length;
     return 0;
@@ -159,21 +161,22 @@ export class Value {
   /** Element `i` of an array (or the value of entry `i` of an object); null when out of range. */
   at(i: i32): Value | null {
     if (this.kind != Kind.Array && this.kind != Kind.Object) return null;
-    const items = this.items!;
-    return i >= 0 && i < items.length ? items[i] : null;
+    const items = this.items;
+    return items !== null && i >= 0 && i < items.length ? items[i] : null;
   }
 
   /** Key of entry `i` of an object; "" when out of range. */
   keyAt(i: i32): string {
     if (this.kind != Kind.Object) return "";
-    const names = this.names!;
-    return i >= 0 && i < names.length ? names[i] : "";
+    const names = this.names;
+    return names !== null && i >= 0 && i < names.length ? names[i] : "";
   }
 
   /** The value under `key` of an object (the last, if repeated); null when absent or not an object. */
   get(key: string): Value | null {
     if (this.kind != Kind.Object) return null;
-    const names = this.names!;
+    const names = this.names;
+    if (names === null) return null;
     for (let i = names.length - 1; i >= 0; i--) if (names[i] == key) return this.items![i];
     return null;
   }
@@ -191,11 +194,13 @@ export class Value {
   /** Sets `key` of an object, replacing any earlier value; returns this, to chain. */
   set(key: string, value: Value): Value {
     if (this.kind != Kind.Object) return this;
-    const names = this.names!;
-    for (let i = 0; i < names.length; i++) {
-      if (names[i] == key) {
-        this.items![i] = value;
-        return this;
+    const names = this.names;
+    if (names !== null) {
+      for (let i = 0; i < names.length; i++) {
+        if (names[i] == key) {
+          this.items![i] = value;
+          return this;
+        }
       }
     }
     return this.append(key, value);
@@ -204,14 +209,22 @@ export class Value {
   /** Adds an entry without looking for the key first (decoders use it: O(1)). */
   append(key: string, value: Value): Value {
     if (this.kind != Kind.Object) return this;
-    this.names!.push(key);
+    let names = this.names;
+    if (names === null) {
+      this.names = names = new Array<string>();
+      this.items = new Array<Value>();
+    }
+    names.push(key);
     this.items!.push(value);
     return this;
   }
 
   /** Appends to an array; returns this, to chain. */
   push(value: Value): Value {
-    if (this.kind == Kind.Array) this.items!.push(value);
+    if (this.kind != Kind.Array) return this;
+    let items = this.items;
+    if (items === null) this.items = items = new Array<Value>();
+    items.push(value);
     return this;
   }
 
