@@ -15,17 +15,25 @@ import { compile } from "../unit/wat.js";
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** Allocations per greet call: its own (request bytes, Request, the Value trees, two concatenations) and the handle table's. */
 const GREET_ALLOCATIONS = 21;
+/** As JSON, and one more (MessagePack made 36 and moved 4, and its writer took a buffer per string). */
+const GREET_MSGPACK_ALLOCATIONS = 22;
+const utf8 = new TextEncoder();
+/** {"name":"Ada"} in MessagePack: a fixmap of one entry, two fixstr. */
+const ADA_MSGPACK = new Uint8Array([0x81, 0xa4, ...utf8.encode("name"), 0xa3, ...utf8.encode("Ada")]);
+const HELLO_ADA_MSGPACK = new Uint8Array([0x81, 0xa7, ...utf8.encode("message"), 0xab, ...utf8.encode("Hello, Ada!")]);
 
 interface Guest {
-  /** Serves one greet call; answers the reply's text. */
+  /** Serves one greet call in JSON; answers the reply's text. */
   greet(request: string): string;
+  /** Serves one greet call in MessagePack; answers the reply's bytes. */
+  greetMsgpack(request: Uint8Array): Uint8Array;
   counts: { alloc: number; move: number };
 }
 
 function load(file: string): Guest {
   const counts = { alloc: 0, move: 0 };
   let memory: WebAssembly.Memory | undefined;
-  let reply = "";
+  let reply = new Uint8Array(0);
   const hooks: Record<string, Record<string, (...args: number[]) => number>> = {
     rtrace: {
       onalloc: () => (counts.alloc++, 0),
@@ -36,7 +44,7 @@ function load(file: string): Guest {
     },
     "wasm-bus": {
       // Copied before the import returns, as the host does.
-      reply: (_handle, _format, ptr, len) => ((reply = new TextDecoder().decode(new Uint8Array(memory!.buffer, ptr, len).slice())), 0),
+      reply: (_handle, _format, ptr, len) => ((reply = new Uint8Array(memory!.buffer, ptr, len).slice()), 0),
     },
   };
   const module = compile(readFileSync(file));
@@ -48,16 +56,18 @@ function load(file: string): Guest {
   memory = exports.memory;
   exports._initialize!();
   let handle = 1;
+  const serve = (format: number, request: Uint8Array) => {
+    const bytes = new Uint8Array([...utf8.encode("greet"), ...request]);
+    const ptr = exports.wasm_bus_malloc!(bytes.length) as number;
+    new Uint8Array(memory!.buffer, ptr, bytes.length).set(bytes);
+    reply = new Uint8Array(0);
+    exports.wasm_bus_start!(0, handle++, format, ptr, 5, ptr + 5, request.length);
+    return reply;
+  };
   return {
     counts,
-    greet(request) {
-      const bytes = new TextEncoder().encode(`greet${request}`);
-      const ptr = exports.wasm_bus_malloc!(bytes.length) as number;
-      new Uint8Array(memory!.buffer, ptr, bytes.length).set(bytes);
-      reply = "";
-      exports.wasm_bus_start!(0, handle++, 1, ptr, 5, ptr + 5, bytes.length - 5);
-      return reply;
-    },
+    greet: (request) => new TextDecoder().decode(serve(1, utf8.encode(request))),
+    greetMsgpack: (request) => serve(2, request),
   };
 }
 
@@ -84,6 +94,15 @@ describe("the AssemblyScript SDK serving a call", () => {
     const calls = 1000;
     for (let i = 0; i < calls; i++) expect(guest.greet('{"name":"Ada"}')).toBe('{"message":"Hello, Ada!"}');
     expect(guest.counts.alloc / calls).toBeLessThanOrEqual(GREET_ALLOCATIONS);
+    expect(guest.counts.move).toBe(0);
+  });
+
+  it(`allocates at most ${GREET_MSGPACK_ALLOCATIONS} blocks per greet in MessagePack and moves none`, () => {
+    for (let i = 0; i < 100; i++) guest.greetMsgpack(ADA_MSGPACK);
+    guest.counts.alloc = guest.counts.move = 0;
+    const calls = 1000;
+    for (let i = 0; i < calls; i++) expect(guest.greetMsgpack(ADA_MSGPACK)).toEqual(HELLO_ADA_MSGPACK);
+    expect(guest.counts.alloc / calls).toBeLessThanOrEqual(GREET_MSGPACK_ALLOCATIONS);
     expect(guest.counts.move).toBe(0);
   });
 

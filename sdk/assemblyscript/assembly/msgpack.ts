@@ -6,7 +6,7 @@
  * written back as uint64); integer map keys become strings, other non-string
  * keys are refused.
  */
-import { ByteWriter, utf8 } from "./bytes";
+import { ByteWriter } from "./bytes";
 import { isUtf8 } from "./json";
 import { Kind, Value } from "./value";
 
@@ -65,11 +65,12 @@ function writeInt(w: ByteWriter, i: i64): void {
   }
 }
 
+/** A string's UTF-8 as `utf8` makes it, written into `w` with no buffer of its own. */
 function writeStr(w: ByteWriter, s: string): void {
-  const b = utf8(s);
+  const n = String.UTF8.byteLength(s);
   // fixstr holds up to 31 bytes; str8 exists (msgpack 2013 spec).
-  writeHeader(w, <u32>b.byteLength, 0xa0, 31, 0xd9, 0xda, 0xdb);
-  w.buffer(b);
+  writeHeader(w, <u32>n, 0xa0, 31, 0xd9, 0xda, 0xdb);
+  String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, w.reserve(n), false, String.UTF8.ErrorMode.REPLACE);
 }
 
 /** Appends `v` as MessagePack to `w`. */
