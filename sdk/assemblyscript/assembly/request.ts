@@ -6,10 +6,6 @@ import { log } from "./log";
 import { decodeAs, formatFor, Payload, rawBytes, writeAs } from "./payload";
 import { Value } from "./value";
 
-/**
- * What hears that a request was dropped: its Server (./server.ts). Declared here so that a request
- * needs nothing of the module that serves it, and the imports go one way (server -> request).
- */
 /** A reply writer's first capacity: a typical small reply fits, with no growth. */
 const OUT_CAPACITY: i32 = 256;
 /** Past this, the writer is let go after the reply, so one large reply does not hold its memory for good. */
@@ -35,6 +31,10 @@ function outDone(): void {
   if (out.buf.length > OUT_KEEP) out = new ByteWriter(OUT_CAPACITY);
 }
 
+/**
+ * What hears that a request was dropped: its Server (./server.ts). Declared here so that a request
+ * needs nothing of the module that serves it, and the imports go one way (server -> request).
+ */
 export abstract class DropListener {
   /** The caller dropped a request before it ended; its Step calls are already dropped. */
   onDrop(req: Request): void {}
